@@ -1,7 +1,4 @@
-#include <CLI/CLI.hpp>
+// hx: the command-line interface (see cli/app.h).
+#include "cli/app.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"hx: keep one folder identical across devices"};
-  CLI11_PARSE(app, argc, argv);
-  return 0;
-}
+int main(int argc, char** argv) { return hx::cli::Run(argc, argv); }

@@ -1,0 +1,19 @@
+// Registration of the command groups (one function per cmd_*.cc).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/output.h"
+
+namespace hx::cli {
+
+// State shared by every command: global flags, and the exit code the chosen
+// command produced (commands run from CLI11 callbacks).
+struct Context {
+  OutputOptions output;
+  int exit_code = 0;
+};
+
+void RegisterVersion(CLI::App& app, Context& context);
+
+}  // namespace hx::cli
