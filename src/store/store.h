@@ -1,0 +1,100 @@
+// The store: where devices meet. A blob store, not a file system: named
+// immutable-ish byte objects under a prefix, with a handful of operations and
+// a small capabilities struct — the only place backends may differ. Folder
+// and S3 stores implement it; retry, fault injection and request counting are
+// wrappers around any Store (store_wrappers.h). Nothing above this interface
+// knows which backend it talks to.
+//
+// Keys are relative to the target's prefix, '/'-separated, ASCII
+// [a-z0-9._/-] only (hx never needs more; see docs/FORMAT.md).
+//
+// Errors: kNotFound for a missing key (Category::kNotFound, code
+// KC_SYNC_STATE_FAILED), kAborted for a lost compare-and-swap
+// (Category::kAborted), transport failures with retryable categories, auth
+// failures KC_SYNC_AUTH_FAILED.
+//
+// Thread-safety: implementations are thread-safe; one Store may serve many
+// concurrent calls (the push pipeline uploads packs in parallel).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "store/target_uri.h"
+
+namespace hx {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct StoreCapabilities {
+  // PutIfAbsent is atomic against concurrent creators (O_EXCL / If-None-Match).
+  bool atomic_create = true;
+  // PutIfMatch is atomic against concurrent writers (If-Match); when false,
+  // callers must hold the write lock to replace an object safely.
+  bool atomic_compare_and_swap = false;
+  // Get with a byte range costs no more than the range.
+  bool ranged_reads = true;
+};
+
+// A version tag of an object's current bytes: the S3 ETag, or for folders
+// the BLAKE3 of the content. Opaque; compare for equality only.
+using StoreVersion = std::string;
+
+struct StoreObjectInfo {
+  std::string key;
+  std::uint64_t size = 0;
+};
+
+struct ByteRange {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual const StoreCapabilities& capabilities() const = 0;
+  // The canonical URI of this store (for messages and reports).
+  virtual std::string Describe() const = 0;
+
+  // Reads the whole object. Fails with Category::kNotFound if absent, and
+  // with Category::kCorrupt if it is larger than max_size (the object is not
+  // read beyond the bound).
+  virtual Result<Bytes> Get(std::string_view key, std::uint64_t max_size) = 0;
+  // Reads `range` of the object; fails (kCorrupt) if the object is shorter.
+  virtual Result<Bytes> GetRange(std::string_view key, ByteRange range) = 0;
+  // Reads the whole object and its version tag.
+  virtual Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
+                                                              std::uint64_t max_size) = 0;
+
+  // Writes the object atomically for readers: a reader sees the old bytes or
+  // the new bytes, never a mix or a prefix. Durable on success.
+  virtual Status Put(std::string_view key, std::span<const std::uint8_t> bytes) = 0;
+  // Creates the object only if absent; Category::kAborted if it exists.
+  virtual Result<StoreVersion> PutIfAbsent(std::string_view key,
+                                           std::span<const std::uint8_t> bytes) = 0;
+  // Replaces the object only if its current version is `expected`;
+  // Category::kAborted otherwise. See StoreCapabilities::atomic_compare_and_swap.
+  virtual Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
+                                          const StoreVersion& expected) = 0;
+
+  // True if the object exists.
+  virtual Result<bool> Exists(std::string_view key) = 0;
+  // Every key that starts with `prefix` (all pages), sorted.
+  virtual Result<std::vector<StoreObjectInfo>> List(std::string_view prefix) = 0;
+  // Deletes the object; deleting an absent object is not an error.
+  virtual Status Delete(std::string_view key) = 0;
+};
+
+// Opens the store a target names (folder or S3). For a folder target the
+// folder must exist (init creates it).
+Result<std::unique_ptr<Store>> OpenStore(const Target& target);
+
+}  // namespace hx
