@@ -1,0 +1,38 @@
+// What every reader and writer of a vault's store objects needs: the vault id
+// and the vault's subkeys. Built once when a vault is opened (repo/vault.h).
+//
+// Thread-safety: immutable after construction; share by const reference.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "crypto/keys.h"
+#include "repo/tree.h"
+
+namespace hx {
+
+struct VaultContext {
+  // 32 lowercase hex digits (16 random bytes chosen at init).
+  std::string vault_id;
+  std::array<std::uint8_t, 16> vault_id_bytes{};
+  VaultKeys keys;
+};
+
+enum class ObjectKind : std::uint8_t { kChunk = 1, kTree = 2 };
+// "chunk", "tree".
+std::string_view ToString(ObjectKind kind);
+
+// Where an object lives on the store: a byte range of a pack.
+struct ObjectLocation {
+  ObjectId id{};
+  ObjectKind kind = ObjectKind::kChunk;
+  std::string blob_id;         // 64 lowercase hex; key "blobs/<aa>/<bb>/<blob_id>"
+  std::uint64_t offset = 0;    // of the sealed object within the pack
+  std::uint64_t length = 0;    // sealed bytes
+  std::uint64_t raw_length = 0;  // plaintext bytes (bounds decompression)
+  friend bool operator==(const ObjectLocation&, const ObjectLocation&) = default;
+};
+
+}  // namespace hx
