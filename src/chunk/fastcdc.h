@@ -23,8 +23,11 @@
 // paper's "zero padding": high bits depend on a longer stretch of input, so
 // cuts are less sensitive to short repeats). Bit 63 is left out so that the
 // two-bytes-per-step loop, which tests fp << 1 against mask << 1, loses no
-// bit. For the defaults (avg 1 MiB, level 2): mask_small has 22 bits,
-// mask_large 18; see fastcdc_test.cc for their exact values.
+// bit. For the defaults (avg 1 MiB, level 2):
+//   mask_small = ChunkerMask(22) = 0x5552aa5552aa0000
+//   mask_large = ChunkerMask(18) = 0x5252525252520000
+// (level 1 would use ChunkerMask(21) = 0x552a552a552a0000 and
+// ChunkerMask(19) = 0x5294a5294a520000; fastcdc_test.cc pins these values).
 //
 // Thread-safety: a FastCdc is immutable after Create; FindCut may be called
 // from any number of threads at once.
