@@ -22,12 +22,15 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -38,6 +41,8 @@ namespace hx {
 using ObjectId = std::array<std::uint8_t, 32>;
 
 enum class VvOrder { kEqual, kBefore, kAfter, kConcurrent };
+
+inline constexpr std::uint64_t kMaxVvCounter = (std::uint64_t{1} << 63) - 1;
 
 // {node_id: counter}, node ids are 32 lowercase hex digits; counters > 0.
 class VersionVector {
@@ -51,7 +56,10 @@ class VersionVector {
   VvOrder Compare(const VersionVector& other) const;
   // Pointwise maximum (the join): commutative, associative, idempotent.
   VersionVector Merge(const VersionVector& other) const;
-  // Records a change by `node`: its counter becomes max(all counters) + 1.
+  // Records a change by `node`: its counter becomes max(all counters) + 1,
+  // so the result is kAfter the old vector. Counters stop at
+  // kMaxVvCounter (2^63-1, the largest a tree can store; unreachable in
+  // practice), where Bump no longer moves them.
   void Bump(std::string_view node);
 
   const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
@@ -110,15 +118,109 @@ struct Tree {
   friend bool operator==(const Tree&, const Tree&) = default;
 };
 
-// Canonical JSON of a tree (docs/FORMAT.md, "Trees").
-std::string EncodeTree(const Tree& tree);
-// Strict decoding of untrusted bytes: names non-empty, no '/', NUL, not "."
-// or "..", valid UTF-8, sorted and unique; known kinds; counters > 0; node
-// ids 32 hex; chunk sizes summing to size. Failures: KC_SYNC_STATE_FAILED,
-// Category::kCorrupt, naming the problem.
+// The most a tree may hold: its encoding is at most kMaxTreeBytes (a
+// directory of roughly 250,000 files), a chunk at most kMaxChunkSize bytes (the
+// chunker's largest max_size), a path at most kMaxTreeDepth directories deep,
+// and a whole flattened vault at most kMaxFlattenedEntries entries. The limits
+// bound the memory a hostile or corrupt store object can make a reader use.
+inline constexpr std::size_t kMaxTreeBytes = std::size_t{64} << 20;
+inline constexpr std::uint64_t kMaxChunkSize = std::uint64_t{1} << 26;
+inline constexpr std::size_t kMaxTreeDepth = 1024;
+inline constexpr std::size_t kMaxFlattenedEntries = std::size_t{1} << 24;
+
+// Canonical JSON of a tree (docs/FORMAT.md, "Trees"):
+//   {"entries":[<entry>...],"format_version":1}
+// with each entry an object holding exactly the fields of its kind:
+//   file      {"chunks":[["<64 hex id>",<size>]...],"executable":<bool>,
+//              "kind":"file","mtime_ns":<int>,"name":..,"size":<int>,"vv":{..}}
+//   dir       {"kind":"dir","name":..,"tree":"<64 hex id>","vv":{..}}
+//   symlink   {"kind":"symlink","name":..,"target":"<link target>","vv":{..}}
+//   tombstone {"kind":"tombstone","name":..,"vv":{..}} plus "tree" when it is
+//             the tombstone of a directory that had children
+// and "vv" {"<32 hex node id>":<counter > 0>,...}, never empty.
+// Fails (KC_SYNC_INTERNAL, Category::kInternal, naming the entry) for a tree
+// that DecodeTree would refuse: an invalid or unsorted name, a field set that
+// the kind does not use (e.g. a dir with a size, a file with a subtree), an
+// empty vv, a node id that is not 32 lowercase hex, a counter or size above
+// 2^63-1, chunk sizes that are zero, above kMaxChunkSize or do not sum to
+// size, a symlink target that is empty, contains NUL or is not UTF-8, or an
+// encoding above kMaxTreeBytes. Such a tree is a bug in the code that built
+// it. So EncodeTree(DecodeTree(b)) == b for every b DecodeTree accepts.
+Result<std::string> EncodeTree(const Tree& tree);
+// Strict decoding of untrusted bytes: the bytes must be exactly the canonical
+// JSON EncodeTree writes (so equal trees have equal bytes and equal ids);
+// names non-empty, no '/', NUL, not "." or "..", valid UTF-8, sorted and
+// unique; known kinds with exactly their fields; counters > 0; node ids 32
+// hex; chunk sizes > 0, <= kMaxChunkSize, summing to size; "tree" present for
+// every dir. Failures: KC_SYNC_STATE_FAILED, Category::kCorrupt, naming the
+// problem (details "entry" when one entry is at fault).
 Result<Tree> DecodeTree(std::string_view bytes);
 
 // Whether `name` is a valid entry name (see DecodeTree).
 bool IsValidEntryName(std::string_view name);
+
+// ---- Merkle trees of an EntryMap ------------------------------------------
+
+// The id of the tree object with these bytes (the caller's ComputeObjectId
+// for ObjectKind::kTree; see repo/object_codec.h TreeIdFn).
+using ObjectIdFn = std::function<ObjectId(std::string_view tree_bytes)>;
+
+// The tree id of every directory of a vault by path: "" for the root, "a/b"
+// for the directory a/b (and for a tombstoned directory that has a subtree).
+using TreeIds = std::map<std::string, ObjectId>;
+
+struct BuiltTrees {
+  ObjectId root{};
+  // Every tree object once (identical directories share one), children
+  // before their parents, the root last.
+  std::vector<std::pair<ObjectId, std::string /*tree bytes*/>> trees;
+  TreeIds tree_ids;
+};
+
+// Builds the Merkle trees of `entries`, bottom up: the tree of a directory
+// lists its direct children; a "dir" entry points to its subtree (an empty
+// tree if it has no children), a tombstone to the subtree of its children's
+// entries if it has any (no "tree" otherwise); the root tree lists the
+// top-level entries. Deterministic: equal maps give equal bytes and ids, so
+// an unchanged directory keeps its id and a change to one file changes only
+// the ids of the trees on its path to the root.
+// Fails with KC_SYNC_INPUT_INVALID (Category::kInvalidInput, details "path")
+// if a path has an empty or invalid component, if a path's parent is not in
+// the map or is not a dir or tombstone, or if a directory's tree would
+// exceed kMaxTreeBytes; and with EncodeTree's errors for invalid entries.
+Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id);
+
+// Loads (reads, opens and decodes) the tree with this id.
+using TreeLoader = std::function<Result<Tree>(const ObjectId& id)>;
+
+// The inverse of BuildTrees: the EntryMap of the tree `root` and its
+// subtrees, loaded through `load`. Errors of `load` pass through unchanged.
+// A tree nested deeper than kMaxTreeDepth or a result above
+// kMaxFlattenedEntries entries fails with KC_SYNC_STATE_FAILED,
+// Category::kCorrupt. `load` is called once per distinct id.
+Result<EntryMap> FlattenTrees(const ObjectId& root, const TreeLoader& load);
+
+// A flattening that reuses what the caller already has.
+struct FlattenedTrees {
+  EntryMap entries;
+  TreeIds tree_ids;
+  // The directories ("" for the root) whose tree id equalled the base's at
+  // the same path: their descendants were copied from the base, not loaded.
+  std::vector<std::string> reused;
+  // How many trees were loaded through `load`.
+  std::size_t trees_loaded = 0;
+};
+
+// Pull's flattening: like FlattenTrees, but wherever the tree id of a
+// directory equals base_tree_ids at the same path, its subtree is not loaded;
+// every base entry and base tree id strictly under that path is copied
+// instead. So a pull reads only the trees whose ids differ from the last
+// state it synced. Precondition: base_entries and base_tree_ids describe the
+// same state (both from one BuildTrees result, or one FlattenTreesDiff
+// result); with empty bases this is FlattenTrees. Same errors as
+// FlattenTrees.
+Result<FlattenedTrees> FlattenTreesDiff(const ObjectId& root, const TreeLoader& load,
+                                        const EntryMap& base_entries,
+                                        const TreeIds& base_tree_ids);
 
 }  // namespace hx

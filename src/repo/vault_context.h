@@ -7,17 +7,26 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "chunk/fastcdc.h"
 #include "crypto/keys.h"
 #include "repo/tree.h"
 
 namespace hx {
 
 struct VaultContext {
-  // 32 lowercase hex digits (16 random bytes chosen at init).
+  // 32 lowercase hex digits (16 random bytes chosen at init). Associated
+  // data binds sealed things to this string (its 32 ASCII characters).
   std::string vault_id;
   std::array<std::uint8_t, 16> vault_id_bytes{};
   VaultKeys keys;
+  // The public fingerprint of the master key (64 hex, crypto/keys.h).
+  std::string key_fingerprint;
+  // The vault's chunker parameters (from vault.json; the same on every
+  // device). Build the chunker with MakeVaultChunker (repo/vault.h), which
+  // also keys its gear table with keys.chunker.
+  ChunkerOptions chunker;
 };
 
 enum class ObjectKind : std::uint8_t { kChunk = 1, kTree = 2 };

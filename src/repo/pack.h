@@ -1,0 +1,144 @@
+// Packs: how objects travel to and sit on the store. One push seals its new
+// objects and packs them into blobs of about 16 MiB, so 100,000 small files
+// cost a few uploads, not 100,000.
+//
+// Blob layout (format 1):
+//   sealed object 0 || sealed object 1 || ... || sealed index
+//   || le32(length of the sealed index) || "HXP1"
+// Objects start at offset 0 and follow each other without gaps. The sealed
+// index is AeadSealSynthetic(keys.content, keys.nonce,
+// ad = EncodeAssociatedData({"hx pack index v1", vault_id}), index) with
+//   index = "HXI1" || le32(count) || count records of 57 bytes:
+//           kind(1: 1 chunk, 2 tree) || id(32) || le64 offset
+//           || le64 length (sealed bytes) || le64 raw_length (plaintext bytes)
+// records in offset order. The index lets a pack be re-indexed without any
+// snapshot; snapshot bodies carry the same locations, so a pull never needs
+// to read an index.
+//
+// blob_id = hex(BLAKE3(blob bytes)), unkeyed: anyone (the store, a verify
+// run) can check a blob against its name, and it reveals nothing the bytes
+// do not. Key: "blobs/<id[0:2]>/<id[2:4]>/<id>".
+//
+// Memory: a PackWriter holds its pack in memory, i.e. up to the target size
+// plus one object. Objects are at most the chunker's max_size (4 MiB by
+// default, 64 MiB at most: kMaxObjectSize), so this stays bounded.
+//
+// Thread-safety: a PackWriter is used by one thread at a time; the free
+// functions are thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "base/error.h"
+#include "compress/zstd.h"
+#include "repo/tree.h"
+#include "repo/vault_context.h"
+
+namespace hx {
+
+inline constexpr std::string_view kPackMagic = "HXP1";
+inline constexpr std::string_view kPackIndexMagic = "HXI1";
+// le32 index length + magic.
+inline constexpr std::size_t kPackTrailerSize = 8;
+inline constexpr std::size_t kPackIndexRecordSize = 57;
+
+struct PackOptions {
+  // A pack is closed once it reaches this size. 16 MiB: few requests for
+  // many small files, while a failed upload repeats little work. Tests lower
+  // it to get several packs from a few objects.
+  std::uint64_t target_size = std::uint64_t{16} << 20;
+  // compress/zstd.h level for object payloads.
+  int zstd_level = kZstdDefaultLevel;
+};
+
+struct FinishedPack {
+  std::string blob_id;  // 64 lowercase hex
+  std::vector<std::uint8_t> bytes;
+  // One per object, in offset order, blob_id filled in.
+  std::vector<ObjectLocation> locations;
+};
+
+// Builds one pack at a time. Typical use:
+//
+//   PackWriter writer(context);
+//   for (each new object) {
+//     if (!writer.HasRoomFor(plaintext.size())) Upload(writer.Finish());
+//     HX_RETURN_IF_ERROR(writer.Add(kind, id, plaintext));
+//   }
+//   if (!writer.empty()) Upload(writer.Finish());
+//
+// With HasRoomFor a pack exceeds the target only if it holds one object
+// that is itself larger than the target.
+class PackWriter {
+ public:
+  // Borrows `context`, which must outlive the writer.
+  explicit PackWriter(const VaultContext& context, PackOptions options = {});
+
+  // Seals (object_codec.h SealObject) and appends the object. Returns true if
+  // it was appended, false if an object with this id is already in the pack
+  // (nothing is done). Precondition as SealObject: `id` is the object's id.
+  // Fails with SealObject's errors; the pack is then unchanged.
+  Result<bool> Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
+
+  // Whether an object of `plaintext_size` bytes fits below the target (at
+  // its worst, uncompressed), or the pack is empty.
+  bool HasRoomFor(std::uint64_t plaintext_size) const;
+  // Whether the pack has reached the target size.
+  bool Full() const { return size() >= options_.target_size; }
+  bool empty() const { return locations_.empty(); }
+  // Sealed object bytes so far (the blob will add the index and trailer).
+  std::uint64_t size() const { return bytes_.size(); }
+  std::size_t object_count() const { return locations_.size(); }
+
+  // Appends the sealed index and trailer, computes the blob id, and returns
+  // the pack; the writer is then empty, ready for the next pack. An empty
+  // writer gives a valid pack of no objects (callers normally skip it).
+  FinishedPack Finish();
+
+ private:
+  const VaultContext* context_;
+  PackOptions options_;
+  std::vector<std::uint8_t> bytes_;
+  std::vector<ObjectLocation> locations_;
+  std::unordered_set<std::string> ids_;  // raw id bytes of the objects in the pack
+};
+
+// "blobs/<aa>/<bb>/<blob_id>". Precondition: IsValidBlobId(blob_id).
+std::string BlobKey(std::string_view blob_id);
+// 64 lowercase hex digits.
+bool IsValidBlobId(std::string_view blob_id);
+// hex(BLAKE3(bytes)).
+std::string ComputeBlobId(std::span<const std::uint8_t> bytes);
+// OK if BLAKE3(bytes) is `blob_id`; else KC_SYNC_STATE_FAILED,
+// Category::kHashMismatch, details {"blob": blob_id}.
+Status VerifyBlobId(std::span<const std::uint8_t> bytes, std::string_view blob_id);
+
+// The length of the sealed index, from a blob's last kPackTrailerSize bytes
+// (for readers that fetch the tail with a ranged read). Fails (kCorrupt) if
+// the magic is wrong or the index cannot fit in a blob of `blob_size` bytes.
+Result<std::uint64_t> ParsePackTrailer(std::span<const std::uint8_t> trailer,
+                                       std::uint64_t blob_size);
+// Opens and validates a sealed index: it authenticates for this vault; its
+// records are well formed, of known kinds, with distinct ids, contiguous from
+// offset 0 to `objects_end` (the offset where the sealed index starts), each
+// at least kSealedObjectOverhead bytes long and with raw_length at most
+// kMaxObjectSize. Returns the locations with blob_id set to `blob_id`
+// (not checked here; see VerifyBlobId).
+Result<std::vector<ObjectLocation>> OpenPackIndex(const VaultContext& context,
+                                                  std::string_view blob_id,
+                                                  std::uint64_t objects_end,
+                                                  std::span<const std::uint8_t> sealed_index);
+// ParsePackTrailer + OpenPackIndex on a whole blob.
+// Every failure: KC_SYNC_STATE_FAILED, Category::kCorrupt, details
+// {"blob": blob_id}; nothing about the objects is trusted until then.
+Result<std::vector<ObjectLocation>> ReadPackIndex(const VaultContext& context,
+                                                  std::string_view blob_id,
+                                                  std::span<const std::uint8_t> blob);
+
+}  // namespace hx
