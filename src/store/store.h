@@ -5,24 +5,30 @@
 // wrappers around any Store (store_wrappers.h). Nothing above this interface
 // knows which backend it talks to.
 //
-// Keys are relative to the target's prefix, '/'-separated, ASCII
-// [a-z0-9._/-] only (hx never needs more; see docs/FORMAT.md).
+// Keys are relative to the target's prefix: '/'-separated segments of ASCII
+// [a-z0-9._-], no empty, "." or ".." segment, no leading or trailing '/', at
+// most kMaxStoreKeyBytes (hx never needs more; see docs/FORMAT.md). Keys are
+// built by hx, never typed by a user, so every store refuses an invalid key
+// as a bug: KC_SYNC_INTERNAL, Category::kInternal (ValidateStoreKey). That
+// refusal is also what keeps a key from escaping a folder store's root.
 //
 // Errors: kNotFound for a missing key (Category::kNotFound, code
 // KC_SYNC_STATE_FAILED), kAborted for a lost compare-and-swap
 // (Category::kAborted), transport failures with retryable categories, auth
-// failures KC_SYNC_AUTH_FAILED.
+// failures KC_SYNC_AUTH_FAILED, a full disk or quota Category::kNoSpace.
 //
 // Thread-safety: implementations are thread-safe; one Store may serve many
 // concurrent calls (the push pipeline uploads packs in parallel).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -68,33 +74,59 @@ class Store {
   // with Category::kCorrupt if it is larger than max_size (the object is not
   // read beyond the bound).
   virtual Result<Bytes> Get(std::string_view key, std::uint64_t max_size) = 0;
-  // Reads `range` of the object; fails (kCorrupt) if the object is shorter.
+  // Reads `range` of the object; fails (kCorrupt) if the object is shorter
+  // than offset + length. An empty range at or before the end is an empty
+  // result.
   virtual Result<Bytes> GetRange(std::string_view key, ByteRange range) = 0;
-  // Reads the whole object and its version tag.
+  // Reads the whole object (bounded as Get) and its version tag.
   virtual Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                               std::uint64_t max_size) = 0;
 
   // Writes the object atomically for readers: a reader sees the old bytes or
   // the new bytes, never a mix or a prefix. Durable on success.
   virtual Status Put(std::string_view key, std::span<const std::uint8_t> bytes) = 0;
-  // Creates the object only if absent; Category::kAborted if it exists.
+  // Creates the object only if absent (atomic for readers, durable) and
+  // returns its version; Category::kAborted if it exists.
   virtual Result<StoreVersion> PutIfAbsent(std::string_view key,
                                            std::span<const std::uint8_t> bytes) = 0;
-  // Replaces the object only if its current version is `expected`;
-  // Category::kAborted otherwise. See StoreCapabilities::atomic_compare_and_swap.
+  // Replaces the object only if its current version is `expected`, and
+  // returns the new version; Category::kAborted otherwise (also when the
+  // object is absent). See StoreCapabilities::atomic_compare_and_swap.
   virtual Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
                                           const StoreVersion& expected) = 0;
 
   // True if the object exists.
   virtual Result<bool> Exists(std::string_view key) = 0;
-  // Every key that starts with `prefix` (all pages), sorted.
+  // Every key that starts with `prefix` (all pages), sorted bytewise. The
+  // prefix is a string prefix ("blobs/a" matches "blobs/ab/..."), valid per
+  // ValidateStorePrefix; "" lists everything.
   virtual Result<std::vector<StoreObjectInfo>> List(std::string_view prefix) = 0;
   // Deletes the object; deleting an absent object is not an error.
   virtual Status Delete(std::string_view key) = 0;
 };
 
+// The longest key, in bytes. An S3 prefix may take up to kMaxS3PrefixBytes
+// (768) of S3's 1024-byte key limit, leaving 255 for the key; 255 is also a
+// folder store's longest file name. hx's own keys are at most ~120 bytes.
+inline constexpr std::size_t kMaxStoreKeyBytes = 255;
+
+// OK if `key` is a valid store key (rules at the top of this file); else
+// KC_SYNC_INTERNAL, Category::kInternal, naming the rule and the key
+// (escaped) in the message and in details {"key"}.
+Status ValidateStoreKey(std::string_view key);
+// The same test as a bool, for filtering (List skips names that fail it).
+bool IsValidStoreKey(std::string_view key);
+// OK if `prefix` may start a valid key: "" or a key-like string that may end
+// in '/' or in a partial segment ("blobs/", "blobs/a"). Errors as above.
+Status ValidateStorePrefix(std::string_view prefix);
+
 // Opens the store a target names (folder or S3). For a folder target the
-// folder must exist (init creates it).
+// folder must exist and be a directory: otherwise KC_SYNC_TARGET_INVALID
+// (Category::kNotFound if it is missing) with a message that says to create
+// it or run 'hx sync init'. S3 targets: KC_SYNC_TARGET_UNSUPPORTED for now.
 Result<std::unique_ptr<Store>> OpenStore(const Target& target);
+// For 'hx sync init': like OpenStore, but first creates a folder target's
+// folder and its missing parents (durably). S3: the bucket must exist.
+Result<std::unique_ptr<Store>> CreateStore(const Target& target);
 
 }  // namespace hx

@@ -1,0 +1,93 @@
+#include "store/store.h"
+
+#include <string>
+
+#include "store/folder_store.h"
+
+namespace hx {
+namespace {
+
+bool IsKeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+// The key as it may appear in a message: printable ASCII kept, anything else
+// written \xNN, cut after 96 bytes. A key is never secret, but a buggy caller
+// might pass arbitrary bytes, and messages must stay valid UTF-8.
+std::string EscapeKey(std::string_view key) {
+  constexpr std::size_t kShown = 96;
+  std::string out;
+  for (std::size_t i = 0; i < key.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  if (key.size() > kShown) out += "...";
+  return out;
+}
+
+// Why `text` is not a valid key (or prefix, when `prefix` is true), or
+// nullptr if it is. One function for both, so the two can never disagree on
+// what a segment is.
+const char* KeyProblem(std::string_view text, bool prefix) {
+  if (text.empty()) return prefix ? nullptr : "a key must not be empty";
+  if (text.size() > kMaxStoreKeyBytes) return "longer than 255 bytes";
+  if (text.front() == '/') return "starts with '/'";
+  std::size_t segment_start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] != '/') {
+      if (!IsKeyChar(text[i])) return "a character outside [a-z0-9._-/]";
+      continue;
+    }
+    const std::string_view segment = text.substr(segment_start, i - segment_start);
+    const bool complete = i < text.size();  // followed by '/'
+    if (complete || !prefix) {
+      if (segment.empty()) return complete ? "an empty segment" : "ends with '/'";
+      if (segment == "." || segment == "..") return "a '.' or '..' segment";
+    }
+    segment_start = i + 1;
+  }
+  return nullptr;
+}
+
+Status CheckKey(std::string_view text, bool prefix) {
+  const char* problem = KeyProblem(text, prefix);
+  if (problem == nullptr) return OkStatus();
+  std::string escaped = EscapeKey(text);
+  return InternalError(std::string("invalid store ") + (prefix ? "prefix" : "key") + " \"" +
+                       escaped + "\": " + problem + " (keys are built by hx; this is a bug)")
+      .With("key", std::move(escaped));
+}
+
+}  // namespace
+
+Status ValidateStoreKey(std::string_view key) { return CheckKey(key, /*prefix=*/false); }
+
+bool IsValidStoreKey(std::string_view key) { return KeyProblem(key, /*prefix=*/false) == nullptr; }
+
+Status ValidateStorePrefix(std::string_view prefix) { return CheckKey(prefix, /*prefix=*/true); }
+
+Result<std::unique_ptr<Store>> OpenStore(const Target& target) {
+  if (target.kind == TargetKind::kS3) {
+    return Error(SyncCode::kTargetUnsupported, Category::kUnsupported,
+                 "the s3 store is not built yet; use a folder target for now")
+        .With("uri", target.ToUri());
+  }
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<std::unique_ptr<Store>> CreateStore(const Target& target) {
+  if (target.kind == TargetKind::kFolder) {
+    HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
+  }
+  return OpenStore(target);
+}
+
+}  // namespace hx
