@@ -80,7 +80,10 @@ struct Lanes16 {
 
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
-    for (int i = 0; i < 16; ++i) m[i] = _mm512_loadu_si512(inputs[i] + offset);
+    for (int i = 0; i < 16; ++i) {
+      m[i] = _mm512_loadu_si512(inputs[i] + offset);
+      PrefetchAhead<kLanes>(inputs[i], offset);
+    }
     Transpose16x16(m);
   }
 
