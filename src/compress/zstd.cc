@@ -278,13 +278,26 @@ Status ZstdDecompressStream::Update(std::span<const std::uint8_t> input,
   if (input.empty()) return OkStatus();
   if (frame_complete_) return Fail(CorruptFrame("unexpected bytes after the end of the zstd frame"));
 
-  // Check the magic number as it arrives, before zstd sees it (zstd would
-  // skip a skippable frame and accept the next one).
-  for (std::size_t i = 0; magic_bytes_seen_ < kZstdMagic.size() && i < input.size(); ++i) {
-    if (input[i] != kZstdMagic[magic_bytes_seen_]) {
+  // Look at the frame header ourselves before zstd sees it: the magic number
+  // (zstd would skip a skippable frame and accept the next one), and the
+  // declared content size, refused early if above the bound and compared
+  // with the actual size at the end (zstd 1.5.4's streaming decoder accepts
+  // a frame that declares more bytes than its blocks hold).
+  if (header_size_ < header_.size()) {
+    const std::size_t n = std::min(header_.size() - header_size_, input.size());
+    std::copy(input.begin(), input.begin() + n, header_.begin() + header_size_);
+    header_size_ += n;
+    const std::size_t magic = std::min(header_size_, kZstdMagic.size());
+    if (!std::equal(kZstdMagic.begin(), kZstdMagic.begin() + magic, header_.begin())) {
       return Fail(CorruptFrame("not a zstd frame (bad magic number)"));
     }
-    ++magic_bytes_seen_;
+    // ERROR here means "header incomplete" until all 18 bytes are in; zstd
+    // itself rejects a malformed header.
+    const unsigned long long declared = ZSTD_getFrameContentSize(header_.data(), header_size_);
+    if (declared != ZSTD_CONTENTSIZE_ERROR && declared != ZSTD_CONTENTSIZE_UNKNOWN &&
+        declared > max_output_) {
+      return Fail(OverBound(max_output_).With("declared_size", std::to_string(declared)));
+    }
   }
 
   const std::size_t step = ZSTD_DStreamOutSize();
@@ -325,6 +338,11 @@ Status ZstdDecompressStream::Update(std::span<const std::uint8_t> input,
     if (r == 0) {
       // The frame is complete and fully flushed.
       frame_complete_ = true;
+      // The whole header has been seen by now, so this cannot be ERROR.
+      const unsigned long long declared = ZSTD_getFrameContentSize(header_.data(), header_size_);
+      if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != total_out_) {
+        return Fail(CorruptFrame("zstd frame content does not match its declared size"));
+      }
       if (in.pos < in.size) {
         return Fail(CorruptFrame("unexpected bytes after the end of the zstd frame"));
       }

@@ -13,9 +13,11 @@
 //     bound. It allocates at most `max_output` bytes for output plus zstd's
 //     fixed decoding context (~100 KiB); a declared size is used for
 //     allocation only after it has been checked against the bound.
-//   - ZstdDecompressStream applies the same bound to input that arrives in
-//     pieces. Its window buffer is capped (see WindowLogLimit in zstd.cc):
-//     at most max(2 MiB, the bound rounded up to a power of two).
+//   - ZstdDecompressStream applies the same rules to input that arrives in
+//     pieces; a declared size above the bound is refused as soon as the
+//     frame header is complete, before zstd allocates anything for it. Its
+//     window buffer is capped (see WindowLogLimit in zstd.cc): at most
+//     max(2 MiB, the bound rounded up to a power of two).
 //
 // Format: one standard zstd frame (RFC 8878), no dictionary, no checksum
 // (objects are authenticated by the AEAD, so zstd's XXH64 would only cost
@@ -36,6 +38,7 @@
 // by one thread at a time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -142,7 +145,10 @@ class ZstdDecompressStream {
   std::unique_ptr<ZSTD_DCtx_s, DCtxDeleter> dctx_;
   std::size_t max_output_ = 0;
   std::uint64_t total_out_ = 0;
-  std::size_t magic_bytes_seen_ = 0;
+  // The first bytes of the frame (a header is at most 18 bytes), kept to
+  // check the magic number and the declared content size ourselves.
+  std::array<std::uint8_t, 18> header_{};
+  std::size_t header_size_ = 0;
   bool frame_complete_ = false;
   std::optional<Error> error_;
 };

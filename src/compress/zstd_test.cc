@@ -228,6 +228,27 @@ TEST(ZstdDecompressTest, RefusesEveryTruncation) {
   }
 }
 
+// Found by zstd_fuzz: a single-segment frame declaring 64 bytes whose only
+// block is an empty raw block. zstd 1.5.4's streaming decoder accepts it
+// when the input arrives in some splits (1, 2, ... bytes), so hx checks the
+// declared size itself.
+TEST(ZstdDecompressTest, ContentShorterThanDeclaredIsRefusedByBothDecoders) {
+  const Bytes frame = {0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x40, 0x01, 0x00, 0x00};
+  ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), 64u);
+  EXPECT_FALSE(ZstdDecompress(frame, kMiB).ok());
+  for (std::size_t piece : {1, 2, 3, 9}) {
+    Status status;
+    StreamDecompress(frame, kMiB, piece, &status);
+    ExpectCorrupt(status, "zstd frame");
+  }
+  // The fuzzer's split: 1 byte, then 2, then the remaining 6.
+  auto stream = ZstdDecompressStream::Create(kMiB).value();
+  Bytes out;
+  ASSERT_TRUE(stream.Update(std::span(frame).first(1), out).ok());
+  ASSERT_TRUE(stream.Update(std::span(frame).subspan(1, 2), out).ok());
+  ExpectCorrupt(stream.Update(std::span(frame).subspan(3), out), "declared size");
+}
+
 TEST(ZstdDecompressTest, DecodesFramesWithoutADeclaredSizeUpToTheBound) {
   const Bytes data = TextLike(1000000);  // well past the first 64 KiB guess
   auto stream = ZstdCompressStream::Create().value();
@@ -340,6 +361,19 @@ TEST(ZstdDecompressStreamTest, RefusesBadMagicEvenWhenSplitAcrossUpdates) {
   ASSERT_TRUE(stream.Update(Bytes{0x28, 0xb5}, out).ok());
   ExpectCorrupt(stream.Update(Bytes{0x2f, 0x00}, out), "bad magic");
   ExpectCorrupt(stream.Finish(), "bad magic");
+}
+
+TEST(ZstdDecompressStreamTest, RefusesADeclaredSizeAboveTheBoundFromTheHeaderAlone) {
+  const Bytes bomb = ZeroBomb(std::uint64_t{1} << 30, /*declare_size=*/true);
+  auto stream = ZstdDecompressStream::Create(kMiB).value();
+  Bytes out;
+  // The header alone (6 bytes for this frame) is enough to refuse it.
+  Status status = stream.Update(std::span(bomb).first(2), out);
+  ASSERT_TRUE(status.ok());
+  status = stream.Update(std::span(bomb).subspan(2, 16), out);
+  ExpectCorrupt(status, "more than the limit");
+  EXPECT_EQ(status.error().details.at("declared_size"), "1073741824");
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(ZstdDecompressStreamTest, BombsFailWithBoundedMemory) {

@@ -4,6 +4,7 @@
 // value, never a crash; both AEAD backends must agree on every input; and
 // the sealing of whatever opens must reproduce the input (the nonce is part
 // of the input, so the bytes are fully determined).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -74,12 +75,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           unwrapped.error().category == hx::Category::kCorrupt);
   }
 
-  // KDF parameters from untrusted fields: algorithm text, two integers, salt
+  // KDF parameters from untrusted fields: bytes 1..17 are opslimit and
+  // memlimit, byte 17 says where the rest splits into algorithm and salt
   // text. Validation only; deriving would make the fuzzer measure Argon2.
-  if (input.size() >= 17) {
-    const std::string_view text(reinterpret_cast<const char*>(input.data() + 17),
-                                input.size() - 17);
-    const std::size_t cut = text.size() / 2;
+  if (input.size() >= 18) {
+    const std::string_view text(reinterpret_cast<const char*>(input.data() + 18),
+                                input.size() - 18);
+    const std::size_t cut = std::min<std::size_t>(input[17], text.size());
     const auto params = hx::ParseKdfParams(text.substr(0, cut), ReadLe64(input.subspan(1, 8)),
                                            ReadLe64(input.subspan(9, 8)), text.substr(cut));
     if (params.ok()) {

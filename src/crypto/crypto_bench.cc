@@ -37,7 +37,7 @@ void BM_AeadSeal(benchmark::State& state) {
 }
 BENCHMARK(BM_AeadSeal)
     ->ArgNames({"openssl", "size"})
-    ->ArgsProduct({{0, 1}, {256, 16 << 10, 1 << 20}});
+    ->ArgsProduct({{0, 1}, {64, 256, 1024, 4096, 16 << 10, 1 << 20}});
 
 void BM_AeadOpen(benchmark::State& state) {
   const hx::SecretKey key = hx::SecretKey::Random();
