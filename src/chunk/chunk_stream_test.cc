@@ -42,7 +42,9 @@ ReadFn MemoryReader(const std::vector<std::uint8_t>& data, std::vector<std::size
           call = std::size_t{0}](std::span<std::uint8_t> buffer) mutable -> Result<std::size_t> {
     const std::size_t want = sizes.empty() ? buffer.size() : sizes[call++ % sizes.size()];
     const std::size_t n = std::min({want, buffer.size(), data.size() - pos});
-    std::memcpy(buffer.data(), data.data() + pos, n);
+    if (n > 0) {  // memcpy from an empty vector's null data() is undefined
+      std::memcpy(buffer.data(), data.data() + pos, n);
+    }
     pos += n;
     return n;
   };
