@@ -29,6 +29,9 @@
 #include "hash/blake3_internal.h"
 
 #define HX_BLAKE3_INLINE __attribute__((always_inline)) inline
+// Fixed-count loops over vectors must be unrolled so that the vectors stay
+// in registers; GCC does not do it by itself at -O2.
+#define HX_BLAKE3_UNROLL _Pragma("GCC unroll 16")
 
 namespace hx::blake3_internal {
 namespace {
@@ -148,52 +151,33 @@ HX_BLAKE3_INLINE void CompressXofRows(const std::uint32_t cv[8], const std::uint
 // input, transposed into 16 vectors) and StoreCvs (8 vectors transposed back
 // into kLanes consecutive 32-byte chaining values).
 
-// The four G functions of a half round, in lockstep. a/b/c/d are the four
-// state words of each G; s points at the 8 schedule entries of the half.
+// The quarter-round G on four state vectors with message vectors mx, my.
 template <class V, class Vec = typename V::Vec>
-HX_BLAKE3_INLINE void G4(Vec& a0, Vec& a1, Vec& a2, Vec& a3, Vec& b0, Vec& b1, Vec& b2, Vec& b3,
-                         Vec& c0, Vec& c1, Vec& c2, Vec& c3, Vec& d0, Vec& d1, Vec& d2, Vec& d3,
-                         const Vec* m, const std::uint8_t* s) {
-  a0 = V::Add(V::Add(a0, b0), m[s[0]]);
-  a1 = V::Add(V::Add(a1, b1), m[s[2]]);
-  a2 = V::Add(V::Add(a2, b2), m[s[4]]);
-  a3 = V::Add(V::Add(a3, b3), m[s[6]]);
-  d0 = V::Rot16(V::Xor(d0, a0));
-  d1 = V::Rot16(V::Xor(d1, a1));
-  d2 = V::Rot16(V::Xor(d2, a2));
-  d3 = V::Rot16(V::Xor(d3, a3));
-  c0 = V::Add(c0, d0);
-  c1 = V::Add(c1, d1);
-  c2 = V::Add(c2, d2);
-  c3 = V::Add(c3, d3);
-  b0 = V::Rot12(V::Xor(b0, c0));
-  b1 = V::Rot12(V::Xor(b1, c1));
-  b2 = V::Rot12(V::Xor(b2, c2));
-  b3 = V::Rot12(V::Xor(b3, c3));
-  a0 = V::Add(V::Add(a0, b0), m[s[1]]);
-  a1 = V::Add(V::Add(a1, b1), m[s[3]]);
-  a2 = V::Add(V::Add(a2, b2), m[s[5]]);
-  a3 = V::Add(V::Add(a3, b3), m[s[7]]);
-  d0 = V::Rot8(V::Xor(d0, a0));
-  d1 = V::Rot8(V::Xor(d1, a1));
-  d2 = V::Rot8(V::Xor(d2, a2));
-  d3 = V::Rot8(V::Xor(d3, a3));
-  c0 = V::Add(c0, d0);
-  c1 = V::Add(c1, d1);
-  c2 = V::Add(c2, d2);
-  c3 = V::Add(c3, d3);
-  b0 = V::Rot7(V::Xor(b0, c0));
-  b1 = V::Rot7(V::Xor(b1, c1));
-  b2 = V::Rot7(V::Xor(b2, c2));
-  b3 = V::Rot7(V::Xor(b3, c3));
+HX_BLAKE3_INLINE void G(Vec& a, Vec& b, Vec& c, Vec& d, Vec mx, Vec my) {
+  a = V::Add(V::Add(a, b), mx);
+  d = V::Rot16(V::Xor(d, a));
+  c = V::Add(c, d);
+  b = V::Rot12(V::Xor(b, c));
+  a = V::Add(V::Add(a, b), my);
+  d = V::Rot8(V::Xor(d, a));
+  c = V::Add(c, d);
+  b = V::Rot7(V::Xor(b, c));
 }
 
+// One round; s is the round's message schedule. The four G's of each half
+// are independent and written one after the other rather than interleaved:
+// out-of-order cores interleave them anyway, and GCC allocates registers
+// much better this way (10-15% faster with SSE4.1 and AVX2).
 template <class V, class Vec = typename V::Vec>
 HX_BLAKE3_INLINE void RoundLanes(Vec v[16], const Vec m[16], const std::uint8_t* s) {
-  G4<V>(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
-        v[14], v[15], m, s);
-  G4<V>(v[0], v[1], v[2], v[3], v[5], v[6], v[7], v[4], v[10], v[11], v[8], v[9], v[15], v[12],
-        v[13], v[14], m, s + 8);
+  G<V>(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+  G<V>(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+  G<V>(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+  G<V>(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+  G<V>(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+  G<V>(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+  G<V>(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+  G<V>(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
 }
 
 // Hashes exactly V::kLanes inputs (see HashManyFn for the parameters).
@@ -203,9 +187,11 @@ void HashLanes(const std::uint8_t* const* inputs, std::size_t blocks, const std:
                std::uint8_t flags_start, std::uint8_t flags_end, std::uint8_t* out) {
   using Vec = typename V::Vec;
   Vec h[8];
+  HX_BLAKE3_UNROLL
   for (int i = 0; i < 8; ++i) h[i] = V::Set1(key[i]);
   alignas(64) std::uint32_t counter_low[V::kLanes];
   alignas(64) std::uint32_t counter_high[V::kLanes];
+  HX_BLAKE3_UNROLL
   for (std::size_t i = 0; i < V::kLanes; ++i) {
     const std::uint64_t lane_counter = increment_counter ? counter + i : counter;
     counter_low[i] = CounterLow(lane_counter);
@@ -241,6 +227,7 @@ void HashLanes(const std::uint8_t* const* inputs, std::size_t blocks, const std:
     RoundLanes<V>(v, m, kSchedule[4].data());
     RoundLanes<V>(v, m, kSchedule[5].data());
     RoundLanes<V>(v, m, kSchedule[6].data());
+    HX_BLAKE3_UNROLL
     for (int i = 0; i < 8; ++i) h[i] = V::Xor(v[i], v[i + 8]);
     block_flags = flags;
   }
@@ -275,6 +262,7 @@ HX_BLAKE3_INLINE void HashEachRows(const std::uint8_t* const* inputs, std::size_
                                    std::uint8_t flags_end, std::uint8_t* out) {
   for (std::size_t i = 0; i < num_inputs; ++i) {
     alignas(16) std::uint32_t cv[8];
+    HX_BLAKE3_UNROLL
     for (int w = 0; w < 8; ++w) cv[w] = key[w];
     std::uint8_t block_flags = flags | flags_start;
     for (std::size_t b = 0; b < blocks; ++b) {
@@ -340,12 +328,15 @@ struct Lanes4 {
 
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
+    HX_BLAKE3_UNROLL
     for (int q = 0; q < 4; ++q) {
+      HX_BLAKE3_UNROLL
       for (int i = 0; i < 4; ++i) {
         m[4 * q + i] =
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(inputs[i] + offset + 16 * q));
       }
       if (q == 0) {
+        HX_BLAKE3_UNROLL
         for (int i = 0; i < 4; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
       }
       Transpose4x4(m[4 * q], m[4 * q + 1], m[4 * q + 2], m[4 * q + 3]);
@@ -353,6 +344,7 @@ struct Lanes4 {
   }
 
   static HX_BLAKE3_INLINE void StoreCvs(const Vec h[8], std::uint8_t* out) {
+    HX_BLAKE3_UNROLL
     for (int half = 0; half < 2; ++half) {
       __m128i r0 = h[4 * half], r1 = h[4 * half + 1], r2 = h[4 * half + 2], r3 = h[4 * half + 3];
       Transpose4x4(r0, r1, r2, r3);
@@ -417,12 +409,15 @@ struct Lanes8 {
 
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
+    HX_BLAKE3_UNROLL
     for (int half = 0; half < 2; ++half) {
+      HX_BLAKE3_UNROLL
       for (int i = 0; i < 8; ++i) {
         m[8 * half + i] =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(inputs[i] + offset + 32 * half));
       }
       if (half == 0) {
+        HX_BLAKE3_UNROLL
         for (int i = 0; i < 8; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
       }
       Transpose8x8(m + 8 * half);
@@ -432,6 +427,7 @@ struct Lanes8 {
   static HX_BLAKE3_INLINE void StoreCvs(const Vec h[8], std::uint8_t* out) {
     __m256i r[8] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]};
     Transpose8x8(r);
+    HX_BLAKE3_UNROLL
     for (int i = 0; i < 8; ++i) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * i), r[i]);
     }
