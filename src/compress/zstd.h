@@ -18,6 +18,12 @@
 //     frame header is complete, before zstd allocates anything for it. Its
 //     window buffer is capped (see WindowLogLimit in zstd.cc): at most
 //     max(2 MiB, the bound rounded up to a power of two).
+//   The two decoders return the same bytes for every frame both accept, and
+//   both accept every frame hx writes. On malformed frames they may differ
+//   in whether they refuse (zstd's streaming decoder skips empty compressed
+//   blocks that its one-shot decoder refuses; the stream also caps the
+//   window); objects are authenticated before they are decompressed, so
+//   such frames never reach them from a store.
 //
 // Format: one standard zstd frame (RFC 8878), no dictionary, no checksum
 // (objects are authenticated by the AEAD, so zstd's XXH64 would only cost
@@ -53,11 +59,14 @@ struct ZSTD_DCtx_s;
 
 namespace hx {
 
-// Level 1: chosen by measurement on this project's reference machine (see
-// docs/compress.md in the report and src/compress/zstd_bench.cc): on
-// text-like data level 1 compresses at ~5x the speed of level 3 for a ratio
-// only a few percent worse, and hx's first-push target is bound by CPU per
-// byte (BLAKE3 + AEAD already run at 2.5-2.8 GB/s).
+// Level 1, chosen by measurement on the reference machine (2-core EPYC,
+// zstd 1.5.4, Release; hx_bench --benchmark_filter=Zstd and `zstd -b` on
+// 7.3 MB of C headers): level 3 compresses text only ~10% smaller (ratio
+// 5.4 vs 4.9 on the headers, 3.46 vs 3.33 on the benchmark's text) but runs
+// ~1.6x slower (~200 vs ~310-350 MB/s per core). Compression is the slowest
+// stage of a first push (BLAKE3 and the AEAD run at 4+ GB/s), so the faster
+// level wins; incompressible data costs almost nothing at either level
+// (zstd skips it at ~9 GB/s).
 inline constexpr int kZstdDefaultLevel = 1;
 
 // The levels ZstdCompress accepts: zstd's negative "fast" levels up to 19.

@@ -1,8 +1,11 @@
 // Fuzzes the bounded decompressors with arbitrary bytes. Properties checked
 // on every input: no crash, no output beyond the bound, the streaming
-// decoder (fed in uneven pieces) never accepts what the one-shot decoder
-// refuses and agrees with it byte for byte, and whatever decodes survives a
-// compress/decompress round trip.
+// decoder (fed in uneven pieces) and the one-shot decoder return the same
+// bytes whenever both accept, and whatever decodes survives a
+// compress/decompress round trip. (They may differ in *whether* they accept
+// a malformed frame: zstd's streaming decoder tolerates empty compressed
+// blocks that its one-shot decoder refuses, and the stream also caps the
+// window; see zstd.h.)
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -39,10 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (status.ok()) status = stream->Finish();
   Check(streamed.size() <= kBound);
-  if (status.ok()) {
-    Check(one_shot.ok());
-    Check(*one_shot == streamed);
-  }
+  if (status.ok() && one_shot.ok()) Check(*one_shot == streamed);
 
   if (one_shot.ok()) {
     const auto again = hx::ZstdCompress(*one_shot, 1);
