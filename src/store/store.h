@@ -11,6 +11,9 @@
 // built by hx, never typed by a user, so every store refuses an invalid key
 // as a bug: KC_SYNC_INTERNAL, Category::kInternal (ValidateStoreKey). That
 // refusal is also what keeps a key from escaping a folder store's root.
+// A key is never also a directory of other keys ("a" and "a/b"): a folder
+// cannot be both a file and a directory, so the folder store fails such a
+// write (Category::kIo). hx's layout never needs it.
 //
 // Errors: kNotFound for a missing key (Category::kNotFound, code
 // KC_SYNC_STATE_FAILED), kAborted for a lost compare-and-swap
