@@ -1,0 +1,198 @@
+// The local index of one vault: what this device knows that it need not
+// re-derive on every sync, in a SQLite database at <vault>/.hx/index.sqlite.
+//
+// It is a cache with transactions, never a source of truth: everything in it
+// can be rebuilt from the folder and the store (deleting the file makes hx
+// rebuild it). It holds
+//   - meta: key/values (the kMeta* keys below; values are text, JSON where
+//     noted);
+//   - the base state: for each path, the Entry of the last snapshot this
+//     device synced (what a pull or push starts from);
+//   - the base tree ids: for each directory path ("" = the root), the id of
+//     its tree in that snapshot, so a pull skips subtrees whose ids did not
+//     change;
+//   - the stat cache (stat_cache.h): so a scan hashes only changed files;
+//   - the object index: object id -> ObjectLocation for every object the
+//     store is known to hold, learned from snapshot bodies this device read
+//     or wrote, and the ids of the snapshots whose bodies were imported.
+//
+// Schema (user_version = kIndexSchemaVersion, application_id = 0x68780001;
+// WAL journal, synchronous=FULL so that a committed base state survives a
+// power cut and matches the head it was synced with):
+//   meta(key TEXT PK, value TEXT)
+//   base(path TEXT PK, kind INT (0 file, 1 dir, 2 symlink, 3 tombstone),
+//        size INT, flags INT (bit 0: executable), mtime_ns INT,
+//        chunks BLOB (row_codec.h chunk list, NULL if none),
+//        target TEXT (symlink target, NULL if none),
+//        vv BLOB (row_codec.h version vector))
+//   base_trees(path TEXT PK, id BLOB(32))
+//   stat_cache(path TEXT PK, size INT, mtime_ns INT, ctime_ns INT, inode INT,
+//              mode INT, chunks BLOB)
+//   blobs(n INTEGER PK, id BLOB(32) UNIQUE)      -- pack ids, numbered
+//   objects(id BLOB(32) PK, kind INT (ObjectKind), blob INT (blobs.n),
+//           byte_offset INT, byte_length INT, raw_length INT)
+//   snapshots(id TEXT PK, seq INT)
+// Path-keyed tables are WITHOUT ROWID, so one SELECT returns the rows in
+// path (byte) order, which builds the std::map in linear time. uint64
+// values are stored as their int64 bit pattern.
+//
+// Errors: every SQLite failure is KC_SYNC_STATE_FAILED naming the file, with
+// category no_space (disk full), corrupt (a damaged or foreign file, or a
+// row that does not decode; the message says that deleting the file makes
+// hx rebuild it), locked (another process holds the database) or io.
+//
+// Thread-safety: not thread-safe; one Index per vault per process, used
+// from one thread at a time (the caller holds the vault's flock, so no other
+// hx process writes the file).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "index/stat_cache.h"
+#include "repo/tree.h"
+#include "repo/vault_context.h"
+
+namespace hx {
+
+inline constexpr int kIndexSchemaVersion = 1;
+
+// Well-known meta keys.
+inline constexpr std::string_view kMetaBaseSnapshotId = "base_snapshot_id";  // 64 hex
+inline constexpr std::string_view kMetaBaseHeadSeq = "base_head_seq";        // decimal
+inline constexpr std::string_view kMetaMaxHeadSeq = "max_head_seq";  // highest seq seen (replay guard)
+inline constexpr std::string_view kMetaLastPushMs = "last_push_ms";  // decimal
+inline constexpr std::string_view kMetaLastPullMs = "last_pull_ms";  // decimal
+inline constexpr std::string_view kMetaLastError = "last_error";     // Error::ToJson()
+inline constexpr std::string_view kMetaCounters = "counters";        // JSON object for status
+
+// Directory path ("" for the root) -> the id of its tree in the base snapshot.
+using TreeIdMap = std::map<std::string, ObjectId>;
+
+struct ImportedSnapshot {
+  std::string snapshot_id;
+  std::uint64_t seq = 0;
+  friend bool operator==(const ImportedSnapshot&, const ImportedSnapshot&) = default;
+};
+
+class Index {
+ public:
+  class Transaction;
+
+  // Opens the index at `file`, creating it (and its schema) if the file is
+  // missing or empty; the directory must exist. Errors: a file written by a
+  // newer hx (user_version above kIndexSchemaVersion) -> category
+  // unsupported; a file that is not an SQLite database or not an hx index ->
+  // category corrupt with the rebuild hint; otherwise as above.
+  static Result<std::unique_ptr<Index>> Open(const std::filesystem::path& file);
+  // For Open() only: Impl is defined in index.cc, so no one else can make one.
+  struct Impl;
+  explicit Index(std::unique_ptr<Impl> impl);
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  const std::filesystem::path& file() const;
+
+  // --- Reads (see the latest committed state, or the open transaction's).
+  Result<std::optional<std::string>> GetMeta(std::string_view key);
+  // The value parsed as a decimal uint64; a value that is not one is corrupt.
+  Result<std::optional<std::uint64_t>> GetMetaUint64(std::string_view key);
+
+  // The whole base state / stat cache / base tree ids. A row that does not
+  // decode (row_codec.h), or a file whose chunk sizes do not sum to its size,
+  // is category corrupt naming the path.
+  Result<EntryMap> LoadBase();
+  Result<StatCache> LoadStatCache();
+  Result<TreeIdMap> LoadBaseTrees();
+
+  Result<std::optional<ObjectLocation>> FindObject(const ObjectId& id);
+  Result<bool> HasObject(const ObjectId& id);
+  // One answer per id, in order (dedup of a push's chunk ids).
+  Result<std::vector<bool>> HasObjects(std::span<const ObjectId> ids);
+  Result<std::uint64_t> CountObjects();
+
+  Result<bool> IsSnapshotImported(std::string_view snapshot_id);
+  // Ordered by seq, then id.
+  Result<std::vector<ImportedSnapshot>> LoadImportedSnapshots();
+
+  // --- Writes: all go through a Transaction.
+  // Starts the transaction (it takes SQLite's write lock at once). Only one
+  // may be open at a time: a second Begin() is KC_SYNC_INTERNAL. The Index
+  // must outlive the Transaction.
+  Result<Transaction> Begin();
+  // Sets one meta value in a transaction of its own.
+  Status SetMeta(std::string_view key, std::string_view value);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// An open write transaction. Destroying it without Commit() rolls back every
+// change made through it. After Commit() (successful or not) every method
+// returns KC_SYNC_INTERNAL.
+class Index::Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  Status SetMeta(std::string_view key, std::string_view value);
+  Status DeleteMeta(std::string_view key);
+
+  // Base state. Incremental writes cost one row per changed path, so a sync
+  // that changed 1% of 100,000 paths writes ~1,000 rows: use UpdateBase with
+  // the map loaded at the start and the map to store. Node ids of version
+  // vectors must be 32 lowercase hex digits (else KC_SYNC_INTERNAL).
+  Status PutBase(std::string_view path, const Entry& entry);
+  Status DeleteBase(std::string_view path);
+  Status ClearBase();
+  // Makes the stored base equal `after`, given that it currently equals
+  // `before`: deletes paths missing from `after`, writes paths that are new
+  // or whose Entry differs (operator==), leaves the rest untouched.
+  Status UpdateBase(const EntryMap& before, const EntryMap& after);
+  // ClearBase() then PutBase() for every entry.
+  Status ReplaceBase(const EntryMap& base);
+
+  Status PutBaseTree(std::string_view dir_path, const ObjectId& id);
+  Status DeleteBaseTree(std::string_view dir_path);
+  Status UpdateBaseTrees(const TreeIdMap& before, const TreeIdMap& after);
+  Status ReplaceBaseTrees(const TreeIdMap& trees);
+
+  Status PutStat(std::string_view path, const StatCacheEntry& entry);
+  Status DeleteStat(std::string_view path);
+  // As UpdateBase, for the stat cache.
+  Status UpdateStatCache(const StatCache& before, const StatCache& after);
+  Status ReplaceStatCache(const StatCache& cache);
+
+  // Records where objects live. An id already indexed keeps its first
+  // location (any copy is as good). Preconditions (else KC_SYNC_INTERNAL):
+  // blob_id is 64 lowercase hex, kind is a known ObjectKind.
+  Status AddObjects(std::span<const ObjectLocation> locations);
+  // Forgets every object, pack and imported snapshot (together: a snapshot
+  // marked imported must have its objects indexed).
+  Status ClearObjects();
+  Status MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq);
+
+  // Makes every change durable. On failure the changes are rolled back.
+  Status Commit();
+
+ private:
+  friend class Index;
+  explicit Transaction(Index::Impl* impl) : impl_(impl) {}
+  Status CheckOpen() const;
+
+  Index::Impl* impl_;  // null once committed or moved from
+};
+
+}  // namespace hx

@@ -1,0 +1,489 @@
+#include "index/index.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kNodeA[] = "0123456789abcdef0123456789abcdef";
+constexpr char kNodeB[] = "fedcba9876543210fedcba9876543210";
+constexpr char kSnapshot1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+constexpr char kSnapshot2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "hx_index_test_XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+ObjectId Id(std::uint8_t fill) {
+  ObjectId id;
+  id.fill(fill);
+  return id;
+}
+
+VersionVector Vv(std::uint64_t a, std::uint64_t b = 0) {
+  std::map<std::string, std::uint64_t> counters{{kNodeA, a}};
+  if (b != 0) {
+    counters.emplace(kNodeB, b);
+  }
+  return VersionVector(std::move(counters));
+}
+
+Entry File(std::uint64_t size, std::uint8_t id_fill, bool executable = false) {
+  Entry entry;
+  entry.kind = EntryKind::kFile;
+  entry.size = size;
+  if (size > 0) {
+    entry.chunks.push_back({Id(id_fill), size});
+  }
+  entry.executable = executable;
+  entry.mtime_ns = 1'700'000'000'123'456'789 + id_fill;
+  entry.vv = Vv(id_fill, 2);
+  return entry;
+}
+
+EntryMap SampleBase() {
+  EntryMap base;
+  base["a.txt"] = File(5, 1);
+  base["bin/run.sh"] = File(3 << 20, 2, /*executable=*/true);
+  base["bin/run.sh"].chunks = {{Id(3), 1 << 20}, {Id(4), 2 << 20}};
+  base["bin"].kind = EntryKind::kDir;
+  base["bin"].vv = Vv(1);
+  base["empty"] = File(0, 5);
+  base["link"].kind = EntryKind::kSymlink;
+  base["link"].symlink_target = "../elsewhere/ünïcödé";
+  base["link"].vv = Vv(7);
+  base["gone.txt"].kind = EntryKind::kTombstone;
+  base["gone.txt"].vv = Vv(3, 9);
+  base["日本/ファイル.md"] = File(42, 6);
+  return base;
+}
+
+StatCacheEntry Stat(std::uint64_t size, std::uint8_t id_fill) {
+  StatCacheEntry entry;
+  entry.stat = {size, 1'700'000'000'000'000'000, 1'700'000'000'500'000'000,
+                std::uint64_t{1} << 63 | id_fill, 0100755};
+  if (size > 0) {
+    entry.chunks.push_back({Id(id_fill), size});
+  }
+  return entry;
+}
+
+ObjectLocation Location(std::uint8_t id_fill, char blob, std::uint64_t offset) {
+  ObjectLocation location;
+  location.id = Id(id_fill);
+  location.kind = id_fill % 2 == 0 ? ObjectKind::kTree : ObjectKind::kChunk;
+  location.blob_id = std::string(64, blob);
+  location.offset = offset;
+  location.length = 100 + id_fill;
+  location.raw_length = 80 + id_fill;
+  return location;
+}
+
+std::unique_ptr<Index> OpenOrDie(const fs::path& file) {
+  Result<std::unique_ptr<Index>> index = Index::Open(file);
+  EXPECT_TRUE(index.ok()) << index.error().ToShortString();
+  return index.ok() ? std::move(index).value() : nullptr;
+}
+
+// Runs raw SQL on the file, as a damaged or foreign writer would.
+void RawSql(const fs::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+}
+
+class IndexTest : public ::testing::Test {
+ protected:
+  fs::path file() const { return dir_.path() / "index.sqlite"; }
+  TempDir dir_;
+};
+
+TEST_F(IndexTest, OpenCreatesAnEmptyIndexInWalMode) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(fs::exists(file()));
+  EXPECT_EQ(index->file(), file());
+  EXPECT_TRUE(index->LoadBase()->empty());
+  EXPECT_TRUE(index->LoadStatCache()->empty());
+  EXPECT_TRUE(index->LoadBaseTrees()->empty());
+  EXPECT_EQ(*index->CountObjects(), 0u);
+  EXPECT_FALSE(index->GetMeta(kMetaBaseSnapshotId)->has_value());
+  index.reset();
+  // WAL is a property of the file: another connection sees it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(IndexTest, MetaValuesRoundTripAndPersistAcrossReopen) {
+  {
+    std::unique_ptr<Index> index = OpenOrDie(file());
+    ASSERT_TRUE(index->SetMeta(kMetaBaseHeadSeq, "7").ok());
+    ASSERT_TRUE(index->SetMeta(kMetaBaseHeadSeq, "8").ok());
+    ASSERT_TRUE(index->SetMeta(kMetaLastError, R"({"code":"KC_SYNC_LOCKED"})").ok());
+    ASSERT_TRUE(index->SetMeta(kMetaCounters, "").ok());
+  }
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  EXPECT_EQ(*index->GetMeta(kMetaBaseHeadSeq), "8");
+  EXPECT_EQ(*index->GetMetaUint64(kMetaBaseHeadSeq), 8u);
+  EXPECT_EQ(*index->GetMeta(kMetaLastError), R"({"code":"KC_SYNC_LOCKED"})");
+  EXPECT_EQ(*index->GetMeta(kMetaCounters), "");
+  EXPECT_FALSE(index->GetMetaUint64(kMetaMaxHeadSeq)->has_value());
+
+  Result<Index::Transaction> txn = index->Begin();
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(txn->DeleteMeta(kMetaLastError).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_FALSE(index->GetMeta(kMetaLastError)->has_value());
+}
+
+TEST_F(IndexTest, AMetaNumberThatIsNotDecimalIsCorrupt) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  for (const char* bad : {"", "-1", "12a", "99999999999999999999999", " 1"}) {
+    ASSERT_TRUE(index->SetMeta(kMetaMaxHeadSeq, bad).ok());
+    Result<std::optional<std::uint64_t>> value = index->GetMetaUint64(kMetaMaxHeadSeq);
+    ASSERT_FALSE(value.ok()) << bad;
+    EXPECT_EQ(value.error().category, Category::kCorrupt);
+  }
+}
+
+TEST_F(IndexTest, BaseStateOfEveryKindRoundTripsExactly) {
+  const EntryMap base = SampleBase();
+  {
+    std::unique_ptr<Index> index = OpenOrDie(file());
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->ReplaceBase(base).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+    Result<EntryMap> loaded = index->LoadBase();
+    ASSERT_TRUE(loaded.ok()) << loaded.error().ToShortString();
+    EXPECT_EQ(*loaded, base);
+  }
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  EXPECT_EQ(*index->LoadBase(), base);
+}
+
+TEST_F(IndexTest, UpdateBaseWritesOnlyTheDifference) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const EntryMap before = SampleBase();
+  EntryMap after = before;
+  after.erase("a.txt");
+  after["new.txt"] = File(9, 9);
+  after["empty"].vv = Vv(5, 3);
+
+  // The stored state differs from `before` in "link" only; since "link" is
+  // the same in `before` and `after`, UpdateBase must leave that row alone.
+  EntryMap stored = before;
+  stored["link"].symlink_target = "stored";
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceBase(stored).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->UpdateBase(before, after).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EntryMap expected = after;
+  expected["link"].symlink_target = "stored";
+  EXPECT_EQ(*index->LoadBase(), expected);
+}
+
+TEST_F(IndexTest, PutAndDeleteBaseRowsOneByOne) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Result<Index::Transaction> txn = index->Begin();
+  ASSERT_TRUE(txn->PutBase("x", File(1, 1)).ok());
+  ASSERT_TRUE(txn->PutBase("y", File(2, 2)).ok());
+  ASSERT_TRUE(txn->PutBase("x", File(3, 3)).ok());
+  ASSERT_TRUE(txn->DeleteBase("y").ok());
+  ASSERT_TRUE(txn->DeleteBase("never-there").ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(*index->LoadBase(), (EntryMap{{"x", File(3, 3)}}));
+}
+
+TEST_F(IndexTest, ABaseEntryWithABadNodeIdIsRefusedAndNothingIsWritten) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Entry bad = File(1, 1);
+  bad.vv = VersionVector(std::map<std::string, std::uint64_t>{{"not-a-node", 1}});
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->PutBase("ok", File(1, 1)).ok());
+    Status put = txn->PutBase("bad", bad);
+    ASSERT_FALSE(put.ok());
+    EXPECT_EQ(put.error().code, SyncCode::kInternal);
+  }
+  EXPECT_TRUE(index->LoadBase()->empty());
+}
+
+TEST_F(IndexTest, DroppingATransactionRollsBackEveryChange) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  ASSERT_TRUE(index->SetMeta("kept", "1").ok());
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->SetMeta("kept", "2").ok());
+    ASSERT_TRUE(txn->ReplaceBase(SampleBase()).ok());
+    ASSERT_TRUE(txn->PutStat("a.txt", Stat(5, 1)).ok());
+    ASSERT_TRUE(txn->PutBaseTree("", Id(9)).ok());
+    const ObjectLocation location = Location(1, 'a', 0);
+    ASSERT_TRUE(txn->AddObjects({&location, 1}).ok());
+    ASSERT_TRUE(txn->MarkSnapshotImported(kSnapshot1, 1).ok());
+    // Reads inside the transaction see its changes.
+    EXPECT_EQ(*index->GetMeta("kept"), "2");
+  }
+  EXPECT_EQ(*index->GetMeta("kept"), "1");
+  EXPECT_TRUE(index->LoadBase()->empty());
+  EXPECT_TRUE(index->LoadStatCache()->empty());
+  EXPECT_TRUE(index->LoadBaseTrees()->empty());
+  EXPECT_EQ(*index->CountObjects(), 0u);
+  EXPECT_FALSE(*index->IsSnapshotImported(kSnapshot1));
+  // And a new transaction can start.
+  EXPECT_TRUE(index->Begin().ok());
+}
+
+TEST_F(IndexTest, OnlyOneTransactionAtATimeAndNoWritesAfterCommit) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Result<Index::Transaction> txn = index->Begin();
+  ASSERT_TRUE(txn.ok());
+  Result<Index::Transaction> second = index->Begin();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, SyncCode::kInternal);
+  ASSERT_TRUE(txn->Commit().ok());
+  Status late = txn->SetMeta("k", "v");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, SyncCode::kInternal);
+  EXPECT_FALSE(txn->Commit().ok());
+  EXPECT_FALSE(index->GetMeta("k")->has_value());
+}
+
+TEST_F(IndexTest, AMovedTransactionStaysOneTransaction) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Result<Index::Transaction> txn = index->Begin();
+  Index::Transaction moved(std::move(txn).value());
+  ASSERT_TRUE(moved.SetMeta("k", "v").ok());
+  ASSERT_TRUE(moved.Commit().ok());
+  EXPECT_EQ(*index->GetMeta("k"), "v");
+}
+
+TEST_F(IndexTest, StatCacheRoundTripsAndUpdatesIncrementally) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  StatCache before{{"a", Stat(5, 1)}, {"b/c", Stat(0, 2)}, {"d", Stat(70000, 3)}};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceStatCache(before).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(*index->LoadStatCache(), before);
+
+  StatCache after = before;
+  after.erase("a");
+  after["d"].stat.ctime_ns += 1;
+  after["e"] = Stat(8, 4);
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->UpdateStatCache(before, after).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  index.reset();
+  EXPECT_EQ(*OpenOrDie(file())->LoadStatCache(), after);
+}
+
+TEST_F(IndexTest, BaseTreeIdsRoundTripAndUpdateIncrementally) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const TreeIdMap before{{"", Id(1)}, {"a", Id(2)}, {"a/b", Id(3)}};
+  TreeIdMap after{{"", Id(4)}, {"a", Id(2)}, {"c", Id(5)}};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceBaseTrees(before).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(*index->LoadBaseTrees(), before);
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->UpdateBaseTrees(before, after).ok());
+    ASSERT_TRUE(txn->DeleteBaseTree("c").ok());
+    ASSERT_TRUE(txn->PutBaseTree("d", Id(6)).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  after.erase("c");
+  after["d"] = Id(6);
+  EXPECT_EQ(*index->LoadBaseTrees(), after);
+}
+
+TEST_F(IndexTest, ObjectLocationsRoundTripAndTheFirstLocationOfAnIdWins) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const std::vector<ObjectLocation> locations = {Location(1, 'a', 0), Location(2, 'a', 116),
+                                                 Location(3, 'b', 0)};
+  ObjectLocation duplicate = Location(1, 'c', 500);
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->AddObjects(locations).ok());
+    ASSERT_TRUE(txn->AddObjects({&duplicate, 1}).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  index.reset();
+  index = OpenOrDie(file());
+  for (const ObjectLocation& location : locations) {
+    Result<std::optional<ObjectLocation>> found = index->FindObject(location.id);
+    ASSERT_TRUE(found.ok()) << found.error().ToShortString();
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ(**found, location);
+    EXPECT_TRUE(*index->HasObject(location.id));
+  }
+  EXPECT_FALSE(index->FindObject(Id(7))->has_value());
+  EXPECT_EQ(*index->CountObjects(), 3u);
+  const std::vector<ObjectId> ids = {Id(3), Id(7), Id(1), Id(0)};
+  EXPECT_EQ(*index->HasObjects(ids), (std::vector<bool>{true, false, true, false}));
+}
+
+TEST_F(IndexTest, AnObjectWithABadBlobIdIsRefused) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Result<Index::Transaction> txn = index->Begin();
+  for (const std::string& blob : {std::string(64, 'A'), std::string(63, 'a'), std::string()}) {
+    ObjectLocation location = Location(1, 'a', 0);
+    location.blob_id = blob;
+    Status added = txn->AddObjects({&location, 1});
+    ASSERT_FALSE(added.ok()) << blob;
+    EXPECT_EQ(added.error().code, SyncCode::kInternal);
+  }
+}
+
+TEST_F(IndexTest, ImportedSnapshotsAreListedBySeqAndClearedWithTheObjects) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->MarkSnapshotImported(kSnapshot2, 2).ok());
+    ASSERT_TRUE(txn->MarkSnapshotImported(kSnapshot1, 1).ok());
+    const ObjectLocation location = Location(1, 'a', 0);
+    ASSERT_TRUE(txn->AddObjects({&location, 1}).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_TRUE(*index->IsSnapshotImported(kSnapshot1));
+  EXPECT_FALSE(*index->IsSnapshotImported("3333"));
+  EXPECT_EQ(*index->LoadImportedSnapshots(),
+            (std::vector<ImportedSnapshot>{{kSnapshot1, 1}, {kSnapshot2, 2}}));
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ClearObjects().ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_TRUE(index->LoadImportedSnapshots()->empty());
+  EXPECT_EQ(*index->CountObjects(), 0u);
+}
+
+void ExpectCorruptWithRebuildHint(const Error& error, const fs::path& file) {
+  EXPECT_EQ(error.code, SyncCode::kStateFailed);
+  EXPECT_EQ(error.category, Category::kCorrupt);
+  EXPECT_NE(error.message.find(file.string()), std::string::npos) << error.message;
+  EXPECT_NE(error.message.find("delete"), std::string::npos) << error.message;
+  EXPECT_EQ(error.details.at("file"), file.string());
+  EXPECT_TRUE(error.details.contains("hint"));
+}
+
+TEST_F(IndexTest, AFileOfGarbageBytesIsCorruptWithARebuildHint) {
+  {
+    std::ofstream out(file(), std::ios::binary);
+    for (int i = 0; i < 4096; ++i) {
+      out.put(static_cast<char>((i * 131 + 7) & 0xff));
+    }
+  }
+  Result<std::unique_ptr<Index>> index = Index::Open(file());
+  ASSERT_FALSE(index.ok());
+  ExpectCorruptWithRebuildHint(index.error(), file());
+}
+
+TEST_F(IndexTest, AForeignSqliteDatabaseIsNotTakenForAnIndex) {
+  RawSql(file(), "CREATE TABLE songs(title TEXT)");
+  Result<std::unique_ptr<Index>> index = Index::Open(file());
+  ASSERT_FALSE(index.ok());
+  ExpectCorruptWithRebuildHint(index.error(), file());
+}
+
+TEST_F(IndexTest, AnIndexFromANewerHxIsRefusedAsUnsupported) {
+  OpenOrDie(file());
+  RawSql(file(), "PRAGMA user_version=" + std::to_string(kIndexSchemaVersion + 1));
+  Result<std::unique_ptr<Index>> index = Index::Open(file());
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(index.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(index.error().category, Category::kUnsupported);
+  EXPECT_NE(index.error().message.find("newer hx"), std::string::npos);
+  EXPECT_EQ(index.error().details.at("schema_version"), std::to_string(kIndexSchemaVersion + 1));
+}
+
+TEST_F(IndexTest, AMissingDirectoryIsAnIoError) {
+  Result<std::unique_ptr<Index>> index = Index::Open(dir_.path() / "no" / "index.sqlite");
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(index.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(index.error().category, Category::kIo);
+  EXPECT_NE(index.error().message.find("no/index.sqlite"), std::string::npos);
+}
+
+TEST_F(IndexTest, ADamagedRowIsCorruptAndNamesItsPath) {
+  {
+    std::unique_ptr<Index> index = OpenOrDie(file());
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceBase(SampleBase()).ok());
+    ASSERT_TRUE(txn->PutStat("s", Stat(5, 1)).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  const std::vector<std::pair<std::string, std::string>> damages = {
+      {"UPDATE base SET chunks = x'0102' WHERE path = 'a.txt'", "a.txt"},
+      {"UPDATE base SET size = 6 WHERE path = 'a.txt'", "a.txt"},
+      {"UPDATE base SET kind = 9 WHERE path = 'bin'", "bin"},
+      {"UPDATE base SET vv = x'00' WHERE path = 'link'", "link"},
+  };
+  for (const auto& [sql, path] : damages) {
+    TempDir copy_dir;
+    const fs::path copy = copy_dir.path() / "index.sqlite";
+    {
+      // A checkpointed copy of the good file, then the damage.
+      RawSql(file(), "PRAGMA wal_checkpoint(TRUNCATE)");
+      fs::copy_file(file(), copy);
+    }
+    RawSql(copy, sql);
+    std::unique_ptr<Index> index = OpenOrDie(copy);
+    Result<EntryMap> base = index->LoadBase();
+    ASSERT_FALSE(base.ok()) << sql;
+    ExpectCorruptWithRebuildHint(base.error(), copy);
+    EXPECT_EQ(base.error().details.at("path"), path);
+  }
+  RawSql(file(), "UPDATE stat_cache SET size = 4 WHERE path = 's'");
+  Result<StatCache> cache = OpenOrDie(file())->LoadStatCache();
+  ASSERT_FALSE(cache.ok());
+  EXPECT_EQ(cache.error().category, Category::kCorrupt);
+  EXPECT_EQ(cache.error().details.at("path"), "s");
+}
+
+}  // namespace
+}  // namespace hx
