@@ -20,6 +20,7 @@ int Run(int argc, char** argv) {
                "Print one JSON document on stdout (results and errors) for machines");
 
   RegisterVersion(app, context);
+  RegisterSync(app, context);
 
   try {
     app.parse(argc, argv);

@@ -15,5 +15,6 @@ struct Context {
 };
 
 void RegisterVersion(CLI::App& app, Context& context);
+void RegisterSync(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

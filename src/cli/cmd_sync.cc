@@ -1,0 +1,169 @@
+// hx sync init|status|push|pull: argument parsing and rendering over the
+// engine (sync/engine.h). The clock and the passphrase come from here: the
+// engine never reads either itself.
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "json/canonical_json.h"
+#include "sync/engine.h"
+
+namespace hx::cli {
+namespace {
+
+struct SyncArgs {
+  std::string vault;
+  std::string target;
+  std::string endpoint;
+  bool path_style = false;
+  std::string region;
+  std::optional<std::int64_t> now_ms;
+  std::string passphrase_file;
+  bool allow_mass_delete = false;
+  bool no_encryption = false;
+};
+
+std::int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads a passphrase from the terminal without echo; nullopt without one.
+std::optional<std::string> PromptPassphrase() {
+  if (!::isatty(STDIN_FILENO)) return std::nullopt;
+  std::fputs("passphrase: ", stderr);
+  std::fflush(stderr);
+  termios old_mode{};
+  const bool have_mode = ::tcgetattr(STDIN_FILENO, &old_mode) == 0;
+  if (have_mode) {
+    termios quiet = old_mode;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  const bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (have_mode) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
+  std::fputc('\n', stderr);
+  if (!got) return std::nullopt;
+  return line;
+}
+
+// HX_PASSPHRASE, then --passphrase-file (its first line), then the terminal.
+PassphraseFn MakePassphraseSource(const std::string& file) {
+  return [file]() -> std::optional<std::string> {
+    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
+      return std::string(env);
+    }
+    if (!file.empty()) {
+      std::ifstream in(file);
+      std::string line;
+      if (in && std::getline(in, line)) return line;
+      return std::nullopt;
+    }
+    return PromptPassphrase();
+  };
+}
+
+SyncOptions MakeOptions(const SyncArgs& args) {
+  SyncOptions options;
+  options.target_uri = args.target;
+  options.target_options = {args.endpoint, args.path_style, args.region};
+  options.now_ms = args.now_ms.value_or(WallClockMs());
+  std::error_code ec;
+  options.cwd = std::filesystem::current_path(ec).string();
+  options.passphrase = MakePassphraseSource(args.passphrase_file);
+  options.allow_mass_delete = args.allow_mass_delete;
+  return options;
+}
+
+std::filesystem::path VaultPath(const SyncArgs& args) {
+  std::error_code ec;
+  return std::filesystem::absolute(args.vault, ec).lexically_normal();
+}
+
+// Renders a report (or the error) and returns the exit code.
+template <typename R>
+int Finish(Context& context, const Result<R>& result) {
+  if (!result.ok()) return Emit(context.output, Result<Report>(result.error()));
+  Result<std::string> json = WriteCanonicalJson(result->ToJson());
+  if (!json.ok()) return Emit(context.output, Result<Report>(json.error()));
+  return Emit(context.output, Report{result->ToHuman(), *json});
+}
+
+void AddCommon(CLI::App* cmd, SyncArgs& args, bool target_required) {
+  cmd->add_option("vault_path", args.vault, "The vault folder")->required();
+  auto* target = cmd->add_option("target_uri", args.target,
+                                  "The store: a path, file:///abs, s3://bucket/prefix or "
+                                  "s3+endpoint://bucket/prefix (default: the one given at init)");
+  if (target_required) target->required();
+  cmd->add_option("--endpoint", args.endpoint, "S3 endpoint URL for s3+endpoint:// targets");
+  cmd->add_flag("--path-style", args.path_style, "S3 path-style addressing");
+  cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
+  cmd->add_option("--now-ms", args.now_ms,
+                  "The time to record, in ms since the epoch (default: the clock)");
+  cmd->add_option("--passphrase-file", args.passphrase_file,
+                  "Read the passphrase from this file's first line (else HX_PASSPHRASE, else "
+                  "a prompt on a terminal)");
+}
+
+}  // namespace
+
+void RegisterSync(CLI::App& app, Context& context) {
+  CLI::App* sync = app.add_subcommand("sync", "Keep a folder in sync through a store");
+  sync->require_subcommand(1);
+  auto args = std::make_shared<SyncArgs>();
+
+  CLI::App* init = sync->add_subcommand(
+      "init", "Make a folder a vault of a store (creating the store's vault or joining it)");
+  AddCommon(init, *args, /*target_required=*/true);
+  init->add_flag("--no-encryption", args->no_encryption,
+                 "Create the vault without a passphrase: anyone who can read the store can "
+                 "read the files");
+  init->callback([&context, args] {
+    InitOptions init_options;
+    init_options.no_encryption = args->no_encryption;
+    context.exit_code =
+        Finish(context, SyncInit(VaultPath(*args), MakeOptions(*args), init_options));
+  });
+
+  CLI::App* status = sync->add_subcommand("status", "Show local changes and the store's state");
+  AddCommon(status, *args, false);
+  status->callback([&context, args] {
+    context.exit_code = Finish(context, SyncStatus(VaultPath(*args), MakeOptions(*args)));
+  });
+
+  CLI::App* push = sync->add_subcommand("push", "Publish this folder's changes to the store");
+  AddCommon(push, *args, false);
+  push->add_flag("--allow-mass-delete", args->allow_mass_delete,
+                 "Confirm a push that deletes more than the configured share of the vault");
+  push->callback([&context, args] {
+    context.exit_code = Finish(context, SyncPush(VaultPath(*args), MakeOptions(*args)));
+  });
+
+  CLI::App* pull = sync->add_subcommand("pull", "Apply the store's changes to this folder");
+  AddCommon(pull, *args, false);
+  pull->add_flag("--allow-mass-delete", args->allow_mass_delete,
+                 "Confirm a pull that deletes more than the configured share of local files");
+  pull->callback([&context, args] {
+    Result<PullReport> result = SyncPull(VaultPath(*args), MakeOptions(*args));
+    context.exit_code = Finish(context, result);
+    // A partial pull printed its per-item status; its exit code is the error's.
+    if (result.ok() && result->error) {
+      if (!context.output.json) std::fputs(result->error->ToHuman().c_str(), stderr);
+      context.exit_code = ExitCodeFor(result->error->code);
+    }
+  });
+}
+
+}  // namespace hx::cli

@@ -1,0 +1,302 @@
+#include "sync/apply.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "base/hex.h"
+#include "hash/blake3.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error ApplyIoError(const std::string& what, const fs::path& path, int err) {
+  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
+                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
+                                                                              : Category::kIo;
+  return Error(SyncCode::kApplyFailed, category,
+               what + " " + path.string() + ": " + std::strerror(err))
+      .With("path", path.string());
+}
+
+FileStat ToFileStat(const struct stat& st) {
+  FileStat f;
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  f.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  f.inode = static_cast<std::uint64_t>(st.st_ino);
+  f.mode = static_cast<std::uint32_t>(st.st_mode);
+  return f;
+}
+
+class Applier {
+ public:
+  Applier(const ApplyInput& input, ObjectFetcher& fetcher) : in_(input), fetcher_(fetcher) {}
+
+  // Whether the local path is still what the scan saw: the same kind and,
+  // for files, the same size, mtime, ctime and inode; absent if the scan saw
+  // nothing there.
+  bool StillAsScanned(const std::string& path) const {
+    struct stat st;
+    const fs::path full = in_.vault / path;
+    const bool exists = ::lstat(full.c_str(), &st) == 0;
+    auto seen = in_.scan->entries.find(path);
+    if (seen == in_.scan->entries.end()) return !exists;
+    if (!exists) return false;
+    switch (seen->second.kind) {
+      case EntryKind::kDir:
+        return S_ISDIR(st.st_mode);
+      case EntryKind::kSymlink:
+        return S_ISLNK(st.st_mode);
+      case EntryKind::kFile: {
+        if (!S_ISREG(st.st_mode)) return false;
+        auto cached = in_.scan->stats.find(path);
+        return cached != in_.scan->stats.end() && SameStatForCache(cached->second.stat,
+                                                                   ToFileStat(st));
+      }
+      case EntryKind::kTombstone:
+        return false;
+    }
+    return false;
+  }
+
+  Status RemoveFile(const std::string& path) {
+    const fs::path full = in_.vault / path;
+    if (::unlink(full.c_str()) != 0 && errno != ENOENT) return ApplyIoError("cannot delete", full, errno);
+    return OkStatus();
+  }
+
+  // OK, or nullopt-like "not empty" signalled through the bool.
+  Result<bool> RemoveDir(const std::string& path) {
+    const fs::path full = in_.vault / path;
+    if (::rmdir(full.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno == ENOTEMPTY || errno == EEXIST) return false;
+    return ApplyIoError("cannot remove directory", full, errno);
+  }
+
+  Status MakeDir(const std::string& path) {
+    const fs::path full = in_.vault / path;
+    std::error_code ec;
+    fs::create_directories(full, ec);
+    if (ec) return ApplyIoError("cannot create directory", full, ec.value());
+    if (!fs::is_directory(full, ec)) {
+      return ApplyIoError("cannot create directory", full, EEXIST);
+    }
+    return OkStatus();
+  }
+
+  fs::path StagingName() {
+    return in_.staging / ("pull-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(staging_counter_++) + ".tmp");
+  }
+
+  // Moves the staged file into place if the target is still as scanned (or
+  // still absent, when an earlier phase removed the directory it replaces).
+  Result<bool> Install(const fs::path& staged, const std::string& path, bool freed) {
+    const fs::path full = in_.vault / path;
+    HX_RETURN_IF_ERROR(MakeDir(fs::path(path).parent_path().string()));
+    struct stat st;
+    const bool unchanged =
+        freed ? ::lstat(full.c_str(), &st) != 0 && errno == ENOENT : StillAsScanned(path);
+    if (!unchanged) {
+      ::unlink(staged.c_str());
+      return false;
+    }
+    if (::rename(staged.c_str(), full.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(staged.c_str());
+      return ApplyIoError("cannot move into place", full, err);
+    }
+    dirs_to_sync_.insert(full.parent_path());
+    if (in_.checkpoint != nullptr) in_.checkpoint->Checkpoint("pull.apply_item");
+    return true;
+  }
+
+  // Assembles the file in staging from its chunks, then installs it.
+  Result<bool> WriteFile(const std::string& path, const Entry& remote, bool freed,
+                         std::optional<FileStat>& stat_out) {
+    const fs::path staged = StagingName();
+    const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          remote.executable ? 0777 : 0666);
+    if (fd < 0) return ApplyIoError("cannot create", staged, errno);
+    auto fail = [&](Error e) -> Error {
+      ::close(fd);
+      ::unlink(staged.c_str());
+      return e.With("path", path);
+    };
+    std::uint64_t written = 0;
+    for (const ChunkRef& chunk : remote.chunks) {
+      auto bytes = fetcher_.Fetch(ObjectKind::kChunk, chunk.id);
+      if (!bytes.ok()) return fail(std::move(bytes).error());
+      if (bytes->size() != chunk.size) {
+        return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
+                          "chunk " + ToHex(chunk.id) + " has the wrong size"));
+      }
+      std::size_t done = 0;
+      while (done < bytes->size()) {
+        const ssize_t n = ::write(fd, bytes->data() + done, bytes->size() - done);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return fail(ApplyIoError("cannot write", staged, errno));
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      written += bytes->size();
+    }
+    if (written != remote.size) {
+      return fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
+                        "the file's chunks do not add up to its size"));
+    }
+    // The data is durable before the rename makes it visible.
+    if (::fsync(fd) != 0) return fail(ApplyIoError("cannot sync", staged, errno));
+    const struct timespec times[2] = {
+        {0, UTIME_OMIT},
+        {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
+         static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
+    if (remote.mtime_ns >= 0) (void)::futimens(fd, times);
+    ::close(fd);
+    HX_ASSIGN_OR_RETURN(const bool installed, Install(staged, path, freed));
+    if (installed) {
+      struct stat st;
+      if (::lstat((in_.vault / path).c_str(), &st) == 0) stat_out = ToFileStat(st);
+    }
+    return installed;
+  }
+
+  Result<bool> WriteSymlink(const std::string& path, const Entry& remote, bool freed) {
+    const fs::path staged = StagingName();
+    if (::symlink(remote.symlink_target.c_str(), staged.c_str()) != 0) {
+      return ApplyIoError("cannot create symlink", staged, errno);
+    }
+    return Install(staged, path, freed);
+  }
+
+  void SyncDirs() {
+    for (const fs::path& dir : dirs_to_sync_) {
+      const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd >= 0) {
+        (void)::fsync(fd);
+        ::close(fd);
+      }
+    }
+  }
+
+ private:
+  const ApplyInput& in_;
+  ObjectFetcher& fetcher_;
+  std::uint64_t staging_counter_ = 0;
+  std::set<fs::path> dirs_to_sync_;
+};
+
+void Record(AppliedItem& item, Status status) {
+  if (!status.ok() && item.status != ApplyStatus::kFailed) {
+    item.status = ApplyStatus::kFailed;
+    item.error = std::move(status).error();
+  }
+}
+
+void RecordInstalled(AppliedItem& item, Result<bool> installed, ApplyStatus if_not) {
+  if (!installed.ok()) {
+    Record(item, Status(std::move(installed).error()));
+  } else if (!*installed) {
+    item.status = if_not;
+  }
+}
+
+}  // namespace
+
+std::string_view ToString(ApplyStatus status) {
+  switch (status) {
+    case ApplyStatus::kApplied: return "applied";
+    case ApplyStatus::kSkippedLocalChange: return "skipped_local_change";
+    case ApplyStatus::kSkippedNotEmpty: return "skipped_not_empty";
+    case ApplyStatus::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
+                                   ObjectFetcher& fetcher) {
+  Applier applier(input, fetcher);
+  std::vector<AppliedItem> out(items.size());
+  auto pending = [&](std::size_t i) { return out[i].status == ApplyStatus::kApplied; };
+  const auto local_kind = [&](std::size_t i) {
+    auto seen = input.scan->entries.find(items[i].path);
+    return seen == input.scan->entries.end() ? EntryKind::kTombstone : seen->second.kind;
+  };
+
+  // Declare every chunk the writes will need, so reads are coalesced.
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out[i].path = items[i].path;
+    const Entry& remote = items[i].remote;
+    if (items[i].action == PullAction::kJoin) {
+      out[i].action = "join";
+      continue;
+    }
+    out[i].action = remote.kind == EntryKind::kFile      ? "write"
+                    : remote.kind == EntryKind::kSymlink ? "symlink"
+                    : remote.kind == EntryKind::kDir     ? "mkdir"
+                    : local_kind(i) == EntryKind::kDir   ? "rmdir"
+                                                         : "delete";
+    if (items[i].action != PullAction::kTakeRemote) {
+      Record(out[i], Error(SyncCode::kInternal, Category::kInternal,
+                           "a conflict reached the applier"));
+      continue;
+    }
+    if (remote.kind == EntryKind::kFile) {
+      for (const ChunkRef& c : remote.chunks) Record(out[i], fetcher.Expect(c.id));
+    }
+    // Nothing may be touched if the path changed since the scan.
+    if (!applier.StillAsScanned(items[i].path)) out[i].status = ApplyStatus::kSkippedLocalChange;
+  }
+
+  // 1. Files and symlinks that are removed or replaced by a directory.
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!pending(i) || out[i].action == "join") continue;
+    const EntryKind was = local_kind(i);
+    const EntryKind now = items[i].remote.kind;
+    if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
+        (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
+      Record(out[i], applier.RemoveFile(items[i].path));
+    }
+  }
+  // 2. Directories removed or replaced by a file, deepest first.
+  for (std::size_t j = items.size(); j-- > 0;) {
+    if (!pending(j) || out[j].action == "join") continue;
+    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir) {
+      auto removed = applier.RemoveDir(items[j].path);
+      RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
+    }
+  }
+  // 3. New directories, shallowest first.
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!pending(i) || out[i].action == "join") continue;
+    if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
+      Record(out[i], applier.MakeDir(items[i].path));
+    }
+  }
+  // 4. File and symlink contents.
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!pending(i) || out[i].action == "join") continue;
+    const Entry& remote = items[i].remote;
+    const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
+    if (remote.kind == EntryKind::kFile) {
+      RecordInstalled(out[i], applier.WriteFile(items[i].path, remote, freed, out[i].stat),
+                      ApplyStatus::kSkippedLocalChange);
+    } else if (remote.kind == EntryKind::kSymlink) {
+      RecordInstalled(out[i], applier.WriteSymlink(items[i].path, remote, freed),
+                      ApplyStatus::kSkippedLocalChange);
+    }
+  }
+  applier.SyncDirs();
+  return out;
+}
+
+}  // namespace hx

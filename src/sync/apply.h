@@ -1,0 +1,57 @@
+// Applies the remote side of a pull plan to the vault folder, item by item.
+//
+// Each item is applied atomically and only if the local path is still what
+// the scan saw (an edit made during the pull is a local change, never
+// something to overwrite): files are assembled in .hx/staging/, fsynced,
+// given their mode and mtime, then renamed into place; deletions re-check
+// before unlinking. A failure (a corrupt object, a full disk) fails that item
+// and the pull goes on with the others.
+//
+// Order: file and symlink removals, then directory removals (deepest
+// first), then directory creations (shallowest first), then file and
+// symlink writes — so a path that changes kind is freed before it is
+// reused.
+//
+// Thread-safety: not thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "index/stat_cache.h"
+#include "scan/scanner.h"
+#include "sync/engine.h"
+#include "sync/fetcher.h"
+#include "sync/planner.h"
+
+namespace hx {
+
+enum class ApplyStatus { kApplied, kSkippedLocalChange, kSkippedNotEmpty, kFailed };
+std::string_view ToString(ApplyStatus status);
+
+struct AppliedItem {
+  std::string path;
+  std::string action;  // "write", "delete", "rmdir", "mkdir", "symlink", "join"
+  ApplyStatus status = ApplyStatus::kApplied;
+  std::optional<Error> error;
+  // For applied writes: the file's stat after the rename (for the stat cache).
+  std::optional<FileStat> stat;
+};
+
+struct ApplyInput {
+  std::filesystem::path vault;
+  std::filesystem::path staging;
+  // The scan the plan was made from: the re-check compares against it.
+  const ScanResult* scan = nullptr;
+  // Its Checkpoint("pull.apply_item") runs after each installed file.
+  const SyncOptions* checkpoint = nullptr;
+};
+
+// Applies every kTakeRemote and kJoin item of `items` (conflicts must have
+// been resolved or refused before). Returns one AppliedItem per item, in the
+// order of `items`.
+std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
+                                   ObjectFetcher& fetcher);
+
+}  // namespace hx

@@ -1,0 +1,166 @@
+// The hx sync engine: the library API the CLI (and later the RPC server and
+// the watch daemon) call. Each operation takes the vault folder, an optional
+// target URI (it must match the one given at init, which is remembered), and
+// `now_ms` — the only clock the engine knows.
+//
+//   SyncInit    makes a folder a vault of a store (creating the store's vault
+//               or joining an existing one with its passphrase)
+//   SyncStatus  what would move: local changes, the remote head, last runs
+//   SyncPush    publishes local changes (KC_SYNC_CONFLICT if the store moved on)
+//   SyncPull    applies remote changes (KC_SYNC_CONFLICT if the same paths
+//               changed on both sides; nothing is applied then)
+//
+// Every failure is an hx::Error with a stable KC_SYNC_* code; a failed
+// operation leaves the vault and the store as they were or strictly better
+// (e.g. uploaded objects that a retry reuses). Reports render as canonical
+// JSON (for --json and RPC) and as text.
+//
+// Thread-safety: operations on distinct vaults may run concurrently; on one
+// vault the second process/thread gets KC_SYNC_LOCKED (local flock).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "store/store.h"
+#include "store/target_uri.h"
+
+namespace hx {
+
+// Asks for the passphrase (called only when one is needed: at init, and when
+// this device has no cached key). Returns nullopt if none can be obtained.
+using PassphraseFn = std::function<std::optional<std::string>()>;
+
+struct SyncOptions {
+  // The target; empty means the one remembered at init. A different one is
+  // KC_SYNC_TARGET_INVALID.
+  std::string target_uri;
+  TargetOptions target_options;
+  // The current time (ms since the epoch): snapshot ids, lock expiry, reports.
+  std::int64_t now_ms = 0;
+  // The directory relative target paths are resolved against.
+  std::string cwd;
+  PassphraseFn passphrase;
+  // Confirms a push or pull that the mass-delete guard would stop.
+  bool allow_mass_delete = false;
+  // Wraps the opened store (tests inject faults or count requests here;
+  // null: none).
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
+  // Called at named points of push and pull ("push.after_head",
+  // "pull.apply_item", ...; see docs/ARCHITECTURE.md): crash tests kill the
+  // process there. Null: none.
+  std::function<void(std::string_view point)> checkpoint;
+
+  void Checkpoint(std::string_view point) const {
+    if (checkpoint) checkpoint(point);
+  }
+};
+
+struct InitOptions {
+  // Create an unencrypted vault (no passphrase); ignored when joining.
+  bool no_encryption = false;
+  // Argon2id cost for a new vault (tests lower it); 0 = the defaults.
+  std::uint64_t kdf_opslimit = 0;
+  std::uint64_t kdf_memlimit = 0;
+  // The source of the vault id, master key, salt and node id (tests pin it
+  // to get the same bytes twice). Null: the system CSPRNG.
+  std::function<void(std::span<std::uint8_t>)> random;
+};
+
+struct ChangeSummary {
+  std::uint64_t added = 0;
+  std::uint64_t modified = 0;
+  std::uint64_t deleted = 0;
+  std::vector<std::string> paths;  // changed paths, sorted (capped in reports)
+};
+
+struct InitReport {
+  std::string vault_path;
+  std::string target;
+  std::string vault_id;
+  std::string node_id;
+  bool created = false;  // false: joined an existing vault
+  bool already_initialized = false;  // the folder was already a vault of this target
+  bool encrypted = true;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+struct StatusReport {
+  std::string vault_path;
+  std::string target;
+  std::string node_id;
+  std::string vault_id;
+  std::optional<std::uint64_t> remote_head_seq;
+  std::optional<std::string> remote_snapshot_id;
+  std::optional<std::uint64_t> base_head_seq;
+  std::optional<std::string> base_snapshot_id;
+  ChangeSummary local_changes;
+  std::optional<std::int64_t> last_push_ms;
+  std::optional<std::int64_t> last_pull_ms;
+  nlohmann::json counters;     // objects imported/skipped by category
+  nlohmann::json last_error;   // Error::ToJson() of the last failure, or null
+  std::vector<std::string> scan_issues;  // unreadable/skipped items
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+struct PushReport {
+  std::string target;
+  std::string outcome;  // "published", "up_to_date", "behind"
+  std::optional<std::uint64_t> head_seq;
+  std::optional<std::string> snapshot_id;
+  ChangeSummary changes;
+  std::uint64_t files_hashed = 0;
+  std::uint64_t bytes_hashed = 0;
+  std::uint64_t objects_uploaded = 0;
+  std::uint64_t blobs_uploaded = 0;
+  std::uint64_t bytes_uploaded = 0;
+  std::vector<std::string> scan_issues;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+struct PullItem {
+  std::string path;
+  std::string action;  // "write", "delete", "mkdir", "symlink", "join"
+  std::string status;  // "applied", "skipped_local_change", "failed"
+  std::optional<Error> error;
+};
+
+struct PullReport {
+  std::string target;
+  std::string outcome;  // "applied", "up_to_date", "partial"
+  std::optional<std::uint64_t> head_seq;
+  std::optional<std::string> snapshot_id;
+  ChangeSummary changes;  // applied remote changes
+  std::uint64_t snapshots_read = 0;
+  std::uint64_t trees_loaded = 0;
+  std::uint64_t objects_fetched = 0;
+  std::uint64_t bytes_fetched = 0;
+  std::vector<PullItem> items;  // every planned item with its status
+  // Set when some items failed (outcome "partial"): KC_SYNC_APPLY_FAILED
+  // naming them. The others were applied; a later pull retries the rest.
+  std::optional<Error> error;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+Result<InitReport> SyncInit(const std::filesystem::path& vault, const SyncOptions& options,
+                            const InitOptions& init);
+Result<StatusReport> SyncStatus(const std::filesystem::path& vault, const SyncOptions& options);
+Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOptions& options);
+// A pull that applied some items but not all returns a report whose `error`
+// is KC_SYNC_APPLY_FAILED (the per-item status says which).
+Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options);
+
+}  // namespace hx

@@ -1,0 +1,165 @@
+// hx sync init and hx sync status.
+#include <sys/stat.h>
+
+#include "base/hex.h"
+#include "crypto/secret.h"
+#include "meta/head.h"
+#include "repo/object_codec.h"
+#include "scan/scanner.h"
+#include "sync/engine.h"
+#include "sync/internal.h"
+#include "sync/session.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string RandomId(const RandomFn& random) {
+  std::array<std::uint8_t, 16> bytes;
+  random(bytes);
+  return ToHex(bytes);
+}
+
+Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
+                        const InitOptions& init) {
+  if (options.target_uri.empty()) {
+    return InvalidInput(SyncCode::kTargetInvalid, "hx sync init needs a target URI");
+  }
+  HX_ASSIGN_OR_RETURN(Target target,
+                      ParseTargetUri(options.target_uri, options.target_options, options.cwd));
+  InitReport report;
+  report.vault_path = vault.string();
+  report.target = target.ToUri();
+
+  if (LocalState::Exists(vault)) {
+    // Initializing twice is harmless with the same target.
+    HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+    HX_ASSIGN_OR_RETURN(Target remembered, ResolveTarget(local.config(), options));
+    report.vault_id = local.config().vault_id;
+    report.node_id = local.config().node_id;
+    report.created = false;
+    report.already_initialized = true;
+    (void)remembered;
+    return report;
+  }
+  const fs::path store_root = target.kind == TargetKind::kFolder ? fs::path(target.path) : fs::path();
+  if (!store_root.empty()) {
+    // A store inside the vault would sync itself.
+    const auto rel = fs::path(store_root).lexically_relative(fs::absolute(vault));
+    if (!rel.empty() && *rel.begin() != "..") {
+      return InvalidInput(SyncCode::kTargetInvalid,
+                          "the store folder " + store_root.string() +
+                              " is inside the vault; choose a folder outside it");
+    }
+  }
+
+  std::error_code ec;
+  fs::create_directories(vault, ec);
+  if (ec) {
+    return Error(SyncCode::kStateFailed, Category::kIo,
+                 "cannot create the vault folder " + vault.string() + ": " + ec.message());
+  }
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, CreateStore(target));
+  std::unique_ptr<Store> store =
+      options.wrap_store ? options.wrap_store(std::move(raw)) : std::move(raw);
+
+  // Join the store's vault if there is one (its own encryption decides
+  // whether a passphrase is needed), else create one.
+  std::optional<std::string> passphrase;
+  VaultCreateOptions create;
+  create.created_ms = options.now_ms;
+  if (init.kdf_opslimit != 0) create.kdf.opslimit = init.kdf_opslimit;
+  if (init.kdf_memlimit != 0) create.kdf.memlimit = init.kdf_memlimit;
+  Result<VaultConfig> existing = ReadVaultConfig(*store);
+  bool needs_passphrase = !init.no_encryption;
+  if (existing.ok()) {
+    needs_passphrase = existing->encryption == VaultEncryption::kPassphrase;
+  } else if (existing.error().category != Category::kNotFound) {
+    return std::move(existing).error();
+  }
+  if (needs_passphrase) {
+    if (options.passphrase) passphrase = options.passphrase();
+    if (!passphrase || passphrase->empty()) {
+      return InvalidInput(SyncCode::kInputInvalid,
+                          "a passphrase is needed: set HX_PASSPHRASE, use --passphrase-file, run "
+                          "on a terminal, or pass --no-encryption to create an unencrypted vault");
+    }
+    create.passphrase = *passphrase;
+  }
+  const RandomFn random = init.random ? RandomFn(init.random) : RandomFn(RandomBytes);
+  HX_ASSIGN_OR_RETURN(OpenedVault opened, InitOrJoinVault(*store, create, random));
+
+  LocalConfig config;
+  config.node_id = RandomId(random);
+  config.vault_id = opened.config.vault_id;
+  config.target_uri = target.ToUri();
+  config.target_options = target.Options();
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(vault, config));
+  HX_RETURN_IF_ERROR(local.SaveKey(opened.master));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+
+  report.vault_id = config.vault_id;
+  report.node_id = config.node_id;
+  report.created = opened.created;
+  report.encrypted = opened.config.encryption == VaultEncryption::kPassphrase;
+  return report;
+}
+
+Result<StatusReport> StatusOf(Session& s) {
+  StatusReport report;
+  report.vault_path = s.local.vault().string();
+  report.target = s.target.ToUri();
+  report.node_id = s.node_id();
+  report.vault_id = s.ctx.vault_id;
+  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+  if (base.snapshot_id) {
+    report.base_snapshot_id = base.snapshot_id;
+    report.base_head_seq = base.head_seq;
+  }
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  if (head.head) {
+    report.remote_head_seq = head.head->seq;
+    report.remote_snapshot_id = head.head->snapshot_id;
+  }
+  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
+    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
+  };
+  HX_ASSIGN_OR_RETURN(ScanResult scan,
+                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  LocalChanges changes = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
+  report.scan_issues = DescribeIssues(scan);
+  // Hashing done for status is kept: the next push need not redo it.
+  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stats));
+
+  auto meta_ms = [&](std::string_view key) -> Result<std::optional<std::int64_t>> {
+    HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> v, s.index->GetMetaUint64(key));
+    if (!v) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(*v));
+  };
+  HX_ASSIGN_OR_RETURN(report.last_push_ms, meta_ms(kMetaLastPushMs));
+  HX_ASSIGN_OR_RETURN(report.last_pull_ms, meta_ms(kMetaLastPullMs));
+  HX_ASSIGN_OR_RETURN(report.counters, LoadCounters(*s.index));
+  HX_ASSIGN_OR_RETURN(std::optional<std::string> last_error, s.index->GetMeta(kMetaLastError));
+  report.last_error = nullptr;
+  if (last_error && *last_error != "null") {
+    report.last_error = nlohmann::json::parse(*last_error, nullptr, false);
+    if (report.last_error.is_discarded()) report.last_error = nullptr;
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<InitReport> SyncInit(const fs::path& vault, const SyncOptions& options,
+                            const InitOptions& init) {
+  return Init(vault, options, init);
+}
+
+Result<StatusReport> SyncStatus(const fs::path& vault, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
+  return StatusOf(session);
+}
+
+}  // namespace hx

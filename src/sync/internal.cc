@@ -1,0 +1,201 @@
+#include "sync/internal.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "meta/manifest.h"
+
+namespace hx {
+namespace {
+
+Result<std::uint64_t> MetaUint(Index& index, std::string_view key) {
+  HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> value, index.GetMetaUint64(key));
+  return value.value_or(0);
+}
+
+std::string Platform() {
+#if defined(__linux__) && defined(__x86_64__)
+  return "linux-x86_64";
+#elif defined(__linux__) && defined(__aarch64__)
+  return "linux-aarch64";
+#elif defined(__APPLE__)
+  return "macos";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+Result<nlohmann::json> LoadCounters(Index& index) {
+  HX_ASSIGN_OR_RETURN(std::optional<std::string> text, index.GetMeta(kMetaCounters));
+  nlohmann::json counters = nlohmann::json::object();
+  if (text) {
+    nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+    if (parsed.is_object()) counters = std::move(parsed);
+  }
+  return counters;
+}
+
+void AddCounters(Index& index, const std::map<std::string, std::uint64_t>& deltas) {
+  auto counters = LoadCounters(index);
+  if (!counters.ok()) return;
+  for (const auto& [name, delta] : deltas) {
+    if (delta == 0) continue;
+    const std::uint64_t was = counters->value(name, std::uint64_t{0});
+    (*counters)[name] = was + delta;
+  }
+  (void)index.SetMeta(kMetaCounters, counters->dump());
+}
+
+Result<BaseState> LoadBaseState(Index& index) {
+  BaseState base;
+  HX_ASSIGN_OR_RETURN(base.entries, index.LoadBase());
+  HX_ASSIGN_OR_RETURN(base.tree_ids, index.LoadBaseTrees());
+  HX_ASSIGN_OR_RETURN(base.stats, index.LoadStatCache());
+  HX_ASSIGN_OR_RETURN(base.snapshot_id, index.GetMeta(kMetaBaseSnapshotId));
+  HX_ASSIGN_OR_RETURN(base.head_seq, MetaUint(index, kMetaBaseHeadSeq));
+  HX_ASSIGN_OR_RETURN(base.max_head_seq, MetaUint(index, kMetaMaxHeadSeq));
+  HX_ASSIGN_OR_RETURN(std::optional<std::string> incomplete, index.GetMeta(kMetaIncomplete));
+  base.complete = !incomplete || *incomplete != "1";
+  return base;
+}
+
+bool HeadIsBase(const HeadState& head, const BaseState& base) {
+  if (!head.head) return !base.snapshot_id.has_value();
+  return base.snapshot_id && *base.snapshot_id == head.head->snapshot_id &&
+         base.head_seq == head.head->seq;
+}
+
+std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths) {
+  std::uint64_t n = 0;
+  for (const std::string& path : paths) {
+    auto it = entries.find(path);
+    if (it != entries.end() &&
+        (it->second.kind == EntryKind::kFile || it->second.kind == EntryKind::kSymlink)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
+                                const std::vector<std::string>& modified,
+                                const std::vector<std::string>& deleted) {
+  ChangeSummary summary;
+  summary.added = added.size();
+  summary.modified = modified.size();
+  summary.deleted = deleted.size();
+  for (const auto* list : {&added, &modified, &deleted}) {
+    for (const std::string& path : *list) {
+      if (summary.paths.size() >= kMaxReportedPaths) break;
+      summary.paths.push_back(path);
+    }
+  }
+  std::sort(summary.paths.begin(), summary.paths.end());
+  return summary;
+}
+
+std::vector<std::string> DescribeIssues(const ScanResult& scan) {
+  std::vector<std::string> out;
+  for (const ScanIssue& issue : scan.issues) {
+    out.push_back(issue.path + ": " + issue.message);
+  }
+  return out;
+}
+
+Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after) {
+  HX_ASSIGN_OR_RETURN(Index::Transaction txn, index.Begin());
+  HX_RETURN_IF_ERROR(txn.UpdateStatCache(before, after));
+  return txn.Commit();
+}
+
+Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& synced,
+                         std::string_view time_key, std::int64_t now_ms) {
+  HX_ASSIGN_OR_RETURN(Index::Transaction txn, s.index->Begin());
+  HX_RETURN_IF_ERROR(txn.UpdateBase(base.entries, synced.entries));
+  HX_RETURN_IF_ERROR(txn.UpdateBaseTrees(base.tree_ids, synced.tree_ids));
+  HX_RETURN_IF_ERROR(txn.UpdateStatCache(base.stats, synced.stats));
+  HX_RETURN_IF_ERROR(txn.AddObjects(synced.added));
+  HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(synced.snapshot_id, synced.head_seq));
+  HX_RETURN_IF_ERROR(txn.SetMeta(kMetaBaseSnapshotId, synced.snapshot_id));
+  HX_RETURN_IF_ERROR(txn.SetMeta(kMetaBaseHeadSeq, std::to_string(synced.head_seq)));
+  HX_RETURN_IF_ERROR(txn.SetMeta(
+      kMetaMaxHeadSeq, std::to_string(std::max(base.max_head_seq, synced.head_seq))));
+  HX_RETURN_IF_ERROR(txn.SetMeta(kMetaIncomplete, synced.complete ? "0" : "1"));
+  HX_RETURN_IF_ERROR(txn.SetMeta(time_key, std::to_string(now_ms)));
+  return txn.Commit();
+}
+
+Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
+                         std::optional<std::string> published_snapshot, std::int64_t now_ms) {
+  HX_ASSIGN_OR_RETURN(std::optional<DeviceManifest> current,
+                      ReadManifest(*s.store, s.ctx, s.node_id()));
+  DeviceManifest m;
+  if (current) m = std::move(*current);
+  m.vault_id = s.ctx.vault_id;
+  m.node_id = s.node_id();
+  m.manifest_seq += 1;
+  m.last_seen_head_seq = std::max(m.last_seen_head_seq, head_seq);
+  if (published_snapshot &&
+      std::find(m.snapshots.begin(), m.snapshots.end(), *published_snapshot) ==
+          m.snapshots.end()) {
+    m.snapshots.push_back(*published_snapshot);
+  }
+  m.device.hx_version = HX_VERSION_STRING;
+  m.device.platform = Platform();
+  m.device.last_seen_ms = now_ms;
+  m.device.capabilities = {"folder", "snapshot_v2"};
+  return WriteManifest(*s.store, s.ctx, m);
+}
+
+Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string message) {
+  Error conflict(SyncCode::kConflict, Category::kConflict, std::move(message));
+  std::string paths;
+  for (std::size_t i = 0; i < artifact.paths.size() && i < 20; ++i) {
+    paths += (i ? ", " : "") + artifact.paths[i];
+  }
+  if (artifact.paths.size() > 20) paths += ", ...";
+  conflict.With("paths", paths).With("path_count", std::to_string(artifact.paths.size()));
+  // The artifact is best effort: failing to write it must not hide the
+  // conflict itself, but the user is told.
+  auto stored = EncodeStoreArtifact(s.ctx, artifact);
+  if (stored.ok()) {
+    Status put = s.store->Put(ConflictKey(stored->name), stored->bytes);
+    conflict.With("artifact", put.ok() ? ConflictKey(stored->name)
+                                       : "not written: " + put.error().message);
+  }
+  auto local = EncodeLocalArtifact(s.ctx, artifact);
+  if (local.ok()) {
+    const std::filesystem::path path = s.local.conflicts_dir() / local->name;
+    Status wrote = LocalState::WriteFileAtomic(
+        path, std::string_view(reinterpret_cast<const char*>(local->bytes.data()),
+                               local->bytes.size()));
+    if (wrote.ok()) conflict.With("local_artifact", path.string());
+  }
+  return conflict;
+}
+
+Error ReportPushDivergence(Session& s, const BaseState& base, const LocalChanges& changes,
+                           const Head& remote, std::int64_t now_ms) {
+  ConflictArtifact artifact;
+  artifact.vault_id = s.ctx.vault_id;
+  artifact.kind = ConflictKind::kPushDiverged;
+  artifact.created_ms = now_ms;
+  artifact.base_snapshot = base.snapshot_id;
+  artifact.local_node_id = s.node_id();
+  artifact.local_changes = {changes.added.size(), changes.modified.size(),
+                            changes.deleted.size()};
+  artifact.remote_head_seq = remote.seq;
+  artifact.remote_snapshot_id = remote.snapshot_id;
+  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+    artifact.paths.insert(artifact.paths.end(), list->begin(), list->end());
+  }
+  std::sort(artifact.paths.begin(), artifact.paths.end());
+  return ReportConflict(
+      s, artifact,
+      "the store has changes this device has not pulled (head " + std::to_string(remote.seq) +
+          "); nothing was published. Run 'hx sync pull', then push again");
+}
+
+}  // namespace hx

@@ -1,0 +1,95 @@
+// Pieces shared by push, pull and status (internal to the sync module).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "index/index.h"
+#include "meta/conflict.h"
+#include "meta/head.h"
+#include "repo/tree.h"
+#include "scan/scanner.h"
+#include "sync/engine.h"
+#include "sync/planner.h"
+#include "sync/session.h"
+
+namespace hx {
+
+// Index meta: "1" while the base lags the head because a pull could not
+// apply every item.
+inline constexpr std::string_view kMetaIncomplete = "base_incomplete";
+
+// Cumulative counters shown by status ("objects imported and skipped by
+// category"): a JSON object of named non-negative integers.
+Result<nlohmann::json> LoadCounters(Index& index);
+// Adds `deltas` to the counters (best effort: a failure to count never fails
+// a sync).
+void AddCounters(Index& index, const std::map<std::string, std::uint64_t>& deltas);
+
+// What the index says this device last synced.
+struct BaseState {
+  EntryMap entries;
+  TreeIdMap tree_ids;
+  StatCache stats;
+  std::optional<std::string> snapshot_id;  // nullopt: never synced
+  std::uint64_t head_seq = 0;
+  std::uint64_t max_head_seq = 0;  // highest head seq ever seen (replay guard)
+  // False after a pull that could not apply every item: the next pull must
+  // plan again even if the head did not move.
+  bool complete = true;
+};
+Result<BaseState> LoadBaseState(Index& index);
+
+// Whether the store's head is exactly the state this device last synced
+// (both empty counts).
+bool HeadIsBase(const HeadState& head, const BaseState& base);
+
+// How many of `paths` are live files or symlinks in `entries`.
+std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths);
+
+// The report form of a change list (paths capped at kMaxReportedPaths).
+inline constexpr std::size_t kMaxReportedPaths = 1000;
+ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
+                                const std::vector<std::string>& modified,
+                                const std::vector<std::string>& deleted);
+
+std::vector<std::string> DescribeIssues(const ScanResult& scan);
+
+// Stores the scanner's fresh stat cache (only rows that changed).
+Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after);
+
+// The state a push or pull ends in, to be recorded in the index.
+struct SyncedState {
+  EntryMap entries;
+  TreeIdMap tree_ids;
+  StatCache stats;
+  std::vector<ObjectLocation> added;  // objects newly known to be on the store
+  std::string snapshot_id;
+  std::uint64_t head_seq = 0;
+  bool complete = true;
+};
+// One index transaction: base entries, tree ids and stat cache (incremental
+// against `base`), object locations, the snapshot as imported, the base
+// head, the replay guard, and `time_key` = now_ms.
+Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& synced,
+                         std::string_view time_key, std::int64_t now_ms);
+
+// Writes this device's manifest with one more snapshot (if published) and
+// the head it has seen.
+Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
+                         std::optional<std::string> published_snapshot, std::int64_t now_ms);
+
+// Writes a conflict artifact to the store and to .hx/conflicts/, and returns
+// KC_SYNC_CONFLICT naming the paths and the artifact.
+Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string message);
+
+// The push-side divergence: the store's head moved on since this device's
+// base. Writes the artifact; returns KC_SYNC_CONFLICT.
+Error ReportPushDivergence(Session& s, const BaseState& base, const LocalChanges& changes,
+                           const Head& remote, std::int64_t now_ms);
+
+}  // namespace hx

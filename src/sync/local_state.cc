@@ -1,0 +1,285 @@
+#include "sync/local_state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "json/canonical_json.h"
+#include "json/json_fields.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error LocalIoError(std::string what, const fs::path& path, int err) {
+  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
+                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
+                                                                              : Category::kIo;
+  return Error(SyncCode::kStateFailed, category,
+               what + " " + path.string() + ": " + std::strerror(err))
+      .With("path", path.string());
+}
+
+Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LocalIoError("cannot open", path, errno);
+  std::string out;
+  std::array<char, 4096> buf;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return LocalIoError("cannot read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) {
+      ::close(fd);
+      return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                   path.string() + " is larger than any file hx writes there");
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+Status FsyncDir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return LocalIoError("cannot open directory", dir, errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return LocalIoError("cannot sync directory", dir, err);
+  return OkStatus();
+}
+
+// Takes the per-vault process lock (non-blocking).
+Result<int> LockVault(const fs::path& dir) {
+  const fs::path path = dir / "lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return LocalIoError("cannot open", path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Error(SyncCode::kLocked, Category::kLocked,
+                   "another hx process is working on this vault (" + dir.parent_path().string() +
+                       "); wait for it to finish")
+          .With("path", dir.parent_path().string());
+    }
+    return LocalIoError("cannot lock", path, err);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::string> EncodeLocalConfig(const LocalConfig& config) {
+  nlohmann::json j = {
+      {"format_version", kLocalFormatVersion},
+      {"mass_delete_max_share_pct", config.mass_delete_max_share_pct},
+      {"node_id", config.node_id},
+      {"target", config.target_uri},
+      {"target_endpoint", config.target_options.endpoint},
+      {"target_path_style", config.target_options.path_style},
+      {"target_region", config.target_options.region},
+      {"vault_id", config.vault_id},
+  };
+  return WriteCanonicalJson(j);
+}
+
+Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
+  auto fail = [](const Error& e) {
+    return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                 ".hx/config.json is damaged (" + e.message +
+                     "); re-run hx sync init on this folder to repair it");
+  };
+  auto parsed = ParseJson(bytes);
+  if (!parsed.ok()) return fail(parsed.error());
+  auto fields = JsonFields::Of(*parsed, "config.json");
+  if (!fields.ok()) return fail(fields.error());
+  JsonFields& f = *fields;
+  auto version = f.Int("format_version");
+  if (!version.ok()) return fail(version.error());
+  if (*version != kLocalFormatVersion) {
+    return Error(SyncCode::kStateFailed, Category::kUnsupported,
+                 ".hx/config.json was made by a newer hx (format " + std::to_string(*version) +
+                     "); upgrade hx");
+  }
+  LocalConfig config;
+  auto read = [&]() -> Status {
+    HX_ASSIGN_OR_RETURN(config.node_id, f.String("node_id"));
+    HX_ASSIGN_OR_RETURN(config.vault_id, f.String("vault_id"));
+    HX_ASSIGN_OR_RETURN(config.target_uri, f.String("target"));
+    HX_ASSIGN_OR_RETURN(config.target_options.endpoint, f.String("target_endpoint"));
+    HX_ASSIGN_OR_RETURN(config.target_options.path_style, f.Bool("target_path_style"));
+    HX_ASSIGN_OR_RETURN(config.target_options.region, f.String("target_region"));
+    HX_ASSIGN_OR_RETURN(const std::int64_t pct, f.Int("mass_delete_max_share_pct"));
+    if (pct < 0 || pct > 100) {
+      return InvalidInput(SyncCode::kInputInvalid, "mass_delete_max_share_pct must be 0..100");
+    }
+    config.mass_delete_max_share_pct = static_cast<int>(pct);
+    return f.RejectUnknownFields();
+  };
+  if (Status s = read(); !s.ok()) return fail(s.error());
+  if (!IsLowerHex(config.node_id, 32) || !IsLowerHex(config.vault_id, 32)) {
+    return fail(InvalidInput(SyncCode::kInputInvalid, "node_id and vault_id must be 32 hex digits"));
+  }
+  return config;
+}
+
+Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return LocalIoError("cannot create", tmp, errno);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return LocalIoError("cannot write", tmp, err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // Data reaches the disk before the rename makes it visible, and the
+  // directory entry is synced after, so a crash leaves the old or the new
+  // file, never a torn one.
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return LocalIoError("cannot sync", tmp, err);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return LocalIoError("cannot rename into", path, err);
+  }
+  return FsyncDir(path.parent_path());
+}
+
+bool LocalState::Exists(const fs::path& vault) {
+  std::error_code ec;
+  return fs::is_regular_file(vault / kLocalDirName / "config.json", ec);
+}
+
+Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& config) {
+  std::error_code ec;
+  if (!fs::is_directory(vault, ec)) {
+    return Error(SyncCode::kStateFailed, Category::kNotFound,
+                 "the vault folder " + vault.string() + " does not exist; create it first")
+        .With("path", vault.string());
+  }
+  const fs::path dir = vault / kLocalDirName;
+  for (const fs::path& d : {dir, dir / "staging", dir / "reports", dir / "conflicts"}) {
+    fs::create_directories(d, ec);
+    if (ec) return LocalIoError("cannot create", d, ec.value());
+  }
+  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(dir));
+  LocalState state(vault, config, lock_fd);
+  if (Exists(vault)) {
+    return Error(SyncCode::kStateFailed, Category::kAborted,
+                 vault.string() + " is already an hx vault");
+  }
+  HX_ASSIGN_OR_RETURN(const std::string bytes, EncodeLocalConfig(config));
+  HX_RETURN_IF_ERROR(WriteFileAtomic(dir / "config.json", bytes));
+  return state;
+}
+
+Result<LocalState> LocalState::Open(const fs::path& vault) {
+  if (!Exists(vault)) {
+    std::error_code ec;
+    if (!fs::is_directory(vault, ec)) {
+      return Error(SyncCode::kStateFailed, Category::kNotFound,
+                   "the vault folder " + vault.string() +
+                       " is missing (an unmounted disk?); nothing was changed")
+          .With("path", vault.string());
+    }
+    return Error(SyncCode::kStateFailed, Category::kNotFound,
+                 vault.string() + " is not an hx vault yet: run hx sync init " + vault.string() +
+                     " <target>")
+        .With("path", vault.string());
+  }
+  const fs::path dir = vault / kLocalDirName;
+  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(dir));
+  LocalState state(vault, LocalConfig{}, lock_fd);
+  HX_ASSIGN_OR_RETURN(const std::string bytes, ReadSmallFile(dir / "config.json", 64 << 10));
+  HX_ASSIGN_OR_RETURN(state.config_, ParseLocalConfig(bytes));
+  std::error_code ec;
+  for (const fs::path& d : {dir / "staging", dir / "reports", dir / "conflicts"}) {
+    fs::create_directories(d, ec);
+    if (ec) return LocalIoError("cannot create", d, ec.value());
+  }
+  return state;
+}
+
+LocalState::LocalState(LocalState&& other) noexcept
+    : vault_(std::move(other.vault_)),
+      config_(std::move(other.config_)),
+      lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+
+LocalState& LocalState::operator=(LocalState&& other) noexcept {
+  if (this != &other) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    vault_ = std::move(other.vault_);
+    config_ = std::move(other.config_);
+    lock_fd_ = std::exchange(other.lock_fd_, -1);
+  }
+  return *this;
+}
+
+LocalState::~LocalState() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the flock
+}
+
+Result<std::optional<SecretKey>> LocalState::LoadKey() const {
+  const fs::path path = dir() / "key";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<SecretKey>();
+    return LocalIoError("cannot open", path, errno);
+  }
+  // Read straight into the key, so no other copy of it is left in memory.
+  SecretKey key;
+  std::size_t done = 0;
+  std::uint8_t extra = 0;
+  ssize_t n = 0;
+  auto out = key.mutable_bytes();
+  while (done < out.size() && (n = ::read(fd, out.data() + done, out.size() - done)) > 0) {
+    done += static_cast<std::size_t>(n);
+  }
+  const bool longer = done == out.size() && ::read(fd, &extra, 1) > 0;
+  ::close(fd);
+  if (done != kSecretKeySize || longer) {
+    return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                 path.string() + " is damaged; delete it and hx will ask for the passphrase")
+        .With("path", path.string());
+  }
+  return std::optional<SecretKey>(std::move(key));
+}
+
+Status LocalState::SaveKey(const SecretKey& key) const {
+  const auto bytes = key.bytes();
+  return WriteFileAtomic(dir() / "key",
+                         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                         0600);
+}
+
+}  // namespace hx

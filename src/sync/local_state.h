@@ -1,0 +1,95 @@
+// A device's local state of a vault: the <vault>/.hx/ folder, never synced.
+//
+//   .hx/config.json   canonical JSON: node id, vault id, the target given at
+//                     init (canonical URI + S3 options), settings
+//   .hx/key           the unlocked master key (32 raw bytes, mode 0600), so
+//                     the passphrase is asked once per device
+//   .hx/index.sqlite  the local index (index/index.h), rebuildable
+//   .hx/lock          flock'ed while an hx process works on the vault
+//   .hx/staging/      downloads being assembled (same file system as the
+//                     vault, so a finished file is renamed into place)
+//   .hx/reports/      reports of pulls and links
+//   .hx/conflicts/    conflict artifacts with plaintext paths
+//
+// Opening takes the process lock: a second hx process on the same vault gets
+// KC_SYNC_LOCKED instead of racing the first. The lock is released when the
+// LocalState is destroyed (or the process dies: the kernel drops flocks).
+//
+// Thread-safety: not thread-safe; one LocalState per process and vault.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "crypto/secret.h"
+#include "store/target_uri.h"
+
+namespace hx {
+
+inline constexpr int kLocalFormatVersion = 1;
+inline constexpr std::string_view kLocalDirName = ".hx";
+
+struct LocalConfig {
+  std::string node_id;   // 32 lowercase hex, random at init
+  std::string vault_id;  // 32 lowercase hex
+  // The target given at init (canonical URI and its S3 options).
+  std::string target_uri;
+  TargetOptions target_options;
+  // The mass-delete guard: a push or pull that would delete more than this
+  // share (percent) of the vault's files stops unless confirmed.
+  int mass_delete_max_share_pct = 50;
+};
+
+class LocalState {
+ public:
+  // Creates <vault>/.hx/ with `config` (the vault folder must exist). Fails
+  // if .hx/config.json exists already.
+  static Result<LocalState> Create(const std::filesystem::path& vault, const LocalConfig& config);
+  // Opens an existing .hx/. Not initialized: KC_SYNC_STATE_FAILED,
+  // Category::kNotFound, "run hx sync init". Another hx process holds the
+  // vault: KC_SYNC_LOCKED.
+  static Result<LocalState> Open(const std::filesystem::path& vault);
+  // Whether <vault>/.hx/config.json exists.
+  static bool Exists(const std::filesystem::path& vault);
+
+  LocalState(LocalState&& other) noexcept;
+  LocalState& operator=(LocalState&& other) noexcept;
+  LocalState(const LocalState&) = delete;
+  LocalState& operator=(const LocalState&) = delete;
+  ~LocalState();
+
+  const LocalConfig& config() const { return config_; }
+  const std::filesystem::path& vault() const { return vault_; }
+  std::filesystem::path dir() const { return vault_ / kLocalDirName; }
+  std::filesystem::path index_path() const { return dir() / "index.sqlite"; }
+  std::filesystem::path staging_dir() const { return dir() / "staging"; }
+  std::filesystem::path reports_dir() const { return dir() / "reports"; }
+  std::filesystem::path conflicts_dir() const { return dir() / "conflicts"; }
+
+  // The cached master key, or nullopt if none is saved.
+  Result<std::optional<SecretKey>> LoadKey() const;
+  // Saves the master key (0600, written atomically).
+  Status SaveKey(const SecretKey& key) const;
+
+  // Writes `bytes` to `path` atomically and durably (temp, fsync, rename,
+  // fsync of the directory).
+  static Status WriteFileAtomic(const std::filesystem::path& path, std::string_view bytes,
+                                int mode = 0644);
+
+ private:
+  LocalState(std::filesystem::path vault, LocalConfig config, int lock_fd)
+      : vault_(std::move(vault)), config_(std::move(config)), lock_fd_(lock_fd) {}
+
+  std::filesystem::path vault_;
+  LocalConfig config_;
+  int lock_fd_ = -1;
+};
+
+// The canonical JSON of a local config, and its strict parser.
+Result<std::string> EncodeLocalConfig(const LocalConfig& config);
+Result<LocalConfig> ParseLocalConfig(std::string_view bytes);
+
+}  // namespace hx

@@ -1,0 +1,200 @@
+#include "sync/planner.h"
+
+#include <algorithm>
+#include <compare>
+#include <tuple>
+
+namespace hx {
+namespace {
+
+Entry Tombstone(VersionVector vv) {
+  Entry e;
+  e.kind = EntryKind::kTombstone;
+  e.vv = std::move(vv);
+  return e;
+}
+
+bool IsLive(const Entry& e) { return e.kind != EntryKind::kTombstone; }
+
+std::uint64_t MaxCounter(const VersionVector& vv) {
+  std::uint64_t max = 0;
+  for (const auto& [node, counter] : vv.counters()) max = std::max(max, counter);
+  return max;
+}
+
+// A total order on entries, used only to pick the same winner of a conflict
+// on every device: the later-looking vector first (largest counter), then
+// the vector itself, then the content. Any fixed order would do; this one
+// favours the version that saw more history.
+std::strong_ordering CompareForWinner(const Entry& a, const Entry& b) {
+  if (auto c = MaxCounter(a.vv) <=> MaxCounter(b.vv); c != 0) return c;
+  if (auto c = a.vv.counters() <=> b.vv.counters(); c != 0) return c;
+  if (auto c = a.kind <=> b.kind; c != 0) return c;
+  if (auto c = a.size <=> b.size; c != 0) return c;
+  const auto chunk_key = [](const ChunkRef& r) { return std::tie(r.id, r.size); };
+  if (auto c = std::lexicographical_compare_three_way(
+          a.chunks.begin(), a.chunks.end(), b.chunks.begin(), b.chunks.end(),
+          [&](const ChunkRef& x, const ChunkRef& y) { return chunk_key(x) <=> chunk_key(y); });
+      c != 0) {
+    return c;
+  }
+  if (auto c = a.executable <=> b.executable; c != 0) return c;
+  if (auto c = a.symlink_target <=> b.symlink_target; c != 0) return c;
+  return a.mtime_ns <=> b.mtime_ns;
+}
+
+// The parent directory of a '/'-separated path ("" for top-level paths).
+std::string_view Parent(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+}  // namespace
+
+LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
+                                std::string_view node) {
+  LocalChanges out;
+  // Walk both sorted maps together: every path is in base, scanned, or both.
+  auto b = base.begin();
+  auto s = scanned.begin();
+  while (b != base.end() || s != scanned.end()) {
+    const bool take_base = s == scanned.end() || (b != base.end() && b->first < s->first);
+    const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
+    if (take_base) {
+      // Gone from the folder: a live base entry becomes a tombstone.
+      if (IsLive(b->second)) {
+        Entry t = Tombstone(b->second.vv);
+        t.vv.Bump(node);
+        out.deleted.push_back(b->first);
+        out.state.emplace(b->first, std::move(t));
+      } else {
+        out.state.emplace(b->first, b->second);
+      }
+      ++b;
+    } else if (take_scan) {
+      Entry e = s->second;
+      e.vv = VersionVector();
+      e.vv.Bump(node);
+      out.added.push_back(s->first);
+      out.state.emplace(s->first, std::move(e));
+      ++s;
+    } else {
+      const Entry& was = b->second;
+      const Entry& now = s->second;
+      if (was.SameContent(now)) {
+        out.state.emplace(b->first, was);
+      } else {
+        Entry e = now;
+        e.vv = was.vv;
+        e.vv.Bump(node);
+        (IsLive(was) ? out.modified : out.added).push_back(s->first);
+        out.state.emplace(s->first, std::move(e));
+      }
+      ++b;
+      ++s;
+    }
+  }
+  return out;
+}
+
+EntryMerge MergeEntries(const Entry& local, const Entry& remote) {
+  const VvOrder order = local.vv.Compare(remote.vv);
+  const bool local_wins_ties = CompareForWinner(local, remote) > 0;
+  const Entry& winner = local_wins_ties ? local : remote;
+  if (local.SameContent(remote)) {
+    // The same content reached both sides (or neither changed): no conflict.
+    // The winner's metadata keeps the result independent of the side.
+    Entry joined = winner;
+    joined.vv = local.vv.Merge(remote.vv);
+    return {PullAction::kJoin, std::move(joined)};
+  }
+  switch (order) {
+    case VvOrder::kBefore:
+      return {PullAction::kTakeRemote, remote};
+    case VvOrder::kAfter:
+      return {PullAction::kKeepLocal, local};
+    case VvOrder::kEqual:
+      // Equal vectors with different content cannot come from hx itself
+      // (every change bumps a counter); treat as a conflict rather than
+      // guess.
+    case VvOrder::kConcurrent:
+      break;
+  }
+  return {PullAction::kConflict, winner};
+}
+
+bool PullPlan::HasConflicts() const {
+  return std::any_of(items.begin(), items.end(),
+                     [](const PlannedItem& i) { return i.action == PullAction::kConflict; });
+}
+
+std::vector<std::string> PullPlan::ConflictPaths() const {
+  std::vector<std::string> paths;
+  for (const PlannedItem& item : items) {
+    if (item.action == PullAction::kConflict) paths.push_back(item.path);
+  }
+  return paths;
+}
+
+PullPlan PlanPull(const EntryMap& local, const EntryMap& remote) {
+  PullPlan plan;
+  auto l = local.begin();
+  auto r = remote.begin();
+  while (l != local.end() || r != remote.end()) {
+    const bool only_local = r == remote.end() || (l != local.end() && l->first < r->first);
+    const bool only_remote = l == local.end() || (r != remote.end() && r->first < l->first);
+    if (only_local) {
+      plan.merged.emplace(l->first, l->second);  // a local-only change
+      ++l;
+      continue;
+    }
+    if (only_remote) {
+      plan.items.push_back({r->first, PullAction::kTakeRemote, Tombstone({}), r->second});
+      plan.merged.emplace(r->first, r->second);
+      ++r;
+      continue;
+    }
+    EntryMerge m = MergeEntries(l->second, r->second);
+    const bool joined_changes_nothing =
+        m.action == PullAction::kJoin && m.entry == l->second;
+    if (m.action != PullAction::kKeepLocal && !joined_changes_nothing) {
+      plan.items.push_back({l->first, m.action, l->second, r->second});
+    }
+    plan.merged.emplace(l->first, m.action == PullAction::kConflict ? l->second : m.entry);
+    ++l;
+    ++r;
+  }
+
+  // A remote removal (or replacement by a non-directory) of a directory that
+  // still has live content in the merged state would delete local work or
+  // leave an orphan: make it a conflict instead.
+  for (PlannedItem& item : plan.items) {
+    if (item.action != PullAction::kTakeRemote || item.remote.kind == EntryKind::kDir) continue;
+    if (item.local.kind != EntryKind::kDir) continue;
+    const std::string prefix = item.path + "/";
+    for (auto it = plan.merged.lower_bound(prefix);
+         it != plan.merged.end() && it->first.starts_with(prefix); ++it) {
+      if (IsLive(it->second)) {
+        item.action = PullAction::kConflict;
+        plan.merged[item.path] = item.local;
+        break;
+      }
+    }
+  }
+  // Conversely, a live path taken from the remote needs its parent directory
+  // to be live locally; if this device deleted that directory, taking the
+  // child would resurrect a directory the user removed: a conflict too.
+  for (PlannedItem& item : plan.items) {
+    if (item.action != PullAction::kTakeRemote || !IsLive(item.remote)) continue;
+    const std::string_view parent = Parent(item.path);
+    if (parent.empty()) continue;
+    auto it = plan.merged.find(std::string(parent));
+    if (it != plan.merged.end() && it->second.kind != EntryKind::kDir) {
+      item.action = PullAction::kConflict;
+      plan.merged[item.path] = item.local;
+    }
+  }
+  return plan;
+}
+
+}  // namespace hx

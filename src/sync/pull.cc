@@ -1,0 +1,292 @@
+// hx sync pull: apply the store's changes to this device.
+//
+// A pull with nothing new reads vault.json (at open) and head.json, nothing
+// else. Otherwise it imports the snapshot bodies it has not seen (they index
+// the objects their pushes added), loads only the trees whose ids differ
+// from the base, scans the folder, and plans per path with version vectors.
+// Concurrent changes to the same path stop the pull before anything is
+// applied (KC_SYNC_CONFLICT and an artifact); otherwise every item is
+// applied atomically, each re-checked against the scan, and the index then
+// records what was applied. A crash in the middle leaves files that the next
+// run recognises by content (they equal the remote version: a join).
+#include <algorithm>
+#include <set>
+
+#include "meta/conflict.h"
+#include "meta/head.h"
+#include "meta/snapshot.h"
+#include "repo/object_codec.h"
+#include "scan/scanner.h"
+#include "sync/apply.h"
+#include "sync/engine.h"
+#include "sync/fetcher.h"
+#include "sync/internal.h"
+#include "sync/mass_delete.h"
+#include "sync/planner.h"
+#include "sync/session.h"
+
+namespace hx {
+namespace {
+
+// Reads the snapshot bodies between the base and the head (newest first,
+// following parents until an imported one), so their object locations are
+// known. Returns the snapshot at the head.
+Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fetcher,
+                                 std::vector<ObjectLocation>& learned, std::uint64_t& read) {
+  std::optional<Snapshot> at_head;
+  std::vector<std::string> todo = {head.snapshot_id};
+  std::set<std::string> visited;
+  while (!todo.empty()) {
+    const std::string id = todo.back();
+    todo.pop_back();
+    if (!visited.insert(id).second) continue;
+    HX_ASSIGN_OR_RETURN(const bool imported, s.index->IsSnapshotImported(id));
+    if (imported && at_head) continue;
+    HX_ASSIGN_OR_RETURN(Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
+    ++read;
+    if (snapshot.key_fingerprint != s.config.key_fingerprint) {
+      return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                   "snapshot " + id + " was made with another key; refusing to apply it")
+          .With("snapshot", id);
+    }
+    learned.insert(learned.end(), snapshot.added.begin(), snapshot.added.end());
+    if (!imported) {
+      for (const std::string& parent : snapshot.parents) todo.push_back(parent);
+    }
+    if (!at_head) at_head = std::move(snapshot);
+  }
+  fetcher.AddLocations(learned);
+  return std::move(*at_head);
+}
+
+ConflictArtifact PullConflict(const Session& s, const BaseState& base, const LocalChanges& local,
+                              const Head& head, const PullPlan& plan, std::int64_t now_ms) {
+  ConflictArtifact a;
+  a.vault_id = s.ctx.vault_id;
+  a.kind = ConflictKind::kPullConcurrent;
+  a.created_ms = now_ms;
+  a.base_snapshot = base.snapshot_id;
+  a.local_node_id = s.local.config().node_id;
+  a.local_changes = {local.added.size(), local.modified.size(), local.deleted.size()};
+  a.remote_head_seq = head.seq;
+  a.remote_snapshot_id = head.snapshot_id;
+  a.paths = plan.ConflictPaths();
+  return a;
+}
+
+std::string DescribeAction(const PlannedItem& item) {
+  if (item.action == PullAction::kJoin) return "join";
+  switch (item.remote.kind) {
+    case EntryKind::kFile: return "write";
+    case EntryKind::kSymlink: return "symlink";
+    case EntryKind::kDir: return "mkdir";
+    case EntryKind::kTombstone: return "delete";
+  }
+  return "write";
+}
+
+Result<PullReport> Pull(Session& s, const SyncOptions& options) {
+  PullReport report;
+  report.target = s.target.ToUri();
+  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+  HX_ASSIGN_OR_RETURN(HeadState head_state, ReadHead(*s.store, s.ctx));
+  if (!head_state.head) {
+    report.outcome = "up_to_date";  // an empty vault
+    return report;
+  }
+  const Head head = *head_state.head;
+  HX_RETURN_IF_ERROR(CheckHeadNotReplayed(head, base.max_head_seq));
+  report.head_seq = head.seq;
+  report.snapshot_id = head.snapshot_id;
+  if (HeadIsBase(head_state, base) && base.complete) {
+    report.outcome = "up_to_date";
+    return report;
+  }
+
+  // The remote state: new snapshot bodies, then only the trees that differ.
+  ObjectFetcher fetcher(*s.store, s.ctx, *s.index);
+  std::vector<ObjectLocation> learned;
+  HX_ASSIGN_OR_RETURN(Snapshot snapshot,
+                      ImportSnapshots(s, head, fetcher, learned, report.snapshots_read));
+  // A damaged subtree fails only the paths beneath it: the loader records it
+  // and returns an empty listing, and those paths keep their base state.
+  std::set<ObjectId> damaged;
+  std::optional<Error> first_damage;
+  TreeLoader load = [&](const ObjectId& id) -> Result<Tree> {
+    Result<std::vector<std::uint8_t>> bytes = fetcher.Fetch(ObjectKind::kTree, id);
+    Result<Tree> tree = bytes.ok() ? DecodeTree(std::string_view(
+                                         reinterpret_cast<const char*>(bytes->data()),
+                                         bytes->size()))
+                                   : Result<Tree>(bytes.error());
+    if (tree.ok()) return tree;
+    const Category c = tree.error().category;
+    if (id == snapshot.root || (c != Category::kCorrupt && c != Category::kHashMismatch &&
+                                c != Category::kNotFound)) {
+      Error e = std::move(tree).error();
+      e.code = SyncCode::kStateFailed;  // nothing can be applied without it
+      return e;
+    }
+    damaged.insert(id);
+    if (!first_damage) first_damage = tree.error();
+    return Tree{};
+  };
+  HX_ASSIGN_OR_RETURN(FlattenedTrees remote,
+                      FlattenTreesDiff(snapshot.root, load, base.entries, base.tree_ids));
+  std::vector<std::string> damaged_dirs;
+  for (const auto& [dir, id] : remote.tree_ids) {
+    if (damaged.count(id) != 0) damaged_dirs.push_back(dir);
+  }
+  for (const std::string& dir : damaged_dirs) {
+    // Forget what the damaged listing hid and keep the base beneath it.
+    const std::string prefix = dir + "/";
+    for (auto it = remote.entries.lower_bound(prefix);
+         it != remote.entries.end() && it->first.starts_with(prefix);) {
+      it = remote.entries.erase(it);
+    }
+    for (auto it = base.entries.lower_bound(prefix);
+         it != base.entries.end() && it->first.starts_with(prefix); ++it) {
+      remote.entries.insert(*it);
+    }
+    auto was = base.entries.find(dir);
+    if (was != base.entries.end()) remote.entries[dir] = was->second;
+  }
+  report.trees_loaded = remote.trees_loaded;
+
+  // The local state, and the plan.
+  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
+    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
+  };
+  HX_ASSIGN_OR_RETURN(ScanResult scan,
+                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  LocalChanges local = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  PullPlan plan = PlanPull(local.state, remote.entries);
+
+  if (plan.HasConflicts()) {
+    const std::vector<std::string> paths = plan.ConflictPaths();
+    std::string named = paths.front();
+    if (paths.size() > 1) named += " and " + std::to_string(paths.size() - 1) + " more";
+    return ReportConflict(
+        s, PullConflict(s, base, local, head, plan, options.now_ms),
+        "both this device and the store changed " + named +
+            "; nothing was applied. Resolve by hand, or pull with --auto-merge <policy>");
+  }
+
+  // The mass-delete guard: how many live local files would the pull delete?
+  std::vector<std::string> deleting;
+  for (const PlannedItem& item : plan.items) {
+    if (item.action == PullAction::kTakeRemote && item.remote.kind != EntryKind::kFile &&
+        item.remote.kind != EntryKind::kSymlink) {
+      deleting.push_back(item.path);
+    }
+  }
+  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(scan.entries),
+                                      .deleting = CountDeletedFiles(scan.entries, deleting),
+                                      .live_after = CountLiveFiles(plan.merged),
+                                      .max_share_pct = s.local.config().mass_delete_max_share_pct,
+                                      .confirmed = options.allow_mass_delete,
+                                      .operation = "pull"}));
+
+  options.Checkpoint("pull.before_apply");
+  std::vector<AppliedItem> applied = ApplyPlan({.vault = s.local.vault(),
+                                                .staging = s.local.staging_dir(),
+                                                .scan = &scan,
+                                                .checkpoint = &options},
+                                               plan.items, fetcher);
+  options.Checkpoint("pull.after_apply");
+
+  // The new base: the remote state, except where an item was not applied
+  // (it keeps its old base, so the next pull plans it again) and where both
+  // sides joined (the joined vector).
+  SyncedState synced;
+  synced.entries = remote.entries;
+  synced.stats = scan.stats;
+  bool exact = true;
+  std::vector<std::string> added, modified, deleted;
+  std::vector<std::string> failed_paths;
+  for (std::size_t i = 0; i < plan.items.size(); ++i) {
+    const PlannedItem& item = plan.items[i];
+    AppliedItem& done = applied[i];
+    PullItem out{item.path, DescribeAction(item), std::string(ToString(done.status)), done.error};
+    report.items.push_back(out);
+    if (done.status != ApplyStatus::kApplied) {
+      exact = false;
+      auto was = base.entries.find(item.path);
+      if (was != base.entries.end()) {
+        synced.entries[item.path] = was->second;
+      } else {
+        synced.entries.erase(item.path);
+      }
+      if (done.status == ApplyStatus::kFailed || done.status == ApplyStatus::kSkippedLocalChange) {
+        synced.complete = false;
+      }
+      if (done.status == ApplyStatus::kFailed) failed_paths.push_back(item.path);
+      continue;
+    }
+    if (item.action == PullAction::kJoin) {
+      synced.entries[item.path] = plan.merged.at(item.path);
+      exact = exact && synced.entries[item.path] == remote.entries.at(item.path);
+      continue;
+    }
+    // Applied: the stat cache follows the file.
+    if (done.stat) {
+      synced.stats[item.path] = StatCacheEntry{*done.stat, item.remote.chunks};
+    } else {
+      synced.stats.erase(item.path);
+    }
+    const bool was_live = item.local.kind != EntryKind::kTombstone;
+    if (item.remote.kind == EntryKind::kTombstone) {
+      if (was_live) deleted.push_back(item.path);
+    } else {
+      (was_live ? modified : added).push_back(item.path);
+    }
+  }
+  for (const std::string& dir : damaged_dirs) {
+    report.items.push_back({dir, "read_tree", "failed", first_damage});
+    failed_paths.push_back(dir);
+    synced.complete = false;
+    exact = false;
+  }
+  if (exact) {
+    synced.tree_ids = remote.tree_ids;
+  } else {
+    HX_ASSIGN_OR_RETURN(BuiltTrees rebuilt, BuildTrees(synced.entries, TreeIdFn(s.ctx)));
+    synced.tree_ids = rebuilt.tree_ids;
+  }
+  synced.added = learned;
+  synced.snapshot_id = head.snapshot_id;
+  synced.head_seq = head.seq;
+  HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
+  HX_RETURN_IF_ERROR(UpdateOwnManifest(s, head.seq, std::nullopt, options.now_ms));
+
+  report.changes = MakeChangeSummary(added, modified, deleted);
+  report.objects_fetched = fetcher.stats().objects;
+  report.bytes_fetched = fetcher.stats().bytes;
+  report.outcome = failed_paths.empty() ? "applied" : "partial";
+  if (!failed_paths.empty()) {
+    const Error& first = *std::find_if(report.items.begin(), report.items.end(),
+                                       [](const PullItem& i) { return i.error.has_value(); })
+                              ->error;
+    report.error = Error(SyncCode::kApplyFailed, first.category,
+                         std::to_string(failed_paths.size()) +
+                             " item(s) could not be applied (first: " + failed_paths.front() +
+                             ": " + first.message + "); the others were. Pull again later")
+                       .With("failed", std::to_string(failed_paths.size()))
+                       .With("first_path", failed_paths.front());
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
+  Result<PullReport> result = Pull(session, options);
+  if (!result.ok()) {
+    RecordOutcome(*session.index, Status(result.error()));
+  } else {
+    RecordOutcome(*session.index, result->error ? Status(*result->error) : OkStatus());
+  }
+  return result;
+}
+
+}  // namespace hx

@@ -1,0 +1,173 @@
+// hx sync push: publish this device's changes.
+//
+// Order of work, and why:
+//  1. scan (hashing only changed files) and, for every new chunk, seal and
+//     pack it as it streams by, uploading full packs: a changed file is read
+//     once. Uploaded packs are immutable and named by their hash, so a push
+//     that fails after this point leaves only unreferenced blobs, which the
+//     next push rewrites byte-identically;
+//  2. the mass-delete guard, before anything is published;
+//  3. trees (Merkle, only new ones uploaded), then under the write lock:
+//     re-read the head (the divergence check), write the snapshot, move the
+//     head (compare-and-swap), update this device's manifest, release;
+//  4. only then the local index: a crash between 3 and 4 is recognised on
+//     the next run (the head is our own snapshot of the same tree).
+#include <algorithm>
+
+#include "meta/conflict.h"
+#include "meta/head.h"
+#include "meta/lock.h"
+#include "meta/manifest.h"
+#include "meta/snapshot.h"
+#include "repo/object_codec.h"
+#include "scan/scanner.h"
+#include "sync/engine.h"
+#include "sync/internal.h"
+#include "sync/mass_delete.h"
+#include "sync/planner.h"
+#include "sync/session.h"
+#include "sync/uploader.h"
+
+namespace hx {
+namespace {
+
+SnapshotSummary Summarize(const LocalChanges& changes) {
+  SnapshotSummary s;
+  s.added = changes.added.size();
+  s.modified = changes.modified.size();
+  s.deleted = changes.deleted.size();
+  for (const auto& [path, entry] : changes.state) {
+    if (entry.kind == EntryKind::kFile) {
+      ++s.files;
+      s.bytes += entry.size;
+    }
+  }
+  return s;
+}
+
+Result<PushReport> Push(Session& s, const SyncOptions& options) {
+  PushReport report;
+  report.target = s.target.ToUri();
+  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+
+  // 1. Scan, packing new chunks as they stream by.
+  ObjectUploader uploader(*s.store, s.ctx, *s.index);
+  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
+    const ObjectId id = ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
+    (void)uploader.Add(ObjectKind::kChunk, id, bytes);  // first error is sticky
+    return id;
+  };
+  HX_ASSIGN_OR_RETURN(ScanResult scan,
+                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  HX_RETURN_IF_ERROR(uploader.status());
+  options.Checkpoint("push.after_scan");
+  report.files_hashed = scan.files_hashed;
+  report.bytes_hashed = scan.bytes_hashed;
+  report.scan_issues = DescribeIssues(scan);
+
+  LocalChanges changes = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
+
+  // 2. The mass-delete guard.
+  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(base.entries),
+                                      .deleting = CountDeletedFiles(base.entries, changes.deleted),
+                                      .live_after = CountLiveFiles(changes.state),
+                                      .max_share_pct = s.local.config().mass_delete_max_share_pct,
+                                      .confirmed = options.allow_mass_delete,
+                                      .operation = "push"}));
+
+  if (changes.empty()) {
+    // Nothing to publish: one read of the head tells up to date or behind.
+    HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+    report.outcome = HeadIsBase(head, base) ? "up_to_date" : "behind";
+    if (head.head) {
+      report.head_seq = head.head->seq;
+      report.snapshot_id = head.head->snapshot_id;
+    }
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stats));
+    return report;
+  }
+
+  // 3. Trees: only the ones the store lacks are packed.
+  HX_ASSIGN_OR_RETURN(BuiltTrees trees, BuildTrees(changes.state, TreeIdFn(s.ctx)));
+  for (const auto& [id, bytes] : trees.trees) {
+    HX_RETURN_IF_ERROR(uploader.Add(
+        ObjectKind::kTree, id,
+        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())));
+  }
+  HX_RETURN_IF_ERROR(uploader.Flush());
+  options.Checkpoint("push.after_upload");
+  const UploadStats up = uploader.stats();
+  report.objects_uploaded = up.objects;
+  report.blobs_uploaded = up.blobs;
+  report.bytes_uploaded = up.bytes;
+
+  HX_ASSIGN_OR_RETURN(WriteLock lock, WriteLock::Acquire(*s.store, s.node_id(), options.now_ms));
+  options.Checkpoint("push.after_lock");
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  if (head.head) HX_RETURN_IF_ERROR(CheckHeadNotReplayed(*head.head, base.max_head_seq));
+
+  std::string snapshot_id;
+  std::uint64_t seq = 0;
+  if (!HeadIsBase(head, base)) {
+    // The store moved on. Our own snapshot of this very tree means an
+    // earlier run of this push published and then died before updating the
+    // index: finish its bookkeeping instead of reporting a divergence.
+    HX_ASSIGN_OR_RETURN(Snapshot published, ReadSnapshot(*s.store, s.ctx, head.head->snapshot_id));
+    if (published.author != s.node_id() || published.root != trees.root) {
+      HX_RETURN_IF_ERROR(lock.Release());
+      return ReportPushDivergence(s, base, changes, *head.head, options.now_ms);
+    }
+    snapshot_id = published.snapshot_id;
+    seq = published.seq;
+  } else {
+    Snapshot snapshot;
+    snapshot.created_ms = options.now_ms;
+    snapshot.root = trees.root;
+    snapshot.snapshot_id = SnapshotId(trees.root, options.now_ms);
+    snapshot.vault_id = s.ctx.vault_id;
+    if (base.snapshot_id) snapshot.parents.push_back(*base.snapshot_id);
+    snapshot.author = s.node_id();
+    snapshot.seq = head.head ? head.head->seq + 1 : 1;
+    snapshot.key_fingerprint = s.config.key_fingerprint;
+    snapshot.summary = Summarize(changes);
+    snapshot.added = uploader.added();
+    HX_RETURN_IF_ERROR(WriteSnapshot(*s.store, s.ctx, snapshot));
+    options.Checkpoint("push.after_snapshot");
+    auto moved = PublishHead(*s.store, s.ctx, head,
+                             Head{s.ctx.vault_id, snapshot.seq, snapshot.snapshot_id});
+    if (!moved.ok()) return std::move(moved).error();
+    options.Checkpoint("push.after_head");
+    snapshot_id = snapshot.snapshot_id;
+    seq = snapshot.seq;
+  }
+  HX_RETURN_IF_ERROR(UpdateOwnManifest(s, seq, snapshot_id, options.now_ms));
+  HX_RETURN_IF_ERROR(lock.Release());
+  options.Checkpoint("push.after_release");
+
+  // 4. The local index now describes the published state.
+  HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
+                                       SyncedState{.entries = changes.state,
+                                                   .tree_ids = trees.tree_ids,
+                                                   .stats = scan.stats,
+                                                   .added = uploader.added(),
+                                                   .snapshot_id = snapshot_id,
+                                                   .head_seq = seq,
+                                                   .complete = true},
+                                       kMetaLastPushMs, options.now_ms));
+  report.outcome = "published";
+  report.head_seq = seq;
+  report.snapshot_id = snapshot_id;
+  return report;
+}
+
+}  // namespace
+
+Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
+  Result<PushReport> result = Push(session, options);
+  RecordOutcome(*session.index, result.ok() ? OkStatus() : Status(result.error()));
+  return result;
+}
+
+}  // namespace hx

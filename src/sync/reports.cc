@@ -1,0 +1,170 @@
+// Rendering of the engine's reports: canonical JSON (for --json and RPC;
+// keys sorted, integers only) and short text for humans.
+#include <sstream>
+
+#include "sync/engine.h"
+
+namespace hx {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+json OrNull(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json ChangesJson(const ChangeSummary& c) {
+  return {{"added", c.added}, {"deleted", c.deleted}, {"modified", c.modified},
+          {"paths", c.paths}};
+}
+
+std::string ChangesHuman(const ChangeSummary& c) {
+  std::ostringstream out;
+  out << c.added << " added, " << c.modified << " modified, " << c.deleted << " deleted";
+  return out.str();
+}
+
+std::string Short(const std::optional<std::string>& id) {
+  return id ? id->substr(0, 12) : std::string("none");
+}
+
+std::string Seq(const std::optional<std::uint64_t>& seq) {
+  return seq ? std::to_string(*seq) : std::string("-");
+}
+
+std::string Time(const std::optional<std::int64_t>& ms) {
+  return ms ? std::to_string(*ms) + " ms" : std::string("never");
+}
+
+}  // namespace
+
+json InitReport::ToJson() const {
+  return {{"already_initialized", already_initialized},
+          {"created", created},
+          {"encrypted", encrypted},
+          {"node_id", node_id},
+          {"target", target},
+          {"vault_id", vault_id},
+          {"vault_path", vault_path}};
+}
+
+std::string InitReport::ToHuman() const {
+  std::ostringstream out;
+  if (already_initialized) {
+    out << vault_path << " is already a vault of " << target << "\n";
+  } else {
+    out << (created ? "created vault " : "joined vault ") << vault_id << " at " << target
+        << (encrypted ? " (encrypted)" : " (NOT encrypted)") << "\n"
+        << "this device: " << node_id << "\n";
+  }
+  return out.str();
+}
+
+json StatusReport::ToJson() const {
+  return {{"base_head_seq", OrNull(base_head_seq)},
+          {"base_snapshot_id", OrNull(base_snapshot_id)},
+          {"counters", counters},
+          {"last_error", last_error},
+          {"last_pull_ms", OrNull(last_pull_ms)},
+          {"last_push_ms", OrNull(last_push_ms)},
+          {"local_changes", ChangesJson(local_changes)},
+          {"node_id", node_id},
+          {"remote_head_seq", OrNull(remote_head_seq)},
+          {"remote_snapshot_id", OrNull(remote_snapshot_id)},
+          {"scan_issues", scan_issues},
+          {"target", target},
+          {"vault_id", vault_id},
+          {"vault_path", vault_path}};
+}
+
+std::string StatusReport::ToHuman() const {
+  std::ostringstream out;
+  out << "vault:   " << vault_path << " (device " << node_id.substr(0, 8) << ")\n"
+      << "target:  " << target << "\n"
+      << "remote:  head " << Seq(remote_head_seq) << " " << Short(remote_snapshot_id) << "\n"
+      << "base:    head " << Seq(base_head_seq) << " " << Short(base_snapshot_id);
+  if (remote_snapshot_id && base_snapshot_id != remote_snapshot_id) out << " (behind: pull)";
+  out << "\n"
+      << "local:   " << ChangesHuman(local_changes) << "\n"
+      << "last push: " << Time(last_push_ms) << ", last pull: " << Time(last_pull_ms) << "\n";
+  if (!counters.empty()) {
+    out << "counters:";
+    for (const auto& [name, value] : counters.items()) out << " " << name << "=" << value.dump();
+    out << "\n";
+  }
+  if (last_error.is_object()) {
+    out << "last error: " << last_error.value("code", "") << " (" << last_error.value("category", "")
+        << "): " << last_error.value("message", "") << "\n";
+  }
+  for (const std::string& issue : scan_issues) out << "skipped: " << issue << "\n";
+  return out.str();
+}
+
+json PushReport::ToJson() const {
+  return {{"blobs_uploaded", blobs_uploaded},
+          {"bytes_hashed", bytes_hashed},
+          {"bytes_uploaded", bytes_uploaded},
+          {"changes", ChangesJson(changes)},
+          {"files_hashed", files_hashed},
+          {"head_seq", OrNull(head_seq)},
+          {"objects_uploaded", objects_uploaded},
+          {"outcome", outcome},
+          {"scan_issues", scan_issues},
+          {"snapshot_id", OrNull(snapshot_id)},
+          {"target", target}};
+}
+
+std::string PushReport::ToHuman() const {
+  std::ostringstream out;
+  if (outcome == "published") {
+    out << "pushed " << ChangesHuman(changes) << " as head " << Seq(head_seq) << " "
+        << Short(snapshot_id) << " (" << objects_uploaded << " objects in " << blobs_uploaded
+        << " blobs, " << bytes_uploaded << " bytes)\n";
+  } else if (outcome == "behind") {
+    out << "nothing to push; the store has newer changes: run hx sync pull\n";
+  } else {
+    out << "up to date (head " << Seq(head_seq) << ")\n";
+  }
+  for (const std::string& issue : scan_issues) out << "skipped: " << issue << "\n";
+  return out.str();
+}
+
+json PullReport::ToJson() const {
+  json items_json = json::array();
+  for (const PullItem& item : items) {
+    json j = {{"action", item.action}, {"path", item.path}, {"status", item.status}};
+    j["error"] = item.error ? json::parse(item.error->ToJson()) : json(nullptr);
+    items_json.push_back(std::move(j));
+  }
+  return {{"bytes_fetched", bytes_fetched},
+          {"changes", ChangesJson(changes)},
+          {"error", error ? json::parse(error->ToJson()) : json(nullptr)},
+          {"head_seq", OrNull(head_seq)},
+          {"items", std::move(items_json)},
+          {"objects_fetched", objects_fetched},
+          {"outcome", outcome},
+          {"snapshot_id", OrNull(snapshot_id)},
+          {"snapshots_read", snapshots_read},
+          {"target", target},
+          {"trees_loaded", trees_loaded}};
+}
+
+std::string PullReport::ToHuman() const {
+  std::ostringstream out;
+  if (outcome == "up_to_date") {
+    out << "up to date (head " << Seq(head_seq) << ")\n";
+    return out.str();
+  }
+  out << "pulled head " << Seq(head_seq) << " " << Short(snapshot_id) << ": "
+      << ChangesHuman(changes) << "\n";
+  for (const PullItem& item : items) {
+    if (item.status == "applied") continue;
+    out << "  " << item.status << ": " << item.path;
+    if (item.error) out << " (" << item.error->message << ")";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace hx

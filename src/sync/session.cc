@@ -1,0 +1,72 @@
+#include "sync/session.h"
+
+namespace hx {
+
+Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(Target remembered,
+                      ParseTargetUri(config.target_uri, config.target_options, "/"));
+  if (options.target_uri.empty()) return remembered;
+  HX_ASSIGN_OR_RETURN(Target given,
+                      ParseTargetUri(options.target_uri, options.target_options, options.cwd));
+  if (!(given == remembered)) {
+    return Error(SyncCode::kTargetInvalid, Category::kInvalidInput,
+                 "this vault syncs with " + remembered.ToUri() + ", not " + given.ToUri() +
+                     "; omit the target or pass the one given at init")
+        .With("expected", remembered.ToUri())
+        .With("given", given.ToUri());
+  }
+  return remembered;
+}
+
+Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+  HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target));
+  if (options.wrap_store) raw = options.wrap_store(std::move(raw));
+  auto counting = std::make_unique<CountingStore>(std::move(raw));
+  CountingStore* counts = counting.get();
+
+  HX_ASSIGN_OR_RETURN(VaultConfig config, ReadVaultConfig(*counting));
+  if (config.vault_id != local.config().vault_id) {
+    return Error(SyncCode::kKeyMismatch, Category::kAuth,
+                 "the store at " + target.ToUri() + " holds another vault (" + config.vault_id +
+                     ") than this folder (" + local.config().vault_id +
+                     "); was the store re-created? Nothing was changed")
+        .With("store_vault_id", config.vault_id)
+        .With("local_vault_id", local.config().vault_id);
+  }
+
+  HX_ASSIGN_OR_RETURN(std::optional<SecretKey> cached, local.LoadKey());
+  SecretKey master;
+  if (cached) {
+    master = std::move(*cached);
+  } else {
+    std::optional<std::string> passphrase;
+    if (config.encryption == VaultEncryption::kPassphrase) {
+      if (options.passphrase) passphrase = options.passphrase();
+      if (!passphrase) {
+        return Error(SyncCode::kKeyMismatch, Category::kAuth,
+                     "this device has no key for the vault and no passphrase was given; set "
+                     "HX_PASSPHRASE, use --passphrase-file, or run on a terminal");
+      }
+    }
+    HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
+    HX_RETURN_IF_ERROR(local.SaveKey(master));
+  }
+  HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
+  HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+  return Session{std::move(local), std::move(target), std::move(counting), counts,
+                 std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
+                 std::move(index)};
+}
+
+void RecordOutcome(Index& index, const Status& outcome) {
+  if (outcome.ok()) {
+    (void)index.SetMeta(kMetaLastError, "null");
+  } else {
+    (void)index.SetMeta(kMetaLastError, outcome.error().ToJson());
+  }
+}
+
+}  // namespace hx

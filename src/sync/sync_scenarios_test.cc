@@ -1,0 +1,318 @@
+// Devices syncing through a store: the behaviour users rely on, written once
+// and run against every store fixture.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sync/sync_test_util.h"
+
+namespace hx::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+using FixtureFactory = std::function<std::unique_ptr<StoreFixture>()>;
+
+class SyncScenarioTest : public ::testing::TestWithParam<FixtureFactory> {
+ protected:
+  void SetUp() override { store_ = GetParam()(); }
+
+  // A device initialized against the store (the first one creates the vault).
+  std::unique_ptr<Device> NewDevice(const std::string& name) {
+    auto device = std::make_unique<Device>(*store_, name);
+    auto init = device->Init(now_);
+    EXPECT_TRUE(init.ok()) << init.error().ToShortString();
+    return device;
+  }
+
+  std::int64_t Tick() { return now_ += 1000; }
+
+  std::unique_ptr<StoreFixture> store_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
+TEST_P(SyncScenarioTest, TwoDevicesConvergeWithDisjointChanges) {
+  auto a = NewDevice("a");
+  a->Write("docs/readme.txt", "hello");
+  a->Write("photos/cat.jpg", std::string(300000, 'c'));
+  HX_ASSERT_OK(a->Push(Tick()));
+
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_EQ(b->Snapshot(), a->Snapshot());
+
+  // Disjoint edits on both sides: b pulls a's change, keeps its own, pushes.
+  a->Write("docs/readme.txt", "hello from a");
+  HX_ASSERT_OK(a->Push(Tick()));
+  b->Write("notes/b.txt", "from b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_EQ(b->Read("docs/readme.txt"), "hello from a");
+  EXPECT_EQ(b->Read("notes/b.txt"), "from b");
+  HX_ASSERT_OK(b->Push(Tick()));
+  HX_ASSERT_OK(a->Pull(Tick()));
+  EXPECT_EQ(a->Snapshot(), b->Snapshot());
+  EXPECT_EQ(a->Read("notes/b.txt"), "from b");
+}
+
+TEST_P(SyncScenarioTest, ThreeDevicesConvergeAndNothingIsDuplicated) {
+  auto a = NewDevice("a");
+  a->Write("shared.txt", "v1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  auto c = NewDevice("c");
+  for (Device* d : {b.get(), c.get()}) HX_ASSERT_OK(d->Pull(Tick()));
+
+  b->Write("from-b/1.txt", "b1");
+  HX_ASSERT_OK(b->Push(Tick()));
+  c->Write("from-c/1.txt", "c1");
+  HX_ASSERT_OK(c->Pull(Tick()));
+  HX_ASSERT_OK(c->Push(Tick()));
+  a->Write("from-a/1.txt", "a1");
+  HX_ASSERT_OK(a->Pull(Tick()));
+  HX_ASSERT_OK(a->Push(Tick()));
+  for (Device* d : {a.get(), b.get(), c.get()}) HX_ASSERT_OK(d->Pull(Tick()));
+
+  const auto expected = a->Snapshot();
+  EXPECT_EQ(b->Snapshot(), expected);
+  EXPECT_EQ(c->Snapshot(), expected);
+  EXPECT_EQ(expected.size(), 7u);  // shared.txt, 3 dirs, 3 files: nothing twice
+}
+
+TEST_P(SyncScenarioTest, DeletesPropagate) {
+  auto a = NewDevice("a");
+  a->Write("keep.txt", "k");
+  a->Write("gone.txt", "g");
+  a->Write("dir/inner.txt", "i");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  ASSERT_TRUE(b->Exists("gone.txt"));
+
+  a->Remove("gone.txt");
+  a->Remove("dir");
+  HX_ASSERT_OK(a->Push(Tick()));
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_FALSE(b->Exists("gone.txt"));
+  EXPECT_FALSE(b->Exists("dir"));
+  EXPECT_EQ(b->Snapshot(), a->Snapshot());
+}
+
+TEST_P(SyncScenarioTest, ADeviceThatMissedADeleteCannotBringTheFileBack) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "data");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+
+  a->Remove("f.txt");
+  HX_ASSERT_OK(a->Push(Tick()));
+  // b never saw the delete and changed something else; it must pull first,
+  // and that pull removes the file instead of b pushing it back.
+  b->Write("other.txt", "o");
+  auto refused = b->Push(Tick());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, SyncCode::kConflict);
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_FALSE(b->Exists("f.txt"));
+  HX_ASSERT_OK(b->Push(Tick()));
+  HX_ASSERT_OK(a->Pull(Tick()));
+  EXPECT_FALSE(a->Exists("f.txt"));
+  EXPECT_TRUE(a->Exists("other.txt"));
+}
+
+TEST_P(SyncScenarioTest, ConcurrentEditsStopThePullWithAConflictAndChangeNothing) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "base");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+
+  a->Write("f.txt", "edit from a");
+  a->Write("g.txt", "new from a");
+  HX_ASSERT_OK(a->Push(Tick()));
+  b->Write("f.txt", "edit from b");
+  const auto before = b->Snapshot();
+  auto pulled = b->Pull(Tick());
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.error().code, SyncCode::kConflict);
+  EXPECT_THAT(pulled.error().details.at("paths"), HasSubstr("f.txt"));
+  EXPECT_EQ(b->Snapshot(), before);  // nothing applied, not even g.txt
+  // The artifact is on the store and in .hx/conflicts/.
+  bool on_store = false;
+  for (const auto& [key, bytes] : store_->Objects()) {
+    on_store = on_store || key.starts_with("conflicts/conflict_");
+  }
+  EXPECT_TRUE(on_store);
+  EXPECT_FALSE(std::filesystem::is_empty(b->vault() / ".hx" / "conflicts"));
+}
+
+TEST_P(SyncScenarioTest, APushBehindTheStoreIsAConflictThatPublishesNothing) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  a->Write("a.txt", "a");
+  HX_ASSERT_OK(a->Push(Tick()));
+  const auto head_before = store_->Objects().at("head.json");
+  b->Write("b.txt", "b");
+  auto pushed = b->Push(Tick());
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.error().code, SyncCode::kConflict);
+  EXPECT_THAT(pushed.error().message, HasSubstr("hx sync pull"));
+  EXPECT_EQ(store_->Objects().at("head.json"), head_before);
+}
+
+TEST_P(SyncScenarioTest, NoChangePushAndPullAreUpToDate) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto again = a->Push(Tick());
+  HX_ASSERT_OK(again);
+  EXPECT_EQ(again->outcome, "up_to_date");
+  auto pulled = a->Pull(Tick());
+  HX_ASSERT_OK(pulled);
+  EXPECT_EQ(pulled->outcome, "up_to_date");
+}
+
+TEST_P(SyncScenarioTest, WrongPassphraseIsKeyMismatchAndTouchesNothing) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  const auto store_before = store_->Objects();
+  Device b(*store_, "b");
+  b.passphrase = "wrong";
+  auto init = b.Init(Tick());
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, SyncCode::kKeyMismatch);
+  EXPECT_EQ(store_->Objects(), store_before);
+  EXPECT_FALSE(std::filesystem::exists(b.vault() / ".hx"));
+}
+
+TEST_P(SyncScenarioTest, EmptyingTheVaultIsRefusedByTheMassDeleteGuard) {
+  auto a = NewDevice("a");
+  for (int i = 0; i < 8; ++i) a->Write("f" + std::to_string(i), std::to_string(i));
+  HX_ASSERT_OK(a->Push(Tick()));
+  const auto store_before = store_->Objects();
+  for (int i = 0; i < 8; ++i) a->Remove("f" + std::to_string(i));
+  auto pushed = a->Push(Tick());
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.error().details.at("guard"), "mass_delete");
+  EXPECT_EQ(store_->Objects(), store_before);
+  // Confirmed, it goes through.
+  HX_ASSERT_OK(a->Push(Tick(), /*allow_mass_delete=*/true));
+}
+
+TEST_P(SyncScenarioTest, TheStoreHoldsNoPlaintextNamesOrContents) {
+  auto a = NewDevice("a");
+  a->Write("secret-plans/world-domination.txt", "the eagle lands at midnight");
+  a->Write("diary.md", std::string(20000, 'q') + "my private diary entry");
+  HX_ASSERT_OK(a->Push(Tick()));
+  a->Write("diary.md", "changed private diary entry");
+  HX_ASSERT_OK(a->Push(Tick()));
+  for (const auto& [key, bytes] : store_->Objects()) {
+    for (const char* needle : {"secret-plans", "world-domination", "eagle lands", "diary",
+                               "private diary"}) {
+      EXPECT_EQ(key.find(needle), std::string::npos) << key;
+      EXPECT_EQ(bytes.find(needle), std::string::npos) << needle << " in " << key;
+    }
+  }
+}
+
+TEST_P(SyncScenarioTest, SymlinksExecutableBitsAndEmptyDirectoriesTravel) {
+  auto a = NewDevice("a");
+  a->Write("bin/run.sh", "#!/bin/sh\necho hi\n");
+  std::filesystem::permissions(a->vault() / "bin/run.sh", std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  std::filesystem::create_directory_symlink("bin", a->vault() / "link-to-bin");
+  std::filesystem::create_directories(a->vault() / "empty/nested");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_EQ(b->Snapshot(), a->Snapshot());
+  const auto perms = std::filesystem::status(b->vault() / "bin/run.sh").permissions();
+  EXPECT_NE(perms & std::filesystem::perms::owner_exec, std::filesystem::perms::none);
+  EXPECT_TRUE(std::filesystem::is_symlink(b->vault() / "link-to-bin"));
+}
+
+TEST_P(SyncScenarioTest, AFlippedByteInABlobFailsOnlyTheFilesThatNeedIt) {
+  auto a = NewDevice("a");
+  a->Write("small.txt", "small file");
+  HX_ASSERT_OK(a->Push(Tick()));
+  a->Write("big.bin", std::string(2 << 20, 'x'));  // its own pack
+  HX_ASSERT_OK(a->Push(Tick()));
+  // Corrupt the largest blob (the one holding big.bin's chunk).
+  std::string victim;
+  std::size_t largest = 0;
+  for (const auto& [key, bytes] : store_->Objects()) {
+    if (key.starts_with("blobs/") && bytes.size() > largest) {
+      largest = bytes.size();
+      victim = key;
+    }
+  }
+  ASSERT_FALSE(victim.empty());
+  std::string bytes = store_->Objects().at(victim);
+  bytes[bytes.size() / 3] ^= 0x40;
+  store_->Overwrite(victim, bytes);
+
+  auto b = NewDevice("b");
+  auto pulled = b->Pull(Tick());
+  HX_ASSERT_OK(pulled);
+  ASSERT_TRUE(pulled->error.has_value());
+  EXPECT_EQ(pulled->error->code, SyncCode::kApplyFailed);
+  EXPECT_EQ(pulled->error->category, Category::kCorrupt);
+  EXPECT_EQ(b->Read("small.txt"), "small file");
+  EXPECT_FALSE(b->Exists("big.bin"));
+  auto status = b->Status(Tick());
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->last_error.value("category", ""), "corrupt");
+}
+
+TEST_P(SyncScenarioTest, AnEditMadeDuringAPullIsNotOverwritten) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "v1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  a->Write("f.txt", "v2 from a");
+  HX_ASSERT_OK(a->Push(Tick()));
+  // b edits f.txt after its scan, right before the file would be replaced.
+  SyncOptions options = b->options(Tick());
+  options.checkpoint = [&](std::string_view point) {
+    if (point == "pull.before_apply") b->Write("f.txt", "b typed this just now!");
+  };
+  auto pulled = SyncPull(b->vault(), options);
+  HX_ASSERT_OK(pulled);
+  EXPECT_EQ(b->Read("f.txt"), "b typed this just now!");
+  ASSERT_EQ(pulled->items.size(), 1u);
+  EXPECT_EQ(pulled->items[0].status, "skipped_local_change");
+  // The next pull sees both edits: a conflict, not a silent overwrite.
+  auto again = b->Pull(Tick());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, SyncCode::kConflict);
+}
+
+TEST_P(SyncScenarioTest, ATargetOtherThanTheOneGivenAtInitIsRefused) {
+  auto a = NewDevice("a");
+  SyncOptions options = a->options(Tick());
+  options.target_uri = "/somewhere/else";
+  auto pushed = SyncPush(a->vault(), options);
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.error().code, SyncCode::kTargetInvalid);
+}
+
+INSTANTIATE_TEST_SUITE_P(Folder, SyncScenarioTest,
+                         ::testing::Values(FixtureFactory(MakeFolderStoreFixture)),
+                         [](const auto&) { return std::string("folder"); });
+
+TEST(SyncTargetTest, AnUnknownSchemeIsUnsupported) {
+  TempDir dir;
+  SyncOptions options;
+  options.target_uri = "ftp://example.com/vault";
+  options.cwd = "/";
+  auto init = SyncInit(dir.path(), options, InitOptions{});
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.error().code, SyncCode::kTargetUnsupported);
+}
+
+}  // namespace
+}  // namespace hx::testing

@@ -1,0 +1,170 @@
+#include "sync/sync_test_util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace hx::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  // A tmpfs when there is one: fsync is free there, the tests keep theirs.
+  std::string base = "/dev/shm";
+  if (const char* env = std::getenv("HX_TEST_TMPDIR")) base = env;
+  std::error_code ec;
+  if (!fs::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
+    base = fs::temp_directory_path().string();
+  }
+  std::string templ = base + "/hx-sync-test-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) std::abort();
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  // Restore write permission anywhere a test removed it.
+  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+    }
+  }
+  fs::remove_all(path_, ec);
+}
+
+namespace {
+
+class FolderStoreFixture : public StoreFixture {
+ public:
+  FolderStoreFixture() : root_(dir_.path() / "store") {}
+  std::string Name() const override { return "folder"; }
+  std::string TargetUri() const override { return root_.string(); }
+  std::map<std::string, std::string> Objects() const override {
+    std::map<std::string, std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root_, ec)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(root_)) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      out[fs::relative(e.path(), root_).string()] = bytes.str();
+    }
+    return out;
+  }
+  void Overwrite(const std::string& key, const std::string& bytes) override {
+    std::ofstream out(root_ / key, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+
+ private:
+  TempDir dir_;
+  fs::path root_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreFixture> MakeFolderStoreFixture() {
+  return std::make_unique<FolderStoreFixture>();
+}
+
+std::function<void(std::span<std::uint8_t>)> SeededRandom(std::uint64_t seed) {
+  auto state = std::make_shared<std::uint64_t>(seed);
+  return [state](std::span<std::uint8_t> out) {
+    for (std::uint8_t& b : out) {
+      std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      b = static_cast<std::uint8_t>(z ^ (z >> 31));
+    }
+  };
+}
+
+Device::Device(const StoreFixture& store, std::string name, std::uint64_t seed)
+    : store_(store), name_(std::move(name)), seed_(seed), dir_(std::make_unique<TempDir>()) {
+  vault_ = dir_->path() / name_;
+  fs::create_directories(vault_);
+}
+
+SyncOptions Device::options(std::int64_t now_ms) const {
+  SyncOptions o;
+  o.target_uri = store_.TargetUri();
+  o.target_options = store_.Options();
+  o.now_ms = now_ms;
+  o.cwd = "/";
+  o.passphrase = [p = passphrase]() { return std::optional<std::string>(p); };
+  o.wrap_store = wrap_store;
+  return o;
+}
+
+Result<InitReport> Device::Init(std::int64_t now_ms, bool encrypted) {
+  InitOptions init;
+  init.no_encryption = !encrypted;
+  // The cheapest Argon2id libsodium allows: tests need speed, not strength.
+  init.kdf_opslimit = 1;
+  init.kdf_memlimit = 8192;
+  if (seed_ != 0) init.random = SeededRandom(seed_);
+  return SyncInit(vault_, options(now_ms), init);
+}
+
+Result<PushReport> Device::Push(std::int64_t now_ms, bool allow_mass_delete) {
+  SyncOptions o = options(now_ms);
+  o.allow_mass_delete = allow_mass_delete;
+  return SyncPush(vault_, o);
+}
+
+Result<PullReport> Device::Pull(std::int64_t now_ms, bool allow_mass_delete) {
+  SyncOptions o = options(now_ms);
+  o.allow_mass_delete = allow_mass_delete;
+  return SyncPull(vault_, o);
+}
+
+Result<StatusReport> Device::Status(std::int64_t now_ms) { return SyncStatus(vault_, options(now_ms)); }
+
+void Device::Write(const std::string& path, const std::string& contents) const {
+  const fs::path full = vault_ / path;
+  fs::create_directories(full.parent_path());
+  std::ofstream out(full, std::ios::binary | std::ios::trunc);
+  out << contents;
+}
+
+std::string Device::Read(const std::string& path) const {
+  std::ifstream in(vault_ / path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+bool Device::Exists(const std::string& path) const {
+  std::error_code ec;
+  return fs::symlink_status(vault_ / path, ec).type() != fs::file_type::not_found;
+}
+
+void Device::Remove(const std::string& path) const {
+  std::error_code ec;
+  fs::remove_all(vault_ / path, ec);
+}
+
+std::map<std::string, std::string> Device::Snapshot() const {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(vault_); it != fs::end(it); ++it) {
+    const std::string rel = fs::relative(it->path(), vault_).string();
+    if (rel == ".hx") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink()) {
+      out[rel] = "link:" + fs::read_symlink(it->path()).string();
+    } else if (it->is_directory()) {
+      out[rel] = "dir";
+    } else {
+      out[rel] = "file:" + Read(rel);
+    }
+  }
+  return out;
+}
+
+}  // namespace hx::testing

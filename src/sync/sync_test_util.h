@@ -1,0 +1,99 @@
+// Test helpers for the sync engine: devices (vault folders) syncing through
+// one store, with small file-system helpers. The scenarios are written once
+// against a StoreFixture, so the same tests run against every kind of store
+// (the folder store here; S3 adds its own fixture).
+//
+// Thread-safety: used by one test at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "sync/engine.h"
+
+namespace hx::testing {
+
+// A fresh temporary folder, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Where the devices of a test meet.
+class StoreFixture {
+ public:
+  virtual ~StoreFixture() = default;
+  virtual std::string Name() const = 0;
+  // The target URI and options every device uses.
+  virtual std::string TargetUri() const = 0;
+  virtual TargetOptions Options() const { return {}; }
+  // Every object of the store: key -> bytes.
+  virtual std::map<std::string, std::string> Objects() const = 0;
+  // Replaces one object's bytes (integrity tests).
+  virtual void Overwrite(const std::string& key, const std::string& bytes) = 0;
+};
+
+// A folder store in a temporary folder.
+std::unique_ptr<StoreFixture> MakeFolderStoreFixture();
+
+// One device: a vault folder initialized against the store.
+class Device {
+ public:
+  // `seed` != 0 makes the device's node id (and, for the first device, the
+  // vault's ids and keys) deterministic.
+  Device(const StoreFixture& store, std::string name, std::uint64_t seed = 0);
+
+  const std::filesystem::path& vault() const { return vault_; }
+  const std::string& name() const { return name_; }
+
+  Result<InitReport> Init(std::int64_t now_ms = 1000, bool encrypted = true);
+  Result<PushReport> Push(std::int64_t now_ms, bool allow_mass_delete = false);
+  Result<PullReport> Pull(std::int64_t now_ms, bool allow_mass_delete = false);
+  Result<StatusReport> Status(std::int64_t now_ms = 0);
+
+  // Files relative to the vault.
+  void Write(const std::string& path, const std::string& contents) const;
+  std::string Read(const std::string& path) const;
+  bool Exists(const std::string& path) const;
+  void Remove(const std::string& path) const;
+  // Every file, symlink and directory of the vault (not .hx/), with file
+  // contents: "path" -> "file:<contents>", "dir", "link:<target>".
+  std::map<std::string, std::string> Snapshot() const;
+
+  SyncOptions options(std::int64_t now_ms) const;
+  std::string passphrase = "correct horse battery staple";
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
+
+ private:
+  const StoreFixture& store_;
+  std::string name_;
+  std::uint64_t seed_;
+  std::unique_ptr<TempDir> dir_;
+  std::filesystem::path vault_;
+};
+
+// A deterministic byte source for InitOptions::random (splitmix64).
+std::function<void(std::span<std::uint8_t>)> SeededRandom(std::uint64_t seed);
+
+// Asserts that a result is OK, printing the error otherwise.
+#define HX_ASSERT_OK(expr)                                                        \
+  do {                                                                            \
+    const auto& hx_r_ = (expr);                                                   \
+    ASSERT_TRUE(hx_r_.ok()) << #expr << ": " << hx_r_.error().ToShortString(); \
+  } while (false)
+
+}  // namespace hx::testing
