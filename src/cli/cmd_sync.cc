@@ -1,6 +1,7 @@
 // hx sync init|status|push|pull: argument parsing and rendering over the
 // engine (sync/engine.h). The clock and the passphrase come from here: the
 // engine never reads either itself.
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -75,6 +76,24 @@ PassphraseFn MakePassphraseSource(const std::string& file) {
   };
 }
 
+// HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th
+// time (default 1st) the engine passes the named checkpoint: the crash
+// tests use it to stop a real hx at exact points of a push or pull.
+std::function<void(std::string_view)> CrashHookFromEnv() {
+  const char* spec = std::getenv("HX_TEST_CRASH_AT");
+  if (spec == nullptr || *spec == '\0') return nullptr;
+  std::string point = spec;
+  long nth = 1;
+  if (const auto colon = point.find(':'); colon != std::string::npos) {
+    nth = std::strtol(point.c_str() + colon + 1, nullptr, 10);
+    point.resize(colon);
+  }
+  auto seen = std::make_shared<long>(0);
+  return [point, nth, seen](std::string_view at) {
+    if (at == point && ++*seen == nth) ::kill(::getpid(), SIGKILL);
+  };
+}
+
 SyncOptions MakeOptions(const SyncArgs& args) {
   SyncOptions options;
   options.target_uri = args.target;
@@ -84,6 +103,7 @@ SyncOptions MakeOptions(const SyncArgs& args) {
   options.cwd = std::filesystem::current_path(ec).string();
   options.passphrase = MakePassphraseSource(args.passphrase_file);
   options.allow_mass_delete = args.allow_mass_delete;
+  options.checkpoint = CrashHookFromEnv();
   return options;
 }
 
