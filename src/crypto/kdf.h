@@ -6,14 +6,15 @@
 // are stored next to the wrapped key in vault.json, so they can be raised
 // later by rewrapping the same master key, without re-encrypting anything.
 //
-// Defaults (kDefaultOpslimit / kDefaultMemlimit): libsodium's INTERACTIVE
-// memory (64 MiB) with 3 passes instead of 2. Measured on the reference
-// machine (crypto_bench.cc, BM_Argon2id, Release): INTERACTIVE (2 passes,
-// 64 MiB) takes ~0.11 s, these defaults ~0.16 s, MODERATE (3 passes,
-// 256 MiB) ~0.65 s. MODERATE's 256 MiB would by itself exceed hx's memory
-// target (peak <= ~150 MB for a whole sync), and the passphrase is asked for
-// only once per device (the unwrapped master key is then kept locally), so
-// the extra pass buys work factor at a cost a user does not notice.
+// Defaults (kDefaultOpslimit / kDefaultMemlimit): 3 passes over 64 MiB,
+// i.e. libsodium's INTERACTIVE memory with one more pass, which is also
+// RFC 9106's second recommended setting (t=3, m=64 MiB) with one lane.
+// Measured on the reference machine (crypto_bench.cc BM_Argon2id, Release,
+// CPU time of one derivation): INTERACTIVE (2 passes, 64 MiB) ~75 ms, the
+// default ~100 ms, MODERATE (3 passes, 256 MiB) ~470 ms. MODERATE's 256 MiB
+// alone would exceed hx's memory target (peak <= ~150 MB for a whole sync);
+// the passphrase is asked for once per device, and the stored parameters
+// can be raised later without re-encrypting anything.
 //
 // Parameters read from a store are untrusted: ValidateKdfParams refuses
 // anything outside the limits below, so a hostile vault.json cannot ask for
