@@ -66,7 +66,7 @@ namespace hx {
 // ~1.6x slower (~200 vs ~310-350 MB/s per core). Compression is the slowest
 // stage of a first push (BLAKE3 and the AEAD run at 4+ GB/s), so the faster
 // level wins; incompressible data costs almost nothing at either level
-// (zstd skips it at ~9 GB/s).
+// (zstd passes it through at 5-8 GB/s of CPU).
 inline constexpr int kZstdDefaultLevel = 1;
 
 // The levels ZstdCompress accepts: zstd's negative "fast" levels up to 19.
