@@ -36,7 +36,8 @@ Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::span<const std::
 Sha256Digest HmacSha256(std::span<const std::uint8_t> key, std::string_view message);
 Sha256Digest HmacSha256(std::string_view key, std::string_view message);
 
-// Incremental SHA-256: Update any number of times, Finalize whenever.
+// Incremental SHA-256: Update any number of times, Finalize whenever. A
+// moved-from hasher may only be Reset (or destroyed or assigned to).
 class Sha256Hasher {
  public:
   Sha256Hasher();
@@ -51,7 +52,7 @@ class Sha256Hasher {
   void Update(std::string_view input);
 
   // The digest of everything so far. Does not change the hasher: more input
-  // may follow. Precondition: the hasher has not been moved from.
+  // may follow.
   Sha256Digest Finalize() const;
 
   // Back to the state of a new hasher (also revives a moved-from one).
