@@ -1,0 +1,540 @@
+#include "scan/scanner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "json/utf8.h"
+#include "scan/file_hasher.h"
+
+namespace hx {
+namespace {
+
+// A hash batch closes at this many files or bytes: small enough that both
+// workers share a directory of many changed files, large enough that the
+// queue is not touched per small file.
+constexpr std::size_t kBatchFiles = 32;
+constexpr std::uint64_t kBatchBytes = std::uint64_t{1} << 20;
+constexpr unsigned kMaxDefaultThreads = 8;
+// Longest symlink target read (Linux allows 4095 bytes).
+constexpr std::size_t kMaxLinkTarget = 65536;
+
+Category CategoryForErrno(int error) {
+  return error == EACCES || error == EPERM ? Category::kAuth : Category::kIo;
+}
+
+Error PathError(int error, const std::string& path, const std::string& what) {
+  Error result(SyncCode::kStateFailed, CategoryForErrno(error),
+               what + " " + path + ": " + std::strerror(error));
+  result.With("path", path).With("errno", std::to_string(error)).With("error",
+                                                                       std::strerror(error));
+  return result;
+}
+
+Error ChangedWhileScanning(const std::string& path, const std::string& why) {
+  Error error(SyncCode::kStateFailed, Category::kAborted,
+              path + " changed while hx was scanning it (" + why +
+                  "); it is left as it was and a later sync will pick it up");
+  error.With("path", path);
+  return error;
+}
+
+// A path for display: bytes that are not valid UTF-8 become "\xNN".
+std::string DisplayPath(std::string_view path) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    const Utf8Char c = DecodeUtf8At(path, pos);
+    if (c.problem) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", static_cast<unsigned char>(path[pos]));
+      out += escaped;
+      ++pos;
+    } else {
+      out.append(path.substr(pos, c.length));
+      pos += c.length;
+    }
+  }
+  return out;
+}
+
+Entry FileEntry(const FileStat& stat, std::vector<ChunkRef> chunks) {
+  Entry entry;
+  entry.kind = EntryKind::kFile;
+  entry.size = stat.size;
+  entry.chunks = std::move(chunks);
+  entry.executable = (stat.mode & S_IXUSR) != 0;
+  entry.mtime_ns = stat.mtime_ns;
+  return entry;
+}
+
+struct DirFd {
+  explicit DirFd(int descriptor) : fd(descriptor) {}
+  ~DirFd() { ::close(fd); }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+  int fd;
+};
+
+struct DirCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+struct DirTask {
+  std::string path;  // "" for the root
+  dev_t dev = 0;     // as lstat saw it when the parent was listed
+  ino_t ino = 0;
+};
+
+struct PendingFile {
+  std::string name;
+  std::string path;
+};
+
+struct HashTask {
+  // shared_ptr: every hash batch of a directory's files opens them relative
+  // to its descriptor; the batches run on any worker and finish in any
+  // order, and the last one closes it.
+  std::shared_ptr<const DirFd> dir;
+  std::vector<PendingFile> files;
+};
+
+// What one worker found; merged when the walk is over.
+struct Output {
+  std::vector<std::pair<std::string, Entry>> entries;
+  std::vector<std::pair<std::string, StatCacheEntry>> cache;
+  std::vector<ScanSkip> skipped;
+  std::vector<ScanError> errors;
+  ScanStats stats;
+};
+
+// Reads a symlink's target; nullopt and errno on failure.
+std::optional<std::string> ReadLink(int dir_fd, const char* name, off_t size_hint) {
+  std::string target(size_hint > 0 ? static_cast<std::size_t>(size_hint) + 1 : 256, '\0');
+  while (true) {
+    const ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
+    if (n < 0) {
+      return std::nullopt;
+    }
+    if (static_cast<std::size_t>(n) < target.size()) {
+      target.resize(static_cast<std::size_t>(n));
+      return target;
+    }
+    // Truncated: the link grew since lstat.
+    if (target.size() >= kMaxLinkTarget) {
+      errno = ENAMETOOLONG;
+      return std::nullopt;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+class Walk {
+ public:
+  Walk(int root_fd, const StatCache& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id,
+       const IgnoreRules& ignore, std::int64_t now_ns)
+      : root_fd_(root_fd),
+        cache_(cache),
+        cdc_(cdc),
+        chunk_id_(chunk_id),
+        ignore_(ignore),
+        now_ns_(now_ns) {}
+
+  // Walks the vault on `threads` threads, the caller's included; one
+  // Output per thread, each with its entries sorted by path.
+  std::vector<Output> Run(int threads) {
+    dirs_.push_back(DirTask{});
+    std::vector<Output> outputs(static_cast<std::size_t>(threads));
+    std::vector<std::thread> workers;
+    for (int i = 1; i < threads; ++i) {
+      try {
+        workers.emplace_back([this, &outputs, i] { Work(outputs[static_cast<std::size_t>(i)]); });
+      } catch (const std::system_error&) {
+        break;  // fewer threads; the walk still completes
+      }
+    }
+    Work(outputs[0]);
+    for (std::thread& worker : workers) {
+      worker.join();
+    }
+    return outputs;
+  }
+
+ private:
+  void Work(Output& out);
+  void ScanDir(const DirTask& task, Output& out);
+  void HashBatch(const HashTask& task, Output& out, ChunkStream& stream);
+  void Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes);
+
+  const int root_fd_;
+  const StatCache& cache_;
+  const FastCdc& cdc_;
+  const ChunkIdFn& chunk_id_;
+  const IgnoreRules& ignore_;
+  const std::int64_t now_ns_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Guarded by mu_. Hash batches go first, so few directories' descriptors
+  // are open at a time; directories are a stack (depth first), which keeps
+  // the queue short.
+  std::vector<DirTask> dirs_;
+  std::deque<HashTask> hashes_;
+  int busy_ = 0;  // tasks being run
+};
+
+void Walk::Work(Output& out) {
+  ChunkStream stream(cdc_, nullptr);
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return !hashes_.empty() || !dirs_.empty() || busy_ == 0; });
+    if (!hashes_.empty()) {
+      HashTask task = std::move(hashes_.front());
+      hashes_.pop_front();
+      ++busy_;
+      lock.unlock();
+      HashBatch(task, out, stream);
+      task = HashTask{};  // close the directory outside the lock
+    } else if (!dirs_.empty()) {
+      DirTask task = std::move(dirs_.back());
+      dirs_.pop_back();
+      ++busy_;
+      lock.unlock();
+      ScanDir(task, out);
+    } else {
+      break;  // nothing queued and nothing running: the walk is over
+    }
+    lock.lock();
+    if (--busy_ == 0 && hashes_.empty() && dirs_.empty()) {
+      cv_.notify_all();
+    }
+  }
+  lock.unlock();
+  cv_.notify_all();
+  // Sorting here runs on every worker at once; the merge is then linear.
+  std::sort(out.entries.begin(), out.entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
+  if (dirs.empty() && hashes.empty()) {
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (DirTask& dir : dirs) {
+      dirs_.push_back(std::move(dir));
+    }
+    for (HashTask& hash : hashes) {
+      hashes_.push_back(std::move(hash));
+    }
+  }
+  cv_.notify_all();
+}
+
+void Walk::ScanDir(const DirTask& task, Output& out) {
+  const bool is_root = task.path.empty();
+  // Subdirectories are opened by path from the root without following a
+  // final symlink, then checked against the (dev, inode) seen when the
+  // parent was listed: if any component was swapped for a symlink
+  // meanwhile, the inode differs and nothing outside the vault is read.
+  const int fd = is_root ? ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0)
+                         : ::openat(root_fd_, task.path.c_str(),
+                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT) {
+      return;  // deleted since its parent was listed
+    }
+    if (error == ENOTDIR || error == ELOOP) {
+      out.errors.push_back({task.path, ChangedWhileScanning(task.path, "not a directory now")});
+    } else {
+      out.errors.push_back({task.path, PathError(error, task.path, "cannot open the directory")});
+    }
+    return;
+  }
+  const auto dir = std::make_shared<const DirFd>(fd);
+  if (!is_root) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int error = errno;
+      out.errors.push_back({task.path, PathError(error, task.path, "cannot stat the directory")});
+      return;
+    }
+    if (st.st_dev != task.dev || st.st_ino != task.ino) {
+      out.errors.push_back({task.path, ChangedWhileScanning(task.path, "replaced")});
+      return;
+    }
+  }
+  // fdopendir owns the descriptor it gets; the hash batches need their own.
+  const int list_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR* listing = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (listing == nullptr) {
+    const int error = errno;
+    if (list_fd >= 0) {
+      ::close(list_fd);
+    }
+    out.errors.push_back({task.path, PathError(error, task.path, "cannot list the directory")});
+    return;
+  }
+  const std::unique_ptr<DIR, DirCloser> close_listing(listing);
+
+  // If the listing fails halfway, everything this directory added is
+  // taken back: the directory is then one error, and its base state is
+  // kept whole (see ScanError).
+  const std::size_t entries_mark = out.entries.size();
+  const std::size_t cache_mark = out.cache.size();
+  const std::size_t skipped_mark = out.skipped.size();
+  const std::size_t errors_mark = out.errors.size();
+  const ScanStats stats_mark = out.stats;
+
+  if (!is_root) {
+    Entry entry;
+    entry.kind = EntryKind::kDir;
+    out.entries.emplace_back(task.path, std::move(entry));
+  }
+  std::vector<DirTask> new_dirs;
+  std::vector<HashTask> new_hashes;
+  HashTask batch;
+  std::uint64_t batch_bytes = 0;
+  auto flush_batch = [&] {
+    if (!batch.files.empty()) {
+      batch.dir = dir;
+      new_hashes.push_back(std::move(batch));
+      batch = HashTask{};
+      batch_bytes = 0;
+    }
+  };
+
+  while (true) {
+    errno = 0;
+    const dirent* item = ::readdir(listing);
+    if (item == nullptr) {
+      const int error = errno;
+      if (error != 0) {
+        out.entries.resize(entries_mark);
+        out.cache.resize(cache_mark);
+        out.skipped.resize(skipped_mark);
+        out.errors.resize(errors_mark);
+        out.stats = stats_mark;
+        out.errors.push_back({task.path, PathError(error, task.path, "cannot list the directory")});
+        return;
+      }
+      break;
+    }
+    const std::string_view name(item->d_name);
+    if (name == "." || name == ".." || (is_root && name == kStateDirName)) {
+      continue;
+    }
+    std::string path = is_root ? std::string(name) : task.path + '/' + std::string(name);
+    struct stat st {};
+    if (::fstatat(fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      const int error = errno;
+      if (error != ENOENT) {
+        out.errors.push_back({path, PathError(error, path, "cannot stat")});
+      }
+      continue;
+    }
+    const bool is_dir = S_ISDIR(st.st_mode);
+    if (ignore_.Matches(path, is_dir)) {
+      ++out.stats.ignored;
+      continue;
+    }
+    if (!IsValidEntryName(name)) {
+      out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidName});
+      continue;
+    }
+    if (is_dir) {
+      new_dirs.push_back({std::move(path), st.st_dev, st.st_ino});
+    } else if (S_ISREG(st.st_mode)) {
+      const FileStat fresh = FileStatOf(st);
+      const auto cached = cache_.find(path);
+      if (cached != cache_.end() && SameStatForCache(cached->second.stat, fresh)) {
+        out.cache.emplace_back(path, StatCacheEntry{fresh, cached->second.chunks});
+        out.entries.emplace_back(std::move(path), FileEntry(fresh, cached->second.chunks));
+        ++out.stats.files_from_cache;
+      } else {
+        batch.files.push_back({std::string(name), std::move(path)});
+        batch_bytes += fresh.size;
+        if (batch.files.size() >= kBatchFiles || batch_bytes >= kBatchBytes) {
+          flush_batch();
+        }
+      }
+    } else if (S_ISLNK(st.st_mode)) {
+      std::optional<std::string> target = ReadLink(fd, item->d_name, st.st_size);
+      if (!target) {
+        const int error = errno;
+        if (error != ENOENT) {
+          out.errors.push_back({path, PathError(error, path, "cannot read the symlink")});
+        }
+        continue;
+      }
+      if (FindInvalidUtf8(*target)) {
+        out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidSymlinkTarget});
+        continue;
+      }
+      Entry entry;
+      entry.kind = EntryKind::kSymlink;
+      entry.symlink_target = std::move(*target);
+      out.entries.emplace_back(std::move(path), std::move(entry));
+    } else {
+      out.skipped.push_back({DisplayPath(path), ScanSkipReason::kSpecialFile});
+    }
+  }
+  flush_batch();
+  Enqueue(std::move(new_dirs), std::move(new_hashes));
+}
+
+void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
+  for (const PendingFile& file : task.files) {
+    HashFileOutcome outcome = HashFile(task.dir->fd, file.name, file.path, stream, chunk_id_);
+    if (outcome.reads > 0) {
+      ++out.stats.files_hashed;
+    }
+    out.stats.bytes_hashed += outcome.bytes_read;
+    if (outcome.error) {
+      out.errors.push_back({file.path, std::move(*outcome.error)});
+      continue;
+    }
+    if (!outcome.file) {
+      continue;  // vanished
+    }
+    HashedFile& hashed = *outcome.file;
+    Entry entry = FileEntry(hashed.stat, hashed.chunks);
+    const bool racy = std::max(hashed.stat.mtime_ns, hashed.stat.ctime_ns) >= now_ns_ - kRacyWindowNs;
+    if (!racy) {
+      out.cache.emplace_back(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
+    }
+    out.entries.emplace_back(file.path, std::move(entry));
+  }
+}
+
+std::int64_t RealTimeNs() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Merges the workers' sorted entries into one map, in linear time.
+EntryMap MergeEntries(std::vector<Output>& outputs) {
+  EntryMap entries;
+  std::vector<std::size_t> next(outputs.size(), 0);
+  while (true) {
+    std::size_t best = outputs.size();
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (next[i] < outputs[i].entries.size() &&
+          (best == outputs.size() ||
+           outputs[i].entries[next[i]].first < outputs[best].entries[next[best]].first)) {
+        best = i;
+      }
+    }
+    if (best == outputs.size()) {
+      return entries;
+    }
+    auto& [path, entry] = outputs[best].entries[next[best]++];
+    entries.emplace_hint(entries.end(), std::move(path), std::move(entry));
+  }
+}
+
+}  // namespace
+
+std::string_view ToString(ScanSkipReason reason) {
+  switch (reason) {
+    case ScanSkipReason::kInvalidName:
+      return "invalid_name";
+    case ScanSkipReason::kSpecialFile:
+      return "special_file";
+    case ScanSkipReason::kInvalidSymlinkTarget:
+      return "invalid_symlink_target";
+  }
+  return "unknown";
+}
+
+Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
+                             const StatCache& cache, const FastCdc& cdc,
+                             const ChunkIdFn& chunk_id) {
+  const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) {
+      return Error(SyncCode::kStateFailed, Category::kNotFound,
+                   "the vault folder " + root.string() +
+                       " is missing or not a directory (is its disk mounted?)")
+          .With("path", root.string())
+          .With("errno", std::to_string(error));
+    }
+    return PathError(error, root.string(), "cannot open the vault folder");
+  }
+  const DirFd close_root(root_fd);
+  HX_ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreFile(root, root_fd));
+
+  int threads = options.threads;
+  if (threads <= 0) {
+    threads = static_cast<int>(
+        std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
+  }
+  Walk walk(root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(RealTimeNs()));
+  std::vector<Output> outputs = walk.Run(threads);
+
+  ScanResult result;
+  std::size_t cache_size = 0;
+  for (Output& out : outputs) {
+    cache_size += out.cache.size();
+    for (ScanError& error : out.errors) {
+      // The root could not be listed: there is no result to speak of.
+      if (error.path.empty()) {
+        return std::move(error.error);
+      }
+    }
+  }
+  result.entries = MergeEntries(outputs);
+  result.stat_cache.reserve(cache_size);
+  for (Output& out : outputs) {
+    for (auto& [path, entry] : out.cache) {
+      result.stat_cache.emplace(std::move(path), std::move(entry));
+    }
+    std::move(out.skipped.begin(), out.skipped.end(), std::back_inserter(result.skipped));
+    std::move(out.errors.begin(), out.errors.end(), std::back_inserter(result.errors));
+    result.stats.files_hashed += out.stats.files_hashed;
+    result.stats.bytes_hashed += out.stats.bytes_hashed;
+    result.stats.files_from_cache += out.stats.files_from_cache;
+    result.stats.ignored += out.stats.ignored;
+  }
+  for (const auto& [path, entry] : result.entries) {
+    switch (entry.kind) {
+      case EntryKind::kFile:
+        ++result.stats.files;
+        break;
+      case EntryKind::kDir:
+        ++result.stats.dirs;
+        break;
+      case EntryKind::kSymlink:
+        ++result.stats.symlinks;
+        break;
+      case EntryKind::kTombstone:
+        break;
+    }
+  }
+  std::sort(result.skipped.begin(), result.skipped.end(),
+            [](const ScanSkip& a, const ScanSkip& b) { return a.path < b.path; });
+  std::sort(result.errors.begin(), result.errors.end(),
+            [](const ScanError& a, const ScanError& b) { return a.path < b.path; });
+  result.ignore_rules = std::move(rules);
+  return result;
+}
+
+}  // namespace hx

@@ -1,0 +1,517 @@
+#include "scan/scanner.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "chunk/chunk_test_util.h"
+#include "hash/blake3.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Far in the future, so that no file is "racy" unless a test says so.
+constexpr std::int64_t kLater = std::numeric_limits<std::int64_t>::max();
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "hx_scan_test_XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::permissions(path_, fs::perms::all, ignored);
+    for (auto it = fs::recursive_directory_iterator(path_, ignored);
+         it != fs::recursive_directory_iterator(); it.increment(ignored)) {
+      if (it->is_directory(ignored) && !it->is_symlink(ignored)) {
+        fs::permissions(it->path(), fs::perms::all, ignored);
+      }
+    }
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// While alive, the process runs with an unprivileged effective uid if it
+// was root: root reads any file, so permission tests would prove nothing.
+class AsUnprivilegedUser {
+ public:
+  AsUnprivilegedUser() {
+    if (::geteuid() != 0) {
+      ok_ = true;
+      return;
+    }
+    ok_ = ::setegid(65534) == 0 && ::seteuid(65534) == 0;
+    dropped_ = ok_;
+  }
+  ~AsUnprivilegedUser() {
+    if (dropped_) {
+      EXPECT_EQ(::seteuid(0), 0);
+      EXPECT_EQ(::setegid(0), 0);
+    }
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  bool dropped_ = false;
+};
+
+ChunkerOptions SmallChunks() {
+  ChunkerOptions options;
+  options.min_size = 256;
+  options.avg_size = 1024;
+  options.max_size = 4096;
+  return options;
+}
+
+ObjectId IdOf(std::span<const std::uint8_t> bytes) { return Blake3Hash(bytes); }
+
+std::span<const std::uint8_t> Bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+class ScannerTest : public ::testing::Test {
+ protected:
+  ScannerTest() : cdc_(std::move(FastCdc::Create(SmallChunks(), GearTable::Default())).value()) {
+    root_ = dir_.path() / "vault";
+    fs::create_directory(root_);
+    // Readable by the unprivileged user of the permission tests.
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                     fs::perms::group_exec | fs::perms::others_read |
+                                     fs::perms::others_exec);
+    chunk_id_ = [this](std::span<const std::uint8_t> bytes) {
+      ++chunk_calls_;
+      if (on_chunk_) {
+        on_chunk_(bytes);
+      }
+      return IdOf(bytes);
+    };
+  }
+
+  fs::path At(const std::string& rel) const { return root_ / rel; }
+
+  void Write(const std::string& rel, std::string_view content, fs::perms perms = fs::perms(0644)) {
+    fs::create_directories(At(rel).parent_path());
+    std::ofstream(At(rel), std::ios::binary | std::ios::trunc) << content;
+    fs::permissions(At(rel), perms);
+  }
+
+  void SetMtime(const std::string& rel, std::int64_t ns) {
+    const struct timespec times[2] = {{0, UTIME_OMIT}, {ns / 1'000'000'000, ns % 1'000'000'000}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, At(rel).c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  }
+
+  FileStat StatOf(const std::string& rel) const {
+    struct stat st {};
+    EXPECT_EQ(::lstat(At(rel).c_str(), &st), 0);
+    FileStat stat;
+    stat.size = static_cast<std::uint64_t>(st.st_size);
+    stat.mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+    stat.ctime_ns = st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
+    stat.inode = st.st_ino;
+    stat.mode = st.st_mode;
+    return stat;
+  }
+
+  // The Entry a file with `content` must get.
+  Entry ExpectedFile(std::string_view content, bool executable, std::int64_t mtime_ns) const {
+    Entry entry;
+    entry.kind = EntryKind::kFile;
+    entry.size = content.size();
+    entry.executable = executable;
+    entry.mtime_ns = mtime_ns;
+    for (const ChunkSpan& span : SplitIntoChunks(cdc_, Bytes(content))) {
+      const auto bytes = Bytes(content).subspan(span.offset, span.length);
+      entry.chunks.push_back({IdOf(bytes), span.length});
+    }
+    return entry;
+  }
+
+  Result<ScanResult> Scan(const StatCache& cache = {}, int threads = 2,
+                          std::int64_t now_ns = kLater) {
+    ScanOptions options;
+    options.threads = threads;
+    options.now_ns = now_ns;
+    return ScanVault(root_, options, cache, cdc_, chunk_id_);
+  }
+
+  ScanResult ScanOk(const StatCache& cache = {}, int threads = 2, std::int64_t now_ns = kLater) {
+    Result<ScanResult> result = Scan(cache, threads, now_ns);
+    EXPECT_TRUE(result.ok()) << result.error().ToShortString();
+    return result.ok() ? std::move(result).value() : ScanResult{};
+  }
+
+  TempDir dir_;
+  fs::path root_;
+  FastCdc cdc_;
+  ChunkIdFn chunk_id_;
+  std::atomic<int> chunk_calls_{0};
+  std::function<void(std::span<const std::uint8_t>)> on_chunk_;
+};
+
+Entry Dir() {
+  Entry entry;
+  entry.kind = EntryKind::kDir;
+  return entry;
+}
+
+Entry Link(std::string target) {
+  Entry entry;
+  entry.kind = EntryKind::kSymlink;
+  entry.symlink_target = std::move(target);
+  return entry;
+}
+
+std::string BigContent() {
+  const std::vector<std::uint8_t> bytes = testing::RandomBytes(7, 20000);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+TEST_F(ScannerTest, AnEmptyFolderGivesAnEmptyResult) {
+  const ScanResult result = ScanOk();
+  EXPECT_TRUE(result.entries.empty());
+  EXPECT_TRUE(result.stat_cache.empty());
+  EXPECT_TRUE(result.skipped.empty());
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST_F(ScannerTest, AMissingVaultFolderIsNotFound) {
+  fs::remove(root_);
+  Result<ScanResult> result = Scan();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(result.error().category, Category::kNotFound);
+  EXPECT_NE(result.error().message.find("missing"), std::string::npos);
+  EXPECT_EQ(result.error().details.at("path"), root_.string());
+}
+
+TEST_F(ScannerTest, AVaultPathThatIsAFileIsNotFound) {
+  fs::remove(root_);
+  std::ofstream(root_) << "not a folder";
+  Result<ScanResult> result = Scan();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().category, Category::kNotFound);
+}
+
+TEST_F(ScannerTest, FilesDirsSymlinksAndEmptyDirsBecomeEntries) {
+  const std::string big = BigContent();
+  Write("a.txt", "hello");
+  Write("big.bin", big);
+  Write("run.sh", "#!/bin/sh\n", fs::perms(0755));
+  Write("empty", "");
+  Write("dir/sub/deep.txt", "deep");
+  Write("ünïcødé/日本.txt", "unicode");
+  Write("name\nwith newline", "nl");
+  Write(".hidden", "h");
+  fs::create_directories(At("emptydir"));
+  fs::create_directory_symlink("dir/sub", At("link"));
+  fs::create_symlink("nowhere", At("dangling"));
+  const std::int64_t t = 1'700'000'000'123'456'789;
+  for (const char* file : {"a.txt", "big.bin", "run.sh", "empty", "dir/sub/deep.txt",
+                           "ünïcødé/日本.txt", "name\nwith newline", ".hidden"}) {
+    SetMtime(file, t);
+  }
+
+  const ScanResult result = ScanOk();
+  const EntryMap expected = {
+      {".hidden", ExpectedFile("h", false, t)},
+      {"a.txt", ExpectedFile("hello", false, t)},
+      {"big.bin", ExpectedFile(big, false, t)},
+      {"dangling", Link("nowhere")},
+      {"dir", Dir()},
+      {"dir/sub", Dir()},
+      {"dir/sub/deep.txt", ExpectedFile("deep", false, t)},
+      {"empty", ExpectedFile("", false, t)},
+      {"emptydir", Dir()},
+      {"link", Link("dir/sub")},
+      {"name\nwith newline", ExpectedFile("nl", false, t)},
+      {"run.sh", ExpectedFile("#!/bin/sh\n", true, t)},
+      {"ünïcødé", Dir()},
+      {"ünïcødé/日本.txt", ExpectedFile("unicode", false, t)},
+  };
+  EXPECT_EQ(result.entries, expected);
+  EXPECT_GT(result.entries.at("big.bin").chunks.size(), 3u);
+  EXPECT_TRUE(result.skipped.empty());
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.stats.files, 8u);
+  EXPECT_EQ(result.stats.dirs, 4u);
+  EXPECT_EQ(result.stats.symlinks, 2u);
+  EXPECT_EQ(result.stats.files_hashed, 8u);
+  EXPECT_EQ(result.stats.bytes_hashed, 5 + big.size() + 10 + 4 + 7 + 2 + 1);
+  EXPECT_EQ(result.stats.files_from_cache, 0u);
+  // Every file is in the fresh stat cache with its entry's chunks.
+  EXPECT_EQ(result.stat_cache.size(), 8u);
+  EXPECT_EQ(result.stat_cache.at("big.bin").chunks, expected.at("big.bin").chunks);
+  EXPECT_EQ(result.stat_cache.at("big.bin").stat, StatOf("big.bin"));
+}
+
+TEST_F(ScannerTest, AnUnchangedFileIsNotHashedAgain) {
+  Write("a.txt", "hello");
+  Write("d/b.txt", BigContent());
+  const ScanResult first = ScanOk();
+  const int calls = chunk_calls_;
+  const ScanResult second = ScanOk(first.stat_cache);
+  EXPECT_EQ(chunk_calls_, calls);
+  EXPECT_EQ(second.stats.files_hashed, 0u);
+  EXPECT_EQ(second.stats.bytes_hashed, 0u);
+  EXPECT_EQ(second.stats.files_from_cache, 2u);
+  EXPECT_EQ(second.entries, first.entries);
+  EXPECT_EQ(second.stat_cache, first.stat_cache);
+}
+
+TEST_F(ScannerTest, TheCachedChunksAreTakenAsIsWhenTheStatMatches) {
+  Write("a.txt", "hello");
+  StatCache cache;
+  StatCacheEntry& cached = cache["a.txt"];
+  cached.stat = StatOf("a.txt");
+  cached.chunks = {{IdOf(Bytes("a stale hash")), 5}};
+  const ScanResult result = ScanOk(cache);
+  EXPECT_EQ(result.stats.files_hashed, 0u);
+  EXPECT_EQ(result.entries.at("a.txt").chunks, cached.chunks);
+}
+
+TEST_F(ScannerTest, AChangeOfSizeMtimeCtimeOrInodeInvalidatesTheCacheButModeDoesNot) {
+  Write("a.txt", "hello");
+  const Entry correct = ExpectedFile("hello", false, StatOf("a.txt").mtime_ns);
+  const std::vector<std::pair<const char*, std::function<void(FileStat&)>>> changes = {
+      {"size", [](FileStat& s) { s.size += 1; }},
+      {"mtime", [](FileStat& s) { s.mtime_ns += 1; }},
+      {"ctime", [](FileStat& s) { s.ctime_ns += 1; }},
+      {"inode", [](FileStat& s) { s.inode += 1; }},
+  };
+  for (const auto& [field, change] : changes) {
+    StatCache cache;
+    cache["a.txt"].stat = StatOf("a.txt");
+    cache["a.txt"].chunks = {{IdOf(Bytes("stale")), 5}};
+    change(cache["a.txt"].stat);
+    const ScanResult result = ScanOk(cache);
+    EXPECT_EQ(result.stats.files_hashed, 1u) << field;
+    EXPECT_EQ(result.entries.at("a.txt"), correct) << field;
+  }
+  StatCache cache;
+  cache["a.txt"].stat = StatOf("a.txt");
+  cache["a.txt"].stat.mode ^= 0100;
+  cache["a.txt"].chunks = correct.chunks;
+  EXPECT_EQ(ScanOk(cache).stats.files_hashed, 0u);
+}
+
+TEST_F(ScannerTest, RealEditsAreDetected) {
+  Write("grow.txt", "12345");
+  Write("touched.txt", "same");
+  Write("replaced.txt", "aaaa");
+  Write("chmod.sh", "echo");
+  const ScanResult first = ScanOk();
+
+  Write("grow.txt", "123456");  // size
+  SetMtime("touched.txt", StatOf("touched.txt").mtime_ns + 1'000'000'000);  // mtime only
+  {
+    // Same size, same mtime, new inode: an editor's write-and-rename.
+    const std::int64_t mtime = StatOf("replaced.txt").mtime_ns;
+    Write("replaced.tmp", "bbbb");
+    SetMtime("replaced.tmp", mtime);
+    fs::rename(At("replaced.tmp"), At("replaced.txt"));
+  }
+  fs::permissions(At("chmod.sh"), fs::perms(0755));  // ctime (and the x bit)
+
+  const ScanResult second = ScanOk(first.stat_cache);
+  EXPECT_EQ(second.stats.files_hashed, 4u);
+  EXPECT_EQ(second.entries.at("grow.txt").size, 6u);
+  EXPECT_EQ(second.entries.at("touched.txt").chunks, first.entries.at("touched.txt").chunks);
+  EXPECT_NE(second.entries.at("touched.txt").mtime_ns, first.entries.at("touched.txt").mtime_ns);
+  EXPECT_EQ(second.entries.at("replaced.txt"),
+            ExpectedFile("bbbb", false, StatOf("replaced.txt").mtime_ns));
+  EXPECT_TRUE(second.entries.at("chmod.sh").executable);
+  EXPECT_FALSE(first.entries.at("chmod.sh").executable);
+}
+
+TEST_F(ScannerTest, AFileModifiedJustBeforeTheScanIsHashedButNotCached) {
+  Write("fresh.txt", "new");
+  Write("old.txt", "old");
+  SetMtime("old.txt", 1'000'000'000'000'000'000);
+  // The scan "starts" right at fresh.txt's change time: a write in the same
+  // timestamp tick could follow unseen, so its stat must not be trusted.
+  const FileStat fresh = StatOf("fresh.txt");
+  const ScanResult result = ScanOk({}, 2, std::max(fresh.mtime_ns, fresh.ctime_ns));
+  EXPECT_TRUE(result.entries.contains("fresh.txt"));
+  EXPECT_FALSE(result.stat_cache.contains("fresh.txt"));
+  // old.txt's mtime is old but its ctime is now: also racy.
+  EXPECT_FALSE(result.stat_cache.contains("old.txt"));
+
+  const std::int64_t latest = std::max(fresh.ctime_ns, StatOf("old.txt").ctime_ns);
+  const ScanResult later = ScanOk({}, 2, latest + kRacyWindowNs + 1);
+  EXPECT_TRUE(later.stat_cache.contains("fresh.txt"));
+  EXPECT_TRUE(later.stat_cache.contains("old.txt"));
+}
+
+TEST_F(ScannerTest, IgnoredPathsAreLeftOutAndIgnoredFoldersAreNotEntered) {
+  Write(".hxignore", "*.log\nbuild/\n!keep.log\n!.hx\n");
+  Write("a.log", "x");
+  Write("keep.log", "k");
+  Write("sub/b.log", "x");
+  Write("build/one.o", "1");
+  Write("build/deep/two.o", "2");
+  Write("src/build/three.o", "3");
+  Write(".hx/index.sqlite", "state");
+  Write("sub/.hx/kept", "a .hx below the root is ordinary");
+  const ScanResult result = ScanOk();
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : result.entries) {
+    paths.push_back(path);
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{".hxignore", "keep.log", "src", "sub", "sub/.hx",
+                                             "sub/.hx/kept"}));
+  // a.log, sub/b.log, build, src/build; nothing inside the ignored folders.
+  EXPECT_EQ(result.stats.ignored, 4u);
+  EXPECT_EQ(result.stats.files_hashed, 3u);
+  EXPECT_TRUE(result.ignore_rules.IsIgnored("build/x", false));
+}
+
+TEST_F(ScannerTest, AnUnusableIgnoreFileFailsTheScan) {
+  Write("rules", "*.log");
+  fs::create_symlink("rules", At(".hxignore"));
+  Result<ScanResult> result = Scan();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().category, Category::kUnsupported);
+}
+
+TEST_F(ScannerTest, SocketsAndFifosAreSkipped) {
+  Write("plain.txt", "p");
+  ASSERT_EQ(::mkfifo(At("pipe").c_str(), 0644), 0);
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string socket_path = At("sock").string();
+  ASSERT_LT(socket_path.size(), sizeof(address.sun_path));
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const ScanResult result = ScanOk();
+  ::close(sock);
+  EXPECT_EQ(result.entries.size(), 1u);
+  EXPECT_EQ(result.skipped, (std::vector<ScanSkip>{{"pipe", ScanSkipReason::kSpecialFile},
+                                                  {"sock", ScanSkipReason::kSpecialFile}}));
+  EXPECT_EQ(ToString(ScanSkipReason::kSpecialFile), "special_file");
+}
+
+TEST_F(ScannerTest, NamesThatAreNotUtf8AreSkippedWithTheirSubtree) {
+  Write("good.txt", "g");
+  Write("bad\xff/inside.txt", "i");
+  Write("x\xfe.txt", "x");
+  fs::create_symlink("target\xff", At("badlink"));
+  const ScanResult result = ScanOk();
+  EXPECT_EQ(result.entries.size(), 1u);
+  EXPECT_TRUE(result.entries.contains("good.txt"));
+  EXPECT_EQ(result.skipped,
+            (std::vector<ScanSkip>{{"bad\\xff", ScanSkipReason::kInvalidName},
+                                   {"badlink", ScanSkipReason::kInvalidSymlinkTarget},
+                                   {"x\\xfe.txt", ScanSkipReason::kInvalidName}}));
+}
+
+TEST_F(ScannerTest, UnreadableFilesAndFoldersArePerItemErrors) {
+  Write("ok.txt", "fine");
+  Write("secret.txt", "no");
+  Write("closed/inner.txt", "no");
+  fs::permissions(At("secret.txt"), fs::perms::none);
+  fs::permissions(At("closed"), fs::perms::none);
+  Result<ScanResult> result = InternalError("not run");
+  {
+    AsUnprivilegedUser user;
+    if (!user.ok()) {
+      GTEST_SKIP() << "running as root and cannot drop privileges";
+    }
+    result = Scan();
+  }
+  ASSERT_TRUE(result.ok()) << result.error().ToShortString();
+  EXPECT_EQ(result->entries.size(), 1u);
+  EXPECT_TRUE(result->entries.contains("ok.txt"));
+  ASSERT_EQ(result->errors.size(), 2u);
+  EXPECT_EQ(result->errors[0].path, "closed");
+  EXPECT_EQ(result->errors[1].path, "secret.txt");
+  for (const ScanError& error : result->errors) {
+    EXPECT_EQ(error.error.code, SyncCode::kStateFailed);
+    EXPECT_EQ(error.error.category, Category::kAuth);
+    EXPECT_EQ(error.error.details.at("path"), error.path);
+  }
+  EXPECT_FALSE(result->stat_cache.contains("secret.txt"));
+}
+
+TEST_F(ScannerTest, AFileThatKeepsChangingWhileReadIsReportedUnstable) {
+  Write("stable.txt", "s");
+  Write("busy.log", "start");
+  // Every chunk of busy.log that is hashed appends to it.
+  on_chunk_ = [this](std::span<const std::uint8_t> bytes) {
+    if (std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())
+            .starts_with("start")) {
+      std::ofstream(At("busy.log"), std::ios::app) << "+";
+    }
+  };
+  const ScanResult result = ScanOk({}, 1);
+  EXPECT_TRUE(result.entries.contains("stable.txt"));
+  EXPECT_FALSE(result.entries.contains("busy.log"));
+  EXPECT_FALSE(result.stat_cache.contains("busy.log"));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].path, "busy.log");
+  EXPECT_EQ(result.errors[0].error.category, Category::kAborted);
+  EXPECT_NE(result.errors[0].error.message.find("changed while"), std::string::npos);
+  EXPECT_EQ(result.stats.files_hashed, 2u);
+}
+
+TEST_F(ScannerTest, AFileThatChangesOnceWhileReadIsReadAgain) {
+  Write("once.txt", "start");
+  std::atomic<bool> changed{false};
+  on_chunk_ = [&](std::span<const std::uint8_t>) {
+    if (!changed.exchange(true)) {
+      std::ofstream(At("once.txt"), std::ios::app) << "-more";
+    }
+  };
+  const ScanResult result = ScanOk({}, 1);
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.entries.at("once.txt"),
+            ExpectedFile("start-more", false, StatOf("once.txt").mtime_ns));
+  EXPECT_EQ(result.stats.files_hashed, 1u);
+  EXPECT_EQ(result.stats.bytes_hashed, 5u + 10u);
+}
+
+TEST_F(ScannerTest, TheResultDoesNotDependOnTheNumberOfThreads) {
+  for (int d = 0; d < 30; ++d) {
+    for (int f = 0; f < 20; ++f) {
+      const std::vector<std::uint8_t> bytes =
+          testing::RandomBytes(static_cast<std::uint64_t>(d * 100 + f), (d * 37 + f * 101) % 3000);
+      Write("d" + std::to_string(d % 7) + "/e" + std::to_string(d) + "/f" + std::to_string(f),
+            std::string(bytes.begin(), bytes.end()));
+    }
+  }
+  fs::create_directories(At("d1/empty/deeper"));
+  const ScanResult one = ScanOk({}, 1);
+  EXPECT_EQ(one.stats.files, 600u);
+  for (int threads : {2, 5}) {
+    const ScanResult many = ScanOk({}, threads);
+    EXPECT_EQ(many.entries, one.entries) << threads;
+    EXPECT_EQ(many.stat_cache, one.stat_cache) << threads;
+    EXPECT_EQ(many.stats.bytes_hashed, one.stats.bytes_hashed) << threads;
+  }
+}
+
+}  // namespace
+}  // namespace hx
