@@ -117,7 +117,9 @@ Result<nlohmann::json> ParseJson(std::string_view text,
 // ParseJson, and also requires `text` to be exactly WriteCanonicalJson of the
 // value (for store objects that must be canonical, e.g. head.json). A
 // non-canonical text is refused with the offset of the first byte that
-// differs from the canonical form.
+// differs from the canonical form. (With options.max_depth above
+// kMaxJsonDepth, a value nested deeper than kMaxJsonDepth is refused too:
+// it has no canonical form.)
 Result<nlohmann::json> ParseCanonicalJson(std::string_view text,
                                           const JsonReadOptions& options = {});
 

@@ -8,14 +8,21 @@
 #include <string_view>
 
 #include "json/canonical_json.h"
+#include "json/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const hx::Result<nlohmann::json> parsed = hx::ParseJson(text);
   if (!parsed.ok()) {
-    // Errors are well-formed: an offset inside (or at the end of) the input.
-    const auto it = parsed.error().details.find("offset");
-    if (it == parsed.error().details.end() || std::stoull(it->second) > size) __builtin_trap();
+    // Errors are well-formed: an offset inside (or at the end of) the input,
+    // and a short message that is itself valid UTF-8 whatever the input was.
+    const hx::Error& error = parsed.error();
+    const auto it = error.details.find("offset");
+    if (it == error.details.end() || std::stoull(it->second) > size) __builtin_trap();
+    if (error.code != hx::SyncCode::kInputInvalid || hx::FindInvalidUtf8(error.message) ||
+        error.message.size() > 300) {
+      __builtin_trap();
+    }
     return 0;
   }
   const hx::Result<std::string> canonical = hx::WriteCanonicalJson(*parsed);

@@ -4,12 +4,14 @@
 // byte offset of a duplicate key or of an out-of-range number, refusal of
 // "-0" and of a byte order mark (which nlohmann skips), and one error type
 // without exceptions. It builds nlohmann::json values directly.
+#include "json/canonical_json.h"
+
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <string>
 
-#include "json/canonical_json.h"
 #include "json/message_text.h"
 #include "json/utf8.h"
 

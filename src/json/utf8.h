@@ -31,8 +31,8 @@ std::string_view Describe(Utf8Problem problem);
 
 // One decoded character, or the reason the bytes at that position are not one.
 struct Utf8Char {
-  char32_t code_point = 0;       // valid only if !problem
-  std::size_t length = 0;        // bytes consumed; 0 if !!problem
+  char32_t code_point = 0;  // meaningful only without a problem
+  std::size_t length = 0;   // bytes of the character; 0 with a problem
   std::optional<Utf8Problem> problem;
 };
 
