@@ -218,9 +218,11 @@ struct FlattenedTrees {
 // state it synced. Precondition: base_entries and base_tree_ids describe the
 // same state (both from one BuildTrees result, or one FlattenTreesDiff
 // result); with empty bases this is FlattenTrees. Same errors as
-// FlattenTrees.
+// FlattenTrees, with `max_entries` in place of kMaxFlattenedEntries (tests
+// lower it).
 Result<FlattenedTrees> FlattenTreesDiff(const ObjectId& root, const TreeLoader& load,
                                         const EntryMap& base_entries,
-                                        const TreeIds& base_tree_ids);
+                                        const TreeIds& base_tree_ids,
+                                        std::size_t max_entries = kMaxFlattenedEntries);
 
 }  // namespace hx

@@ -1,0 +1,227 @@
+// BuildTrees and FlattenTrees: between the flat EntryMap the engine works on
+// and the Merkle trees the store holds.
+
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "repo/tree.h"
+
+namespace hx {
+namespace {
+
+Error InvalidPath(std::string_view path, std::string message) {
+  return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+               "cannot build trees: " + std::move(message))
+      .With("path", std::string(path));
+}
+
+Error CorruptTrees(std::string message) {
+  return Error(SyncCode::kStateFailed, Category::kCorrupt, "trees: " + std::move(message));
+}
+
+std::string_view ParentOf(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+std::string_view NameOf(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string ChildPath(std::string_view dir, std::string_view name) {
+  std::string path;
+  path.reserve(dir.size() + 1 + name.size());
+  path += dir;
+  if (!dir.empty()) path += '/';
+  path += name;
+  return path;
+}
+
+bool HasSubtree(EntryKind kind) { return kind == EntryKind::kDir || kind == EntryKind::kTombstone; }
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const EntryMap& entries, const ObjectIdFn& object_id)
+      : entries_(entries), object_id_(object_id) {}
+
+  Result<BuiltTrees> Build() {
+    // Group the entries by parent. Every path with the prefix "p/" is a
+    // descendant of p, and the children of p come out of the sorted map in
+    // name order (same prefix), which is the order a tree lists them in.
+    for (const auto& [path, entry] : entries_) {
+      HX_RETURN_IF_ERROR(CheckPath(path));
+      children_[ParentOf(path)].push_back(&path);
+    }
+    HX_ASSIGN_OR_RETURN(out_.root, BuildDir(""));
+    return std::move(out_);
+  }
+
+ private:
+  Status CheckPath(std::string_view path) {
+    std::size_t depth = 0;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t slash = path.find('/', start);
+      const std::string_view component = path.substr(start, slash - start);
+      if (!IsValidEntryName(component)) {
+        return InvalidPath(path, "a path has an empty or invalid component");
+      }
+      if (++depth > kMaxTreeDepth) return InvalidPath(path, "a path is nested too deep");
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+    const std::string_view parent = ParentOf(path);
+    if (parent.empty()) return OkStatus();
+    const auto it = entries_.find(std::string(parent));
+    if (it == entries_.end()) return InvalidPath(path, "a path's parent directory has no entry");
+    if (!HasSubtree(it->second.kind)) {
+      return InvalidPath(path, "a path's parent is a " + std::string(ToString(it->second.kind)));
+    }
+    return OkStatus();
+  }
+
+  // Post-order: children's trees first, so each tree can name its subtrees.
+  Result<ObjectId> BuildDir(std::string_view dir) {
+    Tree tree;
+    const auto group = children_.find(dir);
+    if (group != children_.end()) {
+      tree.entries.reserve(group->second.size());
+      for (const std::string* path : group->second) {
+        const Entry& entry = entries_.at(*path);
+        TreeEntry& child = tree.entries.emplace_back();
+        child.name = std::string(NameOf(*path));
+        child.entry = entry;
+        const bool has_children = children_.count(*path) != 0;
+        if (entry.kind == EntryKind::kDir || (entry.kind == EntryKind::kTombstone && has_children)) {
+          HX_ASSIGN_OR_RETURN(child.subtree, BuildDir(*path));
+        }
+      }
+    }
+    auto bytes = EncodeTree(tree);
+    if (!bytes.ok()) {
+      Error error = std::move(bytes).error();
+      error.details.insert_or_assign("path", dir.empty() ? "/" : std::string(dir));
+      return error;
+    }
+    const ObjectId id = object_id_(*bytes);
+    out_.tree_ids.emplace(std::string(dir), id);
+    if (seen_.insert(id).second) out_.trees.emplace_back(id, std::move(*bytes));
+    return id;
+  }
+
+  const EntryMap& entries_;
+  const ObjectIdFn& object_id_;
+  // Parent path -> its children's full paths (pointers to the map's keys).
+  std::unordered_map<std::string_view, std::vector<const std::string*>> children_;
+  std::set<ObjectId> seen_;
+  BuiltTrees out_;
+};
+
+class TreeFlattener {
+ public:
+  TreeFlattener(const TreeLoader& load, const EntryMap& base_entries, const TreeIds& base_tree_ids,
+                std::size_t max_entries)
+      : load_(load),
+        base_entries_(base_entries),
+        base_tree_ids_(base_tree_ids),
+        max_entries_(max_entries) {}
+
+  Result<FlattenedTrees> Flatten(const ObjectId& root) {
+    HX_RETURN_IF_ERROR(Visit("", root, 0));
+    return std::move(out_);
+  }
+
+ private:
+  Status Visit(const std::string& dir, const ObjectId& id, std::size_t depth) {
+    if (depth > kMaxTreeDepth) return CorruptTrees("trees are nested more than 1024 deep");
+    out_.tree_ids.insert_or_assign(dir, id);
+    const auto known = base_tree_ids_.find(dir);
+    if (known != base_tree_ids_.end() && known->second == id) return Reuse(dir);
+
+    HX_ASSIGN_OR_RETURN(const Tree* tree, Load(id));
+    for (const TreeEntry& child : tree->entries) {
+      // The loader may not come from DecodeTree; never let a name escape its
+      // directory or make a path ambiguous.
+      if (!IsValidEntryName(child.name)) return CorruptTrees("a tree has an invalid entry name");
+      if (child.entry.kind == EntryKind::kDir && !child.subtree) {
+        return CorruptTrees("a dir entry has no subtree");
+      }
+      if (!HasSubtree(child.entry.kind) && child.subtree) {
+        return CorruptTrees("a file or symlink entry has a subtree");
+      }
+      std::string path = ChildPath(dir, child.name);
+      if (!out_.entries.emplace(path, child.entry).second) {
+        return CorruptTrees("a tree lists the same name twice");
+      }
+      HX_RETURN_IF_ERROR(CheckCount());
+      if (child.subtree) HX_RETURN_IF_ERROR(Visit(path, *child.subtree, depth + 1));
+    }
+    return OkStatus();
+  }
+
+  // Copies every base entry and tree id strictly under `dir` (everything for
+  // the root): all paths with the prefix "dir/" are contiguous in byte order.
+  Status Reuse(const std::string& dir) {
+    out_.reused.push_back(dir);
+    const std::string prefix = dir.empty() ? "" : dir + "/";
+    for (auto it = base_entries_.lower_bound(prefix);
+         it != base_entries_.end() && it->first.starts_with(prefix); ++it) {
+      out_.entries.insert_or_assign(it->first, it->second);
+      HX_RETURN_IF_ERROR(CheckCount());
+    }
+    for (auto it = base_tree_ids_.lower_bound(prefix);
+         it != base_tree_ids_.end() && it->first.starts_with(prefix); ++it) {
+      if (!it->first.empty()) out_.tree_ids.insert_or_assign(it->first, it->second);
+    }
+    return OkStatus();
+  }
+
+  Status CheckCount() const {
+    if (out_.entries.size() > max_entries_) {
+      return CorruptTrees("the trees list more than " + std::to_string(max_entries_) +
+                          " entries");
+    }
+    return OkStatus();
+  }
+
+  // Identical directories (every empty one, for a start) share a tree id:
+  // load each id once. std::map keeps the Trees at stable addresses.
+  Result<const Tree*> Load(const ObjectId& id) {
+    auto cached = cache_.find(id);
+    if (cached != cache_.end()) return &cached->second;
+    HX_ASSIGN_OR_RETURN(Tree tree, load_(id));
+    ++out_.trees_loaded;
+    return &cache_.emplace(id, std::move(tree)).first->second;
+  }
+
+  const TreeLoader& load_;
+  const EntryMap& base_entries_;
+  const TreeIds& base_tree_ids_;
+  const std::size_t max_entries_;
+  std::map<ObjectId, Tree> cache_;
+  FlattenedTrees out_;
+};
+
+}  // namespace
+
+Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id) {
+  return TreeBuilder(entries, object_id).Build();
+}
+
+Result<EntryMap> FlattenTrees(const ObjectId& root, const TreeLoader& load) {
+  const EntryMap no_entries;
+  const TreeIds no_ids;
+  HX_ASSIGN_OR_RETURN(FlattenedTrees flat, TreeFlattener(load, no_entries, no_ids, kMaxFlattenedEntries).Flatten(root));
+  return std::move(flat.entries);
+}
+
+Result<FlattenedTrees> FlattenTreesDiff(const ObjectId& root, const TreeLoader& load,
+                                        const EntryMap& base_entries,
+                                        const TreeIds& base_tree_ids,
+                                        std::size_t max_entries) {
+  return TreeFlattener(load, base_entries, base_tree_ids, max_entries).Flatten(root);
+}
+
+}  // namespace hx
