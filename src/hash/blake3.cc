@@ -14,22 +14,23 @@
 // buffer with hash_many (one SIMD lane per chunk), then hashes each level
 // of parent nodes of that run with hash_many as well, and pushes the run's
 // two top chaining values onto the stack.
+#include "hash/blake3.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include "base/hex.h"
-#include "hash/blake3.h"
 #include "hash/blake3_internal.h"
 
 namespace hx {
 namespace {
 
-using blake3_internal::KernelsFor;
 using blake3_internal::kChunkEnd;
 using blake3_internal::kChunkStart;
 using blake3_internal::kDeriveKeyContext;
 using blake3_internal::kDeriveKeyMaterial;
+using blake3_internal::KernelsFor;
 using blake3_internal::kIv;
 using blake3_internal::kKeyedHash;
 using blake3_internal::kParent;
@@ -42,7 +43,7 @@ constexpr std::uint64_t kMaxSubtreeChunks = 256;
 
 std::array<std::uint32_t, 8> KeyWords(const std::uint8_t* key) {
   std::array<std::uint32_t, 8> words{};
-  for (int i = 0; i < 8; ++i) words[i] = blake3_internal::LoadLe32(key + 4 * i);
+  for (std::size_t i = 0; i < 8; ++i) words[i] = blake3_internal::LoadLe32(key + 4 * i);
   return words;
 }
 
@@ -152,7 +153,7 @@ Blake3Hasher::CvBytes Blake3Hasher::ChainingValue(const Output& output) const {
   KernelsFor(backend_).compress_in_place(cv.data(), output.block.data(), output.block_len,
                                          output.counter, output.flags);
   CvBytes bytes;
-  for (int i = 0; i < 8; ++i) blake3_internal::StoreLe32(bytes.data() + 4 * i, cv[i]);
+  for (std::size_t i = 0; i < 8; ++i) blake3_internal::StoreLe32(bytes.data() + 4 * i, cv[i]);
   return bytes;
 }
 
@@ -163,9 +164,8 @@ Blake3Hasher::CvBytes Blake3Hasher::ChainingValue(const Output& output) const {
 void Blake3Hasher::MergeCvStack(std::uint64_t total_chunks) {
   const auto target = static_cast<std::size_t>(std::popcount(total_chunks));
   while (cv_stack_len_ > target) {
-    const CvBytes parent =
-        ChainingValue(ParentOutput(cv_stack_[cv_stack_len_ - 2].data(),
-                                   cv_stack_[cv_stack_len_ - 1].data()));
+    const CvBytes parent = ChainingValue(
+        ParentOutput(cv_stack_[cv_stack_len_ - 2].data(), cv_stack_[cv_stack_len_ - 1].data()));
     cv_stack_[cv_stack_len_ - 2] = parent;
     --cv_stack_len_;
   }
@@ -228,8 +228,8 @@ void Blake3Hasher::Update(std::span<const std::uint8_t> input) {
   // on the stack until Finalize or more input).
   while (input.size() > kBlake3ChunkLen) {
     const std::uint64_t done = chunk_.chunk_counter;
-    std::uint64_t chunks = std::min(std::bit_floor(std::uint64_t{input.size()} / kBlake3ChunkLen),
-                                    kMaxSubtreeChunks);
+    std::uint64_t chunks =
+        std::min(std::bit_floor(std::uint64_t{input.size()} / kBlake3ChunkLen), kMaxSubtreeChunks);
     while ((done & (chunks - 1)) != 0) chunks /= 2;
     if (chunks == 1) {
       FeedChunk(input.first(kBlake3ChunkLen));

@@ -41,21 +41,21 @@ struct VlRot256 {
 HX_BLAKE3_INLINE void Transpose16x16(__m512i r[16]) {
   __m512i a[16];
   HX_BLAKE3_UNROLL
-  for (int k = 0; k < 8; ++k) {
+  for (std::size_t k = 0; k < 8; ++k) {
     a[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
     a[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
   }
   // b[4g + j], 128-bit lane L: word 4L + j of r[4g..4g+3].
   __m512i b[16];
   HX_BLAKE3_UNROLL
-  for (int g = 0; g < 4; ++g) {
+  for (std::size_t g = 0; g < 4; ++g) {
     b[4 * g] = _mm512_unpacklo_epi64(a[4 * g], a[4 * g + 2]);
     b[4 * g + 1] = _mm512_unpackhi_epi64(a[4 * g], a[4 * g + 2]);
     b[4 * g + 2] = _mm512_unpacklo_epi64(a[4 * g + 1], a[4 * g + 3]);
     b[4 * g + 3] = _mm512_unpackhi_epi64(a[4 * g + 1], a[4 * g + 3]);
   }
   HX_BLAKE3_UNROLL
-  for (int j = 0; j < 4; ++j) {
+  for (std::size_t j = 0; j < 4; ++j) {
     const __m512i c0 = _mm512_shuffle_i32x4(b[j], b[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
     const __m512i c1 = _mm512_shuffle_i32x4(b[8 + j], b[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
     const __m512i c2 = _mm512_shuffle_i32x4(b[j], b[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
@@ -84,7 +84,7 @@ struct Lanes16 {
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
     HX_BLAKE3_UNROLL
-    for (int i = 0; i < 16; ++i) {
+    for (std::size_t i = 0; i < 16; ++i) {
       m[i] = _mm512_loadu_si512(inputs[i] + offset);
       PrefetchAhead<kLanes>(inputs[i], offset);
     }
@@ -97,28 +97,27 @@ struct Lanes16 {
   static HX_BLAKE3_INLINE void StoreCvs(const Vec h[8], std::uint8_t* out) {
     __m512i a[8];
     HX_BLAKE3_UNROLL
-    for (int k = 0; k < 4; ++k) {
+    for (std::size_t k = 0; k < 4; ++k) {
       a[2 * k] = _mm512_unpacklo_epi32(h[2 * k], h[2 * k + 1]);
       a[2 * k + 1] = _mm512_unpackhi_epi32(h[2 * k], h[2 * k + 1]);
     }
     __m512i b[8];
     HX_BLAKE3_UNROLL
-    for (int g = 0; g < 2; ++g) {
+    for (std::size_t g = 0; g < 2; ++g) {
       b[4 * g] = _mm512_unpacklo_epi64(a[4 * g], a[4 * g + 2]);
       b[4 * g + 1] = _mm512_unpackhi_epi64(a[4 * g], a[4 * g + 2]);
       b[4 * g + 2] = _mm512_unpacklo_epi64(a[4 * g + 1], a[4 * g + 3]);
       b[4 * g + 3] = _mm512_unpackhi_epi64(a[4 * g + 1], a[4 * g + 3]);
     }
     HX_BLAKE3_UNROLL
-    for (int j = 0; j < 4; ++j) {
+    for (std::size_t j = 0; j < 4; ++j) {
       // (b[j].L0, b[4+j].L0, b[j].L1, b[4+j].L1): inputs j and 4 + j.
       const __m512i low = _mm512_shuffle_i32x4(b[j], b[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
       const __m512i out01 = _mm512_shuffle_i32x4(low, low, _MM_SHUFFLE(3, 1, 2, 0));
       // The same for lanes 2 and 3: inputs 8 + j and 12 + j.
       const __m512i high = _mm512_shuffle_i32x4(b[j], b[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
       const __m512i out23 = _mm512_shuffle_i32x4(high, high, _MM_SHUFFLE(3, 1, 2, 0));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * j),
-                          _mm512_castsi512_si256(out01));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * j), _mm512_castsi512_si256(out01));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * (4 + j)),
                           _mm512_extracti64x4_epi64(out01, 1));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * (8 + j)),

@@ -2,10 +2,10 @@
 // KiB and 1 MiB (one Update and Finalize per iteration), and SHA-256
 // (OpenSSL) on 1 MiB for comparison. Compare with b3sum on the same
 // machine: `b3sum --num-threads 1` over a large file in /dev/shm.
-#include <benchmark/benchmark.h>
-
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "hash/blake3.h"
 #include "hash/sha256.h"
@@ -39,8 +39,8 @@ BENCHMARK(BM_Sha256OpenSsl)->Arg(1 << 20);
 
 const bool kBlake3Registered = [] {
   for (Blake3Backend backend : AvailableBlake3Backends()) {
-    benchmark::RegisterBenchmark(("BM_Blake3/" + std::string(ToString(backend))).c_str(),
-                                 BM_Blake3, backend)
+    benchmark::RegisterBenchmark(("BM_Blake3/" + std::string(ToString(backend))).c_str(), BM_Blake3,
+                                 backend)
         ->Arg(4 << 10)
         ->Arg(64 << 10)
         ->Arg(1 << 20);

@@ -83,8 +83,8 @@ constexpr Kernels kSse41Kernels = {blake3_internal::Sse41CompressInPlace,
                                    blake3_internal::Sse41CompressXof,
                                    blake3_internal::Sse41HashMany, 4};
 constexpr Kernels kAvx2Kernels = {blake3_internal::Sse41CompressInPlace,
-                                  blake3_internal::Sse41CompressXof,
-                                  blake3_internal::Avx2HashMany, 8};
+                                  blake3_internal::Sse41CompressXof, blake3_internal::Avx2HashMany,
+                                  8};
 constexpr Kernels kAvx512Kernels = {blake3_internal::Avx512CompressInPlace,
                                     blake3_internal::Avx512CompressXof,
                                     blake3_internal::Avx512HashMany, 16};

@@ -4,10 +4,10 @@
 //
 // The fuzz input is small, so the message is the input's tail repeated up to
 // a chosen length: that reaches trees far larger than the fuzz input.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <cstdlib>
 #include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
 
 #include "hash/blake3.h"
 #include "hash/blake3_test_reference.h"
@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<std::uint8_t> pattern = tail.empty() ? std::vector<std::uint8_t>{0} : tail;
   while (message.size() < length) {
     const std::size_t take = std::min(pattern.size(), length - message.size());
-    message.insert(message.end(), pattern.begin(), pattern.begin() + static_cast<std::ptrdiff_t>(take));
+    message.insert(message.end(), pattern.begin(),
+                   pattern.begin() + static_cast<std::ptrdiff_t>(take));
   }
 
   const std::vector<std::uint8_t> reference = hx::blake3_reference::Blake3(
@@ -70,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     hasher.Update(rest);
     std::vector<std::uint8_t> out(out_len);
     hasher.FinalizeSeek(seek, out);
-    if (!std::equal(out.begin(), out.end(), reference.begin() + static_cast<std::ptrdiff_t>(seek))) {
+    if (!std::equal(out.begin(), out.end(),
+                    reference.begin() + static_cast<std::ptrdiff_t>(seek))) {
       std::abort();
     }
   }

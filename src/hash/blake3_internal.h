@@ -29,12 +29,11 @@ inline constexpr std::size_t kBlocksPerChunk = kBlake3ChunkLen / kBlake3BlockLen
 
 // The initialisation vector: the same eight words as SHA-256's.
 inline constexpr std::array<std::uint32_t, 8> kIv = {
-    0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
-    0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
+    0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
 
 // The permutation applied to the message words between rounds (spec 2.2).
-inline constexpr std::array<std::uint8_t, 16> kMessagePermutation = {
-    2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8};
+inline constexpr std::array<std::uint8_t, 16> kMessagePermutation = {2, 6,  3,  10, 7, 0,  4,  13,
+                                                                     1, 11, 12, 5,  9, 14, 15, 8};
 
 inline constexpr int kRounds = 7;
 
@@ -79,10 +78,9 @@ using CompressInPlaceFn = void (*)(std::uint32_t cv[8], const std::uint8_t block
 
 // Compresses one block and writes the full 64-byte output (both halves):
 // the root node's extendable output.
-using CompressXofFn = void (*)(const std::uint32_t cv[8],
-                               const std::uint8_t block[kBlake3BlockLen],
-                               std::uint8_t block_len, std::uint64_t counter,
-                               std::uint8_t flags, std::uint8_t out[kBlake3BlockLen]);
+using CompressXofFn = void (*)(const std::uint32_t cv[8], const std::uint8_t block[kBlake3BlockLen],
+                               std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags,
+                               std::uint8_t out[kBlake3BlockLen]);
 
 // Hashes `num_inputs` independent inputs of `blocks` whole blocks each and
 // writes their 32-byte chaining values one after another to `out`
@@ -93,9 +91,9 @@ using CompressXofFn = void (*)(const std::uint32_t cv[8],
 // and CHUNK_END. Hashing parents: blocks = 1, counter 0, flags | PARENT.
 // `out` must not overlap the inputs.
 using HashManyFn = void (*)(const std::uint8_t* const* inputs, std::size_t num_inputs,
-                            std::size_t blocks, const std::uint32_t key[8],
-                            std::uint64_t counter, bool increment_counter, std::uint8_t flags,
-                            std::uint8_t flags_start, std::uint8_t flags_end, std::uint8_t* out);
+                            std::size_t blocks, const std::uint32_t key[8], std::uint64_t counter,
+                            bool increment_counter, std::uint8_t flags, std::uint8_t flags_start,
+                            std::uint8_t flags_end, std::uint8_t* out);
 
 struct Kernels {
   CompressInPlaceFn compress_in_place;
@@ -118,10 +116,10 @@ void PortableCompressInPlace(std::uint32_t cv[8], const std::uint8_t block[kBlak
 void PortableCompressXof(const std::uint32_t cv[8], const std::uint8_t block[kBlake3BlockLen],
                          std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags,
                          std::uint8_t out[kBlake3BlockLen]);
-void PortableHashMany(const std::uint8_t* const* inputs, std::size_t num_inputs,
-                      std::size_t blocks, const std::uint32_t key[8], std::uint64_t counter,
-                      bool increment_counter, std::uint8_t flags, std::uint8_t flags_start,
-                      std::uint8_t flags_end, std::uint8_t* out);
+void PortableHashMany(const std::uint8_t* const* inputs, std::size_t num_inputs, std::size_t blocks,
+                      const std::uint32_t key[8], std::uint64_t counter, bool increment_counter,
+                      std::uint8_t flags, std::uint8_t flags_start, std::uint8_t flags_end,
+                      std::uint8_t* out);
 
 #if defined(__x86_64__)
 void Sse41CompressInPlace(std::uint32_t cv[8], const std::uint8_t block[kBlake3BlockLen],

@@ -28,9 +28,9 @@ inline void G(std::uint32_t* v, int a, int b, int c, int d, std::uint32_t x, std
 void Permute(std::uint32_t v[16], const std::uint32_t cv[8], const std::uint8_t* block,
              std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags) {
   std::uint32_t m[16];
-  for (int i = 0; i < 16; ++i) m[i] = LoadLe32(block + 4 * i);
-  for (int i = 0; i < 8; ++i) v[i] = cv[i];
-  for (int i = 0; i < 4; ++i) v[8 + i] = kIv[i];
+  for (std::size_t i = 0; i < 16; ++i) m[i] = LoadLe32(block + 4 * i);
+  for (std::size_t i = 0; i < 8; ++i) v[i] = cv[i];
+  for (std::size_t i = 0; i < 4; ++i) v[8 + i] = kIv[i];
   v[12] = CounterLow(counter);
   v[13] = CounterHigh(counter);
   v[14] = block_len;
@@ -54,7 +54,7 @@ void PortableCompressInPlace(std::uint32_t cv[8], const std::uint8_t block[kBlak
                              std::uint8_t block_len, std::uint64_t counter, std::uint8_t flags) {
   std::uint32_t v[16];
   Permute(v, cv, block, block_len, counter, flags);
-  for (int i = 0; i < 8; ++i) cv[i] = v[i] ^ v[i + 8];
+  for (std::size_t i = 0; i < 8; ++i) cv[i] = v[i] ^ v[i + 8];
 }
 
 void PortableCompressXof(const std::uint32_t cv[8], const std::uint8_t block[kBlake3BlockLen],
@@ -62,16 +62,16 @@ void PortableCompressXof(const std::uint32_t cv[8], const std::uint8_t block[kBl
                          std::uint8_t out[kBlake3BlockLen]) {
   std::uint32_t v[16];
   Permute(v, cv, block, block_len, counter, flags);
-  for (int i = 0; i < 8; ++i) {
+  for (std::size_t i = 0; i < 8; ++i) {
     StoreLe32(out + 4 * i, v[i] ^ v[i + 8]);
     StoreLe32(out + 32 + 4 * i, v[i + 8] ^ cv[i]);
   }
 }
 
-void PortableHashMany(const std::uint8_t* const* inputs, std::size_t num_inputs,
-                      std::size_t blocks, const std::uint32_t key[8], std::uint64_t counter,
-                      bool increment_counter, std::uint8_t flags, std::uint8_t flags_start,
-                      std::uint8_t flags_end, std::uint8_t* out) {
+void PortableHashMany(const std::uint8_t* const* inputs, std::size_t num_inputs, std::size_t blocks,
+                      const std::uint32_t key[8], std::uint64_t counter, bool increment_counter,
+                      std::uint8_t flags, std::uint8_t flags_start, std::uint8_t flags_end,
+                      std::uint8_t* out) {
   for (std::size_t i = 0; i < num_inputs; ++i) {
     std::uint32_t cv[8];
     std::memcpy(cv, key, sizeof(cv));
@@ -80,10 +80,10 @@ void PortableHashMany(const std::uint8_t* const* inputs, std::size_t num_inputs,
       std::uint8_t block_flags = flags;
       if (b == 0) block_flags |= flags_start;
       if (b + 1 == blocks) block_flags |= flags_end;
-      PortableCompressInPlace(cv, inputs[i] + b * kBlake3BlockLen, kBlake3BlockLen,
-                              input_counter, block_flags);
+      PortableCompressInPlace(cv, inputs[i] + b * kBlake3BlockLen, kBlake3BlockLen, input_counter,
+                              block_flags);
     }
-    for (int w = 0; w < 8; ++w) StoreLe32(out + 32 * i + 4 * w, cv[w]);
+    for (std::size_t w = 0; w < 8; ++w) StoreLe32(out + 32 * i + 4 * w, cv[w]);
   }
 }
 

@@ -1,11 +1,11 @@
 // Properties over random inputs: every backend, fed in any split, gives the
 // output of the specification's tree computed by the portable code.
+#include <random>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
-
-#include <random>
-#include <vector>
 
 #include "hash/blake3.h"
 #include "hash/blake3_test_reference.h"
@@ -28,10 +28,11 @@ RC_GTEST_PROP(Blake3Property, EveryBackendAgreesWithPortableForAnySplit, ()) {
   const auto length = *rc::gen::oneOf(rc::gen::inRange<std::size_t>(0, 4 * 1024 + 1),
                                       rc::gen::inRange<std::size_t>(0, 300 * 1024 + 1));
   const auto seed = *rc::gen::arbitrary<std::uint32_t>();
-  const auto pieces = *rc::gen::container<std::vector<std::size_t>>(
-      rc::gen::oneOf(rc::gen::inRange<std::size_t>(0, 130), rc::gen::inRange<std::size_t>(0, 70000)));
+  const auto pieces = *rc::gen::container<std::vector<std::size_t>>(rc::gen::oneOf(
+      rc::gen::inRange<std::size_t>(0, 130), rc::gen::inRange<std::size_t>(0, 70000)));
   const auto mode = *rc::gen::element(Mode::kHash, Mode::kKeyedHash, Mode::kDeriveKey);
-  const auto key = *rc::gen::container<std::vector<std::uint8_t>>(32, rc::gen::arbitrary<std::uint8_t>());
+  const auto key =
+      *rc::gen::container<std::vector<std::uint8_t>>(32, rc::gen::arbitrary<std::uint8_t>());
   const auto out_len = *rc::gen::inRange<std::size_t>(1, 300);
   const std::vector<std::uint8_t> input = RandomBytes(length, seed);
   const std::string context = "hx 2024 property test context";

@@ -80,9 +80,8 @@ inline std::vector<std::uint8_t> RootBytes(const Node& root, std::size_t out_len
   std::vector<std::uint8_t> out;
   for (std::uint64_t counter = 0; out.size() < out_len; ++counter) {
     std::array<std::uint8_t, kBlake3BlockLen> block{};
-    blake3_internal::PortableCompressXof(root.cv.data(), root.block.data(), root.block_len,
-                                         counter, root.flags | blake3_internal::kRoot,
-                                         block.data());
+    blake3_internal::PortableCompressXof(root.cv.data(), root.block.data(), root.block_len, counter,
+                                         root.flags | blake3_internal::kRoot, block.data());
     const std::size_t take = std::min(kBlake3BlockLen, out_len - out.size());
     out.insert(out.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(take));
   }
@@ -91,7 +90,7 @@ inline std::vector<std::uint8_t> RootBytes(const Node& root, std::size_t out_len
 
 inline std::array<std::uint32_t, 8> Words(std::span<const std::uint8_t> bytes) {
   std::array<std::uint32_t, 8> words{};
-  for (int i = 0; i < 8; ++i) words[i] = blake3_internal::LoadLe32(bytes.data() + 4 * i);
+  for (std::size_t i = 0; i < 8; ++i) words[i] = blake3_internal::LoadLe32(bytes.data() + 4 * i);
   return words;
 }
 

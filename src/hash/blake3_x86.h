@@ -21,10 +21,10 @@
 
 #if defined(__x86_64__) && defined(__SSE4_1__)
 
-#include <immintrin.h>
-
 #include <cstddef>
 #include <cstdint>
+
+#include <immintrin.h>
 
 #include "hash/blake3_internal.h"
 
@@ -42,8 +42,8 @@ namespace {
 // R supplies Rot16/Rot12/Rot8/Rot7 on __m128i (right rotations of each lane).
 
 template <class R>
-HX_BLAKE3_INLINE void GRows(__m128i& row0, __m128i& row1, __m128i& row2, __m128i& row3,
-                            __m128i mx, __m128i my) {
+HX_BLAKE3_INLINE void GRows(__m128i& row0, __m128i& row1, __m128i& row2, __m128i& row3, __m128i mx,
+                            __m128i my) {
   row0 = _mm_add_epi32(_mm_add_epi32(row0, row1), mx);
   row3 = R::Rot16(_mm_xor_si128(row3, row0));
   row2 = _mm_add_epi32(row2, row3);
@@ -80,8 +80,8 @@ HX_BLAKE3_INLINE void Undiagonalize(__m128i& row1, __m128i& row2, __m128i& row3)
 template <class R>
 HX_BLAKE3_INLINE void CompressRows(const std::uint32_t cv[8], const std::uint8_t* block,
                                    std::uint8_t block_len, std::uint64_t counter,
-                                   std::uint8_t flags, __m128i& row0, __m128i& row1,
-                                   __m128i& row2, __m128i& row3) {
+                                   std::uint8_t flags, __m128i& row0, __m128i& row1, __m128i& row2,
+                                   __m128i& row3) {
   row0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cv));
   row1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cv + 4));
   row2 = _mm_setr_epi32(static_cast<int>(kIv[0]), static_cast<int>(kIv[1]),
@@ -188,7 +188,7 @@ void HashLanes(const std::uint8_t* const* inputs, std::size_t blocks, const std:
   using Vec = typename V::Vec;
   Vec h[8];
   HX_BLAKE3_UNROLL
-  for (int i = 0; i < 8; ++i) h[i] = V::Set1(key[i]);
+  for (std::size_t i = 0; i < 8; ++i) h[i] = V::Set1(key[i]);
   alignas(64) std::uint32_t counter_low[V::kLanes];
   alignas(64) std::uint32_t counter_high[V::kLanes];
   HX_BLAKE3_UNROLL
@@ -228,7 +228,7 @@ void HashLanes(const std::uint8_t* const* inputs, std::size_t blocks, const std:
     RoundLanes<V>(v, m, kSchedule[5].data());
     RoundLanes<V>(v, m, kSchedule[6].data());
     HX_BLAKE3_UNROLL
-    for (int i = 0; i < 8; ++i) h[i] = V::Xor(v[i], v[i + 8]);
+    for (std::size_t i = 0; i < 8; ++i) h[i] = V::Xor(v[i], v[i + 8]);
     block_flags = flags;
   }
   V::StoreCvs(h, out);
@@ -240,9 +240,9 @@ void HashLanes(const std::uint8_t* const* inputs, std::size_t blocks, const std:
 template <class V>
 HX_BLAKE3_INLINE void HashGroups(const std::uint8_t* const*& inputs, std::size_t& num_inputs,
                                  std::size_t blocks, const std::uint32_t key[8],
-                                 std::uint64_t& counter, bool increment_counter,
-                                 std::uint8_t flags, std::uint8_t flags_start,
-                                 std::uint8_t flags_end, std::uint8_t*& out) {
+                                 std::uint64_t& counter, bool increment_counter, std::uint8_t flags,
+                                 std::uint8_t flags_start, std::uint8_t flags_end,
+                                 std::uint8_t*& out) {
   while (num_inputs >= V::kLanes) {
     HashLanes<V>(inputs, blocks, key, counter, increment_counter, flags, flags_start, flags_end,
                  out);
@@ -263,7 +263,7 @@ HX_BLAKE3_INLINE void HashEachRows(const std::uint8_t* const* inputs, std::size_
   for (std::size_t i = 0; i < num_inputs; ++i) {
     alignas(16) std::uint32_t cv[8];
     HX_BLAKE3_UNROLL
-    for (int w = 0; w < 8; ++w) cv[w] = key[w];
+    for (std::size_t w = 0; w < 8; ++w) cv[w] = key[w];
     std::uint8_t block_flags = flags | flags_start;
     for (std::size_t b = 0; b < blocks; ++b) {
       if (b + 1 == blocks) block_flags |= flags_end;
@@ -273,7 +273,8 @@ HX_BLAKE3_INLINE void HashEachRows(const std::uint8_t* const* inputs, std::size_
     }
     // Chaining values are little-endian words, which on x86 is their memory
     // layout.
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_load_si128(reinterpret_cast<const __m128i*>(cv)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     _mm_load_si128(reinterpret_cast<const __m128i*>(cv)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16),
                      _mm_load_si128(reinterpret_cast<const __m128i*>(cv + 4)));
     if (increment_counter) ++counter;
@@ -329,15 +330,15 @@ struct Lanes4 {
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
     HX_BLAKE3_UNROLL
-    for (int q = 0; q < 4; ++q) {
+    for (std::size_t q = 0; q < 4; ++q) {
       HX_BLAKE3_UNROLL
-      for (int i = 0; i < 4; ++i) {
+      for (std::size_t i = 0; i < 4; ++i) {
         m[4 * q + i] =
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(inputs[i] + offset + 16 * q));
       }
       if (q == 0) {
         HX_BLAKE3_UNROLL
-        for (int i = 0; i < 4; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
+        for (std::size_t i = 0; i < 4; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
       }
       Transpose4x4(m[4 * q], m[4 * q + 1], m[4 * q + 2], m[4 * q + 3]);
     }
@@ -345,13 +346,13 @@ struct Lanes4 {
 
   static HX_BLAKE3_INLINE void StoreCvs(const Vec h[8], std::uint8_t* out) {
     HX_BLAKE3_UNROLL
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
       __m128i r0 = h[4 * half], r1 = h[4 * half + 1], r2 = h[4 * half + 2], r3 = h[4 * half + 3];
       Transpose4x4(r0, r1, r2, r3);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 0 * 32 + 16 * half), r0);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 1 * 32 + 16 * half), r1);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * 32 + 16 * half), r2);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 3 * 32 + 16 * half), r3);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * half), r0);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 + 16 * half), r1);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 64 + 16 * half), r2);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 96 + 16 * half), r3);
     }
   }
 };
@@ -410,15 +411,15 @@ struct Lanes8 {
   static HX_BLAKE3_INLINE void LoadMessage(const std::uint8_t* const* inputs, std::size_t offset,
                                            Vec m[16]) {
     HX_BLAKE3_UNROLL
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
       HX_BLAKE3_UNROLL
-      for (int i = 0; i < 8; ++i) {
+      for (std::size_t i = 0; i < 8; ++i) {
         m[8 * half + i] =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(inputs[i] + offset + 32 * half));
       }
       if (half == 0) {
         HX_BLAKE3_UNROLL
-        for (int i = 0; i < 8; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
+        for (std::size_t i = 0; i < 8; ++i) PrefetchAhead<kLanes>(inputs[i], offset);
       }
       Transpose8x8(m + 8 * half);
     }
@@ -428,7 +429,7 @@ struct Lanes8 {
     __m256i r[8] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]};
     Transpose8x8(r);
     HX_BLAKE3_UNROLL
-    for (int i = 0; i < 8; ++i) {
+    for (std::size_t i = 0; i < 8; ++i) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * i), r[i]);
     }
   }

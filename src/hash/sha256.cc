@@ -1,10 +1,10 @@
 #include "hash/sha256.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cstdio>
 #include <cstdlib>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace hx {
 namespace {

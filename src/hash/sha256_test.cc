@@ -1,9 +1,9 @@
 #include "hash/sha256.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "base/hex.h"
 
