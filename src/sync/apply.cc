@@ -57,9 +57,11 @@ class Applier {
         return S_ISLNK(st.st_mode);
       case EntryKind::kFile: {
         if (!S_ISREG(st.st_mode)) return false;
-        auto cached = in_.scan->stats.find(path);
-        return cached != in_.scan->stats.end() && SameStatForCache(cached->second.stat,
-                                                                   ToFileStat(st));
+        const FileStat now = ToFileStat(st);
+        auto cached = in_.scan->stat_cache.find(path);
+        if (cached != in_.scan->stat_cache.end()) return SameStatForCache(cached->second.stat, now);
+        // Racy files are not in the fresh cache: size and mtime must match.
+        return now.size == seen->second.size && now.mtime_ns == seen->second.mtime_ns;
       }
       case EntryKind::kTombstone:
         return false;

@@ -127,11 +127,11 @@ Result<StatusReport> StatusOf(Session& s) {
   };
   HX_ASSIGN_OR_RETURN(ScanResult scan,
                       ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
-  LocalChanges changes = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  LocalChanges changes = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
   report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
   report.scan_issues = DescribeIssues(scan);
   // Hashing done for status is kept: the next push need not redo it.
-  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stats));
+  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stat_cache));
 
   auto meta_ms = [&](std::string_view key) -> Result<std::optional<std::int64_t>> {
     HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> v, s.index->GetMetaUint64(key));

@@ -98,10 +98,35 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan) {
   std::vector<std::string> out;
-  for (const ScanIssue& issue : scan.issues) {
-    out.push_back(issue.path + ": " + issue.message);
+  for (const ScanSkip& skip : scan.skipped) {
+    out.push_back(skip.path + ": skipped (" + std::string(ToString(skip.reason)) + ")");
+  }
+  for (const ScanError& error : scan.errors) {
+    out.push_back(error.path + ": " + error.error.message);
   }
   return out;
+}
+
+EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan) {
+  EntryMap scanned = scan.entries;
+  // A path the scanner could not read is unknown, not deleted; a path that
+  // .hxignore now ignores is no longer synced from here, not deleted.
+  for (const ScanError& error : scan.errors) {
+    auto it = base.entries.find(error.path);
+    if (it != base.entries.end()) scanned.insert(*it);
+    const std::string prefix = error.path + "/";
+    for (auto sub = base.entries.lower_bound(prefix);
+         sub != base.entries.end() && sub->first.starts_with(prefix); ++sub) {
+      scanned.insert(*sub);
+    }
+  }
+  for (const auto& [path, entry] : base.entries) {
+    if (entry.kind == EntryKind::kTombstone || scanned.count(path) != 0) continue;
+    if (scan.ignore_rules.IsIgnored(path, entry.kind == EntryKind::kDir)) {
+      scanned.emplace(path, entry);
+    }
+  }
+  return scanned;
 }
 
 Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after) {

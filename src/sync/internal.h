@@ -59,6 +59,12 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan);
 
+// What DetectLocalChanges should compare with the base: the scan, plus the
+// base entries of paths the scan could not read (and everything under them)
+// and of paths .hxignore now ignores — those are unknown or no longer synced
+// from here, never deleted.
+EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan);
+
 // Stores the scanner's fresh stat cache (only rows that changed).
 Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after);
 

@@ -158,7 +158,7 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   };
   HX_ASSIGN_OR_RETURN(ScanResult scan,
                       ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
-  LocalChanges local = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  LocalChanges local = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
   PullPlan plan = PlanPull(local.state, remote.entries);
 
   if (plan.HasConflicts()) {
@@ -199,7 +199,7 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   // sides joined (the joined vector).
   SyncedState synced;
   synced.entries = remote.entries;
-  synced.stats = scan.stats;
+  synced.stats = scan.stat_cache;
   bool exact = true;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;

@@ -61,11 +61,11 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                       ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
   HX_RETURN_IF_ERROR(uploader.status());
   options.Checkpoint("push.after_scan");
-  report.files_hashed = scan.files_hashed;
-  report.bytes_hashed = scan.bytes_hashed;
+  report.files_hashed = scan.stats.files_hashed;
+  report.bytes_hashed = scan.stats.bytes_hashed;
   report.scan_issues = DescribeIssues(scan);
 
-  LocalChanges changes = DetectLocalChanges(base.entries, scan.entries, s.node_id());
+  LocalChanges changes = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   // 2. The mass-delete guard.
@@ -84,7 +84,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
       report.head_seq = head.head->seq;
       report.snapshot_id = head.head->snapshot_id;
     }
-    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stats));
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stat_cache));
     return report;
   }
 
@@ -149,7 +149,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
                                        SyncedState{.entries = changes.state,
                                                    .tree_ids = trees.tree_ids,
-                                                   .stats = scan.stats,
+                                                   .stats = scan.stat_cache,
                                                    .added = uploader.added(),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,

@@ -99,6 +99,7 @@ TEST_P(SyncScenarioTest, DeletesPropagate) {
 TEST_P(SyncScenarioTest, ADeviceThatMissedADeleteCannotBringTheFileBack) {
   auto a = NewDevice("a");
   a->Write("f.txt", "data");
+  a->Write("keep.txt", "keep");
   HX_ASSERT_OK(a->Push(Tick()));
   auto b = NewDevice("b");
   HX_ASSERT_OK(b->Pull(Tick()));
@@ -238,7 +239,14 @@ TEST_P(SyncScenarioTest, AFlippedByteInABlobFailsOnlyTheFilesThatNeedIt) {
   auto a = NewDevice("a");
   a->Write("small.txt", "small file");
   HX_ASSERT_OK(a->Push(Tick()));
-  a->Write("big.bin", std::string(2 << 20, 'x'));  // its own pack
+  // Incompressible, so its chunk is nearly all of the second push's pack.
+  std::string big(2 << 20, '\0');
+  std::uint64_t x = 88172645463325252ULL;
+  for (char& c : big) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  a->Write("big.bin", big);
   HX_ASSERT_OK(a->Push(Tick()));
   // Corrupt the largest blob (the one holding big.bin's chunk).
   std::string victim;
