@@ -307,7 +307,7 @@ Status CreateFolderStoreRoot(const std::string& path) {
   return OkStatus();
 }
 
-FolderStore::FolderStore(Target target, FolderStoreOptions options)
+FolderStore::FolderStore(PrivateTag, Target target, FolderStoreOptions options)
     : target_(std::move(target)), options_(options) {}
 
 Result<std::unique_ptr<FolderStore>> FolderStore::Open(const Target& target,
@@ -332,7 +332,7 @@ Result<std::unique_ptr<FolderStore>> FolderStore::Open(const Target& target,
                         "the store path " + target.path + " is not a folder")
         .With("path", target.path);
   }
-  return std::unique_ptr<FolderStore>(new FolderStore(target, options));  // NOLINT: private ctor
+  return std::make_unique<FolderStore>(PrivateTag{}, target, options);
 }
 
 const StoreCapabilities& FolderStore::capabilities() const {

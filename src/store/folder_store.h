@@ -46,6 +46,8 @@ struct FolderStoreOptions {
 };
 
 class FolderStore final : public Store {
+  struct PrivateTag {};
+
  public:
   // Opens the store at `target` (kind kFolder). The root must exist and be a
   // directory; errors as OpenStore (store.h).
@@ -75,8 +77,10 @@ class FolderStore final : public Store {
   // The root folder (absolute).
   const std::string& root() const { return target_.path; }
 
+  // Use Open(); public only for std::make_unique.
+  FolderStore(PrivateTag, Target target, FolderStoreOptions options);
+
  private:
-  FolderStore(Target target, FolderStoreOptions options);
 
   // Writes `bytes` to a new temporary file in `dir` (created with its
   // parents if missing), fsynced; returns its path.
