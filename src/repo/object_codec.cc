@@ -48,7 +48,7 @@ ObjectId ComputeObjectId(const VaultContext& context, ObjectKind kind,
 }
 
 ObjectIdFn TreeIdFn(const VaultContext& context) {
-  return [&context, key = IdKey(context, ObjectKind::kTree)](std::string_view bytes) {
+  return [key = IdKey(context, ObjectKind::kTree)](std::string_view bytes) {
     return Blake3KeyedHash(
         key, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   };

@@ -56,8 +56,8 @@ std::string_view ObjectIdContext(ObjectKind kind);
 
 ObjectId ComputeObjectId(const VaultContext& context, ObjectKind kind,
                          std::span<const std::uint8_t> plaintext);
-// The ObjectIdFn for BuildTrees: ComputeObjectId(context, kTree, bytes).
-// Borrows `context`, which must outlive the function.
+// The ObjectIdFn for BuildTrees: ComputeObjectId(context, kTree, bytes). It
+// keeps its own copy of the derived tree id key (no borrow of `context`).
 ObjectIdFn TreeIdFn(const VaultContext& context);
 
 // The associated data of an object (see above).
