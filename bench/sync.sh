@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# End-to-end sync benchmark: hx against rsync, rclone, restic and unison on the same generated
+# corpora, in one run, with the same edits. See bench/README.md for what each phase means.
+#
+#   bench/sync.sh [--corpus A|B|both] [--runs N] [--first-runs N] [--quick] [--cold]
+#                 [--tools hx,rsync,rclone,restic,unison] [--seed S] [--no-build] [--out DIR]
+#
+#   --corpus      which corpus to run (default both)
+#   --runs        runs of each fast phase (no-change, after a 1% change); median reported (default 3)
+#   --first-runs  runs of each first push / first pull (default 1; each starts from an empty target)
+#   --quick       the corpora at a tenth of their size (A: 1,013 files / 100 MiB, B: 10,000 files)
+#   --cold        drop the page cache (echo 3 > /proc/sys/vm/drop_caches) before every timed command;
+#                 without it every run is warm-cache (the corpus was just written)
+#   --tools       which tools to measure (default all five; without hx only the peers are measured)
+#   --no-build    use the hx binary as it is (default: scripts/build.sh release hx first)
+#   --out         where the raw measurements and the report go (default build/bench/sync)
+# Environment: HX_BENCH_DIR (work dir, default /tmp/hx-bench; wiped at start), HX_BIN (hx binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+corpora="both" runs=3 first_runs=1 scale=1 cold=0 build=1 seed=1
+tools="hx,rsync,rclone,restic,unison"
+out="$repo/build/bench/sync"
+command_line="bench/sync.sh $*"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --corpus) corpora="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --first-runs) first_runs="$2"; shift 2 ;;
+    --quick) scale=0.1; shift ;;
+    --cold) cold=1; shift ;;
+    --tools) tools="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "sync.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$corpora" in A) corpora="A" ;; B) corpora="B" ;; both) corpora="A B" ;;
+  *) echo "sync.sh: --corpus A|B|both" >&2; exit 2 ;; esac
+[[ "$runs" =~ ^[1-9][0-9]*$ && "$first_runs" =~ ^[1-9][0-9]*$ ]] || {
+  echo "sync.sh: --runs and --first-runs take a positive integer" >&2; exit 2; }
+IFS=, read -r -a tool_list <<<"$tools"
+for t in "${tool_list[@]}"; do
+  case "$t" in hx|rsync|rclone|restic|unison) ;; *) echo "sync.sh: unknown tool $t" >&2; exit 2 ;; esac
+done
+has_tool() { [[ ",$tools," == *",$1,"* ]]; }
+peers=()
+for t in "${tool_list[@]}"; do if [[ $t != hx ]]; then peers+=("$t"); fi; done
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "sync.sh: $*"; exit 1; }
+
+# ---- tools ---------------------------------------------------------------------------------
+scripts/deps.sh bench
+hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
+if has_tool hx; then
+  if [[ $build == 1 && -z "${HX_BIN:-}" ]]; then
+    log "building hx (scripts/build.sh release hx)"
+    scripts/build.sh release -j2 hx >/dev/null || die "hx does not build; rerun later, or measure only the peers with --tools rsync,rclone,restic,unison"
+  fi
+  [[ -x "$hx" ]] || die "no hx binary at $hx"
+fi
+
+# ---- work dir ------------------------------------------------------------------------------
+work="${HX_BENCH_DIR:-/tmp/hx-bench}"
+[[ "$work" == /* && "$work" != "/" ]] || die "HX_BENCH_DIR must be an absolute path other than /"
+marker="$work/.hx-bench-workdir"
+if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
+  die "$work exists, is not empty and is not a bench work dir (no $marker); refusing to wipe it"
+fi
+rm -rf "$work"
+mkdir -p "$work" "$out"
+touch "$marker"
+logs="$work/logs"
+mkdir -p "$logs"
+
+# Space: each corpus exists in up to 13 copies (source, hx vault, 5 push targets, 5 pulled
+# copies, restic's repo); B also needs inodes for ~13 x 100,000 files.
+read -r avail_kb avail_inodes < <(df --output=avail,iavail "$work" | tail -1)
+need_kb=0 need_inodes=0
+for c in $corpora; do
+  if [[ $c == A ]]; then need_kb=$((need_kb + 14 * 1024 * 1024)); need_inodes=$((need_inodes + 140000))
+  else need_kb=$((need_kb + 8 * 1024 * 1024)); need_inodes=$((need_inodes + 1400000)); fi
+done
+need_kb=$(python3 -c "print(int($need_kb * $scale))")
+need_inodes=$(python3 -c "print(int($need_inodes * $scale))")
+log "disk: $((avail_kb / 1024 / 1024)) GiB and $avail_inodes inodes free at $work; need about $((need_kb / 1024 / 1024)) GiB and $need_inodes inodes"
+[[ $avail_kb -ge $need_kb ]] || die "not enough free disk at $work (df says ${avail_kb} KiB, need ${need_kb} KiB)"
+[[ $avail_inodes == "-" || $avail_inodes -ge $need_inodes ]] || die "not enough free inodes at $work"
+
+# Nothing may leak into ~/.unison, ~/.config/rclone or ~/.cache/restic.
+export RESTIC_PASSWORD="hx-bench-password" RESTIC_CACHE_DIR="$work/restic-cache"
+export RCLONE_CONFIG="$work/rclone.conf" XDG_CACHE_HOME="$work/xdg-cache" XDG_CONFIG_HOME="$work/xdg-config"
+export HX_PASSPHRASE="hx-bench-passphrase"
+: >"$RCLONE_CONFIG"
+
+if [[ $cold == 1 ]]; then
+  sync
+  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || die "--cold: cannot write /proc/sys/vm/drop_caches (need root)"
+fi
+
+raw="$out/raw.tsv" sizes="$out/sizes.tsv" verify="$out/verify.tsv" meta="$out/meta.tsv"
+printf 'corpus\ttool\tphase\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tload1\n' >"$raw"
+printf 'corpus\ttool\twhat\tbytes\n' >"$sizes"
+printf 'corpus\tcheck\tresult\n' >"$verify"
+{
+  printf 'command\t%s\n' "$command_line"
+  printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  printf 'host\t%s, %s cpus, %s, %s MiB RAM\n' "$(uname -n)" "$(nproc)" \
+    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+  printf 'kernel\t%s\n' "$(uname -r)"
+  printf 'filesystem\t%s\n' "$(df --output=fstype "$work" | tail -1) at $work"
+  printf 'scale\t%s\n' "$scale"
+  printf 'runs\t%s\n' "$runs"
+  printf 'first_runs\t%s\n' "$first_runs"
+  printf 'cache\t%s\n' "$([[ $cold == 1 ]] && echo cold || echo warm)"
+  printf 'seed\t%s\n' "$seed"
+  printf 'tools\t%s\n' "$tools"
+  has_tool hx && printf 'version_hx\t%s (commit %s%s)\n' "$("$hx" version 2>/dev/null | head -1)" \
+    "$(git rev-parse --short HEAD)" "$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src has uncommitted changes')"
+  has_tool rsync && printf 'version_rsync\t%s\n' "$(rsync --version | head -1)"
+  has_tool rclone && printf 'version_rclone\t%s\n' "$(rclone --version | head -1)"
+  has_tool restic && printf 'version_restic\t%s\n' "$(restic version)"
+  has_tool unison && printf 'version_unison\t%s\n' "$(unison -version)"
+  true
+} >"$meta"
+
+# ---- measuring -----------------------------------------------------------------------------
+# measure CORPUS TOOL PHASE RUN DIR CMD...: runs CMD in DIR under /usr/bin/time and appends one
+# row to raw.tsv. Dirty pages are flushed first so that one tool's writes are not paid by the
+# next one. Wall time is taken around the command with nanosecond clocks (%e has 10 ms steps).
+measure() {
+  local corpus=$1 tool=$2 phase=$3 run=$4 dir=$5
+  shift 5
+  local logbase="$logs/$corpus.$tool.$phase.$run"
+  sync
+  if [[ $cold == 1 ]]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  local load t0 t1 rc=0
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  t0=$(date +%s%N)
+  (cd "$dir" && exec /usr/bin/time -f '%e %U %S %M' -o "$logbase.time" "$@") >"$logbase.out" 2>"$logbase.err" || rc=$?
+  t1=$(date +%s%N)
+  if [[ $rc -ne 0 ]]; then
+    log "FAILED (exit $rc): $corpus $tool $phase run $run: (cd $dir && $*)"
+    tail -n 20 "$logbase.err" "$logbase.out" >&2
+    die "a measured command failed; logs in $logs"
+  fi
+  local e u s m wall
+  read -r e u s m < <(tail -n 1 "$logbase.time")
+  wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.4f}')")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$corpus" "$tool" "$phase" "$run" "$wall" "$u" "$s" "$m" "$load" >>"$raw"
+  printf '  %s %-7s %-15s run %-2s %9.3f s wall %8.2f s cpu %8.1f MiB rss\n' "$corpus" "$tool" "$phase" \
+    "$run" "$wall" "$(python3 -c "print($u + $s)")" "$(python3 -c "print($m / 1024)")" >&2
+}
+
+# Untimed helper commands (setup) whose failure stops the run.
+quiet() {
+  local logbase="$logs/setup.$(date +%s%N)"
+  "$@" >"$logbase.out" 2>"$logbase.err" || { tail -n 20 "$logbase.err" "$logbase.out" >&2; die "setup failed: $*"; }
+}
+
+# Per corpus: $src is the source tree every peer reads; hx works on its own byte-identical copy
+# ($base/hx-vault) because hx keeps its state in <vault>/.hx, which the peers must not see.
+# Push targets: $base/<tool>-push (restic: a repository); pull targets: $base/<tool>-pull.
+# Sets cmd_dir and cmd (an array) to a tool's push, pull or status command.
+set_cmd() {
+  local tool=$1 side=$2
+  cmd_dir="$base"
+  case "$side/$tool" in
+    push/hx) cmd_dir="$base/hx-vault"; cmd=("$hx" sync push "$base/hx-vault") ;;
+    push/rsync) cmd=(rsync -a "$src/" "$base/rsync-push/") ;;
+    push/rclone) cmd=(rclone sync "$src" "$base/rclone-push") ;;
+    push/restic) cmd_dir="$src"; cmd=(restic -r "$base/restic-push" backup .) ;;
+    push/unison) cmd=(env UNISON="$base/unison-state-push" unison -batch -auto "$src" "$base/unison-push") ;;
+    pull/hx) cmd_dir="$base/hx-pull"; cmd=("$hx" sync pull "$base/hx-pull") ;;
+    pull/rsync) cmd=(rsync -a "$base/rsync-push/" "$base/rsync-pull/") ;;
+    pull/rclone) cmd=(rclone sync "$base/rclone-push" "$base/rclone-pull") ;;
+    pull/restic) cmd=(restic -r "$base/restic-push" restore latest --target "$base/restic-pull") ;;
+    pull/unison) cmd=(env UNISON="$base/unison-state-pull" unison -batch -auto "$base/unison-push" "$base/unison-pull") ;;
+    status/hx) cmd_dir="$base/hx-vault"; cmd=("$hx" sync status "$base/hx-vault") ;;
+    *) die "no $side command for $tool" ;;
+  esac
+}
+
+# Empties a tool's push target (and the state that goes with it) before a first push.
+reset_push() {
+  local tool=$1
+  case "$tool" in
+    hx) rm -rf "$base/hx-store" "$base/hx-vault/.hx"
+        quiet "$hx" sync init "$base/hx-vault" "$base/hx-store" ;;
+    restic) rm -rf "$base/restic-push"; quiet restic -r "$base/restic-push" init ;;
+    unison) rm -rf "$base/unison-push" "$base/unison-state-push"; mkdir -p "$base/unison-push" "$base/unison-state-push" ;;
+    *) rm -rf "$base/$tool-push"; mkdir -p "$base/$tool-push" ;;
+  esac
+}
+reset_pull() {
+  local tool=$1
+  rm -rf "$base/$tool-pull"
+  mkdir -p "$base/$tool-pull"
+  case "$tool" in
+    hx) quiet "$hx" sync init "$base/hx-pull" "$base/hx-store" ;;
+    unison) rm -rf "$base/unison-state-pull"; mkdir -p "$base/unison-state-pull" ;;
+  esac
+}
+
+timed() {  # timed CORPUS TOOL PHASE RUN push|pull|status
+  set_cmd "$2" "$5"
+  measure "$1" "$2" "$3" "$4" "$cmd_dir" "${cmd[@]}"
+}
+
+check_same() {  # check_same CORPUS NAME DIR1 DIR2: diff -r (ignoring .hx/), recorded in verify.tsv
+  local corpus=$1 name=$2 a=$3 b=$4 result
+  if diff -r -q --exclude=.hx "$a" "$b" >"$logs/$corpus.diff.$name" 2>&1; then result="identical"
+  else result="DIFFERENT ($(wc -l <"$logs/$corpus.diff.$name") lines of diff -rq, see $logs/$corpus.diff.$name)"; fi
+  printf '%s\t%s\t%s\n' "$corpus" "diff -r --exclude=.hx ${a#"$work"/} ${b#"$work"/}" "$result" >>"$verify"
+  log "  check $corpus: diff -r --exclude=.hx ${a#"$work"/} ${b#"$work"/}: $result"
+}
+
+run_corpus() {
+  local c=$1 r t
+  base="$work/$c" src="$work/$c/src"
+  log "corpus $c: generating (seed $seed, scale $scale)"
+  local files bytes
+  read -r files bytes < <(python3 bench/corpus.py gen "$c" "$src" --seed "$seed" --scale "$scale")
+  printf '%s\tcorpus\tfiles\t%s\n%s\tcorpus\tbytes\t%s\n' "$c" "$files" "$c" "$bytes" >>"$sizes"
+  if has_tool hx; then cp -a "$src" "$base/hx-vault"; fi
+  log "corpus $c: $files files, $bytes bytes"
+
+  log "corpus $c: first push (from an empty target, $first_runs run(s))"
+  for ((r = 1; r <= first_runs; r++)); do
+    for t in "${tool_list[@]}"; do reset_push "$t"; timed "$c" "$t" push_first "$r" push; done
+  done
+  for t in "${tool_list[@]}"; do
+    local target="$base/$t-push"
+    [[ $t == hx ]] && target="$base/hx-store"
+    printf '%s\t%s\tpush_target\t%s\n' "$c" "$t" "$(du -sb "$target" | cut -f1)" >>"$sizes"
+  done
+
+  log "corpus $c: no-change push ($runs runs)"
+  for ((r = 1; r <= runs; r++)); do
+    for t in "${tool_list[@]}"; do timed "$c" "$t" push_nochange "$r" push; done
+    if has_tool hx; then timed "$c" hx status_nochange "$r" status; fi
+  done
+
+  log "corpus $c: first pull into an empty second folder ($first_runs run(s))"
+  for ((r = 1; r <= first_runs; r++)); do
+    for t in "${tool_list[@]}"; do reset_pull "$t"; timed "$c" "$t" pull_first "$r" pull; done
+  done
+
+  # restic 0.14 has no incremental restore: a later restore rewrites every file (a repeat of the
+  # first pull, and minutes at 100,000 files), so its pull is only measured into an empty folder
+  # and checked here, before the edits.
+  if has_tool restic; then check_same "$c" restic-pull-first "$src" "$base/restic-pull"; fi
+
+  log "corpus $c: no-change pull ($runs runs)"
+  for ((r = 1; r <= runs; r++)); do
+    for t in "${tool_list[@]}"; do
+      if [[ $t != restic ]]; then timed "$c" "$t" pull_nochange "$r" pull; fi
+    done
+  done
+
+  log "corpus $c: push, then pull, after editing 1% of the files in place ($runs runs, a new edit each)"
+  for ((r = 1; r <= runs; r++)); do
+    local edited
+    edited=$(python3 bench/corpus.py mutate "$src" --seed "$seed" --run "$r")
+    if has_tool hx; then quiet python3 bench/corpus.py mutate "$base/hx-vault" --seed "$seed" --run "$r"; fi
+    log "  edit $r: $edited files"
+    for t in "${tool_list[@]}"; do timed "$c" "$t" push_change "$r" push; done
+    for t in "${tool_list[@]}"; do
+      if [[ $t != restic ]]; then timed "$c" "$t" pull_change "$r" pull; fi
+    done
+  done
+
+  log "corpus $c: checking every copy"
+  if has_tool hx; then
+    check_same "$c" hx-pull-vs-hx-vault "$base/hx-vault" "$base/hx-pull"
+    check_same "$c" hx-vault-vs-src "$src" "$base/hx-vault"
+  fi
+  for t in "${peers[@]}"; do
+    if [[ $t == restic ]]; then
+      local verdict="errors (see $logs/$c.restic-check)"
+      if restic -r "$base/restic-push" check >"$logs/$c.restic-check" 2>&1; then verdict="no errors were found"; fi
+      printf '%s\t%s\t%s\n' "$c" "restic check (the repository after the last backup)" "$verdict" >>"$verify"
+      log "  check $c: restic check: $verdict"
+    else
+      check_same "$c" "$t-push" "$src" "$base/$t-push"
+      check_same "$c" "$t-pull" "$src" "$base/$t-pull"
+    fi
+  done
+  # A corpus is removed once measured so that A and B never need the disk at the same time.
+  rm -rf "$base"
+}
+
+for c in $corpora; do run_corpus "$c"; done
+python3 bench/sync_report.py "$out" | tee "$out/report.md"
+log "raw measurements: $raw; logs: $logs"
+grep -q DIFFERENT "$verify" && die "a copy differs from its source (see above)"
+exit 0
