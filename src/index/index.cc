@@ -106,7 +106,7 @@ struct Index::Impl {
   SqliteStatement meta_get, meta_put, meta_delete;
   SqliteStatement base_load, base_put, base_delete, base_clear;
   SqliteStatement tree_load, tree_put, tree_delete, tree_clear;
-  SqliteStatement stat_load, stat_put, stat_delete, stat_clear;
+  SqliteStatement stat_load, stat_count, stat_put, stat_delete, stat_clear;
   SqliteStatement blob_find, blob_insert;
   SqliteStatement object_find, object_has, object_insert, object_count;
   SqliteStatement snapshot_put, snapshot_has, snapshot_load;
@@ -145,6 +145,7 @@ Status Index::Impl::PrepareAll() {
       {&tree_delete, "DELETE FROM base_trees WHERE path = ?1"},
       {&tree_clear, "DELETE FROM base_trees"},
       {&stat_load, "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache"},
+      {&stat_count, "SELECT count(*) FROM stat_cache"},
       {&stat_put, "INSERT OR REPLACE INTO stat_cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&stat_delete, "DELETE FROM stat_cache WHERE path = ?1"},
       {&stat_clear, "DELETE FROM stat_cache"},
@@ -301,9 +302,18 @@ Result<EntryMap> Index::LoadBase() {
 }
 
 Result<StatCache> Index::LoadStatCache() {
+  StatCache cache;
+  {
+    // Sizing the table first saves the rehashes of growing it row by row.
+    SqliteStatement& count = impl_->stat_count;
+    ScopedReset reset(count);
+    HX_ASSIGN_OR_RETURN(const bool row, count.Step());
+    if (row) {
+      cache.reserve(static_cast<std::size_t>(count.ColumnInt64(0)));
+    }
+  }
   SqliteStatement& stmt = impl_->stat_load;
   ScopedReset reset(stmt);
-  StatCache cache;
   while (true) {
     HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) {
@@ -639,6 +649,17 @@ Status Index::Transaction::UpdateStatCache(const StatCache& before, const StatCa
     if (old == before.end() || !(old->second == entry)) {
       HX_RETURN_IF_ERROR(impl_->PutStat(path, entry));
     }
+  }
+  return OkStatus();
+}
+
+Status Index::Transaction::ApplyStatCacheChanges(const StatCacheChanges& changes) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  for (const std::string& path : changes.remove) {
+    HX_RETURN_IF_ERROR(impl_->DeleteByPath(impl_->stat_delete, path));
+  }
+  for (const auto& [path, entry] : changes.put) {
+    HX_RETURN_IF_ERROR(impl_->PutStat(path, entry));
   }
   return OkStatus();
 }

@@ -171,7 +171,9 @@ class Index::Transaction {
 
   Status PutStat(std::string_view path, const StatCacheEntry& entry);
   Status DeleteStat(std::string_view path);
-  // As UpdateBase, for the stat cache.
+  // Writes a scan's delta (ScanResult::stat_changes): one row per change.
+  Status ApplyStatCacheChanges(const StatCacheChanges& changes);
+  // As UpdateBase, for two whole caches.
   Status UpdateStatCache(const StatCache& before, const StatCache& after);
   Status ReplaceStatCache(const StatCache& cache);
 

@@ -319,6 +319,30 @@ TEST_F(IndexTest, StatCacheRoundTripsAndUpdatesIncrementally) {
   EXPECT_EQ(*OpenOrDie(file())->LoadStatCache(), after);
 }
 
+TEST_F(IndexTest, AScansStatCacheChangesAreWrittenAsADelta) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  StatCache cache{{"a", Stat(5, 1)}, {"b", Stat(6, 2)}, {"c", Stat(7, 3)}};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceStatCache(cache).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  StatCacheChanges changes;
+  changes.put["b"] = Stat(60, 4);
+  changes.put["d"] = Stat(8, 5);
+  changes.remove = {"a", "never-there"};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ApplyStatCacheChanges(changes).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  changes.ApplyTo(cache);
+  EXPECT_EQ(cache, (StatCache{{"b", Stat(60, 4)}, {"c", Stat(7, 3)}, {"d", Stat(8, 5)}}));
+  EXPECT_EQ(*index->LoadStatCache(), cache);
+  EXPECT_FALSE(changes.empty());
+  EXPECT_TRUE(StatCacheChanges{}.empty());
+}
+
 TEST_F(IndexTest, BaseTreeIdsRoundTripAndUpdateIncrementally) {
   std::unique_ptr<Index> index = OpenOrDie(file());
   const TreeIdMap before{{"", Id(1)}, {"a", Id(2)}, {"a/b", Id(3)}};

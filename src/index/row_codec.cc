@@ -97,25 +97,25 @@ Result<std::vector<std::uint8_t>> EncodeVersionVector(const VersionVector& vv) {
 
 Result<VersionVector> DecodeVersionVector(std::span<const std::uint8_t> bytes) {
   std::map<std::string, std::uint64_t> counters;
-  std::string previous;
+  std::span<const std::uint8_t> previous;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     if (bytes.size() - pos < kNodeBytes) {
       return Corrupt("version vector: truncated node id at byte " + std::to_string(pos));
     }
-    std::string node = ToHex(bytes.subspan(pos, kNodeBytes));
+    const std::span<const std::uint8_t> node = bytes.subspan(pos, kNodeBytes);
     pos += kNodeBytes;
     const std::optional<std::uint64_t> counter = ReadVarint(bytes, pos);
     if (!counter || *counter == 0) {
       return Corrupt("version vector: bad counter at byte " + std::to_string(pos));
     }
-    // Hex preserves byte order, so comparing the hex strings checks that
-    // the raw node ids are strictly increasing.
-    if (!counters.empty() && node <= previous) {
+    if (!previous.empty() && std::memcmp(previous.data(), node.data(), kNodeBytes) >= 0) {
       return Corrupt("version vector: node ids out of order");
     }
     previous = node;
-    counters.emplace_hint(counters.end(), std::move(node), *counter);
+    // Hex preserves byte order, so the map's order is the stored order and
+    // every insertion is at the end.
+    counters.emplace_hint(counters.end(), ToHex(node), *counter);
   }
   return VersionVector(std::move(counters));
 }

@@ -53,4 +53,29 @@ struct StatCacheEntry {
 // string-comparing tree walk at 100,000 paths.
 using StatCache = std::unordered_map<std::string, StatCacheEntry>;
 
+// What a scan learned that the stat cache should remember, as a delta: a
+// no-change scan of 100,000 files produces an empty one instead of a
+// 100,000-entry copy of the cache.
+struct StatCacheChanges {
+  // Entries to write: files read by the scan (new or replacing a stale
+  // entry).
+  StatCache put;
+  // Paths whose entries are no longer useful (the file is gone, is not a
+  // regular file any more, or changed since it was cached), sorted. Never
+  // a path that is also in `put`.
+  std::vector<std::string> remove;
+
+  bool empty() const { return put.empty() && remove.empty(); }
+
+  // Applies the changes to an in-memory cache (e.g. one kept between scans).
+  void ApplyTo(StatCache& cache) const {
+    for (const std::string& path : remove) {
+      cache.erase(path);
+    }
+    for (const auto& [path, entry] : put) {
+      cache.insert_or_assign(path, entry);
+    }
+  }
+};
+
 }  // namespace hx

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <iterator>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -20,6 +21,7 @@
 
 #include "json/utf8.h"
 #include "scan/file_hasher.h"
+#include "scan/path_order.h"
 
 namespace hx {
 namespace {
@@ -94,9 +96,29 @@ struct DirCloser {
   void operator()(DIR* dir) const { ::closedir(dir); }
 };
 
-struct DirTask {
+using PathEntry = std::pair<std::string, Entry>;
+
+// One directory of the walk and what was found in it. The task that lists
+// it fills `listed`, `items`, `subdirs` and sizes `hashed`; each hash batch
+// then fills its own slot of `hashed`. The queue's mutex orders the listing
+// before the batches, and joining the workers orders everything before the
+// merge, so no further locking is needed.
+struct DirNode {
+  explicit DirNode(std::string dir_path) : path(std::move(dir_path)) {}
+
   std::string path;  // "" for the root
-  dev_t dev = 0;     // as lstat saw it when the parent was listed
+  bool listed = false;
+  std::vector<PathEntry> items;  // symlinks and files from the stat cache
+  std::vector<std::unique_ptr<DirNode>> subdirs;
+  std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
+
+  // Where a child's name starts in its path.
+  std::size_t name_offset() const { return path.empty() ? 0 : path.size() + 1; }
+};
+
+struct DirTask {
+  DirNode* node;
+  dev_t dev = 0;  // as lstat saw it when the parent was listed
   ino_t ino = 0;
 };
 
@@ -110,13 +132,15 @@ struct HashTask {
   // to its descriptor; the batches run on any worker and finish in any
   // order, and the last one closes it.
   std::shared_ptr<const DirFd> dir;
+  DirNode* node = nullptr;
+  std::size_t slot = 0;
   std::vector<PendingFile> files;
 };
 
-// What one worker found; merged when the walk is over.
+// What one worker found besides entries; merged when the walk is over.
 struct Output {
-  std::vector<std::pair<std::string, Entry>> entries;
-  std::vector<std::pair<std::string, StatCacheEntry>> cache;
+  std::vector<std::pair<std::string, StatCacheEntry>> cache_put;
+  std::vector<const StatCacheEntry*> cache_reused;
   std::vector<ScanSkip> skipped;
   std::vector<ScanError> errors;
   ScanStats stats;
@@ -152,12 +176,13 @@ class Walk {
         cdc_(cdc),
         chunk_id_(chunk_id),
         ignore_(ignore),
-        now_ns_(now_ns) {}
+        now_ns_(now_ns),
+        root_(std::string()) {}
 
   // Walks the vault on `threads` threads, the caller's included; one
-  // Output per thread, each with its entries sorted by path.
+  // Output per thread.
   std::vector<Output> Run(int threads) {
-    dirs_.push_back(DirTask{});
+    dirs_.push_back(DirTask{&root_});
     std::vector<Output> outputs(static_cast<std::size_t>(threads));
     std::vector<std::thread> workers;
     for (int i = 1; i < threads; ++i) {
@@ -174,6 +199,8 @@ class Walk {
     return outputs;
   }
 
+  DirNode& root() { return root_; }
+
  private:
   void Work(Output& out);
   void ScanDir(const DirTask& task, Output& out);
@@ -186,6 +213,7 @@ class Walk {
   const ChunkIdFn& chunk_id_;
   const IgnoreRules& ignore_;
   const std::int64_t now_ns_;
+  DirNode root_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -210,7 +238,7 @@ void Walk::Work(Output& out) {
       HashBatch(task, out, stream);
       task = HashTask{};  // close the directory outside the lock
     } else if (!dirs_.empty()) {
-      DirTask task = std::move(dirs_.back());
+      const DirTask task = dirs_.back();
       dirs_.pop_back();
       ++busy_;
       lock.unlock();
@@ -225,9 +253,6 @@ void Walk::Work(Output& out) {
   }
   lock.unlock();
   cv_.notify_all();
-  // Sorting here runs on every worker at once; the merge is then linear.
-  std::sort(out.entries.begin(), out.entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
@@ -236,9 +261,7 @@ void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
   }
   {
     std::lock_guard lock(mu_);
-    for (DirTask& dir : dirs) {
-      dirs_.push_back(std::move(dir));
-    }
+    dirs_.insert(dirs_.end(), dirs.begin(), dirs.end());
     for (HashTask& hash : hashes) {
       hashes_.push_back(std::move(hash));
     }
@@ -247,13 +270,15 @@ void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
 }
 
 void Walk::ScanDir(const DirTask& task, Output& out) {
-  const bool is_root = task.path.empty();
+  DirNode& node = *task.node;
+  const std::string& dir_path = node.path;
+  const bool is_root = dir_path.empty();
   // Subdirectories are opened by path from the root without following a
   // final symlink, then checked against the (dev, inode) seen when the
   // parent was listed: if any component was swapped for a symlink
   // meanwhile, the inode differs and nothing outside the vault is read.
   const int fd = is_root ? ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0)
-                         : ::openat(root_fd_, task.path.c_str(),
+                         : ::openat(root_fd_, dir_path.c_str(),
                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
@@ -261,9 +286,9 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       return;  // deleted since its parent was listed
     }
     if (error == ENOTDIR || error == ELOOP) {
-      out.errors.push_back({task.path, ChangedWhileScanning(task.path, "not a directory now")});
+      out.errors.push_back({dir_path, ChangedWhileScanning(dir_path, "not a directory now")});
     } else {
-      out.errors.push_back({task.path, PathError(error, task.path, "cannot open the directory")});
+      out.errors.push_back({dir_path, PathError(error, dir_path, "cannot open the directory")});
     }
     return;
   }
@@ -272,11 +297,11 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
       const int error = errno;
-      out.errors.push_back({task.path, PathError(error, task.path, "cannot stat the directory")});
+      out.errors.push_back({dir_path, PathError(error, dir_path, "cannot stat the directory")});
       return;
     }
     if (st.st_dev != task.dev || st.st_ino != task.ino) {
-      out.errors.push_back({task.path, ChangedWhileScanning(task.path, "replaced")});
+      out.errors.push_back({dir_path, ChangedWhileScanning(dir_path, "replaced")});
       return;
     }
   }
@@ -288,7 +313,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     if (list_fd >= 0) {
       ::close(list_fd);
     }
-    out.errors.push_back({task.path, PathError(error, task.path, "cannot list the directory")});
+    out.errors.push_back({dir_path, PathError(error, dir_path, "cannot list the directory")});
     return;
   }
   const std::unique_ptr<DIR, DirCloser> close_listing(listing);
@@ -296,17 +321,11 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   // If the listing fails halfway, everything this directory added is
   // taken back: the directory is then one error, and its base state is
   // kept whole (see ScanError).
-  const std::size_t entries_mark = out.entries.size();
-  const std::size_t cache_mark = out.cache.size();
+  const std::size_t reused_mark = out.cache_reused.size();
   const std::size_t skipped_mark = out.skipped.size();
   const std::size_t errors_mark = out.errors.size();
   const ScanStats stats_mark = out.stats;
 
-  if (!is_root) {
-    Entry entry;
-    entry.kind = EntryKind::kDir;
-    out.entries.emplace_back(task.path, std::move(entry));
-  }
   std::vector<DirTask> new_dirs;
   std::vector<HashTask> new_hashes;
   HashTask batch;
@@ -314,6 +333,8 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   auto flush_batch = [&] {
     if (!batch.files.empty()) {
       batch.dir = dir;
+      batch.node = &node;
+      batch.slot = new_hashes.size();
       new_hashes.push_back(std::move(batch));
       batch = HashTask{};
       batch_bytes = 0;
@@ -326,12 +347,13 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     if (item == nullptr) {
       const int error = errno;
       if (error != 0) {
-        out.entries.resize(entries_mark);
-        out.cache.resize(cache_mark);
+        node.items.clear();
+        node.subdirs.clear();
+        out.cache_reused.resize(reused_mark);
         out.skipped.resize(skipped_mark);
         out.errors.resize(errors_mark);
         out.stats = stats_mark;
-        out.errors.push_back({task.path, PathError(error, task.path, "cannot list the directory")});
+        out.errors.push_back({dir_path, PathError(error, dir_path, "cannot list the directory")});
         return;
       }
       break;
@@ -340,7 +362,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     if (name == "." || name == ".." || (is_root && name == kStateDirName)) {
       continue;
     }
-    std::string path = is_root ? std::string(name) : task.path + '/' + std::string(name);
+    std::string path = is_root ? std::string(name) : dir_path + '/' + std::string(name);
     struct stat st {};
     if (::fstatat(fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       const int error = errno;
@@ -359,13 +381,14 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       continue;
     }
     if (is_dir) {
-      new_dirs.push_back({std::move(path), st.st_dev, st.st_ino});
+      node.subdirs.push_back(std::make_unique<DirNode>(std::move(path)));
+      new_dirs.push_back({node.subdirs.back().get(), st.st_dev, st.st_ino});
     } else if (S_ISREG(st.st_mode)) {
       const FileStat fresh = FileStatOf(st);
       const auto cached = cache_.find(path);
       if (cached != cache_.end() && SameStatForCache(cached->second.stat, fresh)) {
-        out.cache.emplace_back(path, StatCacheEntry{fresh, cached->second.chunks});
-        out.entries.emplace_back(std::move(path), FileEntry(fresh, cached->second.chunks));
+        out.cache_reused.push_back(&cached->second);
+        node.items.emplace_back(std::move(path), FileEntry(fresh, cached->second.chunks));
         ++out.stats.files_from_cache;
       } else {
         batch.files.push_back({std::string(name), std::move(path)});
@@ -390,16 +413,19 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       Entry entry;
       entry.kind = EntryKind::kSymlink;
       entry.symlink_target = std::move(*target);
-      out.entries.emplace_back(std::move(path), std::move(entry));
+      node.items.emplace_back(std::move(path), std::move(entry));
     } else {
       out.skipped.push_back({DisplayPath(path), ScanSkipReason::kSpecialFile});
     }
   }
   flush_batch();
+  node.hashed.resize(new_hashes.size());
+  node.listed = true;
   Enqueue(std::move(new_dirs), std::move(new_hashes));
 }
 
 void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
+  std::vector<PathEntry>& results = task.node->hashed[task.slot];
   for (const PendingFile& file : task.files) {
     HashFileOutcome outcome = HashFile(task.dir->fd, file.name, file.path, stream, chunk_id_);
     if (outcome.reads > 0) {
@@ -415,11 +441,12 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     }
     HashedFile& hashed = *outcome.file;
     Entry entry = FileEntry(hashed.stat, hashed.chunks);
-    const bool racy = std::max(hashed.stat.mtime_ns, hashed.stat.ctime_ns) >= now_ns_ - kRacyWindowNs;
+    const bool racy =
+        std::max(hashed.stat.mtime_ns, hashed.stat.ctime_ns) >= now_ns_ - kRacyWindowNs;
     if (!racy) {
-      out.cache.emplace_back(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
+      out.cache_put.emplace_back(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
     }
-    out.entries.emplace_back(file.path, std::move(entry));
+    results.emplace_back(file.path, std::move(entry));
   }
 }
 
@@ -429,25 +456,71 @@ std::int64_t RealTimeNs() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Merges the workers' sorted entries into one map, in linear time.
-EntryMap MergeEntries(std::vector<Output>& outputs) {
-  EntryMap entries;
-  std::vector<std::size_t> next(outputs.size(), 0);
-  while (true) {
-    std::size_t best = outputs.size();
-    for (std::size_t i = 0; i < outputs.size(); ++i) {
-      if (next[i] < outputs[i].entries.size() &&
-          (best == outputs.size() ||
-           outputs[i].entries[next[i]].first < outputs[best].entries[next[best]].first)) {
-        best = i;
-      }
-    }
-    if (best == outputs.size()) {
-      return entries;
-    }
-    auto& [path, entry] = outputs[best].entries[next[best]++];
-    entries.emplace_hint(entries.end(), std::move(path), std::move(entry));
+// Moves the entries of `node`'s subtree into `out` in path (byte) order
+// (path_order.h), so that every insertion is at the end. Sorting short
+// names per directory is much cheaper than sorting 100,000 full paths.
+void Emit(DirNode& node, EntryMap& out) {
+  struct Item {
+    std::string_view name;
+    bool subtree = false;    // the contents of `dir`, not its entry
+    PathEntry* file = nullptr;
+    DirNode* dir = nullptr;
+  };
+  const std::size_t offset = node.name_offset();
+  std::vector<Item> items;
+  items.reserve(node.items.size() + 2 * node.subdirs.size());
+  for (PathEntry& item : node.items) {
+    items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
   }
+  for (std::vector<PathEntry>& slot : node.hashed) {
+    for (PathEntry& item : slot) {
+      items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
+    }
+  }
+  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
+    if (dir->listed) {
+      const std::string_view name = std::string_view(dir->path).substr(offset);
+      items.push_back({name, false, nullptr, dir.get()});
+      items.push_back({name, true, nullptr, dir.get()});
+    }
+  }
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return LessInPathOrder(a.name, a.subtree, b.name, b.subtree);
+  });
+  for (const Item& item : items) {
+    if (item.file != nullptr) {
+      out.emplace_hint(out.end(), std::move(item.file->first), std::move(item.file->second));
+    } else if (!item.subtree) {
+      Entry entry;
+      entry.kind = EntryKind::kDir;
+      out.emplace_hint(out.end(), item.dir->path, std::move(entry));
+    } else {
+      Emit(*item.dir, out);
+    }
+  }
+}
+
+// The cached paths this scan did not confirm (see StatCacheChanges).
+std::vector<std::string> StaleCachePaths(const StatCache& cache, std::vector<Output>& outputs,
+                                         const StatCache& put) {
+  std::vector<const StatCacheEntry*> reused;
+  for (Output& out : outputs) {
+    reused.insert(reused.end(), out.cache_reused.begin(), out.cache_reused.end());
+  }
+  std::vector<std::string> stale;
+  // The common case, nothing deleted or changed, costs no pass over the
+  // cache: every entry was reused exactly once.
+  if (reused.size() == cache.size()) {
+    return stale;
+  }
+  std::sort(reused.begin(), reused.end());
+  for (const auto& [path, entry] : cache) {
+    if (!std::binary_search(reused.begin(), reused.end(), &entry) && !put.contains(path)) {
+      stale.push_back(path);
+    }
+  }
+  std::sort(stale.begin(), stale.end());
+  return stale;
 }
 
 }  // namespace
@@ -491,9 +564,9 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
   std::vector<Output> outputs = walk.Run(threads);
 
   ScanResult result;
-  std::size_t cache_size = 0;
+  std::size_t put_size = 0;
   for (Output& out : outputs) {
-    cache_size += out.cache.size();
+    put_size += out.cache_put.size();
     for (ScanError& error : out.errors) {
       // The root could not be listed: there is no result to speak of.
       if (error.path.empty()) {
@@ -501,11 +574,11 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
       }
     }
   }
-  result.entries = MergeEntries(outputs);
-  result.stat_cache.reserve(cache_size);
+  Emit(walk.root(), result.entries);
+  result.stat_changes.put.reserve(put_size);
   for (Output& out : outputs) {
-    for (auto& [path, entry] : out.cache) {
-      result.stat_cache.emplace(std::move(path), std::move(entry));
+    for (auto& [path, entry] : out.cache_put) {
+      result.stat_changes.put.emplace(std::move(path), std::move(entry));
     }
     std::move(out.skipped.begin(), out.skipped.end(), std::back_inserter(result.skipped));
     std::move(out.errors.begin(), out.errors.end(), std::back_inserter(result.errors));
@@ -514,6 +587,7 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     result.stats.files_from_cache += out.stats.files_from_cache;
     result.stats.ignored += out.stats.ignored;
   }
+  result.stat_changes.remove = StaleCachePaths(cache, outputs, result.stat_changes.put);
   for (const auto& [path, entry] : result.entries) {
     switch (entry.kind) {
       case EntryKind::kFile:

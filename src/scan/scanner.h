@@ -16,9 +16,9 @@
 // reported as unstable rather than recorded with a torn hash.
 //
 // Racy timestamps: a file modified within the file system's timestamp
-// granularity after hx read it would keep its stat. So a file whose mtime is
-// within kRacyWindowNs of the scan's start is hashed but not put into the
-// fresh stat cache; the next scan hashes it again.
+// granularity after hx read it would keep its stat. So a file whose mtime or
+// ctime is within kRacyWindowNs of the scan's start is hashed but not put
+// into the stat cache; the next scan hashes it again.
 //
 // What is synced and what is not:
 //   - `.hx` at the vault root, and whatever .hxignore ignores (scan/ignore.h),
@@ -113,10 +113,12 @@ struct ScanStats {
 
 struct ScanResult {
   EntryMap entries;
-  // A fresh stat cache for every file in `entries` (except racy ones):
-  // write it back (Index::Transaction::UpdateStatCache) so the next scan
-  // can reuse it.
-  StatCache stat_cache;
+  // What the stat cache should learn from this scan (write it with
+  // Index::Transaction::ApplyStatCacheChanges, or ApplyTo an in-memory
+  // cache): `put` holds every file read by this scan except racy ones;
+  // `remove` every cached path this scan did not confirm. Empty when
+  // nothing changed.
+  StatCacheChanges stat_changes;
   std::vector<ScanSkip> skipped;   // sorted by path
   std::vector<ScanError> errors;   // sorted by path
   ScanStats stats;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -191,7 +192,7 @@ std::string BigContent() {
 TEST_F(ScannerTest, AnEmptyFolderGivesAnEmptyResult) {
   const ScanResult result = ScanOk();
   EXPECT_TRUE(result.entries.empty());
-  EXPECT_TRUE(result.stat_cache.empty());
+  EXPECT_TRUE(result.stat_changes.empty());
   EXPECT_TRUE(result.skipped.empty());
   EXPECT_TRUE(result.errors.empty());
 }
@@ -260,10 +261,11 @@ TEST_F(ScannerTest, FilesDirsSymlinksAndEmptyDirsBecomeEntries) {
   EXPECT_EQ(result.stats.files_hashed, 8u);
   EXPECT_EQ(result.stats.bytes_hashed, 5 + big.size() + 10 + 4 + 7 + 2 + 1);
   EXPECT_EQ(result.stats.files_from_cache, 0u);
-  // Every file is in the fresh stat cache with its entry's chunks.
-  EXPECT_EQ(result.stat_cache.size(), 8u);
-  EXPECT_EQ(result.stat_cache.at("big.bin").chunks, expected.at("big.bin").chunks);
-  EXPECT_EQ(result.stat_cache.at("big.bin").stat, StatOf("big.bin"));
+  // Every file read goes into the stat cache with its entry's chunks.
+  EXPECT_EQ(result.stat_changes.put.size(), 8u);
+  EXPECT_TRUE(result.stat_changes.remove.empty());
+  EXPECT_EQ(result.stat_changes.put.at("big.bin").chunks, expected.at("big.bin").chunks);
+  EXPECT_EQ(result.stat_changes.put.at("big.bin").stat, StatOf("big.bin"));
 }
 
 TEST_F(ScannerTest, AnUnchangedFileIsNotHashedAgain) {
@@ -271,13 +273,13 @@ TEST_F(ScannerTest, AnUnchangedFileIsNotHashedAgain) {
   Write("d/b.txt", BigContent());
   const ScanResult first = ScanOk();
   const int calls = chunk_calls_;
-  const ScanResult second = ScanOk(first.stat_cache);
+  const ScanResult second = ScanOk(first.stat_changes.put);
   EXPECT_EQ(chunk_calls_, calls);
   EXPECT_EQ(second.stats.files_hashed, 0u);
   EXPECT_EQ(second.stats.bytes_hashed, 0u);
   EXPECT_EQ(second.stats.files_from_cache, 2u);
   EXPECT_EQ(second.entries, first.entries);
-  EXPECT_EQ(second.stat_cache, first.stat_cache);
+  EXPECT_TRUE(second.stat_changes.empty());
 }
 
 TEST_F(ScannerTest, TheCachedChunksAreTakenAsIsWhenTheStatMatches) {
@@ -334,7 +336,7 @@ TEST_F(ScannerTest, RealEditsAreDetected) {
   }
   fs::permissions(At("chmod.sh"), fs::perms(0755));  // ctime (and the x bit)
 
-  const ScanResult second = ScanOk(first.stat_cache);
+  const ScanResult second = ScanOk(first.stat_changes.put);
   EXPECT_EQ(second.stats.files_hashed, 4u);
   EXPECT_EQ(second.entries.at("grow.txt").size, 6u);
   EXPECT_EQ(second.entries.at("touched.txt").chunks, first.entries.at("touched.txt").chunks);
@@ -343,6 +345,63 @@ TEST_F(ScannerTest, RealEditsAreDetected) {
             ExpectedFile("bbbb", false, StatOf("replaced.txt").mtime_ns));
   EXPECT_TRUE(second.entries.at("chmod.sh").executable);
   EXPECT_FALSE(first.entries.at("chmod.sh").executable);
+}
+
+TEST_F(ScannerTest, CachedPathsTheScanDoesNotConfirmAreRemovedFromTheCache) {
+  Write("same.txt", "same");
+  Write("edited.txt", "v1");
+  Write("deleted.txt", "gone soon");
+  Write("becomes_dir", "file for now");
+  Write("racy.txt", "r1");
+  StatCache cache = ScanOk().stat_changes.put;
+  cache["was_never_a_file"] = cache.at("same.txt");
+
+  Write("edited.txt", "v2 longer");
+  fs::remove(At("deleted.txt"));
+  fs::remove(At("becomes_dir"));
+  fs::create_directory(At("becomes_dir"));
+  Write("racy.txt", "r2 longer");
+
+  const ScanResult result = ScanOk(cache);
+  EXPECT_EQ(result.stat_changes.remove,
+            (std::vector<std::string>{"becomes_dir", "deleted.txt", "was_never_a_file"}));
+  EXPECT_EQ(result.stat_changes.put.size(), 2u);
+  EXPECT_TRUE(result.stat_changes.put.contains("edited.txt"));
+  EXPECT_TRUE(result.stat_changes.put.contains("racy.txt"));
+  StatCache applied = cache;
+  result.stat_changes.ApplyTo(applied);
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : applied) {
+    paths.push_back(path);
+  }
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"edited.txt", "racy.txt", "same.txt"}));
+
+  // When the edited files are racy, their stale entries go and nothing new
+  // is cached for them.
+  const FileStat racy = StatOf("racy.txt");
+  const ScanResult racy_scan = ScanOk(cache, 2, std::max(racy.mtime_ns, racy.ctime_ns));
+  EXPECT_TRUE(racy_scan.stat_changes.put.empty());
+  EXPECT_EQ(racy_scan.stat_changes.remove,
+            (std::vector<std::string>{"becomes_dir", "deleted.txt", "edited.txt", "racy.txt",
+                                      "was_never_a_file"}));
+}
+
+TEST_F(ScannerTest, NamesThatSortAroundTheSlashAreAllListed) {
+  // '-' (0x2d) and '.' (0x2e) sort before '/' (0x2f), '0' after: the
+  // entries are built in the order "a", "a-b", "a.txt", "a/x", "a0"
+  // (path_order.h).
+  Write("a/x", "1");
+  Write("a-b", "2");
+  Write("a.txt", "3");
+  Write("a0", "4");
+  Write("a/y/z", "5");
+  const ScanResult result = ScanOk();
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : result.entries) {
+    paths.push_back(path);
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{"a", "a-b", "a.txt", "a/x", "a/y", "a/y/z", "a0"}));
 }
 
 TEST_F(ScannerTest, AFileModifiedJustBeforeTheScanIsHashedButNotCached) {
@@ -354,14 +413,14 @@ TEST_F(ScannerTest, AFileModifiedJustBeforeTheScanIsHashedButNotCached) {
   const FileStat fresh = StatOf("fresh.txt");
   const ScanResult result = ScanOk({}, 2, std::max(fresh.mtime_ns, fresh.ctime_ns));
   EXPECT_TRUE(result.entries.contains("fresh.txt"));
-  EXPECT_FALSE(result.stat_cache.contains("fresh.txt"));
+  EXPECT_FALSE(result.stat_changes.put.contains("fresh.txt"));
   // old.txt's mtime is old but its ctime is now: also racy.
-  EXPECT_FALSE(result.stat_cache.contains("old.txt"));
+  EXPECT_FALSE(result.stat_changes.put.contains("old.txt"));
 
   const std::int64_t latest = std::max(fresh.ctime_ns, StatOf("old.txt").ctime_ns);
   const ScanResult later = ScanOk({}, 2, latest + kRacyWindowNs + 1);
-  EXPECT_TRUE(later.stat_cache.contains("fresh.txt"));
-  EXPECT_TRUE(later.stat_cache.contains("old.txt"));
+  EXPECT_TRUE(later.stat_changes.put.contains("fresh.txt"));
+  EXPECT_TRUE(later.stat_changes.put.contains("old.txt"));
 }
 
 TEST_F(ScannerTest, IgnoredPathsAreLeftOutAndIgnoredFoldersAreNotEntered) {
@@ -453,7 +512,7 @@ TEST_F(ScannerTest, UnreadableFilesAndFoldersArePerItemErrors) {
     EXPECT_EQ(error.error.category, Category::kAuth);
     EXPECT_EQ(error.error.details.at("path"), error.path);
   }
-  EXPECT_FALSE(result->stat_cache.contains("secret.txt"));
+  EXPECT_FALSE(result->stat_changes.put.contains("secret.txt"));
 }
 
 TEST_F(ScannerTest, AFileThatKeepsChangingWhileReadIsReportedUnstable) {
@@ -469,7 +528,7 @@ TEST_F(ScannerTest, AFileThatKeepsChangingWhileReadIsReportedUnstable) {
   const ScanResult result = ScanOk({}, 1);
   EXPECT_TRUE(result.entries.contains("stable.txt"));
   EXPECT_FALSE(result.entries.contains("busy.log"));
-  EXPECT_FALSE(result.stat_cache.contains("busy.log"));
+  EXPECT_FALSE(result.stat_changes.put.contains("busy.log"));
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0].path, "busy.log");
   EXPECT_EQ(result.errors[0].error.category, Category::kAborted);
@@ -508,7 +567,7 @@ TEST_F(ScannerTest, TheResultDoesNotDependOnTheNumberOfThreads) {
   for (int threads : {2, 5}) {
     const ScanResult many = ScanOk({}, threads);
     EXPECT_EQ(many.entries, one.entries) << threads;
-    EXPECT_EQ(many.stat_cache, one.stat_cache) << threads;
+    EXPECT_EQ(many.stat_changes.put, one.stat_changes.put) << threads;
     EXPECT_EQ(many.stats.bytes_hashed, one.stats.bytes_hashed) << threads;
   }
 }
