@@ -178,9 +178,17 @@ Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest
   const std::string key = ManifestKey(manifest.node_id);
   auto current = store.GetVersioned(key, kMaxManifestBytes + kAeadOverhead);
   if (!current.ok()) {
-    if (current.error().category != Category::kNotFound) return std::move(current).error();
-    HX_RETURN_IF_ERROR(store.PutIfAbsent(key, bytes));
-    return OkStatus();
+    switch (current.error().category) {
+      case Category::kNotFound:
+        HX_RETURN_IF_ERROR(store.PutIfAbsent(key, bytes));
+        return OkStatus();
+      case Category::kCorrupt:
+        // Larger than any manifest: damaged, and unreadable even for its
+        // version, so the repair is a plain replace.
+        return store.Put(key, bytes);
+      default:
+        return std::move(current).error();
+    }
   }
   const auto& [old_bytes, version] = *current;
   Result<DeviceManifest> old = DecodeManifest(ctx, manifest.node_id, old_bytes);

@@ -211,6 +211,13 @@ TEST(ManifestStoreTest, ACorruptOwnManifestIsReplacedOnWrite) {
   EXPECT_EQ(ReadManifest(store, TestContext(), kNodeA)->value(), GoldenManifest());
 }
 
+TEST(ManifestStoreTest, AnOversizedOwnManifestIsReplacedOnWrite) {
+  MemoryStore store;
+  ASSERT_TRUE(store.Put(ManifestKey(kNodeA), Bytes(kMaxManifestBytes + kAeadOverhead + 1, 'x')).ok());
+  ASSERT_TRUE(WriteManifest(store, TestContext(), GoldenManifest()).ok());
+  EXPECT_EQ(ReadManifest(store, TestContext(), kNodeA)->value(), GoldenManifest());
+}
+
 TEST(ManifestStoreTest, ANewerFormatManifestIsNotOverwritten) {
   MemoryStore store;
   const Bytes newer = Sealed(TestContext(), kNodeA, R"({"format_version":2})");

@@ -135,3 +135,26 @@ local_copy["paths"] = paths
 print("conflict_name", name)
 print("conflict_store", store_bytes.decode())
 print("conflict_local", canon(local_copy).decode())
+
+# The fuzz target's seed corpus (meta_fuzz.cc: first byte selects the target).
+import os
+import sys
+
+if len(sys.argv) == 3 and sys.argv[1] == "--corpus":
+    out = sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    seeds = {
+        "head": b"\x00" + canon(head),
+        "snapshot_zip": b"\x01" + snapshot_zip,
+        "manifest": b"\x02" + sealed_manifest,
+        "lock": b"\x03" + canon(lock),
+        "conflict_store": b"\x04" + name.encode() + b"\n" + store_bytes,
+        "conflict_local": b"\x05" + name.encode() + b"\n" + canon(local_copy),
+        "snapshot_body": b"\x06" + canon(body),
+        "manifest_plaintext": b"\x07" + canon(manifest),
+        "conflict_paths": b"\x08" + canon(paths),
+        "head_newer": b"\x00" + b'{"format_version":2}',
+    }
+    for seed_name, data in seeds.items():
+        with open(os.path.join(out, seed_name), "wb") as f:
+            f.write(data)
