@@ -1,11 +1,5 @@
 #include "store/folder_store.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -13,6 +7,12 @@
 #include <chrono>
 #include <cstdio>
 #include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/hex.h"
 #include "hash/blake3.h"
@@ -140,8 +140,7 @@ std::string RandomHex16() {
   if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     static std::atomic<std::uint64_t> counter{0};
     const std::uint64_t mix =
-        (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^
-        static_cast<std::uint64_t>(::getpid()) ^
+        (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::uint64_t>(::getpid()) ^
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       bytes[i] = static_cast<std::uint8_t>(mix >> (8 * i));
@@ -156,8 +155,7 @@ constexpr std::string_view kTempPrefix = ".tmp~";
 // checked against the caller's limit). hx never changes a file in place, so a
 // file that turns out longer or shorter than its size was changed by another
 // program while we read it; that is reported, not papered over.
-Result<Bytes> ReadWhole(int fd, std::uint64_t size, std::string_view key,
-                        const std::string& path) {
+Result<Bytes> ReadWhole(int fd, std::uint64_t size, std::string_view key, const std::string& path) {
   Bytes out(static_cast<std::size_t>(size));
   std::size_t filled = 0;
   while (filled < out.size()) {
@@ -260,9 +258,9 @@ Error FolderStoreErrorFromErrno(int errno_value, std::string_view operation,
     case EACCES:
     case EPERM:
     case EROFS:
-      error = Error(SyncCode::kAuthFailed, Category::kAuth,
-                    "permission denied on " + where + " (" + std::string(operation) + ": " +
-                        text + ")");
+      error = Error(
+          SyncCode::kAuthFailed, Category::kAuth,
+          "permission denied on " + where + " (" + std::string(operation) + ": " + text + ")");
       break;
     case ENOENT:
       error = Error(SyncCode::kStateFailed, Category::kNotFound,
@@ -359,8 +357,7 @@ Status FolderStore::CreateDirectories(const std::string& dir) {
   struct stat st;
   if (::stat(target_.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Error(SyncCode::kTargetInvalid, Category::kNotFound,
-                 "the store folder " + target_.path +
-                     " has disappeared (is its disk mounted?)")
+                 "the store folder " + target_.path + " has disappeared (is its disk mounted?)")
         .With("path", target_.path);
   }
   return MakeDirectoriesUnder(target_.path, dir, options_.sync);

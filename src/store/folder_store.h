@@ -81,7 +81,6 @@ class FolderStore final : public Store {
   FolderStore(PrivateTag, Target target, FolderStoreOptions options);
 
  private:
-
   // Writes `bytes` to a new temporary file in `dir` (created with its
   // parents if missing), fsynced; returns its path.
   Result<std::string> WriteTempFile(const std::string& dir, std::span<const std::uint8_t> bytes);
@@ -102,8 +101,7 @@ Status CreateFolderStoreRoot(const std::string& path);
 // KC_SYNC_AUTH_FAILED "permission denied on <path>"; ENOSPC, EDQUOT ->
 // no_space; everything else (EIO, ...) -> io. Codes are KC_SYNC_STATE_FAILED
 // except for auth. Details: {"errno", "operation", "path"}.
-Error FolderStoreErrorFromErrno(int errno_value, std::string_view operation,
-                                std::string_view path);
+Error FolderStoreErrorFromErrno(int errno_value, std::string_view operation, std::string_view path);
 
 // True if `name` (one path segment) is a folder store temporary file name.
 bool IsFolderStoreTempName(std::string_view name);

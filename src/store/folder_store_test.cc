@@ -3,25 +3,24 @@
 // permissions, a full disk, and the folder that must exist.
 #include "store/folder_store.h"
 
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/hex.h"
 #include "hash/blake3.h"
 #include "store/store_conformance.h"
 #include "store/store_test_util.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
 using ::testing::ElementsAre;
@@ -31,9 +30,8 @@ using ::testing::IsEmpty;
 constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 INSTANTIATE_TEST_SUITE_P(Folder, StoreConformanceTest,
-                         ::testing::Values(StoreFactory{"Folder", [] {
-                                             return MakeTempFolderStore();
-                                           }}),
+                         ::testing::Values(StoreFactory{"Folder",
+                                                        [] { return MakeTempFolderStore(); }}),
                          StoreFactoryName);
 
 class FolderStoreTest : public ::testing::Test {
@@ -169,10 +167,9 @@ TEST_F(FolderStoreTest, PermissionDeniedIsAuthAndLeavesNothingBehind) {
     auto del = store().Delete("ro/existing");
     return !put.ok() && put.error().category == Category::kAuth &&
            put.error().code == SyncCode::kAuthFailed &&
-           put.error().message.starts_with("permission denied on " + ro_dir) &&
-           !create.ok() && create.error().category == Category::kAuth && !del.ok() &&
-           del.error().code == SyncCode::kAuthFailed &&
-           store().Get("ro/existing", kNoLimit).ok();
+           put.error().message.starts_with("permission denied on " + ro_dir) && !create.ok() &&
+           create.error().category == Category::kAuth && !del.ok() &&
+           del.error().code == SyncCode::kAuthFailed && store().Get("ro/existing", kNoLimit).ok();
   });
   EXPECT_THAT(DirectoryNames(ro_dir), ElementsAre("existing"));
 }
@@ -210,7 +207,9 @@ TEST_F(FolderStoreTest, AFullDiskIsNoSpaceAndLeavesNothingBehind) {
         std::_Exit(DirectoryNames(mount_point).empty() ? 0 : 4);
       },
       // 77: this kernel or container does not let root mount; nothing to check.
-      [](int status) { return WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77); },
+      [](int status) {
+        return WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77);
+      },
       "");
 }
 
@@ -242,8 +241,8 @@ TEST(FolderStoreErrorTest, ErrnoMapsToCategoryAndCode) {
     EXPECT_EQ(error.details.at("operation"), "rename into");
     EXPECT_EQ(error.details.at("path"), "/store/head.json");
   }
-  EXPECT_EQ(FolderStoreErrorFromErrno(EACCES, "open", "/s/x").message.rfind(
-                "permission denied on /s/x", 0),
+  EXPECT_EQ(FolderStoreErrorFromErrno(EACCES, "open", "/s/x")
+                .message.rfind("permission denied on /s/x", 0),
             0u);
 }
 
@@ -312,4 +311,4 @@ TEST(FolderStoreOpenTest, UnsyncedStoresBehaveTheSame) {
 }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

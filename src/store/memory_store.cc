@@ -67,9 +67,8 @@ Result<Bytes> MemoryStore::GetRange(std::string_view key, ByteRange range) {
   if (it == objects_.end()) return NotFound(key);
   const Bytes& bytes = it->second.bytes;
   if (range.offset > bytes.size() || range.length > bytes.size() - range.offset) {
-    return Corrupt(key, "is " + std::to_string(bytes.size()) +
-                            " bytes, too short for the range " + std::to_string(range.offset) +
-                            "+" + std::to_string(range.length));
+    return Corrupt(key, "is " + std::to_string(bytes.size()) + " bytes, too short for the range " +
+                            std::to_string(range.offset) + "+" + std::to_string(range.length));
   }
   const auto first = bytes.begin() + static_cast<std::ptrdiff_t>(range.offset);
   return Bytes(first, first + static_cast<std::ptrdiff_t>(range.length));
@@ -127,8 +126,8 @@ Result<std::vector<StoreObjectInfo>> MemoryStore::List(std::string_view prefix) 
   std::lock_guard lock(mu_);
   std::vector<StoreObjectInfo> out;
   // std::map is sorted bytewise, so the matches are one contiguous run.
-  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix);
-       ++it) {
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.starts_with(prefix); ++it) {
     out.push_back(StoreObjectInfo{it->first, it->second.bytes.size()});
   }
   return out;

@@ -9,13 +9,12 @@
 #include "store/store_conformance.h"
 #include "store/store_test_util.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Memory, StoreConformanceTest,
-                         ::testing::Values(StoreFactory{"Memory", [] {
-                                             return std::make_unique<MemoryStore>();
-                                           }}),
+                         ::testing::Values(StoreFactory{
+                             "Memory", [] { return std::make_unique<MemoryStore>(); }}),
                          StoreFactoryName);
 
 constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
@@ -52,4 +51,4 @@ TEST(MemoryStoreTest, ObjectCountFollowsPutsAndDeletes) {
 }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

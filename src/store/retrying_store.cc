@@ -1,9 +1,9 @@
 // RetryingStore (declared in store_wrappers.h).
-#include <sys/random.h>
-
 #include <algorithm>
 #include <thread>
 #include <utility>
+
+#include <sys/random.h>
 
 #include "store/store_wrappers.h"
 
@@ -14,8 +14,7 @@ std::uint64_t SeedFromOs() {
   std::uint64_t seed = 0;
   if (::getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
     // Jitter needs spread, not secrecy: the clock will do.
-    seed = static_cast<std::uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   return seed;
 }
@@ -32,9 +31,7 @@ RetryingStore::RetryingStore(std::unique_ptr<Store> inner, RetryOptions options)
     options_.sleep = [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
   }
   if (!options_.random) {
-    options_.random = [generator = std::mt19937_64(SeedFromOs())]() mutable {
-      return generator();
-    };
+    options_.random = [generator = std::mt19937_64(SeedFromOs())]() mutable { return generator(); };
   }
   if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
   options_.max_attempts = std::max(options_.max_attempts, 1);

@@ -13,11 +13,11 @@
 #include "store/store_test_util.h"
 #include "store/store_wrappers.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::Each;
+using ::testing::ElementsAre;
 using ::testing::Le;
 
 using std::chrono::milliseconds;
@@ -89,8 +89,8 @@ TEST_F(RetryTest, ThrottlingTimeoutAndNetworkAreRetriedOtherCategoriesAreNot) {
     EXPECT_TRUE(store_->Exists("k").ok()) << ToString(category);
   }
   for (const Category category :
-       {Category::kAuth, Category::kCorrupt, Category::kIo, Category::kNoSpace,
-        Category::kLocked, Category::kNotFound, Category::kInternal}) {
+       {Category::kAuth, Category::kCorrupt, Category::kIo, Category::kNoSpace, Category::kLocked,
+        Category::kNotFound, Category::kInternal}) {
     faults_->ClearRules();
     faults_->AddRule(FaultRule::FailFirst(StoreOp::kExists, 1, category));
     const std::uint64_t before = Calls(StoreOp::kExists);
@@ -273,4 +273,4 @@ TEST_F(RetryTest, OneAttemptMeansNoRetries) {
 }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

@@ -7,12 +7,12 @@
 //
 // The folder lives in $HX_BENCH_DIR, else /tmp (so: a real disk, unlike the
 // tests, which prefer a tmpfs).
-#include <benchmark/benchmark.h>
-
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "store/folder_store.h"
 #include "store/memory_store.h"
@@ -21,14 +21,15 @@
 namespace hx {
 namespace {
 
-std::unique_ptr<testing::TempFolder> BenchFolder() {
+std::unique_ptr<store_testing::TempFolder> BenchFolder() {
   const char* dir = std::getenv("HX_BENCH_DIR");
   ::setenv("HX_TEST_TMPDIR", dir != nullptr ? dir : "/tmp", /*overwrite=*/1);
-  return std::make_unique<testing::TempFolder>();
+  return std::make_unique<store_testing::TempFolder>();
 }
 
-std::unique_ptr<FolderStore> OpenFolder(const testing::TempFolder& folder, bool sync) {
-  return FolderStore::Open(testing::FolderTarget(folder.path()), FolderStoreOptions{.sync = sync})
+std::unique_ptr<FolderStore> OpenFolder(const store_testing::TempFolder& folder, bool sync) {
+  return FolderStore::Open(store_testing::FolderTarget(folder.path()),
+                           FolderStoreOptions{.sync = sync})
       .value();
 }
 
@@ -43,7 +44,7 @@ std::string KeyFor(std::int64_t i) {
 void BM_StoreFolderPut(benchmark::State& state) {
   const auto folder = BenchFolder();
   const auto store = OpenFolder(*folder, state.range(1) != 0);
-  const Bytes bytes = testing::PatternBytes(static_cast<std::size_t>(state.range(0)), 1);
+  const Bytes bytes = store_testing::PatternBytes(static_cast<std::size_t>(state.range(0)), 1);
   std::int64_t i = 0;
   for (auto _ : state) {
     if (!store->Put(KeyFor(i++ % 1024), bytes).ok()) state.SkipWithError("put failed");
@@ -61,7 +62,7 @@ BENCHMARK(BM_StoreFolderPut)
 void BM_StoreFolderPutIfAbsent(benchmark::State& state) {
   const auto folder = BenchFolder();
   const auto store = OpenFolder(*folder, /*sync=*/true);
-  const Bytes bytes = testing::PatternBytes(4096, 2);
+  const Bytes bytes = store_testing::PatternBytes(4096, 2);
   std::int64_t i = 0;
   for (auto _ : state) {
     if (!store->PutIfAbsent(KeyFor(i++), bytes).ok()) state.SkipWithError("create failed");
@@ -73,7 +74,7 @@ BENCHMARK(BM_StoreFolderPutIfAbsent)->Unit(benchmark::kMicrosecond)->UseRealTime
 void BM_StoreFolderGet(benchmark::State& state) {
   const auto folder = BenchFolder();
   const auto store = OpenFolder(*folder, /*sync=*/false);
-  const Bytes bytes = testing::PatternBytes(static_cast<std::size_t>(state.range(0)), 3);
+  const Bytes bytes = store_testing::PatternBytes(static_cast<std::size_t>(state.range(0)), 3);
   if (!store->Put("k", bytes).ok()) state.SkipWithError("put failed");
   for (auto _ : state) {
     auto got = store->Get("k", std::numeric_limits<std::uint64_t>::max());
@@ -102,7 +103,7 @@ BENCHMARK(BM_StoreFolderList)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
 void BM_StoreMemoryPut(benchmark::State& state) {
   MemoryStore store;
-  const Bytes bytes = testing::PatternBytes(4096, 4);
+  const Bytes bytes = store_testing::PatternBytes(4096, 4);
   std::int64_t i = 0;
   for (auto _ : state) {
     if (!store.Put(KeyFor(i++ % 1024), bytes).ok()) state.SkipWithError("put failed");

@@ -15,7 +15,7 @@
 
 #include "store/store_test_util.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 
 void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
@@ -252,8 +252,7 @@ TEST_P(StoreConformanceTest, PutIfMatchReplacesWhenTheVersionIsCurrent) {
   EXPECT_EQ(now->first, ToBytes("two"));
   EXPECT_EQ(now->second, *v2);
   // The old version is stale now.
-  EXPECT_EQ(CategoryOf(store().PutIfMatch("head.json", ToBytes("three"), *v1)),
-            Category::kAborted);
+  EXPECT_EQ(CategoryOf(store().PutIfMatch("head.json", ToBytes("three"), *v1)), Category::kAborted);
   auto v3 = store().PutIfMatch("head.json", ToBytes("three"), *v2);
   ASSERT_OK(v3);
   EXPECT_EQ(store().Get("head.json", kNoLimit).value(), ToBytes("three"));
@@ -263,8 +262,8 @@ TEST_P(StoreConformanceTest, PutIfMatchWithAWrongVersionAbortsAndChangesNothing)
   ASSERT_OK(store().Put("head.json", ToBytes("current")));
   auto version = store().GetVersioned("head.json", kNoLimit);
   ASSERT_OK(version);
-  for (const StoreVersion& wrong : {StoreVersion("bogus"), StoreVersion(""),
-                                    version->second + "0"}) {
+  for (const StoreVersion& wrong :
+       {StoreVersion("bogus"), StoreVersion(""), version->second + "0"}) {
     EXPECT_EQ(CategoryOf(store().PutIfMatch("head.json", ToBytes("new"), wrong)),
               Category::kAborted);
   }
@@ -318,8 +317,8 @@ TEST_P(StoreConformanceTest, ExistsIsTrueForObjectsOnly) {
 
 // Keys chosen around the bytes that sort next to '/': "a-b" < "a.b" <
 // "a/..." < "a0" bytewise.
-const std::vector<std::string> kTreeKeys = {"a-b", "a.b", "a/b", "a/c/d", "a/c/e", "a0",
-                                            "b",   "z/y/x/w"};
+const std::vector<std::string> kTreeKeys = {"a-b",   "a.b", "a/b", "a/c/d",
+                                            "a/c/e", "a0",  "b",   "z/y/x/w"};
 
 void PutAll(Store& store, std::vector<std::string> keys) {
   std::shuffle(keys.begin(), keys.end(), std::mt19937(42));
@@ -396,8 +395,21 @@ TEST_P(StoreConformanceTest, KeysMayUseEveryAllowedCharacter) {
 
 TEST_P(StoreConformanceTest, InvalidKeysAreRefusedAsBugs) {
   const std::vector<std::string> bad = {
-      "",   "/a",  "a/",  "a//b", "./a", "a/./b", "a/../b", "..",
-      ".",  "A",   "a b", "a\\b", "é",   "a:b",   std::string("a\0b", 3),
+      "",
+      "/a",
+      "a/",
+      "a//b",
+      "./a",
+      "a/./b",
+      "a/../b",
+      "..",
+      ".",
+      "A",
+      "a b",
+      "a\\b",
+      "é",
+      "a:b",
+      std::string("a\0b", 3),
       std::string(kMaxStoreKeyBytes + 1, 'k'),
   };
   const Bytes bytes = ToBytes("x");
@@ -426,4 +438,4 @@ TEST_P(StoreConformanceTest, InvalidKeysAreRefusedAsBugs) {
 TEST_P(StoreConformanceTest, DescribeNamesTheStore) { EXPECT_FALSE(store().Describe().empty()); }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

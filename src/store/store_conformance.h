@@ -26,7 +26,7 @@
 
 #include "store/store.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 
 struct StoreFactory {
   // A test-name-safe identifier: letters, digits and '_'.
@@ -52,4 +52,4 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
   std::unique_ptr<Store> store_;
 };
 
-}  // namespace hx::testing
+}  // namespace hx::store_testing

@@ -64,9 +64,9 @@ bool HasTempFiles(const std::string& root) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // One folder for the whole run (removed at exit), emptied for each input.
-  static const hx::testing::TempFolder folder;
+  static const hx::store_testing::TempFolder folder;
   static const std::unique_ptr<hx::FolderStore> folder_store = [] {
-    auto opened = hx::FolderStore::Open(hx::testing::FolderTarget(folder.path()),
+    auto opened = hx::FolderStore::Open(hx::store_testing::FolderTarget(folder.path()),
                                         hx::FolderStoreOptions{.sync = false});
     Check(opened.ok());
     return std::move(*opened);
@@ -158,10 +158,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 7: {
-        const std::string prefix =
-            arbitrary ? key
-                      : kPrefixes[provider.ConsumeIntegralInRange<std::size_t>(
-                            0, std::size(kPrefixes) - 1)];
+        const std::string prefix = arbitrary
+                                       ? key
+                                       : kPrefixes[provider.ConsumeIntegralInRange<std::size_t>(
+                                             0, std::size(kPrefixes) - 1)];
         auto f = folder_side.store->List(prefix);
         auto m = memory_side.store->List(prefix);
         CheckSameOutcome(f, m);

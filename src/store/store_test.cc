@@ -11,16 +11,15 @@
 
 #include "store/store_test_util.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
 using ::testing::HasSubstr;
 
 TEST(StoreKeyTest, TheKeysOfTheLayoutAreValid) {
-  for (const char* key :
-       {"vault.json", "head.json", "snapshots/0123abcd.zip", "blobs/ab/cd/abcdef0123",
-        "manifests/node-1.hxman", "conflicts/conflict_1700000000000_ab12.json",
-        "locks/write.lock"}) {
+  for (const char* key : {"vault.json", "head.json", "snapshots/0123abcd.zip",
+                          "blobs/ab/cd/abcdef0123", "manifests/node-1.hxman",
+                          "conflicts/conflict_1700000000000_ab12.json", "locks/write.lock"}) {
     EXPECT_TRUE(ValidateStoreKey(key).ok()) << key;
   }
 }
@@ -125,4 +124,4 @@ TEST(OpenStoreTest, CreateStoreMakesTheFolderAndItsParents) {
 }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

@@ -1,8 +1,5 @@
 #include "store/store_test_util.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -11,9 +8,12 @@
 #include <iterator>
 #include <system_error>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "store/store_wrappers.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
 std::string TempBase() {
@@ -123,4 +123,4 @@ Bytes PatternBytes(std::size_t size, std::uint8_t seed) {
   return out;
 }
 
-}  // namespace hx::testing
+}  // namespace hx::store_testing

@@ -16,7 +16,7 @@
 #include "store/folder_store.h"
 #include "store/store.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 
 class TempFolder {
  public:
@@ -53,4 +53,4 @@ std::vector<std::string> DirectoryNames(const std::string& path);
 Bytes ToBytes(std::string_view text);
 Bytes PatternBytes(std::size_t size, std::uint8_t seed);
 
-}  // namespace hx::testing
+}  // namespace hx::store_testing

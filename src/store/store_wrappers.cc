@@ -8,8 +8,8 @@ namespace hx {
 
 std::string_view ToString(StoreOp op) {
   static constexpr std::array<std::string_view, kStoreOpCount> kNames = {
-      "get", "get_range", "get_versioned", "put", "put_if_absent",
-      "put_if_match", "exists", "list", "delete"};
+      "get",          "get_range", "get_versioned", "put",   "put_if_absent",
+      "put_if_match", "exists",    "list",          "delete"};
   return kNames[static_cast<std::size_t>(op)];
 }
 
@@ -323,8 +323,7 @@ T FaultInjectingStore::Run(StoreOp op, std::string_view key, Call call) {
 }
 
 Result<Bytes> FaultInjectingStore::Get(std::string_view key, std::uint64_t max_size) {
-  return Run<Result<Bytes>>(StoreOp::kGet, key,
-                            [&] { return StoreWrapper::Get(key, max_size); });
+  return Run<Result<Bytes>>(StoreOp::kGet, key, [&] { return StoreWrapper::Get(key, max_size); });
 }
 
 Result<Bytes> FaultInjectingStore::GetRange(std::string_view key, ByteRange range) {
@@ -332,8 +331,8 @@ Result<Bytes> FaultInjectingStore::GetRange(std::string_view key, ByteRange rang
                             [&] { return StoreWrapper::GetRange(key, range); });
 }
 
-Result<std::pair<Bytes, StoreVersion>> FaultInjectingStore::GetVersioned(
-    std::string_view key, std::uint64_t max_size) {
+Result<std::pair<Bytes, StoreVersion>> FaultInjectingStore::GetVersioned(std::string_view key,
+                                                                         std::uint64_t max_size) {
   return Run<Result<std::pair<Bytes, StoreVersion>>>(
       StoreOp::kGetVersioned, key, [&] { return StoreWrapper::GetVersioned(key, max_size); });
 }
@@ -351,9 +350,8 @@ Result<StoreVersion> FaultInjectingStore::PutIfAbsent(std::string_view key,
 Result<StoreVersion> FaultInjectingStore::PutIfMatch(std::string_view key,
                                                      std::span<const std::uint8_t> bytes,
                                                      const StoreVersion& expected) {
-  return Run<Result<StoreVersion>>(StoreOp::kPutIfMatch, key, [&] {
-    return StoreWrapper::PutIfMatch(key, bytes, expected);
-  });
+  return Run<Result<StoreVersion>>(StoreOp::kPutIfMatch, key,
+                                   [&] { return StoreWrapper::PutIfMatch(key, bytes, expected); });
 }
 
 Result<bool> FaultInjectingStore::Exists(std::string_view key) {

@@ -238,9 +238,9 @@ class FaultInjectingStore final : public StoreWrapper {
   T Run(StoreOp op, std::string_view key, Call call);
 
   mutable std::mutex mu_;
-  std::vector<RuleState> rules_;          // guarded by mu_
-  std::mt19937_64 random_;                // guarded by mu_
-  std::vector<InjectedFault> injected_;   // guarded by mu_
+  std::vector<RuleState> rules_;         // guarded by mu_
+  std::mt19937_64 random_;               // guarded by mu_
+  std::vector<InjectedFault> injected_;  // guarded by mu_
 };
 
 // ----------------------------------------------------------------- retries

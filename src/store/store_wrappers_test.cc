@@ -13,7 +13,7 @@
 #include "store/store_conformance.h"
 #include "store/store_test_util.h"
 
-namespace hx::testing {
+namespace hx::store_testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -25,12 +25,14 @@ constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 INSTANTIATE_TEST_SUITE_P(
     Wrappers, StoreConformanceTest,
     ::testing::Values(
-        StoreFactory{"CountingMemory",
-                     [] { return std::make_unique<CountingStore>(std::make_unique<MemoryStore>()); }},
+        StoreFactory{
+            "CountingMemory",
+            [] { return std::make_unique<CountingStore>(std::make_unique<MemoryStore>()); }},
         StoreFactory{"FaultFreeFolder",
                      [] { return std::make_unique<FaultInjectingStore>(MakeTempFolderStore()); }},
-        StoreFactory{"RetryingMemory",
-                     [] { return std::make_unique<RetryingStore>(std::make_unique<MemoryStore>()); }},
+        StoreFactory{
+            "RetryingMemory",
+            [] { return std::make_unique<RetryingStore>(std::make_unique<MemoryStore>()); }},
         StoreFactory{"FullStackFolder",
                      [] {
                        return std::make_unique<RetryingStore>(std::make_unique<CountingStore>(
@@ -255,4 +257,4 @@ TEST(FaultInjectingStoreTest, TheFirstRuleThatFiresDecidesAndAllRulesCount) {
 }
 
 }  // namespace
-}  // namespace hx::testing
+}  // namespace hx::store_testing

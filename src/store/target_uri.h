@@ -1,7 +1,7 @@
 // Target URIs: the one place where the text a user types to name a store
 // (`--store`, the seed's `target_uri`) becomes a typed, validated Target.
 //
-// Accepted forms (the full grammar and every rule: src/store/TARGET_URIS.md):
+// Accepted forms (the full grammar and every rule: docs/FORMAT.md, "Target URIs"):
 //   /abs/path, rel/path          a folder store (relative to a caller-given cwd)
 //   file:///abs/path             a folder store (percent-encoded)
 //   s3://bucket/prefix           AWS S3 (region from --region, default us-east-1)
@@ -63,7 +63,7 @@ struct Target {
   // host, no default port, no trailing slash).
   std::string endpoint;
   // kS3: the user's --path-style, or true where virtual-hosted addressing
-  // cannot work (see TARGET_URIS.md).
+  // cannot work (see docs/FORMAT.md, "Target URIs").
   bool path_style = false;
   // kS3: the signing region, never empty.
   std::string region;
