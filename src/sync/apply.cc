@@ -58,8 +58,15 @@ class Applier {
       case EntryKind::kFile: {
         if (!S_ISREG(st.st_mode)) return false;
         const FileStat now = ToFileStat(st);
-        auto cached = in_.scan->stat_cache.find(path);
-        if (cached != in_.scan->stat_cache.end()) return SameStatForCache(cached->second.stat, now);
+        // The stat the scan saw: what it read, or the cache entry it kept.
+        const auto& changes = in_.scan->stat_changes;
+        auto fresh = changes.put.find(path);
+        if (fresh != changes.put.end()) return SameStatForCache(fresh->second.stat, now);
+        auto kept = in_.cache->find(path);
+        if (kept != in_.cache->end() &&
+            !std::binary_search(changes.remove.begin(), changes.remove.end(), path)) {
+          return SameStatForCache(kept->second.stat, now);
+        }
         // Racy files are not in the fresh cache: size and mtime must match.
         return now.size == seen->second.size && now.mtime_ns == seen->second.mtime_ns;
       }

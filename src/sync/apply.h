@@ -44,6 +44,9 @@ struct ApplyInput {
   std::filesystem::path staging;
   // The scan the plan was made from: the re-check compares against it.
   const ScanResult* scan = nullptr;
+  // The stat cache the scan started from (what it saw for files it did not
+  // re-read).
+  const StatCache* cache = nullptr;
   // Its Checkpoint("pull.apply_item") runs after each installed file.
   const SyncOptions* checkpoint = nullptr;
 };

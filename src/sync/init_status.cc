@@ -131,7 +131,7 @@ Result<StatusReport> StatusOf(Session& s) {
   report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
   report.scan_issues = DescribeIssues(scan);
   // Hashing done for status is kept: the next push need not redo it.
-  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stat_cache));
+  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
 
   auto meta_ms = [&](std::string_view key) -> Result<std::optional<std::int64_t>> {
     HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> v, s.index->GetMetaUint64(key));

@@ -129,9 +129,10 @@ EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan) {
   return scanned;
 }
 
-Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after) {
+Status SaveStatCache(Index& index, const StatCacheChanges& changes) {
+  if (changes.empty()) return OkStatus();
   HX_ASSIGN_OR_RETURN(Index::Transaction txn, index.Begin());
-  HX_RETURN_IF_ERROR(txn.UpdateStatCache(before, after));
+  HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(changes));
   return txn.Commit();
 }
 
@@ -140,7 +141,7 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   HX_ASSIGN_OR_RETURN(Index::Transaction txn, s.index->Begin());
   HX_RETURN_IF_ERROR(txn.UpdateBase(base.entries, synced.entries));
   HX_RETURN_IF_ERROR(txn.UpdateBaseTrees(base.tree_ids, synced.tree_ids));
-  HX_RETURN_IF_ERROR(txn.UpdateStatCache(base.stats, synced.stats));
+  HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(synced.stat_changes));
   HX_RETURN_IF_ERROR(txn.AddObjects(synced.added));
   HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(synced.snapshot_id, synced.head_seq));
   HX_RETURN_IF_ERROR(txn.SetMeta(kMetaBaseSnapshotId, synced.snapshot_id));
@@ -154,13 +155,22 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
 
 Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
                          std::optional<std::string> published_snapshot, std::int64_t now_ms) {
-  HX_ASSIGN_OR_RETURN(std::optional<DeviceManifest> current,
-                      ReadManifest(*s.store, s.ctx, s.node_id()));
+  // This device is the only writer of its manifest; the index remembers the
+  // last seq written, so a manifest damaged on the store is replaced by a
+  // newer one instead of blocking every sync.
+  HX_ASSIGN_OR_RETURN(const std::uint64_t local_seq, MetaUint(*s.index, kMetaManifestSeq));
+  Result<std::optional<DeviceManifest>> current = ReadManifest(*s.store, s.ctx, s.node_id());
   DeviceManifest m;
-  if (current) m = std::move(*current);
+  if (current.ok()) {
+    if (*current) m = std::move(**current);
+  } else if (current.error().category == Category::kCorrupt) {
+    AddCounters(*s.index, {{"manifests_repaired", 1}});
+  } else {
+    return std::move(current).error();
+  }
   m.vault_id = s.ctx.vault_id;
   m.node_id = s.node_id();
-  m.manifest_seq += 1;
+  m.manifest_seq = std::max(m.manifest_seq, local_seq) + 1;
   m.last_seen_head_seq = std::max(m.last_seen_head_seq, head_seq);
   if (published_snapshot &&
       std::find(m.snapshots.begin(), m.snapshots.end(), *published_snapshot) ==
@@ -171,7 +181,8 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
   m.device.platform = Platform();
   m.device.last_seen_ms = now_ms;
   m.device.capabilities = {"folder", "snapshot_v2"};
-  return WriteManifest(*s.store, s.ctx, m);
+  HX_RETURN_IF_ERROR(WriteManifest(*s.store, s.ctx, m));
+  return s.index->SetMeta(kMetaManifestSeq, std::to_string(m.manifest_seq));
 }
 
 Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string message) {

@@ -22,6 +22,8 @@ namespace hx {
 // Index meta: "1" while the base lags the head because a pull could not
 // apply every item.
 inline constexpr std::string_view kMetaIncomplete = "base_incomplete";
+// Index meta: the manifest_seq this device last wrote.
+inline constexpr std::string_view kMetaManifestSeq = "manifest_seq";
 
 // Cumulative counters shown by status ("objects imported and skipped by
 // category"): a JSON object of named non-negative integers.
@@ -65,14 +67,14 @@ std::vector<std::string> DescribeIssues(const ScanResult& scan);
 // from here, never deleted.
 EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan);
 
-// Stores the scanner's fresh stat cache (only rows that changed).
-Status SaveStatCache(Index& index, const StatCache& before, const StatCache& after);
+// Stores what the scan taught the stat cache.
+Status SaveStatCache(Index& index, const StatCacheChanges& changes);
 
 // The state a push or pull ends in, to be recorded in the index.
 struct SyncedState {
   EntryMap entries;
   TreeIdMap tree_ids;
-  StatCache stats;
+  StatCacheChanges stat_changes;
   std::vector<ObjectLocation> added;  // objects newly known to be on the store
   std::string snapshot_id;
   std::uint64_t head_seq = 0;

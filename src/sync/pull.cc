@@ -190,6 +190,7 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   std::vector<AppliedItem> applied = ApplyPlan({.vault = s.local.vault(),
                                                 .staging = s.local.staging_dir(),
                                                 .scan = &scan,
+                                                .cache = &base.stats,
                                                 .checkpoint = &options},
                                                plan.items, fetcher);
   options.Checkpoint("pull.after_apply");
@@ -199,7 +200,18 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   // sides joined (the joined vector).
   SyncedState synced;
   synced.entries = remote.entries;
-  synced.stats = scan.stat_cache;
+  synced.stat_changes = scan.stat_changes;
+  // Keep the delta's invariant: a path is put or removed, never both.
+  auto stat_put = [&](const std::string& path, StatCacheEntry entry) {
+    auto& remove = synced.stat_changes.remove;
+    remove.erase(std::remove(remove.begin(), remove.end(), path), remove.end());
+    synced.stat_changes.put.insert_or_assign(path, std::move(entry));
+  };
+  auto stat_remove = [&](const std::string& path) {
+    synced.stat_changes.put.erase(path);
+    auto& remove = synced.stat_changes.remove;
+    if (std::find(remove.begin(), remove.end(), path) == remove.end()) remove.push_back(path);
+  };
   bool exact = true;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;
@@ -229,9 +241,9 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
     }
     // Applied: the stat cache follows the file.
     if (done.stat) {
-      synced.stats[item.path] = StatCacheEntry{*done.stat, item.remote.chunks};
+      stat_put(item.path, StatCacheEntry{*done.stat, item.remote.chunks});
     } else {
-      synced.stats.erase(item.path);
+      stat_remove(item.path);
     }
     const bool was_live = item.local.kind != EntryKind::kTombstone;
     if (item.remote.kind == EntryKind::kTombstone) {

@@ -84,7 +84,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
       report.head_seq = head.head->seq;
       report.snapshot_id = head.head->snapshot_id;
     }
-    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, base.stats, scan.stat_cache));
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
     return report;
   }
 
@@ -149,7 +149,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
                                        SyncedState{.entries = changes.state,
                                                    .tree_ids = trees.tree_ids,
-                                                   .stats = scan.stat_cache,
+                                                   .stat_changes = scan.stat_changes,
                                                    .added = uploader.added(),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,

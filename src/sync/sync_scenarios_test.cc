@@ -275,6 +275,99 @@ TEST_P(SyncScenarioTest, AFlippedByteInABlobFailsOnlyTheFilesThatNeedIt) {
   EXPECT_EQ(status->last_error.value("category", ""), "corrupt");
 }
 
+// The keys of store objects under `prefix` that the last push added.
+std::vector<std::string> NewKeys(const std::map<std::string, std::string>& before,
+                                 const std::map<std::string, std::string>& after,
+                                 const std::string& prefix) {
+  std::vector<std::string> keys;
+  for (const auto& [key, bytes] : after) {
+    if (key.starts_with(prefix) && before.count(key) == 0) keys.push_back(key);
+  }
+  return keys;
+}
+
+TEST_P(SyncScenarioTest, AFlippedByteInATreeOrSnapshotIsDetectedAndNothingIsApplied) {
+  for (const std::string victim_prefix : {"blobs/", "snapshots/"}) {
+    SCOPED_TRACE(victim_prefix);
+    store_ = GetParam()();
+    auto a = NewDevice("a");
+    a->Write("f.txt", "one");
+    HX_ASSERT_OK(a->Push(Tick()));
+    auto b = NewDevice("b");
+    HX_ASSERT_OK(b->Pull(Tick()));
+    // A push that changes only directories: its pack holds trees alone.
+    const auto before = store_->Objects();
+    std::filesystem::create_directories(a->vault() / "new-empty-dir");
+    HX_ASSERT_OK(a->Push(Tick()));
+    const auto keys = NewKeys(before, store_->Objects(), victim_prefix);
+    ASSERT_EQ(keys.size(), 1u);
+    std::string bytes = store_->Objects().at(keys[0]);
+    bytes[bytes.size() / 2] ^= 0x01;
+    store_->Overwrite(keys[0], bytes);
+
+    const auto b_before = b->Snapshot();
+    auto pulled = b->Pull(Tick());
+    ASSERT_FALSE(pulled.ok());
+    EXPECT_EQ(pulled.error().code, SyncCode::kStateFailed);
+    EXPECT_EQ(pulled.error().category, Category::kCorrupt);
+    EXPECT_EQ(b->Snapshot(), b_before);
+    auto status = b->Status(Tick());
+    HX_ASSERT_OK(status);
+    EXPECT_EQ(status->last_error.value("category", ""), "corrupt");
+  }
+}
+
+TEST_P(SyncScenarioTest, AnObjectCopiedInFromAnotherVaultIsRejected) {
+  auto other_store = GetParam()();
+  Device stranger(*other_store, "stranger");
+  HX_ASSERT_OK(stranger.Init(Tick()));
+  stranger.Write("same.txt", "identical content in two vaults");
+  HX_ASSERT_OK(stranger.Push(Tick()));
+
+  auto a = NewDevice("a");
+  a->Write("keep.txt", "kept");
+  HX_ASSERT_OK(a->Push(Tick()));
+  const auto before = store_->Objects();
+  a->Write("same.txt", "identical content in two vaults");
+  HX_ASSERT_OK(a->Push(Tick()));
+  // Replace the pack of a's second push with the stranger's pack.
+  const auto ours = NewKeys(before, store_->Objects(), "blobs/");
+  ASSERT_EQ(ours.size(), 1u);
+  std::string theirs;
+  for (const auto& [key, bytes] : other_store->Objects()) {
+    if (key.starts_with("blobs/")) theirs = bytes;
+  }
+  store_->Overwrite(ours[0], theirs);
+
+  auto b = NewDevice("b");
+  auto pulled = b->Pull(Tick());
+  // The root tree of that push sat in the replaced pack: nothing applies.
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.error().category, Category::kCorrupt);
+  EXPECT_FALSE(b->Exists("same.txt"));
+}
+
+TEST_P(SyncScenarioTest, ADamagedManifestIsReplacedByTheNextPush) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  std::string manifest_key;
+  for (const auto& [key, bytes] : store_->Objects()) {
+    if (key.starts_with("manifests/")) manifest_key = key;
+  }
+  ASSERT_FALSE(manifest_key.empty());
+  std::string bytes = store_->Objects().at(manifest_key);
+  bytes[bytes.size() / 2] ^= 0x01;
+  store_->Overwrite(manifest_key, bytes);
+  a->Write("g.txt", "2");
+  auto pushed = a->Push(Tick());
+  HX_ASSERT_OK(pushed);
+  EXPECT_NE(store_->Objects().at(manifest_key), bytes);
+  auto status = a->Status(Tick());
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->counters.value("manifests_repaired", 0), 1);
+}
+
 TEST_P(SyncScenarioTest, AnEditMadeDuringAPullIsNotOverwritten) {
   auto a = NewDevice("a");
   a->Write("f.txt", "v1");
