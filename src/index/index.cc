@@ -96,6 +96,52 @@ bool ReadId(std::span<const std::uint8_t> bytes, ObjectId& id) {
   return true;
 }
 
+constexpr char kStatCountSql[] = "SELECT count(*) FROM stat_cache";
+constexpr char kStatLoadSql[] =
+    "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache";
+
+Error CorruptRow(const SqliteDb& db, std::string_view what, std::string_view path) {
+  return db.MakeCorruptError(std::string(what) + " (path " + std::string(path) + ")")
+      .With("path", std::string(path));
+}
+
+Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count,
+                                SqliteStatement& load) {
+  StatCache cache;
+  {
+    // Sizing the table first saves the rehashes of growing it row by row.
+    ScopedReset reset(count);
+    HX_ASSIGN_OR_RETURN(const bool row, count.Step());
+    if (row) {
+      cache.reserve(static_cast<std::size_t>(count.ColumnInt64(0)));
+    }
+  }
+  ScopedReset reset(load);
+  while (true) {
+    HX_ASSIGN_OR_RETURN(const bool row, load.Step());
+    if (!row) {
+      break;
+    }
+    const std::string_view path = load.ColumnText(0);
+    StatCacheEntry entry;
+    entry.stat.size = AsUint64(load.ColumnInt64(1));
+    entry.stat.mtime_ns = load.ColumnInt64(2);
+    entry.stat.ctime_ns = load.ColumnInt64(3);
+    entry.stat.inode = AsUint64(load.ColumnInt64(4));
+    entry.stat.mode = static_cast<std::uint32_t>(load.ColumnInt64(5));
+    Result<std::vector<ChunkRef>> chunks = DecodeChunkList(load.ColumnBlob(6));
+    if (!chunks.ok()) {
+      return CorruptRow(db, chunks.error().message, path);
+    }
+    entry.chunks = std::move(chunks).value();
+    if (SumOfSizes(entry.chunks) != entry.stat.size) {
+      return CorruptRow(db, "stat cache: chunk sizes do not sum to the file size", path);
+    }
+    cache.emplace(std::string(path), std::move(entry));
+  }
+  return cache;
+}
+
 }  // namespace
 
 struct Index::Impl {
@@ -115,8 +161,7 @@ struct Index::Impl {
   Status CreateOrCheckSchema();
 
   Error Corrupt(std::string_view what, std::string_view path) const {
-    return db->MakeCorruptError(std::string(what) + " (path " + std::string(path) + ")")
-        .With("path", std::string(path));
+    return CorruptRow(*db, what, path);
   }
 
   Status PutBase(std::string_view path, const Entry& entry);
@@ -144,8 +189,8 @@ Status Index::Impl::PrepareAll() {
       {&tree_put, "INSERT OR REPLACE INTO base_trees VALUES(?1, ?2)"},
       {&tree_delete, "DELETE FROM base_trees WHERE path = ?1"},
       {&tree_clear, "DELETE FROM base_trees"},
-      {&stat_load, "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache"},
-      {&stat_count, "SELECT count(*) FROM stat_cache"},
+      {&stat_load, kStatLoadSql},
+      {&stat_count, kStatCountSql},
       {&stat_put, "INSERT OR REPLACE INTO stat_cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&stat_delete, "DELETE FROM stat_cache WHERE path = ?1"},
       {&stat_clear, "DELETE FROM stat_cache"},
@@ -302,41 +347,7 @@ Result<EntryMap> Index::LoadBase() {
 }
 
 Result<StatCache> Index::LoadStatCache() {
-  StatCache cache;
-  {
-    // Sizing the table first saves the rehashes of growing it row by row.
-    SqliteStatement& count = impl_->stat_count;
-    ScopedReset reset(count);
-    HX_ASSIGN_OR_RETURN(const bool row, count.Step());
-    if (row) {
-      cache.reserve(static_cast<std::size_t>(count.ColumnInt64(0)));
-    }
-  }
-  SqliteStatement& stmt = impl_->stat_load;
-  ScopedReset reset(stmt);
-  while (true) {
-    HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) {
-      break;
-    }
-    const std::string_view path = stmt.ColumnText(0);
-    StatCacheEntry entry;
-    entry.stat.size = AsUint64(stmt.ColumnInt64(1));
-    entry.stat.mtime_ns = stmt.ColumnInt64(2);
-    entry.stat.ctime_ns = stmt.ColumnInt64(3);
-    entry.stat.inode = AsUint64(stmt.ColumnInt64(4));
-    entry.stat.mode = static_cast<std::uint32_t>(stmt.ColumnInt64(5));
-    Result<std::vector<ChunkRef>> chunks = DecodeChunkList(stmt.ColumnBlob(6));
-    if (!chunks.ok()) {
-      return impl_->Corrupt(chunks.error().message, path);
-    }
-    entry.chunks = std::move(chunks).value();
-    if (SumOfSizes(entry.chunks) != entry.stat.size) {
-      return impl_->Corrupt("stat cache: chunk sizes do not sum to the file size", path);
-    }
-    cache.emplace(std::string(path), std::move(entry));
-  }
-  return cache;
+  return ReadStatCache(*impl_->db, impl_->stat_count, impl_->stat_load);
 }
 
 Result<TreeIdMap> Index::LoadBaseTrees() {

@@ -117,6 +117,8 @@ void RawSql(const fs::path& file, const std::string& sql) {
   sqlite3_close(db);
 }
 
+void ExpectCorruptWithRebuildHint(const Error& error, const fs::path& file);
+
 class IndexTest : public ::testing::Test {
  protected:
   fs::path file() const { return dir_.path() / "index.sqlite"; }
@@ -191,6 +193,20 @@ TEST_F(IndexTest, BaseStateOfEveryKindRoundTripsExactly) {
   }
   std::unique_ptr<Index> index = OpenOrDie(file());
   EXPECT_EQ(*index->LoadBase(), base);
+}
+
+TEST_F(IndexTest, ADamagedStatCacheRowIsCorrupt) {
+  {
+    std::unique_ptr<Index> index = OpenOrDie(file());
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->PutStat("s", Stat(5, 1)).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  RawSql(file(), "UPDATE stat_cache SET chunks = x'01' WHERE path = 's'");
+  Result<StatCache> cache = OpenOrDie(file())->LoadStatCache();
+  ASSERT_FALSE(cache.ok());
+  ExpectCorruptWithRebuildHint(cache.error(), file());
+  EXPECT_EQ(cache.error().details.at("path"), "s");
 }
 
 TEST_F(IndexTest, UpdateBaseWritesOnlyTheDifference) {
