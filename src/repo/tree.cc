@@ -11,6 +11,7 @@
 #include "json/canonical_json.h"
 #include "json/json_fields.h"
 #include "json/utf8.h"
+#include "repo/tree_internal.h"
 
 namespace hx {
 
@@ -99,10 +100,67 @@ bool IsValidEntryName(std::string_view name) {
   return !FindInvalidUtf8(name).has_value();
 }
 
+namespace tree_internal {
+
+// Checks the rules DecodeTree enforces on one entry, other than its name and
+// order; nullopt if the entry is valid. Shared by the encoder (a violation is
+// a bug of the builder) and the decoder.
+std::optional<std::string> EntryProblem(const TreeEntry& tree_entry) {
+  return EntryProblem(tree_entry.entry, tree_entry.subtree.has_value());
+}
+
+std::optional<std::string> EntryProblem(const Entry& e, bool has_subtree) {
+  if (e.vv.empty()) return "has an empty version vector";
+  for (const auto& [node, counter] : e.vv.counters()) {
+    if (!IsValidNodeId(node)) return "has a version vector node id that is not 32 lowercase hex";
+    if (counter == 0 || counter > kMaxJsonInt) {
+      return "has a version vector counter outside 1..2^63-1";
+    }
+  }
+  const bool file = e.kind == EntryKind::kFile;
+  if (!file && (e.size != 0 || !e.chunks.empty() || e.executable || e.mtime_ns != 0)) {
+    return "is a " + std::string(ToString(e.kind)) + " with file fields set";
+  }
+  if (e.kind != EntryKind::kSymlink && !e.symlink_target.empty()) {
+    return "is a " + std::string(ToString(e.kind)) + " with a symlink target";
+  }
+  switch (e.kind) {
+    case EntryKind::kFile: {
+      if (has_subtree) return "is a file with a subtree";
+      if (e.size > kMaxJsonInt) return "has a size above 2^63-1";
+      std::uint64_t sum = 0;
+      for (const ChunkRef& chunk : e.chunks) {
+        if (chunk.size == 0 || chunk.size > kMaxChunkSize) {
+          return "has a chunk size outside 1..2^26";
+        }
+        sum += chunk.size;  // cannot overflow: at most 2^26 per chunk, checked against size below
+        if (sum > e.size) return "has chunk sizes that do not add up to its size";
+      }
+      if (sum != e.size) return "has chunk sizes that do not add up to its size";
+      return std::nullopt;
+    }
+    case EntryKind::kSymlink:
+      if (has_subtree) return "is a symlink with a subtree";
+      if (e.symlink_target.empty()) return "is a symlink with an empty target";
+      if (e.symlink_target.find('\0') != std::string::npos) {
+        return "is a symlink whose target contains NUL";
+      }
+      if (FindInvalidUtf8(e.symlink_target)) return "is a symlink whose target is not UTF-8";
+      return std::nullopt;
+    case EntryKind::kDir:
+      if (!has_subtree) return "is a dir without a subtree";
+      return std::nullopt;
+    case EntryKind::kTombstone:
+      return std::nullopt;
+  }
+  return "has an unknown kind";
+}
+
+}  // namespace tree_internal
+
 namespace {
 
 constexpr std::int64_t kTreeFormatVersion = 1;
-constexpr std::uint64_t kMaxJsonInt = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 // How an entry is named in messages: its name if that is short, valid UTF-8,
 // else its position (names come from untrusted bytes; messages must stay
@@ -126,59 +184,6 @@ Error AsCorruptTree(Error error) {
   Error corrupt = CorruptTree(std::move(error.message));
   corrupt.details = std::move(error.details);
   return corrupt;
-}
-
-bool IsValidNodeId(std::string_view node) { return IsLowerHex(node, 32); }
-
-// Checks the rules DecodeTree enforces on one entry, other than its name and
-// order; nullopt if the entry is valid. Shared by the encoder (a violation is
-// a bug of the builder) and the decoder.
-std::optional<std::string> EntryProblem(const TreeEntry& tree_entry) {
-  const Entry& e = tree_entry.entry;
-  if (e.vv.empty()) return "has an empty version vector";
-  for (const auto& [node, counter] : e.vv.counters()) {
-    if (!IsValidNodeId(node)) return "has a version vector node id that is not 32 lowercase hex";
-    if (counter == 0 || counter > kMaxJsonInt) {
-      return "has a version vector counter outside 1..2^63-1";
-    }
-  }
-  const bool file = e.kind == EntryKind::kFile;
-  if (!file && (e.size != 0 || !e.chunks.empty() || e.executable || e.mtime_ns != 0)) {
-    return "is a " + std::string(ToString(e.kind)) + " with file fields set";
-  }
-  if (e.kind != EntryKind::kSymlink && !e.symlink_target.empty()) {
-    return "is a " + std::string(ToString(e.kind)) + " with a symlink target";
-  }
-  switch (e.kind) {
-    case EntryKind::kFile: {
-      if (tree_entry.subtree) return "is a file with a subtree";
-      if (e.size > kMaxJsonInt) return "has a size above 2^63-1";
-      std::uint64_t sum = 0;
-      for (const ChunkRef& chunk : e.chunks) {
-        if (chunk.size == 0 || chunk.size > kMaxChunkSize) {
-          return "has a chunk size outside 1..2^26";
-        }
-        sum += chunk.size;  // cannot overflow: at most 2^26 per chunk, checked against size below
-        if (sum > e.size) return "has chunk sizes that do not add up to its size";
-      }
-      if (sum != e.size) return "has chunk sizes that do not add up to its size";
-      return std::nullopt;
-    }
-    case EntryKind::kSymlink:
-      if (tree_entry.subtree) return "is a symlink with a subtree";
-      if (e.symlink_target.empty()) return "is a symlink with an empty target";
-      if (e.symlink_target.find('\0') != std::string::npos) {
-        return "is a symlink whose target contains NUL";
-      }
-      if (FindInvalidUtf8(e.symlink_target)) return "is a symlink whose target is not UTF-8";
-      return std::nullopt;
-    case EntryKind::kDir:
-      if (!tree_entry.subtree) return "is a dir without a subtree";
-      return std::nullopt;
-    case EntryKind::kTombstone:
-      return std::nullopt;
-  }
-  return "has an unknown kind";
 }
 
 void AppendUint(std::string& out, std::uint64_t value) { out += std::to_string(value); }
@@ -207,8 +212,8 @@ void AppendId(std::string& out, const ObjectId& id) {
 
 // Members in canonical order: the keys are ASCII, so byte order is the
 // UTF-16 order RFC 8785 asks for.
-void AppendEntry(std::string& out, const TreeEntry& tree_entry) {
-  const Entry& e = tree_entry.entry;
+void AppendEntry(std::string& out, const tree_internal::EntryView& view) {
+  const Entry& e = *view.entry;
   out += '{';
   if (e.kind == EntryKind::kFile) {
     out += "\"chunks\":[";
@@ -232,7 +237,7 @@ void AppendEntry(std::string& out, const TreeEntry& tree_entry) {
     out += std::to_string(e.mtime_ns);
   }
   out += ",\"name\":";
-  AppendJsonQuoted(out, tree_entry.name);
+  AppendJsonQuoted(out, view.name);
   if (e.kind == EntryKind::kFile) {
     out += ",\"size\":";
     AppendUint(out, e.size);
@@ -241,9 +246,9 @@ void AppendEntry(std::string& out, const TreeEntry& tree_entry) {
     out += ",\"target\":";
     AppendJsonQuoted(out, e.symlink_target);
   }
-  if (tree_entry.subtree) {
+  if (view.subtree != nullptr) {
     out += ",\"tree\":";
-    AppendId(out, *tree_entry.subtree);
+    AppendId(out, *view.subtree);
   }
   out += ",\"vv\":";
   AppendVv(out, e.vv);
@@ -274,7 +279,7 @@ Result<ObjectId> ParseId(const json& value, const std::string& what) {
 Result<VersionVector> ParseVv(const json& value, const std::string& what) {
   std::map<std::string, std::uint64_t> counters;
   for (const auto& [node, counter] : value.items()) {
-    if (!IsValidNodeId(node)) {
+    if (!tree_internal::IsValidNodeId(node)) {
       return CorruptTree(what + " has a version vector node id that is not 32 lowercase hex");
     }
     if (!counter.is_number_integer() || counter.get<std::int64_t>() <= 0) {
@@ -366,7 +371,7 @@ Result<TreeEntry> ParseEntry(const json& value, std::size_t index) {
   if (Status unknown = fields.RejectUnknownFields(); !unknown.ok()) {
     return AsCorruptTree(std::move(unknown).error());
   }
-  if (std::optional<std::string> problem = EntryProblem(out)) {
+  if (std::optional<std::string> problem = tree_internal::EntryProblem(out)) {
     return CorruptTree(what + " " + *problem).With("entry", std::to_string(index));
   }
   return out;
@@ -377,18 +382,32 @@ Result<TreeEntry> ParseEntry(const json& value, std::size_t index) {
 // ---- Tree codec --------------------------------------------------------------
 
 Result<std::string> EncodeTree(const Tree& tree) {
+  std::vector<tree_internal::EntryView> views;
+  views.reserve(tree.entries.size());
+  for (const TreeEntry& entry : tree.entries) {
+    views.push_back({entry.name, &entry.entry, entry.subtree ? &*entry.subtree : nullptr});
+  }
+  return tree_internal::EncodeTreeEntries(views);
+}
+
+namespace tree_internal {
+
+Result<std::string> EncodeTreeEntries(std::span<const EntryView> entries) {
   std::string out = "{\"entries\":[";
-  for (std::size_t i = 0; i < tree.entries.size(); ++i) {
-    const TreeEntry& entry = tree.entries[i];
-    const std::string what = DescribeEntry(entry.name, i);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const EntryView& entry = entries[i];
+    // Messages are built only on failure: this loop runs once per entry of
+    // every directory a push writes.
     if (!IsValidEntryName(entry.name)) {
-      return InternalError("cannot encode tree: " + what + " has an invalid name");
+      return InternalError("cannot encode tree: " + DescribeEntry(entry.name, i) +
+                           " has an invalid name");
     }
-    if (i != 0 && !(tree.entries[i - 1].name < entry.name)) {
-      return InternalError("cannot encode tree: " + what + " is out of order or a duplicate");
+    if (i != 0 && !(entries[i - 1].name < entry.name)) {
+      return InternalError("cannot encode tree: " + DescribeEntry(entry.name, i) +
+                           " is out of order or a duplicate");
     }
-    if (std::optional<std::string> problem = EntryProblem(entry)) {
-      return InternalError("cannot encode tree: " + what + " " + *problem);
+    if (std::optional<std::string> problem = EntryProblem(*entry.entry, entry.subtree != nullptr)) {
+      return InternalError("cannot encode tree: " + DescribeEntry(entry.name, i) + " " + *problem);
     }
     if (i != 0) out += ',';
     AppendEntry(out, entry);
@@ -399,7 +418,18 @@ Result<std::string> EncodeTree(const Tree& tree) {
   return out;
 }
 
+}  // namespace tree_internal
+
 Result<Tree> DecodeTree(std::string_view bytes) {
+  // Every tree hx wrote takes the fast path; the strict JSON path then only
+  // runs for bytes that are refused anyway, to say precisely why.
+  if (std::optional<Tree> tree = tree_internal::ParseCanonicalTree(bytes)) return std::move(*tree);
+  return tree_internal::DecodeTreeStrictJson(bytes);
+}
+
+namespace tree_internal {
+
+Result<Tree> DecodeTreeStrictJson(std::string_view bytes) {
   if (bytes.size() > kMaxTreeBytes) {
     return CorruptTree("object of " + std::to_string(bytes.size()) +
                        " bytes is larger than any tree");
@@ -448,4 +478,5 @@ Result<Tree> DecodeTree(std::string_view bytes) {
   return tree;
 }
 
+}  // namespace tree_internal
 }  // namespace hx

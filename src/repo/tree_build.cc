@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "repo/tree.h"
+#include "repo/tree_internal.h"
 
 namespace hx {
 namespace {
@@ -50,16 +51,28 @@ class TreeBuilder {
     // Group the entries by parent. Every path with the prefix "p/" is a
     // descendant of p, and the children of p come out of the sorted map in
     // name order (same prefix), which is the order a tree lists them in.
-    for (const auto& [path, entry] : entries_) {
-      HX_RETURN_IF_ERROR(CheckPath(path));
-      children_[ParentOf(path)].push_back(&path);
+    for (const EntryMap::value_type& item : entries_) {
+      HX_RETURN_IF_ERROR(CheckComponents(item.first));
+      children_[ParentOf(item.first)].push_back(&item);
+    }
+    // Then check each parent once (not once per child).
+    for (const auto& [parent, paths] : children_) {
+      if (parent.empty()) continue;
+      const auto it = entries_.find(std::string(parent));
+      if (it == entries_.end()) {
+        return InvalidPath(paths.front()->first, "a path's parent directory has no entry");
+      }
+      if (!HasSubtree(it->second.kind)) {
+        return InvalidPath(paths.front()->first,
+                           "a path's parent is a " + std::string(ToString(it->second.kind)));
+      }
     }
     HX_ASSIGN_OR_RETURN(out_.root, BuildDir(""));
     return std::move(out_);
   }
 
  private:
-  Status CheckPath(std::string_view path) {
+  static Status CheckComponents(std::string_view path) {
     std::size_t depth = 0;
     std::size_t start = 0;
     while (true) {
@@ -69,37 +82,35 @@ class TreeBuilder {
         return InvalidPath(path, "a path has an empty or invalid component");
       }
       if (++depth > kMaxTreeDepth) return InvalidPath(path, "a path is nested too deep");
-      if (slash == std::string_view::npos) break;
+      if (slash == std::string_view::npos) return OkStatus();
       start = slash + 1;
     }
-    const std::string_view parent = ParentOf(path);
-    if (parent.empty()) return OkStatus();
-    const auto it = entries_.find(std::string(parent));
-    if (it == entries_.end()) return InvalidPath(path, "a path's parent directory has no entry");
-    if (!HasSubtree(it->second.kind)) {
-      return InvalidPath(path, "a path's parent is a " + std::string(ToString(it->second.kind)));
-    }
-    return OkStatus();
   }
 
   // Post-order: children's trees first, so each tree can name its subtrees.
+  // Entries are encoded straight from the map (views, no copies).
   Result<ObjectId> BuildDir(std::string_view dir) {
-    Tree tree;
+    std::vector<tree_internal::EntryView> views;
+    std::vector<ObjectId> subtrees;
     const auto group = children_.find(dir);
     if (group != children_.end()) {
-      tree.entries.reserve(group->second.size());
-      for (const std::string* path : group->second) {
-        const Entry& entry = entries_.at(*path);
-        TreeEntry& child = tree.entries.emplace_back();
-        child.name = std::string(NameOf(*path));
-        child.entry = entry;
-        const bool has_children = children_.count(*path) != 0;
+      views.reserve(group->second.size());
+      // Reserved up front: views point into it.
+      subtrees.reserve(group->second.size());
+      for (const EntryMap::value_type* item : group->second) {
+        const std::string& path = item->first;
+        const Entry& entry = item->second;
+        tree_internal::EntryView& view = views.emplace_back();
+        view.name = NameOf(path);
+        view.entry = &entry;
+        const bool has_children = children_.count(path) != 0;
         if (entry.kind == EntryKind::kDir || (entry.kind == EntryKind::kTombstone && has_children)) {
-          HX_ASSIGN_OR_RETURN(child.subtree, BuildDir(*path));
+          HX_ASSIGN_OR_RETURN(ObjectId subtree, BuildDir(path));
+          view.subtree = &subtrees.emplace_back(subtree);
         }
       }
     }
-    auto bytes = EncodeTree(tree);
+    auto bytes = tree_internal::EncodeTreeEntries(views);
     if (!bytes.ok()) {
       Error error = std::move(bytes).error();
       error.details.insert_or_assign("path", dir.empty() ? "/" : std::string(dir));
@@ -113,8 +124,8 @@ class TreeBuilder {
 
   const EntryMap& entries_;
   const ObjectIdFn& object_id_;
-  // Parent path -> its children's full paths (pointers to the map's keys).
-  std::unordered_map<std::string_view, std::vector<const std::string*>> children_;
+  // Parent path -> its children (pointers into the map, in path order).
+  std::unordered_map<std::string_view, std::vector<const EntryMap::value_type*>> children_;
   std::set<ObjectId> seen_;
   BuiltTrees out_;
 };

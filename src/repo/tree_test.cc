@@ -6,11 +6,13 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "json/canonical_json.h"
 #include "repo/repo_test_util.h"
+#include "repo/tree_internal.h"
 
 namespace hx {
 namespace {
@@ -257,6 +259,32 @@ TEST(TreeCodecTest, NamesAndTargetsAreEscapedAsCanonicalJson) {
   EXPECT_EQ(*DecodeTree(*bytes), tree);
 }
 
+TEST(TreeCodecTest, ExtremeValuesRoundTripThroughBothDecoders) {
+  TreeEntry file;
+  file.name = std::string("\x01\x1f\x7f", 3);
+  file.entry.kind = EntryKind::kFile;
+  file.entry.mtime_ns = std::numeric_limits<std::int64_t>::min();
+  file.entry.vv = Vv({{kNodeA, kMaxVvCounter}, {kNodeB, 1}});
+  for (int i = 0; i < 3; ++i) file.entry.chunks.push_back(ChunkRef{FilledId(0xff), kMaxChunkSize});
+  file.entry.size = 3 * kMaxChunkSize;
+  TreeEntry other = file;
+  other.name = "z";
+  other.entry.mtime_ns = std::numeric_limits<std::int64_t>::max();
+  other.entry.chunks.clear();
+  other.entry.size = 0;
+  const Tree tree{{file, other}};
+  auto bytes = EncodeTree(tree);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_NE(bytes->find("\"mtime_ns\":-9223372036854775808"), std::string::npos);
+  EXPECT_NE(bytes->find("\":9223372036854775807"), std::string::npos);
+  const std::optional<Tree> fast = tree_internal::ParseCanonicalTree(*bytes);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(*fast, tree);
+  auto general = tree_internal::DecodeTreeStrictJson(*bytes);
+  ASSERT_TRUE(general.ok()) << general.error().ToShortString();
+  EXPECT_EQ(*general, tree);
+}
+
 RC_GTEST_PROP(TreeCodecProperty, EncodeThenDecodeGivesTheTreeBack, ()) {
   const Tree tree = *GenTree();
   auto bytes = EncodeTree(tree);
@@ -266,6 +294,13 @@ RC_GTEST_PROP(TreeCodecProperty, EncodeThenDecodeGivesTheTreeBack, ()) {
   RC_ASSERT(*decoded == tree);
   // And the bytes are what the json module considers canonical.
   RC_ASSERT(ParseCanonicalJson(*bytes).ok());
+  // Both decoders accept them: written trees always take the fast path.
+  const std::optional<Tree> fast = tree_internal::ParseCanonicalTree(*bytes);
+  RC_ASSERT(fast.has_value());
+  RC_ASSERT(*fast == tree);
+  auto general = tree_internal::DecodeTreeStrictJson(*bytes);
+  RC_ASSERT(general.ok());
+  RC_ASSERT(*general == tree);
 }
 
 RC_GTEST_PROP(TreeCodecProperty, EntriesDecodeWithDefaultsForFieldsTheirKindDoesNotUse, ()) {
@@ -347,10 +382,23 @@ TEST(TreeCodecTest, DecodingRefusesEveryMalformation) {
       {"chunk id uppercase", "[[\"" + kIds11, "[[\"" + std::string(63, '1') + "A"},
       {"chunk id short", "[[\"" + kIds11, "[[\"11"},
       {"tree id not hex", kIds22, std::string(63, '2') + "g"},
+      {"escaped non-ASCII (not canonical)", R"("name":"gone")", R"("name":"g\u00e9ne")"},
+      {"\\u000a for \\n (not canonical)", R"("target":"a.txt")", R"("target":"a\u000a")"},
+      {"uppercase \\u escape", R"("target":"a.txt")", R"("target":"a\u001F")"},
+      {"leading zero", R"("mtime_ns":1)", R"("mtime_ns":01)"},
+      {"negative zero", R"("mtime_ns":1)", R"("mtime_ns":-0)"},
+      {"exponent", R"("mtime_ns":1)", R"("mtime_ns":1e0)"},
+      {"plus sign", R"("mtime_ns":1)", R"("mtime_ns":+1)"},
+      {"mtime above int64", R"("mtime_ns":1)", R"("mtime_ns":9223372036854775808)"},
+      {"members out of order", R"("kind":"tombstone","name":"gone")",
+       R"("name":"gone","kind":"tombstone")"},
+      {"vv keys out of order", R"("vv":{")" + kNodeA + R"(":2,")" + kNodeB + R"(":1})",
+       R"("vv":{")" + kNodeB + R"(":1,")" + kNodeA + R"(":2})"},
       {"empty symlink target", R"("target":"a.txt")", R"("target":"")"},
       {"symlink target with NUL", R"("target":"a.txt")", R"("target":"a\u0000")"},
   };
   for (const Rejection& c : cases) {
+    EXPECT_FALSE(tree_internal::ParseCanonicalTree(Apply(c)).has_value()) << c.rule;
     auto decoded = DecodeTree(Apply(c));
     ASSERT_FALSE(decoded.ok()) << c.rule;
     EXPECT_EQ(decoded.error().code, SyncCode::kStateFailed) << c.rule;
