@@ -143,9 +143,11 @@ inline constexpr std::size_t kMaxFlattenedEntries = std::size_t{1} << 24;
 // the kind does not use (e.g. a dir with a size, a file with a subtree), an
 // empty vv, a node id that is not 32 lowercase hex, a counter or size above
 // 2^63-1, chunk sizes that are zero, above kMaxChunkSize or do not sum to
-// size, a symlink target that is empty, contains NUL or is not UTF-8, or an
-// encoding above kMaxTreeBytes. Such a tree is a bug in the code that built
-// it. So EncodeTree(DecodeTree(b)) == b for every b DecodeTree accepts.
+// size, or a symlink target that is empty, contains NUL or is not UTF-8.
+// Such a tree is a bug in the code that built it. A tree whose encoding
+// would exceed kMaxTreeBytes (a directory with too many entries) fails with
+// KC_SYNC_INPUT_INVALID, Category::kInvalidInput.
+// EncodeTree(DecodeTree(b)) == b for every b DecodeTree accepts.
 Result<std::string> EncodeTree(const Tree& tree);
 // Strict decoding of untrusted bytes: the bytes must be exactly the canonical
 // JSON EncodeTree writes (so equal trees have equal bytes and equal ids);

@@ -462,5 +462,22 @@ TEST(TreeCodecTest, EncodingRefusesTreesDecodingWouldRefuse) {
   refuses(tree, "target not UTF-8");
 }
 
+TEST(TreeCodecTest, ATreeAboveTheSizeLimitIsRefusedAsInput) {
+  Tree tree;
+  TreeEntry& link = tree.entries.emplace_back();
+  link.name = "huge";
+  link.entry.kind = EntryKind::kSymlink;
+  link.entry.symlink_target = std::string(kMaxTreeBytes, 'x');
+  link.entry.vv = Vv({{kNodeA, 1}});
+  auto bytes = EncodeTree(tree);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.error().code, SyncCode::kInputInvalid);
+  EXPECT_EQ(bytes.error().category, Category::kInvalidInput);
+  // And no decoder reads more than the limit.
+  auto decoded = DecodeTree(std::string(kMaxTreeBytes + 1, ' '));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().category, Category::kCorrupt);
+}
+
 }  // namespace
 }  // namespace hx
