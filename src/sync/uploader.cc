@@ -10,12 +10,12 @@ ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& ind
     : store_(store), ctx_(ctx), index_(index), writer_(ctx, options) {}
 
 void ObjectUploader::Fail(const Error& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!error_) error_ = error;
 }
 
 Status ObjectUploader::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (error_) return *error_;
   return OkStatus();
 }
@@ -24,7 +24,7 @@ Status ObjectUploader::Add(ObjectKind kind, const ObjectId& id,
                            std::span<const std::uint8_t> plaintext) {
   std::optional<FinishedPack> full;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (error_) return *error_;
     std::string key(reinterpret_cast<const char*>(id.data()), id.size());
     if (seen_.count(key) != 0) return OkStatus();
@@ -54,7 +54,7 @@ Status ObjectUploader::Add(ObjectKind kind, const ObjectId& id,
 Status ObjectUploader::Flush() {
   std::optional<FinishedPack> last;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (error_) return *error_;
     if (!writer_.empty()) last = writer_.Finish();
   }
@@ -70,7 +70,7 @@ Status ObjectUploader::Upload(FinishedPack pack) {
     Fail(put.error());
     return put;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.blobs;
   stats_.bytes += pack.bytes.size();
   added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
@@ -78,12 +78,12 @@ Status ObjectUploader::Upload(FinishedPack pack) {
 }
 
 std::vector<ObjectLocation> ObjectUploader::added() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return added_;
 }
 
 UploadStats ObjectUploader::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return stats_;
 }
 

@@ -10,12 +10,12 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <span>
 #include <unordered_set>
 #include <vector>
 
 #include "base/error.h"
+#include "base/mutex.h"
 #include "index/index.h"
 #include "repo/pack.h"
 #include "repo/vault_context.h"
@@ -52,18 +52,18 @@ class ObjectUploader {
   UploadStats stats() const;
 
  private:
-  Status Upload(FinishedPack pack);
-  void Fail(const Error& error);
+  Status Upload(FinishedPack pack) HX_EXCLUDES(mu_);
+  void Fail(const Error& error) HX_EXCLUDES(mu_);
 
   Store& store_;
   const VaultContext& ctx_;
   Index& index_;
-  mutable std::mutex mu_;
-  PackWriter writer_;                      // guarded by mu_
-  std::unordered_set<std::string> seen_;   // raw ids packed by this push; mu_
-  std::vector<ObjectLocation> added_;      // mu_
-  UploadStats stats_;                      // mu_
-  std::optional<Error> error_;             // mu_
+  mutable Mutex mu_;
+  PackWriter writer_ HX_GUARDED_BY(mu_);
+  std::unordered_set<std::string> seen_ HX_GUARDED_BY(mu_);  // raw ids packed by this push
+  std::vector<ObjectLocation> added_ HX_GUARDED_BY(mu_);
+  UploadStats stats_ HX_GUARDED_BY(mu_);
+  std::optional<Error> error_ HX_GUARDED_BY(mu_);
 };
 
 }  // namespace hx
