@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <memory>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -367,7 +367,9 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     if (::fstatat(fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       const int error = errno;
       if (error != ENOENT) {
-        out.errors.push_back({path, PathError(error, path, "cannot stat")});
+        // The name is not validated yet: errors must stay valid UTF-8.
+        const std::string shown = DisplayPath(path);
+        out.errors.push_back({shown, PathError(error, shown, "cannot stat")});
       }
       continue;
     }

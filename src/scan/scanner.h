@@ -93,7 +93,9 @@ struct ScanSkip {
 
 // A path that exists but could not be read. The caller must keep the base
 // state of this path, and for a directory of everything under it, as is:
-// it is unknown, not deleted. `error` is KC_SYNC_STATE_FAILED with category
+// it is unknown, not deleted. (`path` is in display form, as in ScanSkip,
+// in the rare case of a name that could not even be stat'ed and is not
+// valid UTF-8; such a name can never be in the base state.) `error` is KC_SYNC_STATE_FAILED with category
 // auth (permission denied), aborted (unstable: it kept changing while being
 // read; a later scan will pick it up) or io, and details {path, errno?}.
 struct ScanError {
@@ -131,8 +133,9 @@ struct ScanResult {
 // stat cache from the index (may be empty); `cdc` chunks changed files.
 // Errors (the whole scan): `root` missing or not a directory ->
 // KC_SYNC_STATE_FAILED, category not_found ("the vault folder is missing";
-// maybe an unmounted disk); `root` unreadable -> category io; .hxignore
-// unusable -> see LoadIgnoreFile. An empty folder is a valid, empty result.
+// maybe an unmounted disk); `root` unreadable or unlistable -> category auth
+// (permission denied) or io; .hxignore unusable -> see LoadIgnoreFile. An
+// empty folder is a valid, empty result.
 Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
                              const StatCache& cache, const FastCdc& cdc,
                              const ChunkIdFn& chunk_id);
