@@ -1,5 +1,6 @@
 #include "index/index.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <utility>
@@ -47,6 +48,11 @@ CREATE TABLE snapshots(id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHO
 )sql";
 
 constexpr std::int64_t kFlagExecutable = 1;
+
+// HasObjects: below this many ids, or when the table has more than this
+// many rows per queried id, look each id up instead of scanning.
+constexpr std::size_t kMinIdsForScan = 64;
+constexpr std::uint64_t kScanRowsPerLookup = 8;
 
 std::int64_t KindCode(EntryKind kind) {
   switch (kind) {
@@ -154,7 +160,7 @@ struct Index::Impl {
   SqliteStatement tree_load, tree_put, tree_delete, tree_clear;
   SqliteStatement stat_load, stat_count, stat_put, stat_delete, stat_clear;
   SqliteStatement blob_find, blob_insert;
-  SqliteStatement object_find, object_has, object_insert, object_count;
+  SqliteStatement object_find, object_has, object_insert, object_count, object_scan;
   SqliteStatement snapshot_put, snapshot_has, snapshot_load;
 
   Status PrepareAll();
@@ -202,6 +208,7 @@ Status Index::Impl::PrepareAll() {
       {&object_has, "SELECT 1 FROM objects WHERE id = ?1"},
       {&object_insert, "INSERT OR IGNORE INTO objects VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
       {&object_count, "SELECT count(*) FROM objects"},
+      {&object_scan, "SELECT id FROM objects ORDER BY id"},
       {&snapshot_put, "INSERT OR REPLACE INTO snapshots(id, seq) VALUES(?1, ?2)"},
       {&snapshot_has, "SELECT 1 FROM snapshots WHERE id = ?1"},
       {&snapshot_load, "SELECT id, seq FROM snapshots ORDER BY seq, id"},
@@ -404,11 +411,46 @@ Result<bool> Index::HasObject(const ObjectId& id) {
 }
 
 Result<std::vector<bool>> Index::HasObjects(std::span<const ObjectId> ids) {
-  std::vector<bool> found;
-  found.reserve(ids.size());
-  for (const ObjectId& id : ids) {
-    HX_ASSIGN_OR_RETURN(const bool has, HasObject(id));
-    found.push_back(has);
+  std::vector<bool> found(ids.size(), false);
+  // A lookup costs a few microseconds; a row of an ordered scan a tenth of
+  // that. So for a batch that is large next to the table (a push of many
+  // new files), one scan merged with the sorted ids beats a lookup per id.
+  std::uint64_t count = 0;
+  if (ids.size() >= kMinIdsForScan) {
+    HX_ASSIGN_OR_RETURN(count, CountObjects());
+  }
+  if (ids.size() < kMinIdsForScan || count > kScanRowsPerLookup * ids.size()) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      HX_ASSIGN_OR_RETURN(const bool has, HasObject(ids[i]));
+      found[i] = has;
+    }
+    return found;
+  }
+  std::vector<std::size_t> order(ids.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(),
+            [&ids](std::size_t a, std::size_t b) { return ids[a] < ids[b]; });
+  SqliteStatement& stmt = impl_->object_scan;
+  ScopedReset reset(stmt);
+  std::size_t next = 0;
+  while (next < order.size()) {
+    HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) {
+      break;
+    }
+    ObjectId id;
+    if (!ReadId(stmt.ColumnBlob(0), id)) {
+      return impl_->db->MakeCorruptError("an object id is not 32 bytes");
+    }
+    // Both sides ascend: skip the queried ids below this row, mark equal ones.
+    while (next < order.size() && ids[order[next]] < id) {
+      ++next;
+    }
+    while (next < order.size() && ids[order[next]] == id) {
+      found[order[next++]] = true;
+    }
   }
   return found;
 }

@@ -335,6 +335,29 @@ TEST_F(IndexTest, StatCacheRoundTripsAndUpdatesIncrementally) {
   EXPECT_EQ(*OpenOrDie(file())->LoadStatCache(), after);
 }
 
+TEST_F(IndexTest, AManyRowStatCacheRoundTripsThroughChangesAndReplace) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  StatCache cache;
+  for (int i = 0; i < 1000; ++i) {
+    cache["dir" + std::to_string(i % 7) + "/file" + std::to_string(i)] =
+        Stat(static_cast<std::uint64_t>(i), static_cast<std::uint8_t>(i));
+  }
+  StatCacheChanges changes;
+  changes.put = cache;
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ApplyStatCacheChanges(changes).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(*index->LoadStatCache(), cache);
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceStatCache(cache).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(*index->LoadStatCache(), cache);
+}
+
 TEST_F(IndexTest, AScansStatCacheChangesAreWrittenAsADelta) {
   std::unique_ptr<Index> index = OpenOrDie(file());
   StatCache cache{{"a", Stat(5, 1)}, {"b", Stat(6, 2)}, {"c", Stat(7, 3)}};
@@ -405,6 +428,32 @@ TEST_F(IndexTest, ObjectLocationsRoundTripAndTheFirstLocationOfAnIdWins) {
   EXPECT_EQ(*index->CountObjects(), 3u);
   const std::vector<ObjectId> ids = {Id(3), Id(7), Id(1), Id(0)};
   EXPECT_EQ(*index->HasObjects(ids), (std::vector<bool>{true, false, true, false}));
+}
+
+TEST_F(IndexTest, ALargeBatchOfIdsGetsTheSameAnswersAsOneByOne) {
+  // Large enough next to the table that HasObjects merges a scan instead
+  // of looking ids up one by one; duplicates and unsorted ids included.
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  std::vector<ObjectLocation> locations;
+  for (int i = 0; i < 100; i += 3) {
+    locations.push_back(Location(static_cast<std::uint8_t>(i), 'a', 100 * i));
+  }
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->AddObjects(locations).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  std::vector<ObjectId> ids;
+  std::vector<bool> expected;
+  for (int i = 0; i < 300; ++i) {
+    const int fill = (i * 37) % 120;
+    ids.push_back(Id(static_cast<std::uint8_t>(fill)));
+    expected.push_back(fill < 100 && fill % 3 == 0);
+  }
+  Result<std::vector<bool>> found = index->HasObjects(ids);
+  ASSERT_TRUE(found.ok()) << found.error().ToShortString();
+  EXPECT_EQ(*found, expected);
+  EXPECT_TRUE(index->HasObjects({})->empty());
 }
 
 TEST_F(IndexTest, AnObjectWithABadBlobIdIsRefused) {
