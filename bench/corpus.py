@@ -47,11 +47,24 @@ class RandomStream:
             ["openssl", "enc", "-aes-256-ctr", "-nosalt", "-K", key, "-iv", "0" * 32,
              "-in", "/dev/zero"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        self._buf = b""
+        self._pos = 0
 
     def read(self, n: int) -> bytes:
+        # Served from an 8 MiB buffer: one pipe read per small file would cost a context switch
+        # to openssl each time.
+        if n > len(self._buf) - self._pos:
+            rest = self._buf[self._pos:]
+            self._buf = rest + self._read_pipe(max(8 * MIB, n - len(rest)))
+            self._pos = 0
+        out = self._buf[self._pos:self._pos + n]
+        self._pos += n
+        return out
+
+    def _read_pipe(self, n: int) -> bytes:
         parts = []
         while n > 0:
-            got = self._proc.stdout.read(min(n, 4 * MIB))
+            got = self._proc.stdout.read(n)
             if not got:
                 raise RuntimeError("openssl keystream ended early")
             parts.append(got)
@@ -161,7 +174,15 @@ def gen_a(w: Writer, scale: float) -> None:
     sizes = [rng.uniform(lo, hi) for _ in range(n_large)]
     factor = budget / sum(sizes)
     sizes = [int(min(hi, max(lo, s * factor))) for s in sizes]
-    sizes[-1] = int(min(hi, max(lo, budget - sum(sizes[:-1]))))
+    # Clamping moved the sum: spread what is missing (or extra) over the files that can take it.
+    for _ in range(20):
+        gap = budget - sum(sizes)
+        movable = [i for i, s in enumerate(sizes) if (s < hi if gap > 0 else s > lo)]
+        if abs(gap) < n_large or not movable:
+            break
+        share = gap // len(movable)
+        for i in movable:
+            sizes[i] = int(min(hi, max(lo, sizes[i] + share)))
     for i, size in enumerate(sizes):
         kind = "log" if i in (3, 9) else "random"
         w.write(f"large/blob_{i:02d}.{'log' if kind == 'log' else 'bin'}", kind, size)

@@ -71,19 +71,31 @@ marker="$work/.hx-bench-workdir"
 if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
   die "$work exists, is not empty and is not a bench work dir (no $marker); refusing to wipe it"
 fi
+# ext4 without a journal (as on this VM) skips inodes freed in the last 60 s when it allocates
+# new ones, with a buffer lookup each: right after deleting a big tree, creating files costs
+# several times more. So the wipe is followed by `sync` and timing starts 60 s after it, and
+# nothing is deleted until the end of the run (replaced targets are moved to $work/trash).
+wiped_at=$(cat "$work/.trees-deleted-at" 2>/dev/null || echo 0)
+if [[ -d "$work/A" || -d "$work/B" || -d "$work/trash" ]]; then
+  log "wiping $work"
+  rm -rf "$work"
+  sync
+  wiped_at=$(date +%s)
+fi
 rm -rf "$work"
 mkdir -p "$work" "$out"
 touch "$marker"
 logs="$work/logs"
 mkdir -p "$logs"
 
-# Space: each corpus exists in up to 13 copies (source, hx vault, 5 push targets, 5 pulled
-# copies, restic's repo); B also needs inodes for ~13 x 100,000 files.
+# Space: per corpus the source, hx's copy, and per first run 11 targets (5 pushed, restic's
+# repository counted as one, 5 pulled; earlier runs' targets wait in trash until the end).
 read -r avail_kb avail_inodes < <(df --output=avail,iavail "$work" | tail -1)
 need_kb=0 need_inodes=0
+copies=$((2 + 11 * first_runs))
 for c in $corpora; do
-  if [[ $c == A ]]; then need_kb=$((need_kb + 14 * 1024 * 1024)); need_inodes=$((need_inodes + 140000))
-  else need_kb=$((need_kb + 8 * 1024 * 1024)); need_inodes=$((need_inodes + 1400000)); fi
+  if [[ $c == A ]]; then need_kb=$((need_kb + copies * 1100 * 1024)); need_inodes=$((need_inodes + copies * 10200))
+  else need_kb=$((need_kb + copies * 600 * 1024)); need_inodes=$((need_inodes + copies * 101100)); fi
 done
 need_kb=$(python3 -c "print(int($need_kb * $scale))")
 need_inodes=$(python3 -c "print(int($need_inodes * $scale))")
@@ -157,6 +169,25 @@ measure() {
     "$run" "$wall" "$(python3 -c "print($u + $s)")" "$(python3 -c "print($m / 1024)")" >&2
 }
 
+# Waits until 61 s have passed since the wipe (see above); logs why.
+settle() {
+  [[ $wiped_at -eq 0 ]] && return 0
+  local left=$((wiped_at + 61 - $(date +%s)))
+  if [[ $left -gt 0 ]]; then
+    log "waiting ${left} s: ext4 allocates inodes slowly for 60 s after a big deletion (see bench/README.md)"
+    sleep "$left"
+  fi
+  wiped_at=0
+}
+
+# Moves a path out of the way without deleting it (deleting is deferred to the end of the run).
+discard() {
+  local p
+  for p in "$@"; do
+    if [[ -e "$p" ]]; then mkdir -p "$work/trash"; mv "$p" "$work/trash/$(date +%s%N)"; fi
+  done
+}
+
 # Untimed helper commands (setup) whose failure stops the run.
 quiet() {
   local logbase="$logs/setup.$(date +%s%N)"
@@ -190,20 +221,20 @@ set_cmd() {
 reset_push() {
   local tool=$1
   case "$tool" in
-    hx) rm -rf "$base/hx-store" "$base/hx-vault/.hx"
+    hx) discard "$base/hx-store" "$base/hx-vault/.hx"
         quiet "$hx" sync init "$base/hx-vault" "$base/hx-store" ;;
-    restic) rm -rf "$base/restic-push"; quiet restic -r "$base/restic-push" init ;;
-    unison) rm -rf "$base/unison-push" "$base/unison-state-push"; mkdir -p "$base/unison-push" "$base/unison-state-push" ;;
-    *) rm -rf "$base/$tool-push"; mkdir -p "$base/$tool-push" ;;
+    restic) discard "$base/restic-push"; quiet restic -r "$base/restic-push" init ;;
+    unison) discard "$base/unison-push" "$base/unison-state-push"; mkdir -p "$base/unison-push" "$base/unison-state-push" ;;
+    *) discard "$base/$tool-push"; mkdir -p "$base/$tool-push" ;;
   esac
 }
 reset_pull() {
   local tool=$1
-  rm -rf "$base/$tool-pull"
+  discard "$base/$tool-pull"
   mkdir -p "$base/$tool-pull"
   case "$tool" in
     hx) quiet "$hx" sync init "$base/hx-pull" "$base/hx-store" ;;
-    unison) rm -rf "$base/unison-state-pull"; mkdir -p "$base/unison-state-pull" ;;
+    unison) discard "$base/unison-state-pull"; mkdir -p "$base/unison-state-pull" ;;
   esac
 }
 
@@ -229,6 +260,7 @@ run_corpus() {
   printf '%s\tcorpus\tfiles\t%s\n%s\tcorpus\tbytes\t%s\n' "$c" "$files" "$c" "$bytes" >>"$sizes"
   if has_tool hx; then cp -a "$src" "$base/hx-vault"; fi
   log "corpus $c: $files files, $bytes bytes"
+  settle
 
   log "corpus $c: first push (from an empty target, $first_runs run(s))"
   for ((r = 1; r <= first_runs; r++)); do
@@ -291,11 +323,14 @@ run_corpus() {
       check_same "$c" "$t-pull" "$src" "$base/$t-pull"
     fi
   done
-  # A corpus is removed once measured so that A and B never need the disk at the same time.
-  rm -rf "$base"
 }
 
 for c in $corpora; do run_corpus "$c"; done
+# The trees go only now (see the wipe above); the logs stay.
+for c in $corpora; do rm -rf "${work:?}/$c"; done
+rm -rf "$work/trash"
+sync
+date +%s >"$work/.trees-deleted-at"
 python3 bench/sync_report.py "$out" | tee "$out/report.md"
 log "raw measurements: $raw; logs: $logs"
 grep -q DIFFERENT "$verify" && die "a copy differs from its source (see above)"
