@@ -21,6 +21,7 @@ int Run(int argc, char** argv) {
 
   RegisterVersion(app, context);
   RegisterSync(app, context);
+  RegisterTools(app, context);
 
   try {
     app.parse(argc, argv);

@@ -16,5 +16,6 @@ struct Context {
 
 void RegisterVersion(CLI::App& app, Context& context);
 void RegisterSync(CLI::App& app, Context& context);
+void RegisterTools(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

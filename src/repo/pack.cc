@@ -58,12 +58,18 @@ Result<bool> PackWriter::Add(ObjectKind kind, const ObjectId& id,
   if (ids_.count(IdKey(id)) != 0) return false;
   HX_ASSIGN_OR_RETURN(std::vector<std::uint8_t> sealed,
                       SealObject(*context_, kind, id, plaintext, options_.zstd_level));
+  return AddSealed(kind, id, sealed, plaintext.size());
+}
+
+bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
+                           std::span<const std::uint8_t> sealed, std::uint64_t raw_length) {
+  if (ids_.count(IdKey(id)) != 0) return false;
   ObjectLocation location;
   location.id = id;
   location.kind = kind;
   location.offset = bytes_.size();
   location.length = sealed.size();
-  location.raw_length = plaintext.size();
+  location.raw_length = raw_length;
   bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
   locations_.push_back(location);
   ids_.insert(IdKey(id));

@@ -86,6 +86,14 @@ class PackWriter {
   // Fails with SealObject's errors; the pack is then unchanged.
   Result<bool> Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
 
+  // Appends an object already sealed with SealObject(context, kind, id, ...)
+  // — so callers can seal on several threads and append in a fixed order,
+  // which keeps packs deterministic. Returns false if the id is already in
+  // the pack. Precondition: `sealed` is exactly SealObject's output for a
+  // plaintext of `raw_length` bytes.
+  bool AddSealed(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> sealed,
+                 std::uint64_t raw_length);
+
   // Whether an object of `plaintext_size` bytes fits below the target (at
   // its worst, uncompressed), or the pack is empty.
   bool HasRoomFor(std::uint64_t plaintext_size) const;

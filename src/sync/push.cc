@@ -1,11 +1,12 @@
 // hx sync push: publish this device's changes.
 //
 // Order of work, and why:
-//  1. scan (hashing only changed files) and, for every new chunk, seal and
-//     pack it as it streams by, uploading full packs: a changed file is read
-//     once. Uploaded packs are immutable and named by their hash, so a push
-//     that fails after this point leaves only unreferenced blobs, which the
-//     next push rewrites byte-identically;
+//  1. scan (hashing only changed files); then read the new chunks back in
+//     path order, seal them on worker threads and pack them in that order,
+//     so the same changes give the same packs (the scan's threads finish in
+//     any order). Uploaded packs are immutable and named by their hash, so a
+//     push that fails after this point leaves only unreferenced blobs, which
+//     the next push rewrites byte-identically;
 //  2. the mass-delete guard, before anything is published;
 //  3. trees (Merkle, only new ones uploaded), then under the write lock:
 //     re-read the head (the divergence check), write the snapshot, move the
@@ -50,16 +51,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.target = s.target.ToUri();
   HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
 
-  // 1. Scan, packing new chunks as they stream by.
-  ObjectUploader uploader(*s.store, s.ctx, *s.index);
+  // 1. Scan: ids of changed files' chunks.
   ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
-    const ObjectId id = ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
-    (void)uploader.Add(ObjectKind::kChunk, id, bytes);  // first error is sticky
-    return id;
+    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
   };
   HX_ASSIGN_OR_RETURN(ScanResult scan,
                       ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
-  HX_RETURN_IF_ERROR(uploader.status());
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;
@@ -88,7 +85,17 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     return report;
   }
 
-  // 3. Trees: only the ones the store lacks are packed.
+  // 3. New chunks of changed files (in path order), then new trees.
+  ObjectUploader uploader(*s.store, s.ctx, *s.index);
+  std::vector<std::pair<std::string, const Entry*>> changed_files;
+  for (const auto* list : {&changes.added, &changes.modified}) {
+    for (const std::string& path : *list) {
+      const Entry& entry = changes.state.at(path);
+      if (entry.kind == EntryKind::kFile) changed_files.emplace_back(path, &entry);
+    }
+  }
+  std::sort(changed_files.begin(), changed_files.end());
+  HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
   HX_ASSIGN_OR_RETURN(BuiltTrees trees, BuildTrees(changes.state, TreeIdFn(s.ctx)));
   for (const auto& [id, bytes] : trees.trees) {
     HX_RETURN_IF_ERROR(uploader.Add(

@@ -1,90 +1,180 @@
 #include "sync/uploader.h"
 
-#include <string>
-#include <utility>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "base/hex.h"
+#include "repo/object_codec.h"
 
 namespace hx {
+namespace {
 
-ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& index,
-                               PackOptions options)
-    : store_(store), ctx_(ctx), index_(index), writer_(ctx, options) {}
-
-void ObjectUploader::Fail(const Error& error) {
-  MutexLock lock(mu_);
-  if (!error_) error_ = error;
+std::string RawKey(const ObjectId& id) {
+  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
 }
 
-Status ObjectUploader::status() const {
-  MutexLock lock(mu_);
-  if (error_) return *error_;
+struct ChunkTask {
+  const std::string* path;
+  std::uint64_t offset;
+  std::uint64_t size;
+  ObjectId id;
+};
+
+Error ChangedDuringPush(const std::string& path) {
+  return Error(SyncCode::kStateFailed, Category::kAborted,
+               path + " changed while it was being pushed; nothing was published. Run the push "
+                      "again")
+      .With("path", path);
+}
+
+// Reads one chunk of a file; a short read means the file changed.
+Result<std::vector<std::uint8_t>> ReadChunk(int fd, const ChunkTask& task) {
+  std::vector<std::uint8_t> bytes(task.size);
+  std::uint64_t done = 0;
+  while (done < task.size) {
+    const ssize_t n = ::pread(fd, bytes.data() + done, task.size - done,
+                              static_cast<off_t>(task.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Error(SyncCode::kStateFailed, Category::kIo,
+                   "cannot read " + *task.path + ": " + std::strerror(errno))
+          .With("path", *task.path);
+    }
+    if (n == 0) return ChangedDuringPush(*task.path);
+    done += static_cast<std::uint64_t>(n);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& index,
+                               UploaderOptions options)
+    : store_(store), ctx_(ctx), index_(index), options_(options), writer_(ctx, options.pack) {
+  if (options_.threads <= 0) {
+    options_.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  }
+}
+
+Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
+  if (!seen_.insert(RawKey(id)).second) return false;
+  HX_ASSIGN_OR_RETURN(const bool known, index_.HasObject(id));
+  if (known) ++stats_.known;
+  return !known;
+}
+
+Status ObjectUploader::AddFileChunks(
+    const std::filesystem::path& vault,
+    const std::vector<std::pair<std::string, const Entry*>>& files) {
+  std::vector<ChunkTask> tasks;
+  for (const auto& [path, entry] : files) {
+    std::uint64_t offset = 0;
+    for (const ChunkRef& chunk : entry->chunks) {
+      HX_ASSIGN_OR_RETURN(const bool fresh, IsNew(chunk.id));
+      if (fresh) tasks.push_back({&path, offset, chunk.size, chunk.id});
+      offset += chunk.size;
+    }
+  }
+
+  std::size_t next = 0;
+  int fd = -1;
+  const std::string* open_path = nullptr;
+  auto close_fd = [&] {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  };
+  while (next < tasks.size()) {
+    // Read one batch in order (files are read sequentially)...
+    std::vector<std::vector<std::uint8_t>> plain;
+    std::size_t end = next;
+    std::uint64_t batch = 0;
+    while (end < tasks.size() && (end == next || batch + tasks[end].size <= options_.batch_bytes)) {
+      const ChunkTask& task = tasks[end];
+      if (open_path != task.path) {
+        close_fd();
+        fd = ::open((vault / *task.path).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return ChangedDuringPush(*task.path);
+        open_path = task.path;
+      }
+      Result<std::vector<std::uint8_t>> bytes = ReadChunk(fd, task);
+      if (!bytes.ok()) {
+        close_fd();
+        return std::move(bytes).error();
+      }
+      batch += task.size;
+      plain.push_back(std::move(bytes).value());
+      ++end;
+    }
+    // ...check and seal it on the workers...
+    const std::size_t count = end - next;
+    std::vector<std::optional<Result<std::vector<std::uint8_t>>>> sealed(count);
+    auto work = [&](std::size_t first, std::size_t stride) {
+      for (std::size_t i = first; i < count; i += stride) {
+        const ChunkTask& task = tasks[next + i];
+        if (ComputeObjectId(ctx_, ObjectKind::kChunk, plain[i]) != task.id) {
+          sealed[i] = ChangedDuringPush(*task.path);
+          continue;
+        }
+        sealed[i] = SealObject(ctx_, ObjectKind::kChunk, task.id, plain[i],
+                               options_.pack.zstd_level);
+      }
+    };
+    const std::size_t workers =
+        std::min<std::size_t>(static_cast<std::size_t>(options_.threads), count);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work, t, workers);
+    work(0, workers);
+    for (std::thread& t : threads) t.join();
+    // ...and append it in order.
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!sealed[i]->ok()) {
+        close_fd();
+        return std::move(*sealed[i]).error();
+      }
+      HX_RETURN_IF_ERROR(Append({ObjectKind::kChunk, tasks[next + i].id,
+                                 std::move(*sealed[i]).value(), tasks[next + i].size}));
+    }
+    next = end;
+  }
+  close_fd();
   return OkStatus();
 }
 
 Status ObjectUploader::Add(ObjectKind kind, const ObjectId& id,
                            std::span<const std::uint8_t> plaintext) {
-  std::optional<FinishedPack> full;
-  {
-    MutexLock lock(mu_);
-    if (error_) return *error_;
-    std::string key(reinterpret_cast<const char*>(id.data()), id.size());
-    if (seen_.count(key) != 0) return OkStatus();
-    auto known = index_.HasObject(id);
-    if (!known.ok()) {
-      error_ = known.error();
-      return *error_;
-    }
-    if (*known) {
-      ++stats_.known;
-      seen_.insert(std::move(key));
-      return OkStatus();
-    }
-    if (!writer_.HasRoomFor(plaintext.size())) full = writer_.Finish();
-    auto added = writer_.Add(kind, id, plaintext);
-    if (!added.ok()) {
-      error_ = added.error();
-      return *error_;
-    }
-    seen_.insert(std::move(key));
+  HX_ASSIGN_OR_RETURN(const bool fresh, IsNew(id));
+  if (!fresh) return OkStatus();
+  HX_ASSIGN_OR_RETURN(std::vector<std::uint8_t> sealed,
+                      SealObject(ctx_, kind, id, plaintext, options_.pack.zstd_level));
+  return Append({kind, id, std::move(sealed), plaintext.size()});
+}
+
+Status ObjectUploader::Append(Pending pending) {
+  if (!writer_.HasRoomFor(pending.raw_length)) HX_RETURN_IF_ERROR(Upload(writer_.Finish()));
+  if (writer_.AddSealed(pending.kind, pending.id, pending.sealed, pending.raw_length)) {
     ++stats_.objects;
   }
-  if (full) return Upload(std::move(*full));
   return OkStatus();
 }
 
 Status ObjectUploader::Flush() {
-  std::optional<FinishedPack> last;
-  {
-    MutexLock lock(mu_);
-    if (error_) return *error_;
-    if (!writer_.empty()) last = writer_.Finish();
-  }
-  if (last) return Upload(std::move(*last));
-  return OkStatus();
+  if (writer_.empty()) return OkStatus();
+  return Upload(writer_.Finish());
 }
 
 Status ObjectUploader::Upload(FinishedPack pack) {
-  // A pack's name is the hash of its bytes, so re-uploading the same pack
+  // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
-  Status put = store_.Put(BlobKey(pack.blob_id), pack.bytes);
-  if (!put.ok()) {
-    Fail(put.error());
-    return put;
-  }
-  MutexLock lock(mu_);
+  HX_RETURN_IF_ERROR(store_.Put(BlobKey(pack.blob_id), pack.bytes));
   ++stats_.blobs;
   stats_.bytes += pack.bytes.size();
   added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
   return OkStatus();
-}
-
-std::vector<ObjectLocation> ObjectUploader::added() const {
-  MutexLock lock(mu_);
-  return added_;
-}
-
-UploadStats ObjectUploader::stats() const {
-  MutexLock lock(mu_);
-  return stats_;
 }
 
 }  // namespace hx

@@ -1,23 +1,31 @@
-// Gets new objects onto the store during a push: objects that neither the
-// local index nor this push already knows are sealed into packs, and each
-// full pack is uploaded as one blob. Called from the scanner's threads, so a
-// changed file is read once: its chunks are hashed and, if new, packed as
-// they stream by.
+// Gets a push's new objects onto the store: objects the local index does not
+// know are sealed (compressed and encrypted) and packed, and each full pack
+// is uploaded as one blob.
 //
-// Thread-safety: Add() and Flush() are thread-safe. Sealing (compression and
-// encryption) runs on the caller's thread; the index and the pack under
-// construction are guarded by one mutex; uploads run outside it.
+// Determinism: objects are packed in a fixed order — the new chunks of the
+// changed files in path order, then the trees in the order given — so the
+// same changes give the same packs, blob ids and snapshot bytes, however the
+// scanner's threads interleaved. Chunks are read back from the vault folder
+// (the scan only computed their ids) and checked against their ids; sealing
+// runs on worker threads, appending stays in order.
+//
+// Thread-safety: not thread-safe; one uploader per push, used from one thread
+// (it runs its own sealing workers).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <span>
+#include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
-#include "base/mutex.h"
 #include "index/index.h"
 #include "repo/pack.h"
+#include "repo/tree.h"
 #include "repo/vault_context.h"
 #include "store/store.h"
 
@@ -30,40 +38,58 @@ struct UploadStats {
   std::uint64_t known = 0;    // objects the store already had (skipped)
 };
 
+struct UploaderOptions {
+  PackOptions pack;
+  // Plaintext read and sealed per round; bounds the uploader's memory (about
+  // twice this, plus one pack).
+  std::uint64_t batch_bytes = std::uint64_t{32} << 20;
+  // Sealing threads; 0: the number of cores, at most 4.
+  int threads = 0;
+};
+
 class ObjectUploader {
  public:
   // Borrows everything; all must outlive the uploader.
-  ObjectUploader(Store& store, const VaultContext& ctx, Index& index, PackOptions options = {});
+  ObjectUploader(Store& store, const VaultContext& ctx, Index& index, UploaderOptions options = {});
 
-  // Ensures the store will hold object (kind, id) with this plaintext once
-  // Flush() has succeeded. After the first failure every call returns it
-  // (the push then stops); uploaded packs stay on the store, unreferenced,
-  // and their objects are reused by the next push only if it packs them
-  // again (they are not indexed until a snapshot names them).
+  // Packs the chunks of `files` (vault-relative paths with their scanned
+  // entries, in path order) that the store lacks, reading them from `vault`.
+  // A file whose bytes no longer match the scan fails the push with
+  // KC_SYNC_STATE_FAILED, category aborted ("changed during the push": run
+  // it again).
+  Status AddFileChunks(const std::filesystem::path& vault,
+                       const std::vector<std::pair<std::string, const Entry*>>& files);
+
+  // Packs one object unless the store or this push already has it.
   Status Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
 
   // Uploads the last, partial pack.
   Status Flush();
 
-  // The first error any call met, if any.
-  Status status() const;
   // The locations of every object packed by this push.
-  std::vector<ObjectLocation> added() const;
-  UploadStats stats() const;
+  const std::vector<ObjectLocation>& added() const { return added_; }
+  const UploadStats& stats() const { return stats_; }
 
  private:
-  Status Upload(FinishedPack pack) HX_EXCLUDES(mu_);
-  void Fail(const Error& error) HX_EXCLUDES(mu_);
+  struct Pending {
+    ObjectKind kind;
+    ObjectId id;
+    std::vector<std::uint8_t> sealed;
+    std::uint64_t raw_length;
+  };
+  // True if the object needs packing (not known to the index or this push).
+  Result<bool> IsNew(const ObjectId& id);
+  Status Append(Pending pending);
+  Status Upload(FinishedPack pack);
 
   Store& store_;
   const VaultContext& ctx_;
   Index& index_;
-  mutable Mutex mu_;
-  PackWriter writer_ HX_GUARDED_BY(mu_);
-  std::unordered_set<std::string> seen_ HX_GUARDED_BY(mu_);  // raw ids packed by this push
-  std::vector<ObjectLocation> added_ HX_GUARDED_BY(mu_);
-  UploadStats stats_ HX_GUARDED_BY(mu_);
-  std::optional<Error> error_ HX_GUARDED_BY(mu_);
+  UploaderOptions options_;
+  PackWriter writer_;
+  std::unordered_set<std::string> seen_;  // raw ids handled by this push
+  std::vector<ObjectLocation> added_;
+  UploadStats stats_;
 };
 
 }  // namespace hx
