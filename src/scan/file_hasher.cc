@@ -10,6 +10,8 @@
 namespace hx {
 namespace {
 
+constexpr off_t kSequentialHintBytes = off_t{1} << 20;
+
 std::int64_t Nanos(const struct timespec& ts) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
@@ -59,8 +61,13 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
   for (int attempt = 0; attempt < 2; ++attempt) {
     // O_NONBLOCK: if the file was replaced by a FIFO since it was listed,
     // opening must not wait for a writer (fstat then shows the change).
-    const int fd =
-        ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    // O_NOATIME: reading for a sync should not count as the user's access
+    // (and saves an inode write per file); only the owner may ask for it.
+    constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int fd = ::openat(dir_fd, name.c_str(), kFlags | O_NOATIME);
+    if (fd < 0 && errno == EPERM) {
+      fd = ::openat(dir_fd, name.c_str(), kFlags);
+    }
     if (fd < 0) {
       const int error = errno;
       if (error == ENOENT) {
@@ -84,8 +91,11 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
       why = "it is no longer a regular file";
       continue;
     }
-    // Sequential read-ahead helps large files; harmless for small ones.
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Sequential read-ahead helps large files; small ones fit the default
+    // window and would pay a system call for nothing.
+    if (before.st_size >= kSequentialHintBytes) {
+      ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
     ++outcome.reads;
     HashedFile file;
     stream.Reset(FdReader(fd));
