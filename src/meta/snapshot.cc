@@ -16,7 +16,23 @@ namespace hx {
 namespace {
 
 using json = nlohmann::json;
-using namespace meta_internal;  // NOLINT: the module's own helpers
+using meta_internal::AsBytes;
+using meta_internal::AsStoreRecord;
+using meta_internal::AsText;
+using meta_internal::CheckFormatVersion;
+using meta_internal::CorruptRecord;
+using meta_internal::CountField;
+using meta_internal::EncoderBug;
+using meta_internal::HexArrayField;
+using meta_internal::HexField;
+using meta_internal::ParseRecordJson;
+using meta_internal::RequireCanonical;
+using meta_internal::TimeField;
+using meta_internal::WriteRecordJson;
+using meta_internal::kFormatVersion;
+using meta_internal::kLongIdHexLength;
+using meta_internal::kMaxJsonInt;
+using meta_internal::kShortIdHexLength;
 
 constexpr std::string_view kHeaderEntry = "header.json";
 constexpr std::string_view kBodyEntry = "body.bin";
@@ -80,8 +96,8 @@ std::optional<std::string> SnapshotProblem(const VaultContext& ctx, const Snapsh
     return "snapshot_id is not SnapshotId(root, created_ms)";
   }
   if (!IsLowerHex(snapshot.author, kShortIdHexLength)) return "author is not 32 lowercase hex";
-  if (!IsLowerHex(snapshot.key_fingerprint, kLongIdHexLength)) {
-    return "key_fingerprint is not 64 lowercase hex";
+  if (snapshot.key_fingerprint != ctx.key_fingerprint) {
+    return "key_fingerprint is not the context's";
   }
   if (snapshot.seq == 0 || snapshot.seq > kMaxJsonInt) return "seq is not in [1, 2^63-1]";
   if (snapshot.parents.size() > kMaxSnapshotParents) return "too many parents";
@@ -268,6 +284,10 @@ Result<Snapshot> DecodeZip(const VaultContext& ctx, std::span<const std::uint8_t
   // body sealed under a mismatched id by a buggy or hostile writer with the key.
   if (SnapshotId(snapshot.root, snapshot.created_ms) != expected_id) {
     return CorruptRecord(what, "root and created_ms do not give the snapshot's id");
+  }
+  if (snapshot.key_fingerprint != ctx.key_fingerprint) {
+    return CorruptRecord(what, "names key fingerprint " + snapshot.key_fingerprint +
+                                   ", not this vault's key");
   }
   return snapshot;
 }

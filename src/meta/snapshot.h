@@ -72,7 +72,7 @@ struct Snapshot {
   std::string author;        // node id of the publishing device, 32 hex
   std::int64_t created_ms = 0;
   std::uint64_t seq = 0;     // the head seq this snapshot was published as, >= 1
-  std::string key_fingerprint;  // 64 hex (crypto/keys.h KeyFingerprint)
+  std::string key_fingerprint;  // of the vault's master key: ctx.key_fingerprint
   SnapshotSummary summary;
   // The locations of the objects this push added. EncodeSnapshotZip accepts
   // any order; DecodeSnapshotZip returns them by blob id, then offset.
@@ -83,7 +83,8 @@ struct Snapshot {
 // The zip bytes of `snapshot` (see above). Deterministic. Fails with
 // KC_SYNC_INTERNAL for a snapshot hx would refuse to read: malformed ids, a
 // snapshot_id that is not SnapshotId(root, created_ms), a vault id other
-// than ctx.vault_id, seq 0, negative created_ms, duplicate objects or
+// than ctx.vault_id, a key_fingerprint other than ctx.key_fingerprint,
+// seq 0, negative created_ms, duplicate objects or
 // overlapping ranges, values above 2^63-1, or a zip above
 // kMaxSnapshotZipBytes.
 Result<Bytes> EncodeSnapshotZip(const VaultContext& ctx, const Snapshot& snapshot);
@@ -96,7 +97,8 @@ Result<Bytes> EncodeSnapshotZip(const VaultContext& ctx, const Snapshot& snapsho
 //     entries, a header that is not canonical or names another snapshot or
 //     vault, a body that does not authenticate (tampered, another vault, or
 //     another snapshot's body), a body whose root and created_ms do not give
-//     back the snapshot id, or any malformed body field.
+//     back the snapshot id, a key_fingerprint other than
+//     ctx.key_fingerprint, or any malformed body field.
 Result<Snapshot> DecodeSnapshotZip(const VaultContext& ctx, std::span<const std::uint8_t> zip,
                                    std::string_view expected_snapshot_id);
 

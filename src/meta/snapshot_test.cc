@@ -32,7 +32,10 @@ constexpr std::string_view kGoldenHeader =
 // libsodium, is 1248 bytes with this BLAKE3.
 constexpr std::size_t kGoldenZipSize = 1248;
 constexpr std::string_view kGoldenZipBlake3 =
-    "5d269cf66682794f90a564b0b23cdf991853a0e171fc57de9d3e892c62606a7b";
+    "f78dae80817dccbd530aa74e302ceba41eaeea4864243b7de1d0fb9464735803";
+// b3sum --derive-key "hx 2026-11 key fingerprint v1" of the test master key.
+constexpr std::string_view kFingerprint =
+    "91134cac6140a575788569303a6b7c56a10014ff456f27d7c729abc876b180d9";
 
 ObjectId Filled(std::uint8_t byte) {
   ObjectId id;
@@ -68,7 +71,7 @@ Snapshot GoldenSnapshot() {
       .author = std::string(kNodeA),
       .created_ms = kMs,
       .seq = 7,
-      .key_fingerprint = Repeat("cd", 32),
+      .key_fingerprint = std::string(kFingerprint),
       .summary = {.added = 3, .modified = 2, .deleted = 1, .files = 10, .bytes = 12345},
       .added = {Location(3, ObjectKind::kChunk, "a0", 0, 41, 1),
                 Location(1, ObjectKind::kChunk, "b1", 0, 100, 60),
@@ -104,7 +107,8 @@ std::string GoldenBody(std::string_view from = "", std::string_view to = "") {
       R"(","objects":[[")" + Repeat("03", 32) + R"(","chunk",0,41,1]]},{"id":")" +
       Repeat("b1", 32) + R"(","objects":[[")" + Repeat("01", 32) + R"(","chunk",0,100,60],[")" +
       Repeat("02", 32) + R"(","tree",100,50,30]]}],"created_ms":1767225600000,)"
-      R"("key_fingerprint":")" + Repeat("cd", 32) + R"(","parents":[")" + Repeat("ab", 32) +
+      R"("key_fingerprint":")" + std::string(kFingerprint) + R"(","parents":[")" +
+      Repeat("ab", 32) +
       R"("],"root":"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f","seq":7,)"
       R"("summary":{"added":3,"bytes":12345,"deleted":1,"files":10,"modified":2}})";
   if (!from.empty()) {
@@ -159,7 +163,7 @@ TEST(SnapshotZipTest, AFirstSnapshotWithNothingAddedRoundTrips) {
   empty.vault_id = std::string(kTestVaultId);
   empty.author = std::string(kNodeA);
   empty.seq = 1;
-  empty.key_fingerprint = Repeat("00", 32);
+  empty.key_fingerprint = std::string(kFingerprint);
   auto zip = EncodeSnapshotZip(TestContext(), empty);
   ASSERT_TRUE(zip.ok()) << zip.error().ToShortString();
   auto back = DecodeSnapshotZip(TestContext(), *zip, empty.snapshot_id);
@@ -176,6 +180,7 @@ TEST(SnapshotZipTest, ASnapshotOfAnotherVaultIsRefusedNamingThatVault) {
   const VaultContext other = TestContext(1, kOtherVaultId);
   Snapshot snapshot = GoldenSnapshot();
   snapshot.vault_id = std::string(kOtherVaultId);
+  snapshot.key_fingerprint = other.key_fingerprint;
   auto zip = EncodeSnapshotZip(other, snapshot);
   ASSERT_TRUE(zip.ok());
   ExpectCorrupt(DecodeSnapshotZip(TestContext(), *zip, kSnapshotId),
@@ -271,6 +276,7 @@ TEST(SnapshotZipTest, MalformedBodiesAreRefusedNamingTheProblem) {
       {"\"summary\":{", "\"summary\":{\"added\":0,", "not valid JSON"},
       {"{\"added\":3", "{\"added\":-3", "\"added\""},
       {"\"author\":\"aaaa", "\"author\":\"AAAA", "\"author\""},
+      {"\"key_fingerprint\":\"9113", "\"key_fingerprint\":\"9114", "not this vault's key"},
       {",\"tree\",", ",\"pack\",", "kind"},
       {",100,50,30]", ",100,50]", "[id, kind, offset, length, raw_length]"},
       {",100,50,30]", ",99,50,30]", "overlap"},
@@ -304,13 +310,14 @@ TEST(SnapshotZipTest, BlobsMustBeSortedById) {
 }
 
 TEST(SnapshotZipTest, TheEncoderRefusesSnapshotsItWouldNotRead) {
-  std::vector<Snapshot> bad(6, GoldenSnapshot());
+  std::vector<Snapshot> bad(7, GoldenSnapshot());
   bad[0].snapshot_id = Repeat("ee", 32);                            // not SnapshotId(...)
   bad[1].seq = 0;
   bad[2].added[2].offset = 99;                                      // overlaps
   bad[3].added.push_back(bad[3].added[0]);                          // duplicate
   bad[4].added[0].blob_id = "nothex";
   bad[5].vault_id = std::string(kOtherVaultId);
+  bad[6].key_fingerprint = Repeat("cd", 32);
   for (const Snapshot& snapshot : bad) {
     auto zip = EncodeSnapshotZip(TestContext(), snapshot);
     ASSERT_FALSE(zip.ok());

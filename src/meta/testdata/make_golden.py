@@ -71,6 +71,7 @@ def stored_zip(entries):
 master = bytes(range(32))
 sub = {p: b3(master, derive="hx 2026-11 subkey %s v1" % p)
        for p in ["content", "ids", "mac", "nonce", "manifest"]}
+fingerprint = b3(master, derive="hx 2026-11 key fingerprint v1").hex()
 vault = "00112233445566778899aabbccddeeff"
 node_a = "a" * 32
 root = bytes(range(0x20, 0x40))
@@ -89,7 +90,7 @@ body = {
         {"id": "b1" * 32, "objects": [["01" * 32, "chunk", 0, 100, 60],
                                        ["02" * 32, "tree", 100, 50, 30]]},
     ],
-    "created_ms": ms, "key_fingerprint": "cd" * 32, "parents": ["ab" * 32],
+    "created_ms": ms, "key_fingerprint": fingerprint, "parents": ["ab" * 32],
     "root": root.hex(), "seq": 7,
     "summary": {"added": 3, "bytes": 12345, "deleted": 1, "files": 10, "modified": 2},
 }
@@ -97,6 +98,7 @@ header = {"format_version": 1, "kind": "hx-snapshot", "snapshot_id": snap_id, "v
 sealed_body = seal(sub["content"], sub["nonce"],
                    ad(b"hx snapshot v1", vault.encode(), snap_id.encode()), canon(body))
 snapshot_zip = stored_zip([("header.json", canon(header)), ("body.bin", sealed_body)])
+print("key_fingerprint", fingerprint)
 print("snapshot_zip_len", len(snapshot_zip))
 print("snapshot_zip_b3", b3(snapshot_zip).hex())
 
