@@ -111,8 +111,7 @@ Error CorruptRow(const SqliteDb& db, std::string_view what, std::string_view pat
       .With("path", std::string(path));
 }
 
-Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count,
-                                SqliteStatement& load) {
+Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count, SqliteStatement& load) {
   StatCache cache;
   {
     // Sizing the table first saves the rehashes of growing it row by row.
@@ -273,9 +272,9 @@ Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& file) {
   // push that produced it has moved the head (see index.h). The cache sizes
   // make a 100,000-row load or rewrite stay in memory; mmap saves a copy
   // per page read.
-  HX_RETURN_IF_ERROR(impl->db->Exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
-      "PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456"));
+  HX_RETURN_IF_ERROR(
+      impl->db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
+                     "PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456"));
   HX_RETURN_IF_ERROR(impl->PrepareAll());
   return std::make_unique<Index>(std::move(impl));
 }
@@ -758,8 +757,7 @@ Status Index::Transaction::ClearObjects() {
   return impl_->db->Exec("DELETE FROM objects; DELETE FROM blobs; DELETE FROM snapshots");
 }
 
-Status Index::Transaction::MarkSnapshotImported(std::string_view snapshot_id,
-                                                std::uint64_t seq) {
+Status Index::Transaction::MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq) {
   HX_RETURN_IF_ERROR(CheckOpen());
   impl_->snapshot_put.BindText(1, snapshot_id);
   impl_->snapshot_put.BindInt64(2, AsInt64(seq));

@@ -68,7 +68,8 @@ inline constexpr int kIndexSchemaVersion = 1;
 // Well-known meta keys.
 inline constexpr std::string_view kMetaBaseSnapshotId = "base_snapshot_id";  // 64 hex
 inline constexpr std::string_view kMetaBaseHeadSeq = "base_head_seq";        // decimal
-inline constexpr std::string_view kMetaMaxHeadSeq = "max_head_seq";  // highest seq seen (replay guard)
+inline constexpr std::string_view kMetaMaxHeadSeq =
+    "max_head_seq";  // highest seq seen (replay guard)
 inline constexpr std::string_view kMetaLastPushMs = "last_push_ms";  // decimal
 inline constexpr std::string_view kMetaLastPullMs = "last_pull_ms";  // decimal
 inline constexpr std::string_view kMetaLastError = "last_error";     // Error::ToJson()

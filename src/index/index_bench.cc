@@ -4,13 +4,13 @@
 //   ninja -C build hx_bench && build/hx_bench --benchmark_filter=Index
 //
 // The database lives in a fresh directory under $TMPDIR (default /tmp).
-#include <benchmark/benchmark.h>
-#include <stdlib.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include "index/index.h"
 

@@ -1,13 +1,13 @@
 #include "index/index.h"
 
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 
 namespace hx {
 namespace {

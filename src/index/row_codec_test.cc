@@ -1,12 +1,12 @@
 #include "index/row_codec.h"
 
-#include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
-
 #include <limits>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 namespace hx {
 namespace {
@@ -34,8 +34,9 @@ TEST(VarintTest, EncodesSevenBitsPerByteLeastSignificantFirst) {
   EXPECT_EQ(Varint(127), (std::vector<std::uint8_t>{0x7f}));
   EXPECT_EQ(Varint(128), (std::vector<std::uint8_t>{0x80, 0x01}));
   EXPECT_EQ(Varint(300), (std::vector<std::uint8_t>{0xac, 0x02}));
-  EXPECT_EQ(Varint(std::numeric_limits<std::uint64_t>::max()),
-            (std::vector<std::uint8_t>{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));
+  EXPECT_EQ(
+      Varint(std::numeric_limits<std::uint64_t>::max()),
+      (std::vector<std::uint8_t>{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));
 }
 
 TEST(VarintTest, RejectsTruncatedOverlongAndOverflowingInput) {
@@ -71,8 +72,7 @@ TEST(ChunkListTest, RejectsATruncatedIdOrSizeAsCorrupt) {
   chunks[0].size = 1000;
   const std::vector<std::uint8_t> bytes = EncodeChunkList(chunks);
   for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
-    Result<std::vector<ChunkRef>> decoded =
-        DecodeChunkList(std::span(bytes).first(cut));
+    Result<std::vector<ChunkRef>> decoded = DecodeChunkList(std::span(bytes).first(cut));
     ASSERT_FALSE(decoded.ok()) << "cut at " << cut;
     EXPECT_EQ(decoded.error().code, SyncCode::kStateFailed);
     EXPECT_EQ(decoded.error().category, Category::kCorrupt);

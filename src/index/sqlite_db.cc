@@ -116,10 +116,10 @@ bool SqliteStatement::ColumnIsNull(int column) const {
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& file) {
   sqlite3* handle = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &handle,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      file.c_str(), &handle,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
   // Even a failed open may allocate a handle; wrapping it first closes it
   // on every path.
   auto db = std::make_unique<SqliteDb>(handle, file);
@@ -184,8 +184,8 @@ bool SqliteDb::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; 
 
 Error SqliteDb::MakeError(int rc, std::string_view what) const {
   const Category category = CategoryForSqlite(rc);
-  const char* message = db_ != nullptr && sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_)
-                                                                      : sqlite3_errstr(rc);
+  const char* message =
+      db_ != nullptr && sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   std::string text = "local index " + file_ + ": " + std::string(what) + ": " + message;
   if (category == Category::kCorrupt) {
     text += " (" + std::string(kRebuildHint) + ")";
@@ -201,9 +201,9 @@ Error SqliteDb::MakeError(int rc, std::string_view what) const {
 }
 
 Error SqliteDb::MakeCorruptError(std::string_view what) const {
-  Error error(SyncCode::kStateFailed, Category::kCorrupt,
-              "local index " + file_ + ": " + std::string(what) + " (" +
-                  std::string(kRebuildHint) + ")");
+  Error error(
+      SyncCode::kStateFailed, Category::kCorrupt,
+      "local index " + file_ + ": " + std::string(what) + " (" + std::string(kRebuildHint) + ")");
   error.With("file", file_).With("hint", std::string(kRebuildHint));
   return error;
 }

@@ -18,14 +18,14 @@
 // time (the connection is opened with SQLITE_OPEN_NOMUTEX).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <sqlite3.h>
 
 #include "base/error.h"
 

@@ -1,11 +1,11 @@
 #include "scan/file_hasher.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace hx {
 namespace {
@@ -18,8 +18,9 @@ std::int64_t Nanos(const struct timespec& ts) {
 
 Error FileError(Category category, const std::string& path, const std::string& what, int error) {
   Error result(SyncCode::kStateFailed, category, what + " " + path + ": " + std::strerror(error));
-  result.With("path", path).With("errno", std::to_string(error)).With("error",
-                                                                       std::strerror(error));
+  result.With("path", path)
+      .With("errno", std::to_string(error))
+      .With("error", std::strerror(error));
   return result;
 }
 
@@ -135,8 +136,7 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
       continue;
     }
     if (stream.offset() != end.size) {
-      why = "it had " + std::to_string(stream.offset()) + " bytes, not " +
-            std::to_string(end.size);
+      why = "it had " + std::to_string(stream.offset()) + " bytes, not " + std::to_string(end.size);
       continue;
     }
     file.stat = end;

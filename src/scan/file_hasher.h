@@ -6,12 +6,12 @@
 // ChunkStream.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "base/error.h"
 #include "chunk/chunk_stream.h"

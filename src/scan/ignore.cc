@@ -1,14 +1,14 @@
 #include "scan/ignore.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hx {
 namespace {
@@ -17,7 +17,7 @@ namespace {
 struct Token {
   enum class Type : std::uint8_t { kLiteral, kAnyByte, kStar, kClass };
   Type type = Type::kLiteral;
-  std::uint8_t byte = 0;                // kLiteral
+  std::uint8_t byte = 0;               // kLiteral
   std::array<std::uint64_t, 4> set{};  // kClass: bit b set = byte b matches
 
   bool MatchesByte(std::uint8_t b) const {
@@ -76,7 +76,8 @@ bool AddPosixClass(Token& token, std::string_view name) {
   if (name == "space") return add_if([](int b) { return b == ' ' || (b >= '\t' && b <= '\r'); });
   if (name == "upper") return add_if(upper);
   if (name == "xdigit") {
-    return add_if([&](int b) { return digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); });
+    return add_if(
+        [&](int b) { return digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); });
   }
   return false;
 }
@@ -331,8 +332,8 @@ bool IgnoreRules::ParseLine(std::string_view line, Rule& rule) {
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = line.find('/', start);
-    const std::string_view text =
-        line.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view text = line.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (text.empty()) {
       return false;  // "a//b" can never match a path
     }
@@ -454,8 +455,7 @@ Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_f
   }
   if (!S_ISREG(st.st_mode)) {
     return fail(Category::kUnsupported,
-                file + " is not a regular file; hx reads ignore rules only from a regular file",
-                0);
+                file + " is not a regular file; hx reads ignore rules only from a regular file", 0);
   }
   std::string text;
   char buffer[16384];

@@ -7,13 +7,13 @@
 //     from a small token alphabet (a b . * ? / [ab] [!a]) and one path; the
 //     result of IgnoreRules must equal a deliberately naive reference: a
 //     recursive segment matcher for "**" and fnmatch(3) for each segment.
-#include <fnmatch.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fnmatch.h>
 
 #include "scan/ignore.h"
 

@@ -1,12 +1,12 @@
 #include "scan/ignore.h"
 
-#include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 namespace hx {
 namespace {
@@ -134,7 +134,8 @@ TEST(IgnoreRulesTest, TheStateFolderIsAlwaysIgnoredEvenIfNegated) {
 }
 
 TEST(IgnoreRulesTest, CommentsBlankLinesAndInvalidPatternsAreNotCountedAsRules) {
-  const IgnoreRules rules = IgnoreRules::Parse("# c\n\n   \n*.a\r\n[unclosed\ntrailing\\\n!\n/\n/b\n");
+  const IgnoreRules rules =
+      IgnoreRules::Parse("# c\n\n   \n*.a\r\n[unclosed\ntrailing\\\n!\n/\n/b\n");
   EXPECT_EQ(rules.size(), 2u);
 }
 

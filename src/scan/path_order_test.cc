@@ -1,9 +1,9 @@
 #include "scan/path_order.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
-
-#include <string>
 
 namespace hx {
 namespace {
@@ -13,7 +13,7 @@ std::string Key(const std::string& name, bool subtree) { return subtree ? name +
 TEST(PathOrderTest, SubtreesSortAsTheirNameFollowedByASlash) {
   EXPECT_TRUE(LessInPathOrder("a", false, "a", true));
   EXPECT_FALSE(LessInPathOrder("a", true, "a", false));
-  EXPECT_TRUE(LessInPathOrder("a-b", false, "a", true));   // '-' < '/'
+  EXPECT_TRUE(LessInPathOrder("a-b", false, "a", true));    // '-' < '/'
   EXPECT_TRUE(LessInPathOrder("a.txt", false, "a", true));  // '.' < '/'
   EXPECT_TRUE(LessInPathOrder("a", true, "a0", false));     // '/' < '0'
   EXPECT_TRUE(LessInPathOrder("a", false, "a-b", false));
@@ -32,8 +32,7 @@ RC_GTEST_PROP(PathOrderTest, AgreesWithComparingTheFullKeys, ()) {
   const std::string b = *Names();
   const bool a_subtree = *rc::gen::arbitrary<bool>();
   const bool b_subtree = *rc::gen::arbitrary<bool>();
-  RC_ASSERT(LessInPathOrder(a, a_subtree, b, b_subtree) ==
-            (Key(a, a_subtree) < Key(b, b_subtree)));
+  RC_ASSERT(LessInPathOrder(a, a_subtree, b, b_subtree) == (Key(a, a_subtree) < Key(b, b_subtree)));
 }
 
 }  // namespace

@@ -7,13 +7,13 @@
 // The corpus (100 folders of 1,000 files of 0-1 KiB, ~50 MB) is created
 // once under $TMPDIR (default /tmp) and removed at exit; creating it takes
 // a few seconds.
-#include <benchmark/benchmark.h>
-#include <stdlib.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include "chunk/fastcdc.h"
 #include "hash/blake3.h"
@@ -63,7 +63,8 @@ const Corpus& TheCorpus() {
 }
 
 const FastCdc& Cdc() {
-  static const FastCdc cdc = std::move(FastCdc::Create(ChunkerOptions{}, GearTable::Default())).value();
+  static const FastCdc cdc =
+      std::move(FastCdc::Create(ChunkerOptions{}, GearTable::Default())).value();
   return cdc;
 }
 

@@ -1,11 +1,5 @@
 #include "scan/scanner.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
@@ -18,6 +12,12 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "json/utf8.h"
 #include "scan/file_hasher.h"
@@ -42,8 +42,9 @@ Category CategoryForErrno(int error) {
 Error PathError(int error, const std::string& path, const std::string& what) {
   Error result(SyncCode::kStateFailed, CategoryForErrno(error),
                what + " " + path + ": " + std::strerror(error));
-  result.With("path", path).With("errno", std::to_string(error)).With("error",
-                                                                       std::strerror(error));
+  result.With("path", path)
+      .With("errno", std::to_string(error))
+      .With("error", std::strerror(error));
   return result;
 }
 
@@ -464,7 +465,7 @@ std::int64_t RealTimeNs() {
 void Emit(DirNode& node, EntryMap& out) {
   struct Item {
     std::string_view name;
-    bool subtree = false;    // the contents of `dir`, not its entry
+    bool subtree = false;  // the contents of `dir`, not its entry
     PathEntry* file = nullptr;
     DirNode* dir = nullptr;
   };
@@ -559,8 +560,8 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
 
   int threads = options.threads;
   if (threads <= 0) {
-    threads = static_cast<int>(
-        std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
+    threads =
+        static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
   }
   Walk walk(root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(RealTimeNs()));
   std::vector<Output> outputs = walk.Run(threads);

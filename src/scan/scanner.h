@@ -93,24 +93,25 @@ struct ScanSkip {
 
 // A path that exists but could not be read. The caller must keep the base
 // state of this path, and for a directory of everything under it, as is:
-// it is unknown, not deleted. (`path` is in display form, as in ScanSkip,
-// in the rare case of a name that could not even be stat'ed and is not
-// valid UTF-8; such a name can never be in the base state.) `error` is KC_SYNC_STATE_FAILED with category
+// it is unknown, not deleted. `error` is KC_SYNC_STATE_FAILED with category
 // auth (permission denied), aborted (unstable: it kept changing while being
 // read; a later scan will pick it up) or io, and details {path, errno?}.
+// `path` is in display form, as in ScanSkip, in the rare case of a name
+// that could not even be stat'ed and is not valid UTF-8 (such a name is
+// never in the base state).
 struct ScanError {
   std::string path;
   Error error;
 };
 
 struct ScanStats {
-  std::uint64_t files = 0;     // regular files in `entries`
-  std::uint64_t dirs = 0;      // directories in `entries`
-  std::uint64_t symlinks = 0;  // symlinks in `entries`
-  std::uint64_t files_hashed = 0;  // files read (including re-reads)
-  std::uint64_t bytes_hashed = 0;
+  std::uint64_t files = 0;             // regular files in `entries`
+  std::uint64_t dirs = 0;              // directories in `entries`
+  std::uint64_t symlinks = 0;          // symlinks in `entries`
+  std::uint64_t files_hashed = 0;      // files read (a re-read counts once)
+  std::uint64_t bytes_hashed = 0;      // bytes read, re-reads included
   std::uint64_t files_from_cache = 0;  // files whose chunks came from the stat cache
-  std::uint64_t ignored = 0;  // paths matched by .hxignore (not counting their contents)
+  std::uint64_t ignored = 0;           // paths matched by .hxignore (not counting their contents)
 };
 
 struct ScanResult {
@@ -121,8 +122,8 @@ struct ScanResult {
   // `remove` every cached path this scan did not confirm. Empty when
   // nothing changed.
   StatCacheChanges stat_changes;
-  std::vector<ScanSkip> skipped;   // sorted by path
-  std::vector<ScanError> errors;   // sorted by path
+  std::vector<ScanSkip> skipped;  // sorted by path
+  std::vector<ScanError> errors;  // sorted by path
   ScanStats stats;
   // The rules that were applied (the planner needs them to tell an ignored
   // base path from a deleted one).
@@ -137,7 +138,6 @@ struct ScanResult {
 // (permission denied) or io; .hxignore unusable -> see LoadIgnoreFile. An
 // empty folder is a valid, empty result.
 Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
-                             const StatCache& cache, const FastCdc& cdc,
-                             const ChunkIdFn& chunk_id);
+                             const StatCache& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id);
 
 }  // namespace hx

@@ -1,13 +1,5 @@
 #include "scan/scanner.h"
 
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -18,6 +10,14 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "chunk/chunk_test_util.h"
 #include "hash/blake3.h"
@@ -325,7 +325,7 @@ TEST_F(ScannerTest, RealEditsAreDetected) {
   Write("chmod.sh", "echo");
   const ScanResult first = ScanOk();
 
-  Write("grow.txt", "123456");  // size
+  Write("grow.txt", "123456");                                              // size
   SetMtime("touched.txt", StatOf("touched.txt").mtime_ns + 1'000'000'000);  // mtime only
   {
     // Same size, same mtime, new inode: an editor's write-and-rename.
@@ -469,7 +469,7 @@ TEST_F(ScannerTest, SocketsAndFifosAreSkipped) {
   ::close(sock);
   EXPECT_EQ(result.entries.size(), 1u);
   EXPECT_EQ(result.skipped, (std::vector<ScanSkip>{{"pipe", ScanSkipReason::kSpecialFile},
-                                                  {"sock", ScanSkipReason::kSpecialFile}}));
+                                                   {"sock", ScanSkipReason::kSpecialFile}}));
   EXPECT_EQ(ToString(ScanSkipReason::kSpecialFile), "special_file");
 }
 
