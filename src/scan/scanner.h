@@ -31,6 +31,8 @@
 //     characters are valid: the tree codec escapes them.
 //   - Mount points inside the vault are crossed: the vault is the folder
 //     tree the user sees.
+//   - A directory whose vault-relative path is longer than PATH_MAX (4096
+//     bytes) cannot be opened: it is a per-item error.
 //   - Empty directories are entries (kind dir). The root itself is not an
 //     entry.
 // Nothing here aborts the scan except a missing or unreadable vault root, or
