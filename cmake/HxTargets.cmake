@@ -41,8 +41,10 @@ function(hx_add_test name)
   target_compile_definitions(${name} PRIVATE
     HX_SHARED_DIR="${HX_SHARED_DIR}" HX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   hx_apply_warnings(${name})
+  # Each test is labelled with its binary, so a flavour can run some binaries
+  # only (ctest -L).
   gtest_discover_tests(${name} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
-    DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+    DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS ${name})
 endfunction()
 
 # hx_add_bench(SOURCES ... DEPS ...): adds Google Benchmark cases to hx_bench.

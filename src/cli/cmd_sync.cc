@@ -171,6 +171,13 @@ void RegisterSync(CLI::App& app, Context& context) {
     context.exit_code = Finish(context, SyncPush(VaultPath(*args), MakeOptions(*args)));
   });
 
+  CLI::App* unlock = sync->add_subcommand(
+      "unlock", "Remove the store's write lock (only when no device is syncing)");
+  AddCommon(unlock, *args, false);
+  unlock->callback([&context, args] {
+    context.exit_code = Finish(context, SyncUnlock(VaultPath(*args), MakeOptions(*args)));
+  });
+
   CLI::App* pull = sync->add_subcommand("pull", "Apply the store's changes to this folder");
   AddCommon(pull, *args, false);
   pull->add_flag("--allow-mass-delete", args->allow_mass_delete,

@@ -1,5 +1,5 @@
 // The target URI grammar, as a table: every row is one rule of
-// src/store/TARGET_URIS.md, with the input, the S3 options, the working
+// docs/FORMAT.md ("Target URIs"), with the input, the S3 options, the working
 // directory, and either the Target it names or the error it earns.
 #include "store/target_uri.h"
 

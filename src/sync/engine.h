@@ -163,4 +163,16 @@ Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOption
 // is KC_SYNC_APPLY_FAILED (the per-item status says which).
 Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options);
 
+struct UnlockReport {
+  std::string target;
+  bool was_locked = false;
+  std::optional<std::string> owner;  // the node that held it, if readable
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+// hx sync unlock: removes the store's write lock whoever holds it — for a
+// damaged lock file (which never expires) or a device that will never come
+// back. Only safe when no device is syncing; the user says so by running it.
+Result<UnlockReport> SyncUnlock(const std::filesystem::path& vault, const SyncOptions& options);
+
 }  // namespace hx

@@ -4,6 +4,7 @@
 #include "base/hex.h"
 #include "crypto/secret.h"
 #include "meta/head.h"
+#include "meta/lock.h"
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
@@ -155,6 +156,21 @@ Result<StatusReport> StatusOf(Session& s) {
 Result<InitReport> SyncInit(const fs::path& vault, const SyncOptions& options,
                             const InitOptions& init) {
   return Init(vault, options, init);
+}
+
+Result<UnlockReport> SyncUnlock(const fs::path& vault, const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
+  UnlockReport report;
+  report.target = s.target.ToUri();
+  Result<std::optional<LockRecord>> held = ReadLock(*s.store);
+  if (held.ok()) {
+    report.was_locked = held->has_value();
+    if (*held) report.owner = (*held)->owner;
+  } else {
+    report.was_locked = true;  // damaged: exactly what unlock is for
+  }
+  if (report.was_locked) HX_RETURN_IF_ERROR(ForceUnlock(*s.store));
+  return report;
 }
 
 Result<StatusReport> SyncStatus(const fs::path& vault, const SyncOptions& options) {

@@ -114,6 +114,7 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
   JsonFields& f = *fields;
   auto version = f.Int("format_version");
   if (!version.ok()) return fail(version.error());
+  if (*version < 1) return fail(InvalidInput(SyncCode::kInputInvalid, "format_version must be >= 1"));
   if (*version != kLocalFormatVersion) {
     return Error(SyncCode::kStateFailed, Category::kUnsupported,
                  ".hx/config.json was made by a newer hx (format " + std::to_string(*version) +

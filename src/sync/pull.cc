@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <set>
 
+#include "json/canonical_json.h"
 #include "meta/conflict.h"
 #include "meta/head.h"
 #include "meta/snapshot.h"
@@ -72,6 +73,16 @@ ConflictArtifact PullConflict(const Session& s, const BaseState& base, const Loc
   a.remote_snapshot_id = head.snapshot_id;
   a.paths = plan.ConflictPaths();
   return a;
+}
+
+// Keeps the per-item result of a pull that applied something, as
+// .hx/reports/pull_<now_ms>.json (best effort: a report that cannot be
+// written never fails the pull).
+void SaveReport(const Session& s, const PullReport& report, std::int64_t now_ms) {
+  Result<std::string> json = WriteCanonicalJson(report.ToJson());
+  if (!json.ok()) return;
+  (void)LocalState::WriteFileAtomic(
+      s.local.reports_dir() / ("pull_" + std::to_string(now_ms) + ".json"), *json);
 }
 
 std::string DescribeAction(const PlannedItem& item) {
@@ -274,6 +285,7 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   report.objects_fetched = fetcher.stats().objects;
   report.bytes_fetched = fetcher.stats().bytes;
   report.outcome = failed_paths.empty() ? "applied" : "partial";
+  SaveReport(s, report, options.now_ms);
   if (!failed_paths.empty()) {
     const Error& first = *std::find_if(report.items.begin(), report.items.end(),
                                        [](const PullItem& i) { return i.error.has_value(); })

@@ -130,6 +130,16 @@ std::string PushReport::ToHuman() const {
   return out.str();
 }
 
+json UnlockReport::ToJson() const {
+  return {{"owner", OrNull(owner)}, {"target", target}, {"was_locked", was_locked}};
+}
+
+std::string UnlockReport::ToHuman() const {
+  if (!was_locked) return "the store at " + target + " was not locked\n";
+  return "removed the write lock" + (owner ? " held by " + *owner : std::string()) + " at " +
+         target + "\n";
+}
+
 json PullReport::ToJson() const {
   json items_json = json::array();
   for (const PullItem& item : items) {

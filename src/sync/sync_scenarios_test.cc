@@ -368,6 +368,30 @@ TEST_P(SyncScenarioTest, ADamagedManifestIsReplacedByTheNextPush) {
   EXPECT_EQ(status->counters.value("manifests_repaired", 0), 1);
 }
 
+TEST_P(SyncScenarioTest, ADamagedLockBlocksPushesUntilUnlocked) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  store_->Overwrite("locks/write.lock", "{not a lock");
+  a->Write("g.txt", "2");
+  auto blocked = a->Push(Tick());
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.error().code, SyncCode::kLocked);
+  auto unlocked = SyncUnlock(a->vault(), a->options(Tick()));
+  HX_ASSERT_OK(unlocked);
+  EXPECT_TRUE(unlocked->was_locked);
+  HX_ASSERT_OK(a->Push(Tick()));
+}
+
+TEST_P(SyncScenarioTest, APullKeepsItsReportInTheLocalState) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_FALSE(std::filesystem::is_empty(b->vault() / ".hx" / "reports"));
+}
+
 TEST_P(SyncScenarioTest, AnEditMadeDuringAPullIsNotOverwritten) {
   auto a = NewDevice("a");
   a->Write("f.txt", "v1");
