@@ -286,6 +286,16 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   report.bytes_fetched = fetcher.stats().bytes;
   report.outcome = failed_paths.empty() ? "applied" : "partial";
   SaveReport(s, report, options.now_ms);
+  std::map<std::string, std::uint64_t> counts = {
+      {"pull_snapshots_imported", report.snapshots_read},
+      {"pull_trees_imported", report.trees_loaded},
+      {"pull_objects_imported", report.objects_fetched}};
+  for (const PullItem& item : report.items) {
+    std::string name = "pull_items_" + item.status;
+    if (item.error) name += "_" + std::string(ToString(item.error->category));
+    ++counts[name];
+  }
+  AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
     const Error& first = *std::find_if(report.items.begin(), report.items.end(),
                                        [](const PullItem& i) { return i.error.has_value(); })

@@ -162,6 +162,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .head_seq = seq,
                                                    .complete = true},
                                        kMetaLastPushMs, options.now_ms));
+  AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
+                         {"push_objects_skipped_known", up.known},
+                         {"push_blobs_uploaded", up.blobs},
+                         {"push_files_hashed", report.files_hashed}});
   report.outcome = "published";
   report.head_seq = seq;
   report.snapshot_id = snapshot_id;
