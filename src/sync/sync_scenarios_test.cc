@@ -203,6 +203,23 @@ TEST_P(SyncScenarioTest, EmptyingTheVaultIsRefusedByTheMassDeleteGuard) {
   HX_ASSERT_OK(a->Push(Tick(), /*allow_mass_delete=*/true));
 }
 
+TEST_P(SyncScenarioTest, APullThatWouldDeleteMostLocalFilesAsksFirst) {
+  auto a = NewDevice("a");
+  for (int i = 0; i < 10; ++i) a->Write("f" + std::to_string(i), std::to_string(i));
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  for (int i = 0; i < 8; ++i) a->Remove("f" + std::to_string(i));
+  HX_ASSERT_OK(a->Push(Tick(), /*allow_mass_delete=*/true));
+  const auto before = b->Snapshot();
+  auto refused = b->Pull(Tick());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().details.at("guard"), "mass_delete");
+  EXPECT_EQ(b->Snapshot(), before);
+  HX_ASSERT_OK(b->Pull(Tick(), /*allow_mass_delete=*/true));
+  EXPECT_EQ(b->Snapshot(), a->Snapshot());
+}
+
 TEST_P(SyncScenarioTest, TheStoreHoldsNoPlaintextNamesOrContents) {
   auto a = NewDevice("a");
   a->Write("secret-plans/world-domination.txt", "the eagle lands at midnight");
