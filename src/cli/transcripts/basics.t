@@ -27,7 +27,7 @@ $ printf 'abc' > abc.txt && hx hash abc.txt
 6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85  abc.txt
 
 # hx target check shows how a target URI is read.
-$ hx target check s3+endpoint://my-bucket/photos/2024 --endpoint http://localhost:9000
+$ hx target check s3+endpoint://my-bucket/photos/2024 --endpoint http://localhost:9000 --path-style
 uri:    s3+endpoint://my-bucket/photos/2024
 kind:   s3
 bucket: my-bucket
