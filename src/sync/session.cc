@@ -62,11 +62,12 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {
-  if (outcome.ok()) {
-    (void)index.SetMeta(kMetaLastError, "null");
-  } else {
-    (void)index.SetMeta(kMetaLastError, outcome.error().ToJson());
-  }
+  const std::string value = outcome.ok() ? "null" : outcome.error().ToJson();
+  // A no-change sync should cost no durable write: skip an unchanged value.
+  auto current = index.GetMeta(kMetaLastError);
+  if (current.ok() && *current && **current == value) return;
+  if (current.ok() && !*current && outcome.ok()) return;
+  (void)index.SetMeta(kMetaLastError, value);
 }
 
 }  // namespace hx
