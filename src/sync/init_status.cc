@@ -123,11 +123,7 @@ Result<StatusReport> StatusOf(Session& s) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;
   }
-  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
-    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
-  };
-  HX_ASSIGN_OR_RETURN(ScanResult scan,
-                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
   LocalChanges changes = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
   report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
   report.scan_issues = DescribeIssues(scan);

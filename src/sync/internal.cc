@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "meta/manifest.h"
+#include "repo/object_codec.h"
 
 namespace hx {
 namespace {
@@ -94,6 +95,14 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
   }
   std::sort(summary.paths.begin(), summary.paths.end());
   return summary;
+}
+
+Result<ScanResult> ScanFolder(Session& s, const BaseState& base) {
+  const VaultContext& ctx = s.ctx;
+  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
+    return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
+  };
+  return ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_id);
 }
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan) {

@@ -59,6 +59,10 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
                                 const std::vector<std::string>& modified,
                                 const std::vector<std::string>& deleted);
 
+// Scans the vault folder with the base's stat cache; changed files get their
+// chunk ids (keyed per vault).
+Result<ScanResult> ScanFolder(Session& s, const BaseState& base);
+
 std::vector<std::string> DescribeIssues(const ScanResult& scan);
 
 // What DetectLocalChanges should compare with the base: the scan, plus the

@@ -164,11 +164,7 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   report.trees_loaded = remote.trees_loaded;
 
   // The local state, and the plan.
-  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
-    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
-  };
-  HX_ASSIGN_OR_RETURN(ScanResult scan,
-                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
   LocalChanges local = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
   PullPlan plan = PlanPull(local.state, remote.entries);
 

@@ -52,11 +52,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
 
   // 1. Scan: ids of changed files' chunks.
-  ChunkIdFn chunk_fn = [&](std::span<const std::uint8_t> bytes) {
-    return ComputeObjectId(s.ctx, ObjectKind::kChunk, bytes);
-  };
-  HX_ASSIGN_OR_RETURN(ScanResult scan,
-                      ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_fn));
+  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;
