@@ -42,7 +42,7 @@ struct UploaderOptions {
   PackOptions pack;
   // Plaintext read and sealed per round; bounds the uploader's memory (about
   // twice this, plus one pack).
-  std::uint64_t batch_bytes = std::uint64_t{32} << 20;
+  std::uint64_t batch_bytes = std::uint64_t{8} << 20;
   // Sealing threads; 0: the number of cores, at most 4.
   int threads = 0;
 };
