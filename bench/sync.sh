@@ -13,13 +13,14 @@
 #                 without it every run is warm-cache (the corpus was just written)
 #   --tools       which tools to measure (default all five; without hx only the peers are measured)
 #   --no-build    use the hx binary as it is (default: scripts/build.sh release hx first)
+#   --keep        leave the trees in the work dir (default: deleted at the end; the logs stay)
 #   --out         where the raw measurements and the report go (default build/bench/sync)
 # Environment: HX_BENCH_DIR (work dir, default /tmp/hx-bench; wiped at start), HX_BIN (hx binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-corpora="both" runs=3 first_runs=1 scale=1 cold=0 build=1 seed=1
+corpora="both" runs=3 first_runs=1 scale=1 cold=0 build=1 seed=1 keep=0
 tools="hx,rsync,rclone,restic,unison"
 out="$repo/build/bench/sync"
 command_line="bench/sync.sh $*"
@@ -33,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --tools) tools="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --keep) keep=1; shift ;;
     --out) out="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "sync.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -169,15 +171,20 @@ measure() {
     "$run" "$wall" "$(python3 -c "print($u + $s)")" "$(python3 -c "print($m / 1024)")" >&2
 }
 
-# Waits until 61 s have passed since the wipe (see above); logs why.
+# Waits until 61 s have passed since the wipe (see above); logs why. Then, and after every edit,
+# 3 s more: hx does not cache the stat of a file whose mtime or ctime is within 2 s of a scan
+# (racy timestamps) and reads it again next time, so a push started right after `cp` would make
+# the next no-change push look like a rescan. A user's files are rarely that fresh.
 settle() {
-  [[ $wiped_at -eq 0 ]] && return 0
-  local left=$((wiped_at + 61 - $(date +%s)))
-  if [[ $left -gt 0 ]]; then
-    log "waiting ${left} s: ext4 allocates inodes slowly for 60 s after a big deletion (see bench/README.md)"
-    sleep "$left"
+  if [[ $wiped_at -ne 0 ]]; then
+    local left=$((wiped_at + 61 - $(date +%s)))
+    if [[ $left -gt 0 ]]; then
+      log "waiting ${left} s: ext4 allocates inodes slowly for 60 s after a big deletion (see bench/README.md)"
+      sleep "$left"
+    fi
+    wiped_at=0
   fi
-  wiped_at=0
+  sleep 3
 }
 
 # Moves a path out of the way without deleting it (deleting is deferred to the end of the run).
@@ -301,6 +308,7 @@ run_corpus() {
     edited=$(python3 bench/corpus.py mutate "$src" --seed "$seed" --run "$r")
     if has_tool hx; then quiet python3 bench/corpus.py mutate "$base/hx-vault" --seed "$seed" --run "$r"; fi
     log "  edit $r: $edited files"
+    settle
     for t in "${tool_list[@]}"; do timed "$c" "$t" push_change "$r" push; done
     for t in "${tool_list[@]}"; do
       if [[ $t != restic ]]; then timed "$c" "$t" pull_change "$r" pull; fi
@@ -326,12 +334,15 @@ run_corpus() {
 }
 
 for c in $corpora; do run_corpus "$c"; done
-# The trees go only now (see the wipe above); the logs stay.
-for c in $corpora; do rm -rf "${work:?}/$c"; done
-rm -rf "$work/trash"
-sync
-date +%s >"$work/.trees-deleted-at"
 python3 bench/sync_report.py "$out" | tee "$out/report.md"
 log "raw measurements: $raw; logs: $logs"
-grep -q DIFFERENT "$verify" && die "a copy differs from its source (see above)"
+# The trees go only now (see the wipe above); the logs stay.
+if [[ $keep == 0 ]]; then
+  log "deleting the trees under $work (minutes for B on this disk)"
+  for c in $corpora; do rm -rf "${work:?}/$c"; done
+  rm -rf "$work/trash"
+  sync
+  date +%s >"$work/.trees-deleted-at"
+fi
+if grep -q DIFFERENT "$verify"; then die "a copy differs from its source (see above)"; fi
 exit 0
