@@ -51,52 +51,6 @@ std::string_view Parent(std::string_view path) {
 
 }  // namespace
 
-LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
-                                std::string_view node) {
-  LocalChanges out;
-  // Walk both sorted maps together: every path is in base, scanned, or both.
-  auto b = base.begin();
-  auto s = scanned.begin();
-  while (b != base.end() || s != scanned.end()) {
-    const bool take_base = s == scanned.end() || (b != base.end() && b->first < s->first);
-    const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
-    if (take_base) {
-      // Gone from the folder: a live base entry becomes a tombstone.
-      if (IsLive(b->second)) {
-        Entry t = Tombstone(b->second.vv);
-        t.vv.Bump(node);
-        out.deleted.push_back(b->first);
-        out.state.emplace(b->first, std::move(t));
-      } else {
-        out.state.emplace(b->first, b->second);
-      }
-      ++b;
-    } else if (take_scan) {
-      Entry e = s->second;
-      e.vv = VersionVector();
-      e.vv.Bump(node);
-      out.added.push_back(s->first);
-      out.state.emplace(s->first, std::move(e));
-      ++s;
-    } else {
-      const Entry& was = b->second;
-      const Entry& now = s->second;
-      if (was.SameContent(now)) {
-        out.state.emplace(b->first, was);
-      } else {
-        Entry e = now;
-        e.vv = was.vv;
-        e.vv.Bump(node);
-        (IsLive(was) ? out.modified : out.added).push_back(s->first);
-        out.state.emplace(s->first, std::move(e));
-      }
-      ++b;
-      ++s;
-    }
-  }
-  return out;
-}
-
 EntryMerge MergeEntries(const Entry& local, const Entry& remote) {
   const VvOrder order = local.vv.Compare(remote.vv);
   const bool local_wins_ties = CompareForWinner(local, remote) > 0;
