@@ -71,6 +71,12 @@ std::vector<std::string> DescribeIssues(const ScanResult& scan);
 // from here, never deleted.
 EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan);
 
+// DetectLocalChanges(base.entries, ScannedWithBase(base, scan), node), in one
+// walk and without the intermediate copy of the scan (the hot path of a
+// no-change push or status at 100,000 files).
+LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
+                                      std::string_view node);
+
 // Stores what the scan taught the stat cache.
 Status SaveStatCache(Index& index, const StatCacheChanges& changes);
 

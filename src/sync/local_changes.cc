@@ -1,30 +1,35 @@
 // DetectLocalChanges (declared in planner.h): the comparison of the scanned
 // folder with the base. Kept apart from the pull planner and merge policies
 // because it is the hot path of every push and status (100k+ entries).
+#include "sync/internal.h"
 #include "sync/planner.h"
 
 namespace hx {
+namespace {
 
-LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
-                                std::string_view node) {
+// The walk both entry points share: every path is in base, scanned, or
+// both (both maps sorted). A live base path that `scanned` lacks becomes a
+// tombstone unless `keep_missing(path, entry)` says it is unknown rather
+// than deleted (then it stays as in the base).
+template <typename KeepMissing>
+LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_view node,
+                     const KeepMissing& keep_missing) {
   LocalChanges out;
-  // Walk both sorted maps together: every path is in base, scanned, or both.
   auto b = base.begin();
   auto s = scanned.begin();
   while (b != base.end() || s != scanned.end()) {
     const bool take_base = s == scanned.end() || (b != base.end() && b->first < s->first);
     const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
     if (take_base) {
-      // Gone from the folder: a live base entry becomes a tombstone.
-      if (b->second.kind != EntryKind::kTombstone) {
+      if (b->second.kind != EntryKind::kTombstone && !keep_missing(b->first, b->second)) {
         Entry t;
         t.kind = EntryKind::kTombstone;
         t.vv = b->second.vv;
         t.vv.Bump(node);
         out.deleted.push_back(b->first);
-        out.state.emplace(b->first, std::move(t));
+        out.state.emplace_hint(out.state.end(), b->first, std::move(t));
       } else {
-        out.state.emplace(b->first, b->second);
+        out.state.emplace_hint(out.state.end(), b->first, b->second);
       }
       ++b;
     } else if (take_scan) {
@@ -32,19 +37,19 @@ LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
       e.vv = VersionVector();
       e.vv.Bump(node);
       out.added.push_back(s->first);
-      out.state.emplace(s->first, std::move(e));
+      out.state.emplace_hint(out.state.end(), s->first, std::move(e));
       ++s;
     } else {
       const Entry& was = b->second;
       const Entry& now = s->second;
       if (was.SameContent(now)) {
-        out.state.emplace(b->first, was);
+        out.state.emplace_hint(out.state.end(), b->first, was);
       } else {
         Entry e = now;
         e.vv = was.vv;
         e.vv.Bump(node);
         (was.kind != EntryKind::kTombstone ? out.modified : out.added).push_back(s->first);
-        out.state.emplace(s->first, std::move(e));
+        out.state.emplace_hint(out.state.end(), s->first, std::move(e));
       }
       ++b;
       ++s;
@@ -53,4 +58,31 @@ LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
   return out;
 }
 
+}  // namespace
+
+LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
+                                std::string_view node) {
+  return Compare(base, scanned, node, [](const std::string&, const Entry&) { return false; });
+}
+
+LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
+                                      std::string_view node) {
+  // DetectLocalChanges(base, ScannedWithBase(base, scan)) without building
+  // that copy of the scan: a base path the scan lacks is unknown, not
+  // deleted, when the scan could not read it (or a directory above it) or
+  // .hxignore now ignores it.
+  const auto unknown = [&scan](const std::string& path, const Entry& entry) {
+    for (const ScanError& error : scan.errors) {
+      if (path == error.path ||
+          (path.size() > error.path.size() && path.starts_with(error.path) &&
+           path[error.path.size()] == '/')) {
+        return true;
+      }
+    }
+    return scan.ignore_rules.IsIgnored(path, entry.kind == EntryKind::kDir);
+  };
+  return Compare(base.entries, scan.entries, node, unknown);
+}
+
 }  // namespace hx
+

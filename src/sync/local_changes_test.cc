@@ -1,0 +1,92 @@
+// DetectLocalChangesOfScan must decide exactly what the two-step form
+// DetectLocalChanges(base, ScannedWithBase(base, scan)) decides: it is the
+// same rule without the intermediate copy of the scan.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include "sync/internal.h"
+#include "sync/planner.h"
+
+namespace hx {
+namespace {
+
+constexpr std::string_view kNode = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+Entry MakeEntry(int kind, int content) {
+  Entry e;
+  e.kind = static_cast<EntryKind>(kind);
+  if (e.kind == EntryKind::kFile) {
+    ChunkRef c;
+    c.id.fill(static_cast<std::uint8_t>(content));
+    c.size = 1 + static_cast<std::uint64_t>(content);
+    e.size = c.size;
+    e.chunks.push_back(c);
+  } else if (e.kind == EntryKind::kSymlink) {
+    e.symlink_target = "t" + std::to_string(content);
+  }
+  return e;
+}
+
+// Paths from a small alphabet, so that parents, children, errors and
+// ignore patterns overlap often.
+rc::Gen<std::string> GenPath() {
+  return rc::gen::map(
+      rc::gen::container<std::vector<std::string>>(
+          rc::gen::inRange(1, 4), rc::gen::element<std::string>("a", "b", "c", "tmp", "x.log")),
+      [](const std::vector<std::string>& parts) {
+        std::string path;
+        for (const std::string& part : parts) path += (path.empty() ? "" : "/") + part;
+        return path;
+      });
+}
+
+EntryMap GenEntries(bool allow_tombstones) {
+  EntryMap out;
+  const auto paths = *rc::gen::container<std::vector<std::string>>(GenPath());
+  for (const std::string& path : paths) {
+    const int kind = *rc::gen::inRange(0, allow_tombstones ? 4 : 3);
+    Entry e = MakeEntry(kind, *rc::gen::inRange(0, 3));
+    e.vv = VersionVector({{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                           static_cast<std::uint64_t>(*rc::gen::inRange(1, 4))}});
+    out.emplace(path, std::move(e));
+  }
+  return out;
+}
+
+RC_GTEST_PROP(DetectLocalChangesOfScan, DecidesExactlyWhatTheTwoStepFormDecides, ()) {
+  BaseState base;
+  base.entries = GenEntries(/*allow_tombstones=*/true);
+  ScanResult scan;
+  scan.entries = GenEntries(/*allow_tombstones=*/false);
+  for (const std::string& path : *rc::gen::container<std::vector<std::string>>(
+           rc::gen::inRange(0, 3), GenPath())) {
+    scan.errors.push_back({path, Error(SyncCode::kStateFailed, Category::kIo, "unreadable")});
+  }
+  std::sort(scan.errors.begin(), scan.errors.end(),
+            [](const ScanError& x, const ScanError& y) { return x.path < y.path; });
+  scan.ignore_rules = IgnoreRules::Parse(
+      *rc::gen::element<std::string>("", "*.log\n", "tmp/\n", "/b\n!b/c\n"));
+
+  const LocalChanges fused = DetectLocalChangesOfScan(base, scan, kNode);
+  const LocalChanges two_step =
+      DetectLocalChanges(base.entries, ScannedWithBase(base, scan), kNode);
+  RC_ASSERT(fused.state == two_step.state);
+  RC_ASSERT(fused.added == two_step.added);
+  RC_ASSERT(fused.modified == two_step.modified);
+  RC_ASSERT(fused.deleted == two_step.deleted);
+}
+
+TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {
+  BaseState base;
+  base.entries = {{"d", MakeEntry(1, 0)}, {"d/f", MakeEntry(0, 1)}, {"g", MakeEntry(0, 2)}};
+  for (auto& [path, entry] : base.entries) entry.vv.Bump("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  ScanResult scan;
+  scan.errors.push_back({"d", Error(SyncCode::kStateFailed, Category::kAuth, "denied")});
+  const LocalChanges c = DetectLocalChangesOfScan(base, scan, kNode);
+  EXPECT_EQ(c.deleted, std::vector<std::string>{"g"});
+  EXPECT_EQ(c.state.at("d/f"), base.entries.at("d/f"));
+}
+
+}  // namespace
+}  // namespace hx
