@@ -1,0 +1,124 @@
+// FaultProxy: starts and controls fault_proxy.py, the fault-injecting,
+// request-counting HTTP proxy that S3 tests put between hx and moto_server
+// (what it injects and how: the docstring of fault_proxy.py). Tests point
+// hx's --endpoint at proxy.endpoint(), set the faults with Configure(), and
+// read what crossed the wire with Requests() or Counts().
+//
+// Also HttpExchange: one plain HTTP/1.1 request over loopback, for the
+// proxy's control endpoint and for tests that look at raw responses.
+//
+// Test code: compiled into test binaries (it finds the script through
+// HX_SOURCE_DIR). Thread-safety: a FaultProxy may be used from several
+// threads (each call is one independent HTTP exchange); destroy it once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace hx::testing {
+
+// The fault kinds of fault_proxy.py, in the order their rates are sliced.
+inline constexpr const char* kProxyFaultKinds[] = {
+    "500", "503", "slowdown", "429", "stall", "reset", "drop", "drop_mid_body", "truncate"};
+
+// Which requests fault and how (fault_proxy.py's config object).
+struct ProxyFaultConfig {
+  std::uint64_t seed = 1;
+  // Fault kind -> probability per matching request; the sum is at most 1.
+  std::map<std::string, double> rates;
+  // Only requests with these methods can fault (empty: every method).
+  std::vector<std::string> methods;
+  // Only requests whose "path?query" matches this Python regex (empty: all).
+  std::string path_regex;
+  // The first `skip` matching requests never fault.
+  std::uint64_t skip = 0;
+  // At most this many faults (-1: no limit).
+  std::int64_t max_faults = -1;
+  // How long a stall holds a request before closing the connection.
+  double stall_seconds = 60;
+
+  std::string ToJson() const;
+};
+
+// One request the proxy saw (control requests excluded).
+struct ProxyRequest {
+  std::string method;
+  std::string path;   // "/bucket/prefix/key"
+  std::string query;  // raw, without '?'
+  int status = 0;     // the status sent (or that the server sent), 0 if none
+  std::string fault;  // the fault kind injected, "" if none
+  std::uint64_t bytes_up = 0;
+  std::uint64_t bytes_down = 0;
+};
+
+// A reply read by HttpExchange.
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  // False when the connection ended before the announced Content-Length.
+  bool complete = true;
+};
+
+// Sends one request (with "Connection: close") to 127.0.0.1:port and reads
+// the reply until the server closes the connection. Fails with
+// Category::kNetwork if the connection is refused or reset before any reply
+// byte, Category::kTimeout if nothing more arrives within `timeout`, and
+// Category::kCorrupt if the reply does not parse as HTTP.
+Result<HttpReply> HttpExchange(int port, std::string_view method, std::string_view target,
+                               std::string_view body = {},
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+class FaultProxy {
+ public:
+  // Starts the proxy on a free loopback port in front of `upstream`
+  // ("http://127.0.0.1:PORT") and waits until it listens. The proxy exits
+  // when this object is destroyed, and also if the test process dies (it
+  // watches the pipe on its stdin). Fails (Category::kInternal) if python3
+  // or the script cannot be started or does not report its port within 20 s.
+  static Result<std::unique_ptr<FaultProxy>> Start(std::string_view upstream,
+                                                   const ProxyFaultConfig& config = {});
+  // Use Start(); the token keeps the constructor to it.
+  class Token {
+    friend class FaultProxy;
+    Token() = default;
+  };
+  FaultProxy(Token, pid_t pid, int stdin_fd, int port)
+      : pid_(pid), stdin_fd_(stdin_fd), port_(port) {}
+  ~FaultProxy();
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:<port>": what hx's --endpoint is set to.
+  std::string endpoint() const;
+
+  // Replaces the fault configuration (in effect for the next request).
+  Status Configure(const ProxyFaultConfig& config);
+  // No faults from now on (pass-through, counting only).
+  Status PassThrough() { return Configure(ProxyFaultConfig{}); }
+  // Forgets the requests seen so far (and the per-request draw counters).
+  Status Reset();
+  // Every request since the start or the last Reset, in arrival order.
+  Result<std::vector<ProxyRequest>> Requests() const;
+
+ private:
+  pid_t pid_;
+  int stdin_fd_;
+  int port_;
+};
+
+// The object key of a request path "/<bucket>/<prefix>/<key>" relative to
+// "/<bucket>/<prefix>/" (`base`), or "" if the path is not under it.
+std::string KeyUnder(const ProxyRequest& request, std::string_view base);
+
+}  // namespace hx::testing

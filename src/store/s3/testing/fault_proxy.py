@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""A fault-injecting, request-counting HTTP/1.1 proxy for S3 tests (test code, stdlib only).
+
+It sits between an S3 client (hx, rclone, restic) and an S3 server (moto_server) on loopback:
+
+    client --HTTP--> fault_proxy (127.0.0.1:PORT) --HTTP--> upstream (e.g. moto_server)
+
+Every request is forwarded unchanged (the Host header too, so SigV4 signatures stay valid) on a
+fresh upstream connection, and the whole response is relayed back with an exact Content-Length on
+a client connection that stays alive. Each request is logged (method, path, query, status, fault,
+bytes) for counting.
+
+Faults. A request that matches the filter (methods, path regex, `skip` first matches, at most
+`max_faults` faults) draws one number in [0, 1) from BLAKE2b(seed, method, path, query without
+uploadId, n) where n counts earlier requests with the same identity. So the draw does not depend
+on the interleaving of concurrent requests, and a run is reproducible: the same seed and the same
+requests give the same faults. The rates of the fault kinds below are cumulative slices of [0, 1):
+
+    500            not forwarded; 500 InternalError (S3 XML error body)
+    503            not forwarded; 503 ServiceUnavailable
+    slowdown       not forwarded; 503 SlowDown (what S3 sends to throttle)
+    429            not forwarded; 429 TooManyRequests (some S3-compatible servers throttle so)
+    stall          not forwarded; no answer for `stall_seconds` (past the client's timeout), or
+                   until the client gives up, then the connection is closed
+    reset          not forwarded; the connection is reset (RST) at once: the request was lost
+    drop           forwarded (the server acted on it), then the connection is closed with no
+                   response: the reply was lost
+    drop_mid_body  forwarded; the status line, the headers and half the body are sent, then the
+                   connection is reset
+    truncate       forwarded; the headers announce the full Content-Length (at least 1 byte),
+                   fewer bytes are sent, then the connection is closed cleanly
+
+Control: requests to /__hxproxy/... are answered by the proxy itself (bucket names cannot contain
+'_', so no S3 request collides) and are neither forwarded nor logged:
+
+    GET  /__hxproxy/log                  every request since the last reset, as a JSON list
+    GET  /__hxproxy/counts?base=/b/pfx/  {"total", "by_method", "by_prefix", "faults"}; by_prefix
+                                         counts "METHOD first-key-segment/" under `base`, and
+                                         "METHOD /path?first-query-name" elsewhere
+    POST /__hxproxy/config   {json}      replaces the fault configuration (keys as --config)
+    POST /__hxproxy/reset                clears the log and the per-identity counters
+
+Usage:
+    fault_proxy.py --upstream http://127.0.0.1:5000 [--port 0] [--port-file F]
+                   [--config '{"seed": 1, "rates": {"503": 0.1}}'] [--exit-on-stdin-eof]
+
+It binds 127.0.0.1 (port 0: a free one), prints "PORT <n>" on stdout (and writes the number to
+--port-file), and serves until SIGTERM/SIGINT, or until its stdin closes with --exit-on-stdin-eof
+(a test launcher holds the pipe, so the proxy never outlives a crashed test).
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import sys
+import urllib.parse
+
+FAULT_KINDS = ("500", "503", "slowdown", "429", "stall", "reset", "drop", "drop_mid_body",
+               "truncate")
+MAX_HEADER_BYTES = 1 << 20
+CONTROL_PREFIX = "/__hxproxy/"
+
+ERROR_BODIES = {
+    "500": (500, "Internal Server Error", "InternalError",
+            "We encountered an internal error. Please try again."),
+    "503": (503, "Service Unavailable", "ServiceUnavailable", "Please reduce your request rate."),
+    "slowdown": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "429": (429, "Too Many Requests", "TooManyRequests", "Please reduce your request rate."),
+}
+
+DEFAULT_CONFIG = {
+    "seed": 1,
+    "rates": {},           # fault kind -> probability; the sum must be at most 1
+    "methods": [],         # only these methods can fault (empty: all)
+    "path_regex": "",      # only requests whose "path?query" matches (re.search) can fault
+    "skip": 0,             # the first `skip` matching requests never fault
+    "max_faults": -1,      # at most this many faults (-1: no limit)
+    "stall_seconds": 60.0,
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validate_config(raw):
+    if not isinstance(raw, dict):
+        raise ConfigError("config must be a JSON object")
+    unknown = set(raw) - set(DEFAULT_CONFIG)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {sorted(unknown)}")
+    config = dict(DEFAULT_CONFIG)
+    config.update(raw)
+    rates = config["rates"]
+    if not isinstance(rates, dict) or set(rates) - set(FAULT_KINDS):
+        raise ConfigError(f"rates: a map from fault kinds {FAULT_KINDS} to probabilities")
+    if any(not isinstance(v, (int, float)) or v < 0 for v in rates.values()):
+        raise ConfigError("rates must be non-negative numbers")
+    if sum(rates.values()) > 1.0 + 1e-9:
+        raise ConfigError("the rates add up to more than 1")
+    config["methods"] = [m.upper() for m in config["methods"]]
+    config["compiled_regex"] = re.compile(config["path_regex"]) if config["path_regex"] else None
+    return config
+
+
+def public_config(config):
+    return {k: v for k, v in config.items() if k in DEFAULT_CONFIG}
+
+
+class Proxy:
+    def __init__(self, upstream_host, upstream_port, config):
+        self.upstream_host = upstream_host
+        self.upstream_port = upstream_port
+        self.config = config
+        self.log = []
+        self.seen = {}          # request identity -> how many times seen
+        self.matched = 0        # requests that passed the filter
+        self.faults = 0         # faults injected
+
+    # ---------------------------------------------------------------- fault choice
+    def choose_fault(self, method, path, query):
+        config = self.config
+        # uploadId is chosen by the server, so it would make runs differ; it is left out.
+        stable_query = "&".join(sorted(p for p in query.split("&") if p and
+                                       not p.startswith("uploadId=")))
+        identity = f"{method} {path}?{stable_query}"
+        n = self.seen.get(identity, 0)
+        self.seen[identity] = n + 1
+        if config["methods"] and method not in config["methods"]:
+            return None
+        regex = config["compiled_regex"]
+        if regex is not None and not regex.search(f"{path}?{query}"):
+            return None
+        self.matched += 1
+        if self.matched <= config["skip"]:
+            return None
+        if 0 <= config["max_faults"] <= self.faults:
+            return None
+        digest = hashlib.blake2b(f"{config['seed']}\0{identity}\0{n}".encode(),
+                                 digest_size=8).digest()
+        draw = struct.unpack(">Q", digest)[0] / 2.0**64
+        edge = 0.0
+        for kind in FAULT_KINDS:
+            edge += config["rates"].get(kind, 0.0)
+            if draw < edge:
+                self.faults += 1
+                return kind
+        return None
+
+    def counts(self, base):
+        by_method, by_prefix, faults = {}, {}, {}
+        for entry in self.log:
+            method = entry["method"]
+            by_method[method] = by_method.get(method, 0) + 1
+            path = entry["path"]
+            if base and path.startswith(base):
+                head, sep, _ = path[len(base):].partition("/")
+                key = f"{method} {head}{sep}"
+            else:
+                # Outside `base` (a bucket-level call such as ListObjectsV2): the path and the
+                # name of the first query parameter ("GET /bucket?list-type").
+                first = entry["query"].split("&")[0].split("=")[0]
+                key = f"{method} {path}" + (f"?{first}" if first else "")
+            by_prefix[key] = by_prefix.get(key, 0) + 1
+            if entry["fault"]:
+                faults[entry["fault"]] = faults.get(entry["fault"], 0) + 1
+        return {"total": len(self.log), "by_method": by_method, "by_prefix": by_prefix,
+                "faults": faults}
+
+    # ---------------------------------------------------------------- connections
+    async def handle_client(self, reader, writer):
+        try:
+            while True:
+                request = await read_request(reader, writer)
+                if request is None:
+                    break
+                keep_alive = await self.serve(request, reader, writer)
+                if not keep_alive:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, OSError):
+            pass
+        finally:
+            if not writer.is_closing():
+                writer.close()
+
+    async def serve(self, request, reader, writer):
+        method, target, version, headers, body = request
+        parsed = urllib.parse.urlsplit(target)
+        path, query = parsed.path, parsed.query
+        if path.startswith(CONTROL_PREFIX):
+            await self.control(method, path, query, body, writer)
+            return True
+        client_keep_alive = version == "HTTP/1.1" and \
+            header_value(headers, "connection").lower() != "close"
+        fault = self.choose_fault(method, path, query)
+        entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
+                 "bytes_up": len(body), "bytes_down": 0}
+        self.log.append(entry)
+
+        if fault in ERROR_BODIES:
+            status, reason, code, message = ERROR_BODIES[fault]
+            payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+                       f'<Message>{message}</Message><Resource>{path}</Resource>'
+                       f'<RequestId>hxproxy</RequestId></Error>').encode()
+            entry["status"] = status
+            entry["bytes_down"] = len(payload)
+            await send_response(writer, status, reason,
+                                [("Content-Type", "application/xml")], payload, None)
+            return client_keep_alive
+        if fault == "stall":
+            try:
+                # Returns early if the client gives up (EOF) before the stall ends.
+                await asyncio.wait_for(reader.read(1), self.config["stall_seconds"])
+            except asyncio.TimeoutError:
+                pass
+            return False
+        if fault == "reset":
+            abort(writer)
+            return False
+
+        try:
+            status, reason, resp_headers, resp_body = await self.forward(
+                method, target, headers, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
+            # The server is down or broke off: answer as a gateway would.
+            payload = f"fault_proxy: upstream failed: {e}".encode()
+            entry["status"] = 502
+            await send_response(writer, 502, "Bad Gateway", [("Content-Type", "text/plain")],
+                                payload, None)
+            return False
+        entry["status"] = status
+        if fault == "drop":
+            abort(writer)
+            return False
+        if fault in ("drop_mid_body", "truncate"):
+            announced = max(len(resp_body), 1)
+            sent = resp_body[: len(resp_body) // 2]
+            entry["bytes_down"] = len(sent)
+            await send_response(writer, status, reason, resp_headers, sent, announced,
+                                head=(method == "HEAD"))
+            if fault == "drop_mid_body":
+                abort(writer)
+            else:
+                writer.close()
+            return False
+        entry["bytes_down"] = len(resp_body)
+        await send_response(writer, status, reason, resp_headers, resp_body, None,
+                            head=(method == "HEAD"))
+        return client_keep_alive
+
+    async def forward(self, method, target, headers, body):
+        up_reader, up_writer = await asyncio.open_connection(
+            self.upstream_host, self.upstream_port, limit=MAX_HEADER_BYTES)
+        try:
+            lines = [f"{method} {target} HTTP/1.1"]
+            for name, value in headers:
+                if name.lower() in ("connection", "keep-alive", "expect", "transfer-encoding",
+                                    "content-length", "proxy-connection"):
+                    continue
+                lines.append(f"{name}: {value}")
+            if body or method in ("PUT", "POST"):
+                lines.append(f"Content-Length: {len(body)}")
+            lines.append("Connection: close")
+            up_writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            await up_writer.drain()
+            head = await up_reader.readuntil(b"\r\n\r\n")
+            status_line, resp_headers = parse_head(head)
+            parts = status_line.split(" ", 2)
+            status = int(parts[1])
+            reason = parts[2] if len(parts) > 2 else ""
+            if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+                resp_body = b""
+            elif header_value(resp_headers, "transfer-encoding").lower() == "chunked":
+                resp_body = await read_chunked(up_reader)
+            elif header_value(resp_headers, "content-length"):
+                resp_body = await up_reader.readexactly(
+                    int(header_value(resp_headers, "content-length")))
+            else:
+                resp_body = await up_reader.read(-1)
+            return status, reason, resp_headers, resp_body
+        finally:
+            up_writer.close()
+
+    async def control(self, method, path, query, body, writer):
+        params = urllib.parse.parse_qs(query)
+        status, payload = 200, None
+        try:
+            if method == "GET" and path == CONTROL_PREFIX + "log":
+                payload = self.log
+            elif method == "GET" and path == CONTROL_PREFIX + "counts":
+                payload = self.counts(params.get("base", [""])[0])
+            elif method == "POST" and path == CONTROL_PREFIX + "config":
+                self.config = validate_config(json.loads(body or b"{}"))
+                payload = public_config(self.config)
+            elif method == "GET" and path == CONTROL_PREFIX + "config":
+                payload = public_config(self.config)
+            elif method == "POST" and path == CONTROL_PREFIX + "reset":
+                self.log, self.seen, self.matched, self.faults = [], {}, 0, 0
+                payload = {"reset": True}
+            else:
+                status, payload = 404, {"error": f"no control endpoint {method} {path}"}
+        except (ConfigError, json.JSONDecodeError, re.error) as e:
+            status, payload = 400, {"error": str(e)}
+        data = json.dumps(payload, sort_keys=True).encode()
+        await send_response(writer, status, "OK" if status == 200 else "Error",
+                            [("Content-Type", "application/json")], data, None)
+
+
+# -------------------------------------------------------------------- HTTP helpers
+def parse_head(head):
+    text = head.decode("latin-1")
+    lines = text.split("\r\n")
+    headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise ValueError(f"bad header line {line!r}")
+        headers.append((name.strip(), value.strip()))
+    return lines[0], headers
+
+
+def header_value(headers, name):
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return ""
+
+
+async def read_chunked(reader):
+    body = bytearray()
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        size = int(size_line.split(b";")[0].strip(), 16)
+        if size == 0:
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
+                pass
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+
+
+async def read_request(reader, writer):
+    """(method, target, version, headers, body), or None at a clean end of the connection."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        if e.partial.strip():
+            raise
+        return None
+    request_line, headers = parse_head(head)
+    method, target, version = request_line.split(" ", 2)
+    if header_value(headers, "expect").lower() == "100-continue":
+        # Answered here: the body is read whole before anything is forwarded.
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
+    if header_value(headers, "transfer-encoding").lower() == "chunked":
+        body = await read_chunked(reader)
+    else:
+        body = await reader.readexactly(int(header_value(headers, "content-length") or 0))
+    return method, target, version, headers, body
+
+
+async def send_response(writer, status, reason, headers, body, announced_length, head=False):
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    for name, value in headers:
+        lower = name.lower()
+        if lower in ("connection", "keep-alive", "transfer-encoding"):
+            continue
+        # A HEAD response keeps the server's Content-Length: it is the object's size.
+        if lower == "content-length" and not head:
+            continue
+        lines.append(f"{name}: {value}")
+    if not head:
+        length = len(body) if announced_length is None else announced_length
+        lines.append(f"Content-Length: {length}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    await writer.drain()
+
+
+def abort(writer):
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        # Linger 0: close() sends RST instead of FIN, as a crashed peer or a middlebox would.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--upstream", required=True, help="http://host:port of the S3 server")
+    parser.add_argument("--port", type=int, default=0, help="listen port (0: a free one)")
+    parser.add_argument("--port-file", help="write the port number here once listening")
+    parser.add_argument("--config", default="{}", help="initial fault configuration (JSON)")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true",
+                        help="exit when stdin closes (the launching test died or is done)")
+    args = parser.parse_args()
+    upstream = urllib.parse.urlsplit(args.upstream)
+    if upstream.scheme != "http" or not upstream.hostname or not upstream.port:
+        parser.error("--upstream must be http://host:port")
+    try:
+        config = validate_config(json.loads(args.config))
+    except (ConfigError, json.JSONDecodeError, re.error) as e:
+        parser.error(f"--config: {e}")
+
+    proxy = Proxy(upstream.hostname, upstream.port, config)
+    server = await asyncio.start_server(proxy.handle_client, "127.0.0.1", args.port,
+                                        limit=MAX_HEADER_BYTES, backlog=256)
+    port = server.sockets[0].getsockname()[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.replace(args.port_file + ".tmp", args.port_file)
+    print(f"PORT {port}", flush=True)
+
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    if args.exit_on_stdin_eof:
+        def on_stdin():
+            if not sys.stdin.buffer.raw.read(4096) and not stop.done():
+                stop.set_result(None)
+        loop.add_reader(sys.stdin.fileno(), on_stdin)
+    async with server:
+        await stop
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

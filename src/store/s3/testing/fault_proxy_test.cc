@@ -1,0 +1,306 @@
+// The fault proxy does what S3 tests rely on: it forwards and counts, and
+// each fault kind really happens on the wire, reproducibly from its seed.
+#include "store/s3/testing/fault_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace hx::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A one-request-per-connection HTTP server on a loopback thread (the proxy
+// always asks for Connection: close upstream). GET /bytes/<n> answers n bytes
+// of 'x'; any other request answers 200 with "ok:<body size>". It counts the
+// requests it served, so tests can tell whether a fault reached the server.
+class TestUpstream {
+ public:
+  TestUpstream() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // A cast the socket API requires.
+    auto* sa = reinterpret_cast<sockaddr*>(&addr);
+    socklen_t len = sizeof addr;
+    if (::bind(listen_fd_, sa, len) != 0 || ::listen(listen_fd_, 64) != 0 ||
+        ::getsockname(listen_fd_, sa, &len) != 0) {
+      std::abort();
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TestUpstream() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int served() const { return served_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      Answer(fd);
+      ::close(fd);
+    }
+  }
+  void Answer(int fd) {
+    std::string raw;
+    char buffer[65536];
+    std::size_t head_end = std::string::npos;
+    std::size_t want = 0;
+    for (;;) {
+      if (head_end == std::string::npos) {
+        head_end = raw.find("\r\n\r\n");
+        if (head_end != std::string::npos) {
+          const auto cl = raw.find("Content-Length: ");
+          if (cl != std::string::npos && cl < head_end) want = std::stoull(raw.substr(cl + 16));
+        }
+      }
+      if (head_end != std::string::npos && raw.size() >= head_end + 4 + want) break;
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return;
+      raw.append(buffer, static_cast<std::size_t>(n));
+    }
+    std::string body;
+    if (raw.starts_with("GET /bytes/")) {
+      body.assign(std::stoull(raw.substr(11)), 'x');
+    } else {
+      body = "ok:" + std::to_string(want);
+    }
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\nConnection: close\r\n\r\n" + body;
+    ++served_;
+    (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> served_{0};
+  std::thread thread_;
+};
+
+class FaultProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto proxy = FaultProxy::Start(upstream_.endpoint());
+    ASSERT_TRUE(proxy.ok()) << proxy.error().ToShortString();
+    proxy_ = std::move(proxy).value();
+  }
+  void SetFault(const std::string& kind, double rate = 1.0) {
+    ProxyFaultConfig config;
+    config.rates[kind] = rate;
+    config.stall_seconds = 30;
+    ASSERT_TRUE(proxy_->Configure(config).ok());
+  }
+  Result<HttpReply> Get(const std::string& target, milliseconds timeout = milliseconds(10000)) {
+    return HttpExchange(proxy_->port(), "GET", target, {}, timeout);
+  }
+
+  TestUpstream upstream_;
+  std::unique_ptr<FaultProxy> proxy_;
+};
+
+TEST_F(FaultProxyTest, PassThroughForwardsRequestsAndBodiesAndCountsThem) {
+  auto got = Get("/bucket/vault/blobs/aa/bytes-ignored");
+  ASSERT_TRUE(got.ok()) << got.error().ToShortString();
+  auto big = Get("/bytes/300000");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->status, 200);
+  EXPECT_EQ(big->body, std::string(300000, 'x'));
+  EXPECT_TRUE(big->complete);
+  auto put = HttpExchange(proxy_->port(), "PUT", "/bucket/vault/head.json?x=1",
+                          std::string(70000, 'p'));
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->body, "ok:70000");
+  EXPECT_EQ(upstream_.served(), 3);
+
+  auto log = proxy_->Requests();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 3u);  // control requests are not logged
+  EXPECT_EQ((*log)[0].method, "GET");
+  EXPECT_EQ(KeyUnder((*log)[0], "/bucket/vault/"), "blobs/aa/bytes-ignored");
+  EXPECT_EQ((*log)[1].bytes_down, 300000u);
+  EXPECT_EQ((*log)[2].method, "PUT");
+  EXPECT_EQ((*log)[2].query, "x=1");
+  EXPECT_EQ((*log)[2].bytes_up, 70000u);
+  EXPECT_EQ((*log)[2].status, 200);
+  EXPECT_EQ((*log)[2].fault, "");
+
+  ASSERT_TRUE(proxy_->Reset().ok());
+  auto empty = proxy_->Requests();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(FaultProxyTest, ErrorStatusFaultsAnswerWithS3ErrorsWithoutReachingTheServer) {
+  struct Case {
+    std::string kind;
+    int status;
+    std::string code;
+  };
+  for (const Case& c : {Case{"500", 500, "InternalError"}, Case{"503", 503, "ServiceUnavailable"},
+                        Case{"slowdown", 503, "SlowDown"}, Case{"429", 429, "TooManyRequests"}}) {
+    SCOPED_TRACE(c.kind);
+    SetFault(c.kind);
+    auto reply = Get("/bucket/key");
+    ASSERT_TRUE(reply.ok()) << reply.error().ToShortString();
+    EXPECT_EQ(reply->status, c.status);
+    EXPECT_NE(reply->body.find("<Code>" + c.code + "</Code>"), std::string::npos) << reply->body;
+  }
+  EXPECT_EQ(upstream_.served(), 0);
+}
+
+TEST_F(FaultProxyTest, AStallHoldsTheRequestPastTheClientsTimeout) {
+  SetFault("stall");
+  auto reply = Get("/bytes/10", milliseconds(300));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().category, Category::kTimeout);
+  EXPECT_EQ(upstream_.served(), 0);
+}
+
+TEST_F(FaultProxyTest, AResetLosesTheRequestBeforeTheServerSeesIt) {
+  SetFault("reset");
+  auto reply = Get("/bytes/10");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().category, Category::kNetwork);
+  EXPECT_EQ(upstream_.served(), 0);
+}
+
+TEST_F(FaultProxyTest, ADropLosesTheReplyAfterTheServerActed) {
+  SetFault("drop");
+  auto reply = HttpExchange(proxy_->port(), "PUT", "/bucket/key", "payload");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().category, Category::kNetwork);
+  EXPECT_EQ(upstream_.served(), 1);
+}
+
+TEST_F(FaultProxyTest, ADropMidBodyCutsTheReplyAfterTheHeaders) {
+  SetFault("drop_mid_body");
+  auto reply = Get("/bytes/100000");
+  ASSERT_TRUE(reply.ok()) << reply.error().ToShortString();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_FALSE(reply->complete);
+  EXPECT_LT(reply->body.size(), 100000u);
+  EXPECT_EQ(upstream_.served(), 1);
+}
+
+TEST_F(FaultProxyTest, ATruncatedBodyIsShorterThanItsContentLength) {
+  SetFault("truncate");
+  auto reply = Get("/bytes/100000");
+  ASSERT_TRUE(reply.ok()) << reply.error().ToShortString();
+  EXPECT_EQ(reply->headers.at("content-length"), "100000");
+  EXPECT_EQ(reply->body.size(), 50000u);
+  EXPECT_FALSE(reply->complete);
+  // Even an empty body is announced as at least one byte.
+  auto put = HttpExchange(proxy_->port(), "PUT", "/bucket/key", "");
+  ASSERT_TRUE(put.ok());
+  EXPECT_FALSE(put->complete);
+}
+
+// Which of 40 distinct requests fault under `config`.
+std::vector<bool> FaultPattern(FaultProxy& proxy, const ProxyFaultConfig& config) {
+  EXPECT_TRUE(proxy.Configure(config).ok());
+  EXPECT_TRUE(proxy.Reset().ok());
+  std::vector<bool> pattern;
+  for (int i = 0; i < 40; ++i) {
+    auto reply = HttpExchange(proxy.port(), "GET", "/bucket/obj-" + std::to_string(i));
+    pattern.push_back(!reply.ok() || reply->status != 200);
+  }
+  return pattern;
+}
+
+TEST_F(FaultProxyTest, FaultsAtARateAreReproducibleFromTheSeed) {
+  ProxyFaultConfig config;
+  config.rates["503"] = 0.5;
+  config.seed = 7;
+  const auto first = FaultPattern(*proxy_, config);
+  const auto again = FaultPattern(*proxy_, config);
+  EXPECT_EQ(first, again);
+  const auto faults = std::count(first.begin(), first.end(), true);
+  EXPECT_GT(faults, 5);
+  EXPECT_LT(faults, 35);
+  config.seed = 8;
+  EXPECT_NE(FaultPattern(*proxy_, config), first);
+}
+
+TEST_F(FaultProxyTest, ARetriedRequestDrawsAgain) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 0.5;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  // The same request repeated does not fault forever at rate 0.5.
+  int ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto reply = Get("/bucket/same-key");
+    ok += reply.ok() && reply->status == 200;
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_LT(ok, 20);
+}
+
+TEST_F(FaultProxyTest, TheFilterChoosesWhichRequestsMayFault) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 1.0;
+  config.methods = {"PUT"};
+  config.path_regex = "partNumber=";
+  config.skip = 1;
+  config.max_faults = 2;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  EXPECT_EQ(Get("/bucket/k?partNumber=1")->status, 200);  // not a PUT
+  EXPECT_EQ(HttpExchange(proxy_->port(), "PUT", "/bucket/k", "x")->status, 200);  // no match
+  std::vector<int> statuses;
+  for (int part = 1; part <= 5; ++part) {
+    auto reply = HttpExchange(proxy_->port(), "PUT",
+                              "/bucket/k?partNumber=" + std::to_string(part) + "&uploadId=u", "x");
+    ASSERT_TRUE(reply.ok());
+    statuses.push_back(reply->status);
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{200, 500, 500, 200, 200}));  // skip 1, then 2 faults
+  auto log = proxy_->Requests();
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)[2].fault, "");
+  EXPECT_EQ((*log)[3].fault, "500");
+}
+
+TEST_F(FaultProxyTest, AnInvalidConfigurationIsRefused) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 0.7;
+  config.rates["503"] = 0.7;
+  EXPECT_FALSE(proxy_->Configure(config).ok());
+  config.rates = {{"teapot", 0.1}};
+  EXPECT_FALSE(proxy_->Configure(config).ok());
+  auto unknown = HttpExchange(proxy_->port(), "GET", "/__hxproxy/nothing");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->status, 404);
+  // The previous configuration (none) still holds.
+  EXPECT_EQ(Get("/bytes/3")->status, 200);
+}
+
+TEST(FaultProxyStartTest, AProxyInFrontOfNothingAnswersWithAConnectionFailure) {
+  // Port 1 on loopback: nothing listens there.
+  auto proxy = FaultProxy::Start("http://127.0.0.1:1");
+  ASSERT_TRUE(proxy.ok()) << proxy.error().ToShortString();
+  auto reply = HttpExchange((*proxy)->port(), "GET", "/bucket/key");
+  EXPECT_FALSE(reply.ok() && reply->status == 200);
+}
+
+}  // namespace
+}  // namespace hx::testing
