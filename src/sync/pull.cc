@@ -24,41 +24,11 @@
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
 #include "sync/planner.h"
+#include "sync/prepare.h"
 #include "sync/session.h"
 
 namespace hx {
 namespace {
-
-// Reads the snapshot bodies between the base and the head (newest first,
-// following parents until an imported one), so their object locations are
-// known. Returns the snapshot at the head.
-Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fetcher,
-                                 std::vector<ObjectLocation>& learned, std::uint64_t& read) {
-  std::optional<Snapshot> at_head;
-  std::vector<std::string> todo = {head.snapshot_id};
-  std::set<std::string> visited;
-  while (!todo.empty()) {
-    const std::string id = todo.back();
-    todo.pop_back();
-    if (!visited.insert(id).second) continue;
-    HX_ASSIGN_OR_RETURN(const bool imported, s.index->IsSnapshotImported(id));
-    if (imported && at_head) continue;
-    HX_ASSIGN_OR_RETURN(Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
-    ++read;
-    if (snapshot.key_fingerprint != s.config.key_fingerprint) {
-      return Error(SyncCode::kStateFailed, Category::kCorrupt,
-                   "snapshot " + id + " was made with another key; refusing to apply it")
-          .With("snapshot", id);
-    }
-    learned.insert(learned.end(), snapshot.added.begin(), snapshot.added.end());
-    if (!imported) {
-      for (const std::string& parent : snapshot.parents) todo.push_back(parent);
-    }
-    if (!at_head) at_head = std::move(snapshot);
-  }
-  fetcher.AddLocations(learned);
-  return std::move(*at_head);
-}
 
 ConflictArtifact PullConflict(const Session& s, const BaseState& base, const LocalChanges& local,
                               const Head& head, const PullPlan& plan, std::int64_t now_ms) {
@@ -96,77 +66,23 @@ std::string DescribeAction(const PlannedItem& item) {
   return "write";
 }
 
-Result<PullReport> Pull(Session& s, const SyncOptions& options) {
+}  // namespace
+
+Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   PullReport report;
-  report.target = s.target.ToUri();
-  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
-  HX_ASSIGN_OR_RETURN(HeadState head_state, ReadHead(*s.store, s.ctx));
-  if (!head_state.head) {
-    report.outcome = "up_to_date";  // an empty vault
-    return report;
-  }
-  const Head head = *head_state.head;
-  HX_RETURN_IF_ERROR(CheckHeadNotReplayed(head, base.max_head_seq));
-  report.head_seq = head.seq;
-  report.snapshot_id = head.snapshot_id;
-  if (HeadIsBase(head_state, base) && base.complete) {
+  HX_ASSIGN_OR_RETURN(PreparedPull p, PreparePull(s, options, report));
+  if (p.up_to_date) {
     report.outcome = "up_to_date";
     return report;
   }
-
-  // The remote state: new snapshot bodies, then only the trees that differ.
-  ObjectFetcher fetcher(*s.store, s.ctx, *s.index);
-  std::vector<ObjectLocation> learned;
-  HX_ASSIGN_OR_RETURN(Snapshot snapshot,
-                      ImportSnapshots(s, head, fetcher, learned, report.snapshots_read));
-  // A damaged subtree fails only the paths beneath it: the loader records it
-  // and returns an empty listing, and those paths keep their base state.
-  std::set<ObjectId> damaged;
-  std::optional<Error> first_damage;
-  TreeLoader load = [&](const ObjectId& id) -> Result<Tree> {
-    Result<std::vector<std::uint8_t>> bytes = fetcher.Fetch(ObjectKind::kTree, id);
-    Result<Tree> tree = bytes.ok() ? DecodeTree(std::string_view(
-                                         reinterpret_cast<const char*>(bytes->data()),
-                                         bytes->size()))
-                                   : Result<Tree>(bytes.error());
-    if (tree.ok()) return tree;
-    const Category c = tree.error().category;
-    if (id == snapshot.root || (c != Category::kCorrupt && c != Category::kHashMismatch &&
-                                c != Category::kNotFound)) {
-      Error e = std::move(tree).error();
-      e.code = SyncCode::kStateFailed;  // nothing can be applied without it
-      return e;
-    }
-    damaged.insert(id);
-    if (!first_damage) first_damage = tree.error();
-    return Tree{};
-  };
-  HX_ASSIGN_OR_RETURN(FlattenedTrees remote,
-                      FlattenTreesDiff(snapshot.root, load, base.entries, base.tree_ids));
-  std::vector<std::string> damaged_dirs;
-  for (const auto& [dir, id] : remote.tree_ids) {
-    if (damaged.count(id) != 0) damaged_dirs.push_back(dir);
-  }
-  for (const std::string& dir : damaged_dirs) {
-    // Forget what the damaged listing hid and keep the base beneath it.
-    const std::string prefix = dir + "/";
-    for (auto it = remote.entries.lower_bound(prefix);
-         it != remote.entries.end() && it->first.starts_with(prefix);) {
-      it = remote.entries.erase(it);
-    }
-    for (auto it = base.entries.lower_bound(prefix);
-         it != base.entries.end() && it->first.starts_with(prefix); ++it) {
-      remote.entries.insert(*it);
-    }
-    auto was = base.entries.find(dir);
-    if (was != base.entries.end()) remote.entries[dir] = was->second;
-  }
-  report.trees_loaded = remote.trees_loaded;
-
-  // The local state, and the plan.
-  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
-  LocalChanges local = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
-  PullPlan plan = PlanPull(local.state, remote.entries);
+  const Head& head = *p.head;
+  BaseState& base = p.base;
+  FlattenedTrees& remote = p.remote;
+  ScanResult& scan = p.scan;
+  LocalChanges& local = p.local;
+  PullPlan& plan = p.plan;
+  ObjectFetcher& fetcher = *p.fetcher;
+  const std::vector<ObjectLocation>& learned = p.learned;
 
   if (plan.HasConflicts()) {
     const std::vector<std::string> paths = plan.ConflictPaths();
@@ -259,8 +175,8 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
       (was_live ? modified : added).push_back(item.path);
     }
   }
-  for (const std::string& dir : damaged_dirs) {
-    report.items.push_back({dir, "read_tree", "failed", first_damage});
+  for (const std::string& dir : p.damaged_dirs) {
+    report.items.push_back({dir, "read_tree", "failed", p.first_damage});
     failed_paths.push_back(dir);
     synced.complete = false;
     exact = false;
@@ -306,11 +222,9 @@ Result<PullReport> Pull(Session& s, const SyncOptions& options) {
   return report;
 }
 
-}  // namespace
-
 Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  Result<PullReport> result = Pull(session, options);
+  Result<PullReport> result = PullInSession(session, options);
   if (!result.ok()) {
     RecordOutcome(*session.index, Status(result.error()));
   } else {

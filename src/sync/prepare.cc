@@ -1,0 +1,121 @@
+// PreparePull: the read-only half of a pull (see prepare.h). Imports the
+// snapshot bodies it has not seen (they index the objects their pushes
+// added), loads only the trees whose ids differ from the base, scans the
+// folder, and plans per path with version vectors.
+#include "sync/prepare.h"
+
+#include <set>
+
+#include "repo/object_codec.h"
+
+namespace hx {
+namespace {
+
+// Reads the snapshot bodies between the base and the head (newest first,
+// following parents until an imported one), so their object locations are
+// known. Returns the snapshot at the head.
+Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fetcher,
+                                 std::vector<ObjectLocation>& learned, std::uint64_t& read) {
+  std::optional<Snapshot> at_head;
+  std::vector<std::string> todo = {head.snapshot_id};
+  std::set<std::string> visited;
+  while (!todo.empty()) {
+    const std::string id = todo.back();
+    todo.pop_back();
+    if (!visited.insert(id).second) continue;
+    HX_ASSIGN_OR_RETURN(const bool imported, s.index->IsSnapshotImported(id));
+    if (imported && at_head) continue;
+    HX_ASSIGN_OR_RETURN(Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
+    ++read;
+    if (snapshot.key_fingerprint != s.config.key_fingerprint) {
+      return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                   "snapshot " + id + " was made with another key; refusing to apply it")
+          .With("snapshot", id);
+    }
+    learned.insert(learned.end(), snapshot.added.begin(), snapshot.added.end());
+    if (!imported) {
+      for (const std::string& parent : snapshot.parents) todo.push_back(parent);
+    }
+    if (!at_head) at_head = std::move(snapshot);
+  }
+  fetcher.AddLocations(learned);
+  return std::move(*at_head);
+}
+
+}  // namespace
+
+Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, PullReport& report) {
+  PreparedPull p;
+  report.target = s.target.ToUri();
+  HX_ASSIGN_OR_RETURN(p.base, LoadBaseState(*s.index));
+  HX_ASSIGN_OR_RETURN(p.head_state, ReadHead(*s.store, s.ctx));
+  p.fetcher = std::make_unique<ObjectFetcher>(*s.store, s.ctx, *s.index);
+  if (!p.head_state.head) {
+    p.up_to_date = true;  // an empty vault
+    return p;
+  }
+  p.head = *p.head_state.head;
+  const Head& head = *p.head;
+  HX_RETURN_IF_ERROR(CheckHeadNotReplayed(head, p.base.max_head_seq));
+  report.head_seq = head.seq;
+  report.snapshot_id = head.snapshot_id;
+  if (HeadIsBase(p.head_state, p.base) && p.base.complete) {
+    p.up_to_date = true;
+    return p;
+  }
+
+  // The remote state: new snapshot bodies, then only the trees that differ.
+  ObjectFetcher& fetcher = *p.fetcher;
+  HX_ASSIGN_OR_RETURN(Snapshot snapshot,
+                      ImportSnapshots(s, head, fetcher, p.learned, report.snapshots_read));
+  // A damaged subtree fails only the paths beneath it: the loader records it
+  // and returns an empty listing, and those paths keep their base state.
+  std::set<ObjectId> damaged;
+  TreeLoader load = [&](const ObjectId& id) -> Result<Tree> {
+    Result<std::vector<std::uint8_t>> bytes = fetcher.Fetch(ObjectKind::kTree, id);
+    Result<Tree> tree = bytes.ok() ? DecodeTree(std::string_view(
+                                         reinterpret_cast<const char*>(bytes->data()),
+                                         bytes->size()))
+                                   : Result<Tree>(bytes.error());
+    if (tree.ok()) return tree;
+    const Category c = tree.error().category;
+    if (id == snapshot.root || (c != Category::kCorrupt && c != Category::kHashMismatch &&
+                                c != Category::kNotFound)) {
+      Error e = std::move(tree).error();
+      e.code = SyncCode::kStateFailed;  // nothing can be applied without it
+      return e;
+    }
+    damaged.insert(id);
+    if (!p.first_damage) p.first_damage = tree.error();
+    return Tree{};
+  };
+  HX_ASSIGN_OR_RETURN(p.remote,
+                      FlattenTreesDiff(snapshot.root, load, p.base.entries, p.base.tree_ids));
+  for (const auto& [dir, id] : p.remote.tree_ids) {
+    if (damaged.count(id) != 0) p.damaged_dirs.push_back(dir);
+  }
+  for (const std::string& dir : p.damaged_dirs) {
+    // Forget what the damaged listing hid and keep the base beneath it.
+    const std::string prefix = dir + "/";
+    for (auto it = p.remote.entries.lower_bound(prefix);
+         it != p.remote.entries.end() && it->first.starts_with(prefix);) {
+      it = p.remote.entries.erase(it);
+    }
+    for (auto it = p.base.entries.lower_bound(prefix);
+         it != p.base.entries.end() && it->first.starts_with(prefix); ++it) {
+      p.remote.entries.insert(*it);
+    }
+    auto was = p.base.entries.find(dir);
+    if (was != p.base.entries.end()) p.remote.entries[dir] = was->second;
+  }
+  report.trees_loaded = p.remote.trees_loaded;
+  p.snapshot = std::move(snapshot);
+
+  // The local state, and the plan.
+  HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
+  p.local = DetectLocalChanges(p.base.entries, ScannedWithBase(p.base, p.scan), s.node_id());
+  p.plan = PlanPull(p.local.state, p.remote.entries);
+  return p;
+}
+
+}  // namespace hx

@@ -1,0 +1,67 @@
+// PreparePull: everything a pull decides on, computed without changing the
+// vault or the store — the base this device last synced, the store's head
+// and the snapshot at it, the remote entries (only trees that differ from the
+// base are loaded), a scan of the folder, the local changes and the plan.
+//
+// Pull applies it; merge-preview, link and governance compute on exactly the
+// same data so they can never disagree with what a pull would do.
+//
+// Thread-safety: a PreparedPull is a value owned by one thread; its fetcher
+// borrows the Session (which must outlive it).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "index/index.h"
+#include "meta/head.h"
+#include "meta/snapshot.h"
+#include "repo/tree.h"
+#include "scan/scanner.h"
+#include "sync/engine.h"
+#include "sync/fetcher.h"
+#include "sync/internal.h"
+#include "sync/planner.h"
+#include "sync/session.h"
+
+namespace hx {
+
+struct PreparedPull {
+  BaseState base;
+  HeadState head_state;
+  // The store's head; nullopt for an empty vault (then nothing else is set).
+  std::optional<Head> head;
+  // True when there is nothing to plan: an empty vault, or the head is the
+  // complete base. Then snapshot, remote, scan, local and plan are empty.
+  bool up_to_date = false;
+  // The snapshot at the head (author, parents, key fingerprint, summary).
+  std::optional<Snapshot> snapshot;
+  // The remote state. Under a damaged subtree (listed in damaged_dirs, the
+  // first error in first_damage) the base entries stand in for the remote.
+  FlattenedTrees remote;
+  std::vector<std::string> damaged_dirs;
+  std::optional<Error> first_damage;
+  // Object locations learned from the imported snapshot bodies (recorded in
+  // the index when the pull commits).
+  std::vector<ObjectLocation> learned;
+  ScanResult scan;
+  LocalChanges local;
+  PullPlan plan;
+  // Fetches the remote objects (knows `learned`); borrows the Session.
+  std::unique_ptr<ObjectFetcher> fetcher;
+};
+
+// Reads the head, imports the new snapshot bodies, loads the differing trees,
+// scans the folder and plans. Fills report.target, head_seq, snapshot_id,
+// snapshots_read and trees_loaded. Writes nothing. Failures: store and index
+// errors; a replayed head (CheckHeadNotReplayed); a snapshot made with
+// another key or an unreadable root tree (KC_SYNC_STATE_FAILED).
+Result<PreparedPull> PreparePull(Session& s, const SyncOptions& options, PullReport& report);
+
+// The pull itself on an open session (pull.cc): what SyncPull and a push
+// with a merge policy (which first merges what the store has) run.
+Result<PullReport> PullInSession(Session& s, const SyncOptions& options);
+
+}  // namespace hx
