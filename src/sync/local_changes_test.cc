@@ -31,14 +31,14 @@ Entry MakeEntry(int kind, int content) {
 // Paths from a small alphabet, so that parents, children, errors and
 // ignore patterns overlap often.
 rc::Gen<std::string> GenPath() {
-  return rc::gen::map(
-      rc::gen::container<std::vector<std::string>>(
-          rc::gen::inRange(1, 4), rc::gen::element<std::string>("a", "b", "c", "tmp", "x.log")),
-      [](const std::vector<std::string>& parts) {
-        std::string path;
-        for (const std::string& part : parts) path += (path.empty() ? "" : "/") + part;
-        return path;
-      });
+  return rc::gen::exec([] {
+    const auto depth = static_cast<std::size_t>(*rc::gen::inRange(1, 4));
+    const auto parts = *rc::gen::container<std::vector<std::string>>(
+        depth, rc::gen::element<std::string>("a", "b", "c", "tmp", "x.log"));
+    std::string path;
+    for (const std::string& part : parts) path += (path.empty() ? "" : "/") + part;
+    return path;
+  });
 }
 
 EntryMap GenEntries(bool allow_tombstones) {
@@ -59,8 +59,9 @@ RC_GTEST_PROP(DetectLocalChangesOfScan, DecidesExactlyWhatTheTwoStepFormDecides,
   base.entries = GenEntries(/*allow_tombstones=*/true);
   ScanResult scan;
   scan.entries = GenEntries(/*allow_tombstones=*/false);
-  for (const std::string& path : *rc::gen::container<std::vector<std::string>>(
-           rc::gen::inRange(0, 3), GenPath())) {
+  const auto error_count = static_cast<std::size_t>(*rc::gen::inRange(0, 3));
+  for (const std::string& path :
+       *rc::gen::unique<std::vector<std::string>>(error_count, GenPath())) {
     scan.errors.push_back({path, Error(SyncCode::kStateFailed, Category::kIo, "unreadable")});
   }
   std::sort(scan.errors.begin(), scan.errors.end(),
