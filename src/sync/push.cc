@@ -58,7 +58,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.bytes_hashed = scan.stats.bytes_hashed;
   report.scan_issues = DescribeIssues(scan);
 
-  LocalChanges changes = DetectLocalChanges(base.entries, ScannedWithBase(base, scan), s.node_id());
+  LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id());
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   // 2. The mass-delete guard.
