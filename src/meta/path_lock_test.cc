@@ -327,7 +327,7 @@ TEST(ListPathLocksTest, ListsEveryLockByPathWithDamagedOnesApart) {
   ASSERT_TRUE(AddPathLock(store, ctx, kNodeA, "alpha/b", kNow - 2 * kHour, kHour).ok());
   const std::string damaged = PathLockKey(PathLockName(ctx, "broken"));
   ASSERT_TRUE(store.Put(damaged, Span("garbage")).ok());
-  ASSERT_TRUE(store.Put("locks/paths/README", Span("not a lock")).ok());
+  ASSERT_TRUE(store.Put("locks/paths/readme.txt", Span("not a lock")).ok());
   ASSERT_TRUE(store.Put("locks/write.lock", Span("{}")).ok());
 
   Result<PathLockListing> listing = ListPathLocks(store, ctx);
