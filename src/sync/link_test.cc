@@ -1,0 +1,291 @@
+// hx sync link (seed 003 first sync): a folder that shares, changes and
+// lacks files relative to the vault, under each policy, with exact counts;
+// never deleting local data; the dry run; convergence after the link.
+#include "sync/link.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "json/canonical_json.h"
+#include "sync/sync_test_util.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Device;
+using testing::StoreFixture;
+using testing::TempDir;
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// The vault device A publishes, and a folder B used on its own that shares
+// same.txt, changes changed.txt, lacks only_remote.txt and dir/nested.txt,
+// adds only_local.txt, and still has gone.txt, which A deleted.
+class LinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_.Write("same.txt", "same");
+    a_.Write("changed.txt", "cloud version");
+    a_.Write("only_remote.txt", "remote");
+    a_.Write("dir/nested.txt", "nested remote");
+    a_.Write("gone.txt", "to be deleted");
+    HX_ASSERT_OK(a_.Init(1000));
+    HX_ASSERT_OK(a_.Push(2000));
+    a_.Remove("gone.txt");
+    HX_ASSERT_OK(a_.Push(3000));
+
+    b_.Write("same.txt", "same");
+    b_.Write("changed.txt", "local version");
+    b_.Write("only_local.txt", "local");
+    b_.Write("gone.txt", "kept");
+  }
+
+  Result<LinkReport> Link(MergePolicy policy, std::int64_t now_ms = 5000, bool dry_run = false,
+                          std::string decisions = "") {
+    LinkOptions link;
+    link.policy = policy;
+    link.dry_run = dry_run;
+    link.decisions_file = std::move(decisions);
+    return SyncLink(b_.vault(), b_.options(now_ms), link);
+  }
+
+  std::string WriteDecisions(const std::string& json) {
+    const fs::path file = files_.path() / "decisions.json";
+    std::ofstream(file) << json;
+    return file.string();
+  }
+
+  static std::map<std::string, std::string> Statuses(const LinkReport& r) {
+    std::map<std::string, std::string> out;
+    for (const LinkItem& i : r.items) out[i.path] = i.change + "/" + i.status;
+    return out;
+  }
+
+  std::unique_ptr<StoreFixture> store_ = testing::MakeFolderStoreFixture();
+  Device a_{*store_, "a", 1};
+  Device b_{*store_, "b", 2};
+  TempDir files_;
+};
+
+const std::map<std::string, std::string> kExpectedChanges = {
+    {"changed.txt", "changed/updated"},       {"dir", "new_remote/created"},
+    {"dir/nested.txt", "new_remote/created"}, {"gone.txt", "deleted_remotely/created"},
+    {"only_local.txt", "new_local/created"},  {"only_remote.txt", "new_remote/created"},
+    {"same.txt", "unchanged/skipped"}};
+
+TEST_F(LinkTest, LocalPreferredKeepsLocalVersionAndArchivesTheStoresWithExactCounts) {
+  Result<LinkReport> r = Link(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_EQ(Statuses(*r), kExpectedChanges);
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .updated = 1, .skipped = 1}));
+  EXPECT_EQ(b_.Read("changed.txt"), "local version");
+  EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
+  EXPECT_EQ(b_.Read("dir/nested.txt"), "nested remote");
+  EXPECT_EQ(b_.Read("gone.txt"), "kept");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.cloud"), "cloud version");
+  const LinkItem& changed = r->items.front();
+  EXPECT_EQ(changed.winner, Side::kLocal);
+  EXPECT_EQ(changed.archived, ".hx/archive/link-5000/changed.txt.cloud");
+}
+
+TEST_F(LinkTest, CloudPreferredWritesTheStoresVersionAndArchivesTheLocalOneWithASuffix) {
+  Result<LinkReport> r = Link(MergePolicy::kCloudPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_EQ(Statuses(*r), kExpectedChanges);
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .updated = 1, .skipped = 1}));
+  EXPECT_EQ(b_.Read("changed.txt"), "cloud version");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.local"), "local version");
+  EXPECT_EQ(b_.Read("gone.txt"), "kept");  // a remote tombstone never deletes at link
+}
+
+TEST_F(LinkTest, ManualPerItemWithoutDecisionsAppliesNothing) {
+  const auto before = b_.Snapshot();
+  Result<LinkReport> r = Link(MergePolicy::kManualPerItem);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "needs_decisions");
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->code, SyncCode::kConflict);
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .skipped = 1, .conflicted = 1}));
+  EXPECT_EQ(b_.Snapshot(), before);
+  // The link is pending: push refuses (the folder has not synced yet).
+  Result<PushReport> push = b_.Push(6000);
+  ASSERT_FALSE(push.ok());
+  EXPECT_EQ(push.error().code, SyncCode::kConflict);
+}
+
+TEST_F(LinkTest, ManualPerItemAppliesTheDecisionsFileAndFinishesAPendingLink) {
+  HX_ASSERT_OK(Link(MergePolicy::kManualPerItem, 5000));
+  Result<LinkReport> r = Link(MergePolicy::kManualPerItem, 6000, false,
+                              WriteDecisions(R"({"decisions":{"changed.txt":"cloud"}})"));
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .updated = 1, .skipped = 1}));
+  EXPECT_EQ(b_.Read("changed.txt"), "cloud version");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-6000/changed.txt.local"), "local version");
+}
+
+TEST_F(LinkTest, DecisionsNamingAnItemThatDoesNotDifferAreRefused) {
+  Result<LinkReport> r =
+      Link(MergePolicy::kManualPerItem, 5000, false,
+           WriteDecisions(R"({"decisions":{"changed.txt":"cloud","same.txt":"local"}})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
+}
+
+TEST_F(LinkTest, DryRunChangesNeitherTheFolderNorTheStore) {
+  const auto folder = b_.Snapshot();
+  const auto objects = store_->Objects();
+  for (MergePolicy p : {MergePolicy::kLocalPreferred, MergePolicy::kCloudPreferred,
+                        MergePolicy::kManualPerItem}) {
+    Result<LinkReport> r = Link(p, 5000, true);
+    HX_ASSERT_OK(r);
+    EXPECT_EQ(r->outcome, "preview");
+    EXPECT_FALSE(r->report_file.has_value());
+    EXPECT_EQ(r->items.size(), kExpectedChanges.size());
+  }
+  EXPECT_EQ(b_.Snapshot(), folder);
+  EXPECT_FALSE(fs::exists(b_.vault() / ".hx"));
+  EXPECT_EQ(store_->Objects(), objects);
+}
+
+TEST_F(LinkTest, AfterALinkPushPublishesTheLocalAdditionsAndTheOtherDeviceConverges) {
+  HX_ASSERT_OK(Link(MergePolicy::kLocalPreferred));
+  Result<PushReport> push = b_.Push(6000);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "published");
+  Result<PullReport> pull = a_.Pull(7000);
+  HX_ASSERT_OK(pull);
+  EXPECT_EQ(a_.Snapshot(), b_.Snapshot());
+  EXPECT_EQ(a_.Read("changed.txt"), "local version");
+  EXPECT_EQ(a_.Read("gone.txt"), "kept");
+  EXPECT_EQ(a_.Read("only_local.txt"), "local");
+  // Both are in step now: nothing more moves either way.
+  Result<PullReport> again = b_.Pull(8000);
+  HX_ASSERT_OK(again);
+  EXPECT_EQ(again->outcome, "up_to_date");
+}
+
+TEST_F(LinkTest, TheReportIsSavedAsCanonicalJson) {
+  Result<LinkReport> r = Link(MergePolicy::kCloudPreferred);
+  HX_ASSERT_OK(r);
+  ASSERT_EQ(r->report_file, ".hx/reports/link_5000.json");
+  const std::string saved = ReadAll(b_.vault() / *r->report_file);
+  Result<std::string> expected = WriteCanonicalJson(r->ToJson());
+  HX_ASSERT_OK(expected);
+  EXPECT_EQ(saved, *expected);
+  HX_ASSERT_OK(ParseCanonicalJson(saved));
+}
+
+TEST_F(LinkTest, ASecondLinkOfASyncedVaultIsRefused) {
+  HX_ASSERT_OK(Link(MergePolicy::kLocalPreferred));
+  Result<LinkReport> again = Link(MergePolicy::kLocalPreferred, 6000);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, SyncCode::kStateFailed);
+}
+
+TEST_F(LinkTest, AnItemThatCannotBeWrittenFailsAloneAndLinkingAgainFinishes) {
+  // A FIFO is not synced, so the scan does not see it, but it occupies the
+  // path the store's only_remote.txt needs: that item fails, never the FIFO.
+  ASSERT_EQ(::mkfifo((b_.vault() / "only_remote.txt").c_str(), 0644), 0);
+  Result<LinkReport> r = Link(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "partial");
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 4, .updated = 1, .skipped = 1, .failed = 1}));
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->code, SyncCode::kApplyFailed);
+  EXPECT_EQ(r->error->details.at("first_path"), "only_remote.txt");
+  EXPECT_EQ(fs::status(b_.vault() / "only_remote.txt").type(), fs::file_type::fifo);
+  EXPECT_EQ(b_.Read("dir/nested.txt"), "nested remote");
+
+  fs::remove(b_.vault() / "only_remote.txt");
+  Result<LinkReport> again = Link(MergePolicy::kLocalPreferred, 6000);
+  HX_ASSERT_OK(again);
+  EXPECT_EQ(again->outcome, "linked");
+  EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
+  // What the first run wrote joins as unchanged.
+  EXPECT_EQ(Statuses(*again).at("dir/nested.txt"), "unchanged/skipped");
+}
+
+TEST_F(LinkTest, AStoreWithoutAVaultIsRefusedAndTheFolderStaysAsItWas) {
+  auto empty = testing::MakeFolderStoreFixture();
+  Device c(*empty, "c", 3);
+  c.Write("x.txt", "x");
+  fs::create_directories(empty->TargetUri());
+  LinkOptions link;
+  Result<LinkReport> r = SyncLink(c.vault(), c.options(1000), link);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(r.error().category, Category::kNotFound);
+  EXPECT_NE(r.error().message.find("hx sync init"), std::string::npos);
+  EXPECT_FALSE(fs::exists(c.vault() / ".hx"));
+  EXPECT_TRUE(empty->Objects().empty());
+}
+
+TEST_F(LinkTest, OnlyTheThreeFirstSyncPoliciesAreAccepted) {
+  Result<LinkReport> r = Link(MergePolicy::kKeepBoth);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, SyncCode::kMergePolicyUnsupported);
+  Result<LinkReport> d = Link(MergePolicy::kLocalPreferred, 5000, false,
+                              WriteDecisions(R"({"decisions":{}})"));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, SyncCode::kInputInvalid);
+}
+
+TEST_F(LinkTest, AFileWhereTheStoreHasADirectoryFollowsThePolicyForTheWholeSubtree) {
+  b_.Remove("dir");
+  b_.Write("dir", "a local file named dir");
+  Result<LinkReport> cloud = Link(MergePolicy::kCloudPreferred, 5000, true);
+  HX_ASSERT_OK(cloud);
+  EXPECT_EQ(Statuses(*cloud).at("dir"), "changed/updated");
+  EXPECT_EQ(Statuses(*cloud).at("dir/nested.txt"), "new_remote/created");
+
+  Result<LinkReport> r = Link(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(Statuses(*r).at("dir"), "changed/updated");
+  EXPECT_EQ(Statuses(*r).at("dir/nested.txt"), "changed/updated");
+  EXPECT_EQ(b_.Read("dir"), "a local file named dir");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/dir/nested.txt.cloud"), "nested remote");
+  HX_ASSERT_OK(b_.Push(6000));
+  HX_ASSERT_OK(a_.Pull(7000));
+  EXPECT_EQ(a_.Snapshot(), b_.Snapshot());
+}
+
+TEST_F(LinkTest, ALocalDirectoryWhereTheStoreHasAFileIsArchivedWholeUnderCloudPreferred) {
+  b_.Remove("changed.txt");
+  b_.Write("changed.txt/inner.txt", "inner");
+  Result<LinkReport> r = Link(MergePolicy::kCloudPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_EQ(Statuses(*r).at("changed.txt/inner.txt"), "changed/updated");
+  EXPECT_EQ(b_.Read("changed.txt"), "cloud version");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.local/inner.txt"), "inner");
+}
+
+TEST(DecisionsTest, StrictParsing) {
+  Result<Decisions> ok = ParseDecisions(R"({"decisions":{"a":"local","b/c":"cloud"}})");
+  HX_ASSERT_OK(ok);
+  EXPECT_EQ(ok->at("a"), Side::kLocal);
+  EXPECT_EQ(ok->at("b/c"), Side::kCloud);
+  for (const char* bad : {R"({"decisions":{"a":"both"}})", R"({"decisions":{"a":"local","a":"cloud"}})",
+                          R"({"decisions":[]})", R"({"decisions":{},"extra":1})", R"([])",
+                          R"({"decisions":{"":"local"}})", "{\"decisions\":{\"\xff\":\"local\"}}"}) {
+    Result<Decisions> r = ParseDecisions(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, SyncCode::kInputInvalid) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hx
