@@ -257,9 +257,6 @@ TEST_F(LinkTest, AFileWhereTheStoreHasADirectoryFollowsThePolicyForTheWholeSubtr
   EXPECT_EQ(Statuses(*r).at("dir/nested.txt"), "changed/updated");
   EXPECT_EQ(b_.Read("dir"), "a local file named dir");
   EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/dir/nested.txt.cloud"), "nested remote");
-  HX_ASSERT_OK(b_.Push(6000));
-  HX_ASSERT_OK(a_.Pull(7000));
-  EXPECT_EQ(a_.Snapshot(), b_.Snapshot());
 }
 
 TEST_F(LinkTest, ALocalDirectoryWhereTheStoreHasAFileIsArchivedWholeUnderCloudPreferred) {
