@@ -1,0 +1,312 @@
+// Governance through a real folder store: roles, path locks and the trust
+// chain as facts of the merge context, and what the conservative_plus
+// policies decide on them.
+#include "sync/governance.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "merge/preview.h"
+#include "sync/prepare.h"
+#include "sync/session.h"
+#include "sync/sync_test_util.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Device;
+using testing::MakeFolderStoreFixture;
+using testing::StoreFixture;
+
+constexpr std::int64_t kHour = 3600 * 1000;
+
+class GovernanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HX_ASSERT_OK(a_.Init(1000));
+    a_.Write("shared.txt", "v1");
+    HX_ASSERT_OK(a_.Push(2000));
+    HX_ASSERT_OK(b_.Init(3000));
+    HX_ASSERT_OK(b_.Pull(4000));
+  }
+
+  std::string NodeOf(const Device& device) {
+    Result<StatusReport> status = const_cast<Device&>(device).Status(5000);
+    EXPECT_TRUE(status.ok());
+    return status.ok() ? status->node_id : std::string();
+  }
+
+  // The merge context `device` would pull with at now_ms.
+  Result<SyncMergeContextV2> ContextOf(const Device& device, std::int64_t now_ms) {
+    HX_ASSIGN_OR_RETURN(Session s, OpenSession(device.vault(), device.options(now_ms)));
+    PullReport report;
+    HX_ASSIGN_OR_RETURN(const PreparedPull prepared,
+                        PreparePull(s, device.options(now_ms), report));
+    return BuildMergeContext(s, prepared, now_ms);
+  }
+
+  // What `policy` decides for a local change to `local_path` and a remote
+  // change to `remote_path` under `context`.
+  static Status Decide(const SyncMergeContextV2& context, MergePolicy policy,
+                       const std::string& local_path, const std::string& remote_path,
+                       std::int64_t now_ms) {
+    HX_ASSIGN_OR_RETURN(const SyncMergePreviewReportV2 report,
+                        MergePreviewWithPolicyV2({{ObjectHashOfPath(local_path)}, {}},
+                                                 {{ObjectHashOfPath(remote_path)}, {}}, context,
+                                                 policy, now_ms));
+    return EnsureMergeSafe(report);
+  }
+
+  std::unique_ptr<StoreFixture> store_ = MakeFolderStoreFixture();
+  Device a_{*store_, "a", 11};
+  Device b_{*store_, "b", 12};
+};
+
+TEST_F(GovernanceTest, EveryDeviceIsAWriterUntilAWriterSaysOtherwise) {
+  Result<MemberReport> members = SyncMemberList(a_.vault(), a_.options(6000));
+  HX_ASSERT_OK(members);
+  EXPECT_EQ(members->seq, 0u);
+  ASSERT_EQ(members->members.size(), 2u);
+  for (const MemberView& member : members->members) {
+    EXPECT_EQ(member.role, DeviceRole::kWriter);
+    EXPECT_FALSE(member.listed);
+  }
+  Result<Session> s = OpenSession(b_.vault(), b_.options(6000));
+  HX_ASSERT_OK(s);
+  EXPECT_TRUE(EnsureMayPush(*s).ok());
+}
+
+TEST_F(GovernanceTest, AReaderCannotPushAndIsToldWhoCanChangeThat) {
+  const std::string b = NodeOf(b_);
+  Result<MemberReport> set =
+      SyncMemberSetRole(a_.vault(), a_.options(6000), b.substr(0, 6), DeviceRole::kReader);
+  HX_ASSERT_OK(set);
+  EXPECT_TRUE(set->changed);
+  EXPECT_EQ(set->seq, 1u);
+
+  Result<Session> s = OpenSession(b_.vault(), b_.options(7000));
+  HX_ASSERT_OK(s);
+  const Status may = EnsureMayPush(*s);
+  ASSERT_FALSE(may.ok());
+  EXPECT_EQ(may.error().code, SyncCode::kAuthFailed);
+  EXPECT_EQ(may.error().category, Category::kAuth);
+  EXPECT_NE(may.error().message.find("is a reader"), std::string::npos);
+  EXPECT_NE(may.error().message.find("hx member set-role"), std::string::npos);
+
+  Result<Session> writer = OpenSession(a_.vault(), a_.options(7000));
+  HX_ASSERT_OK(writer);
+  EXPECT_TRUE(EnsureMayPush(*writer).ok());
+}
+
+TEST_F(GovernanceTest, AReaderCannotChangeRolesNorLockPaths) {
+  const std::string b = NodeOf(b_);
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(6000), b, DeviceRole::kReader));
+  Result<MemberReport> promote =
+      SyncMemberSetRole(b_.vault(), b_.options(7000), b, DeviceRole::kWriter);
+  ASSERT_FALSE(promote.ok());
+  EXPECT_EQ(promote.error().code, SyncCode::kAuthFailed);
+  Result<LockReport> lock = SyncLockAdd(b_.vault(), b_.options(7000), "shared.txt", kHour);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.error().code, SyncCode::kAuthFailed);
+}
+
+TEST_F(GovernanceTest, TheLastWriterCannotDemoteItself) {
+  const std::string a = NodeOf(a_);
+  const std::string b = NodeOf(b_);
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(6000), b, DeviceRole::kReader));
+  Result<MemberReport> alone =
+      SyncMemberSetRole(a_.vault(), a_.options(7000), a, DeviceRole::kReader);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_EQ(alone.error().code, SyncCode::kInputInvalid);
+}
+
+TEST_F(GovernanceTest, LocksAreListedRemovedByTheirOwnerAndByOthersOnlyWithForce) {
+  Result<LockReport> added = SyncLockAdd(a_.vault(), a_.options(6000), "docs/", kHour);
+  HX_ASSERT_OK(added);
+  EXPECT_EQ(added->path, "docs");
+  ASSERT_TRUE(added->lock.has_value());
+  EXPECT_TRUE(added->lock->mine);
+
+  Result<LockListReport> listed = SyncLockList(b_.vault(), b_.options(7000));
+  HX_ASSERT_OK(listed);
+  ASSERT_EQ(listed->locks.size(), 1u);
+  EXPECT_EQ(listed->locks[0].lock.path, "docs");
+  EXPECT_TRUE(listed->locks[0].active);
+  EXPECT_FALSE(listed->locks[0].mine);
+  EXPECT_EQ(listed->locks[0].lock.owner, NodeOf(a_));
+
+  Result<LockReport> refused = SyncLockRemove(b_.vault(), b_.options(7000), "docs", false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, SyncCode::kLocked);
+  HX_ASSERT_OK(SyncLockRemove(b_.vault(), b_.options(7000), "docs", /*force=*/true));
+  Result<LockListReport> after = SyncLockList(a_.vault(), a_.options(8000));
+  HX_ASSERT_OK(after);
+  EXPECT_TRUE(after->locks.empty());
+}
+
+TEST_F(GovernanceTest, NoPathOfALockIsReadableOnTheStore) {
+  HX_ASSERT_OK(SyncLockAdd(a_.vault(), a_.options(6000), "secret-plans/q3.txt", kHour));
+  for (const auto& [key, bytes] : store_->Objects()) {
+    EXPECT_EQ(key.find("secret"), std::string::npos) << key;
+    EXPECT_EQ(bytes.find("secret"), std::string::npos) << key;
+  }
+}
+
+TEST_F(GovernanceTest, ALockPathMayBeAbsoluteInsideTheVaultButNotOutside) {
+  EXPECT_EQ(*ResolveLockPath(a_.vault(), (a_.vault() / "docs" / "a.txt").string()), "docs/a.txt");
+  EXPECT_EQ(*ResolveLockPath(a_.vault(), "./docs//a.txt"), "docs/a.txt");
+  EXPECT_EQ(ResolveLockPath(a_.vault(), "/elsewhere/a.txt").error().code,
+            SyncCode::kInputInvalid);
+  EXPECT_EQ(ResolveLockPath(a_.vault(), "../a.txt").error().code, SyncCode::kInputInvalid);
+}
+
+TEST(LocksCoveringTest, ADirectoryLockOfAnotherDeviceCoversTheChangesBeneathIt) {
+  const std::string self(32, 'a');
+  const std::string other(32, 'b');
+  const std::vector<PathLock> locks = {
+      {.path = "docs", .owner = other, .created_ms = 0, .expires_ms = 100},
+      {.path = "mine", .owner = self, .created_ms = 0, .expires_ms = 100},
+      {.path = "old", .owner = other, .created_ms = 0, .expires_ms = 10},
+  };
+  const std::vector<std::string> changed = {"docs/a.txt", "docs2/b.txt", "mine/c", "old/d", "docs"};
+  const std::vector<SyncMergeLockV2> covering = LocksCovering(locks, changed, self, 50);
+  ASSERT_EQ(covering.size(), 2u);
+  std::vector<std::string> hashes = {ObjectHashOfPath("docs"), ObjectHashOfPath("docs/a.txt")};
+  std::sort(hashes.begin(), hashes.end());
+  EXPECT_EQ(covering[0].object_hash, hashes[0]);
+  EXPECT_EQ(covering[1].object_hash, hashes[1]);
+  EXPECT_EQ(covering[0].owner, other);
+  EXPECT_EQ(covering[0].expires_at_ms, 100);
+}
+
+TEST_F(GovernanceTest, AnUpToDateVaultHasANeutralContext) {
+  Result<SyncMergeContextV2> context = ContextOf(b_, 6000);
+  HX_ASSERT_OK(context);
+  EXPECT_TRUE(context->author_chain_ok);
+  EXPECT_EQ(context->expected_key_fingerprint, context->seen_key_fingerprint);
+  EXPECT_EQ(context->expected_key_fingerprint.size(), 64u);
+  EXPECT_EQ(context->local_role, "writer");
+  EXPECT_TRUE(context->active_locks.empty());
+  EXPECT_TRUE(context->unauthorized_remote_authors.empty());
+}
+
+TEST_F(GovernanceTest, ConservativePlusRefusesALocalChangeToAPathAnotherDeviceLocked) {
+  HX_ASSERT_OK(SyncLockAdd(a_.vault(), a_.options(6000), "docs", kHour));
+  a_.Write("other.txt", "from a");
+  HX_ASSERT_OK(a_.Push(7000));
+  b_.Write("docs/notes.txt", "from b");
+
+  Result<SyncMergeContextV2> context = ContextOf(b_, 8000);
+  HX_ASSERT_OK(context);
+  EXPECT_TRUE(context->author_chain_ok);
+  ASSERT_EQ(context->active_locks.size(), 1u);
+  EXPECT_EQ(context->active_locks[0].object_hash, ObjectHashOfPath("docs/notes.txt"));
+  EXPECT_EQ(context->active_locks[0].owner, NodeOf(a_));
+
+  for (const MergePolicy policy : {MergePolicy::kConservativePlusV2,
+                                   MergePolicy::kConservativePlusV3,
+                                   MergePolicy::kConservativePlusV4}) {
+    const Status decided = Decide(*context, policy, "docs/notes.txt", "other.txt", 8000);
+    ASSERT_FALSE(decided.ok()) << MergePolicyName(policy);
+    EXPECT_EQ(decided.error().code, SyncCode::kMergeLockConflict) << MergePolicyName(policy);
+  }
+  // Plain conservative looks at overlap only: disjoint, so safe.
+  EXPECT_TRUE(Decide(*context, MergePolicy::kConservative, "docs/notes.txt", "other.txt", 8000)
+                  .ok());
+  // Once the lock has expired, the same merge is safe.
+  Result<SyncMergeContextV2> later = ContextOf(b_, 6000 + kHour);
+  HX_ASSERT_OK(later);
+  EXPECT_TRUE(later->active_locks.empty());
+  EXPECT_TRUE(Decide(*later, MergePolicy::kConservativePlusV2, "docs/notes.txt", "other.txt",
+                     6000 + kHour)
+                  .ok());
+}
+
+TEST_F(GovernanceTest, ChangesAuthoredByAReaderAreAnRbacFactForV3AndV4) {
+  b_.Write("from-b.txt", "b");
+  HX_ASSERT_OK(b_.Push(6000));
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(7000), NodeOf(b_), DeviceRole::kReader));
+  a_.Write("from-a.txt", "a");
+
+  Result<SyncMergeContextV2> context = ContextOf(a_, 8000);
+  HX_ASSERT_OK(context);
+  EXPECT_TRUE(context->author_chain_ok);
+  EXPECT_EQ(context->unauthorized_remote_authors, std::vector<std::string>{NodeOf(b_)});
+  EXPECT_EQ(context->local_role, "writer");
+
+  Status v3 = Decide(*context, MergePolicy::kConservativePlusV3, "from-a.txt", "from-b.txt", 8000);
+  ASSERT_FALSE(v3.ok());
+  EXPECT_EQ(v3.error().code, SyncCode::kMergePolicyV3Unsafe);
+  Status v4 = Decide(*context, MergePolicy::kConservativePlusV4, "from-a.txt", "from-b.txt", 8000);
+  ASSERT_FALSE(v4.ok());
+  EXPECT_EQ(v4.error().code, SyncCode::kMergePolicyV4Unsafe);
+  // v2 does not check roles.
+  EXPECT_TRUE(
+      Decide(*context, MergePolicy::kConservativePlusV2, "from-a.txt", "from-b.txt", 8000).ok());
+}
+
+TEST_F(GovernanceTest, AReadersOwnLocalChangesAreAnRbacFact) {
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(6000), NodeOf(b_), DeviceRole::kReader));
+  a_.Write("from-a.txt", "a");
+  HX_ASSERT_OK(a_.Push(7000));
+  b_.Write("from-b.txt", "b");
+  Result<SyncMergeContextV2> context = ContextOf(b_, 8000);
+  HX_ASSERT_OK(context);
+  EXPECT_EQ(context->local_role, "reader");
+  EXPECT_EQ(Decide(*context, MergePolicy::kConservativePlusV4, "from-b.txt", "from-a.txt", 8000)
+                .error()
+                .code,
+            SyncCode::kMergePolicyV4Unsafe);
+}
+
+TEST_F(GovernanceTest, ASnapshotByADeviceTheVaultDoesNotKnowBreaksTheTrustChain) {
+  b_.Write("from-b.txt", "b");
+  HX_ASSERT_OK(b_.Push(6000));
+  // The author's registration (its manifest) is gone: nobody vouches for it.
+  fs::remove(fs::path(store_->TargetUri()) / "manifests" / (NodeOf(b_) + ".hxman"));
+  a_.Write("from-a.txt", "a");
+
+  Result<SyncMergeContextV2> context = ContextOf(a_, 8000);
+  HX_ASSERT_OK(context);
+  EXPECT_FALSE(context->author_chain_ok);
+  for (const MergePolicy policy : {MergePolicy::kConservativePlusV2,
+                                   MergePolicy::kConservativePlusV3,
+                                   MergePolicy::kConservativePlusV4}) {
+    const Status decided = Decide(*context, policy, "from-a.txt", "from-b.txt", 8000);
+    ASSERT_FALSE(decided.ok()) << MergePolicyName(policy);
+    EXPECT_EQ(decided.error().code, SyncCode::kMergeTrustConflict) << MergePolicyName(policy);
+  }
+}
+
+TEST_F(GovernanceTest, AHeadThatDoesNotDescendFromTheBaseBreaksTheTrustChain) {
+  b_.Write("from-b.txt", "b");
+  HX_ASSERT_OK(b_.Push(6000));
+  Result<Session> s = OpenSession(a_.vault(), a_.options(7000));
+  HX_ASSERT_OK(s);
+  Result<HeadState> head = ReadHead(*s->store, s->ctx);
+  HX_ASSERT_OK(head);
+  Result<Snapshot> snapshot = ReadSnapshot(*s->store, s->ctx, head->head->snapshot_id);
+  HX_ASSERT_OK(snapshot);
+  HX_ASSERT_OK(ReadMembership(*s->store, s->ctx));
+  const Membership none{.vault_id = s->ctx.vault_id, .seq = 0, .members = {}};
+
+  Result<TrustChain> from_root = CheckTrustChain(*s, *snapshot, std::nullopt, none);
+  HX_ASSERT_OK(from_root);
+  EXPECT_TRUE(from_root->author_chain_ok);
+  EXPECT_EQ(from_root->snapshots_checked, 2u);
+  EXPECT_EQ(from_root->authors.size(), 2u);
+
+  Result<TrustChain> foreign_base =
+      CheckTrustChain(*s, *snapshot, std::string(64, 'e'), none);
+  HX_ASSERT_OK(foreign_base);
+  EXPECT_FALSE(foreign_base->author_chain_ok);
+  ASSERT_FALSE(foreign_base->problems.empty());
+  EXPECT_NE(foreign_base->problems.back().find("does not descend"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hx
