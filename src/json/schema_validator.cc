@@ -101,6 +101,32 @@ Status CompileNode(const json& node, const std::string& path, const json& root,
                    std::map<std::string, std::regex>& patterns,
                    std::map<std::string, const json*>& refs, int depth);
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> PercentDecode(std::string_view text, const std::string& schema_path) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) {
+      return SchemaError("$ref has a truncated percent escape", schema_path);
+    }
+    const int hi = HexDigit(text[i + 1]);
+    const int lo = HexDigit(text[i + 2]);
+    if (hi < 0 || lo < 0) return SchemaError("$ref has a bad percent escape", schema_path);
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 Status CompileSubschemas(const json& node, const std::string& path, const json& root,
                          std::map<std::string, std::regex>& patterns,
                          std::map<std::string, const json*>& refs, int depth) {
@@ -174,7 +200,9 @@ Status CompileNode(const json& node, const std::string& path, const json& root,
       }
       if (refs.count(ref) == 0) {
         try {
-          const json::json_pointer pointer(ref.substr(1));
+          // A fragment is percent-encoded (RFC 6901 section 6).
+          HX_ASSIGN_OR_RETURN(const std::string decoded, PercentDecode(ref.substr(1), child));
+          const json::json_pointer pointer(decoded);
           if (!root.contains(pointer)) return SchemaError("$ref does not resolve", child);
           refs.emplace(ref, &root.at(pointer));
         } catch (const json::exception&) {

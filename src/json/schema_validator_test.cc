@@ -65,8 +65,10 @@ TEST(JsonSchemaSuite, PassesTheOfficialSuiteForTheSupportedKeywords) {
       }
     }
   }
-  EXPECT_GT(ran, 250);
-  EXPECT_LT(skipped_groups, 30);
+  // Suite 2.0.0 (Debian bookworm): 190 cases run, 9 groups use keywords hx
+  // does not implement (patternProperties, tuple items, maxLength, $id).
+  EXPECT_GE(ran, 185);
+  EXPECT_LE(skipped_groups, 12);
 }
 
 // ---- Our own rules ------------------------------------------------------------
@@ -85,6 +87,8 @@ TEST(JsonSchema, RefsMustResolveWithinTheDocument) {
   EXPECT_FALSE(JsonSchema::Compile(json{{"$ref", "#/$defs/missing"}}).ok());
   EXPECT_FALSE(JsonSchema::Compile(json{{"$ref", "other.json#/a"}}).ok());
   EXPECT_FALSE(JsonSchema::Compile(json{{"pattern", "("}}).ok());
+  EXPECT_FALSE(JsonSchema::Compile(json{{"$ref", "#/a%2"}}).ok());
+  EXPECT_FALSE(JsonSchema::Compile(json{{"$ref", "#/a%zz"}}).ok());
   const JsonSchema schema = MustCompile(
       json{{"$defs", {{"hash", {{"type", "string"}, {"pattern", "^[0-9a-f]{4}$"}}}}},
            {"type", "array"},
