@@ -124,7 +124,7 @@ Result<StatusReport> StatusOf(Session& s) {
     report.remote_snapshot_id = head.head->snapshot_id;
   }
   HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
-  LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id());
+  LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kNever);
   report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
   report.scan_issues = DescribeIssues(scan);
   // Hashing done for status is kept: the next push need not redo it.

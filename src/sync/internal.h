@@ -73,9 +73,14 @@ EntryMap ScannedWithBase(const BaseState& base, const ScanResult& scan);
 
 // DetectLocalChanges(base.entries, ScannedWithBase(base, scan), node), in one
 // walk and without the intermediate copy of the scan (the hot path of a
-// no-change push or status at 100,000 files).
+// no-change push or status at 100,000 files). `want` says when the result's
+// `state` is filled: always (pull plans on it), only if something changed
+// (push: an unchanged vault publishes nothing; `state` is then empty and
+// the base is the state), or never (status needs only the change lists).
+enum class StateWanted { kAlways, kIfChanged, kNever };
 LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
-                                      std::string_view node);
+                                      std::string_view node,
+                                      StateWanted want = StateWanted::kAlways);
 
 // Stores what the scan taught the stat cache.
 Status SaveStatCache(Index& index, const StatCacheChanges& changes);

@@ -10,11 +10,17 @@ namespace {
 // The walk both entry points share: every path is in base, scanned, or
 // both (both maps sorted). A live base path that `scanned` lacks becomes a
 // tombstone unless `keep_missing(path, entry)` says it is unknown rather
-// than deleted (then it stays as in the base).
-template <typename KeepMissing>
+// than deleted (then it stays as in the base). Without kBuildState only the
+// change lists are filled (status, and the check a push makes first).
+template <bool kBuildState, typename KeepMissing>
 LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_view node,
                      const KeepMissing& keep_missing) {
   LocalChanges out;
+  const auto put = [&out](const std::string& path, auto&& entry) {
+    if constexpr (kBuildState) {
+      out.state.emplace_hint(out.state.end(), path, std::forward<decltype(entry)>(entry));
+    }
+  };
   auto b = base.begin();
   auto s = scanned.begin();
   while (b != base.end() || s != scanned.end()) {
@@ -27,9 +33,9 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
         t.vv = b->second.vv;
         t.vv.Bump(node);
         out.deleted.push_back(b->first);
-        out.state.emplace_hint(out.state.end(), b->first, std::move(t));
+        put(b->first, std::move(t));
       } else {
-        out.state.emplace_hint(out.state.end(), b->first, b->second);
+        put(b->first, b->second);
       }
       ++b;
     } else if (take_scan) {
@@ -37,19 +43,19 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
       e.vv = VersionVector();
       e.vv.Bump(node);
       out.added.push_back(s->first);
-      out.state.emplace_hint(out.state.end(), s->first, std::move(e));
+      put(s->first, std::move(e));
       ++s;
     } else {
       const Entry& was = b->second;
       const Entry& now = s->second;
       if (was.SameContent(now)) {
-        out.state.emplace_hint(out.state.end(), b->first, was);
+        put(b->first, was);
       } else {
         Entry e = now;
         e.vv = was.vv;
         e.vv.Bump(node);
         (was.kind != EntryKind::kTombstone ? out.modified : out.added).push_back(s->first);
-        out.state.emplace_hint(out.state.end(), s->first, std::move(e));
+        put(s->first, std::move(e));
       }
       ++b;
       ++s;
@@ -62,11 +68,12 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
 
 LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
                                 std::string_view node) {
-  return Compare(base, scanned, node, [](const std::string&, const Entry&) { return false; });
+  return Compare<true>(base, scanned, node,
+                       [](const std::string&, const Entry&) { return false; });
 }
 
 LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
-                                      std::string_view node) {
+                                      std::string_view node, StateWanted want) {
   // DetectLocalChanges(base, ScannedWithBase(base, scan)) without building
   // that copy of the scan: a base path the scan lacks is unknown, not
   // deleted, when the scan could not read it (or a directory above it) or
@@ -81,7 +88,12 @@ LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& s
     }
     return scan.ignore_rules.IsIgnored(path, entry.kind == EntryKind::kDir);
   };
-  return Compare(base.entries, scan.entries, node, unknown);
+  if (want == StateWanted::kAlways) return Compare<true>(base.entries, scan.entries, node, unknown);
+  // Most pushes and every status of an unchanged vault stop at the change
+  // lists: no copy of the base as the state to publish.
+  LocalChanges lists = Compare<false>(base.entries, scan.entries, node, unknown);
+  if (want == StateWanted::kNever || lists.empty()) return lists;
+  return Compare<true>(base.entries, scan.entries, node, unknown);
 }
 
 }  // namespace hx

@@ -76,6 +76,15 @@ RC_GTEST_PROP(DetectLocalChangesOfScan, DecidesExactlyWhatTheTwoStepFormDecides,
   RC_ASSERT(fused.added == two_step.added);
   RC_ASSERT(fused.modified == two_step.modified);
   RC_ASSERT(fused.deleted == two_step.deleted);
+
+  // The lighter forms give the same lists; the state only when asked.
+  const LocalChanges lists = DetectLocalChangesOfScan(base, scan, kNode, StateWanted::kNever);
+  RC_ASSERT(lists.added == fused.added && lists.modified == fused.modified &&
+            lists.deleted == fused.deleted);
+  RC_ASSERT(lists.state.empty());
+  const LocalChanges if_changed =
+      DetectLocalChangesOfScan(base, scan, kNode, StateWanted::kIfChanged);
+  RC_ASSERT(if_changed.state == (fused.empty() ? EntryMap() : fused.state));
 }
 
 TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {

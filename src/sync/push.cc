@@ -58,19 +58,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.bytes_hashed = scan.stats.bytes_hashed;
   report.scan_issues = DescribeIssues(scan);
 
-  LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id());
+  LocalChanges changes =
+      DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kIfChanged);
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
-  // 2. The mass-delete guard.
-  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(base.entries),
-                                      .deleting = CountDeletedFiles(base.entries, changes.deleted),
-                                      .live_after = CountLiveFiles(changes.state),
-                                      .max_share_pct = s.local.config().mass_delete_max_share_pct,
-                                      .confirmed = options.allow_mass_delete,
-                                      .operation = "push"}));
-
   if (changes.empty()) {
-    // Nothing to publish: one read of the head tells up to date or behind.
+    // Nothing to publish (and nothing to guard): one read of the head tells
+    // up to date or behind.
     HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
     report.outcome = HeadIsBase(head, base) ? "up_to_date" : "behind";
     if (head.head) {
@@ -80,6 +74,14 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
     return report;
   }
+
+  // 2. The mass-delete guard.
+  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(base.entries),
+                                      .deleting = CountDeletedFiles(base.entries, changes.deleted),
+                                      .live_after = CountLiveFiles(changes.state),
+                                      .max_share_pct = s.local.config().mass_delete_max_share_pct,
+                                      .confirmed = options.allow_mass_delete,
+                                      .operation = "push"}));
 
   // 3. New chunks of changed files (in path order), then new trees.
   ObjectUploader uploader(*s.store, s.ctx, *s.index);
