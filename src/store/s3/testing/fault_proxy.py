@@ -193,11 +193,11 @@ class Proxy:
         method, target, version, headers, body = request
         parsed = urllib.parse.urlsplit(target)
         path, query = parsed.path, parsed.query
-        if path.startswith(CONTROL_PREFIX):
-            await self.control(method, path, query, body, writer)
-            return True
         client_keep_alive = version == "HTTP/1.1" and \
             header_value(headers, "connection").lower() != "close"
+        if path.startswith(CONTROL_PREFIX):
+            await self.control(method, path, query, body, writer)
+            return client_keep_alive
         fault = self.choose_fault(method, path, query)
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
                  "bytes_up": len(body), "bytes_down": 0}
