@@ -1,4 +1,4 @@
-// hx sync init|status|push|pull: argument parsing and rendering over the
+// hx sync init|status|push|pull|config: argument parsing and rendering over the
 // engine (sync/engine.h). The clock and the passphrase come from here: the
 // engine never reads either itself.
 #include <signal.h>
@@ -32,6 +32,8 @@ struct SyncArgs {
   std::string passphrase_file;
   bool allow_mass_delete = false;
   bool no_encryption = false;
+  std::string auto_merge;  // empty: the vault's default
+  std::string decisions_file;
 };
 
 std::int64_t WallClockMs() {
@@ -94,8 +96,17 @@ std::function<void(std::string_view)> CrashHookFromEnv() {
   };
 }
 
+// The --auto-merge policy, if given (unknown names:
+// KC_SYNC_MERGE_POLICY_UNSUPPORTED listing the known ones).
+Result<std::optional<MergePolicy>> AutoMerge(const SyncArgs& args) {
+  if (args.auto_merge.empty()) return std::optional<MergePolicy>();
+  HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.auto_merge));
+  return std::optional<MergePolicy>(policy);
+}
+
 SyncOptions MakeOptions(const SyncArgs& args) {
   SyncOptions options;
+  options.decisions_file = args.decisions_file;
   options.target_uri = args.target;
   options.target_options = {args.endpoint, args.path_style, args.region};
   options.now_ms = args.now_ms.value_or(WallClockMs());
@@ -119,6 +130,26 @@ int Finish(Context& context, const Result<R>& result) {
   Result<std::string> json = WriteCanonicalJson(result->ToJson());
   if (!json.ok()) return Emit(context.output, Result<Report>(json.error()));
   return Emit(context.output, Report{result->ToHuman(), *json});
+}
+
+void AddMergeOptions(CLI::App* cmd, SyncArgs& args) {
+  cmd->add_option("--auto-merge", args.auto_merge,
+                  "How concurrent changes are resolved: none, conservative, "
+                  "conservative_plus_v2..v4, keep_both, local_preferred, cloud_preferred, "
+                  "manual_per_item (default: the vault's, see hx sync config)");
+  cmd->add_option("--decisions", args.decisions_file,
+                  "manual_per_item: a JSON file naming \"local\", \"remote\" or \"both\" "
+                  "for each conflicting path");
+}
+
+// Runs `op` with the parsed --auto-merge (or reports the bad name).
+template <typename R, typename Op>
+Result<R> WithPolicy(const SyncArgs& args, Op op) {
+  Result<std::optional<MergePolicy>> policy = AutoMerge(args);
+  if (!policy.ok()) return policy.error();
+  SyncOptions options = MakeOptions(args);
+  options.auto_merge = *policy;
+  return op(options);
 }
 
 void AddCommon(CLI::App* cmd, SyncArgs& args, bool target_required) {
@@ -150,11 +181,34 @@ void RegisterSync(CLI::App& app, Context& context) {
   init->add_flag("--no-encryption", args->no_encryption,
                  "Create the vault without a passphrase: anyone who can read the store can "
                  "read the files");
+  init->add_option("--auto-merge", args->auto_merge,
+                   "The vault's default merge policy on this device (see hx sync config)");
   init->callback([&context, args] {
     InitOptions init_options;
     init_options.no_encryption = args->no_encryption;
-    context.exit_code =
-        Finish(context, SyncInit(VaultPath(*args), MakeOptions(*args), init_options));
+    Result<std::optional<MergePolicy>> policy = AutoMerge(*args);
+    if (!policy.ok()) {
+      context.exit_code = Finish(context, Result<InitReport>(policy.error()));
+      return;
+    }
+    Result<InitReport> result = SyncInit(VaultPath(*args), MakeOptions(*args), init_options);
+    if (result.ok() && *policy) {
+      Result<ConfigReport> set = SyncConfigure(VaultPath(*args), {.default_merge_policy = *policy});
+      if (!set.ok()) result = set.error();
+    }
+    context.exit_code = Finish(context, result);
+  });
+
+  CLI::App* config = sync->add_subcommand(
+      "config", "Show or change this vault's settings (local to this device)");
+  config->add_option("vault_path", args->vault, "The vault folder")->required();
+  config->add_option("--auto-merge", args->auto_merge,
+                     "Set the default merge policy of pull and push");
+  config->callback([&context, args] {
+    context.exit_code = Finish(context, [&]() -> Result<ConfigReport> {
+      HX_ASSIGN_OR_RETURN(const std::optional<MergePolicy> policy, AutoMerge(*args));
+      return SyncConfigure(VaultPath(*args), {.default_merge_policy = policy});
+    }());
   });
 
   CLI::App* status = sync->add_subcommand("status", "Show local changes and the store's state");
@@ -167,8 +221,11 @@ void RegisterSync(CLI::App& app, Context& context) {
   AddCommon(push, *args, false);
   push->add_flag("--allow-mass-delete", args->allow_mass_delete,
                  "Confirm a push that deletes more than the configured share of the vault");
+  AddMergeOptions(push, *args);
   push->callback([&context, args] {
-    context.exit_code = Finish(context, SyncPush(VaultPath(*args), MakeOptions(*args)));
+    context.exit_code = Finish(context, WithPolicy<PushReport>(*args, [&](const SyncOptions& o) {
+                                 return SyncPush(VaultPath(*args), o);
+                               }));
   });
 
   CLI::App* unlock = sync->add_subcommand(
@@ -182,8 +239,10 @@ void RegisterSync(CLI::App& app, Context& context) {
   AddCommon(pull, *args, false);
   pull->add_flag("--allow-mass-delete", args->allow_mass_delete,
                  "Confirm a pull that deletes more than the configured share of local files");
+  AddMergeOptions(pull, *args);
   pull->callback([&context, args] {
-    Result<PullReport> result = SyncPull(VaultPath(*args), MakeOptions(*args));
+    Result<PullReport> result = WithPolicy<PullReport>(
+        *args, [&](const SyncOptions& o) { return SyncPull(VaultPath(*args), o); });
     context.exit_code = Finish(context, result);
     // A partial pull printed its per-item status; its exit code is the error's.
     if (result.ok() && result->error) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -16,6 +17,10 @@ namespace hx {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Names staged files uniquely within the process (ApplyPlan and
+// StageRemoteVersion may both stage during one pull).
+std::atomic<std::uint64_t> staging_counter{0};
 
 Error ApplyIoError(const std::string& what, const fs::path& path, int err) {
   const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
@@ -36,45 +41,47 @@ FileStat ToFileStat(const struct stat& st) {
   return f;
 }
 
+// Whether the local path is still what the scan saw: the same kind and,
+// for files, the same size, mtime, ctime and inode; absent if the scan saw
+// nothing there.
+bool StillAsScannedIn(const ApplyInput& in, const std::string& path) {
+  struct stat st;
+  const fs::path full = in.vault / path;
+  const bool exists = ::lstat(full.c_str(), &st) == 0;
+  auto seen = in.scan->entries.find(path);
+  if (seen == in.scan->entries.end()) return !exists;
+  if (!exists) return false;
+  switch (seen->second.kind) {
+    case EntryKind::kDir:
+      return S_ISDIR(st.st_mode);
+    case EntryKind::kSymlink:
+      return S_ISLNK(st.st_mode);
+    case EntryKind::kFile: {
+      if (!S_ISREG(st.st_mode)) return false;
+      const FileStat now = ToFileStat(st);
+      // The stat the scan saw: what it read, or the cache entry it kept.
+      const auto& changes = in.scan->stat_changes;
+      auto fresh = changes.put.find(path);
+      if (fresh != changes.put.end()) return SameStatForCache(fresh->second.stat, now);
+      auto kept = in.cache->find(path);
+      if (kept != in.cache->end() &&
+          !std::binary_search(changes.remove.begin(), changes.remove.end(), path)) {
+        return SameStatForCache(kept->second.stat, now);
+      }
+      // Racy files are not in the fresh cache: size and mtime must match.
+      return now.size == seen->second.size && now.mtime_ns == seen->second.mtime_ns;
+    }
+    case EntryKind::kTombstone:
+      return false;
+  }
+  return false;
+}
+
 class Applier {
  public:
   Applier(const ApplyInput& input, ObjectFetcher& fetcher) : in_(input), fetcher_(fetcher) {}
 
-  // Whether the local path is still what the scan saw: the same kind and,
-  // for files, the same size, mtime, ctime and inode; absent if the scan saw
-  // nothing there.
-  bool StillAsScanned(const std::string& path) const {
-    struct stat st;
-    const fs::path full = in_.vault / path;
-    const bool exists = ::lstat(full.c_str(), &st) == 0;
-    auto seen = in_.scan->entries.find(path);
-    if (seen == in_.scan->entries.end()) return !exists;
-    if (!exists) return false;
-    switch (seen->second.kind) {
-      case EntryKind::kDir:
-        return S_ISDIR(st.st_mode);
-      case EntryKind::kSymlink:
-        return S_ISLNK(st.st_mode);
-      case EntryKind::kFile: {
-        if (!S_ISREG(st.st_mode)) return false;
-        const FileStat now = ToFileStat(st);
-        // The stat the scan saw: what it read, or the cache entry it kept.
-        const auto& changes = in_.scan->stat_changes;
-        auto fresh = changes.put.find(path);
-        if (fresh != changes.put.end()) return SameStatForCache(fresh->second.stat, now);
-        auto kept = in_.cache->find(path);
-        if (kept != in_.cache->end() &&
-            !std::binary_search(changes.remove.begin(), changes.remove.end(), path)) {
-          return SameStatForCache(kept->second.stat, now);
-        }
-        // Racy files are not in the fresh cache: size and mtime must match.
-        return now.size == seen->second.size && now.mtime_ns == seen->second.mtime_ns;
-      }
-      case EntryKind::kTombstone:
-        return false;
-    }
-    return false;
-  }
+  bool StillAsScanned(const std::string& path) const { return StillAsScannedIn(in_, path); }
 
   Status RemoveFile(const std::string& path) {
     const fs::path full = in_.vault / path;
@@ -103,7 +110,7 @@ class Applier {
 
   fs::path StagingName() {
     return in_.staging / ("pull-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(staging_counter_++) + ".tmp");
+                          std::to_string(staging_counter.fetch_add(1)) + ".tmp");
   }
 
   // Moves the staged file into place if the target is still as scanned (or
@@ -223,9 +230,36 @@ class Applier {
  private:
   const ApplyInput& in_;
   ObjectFetcher& fetcher_;
-  std::uint64_t staging_counter_ = 0;
   std::set<fs::path> dirs_to_sync_;
 };
+
+}  // namespace
+
+bool StillAsScanned(const ApplyInput& input, const std::string& path) {
+  return StillAsScannedIn(input, path);
+}
+
+Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const Entry& remote,
+                                                 ObjectFetcher& fetcher) {
+  Applier applier(input, fetcher);
+  Result<fs::path> staged = Result<fs::path>(
+      Error(SyncCode::kInternal, Category::kInternal, "only files and symlinks can be staged"));
+  if (remote.kind == EntryKind::kFile) {
+    for (const ChunkRef& c : remote.chunks) HX_RETURN_IF_ERROR(fetcher.Expect(c.id));
+    staged = applier.StageFile("(archive)", remote);
+  } else if (remote.kind == EntryKind::kSymlink) {
+    staged = applier.StageSymlink(remote);
+  }
+  if (!staged.ok()) return staged;
+  if (Status synced = applier.SyncStaged({*staged}); !synced.ok()) {
+    std::error_code ec;
+    fs::remove(*staged, ec);
+    return synced.error();
+  }
+  return staged;
+}
+
+namespace {
 
 void Record(AppliedItem& item, Status status) {
   if (!status.ok() && item.status != ApplyStatus::kFailed) {

@@ -57,4 +57,16 @@ struct ApplyInput {
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher);
 
+// Whether the local path is still what the scan saw (the re-check every
+// applied item passes): the same kind and, for files, the same stat; absent
+// if the scan saw nothing there.
+bool StillAsScanned(const ApplyInput& input, const std::string& path);
+
+// Assembles the remote version of a file or symlink in input.staging and
+// makes it durable; returns the staged path (the caller moves it somewhere,
+// e.g. into the archive). Errors: the fetch's, KC_SYNC_APPLY_FAILED for a
+// bad chunk or a local I/O failure, KC_SYNC_INTERNAL for other kinds.
+Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const Entry& remote,
+                                                 ObjectFetcher& fetcher);
+
 }  // namespace hx

@@ -114,6 +114,18 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
 
 }  // namespace
 
+Status MoveNoReplace(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  if (ec) return ArchiveIoError("cannot create", to.parent_path(), ec.value());
+  if (const int err = RenameNoReplace(from, to); err != 0) {
+    return ArchiveIoError("cannot move " + from.string() + " to", to, err);
+  }
+  SyncDir(to.parent_path());
+  SyncDir(from.parent_path());
+  return OkStatus();
+}
+
 fs::path ArchiveDir(const LocalState& local) { return local.dir() / "archive"; }
 
 bool IsValidReasonId(std::string_view reason_id) {

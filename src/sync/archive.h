@@ -51,4 +51,9 @@ Result<std::filesystem::path> ArchiveFileAs(const LocalState& local,
                                             const std::filesystem::path& source,
                                             std::string_view rel_path, std::string_view reason_id);
 
+// Renames `from` to `to` (same file system) unless `to` exists, creating
+// `to`'s parent directories, then fsyncs both directories. EEXIST and
+// other failures: KC_SYNC_APPLY_FAILED naming the path.
+Status MoveNoReplace(const std::filesystem::path& from, const std::filesystem::path& to);
+
 }  // namespace hx

@@ -7,8 +7,10 @@
 //               or joining an existing one with its passphrase)
 //   SyncStatus  what would move: local changes, the remote head, last runs
 //   SyncPush    publishes local changes (KC_SYNC_CONFLICT if the store moved on)
-//   SyncPull    applies remote changes (KC_SYNC_CONFLICT if the same paths
-//               changed on both sides; nothing is applied then)
+//   SyncPull    applies remote changes; when the same paths changed on both
+//               sides the merge policy decides (default "none":
+//               KC_SYNC_CONFLICT, nothing applied)
+//   SyncConfigure  the vault's settings (the default merge policy)
 //
 // Every failure is an hx::Error with a stable KC_SYNC_* code; a failed
 // operation leaves the vault and the store as they were or strictly better
@@ -31,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "merge/policy.h"
 #include "store/store.h"
 #include "store/target_uri.h"
 
@@ -52,6 +55,12 @@ struct SyncOptions {
   PassphraseFn passphrase;
   // Confirms a push or pull that the mass-delete guard would stop.
   bool allow_mass_delete = false;
+  // How concurrent changes are resolved (merge/policy.h); nullopt: the
+  // vault's configured default (.hx/config.json), itself "none" unless set.
+  std::optional<MergePolicy> auto_merge;
+  // manual_per_item: the decisions file (JSON, docs/FORMAT.md "Decisions
+  // file"), relative to `cwd` unless absolute. Empty: none given.
+  std::string decisions_file;
   // Wraps the opened store (tests inject faults or count requests here;
   // null: none).
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
@@ -114,26 +123,26 @@ struct StatusReport {
   std::string ToHuman() const;
 };
 
-struct PushReport {
-  std::string target;
-  std::string outcome;  // "published", "up_to_date", "behind"
-  std::optional<std::uint64_t> head_seq;
-  std::optional<std::string> snapshot_id;
-  ChangeSummary changes;
-  std::uint64_t files_hashed = 0;
-  std::uint64_t bytes_hashed = 0;
-  std::uint64_t objects_uploaded = 0;
-  std::uint64_t blobs_uploaded = 0;
-  std::uint64_t bytes_uploaded = 0;
-  std::vector<std::string> scan_issues;
-  nlohmann::json ToJson() const;
-  std::string ToHuman() const;
-};
-
 struct PullItem {
   std::string path;
   std::string action;  // "write", "delete", "mkdir", "symlink", "join"
   std::string status;  // "applied", "skipped_local_change", "failed"
+  std::optional<Error> error;
+};
+
+// How a merge policy resolved one conflicting path.
+struct PullResolution {
+  std::string path;
+  // "kept_local", "kept_remote", "kept_both", or for the conservative family
+  // "merged".
+  std::string decision;
+  // keep_both: where the losing version now lives (vault-relative), the same
+  // name on every device.
+  std::optional<std::string> renamed_to;
+  // local_preferred / cloud_preferred: where the losing version was archived
+  // (vault-relative, under .hx/archive/).
+  std::optional<std::string> archived;
+  std::string status;  // "applied", "failed"
   std::optional<Error> error;
 };
 
@@ -151,6 +160,31 @@ struct PullReport {
   // Set when some items failed (outcome "partial"): KC_SYNC_APPLY_FAILED
   // naming them. The others were applied; a later pull retries the rest.
   std::optional<Error> error;
+  std::string policy = "none";  // the merge policy in effect
+  // One per conflicting path the policy resolved, sorted by path.
+  std::vector<PullResolution> resolutions;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+struct PushReport {
+  std::string target;
+  std::string outcome;  // "published", "up_to_date", "behind"
+  std::optional<std::uint64_t> head_seq;
+  std::optional<std::string> snapshot_id;
+  ChangeSummary changes;
+  std::uint64_t files_hashed = 0;
+  std::uint64_t bytes_hashed = 0;
+  std::uint64_t objects_uploaded = 0;
+  std::uint64_t blobs_uploaded = 0;
+  std::uint64_t bytes_uploaded = 0;
+  std::vector<std::string> scan_issues;
+  // The merge policy in effect ("none" unless --auto-merge or the vault's
+  // default says otherwise).
+  std::string policy = "none";
+  // When the store had moved on and a policy other than none was in effect:
+  // the pull that merged first (its resolutions say what was kept).
+  std::optional<PullReport> merged;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -162,6 +196,21 @@ Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOption
 // A pull that applied some items but not all returns a report whose `error`
 // is KC_SYNC_APPLY_FAILED (the per-item status says which).
 Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options);
+
+// The vault's settings. Unset fields are left as they are.
+struct ConfigChanges {
+  std::optional<MergePolicy> default_merge_policy;
+};
+struct ConfigReport {
+  std::string vault_path;
+  std::string default_merge_policy;
+  bool changed = false;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+// hx sync config: reads and changes .hx/config.json (local; never synced).
+// Not a vault: KC_SYNC_STATE_FAILED "run hx sync init".
+Result<ConfigReport> SyncConfigure(const std::filesystem::path& vault, const ConfigChanges& changes);
 
 struct UnlockReport {
   std::string target;

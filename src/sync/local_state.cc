@@ -16,6 +16,7 @@
 #include "base/hex.h"
 #include "json/canonical_json.h"
 #include "json/json_fields.h"
+#include "sync/engine.h"
 
 namespace hx {
 namespace {
@@ -98,6 +99,9 @@ Result<std::string> EncodeLocalConfig(const LocalConfig& config) {
       {"target_region", config.target_options.region},
       {"vault_id", config.vault_id},
   };
+  if (config.default_merge_policy != MergePolicy::kNone) {
+    j["default_merge_policy"] = std::string(MergePolicyName(config.default_merge_policy));
+  }
   return WriteCanonicalJson(j);
 }
 
@@ -133,6 +137,10 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
       return InvalidInput(SyncCode::kInputInvalid, "mass_delete_max_share_pct must be 0..100");
     }
     config.mass_delete_max_share_pct = static_cast<int>(pct);
+    if (f.Has("default_merge_policy")) {
+      HX_ASSIGN_OR_RETURN(const std::string name, f.String("default_merge_policy"));
+      HX_ASSIGN_OR_RETURN(config.default_merge_policy, ParseMergePolicy(name));
+    }
     return f.RejectUnknownFields();
   };
   if (Status s = read(); !s.ok()) return fail(s.error());
@@ -250,6 +258,18 @@ LocalState::~LocalState() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the flock
 }
 
+Status LocalState::UpdateConfig(const LocalConfig& config) {
+  if (config.node_id != config_.node_id || config.vault_id != config_.vault_id ||
+      config.target_uri != config_.target_uri) {
+    return Error(SyncCode::kInternal, Category::kInternal,
+                 "a config update may not change the node, vault or target");
+  }
+  HX_ASSIGN_OR_RETURN(const std::string bytes, EncodeLocalConfig(config));
+  HX_RETURN_IF_ERROR(WriteFileAtomic(dir() / "config.json", bytes));
+  config_ = config;
+  return OkStatus();
+}
+
 Result<std::optional<SecretKey>> LocalState::LoadKey() const {
   const fs::path path = dir() / "key";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -281,6 +301,21 @@ Status LocalState::SaveKey(const SecretKey& key) const {
   return WriteFileAtomic(dir() / "key",
                          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                          0600);
+}
+
+Result<ConfigReport> SyncConfigure(const fs::path& vault, const ConfigChanges& changes) {
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+  ConfigReport report;
+  report.vault_path = vault.string();
+  LocalConfig config = local.config();
+  if (changes.default_merge_policy &&
+      *changes.default_merge_policy != config.default_merge_policy) {
+    config.default_merge_policy = *changes.default_merge_policy;
+    HX_RETURN_IF_ERROR(local.UpdateConfig(config));
+    report.changed = true;
+  }
+  report.default_merge_policy = std::string(MergePolicyName(local.config().default_merge_policy));
+  return report;
 }
 
 }  // namespace hx

@@ -10,6 +10,7 @@
 //                     vault, so a finished file is renamed into place)
 //   .hx/reports/      reports of pulls and links
 //   .hx/conflicts/    conflict artifacts with plaintext paths
+//   .hx/archive/      versions a merge policy replaced (sync/archive.h)
 //
 // Opening takes the process lock: a second hx process on the same vault gets
 // KC_SYNC_LOCKED instead of racing the first. The lock is released when the
@@ -25,6 +26,7 @@
 
 #include "base/error.h"
 #include "crypto/secret.h"
+#include "merge/policy.h"
 #include "store/target_uri.h"
 
 namespace hx {
@@ -41,6 +43,9 @@ struct LocalConfig {
   // The mass-delete guard: a push or pull that would delete more than this
   // share (percent) of the vault's files stops unless confirmed.
   int mass_delete_max_share_pct = 50;
+  // The merge policy of a pull or push without --auto-merge. Stored as
+  // "default_merge_policy" only when it is not "none" (older configs lack it).
+  MergePolicy default_merge_policy = MergePolicy::kNone;
 };
 
 class LocalState {
@@ -68,6 +73,10 @@ class LocalState {
   std::filesystem::path staging_dir() const { return dir() / "staging"; }
   std::filesystem::path reports_dir() const { return dir() / "reports"; }
   std::filesystem::path conflicts_dir() const { return dir() / "conflicts"; }
+
+  // Replaces .hx/config.json (atomically) with `config`, which must keep the
+  // node, vault and target of this state.
+  Status UpdateConfig(const LocalConfig& config);
 
   // The cached master key, or nullopt if none is saved.
   Result<std::optional<SecretKey>> LoadKey() const;

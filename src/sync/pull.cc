@@ -10,6 +10,9 @@
 // records what was applied. A crash in the middle leaves files that the next
 // run recognises by content (they equal the remote version: a join).
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "json/canonical_json.h"
@@ -19,12 +22,14 @@
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/apply.h"
+#include "sync/archive.h"
 #include "sync/engine.h"
 #include "sync/fetcher.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
+#include "sync/resolve.h"
 #include "sync/session.h"
 
 namespace hx {
@@ -66,6 +71,153 @@ std::string DescribeAction(const PlannedItem& item) {
   return "write";
 }
 
+Result<std::string> ReadDecisionsFile(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "cannot read the decisions file " + file.string() + ": " + ec.message())
+        .With("path", file.string());
+  }
+  if (size > kMaxDecisionsFileBytes) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "the decisions file " + file.string() + " is larger than " +
+                            std::to_string(kMaxDecisionsFileBytes) + " bytes")
+        .With("path", file.string());
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    return InvalidInput(SyncCode::kInputInvalid, "cannot read the decisions file " + file.string())
+        .With("path", file.string());
+  }
+  return bytes;
+}
+
+// What happened to the losing version of one resolved path before the
+// items were applied.
+struct ResolutionOutcome {
+  std::optional<std::string> archived;  // vault-relative
+  std::optional<Error> error;
+  // The local version could not be moved away: nothing may be written at
+  // the path.
+  bool blocks_path = false;
+};
+
+std::string PolicyName(MergePolicy policy) { return std::string(MergePolicyName(policy)); }
+
+// The conflicts of a pull under `policy`: refused with an artifact (none,
+// the conservative family, manual_per_item without decisions), or resolved.
+Result<Resolution> DecideConflicts(Session& s, const PreparedPull& p, MergePolicy policy,
+                                   const SyncOptions& options) {
+  const std::vector<std::string> paths = p.plan.ConflictPaths();
+  std::string named = paths.front();
+  if (paths.size() > 1) named += " and " + std::to_string(paths.size() - 1) + " more";
+  ConflictArtifact artifact = PullConflict(s, p.base, p.local, *p.head, p.plan, options.now_ms);
+  artifact.policy = PolicyName(policy);
+  if (policy == MergePolicy::kNone) {
+    return ReportConflict(
+        s, artifact,
+        "both this device and the store changed " + named +
+            "; nothing was applied. Resolve by hand, or pull with --auto-merge <policy>");
+  }
+  if (IsConservativeFamily(policy)) {
+    artifact.decision = "unsafe";
+    Error e = ReportConflict(s, artifact,
+                             "the " + artifact.policy + " policy merges only disjoint changes, "
+                             "but both this device and the store changed " + named +
+                             "; nothing was applied. Preview with hx sync merge-preview, or "
+                             "pull with --auto-merge keep_both");
+    e.code = SyncCode::kMergeNotSafe;
+    return e;
+  }
+  std::optional<Decisions> decisions;
+  if (policy == MergePolicy::kManualPerItem) {
+    if (options.decisions_file.empty()) {
+      artifact.decision = "awaiting_decisions";
+      return ReportConflict(
+          s, artifact,
+          "manual_per_item needs a decision for " + named +
+              "; nothing was applied. Write a decisions file naming \"local\", \"remote\" or "
+              "\"both\" for each path and pull again with --decisions <file>");
+    }
+    std::filesystem::path file = options.decisions_file;
+    if (file.is_relative() && !options.cwd.empty()) file = options.cwd / file;
+    HX_ASSIGN_OR_RETURN(const std::string bytes, ReadDecisionsFile(file));
+    Result<Decisions> parsed = ParseDecisions(bytes);
+    if (!parsed.ok()) {
+      Error e = std::move(parsed).error();
+      e.message = file.string() + ": " + e.message;
+      return e.With("path", file.string());
+    }
+    decisions = std::move(*parsed);
+  }
+  HX_ASSIGN_OR_RETURN(Resolution resolution,
+                      ResolveConflicts(p.plan, p.remote.entries, policy,
+                                       decisions ? &*decisions : nullptr));
+  artifact.decision = "resolved";
+  (void)ReportConflict(s, artifact, "resolved");  // the record; the pull goes on
+  return resolution;
+}
+
+// Moves each losing local version aside (to its conflict name or into the
+// archive) and fetches each losing remote version into the archive. A moved
+// path is removed from `scan`, so the applier expects it absent.
+std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyInput& input,
+                                                        const Resolution& resolution,
+                                                        ObjectFetcher& fetcher, const Head& head,
+                                                        ScanResult& scan) {
+  const std::string reason = "pull-" + head.snapshot_id.substr(0, 16);
+  std::map<std::string, ResolutionOutcome> out;
+  const auto relative = [&](const std::filesystem::path& where) {
+    return where.lexically_relative(s.local.vault()).generic_string();
+  };
+  for (const LocalMove& move : resolution.moves) {
+    ResolutionOutcome& o = out[move.path];
+    if (!StillAsScanned(input, move.path)) {
+      o.error = Error(SyncCode::kApplyFailed, Category::kConflict,
+                      move.path + " changed during the pull; it was left as it is. Pull again")
+                    .With("path", move.path);
+      o.blocks_path = true;
+      continue;
+    }
+    Status moved = OkStatus();
+    if (move.to) {
+      moved = MoveNoReplace(s.local.vault() / move.path, s.local.vault() / *move.to);
+    } else {
+      Result<std::filesystem::path> where = ArchiveVersion(s.local, move.path, reason + "-local");
+      if (where.ok()) {
+        o.archived = relative(*where);
+      } else {
+        moved = where.error();
+      }
+    }
+    if (!moved.ok()) {
+      o.error = moved.error();
+      o.blocks_path = true;
+      continue;
+    }
+    scan.entries.erase(move.path);
+  }
+  for (const RemoteArchive& keep : resolution.archives) {
+    ResolutionOutcome& o = out[keep.path];
+    Result<std::filesystem::path> staged = StageRemoteVersion(input, keep.remote, fetcher);
+    Result<std::filesystem::path> where =
+        staged.ok() ? ArchiveFileAs(s.local, *staged, keep.path, reason + "-remote")
+                    : Result<std::filesystem::path>(staged.error());
+    if (where.ok()) {
+      o.archived = relative(*where);
+    } else {
+      o.error = where.error();
+      if (staged.ok()) {
+        std::error_code ec;
+        std::filesystem::remove(*staged, ec);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
@@ -79,24 +231,24 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   BaseState& base = p.base;
   FlattenedTrees& remote = p.remote;
   ScanResult& scan = p.scan;
-  LocalChanges& local = p.local;
   PullPlan& plan = p.plan;
   ObjectFetcher& fetcher = *p.fetcher;
   const std::vector<ObjectLocation>& learned = p.learned;
 
+  const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
+  report.policy = std::string(MergePolicyName(policy));
+  const std::vector<PlannedItem>* to_apply = &plan.items;
+  Resolution resolution;
   if (plan.HasConflicts()) {
-    const std::vector<std::string> paths = plan.ConflictPaths();
-    std::string named = paths.front();
-    if (paths.size() > 1) named += " and " + std::to_string(paths.size() - 1) + " more";
-    return ReportConflict(
-        s, PullConflict(s, base, local, head, plan, options.now_ms),
-        "both this device and the store changed " + named +
-            "; nothing was applied. Resolve by hand, or pull with --auto-merge <policy>");
+    HX_ASSIGN_OR_RETURN(std::optional<Resolution> resolved,
+                        DecideConflicts(s, p, policy, options));
+    resolution = std::move(*resolved);
+    to_apply = &resolution.items;
   }
 
   // The mass-delete guard: how many live local files would the pull delete?
   std::vector<std::string> deleting;
-  for (const PlannedItem& item : plan.items) {
+  for (const PlannedItem& item : *to_apply) {
     if (item.action == PullAction::kTakeRemote && item.remote.kind != EntryKind::kFile &&
         item.remote.kind != EntryKind::kSymlink) {
       deleting.push_back(item.path);
@@ -109,13 +261,25 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                       .confirmed = options.allow_mass_delete,
                                       .operation = "pull"}));
 
+  // Losing versions out of the way first (renamed or archived), then the
+  // remote versions the policy keeps aside.
+  const ApplyInput apply_input{.vault = s.local.vault(),
+                               .staging = s.local.staging_dir(),
+                               .scan = &scan,
+                               .cache = &base.stats,
+                               .checkpoint = &options};
+  std::map<std::string, ResolutionOutcome> outcomes;
+  if (!resolution.conflicts.empty()) {
+    outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, scan);
+    // Items whose local version could not be moved must not replace it.
+    std::erase_if(resolution.items, [&](const PlannedItem& item) {
+      auto o = outcomes.find(item.path);
+      return o != outcomes.end() && o->second.error.has_value() && o->second.blocks_path;
+    });
+  }
+
   options.Checkpoint("pull.before_apply");
-  std::vector<AppliedItem> applied = ApplyPlan({.vault = s.local.vault(),
-                                                .staging = s.local.staging_dir(),
-                                                .scan = &scan,
-                                                .cache = &base.stats,
-                                                .checkpoint = &options},
-                                               plan.items, fetcher);
+  std::vector<AppliedItem> applied = ApplyPlan(apply_input, *to_apply, fetcher);
   options.Checkpoint("pull.after_apply");
 
   // The new base: the remote state, except where an item was not applied
@@ -138,8 +302,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   bool exact = true;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;
-  for (std::size_t i = 0; i < plan.items.size(); ++i) {
-    const PlannedItem& item = plan.items[i];
+  for (std::size_t i = 0; i < to_apply->size(); ++i) {
+    const PlannedItem& item = (*to_apply)[i];
     AppliedItem& done = applied[i];
     PullItem out{item.path, DescribeAction(item), std::string(ToString(done.status)), done.error};
     report.items.push_back(out);
@@ -175,6 +339,46 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       (was_live ? modified : added).push_back(item.path);
     }
   }
+  // Each resolved conflict: applied only if its losing version was set
+  // aside and every item it needed was applied; otherwise its paths keep
+  // their old base (the next pull resolves them again) and nothing of
+  // either version is lost.
+  std::map<std::string, std::size_t> item_at;
+  for (std::size_t i = 0; i < to_apply->size(); ++i) item_at[(*to_apply)[i].path] = i;
+  for (const ResolvedConflict& rc : resolution.conflicts) {
+    PullResolution out{rc.path, rc.decision, rc.renamed_to, std::nullopt, "applied", std::nullopt};
+    auto o = outcomes.find(rc.path);
+    if (o != outcomes.end()) {
+      out.archived = o->second.archived;
+      out.error = o->second.error;
+    }
+    for (const std::optional<std::string>& path : {std::optional<std::string>(rc.path), rc.renamed_to}) {
+      if (!path || out.error) continue;
+      auto at = item_at.find(*path);
+      if (at == item_at.end()) continue;
+      const AppliedItem& done = applied[at->second];
+      if (done.status == ApplyStatus::kApplied) continue;
+      out.error = done.error ? *done.error
+                             : Error(SyncCode::kApplyFailed, Category::kConflict,
+                                     *path + " changed during the pull; pull again");
+    }
+    if (out.error) {
+      out.status = "failed";
+      failed_paths.push_back(rc.path);
+      synced.complete = false;
+      exact = false;
+      for (const std::optional<std::string>& path : {std::optional<std::string>(rc.path), rc.renamed_to}) {
+        if (!path) continue;
+        auto was = base.entries.find(*path);
+        if (was != base.entries.end()) {
+          synced.entries[*path] = was->second;
+        } else {
+          synced.entries.erase(*path);
+        }
+      }
+    }
+    report.resolutions.push_back(std::move(out));
+  }
   for (const std::string& dir : p.damaged_dirs) {
     report.items.push_back({dir, "read_tree", "failed", p.first_damage});
     failed_paths.push_back(dir);
@@ -209,9 +413,15 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   }
   AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
-    const Error& first = *std::find_if(report.items.begin(), report.items.end(),
-                                       [](const PullItem& i) { return i.error.has_value(); })
-                              ->error;
+    auto failed_item = std::find_if(report.items.begin(), report.items.end(),
+                                    [](const PullItem& i) { return i.error.has_value(); });
+    auto failed_resolution =
+        std::find_if(report.resolutions.begin(), report.resolutions.end(),
+                     [](const PullResolution& r) { return r.error.has_value(); });
+    const Error first = failed_item != report.items.end() ? *failed_item->error
+                        : failed_resolution != report.resolutions.end()
+                            ? *failed_resolution->error
+                            : Error(SyncCode::kApplyFailed, Category::kIo, "unknown failure");
     report.error = Error(SyncCode::kApplyFailed, first.category,
                          std::to_string(failed_paths.size()) +
                              " item(s) could not be applied (first: " + failed_paths.front() +

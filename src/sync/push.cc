@@ -1,6 +1,8 @@
 // hx sync push: publish this device's changes.
 //
 // Order of work, and why:
+//  0. with a merge policy (--auto-merge or the vault's default) and a store
+//     that moved on: merge first, as a pull with that policy would;
 //  1. scan (hashing only changed files); then read the new chunks back in
 //     path order, seal them on worker threads and pack them in that order,
 //     so the same changes give the same packs (the scan's threads finish in
@@ -23,9 +25,11 @@
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
+#include "sync/governance.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
 #include "sync/planner.h"
+#include "sync/prepare.h"
 #include "sync/session.h"
 #include "sync/uploader.h"
 
@@ -50,6 +54,21 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   PushReport report;
   report.target = s.target.ToUri();
   HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+  HX_RETURN_IF_ERROR(EnsureMayPush(s));
+
+  // 0. With a merge policy, a store that moved on is merged first, exactly
+  // as a pull with that policy would; then this device publishes on top.
+  const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
+  report.policy = std::string(MergePolicyName(policy));
+  if (policy != MergePolicy::kNone) {
+    HX_ASSIGN_OR_RETURN(HeadState before, ReadHead(*s.store, s.ctx));
+    if (!HeadIsBase(before, base) || !base.complete) {
+      HX_ASSIGN_OR_RETURN(PullReport merged, PullInSession(s, options));
+      if (merged.error) return *merged.error;
+      report.merged = std::move(merged);
+      HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+    }
+  }
 
   // 1. Scan: ids of changed files' chunks.
   HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));

@@ -110,6 +110,8 @@ json PushReport::ToJson() const {
           {"head_seq", OrNull(head_seq)},
           {"objects_uploaded", objects_uploaded},
           {"outcome", outcome},
+          {"merged", merged ? merged->ToJson() : json(nullptr)},
+          {"policy", policy},
           {"scan_issues", scan_issues},
           {"snapshot_id", OrNull(snapshot_id)},
           {"target", target}};
@@ -117,6 +119,7 @@ json PushReport::ToJson() const {
 
 std::string PushReport::ToHuman() const {
   std::ostringstream out;
+  if (merged) out << "merged first (" << policy << "): " << merged->ToHuman();
   if (outcome == "published") {
     out << "pushed " << ChangesHuman(changes) << " as head " << Seq(head_seq) << " "
         << Short(snapshot_id) << " (" << objects_uploaded << " objects in " << blobs_uploaded
@@ -147,6 +150,15 @@ json PullReport::ToJson() const {
     j["error"] = item.error ? json::parse(item.error->ToJson()) : json(nullptr);
     items_json.push_back(std::move(j));
   }
+  json resolutions_json = json::array();
+  for (const PullResolution& r : resolutions) {
+    resolutions_json.push_back({{"archived", OrNull(r.archived)},
+                                {"decision", r.decision},
+                                {"error", r.error ? json::parse(r.error->ToJson()) : json(nullptr)},
+                                {"path", r.path},
+                                {"renamed_to", OrNull(r.renamed_to)},
+                                {"status", r.status}});
+  }
   return {{"bytes_fetched", bytes_fetched},
           {"changes", ChangesJson(changes)},
           {"error", error ? json::parse(error->ToJson()) : json(nullptr)},
@@ -154,6 +166,8 @@ json PullReport::ToJson() const {
           {"items", std::move(items_json)},
           {"objects_fetched", objects_fetched},
           {"outcome", outcome},
+          {"policy", policy},
+          {"resolutions", std::move(resolutions_json)},
           {"snapshot_id", OrNull(snapshot_id)},
           {"snapshots_read", snapshots_read},
           {"target", target},
@@ -174,7 +188,25 @@ std::string PullReport::ToHuman() const {
     if (item.error) out << " (" << item.error->message << ")";
     out << "\n";
   }
+  for (const PullResolution& r : resolutions) {
+    out << "  " << policy << ": " << r.path << " " << r.decision;
+    if (r.renamed_to) out << ", other version at " << *r.renamed_to;
+    if (r.archived) out << ", other version archived at " << *r.archived;
+    if (r.status != "applied") out << " (" << r.status << ")";
+    out << "\n";
+  }
   return out.str();
+}
+
+json ConfigReport::ToJson() const {
+  return {{"changed", changed},
+          {"default_merge_policy", default_merge_policy},
+          {"vault_path", vault_path}};
+}
+
+std::string ConfigReport::ToHuman() const {
+  return std::string(changed ? "set" : "unchanged") +
+         ": default merge policy " + default_merge_policy + "\n";
 }
 
 }  // namespace hx
