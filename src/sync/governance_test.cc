@@ -3,6 +3,7 @@
 // policies decide on them.
 #include "sync/governance.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -203,8 +204,12 @@ TEST_F(GovernanceTest, ConservativePlusRefusesALocalChangeToAPathAnotherDeviceLo
   Result<SyncMergeContextV2> context = ContextOf(b_, 8000);
   HX_ASSERT_OK(context);
   EXPECT_TRUE(context->author_chain_ok);
-  ASSERT_EQ(context->active_locks.size(), 1u);
-  EXPECT_EQ(context->active_locks[0].object_hash, ObjectHashOfPath("docs/notes.txt"));
+  // The new directory and the file in it are both under the lock.
+  std::vector<std::string> expected = {ObjectHashOfPath("docs"), ObjectHashOfPath("docs/notes.txt")};
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(context->active_locks.size(), 2u);
+  EXPECT_EQ(context->active_locks[0].object_hash, expected[0]);
+  EXPECT_EQ(context->active_locks[1].object_hash, expected[1]);
   EXPECT_EQ(context->active_locks[0].owner, NodeOf(a_));
 
   for (const MergePolicy policy : {MergePolicy::kConservativePlusV2,
