@@ -22,6 +22,7 @@ int Run(int argc, char** argv) {
   RegisterVersion(app, context);
   RegisterSync(app, context);
   RegisterTools(app, context);
+  RegisterGovernance(app, context);
 
   try {
     app.parse(argc, argv);

@@ -17,5 +17,7 @@ struct Context {
 void RegisterVersion(CLI::App& app, Context& context);
 void RegisterSync(CLI::App& app, Context& context);
 void RegisterTools(CLI::App& app, Context& context);
+// hx lock, hx member (cmd_lock.cc).
+void RegisterGovernance(CLI::App& app, Context& context);
 
 }  // namespace hx::cli
