@@ -118,9 +118,9 @@ constexpr Vocabulary kV4Vocabulary{kReasonSafeDisjointV4,  kReasonUnsafeObjectOv
 
 std::string_view ResolveAction(MergePolicy policy) {
   switch (policy) {
-    case MergePolicy::kKeepBoth: return "keep_both";
-    case MergePolicy::kLocalPreferred: return "keep_local_archive_remote";
-    case MergePolicy::kCloudPreferred: return "take_remote_archive_local";
+    case MergePolicy::kKeepBoth: return "kept_both";
+    case MergePolicy::kLocalPreferred: return "kept_local";
+    case MergePolicy::kCloudPreferred: return "kept_remote";
     case MergePolicy::kManualPerItem: return "await_decision";
     default: return "conflict";
   }
@@ -285,10 +285,9 @@ Result<SyncMergePreviewReportV2> MergePreviewWithPolicyV2(SyncMergeChangeSetV1 l
   if (!IsConservativeFamily(policy)) {
     const std::string_view action = ResolveAction(policy);
     for (const std::string& hash : report.overlap.object_hashes) {
-      report.items.push_back(SyncMergeItemV2{hash, "", std::string(action)});
+      report.items.push_back(SyncMergeItemV2{hash, "", std::string(action), ""});
     }
-    resolve_trace = "resolve items=" + std::to_string(report.items.size()) + " action=" +
-                    std::string(action);
+    resolve_trace = "resolve items=" + std::to_string(report.items.size());
   }
   report.decision_trace = {
       "policy=" + report.policy,
@@ -311,6 +310,32 @@ Result<SyncMergePreviewReportV2> MergePreviewWithPolicyV2(SyncMergeChangeSetV1 l
                                                           std::int64_t now_ms) {
   HX_ASSIGN_OR_RETURN(const MergePolicy parsed, ParseMergePolicy(policy));
   return MergePreviewWithPolicyV2(std::move(local), std::move(remote), context, parsed, now_ms);
+}
+
+Status SetResolutionItems(SyncMergePreviewReportV2& report, std::vector<SyncMergeItemV2> items) {
+  HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(report.policy));
+  if (IsConservativeFamily(policy)) {
+    return InternalError("resolution items for a report of the conservative family");
+  }
+  std::sort(items.begin(), items.end(), [](const SyncMergeItemV2& a, const SyncMergeItemV2& b) {
+    return a.object_hash < b.object_hash;
+  });
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!IsValidObjectHash(items[i].object_hash)) {
+      return PreconditionFailed("items[" + std::to_string(i) +
+                                "].object_hash is not 64 lowercase hex digits")
+          .With("field", "items.object_hash")
+          .With("value", Quoted(items[i].object_hash));
+    }
+    if (i > 0 && items[i - 1].object_hash == items[i].object_hash) {
+      return PreconditionFailed("two items name the same object").With("field", "items");
+    }
+  }
+  report.items = std::move(items);
+  for (std::string& step : report.decision_trace) {
+    if (step.rfind("resolve ", 0) == 0) step = "resolve items=" + std::to_string(report.items.size());
+  }
+  return OkStatus();
 }
 
 namespace {

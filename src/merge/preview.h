@@ -143,17 +143,20 @@ struct SyncMergePreviewReportV1 {
                          const SyncMergePreviewReportV1&) = default;
 };
 
-// What a policy would do with one overlapping object (resolving policies and
-// none; empty for the conservative family, which never resolves overlaps).
-//   action: "conflict" (none: nothing applied, conflict artifact),
-//           "keep_both" (the remote version kept; the local one renamed),
-//           "keep_local_archive_remote" (local_preferred),
-//           "take_remote_archive_local" (cloud_preferred),
-//           "await_decision" (manual_per_item)
+// What a policy would do with one conflicting object (none and the
+// resolving policies; empty for the conservative family, which never
+// resolves). MergePreviewWithPolicyV2 lists the overlapping objects; the
+// engine (sync/merge_preview.h) replaces them with the pull plan's conflicts.
+//   action: "conflict"       none: nothing applied, a conflict artifact
+//           "kept_both"      keep_both: both versions kept, one renamed
+//           "kept_local"     local_preferred: the remote version archived
+//           "kept_remote"    cloud_preferred: the local version archived
+//           "await_decision" manual_per_item without a decision
 struct SyncMergeItemV2 {
   std::string object_hash;
   std::string path;  // the normalized path when known (engine glue), else ""
   std::string action;
+  std::string renamed_to;  // kept_both: the renamed version's path when known, else ""
 
   friend bool operator==(const SyncMergeItemV2&, const SyncMergeItemV2&) = default;
 };
@@ -208,6 +211,13 @@ Result<SyncMergePreviewReportV2> MergePreviewWithPolicyV2(SyncMergeChangeSetV1 l
                                                           const SyncMergeContextV2& context,
                                                           std::string_view policy,
                                                           std::int64_t now_ms);
+
+// Replaces report.items with `items` (sorted by object_hash; duplicates
+// refused) and the trace's resolve step with their count. For the engine,
+// which knows the pull plan's conflicts and their paths. An invalid object
+// hash or a duplicate is KC_SYNC_MERGE_PRECONDITION_FAILED; a report of the
+// conservative family (which has no items) is KC_SYNC_INTERNAL.
+Status SetResolutionItems(SyncMergePreviewReportV2& report, std::vector<SyncMergeItemV2> items);
 
 // The ensure_* family. Each fails, in this order of precedence, with
 //   overlap                 -> KC_SYNC_MERGE_NOT_SAFE

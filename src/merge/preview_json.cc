@@ -147,8 +147,10 @@ json ToJson(const SyncMergePreviewReportV1& report) {
 json ToJson(const SyncMergePreviewReportV2& report) {
   json items = json::array();
   for (const SyncMergeItemV2& item : report.items) {
-    items.push_back(
-        json{{"action", item.action}, {"object_hash", item.object_hash}, {"path", item.path}});
+    items.push_back(json{{"action", item.action},
+                         {"object_hash", item.object_hash},
+                         {"path", item.path},
+                         {"renamed_to", item.renamed_to}});
   }
   return json{{"decision_trace", StringArray(report.decision_trace)},
               {"generated_at_ms", report.generated_at_ms},
@@ -239,6 +241,7 @@ Result<SyncMergePreviewReportV2> ReportV2FromJson(const json& value) {
     HX_ASSIGN_OR_RETURN(item.action, item_fields.String("action"));
     HX_ASSIGN_OR_RETURN(item.object_hash, item_fields.String("object_hash"));
     HX_ASSIGN_OR_RETURN(item.path, item_fields.String("path"));
+    HX_ASSIGN_OR_RETURN(item.renamed_to, item_fields.String("renamed_to"));
     HX_RETURN_IF_ERROR(item_fields.RejectUnknownFields());
     if (!IsValidObjectHash(item.object_hash)) {
       return Error(SyncCode::kMergePreconditionFailed, Category::kInvalidInput,

@@ -14,7 +14,7 @@ namespace {
 constexpr char kGoldenV1[] =
     R"golden({"decision_trace":["policy=conservative","local objects=2 overlays=1","remote objects=1 overlays=0","overlap objects=1 overlays=0","decision=unsafe"],"generated_at_ms":1700000000000,"local":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5","94c60f97ed63cd196a08aa2a07d4161b606bd26cffe4577dc5219511b4b78683"],"overlay_ids":["mode:d0c9946a9a8c96c751d4b25e02ff4d72b71462bc805d3862ab9e94a35efd51a6"]},"overlap":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"policy":"conservative","reasons":["unsafe_overlap_object"],"remote":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"safe":false,"schema_version":1})golden";
 constexpr char kGoldenV2[] =
-    R"golden({"decision_trace":["policy=keep_both","local objects=2 overlays=1","remote objects=1 overlays=0","overlap objects=1 overlays=0","check trust=skipped","check lock=skipped","check rbac=skipped","resolve items=1 action=keep_both","decision=unsafe"],"generated_at_ms":1700000000000,"items":[{"action":"keep_both","object_hash":"0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5","path":""}],"local":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5","94c60f97ed63cd196a08aa2a07d4161b606bd26cffe4577dc5219511b4b78683"],"overlay_ids":["mode:d0c9946a9a8c96c751d4b25e02ff4d72b71462bc805d3862ab9e94a35efd51a6"]},"lock_conflicts":[],"overlap":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"policy":"keep_both","rbac_unsafe":false,"reasons":["unsafe_overlap_object"],"remote":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"safe":false,"schema_version":2,"trust_conflict":false})golden";
+    R"golden({"decision_trace":["policy=keep_both","local objects=2 overlays=1","remote objects=1 overlays=0","overlap objects=1 overlays=0","check trust=skipped","check lock=skipped","check rbac=skipped","resolve items=1","decision=unsafe"],"generated_at_ms":1700000000000,"items":[{"action":"kept_both","object_hash":"0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5","path":"","renamed_to":""}],"local":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5","94c60f97ed63cd196a08aa2a07d4161b606bd26cffe4577dc5219511b4b78683"],"overlay_ids":["mode:d0c9946a9a8c96c751d4b25e02ff4d72b71462bc805d3862ab9e94a35efd51a6"]},"lock_conflicts":[],"overlap":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"policy":"keep_both","rbac_unsafe":false,"reasons":["unsafe_overlap_object"],"remote":{"object_hashes":["0c1b1bc9896253c19131abb26e3b1342f8ea0fb3148a5dcbe06ebe141831a5d5"],"overlay_ids":[]},"safe":false,"schema_version":2,"trust_conflict":false})golden";
 
 std::string H(std::string_view path) { return ObjectHashOfPath(path); }
 
@@ -309,9 +309,9 @@ TEST(SyncMergePolicyV2, EnsureRefusesAReportOfAnotherPolicy) {
 TEST(SyncMergeResolving, ResolvingPoliciesListWhatTheyWouldDoPerOverlappingObject) {
   const std::vector<std::pair<MergePolicy, std::string>> expected = {
       {MergePolicy::kNone, "conflict"},
-      {MergePolicy::kKeepBoth, "keep_both"},
-      {MergePolicy::kLocalPreferred, "keep_local_archive_remote"},
-      {MergePolicy::kCloudPreferred, "take_remote_archive_local"},
+      {MergePolicy::kKeepBoth, "kept_both"},
+      {MergePolicy::kLocalPreferred, "kept_local"},
+      {MergePolicy::kCloudPreferred, "kept_remote"},
       {MergePolicy::kManualPerItem, "await_decision"},
   };
   for (const auto& [policy, action] : expected) {
@@ -324,6 +324,28 @@ TEST(SyncMergeResolving, ResolvingPoliciesListWhatTheyWouldDoPerOverlappingObjec
   }
   EXPECT_TRUE(Preview(MergePolicy::kConservative, {{H("a")}, {}}, {{H("a")}, {}}, {})
                   .items.empty());
+}
+
+TEST(SyncMergeResolving, SetResolutionItemsSortsAndRecountsTheTrace) {
+  SyncMergePreviewReportV2 report =
+      Preview(MergePolicy::kKeepBoth, {{H("a")}, {}}, {{H("a")}, {}}, {});
+  ASSERT_TRUE(SetResolutionItems(report, {{H("y"), "y", "kept_both", "y (conflict 1 2)"},
+                                          {H("x"), "x", "kept_remote", ""}})
+                  .ok());
+  ASSERT_EQ(report.items.size(), 2u);
+  EXPECT_LT(report.items[0].object_hash, report.items[1].object_hash);
+  EXPECT_NE(std::find(report.decision_trace.begin(), report.decision_trace.end(),
+                      "resolve items=2"),
+            report.decision_trace.end());
+  EXPECT_EQ(SetResolutionItems(report, {{H("x"), "x", "a", ""}, {H("x"), "x", "b", ""}})
+                .error()
+                .code,
+            SyncCode::kMergePreconditionFailed);
+  EXPECT_EQ(SetResolutionItems(report, {{"bad", "x", "a", ""}}).error().code,
+            SyncCode::kMergePreconditionFailed);
+  SyncMergePreviewReportV2 conservative =
+      Preview(MergePolicy::kConservative, {{H("a")}, {}}, {{H("a")}, {}}, {});
+  EXPECT_EQ(SetResolutionItems(conservative, {}).error().code, SyncCode::kInternal);
 }
 
 TEST(SyncMergePreview, DecisionTraceIsAFixedSequence) {
