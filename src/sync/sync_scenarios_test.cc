@@ -1,5 +1,6 @@
 // Devices syncing through a store: the behaviour users rely on, written once
-// and run against every store fixture.
+// and run against every store kind a test binary lists in ScenarioStores()
+// (the folder store in hx_sync_test, S3 through moto in hx_sync_s3_test).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,11 +11,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-using FixtureFactory = std::function<std::unique_ptr<StoreFixture>()>;
-
-class SyncScenarioTest : public ::testing::TestWithParam<FixtureFactory> {
+class SyncScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
  protected:
-  void SetUp() override { store_ = GetParam()(); }
+  void SetUp() override { store_ = GetParam().make(); }
 
   // A device initialized against the store (the first one creates the vault).
   std::unique_ptr<Device> NewDevice(const std::string& name) {
@@ -306,7 +305,7 @@ std::vector<std::string> NewKeys(const std::map<std::string, std::string>& befor
 TEST_P(SyncScenarioTest, AFlippedByteInATreeOrSnapshotIsDetectedAndNothingIsApplied) {
   for (const std::string victim_prefix : {"blobs/", "snapshots/"}) {
     SCOPED_TRACE(victim_prefix);
-    store_ = GetParam()();
+    store_ = GetParam().make();
     auto a = NewDevice("a");
     a->Write("f.txt", "one");
     HX_ASSERT_OK(a->Push(Tick()));
@@ -335,7 +334,7 @@ TEST_P(SyncScenarioTest, AFlippedByteInATreeOrSnapshotIsDetectedAndNothingIsAppl
 }
 
 TEST_P(SyncScenarioTest, AnObjectCopiedInFromAnotherVaultIsRejected) {
-  auto other_store = GetParam()();
+  auto other_store = GetParam().make();
   Device stranger(*other_store, "stranger");
   HX_ASSERT_OK(stranger.Init(Tick()));
   stranger.Write("same.txt", "identical content in two vaults");
@@ -442,9 +441,8 @@ TEST_P(SyncScenarioTest, ATargetOtherThanTheOneGivenAtInitIsRefused) {
   EXPECT_EQ(pushed.error().code, SyncCode::kTargetInvalid);
 }
 
-INSTANTIATE_TEST_SUITE_P(Folder, SyncScenarioTest,
-                         ::testing::Values(FixtureFactory(MakeFolderStoreFixture)),
-                         [](const auto&) { return std::string("folder"); });
+INSTANTIATE_TEST_SUITE_P(Store, SyncScenarioTest, ::testing::ValuesIn(ScenarioStores()),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(SyncTargetTest, AnUnknownSchemeIsUnsupported) {
   TempDir dir;

@@ -50,6 +50,20 @@ class StoreFixture {
 // A folder store in a temporary folder.
 std::unique_ptr<StoreFixture> MakeFolderStoreFixture();
 
+// A store kind the shared scenarios (sync_scenarios_test.cc) run against:
+// `make` returns a fresh, empty store of that kind for each test.
+using FixtureFactory = std::function<std::unique_ptr<StoreFixture>()>;
+struct NamedStoreFixture {
+  std::string name;  // the test-name suffix: [A-Za-z0-9_]
+  FixtureFactory make;
+};
+// The store kinds of this test binary's scenarios. Defined once per binary,
+// next to the fixtures it needs: the folder store in
+// sync_scenarios_folder_test.cc (hx_sync_test), S3 in sync_s3_test.cc
+// (hx_sync_s3_test). Called during static initialization: it must not
+// start anything (the factories do, when a test runs).
+std::vector<NamedStoreFixture> ScenarioStores();
+
 // One device: a vault folder initialized against the store.
 class Device {
  public:
