@@ -1,0 +1,128 @@
+// The S3 store: the Store interface (store.h) over any S3-compatible server
+// (AWS, MinIO, Ceph RGW, B2, Wasabi, R2, moto). A store key maps to the
+// object "<prefix>/<key>" of the target's bucket (docs/FORMAT.md, "S3").
+//
+//   Get/GetVersioned  GET, the body bound enforced while receiving
+//   GetRange          GET with a Range header (HEAD for an empty range)
+//   Put               one PUT below multipart_threshold; above it a multipart
+//                     upload whose parts go up in parallel (at most
+//                     `concurrency` at a time), aborted on failure; readers
+//                     see the object only once CompleteMultipartUpload lands
+//   PutIfAbsent       PUT with If-None-Match: *
+//   PutIfMatch        PUT with If-Match: <etag>
+//   Exists            HEAD
+//   List              ListObjectsV2, every page (continuation tokens)
+//   Delete            DELETE
+// Every request is signed with SigV4 over the real payload hash.
+//
+// Conditional writes: servers that answer 501/NotImplemented to the
+// conditional headers make the store fall back, for its lifetime, to a
+// check-then-write emulation, and capabilities() then says that neither
+// create nor compare-and-swap is atomic (what remains guaranteed:
+// docs/FORMAT.md, "S3: conditional writes"). Servers that silently ignore the
+// headers are caught by CreateStore's probe (sync init), and can be told to
+// use the emulation with conditional_writes = kEmulated
+// (HX_S3_CONDITIONAL_WRITES=emulated for OpenStore).
+//
+// No retries here: wrap the store in a RetryingStore (OpenStore does). The
+// one exception is a multipart part, retried in place (part_attempts) so
+// that one lost part does not resend the whole object.
+//
+// Thread-safety: thread-safe; calls may run concurrently (the HTTP client
+// keeps a handle per concurrent call and reuses their connections).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "store/s3/credentials.h"
+#include "store/s3/s3_client.h"
+#include "store/store.h"
+
+namespace hx::s3 {
+
+enum class ConditionalWrites : std::uint8_t {
+  kAuto,      // the server's If-None-Match / If-Match; emulate after a 501
+  kEmulated,  // check then write (not atomic); for servers that ignore them
+};
+
+struct S3StoreOptions {
+  // Objects of at least this many bytes go up by multipart. Tests lower it.
+  std::uint64_t multipart_threshold = 16ull << 20;
+  // The size of each part but the last (S3's minimum is 5 MiB, except for
+  // the last part; tests against moto may go lower).
+  std::uint64_t part_size = 8ull << 20;
+  // Parts uploaded at once by one Put.
+  int concurrency = 8;
+  // Attempts per part (retryable errors only) before the upload is aborted.
+  int part_attempts = 3;
+  ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
+  HttpOptions http;
+  // Unix seconds for signing; empty: the system clock.
+  std::function<std::int64_t()> now_seconds;
+};
+
+class S3Store final : public Store {
+ public:
+  // A store over `endpoint`'s bucket, keys under `prefix` ("" or "a/b", no
+  // leading or trailing '/'). `describe` is what Describe() returns (the
+  // target URI). Does no I/O.
+  S3Store(S3Endpoint endpoint, AwsCredentials credentials, std::string prefix,
+          std::string describe, S3StoreOptions options = {});
+
+  // The endpoint, credentials and region of an S3 target: credentials from
+  // `env` (credentials.h); the region is the target's unless that is the
+  // default and the environment or config names one. Errors: as
+  // LoadCredentials. Does no network I/O.
+  static Result<std::unique_ptr<S3Store>> Open(const Target& target,
+                                               const CredentialEnvironment& env,
+                                               S3StoreOptions options = {});
+
+  // For sync init: checks that the bucket exists and that the credentials
+  // may list it (one ListObjectsV2), and that the server honours
+  // If-None-Match (PutIfAbsent twice on a probe key, then Delete), unless
+  // conditional writes are emulated. Errors: KC_SYNC_TARGET_INVALID for a
+  // missing bucket, KC_SYNC_AUTH_FAILED, KC_SYNC_TARGET_UNSUPPORTED when the
+  // server ignores conditional writes (the message names the way out).
+  Status CheckTarget();
+
+  const StoreCapabilities& capabilities() const override;
+  std::string Describe() const override;
+  Result<Bytes> Get(std::string_view key, std::uint64_t max_size) override;
+  Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
+  Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
+                                                      std::uint64_t max_size) override;
+  Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
+  Result<StoreVersion> PutIfAbsent(std::string_view key,
+                                   std::span<const std::uint8_t> bytes) override;
+  Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
+                                  const StoreVersion& expected) override;
+  Result<bool> Exists(std::string_view key) override;
+  Result<std::vector<StoreObjectInfo>> List(std::string_view prefix) override;
+  Status Delete(std::string_view key) override;
+
+  // Whether this store has fallen back to emulated conditional writes.
+  bool emulating_conditional_writes() const { return emulated_.load(); }
+
+ private:
+  std::string FullKey(std::string_view key) const;
+  Result<HttpResponse> Head(const std::string& full_key);
+  Result<StoreVersion> PutObject(const std::string& full_key, std::span<const std::uint8_t> bytes,
+                                 HttpHeaders headers);
+  Status PutMultipart(const std::string& full_key, std::span<const std::uint8_t> bytes);
+  Result<StoreVersion> ConditionalPut(std::string_view key, std::span<const std::uint8_t> bytes,
+                                      const StoreVersion* expected);
+  Result<StoreVersion> EmulatedConditionalPut(const std::string& full_key,
+                                              std::span<const std::uint8_t> bytes,
+                                              const StoreVersion* expected);
+
+  S3Client client_;
+  const std::string prefix_;
+  const std::string describe_;
+  const S3StoreOptions options_;
+  std::atomic<bool> emulated_{false};
+};
+
+}  // namespace hx::s3
