@@ -82,7 +82,7 @@ TEST(ChangeSetBetween, MetadataOnlyChangesAddAnOverlayIdToTheObjectHash) {
 TEST(ChangeSetBetween, MtimesVectorsAndTombstonesOfAbsentPathsAreNoChange) {
   Entry touched = File(1, 1);
   touched.mtime_ns = 99;
-  touched.vv = {{"node", 7}};
+  touched.vv.Bump("00112233445566778899aabbccddeeff");
   const EntryMap base = {{"a", File(1, 1)}, {"d", Dir()}, {"t", Tombstone()}};
   const EntryMap side = {{"a", touched}, {"d", Dir()}, {"u", Tombstone()}};
   EXPECT_TRUE(ChangeSetBetween(base, side).empty());
