@@ -1,0 +1,233 @@
+// The resolver: what each policy decides for a conflict, the deterministic
+// conflict names, and the strict decisions-file parser.
+#include "sync/resolve.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hx {
+namespace {
+
+using ::testing::HasSubstr;
+
+Entry File(std::uint8_t id, std::map<std::string, std::uint64_t> vv) {
+  Entry e;
+  e.kind = EntryKind::kFile;
+  e.size = 10;
+  ChunkRef c;
+  c.id.fill(id);
+  c.size = 10;
+  e.chunks = {c};
+  for (const auto& [node, n] : vv) {
+    for (std::uint64_t i = 0; i < n; ++i) e.vv.Bump(node);
+  }
+  return e;
+}
+
+Entry Dir(std::map<std::string, std::uint64_t> vv) {
+  Entry e = File(0, std::move(vv));
+  e.kind = EntryKind::kDir;
+  e.size = 0;
+  e.chunks.clear();
+  return e;
+}
+
+Entry Gone(std::map<std::string, std::uint64_t> vv) {
+  Entry e = Dir(std::move(vv));
+  e.kind = EntryKind::kTombstone;
+  return e;
+}
+
+const std::string kNodeA = std::string(32, 'a');
+const std::string kNodeB = std::string(32, 'b');
+
+// What a device's folder holds after carrying out a resolution: path ->
+// content id (the effect of moves, then items).
+std::map<std::string, std::string> Outcome(const EntryMap& local, const Resolution& r) {
+  std::map<std::string, std::string> out;
+  for (const auto& [path, e] : local) {
+    if (e.kind != EntryKind::kTombstone) out[path] = ContentId(e);
+  }
+  for (const LocalMove& m : r.moves) {
+    if (m.to) out[*m.to] = out[m.path];
+    out.erase(m.path);
+  }
+  for (const PlannedItem& item : r.items) {
+    if (item.remote.kind == EntryKind::kTombstone) {
+      out.erase(item.path);
+    } else {
+      out[item.path] = ContentId(item.remote);
+    }
+  }
+  return out;
+}
+
+Resolution Resolve(const EntryMap& local, const EntryMap& remote, MergePolicy policy,
+                   const Decisions* decisions = nullptr) {
+  auto r = ResolveConflicts(PlanPull(local, remote), remote, policy, decisions);
+  EXPECT_TRUE(r.ok()) << r.error().ToShortString();
+  return r.ok() ? *r : Resolution{};
+}
+
+TEST(ConflictCopyNameTest, NamesTheLosersNodeAndContentBeforeTheExtension) {
+  const Entry loser = File(1, {{kNodeA, 1}, {kNodeB, 2}});
+  const Entry winner = File(2, {{kNodeA, 2}, {kNodeB, 1}});
+  const std::string content = ContentId(loser).substr(0, 8);
+  EXPECT_EQ(ConflictCopyName("docs/report.txt", loser, winner),
+            "docs/report (conflict bbbbbbbb " + content + ").txt");
+  EXPECT_EQ(ConflictCopyName("Makefile", loser, winner),
+            "Makefile (conflict bbbbbbbb " + content + ")");
+  EXPECT_EQ(ConflictCopyName(".bashrc", loser, winner),
+            ".bashrc (conflict bbbbbbbb " + content + ")");
+  EXPECT_EQ(ConflictCopyName("a.tar.gz", loser, winner),
+            "a.tar (conflict bbbbbbbb " + content + ").gz");
+}
+
+TEST(ContentIdTest, EqualExactlyForTheSameContent) {
+  EXPECT_EQ(ContentId(File(1, {{kNodeA, 1}})), ContentId(File(1, {{kNodeB, 7}})));
+  EXPECT_NE(ContentId(File(1, {})), ContentId(File(2, {})));
+  Entry x = File(1, {});
+  x.executable = true;
+  EXPECT_NE(ContentId(x), ContentId(File(1, {})));
+  EXPECT_NE(ContentId(Dir({})), ContentId(Gone({})));
+}
+
+TEST(KeepBothTest, BothSidesOfTheSameConflictEndWithTheSameFolder) {
+  const Entry a = File(1, {{kNodeA, 2}});
+  const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
+  const EntryMap on_a = {{"f.txt", a}};
+  const EntryMap on_b = {{"f.txt", b}};
+  const Resolution at_a = Resolve(on_a, on_b, MergePolicy::kKeepBoth);
+  const Resolution at_b = Resolve(on_b, on_a, MergePolicy::kKeepBoth);
+  const auto outcome_a = Outcome(on_a, at_a);
+  EXPECT_EQ(outcome_a, Outcome(on_b, at_b));
+  EXPECT_EQ(outcome_a.size(), 2u);
+  ASSERT_EQ(at_a.conflicts.size(), 1u);
+  EXPECT_EQ(at_a.conflicts[0].decision, "kept_both");
+  EXPECT_EQ(at_a.conflicts[0].renamed_to, at_b.conflicts[0].renamed_to);
+}
+
+TEST(KeepBothTest, AnEditSurvivesADeletionOnEitherSide) {
+  const Entry edit = File(1, {{kNodeA, 2}});
+  const Entry gone = Gone({{kNodeA, 1}, {kNodeB, 1}});
+  const Resolution keep = Resolve({{"f", edit}}, {{"f", gone}}, MergePolicy::kKeepBoth);
+  EXPECT_TRUE(keep.items.empty());
+  EXPECT_EQ(keep.conflicts.at(0).decision, "kept_local");
+  const Resolution take = Resolve({{"f", gone}}, {{"f", edit}}, MergePolicy::kKeepBoth);
+  ASSERT_EQ(take.items.size(), 1u);
+  EXPECT_EQ(take.items[0].remote, edit);
+  EXPECT_EQ(take.conflicts.at(0).decision, "kept_remote");
+}
+
+TEST(KeepBothTest, ADirectoryKeepsItsNameAndTheFileMovesAside) {
+  const Entry dir = Dir({{kNodeA, 1}});
+  const Entry child = File(3, {{kNodeA, 1}});
+  const Entry file = File(4, {{kNodeB, 1}});
+  const EntryMap local = {{"d", dir}, {"d/x", child}};
+  const Resolution r = Resolve(local, {{"d", file}}, MergePolicy::kKeepBoth);
+  const auto out = Outcome(local, r);
+  EXPECT_EQ(out.at("d"), ContentId(dir));
+  EXPECT_EQ(out.at("d/x"), ContentId(child));
+  ASSERT_TRUE(r.conflicts.at(0).renamed_to.has_value());
+  EXPECT_EQ(out.at(*r.conflicts[0].renamed_to), ContentId(file));
+  // The other way round: the local file is renamed, the directory comes in.
+  const Resolution back = Resolve({{"d", file}}, {{"d", dir}, {"d/x", child}},
+                                  MergePolicy::kKeepBoth);
+  ASSERT_EQ(back.moves.size(), 1u);
+  EXPECT_EQ(back.moves[0].path, "d");
+  const auto back_out = Outcome({{"d", file}}, back);
+  EXPECT_EQ(back_out.at("d"), ContentId(dir));
+  EXPECT_EQ(back_out.at("d/x"), ContentId(child));
+  EXPECT_EQ(back_out.at(*back.moves[0].to), ContentId(file));
+}
+
+TEST(KeepBothTest, ARemoteEditUnderALocallyDeletedDirectoryBringsTheDirectoryBack) {
+  const EntryMap local = {{"d", Gone({{kNodeA, 2}})}, {"d/x", Gone({{kNodeA, 2}})}};
+  const EntryMap remote = {{"d", Dir({{kNodeA, 1}})}, {"d/x", File(5, {{kNodeA, 1}, {kNodeB, 1}})}};
+  const Resolution r = Resolve(local, remote, MergePolicy::kKeepBoth);
+  const auto out = Outcome(local, r);
+  EXPECT_EQ(out.count("d"), 1u);
+  EXPECT_EQ(out.at("d/x"), ContentId(remote.at("d/x")));
+}
+
+TEST(PreferredTest, CloudPreferredArchivesTheLocalVersionAndTakesTheRemote) {
+  const Entry a = File(1, {{kNodeA, 2}});
+  const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
+  const Resolution r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kCloudPreferred);
+  ASSERT_EQ(r.moves.size(), 1u);
+  EXPECT_FALSE(r.moves[0].to.has_value());  // into the archive
+  EXPECT_TRUE(r.archives.empty());
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].remote, b);
+  EXPECT_TRUE(r.conflicts[0].archive_local);
+  EXPECT_EQ(r.conflicts[0].decision, "kept_remote");
+}
+
+TEST(PreferredTest, LocalPreferredArchivesTheRemoteVersionAndAppliesNothing) {
+  const Entry a = File(1, {{kNodeA, 2}});
+  const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
+  const Resolution r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kLocalPreferred);
+  EXPECT_TRUE(r.moves.empty());
+  ASSERT_EQ(r.archives.size(), 1u);
+  EXPECT_EQ(r.archives[0].remote, b);
+  EXPECT_TRUE(r.items.empty());
+  EXPECT_EQ(r.conflicts[0].decision, "kept_local");
+}
+
+TEST(ManualTest, TheDecisionsMustNameExactlyTheConflicts) {
+  const EntryMap local = {{"f", File(1, {{kNodeA, 2}})}};
+  const EntryMap remote = {{"f", File(2, {{kNodeA, 1}, {kNodeB, 1}})}};
+  const PullPlan plan = PlanPull(local, remote);
+  const Decisions none;
+  auto missing = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &none);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, SyncCode::kMergePreconditionFailed);
+  EXPECT_EQ(missing.error().details.at("missing"), "f");
+  const Decisions extra = {{"f", ManualChoice::kBoth}, {"g", ManualChoice::kLocal}};
+  auto too_many = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &extra);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().details.at("extra"), "g");
+  const Decisions exact = {{"f", ManualChoice::kRemote}};
+  auto ok = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &exact);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->conflicts.at(0).policy, MergePolicy::kCloudPreferred);
+  EXPECT_FALSE(ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, nullptr).ok());
+  EXPECT_FALSE(ResolveConflicts(plan, remote, MergePolicy::kNone, nullptr).ok());
+}
+
+TEST(DecisionsFileTest, ParsesTheThreeChoices) {
+  auto d = ParseDecisions(
+      R"({"format_version":1,"decisions":{"a.txt":"local","b/c":"remote","d":"both"}})");
+  ASSERT_TRUE(d.ok()) << d.error().ToShortString();
+  EXPECT_EQ(d->size(), 3u);
+  EXPECT_EQ(d->at("a.txt"), ManualChoice::kLocal);
+  EXPECT_EQ(d->at("b/c"), ManualChoice::kRemote);
+  EXPECT_EQ(d->at("d"), ManualChoice::kBoth);
+}
+
+TEST(DecisionsFileTest, RefusesAnythingElse) {
+  for (const char* bad : {
+           "",
+           "[]",
+           R"({"decisions":{}})",
+           R"({"format_version":2,"decisions":{}})",
+           R"({"format_version":1})",
+           R"({"format_version":1,"decisions":[]})",
+           R"({"format_version":1,"decisions":{},"extra":1})",
+           R"({"format_version":1,"decisions":{"a":"mine"}})",
+           R"({"format_version":1,"decisions":{"a":1}})",
+           R"({"format_version":1,"decisions":{"a":"local","a":"remote"}})",
+           R"({"format_version":1,"decisions":{"/abs":"local"}})",
+           R"({"format_version":1,"decisions":{"../up":"local"}})",
+           R"({"format_version":1,"decisions":{"a//b":"local"}})",
+           R"({"format_version":1,"decisions":{"":"local"}})",
+           R"({"format_version":1,"decisions":{"a/":"local"}})",
+       }) {
+    auto d = ParseDecisions(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_EQ(d.error().code, SyncCode::kInputInvalid) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hx

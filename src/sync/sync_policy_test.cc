@@ -1,0 +1,325 @@
+// Merge policies on one divergent scenario: two devices edit the same file
+// (and a few others) concurrently, then one pulls (or pushes) with each
+// policy. Each test says what the policy keeps, renames, archives and
+// reports, and that the devices converge afterwards.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "sync/resolve.h"
+#include "sync/sync_test_util.h"
+
+namespace hx::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class SyncPolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = MakeFolderStoreFixture();
+    a_ = std::make_unique<Device>(*store_, "a");
+    HX_ASSERT_OK(a_->Init(Tick()));
+    b_ = std::make_unique<Device>(*store_, "b");
+    HX_ASSERT_OK(b_->Init(Tick()));
+    a_->Write("report.txt", "v1");
+    a_->Write("notes/keep.txt", "untouched");
+    HX_ASSERT_OK(a_->Push(Tick()));
+    HX_ASSERT_OK(b_->Pull(Tick()));
+  }
+
+  // a edits report.txt and pushes; b edits it too (not yet pushed).
+  void Diverge() {
+    a_->Write("report.txt", "from a");
+    HX_ASSERT_OK(a_->Push(Tick()));
+    b_->Write("report.txt", "from b");
+  }
+
+  Result<PullReport> PullB(MergePolicy policy, std::string decisions = "") {
+    SyncOptions o = b_->options(Tick());
+    o.auto_merge = policy;
+    o.decisions_file = std::move(decisions);
+    return SyncPull(b_->vault(), o);
+  }
+
+  Result<PushReport> PushB(std::optional<MergePolicy> policy) {
+    SyncOptions o = b_->options(Tick());
+    o.auto_merge = policy;
+    return SyncPush(b_->vault(), o);
+  }
+
+  // b publishes, a pulls: both folders must then be identical.
+  void ExpectConvergence() {
+    HX_ASSERT_OK(b_->Push(Tick()));
+    HX_ASSERT_OK(a_->Pull(Tick()));
+    EXPECT_EQ(a_->Snapshot(), b_->Snapshot());
+    // And nothing is left to do on either side.
+    auto again = a_->Push(Tick());
+    HX_ASSERT_OK(again);
+    EXPECT_EQ(again->outcome, "up_to_date");
+    auto b_again = b_->Pull(Tick());
+    HX_ASSERT_OK(b_again);
+    EXPECT_EQ(b_again->outcome, "up_to_date");
+  }
+
+  std::string WriteDecisions(const std::string& json) {
+    const fs::path file = decisions_dir_.path() / "decisions.json";
+    std::ofstream(file) << json;
+    return file.string();
+  }
+
+  std::int64_t Tick() { return now_ += 1000; }
+
+  std::unique_ptr<StoreFixture> store_;
+  std::unique_ptr<Device> a_, b_;
+  TempDir decisions_dir_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
+TEST_F(SyncPolicyTest, NoneRefusesWithAConflictAndAppliesNothing) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kNone);
+  ASSERT_FALSE(pull.ok());
+  EXPECT_EQ(pull.error().code, SyncCode::kConflict);
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+  EXPECT_EQ(pull.error().details.count("artifact"), 1u);
+}
+
+TEST_F(SyncPolicyTest, KeepBothKeepsTheWinnerUnderItsNameAndTheLoserUnderAConflictName) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  EXPECT_EQ(pull->policy, "keep_both");
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  const PullResolution& r = pull->resolutions[0];
+  EXPECT_EQ(r.path, "report.txt");
+  EXPECT_EQ(r.decision, "kept_both");
+  EXPECT_EQ(r.status, "applied");
+  ASSERT_TRUE(r.renamed_to.has_value());
+  EXPECT_THAT(*r.renamed_to, StartsWith("report (conflict "));
+  EXPECT_THAT(*r.renamed_to, ::testing::EndsWith(").txt"));
+  // Both versions are live, one under each name.
+  const std::set<std::string> versions = {b_->Read("report.txt"), b_->Read(*r.renamed_to)};
+  EXPECT_EQ(versions, (std::set<std::string>{"from a", "from b"}));
+  EXPECT_EQ(b_->Read("notes/keep.txt"), "untouched");
+  ExpectConvergence();
+  EXPECT_EQ(a_->Read(*r.renamed_to), b_->Read(*r.renamed_to));
+}
+
+TEST_F(SyncPolicyTest, KeepBothLetsAnEditSurviveAConcurrentDeletion) {
+  a_->Remove("report.txt");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  b_->Write("report.txt", "edited on b");
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  EXPECT_EQ(pull->resolutions[0].decision, "kept_local");
+  EXPECT_EQ(b_->Read("report.txt"), "edited on b");
+  ExpectConvergence();
+  EXPECT_EQ(a_->Read("report.txt"), "edited on b");
+}
+
+TEST_F(SyncPolicyTest, KeepBothTakesTheRemoteEditOverALocalDeletion) {
+  a_->Write("report.txt", "edited on a");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  b_->Remove("report.txt");
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  EXPECT_EQ(pull->resolutions[0].decision, "kept_remote");
+  EXPECT_EQ(b_->Read("report.txt"), "edited on a");
+  ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, KeepBothLosesNothingWhenADirectoryMeetsAFile) {
+  a_->Write("d/x.txt", "x");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(b_->Pull(Tick()));
+  // a replaces the directory by a file; b adds a file inside it.
+  a_->Remove("d");
+  a_->Write("d", "now a file");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  b_->Write("d/y.txt", "new on b");
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  EXPECT_EQ(b_->Read("d/y.txt"), "new on b");
+  bool found_file = false;
+  for (const auto& [path, what] : b_->Snapshot()) {
+    if (what == "file:now a file") found_file = true;
+  }
+  EXPECT_TRUE(found_file);
+  ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, CloudPreferredTakesTheStoresVersionAndArchivesTheLocalOne) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kCloudPreferred);
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  const PullResolution& r = pull->resolutions[0];
+  EXPECT_EQ(r.decision, "kept_remote");
+  ASSERT_TRUE(r.archived.has_value());
+  EXPECT_THAT(*r.archived, StartsWith(".hx/archive/pull-"));
+  EXPECT_THAT(*r.archived, ::testing::EndsWith("-local/report.txt"));
+  EXPECT_EQ(b_->Read("report.txt"), "from a");
+  EXPECT_EQ(b_->Read(*r.archived), "from b");
+  ExpectConvergence();
+  EXPECT_EQ(a_->Read("report.txt"), "from a");
+}
+
+TEST_F(SyncPolicyTest, LocalPreferredKeepsThisDevicesVersionAndArchivesTheStores) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  const PullResolution& r = pull->resolutions[0];
+  EXPECT_EQ(r.decision, "kept_local");
+  ASSERT_TRUE(r.archived.has_value());
+  EXPECT_THAT(*r.archived, ::testing::EndsWith("-remote/report.txt"));
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+  EXPECT_EQ(b_->Read(*r.archived), "from a");
+  ExpectConvergence();
+  EXPECT_EQ(a_->Read("report.txt"), "from b");
+}
+
+TEST_F(SyncPolicyTest, ManualPerItemWithoutDecisionsAppliesNothingAndSaysWhatToDecide) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kManualPerItem);
+  ASSERT_FALSE(pull.ok());
+  EXPECT_EQ(pull.error().code, SyncCode::kConflict);
+  EXPECT_THAT(pull.error().message, HasSubstr("--decisions"));
+  EXPECT_EQ(pull.error().details.at("paths"), "report.txt");
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+}
+
+TEST_F(SyncPolicyTest, ManualPerItemRefusesMissingAndExtraDecisions) {
+  Diverge();
+  auto missing = PullB(MergePolicy::kManualPerItem,
+                       WriteDecisions(R"({"decisions":{},"format_version":1})"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, SyncCode::kMergePreconditionFailed);
+  EXPECT_EQ(missing.error().details.at("missing"), "report.txt");
+  auto extra = PullB(MergePolicy::kManualPerItem,
+                     WriteDecisions(R"({"decisions":{"report.txt":"both","other.txt":"local"},)"
+                                    R"("format_version":1})"));
+  ASSERT_FALSE(extra.ok());
+  EXPECT_EQ(extra.error().code, SyncCode::kMergePreconditionFailed);
+  EXPECT_EQ(extra.error().details.at("extra"), "other.txt");
+  auto malformed = PullB(MergePolicy::kManualPerItem,
+                         WriteDecisions(R"({"decisions":{"report.txt":"mine"},"format_version":1})"));
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code, SyncCode::kInputInvalid);
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+}
+
+TEST_F(SyncPolicyTest, ManualPerItemAppliesEachPathsChoice) {
+  a_->Write("second.txt", "s1");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(b_->Pull(Tick()));
+  a_->Write("second.txt", "second from a");
+  Diverge();
+  b_->Write("second.txt", "second from b");
+  auto pull = PullB(MergePolicy::kManualPerItem,
+                    WriteDecisions(R"({"decisions":{"report.txt":"local","second.txt":"remote"},)"
+                                   R"("format_version":1})"));
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 2u);
+  EXPECT_EQ(pull->resolutions[0].decision, "kept_local");
+  EXPECT_EQ(pull->resolutions[1].decision, "kept_remote");
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+  EXPECT_EQ(b_->Read("second.txt"), "second from a");
+  ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, ConservativeRefusesOverlappingChangesWithMergeNotSafe) {
+  Diverge();
+  auto pull = PullB(MergePolicy::kConservative);
+  ASSERT_FALSE(pull.ok());
+  EXPECT_EQ(pull.error().code, SyncCode::kMergeNotSafe);
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+}
+
+TEST_F(SyncPolicyTest, ConservativeMergesDisjointChanges) {
+  a_->Write("report.txt", "from a");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  b_->Write("other.txt", "from b");
+  auto pull = PullB(MergePolicy::kConservative);
+  HX_ASSERT_OK(pull);
+  EXPECT_EQ(b_->Read("report.txt"), "from a");
+  ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, PushWithNoneStillRefusesWhenTheStoreMovedOn) {
+  Diverge();
+  auto push = PushB(MergePolicy::kNone);
+  ASSERT_FALSE(push.ok());
+  EXPECT_EQ(push.error().code, SyncCode::kConflict);
+}
+
+TEST_F(SyncPolicyTest, PushWithKeepBothMergesFirstThenPublishes) {
+  Diverge();
+  auto push = PushB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "published");
+  EXPECT_EQ(push->policy, "keep_both");
+  ASSERT_TRUE(push->merged.has_value());
+  ASSERT_EQ(push->merged->resolutions.size(), 1u);
+  HX_ASSERT_OK(a_->Pull(Tick()));
+  EXPECT_EQ(a_->Snapshot(), b_->Snapshot());
+}
+
+TEST_F(SyncPolicyTest, TheVaultsDefaultPolicyAppliesWithoutAutoMerge) {
+  auto set = SyncConfigure(b_->vault(), {.default_merge_policy = MergePolicy::kKeepBoth});
+  HX_ASSERT_OK(set);
+  EXPECT_TRUE(set->changed);
+  EXPECT_EQ(set->default_merge_policy, "keep_both");
+  Diverge();
+  auto pull = b_->Pull(Tick());
+  HX_ASSERT_OK(pull);
+  EXPECT_EQ(pull->policy, "keep_both");
+  EXPECT_EQ(pull->resolutions.size(), 1u);
+  // --auto-merge none still overrides the default.
+  auto unchanged = SyncConfigure(b_->vault(), {});
+  HX_ASSERT_OK(unchanged);
+  EXPECT_FALSE(unchanged->changed);
+  EXPECT_EQ(unchanged->default_merge_policy, "keep_both");
+}
+
+TEST_F(SyncPolicyTest, AutoMergeNoneOverridesTheVaultsDefault) {
+  HX_ASSERT_OK(SyncConfigure(b_->vault(), {.default_merge_policy = MergePolicy::kKeepBoth}));
+  Diverge();
+  auto pull = PullB(MergePolicy::kNone);
+  ASSERT_FALSE(pull.ok());
+  EXPECT_EQ(pull.error().code, SyncCode::kConflict);
+}
+
+TEST_F(SyncPolicyTest, KeepBothResolvesTheSameWayOnThreeDevices) {
+  auto c = std::make_unique<Device>(*store_, "c");
+  HX_ASSERT_OK(c->Init(Tick()));
+  HX_ASSERT_OK(c->Pull(Tick()));
+  Diverge();
+  c->Write("report.txt", "from c");
+  // b and c each resolve against the store in turn.
+  auto pb = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pb);
+  HX_ASSERT_OK(b_->Push(Tick()));
+  SyncOptions o = c->options(Tick());
+  o.auto_merge = MergePolicy::kKeepBoth;
+  HX_ASSERT_OK(SyncPull(c->vault(), o));
+  HX_ASSERT_OK(c->Push(Tick()));
+  HX_ASSERT_OK(a_->Pull(Tick()));
+  HX_ASSERT_OK(b_->Pull(Tick()));
+  EXPECT_EQ(a_->Snapshot(), b_->Snapshot());
+  EXPECT_EQ(a_->Snapshot(), c->Snapshot());
+  std::set<std::string> contents;
+  for (const auto& [path, what] : a_->Snapshot()) contents.insert(what);
+  for (const char* v : {"file:from a", "file:from b", "file:from c"}) {
+    EXPECT_EQ(contents.count(v), 1u) << v;
+  }
+}
+
+}  // namespace
+}  // namespace hx::testing
