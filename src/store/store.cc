@@ -3,6 +3,8 @@
 #include <string>
 
 #include "store/folder_store.h"
+#include "store/s3/s3_store.h"
+#include "store/store_wrappers.h"
 
 namespace hx {
 namespace {
@@ -73,20 +75,30 @@ bool IsValidStoreKey(std::string_view key) { return KeyProblem(key, /*prefix=*/f
 
 Status ValidateStorePrefix(std::string_view prefix) { return CheckKey(prefix, /*prefix=*/true); }
 
+namespace {
+
+// An S3 target's store with its retries: networks fail in passing, folders
+// do not (folder stores are returned bare).
+Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check) {
+  const s3::CredentialEnvironment env = s3::CredentialEnvironment::FromProcess();
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<s3::S3Store> store,
+                      s3::S3Store::Open(target, env, s3::S3StoreOptionsFromEnvironment(env)));
+  if (check) HX_RETURN_IF_ERROR(store->CheckTarget());
+  return std::unique_ptr<Store>(std::make_unique<RetryingStore>(
+      std::move(store), s3::S3RetryOptionsFromEnvironment(env)));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> OpenStore(const Target& target) {
-  if (target.kind == TargetKind::kS3) {
-    return Error(SyncCode::kTargetUnsupported, Category::kUnsupported,
-                 "the s3 store is not built yet; use a folder target for now")
-        .With("uri", target.ToUri());
-  }
+  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false);
   HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target));
   return std::unique_ptr<Store>(std::move(store));
 }
 
 Result<std::unique_ptr<Store>> CreateStore(const Target& target) {
-  if (target.kind == TargetKind::kFolder) {
-    HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
-  }
+  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true);
+  HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
   return OpenStore(target);
 }
 

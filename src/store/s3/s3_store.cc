@@ -481,4 +481,45 @@ Status S3Store::CheckTarget() {
   return OkStatus();
 }
 
+namespace {
+
+// A positive integer environment variable, or `fallback`.
+std::uint64_t EnvNumber(const CredentialEnvironment& env, std::string_view name,
+                        std::uint64_t fallback) {
+  std::uint64_t value = 0;
+  auto text = env.Get(name);
+  if (!text || !ParseUint(*text, value) || value == 0) return fallback;
+  return value;
+}
+
+long EnvLong(const CredentialEnvironment& env, std::string_view name, long fallback) {
+  const std::uint64_t value = EnvNumber(env, name, static_cast<std::uint64_t>(fallback));
+  return static_cast<long>(std::min<std::uint64_t>(value, 1u << 30));
+}
+
+}  // namespace
+
+S3StoreOptions S3StoreOptionsFromEnvironment(const CredentialEnvironment& env) {
+  S3StoreOptions options;
+  options.concurrency = static_cast<int>(EnvLong(env, "HX_S3_CONCURRENCY", options.concurrency));
+  options.concurrency = std::min(options.concurrency, 64);
+  options.multipart_threshold =
+      EnvNumber(env, "HX_S3_MULTIPART_THRESHOLD", options.multipart_threshold);
+  options.part_size = EnvNumber(env, "HX_S3_PART_SIZE", options.part_size);
+  options.http.connect_timeout_ms = EnvLong(env, "HX_S3_CONNECT_TIMEOUT_MS", 5'000);
+  options.http.low_speed_seconds = EnvLong(env, "HX_S3_STALL_SECONDS", 15);
+  options.http.request_timeout_ms = EnvLong(env, "HX_S3_REQUEST_TIMEOUT_MS", 0);
+  if (auto mode = env.Get("HX_S3_CONDITIONAL_WRITES"); mode && *mode == "emulated") {
+    options.conditional_writes = ConditionalWrites::kEmulated;
+  }
+  return options;
+}
+
+RetryOptions S3RetryOptionsFromEnvironment(const CredentialEnvironment& env) {
+  RetryOptions options;
+  options.max_attempts = static_cast<int>(EnvLong(env, "HX_S3_MAX_ATTEMPTS", 5));
+  options.max_total = std::chrono::milliseconds(EnvLong(env, "HX_S3_MAX_RETRY_MS", 60'000));
+  return options;
+}
+
 }  // namespace hx::s3

@@ -40,6 +40,7 @@
 #include "store/s3/credentials.h"
 #include "store/s3/s3_client.h"
 #include "store/store.h"
+#include "store/store_wrappers.h"
 
 namespace hx::s3 {
 
@@ -124,5 +125,25 @@ class S3Store final : public Store {
   const S3StoreOptions options_;
   std::atomic<bool> emulated_{false};
 };
+
+// The options OpenStore uses: the defaults above, changed by environment
+// variables for servers and tests that need other values (all optional,
+// positive integers; anything else is ignored):
+//   HX_S3_CONCURRENCY            parts uploaded at once (default 8)
+//   HX_S3_MULTIPART_THRESHOLD    bytes from which Put uses multipart (16 MiB)
+//   HX_S3_PART_SIZE              bytes per part (8 MiB)
+//   HX_S3_CONNECT_TIMEOUT_MS     TCP+TLS connect limit (5000)
+//   HX_S3_STALL_SECONDS          a transfer stalled this long fails (15)
+//   HX_S3_REQUEST_TIMEOUT_MS     whole-request limit (none)
+// and HX_S3_CONDITIONAL_WRITES=emulated (see above).
+S3StoreOptions S3StoreOptionsFromEnvironment(const CredentialEnvironment& env);
+
+// The retries OpenStore wraps an S3 store in: exponential backoff with full
+// jitter from 200 ms, at most HX_S3_MAX_ATTEMPTS attempts (default 5) and no
+// retry that would start later than HX_S3_MAX_RETRY_MS (default 60000) after
+// the call began, so a server that keeps failing ends the command with
+// KC_SYNC_NETWORK_FAILED in about a minute at most (plus one request's own
+// timeouts).
+RetryOptions S3RetryOptionsFromEnvironment(const CredentialEnvironment& env);
 
 }  // namespace hx::s3
