@@ -228,7 +228,11 @@ class Linker {
     if (link_.dry_run) {
       report_.outcome = "preview";
     } else if (waiting) {
+      // Nothing is applied until every changed item has a decision.
       report_.outcome = "needs_decisions";
+      for (Planned& p : planned_) {
+        if (p.item.status != "conflicted" && p.item.status != "failed") p.item.status = "skipped";
+      }
     } else {
       Apply();
     }

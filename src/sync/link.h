@@ -86,7 +86,9 @@ struct LinkItem {
   std::string change;
   // "created" (new on one side; written here or published by the next push),
   // "updated" (changed; the policy chose a side and the loser is archived),
-  // "skipped" (unchanged), "conflicted" (awaits a decision), "failed".
+  // "skipped" (unchanged, or not applied because other items await a
+  // decision), "conflicted" (awaits a decision), "failed". A dry run shows
+  // the statuses the link would give.
   std::string status;
   std::optional<Side> winner;                // for changed items that were decided
   std::optional<std::string> archived;       // vault-relative path of the archived loser

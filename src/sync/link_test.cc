@@ -117,7 +117,7 @@ TEST_F(LinkTest, ManualPerItemWithoutDecisionsAppliesNothing) {
   EXPECT_EQ(r->outcome, "needs_decisions");
   ASSERT_TRUE(r->error.has_value());
   EXPECT_EQ(r->error->code, SyncCode::kConflict);
-  EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .skipped = 1, .conflicted = 1}));
+  EXPECT_EQ(r->summary, (ItemSummary{.skipped = 6, .conflicted = 1}));
   EXPECT_EQ(b_.Snapshot(), before);
   // The link is pending: push refuses (the folder has not synced yet).
   Result<PushReport> push = b_.Push(6000);
