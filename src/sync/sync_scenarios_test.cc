@@ -442,7 +442,7 @@ TEST_P(SyncScenarioTest, ATargetOtherThanTheOneGivenAtInitIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Store, SyncScenarioTest, ::testing::ValuesIn(ScenarioStores()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& p) { return p.param.name; });
 
 TEST(SyncTargetTest, AnUnknownSchemeIsUnsupported) {
   TempDir dir;
