@@ -18,9 +18,7 @@ Entry File(std::uint8_t id, std::map<std::string, std::uint64_t> vv) {
   c.id.fill(id);
   c.size = 10;
   e.chunks = {c};
-  for (const auto& [node, n] : vv) {
-    for (std::uint64_t i = 0; i < n; ++i) e.vv.Bump(node);
-  }
+  e.vv = VersionVector(std::move(vv));
   return e;
 }
 
