@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "json/schema_validator.h"
 #include "merge/preview.h"
 #include "sync/prepare.h"
 #include "sync/session.h"
@@ -24,6 +25,13 @@ using testing::MakeFolderStoreFixture;
 using testing::StoreFixture;
 
 constexpr std::int64_t kHour = 3600 * 1000;
+
+// OK iff `report`'s JSON is valid against schemas/<name>.schema.json.
+template <typename R>
+Status MatchesSchema(const R& report, const std::string& name) {
+  return ValidateAgainstSchemaFile(report.ToJson(),
+                                   fs::path(HX_SOURCE_DIR) / "schemas" / (name + ".schema.json"));
+}
 
 class GovernanceTest : public ::testing::Test {
  protected:
@@ -311,6 +319,35 @@ TEST_F(GovernanceTest, AHeadThatDoesNotDescendFromTheBaseBreaksTheTrustChain) {
   EXPECT_FALSE(foreign_base->author_chain_ok);
   ASSERT_FALSE(foreign_base->problems.empty());
   EXPECT_NE(foreign_base->problems.back().find("does not descend"), std::string::npos);
+}
+
+TEST_F(GovernanceTest, ReportsMatchTheirSchemas) {
+  Result<LockReport> added = SyncLockAdd(a_.vault(), a_.options(6000), "docs", kHour);
+  HX_ASSERT_OK(added);
+  HX_ASSERT_OK(MatchesSchema(*added, "lock_report"));
+  HX_ASSERT_OK(SyncLockAdd(a_.vault(), a_.options(6000), "other/x.txt", 1));
+  Result<LockListReport> listed = SyncLockList(b_.vault(), b_.options(7000));
+  HX_ASSERT_OK(listed);
+  ASSERT_EQ(listed->locks.size(), 2u);
+  HX_ASSERT_OK(MatchesSchema(*listed, "lock_list_report"));
+  Result<LockReport> removed = SyncLockRemove(a_.vault(), a_.options(8000), "docs", false);
+  HX_ASSERT_OK(removed);
+  HX_ASSERT_OK(MatchesSchema(*removed, "lock_report"));
+
+  Result<MemberReport> set =
+      SyncMemberSetRole(a_.vault(), a_.options(9000), NodeOf(b_), DeviceRole::kReader);
+  HX_ASSERT_OK(set);
+  HX_ASSERT_OK(MatchesSchema(*set, "member_report"));
+  Result<MemberReport> members = SyncMemberList(b_.vault(), b_.options(9000));
+  HX_ASSERT_OK(members);
+  HX_ASSERT_OK(MatchesSchema(*members, "member_report"));
+
+  // The schemas are not vacuous: a report with a foreign field fails.
+  nlohmann::json bad = members->ToJson();
+  bad["members"][0]["role"] = "owner";
+  EXPECT_FALSE(ValidateAgainstSchemaFile(
+                   bad, fs::path(HX_SOURCE_DIR) / "schemas" / "member_report.schema.json")
+                   .ok());
 }
 
 }  // namespace
