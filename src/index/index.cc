@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
 #include <utility>
 
 #include "base/hex.h"
@@ -313,6 +314,13 @@ Result<EntryMap> Index::LoadBase() {
   SqliteStatement& stmt = impl_->base_load;
   ScopedReset reset(stmt);
   EntryMap base;
+  struct BytesHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view bytes) const {
+      return std::hash<std::string_view>{}(bytes);
+    }
+  };
+  std::unordered_map<std::string, VersionVector, BytesHash, std::equal_to<>> vectors;
   while (true) {
     HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) {
@@ -341,11 +349,20 @@ Result<EntryMap> Index::LoadBase() {
     if (!stmt.ColumnIsNull(6)) {
       entry.symlink_target = std::string(stmt.ColumnText(6));
     }
-    Result<VersionVector> vv = DecodeVersionVector(stmt.ColumnBlob(7));
-    if (!vv.ok()) {
-      return impl_->Corrupt(vv.error().message, path);
+    // A vault's entries share few distinct vectors: decode each once and
+    // let the entries share it (VersionVector is an immutable shared map).
+    const std::span<const std::uint8_t> vv_bytes = stmt.ColumnBlob(7);
+    const std::string_view vv_key(reinterpret_cast<const char*>(vv_bytes.data()),
+                                  vv_bytes.size());
+    auto known = vectors.find(vv_key);
+    if (known == vectors.end()) {
+      Result<VersionVector> vv = DecodeVersionVector(vv_bytes);
+      if (!vv.ok()) {
+        return impl_->Corrupt(vv.error().message, path);
+      }
+      known = vectors.emplace(std::string(vv_key), std::move(vv).value()).first;
     }
-    entry.vv = std::move(vv).value();
+    entry.vv = known->second;
     // Rows arrive in path order, so every insertion is at the end: O(1).
     base.emplace_hint(base.end(), std::string(path), std::move(entry));
   }

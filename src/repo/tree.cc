@@ -20,21 +20,31 @@ using json = nlohmann::json;
 // ---- VersionVector ---------------------------------------------------------
 
 VersionVector::VersionVector(std::map<std::string, std::uint64_t> counters)
-    : counters_(std::move(counters)) {}
+    : counters_(counters.empty() ? nullptr
+                                 : std::make_shared<const std::map<std::string, std::uint64_t>>(
+                                       std::move(counters))) {}
+
+const std::map<std::string, std::uint64_t>& VersionVector::counters() const {
+  static const std::map<std::string, std::uint64_t> kEmpty;
+  return counters_ ? *counters_ : kEmpty;
+}
 
 VvOrder VersionVector::Compare(const VersionVector& other) const {
   // One merge-walk over both sorted maps; a node missing from one side
   // counts as 0 there.
+  if (counters_ == other.counters_) return VvOrder::kEqual;
+  const auto& mine_map = counters();
+  const auto& theirs_map = other.counters();
   bool some_less = false;
   bool some_greater = false;
-  auto a = counters_.begin();
-  auto b = other.counters_.begin();
-  while (a != counters_.end() || b != other.counters_.end()) {
+  auto a = mine_map.begin();
+  auto b = theirs_map.begin();
+  while (a != mine_map.end() || b != theirs_map.end()) {
     std::uint64_t mine = 0;
     std::uint64_t theirs = 0;
-    if (b == other.counters_.end() || (a != counters_.end() && a->first < b->first)) {
+    if (b == theirs_map.end() || (a != mine_map.end() && a->first < b->first)) {
       mine = (a++)->second;
-    } else if (a == counters_.end() || b->first < a->first) {
+    } else if (a == mine_map.end() || b->first < a->first) {
       theirs = (b++)->second;
     } else {
       mine = (a++)->second;
@@ -50,21 +60,25 @@ VvOrder VersionVector::Compare(const VersionVector& other) const {
 }
 
 VersionVector VersionVector::Merge(const VersionVector& other) const {
-  VersionVector merged = *this;
-  for (const auto& [node, counter] : other.counters_) {
-    std::uint64_t& slot = merged.counters_[node];
+  if (counters_ == other.counters_ || other.empty()) return *this;
+  if (empty()) return other;
+  std::map<std::string, std::uint64_t> merged = counters();
+  for (const auto& [node, counter] : other.counters()) {
+    std::uint64_t& slot = merged[node];
     slot = std::max(slot, counter);
   }
-  return merged;
+  return VersionVector(std::move(merged));
 }
 
 void VersionVector::Bump(std::string_view node) {
   std::uint64_t highest = 0;
-  for (const auto& [unused, counter] : counters_) highest = std::max(highest, counter);
+  for (const auto& [unused, counter] : counters()) highest = std::max(highest, counter);
   // Saturate rather than wrap: a wrapped counter would make the newest
   // version look like the oldest.
   const std::uint64_t next = highest >= kMaxVvCounter ? kMaxVvCounter : highest + 1;
-  counters_.insert_or_assign(std::string(node), next);
+  std::map<std::string, std::uint64_t> bumped = counters();
+  bumped.insert_or_assign(std::string(node), next);
+  counters_ = std::make_shared<const std::map<std::string, std::uint64_t>>(std::move(bumped));
 }
 
 // ---- Entries ---------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -62,12 +63,18 @@ class VersionVector {
   // practice), where Bump no longer moves them.
   void Bump(std::string_view node);
 
-  const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
-  bool empty() const { return counters_.empty(); }
-  friend bool operator==(const VersionVector&, const VersionVector&) = default;
+  const std::map<std::string, std::uint64_t>& counters() const;
+  bool empty() const { return counters_ == nullptr || counters_->empty(); }
+  friend bool operator==(const VersionVector& a, const VersionVector& b) {
+    return a.counters_ == b.counters_ || a.counters() == b.counters();
+  }
 
  private:
-  std::map<std::string, std::uint64_t> counters_;
+  // Immutable and shared between copies: a vault's entries hold few
+  // distinct vectors, and an EntryMap of 100,000 entries is copied whole
+  // (the base, the state to publish), so a copy costs a reference count,
+  // not a map. Bump and Merge make a new one. Null means empty.
+  std::shared_ptr<const std::map<std::string, std::uint64_t>> counters_;
 };
 
 enum class EntryKind { kFile, kDir, kSymlink, kTombstone };

@@ -1,6 +1,9 @@
 // DetectLocalChanges (declared in planner.h): the comparison of the scanned
 // folder with the base. Kept apart from the pull planner and merge policies
 // because it is the hot path of every push and status (100k+ entries).
+#include <optional>
+#include <utility>
+
 #include "sync/internal.h"
 #include "sync/planner.h"
 
@@ -16,6 +19,20 @@ template <bool kBuildState, typename KeepMissing>
 LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_view node,
                      const KeepMissing& keep_missing) {
   LocalChanges out;
+  // Most entries share their vector with the one before (VersionVector is a
+  // shared immutable map): bump each distinct vector once, and give every
+  // new path the same fresh {node: 1}.
+  VersionVector fresh;
+  fresh.Bump(node);
+  std::optional<std::pair<VersionVector, VersionVector>> last_bump;
+  const auto bumped = [&](const VersionVector& vv) {
+    if (!last_bump || !(last_bump->first == vv)) {
+      VersionVector next = vv;
+      next.Bump(node);
+      last_bump.emplace(vv, std::move(next));
+    }
+    return last_bump->second;
+  };
   const auto put = [&out](const std::string& path, auto&& entry) {
     if constexpr (kBuildState) {
       out.state.emplace_hint(out.state.end(), path, std::forward<decltype(entry)>(entry));
@@ -30,8 +47,7 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
       if (b->second.kind != EntryKind::kTombstone && !keep_missing(b->first, b->second)) {
         Entry t;
         t.kind = EntryKind::kTombstone;
-        t.vv = b->second.vv;
-        t.vv.Bump(node);
+        t.vv = bumped(b->second.vv);
         out.deleted.push_back(b->first);
         put(b->first, std::move(t));
       } else {
@@ -40,8 +56,7 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
       ++b;
     } else if (take_scan) {
       Entry e = s->second;
-      e.vv = VersionVector();
-      e.vv.Bump(node);
+      e.vv = fresh;
       out.added.push_back(s->first);
       put(s->first, std::move(e));
       ++s;
@@ -52,8 +67,7 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
         put(b->first, was);
       } else {
         Entry e = now;
-        e.vv = was.vv;
-        e.vv.Bump(node);
+        e.vv = bumped(was.vv);
         (was.kind != EntryKind::kTombstone ? out.modified : out.added).push_back(s->first);
         put(s->first, std::move(e));
       }
