@@ -23,6 +23,7 @@ int Run(int argc, char** argv) {
   RegisterSync(app, context);
   RegisterTools(app, context);
   RegisterGovernance(app, context);
+  RegisterRpc(app, context);
 
   try {
     app.parse(argc, argv);

@@ -250,6 +250,8 @@ void RegisterSync(CLI::App& app, Context& context) {
       context.exit_code = ExitCodeFor(result->error->code);
     }
   });
+
+  RegisterMergePreview(*sync, context);
 }
 
 }  // namespace hx::cli

@@ -19,5 +19,9 @@ void RegisterSync(CLI::App& app, Context& context);
 void RegisterTools(CLI::App& app, Context& context);
 // hx lock, hx member (cmd_lock.cc).
 void RegisterGovernance(CLI::App& app, Context& context);
+// hx sync merge-preview, added to the sync group (cmd_merge.cc).
+void RegisterMergePreview(CLI::App& sync, Context& context);
+// hx rpc (cmd_rpc.cc).
+void RegisterRpc(CLI::App& app, Context& context);
 
 }  // namespace hx::cli
