@@ -1,0 +1,281 @@
+// S3 replies become the seed's codes and categories. The mapping table is
+// tested directly, and the transport side (throttling, 5xx, stalls, cut
+// bodies, errors inside a 200) against a canned HTTP server on loopback
+// that answers each connection with the next scripted reply.
+#include "store/s3/s3_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/s3/s3_store.h"
+
+namespace hx::s3 {
+namespace {
+
+const S3Endpoint kEndpoint{.base_url = "http://127.0.0.1:9", .path_style = true,
+                           .region = "us-east-1", .bucket = "bkt"};
+
+struct Case {
+  long status;
+  const char* code;
+  SyncCode expected_code;
+  Category expected_category;
+};
+
+TEST(MapS3Error, FollowsTheTable) {
+  const Case cases[] = {
+      {403, "SignatureDoesNotMatch", SyncCode::kAuthFailed, Category::kAuth},
+      {403, "InvalidAccessKeyId", SyncCode::kAuthFailed, Category::kAuth},
+      {403, "AccessDenied", SyncCode::kAuthFailed, Category::kAuth},
+      {400, "ExpiredToken", SyncCode::kAuthFailed, Category::kAuth},
+      {400, "AuthorizationHeaderMalformed", SyncCode::kAuthFailed, Category::kAuth},
+      {401, "", SyncCode::kAuthFailed, Category::kAuth},
+      {404, "NoSuchBucket", SyncCode::kTargetInvalid, Category::kNotFound},
+      {301, "PermanentRedirect", SyncCode::kTargetInvalid, Category::kNotFound},
+      {404, "NoSuchKey", SyncCode::kStateFailed, Category::kNotFound},
+      {404, "", SyncCode::kStateFailed, Category::kNotFound},
+      {412, "PreconditionFailed", SyncCode::kStateFailed, Category::kAborted},
+      {409, "ConditionalRequestConflict", SyncCode::kStateFailed, Category::kAborted},
+      {503, "SlowDown", SyncCode::kNetworkFailed, Category::kThrottling},
+      {429, "", SyncCode::kNetworkFailed, Category::kThrottling},
+      {400, "RequestTimeout", SyncCode::kNetworkFailed, Category::kTimeout},
+      {500, "InternalError", SyncCode::kNetworkFailed, Category::kNetwork},
+      {502, "", SyncCode::kNetworkFailed, Category::kNetwork},
+      {501, "NotImplemented", SyncCode::kTargetUnsupported, Category::kUnsupported},
+      {400, "EntityTooLarge", SyncCode::kStateFailed, Category::kNoSpace},
+      {400, "InvalidArgument", SyncCode::kStateFailed, Category::kInternal},
+  };
+  for (const Case& c : cases) {
+    const Error error = MapS3Error(c.status, c.code, "server words", "GET k", kEndpoint);
+    EXPECT_EQ(error.code, c.expected_code) << c.status << " " << c.code;
+    EXPECT_EQ(error.category, c.expected_category) << c.status << " " << c.code;
+    EXPECT_EQ(error.details.at("http_status"), std::to_string(c.status));
+    EXPECT_NE(error.message.find("bkt"), std::string::npos);
+  }
+  EXPECT_TRUE(MapS3Error(503, "SlowDown", "", "x", kEndpoint).retryable);
+  EXPECT_FALSE(MapS3Error(403, "AccessDenied", "", "x", kEndpoint).retryable);
+  EXPECT_NE(MapS3Error(400, "AuthorizationHeaderMalformed", "", "x", kEndpoint)
+                .message.find("--region"),
+            std::string::npos);
+}
+
+// Answers each connection with the next scripted reply (raw HTTP), after
+// reading the request. "STALL" keeps the connection open without replying
+// until the server stops.
+class CannedServer {
+ public:
+  CannedServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      std::abort();
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CannedServer() {
+    stop_.store(true);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  void Script(std::string reply) {
+    std::lock_guard lock(mu_);
+    replies_.push_back(std::move(reply));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_.load()) {
+      const int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      std::string request;
+      char buf[4096];
+      std::size_t need = std::string::npos;
+      while (need == std::string::npos || request.size() < need) {
+        const ssize_t n = ::read(client, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+        const std::size_t end = request.find("\r\n\r\n");
+        if (end != std::string::npos && need == std::string::npos) {
+          std::size_t length = 0;
+          const std::size_t at = request.find("Content-Length: ");
+          if (at != std::string::npos && at < end) length = std::stoul(request.substr(at + 16));
+          need = end + 4 + length;
+        }
+      }
+      requests_.fetch_add(1);
+      std::string reply;
+      {
+        std::lock_guard lock(mu_);
+        if (!replies_.empty()) {
+          reply = replies_.front();
+          replies_.pop_front();
+        }
+      }
+      if (reply == "STALL") {
+        while (!stop_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      } else {
+        (void)!::write(client, reply.data(), reply.size());
+      }
+      ::close(client);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::deque<std::string> replies_;
+};
+
+std::string Reply(int status, const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n" + extra + "\r\n" + body;
+}
+
+std::string ErrorBody(const std::string& code) {
+  return "<?xml version=\"1.0\"?><Error><Code>" + code + "</Code><Message>m</Message></Error>";
+}
+
+std::unique_ptr<S3Store> StoreOn(const CannedServer& server, HttpOptions http = {}) {
+  S3StoreOptions options;
+  options.http = http;
+  options.multipart_threshold = 10;
+  options.part_size = 10;
+  options.part_attempts = 2;
+  options.concurrency = 1;
+  return std::make_unique<S3Store>(S3Endpoint{.base_url = server.url(), .path_style = true,
+                                              .region = "us-east-1", .bucket = "bkt"},
+                                   AwsCredentials{"AKID", "SECRET", ""}, "p", "s3", options);
+}
+
+TEST(S3Transport, SlowDownAndServerErrorsAreRetryable) {
+  CannedServer server;
+  server.Script(Reply(503, ErrorBody("SlowDown")));
+  server.Script(Reply(500, ErrorBody("InternalError")));
+  server.Script(Reply(429, ""));
+  auto store = StoreOn(server);
+  const Category expected[] = {Category::kThrottling, Category::kNetwork, Category::kThrottling};
+  for (const Category category : expected) {
+    auto got = store->Get("k", 100);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.error().code, SyncCode::kNetworkFailed);
+    EXPECT_EQ(got.error().category, category);
+    EXPECT_TRUE(got.error().retryable);
+  }
+}
+
+TEST(S3Transport, ACutBodyIsARetryableNetworkFailure) {
+  CannedServer server;
+  server.Script("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nshort");
+  auto got = StoreOn(server)->Get("k", 1000);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, SyncCode::kNetworkFailed) << got.error().ToShortString();
+  EXPECT_TRUE(got.error().retryable);
+}
+
+TEST(S3Transport, AStallPastTheLimitIsATimeout) {
+  CannedServer server;
+  server.Script("STALL");
+  HttpOptions http;
+  http.low_speed_seconds = 1;
+  auto got = StoreOn(server, http)->Get("k", 1000);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().category, Category::kTimeout) << got.error().ToShortString();
+  EXPECT_EQ(got.error().code, SyncCode::kNetworkFailed);
+}
+
+TEST(S3Transport, AConnectionClosedWithoutAReplyIsRetryable) {
+  CannedServer server;
+  server.Script("");
+  auto got = StoreOn(server)->Exists("k");
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(got.error().retryable) << got.error().ToShortString();
+}
+
+TEST(S3Transport, AnErrorInsideA200CompleteFailsTheUploadAndAbortsIt) {
+  CannedServer server;
+  server.Script(Reply(200, "<InitiateMultipartUploadResult><UploadId>u-1</UploadId>"
+                           "</InitiateMultipartUploadResult>"));
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script(Reply(200, ErrorBody("InternalError")));  // CompleteMultipartUpload
+  server.Script(Reply(204, ""));                          // AbortMultipartUpload
+  auto put = StoreOn(server)->Put("k", std::vector<std::uint8_t>(15, 'x'));
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, SyncCode::kNetworkFailed) << put.error().ToShortString();
+  EXPECT_TRUE(put.error().retryable);
+  EXPECT_EQ(server.requests(), 5);  // create, 2 parts, complete, abort
+}
+
+TEST(S3Transport, APartIsRetriedInPlaceThenTheUploadIsAborted) {
+  CannedServer server;
+  server.Script(Reply(200, "<R><UploadId>u-2</UploadId></R>"));
+  server.Script(Reply(500, ErrorBody("InternalError")));  // part 1, attempt 1
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));      // part 1, attempt 2
+  server.Script(Reply(503, ErrorBody("SlowDown")));       // part 2, attempt 1
+  server.Script(Reply(503, ErrorBody("SlowDown")));       // part 2, attempt 2
+  server.Script(Reply(204, ""));                          // abort
+  auto put = StoreOn(server)->Put("k", std::vector<std::uint8_t>(15, 'x'));
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().category, Category::kThrottling);
+  EXPECT_EQ(server.requests(), 6);
+}
+
+TEST(S3Transport, AGetLargerThanTheBoundIsCorruptAndNotReadToTheEnd) {
+  CannedServer server;
+  server.Script(Reply(200, std::string(5000, 'x'), "ETag: \"e\"\r\n"));
+  auto got = StoreOn(server)->Get("k", 100);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().category, Category::kCorrupt);
+}
+
+TEST(S3Transport, AMalformedListingIsAnError) {
+  CannedServer server;
+  server.Script(Reply(200, "<ListBucketResult><Contents><Key>p/a</Key><Size>x</Size></Contents>"
+                           "</ListBucketResult>"));
+  server.Script(Reply(200, "not xml"));
+  server.Script(Reply(200, "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"));
+  auto store = StoreOn(server);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(store->List("").ok());
+}
+
+TEST(S3Transport, NotImplementedConditionalWritesSwitchToEmulation) {
+  CannedServer server;
+  server.Script(Reply(501, ErrorBody("NotImplemented")));  // PUT If-None-Match
+  server.Script(Reply(404, ""));                           // HEAD: absent
+  server.Script(Reply(200, "", "ETag: \"v1\"\r\n"));        // PUT
+  auto store = StoreOn(server);
+  EXPECT_TRUE(store->capabilities().atomic_create);
+  auto created = store->PutIfAbsent("lock", std::vector<std::uint8_t>{1});
+  ASSERT_TRUE(created.ok()) << created.error().ToShortString();
+  EXPECT_EQ(*created, "\"v1\"");
+  EXPECT_TRUE(store->emulating_conditional_writes());
+  EXPECT_FALSE(store->capabilities().atomic_create);
+  EXPECT_FALSE(store->capabilities().atomic_compare_and_swap);
+}
+
+}  // namespace
+}  // namespace hx::s3
