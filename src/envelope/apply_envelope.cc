@@ -192,13 +192,13 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
       } else if (options.policy == MergePolicy::kCloudPreferred) {
         out.winner = Side::kCloud;
       } else if (auto d = options.decisions.find(item.item_id); d != options.decisions.end()) {
-        out.winner = d->second;
+        HX_ASSIGN_OR_RETURN(out.winner, DecidedSide(item.item_id, d->second));
       }
       out.status = !out.winner ? "conflicted" : *out.winner == Side::kLocal ? "skipped" : "updated";
     }
     report.items.push_back(std::move(out));
   }
-  for (const auto& [id, side] : options.decisions) {
+  for (const auto& [id, choice] : options.decisions) {
     if (decidable.count(id) == 0) {
       return InvalidInput(SyncCode::kInputInvalid,
                           "the decisions file names " + id +

@@ -94,7 +94,9 @@ Result<EnvelopeDiffReport> DiffEnvelope(const std::filesystem::path& vault,
 
 struct EnvelopeApplyOptions {
   MergePolicy policy = MergePolicy::kManualPerItem;
-  Decisions decisions;  // manual_per_item: a choice per conflict/changed item
+  // manual_per_item: "local" or "remote" per conflict/changed item (see
+  // sync/link.h; "both" is refused).
+  Decisions decisions;
   std::int64_t now_ms = 0;
 };
 

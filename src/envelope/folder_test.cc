@@ -218,7 +218,7 @@ TEST_F(EnvelopeApplyTest, CloudPreferredWritesTheEnvelopeAndArchivesTheFoldersVe
 
 TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecision) {
   const auto before = dst_.Tree();
-  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"conflict.txt", Side::kCloud}});
+  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"conflict.txt", ManualChoice::kRemote}});
   ASSERT_TRUE(r.ok()) << r.error().ToShortString();
   EXPECT_EQ(r->outcome, "needs_decisions");
   EXPECT_EQ(r->error->code, SyncCode::kConflict);
@@ -232,7 +232,7 @@ TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecis
   Result<EnvelopeApplyReport> done = ApplyEnvelope(
       dst_.path(), envelope_,
       {.policy = MergePolicy::kManualPerItem,
-       .decisions = {{"conflict.txt", Side::kCloud}, {"kind", Side::kLocal}},
+       .decisions = {{"conflict.txt", ManualChoice::kRemote}, {"kind", ManualChoice::kLocal}},
        .now_ms = 9001});
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->outcome, "applied");
@@ -242,7 +242,7 @@ TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecis
 }
 
 TEST_F(EnvelopeApplyTest, DecisionsForItemsThatDoNotDifferAreRefused) {
-  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"same.txt", Side::kLocal}});
+  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"same.txt", ManualChoice::kLocal}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
   Result<EnvelopeApplyReport> p = Apply(MergePolicy::kKeepBoth);

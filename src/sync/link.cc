@@ -280,7 +280,7 @@ class Linker {
     }
     auto it = decisions_.find(path);
     if (it == decisions_.end()) return std::nullopt;
-    return it->second;
+    return it->second == ManualChoice::kLocal ? Side::kLocal : Side::kCloud;
   }
 
   std::string ArchiveRel(const std::string& path, Side loser) const {
@@ -400,7 +400,8 @@ class Linker {
     for (const Planned& p : planned_) {
       if (p.item.change == "changed") changed.insert(p.item.path);
     }
-    for (const auto& [id, side] : decisions_) {
+    for (const auto& [id, choice] : decisions_) {
+      HX_RETURN_IF_ERROR(DecidedSide(id, choice));
       if (changed.count(id) == 0) {
         return InvalidInput(SyncCode::kInputInvalid,
                             "the decisions file names " + id +

@@ -45,24 +45,24 @@
 #include "base/error.h"
 #include "merge/policy.h"
 #include "sync/engine.h"
+#include "sync/resolve.h"
 
 namespace hx {
 
-// Which side an item's losing version came from, for decisions files and
-// reports: "local" (this folder) or "cloud" (the store, or an envelope).
+// The two sides of a first sync, in reports: "local" (this folder) and
+// "cloud" (the store, or an envelope).
 enum class Side { kLocal, kCloud };
 std::string_view ToString(Side side);
 
-// A decisions file (manual_per_item): canonical or plain JSON
-//   {"decisions": {"<item id>": "local" | "cloud", ...}}
-// Item ids are vault-relative paths. Strict: at most kMaxDecisionsBytes,
-// valid UTF-8, no duplicate keys, no other fields, only those two choices;
-// anything else is KC_SYNC_INPUT_INVALID naming the problem.
-using Decisions = std::map<std::string, Side>;
-inline constexpr std::size_t kMaxDecisionsBytes = std::size_t{16} << 20;
-Result<Decisions> ParseDecisions(std::string_view bytes);
-// Reads and parses a decisions file (errors name the file).
+// A decisions file (manual_per_item) is the one pull reads (sync/resolve.h:
+// {"decisions":{"<item id>":"local"|"remote"|"both"},"format_version":1}).
+// Link and the envelope take "local" (this folder's version wins) and
+// "remote" (the store's or the envelope's wins); "both" is keep_both, which
+// they do not do (KC_SYNC_INPUT_INVALID). Reads and parses the file (errors
+// name it).
 Result<Decisions> ReadDecisionsFile(const std::filesystem::path& file);
+// The side a decision picks; "both" is KC_SYNC_INPUT_INVALID naming the item.
+Result<Side> DecidedSide(const std::string& item_id, ManualChoice choice);
 
 // The per-item statuses and summary counts of seed 003 (shared by link and
 // the envelope apply).

