@@ -167,18 +167,28 @@ Result<TrustChain> CheckTrustChain(Session& s, const Snapshot& head_snapshot,
 std::vector<SyncMergeLockV2> LocksCovering(const std::vector<PathLock>& locks,
                                            const std::vector<std::string>& changed_paths,
                                            std::string_view self, std::int64_t now_ms) {
+  // What a lock covers is its path and a contiguous range of the sorted
+  // paths (those starting with "<path>/"), so each lock costs two binary
+  // searches plus its matches, however many paths changed.
+  std::vector<std::string_view> sorted(changed_paths.begin(), changed_paths.end());
+  std::sort(sorted.begin(), sorted.end());
   std::set<std::pair<std::string, std::string>> seen;
   std::vector<SyncMergeLockV2> out;
+  auto add = [&](std::string_view path, const PathLock& lock) {
+    std::string hash = ObjectHashOfPath(path);
+    if (!seen.emplace(hash, lock.owner).second) return;
+    out.push_back(SyncMergeLockV2{
+        .object_hash = std::move(hash), .owner = lock.owner, .expires_at_ms = lock.expires_ms});
+  };
   for (const PathLock& lock : locks) {
     if (lock.owner == self || !lock.ActiveAt(now_ms)) continue;
-    // changed_paths is sorted or not; a lock covers a contiguous range of a
-    // sorted list, but the lists are small enough for a plain scan.
-    for (const std::string& path : changed_paths) {
-      if (!lock.Covers(path)) continue;
-      std::string hash = ObjectHashOfPath(path);
-      if (!seen.emplace(hash, lock.owner).second) continue;
-      out.push_back(SyncMergeLockV2{
-          .object_hash = std::move(hash), .owner = lock.owner, .expires_at_ms = lock.expires_ms});
+    if (std::binary_search(sorted.begin(), sorted.end(), std::string_view(lock.path))) {
+      add(lock.path, lock);
+    }
+    const std::string prefix = lock.path + "/";
+    for (auto it = std::lower_bound(sorted.begin(), sorted.end(), std::string_view(prefix));
+         it != sorted.end() && it->starts_with(prefix); ++it) {
+      add(*it, lock);
     }
   }
   std::sort(out.begin(), out.end(), [](const SyncMergeLockV2& a, const SyncMergeLockV2& b) {

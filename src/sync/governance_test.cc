@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -190,6 +191,24 @@ TEST(LocksCoveringTest, ADirectoryLockOfAnotherDeviceCoversTheChangesBeneathIt) 
   EXPECT_EQ(covering[1].object_hash, hashes[1]);
   EXPECT_EQ(covering[0].owner, other);
   EXPECT_EQ(covering[0].expires_at_ms, 100);
+}
+
+TEST(LocksCoveringTest, NestedLocksOfTwoDevicesGiveOneEntryPerPathAndOwner) {
+  const std::string self(32, 'a');
+  const std::string b(32, 'b');
+  const std::string c(32, 'c');
+  const std::vector<PathLock> locks = {
+      {.path = "docs", .owner = b, .created_ms = 0, .expires_ms = 100},
+      {.path = "docs/x", .owner = b, .created_ms = 0, .expires_ms = 100},
+      {.path = "docs/x", .owner = c, .created_ms = 0, .expires_ms = 100},
+  };
+  const std::vector<SyncMergeLockV2> covering =
+      LocksCovering(locks, {"docs/x/y.txt", "zz", "docs/x"}, self, 50);
+  ASSERT_EQ(covering.size(), 4u);  // docs/x and docs/x/y.txt, each for b and c
+  for (std::size_t i = 1; i < covering.size(); ++i) {
+    EXPECT_LT(std::tie(covering[i - 1].object_hash, covering[i - 1].owner),
+              std::tie(covering[i].object_hash, covering[i].owner));
+  }
 }
 
 TEST_F(GovernanceTest, AnUpToDateVaultHasANeutralContext) {
