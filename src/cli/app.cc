@@ -24,6 +24,8 @@ int Run(int argc, char** argv) {
   RegisterTools(app, context);
   RegisterGovernance(app, context);
   RegisterRpc(app, context);
+  RegisterLink(*app.get_subcommand("sync"), context);
+  RegisterEnvelope(app, context);
 
   try {
     app.parse(argc, argv);

@@ -23,5 +23,9 @@ void RegisterGovernance(CLI::App& app, Context& context);
 void RegisterMergePreview(CLI::App& sync, Context& context);
 // hx rpc (cmd_rpc.cc).
 void RegisterRpc(CLI::App& app, Context& context);
+// hx sync link, added to the sync group (cmd_link.cc).
+void RegisterLink(CLI::App& sync, Context& context);
+// hx envelope export|diff|apply (cmd_envelope.cc).
+void RegisterEnvelope(CLI::App& app, Context& context);
 
 }  // namespace hx::cli
