@@ -13,7 +13,6 @@
 namespace hx::s3 {
 namespace {
 
-constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 // A ListObjectsV2 page is at most 1000 keys of at most 1 KiB: well below.
 constexpr std::uint64_t kMaxListPage = 8 << 20;
 // S3's part numbers run from 1 to 10000.

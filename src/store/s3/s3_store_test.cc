@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "store/s3/testing/moto_server.h"
+#include "store/s3/xml.h"
 #include "store/store_conformance.h"
 #include "store/store_test_util.h"
 #include "store/store_wrappers.h"
@@ -187,6 +188,44 @@ TEST(S3Store, MultipartObjectsAreInvisibleUntilCompleteAndExactAfter) {
   ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].size, bytes.size());
+}
+
+// The multipart uploads still open in `bucket` (ListMultipartUploads).
+std::size_t PendingUploads(const std::string& bucket) {
+  auto& moto = SharedMotoServer();
+  S3Client client(moto.EndpointFor(bucket), moto.credentials());
+  auto listed = client.Send({.method = "GET", .key = "", .query = {{"uploads", ""}},
+                             .headers = {}, .body = {}, .max_response_bytes = 1 << 20});
+  if (!listed.ok()) {
+    ADD_FAILURE() << listed.error().ToShortString();
+    return 0;
+  }
+  auto parsed = ParseXml(std::string(listed->body.begin(), listed->body.end()));
+  if (!parsed.ok()) {
+    ADD_FAILURE() << parsed.error().ToShortString();
+    return 0;
+  }
+  return parsed->Children("Upload").size();
+}
+
+TEST(S3Store, AFailedMultipartUploadIsAbortedAndLeavesNothingVisible) {
+  auto& moto = SharedMotoServer();
+  const std::string bucket = moto.NewBucket();
+  S3StoreOptions options;
+  options.multipart_threshold = 4096;
+  options.part_size = 512;  // below the server's minimum: CompleteMultipartUpload fails
+  auto store = moto.NewStore(bucket, "v", options);
+  auto put = store->Put("packs/p1", PatternBytes(5000, 1));
+  ASSERT_FALSE(put.ok());
+  EXPECT_FALSE(put.error().retryable) << put.error().ToShortString();
+  EXPECT_EQ(store->Exists("packs/p1").value(), false);
+  EXPECT_TRUE(store->List("").value().empty());
+  EXPECT_EQ(PendingUploads(bucket), 0u);
+  // The same store with sound parts succeeds, and nothing is left open.
+  auto good = moto.NewStore(bucket, "v", SmallMultipart());
+  ASSERT_OK(good->Put("packs/p1", PatternBytes(300'000, 1)));
+  EXPECT_EQ(good->Get("packs/p1", kNoLimit).value(), PatternBytes(300'000, 1));
+  EXPECT_EQ(PendingUploads(bucket), 0u);
 }
 
 TEST(S3Store, ConditionalWritesUseTheServersPreconditions) {
