@@ -125,3 +125,75 @@ TEST(JsonSchema, AMissingSchemaFileIsAnError) {
 
 }  // namespace
 }  // namespace hx
+
+namespace hx {
+namespace {
+
+// ---- The repository's schemas ---------------------------------------------------
+
+std::filesystem::path SchemaDir() { return std::filesystem::path(HX_SOURCE_DIR) / "schemas"; }
+
+json ReadJsonFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+TEST(RepositorySchemas, EverySchemaCompiles) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(SchemaDir())) {
+    if (entry.path().extension() != ".json") continue;
+    Result<JsonSchema> schema = JsonSchema::CompileFile(entry.path());
+    EXPECT_TRUE(schema.ok()) << entry.path() << ": " << schema.error().ToShortString();
+    ++count;
+  }
+  EXPECT_GE(count, 7);
+}
+
+// $ref works within one file, so shared definitions are copies: they must
+// stay identical to the schema they copy.
+TEST(RepositorySchemas, CopiedDefinitionsMatchTheirSource) {
+  const json app_error = ReadJsonFile(SchemaDir() / "app_error.schema.json");
+  json app_error_body = app_error;
+  for (const char* key : {"$schema", "$id", "title", "description", "$defs"}) {
+    app_error_body.erase(key);
+  }
+  app_error_body["description"] = app_error["description"];
+  const json pull = ReadJsonFile(SchemaDir() / "sync_pull_report.schema.json");
+  for (const char* file : {"sync_status_report", "sync_pull_report", "sync_push_report"}) {
+    const json schema = ReadJsonFile(SchemaDir() / (std::string(file) + ".schema.json"));
+    EXPECT_EQ(schema["$defs"]["app_error"], app_error_body) << file;
+    EXPECT_EQ(schema["$defs"]["changes"], pull["$defs"]["changes"]) << file;
+  }
+  json pull_body = pull;
+  for (const char* key : {"$schema", "$id", "title", "description", "$defs"}) {
+    pull_body.erase(key);
+  }
+  const json push = ReadJsonFile(SchemaDir() / "sync_push_report.schema.json");
+  EXPECT_EQ(push["$defs"]["pull_report"], pull_body);
+  const json v1 = ReadJsonFile(SchemaDir() / "sync_merge_preview_report_v1.schema.json");
+  const json v2 = ReadJsonFile(SchemaDir() / "sync_merge_preview_report_v2.schema.json");
+  for (const char* def : {"object_hash", "overlay_id", "change_set"}) {
+    EXPECT_EQ(v1["$defs"][def], v2["$defs"][def]) << def;
+  }
+}
+
+TEST(RepositorySchemas, EveryAppErrorCodeAndCategoryIsInTheSchema) {
+  Result<JsonSchema> schema = JsonSchema::CompileFile(SchemaDir() / "app_error.schema.json");
+  ASSERT_TRUE(schema.ok());
+  for (int code = 0; code < kSyncCodeCount; ++code) {
+    for (int category = 0; category <= static_cast<int>(Category::kInternal); ++category) {
+      Error error(static_cast<SyncCode>(code), static_cast<Category>(category), "what to do");
+      const Status status = schema->Validate(json::parse(error.With("k", "v").ToJson()));
+      EXPECT_TRUE(status.ok()) << error.ToShortString() << ": " << status.error().message;
+    }
+  }
+  json broken = json::parse(Error(SyncCode::kConflict, Category::kConflict, "x").ToJson());
+  broken["code"] = "KC_SYNC_NOPE";
+  EXPECT_FALSE(schema->Validate(broken).ok());
+  broken = json::parse(Error(SyncCode::kConflict, Category::kConflict, "x").ToJson());
+  broken.erase("retryable");
+  EXPECT_FALSE(schema->Validate(broken).ok());
+}
+
+}  // namespace
+}  // namespace hx

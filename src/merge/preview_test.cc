@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "json/canonical_json.h"
+#include "json/schema_testing.h"
 
 namespace hx {
 namespace {
@@ -439,6 +440,57 @@ TEST(SyncMergeJson, AReportWithUnsortedArraysOrAnotherVersionIsRefused) {
   nlohmann::json unknown_policy = ToJson(*report);
   unknown_policy["policy"] = "yolo";
   EXPECT_EQ(ReportV1FromJson(unknown_policy).error().code, SyncCode::kMergePolicyUnsupported);
+}
+
+// ---- Schemas ------------------------------------------------------------------
+
+constexpr char kSchemaV1[] = "schemas/sync_merge_preview_report_v1.schema.json";
+constexpr char kSchemaV2[] = "schemas/sync_merge_preview_report_v2.schema.json";
+
+TEST(SyncMergeSchema, ReportsOfEveryPolicyValidate) {
+  SyncMergeContextV2 context;
+  context.active_locks.push_back({H("a"), "node", 1000});
+  context.author_chain_ok = false;
+  context.unauthorized_remote_authors = {"x"};
+  for (const MergePolicy policy : kAllMergePolicies) {
+    for (const auto& [local, remote] :
+         std::vector<std::pair<SyncMergeChangeSetV1, SyncMergeChangeSetV1>>{
+             {{}, {}},
+             {{{H("a"), H("b")}, {"mode:" + H("a"), "dir_created:" + H("d")}},
+              {{H("a")}, {"mode:" + H("a")}}}}) {
+      EXPECT_TRUE(ValidateAgainstSchema(ToJson(Preview(policy, local, remote, context)), kSchemaV2));
+      EXPECT_TRUE(ValidateAgainstSchema(ToJson(Preview(policy, local, remote, {})), kSchemaV2));
+    }
+  }
+  for (const bool overlap : {false, true}) {
+    Result<SyncMergePreviewReportV1> v1 =
+        MergePreviewConservative({{H("a")}, {"symlink:" + H("l")}},
+                                 {{overlap ? H("a") : H("b")}, {"dir_removed:" + H("d")}}, 5);
+    ASSERT_TRUE(v1.ok());
+    EXPECT_TRUE(ValidateAgainstSchema(ToJson(*v1), kSchemaV1));
+  }
+}
+
+TEST(SyncMergeSchema, BrokenReportsFailValidation) {
+  Result<SyncMergePreviewReportV1> v1 = MergePreviewConservative({{H("a")}, {}}, {{H("a")}, {}}, 5);
+  ASSERT_TRUE(v1.ok());
+  const nlohmann::json good = ToJson(*v1);
+  ASSERT_TRUE(ValidateAgainstSchema(good, kSchemaV1));
+  std::vector<nlohmann::json> broken(7, good);
+  broken[0]["local"]["object_hashes"][0] = "ABC";
+  broken[1].erase("decision_trace");
+  broken[2]["extra"] = 1;
+  broken[3]["reasons"] = {"unsafe_rbac"};
+  broken[4]["schema_version"] = 2;
+  broken[5]["overlap"]["overlay_ids"] = {"rename:" + H("a")};
+  broken[6]["local"]["object_hashes"] = {H("a"), H("a")};
+  for (const nlohmann::json& report : broken) {
+    EXPECT_FALSE(ValidateAgainstSchema(report, kSchemaV1)) << report.dump();
+  }
+  nlohmann::json v2 = ToJson(Preview(MergePolicy::kKeepBoth, {{H("a")}, {}}, {{H("a")}, {}}, {}));
+  ASSERT_TRUE(ValidateAgainstSchema(v2, kSchemaV2));
+  v2["items"][0]["action"] = "overwrite";
+  EXPECT_FALSE(ValidateAgainstSchema(v2, kSchemaV2));
 }
 
 }  // namespace
