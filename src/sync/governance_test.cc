@@ -8,11 +8,13 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <variant>
 
 #include <gtest/gtest.h>
 
 #include "json/schema_validator.h"
 #include "merge/preview.h"
+#include "sync/merge_preview.h"
 #include "sync/prepare.h"
 #include "sync/session.h"
 #include "sync/sync_test_util.h"
@@ -69,6 +71,17 @@ class GovernanceTest : public ::testing::Test {
                                                  {{ObjectHashOfPath(remote_path)}, {}}, context,
                                                  policy, now_ms));
     return EnsureMergeSafe(report);
+  }
+
+  // What `hx sync merge-preview --policy <policy>` on `device` reports, as
+  // the ensure_* check of that policy.
+  static Status PreviewVerdict(const Device& device, MergePolicy policy, std::int64_t now_ms) {
+    HX_ASSIGN_OR_RETURN(const MergePreviewReport preview,
+                        SyncMergePreview(device.vault(), device.options(now_ms), policy));
+    if (const auto* v1 = std::get_if<SyncMergePreviewReportV1>(&preview.report)) {
+      return EnsureConservativeMergeSafe(*v1);
+    }
+    return EnsureMergeSafe(std::get<SyncMergePreviewReportV2>(preview.report));
   }
 
   std::unique_ptr<StoreFixture> store_ = MakeFolderStoreFixture();
@@ -367,6 +380,39 @@ TEST_F(GovernanceTest, ReportsMatchTheirSchemas) {
   EXPECT_FALSE(ValidateAgainstSchemaFile(
                    bad, fs::path(HX_SOURCE_DIR) / "schemas" / "member_report.schema.json")
                    .ok());
+}
+
+// End to end: the preview a user runs refuses with each governance code.
+TEST_F(GovernanceTest, MergePreviewRefusesOnEachGovernanceFactWithTheSeedsCodes) {
+  // lock: the laptop holds docs/, the desktop edited beneath it.
+  HX_ASSERT_OK(SyncLockAdd(a_.vault(), a_.options(6000), "docs", kHour));
+  a_.Write("other.txt", "from a");
+  HX_ASSERT_OK(a_.Push(7000));
+  b_.Write("docs/notes.txt", "from b");
+  EXPECT_EQ(PreviewVerdict(b_, MergePolicy::kConservativePlusV2, 8000).error().code,
+            SyncCode::kMergeLockConflict);
+  HX_ASSERT_OK(PreviewVerdict(b_, MergePolicy::kConservative, 8000));
+  HX_ASSERT_OK(b_.Pull(9000));
+  HX_ASSERT_OK(b_.Push(10000));
+  HX_ASSERT_OK(SyncLockRemove(a_.vault(), a_.options(11000), "docs", false));
+  HX_ASSERT_OK(a_.Pull(11000));
+
+  // rbac: the desktop pushed, then the laptop made it a reader.
+  b_.Write("by-b.txt", "b");
+  HX_ASSERT_OK(b_.Push(12000));
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(13000), NodeOf(b_), DeviceRole::kReader));
+  a_.Write("by-a.txt", "a");
+  HX_ASSERT_OK(PreviewVerdict(a_, MergePolicy::kConservativePlusV2, 14000));
+  EXPECT_EQ(PreviewVerdict(a_, MergePolicy::kConservativePlusV3, 14000).error().code,
+            SyncCode::kMergePolicyV3Unsafe);
+  EXPECT_EQ(PreviewVerdict(a_, MergePolicy::kConservativePlusV4, 14000).error().code,
+            SyncCode::kMergePolicyV4Unsafe);
+
+  // trust: the author of the new snapshot is unknown to the vault.
+  fs::remove(fs::path(store_->TargetUri()) / kMembershipKey);
+  fs::remove(fs::path(store_->TargetUri()) / "manifests" / (NodeOf(b_) + ".hxman"));
+  EXPECT_EQ(PreviewVerdict(a_, MergePolicy::kConservativePlusV2, 15000).error().code,
+            SyncCode::kMergeTrustConflict);
 }
 
 }  // namespace
