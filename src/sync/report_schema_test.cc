@@ -111,6 +111,7 @@ TEST_F(ReportSchemaTest, ResolvingPullsAndAMergingPushValidate) {
   EXPECT_TRUE(report["merged"].is_object()) << report.dump();
   EXPECT_TRUE(ValidateAgainstSchema(report, kPush));
 
+  HX_ASSERT_OK(a_.Pull(7500));
   a_.Write("shared.txt", "a again");
   HX_ASSERT_OK(a_.Push(8000));
   b_.Write("shared.txt", "b again");
