@@ -37,6 +37,8 @@ constexpr char kPrefix[] = "vault";
 // Attempts per call in the proxy tests: what the bounded-failure tests count
 // on the wire (ReopenWithTestKnobs).
 constexpr int kMaxAttempts = 4;
+// OpenStore's default (S3RetryOptionsFromEnvironment).
+constexpr int kDefaultAttempts = 5;
 
 // The process environment OpenStore reads: moto's key, nothing else.
 void SetS3Environment(const MotoServer& moto) {
@@ -130,12 +132,12 @@ using WrapFn = std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>;
 // stall of one second fails a request. They are passed in the environment
 // object because CredentialEnvironment::FromProcess keeps only AWS_*
 // variables, so OpenStore never sees HX_S3_* ones.
-WrapFn ReopenWithTestKnobs(const StoreFixture& fixture) {
-  return [&fixture](std::unique_ptr<Store>) -> std::unique_ptr<Store> {
+WrapFn ReopenWithTestKnobs(const StoreFixture& fixture, int max_attempts = kMaxAttempts) {
+  return [&fixture, max_attempts](std::unique_ptr<Store>) -> std::unique_ptr<Store> {
     auto target = ParseTargetUri(fixture.TargetUri(), fixture.Options(), "/");
     EXPECT_TRUE(target.ok());
     s3::CredentialEnvironment env = s3::CredentialEnvironment::FromProcess();
-    env.variables["HX_S3_MAX_ATTEMPTS"] = std::to_string(kMaxAttempts);
+    env.variables["HX_S3_MAX_ATTEMPTS"] = std::to_string(max_attempts);
     env.variables["HX_S3_STALL_SECONDS"] = "1";
     auto store = s3::S3Store::Open(*target, env, s3::S3StoreOptionsFromEnvironment(env));
     EXPECT_TRUE(store.ok()) << store.error().ToShortString();
@@ -184,19 +186,33 @@ class S3ProxyTest : public ::testing::Test {
     store_ = std::make_unique<S3StoreFixture>(proxy_->endpoint());
   }
 
-  std::unique_ptr<Device> NewDevice(const std::string& name) {
+  std::unique_ptr<Device> NewDevice(const std::string& name, int max_attempts = kMaxAttempts) {
     auto device = std::make_unique<Device>(*store_, name);
-    device->wrap_store = ReopenWithTestKnobs(*store_);
+    device->wrap_store = ReopenWithTestKnobs(*store_, max_attempts);
     auto init = device->Init(Tick());
     EXPECT_TRUE(init.ok()) << init.error().ToShortString();
     return device;
   }
   std::int64_t Tick() { return now_ += 1000; }
 
+  // Checks that a step succeeded; on a failure, the requests of the step
+  // say why. Starts the next step's log.
+  template <typename R>
+  void Step(const char* what, const R& result) {
+    EXPECT_TRUE(result.ok()) << what << ": " << result.error().ToShortString() << "\n"
+                             << Describe(Requests());
+    ASSERT_TRUE(proxy_->Reset().ok());
+  }
+
   std::vector<ProxyRequest> Requests() {
     auto log = proxy_->Requests();
     EXPECT_TRUE(log.ok());
     return log.ok() ? *log : std::vector<ProxyRequest>{};
+  }
+  int CountFaults() {
+    int n = 0;
+    for (const auto& r : Requests()) n += !r.fault.empty();
+    return n;
   }
   void Faults(ProxyFaultConfig config) { ASSERT_TRUE(proxy_->Configure(config).ok()); }
 
@@ -354,8 +370,9 @@ class S3FaultTest : public S3ProxyTest, public ::testing::WithParamInterface<Fau
 
 TEST_P(S3FaultTest, PushesAndPullsThroughTransientFaultsConvergeWithNothingCorrupt) {
   const FaultCase& c = GetParam();
-  auto a = NewDevice("a");
-  auto b = NewDevice("b");
+  // Transient faults at these rates: the retry policy's default attempts.
+  auto a = NewDevice("a", kDefaultAttempts);
+  auto b = NewDevice("b", kDefaultAttempts);
   ProxyFaultConfig config;
   config.rates[c.kind] = c.rate;
   config.stall_seconds = 4;
@@ -367,10 +384,13 @@ TEST_P(S3FaultTest, PushesAndPullsThroughTransientFaultsConvergeWithNothingCorru
     ASSERT_TRUE(proxy_->Reset().ok());
     WriteMixedVault(*a, round);
     if (round == 3) a->Remove("docs/d0");
-    HX_ASSERT_OK(a->Push(Tick()));
-    HX_ASSERT_OK(b->Pull(Tick()));
+    auto pushed = a->Push(Tick());
+    faults += CountFaults();
+    Step("a push", pushed);
+    auto pulled = b->Pull(Tick());
+    faults += CountFaults();
+    Step("b pull", pulled);
     EXPECT_EQ(b->Snapshot(), a->Snapshot());
-    for (const auto& r : Requests()) faults += !r.fault.empty();
   }
   EXPECT_GT(faults, 0) << "the rate never fired: the test proved nothing";
   // The store holds nothing half-written: a third device reads it whole.
@@ -403,20 +423,14 @@ TEST_F(S3ProxyTest, EveryFaultKindMixedAtOnceStillConverges) {
   config.stall_seconds = 4;
   config.seed = 42;
   Faults(config);
-  // Every step must succeed; on a failure, the requests of that step say why.
-  auto step = [&](const char* what, auto result) {
-    EXPECT_TRUE(result.ok()) << what << ": " << result.error().ToShortString() << "\n"
-                             << Describe(Requests());
-    ASSERT_TRUE(proxy_->Reset().ok());
-  };
   for (int round = 1; round <= 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     WriteMixedVault(*a, round);
-    step("a push", a->Push(Tick()));
+    Step("a push", a->Push(Tick()));
     b->Write("from-b/" + std::to_string(round) + ".txt", "b" + std::to_string(round));
-    step("b pull", b->Pull(Tick()));
-    step("b push", b->Push(Tick()));
-    step("a pull", a->Pull(Tick()));
+    Step("b pull", b->Pull(Tick()));
+    Step("b push", b->Push(Tick()));
+    Step("a pull", a->Pull(Tick()));
     EXPECT_EQ(a->Snapshot(), b->Snapshot());
   }
 }
