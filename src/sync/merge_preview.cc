@@ -10,6 +10,7 @@
 
 #include "sync/governance.h"
 #include "sync/internal.h"
+#include "sync/resolve.h"
 
 namespace hx {
 namespace {
@@ -143,10 +144,21 @@ Result<SyncMergePreviewReportV2> PreviewMerge(Session& s, const PreparedPull& pr
     // which may differ from the path overlap: equal edits on both sides
     // join, and a remote change under a locally removed directory conflicts.
     std::vector<SyncMergeItemV2> items;
-    for (const PlannedItem& item : prepared.plan.items) {
-      if (item.action != PullAction::kConflict) continue;
-      items.push_back(
-          SyncMergeItemV2{ObjectHashOfPath(item.path), item.path, std::string(ActionFor(policy)), ""});
+    if (IsResolvingPolicy(policy) && policy != MergePolicy::kManualPerItem) {
+      // Exactly what the pull would decide (sync/resolve.h), names included.
+      HX_ASSIGN_OR_RETURN(const Resolution resolution,
+                          ResolveConflicts(prepared.plan, prepared.remote.entries, policy, nullptr));
+      for (const ResolvedConflict& conflict : resolution.conflicts) {
+        items.push_back(SyncMergeItemV2{ObjectHashOfPath(conflict.path), conflict.path,
+                                        conflict.decision, conflict.renamed_to.value_or("")});
+      }
+    } else {
+      // none reports the conflict; manual_per_item waits for a decisions file.
+      for (const PlannedItem& item : prepared.plan.items) {
+        if (item.action != PullAction::kConflict) continue;
+        items.push_back(SyncMergeItemV2{ObjectHashOfPath(item.path), item.path,
+                                        std::string(ActionFor(policy)), ""});
+      }
     }
     HX_RETURN_IF_ERROR(SetResolutionItems(report, std::move(items)));
   }

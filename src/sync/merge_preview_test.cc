@@ -195,7 +195,18 @@ TEST_F(MergePreviewTest, ResolvingPoliciesListTheConflictsWithPathsAndActions) {
     EXPECT_EQ(v2.items[0].path, "shared.txt");
     EXPECT_EQ(v2.items[0].object_hash, H("shared.txt"));
     EXPECT_EQ(v2.items[0].action, action);
+    // keep_both names the renamed version exactly as the pull will.
+    EXPECT_EQ(v2.items[0].renamed_to.empty(), policy != MergePolicy::kKeepBoth);
   }
+  Result<MergePreviewReport> keep_both = Preview(b_, MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(keep_both);
+  const std::string renamed = std::get<SyncMergePreviewReportV2>(keep_both->report).items[0].renamed_to;
+  SyncOptions options = b_.options(9500);
+  options.auto_merge = MergePolicy::kKeepBoth;
+  Result<PullReport> pull = SyncPull(b_.vault(), options);
+  HX_ASSERT_OK(pull);
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  EXPECT_EQ(pull->resolutions[0].renamed_to.value_or(""), renamed);
 }
 
 TEST_F(MergePreviewTest, APreviewChangesNeitherTheVaultNorTheStore) {
