@@ -199,6 +199,26 @@ struct BuiltTrees {
 // exceed kMaxTreeBytes; and with EncodeTree's errors for invalid entries.
 Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id);
 
+// What a push needs from BuildTrees at 100,000 files: not to hold every
+// tree's bytes at once, and not to rebuild the directories nothing changed
+// in.
+struct BuildTreesOptions {
+  // Receives each tree that BuiltTrees::trees would hold, in the same order
+  // (children before parents), instead of it being kept. An error stops the
+  // build and is returned.
+  std::function<Status(const ObjectId& id, std::string bytes)> sink;
+  // The tree ids of a previous state of the same vault (the base). A
+  // directory with an id there for which `reuse(dir, id)` is true keeps that
+  // id without being built: neither it nor its subtrees are encoded or
+  // emitted, and their ids are copied from `known` into tree_ids. The
+  // caller answers true only when nothing at or beneath `dir` differs from
+  // the state `known` was built from, and the store holds that tree.
+  const TreeIds* known = nullptr;
+  std::function<bool(std::string_view dir, const ObjectId& id)> reuse;
+};
+Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id,
+                              const BuildTreesOptions& options);
+
 // Loads (reads, opens and decodes) the tree with this id.
 using TreeLoader = std::function<Result<Tree>(const ObjectId& id)>;
 

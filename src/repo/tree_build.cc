@@ -44,8 +44,9 @@ bool HasSubtree(EntryKind kind) { return kind == EntryKind::kDir || kind == Entr
 
 class TreeBuilder {
  public:
-  TreeBuilder(const EntryMap& entries, const ObjectIdFn& object_id)
-      : entries_(entries), object_id_(object_id) {}
+  TreeBuilder(const EntryMap& entries, const ObjectIdFn& object_id,
+              const BuildTreesOptions& options)
+      : entries_(entries), object_id_(object_id), options_(options) {}
 
   Result<BuiltTrees> Build() {
     // Group the entries by parent. Every path with the prefix "p/" is a
@@ -90,6 +91,20 @@ class TreeBuilder {
   // Post-order: children's trees first, so each tree can name its subtrees.
   // Entries are encoded straight from the map (views, no copies).
   Result<ObjectId> BuildDir(std::string_view dir) {
+    if (options_.known != nullptr && options_.reuse) {
+      const auto known = options_.known->find(std::string(dir));
+      if (known != options_.known->end() && options_.reuse(dir, known->second)) {
+        // The directory and everything beneath it are as they were: their
+        // ids come from `known` ("dir/" prefixes sort together).
+        out_.tree_ids.insert_or_assign(known->first, known->second);
+        const std::string prefix = dir.empty() ? std::string() : std::string(dir) + "/";
+        for (auto it = options_.known->lower_bound(prefix);
+             it != options_.known->end() && it->first.starts_with(prefix); ++it) {
+          if (!it->first.empty()) out_.tree_ids.insert_or_assign(it->first, it->second);
+        }
+        return known->second;
+      }
+    }
     std::vector<tree_internal::EntryView> views;
     std::vector<ObjectId> subtrees;
     const auto group = children_.find(dir);
@@ -118,12 +133,19 @@ class TreeBuilder {
     }
     const ObjectId id = object_id_(*bytes);
     out_.tree_ids.emplace(std::string(dir), id);
-    if (seen_.insert(id).second) out_.trees.emplace_back(id, std::move(*bytes));
+    if (seen_.insert(id).second) {
+      if (options_.sink) {
+        HX_RETURN_IF_ERROR(options_.sink(id, std::move(*bytes)));
+      } else {
+        out_.trees.emplace_back(id, std::move(*bytes));
+      }
+    }
     return id;
   }
 
   const EntryMap& entries_;
   const ObjectIdFn& object_id_;
+  const BuildTreesOptions& options_;
   // Parent path -> its children (pointers into the map, in path order).
   std::unordered_map<std::string_view, std::vector<const EntryMap::value_type*>> children_;
   std::set<ObjectId> seen_;
@@ -218,7 +240,12 @@ class TreeFlattener {
 }  // namespace
 
 Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id) {
-  return TreeBuilder(entries, object_id).Build();
+  return BuildTrees(entries, object_id, BuildTreesOptions{});
+}
+
+Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id,
+                              const BuildTreesOptions& options) {
+  return TreeBuilder(entries, object_id, options).Build();
 }
 
 Result<EntryMap> FlattenTrees(const ObjectId& root, const TreeLoader& load) {

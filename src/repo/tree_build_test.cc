@@ -5,6 +5,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -191,6 +192,69 @@ RC_GTEST_PROP(TreeBuildProperty, FlattenInvertsBuild, ()) {
   RC_ASSERT(flat->tree_ids == built->tree_ids);
   // Each distinct tree is loaded once, even when directories share it.
   RC_ASSERT(flat->trees_loaded == built->trees.size());
+}
+
+RC_GTEST_PROP(TreeBuildProperty, ReusingUnchangedDirectoriesGivesTheSameTrees, ()) {
+  // A push rebuilds only the directories on the paths of its changes: the
+  // result (root, every id) must equal a full build, and the sink must get
+  // exactly the trees the full build has that the reused ones do not.
+  const EntryMap entries = *GenEntryMap();
+  RC_PRE(!entries.empty());
+  auto before = BuildTrees(entries, TestId);
+  RC_ASSERT(before.ok());
+  const std::size_t pick = *rc::gen::inRange<std::size_t>(0, entries.size());
+  const std::string path = std::next(entries.begin(), static_cast<std::ptrdiff_t>(pick))->first;
+  EntryMap changed = entries;
+  changed[path].vv.Bump(kNode);
+  auto full = BuildTrees(changed, TestId);
+  RC_ASSERT(full.ok());
+
+  const std::set<std::string> dirty = Ancestors(path);
+  std::set<std::string> reused;
+  std::vector<std::pair<ObjectId, std::string>> sunk;
+  BuildTreesOptions options;
+  options.known = &before->tree_ids;
+  options.reuse = [&](std::string_view dir, const ObjectId&) {
+    if (dirty.count(std::string(dir)) != 0) return false;
+    reused.insert(std::string(dir));
+    return true;
+  };
+  options.sink = [&](const ObjectId& id, std::string bytes) {
+    sunk.emplace_back(id, std::move(bytes));
+    return OkStatus();
+  };
+  auto incremental = BuildTrees(changed, TestId, options);
+  RC_ASSERT(incremental.ok());
+  RC_ASSERT(incremental->root == full->root);
+  RC_ASSERT(incremental->tree_ids == full->tree_ids);
+  RC_ASSERT(incremental->trees.empty());
+  // Every tree sunk is one of the full build's, and every tree of the full
+  // build that is not sunk is the tree of a reused directory (or beneath one).
+  std::set<ObjectId> sunk_ids;
+  for (const auto& [id, bytes] : sunk) {
+    RC_ASSERT(sunk_ids.insert(id).second);
+    RC_ASSERT(std::find(full->trees.begin(), full->trees.end(), std::pair(id, bytes)) !=
+              full->trees.end());
+  }
+  std::set<ObjectId> reused_ids;
+  for (const auto& [dir, id] : full->tree_ids) {
+    for (const std::string& r : reused) {
+      if (dir == r || r.empty() || dir.starts_with(r + "/")) reused_ids.insert(id);
+    }
+  }
+  for (const auto& [id, bytes] : full->trees) {
+    RC_ASSERT(sunk_ids.count(id) != 0 || reused_ids.count(id) != 0);
+  }
+}
+
+TEST(BuildTreesTest, ASinkErrorStopsTheBuild) {
+  BuildTreesOptions options;
+  options.sink = [](const ObjectId&, std::string) {
+    return Status(Error(SyncCode::kNetworkFailed, Category::kNetwork, "store down"));
+  };
+  auto built = BuildTrees(SampleMap(), TestId, options);
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.error().code, SyncCode::kNetworkFailed);
 }
 
 RC_GTEST_PROP(TreeBuildProperty, ChangingOneEntryChangesOnlyTheIdsOnItsPathToTheRoot, ()) {

@@ -16,6 +16,7 @@
 //  4. only then the local index: a crash between 3 and 4 is recognised on
 //     the next run (the head is our own snapshot of the same tree).
 #include <algorithm>
+#include <set>
 
 #include "meta/conflict.h"
 #include "meta/head.h"
@@ -113,12 +114,32 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   }
   std::sort(changed_files.begin(), changed_files.end());
   HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
-  HX_ASSIGN_OR_RETURN(BuiltTrees trees, BuildTrees(changes.state, TreeIdFn(s.ctx)));
-  for (const auto& [id, bytes] : trees.trees) {
-    HX_RETURN_IF_ERROR(uploader.Add(
-        ObjectKind::kTree, id,
-        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())));
+  // Trees go to the uploader as they are built (not held all at once), and
+  // only the directories on the paths of the changes are rebuilt: another
+  // keeps its base tree id when the store has that tree.
+  std::set<std::string, std::less<>> dirty_dirs = {""};
+  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+    for (const std::string& path : *list) {
+      for (std::size_t slash = path.find('/'); slash != std::string::npos;
+           slash = path.find('/', slash + 1)) {
+        dirty_dirs.insert(path.substr(0, slash));
+      }
+    }
   }
+  BuildTreesOptions tree_options;
+  tree_options.known = &base.tree_ids;
+  tree_options.reuse = [&](std::string_view dir, const ObjectId& id) {
+    if (dirty_dirs.count(dir) != 0) return false;
+    Result<std::optional<ObjectLocation>> stored = s.index->FindObject(id);
+    return stored.ok() && stored->has_value();
+  };
+  tree_options.sink = [&uploader](const ObjectId& id, std::string bytes) {
+    return uploader.Add(
+        ObjectKind::kTree, id,
+        std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  };
+  HX_ASSIGN_OR_RETURN(BuiltTrees trees,
+                      BuildTrees(changes.state, TreeIdFn(s.ctx), tree_options));
   HX_RETURN_IF_ERROR(uploader.Flush());
   options.Checkpoint("push.after_upload");
   const UploadStats up = uploader.stats();
