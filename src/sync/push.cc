@@ -103,6 +103,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                       .confirmed = options.allow_mass_delete,
                                       .operation = "push"}));
 
+  // Past the comparison, the scan's entries and the stat cache are not
+  // needed (the state to publish holds every entry): their memory goes to
+  // the packing and the trees that follow instead of adding to the peak.
+  scan.entries = EntryMap();
+  base.stats = StatCache();
+
   // 3. New chunks of changed files (in path order), then new trees.
   ObjectUploader uploader(*s.store, s.ctx, *s.index);
   std::vector<std::pair<std::string, const Entry*>> changed_files;
