@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "json/canonical_json.h"
+#include "json/schema_testing.h"
 
 namespace hx {
 namespace {
@@ -100,6 +101,9 @@ TEST(EnvelopeExportTest, SameFolderGivesTheSameBytesAndLeavesOutHxIgnoredAndSpec
   EXPECT_EQ(e.source.device_id, "unlinked");
   for (const EnvelopeItem& item : e.items) EXPECT_TRUE(VerifyContentHash(item)) << item.item_id;
   EXPECT_EQ(*EncodeEnvelope(e), *EncodeEnvelope(Export(d)));
+  Result<nlohmann::json> doc = ParseJson(*EncodeEnvelope(e));
+  ASSERT_TRUE(doc.ok());
+  EXPECT_TRUE(ValidateAgainstSchema(*doc, "schemas/envelope.schema.json"));
 }
 
 TEST(EnvelopeExportTest, AFolderAboveTheSizeBoundIsRefusedClearly) {
@@ -174,7 +178,7 @@ TEST_F(EnvelopeApplyTest, DiffListsNewChangedUnchangedAndConflictsAndWritesNothi
   EXPECT_EQ(d->unchanged, 1u);
   EXPECT_EQ(d->local_only, (std::vector<std::string>{"kind/inside.txt", "mine.txt"}));
   EXPECT_EQ(dst_.Tree(), before);
-  EXPECT_TRUE(WriteCanonicalJson(d->ToJson()).ok());
+  EXPECT_TRUE(ValidateAgainstSchema(d->ToJson(), "schemas/envelope_diff_report.schema.json"));
 }
 
 TEST_F(EnvelopeApplyTest, LocalPreferredKeepsTheFolderAndArchivesTheEnvelopesVersion) {
@@ -298,6 +302,23 @@ TEST_F(EnvelopeApplyTest, TheReportIsSavedAsCanonicalJson) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->report_file, ".hx/reports/envelope_apply_9000.json");
   EXPECT_EQ(dst_.Read(*r->report_file), *WriteCanonicalJson(r->ToJson()));
+}
+
+TEST_F(EnvelopeApplyTest, EveryApplyReportMatchesItsSchema) {
+  constexpr const char* kSchema = "schemas/envelope_apply_report.schema.json";
+  Result<EnvelopeApplyReport> waiting = Apply(MergePolicy::kManualPerItem);
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_TRUE(ValidateAgainstSchema(waiting->ToJson(), kSchema));
+  Envelope e = envelope_;
+  e.items.front().content["data"] = EncodeBase64("tampered");
+  Result<EnvelopeApplyReport> partial = ApplyEnvelope(
+      dst_.path(), e, {.policy = MergePolicy::kLocalPreferred, .decisions = {}, .now_ms = 9500});
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->outcome, "partial");
+  EXPECT_TRUE(ValidateAgainstSchema(partial->ToJson(), kSchema));
+  Result<EnvelopeApplyReport> applied = Apply(MergePolicy::kCloudPreferred);
+  ASSERT_TRUE(applied.ok());
+  EXPECT_TRUE(ValidateAgainstSchema(applied->ToJson(), kSchema));
 }
 
 }  // namespace

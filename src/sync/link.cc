@@ -69,7 +69,7 @@ class ScratchDir {
 };
 
 Error NoVaultInStore(const Target& target) {
-  return Error(SyncCode::kStateFailed, Category::kNotFound,
+  return Error(SyncCode::kTargetInvalid, Category::kNotFound,
                "the store at " + target.ToUri() +
                    " holds no vault; link joins an existing vault: create one with hx sync init")
       .With("target", target.ToUri());
@@ -192,7 +192,7 @@ class Linker {
   Status Run() {
     HX_ASSIGN_OR_RETURN(base_, LoadBaseState(*s_.index));
     if (base_.snapshot_id) {
-      return Error(SyncCode::kStateFailed, Category::kInvalidInput,
+      return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
                    folder_.string() +
                        " is already a synced vault; link is for a folder's first sync: use hx "
                        "sync pull (with --auto-merge) instead")

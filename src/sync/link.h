@@ -130,9 +130,9 @@ struct LinkReport {
 // cloud_preferred, manual_per_item -> KC_SYNC_MERGE_POLICY_UNSUPPORTED; a
 // decisions file with another policy or malformed -> KC_SYNC_INPUT_INVALID;
 // the folder missing -> KC_SYNC_STATE_FAILED (not_found); a store without a
-// vault -> KC_SYNC_STATE_FAILED (not_found, "use hx sync init"); a folder
-// that is already a synced vault -> KC_SYNC_STATE_FAILED (invalid_input,
-// "use hx sync pull"); and the errors of SyncInit and of reading the store.
+// vault -> KC_SYNC_TARGET_INVALID (not_found, "use hx sync init"); a folder
+// that is already a synced vault -> KC_SYNC_INPUT_INVALID ("use hx sync
+// pull"); and the errors of SyncInit and of reading the store.
 // Per-item outcomes are in the report (see LinkReport::error).
 Result<LinkReport> SyncLink(const std::filesystem::path& vault, const SyncOptions& options,
                             const LinkOptions& link);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "json/canonical_json.h"
+#include "json/schema_testing.h"
 #include "sync/sync_test_util.h"
 
 namespace hx {
@@ -188,11 +189,35 @@ TEST_F(LinkTest, TheReportIsSavedAsCanonicalJson) {
   HX_ASSERT_OK(ParseCanonicalJson(saved));
 }
 
+TEST_F(LinkTest, EveryReportMatchesItsSchema) {
+  constexpr const char* kSchema = "schemas/link_report.schema.json";
+  Result<LinkReport> preview = Link(MergePolicy::kCloudPreferred, 4000, true);
+  HX_ASSERT_OK(preview);
+  EXPECT_TRUE(ValidateAgainstSchema(preview->ToJson(), kSchema));
+  Result<LinkReport> waiting = Link(MergePolicy::kManualPerItem, 4500);
+  HX_ASSERT_OK(waiting);
+  EXPECT_TRUE(ValidateAgainstSchema(waiting->ToJson(), kSchema));
+  ASSERT_EQ(::mkfifo((b_.vault() / "only_remote.txt").c_str(), 0644), 0);
+  Result<LinkReport> partial = Link(MergePolicy::kCloudPreferred, 5000);
+  HX_ASSERT_OK(partial);
+  EXPECT_EQ(partial->outcome, "partial");
+  EXPECT_TRUE(ValidateAgainstSchema(partial->ToJson(), kSchema));
+  fs::remove(b_.vault() / "only_remote.txt");
+  Result<LinkReport> linked = Link(MergePolicy::kLocalPreferred, 6000);
+  HX_ASSERT_OK(linked);
+  EXPECT_EQ(linked->outcome, "linked");
+  EXPECT_TRUE(ValidateAgainstSchema(linked->ToJson(), kSchema));
+  // The saved copy is the same document.
+  Result<nlohmann::json> saved = ParseJson(ReadAll(b_.vault() / *linked->report_file));
+  HX_ASSERT_OK(saved);
+  EXPECT_TRUE(ValidateAgainstSchema(*saved, kSchema));
+}
+
 TEST_F(LinkTest, ASecondLinkOfASyncedVaultIsRefused) {
   HX_ASSERT_OK(Link(MergePolicy::kLocalPreferred));
   Result<LinkReport> again = Link(MergePolicy::kLocalPreferred, 6000);
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(again.error().code, SyncCode::kInputInvalid);
 }
 
 TEST_F(LinkTest, AnItemThatCannotBeWrittenFailsAloneAndLinkingAgainFinishes) {
@@ -226,7 +251,7 @@ TEST_F(LinkTest, AStoreWithoutAVaultIsRefusedAndTheFolderStaysAsItWas) {
   LinkOptions link;
   Result<LinkReport> r = SyncLink(c.vault(), c.options(1000), link);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(r.error().code, SyncCode::kTargetInvalid);
   EXPECT_EQ(r.error().category, Category::kNotFound);
   EXPECT_NE(r.error().message.find("hx sync init"), std::string::npos);
   EXPECT_FALSE(fs::exists(c.vault() / ".hx"));
