@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "json/canonical_json.h"
+#include "json/schema_testing.h"
 #include "sync/merge_preview.h"
 #include "sync/sync_test_util.h"
 
@@ -71,7 +72,16 @@ TEST_F(RpcSyncMethodsTest, ResultsAreExactlyTheEngineReports) {
   HX_ASSERT_OK(direct_preview);
   EXPECT_EQ(preview["result"], direct_preview->ToJson());
   // Without a policy: conservative, the V1 report.
-  EXPECT_EQ(Call("sync_merge_preview", Params(4000))["result"]["schema_version"], 1);
+  const json v1 = Call("sync_merge_preview", Params(4000));
+  EXPECT_EQ(v1["result"]["schema_version"], 1);
+
+  EXPECT_TRUE(ValidateAgainstSchema(status["result"], "schemas/sync_status_report.schema.json"));
+  EXPECT_TRUE(ValidateAgainstSchema(push["result"], "schemas/sync_push_report.schema.json"));
+  EXPECT_TRUE(ValidateAgainstSchema(pull["result"], "schemas/sync_pull_report.schema.json"));
+  EXPECT_TRUE(ValidateAgainstSchema(preview["result"],
+                                    "schemas/sync_merge_preview_report_v2.schema.json"));
+  EXPECT_TRUE(
+      ValidateAgainstSchema(v1["result"], "schemas/sync_merge_preview_report_v1.schema.json"));
 }
 
 TEST_F(RpcSyncMethodsTest, BadParamsAreInvalidParamsWithTheAppError) {
@@ -103,6 +113,7 @@ TEST_F(RpcSyncMethodsTest, AFailedOperationIsOperationFailedWithItsCode) {
   ASSERT_TRUE(response.contains("error")) << response.dump();
   EXPECT_EQ(response["error"]["code"], kRpcOperationFailed);
   EXPECT_TRUE(response["error"]["data"]["code"].get<std::string>().rfind("KC_SYNC_", 0) == 0);
+  EXPECT_TRUE(ValidateAgainstSchema(response["error"]["data"], "schemas/app_error.schema.json"));
 }
 
 }  // namespace
