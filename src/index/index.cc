@@ -653,6 +653,20 @@ Status Index::Transaction::UpdateBase(const EntryMap& before, const EntryMap& af
   return OkStatus();
 }
 
+Status Index::Transaction::UpdateBasePaths(const EntryMap& after,
+                                          const std::vector<std::string>& paths) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  for (const std::string& path : paths) {
+    const auto it = after.find(path);
+    if (it == after.end()) {
+      HX_RETURN_IF_ERROR(impl_->DeleteByPath(impl_->base_delete, path));
+    } else {
+      HX_RETURN_IF_ERROR(impl_->PutBase(it->first, it->second));
+    }
+  }
+  return OkStatus();
+}
+
 Status Index::Transaction::ReplaceBase(const EntryMap& base) {
   HX_RETURN_IF_ERROR(ClearBase());
   for (const auto& [path, entry] : base) {

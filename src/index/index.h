@@ -162,6 +162,10 @@ class Index::Transaction {
   // `before`: deletes paths missing from `after`, writes paths that are new
   // or whose Entry differs (operator==), leaves the rest untouched.
   Status UpdateBase(const EntryMap& before, const EntryMap& after);
+  // The same for a caller that knows which paths changed: each of `paths`
+  // is written as in `after`, or deleted if `after` lacks it; every other
+  // row is left alone (the caller guarantees it equals `after`).
+  Status UpdateBasePaths(const EntryMap& after, const std::vector<std::string>& paths);
   // ClearBase() then PutBase() for every entry.
   Status ReplaceBase(const EntryMap& base);
 

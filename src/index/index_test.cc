@@ -236,6 +236,30 @@ TEST_F(IndexTest, UpdateBaseWritesOnlyTheDifference) {
   EXPECT_EQ(*index->LoadBase(), expected);
 }
 
+TEST_F(IndexTest, UpdateBasePathsWritesOrDeletesOnlyTheNamedPaths) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const EntryMap before = SampleBase();
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceBase(before).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EntryMap after = before;
+  after.erase("a.txt");
+  after["new.txt"] = File(9, 9);
+  after["empty"].vv = Vv(5, 3);
+  // "link" differs too, but is not named: its row must stay as it was.
+  after["link"].symlink_target = "not named";
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->UpdateBasePaths(after, {"a.txt", "empty", "new.txt"}).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EntryMap expected = after;
+  expected["link"] = before.at("link");
+  EXPECT_EQ(*index->LoadBase(), expected);
+}
+
 TEST_F(IndexTest, PutAndDeleteBaseRowsOneByOne) {
   std::unique_ptr<Index> index = OpenOrDie(file());
   Result<Index::Transaction> txn = index->Begin();

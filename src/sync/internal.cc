@@ -148,7 +148,11 @@ Status SaveStatCache(Index& index, const StatCacheChanges& changes) {
 Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& synced,
                          std::string_view time_key, std::int64_t now_ms) {
   HX_ASSIGN_OR_RETURN(Index::Transaction txn, s.index->Begin());
-  HX_RETURN_IF_ERROR(txn.UpdateBase(base.entries, synced.entries));
+  if (synced.changed_paths) {
+    HX_RETURN_IF_ERROR(txn.UpdateBasePaths(synced.entries, *synced.changed_paths));
+  } else {
+    HX_RETURN_IF_ERROR(txn.UpdateBase(base.entries, synced.entries));
+  }
   HX_RETURN_IF_ERROR(txn.UpdateBaseTrees(base.tree_ids, synced.tree_ids));
   HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(synced.stat_changes));
   HX_RETURN_IF_ERROR(txn.AddObjects(synced.added));

@@ -81,6 +81,11 @@ enum class StateWanted { kAlways, kIfChanged, kNever };
 LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
                                       std::string_view node,
                                       StateWanted want = StateWanted::kAlways);
+// DetectLocalChangesOfScan(base, scan, node, StateWanted::kIfChanged) that
+// takes the scan's entries into the state instead of copying them: when
+// something changed, scan.entries is left empty.
+LocalChanges TakeLocalChangesOfScan(const BaseState& base, ScanResult& scan,
+                                    std::string_view node);
 
 // Stores what the scan taught the stat cache.
 Status SaveStatCache(Index& index, const StatCacheChanges& changes);
@@ -94,6 +99,10 @@ struct SyncedState {
   std::string snapshot_id;
   std::uint64_t head_seq = 0;
   bool complete = true;
+  // When set, only these base paths changed (each written as in `entries`,
+  // or deleted if `entries` lacks it) and the base's entries are not read:
+  // a push that has given them up to save memory says what it changed.
+  std::optional<std::vector<std::string>> changed_paths;
 };
 // One index transaction: base entries, tree ids and stat cache (incremental
 // against `base`), object locations, the snapshot as imported, the base

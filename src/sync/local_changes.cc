@@ -2,6 +2,7 @@
 // folder with the base. Kept apart from the pull planner and merge policies
 // because it is the hot path of every push and status (100k+ entries).
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "sync/internal.h"
@@ -10,14 +11,19 @@
 namespace hx {
 namespace {
 
-// The walk both entry points share: every path is in base, scanned, or
+// How Compare builds the state to publish: not at all (status, and the
+// check a push makes first), copying the scan's entries, or taking the
+// scan's map nodes (the scan is consumed; no entry is allocated twice).
+enum class Build { kListsOnly, kCopy, kTake };
+
+// The walk every entry point shares: every path is in base, scanned, or
 // both (both maps sorted). A live base path that `scanned` lacks becomes a
 // tombstone unless `keep_missing(path, entry)` says it is unknown rather
-// than deleted (then it stays as in the base). Without kBuildState only the
-// change lists are filled (status, and the check a push makes first).
-template <bool kBuildState, typename KeepMissing>
-LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_view node,
+// than deleted (then it stays as in the base).
+template <Build kBuild, typename ScannedMap, typename KeepMissing>
+LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view node,
                      const KeepMissing& keep_missing) {
+  static_assert(kBuild != Build::kTake || !std::is_const_v<ScannedMap>);
   LocalChanges out;
   // Most entries share their vector with the one before (VersionVector is a
   // shared immutable map): bump each distinct vector once, and give every
@@ -34,8 +40,24 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
     return last_bump->second;
   };
   const auto put = [&out](const std::string& path, auto&& entry) {
-    if constexpr (kBuildState) {
+    if constexpr (kBuild != Build::kListsOnly) {
       out.state.emplace_hint(out.state.end(), path, std::forward<decltype(entry)>(entry));
+    }
+  };
+  // The scanned entry at `s`, made into `make(entry)`, into the state; `s`
+  // moves on.
+  const auto put_scanned = [&](auto& s, const auto& make) {
+    if constexpr (kBuild == Build::kTake) {
+      auto handle = scanned.extract(s++);
+      make(handle.mapped());
+      out.state.insert(out.state.end(), std::move(handle));
+    } else {
+      if constexpr (kBuild == Build::kCopy) {
+        Entry e = s->second;
+        make(e);
+        out.state.emplace_hint(out.state.end(), s->first, std::move(e));
+      }
+      ++s;
     }
   };
   auto b = base.begin();
@@ -55,24 +77,18 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
       }
       ++b;
     } else if (take_scan) {
-      Entry e = s->second;
-      e.vv = fresh;
       out.added.push_back(s->first);
-      put(s->first, std::move(e));
-      ++s;
+      put_scanned(s, [&](Entry& e) { e.vv = fresh; });
     } else {
       const Entry& was = b->second;
-      const Entry& now = s->second;
-      if (was.SameContent(now)) {
-        put(b->first, was);
+      if (was.SameContent(s->second)) {
+        // Unchanged: the base entry as it is (its vector, its mtime).
+        put_scanned(s, [&](Entry& e) { e = was; });
       } else {
-        Entry e = now;
-        e.vv = bumped(was.vv);
         (was.kind != EntryKind::kTombstone ? out.modified : out.added).push_back(s->first);
-        put(s->first, std::move(e));
+        put_scanned(s, [&](Entry& e) { e.vv = bumped(was.vv); });
       }
       ++b;
-      ++s;
     }
   }
   return out;
@@ -82,17 +98,17 @@ LocalChanges Compare(const EntryMap& base, const EntryMap& scanned, std::string_
 
 LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
                                 std::string_view node) {
-  return Compare<true>(base, scanned, node,
-                       [](const std::string&, const Entry&) { return false; });
+  return Compare<Build::kCopy>(base, scanned, node,
+                              [](const std::string&, const Entry&) { return false; });
 }
 
-LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
-                                      std::string_view node, StateWanted want) {
-  // DetectLocalChanges(base, ScannedWithBase(base, scan)) without building
-  // that copy of the scan: a base path the scan lacks is unknown, not
-  // deleted, when the scan could not read it (or a directory above it) or
-  // .hxignore now ignores it.
-  const auto unknown = [&scan](const std::string& path, const Entry& entry) {
+namespace {
+
+// A base path the scan lacks is unknown, not deleted, when the scan could
+// not read it (or a directory above it) or .hxignore now ignores it: what
+// ScannedWithBase adds back to the scan.
+auto UnknownToScan(const ScanResult& scan) {
+  return [&scan](const std::string& path, const Entry& entry) {
     for (const ScanError& error : scan.errors) {
       if (path == error.path ||
           (path.size() > error.path.size() && path.starts_with(error.path) &&
@@ -102,13 +118,31 @@ LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& s
     }
     return scan.ignore_rules.IsIgnored(path, entry.kind == EntryKind::kDir);
   };
-  if (want == StateWanted::kAlways) return Compare<true>(base.entries, scan.entries, node, unknown);
+}
+
+}  // namespace
+
+LocalChanges DetectLocalChangesOfScan(const BaseState& base, const ScanResult& scan,
+                                      std::string_view node, StateWanted want) {
+  const auto unknown = UnknownToScan(scan);
+  if (want == StateWanted::kAlways) {
+    return Compare<Build::kCopy>(base.entries, scan.entries, node, unknown);
+  }
   // Most pushes and every status of an unchanged vault stop at the change
   // lists: no copy of the base as the state to publish.
-  LocalChanges lists = Compare<false>(base.entries, scan.entries, node, unknown);
+  LocalChanges lists = Compare<Build::kListsOnly>(base.entries, scan.entries, node, unknown);
   if (want == StateWanted::kNever || lists.empty()) return lists;
-  return Compare<true>(base.entries, scan.entries, node, unknown);
+  return Compare<Build::kCopy>(base.entries, scan.entries, node, unknown);
+}
+
+LocalChanges TakeLocalChangesOfScan(const BaseState& base, ScanResult& scan,
+                                    std::string_view node) {
+  const auto unknown = UnknownToScan(scan);
+  LocalChanges lists = Compare<Build::kListsOnly>(base.entries, scan.entries, node, unknown);
+  if (lists.empty()) return lists;
+  LocalChanges taken = Compare<Build::kTake>(base.entries, scan.entries, node, unknown);
+  scan.entries.clear();  // what is left: nothing (every scanned node was taken)
+  return taken;
 }
 
 }  // namespace hx
-

@@ -85,6 +85,14 @@ RC_GTEST_PROP(DetectLocalChangesOfScan, DecidesExactlyWhatTheTwoStepFormDecides,
   const LocalChanges if_changed =
       DetectLocalChangesOfScan(base, scan, kNode, StateWanted::kIfChanged);
   RC_ASSERT(if_changed.state == (fused.empty() ? EntryMap() : fused.state));
+
+  // Taking the scan's entries instead of copying them changes nothing.
+  ScanResult consumed = scan;
+  const LocalChanges taken = TakeLocalChangesOfScan(base, consumed, kNode);
+  RC_ASSERT(taken.state == if_changed.state);
+  RC_ASSERT(taken.added == fused.added && taken.modified == fused.modified &&
+            taken.deleted == fused.deleted);
+  RC_ASSERT(consumed.entries.empty() == !fused.empty() || scan.entries.empty());
 }
 
 TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {

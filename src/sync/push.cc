@@ -78,8 +78,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.bytes_hashed = scan.stats.bytes_hashed;
   report.scan_issues = DescribeIssues(scan);
 
-  LocalChanges changes =
-      DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kIfChanged);
+  LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   if (changes.empty()) {
@@ -103,10 +102,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                       .confirmed = options.allow_mass_delete,
                                       .operation = "push"}));
 
-  // Past the comparison, the scan's entries and the stat cache are not
-  // needed (the state to publish holds every entry): their memory goes to
-  // the packing and the trees that follow instead of adding to the peak.
-  scan.entries = EntryMap();
+  // Past the guard, the base's entries and the stat cache are not needed
+  // (the state to publish holds every entry, taken from the scan; the index
+  // is told which paths changed): their memory goes to the packing and the
+  // trees that follow instead of adding to the peak.
+  std::vector<std::string> changed_paths;
+  changed_paths.reserve(changes.added.size() + changes.modified.size() + changes.deleted.size());
+  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+    changed_paths.insert(changed_paths.end(), list->begin(), list->end());
+  }
+  base.entries = EntryMap();
   base.stats = StatCache();
 
   // 3. New chunks of changed files (in path order), then new trees.
@@ -198,13 +203,14 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   // 4. The local index now describes the published state.
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
-                                       SyncedState{.entries = changes.state,
+                                       SyncedState{.entries = std::move(changes.state),
                                                    .tree_ids = trees.tree_ids,
                                                    .stat_changes = scan.stat_changes,
                                                    .added = uploader.added(),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
-                                                   .complete = true},
+                                                   .complete = true,
+                                                   .changed_paths = std::move(changed_paths)},
                                        kMetaLastPushMs, options.now_ms));
   AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
                          {"push_objects_skipped_known", up.known},
