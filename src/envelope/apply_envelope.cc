@@ -43,6 +43,7 @@ class EnvelopeApplier {
   // must not exist: files and symlinks are staged in .hx/staging/ and
   // renamed into place without replacing anything.
   Status Write(const EnvelopeItem& item, const fs::path& to) {
+    HX_RETURN_IF_ERROR(CheckParents(to));
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
     if (ec) return ApplyError("cannot create the folder for", to, ec.value());
@@ -79,16 +80,49 @@ class EnvelopeApplier {
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
     if (ec) return ApplyError("cannot create", to.parent_path(), ec.value());
-    struct stat st;
-    if (::lstat(to.c_str(), &st) == 0) {
-      return ApplyError("will not replace the existing archive", to, EEXIST);
-    }
     const fs::path from = vault_ / id;
-    if (::rename(from.c_str(), to.c_str()) != 0) return ApplyError("cannot archive", from, errno);
+    HX_RETURN_IF_ERROR(CheckParents(from));
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno != EINVAL && errno != ENOSYS) {
+        return ApplyError(errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
+                          errno == EEXIST ? to : from, errno);
+      }
+      // A file system without RENAME_NOREPLACE: check, then rename (the
+      // archive is hx's own folder, under the vault's lock).
+      struct stat st;
+      if (::lstat(to.c_str(), &st) == 0) {
+        return ApplyError("will not replace the existing archive", to, EEXIST);
+      }
+      if (::rename(from.c_str(), to.c_str()) != 0) return ApplyError("cannot archive", from, errno);
+    }
     return OkStatus();
   }
 
  private:
+  // Every directory between the vault and `path` must be a real directory
+  // (or absent, to be created): an envelope must never write through a
+  // symlink to somewhere outside the vault.
+  Status CheckParents(const fs::path& path) const {
+    const fs::path rel = path.lexically_relative(vault_);
+    fs::path at = vault_;
+    for (auto it = rel.begin(); it != rel.end() && std::next(it) != rel.end(); ++it) {
+      at /= *it;
+      struct stat st;
+      if (::lstat(at.c_str(), &st) != 0) {
+        if (errno == ENOENT) return OkStatus();
+        return ApplyError("cannot inspect", at, errno);
+      }
+      if (!S_ISDIR(st.st_mode)) {
+        return Error(SyncCode::kApplyFailed, Category::kInvalidInput,
+                     "cannot write " + path.string() + ": " + at.string() +
+                         (S_ISLNK(st.st_mode) ? " is a symlink; an envelope never writes through one"
+                                               : " is not a directory"))
+            .With("path", path.string());
+      }
+    }
+    return OkStatus();
+  }
+
   Status StageFile(const EnvelopeItem& item, const fs::path& staged) {
     Result<std::string> data = DecodeBase64(item.content.at("data").get<std::string>());
     if (!data.ok()) return data.error();

@@ -284,6 +284,22 @@ TEST_F(EnvelopeApplyTest, AnUnwritablePathFailsThatItemAndTheOthersAreApplied) {
   }
 }
 
+TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesThroughASymlinkInTheFolder) {
+  Dir outside;
+  fs::create_directory_symlink(outside.path(), dst_.path() / "out");
+  Envelope e = envelope_;
+  EnvelopeItem escaping = e.items.back();
+  escaping.item_id = "out/escaped.txt";
+  e.items.push_back(escaping);
+  std::sort(e.items.begin(), e.items.end(),
+            [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+  Result<EnvelopeApplyReport> r = ApplyEnvelope(
+      dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Statuses(*r).at("out/escaped.txt"), "new/failed");
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+}
+
 TEST_F(EnvelopeApplyTest, AContentHashThatDoesNotMatchIsAFailedItemNeverWritten) {
   Envelope e = envelope_;
   for (EnvelopeItem& item : e.items) {

@@ -7,6 +7,7 @@
 // that descends from the store's, and the other devices take it without a
 // conflict. Nothing needs a special case after the link.
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -427,12 +428,21 @@ class Linker {
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
     if (ec) return LinkIoError("cannot create", to.parent_path(), ec.value());
-    struct stat st;
-    if (::lstat(to.c_str(), &st) == 0) {
-      return LinkIoError("will not replace the existing archive", to, EEXIST);
-    }
     const fs::path from = folder_ / path;
-    if (::rename(from.c_str(), to.c_str()) != 0) return LinkIoError("cannot archive", from, errno);
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno != EINVAL && errno != ENOSYS) {
+        return LinkIoError(errno == EEXIST ? "will not replace the existing archive"
+                                           : "cannot archive",
+                           errno == EEXIST ? to : from, errno);
+      }
+      // A file system without RENAME_NOREPLACE: check, then rename (the
+      // archive is hx's own folder, under the vault's lock).
+      struct stat st;
+      if (::lstat(to.c_str(), &st) == 0) {
+        return LinkIoError("will not replace the existing archive", to, EEXIST);
+      }
+      if (::rename(from.c_str(), to.c_str()) != 0) return LinkIoError("cannot archive", from, errno);
+    }
     return OkStatus();
   }
 
