@@ -27,6 +27,7 @@
 #include "sync/fetcher.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
+#include "sync/merge_preview.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
 #include "sync/resolve.h"
@@ -122,14 +123,9 @@ Result<Resolution> DecideConflicts(Session& s, const PreparedPull& p, MergePolic
             "; nothing was applied. Resolve by hand, or pull with --auto-merge <policy>");
   }
   if (IsConservativeFamily(policy)) {
-    artifact.decision = "unsafe";
-    Error e = ReportConflict(s, artifact,
-                             "the " + artifact.policy + " policy merges only disjoint changes, "
-                             "but both this device and the store changed " + named +
-                             "; nothing was applied. Preview with hx sync merge-preview, or "
-                             "pull with --auto-merge keep_both");
-    e.code = SyncCode::kMergeNotSafe;
-    return e;
+    // EnsureConservativeSafe refuses every overlap before conflicts arise.
+    return Error(SyncCode::kInternal, Category::kInternal,
+                 "a conflict passed the " + artifact.policy + " check");
   }
   std::optional<Decisions> decisions;
   if (policy == MergePolicy::kManualPerItem) {
@@ -158,6 +154,34 @@ Result<Resolution> DecideConflicts(Session& s, const PreparedPull& p, MergePolic
   artifact.decision = "resolved";
   (void)ReportConflict(s, artifact, "resolved");  // the record; the pull goes on
   return resolution;
+}
+
+// The conservative family (seed 002): the merge preview of exactly this pull
+// under `policy`, on the context governance builds (trust chain, other
+// devices' path locks, roles); anything but "safe" refuses the whole pull
+// with the seed's code and leaves an artifact naming policy and decision.
+Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy policy,
+                              const SyncOptions& options) {
+  HX_ASSIGN_OR_RETURN(const SyncMergePreviewReportV2 preview,
+                      PreviewMerge(s, p, policy, options.now_ms));
+  Status safe = EnsureMergeSafe(preview);
+  if (safe.ok()) return OkStatus();
+  Error refused = safe.error();
+  ConflictArtifact artifact = PullConflict(s, p.base, p.local, *p.head, p.plan, options.now_ms);
+  artifact.policy = PolicyName(policy);
+  artifact.decision = "unsafe";
+  if (artifact.paths.empty()) {
+    for (const auto* list : {&p.local.added, &p.local.modified, &p.local.deleted}) {
+      artifact.paths.insert(artifact.paths.end(), list->begin(), list->end());
+    }
+  }
+  if (artifact.paths.empty()) return refused;
+  const Error recorded = ReportConflict(s, artifact, refused.message);
+  for (const auto& [key, value] : recorded.details) {
+    if (refused.details.count(key) == 0) refused.With(key, value);
+  }
+  refused.message += "; nothing was applied";
+  return refused;
 }
 
 // Moves each losing local version aside (to its conflict name or into the
@@ -239,6 +263,9 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   report.policy = std::string(MergePolicyName(policy));
   const std::vector<PlannedItem>* to_apply = &plan.items;
   Resolution resolution;
+  if (IsConservativeFamily(policy)) {
+    HX_RETURN_IF_ERROR(EnsureConservativeSafe(s, p, policy, options));
+  }
   if (plan.HasConflicts()) {
     HX_ASSIGN_OR_RETURN(std::optional<Resolution> resolved,
                         DecideConflicts(s, p, policy, options));

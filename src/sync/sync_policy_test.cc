@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "sync/governance.h"
 #include "sync/resolve.h"
 #include "sync/sync_test_util.h"
 
@@ -262,6 +263,21 @@ TEST_F(SyncPolicyTest, ConservativeMergesDisjointChanges) {
   HX_ASSERT_OK(pull);
   EXPECT_EQ(b_->Read("report.txt"), "from a");
   ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, ConservativePlusV2RefusesChangesToAPathAnotherDeviceLocked) {
+  HX_ASSERT_OK(SyncLockAdd(a_->vault(), a_->options(Tick()), "notes/keep.txt", 3'600'000));
+  a_->Write("report.txt", "from a");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  b_->Write("notes/keep.txt", "edited on b despite the lock");
+  auto pull = PullB(MergePolicy::kConservativePlusV2);
+  ASSERT_FALSE(pull.ok());
+  EXPECT_EQ(pull.error().code, SyncCode::kMergeLockConflict);
+  EXPECT_EQ(pull.error().details.count("artifact"), 1u);
+  EXPECT_EQ(b_->Read("report.txt"), "v1");
+  // The plain conservative policy looks only at overlap: disjoint, so merged.
+  HX_ASSERT_OK(PullB(MergePolicy::kConservative));
+  EXPECT_EQ(b_->Read("report.txt"), "from a");
 }
 
 TEST_F(SyncPolicyTest, PushWithNoneStillRefusesWhenTheStoreMovedOn) {

@@ -37,7 +37,7 @@ error: both this device and the store changed report.txt; nothing was applied. R
 
 # conservative merges only disjoint changes.
 $ hx sync pull desktop --auto-merge conservative --now-ms 5500 2>&1 | head -2
-error: the conservative policy merges only disjoint changes, but both this device and the store changed report.txt; nothing was applied. Preview with hx sync merge-preview, or pull with --auto-merge keep_both
+error: conservative merge refused: 1 object\(s\) and 0 overlay\(s\) changed on both sides; .*; nothing was applied (re)
   code: KC_SYNC_MERGE_NOT_SAFE (conflict)
 
 # manual_per_item applies nothing until every conflicting path has a decision.
