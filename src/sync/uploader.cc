@@ -163,17 +163,38 @@ Status ObjectUploader::Append(Pending pending) {
 }
 
 Status ObjectUploader::Flush() {
-  if (writer_.empty()) return OkStatus();
-  return Upload(writer_.Finish());
+  Status last = writer_.empty() ? OkStatus() : Upload(writer_.Finish());
+  // Wait for all, so that none is still writing when the push goes on (or
+  // gives up); report the oldest failure.
+  Status first = OkStatus();
+  while (!uploads_.empty()) {
+    Status done = uploads_.front().get();
+    uploads_.pop_front();
+    if (first.ok() && !done.ok()) first = std::move(done);
+  }
+  if (!first.ok()) return first;
+  return last;
 }
 
 Status ObjectUploader::Upload(FinishedPack pack) {
-  // A pack is named by the hash of its bytes, so re-uploading the same pack
-  // after a crash writes the same object: Put is idempotent here.
-  HX_RETURN_IF_ERROR(store_.Put(BlobKey(pack.blob_id), pack.bytes));
+  // Bounded: wait for the oldest upload before starting another.
+  const auto window = static_cast<std::size_t>(std::max(options_.uploads_in_flight, 1));
+  while (uploads_.size() >= window) {
+    Status done = uploads_.front().get();
+    uploads_.pop_front();
+    HX_RETURN_IF_ERROR(done);
+  }
+  // The push's records follow pack order, whatever order the uploads finish
+  // in (the snapshot lists these locations: determinism). A failed upload
+  // fails the push, so listing a pack before it is stored is safe.
   ++stats_.blobs;
   stats_.bytes += pack.bytes.size();
   added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
+  // A pack is named by the hash of its bytes, so re-uploading the same pack
+  // after a crash writes the same object: Put is idempotent here.
+  uploads_.push_back(std::async(std::launch::async, [this, pack = std::move(pack)] {
+    return store_.Put(BlobKey(pack.blob_id), pack.bytes);
+  }));
   return OkStatus();
 }
 

@@ -10,11 +10,14 @@
 // runs on worker threads, appending stays in order.
 //
 // Thread-safety: not thread-safe; one uploader per push, used from one thread
-// (it runs its own sealing workers).
+// (it runs its own sealing workers and upload threads; the store must be
+// thread-safe, as every Store is).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +48,11 @@ struct UploaderOptions {
   std::uint64_t batch_bytes = std::uint64_t{8} << 20;
   // Sealing threads; 0: the number of cores, at most 4.
   int threads = 0;
+  // Packs being uploaded at once, while the next ones are sealed. Over a
+  // network store this overlaps the uploads' round trips; each costs one
+  // pack of memory (about 16 MiB). 1: one at a time, still overlapping
+  // sealing.
+  int uploads_in_flight = 2;
 };
 
 class ObjectUploader {
@@ -63,7 +71,8 @@ class ObjectUploader {
   // Packs one object unless the store or this push already has it.
   Status Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
 
-  // Uploads the last, partial pack.
+  // Uploads the last, partial pack and waits for every upload; the first
+  // failed upload's error (an earlier one may also surface from Add).
   Status Flush();
 
   // The locations of every object packed by this push.
@@ -90,6 +99,10 @@ class ObjectUploader {
   std::unordered_set<std::string> seen_;  // raw ids handled by this push
   std::vector<ObjectLocation> added_;
   UploadStats stats_;
+  // Uploads under way, oldest first; at most options_.uploads_in_flight.
+  // Destroying them waits for them (std::async futures), so no upload
+  // outlives the uploader or the store it borrows.
+  std::deque<std::future<Status>> uploads_;
 };
 
 }  // namespace hx
