@@ -186,7 +186,8 @@ Result<MembershipState> ReadMembership(Store& store, const VaultContext& ctx) {
 
 Result<Membership> SetDeviceRole(Store& store, const VaultContext& ctx, std::string_view actor,
                                  std::string_view node_id, DeviceRole role, std::int64_t now_ms,
-                                 const std::vector<std::string>& known_devices) {
+                                 const std::vector<std::string>& known_devices,
+                                 std::uint64_t min_seq) {
   if (!IsLowerHex(actor, kShortIdHexLength)) return InvalidId("the acting device");
   if (!IsLowerHex(node_id, kShortIdHexLength)) return InvalidId("the device");
   if (now_ms < 0) return InvalidInput(SyncCode::kInputInvalid, "now_ms is negative");
@@ -201,10 +202,10 @@ Result<Membership> SetDeviceRole(Store& store, const VaultContext& ctx, std::str
           .With("node_id", std::string(actor));
     }
     const Member* existing = current.Find(node_id);
-    if (existing != nullptr && existing->role == role) return current;
+    if (existing != nullptr && existing->role == role && current.seq >= min_seq) return current;
 
     Membership next = current;
-    next.seq = current.seq + 1;
+    next.seq = std::max(current.seq, min_seq) + 1;
     const Member updated{.node_id = std::string(node_id),
                          .role = role,
                          .set_by = std::string(actor),

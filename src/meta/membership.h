@@ -27,9 +27,9 @@
 // Roles are enforced by honest hx clients (a reader's hx refuses to push,
 // other devices' conservative_plus policies refuse to auto-merge a reader's
 // changes); they are not enforced by cryptography. The store provider cannot
-// forge or edit the record but can delete it or serve an older one (which
-// devices detect by remembering the highest seq seen, see
-// sync/governance.h).
+// forge or edit the record but can delete it or serve an older one, which
+// a device that saw a newer one detects (it remembers the highest seq it
+// saw, sync/governance.h).
 //
 // Thread-safety: pure functions and values; the store calls are as
 // thread-safe as the Store.
@@ -107,8 +107,13 @@ Result<MembershipState> ReadMembership(Store& store, const VaultContext& ctx);
 // would remain a writer. A reader `actor`: KC_SYNC_AUTH_FAILED,
 // Category::kAuth. Malformed ids: KC_SYNC_INPUT_INVALID. Store and decoding
 // errors pass through; a race lost four times running is Category::kAborted.
+// The new record's seq is one more than the larger of the stored seq and
+// `min_seq` (the highest seq the caller has seen), so a record rewritten
+// after the store lost or rolled it back supersedes every copy devices
+// remember.
 Result<Membership> SetDeviceRole(Store& store, const VaultContext& ctx, std::string_view actor,
                                  std::string_view node_id, DeviceRole role, std::int64_t now_ms,
-                                 const std::vector<std::string>& known_devices);
+                                 const std::vector<std::string>& known_devices,
+                                 std::uint64_t min_seq = 0);
 
 }  // namespace hx

@@ -215,6 +215,20 @@ TEST(SetDeviceRoleTest, NeverLeavesTheVaultWithoutAWriter) {
                   .ok());
 }
 
+TEST(SetDeviceRoleTest, ARecordRewrittenAfterALossSupersedesEverySeqSeen) {
+  MemoryStore store;
+  const VaultContext ctx = TestContext();
+  Result<Membership> set =
+      SetDeviceRole(store, ctx, kNodeA, kNodeB, DeviceRole::kReader, kNow, {}, /*min_seq=*/5);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->seq, 6u);
+  // Even a role that is already set is written again above min_seq.
+  Result<Membership> again =
+      SetDeviceRole(store, ctx, kNodeA, kNodeB, DeviceRole::kReader, kNow, {}, /*min_seq=*/9);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->seq, 10u);
+}
+
 TEST(SetDeviceRoleTest, RefusesMalformedNodeIds) {
   MemoryStore store;
   EXPECT_EQ(SetDeviceRole(store, TestContext(), kNodeA, "B", DeviceRole::kReader, kNow, {})

@@ -64,6 +64,52 @@ Error ReaderError(std::string_view node_id, std::string_view doing) {
       .With("role", "reader");
 }
 
+// Index meta: the highest membership seq this device has seen. A store that
+// serves a lower one (an old copy, or no record at all) rolled it back.
+constexpr std::string_view kMetaMembershipSeq = "membership_seq_seen";
+
+struct CheckedMembership {
+  MembershipState state;
+  std::uint64_t seen = 0;  // the highest seq this device saw before this read
+  bool rolled_back() const { return state.membership.seq < seen; }
+};
+
+Result<CheckedMembership> ReadCheckedMembership(Session& s) {
+  CheckedMembership out;
+  HX_ASSIGN_OR_RETURN(out.state, ReadMembership(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(const std::optional<std::uint64_t> seen,
+                      s.index->GetMetaUint64(kMetaMembershipSeq));
+  out.seen = seen.value_or(0);
+  return out;
+}
+
+Error RolledBack(const CheckedMembership& checked) {
+  return Error(SyncCode::kStateFailed, Category::kCorrupt,
+               "the store's membership record (seq " +
+                   std::to_string(checked.state.membership.seq) +
+                   ") is older than one this device has seen (seq " +
+                   std::to_string(checked.seen) +
+                   "): the store lost it or served an old copy; a writer device can rewrite it "
+                   "with `hx member set-role`")
+      .With("key", std::string(kMembershipKey))
+      .With("seq", std::to_string(checked.state.membership.seq))
+      .With("seen_seq", std::to_string(checked.seen));
+}
+
+// Remembers a newer seq (best effort: failing to remember only weakens the
+// rollback check, it must not fail the command).
+void RememberMembership(Session& s, std::uint64_t seq, std::uint64_t seen) {
+  if (seq > seen) (void)s.index->SetMeta(kMetaMembershipSeq, std::to_string(seq));
+}
+
+// The membership for a decision this device acts on: a rollback is an error.
+Result<Membership> ReadMembershipToAct(Session& s) {
+  HX_ASSIGN_OR_RETURN(CheckedMembership checked, ReadCheckedMembership(s));
+  if (checked.rolled_back()) return RolledBack(checked);
+  RememberMembership(s, checked.state.membership.seq, checked.seen);
+  return std::move(checked.state.membership);
+}
+
 PathLockView ViewOf(PathLock lock, std::string_view self, std::int64_t now_ms) {
   PathLockView view;
   view.active = lock.ActiveAt(now_ms);
@@ -203,17 +249,21 @@ Result<SyncMergeContextV2> BuildMergeContext(Session& s, const PreparedPull& pre
   SyncMergeContextV2 context;
   context.expected_key_fingerprint = s.ctx.key_fingerprint;
   context.seen_key_fingerprint = s.ctx.key_fingerprint;
-  HX_ASSIGN_OR_RETURN(const MembershipState membership, ReadMembership(*s.store, s.ctx));
-  context.local_role = std::string(ToString(membership.membership.RoleOf(s.node_id())));
+  HX_ASSIGN_OR_RETURN(const CheckedMembership checked, ReadCheckedMembership(s));
+  const Membership& membership = checked.state.membership;
+  context.local_role = std::string(ToString(membership.RoleOf(s.node_id())));
+  // A rolled-back record cannot vouch for anyone's role: a trust fact (this
+  // function writes nothing, so it does not remember the seq either).
+  if (checked.rolled_back()) context.author_chain_ok = false;
   if (prepared.up_to_date || !prepared.snapshot) return context;
 
-  HX_ASSIGN_OR_RETURN(const TrustChain chain,
-                      CheckTrustChain(s, *prepared.snapshot, prepared.base.snapshot_id,
-                                      membership.membership));
+  HX_ASSIGN_OR_RETURN(const TrustChain chain, CheckTrustChain(s, *prepared.snapshot,
+                                                              prepared.base.snapshot_id,
+                                                              membership));
   context.seen_key_fingerprint = chain.seen_key_fingerprint;
-  context.author_chain_ok = chain.author_chain_ok;
+  context.author_chain_ok = context.author_chain_ok && chain.author_chain_ok;
   for (const std::string& author : chain.authors) {
-    if (membership.membership.RoleOf(author) != DeviceRole::kWriter) {
+    if (membership.RoleOf(author) != DeviceRole::kWriter) {
       context.unauthorized_remote_authors.push_back(author);
     }
   }
@@ -232,8 +282,8 @@ Result<SyncMergeContextV2> BuildMergeContext(Session& s, const PreparedPull& pre
 }
 
 Status EnsureMayPush(Session& s) {
-  HX_ASSIGN_OR_RETURN(const MembershipState membership, ReadMembership(*s.store, s.ctx));
-  if (membership.membership.RoleOf(s.node_id()) == DeviceRole::kReader) {
+  HX_ASSIGN_OR_RETURN(const Membership membership, ReadMembershipToAct(s));
+  if (membership.RoleOf(s.node_id()) == DeviceRole::kReader) {
     return ReaderError(s.node_id(), "push");
   }
   return OkStatus();
@@ -258,8 +308,8 @@ Result<LockReport> SyncLockAdd(const std::filesystem::path& vault, const SyncOpt
                                std::string_view path, std::int64_t ttl_ms) {
   HX_ASSIGN_OR_RETURN(const std::string normalized, ResolveLockPath(vault, path));
   HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
-  HX_ASSIGN_OR_RETURN(const MembershipState membership, ReadMembership(*s.store, s.ctx));
-  if (membership.membership.RoleOf(s.node_id()) == DeviceRole::kReader) {
+  HX_ASSIGN_OR_RETURN(const Membership membership, ReadMembershipToAct(s));
+  if (membership.RoleOf(s.node_id()) == DeviceRole::kReader) {
     return ReaderError(s.node_id(), "lock paths");
   }
   HX_ASSIGN_OR_RETURN(PathLock lock, AddPathLock(*s.store, s.ctx, s.node_id(), normalized,
@@ -391,15 +441,19 @@ Result<MemberReport> SyncMemberSetRole(const std::filesystem::path& vault,
                                        const SyncOptions& options, std::string_view node_id,
                                        DeviceRole role) {
   HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
-  HX_ASSIGN_OR_RETURN(const MembershipState before, ReadMembership(*s.store, s.ctx));
-  HX_ASSIGN_OR_RETURN(const MemberReport known, MakeMemberReport(s, before.membership));
+  HX_ASSIGN_OR_RETURN(const CheckedMembership before, ReadCheckedMembership(s));
+  HX_ASSIGN_OR_RETURN(const MemberReport known, MakeMemberReport(s, before.state.membership));
   HX_ASSIGN_OR_RETURN(const std::string target, ResolveNodeId(known, node_id));
   std::vector<std::string> devices;
   for (const MemberView& member : known.members) devices.push_back(member.node_id);
-  HX_ASSIGN_OR_RETURN(const Membership after, SetDeviceRole(*s.store, s.ctx, s.node_id(), target,
-                                                            role, options.now_ms, devices));
+  // Writing above the highest seq seen is how a writer repairs a record the
+  // store lost or rolled back.
+  HX_ASSIGN_OR_RETURN(const Membership after,
+                      SetDeviceRole(*s.store, s.ctx, s.node_id(), target, role, options.now_ms,
+                                    devices, before.seen));
+  RememberMembership(s, after.seq, before.seen);
   HX_ASSIGN_OR_RETURN(MemberReport report, MakeMemberReport(s, after));
-  report.changed = after.seq != before.membership.seq;
+  report.changed = after.seq != before.state.membership.seq;
   return report;
 }
 

@@ -83,7 +83,8 @@ std::vector<SyncMergeLockV2> LocksCovering(const std::vector<PathLock>& locks,
 // device's role and the remote authors without write rights. Reads the
 // membership record, the snapshots between base and head (only if the head
 // moved) and the path locks (only if there are local changes); writes
-// nothing. An up-to-date or empty vault gives the "nothing against the
+// nothing. A membership record older than one this device has seen makes
+// the chain not ok (the record cannot vouch for anyone's role). An up-to-date or empty vault gives the "nothing against the
 // merge" context with this device's fingerprint and role.
 Result<SyncMergeContextV2> BuildMergeContext(Session& s, const PreparedPull& prepared,
                                              std::int64_t now_ms);
@@ -91,8 +92,12 @@ Result<SyncMergeContextV2> BuildMergeContext(Session& s, const PreparedPull& pre
 // OK if this device may publish: it is a writer of the vault (membership.h:
 // unlisted devices are writers). A reader: KC_SYNC_AUTH_FAILED,
 // Category::kAuth, "this device is a reader ..." naming the command a writer
-// runs to change it. One read of the membership record; store and decoding
-// errors pass through.
+// runs to change it. A membership record older than one this device has seen
+// (a lower seq, or none at all: the store lost it or serves an old copy):
+// KC_SYNC_STATE_FAILED, Category::kCorrupt, saying a writer repairs it with
+// `hx member set-role`. One read of the membership record (and the index);
+// remembers the seq read (index meta "membership_seq_seen"); store and
+// decoding errors pass through.
 Status EnsureMayPush(Session& s);
 
 // ---- hx lock ------------------------------------------------------------------
@@ -159,8 +164,10 @@ struct MemberReport {
 // hx member list: every device the store knows (manifests and the record).
 Result<MemberReport> SyncMemberList(const std::filesystem::path& vault,
                                     const SyncOptions& options);
-// hx member set-role: SetDeviceRole on behalf of this device. `node_id` may
-// be a unique prefix (at least 4 hex digits) of a known device's id.
+// hx member set-role: SetDeviceRole on behalf of this device, writing above
+// the highest seq this device has seen (which is how a writer repairs a
+// record the store lost or rolled back). `node_id` may be a unique prefix
+// (at least 4 hex digits) of a known device's id.
 Result<MemberReport> SyncMemberSetRole(const std::filesystem::path& vault,
                                        const SyncOptions& options, std::string_view node_id,
                                        DeviceRole role);

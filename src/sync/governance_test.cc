@@ -137,6 +137,43 @@ TEST_F(GovernanceTest, AReaderCannotChangeRolesNorLockPaths) {
   EXPECT_EQ(lock.error().code, SyncCode::kAuthFailed);
 }
 
+TEST_F(GovernanceTest, AMembershipRecordTheStoreLostOrRolledBackIsCaughtAndRepairedByAWriter) {
+  const std::string b = NodeOf(b_);
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(6000), b, DeviceRole::kReader));
+  {
+    Result<Session> s = OpenSession(b_.vault(), b_.options(7000));
+    HX_ASSERT_OK(s);
+    EXPECT_EQ(EnsureMayPush(*s).error().code, SyncCode::kAuthFailed);  // and remembers seq 1
+  }
+  // The store drops the record: without it the reader would be a writer again.
+  fs::remove(fs::path(store_->TargetUri()) / kMembershipKey);
+  {
+    Result<Session> s = OpenSession(b_.vault(), b_.options(8000));
+    HX_ASSERT_OK(s);
+    const Status may = EnsureMayPush(*s);
+    ASSERT_FALSE(may.ok());
+    EXPECT_EQ(may.error().code, SyncCode::kStateFailed);
+    EXPECT_EQ(may.error().category, Category::kCorrupt);
+    EXPECT_EQ(may.error().details.at("seen_seq"), "1");
+  }
+  // The laptop, which saw it too, no longer trusts the roles in its merge context.
+  b_.Write("x.txt", "x");
+  a_.Write("y.txt", "y");
+  {
+    Result<SyncMergeContextV2> context = ContextOf(a_, 9000);
+    HX_ASSERT_OK(context);
+    EXPECT_FALSE(context->author_chain_ok);
+  }
+  // A writer rewrites it above every seq seen, and the reader is a reader again.
+  Result<MemberReport> repaired =
+      SyncMemberSetRole(a_.vault(), a_.options(10000), b, DeviceRole::kReader);
+  HX_ASSERT_OK(repaired);
+  EXPECT_EQ(repaired->seq, 2u);
+  Result<Session> s = OpenSession(b_.vault(), b_.options(11000));
+  HX_ASSERT_OK(s);
+  EXPECT_EQ(EnsureMayPush(*s).error().code, SyncCode::kAuthFailed);
+}
+
 TEST_F(GovernanceTest, TheLastWriterCannotDemoteItself) {
   const std::string a = NodeOf(a_);
   const std::string b = NodeOf(b_);
