@@ -101,7 +101,13 @@ class CannedServer {
     replies_.push_back(std::move(reply));
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   int requests() const { return requests_.load(); }
+  // The head (request line and headers) of the last request.
+  std::string last_request() {
+    std::lock_guard lock(mu_);
+    return last_request_;
+  }
 
  private:
   void Serve() {
@@ -127,6 +133,7 @@ class CannedServer {
       std::string reply;
       {
         std::lock_guard lock(mu_);
+        last_request_ = request.substr(0, request.find("\r\n\r\n"));
         if (!replies_.empty()) {
           reply = replies_.front();
           replies_.pop_front();
@@ -148,6 +155,7 @@ class CannedServer {
   std::atomic<int> requests_{0};
   std::mutex mu_;
   std::deque<std::string> replies_;
+  std::string last_request_;
 };
 
 std::string Reply(int status, const std::string& body, const std::string& extra = "") {
@@ -275,6 +283,47 @@ TEST(S3Transport, NotImplementedConditionalWritesSwitchToEmulation) {
   EXPECT_TRUE(store->emulating_conditional_writes());
   EXPECT_FALSE(store->capabilities().atomic_create);
   EXPECT_FALSE(store->capabilities().atomic_compare_and_swap);
+}
+
+}  // namespace
+}  // namespace hx::s3
+
+namespace hx::s3 {
+namespace {
+
+TEST(S3Addressing, PathStyleNamesTheBucketInThePath) {
+  CannedServer server;
+  server.Script(Reply(200, "", "ETag: \"e\"\r\n"));
+  ASSERT_TRUE(StoreOn(server)->Put("a/b", std::vector<std::uint8_t>{1}).ok());
+  const std::string head = server.last_request();
+  EXPECT_TRUE(head.starts_with("PUT /bkt/p/a/b HTTP/1.1")) << head;
+  EXPECT_NE(head.find("Host: 127.0.0.1:" + std::to_string(server.port())), std::string::npos);
+  EXPECT_NE(head.find("x-amz-content-sha256: 4bf5122f344554c53bde2ebb8cd2b7e3d1600ad631c385a5d7cce23c7785459a"),
+            std::string::npos)
+      << head;  // SHA-256 of the byte 0x01: the real payload is signed
+  EXPECT_NE(head.find("Authorization: AWS4-HMAC-SHA256 Credential=AKID/"), std::string::npos);
+  EXPECT_EQ(head.find("SECRET"), std::string::npos);
+}
+
+TEST(S3Addressing, VirtualHostedStyleNamesTheBucketInTheHost) {
+  CannedServer server;
+  server.Script(Reply(200, "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                           "<Contents><Key>p/x</Key><Size>3</Size></Contents></ListBucketResult>"));
+  // curl resolves *.localhost to the loopback address itself.
+  const S3Endpoint endpoint{.base_url = "http://localhost:" + std::to_string(server.port()),
+                            .path_style = false, .region = "us-east-1", .bucket = "bkt"};
+  S3Store store(endpoint, {"AKID", "SECRET", ""}, "p", "s3");
+  auto listed = store.List("");
+  ASSERT_TRUE(listed.ok()) << listed.error().ToShortString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, "x");
+  const std::string head = server.last_request();
+  EXPECT_TRUE(head.starts_with("GET /?list-type=2&prefix=p%2F HTTP/1.1")) << head;
+  EXPECT_NE(head.find("Host: bkt.localhost:" + std::to_string(server.port())), std::string::npos)
+      << head;
+  S3Client client(endpoint, {"AKID", "SECRET", ""});
+  EXPECT_EQ(client.UrlOf("p/a b"),
+            "http://bkt.localhost:" + std::to_string(server.port()) + "/p/a%20b");
 }
 
 }  // namespace
