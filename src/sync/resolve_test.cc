@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "json/canonical_json.h"
+#include "json/schema_testing.h"
+
 namespace hx {
 namespace {
 
@@ -201,6 +204,19 @@ TEST(DecisionsFileTest, ParsesTheThreeChoices) {
   EXPECT_EQ(d->at("a.txt"), ManualChoice::kLocal);
   EXPECT_EQ(d->at("b/c"), ManualChoice::kRemote);
   EXPECT_EQ(d->at("d"), ManualChoice::kBoth);
+}
+
+TEST(DecisionsFileTest, TheSchemaAcceptsWhatTheParserAcceptsAndRefusesBadChoices) {
+  const char* valid = R"({"format_version":1,"decisions":{"a.txt":"local","b/c":"remote","d":"both"}})";
+  ASSERT_TRUE(ParseDecisions(valid).ok());
+  EXPECT_TRUE(ValidateAgainstSchema(*ParseJson(valid), "schemas/decisions.schema.json"));
+  for (const char* bad : {R"({"format_version":1,"decisions":{"a":"mine"}})",
+                          R"({"format_version":2,"decisions":{}})",
+                          R"({"format_version":1,"decisions":{},"extra":1})",
+                          R"({"decisions":{}})"}) {
+    EXPECT_FALSE(ParseDecisions(bad).ok()) << bad;
+    EXPECT_FALSE(ValidateAgainstSchema(*ParseJson(bad), "schemas/decisions.schema.json")) << bad;
+  }
 }
 
 TEST(DecisionsFileTest, RefusesAnythingElse) {
