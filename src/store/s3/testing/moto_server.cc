@@ -31,8 +31,12 @@ namespace {
 // correctly signed request whose query holds a '/' (every List of a prefix).
 // The fix canonicalizes the query as the SigV4 spec says (decode, then
 // encode all but unreserved characters). Verification stays on and strict.
+// And one to its conditional writes: moto checks If-None-Match / If-Match,
+// then stores, without a lock, so two racing conditional PUTs can both win
+// (S3 itself is atomic); PutObject is serialized.
 constexpr const char* kMotoLauncher = R"(
 import sys
+import threading
 from urllib.parse import quote, unquote
 import botocore.auth
 
@@ -46,6 +50,16 @@ def canonical_query(self, parts):
     return '&'.join(f'{k}={v}' for k, v in sorted(pairs))
 
 botocore.auth.SigV4Auth._canonical_query_string_url = canonical_query
+
+from moto.s3.responses import S3Response
+put_lock = threading.Lock()
+unlocked_put_object = S3Response.put_object
+
+def put_object(self, *args, **kwargs):
+    with put_lock:
+        return unlocked_put_object(self, *args, **kwargs)
+
+S3Response.put_object = put_object
 from moto.server import main
 sys.argv = ['moto_server', '-H', '127.0.0.1', '-p', sys.argv[1]]
 main()

@@ -8,8 +8,9 @@
 // wrong secret fails with 403 SignatureDoesNotMatch, so a test that passes
 // proves the signer against a real verifier. The port is awaited with TCP
 // connects, never an HTTP request (each one would use up the count).
-// moto runs with one fix to its verifier (moto_server.cc, kMotoLauncher:
-// it cannot verify a signed query that holds a '/'), and with S3_UPLOAD_PART_MIN_SIZE=1024, so that tests can upload
+// moto runs with two fixes (moto_server.cc, kMotoLauncher: its verifier
+// cannot verify a signed query that holds a '/', and its conditional PUTs
+// are not atomic), and with S3_UPLOAD_PART_MIN_SIZE=1024, so that tests can upload
 // multipart objects with small parts (real S3 wants 5 MiB but the last).
 //
 // Usage (one server per test binary is plenty; buckets isolate tests):
