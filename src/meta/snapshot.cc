@@ -111,21 +111,12 @@ std::optional<std::string> SnapshotProblem(const VaultContext& ctx, const Snapsh
   return std::nullopt;
 }
 
-json BodyJson(const Snapshot& snapshot, const BlobGroups& groups) {
-  json blobs = json::array();
-  for (const auto& [blob_id, objects] : groups) {
-    json list = json::array();
-    for (const ObjectLocation* location : objects) {
-      list.push_back(json::array({ToHex(location->id), std::string(ToString(location->kind)),
-                                  static_cast<std::int64_t>(location->offset),
-                                  static_cast<std::int64_t>(location->length),
-                                  static_cast<std::int64_t>(location->raw_length)}));
-    }
-    blobs.push_back(json{{"id", blob_id}, {"objects", std::move(list)}});
-  }
+// The body without its "blobs" (an empty array in their place): the small
+// part, written by the canonical JSON writer.
+json BodyJsonWithoutBlobs(const Snapshot& snapshot) {
   const SnapshotSummary& s = snapshot.summary;
   return json{{"author", snapshot.author},
-              {"blobs", std::move(blobs)},
+              {"blobs", json::array()},
               {"created_ms", snapshot.created_ms},
               {"key_fingerprint", snapshot.key_fingerprint},
               {"parents", snapshot.parents},
@@ -136,6 +127,62 @@ json BodyJson(const Snapshot& snapshot, const BlobGroups& groups) {
                                {"deleted", static_cast<std::int64_t>(s.deleted)},
                                {"files", static_cast<std::int64_t>(s.files)},
                                {"modified", static_cast<std::int64_t>(s.modified)}}}};
+}
+
+// The "blobs" array written straight into canonical JSON: at 100,000
+// objects a JSON document tree of it cost more memory than the rest of a
+// push. Everything in it is ASCII that needs no escaping (lowercase hex,
+// kind names) or a non-negative integer below 2^63, and keys are written in
+// canonical (sorted) order, so the bytes are what WriteCanonicalJson would
+// produce (a test checks it).
+void AppendBlobsJson(const BlobGroups& groups, std::string& out) {
+  out += '[';
+  bool first_blob = true;
+  for (const auto& [blob_id, objects] : groups) {
+    if (!first_blob) out += ',';
+    first_blob = false;
+    out += "{\"id\":\"";
+    out += blob_id;
+    out += "\",\"objects\":[";
+    bool first = true;
+    for (const ObjectLocation* location : objects) {
+      if (!first) out += ',';
+      first = false;
+      out += "[\"";
+      out += ToHex(location->id);
+      out += "\",\"";
+      out += ToString(location->kind);
+      out += "\",";
+      out += std::to_string(location->offset);
+      out += ',';
+      out += std::to_string(location->length);
+      out += ',';
+      out += std::to_string(location->raw_length);
+      out += ']';
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
+// Canonical JSON of the whole body: the small part from the writer, the
+// blobs spliced in where its empty array stands.
+Result<std::string> WriteBodyJson(const Snapshot& snapshot, const BlobGroups& groups) {
+  HX_ASSIGN_OR_RETURN(const std::string small,
+                      WriteRecordJson("snapshot body", BodyJsonWithoutBlobs(snapshot)));
+  static constexpr std::string_view kPlaceholder = "\"blobs\":[]";
+  const std::size_t at = small.find(kPlaceholder);
+  if (at == std::string::npos) {
+    return EncoderBug("EncodeSnapshotZip", "the body has no blobs placeholder");
+  }
+  std::size_t objects = 0;
+  for (const auto& [blob_id, list] : groups) objects += list.size();
+  std::string out;
+  out.reserve(small.size() + groups.size() * 96 + objects * 112);
+  out.append(small, 0, at + kPlaceholder.size() - 2);  // up to and with "blobs":
+  AppendBlobsJson(groups, out);
+  out.append(small, at + kPlaceholder.size());
+  return out;
 }
 
 json HeaderJson(std::string_view vault_id, std::string_view snapshot_id) {
@@ -313,8 +360,7 @@ Result<Bytes> EncodeSnapshotZip(const VaultContext& ctx, const Snapshot& snapsho
   HX_ASSIGN_OR_RETURN(const std::string header,
                       WriteRecordJson("snapshot header", HeaderJson(ctx.vault_id,
                                                                     snapshot.snapshot_id)));
-  HX_ASSIGN_OR_RETURN(const std::string body,
-                      WriteRecordJson("snapshot body", BodyJson(snapshot, groups)));
+  HX_ASSIGN_OR_RETURN(const std::string body, WriteBodyJson(snapshot, groups));
   const std::vector<std::uint8_t> sealed =
       AeadSealSynthetic(ctx.keys.content, ctx.keys.nonce,
                         BodyAd(ctx.vault_id, snapshot.snapshot_id), AsBytes(body));
