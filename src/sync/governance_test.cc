@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -450,6 +451,31 @@ TEST_F(GovernanceTest, MergePreviewRefusesOnEachGovernanceFactWithTheSeedsCodes)
   fs::remove(fs::path(store_->TargetUri()) / "manifests" / (NodeOf(b_) + ".hxman"));
   EXPECT_EQ(PreviewVerdict(a_, MergePolicy::kConservativePlusV2, 15000).error().code,
             SyncCode::kMergeTrustConflict);
+}
+
+// End to end through the engine: pull with a conservative_plus policy and a
+// reader's push are refused, and nothing changes.
+TEST_F(GovernanceTest, PullWithConservativePlusAndAReadersPushAreRefusedChangingNothing) {
+  HX_ASSERT_OK(SyncLockAdd(a_.vault(), a_.options(6000), "docs", kHour));
+  a_.Write("other.txt", "from a");
+  HX_ASSERT_OK(a_.Push(7000));
+  b_.Write("docs/notes.txt", "from b");
+  SyncOptions options = b_.options(8000);
+  options.auto_merge = MergePolicy::kConservativePlusV2;
+  Result<PullReport> pulled = SyncPull(b_.vault(), options);
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.error().code, SyncCode::kMergeLockConflict);
+  EXPECT_FALSE(b_.Exists("other.txt"));
+  EXPECT_EQ(b_.Read("docs/notes.txt"), "from b");
+
+  HX_ASSERT_OK(SyncMemberSetRole(a_.vault(), a_.options(9000), NodeOf(b_), DeviceRole::kReader));
+  HX_ASSERT_OK(b_.Pull(10000));
+  const std::map<std::string, std::string> store_before = store_->Objects();
+  Result<PushReport> pushed = b_.Push(11000);
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.error().code, SyncCode::kAuthFailed);
+  EXPECT_EQ(pushed.error().category, Category::kAuth);
+  EXPECT_EQ(store_->Objects(), store_before);
 }
 
 }  // namespace
