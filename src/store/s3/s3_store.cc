@@ -15,6 +15,7 @@ namespace {
 
 // A ListObjectsV2 page is at most 1000 keys of at most 1 KiB: well below.
 constexpr std::uint64_t kMaxListPage = 8 << 20;
+constexpr std::uint64_t kMaxListPages = 100'000;
 // S3's part numbers run from 1 to 10000.
 constexpr std::uint64_t kMaxParts = 10'000;
 
@@ -92,9 +93,6 @@ Result<std::unique_ptr<S3Store>> S3Store::Open(const Target& target,
   endpoint.base_url = target.endpoint.empty()
                           ? "https://s3." + endpoint.region + ".amazonaws.com"
                           : target.endpoint;
-  if (auto mode = env.Get("HX_S3_CONDITIONAL_WRITES"); mode && *mode == "emulated") {
-    options.conditional_writes = ConditionalWrites::kEmulated;
-  }
   return std::make_unique<S3Store>(std::move(endpoint), std::move(credentials), target.prefix,
                                    target.ToUri(), std::move(options));
 }
@@ -392,7 +390,10 @@ Result<std::vector<StoreObjectInfo>> S3Store::List(std::string_view prefix) {
   const std::string root = prefix_.empty() ? "" : prefix_ + "/";
   std::vector<StoreObjectInfo> out;
   std::string token;
-  for (int page = 0;; ++page) {
+  for (std::uint64_t page = 0;; ++page) {
+    // 100 million keys is far beyond any vault; a server that keeps handing
+    // out new tokens must not keep hx listing forever.
+    if (page == kMaxListPages) return BadReply("ListObjectsV2", "never ends (too many pages)");
     std::vector<std::pair<std::string, std::string>> query = {
         {"list-type", "2"}, {"prefix", root + std::string(prefix)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);

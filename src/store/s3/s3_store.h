@@ -22,7 +22,7 @@
 // docs/FORMAT.md, "S3: conditional writes"). Servers that silently ignore the
 // headers are caught by CreateStore's probe (sync init), and can be told to
 // use the emulation with conditional_writes = kEmulated
-// (HX_S3_CONDITIONAL_WRITES=emulated for OpenStore).
+// (HX_S3_CONDITIONAL_WRITES=emulated for OpenStore, below).
 //
 // No retries here: wrap the store in a RetryingStore (OpenStore does). The
 // one exception is a multipart part, retried in place (part_attempts) so
@@ -75,8 +75,10 @@ class S3Store final : public Store {
 
   // The endpoint, credentials and region of an S3 target: credentials from
   // `env` (credentials.h); the region is the target's unless that is the
-  // default and the environment or config names one. Errors: as
-  // LoadCredentials. Does no network I/O.
+  // default and the environment or config names one (so an explicit
+  // --region us-east-1 also defers to them). `options` as given (OpenStore
+  // passes S3StoreOptionsFromEnvironment). Errors: as LoadCredentials. Does
+  // no network I/O.
   static Result<std::unique_ptr<S3Store>> Open(const Target& target,
                                                const CredentialEnvironment& env,
                                                S3StoreOptions options = {});
