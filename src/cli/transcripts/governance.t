@@ -82,3 +82,25 @@ error: this change would leave the vault without a writer, and only a writer can
   code: KC_SYNC_INPUT_INVALID (invalid_input)
   next: .* (re)
 [exit 2]
+
+# Locks matter to the conservative_plus policies: the laptop holds docs/, the
+# desktop wrote beneath it; a pull that would auto-merge refuses and applies nothing.
+$ hx lock add laptop docs --now-ms 80000 > /dev/null && echo "x" > laptop/other.txt && hx sync pull laptop --now-ms 80000 > /dev/null && hx sync push laptop --now-ms 81000 > /dev/null
+$ mkdir -p desktop/docs && echo "n" > desktop/docs/notes.md && hx sync pull desktop --auto-merge conservative_plus_v2 --now-ms 82000
+error: conservative_plus_v2 merge refused: 1 locally changed path\(s\) are locked by another device; wait for the lock to expire or ask its owner to remove it \(`hx lock list`\); nothing was applied (re)
+  code: KC_SYNC_MERGE_LOCK_CONFLICT (conflict)
+  artifact: conflicts/conflict_82000_[0-9a-f]{16}.json (re)
+  first_object_hash: [0-9a-f]{64} (re)
+  local_artifact: .*/desktop/.hx/conflicts/conflict_82000_[0-9a-f]{16}.json (re)
+  lock_conflicts: 1
+  path_count: 2
+  paths: docs, docs/notes.md
+  policy: conservative_plus_v2
+  next: .* (re)
+[exit 8]
+
+# other.txt was not pulled.
+$ ls desktop
+docs
+idea.md
+plan.md
