@@ -64,18 +64,16 @@ Result<Envelope> ReadEnvelope(const std::string& file) {
 
 Result<Report> RunExport(const EnvelopeArgs& args) {
   HX_ASSIGN_OR_RETURN(Envelope envelope,
-                      ExportFolder(Absolute(args.vault),
-                                   {.now_ms = NowMs(args), .app_version = HX_VERSION,
-                                    .max_bytes = kMaxEnvelopeBytes}));
+                      ExportFolder(Absolute(args.vault), {.now_ms = NowMs(args),
+                                                          .app_version = HX_VERSION,
+                                                          .max_bytes = kMaxEnvelopeBytes}));
   HX_ASSIGN_OR_RETURN(std::string bytes, EncodeEnvelope(envelope));
   if (args.out.empty()) return Report{bytes + "\n", bytes};  // the envelope is the output
   HX_RETURN_IF_ERROR(LocalState::WriteFileAtomic(Absolute(args.out), bytes));
-  nlohmann::json j = {{"report", "envelope_export"},
-                      {"out", Absolute(args.out).string()},
-                      {"items", envelope.items.size()},
-                      {"bytes", bytes.size()},
-                      {"exported_utc", envelope.exported_utc},
-                      {"schema_version", envelope.schema_version}};
+  nlohmann::json j = {
+      {"report", "envelope_export"},           {"out", Absolute(args.out).string()},
+      {"items", envelope.items.size()},        {"bytes", bytes.size()},
+      {"exported_utc", envelope.exported_utc}, {"schema_version", envelope.schema_version}};
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(j));
   return Report{"exported " + std::to_string(envelope.items.size()) + " item(s), " +
                     std::to_string(bytes.size()) + " bytes, to " + Absolute(args.out).string() +
@@ -129,20 +127,23 @@ void RegisterEnvelope(CLI::App& app, Context& context) {
   });
 
   CLI::App* diff = group->add_subcommand(
-      "diff", "Compare an envelope with the folder (new, changed, unchanged, conflicts); "
-              "change nothing");
+      "diff",
+      "Compare an envelope with the folder (new, changed, unchanged, conflicts); "
+      "change nothing");
   diff->add_option("vault_path", args->vault, "The folder")->required();
   diff->add_option("envelope", args->file, "The envelope file")->required();
   diff->callback([&context, args] { context.exit_code = Emit(context.output, RunDiff(*args)); });
 
   CLI::App* apply = group->add_subcommand(
-      "apply", "Apply an envelope to the folder; the losing version of every differing item "
-               "is archived under .hx/archive/");
+      "apply",
+      "Apply an envelope to the folder; the losing version of every differing item "
+      "is archived under .hx/archive/");
   apply->add_option("vault_path", args->vault, "The folder")->required();
   apply->add_option("envelope", args->file, "The envelope file")->required();
-  apply->add_option("--policy", args->policy,
-                    "local_preferred, cloud_preferred (the envelope's version wins) or "
-                    "manual_per_item (with --decisions)")
+  apply
+      ->add_option("--policy", args->policy,
+                   "local_preferred, cloud_preferred (the envelope's version wins) or "
+                   "manual_per_item (with --decisions)")
       ->required();
   apply->add_option("--decisions", args->decisions,
                     "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");

@@ -1,8 +1,5 @@
 // hx sync link: first sync of a folder used on its own (sync/link.h). The
 // clock and the passphrase come from here; the engine reads neither.
-#include <termios.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +9,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <termios.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "json/canonical_json.h"
@@ -70,10 +70,9 @@ Result<LinkReport> RunLink(const LinkArgs& args) {
   SyncOptions options;
   options.target_uri = args.target;
   options.target_options = {args.endpoint, args.path_style, args.region};
-  options.now_ms = args.now_ms.value_or(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  options.now_ms = args.now_ms.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
   std::error_code ec;
   options.cwd = std::filesystem::current_path(ec).string();
   options.passphrase = LinkPassphrase(args.passphrase_file);
@@ -83,8 +82,7 @@ Result<LinkReport> RunLink(const LinkArgs& args) {
   if (!args.decisions.empty()) {
     link.decisions_file = std::filesystem::absolute(args.decisions, ec).lexically_normal().string();
   }
-  const std::filesystem::path vault =
-      std::filesystem::absolute(args.vault, ec).lexically_normal();
+  const std::filesystem::path vault = std::filesystem::absolute(args.vault, ec).lexically_normal();
   return SyncLink(vault, options, link);
 }
 

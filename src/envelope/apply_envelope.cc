@@ -1,15 +1,15 @@
 // hx envelope apply: the envelope's items into the folder, with a policy,
 // archiving every losing version (see folder.h).
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 #include <sstream>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 Error ApplyError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
+  const Category category = (err == ENOSPC || err == EDQUOT)                  ? Category::kNoSpace
                             : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
                                                                               : Category::kIo;
   return Error(SyncCode::kApplyFailed, category,
@@ -32,7 +32,8 @@ Error ApplyError(const std::string& what, const fs::path& path, int err) {
 class EnvelopeApplier {
  public:
   EnvelopeApplier(const fs::path& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault), options_(options),
+      : vault_(vault),
+        options_(options),
         archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
@@ -84,8 +85,9 @@ class EnvelopeApplier {
     HX_RETURN_IF_ERROR(CheckParents(from));
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno != EINVAL && errno != ENOSYS) {
-        return ApplyError(errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
-                          errno == EEXIST ? to : from, errno);
+        return ApplyError(
+            errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
+            errno == EEXIST ? to : from, errno);
       }
       // A file system without RENAME_NOREPLACE: check, then rename (the
       // archive is hx's own folder, under the vault's lock).
@@ -113,10 +115,11 @@ class EnvelopeApplier {
         return ApplyError("cannot inspect", at, errno);
       }
       if (!S_ISDIR(st.st_mode)) {
-        return Error(SyncCode::kApplyFailed, Category::kInvalidInput,
-                     "cannot write " + path.string() + ": " + at.string() +
-                         (S_ISLNK(st.st_mode) ? " is a symlink; an envelope never writes through one"
-                                               : " is not a directory"))
+        return Error(
+                   SyncCode::kApplyFailed, Category::kInvalidInput,
+                   "cannot write " + path.string() + ": " + at.string() +
+                       (S_ISLNK(st.st_mode) ? " is a symlink; an envelope never writes through one"
+                                            : " is not a directory"))
             .With("path", path.string());
       }
     }
@@ -127,8 +130,8 @@ class EnvelopeApplier {
     Result<std::string> data = DecodeBase64(item.content.at("data").get<std::string>());
     if (!data.ok()) return data.error();
     const bool executable = item.content.at("executable").get<bool>();
-    const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          executable ? 0755 : 0644);
+    const int fd =
+        ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0755 : 0644);
     if (fd < 0) return ApplyError("cannot create", staged, errno);
     std::size_t done = 0;
     while (done < data->size()) {
@@ -144,9 +147,9 @@ class EnvelopeApplier {
     }
     // The item's time, so exporting the folder again gives the same bytes.
     const std::int64_t ns = ParseUtcNs(item.updated_utc);
-    const struct timespec times[2] = {{0, UTIME_OMIT},
-                                      {static_cast<time_t>(ns / 1'000'000'000),
-                                       static_cast<long>(ns % 1'000'000'000)}};
+    const struct timespec times[2] = {
+        {0, UTIME_OMIT},
+        {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}};
     if (ns >= 0) (void)::futimens(fd, times);
     if (::fsync(fd) != 0) {
       const int err = errno;
@@ -175,8 +178,7 @@ Status CheckOptions(const EnvelopeApplyOptions& options) {
         .With("policy", std::string(MergePolicyName(options.policy)));
   }
   if (!options.decisions.empty() && options.policy != MergePolicy::kManualPerItem) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "--decisions goes with --policy manual_per_item");
+    return InvalidInput(SyncCode::kInputInvalid, "--decisions goes with --policy manual_per_item");
   }
   return OkStatus();
 }
@@ -241,8 +243,9 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
           .With("item_id", id);
     }
   }
-  const bool waiting = std::any_of(report.items.begin(), report.items.end(),
-                                   [](const EnvelopeApplyItem& i) { return i.status == "conflicted"; });
+  const bool waiting =
+      std::any_of(report.items.begin(), report.items.end(),
+                  [](const EnvelopeApplyItem& i) { return i.status == "conflicted"; });
   EnvelopeApplier applier(vault, options);
   for (std::size_t i = 0; i < report.items.size(); ++i) {
     EnvelopeApplyItem& out = report.items[i];
@@ -289,9 +292,9 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
                        .With("conflicted", std::to_string(report.summary.conflicted));
   } else if (report.summary.failed > 0) {
     report.outcome = "partial";
-    const EnvelopeApplyItem& first = *std::find_if(
-        report.items.begin(), report.items.end(),
-        [](const EnvelopeApplyItem& i) { return i.status == "failed"; });
+    const EnvelopeApplyItem& first =
+        *std::find_if(report.items.begin(), report.items.end(),
+                      [](const EnvelopeApplyItem& i) { return i.status == "failed"; });
     report.error = Error(SyncCode::kApplyFailed, first.error->category,
                          std::to_string(report.summary.failed) +
                              " item(s) could not be applied (first: " + first.item_id + ": " +

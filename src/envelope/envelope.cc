@@ -1,7 +1,7 @@
 #include "envelope/envelope.h"
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -75,11 +75,11 @@ Error EnvelopeError(std::string message) {
 Error UnknownSchema(const std::string& version) {
   std::string hint;
   if (!version.empty() && version[0] >= '2' && version[0] <= '9') {
-    hint = "it was written by a newer tool: upgrade hx to a version that reads schema " +
-           version + ", or export it again as schema " + std::string(kEnvelopeSchemaVersion);
+    hint = "it was written by a newer tool: upgrade hx to a version that reads schema " + version +
+           ", or export it again as schema " + std::string(kEnvelopeSchemaVersion);
   } else {
-    hint = "export it again with a tool that writes schema " +
-           std::string(kEnvelopeSchemaVersion) + " (hx envelope export does)";
+    hint = "export it again with a tool that writes schema " + std::string(kEnvelopeSchemaVersion) +
+           " (hx envelope export does)";
   }
   return Error(SyncCode::kInputInvalid, Category::kUnsupported,
                "envelope schema_version \"" + version + "\" is not supported (this hx reads " +
@@ -182,9 +182,9 @@ Result<std::string> DecodeBase64(std::string_view text) {
       v[k] = Base64Value(c);
       if (v[k] < 0) return EnvelopeError("base64 holds a character outside its alphabet");
     }
-    const std::uint32_t n = (static_cast<std::uint32_t>(v[0]) << 18) |
-                            (static_cast<std::uint32_t>(v[1]) << 12) |
-                            (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
+    const std::uint32_t n =
+        (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
+        (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
     if ((pad == 1 && (n & 0xff) != 0) || (pad == 2 && (n & 0xffff) != 0)) {
       return EnvelopeError("base64 has non-zero padding bits (not canonical)");
     }
@@ -219,9 +219,9 @@ std::string FormatUtc(std::int64_t ns) {
 
 bool IsValidUtc(std::string_view t) {
   unsigned y, mo, d, h, mi, s;
-  if (t.size() < 20 || !Digits(t, 0, 4, y) || t[4] != '-' || !Digits(t, 5, 2, mo) ||
-      t[7] != '-' || !Digits(t, 8, 2, d) || t[10] != 'T' || !Digits(t, 11, 2, h) ||
-      t[13] != ':' || !Digits(t, 14, 2, mi) || t[16] != ':' || !Digits(t, 17, 2, s)) {
+  if (t.size() < 20 || !Digits(t, 0, 4, y) || t[4] != '-' || !Digits(t, 5, 2, mo) || t[7] != '-' ||
+      !Digits(t, 8, 2, d) || t[10] != 'T' || !Digits(t, 11, 2, h) || t[13] != ':' ||
+      !Digits(t, 14, 2, mi) || t[16] != ':' || !Digits(t, 17, 2, s)) {
     return false;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) {

@@ -55,9 +55,9 @@ struct EnvelopeSource {
 };
 
 struct EnvelopeItem {
-  std::string item_type;    // "file", "symlink", "directory"
-  std::string item_id;      // normalized vault-relative path
-  std::string updated_utc;  // RFC 3339 UTC
+  std::string item_type;     // "file", "symlink", "directory"
+  std::string item_id;       // normalized vault-relative path
+  std::string updated_utc;   // RFC 3339 UTC
   std::string content_hash;  // "sha256:<64 lowercase hex>"
   nlohmann::json content;
   friend bool operator==(const EnvelopeItem&, const EnvelopeItem&) = default;

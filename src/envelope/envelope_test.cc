@@ -73,8 +73,8 @@ TEST(EnvelopeTest, ContentHashIsSha256OfTheCanonicalContent) {
 }
 
 TEST(EnvelopeTest, UnknownSchemaVersionIsRefusedWithAMigrationHint) {
-  Result<Envelope> newer = ParseEnvelope(Mutated(R"("schema_version":"1.0.0")",
-                                                 R"("schema_version":"2.0.0")"));
+  Result<Envelope> newer =
+      ParseEnvelope(Mutated(R"("schema_version":"1.0.0")", R"("schema_version":"2.0.0")"));
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.error().code, SyncCode::kInputInvalid);
   EXPECT_EQ(newer.error().category, Category::kUnsupported);
@@ -99,9 +99,9 @@ TEST(EnvelopeTest, StrictReaderRefusesMalformedEnvelopes) {
       {R"("updated_utc":"2026-02-12T07:55:00Z")", R"("updated_utc":"2026-02-12T07:55:00+01:00")"},
       {R"("exported_utc":"2026-02-12T08:00:00Z")", R"("exported_utc":"yesterday")"},
       {R"("content_hash":"sha256:)", R"("content_hash":"md5:)"},
-      {R"("data":"aGVsbG8=")", R"("data":"aGVsbG8")"},       // no padding
-      {R"("data":"aGVsbG8=")", R"("data":"aGVsbG9=")"},      // non-zero pad bits
-      {R"("data":"aGVsbG8=")", R"("data":"aGVs bG8=")"},     // whitespace
+      {R"("data":"aGVsbG8=")", R"("data":"aGVsbG8")"},    // no padding
+      {R"("data":"aGVsbG8=")", R"("data":"aGVsbG9=")"},   // non-zero pad bits
+      {R"("data":"aGVsbG8=")", R"("data":"aGVs bG8=")"},  // whitespace
       {R"("executable":false)", R"("executable":0)"},
       {R"("executable":false)", R"("executable":false,"mode":420)"},  // unknown field
       {R"("target":"../a.txt")", R"("target":"")"},

@@ -1,15 +1,15 @@
 // Export, listing and diff of a folder's envelope items.
 #include "envelope/folder.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/hex.h"
 #include "hash/sha256.h"
@@ -24,7 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 Error ItemIoError(const std::string& what, const fs::path& path, int err) {
-  return Error(SyncCode::kStateFailed, err == EACCES || err == EPERM ? Category::kAuth : Category::kIo,
+  return Error(SyncCode::kStateFailed,
+               err == EACCES || err == EPERM ? Category::kAuth : Category::kIo,
                what + " " + path.string() + ": " + std::strerror(err))
       .With("path", path.string());
 }
@@ -98,7 +99,8 @@ Result<std::string> ReadItemFile(const fs::path& path, std::uint64_t size) {
   char probe;
   bool grew = false;
   while (true) {
-    const ssize_t n = done < size ? ::read(fd, data.data() + done, size - done) : ::read(fd, &probe, 1);
+    const ssize_t n =
+        done < size ? ::read(fd, data.data() + done, size - done) : ::read(fd, &probe, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int err = errno;
@@ -155,7 +157,8 @@ Result<std::string> HashFileContent(const fs::path& path, const struct stat& st)
         .With("path", path.string());
   }
   const bool executable = (st.st_mode & S_IXUSR) != 0;
-  hasher.Update(std::string_view(executable ? "\",\"executable\":true}" : "\",\"executable\":false}"));
+  hasher.Update(
+      std::string_view(executable ? "\",\"executable\":true}" : "\",\"executable\":false}"));
   return "sha256:" + ToHex(hasher.Finalize());
 }
 
@@ -182,9 +185,8 @@ Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& option
   std::uint64_t estimate = 256;
   const auto too_big = [&](std::uint64_t bytes) {
     return InvalidInput(SyncCode::kInputInvalid,
-                        "the folder's envelope would be more than " +
-                            std::to_string(bytes >> 20) + " MiB, above the limit of " +
-                            std::to_string(options.max_bytes >> 20) +
+                        "the folder's envelope would be more than " + std::to_string(bytes >> 20) +
+                            " MiB, above the limit of " + std::to_string(options.max_bytes >> 20) +
                             " MiB; export a smaller folder, or list large files in .hxignore")
         .With("limit_bytes", std::to_string(options.max_bytes));
   };
@@ -248,9 +250,8 @@ Result<EnvelopeDiffReport> DiffEnvelope(const fs::path& vault, const Envelope& e
     in_envelope.insert(item.item_id);
     auto l = local.find(item.item_id);
     const LocalItem* mine = l == local.end() ? nullptr : &l->second;
-    EnvelopeDiffItem d{item.item_type, item.item_id,
-                       std::string(ClassifyEnvelopeItem(item, mine)), std::nullopt, std::nullopt,
-                       item.content_hash};
+    EnvelopeDiffItem d{item.item_type, item.item_id, std::string(ClassifyEnvelopeItem(item, mine)),
+                       std::nullopt,   std::nullopt, item.content_hash};
     if (mine) {
       d.local_item_type = mine->item_type;
       d.local_content_hash = mine->content_hash;
@@ -283,13 +284,18 @@ nlohmann::json EnvelopeDiffReport::ToJson() const {
           {"vault_path", vault_path},
           {"schema_version", schema_version},
           {"source",
-           {{"kind", source.kind}, {"app_version", source.app_version}, {"device_id", source.device_id}}},
+           {{"kind", source.kind},
+            {"app_version", source.app_version},
+            {"device_id", source.device_id}}},
           {"exported_utc", exported_utc},
           {"items", std::move(items_json)},
           {"local_only", local_only},
           {"summary",
-           {{"new", new_items}, {"changed", changed}, {"unchanged", unchanged},
-            {"conflicts", conflicts}, {"local_only", local_only.size()}}}};
+           {{"new", new_items},
+            {"changed", changed},
+            {"unchanged", unchanged},
+            {"conflicts", conflicts},
+            {"local_only", local_only.size()}}}};
 }
 
 std::string EnvelopeDiffReport::ToHuman() const {

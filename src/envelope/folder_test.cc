@@ -3,15 +3,14 @@
 // no silent overwrite, per-item failures.
 #include "envelope/folder.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json/canonical_json.h"
 #include "json/schema_testing.h"
@@ -55,7 +54,7 @@ class Dir {
     std::map<std::string, std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(path_)) {
       const std::string rel = fs::relative(e.path(), path_).string();
-      out[rel] = e.is_symlink() ? "link:" + fs::read_symlink(e.path()).string()
+      out[rel] = e.is_symlink()     ? "link:" + fs::read_symlink(e.path()).string()
                  : e.is_directory() ? "dir"
                                     : "file:" + Read(rel);
     }
@@ -67,9 +66,8 @@ class Dir {
 };
 
 Envelope Export(const Dir& d, std::size_t max_bytes = kMaxEnvelopeBytes) {
-  Result<Envelope> e = ExportFolder(d.path(), {.now_ms = 1'770'883'200'000,
-                                               .app_version = "0.1.0",
-                                               .max_bytes = max_bytes});
+  Result<Envelope> e = ExportFolder(
+      d.path(), {.now_ms = 1'770'883'200'000, .app_version = "0.1.0", .max_bytes = max_bytes});
   EXPECT_TRUE(e.ok()) << e.error().ToShortString();
   return e.ok() ? *e : Envelope{};
 }
@@ -109,7 +107,8 @@ TEST(EnvelopeExportTest, SameFolderGivesTheSameBytesAndLeavesOutHxIgnoredAndSpec
 TEST(EnvelopeExportTest, AFolderAboveTheSizeBoundIsRefusedClearly) {
   Dir d;
   d.Write("big.bin", std::string(4000, 'x'));
-  Result<Envelope> e = ExportFolder(d.path(), {.now_ms = 0, .app_version = "0.1.0", .max_bytes = 2000});
+  Result<Envelope> e =
+      ExportFolder(d.path(), {.now_ms = 0, .app_version = "0.1.0", .max_bytes = 2000});
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, SyncCode::kInputInvalid);
   EXPECT_NE(e.error().message.find("above the limit"), std::string::npos);
@@ -222,7 +221,8 @@ TEST_F(EnvelopeApplyTest, CloudPreferredWritesTheEnvelopeAndArchivesTheFoldersVe
 
 TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecision) {
   const auto before = dst_.Tree();
-  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"conflict.txt", ManualChoice::kRemote}});
+  Result<EnvelopeApplyReport> r =
+      Apply(MergePolicy::kManualPerItem, {{"conflict.txt", ManualChoice::kRemote}});
   ASSERT_TRUE(r.ok()) << r.error().ToShortString();
   EXPECT_EQ(r->outcome, "needs_decisions");
   EXPECT_EQ(r->error->code, SyncCode::kConflict);
@@ -246,7 +246,8 @@ TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecis
 }
 
 TEST_F(EnvelopeApplyTest, DecisionsForItemsThatDoNotDifferAreRefused) {
-  Result<EnvelopeApplyReport> r = Apply(MergePolicy::kManualPerItem, {{"same.txt", ManualChoice::kLocal}});
+  Result<EnvelopeApplyReport> r =
+      Apply(MergePolicy::kManualPerItem, {{"same.txt", ManualChoice::kLocal}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
   Result<EnvelopeApplyReport> p = Apply(MergePolicy::kKeepBoth);
@@ -263,8 +264,8 @@ TEST_F(EnvelopeApplyTest, AnUnwritablePathFailsThatItemAndTheOthersAreApplied) {
   e.items.push_back(blocked);
   std::sort(e.items.begin(), e.items.end(),
             [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
-  Result<EnvelopeApplyReport> r =
-      ApplyEnvelope(dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
+  Result<EnvelopeApplyReport> r = ApplyEnvelope(
+      dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome, "partial");
   EXPECT_EQ(r->summary, (ItemSummary{.created = 3, .updated = 2, .skipped = 1, .failed = 1}));
@@ -277,8 +278,8 @@ TEST_F(EnvelopeApplyTest, AnUnwritablePathFailsThatItemAndTheOthersAreApplied) {
     dst_.Write("ro/keep.txt", "x");
     fs::permissions(dst_.path() / "ro", fs::perms(0555));
     e.items.back().item_id = "ro/new.txt";
-    Result<EnvelopeApplyReport> ro =
-        ApplyEnvelope(dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9100});
+    Result<EnvelopeApplyReport> ro = ApplyEnvelope(
+        dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9100});
     ASSERT_TRUE(ro.ok());
     EXPECT_EQ(Statuses(*ro).at("ro/new.txt"), "new/failed");
   }
@@ -305,8 +306,8 @@ TEST_F(EnvelopeApplyTest, AContentHashThatDoesNotMatchIsAFailedItemNeverWritten)
   for (EnvelopeItem& item : e.items) {
     if (item.item_id == "new.txt") item.content["data"] = EncodeBase64("tampered");
   }
-  Result<EnvelopeApplyReport> r =
-      ApplyEnvelope(dst_.path(), e, {.policy = MergePolicy::kLocalPreferred, .decisions = {}, .now_ms = 9000});
+  Result<EnvelopeApplyReport> r = ApplyEnvelope(
+      dst_.path(), e, {.policy = MergePolicy::kLocalPreferred, .decisions = {}, .now_ms = 9000});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Statuses(*r).at("new.txt"), "new/failed");
   EXPECT_FALSE(fs::exists(dst_.path() / "new.txt"));

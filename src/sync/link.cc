@@ -6,17 +6,19 @@
 // against that base, so the ordinary push publishes it with a version vector
 // that descends from the store's, and the other devices take it without a
 // conflict. Nothing needs a special case after the link.
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "sync/link.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 #include <utility>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json/canonical_json.h"
 #include "meta/head.h"
@@ -26,7 +28,6 @@
 #include "sync/apply.h"
 #include "sync/fetcher.h"
 #include "sync/internal.h"
-#include "sync/link.h"
 #include "sync/planner.h"
 #include "sync/session.h"
 
@@ -36,7 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 
 Error LinkIoError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
+  const Category category = (err == ENOSPC || err == EDQUOT)                  ? Category::kNoSpace
                             : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
                                                                               : Category::kIo;
   return Error(SyncCode::kApplyFailed, category,
@@ -119,8 +120,13 @@ Result<Session> OpenPreviewSession(const ScratchDir& scratch, const SyncOptions&
   local_config.target_options = target.Options();
   HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(scratch.path(), local_config));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
-  return Session{std::move(local), std::move(target), std::move(counting), counts,
-                 std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
+  return Session{std::move(local),
+                 std::move(target),
+                 std::move(counting),
+                 counts,
+                 std::move(config),
+                 std::move(ctx),
+                 std::make_unique<FastCdc>(std::move(chunker)),
                  std::move(index)};
 }
 
@@ -185,7 +191,11 @@ class Linker {
  public:
   Linker(Session& s, const fs::path& folder, const SyncOptions& options, const LinkOptions& link,
          const Decisions& decisions, LinkReport& report)
-      : s_(s), folder_(folder), options_(options), link_(link), decisions_(decisions),
+      : s_(s),
+        folder_(folder),
+        options_(options),
+        link_(link),
+        decisions_(decisions),
         report_(report) {
     archive_rel_ = "link-" + std::to_string(options.now_ms);
   }
@@ -219,7 +229,8 @@ class Linker {
     ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
       return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
     };
-    HX_ASSIGN_OR_RETURN(scan_, ScanVault(folder_, ScanOptions{}, base_.stats, *s_.chunker, chunk_id));
+    HX_ASSIGN_OR_RETURN(scan_,
+                        ScanVault(folder_, ScanOptions{}, base_.stats, *s_.chunker, chunk_id));
 
     Classify();
     HX_RETURN_IF_ERROR(CheckDecisionsNameConflicts());
@@ -275,9 +286,12 @@ class Linker {
  private:
   std::optional<Side> Winner(const std::string& path) const {
     switch (link_.policy) {
-      case MergePolicy::kLocalPreferred: return Side::kLocal;
-      case MergePolicy::kCloudPreferred: return Side::kCloud;
-      default: break;
+      case MergePolicy::kLocalPreferred:
+        return Side::kLocal;
+      case MergePolicy::kCloudPreferred:
+        return Side::kCloud;
+      default:
+        break;
     }
     auto it = decisions_.find(path);
     if (it == decisions_.end()) return std::nullopt;
@@ -313,8 +327,8 @@ class Linker {
       if (bad == unreadable.end()) bad = FindAncestor(unreadable, path);
       if (bad != unreadable.end()) {
         if (!IsLive(p.local) && !IsLive(p.remote) && bad->first != path) continue;
-        p.item.change = IsLive(p.remote) ? (IsLive(p.local) ? "changed" : "new_remote")
-                                         : "new_local";
+        p.item.change =
+            IsLive(p.remote) ? (IsLive(p.local) ? "changed" : "new_remote") : "new_local";
         Fail(p, *bad->second);
         planned_.push_back(std::move(p));
         continue;
@@ -431,9 +445,9 @@ class Linker {
     const fs::path from = folder_ / path;
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno != EINVAL && errno != ENOSYS) {
-        return LinkIoError(errno == EEXIST ? "will not replace the existing archive"
-                                           : "cannot archive",
-                           errno == EEXIST ? to : from, errno);
+        return LinkIoError(
+            errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
+            errno == EEXIST ? to : from, errno);
       }
       // A file system without RENAME_NOREPLACE: check, then rename (the
       // archive is hx's own folder, under the vault's lock).
@@ -441,7 +455,8 @@ class Linker {
       if (::lstat(to.c_str(), &st) == 0) {
         return LinkIoError("will not replace the existing archive", to, EEXIST);
       }
-      if (::rename(from.c_str(), to.c_str()) != 0) return LinkIoError("cannot archive", from, errno);
+      if (::rename(from.c_str(), to.c_str()) != 0)
+        return LinkIoError("cannot archive", from, errno);
     }
     return OkStatus();
   }
@@ -506,8 +521,8 @@ class Linker {
         failed.insert(p.item.path);
         continue;
       }
-      Status done = p.archive_local ? ArchiveLocal(p.item.path)
-                                    : ArchiveRemote(p.item.path, *p.remote);
+      Status done =
+          p.archive_local ? ArchiveLocal(p.item.path) : ArchiveRemote(p.item.path, *p.remote);
       if (!done.ok()) {
         Fail(p, done.error());
         failed.insert(p.item.path);
@@ -634,8 +649,7 @@ Status CheckPolicy(const LinkOptions& link) {
         .With("policy", std::string(MergePolicyName(link.policy)));
   }
   if (!link.decisions_file.empty() && link.policy != MergePolicy::kManualPerItem) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "--decisions goes with --policy manual_per_item");
+    return InvalidInput(SyncCode::kInputInvalid, "--decisions goes with --policy manual_per_item");
   }
   return OkStatus();
 }

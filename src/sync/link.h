@@ -80,7 +80,7 @@ struct ItemSummary {
 
 struct LinkItem {
   std::string path;
-  std::string kind;    // "file", "dir", "symlink": the local kind if live, else the store's
+  std::string kind;  // "file", "dir", "symlink": the local kind if live, else the store's
   // "new_local", "new_remote", "unchanged", "changed", "deleted_remotely"
   // (the store deleted it; the local item is kept and published again).
   std::string change;
@@ -90,9 +90,9 @@ struct LinkItem {
   // decision), "conflicted" (awaits a decision), "failed". A dry run shows
   // the statuses the link would give.
   std::string status;
-  std::optional<Side> winner;                // for changed items that were decided
-  std::optional<std::string> archived;       // vault-relative path of the archived loser
-  std::optional<Error> error;                // for failed items
+  std::optional<Side> winner;           // for changed items that were decided
+  std::optional<std::string> archived;  // vault-relative path of the archived loser
+  std::optional<Error> error;           // for failed items
 };
 
 struct LinkOptions {

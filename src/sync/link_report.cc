@@ -12,9 +12,12 @@ std::string_view ToString(Side side) { return side == Side::kLocal ? "local" : "
 
 Result<Side> DecidedSide(const std::string& item_id, ManualChoice choice) {
   switch (choice) {
-    case ManualChoice::kLocal: return Side::kLocal;
-    case ManualChoice::kRemote: return Side::kCloud;
-    case ManualChoice::kBoth: break;
+    case ManualChoice::kLocal:
+      return Side::kLocal;
+    case ManualChoice::kRemote:
+      return Side::kCloud;
+    case ManualChoice::kBoth:
+      break;
   }
   return InvalidInput(SyncCode::kInputInvalid,
                       "the decisions file chooses \"both\" for " + item_id +
@@ -26,8 +29,7 @@ Result<Side> DecidedSide(const std::string& item_id, ManualChoice choice) {
 Result<Decisions> ReadDecisionsFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "cannot read the decisions file " + file.string())
+    return InvalidInput(SyncCode::kInputInvalid, "cannot read the decisions file " + file.string())
         .With("path", file.string());
   }
   std::string bytes;
@@ -75,10 +77,8 @@ nlohmann::json LinkReport::ToJson() const {
   j["snapshot_id"] = snapshot_id ? nlohmann::json(*snapshot_id) : nlohmann::json(nullptr);
   nlohmann::json items_json = nlohmann::json::array();
   for (const LinkItem& item : items) {
-    nlohmann::json i = {{"path", item.path},
-                        {"kind", item.kind},
-                        {"change", item.change},
-                        {"status", item.status}};
+    nlohmann::json i = {
+        {"path", item.path}, {"kind", item.kind}, {"change", item.change}, {"status", item.status}};
     i["winner"] = item.winner ? nlohmann::json(ToString(*item.winner)) : nlohmann::json(nullptr);
     i["archived"] = item.archived ? nlohmann::json(*item.archived) : nlohmann::json(nullptr);
     i["error"] = item.error ? nlohmann::json::parse(item.error->ToJson()) : nlohmann::json(nullptr);

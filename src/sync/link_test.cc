@@ -3,12 +3,11 @@
 // never deleting local data; the dry run; convergence after the link.
 #include "sync/link.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "json/canonical_json.h"
 #include "json/schema_testing.h"
@@ -128,8 +127,9 @@ TEST_F(LinkTest, ManualPerItemWithoutDecisionsAppliesNothing) {
 
 TEST_F(LinkTest, ManualPerItemAppliesTheDecisionsFileAndFinishesAPendingLink) {
   HX_ASSERT_OK(Link(MergePolicy::kManualPerItem, 5000));
-  Result<LinkReport> r = Link(MergePolicy::kManualPerItem, 6000, false,
-                              WriteDecisions(R"({"decisions":{"changed.txt":"remote"},"format_version":1})"));
+  Result<LinkReport> r =
+      Link(MergePolicy::kManualPerItem, 6000, false,
+           WriteDecisions(R"({"decisions":{"changed.txt":"remote"},"format_version":1})"));
   HX_ASSERT_OK(r);
   EXPECT_EQ(r->outcome, "linked");
   EXPECT_EQ(r->summary, (ItemSummary{.created = 5, .updated = 1, .skipped = 1}));
@@ -140,7 +140,8 @@ TEST_F(LinkTest, ManualPerItemAppliesTheDecisionsFileAndFinishesAPendingLink) {
 TEST_F(LinkTest, DecisionsNamingAnItemThatDoesNotDifferAreRefused) {
   Result<LinkReport> r =
       Link(MergePolicy::kManualPerItem, 5000, false,
-           WriteDecisions(R"({"decisions":{"changed.txt":"remote","same.txt":"local"},"format_version":1})"));
+           WriteDecisions(
+               R"({"decisions":{"changed.txt":"remote","same.txt":"local"},"format_version":1})"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, SyncCode::kInputInvalid);
 }
@@ -148,8 +149,8 @@ TEST_F(LinkTest, DecisionsNamingAnItemThatDoesNotDifferAreRefused) {
 TEST_F(LinkTest, DryRunChangesNeitherTheFolderNorTheStore) {
   const auto folder = b_.Snapshot();
   const auto objects = store_->Objects();
-  for (MergePolicy p : {MergePolicy::kLocalPreferred, MergePolicy::kCloudPreferred,
-                        MergePolicy::kManualPerItem}) {
+  for (MergePolicy p :
+       {MergePolicy::kLocalPreferred, MergePolicy::kCloudPreferred, MergePolicy::kManualPerItem}) {
     Result<LinkReport> r = Link(p, 5000, true);
     HX_ASSERT_OK(r);
     EXPECT_EQ(r->outcome, "preview");
