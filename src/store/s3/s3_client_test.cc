@@ -328,3 +328,62 @@ TEST(S3Addressing, VirtualHostedStyleNamesTheBucketInTheHost) {
 
 }  // namespace
 }  // namespace hx::s3
+
+namespace hx::s3 {
+namespace {
+
+TEST(S3Retries, TransientFailuresAreRetriedWithJitteredBackoffUntilSuccess) {
+  CannedServer server;
+  server.Script(Reply(503, ErrorBody("SlowDown")));
+  server.Script("");  // a connection closed without a reply
+  server.Script(Reply(500, ErrorBody("InternalError")));
+  server.Script(Reply(200, "hello", "ETag: \"e\"\r\n"));
+  std::vector<std::chrono::milliseconds> slept;
+  RetryOptions retry;
+  retry.sleep = [&](std::chrono::milliseconds delay) { slept.push_back(delay); };
+  retry.random = [] { return ~std::uint64_t{0}; };  // the top of each jitter range
+  RetryingStore store(StoreOn(server), retry);
+  auto got = store.Get("k", 100);
+  ASSERT_TRUE(got.ok()) << got.error().ToShortString();
+  EXPECT_EQ(std::string(got->begin(), got->end()), "hello");
+  // Full jitter under a cap that doubles from 200 ms.
+  EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(200),
+                                                           std::chrono::milliseconds(400),
+                                                           std::chrono::milliseconds(800)}));
+  EXPECT_EQ(server.requests(), 4);
+}
+
+TEST(S3Retries, AuthFailuresAreNotRetried) {
+  CannedServer server;
+  server.Script(Reply(403, ErrorBody("SignatureDoesNotMatch")));
+  int sleeps = 0;
+  RetryOptions retry;
+  retry.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
+  RetryingStore store(StoreOn(server), retry);
+  auto got = store.Get("k", 100);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, SyncCode::kAuthFailed);
+  EXPECT_EQ(sleeps, 0);
+  EXPECT_EQ(server.requests(), 1);
+}
+
+TEST(S3Retries, TheEnvironmentTunesOpenStoresRetriesAndTimeouts) {
+  CredentialEnvironment env;
+  env.variables = {{"HX_S3_MAX_ATTEMPTS", "3"}, {"HX_S3_MAX_RETRY_MS", "5000"},
+                   {"HX_S3_STALL_SECONDS", "2"}, {"HX_S3_CONCURRENCY", "999"},
+                   {"HX_S3_PART_SIZE", "junk"}, {"HX_S3_CONDITIONAL_WRITES", "emulated"}};
+  const RetryOptions retry = S3RetryOptionsFromEnvironment(env);
+  EXPECT_EQ(retry.max_attempts, 3);
+  EXPECT_EQ(retry.max_total, std::chrono::milliseconds(5000));
+  const S3StoreOptions options = S3StoreOptionsFromEnvironment(env);
+  EXPECT_EQ(options.http.low_speed_seconds, 2);
+  EXPECT_EQ(options.concurrency, 64);  // capped
+  EXPECT_EQ(options.part_size, S3StoreOptions{}.part_size);  // junk ignored
+  EXPECT_EQ(options.conditional_writes, ConditionalWrites::kEmulated);
+  const RetryOptions defaults = S3RetryOptionsFromEnvironment({});
+  EXPECT_EQ(defaults.max_attempts, 5);
+  EXPECT_EQ(defaults.max_total, std::chrono::milliseconds(60'000));
+}
+
+}  // namespace
+}  // namespace hx::s3
