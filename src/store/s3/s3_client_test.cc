@@ -387,3 +387,26 @@ TEST(S3Retries, TheEnvironmentTunesOpenStoresRetriesAndTimeouts) {
 
 }  // namespace
 }  // namespace hx::s3
+
+namespace hx::s3 {
+namespace {
+
+TEST(S3Transport, AServerThatIgnoresRangeIsUnsupportedNotRetried) {
+  CannedServer server;
+  server.Script(Reply(200, std::string(1000, 'x'), "ETag: \"e\"\r\n"));
+  auto got = StoreOn(server)->GetRange("k", {10, 20});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, SyncCode::kTargetUnsupported) << got.error().ToShortString();
+  EXPECT_FALSE(got.error().retryable);
+}
+
+TEST(S3Transport, ARangeReplyOfTheWrongLengthIsCorrupt) {
+  CannedServer server;
+  server.Script(Reply(206, "short", "Content-Range: bytes 10-14/100\r\n"));
+  auto got = StoreOn(server)->GetRange("k", {10, 20});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().category, Category::kCorrupt) << got.error().ToShortString();
+}
+
+}  // namespace
+}  // namespace hx::s3

@@ -175,8 +175,12 @@ Result<Bytes> S3Store::GetRange(std::string_view key, ByteRange range) {
       return Corrupt(key, "is shorter than the range asked for");
     }
     if (error.category == Category::kCorrupt) {
-      // A server that ignored Range and sent the whole, larger object.
-      return BadReply("GET " + std::string(key), "ignored the Range header");
+      // A server that ignored Range and sent the whole, larger object: it
+      // will do so again, so this is not worth a retry.
+      return Error(SyncCode::kTargetUnsupported, Category::kUnsupported,
+                   "the server ignored a Range request for " + std::string(key) +
+                       "; hx needs ranged reads (every S3-compatible server has them)")
+          .With("key", std::string(key));
     }
     return ForKey(std::move(response).error(), key);
   }
