@@ -259,6 +259,23 @@ TEST_F(LinkTest, AStoreWithoutAVaultIsRefusedAndTheFolderStaysAsItWas) {
   EXPECT_TRUE(empty->Objects().empty());
 }
 
+TEST(LinkEmptyVaultTest, LinkingToAVaultWithNothingPublishedKeepsEverythingForThePush) {
+  auto store = testing::MakeFolderStoreFixture();
+  Device a(*store, "a", 1);
+  Device b(*store, "b", 2);
+  HX_ASSERT_OK(a.Init(1000));
+  b.Write("x.txt", "x");
+  b.Write("d/y.txt", "y");
+  Result<LinkReport> r = SyncLink(b.vault(), b.options(2000), LinkOptions{});
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_FALSE(r->head_seq.has_value());
+  EXPECT_EQ(r->summary, (ItemSummary{.created = 3}));
+  HX_ASSERT_OK(b.Push(3000));
+  HX_ASSERT_OK(a.Pull(4000));
+  EXPECT_EQ(a.Snapshot(), b.Snapshot());
+}
+
 TEST_F(LinkTest, OnlyTheThreeFirstSyncPoliciesAreAccepted) {
   Result<LinkReport> r = Link(MergePolicy::kKeepBoth);
   ASSERT_FALSE(r.ok());
