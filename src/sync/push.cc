@@ -55,7 +55,6 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   PushReport report;
   report.target = s.target.ToUri();
   HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
-  HX_RETURN_IF_ERROR(EnsureMayPush(s));
 
   // 0. With a merge policy, a store that moved on is merged first, exactly
   // as a pull with that policy would; then this device publishes on top.
@@ -113,6 +112,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   }
   base.entries = EntryMap();
   base.stats = StatCache();
+
+  // Only a writer publishes (one read of the membership record, made only
+  // when there is something to publish).
+  HX_RETURN_IF_ERROR(EnsureMayPush(s));
 
   // 3. New chunks of changed files (in path order), then new trees.
   ObjectUploader uploader(*s.store, s.ctx, *s.index);

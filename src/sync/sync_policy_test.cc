@@ -280,6 +280,25 @@ TEST_F(SyncPolicyTest, ConservativePlusV2RefusesChangesToAPathAnotherDeviceLocke
   EXPECT_EQ(b_->Read("report.txt"), "from a");
 }
 
+TEST_F(SyncPolicyTest, AReaderMayMergeButNotPublish) {
+  auto status = b_->Status(Tick());
+  HX_ASSERT_OK(status);
+  HX_ASSERT_OK(SyncMemberSetRole(a_->vault(), a_->options(Tick()), status->node_id,
+                                 DeviceRole::kReader));
+  Diverge();
+  auto push = PushB(MergePolicy::kKeepBoth);
+  ASSERT_FALSE(push.ok());
+  EXPECT_EQ(push.error().code, SyncCode::kAuthFailed);
+  // The merge happened (a reader may pull): both versions are on b.
+  std::set<std::string> on_b;
+  for (const auto& [path, what] : b_->Snapshot()) on_b.insert(what);
+  EXPECT_EQ(on_b.count("file:from a"), 1u);
+  EXPECT_EQ(on_b.count("file:from b"), 1u);
+  // Nothing was published: a still sees only its own version.
+  HX_ASSERT_OK(a_->Pull(Tick()));
+  EXPECT_EQ(a_->Read("report.txt"), "from a");
+}
+
 TEST_F(SyncPolicyTest, PushWithNoneStillRefusesWhenTheStoreMovedOn) {
   Diverge();
   auto push = PushB(MergePolicy::kNone);
