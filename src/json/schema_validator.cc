@@ -295,9 +295,16 @@ Status Validator::Check(const json& schema, const json& value, const std::string
   }
   if (value.is_number()) {
     if (auto it = schema.find("minimum"); it != schema.end()) {
-      const bool below = (it->is_number_integer() && value.is_number_integer())
-                             ? value.get<std::int64_t>() < it->get<std::int64_t>()
-                             : value.get<double>() < it->get<double>();
+      bool below = false;
+      if (it->is_number_integer() && value.is_number_unsigned()) {
+        // Report counters are uint64: compare without wrapping them negative.
+        const std::int64_t minimum = it->get<std::int64_t>();
+        below = minimum > 0 && value.get<std::uint64_t>() < static_cast<std::uint64_t>(minimum);
+      } else if (it->is_number_integer() && value.is_number_integer()) {
+        below = value.get<std::int64_t>() < it->get<std::int64_t>();
+      } else {
+        below = value.get<double>() < it->get<double>();
+      }
       if (below) return Fail(ip, Child(sp, "minimum"), "below the minimum " + Shown(*it));
     }
   }

@@ -100,6 +100,16 @@ TEST(JsonSchema, RefsMustResolveWithinTheDocument) {
   EXPECT_EQ(bad.error().details.at("schema_path"), "/items/$ref/pattern");
 }
 
+TEST(JsonSchema, MinimumComparesLargeUnsignedCountersWithoutWrapping) {
+  const JsonSchema schema = MustCompile(json{{"type", "integer"}, {"minimum", 0}});
+  EXPECT_TRUE(schema.Validate(json(std::uint64_t{1} << 63)).ok());
+  EXPECT_TRUE(schema.Validate(json(std::uint64_t{0})).ok());
+  EXPECT_FALSE(schema.Validate(json(-1)).ok());
+  const JsonSchema five = MustCompile(json{{"minimum", 5}});
+  EXPECT_FALSE(five.Validate(json(std::uint64_t{4})).ok());
+  EXPECT_TRUE(five.Validate(json(std::uint64_t{5})).ok());
+}
+
 TEST(JsonSchema, ARefCycleThatConsumesNoInputFailsInsteadOfLooping) {
   const JsonSchema schema = MustCompile(json{{"$ref", "#"}});
   const Status status = schema.Validate(json(1));

@@ -212,6 +212,11 @@ Result<SyncMergePreviewReportV1> ReportV1FromJson(const json& value) {
   HX_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::Of(value, "merge_preview_v1"));
   SyncMergePreviewReportV1 report;
   HX_RETURN_IF_ERROR(ReadCommon(fields, SyncMergePreviewReportV1::kSchemaVersion, report));
+  if (report.policy != MergePolicyName(MergePolicy::kConservative)) {
+    return Error(SyncCode::kMergePreconditionFailed, Category::kInvalidInput,
+                 fields.what() + ": a V1 report is made by the conservative policy only")
+        .With("field", fields.what() + ".policy");
+  }
   HX_RETURN_IF_ERROR(fields.RejectUnknownFields());
   return report;
 }

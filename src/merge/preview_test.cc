@@ -440,6 +440,9 @@ TEST(SyncMergeJson, AReportWithUnsortedArraysOrAnotherVersionIsRefused) {
   nlohmann::json unknown_policy = ToJson(*report);
   unknown_policy["policy"] = "yolo";
   EXPECT_EQ(ReportV1FromJson(unknown_policy).error().code, SyncCode::kMergePolicyUnsupported);
+  nlohmann::json other_policy = ToJson(*report);
+  other_policy["policy"] = "keep_both";
+  EXPECT_EQ(ReportV1FromJson(other_policy).error().code, SyncCode::kMergePreconditionFailed);
 }
 
 // ---- Schemas ------------------------------------------------------------------
