@@ -60,3 +60,8 @@ $ printf '%s\n' 'garbage' '{"jsonrpc":"2.0","id":2,"method":"nope"}' '[]' '{"jso
 "id":null,"jsonrpc
 "code":-32602,
 "id":3,"jsonrpc
+
+# An overlong line (2 MB) is refused and the next line is still served.
+$ { head -c 2000000 /dev/zero | tr '\0' 'x'; echo; echo '{"jsonrpc":"2.0","id":9,"method":"nope"}'; } | hx rpc | grep -o '"code":-[0-9]*'
+"code":-32700
+"code":-32601
