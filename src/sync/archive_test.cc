@@ -93,7 +93,8 @@ TEST_F(ArchiveTest, RefusesPathsOutsideTheVaultAndBadReasons) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, SyncCode::kInputInvalid) << bad;
   }
-  for (const char* bad : {"", "Upper", "a/b", "..", std::string(129, 'a').c_str()}) {
+  for (const std::string& bad : {std::string(), std::string("Upper"), std::string("a/b"),
+                                std::string(".."), std::string(129, 'a')}) {
     auto r = ArchiveVersion(*local_, "a.txt", bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, SyncCode::kInputInvalid) << bad;
