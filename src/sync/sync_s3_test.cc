@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -373,6 +374,8 @@ struct FaultCase {
   std::string kind;
   double rate;
 };
+// How gtest names the case in its output and in ctest ("503 at 0.25").
+void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.kind << " at " << c.rate; }
 
 class S3FaultTest : public S3ProxyTest, public ::testing::WithParamInterface<FaultCase> {};
 

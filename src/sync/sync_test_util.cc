@@ -67,6 +67,8 @@ class FolderStoreFixture : public StoreFixture {
 
 }  // namespace
 
+void PrintTo(const NamedStoreFixture& fixture, std::ostream* os) { *os << fixture.name; }
+
 std::unique_ptr<StoreFixture> MakeFolderStoreFixture() {
   return std::make_unique<FolderStoreFixture>();
 }

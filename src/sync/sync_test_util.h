@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ struct NamedStoreFixture {
 // (hx_sync_s3_test). Called during static initialization: it must not
 // start anything (the factories do, when a test runs).
 std::vector<NamedStoreFixture> ScenarioStores();
+// Prints the name (gtest's output and ctest's test names show it).
+void PrintTo(const NamedStoreFixture& fixture, std::ostream* os);
 
 // One device: a vault folder initialized against the store.
 class Device {
