@@ -32,9 +32,7 @@ Error ApplyError(const std::string& what, const fs::path& path, int err) {
 class EnvelopeApplier {
  public:
   EnvelopeApplier(const fs::path& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault),
-        options_(options),
-        archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
+      : vault_(vault), archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
     return archive_rel_ + "/" + id + "." + std::string(ToString(loser));
@@ -162,7 +160,6 @@ class EnvelopeApplier {
   }
 
   fs::path vault_;
-  const EnvelopeApplyOptions& options_;
   std::string archive_rel_;
   std::uint64_t counter_ = 0;
 };
