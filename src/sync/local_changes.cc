@@ -39,9 +39,13 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
     }
     return last_bump->second;
   };
-  const auto put = [&out](const std::string& path, auto&& entry) {
+  const auto put = [&state = out.state](const std::string& path, auto&& entry) {
     if constexpr (kBuild != Build::kListsOnly) {
-      out.state.emplace_hint(out.state.end(), path, std::forward<decltype(entry)>(entry));
+      state.emplace_hint(state.end(), path, std::forward<decltype(entry)>(entry));
+    } else {
+      (void)state;
+      (void)path;
+      (void)entry;
     }
   };
   // The scanned entry at `s`, made into `make(entry)`, into the state; `s`
