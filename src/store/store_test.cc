@@ -2,7 +2,11 @@
 // store (OpenStore, CreateStore).
 #include "store/store.h"
 
+#include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -105,14 +109,61 @@ TEST(OpenStoreTest, AMissingFolderIsTargetInvalidNotFound) {
   EXPECT_THAT(store.error().message, HasSubstr("create it"));
 }
 
-TEST(OpenStoreTest, S3IsNotBuiltYet) {
+// OpenStore reads credentials from the process environment; these tests set
+// it (and point the AWS files nowhere) so that the machine's own settings
+// cannot leak in. No network I/O happens.
+class ScopedAwsEnvironment {
+ public:
+  ScopedAwsEnvironment(const char* id, const char* secret) {
+    Set("AWS_ACCESS_KEY_ID", id);
+    Set("AWS_SECRET_ACCESS_KEY", secret);
+    Set("AWS_SESSION_TOKEN", nullptr);
+    Set("AWS_PROFILE", nullptr);
+    Set("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/hx-test/credentials");
+    Set("AWS_CONFIG_FILE", "/nonexistent/hx-test/config");
+  }
+  ~ScopedAwsEnvironment() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+  }
+
+ private:
+  void Set(const char* name, const char* value) {
+    const char* old = std::getenv(name);
+    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+    if (value) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST(OpenStoreTest, S3TargetsOpenAnS3StoreWithoutNetworkIo) {
+  ScopedAwsEnvironment env("AKIDEXAMPLE", "not-a-real-secret");
+  auto target = ParseTargetUri("s3://bucket/prefix", {}, "/");
+  ASSERT_TRUE(target.ok());
+  auto store = OpenStore(*target);
+  ASSERT_TRUE(store.ok()) << store.error().ToShortString();
+  EXPECT_EQ((*store)->Describe(), "s3://bucket/prefix");
+  EXPECT_TRUE((*store)->capabilities().atomic_create);
+}
+
+TEST(OpenStoreTest, S3TargetsWithoutCredentialsAreAuthFailed) {
+  ScopedAwsEnvironment env(nullptr, nullptr);
   auto target = ParseTargetUri("s3://bucket/prefix", {}, "/");
   ASSERT_TRUE(target.ok());
   auto store = OpenStore(*target);
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().code, SyncCode::kTargetUnsupported);
-  EXPECT_THAT(store.error().message, HasSubstr("s3 store is not built yet"));
-  EXPECT_EQ(CreateStore(*target).error().code, SyncCode::kTargetUnsupported);
+  EXPECT_EQ(store.error().code, SyncCode::kAuthFailed);
+  EXPECT_THAT(store.error().message, HasSubstr("AWS_ACCESS_KEY_ID"));
+  EXPECT_EQ(CreateStore(*target).error().code, SyncCode::kAuthFailed);
 }
 
 TEST(OpenStoreTest, CreateStoreMakesTheFolderAndItsParents) {
