@@ -64,11 +64,30 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
       ++s;
     }
   };
+  // A directory the user replaced by a file or a symlink: its base
+  // descendants are deleted, but a tree cannot list children under a file,
+  // so their tombstones are left out of the state (a device that still has
+  // them sees a directory replaced while it holds content: a conflict,
+  // never a silent delete). "d/" for the latest such path "d"; a path's
+  // descendants sort right after it.
+  std::string under_leaf;
+  const auto note_leaf = [&under_leaf](const std::string& path, EntryKind kind) {
+    if (kind == EntryKind::kFile || kind == EntryKind::kSymlink) under_leaf = path + "/";
+  };
   auto b = base.begin();
   auto s = scanned.begin();
   while (b != base.end() || s != scanned.end()) {
     const bool take_base = s == scanned.end() || (b != base.end() && b->first < s->first);
     const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
+    if (!under_leaf.empty() && (take_base ? b->first : s->first).starts_with(under_leaf)) {
+      if (!take_scan) {
+        if (b->second.kind != EntryKind::kTombstone) out.deleted.push_back(b->first);
+        ++b;
+      }
+      if (!take_base) ++s;  // (the scanner never lists one; left out likewise)
+      continue;
+    }
+    if (!take_base) note_leaf(s->first, s->second.kind);
     if (take_base) {
       if (b->second.kind != EntryKind::kTombstone && !keep_missing(b->first, b->second)) {
         Entry t;
@@ -77,6 +96,7 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
         out.deleted.push_back(b->first);
         put(b->first, std::move(t));
       } else {
+        note_leaf(b->first, b->second.kind);
         put(b->first, b->second);
       }
       ++b;

@@ -106,5 +106,30 @@ TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {
   EXPECT_EQ(c.state.at("d/f"), base.entries.at("d/f"));
 }
 
+TEST(DetectLocalChangesOfScan, ADirectoryReplacedByAFileDropsItsChildrenFromTheState) {
+  // The user removed d/ (with d/x and the tombstone d/old) and made a file d:
+  // the children are deleted, and the state must still build into trees
+  // (a tree cannot list children under a file).
+  BaseState base;
+  base.entries = {{"d", MakeEntry(1, 0)},
+                  {"d/old", MakeEntry(3, 0)},
+                  {"d/x", MakeEntry(0, 1)},
+                  {"e", MakeEntry(0, 2)}};
+  for (auto& [path, entry] : base.entries) entry.vv.Bump("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  ScanResult scan;
+  scan.entries = {{"d", MakeEntry(0, 5)}, {"e", MakeEntry(0, 2)}};
+  const LocalChanges c = DetectLocalChangesOfScan(base, scan, kNode);
+  EXPECT_EQ(c.modified, std::vector<std::string>{"d"});
+  EXPECT_EQ(c.deleted, std::vector<std::string>{"d/x"});
+  EXPECT_EQ(c.state.count("d/x") + c.state.count("d/old"), 0u);
+  EXPECT_EQ(c.state.at("d").kind, EntryKind::kFile);
+  const auto built = BuildTrees(c.state, [](std::string_view bytes) {
+    ObjectId id{};
+    for (std::size_t i = 0; i < bytes.size(); ++i) id[i % id.size()] ^= static_cast<std::uint8_t>(bytes[i]);
+    return id;
+  });
+  EXPECT_TRUE(built.ok()) << (built.ok() ? "" : built.error().message);
+}
+
 }  // namespace
 }  // namespace hx
