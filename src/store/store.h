@@ -126,10 +126,14 @@ Status ValidateStorePrefix(std::string_view prefix);
 // Opens the store a target names (folder or S3). For a folder target the
 // folder must exist and be a directory: otherwise KC_SYNC_TARGET_INVALID
 // (Category::kNotFound if it is missing) with a message that says to create
-// it or run 'hx sync init'. S3 targets: KC_SYNC_TARGET_UNSUPPORTED for now.
+// it or run 'hx sync init'. An S3 target gives an S3Store (credentials and
+// region from the environment and ~/.aws, s3/credentials.h) inside a
+// RetryingStore; no network I/O happens until the first call.
 Result<std::unique_ptr<Store>> OpenStore(const Target& target);
 // For 'hx sync init': like OpenStore, but first creates a folder target's
-// folder and its missing parents (durably). S3: the bucket must exist.
+// folder and its missing parents (durably). S3: the bucket must exist, the
+// credentials must be accepted and the server must honour conditional
+// writes (S3Store::CheckTarget); errors say which.
 Result<std::unique_ptr<Store>> CreateStore(const Target& target);
 
 }  // namespace hx
