@@ -10,9 +10,11 @@ scripts/deps.sh
 
 flavours="${HX_TEST_FLAVOURS:-gcc asan tsan fuzz}"
 jobs=$(nproc)
-# TSan checks the code that runs threads: the stores (wrappers, races), the
-# scanner's pool, the sync engine's sealing workers and the CLI end to end.
-tsan_binaries="hx_store_test hx_scan_test hx_sync_test hx_sync_crash_test"
+# TSan checks the code that runs threads: the stores (wrappers, races, the
+# S3 store's handle pool and parallel multipart), the scanner's pool, the
+# sync engine's sealing and upload workers (over folders and S3), and the
+# CLI end to end.
+tsan_binaries="hx_store_test hx_scan_test hx_sync_test hx_sync_crash_test hx_s3_test hx_s3_large_test hx_s3_cli_test hx_sync_s3_test"
 for flavour in $flavours; do
   echo "=== $flavour ==="
   start=$(date +%s)
