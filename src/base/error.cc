@@ -26,7 +26,8 @@ constexpr std::array<CodeInfo, kSyncCodeCount> kCodes = {{
      "empty, '.' or '..' segments."},
     {SyncCode::kAuthFailed, "KC_SYNC_AUTH_FAILED", 4,
      "Check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
-     "AWS_PROFILE) and that they may read and write the target."},
+     "AWS_PROFILE) and that they may read and write the target; if this device "
+     "is a reader, a writer device can run 'hx member set-role'."},
     {SyncCode::kNetworkFailed, "KC_SYNC_NETWORK_FAILED", 5,
      "Check the network and the endpoint, then run the command again; "
      "nothing was lost."},
