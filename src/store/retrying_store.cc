@@ -59,7 +59,7 @@ std::chrono::milliseconds RetryingStore::BackoffDelay(int retry) {
 }
 
 template <typename Call>
-auto RetryingStore::Retry(Call call, bool* retried) -> decltype(call()) {
+auto RetryingStore::Retry(Call call) -> decltype(call()) {
   const auto start = options_.now();
   for (int attempt = 1;; ++attempt) {
     auto result = call();
@@ -77,7 +77,6 @@ auto RetryingStore::Retry(Call call, bool* retried) -> decltype(call()) {
       error.With("attempts", std::to_string(attempt));
       return error;
     }
-    if (retried != nullptr) *retried = true;
     options_.sleep(delay);
   }
 }
@@ -120,11 +119,13 @@ template <typename Call>
 Result<StoreVersion> RetryingStore::ConditionalWrite(std::string_view key,
                                                      std::span<const std::uint8_t> bytes,
                                                      Call call) {
-  bool retried = false;
-  auto result = Retry(call, &retried);
-  if (!result.ok() && result.error().category == Category::kAborted && retried) {
-    // An earlier attempt failed after possibly taking effect; this kAborted
-    // may be the echo of our own write. Never blindly: look at the object.
+  auto result = Retry(call);
+  if (!result.ok() && result.error().category == Category::kAborted) {
+    // A refused conditional write may be the echo of our own: an attempt
+    // that took effect but whose reply was lost, resent by us or by the
+    // HTTP layer itself (libcurl resends on a reused connection that died
+    // before any reply byte, unseen here). Never blindly: look at the
+    // object. A real conflict costs one read.
     return ConfirmOwnWrite(key, bytes, std::move(result).error());
   }
   return result;

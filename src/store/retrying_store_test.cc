@@ -219,11 +219,15 @@ TEST_F(RetryTest, AReadBackOfALargerObjectAborts) {
   EXPECT_EQ(counting_->Counts().bytes_down, 0u);
 }
 
-TEST_F(RetryTest, AnAbortWithoutAnEarlierFailureIsNotReadBack) {
+// Every refusal is read back, even after a single attempt: the HTTP layer
+// may have resent a write whose reply was lost without this wrapper seeing
+// it. Bytes equal to ours are our write (the store holds exactly what was
+// asked); anything else is a real conflict.
+TEST_F(RetryTest, EveryRefusedConditionalWriteIsReadBackOnce) {
   ASSERT_TRUE(memory_->Put("k", ToBytes("v")).ok());
-  EXPECT_EQ(store_->PutIfAbsent("k", ToBytes("v")).error().category, Category::kAborted);
+  EXPECT_TRUE(store_->PutIfAbsent("k", ToBytes("v")).ok());
   EXPECT_EQ(store_->PutIfMatch("k", ToBytes("w"), "stale").error().category, Category::kAborted);
-  EXPECT_EQ(Calls(StoreOp::kGetVersioned), 0u);
+  EXPECT_EQ(Calls(StoreOp::kGetVersioned), 2u);
   EXPECT_EQ(Calls(StoreOp::kPutIfAbsent), 1u);
   EXPECT_EQ(Calls(StoreOp::kPutIfMatch), 1u);
 }

@@ -305,10 +305,9 @@ class RetryingStore final : public StoreWrapper {
 
  private:
   // Calls `call` until it succeeds, fails with a non-retryable error, or the
-  // attempts or the time run out. `*retried` (if given) is set when an
-  // attempt failed with a retryable error and another one followed.
+  // attempts or the time run out.
   template <typename Call>
-  auto Retry(Call call, bool* retried = nullptr) -> decltype(call());
+  auto Retry(Call call) -> decltype(call());
   // For a conditional write whose kAborted may be our own earlier success.
   Result<StoreVersion> ConfirmOwnWrite(std::string_view key, std::span<const std::uint8_t> bytes,
                                        Error aborted);
