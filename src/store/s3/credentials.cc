@@ -90,7 +90,10 @@ CredentialEnvironment CredentialEnvironment::FromProcess() {
     const std::size_t eq = text.find('=');
     if (eq == std::string_view::npos) continue;
     const std::string_view name = text.substr(0, eq);
-    if (name.starts_with("AWS_")) env.variables.emplace(name, text.substr(eq + 1));
+    // AWS_* for credentials and region, HX_S3_* for the store's tuning (s3_store.h).
+    if (name.starts_with("AWS_") || name.starts_with("HX_S3_")) {
+      env.variables.emplace(name, text.substr(eq + 1));
+    }
     if (name == "HOME") env.home = std::string(text.substr(eq + 1));
   }
   return env;

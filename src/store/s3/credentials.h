@@ -31,7 +31,8 @@ struct CredentialEnvironment {
   std::map<std::string, std::string> variables;
   std::string home;
 
-  // The process's environment (AWS_* variables and HOME).
+  // The process's environment: AWS_* (credentials, region), HX_S3_* (the
+  // store's tuning, s3_store.h) and HOME; nothing else is kept.
   static CredentialEnvironment FromProcess();
   std::optional<std::string> Get(std::string_view name) const;
 };

@@ -2,6 +2,7 @@
 // error ever shows a secret.
 #include "store/s3/credentials.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -124,6 +125,19 @@ TEST_F(CredentialsTest, AnEmptyVariableCountsAsUnset) {
   Write(credentials_file, "[default]\naws_access_key_id = F\naws_secret_access_key = FS\n");
   env.variables = {{"AWS_ACCESS_KEY_ID", ""}, {"AWS_SECRET_ACCESS_KEY", ""}, {"AWS_PROFILE", ""}};
   EXPECT_EQ(LoadCredentials(env)->access_key_id, "F");
+}
+
+TEST(CredentialEnvironmentTest, FromProcessKeepsAwsAndHxS3VariablesOnly) {
+  ::setenv("HX_S3_MAX_ATTEMPTS", "7", 1);
+  ::setenv("AWS_REGION", "eu-west-3", 1);
+  ::setenv("HX_UNRELATED_FOR_TEST", "x", 1);
+  const CredentialEnvironment env = CredentialEnvironment::FromProcess();
+  ::unsetenv("HX_S3_MAX_ATTEMPTS");
+  ::unsetenv("HX_UNRELATED_FOR_TEST");
+  ::unsetenv("AWS_REGION");
+  EXPECT_EQ(env.Get("HX_S3_MAX_ATTEMPTS"), "7");
+  EXPECT_EQ(env.Get("AWS_REGION"), "eu-west-3");
+  EXPECT_EQ(env.Get("HX_UNRELATED_FOR_TEST"), std::nullopt);
 }
 
 }  // namespace
