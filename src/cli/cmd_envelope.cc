@@ -1,15 +1,14 @@
 // hx envelope export|diff|apply: the seed-003 sync envelope
 // (envelope/folder.h, docs/ENVELOPE.md). The clock comes from here.
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "envelope/envelope.h"
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
@@ -28,17 +27,6 @@ struct EnvelopeArgs {
   std::string policy;
   std::string decisions;
 };
-
-std::int64_t NowMs(const EnvelopeArgs& args) {
-  return args.now_ms.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count());
-}
-
-fs::path Absolute(const std::string& path) {
-  std::error_code ec;
-  return fs::absolute(path, ec).lexically_normal();
-}
 
 // Reads an envelope file (at most kMaxEnvelopeBytes) and parses it.
 Result<Envelope> ReadEnvelope(const std::string& file) {
@@ -64,26 +52,26 @@ Result<Envelope> ReadEnvelope(const std::string& file) {
 
 Result<Report> RunExport(const EnvelopeArgs& args) {
   HX_ASSIGN_OR_RETURN(Envelope envelope,
-                      ExportFolder(Absolute(args.vault), {.now_ms = NowMs(args),
+                      ExportFolder(AbsolutePath(args.vault), {.now_ms = args.now_ms.value_or(WallClockMs()),
                                                           .app_version = HX_VERSION,
                                                           .max_bytes = kMaxEnvelopeBytes}));
   HX_ASSIGN_OR_RETURN(std::string bytes, EncodeEnvelope(envelope));
   if (args.out.empty()) return Report{bytes + "\n", bytes};  // the envelope is the output
-  HX_RETURN_IF_ERROR(LocalState::WriteFileAtomic(Absolute(args.out), bytes));
+  HX_RETURN_IF_ERROR(LocalState::WriteFileAtomic(AbsolutePath(args.out), bytes));
   nlohmann::json j = {
-      {"report", "envelope_export"},           {"out", Absolute(args.out).string()},
+      {"report", "envelope_export"},           {"out", AbsolutePath(args.out).string()},
       {"items", envelope.items.size()},        {"bytes", bytes.size()},
       {"exported_utc", envelope.exported_utc}, {"schema_version", envelope.schema_version}};
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(j));
   return Report{"exported " + std::to_string(envelope.items.size()) + " item(s), " +
-                    std::to_string(bytes.size()) + " bytes, to " + Absolute(args.out).string() +
+                    std::to_string(bytes.size()) + " bytes, to " + AbsolutePath(args.out).string() +
                     "\n",
                 json};
 }
 
 Result<Report> RunDiff(const EnvelopeArgs& args) {
   HX_ASSIGN_OR_RETURN(Envelope envelope, ReadEnvelope(args.file));
-  HX_ASSIGN_OR_RETURN(EnvelopeDiffReport report, DiffEnvelope(Absolute(args.vault), envelope));
+  HX_ASSIGN_OR_RETURN(EnvelopeDiffReport report, DiffEnvelope(AbsolutePath(args.vault), envelope));
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(report.ToJson()));
   return Report{report.ToHuman(), json};
 }
@@ -92,16 +80,16 @@ Result<EnvelopeApplyReport> RunApply(const EnvelopeArgs& args) {
   HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.policy));
   EnvelopeApplyOptions options;
   options.policy = policy;
-  options.now_ms = NowMs(args);
+  options.now_ms = args.now_ms.value_or(WallClockMs());
   if (!args.decisions.empty()) {
     if (policy != MergePolicy::kManualPerItem) {
       return InvalidInput(SyncCode::kInputInvalid,
                           "--decisions goes with --policy manual_per_item");
     }
-    HX_ASSIGN_OR_RETURN(options.decisions, ReadDecisionsFile(Absolute(args.decisions)));
+    HX_ASSIGN_OR_RETURN(options.decisions, ReadDecisionsFile(AbsolutePath(args.decisions)));
   }
   HX_ASSIGN_OR_RETURN(Envelope envelope, ReadEnvelope(args.file));
-  return ApplyEnvelope(Absolute(args.vault), envelope, options);
+  return ApplyEnvelope(AbsolutePath(args.vault), envelope, options);
 }
 
 }  // namespace
@@ -149,23 +137,7 @@ void RegisterEnvelope(CLI::App& app, Context& context) {
                     "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");
   apply->add_option("--now-ms", args->now_ms,
                     "The time for the archive and report names (default: the clock)");
-  apply->callback([&context, args] {
-    Result<EnvelopeApplyReport> result = RunApply(*args);
-    if (!result.ok()) {
-      context.exit_code = Emit(context.output, Result<Report>(result.error()));
-      return;
-    }
-    Result<std::string> json = WriteCanonicalJson(result->ToJson());
-    if (!json.ok()) {
-      context.exit_code = Emit(context.output, Result<Report>(json.error()));
-      return;
-    }
-    context.exit_code = Emit(context.output, Report{result->ToHuman(), *json});
-    if (result->error) {
-      if (!context.output.json) std::fputs(result->error->ToHuman().c_str(), stderr);
-      context.exit_code = ExitCodeFor(result->error->code);
-    }
-  });
+  apply->callback([&context, args] { context.exit_code = Finish(context, RunApply(*args)); });
 }
 
 }  // namespace hx::cli

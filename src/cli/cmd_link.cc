@@ -1,19 +1,14 @@
 // hx sync link: first sync of a folder used on its own (sync/link.h). The
 // clock and the passphrase come from here; the engine reads neither.
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <termios.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "json/canonical_json.h"
 #include "sync/link.h"
 
@@ -33,57 +28,21 @@ struct LinkArgs {
   bool dry_run = false;
 };
 
-// HX_PASSPHRASE, then --passphrase-file's first line, then a no-echo prompt
-// on a terminal (joining an encrypted vault needs its passphrase).
-PassphraseFn LinkPassphrase(const std::string& file) {
-  return [file]() -> std::optional<std::string> {
-    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
-    }
-    if (!file.empty()) {
-      std::ifstream in(file);
-      std::string line;
-      if (in && std::getline(in, line)) return line;
-      return std::nullopt;
-    }
-    if (!::isatty(STDIN_FILENO)) return std::nullopt;
-    std::fputs("passphrase: ", stderr);
-    std::fflush(stderr);
-    termios old_mode{};
-    const bool have_mode = ::tcgetattr(STDIN_FILENO, &old_mode) == 0;
-    if (have_mode) {
-      termios quiet = old_mode;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    std::string line;
-    const bool got = static_cast<bool>(std::getline(std::cin, line));
-    if (have_mode) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
-    std::fputc('\n', stderr);
-    if (!got) return std::nullopt;
-    return line;
-  };
-}
-
 Result<LinkReport> RunLink(const LinkArgs& args) {
   HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.policy));
   SyncOptions options;
   options.target_uri = args.target;
   options.target_options = {args.endpoint, args.path_style, args.region};
-  options.now_ms = args.now_ms.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-  std::error_code ec;
-  options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = LinkPassphrase(args.passphrase_file);
+  options.now_ms = args.now_ms.value_or(WallClockMs());
+  options.cwd = CurrentDir();
+  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kAllowed);
   LinkOptions link;
   link.policy = policy;
   link.dry_run = args.dry_run;
   if (!args.decisions.empty()) {
-    link.decisions_file = std::filesystem::absolute(args.decisions, ec).lexically_normal().string();
+    link.decisions_file = AbsolutePath(args.decisions).string();
   }
-  const std::filesystem::path vault = std::filesystem::absolute(args.vault, ec).lexically_normal();
-  return SyncLink(vault, options, link);
+  return SyncLink(AbsolutePath(args.vault), options, link);
 }
 
 }  // namespace
@@ -111,25 +70,9 @@ void RegisterLink(CLI::App& sync, Context& context) {
   cmd->add_option("--passphrase-file", args->passphrase_file,
                   "Read the passphrase from this file's first line (else HX_PASSPHRASE, else "
                   "a prompt on a terminal)");
-  cmd->callback([&context, args] {
-    Result<LinkReport> result = RunLink(*args);
-    if (!result.ok()) {
-      context.exit_code = Emit(context.output, Result<Report>(result.error()));
-      return;
-    }
-    Result<std::string> json = WriteCanonicalJson(result->ToJson());
-    if (!json.ok()) {
-      context.exit_code = Emit(context.output, Result<Report>(json.error()));
-      return;
-    }
-    context.exit_code = Emit(context.output, Report{result->ToHuman(), *json});
-    // A link awaiting decisions or with failed items printed its items; its
-    // exit code is the error's.
-    if (result->error) {
-      if (!context.output.json) std::fputs(result->error->ToHuman().c_str(), stderr);
-      context.exit_code = ExitCodeFor(result->error->code);
-    }
-  });
+  // A link awaiting decisions or with failed items prints its items; its
+  // exit code is the error's (Finish).
+  cmd->callback([&context, args] { context.exit_code = Finish(context, RunLink(*args)); });
 }
 
 }  // namespace hx::cli

@@ -6,15 +6,13 @@
 //   hx member set-role <vault> <node> <role>   make a device a reader or a writer
 // The vault's store is the one given at init. The clock and the passphrase
 // come from here, as for `hx sync`.
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "json/canonical_json.h"
 #include "sync/governance.h"
 
@@ -36,48 +34,18 @@ struct GovernanceArgs {
   std::string passphrase_file;
 };
 
-std::int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// HX_PASSPHRASE, then --passphrase-file (its first line). The key is
-// normally cached in .hx/key since init, so these commands rarely need one;
-// they never prompt.
-PassphraseFn MakePassphraseSource(const std::string& file) {
-  return [file]() -> std::optional<std::string> {
-    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
-    }
-    if (file.empty()) return std::nullopt;
-    std::ifstream in(file);
-    std::string line;
-    if (in && std::getline(in, line)) return line;
-    return std::nullopt;
-  };
-}
-
 SyncOptions MakeOptions(const GovernanceArgs& args) {
   SyncOptions options;
   options.now_ms = args.now_ms.value_or(WallClockMs());
   std::error_code ec;
   options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = MakePassphraseSource(args.passphrase_file);
+  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kNever);
   return options;
 }
 
 std::filesystem::path VaultPath(const GovernanceArgs& args) {
   std::error_code ec;
   return std::filesystem::absolute(args.vault, ec).lexically_normal();
-}
-
-template <typename R>
-int Finish(Context& context, const Result<R>& result) {
-  if (!result.ok()) return Emit(context.output, Result<Report>(result.error()));
-  Result<std::string> json = WriteCanonicalJson(result->ToJson());
-  if (!json.ok()) return Emit(context.output, Result<Report>(json.error()));
-  return Emit(context.output, Report{result->ToHuman(), *json});
 }
 
 void AddCommon(CLI::App* cmd, GovernanceArgs& args) {

@@ -1,14 +1,12 @@
 // hx sync merge-preview <vault_path> [<target_uri>] --policy <p> --now-ms <ms>:
 // the seed-002 merge preview of what a pull would merge now (read-only).
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "json/canonical_json.h"
 #include "sync/merge_preview.h"
 
@@ -26,36 +24,15 @@ struct MergePreviewArgs {
   std::string policy = "conservative";
 };
 
-// HX_PASSPHRASE, then --passphrase-file's first line; a preview never
-// prompts (it is usually run by scripts and apps), so without either only a
-// cached key opens the vault.
-PassphraseFn PassphraseSource(const std::string& file) {
-  return [file]() -> std::optional<std::string> {
-    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
-    }
-    if (file.empty()) return std::nullopt;
-    std::ifstream in(file);
-    std::string line;
-    if (in && std::getline(in, line)) return line;
-    return std::nullopt;
-  };
-}
-
 Result<Report> RunMergePreview(const MergePreviewArgs& args) {
   HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.policy));
   SyncOptions options;
   options.target_uri = args.target;
   options.target_options = {args.endpoint, args.path_style, args.region};
-  options.now_ms = args.now_ms.value_or(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  std::error_code ec;
-  options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = PassphraseSource(args.passphrase_file);
-  const std::filesystem::path vault =
-      std::filesystem::absolute(args.vault, ec).lexically_normal();
+  options.now_ms = args.now_ms.value_or(WallClockMs());
+  options.cwd = CurrentDir();
+  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kNever);
+  const std::filesystem::path vault = AbsolutePath(args.vault);
   HX_ASSIGN_OR_RETURN(const MergePreviewReport report, SyncMergePreview(vault, options, policy));
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(report.ToJson()));
   return Report{report.ToHuman(), std::move(json)};

@@ -2,20 +2,17 @@
 // engine (sync/engine.h). The clock and the passphrase come from here: the
 // engine never reads either itself.
 #include <signal.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "json/canonical_json.h"
 #include "sync/engine.h"
 
@@ -35,48 +32,6 @@ struct SyncArgs {
   std::string auto_merge;  // empty: the vault's default
   std::string decisions_file;
 };
-
-std::int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Reads a passphrase from the terminal without echo; nullopt without one.
-std::optional<std::string> PromptPassphrase() {
-  if (!::isatty(STDIN_FILENO)) return std::nullopt;
-  std::fputs("passphrase: ", stderr);
-  std::fflush(stderr);
-  termios old_mode{};
-  const bool have_mode = ::tcgetattr(STDIN_FILENO, &old_mode) == 0;
-  if (have_mode) {
-    termios quiet = old_mode;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  }
-  std::string line;
-  const bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (have_mode) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
-  std::fputc('\n', stderr);
-  if (!got) return std::nullopt;
-  return line;
-}
-
-// HX_PASSPHRASE, then --passphrase-file (its first line), then the terminal.
-PassphraseFn MakePassphraseSource(const std::string& file) {
-  return [file]() -> std::optional<std::string> {
-    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
-    }
-    if (!file.empty()) {
-      std::ifstream in(file);
-      std::string line;
-      if (in && std::getline(in, line)) return line;
-      return std::nullopt;
-    }
-    return PromptPassphrase();
-  };
-}
 
 // HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th
 // time (default 1st) the engine passes the named checkpoint: the crash
@@ -112,7 +67,7 @@ SyncOptions MakeOptions(const SyncArgs& args) {
   options.now_ms = args.now_ms.value_or(WallClockMs());
   std::error_code ec;
   options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = MakePassphraseSource(args.passphrase_file);
+  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kAllowed);
   options.allow_mass_delete = args.allow_mass_delete;
   options.checkpoint = CrashHookFromEnv();
   return options;
@@ -121,15 +76,6 @@ SyncOptions MakeOptions(const SyncArgs& args) {
 std::filesystem::path VaultPath(const SyncArgs& args) {
   std::error_code ec;
   return std::filesystem::absolute(args.vault, ec).lexically_normal();
-}
-
-// Renders a report (or the error) and returns the exit code.
-template <typename R>
-int Finish(Context& context, const Result<R>& result) {
-  if (!result.ok()) return Emit(context.output, Result<Report>(result.error()));
-  Result<std::string> json = WriteCanonicalJson(result->ToJson());
-  if (!json.ok()) return Emit(context.output, Result<Report>(json.error()));
-  return Emit(context.output, Report{result->ToHuman(), *json});
 }
 
 void AddMergeOptions(CLI::App* cmd, SyncArgs& args) {
