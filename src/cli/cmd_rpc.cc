@@ -1,12 +1,11 @@
 // hx rpc: JSON-RPC 2.0 on stdin/stdout, one message per line (the protocol
 // and methods live in src/rpc/). Runs until stdin ends; exit code 0.
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/sync_args.h"
 #include "rpc/dispatcher.h"
 #include "rpc/sync_methods.h"
 
@@ -33,14 +32,8 @@ int RunRpc() {
   RpcSyncConfig config;
   // stdin carries the requests, so there is no prompt: HX_PASSPHRASE, or the
   // key this device cached at init.
-  config.passphrase = []() -> std::optional<std::string> {
-    if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
-    }
-    return std::nullopt;
-  };
-  std::error_code ec;
-  config.cwd = std::filesystem::current_path(ec).string();
+  config.passphrase = MakePassphraseSource(/*file=*/"", Prompt::kNever);
+  config.cwd = CurrentDir();
   RegisterSyncMethods(dispatcher, std::move(config));
 
   std::string line;
