@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/os_error.h"
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
 #include "sync/local_state.h"
@@ -19,15 +20,6 @@ namespace hx {
 namespace {
 
 namespace fs = std::filesystem;
-
-Error ApplyError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT)                  ? Category::kNoSpace
-                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
-                                                                              : Category::kIo;
-  return Error(SyncCode::kApplyFailed, category,
-               what + " " + path.string() + ": " + std::strerror(err))
-      .With("path", path.string());
-}
 
 class EnvelopeApplier {
  public:
@@ -45,20 +37,21 @@ class EnvelopeApplier {
     HX_RETURN_IF_ERROR(CheckParents(to));
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
-    if (ec) return ApplyError("cannot create the folder for", to, ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create the folder for", to, ec.value());
     if (item.item_type == "directory") {
-      if (::mkdir(to.c_str(), 0755) != 0) return ApplyError("cannot create directory", to, errno);
+      if (::mkdir(to.c_str(), 0755) != 0)
+        return OsError(SyncCode::kApplyFailed, "cannot create directory", to, errno);
       return OkStatus();
     }
     const fs::path staging = vault_ / kLocalDirName / "staging";
     fs::create_directories(staging, ec);
-    if (ec) return ApplyError("cannot create", staging, ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", staging, ec.value());
     const fs::path staged =
         staging / ("envelope-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     if (item.item_type == "symlink") {
       const std::string target = item.content.at("target").get<std::string>();
       if (::symlink(target.c_str(), staged.c_str()) != 0) {
-        return ApplyError("cannot create symlink", staged, errno);
+        return OsError(SyncCode::kApplyFailed, "cannot create symlink", staged, errno);
       }
     } else {
       HX_RETURN_IF_ERROR(StageFile(item, staged));
@@ -68,7 +61,8 @@ class EnvelopeApplier {
     if (::link(staged.c_str(), to.c_str()) != 0) {
       const int err = errno;
       ::unlink(staged.c_str());
-      return ApplyError(err == EEXIST ? "something appeared at" : "cannot write", to, err);
+      return OsError(SyncCode::kApplyFailed,
+                     err == EEXIST ? "something appeared at" : "cannot write", to, err);
     }
     ::unlink(staged.c_str());
     return OkStatus();
@@ -78,22 +72,23 @@ class EnvelopeApplier {
   Status ArchiveLocal(const std::string& id, const fs::path& to) {
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
-    if (ec) return ApplyError("cannot create", to.parent_path(), ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
     const fs::path from = vault_ / id;
     HX_RETURN_IF_ERROR(CheckParents(from));
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno != EINVAL && errno != ENOSYS) {
-        return ApplyError(
-            errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
-            errno == EEXIST ? to : from, errno);
+        return OsError(SyncCode::kApplyFailed,
+                       errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
+                       errno == EEXIST ? to : from, errno);
       }
       // A file system without RENAME_NOREPLACE: check, then rename (the
       // archive is hx's own folder, under the vault's lock).
       struct stat st;
       if (::lstat(to.c_str(), &st) == 0) {
-        return ApplyError("will not replace the existing archive", to, EEXIST);
+        return OsError(SyncCode::kApplyFailed, "will not replace the existing archive", to, EEXIST);
       }
-      if (::rename(from.c_str(), to.c_str()) != 0) return ApplyError("cannot archive", from, errno);
+      if (::rename(from.c_str(), to.c_str()) != 0)
+        return OsError(SyncCode::kApplyFailed, "cannot archive", from, errno);
     }
     return OkStatus();
   }
@@ -110,7 +105,7 @@ class EnvelopeApplier {
       struct stat st;
       if (::lstat(at.c_str(), &st) != 0) {
         if (errno == ENOENT) return OkStatus();
-        return ApplyError("cannot inspect", at, errno);
+        return OsError(SyncCode::kApplyFailed, "cannot inspect", at, errno);
       }
       if (!S_ISDIR(st.st_mode)) {
         return Error(
@@ -130,7 +125,7 @@ class EnvelopeApplier {
     const bool executable = item.content.at("executable").get<bool>();
     const int fd =
         ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0755 : 0644);
-    if (fd < 0) return ApplyError("cannot create", staged, errno);
+    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot create", staged, errno);
     std::size_t done = 0;
     while (done < data->size()) {
       const ssize_t n = ::write(fd, data->data() + done, data->size() - done);
@@ -139,7 +134,7 @@ class EnvelopeApplier {
         const int err = errno;
         ::close(fd);
         ::unlink(staged.c_str());
-        return ApplyError("cannot write", staged, err);
+        return OsError(SyncCode::kApplyFailed, "cannot write", staged, err);
       }
       done += static_cast<std::size_t>(n);
     }
@@ -153,7 +148,7 @@ class EnvelopeApplier {
       const int err = errno;
       ::close(fd);
       ::unlink(staged.c_str());
-      return ApplyError("cannot sync", staged, err);
+      return OsError(SyncCode::kApplyFailed, "cannot sync", staged, err);
     }
     ::close(fd);
     return OkStatus();

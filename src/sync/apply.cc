@@ -1,16 +1,17 @@
 #include "sync/apply.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "base/hex.h"
+#include "base/os_error.h"
 #include "hash/blake3.h"
 
 namespace hx {
@@ -21,15 +22,6 @@ namespace fs = std::filesystem;
 // Names staged files uniquely within the process (ApplyPlan and
 // StageRemoteVersion may both stage during one pull).
 std::atomic<std::uint64_t> staging_counter{0};
-
-Error ApplyIoError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
-                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
-                                                                              : Category::kIo;
-  return Error(SyncCode::kApplyFailed, category,
-               what + " " + path.string() + ": " + std::strerror(err))
-      .With("path", path.string());
-}
 
 FileStat ToFileStat(const struct stat& st) {
   FileStat f;
@@ -85,7 +77,8 @@ class Applier {
 
   Status RemoveFile(const std::string& path) {
     const fs::path full = in_.vault / path;
-    if (::unlink(full.c_str()) != 0 && errno != ENOENT) return ApplyIoError("cannot delete", full, errno);
+    if (::unlink(full.c_str()) != 0 && errno != ENOENT)
+      return OsError(SyncCode::kApplyFailed, "cannot delete", full, errno);
     return OkStatus();
   }
 
@@ -94,16 +87,16 @@ class Applier {
     const fs::path full = in_.vault / path;
     if (::rmdir(full.c_str()) == 0 || errno == ENOENT) return true;
     if (errno == ENOTEMPTY || errno == EEXIST) return false;
-    return ApplyIoError("cannot remove directory", full, errno);
+    return OsError(SyncCode::kApplyFailed, "cannot remove directory", full, errno);
   }
 
   Status MakeDir(const std::string& path) {
     const fs::path full = in_.vault / path;
     std::error_code ec;
     fs::create_directories(full, ec);
-    if (ec) return ApplyIoError("cannot create directory", full, ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create directory", full, ec.value());
     if (!fs::is_directory(full, ec)) {
-      return ApplyIoError("cannot create directory", full, EEXIST);
+      return OsError(SyncCode::kApplyFailed, "cannot create directory", full, EEXIST);
     }
     return OkStatus();
   }
@@ -128,7 +121,7 @@ class Applier {
     if (::rename(staged.c_str(), full.c_str()) != 0) {
       const int err = errno;
       ::unlink(staged.c_str());
-      return ApplyIoError("cannot move into place", full, err);
+      return OsError(SyncCode::kApplyFailed, "cannot move into place", full, err);
     }
     dirs_to_sync_.insert(full.parent_path());
     if (in_.checkpoint != nullptr) in_.checkpoint->Checkpoint("pull.apply_item");
@@ -141,7 +134,7 @@ class Applier {
     const fs::path staged = StagingName();
     const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           remote.executable ? 0777 : 0666);
-    if (fd < 0) return ApplyIoError("cannot create", staged, errno);
+    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot create", staged, errno);
     auto fail = [&](Error e) -> Error {
       ::close(fd);
       ::unlink(staged.c_str());
@@ -160,7 +153,7 @@ class Applier {
         const ssize_t n = ::write(fd, bytes->data() + done, bytes->size() - done);
         if (n < 0) {
           if (errno == EINTR) continue;
-          return fail(ApplyIoError("cannot write", staged, errno));
+          return fail(OsError(SyncCode::kApplyFailed, "cannot write", staged, errno));
         }
         done += static_cast<std::size_t>(n);
       }
@@ -170,10 +163,9 @@ class Applier {
       return fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
                         "the file's chunks do not add up to its size"));
     }
-    const struct timespec times[2] = {
-        {0, UTIME_OMIT},
-        {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
-         static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
+    const struct timespec times[2] = {{0, UTIME_OMIT},
+                                      {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
+                                       static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
     if (remote.mtime_ns >= 0) (void)::futimens(fd, times);
     ::close(fd);
     return staged;
@@ -182,7 +174,7 @@ class Applier {
   Result<fs::path> StageSymlink(const Entry& remote) {
     const fs::path staged = StagingName();
     if (::symlink(remote.symlink_target.c_str(), staged.c_str()) != 0) {
-      return ApplyIoError("cannot create symlink", staged, errno);
+      return OsError(SyncCode::kApplyFailed, "cannot create symlink", staged, errno);
     }
     return staged;
   }
@@ -203,7 +195,7 @@ class Applier {
       const int rc = ::fsync(fd);
       const int err = errno;
       ::close(fd);
-      if (rc != 0) return ApplyIoError("cannot sync", path, err);
+      if (rc != 0) return OsError(SyncCode::kApplyFailed, "cannot sync", path, err);
     }
     return OkStatus();
   }
@@ -280,10 +272,14 @@ void RecordInstalled(AppliedItem& item, Result<bool> installed, ApplyStatus if_n
 
 std::string_view ToString(ApplyStatus status) {
   switch (status) {
-    case ApplyStatus::kApplied: return "applied";
-    case ApplyStatus::kSkippedLocalChange: return "skipped_local_change";
-    case ApplyStatus::kSkippedNotEmpty: return "skipped_not_empty";
-    case ApplyStatus::kFailed: return "failed";
+    case ApplyStatus::kApplied:
+      return "applied";
+    case ApplyStatus::kSkippedLocalChange:
+      return "skipped_local_change";
+    case ApplyStatus::kSkippedNotEmpty:
+      return "skipped_not_empty";
+    case ApplyStatus::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -313,8 +309,8 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
                     : local_kind(i) == EntryKind::kDir   ? "rmdir"
                                                          : "delete";
     if (items[i].action != PullAction::kTakeRemote) {
-      Record(out[i], Error(SyncCode::kInternal, Category::kInternal,
-                           "a conflict reached the applier"));
+      Record(out[i],
+             Error(SyncCode::kInternal, Category::kInternal, "a conflict reached the applier"));
       continue;
     }
     if (remote.kind == EntryKind::kFile) {

@@ -1,13 +1,15 @@
 #include "sync/archive.h"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <string>
+#include "base/os_error.h"
 
 namespace hx {
 namespace {
@@ -17,16 +19,7 @@ namespace fs = std::filesystem;
 // The largest N tried for "<name>.~N~" before giving up: a bound on the
 // work, not a limit anyone reaches by syncing.
 constexpr int kMaxArchiveVariants = 10000;
-
-Error ArchiveIoError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
-                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
-                                                                              : Category::kIo;
-  return Error(SyncCode::kApplyFailed, category,
-               what + " " + path.string() + ": " + std::strerror(err) +
-                   "; free space or fix permissions and sync again")
-      .With("path", path.string());
-}
+constexpr std::string_view kArchiveHint = "free space or fix permissions and sync again";
 
 bool IsSafeRelPath(std::string_view rel) {
   if (rel.empty() || rel.front() == '/' || rel.back() == '/') return false;
@@ -68,14 +61,12 @@ void SyncDir(const fs::path& dir) {
 Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source,
                                  std::string_view rel_path, std::string_view reason_id) {
   if (!IsSafeRelPath(rel_path)) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "cannot archive \"" + std::string(rel_path) +
-                            "\": not a relative path inside the vault");
+    return InvalidInput(SyncCode::kInputInvalid, "cannot archive \"" + std::string(rel_path) +
+                                                     "\": not a relative path inside the vault");
   }
   if (!IsValidReasonId(reason_id)) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "archive reason id \"" + std::string(reason_id) +
-                            "\" must be 1..128 of [a-z0-9_-]");
+    return InvalidInput(SyncCode::kInputInvalid, "archive reason id \"" + std::string(reason_id) +
+                                                     "\" must be 1..128 of [a-z0-9_-]");
   }
   struct stat st;
   if (::lstat(source.c_str(), &st) != 0) {
@@ -85,7 +76,7 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
                    "nothing to archive at " + source.string() + "; it was moved or deleted")
           .With("path", source.string());
     }
-    return ArchiveIoError("cannot read", source, err);
+    return OsError(SyncCode::kApplyFailed, "cannot read", source, err, kArchiveHint);
   }
   if (S_ISDIR(st.st_mode)) {
     return Error(SyncCode::kApplyFailed, Category::kInvalidInput,
@@ -95,13 +86,16 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
   const fs::path dest = ArchiveDir(local) / std::string(reason_id) / std::string(rel_path);
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
-  if (ec) return ArchiveIoError("cannot create", dest.parent_path(), ec.value());
+  if (ec)
+    return OsError(SyncCode::kApplyFailed, "cannot create", dest.parent_path(), ec.value(),
+                   kArchiveHint);
   for (int n = 1; n <= kMaxArchiveVariants; ++n) {
     const fs::path candidate =
         n == 1 ? dest : fs::path(dest.string() + ".~" + std::to_string(n) + "~");
     const int err = RenameNoReplace(source, candidate);
     if (err == EEXIST) continue;
-    if (err != 0) return ArchiveIoError("cannot archive into", candidate, err);
+    if (err != 0)
+      return OsError(SyncCode::kApplyFailed, "cannot archive into", candidate, err, kArchiveHint);
     SyncDir(candidate.parent_path());
     SyncDir(source.parent_path());
     return candidate;
@@ -117,9 +111,12 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
 Status MoveNoReplace(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
-  if (ec) return ArchiveIoError("cannot create", to.parent_path(), ec.value());
+  if (ec)
+    return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value(),
+                   kArchiveHint);
   if (const int err = RenameNoReplace(from, to); err != 0) {
-    return ArchiveIoError("cannot move " + from.string() + " to", to, err);
+    return OsError(SyncCode::kApplyFailed, "cannot move " + from.string() + " to", to, err,
+                   kArchiveHint);
   }
   SyncDir(to.parent_path());
   SyncDir(from.parent_path());
@@ -140,9 +137,8 @@ bool IsValidReasonId(std::string_view reason_id) {
 Result<fs::path> ArchiveVersion(const LocalState& local, std::string_view rel_path,
                                 std::string_view reason_id) {
   if (!IsSafeRelPath(rel_path)) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "cannot archive \"" + std::string(rel_path) +
-                            "\": not a relative path inside the vault");
+    return InvalidInput(SyncCode::kInputInvalid, "cannot archive \"" + std::string(rel_path) +
+                                                     "\": not a relative path inside the vault");
   }
   return MoveIntoArchive(local, local.vault() / std::string(rel_path), rel_path, reason_id);
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/os_error.h"
 #include "json/canonical_json.h"
 #include "meta/head.h"
 #include "meta/snapshot.h"
@@ -36,15 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Error LinkIoError(const std::string& what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT)                  ? Category::kNoSpace
-                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
-                                                                              : Category::kIo;
-  return Error(SyncCode::kApplyFailed, category,
-               what + " " + path.string() + ": " + std::strerror(err))
-      .With("path", path.string());
-}
-
 // A private temporary folder for the state of a dry run (its index and
 // lock), removed with everything in it when done.
 class ScratchDir {
@@ -53,7 +45,7 @@ class ScratchDir {
     std::error_code ec;
     std::string pattern = (fs::temp_directory_path(ec) / "hx-link-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-      return LinkIoError("cannot create a temporary folder", pattern, errno);
+      return OsError(SyncCode::kApplyFailed, "cannot create a temporary folder", pattern, errno);
     }
     return ScratchDir(pattern);
   }
@@ -441,22 +433,22 @@ class Linker {
     const fs::path to = ArchiveRoot() / ArchiveRel(path, Side::kLocal);
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
-    if (ec) return LinkIoError("cannot create", to.parent_path(), ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
     const fs::path from = folder_ / path;
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
       if (errno != EINVAL && errno != ENOSYS) {
-        return LinkIoError(
-            errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
-            errno == EEXIST ? to : from, errno);
+        return OsError(SyncCode::kApplyFailed,
+                       errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
+                       errno == EEXIST ? to : from, errno);
       }
       // A file system without RENAME_NOREPLACE: check, then rename (the
       // archive is hx's own folder, under the vault's lock).
       struct stat st;
       if (::lstat(to.c_str(), &st) == 0) {
-        return LinkIoError("will not replace the existing archive", to, EEXIST);
+        return OsError(SyncCode::kApplyFailed, "will not replace the existing archive", to, EEXIST);
       }
       if (::rename(from.c_str(), to.c_str()) != 0)
-        return LinkIoError("cannot archive", from, errno);
+        return OsError(SyncCode::kApplyFailed, "cannot archive", from, errno);
     }
     return OkStatus();
   }
@@ -467,16 +459,16 @@ class Linker {
     const fs::path to = ArchiveRoot() / ArchiveRel(path, Side::kCloud);
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
-    if (ec) return LinkIoError("cannot create", to.parent_path(), ec.value());
+    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
     if (remote.kind == EntryKind::kSymlink) {
       if (::symlink(remote.symlink_target.c_str(), to.c_str()) != 0) {
-        return LinkIoError("cannot archive", to, errno);
+        return OsError(SyncCode::kApplyFailed, "cannot archive", to, errno);
       }
       return OkStatus();
     }
     const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           remote.executable ? 0755 : 0644);
-    if (fd < 0) return LinkIoError("cannot archive", to, errno);
+    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot archive", to, errno);
     auto fail = [&](Error e) -> Status {
       ::close(fd);
       ::unlink(to.c_str());
@@ -494,7 +486,7 @@ class Linker {
       while (done < bytes->size()) {
         const ssize_t n = ::write(fd, bytes->data() + done, bytes->size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(LinkIoError("cannot write", to, errno));
+        if (n < 0) return fail(OsError(SyncCode::kApplyFailed, "cannot write", to, errno));
         done += static_cast<std::size_t>(n);
       }
       written += bytes->size();

@@ -1,19 +1,19 @@
 #include "sync/local_state.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/hex.h"
+#include "base/os_error.h"
 #include "json/canonical_json.h"
 #include "json/json_fields.h"
 #include "sync/engine.h"
@@ -23,18 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Error LocalIoError(std::string what, const fs::path& path, int err) {
-  const Category category = (err == ENOSPC || err == EDQUOT) ? Category::kNoSpace
-                            : (err == EACCES || err == EPERM || err == EROFS) ? Category::kAuth
-                                                                              : Category::kIo;
-  return Error(SyncCode::kStateFailed, category,
-               what + " " + path.string() + ": " + std::strerror(err))
-      .With("path", path.string());
-}
-
 Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return LocalIoError("cannot open", path, errno);
+  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
   std::string out;
   std::array<char, 4096> buf;
   for (;;) {
@@ -43,7 +34,7 @@ Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      return LocalIoError("cannot read", path, err);
+      return OsError(SyncCode::kStateFailed, "cannot read", path, err);
     }
     if (n == 0) break;
     out.append(buf.data(), static_cast<std::size_t>(n));
@@ -59,11 +50,11 @@ Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
 
 Status FsyncDir(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return LocalIoError("cannot open directory", dir, errno);
+  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open directory", dir, errno);
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) return LocalIoError("cannot sync directory", dir, err);
+  if (rc != 0) return OsError(SyncCode::kStateFailed, "cannot sync directory", dir, err);
   return OkStatus();
 }
 
@@ -71,7 +62,7 @@ Status FsyncDir(const fs::path& dir) {
 Result<int> LockVault(const fs::path& dir) {
   const fs::path path = dir / "lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return LocalIoError("cannot open", path, errno);
+  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
@@ -81,7 +72,7 @@ Result<int> LockVault(const fs::path& dir) {
                        "); wait for it to finish")
           .With("path", dir.parent_path().string());
     }
-    return LocalIoError("cannot lock", path, err);
+    return OsError(SyncCode::kStateFailed, "cannot lock", path, err);
   }
   return fd;
 }
@@ -118,7 +109,8 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
   JsonFields& f = *fields;
   auto version = f.Int("format_version");
   if (!version.ok()) return fail(version.error());
-  if (*version < 1) return fail(InvalidInput(SyncCode::kInputInvalid, "format_version must be >= 1"));
+  if (*version < 1)
+    return fail(InvalidInput(SyncCode::kInputInvalid, "format_version must be >= 1"));
   if (*version != kLocalFormatVersion) {
     return Error(SyncCode::kStateFailed, Category::kUnsupported,
                  ".hx/config.json was made by a newer hx (format " + std::to_string(*version) +
@@ -145,7 +137,8 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
   };
   if (Status s = read(); !s.ok()) return fail(s.error());
   if (!IsLowerHex(config.node_id, 32) || !IsLowerHex(config.vault_id, 32)) {
-    return fail(InvalidInput(SyncCode::kInputInvalid, "node_id and vault_id must be 32 hex digits"));
+    return fail(
+        InvalidInput(SyncCode::kInputInvalid, "node_id and vault_id must be 32 hex digits"));
   }
   return config;
 }
@@ -153,7 +146,7 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
 Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return LocalIoError("cannot create", tmp, errno);
+  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot create", tmp, errno);
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -162,7 +155,7 @@ Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes,
       const int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return LocalIoError("cannot write", tmp, err);
+      return OsError(SyncCode::kStateFailed, "cannot write", tmp, err);
     }
     done += static_cast<std::size_t>(n);
   }
@@ -173,13 +166,13 @@ Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes,
     const int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return LocalIoError("cannot sync", tmp, err);
+    return OsError(SyncCode::kStateFailed, "cannot sync", tmp, err);
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    return LocalIoError("cannot rename into", path, err);
+    return OsError(SyncCode::kStateFailed, "cannot rename into", path, err);
   }
   return FsyncDir(path.parent_path());
 }
@@ -199,7 +192,7 @@ Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& 
   const fs::path dir = vault / kLocalDirName;
   for (const fs::path& d : {dir, dir / "staging", dir / "reports", dir / "conflicts"}) {
     fs::create_directories(d, ec);
-    if (ec) return LocalIoError("cannot create", d, ec.value());
+    if (ec) return OsError(SyncCode::kStateFailed, "cannot create", d, ec.value());
   }
   HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(dir));
   LocalState state(vault, config, lock_fd);
@@ -234,7 +227,7 @@ Result<LocalState> LocalState::Open(const fs::path& vault) {
   std::error_code ec;
   for (const fs::path& d : {dir / "staging", dir / "reports", dir / "conflicts"}) {
     fs::create_directories(d, ec);
-    if (ec) return LocalIoError("cannot create", d, ec.value());
+    if (ec) return OsError(SyncCode::kStateFailed, "cannot create", d, ec.value());
   }
   return state;
 }
@@ -275,7 +268,7 @@ Result<std::optional<SecretKey>> LocalState::LoadKey() const {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::optional<SecretKey>();
-    return LocalIoError("cannot open", path, errno);
+    return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
   }
   // Read straight into the key, so no other copy of it is left in memory.
   SecretKey key;
@@ -298,9 +291,9 @@ Result<std::optional<SecretKey>> LocalState::LoadKey() const {
 
 Status LocalState::SaveKey(const SecretKey& key) const {
   const auto bytes = key.bytes();
-  return WriteFileAtomic(dir() / "key",
-                         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                         0600);
+  return WriteFileAtomic(
+      dir() / "key", std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+      0600);
 }
 
 Result<ConfigReport> SyncConfigure(const fs::path& vault, const ConfigChanges& changes) {
