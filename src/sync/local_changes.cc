@@ -1,6 +1,9 @@
-// DetectLocalChanges (declared in planner.h): the comparison of the scanned
-// folder with the base. Kept apart from the pull planner and merge policies
-// because it is the hot path of every push and status (100k+ entries).
+// The comparison of the scanned folder with the base: DetectLocalChanges
+// (planner.h) and its forms for a real scan, DetectLocalChangesOfScan and
+// TakeLocalChangesOfScan (internal.h). Kept apart from the pull planner and
+// the merge policies because it is the hot path of every push and status
+// (100k+ entries): one walk, no copy of the scan, the state built only when
+// wanted.
 #include <optional>
 #include <type_traits>
 #include <utility>
