@@ -49,5 +49,17 @@ echo "desktop still has: $(cat "$desktop/notes/todo.txt")"
 
 step "Status of the desktop"
 run "$hx" sync status "$desktop"
+
+step "The desktop resolves it by keeping both versions (same names on every device)"
+run "$hx" sync pull "$desktop" --auto-merge keep_both
+run "$hx" sync push "$desktop"
+run "$hx" sync pull "$laptop"
+(cd "$laptop/notes" && for f in todo*; do echo "laptop notes/$f: $(cat "$f")"; done)
+if diff -r --exclude=.hx "$laptop" "$desktop" >/dev/null; then
+  echo "identical: $(cd "$laptop" && find . -path ./.hx -prune -o -type f -print | wc -l) files"
+else
+  echo "the folders differ" >&2
+  exit 1
+fi
 step "What the store holds (names and contents are encrypted)"
 (cd "$store" && find . -type f | sort | sed 's#^\./#  #' | head -20)
