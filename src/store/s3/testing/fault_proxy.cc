@@ -90,6 +90,7 @@ std::string ProxyFaultConfig::ToJson() const {
   j["path_regex"] = path_regex;
   j["skip"] = skip;
   j["max_faults"] = max_faults;
+  j["max_streak"] = max_streak;
   j["stall_seconds"] = stall_seconds;
   return j.dump();
 }

@@ -43,6 +43,10 @@ struct ProxyFaultConfig {
   std::uint64_t skip = 0;
   // At most this many faults (-1: no limit).
   std::int64_t max_faults = -1;
+  // At most this many faults in a row for one request identity (method, path,
+  // query, Range), then one passes through (-1: no limit). With it below a
+  // client's attempts, every fault is transient: a retry always gets through.
+  std::int64_t max_streak = -1;
   // How long a stall holds a request before closing the connection.
   double stall_seconds = 60;
 

@@ -11,10 +11,13 @@ a client connection that stays alive. Each request is logged (method, path, quer
 bytes) for counting.
 
 Faults. A request that matches the filter (methods, path regex, `skip` first matches, at most
-`max_faults` faults) draws one number in [0, 1) from BLAKE2b(seed, method, path, query without
-uploadId, n) where n counts earlier requests with the same identity. So the draw does not depend
-on the interleaving of concurrent requests, and a run is reproducible: the same seed and the same
-requests give the same faults. The rates of the fault kinds below are cumulative slices of [0, 1):
+`max_faults` faults) draws one number in [0, 1) from BLAKE2b(seed, identity, n): the identity is
+the method, the path, the query without uploadId and the Range header, and n counts earlier
+requests with the same identity. So the draw does not depend on the interleaving of concurrent
+requests, and a run is reproducible: the same seed and the same requests give the same faults.
+`max_streak` (if not -1) makes faults transient: a request whose identity has just faulted that
+many times in a row is passed through, so a client that tries one more time than that always
+gets through. The rates of the fault kinds below are cumulative slices of [0, 1):
 
     500            not forwarded; 500 InternalError (S3 XML error body)
     503            not forwarded; 503 ServiceUnavailable
@@ -81,6 +84,7 @@ DEFAULT_CONFIG = {
     "path_regex": "",      # only requests whose "path?query" matches (re.search) can fault
     "skip": 0,             # the first `skip` matching requests never fault
     "max_faults": -1,      # at most this many faults (-1: no limit)
+    "max_streak": -1,      # at most this many faults in a row per identity (-1: no limit)
     "stall_seconds": 60.0,
 }
 
@@ -120,16 +124,24 @@ class Proxy:
         self.config = config
         self.log = []
         self.seen = {}          # request identity -> how many times seen
+        self.streak = {}        # request identity -> faults in a row, up to now
         self.matched = 0        # requests that passed the filter
         self.faults = 0         # faults injected
 
     # ---------------------------------------------------------------- fault choice
-    def choose_fault(self, method, path, query):
+    def choose_fault(self, method, path, query, byte_range=""):
+        fault = self.draw_fault(method, path, query, byte_range)
+        identity = self.last_identity
+        self.streak[identity] = self.streak.get(identity, 0) + 1 if fault else 0
+        return fault
+
+    def draw_fault(self, method, path, query, byte_range):
         config = self.config
         # uploadId is chosen by the server, so it would make runs differ; it is left out.
         stable_query = "&".join(sorted(p for p in query.split("&") if p and
                                        not p.startswith("uploadId=")))
-        identity = f"{method} {path}?{stable_query}"
+        identity = f"{method} {path}?{stable_query} {byte_range}"
+        self.last_identity = identity
         n = self.seen.get(identity, 0)
         self.seen[identity] = n + 1
         if config["methods"] and method not in config["methods"]:
@@ -141,6 +153,8 @@ class Proxy:
         if self.matched <= config["skip"]:
             return None
         if 0 <= config["max_faults"] <= self.faults:
+            return None
+        if 0 <= config["max_streak"] <= self.streak.get(identity, 0):
             return None
         digest = hashlib.blake2b(f"{config['seed']}\0{identity}\0{n}".encode(),
                                  digest_size=8).digest()
@@ -198,7 +212,7 @@ class Proxy:
         if path.startswith(CONTROL_PREFIX):
             await self.control(method, path, query, body, writer)
             return client_keep_alive
-        fault = self.choose_fault(method, path, query)
+        fault = self.choose_fault(method, path, query, header_value(headers, "range"))
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
                  "bytes_up": len(body), "bytes_down": 0}
         self.log.append(entry)
@@ -301,7 +315,8 @@ class Proxy:
             elif method == "GET" and path == CONTROL_PREFIX + "config":
                 payload = public_config(self.config)
             elif method == "POST" and path == CONTROL_PREFIX + "reset":
-                self.log, self.seen, self.matched, self.faults = [], {}, 0, 0
+                self.log, self.seen, self.streak = [], {}, {}
+                self.matched, self.faults = 0, 0
                 payload = {"reset": True}
             else:
                 status, payload = 404, {"error": f"no control endpoint {method} {path}"}

@@ -280,6 +280,19 @@ TEST_F(FaultProxyTest, TheFilterChoosesWhichRequestsMayFault) {
   EXPECT_EQ((*log)[3].fault, "500");
 }
 
+TEST_F(FaultProxyTest, AStreakLimitMakesEveryFaultTransient) {
+  ProxyFaultConfig config;
+  config.rates["503"] = 1.0;
+  config.max_streak = 2;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  std::vector<int> same, other;
+  for (int i = 0; i < 6; ++i) same.push_back(Get("/bucket/same-key")->status);
+  other.push_back(Get("/bucket/other-key")->status);
+  // Two faults in a row, then one request gets through, for each identity.
+  EXPECT_EQ(same, (std::vector<int>{503, 503, 200, 503, 503, 200}));
+  EXPECT_EQ(other, (std::vector<int>{503}));
+}
+
 TEST_F(FaultProxyTest, AnInvalidConfigurationIsRefused) {
   ProxyFaultConfig config;
   config.rates["500"] = 0.7;
