@@ -16,23 +16,8 @@ namespace hx {
 namespace {
 
 using json = nlohmann::json;
-using meta_internal::AsBytes;
-using meta_internal::AsStoreRecord;
-using meta_internal::AsText;
-using meta_internal::CheckFormatVersion;
-using meta_internal::CorruptRecord;
-using meta_internal::CountField;
-using meta_internal::EncoderBug;
-using meta_internal::HexArrayField;
-using meta_internal::HexField;
-using meta_internal::ParseRecordJson;
-using meta_internal::RequireCanonical;
-using meta_internal::TimeField;
-using meta_internal::WriteRecordJson;
-using meta_internal::kFormatVersion;
-using meta_internal::kLongIdHexLength;
-using meta_internal::kMaxJsonInt;
-using meta_internal::kShortIdHexLength;
+// The record helpers every store record is written and read with.
+using namespace meta_internal;  // NOLINT(google-build-using-namespace)
 
 constexpr std::string_view kHeaderEntry = "header.json";
 constexpr std::string_view kBodyEntry = "body.bin";
