@@ -14,6 +14,7 @@
 #include "base/os_error.h"
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
+#include "sync/archive.h"
 #include "sync/local_state.h"
 
 namespace hx {
@@ -68,29 +69,12 @@ class EnvelopeApplier {
     return OkStatus();
   }
 
-  // Moves the folder's version of `id` into the archive.
+  // Moves the folder's version of `id` into the archive (never over an
+  // earlier archived version).
   Status ArchiveLocal(const std::string& id, const fs::path& to) {
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
     const fs::path from = vault_ / id;
     HX_RETURN_IF_ERROR(CheckParents(from));
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      if (errno != EINVAL && errno != ENOSYS) {
-        return OsError(SyncCode::kApplyFailed,
-                       errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
-                       errno == EEXIST ? to : from, errno);
-      }
-      // A file system without RENAME_NOREPLACE: check, then rename (the
-      // archive is hx's own folder, under the vault's lock).
-      struct stat st;
-      if (::lstat(to.c_str(), &st) == 0) {
-        return OsError(SyncCode::kApplyFailed, "will not replace the existing archive", to, EEXIST);
-      }
-      if (::rename(from.c_str(), to.c_str()) != 0)
-        return OsError(SyncCode::kApplyFailed, "cannot archive", from, errno);
-    }
-    return OkStatus();
+    return MoveNoReplace(from, to);
   }
 
  private:

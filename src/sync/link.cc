@@ -27,6 +27,7 @@
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/apply.h"
+#include "sync/archive.h"
 #include "sync/fetcher.h"
 #include "sync/internal.h"
 #include "sync/planner.h"
@@ -428,29 +429,10 @@ class Linker {
 
   fs::path ArchiveRoot() const { return s_.local.dir() / "archive"; }
 
-  // Moves the local version of `path` (and what is under it) to the archive.
+  // Moves the local version of `path` (and what is under it) to the archive,
+  // never over an earlier archived version.
   Status ArchiveLocal(const std::string& path) {
-    const fs::path to = ArchiveRoot() / ArchiveRel(path, Side::kLocal);
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
-    const fs::path from = folder_ / path;
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      if (errno != EINVAL && errno != ENOSYS) {
-        return OsError(SyncCode::kApplyFailed,
-                       errno == EEXIST ? "will not replace the existing archive" : "cannot archive",
-                       errno == EEXIST ? to : from, errno);
-      }
-      // A file system without RENAME_NOREPLACE: check, then rename (the
-      // archive is hx's own folder, under the vault's lock).
-      struct stat st;
-      if (::lstat(to.c_str(), &st) == 0) {
-        return OsError(SyncCode::kApplyFailed, "will not replace the existing archive", to, EEXIST);
-      }
-      if (::rename(from.c_str(), to.c_str()) != 0)
-        return OsError(SyncCode::kApplyFailed, "cannot archive", from, errno);
-    }
-    return OkStatus();
+    return MoveNoReplace(folder_ / path, ArchiveRoot() / ArchiveRel(path, Side::kLocal));
   }
 
   // Writes the store's version of `path` to the archive (a file's content,
