@@ -1,17 +1,26 @@
+// The local index (index.h): opening and the schema, meta, the base state
+// and base tree ids, and transactions. The stat cache is in
+// index_stat_cache.cc, the object index in index_objects.cc.
 #include "index/index.h"
 
-#include <algorithm>
+#include <sys/random.h>
+
+#include <array>
 #include <charconv>
-#include <cstring>
 #include <unordered_map>
 #include <utility>
 
 #include "base/hex.h"
+#include "index/index_internal.h"
 #include "index/row_codec.h"
-#include "index/sqlite_db.h"
 
 namespace hx {
 namespace {
+
+using index_internal::AsInt64;
+using index_internal::AsUint64;
+using index_internal::ReadId;
+using index_internal::SumOfSizes;
 
 // "hx" then the format generation: identifies the file as an hx index, so a
 // foreign SQLite file is refused rather than written into.
@@ -50,11 +59,6 @@ CREATE TABLE snapshots(id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHO
 
 constexpr std::int64_t kFlagExecutable = 1;
 
-// HasObjects: below this many ids, or when the table has more than this
-// many rows per queried id, look each id up instead of scanning.
-constexpr std::size_t kMinIdsForScan = 64;
-constexpr std::uint64_t kScanRowsPerLookup = 8;
-
 std::int64_t KindCode(EntryKind kind) {
   switch (kind) {
     case EntryKind::kFile:
@@ -84,98 +88,21 @@ std::optional<EntryKind> KindFromCode(std::int64_t code) {
   }
 }
 
-std::int64_t AsInt64(std::uint64_t value) { return static_cast<std::int64_t>(value); }
-std::uint64_t AsUint64(std::int64_t value) { return static_cast<std::uint64_t>(value); }
-
-std::uint64_t SumOfSizes(const std::vector<ChunkRef>& chunks) {
-  std::uint64_t sum = 0;
-  for (const ChunkRef& chunk : chunks) {
-    sum += chunk.size;
+// Gives the base a fresh random kMetaBaseToken in the open transaction.
+// If the kernel has no random bytes to give, the token is removed instead:
+// nothing can then claim to match the base (a cache misses, and is rebuilt).
+Status RenewBaseToken(Index::Impl& impl) {
+  std::array<std::uint8_t, 16> bytes{};
+  if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    return impl.DeleteByPath(impl.meta_delete, kMetaBaseToken);
   }
-  return sum;
-}
-
-bool ReadId(std::span<const std::uint8_t> bytes, ObjectId& id) {
-  if (bytes.size() != id.size()) {
-    return false;
-  }
-  std::memcpy(id.data(), bytes.data(), id.size());
-  return true;
-}
-
-constexpr char kStatCountSql[] = "SELECT count(*) FROM stat_cache";
-constexpr char kStatLoadSql[] =
-    "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache";
-
-Error CorruptRow(const SqliteDb& db, std::string_view what, std::string_view path) {
-  return db.MakeCorruptError(std::string(what) + " (path " + std::string(path) + ")")
-      .With("path", std::string(path));
-}
-
-Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count, SqliteStatement& load) {
-  StatCache cache;
-  {
-    // Sizing the table first saves the rehashes of growing it row by row.
-    ScopedReset reset(count);
-    HX_ASSIGN_OR_RETURN(const bool row, count.Step());
-    if (row) {
-      cache.reserve(static_cast<std::size_t>(count.ColumnInt64(0)));
-    }
-  }
-  ScopedReset reset(load);
-  while (true) {
-    HX_ASSIGN_OR_RETURN(const bool row, load.Step());
-    if (!row) {
-      break;
-    }
-    const std::string_view path = load.ColumnText(0);
-    StatCacheEntry entry;
-    entry.stat.size = AsUint64(load.ColumnInt64(1));
-    entry.stat.mtime_ns = load.ColumnInt64(2);
-    entry.stat.ctime_ns = load.ColumnInt64(3);
-    entry.stat.inode = AsUint64(load.ColumnInt64(4));
-    entry.stat.mode = static_cast<std::uint32_t>(load.ColumnInt64(5));
-    Result<std::vector<ChunkRef>> chunks = DecodeChunkList(load.ColumnBlob(6));
-    if (!chunks.ok()) {
-      return CorruptRow(db, chunks.error().message, path);
-    }
-    entry.chunks = std::move(chunks).value();
-    if (SumOfSizes(entry.chunks) != entry.stat.size) {
-      return CorruptRow(db, "stat cache: chunk sizes do not sum to the file size", path);
-    }
-    cache.emplace(std::string(path), std::move(entry));
-  }
-  return cache;
+  const std::string token = ToHex(bytes);  // bound without a copy: must outlive Run()
+  impl.meta_put.BindText(1, kMetaBaseToken);
+  impl.meta_put.BindText(2, token);
+  return impl.meta_put.Run();
 }
 
 }  // namespace
-
-struct Index::Impl {
-  std::filesystem::path file;
-  std::unique_ptr<SqliteDb> db;
-  bool transaction_open = false;
-
-  SqliteStatement meta_get, meta_put, meta_delete;
-  SqliteStatement base_load, base_put, base_delete, base_clear;
-  SqliteStatement tree_load, tree_put, tree_delete, tree_clear;
-  SqliteStatement stat_load, stat_count, stat_put, stat_delete, stat_clear;
-  SqliteStatement blob_find, blob_insert;
-  SqliteStatement object_find, object_has, object_insert, object_count, object_scan;
-  SqliteStatement snapshot_put, snapshot_has, snapshot_load;
-
-  Status PrepareAll();
-  Status CreateOrCheckSchema();
-
-  Error Corrupt(std::string_view what, std::string_view path) const {
-    return CorruptRow(*db, what, path);
-  }
-
-  Status PutBase(std::string_view path, const Entry& entry);
-  Status PutStat(std::string_view path, const StatCacheEntry& entry);
-  Status PutTree(std::string_view path, const ObjectId& id);
-  Status DeleteByPath(SqliteStatement& stmt, std::string_view path);
-  Result<std::int64_t> BlobNumber(const std::string& blob_id);
-};
 
 Status Index::Impl::PrepareAll() {
   struct Item {
@@ -195,8 +122,8 @@ Status Index::Impl::PrepareAll() {
       {&tree_put, "INSERT OR REPLACE INTO base_trees VALUES(?1, ?2)"},
       {&tree_delete, "DELETE FROM base_trees WHERE path = ?1"},
       {&tree_clear, "DELETE FROM base_trees"},
-      {&stat_load, kStatLoadSql},
-      {&stat_count, kStatCountSql},
+      {&stat_load, "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache"},
+      {&stat_count, "SELECT count(*) FROM stat_cache"},
       {&stat_put, "INSERT OR REPLACE INTO stat_cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&stat_delete, "DELETE FROM stat_cache WHERE path = ?1"},
       {&stat_clear, "DELETE FROM stat_cache"},
@@ -369,10 +296,6 @@ Result<EntryMap> Index::LoadBase() {
   return base;
 }
 
-Result<StatCache> Index::LoadStatCache() {
-  return ReadStatCache(*impl_->db, impl_->stat_count, impl_->stat_load);
-}
-
 Result<TreeIdMap> Index::LoadBaseTrees() {
   SqliteStatement& stmt = impl_->tree_load;
   ScopedReset reset(stmt);
@@ -392,119 +315,13 @@ Result<TreeIdMap> Index::LoadBaseTrees() {
   return trees;
 }
 
-Result<std::optional<ObjectLocation>> Index::FindObject(const ObjectId& id) {
-  SqliteStatement& stmt = impl_->object_find;
-  ScopedReset reset(stmt);
-  stmt.BindBlob(1, id);
-  HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  if (!row) {
-    return std::optional<ObjectLocation>();
-  }
-  ObjectLocation location;
-  location.id = id;
-  const std::int64_t kind = stmt.ColumnInt64(0);
-  if (kind != static_cast<std::int64_t>(ObjectKind::kChunk) &&
-      kind != static_cast<std::int64_t>(ObjectKind::kTree)) {
-    return impl_->Corrupt("unknown object kind " + std::to_string(kind), ToHex(id));
-  }
-  location.kind = static_cast<ObjectKind>(kind);
-  const std::span<const std::uint8_t> blob = stmt.ColumnBlob(1);
-  if (blob.size() != 32) {
-    return impl_->Corrupt("blob id is not 32 bytes", ToHex(id));
-  }
-  location.blob_id = ToHex(blob);
-  location.offset = AsUint64(stmt.ColumnInt64(2));
-  location.length = AsUint64(stmt.ColumnInt64(3));
-  location.raw_length = AsUint64(stmt.ColumnInt64(4));
-  return std::optional<ObjectLocation>(std::move(location));
-}
-
-Result<bool> Index::HasObject(const ObjectId& id) {
-  SqliteStatement& stmt = impl_->object_has;
-  ScopedReset reset(stmt);
-  stmt.BindBlob(1, id);
-  return stmt.Step();
-}
-
-Result<std::vector<bool>> Index::HasObjects(std::span<const ObjectId> ids) {
-  std::vector<bool> found(ids.size(), false);
-  // A lookup costs a few microseconds; a row of an ordered scan a tenth of
-  // that. So for a batch that is large next to the table (a push of many
-  // new files), one scan merged with the sorted ids beats a lookup per id.
-  std::uint64_t count = 0;
-  if (ids.size() >= kMinIdsForScan) {
-    HX_ASSIGN_OR_RETURN(count, CountObjects());
-  }
-  if (ids.size() < kMinIdsForScan || count > kScanRowsPerLookup * ids.size()) {
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      HX_ASSIGN_OR_RETURN(const bool has, HasObject(ids[i]));
-      found[i] = has;
-    }
-    return found;
-  }
-  std::vector<std::size_t> order(ids.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    order[i] = i;
-  }
-  std::sort(order.begin(), order.end(),
-            [&ids](std::size_t a, std::size_t b) { return ids[a] < ids[b]; });
-  SqliteStatement& stmt = impl_->object_scan;
-  ScopedReset reset(stmt);
-  std::size_t next = 0;
-  while (next < order.size()) {
-    HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) {
-      break;
-    }
-    ObjectId id;
-    if (!ReadId(stmt.ColumnBlob(0), id)) {
-      return impl_->db->MakeCorruptError("an object id is not 32 bytes");
-    }
-    // Both sides ascend: skip the queried ids below this row, mark equal ones.
-    while (next < order.size() && ids[order[next]] < id) {
-      ++next;
-    }
-    while (next < order.size() && ids[order[next]] == id) {
-      found[order[next++]] = true;
-    }
-  }
-  return found;
-}
-
-Result<std::uint64_t> Index::CountObjects() {
-  SqliteStatement& stmt = impl_->object_count;
-  ScopedReset reset(stmt);
-  HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  return row ? AsUint64(stmt.ColumnInt64(0)) : 0;
-}
-
-Result<bool> Index::IsSnapshotImported(std::string_view snapshot_id) {
-  SqliteStatement& stmt = impl_->snapshot_has;
-  ScopedReset reset(stmt);
-  stmt.BindText(1, snapshot_id);
-  return stmt.Step();
-}
-
-Result<std::vector<ImportedSnapshot>> Index::LoadImportedSnapshots() {
-  SqliteStatement& stmt = impl_->snapshot_load;
-  ScopedReset reset(stmt);
-  std::vector<ImportedSnapshot> snapshots;
-  while (true) {
-    HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) {
-      break;
-    }
-    snapshots.push_back({std::string(stmt.ColumnText(0)), AsUint64(stmt.ColumnInt64(1))});
-  }
-  return snapshots;
-}
-
 Result<Index::Transaction> Index::Begin() {
   if (impl_->transaction_open) {
     return InternalError("local index: a transaction is already open");
   }
   HX_RETURN_IF_ERROR(impl_->db->Exec("BEGIN IMMEDIATE"));
   impl_->transaction_open = true;
+  impl_->base_touched = false;
   return Transaction(impl_.get());
 }
 
@@ -517,11 +334,15 @@ Status Index::SetMeta(std::string_view key, std::string_view value) {
 // --- Writes ---------------------------------------------------------------
 
 Status Index::Impl::DeleteByPath(SqliteStatement& stmt, std::string_view path) {
+  if (&stmt == &base_delete) {
+    base_touched = true;
+  }
   stmt.BindText(1, path);
   return stmt.Run();
 }
 
 Status Index::Impl::PutBase(std::string_view path, const Entry& entry) {
+  base_touched = true;
   HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> vv, EncodeVersionVector(entry.vv));
   const std::vector<std::uint8_t> chunks = EncodeChunkList(entry.chunks);
   SqliteStatement& stmt = base_put;
@@ -544,42 +365,10 @@ Status Index::Impl::PutBase(std::string_view path, const Entry& entry) {
   return stmt.Run();
 }
 
-Status Index::Impl::PutStat(std::string_view path, const StatCacheEntry& entry) {
-  const std::vector<std::uint8_t> chunks = EncodeChunkList(entry.chunks);
-  SqliteStatement& stmt = stat_put;
-  stmt.BindText(1, path);
-  stmt.BindInt64(2, AsInt64(entry.stat.size));
-  stmt.BindInt64(3, entry.stat.mtime_ns);
-  stmt.BindInt64(4, entry.stat.ctime_ns);
-  stmt.BindInt64(5, AsInt64(entry.stat.inode));
-  stmt.BindInt64(6, entry.stat.mode);
-  stmt.BindBlob(7, chunks);
-  return stmt.Run();
-}
-
 Status Index::Impl::PutTree(std::string_view path, const ObjectId& id) {
   tree_put.BindText(1, path);
   tree_put.BindBlob(2, id);
   return tree_put.Run();
-}
-
-Result<std::int64_t> Index::Impl::BlobNumber(const std::string& blob_id) {
-  const std::optional<std::vector<std::uint8_t>> raw =
-      IsLowerHex(blob_id, 64) ? FromHex(blob_id) : std::nullopt;
-  if (!raw) {
-    return InternalError("local index: blob id \"" + blob_id + "\" is not 64 lowercase hex");
-  }
-  {
-    ScopedReset reset(blob_find);
-    blob_find.BindBlob(1, *raw);
-    HX_ASSIGN_OR_RETURN(const bool row, blob_find.Step());
-    if (row) {
-      return blob_find.ColumnInt64(0);
-    }
-  }
-  blob_insert.BindBlob(1, *raw);
-  HX_RETURN_IF_ERROR(blob_insert.Run());
-  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db->handle()));
 }
 
 Index::Transaction::Transaction(Transaction&& other) noexcept
@@ -627,6 +416,7 @@ Status Index::Transaction::DeleteBase(std::string_view path) {
 
 Status Index::Transaction::ClearBase() {
   HX_RETURN_IF_ERROR(CheckOpen());
+  impl_->base_touched = true;
   return impl_->base_clear.Run();
 }
 
@@ -710,93 +500,14 @@ Status Index::Transaction::ReplaceBaseTrees(const TreeIdMap& trees) {
   return OkStatus();
 }
 
-Status Index::Transaction::PutStat(std::string_view path, const StatCacheEntry& entry) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  return impl_->PutStat(path, entry);
-}
-
-Status Index::Transaction::DeleteStat(std::string_view path) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  return impl_->DeleteByPath(impl_->stat_delete, path);
-}
-
-Status Index::Transaction::UpdateStatCache(const StatCache& before, const StatCache& after) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  for (const auto& [path, entry] : before) {
-    if (!after.contains(path)) {
-      HX_RETURN_IF_ERROR(impl_->DeleteByPath(impl_->stat_delete, path));
-    }
-  }
-  for (const auto& [path, entry] : after) {
-    const auto old = before.find(path);
-    if (old == before.end() || !(old->second == entry)) {
-      HX_RETURN_IF_ERROR(impl_->PutStat(path, entry));
-    }
-  }
-  return OkStatus();
-}
-
-Status Index::Transaction::ApplyStatCacheChanges(const StatCacheChanges& changes) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  for (const std::string& path : changes.remove) {
-    HX_RETURN_IF_ERROR(impl_->DeleteByPath(impl_->stat_delete, path));
-  }
-  for (const auto& [path, entry] : changes.put) {
-    HX_RETURN_IF_ERROR(impl_->PutStat(path, entry));
-  }
-  return OkStatus();
-}
-
-Status Index::Transaction::ReplaceStatCache(const StatCache& cache) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  HX_RETURN_IF_ERROR(impl_->stat_clear.Run());
-  for (const auto& [path, entry] : cache) {
-    HX_RETURN_IF_ERROR(impl_->PutStat(path, entry));
-  }
-  return OkStatus();
-}
-
-Status Index::Transaction::AddObjects(std::span<const ObjectLocation> locations) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  // A push's objects come a pack at a time: remember the last pack's number
-  // instead of looking it up per object.
-  std::string last_blob;
-  std::int64_t last_number = 0;
-  for (const ObjectLocation& location : locations) {
-    if (location.kind != ObjectKind::kChunk && location.kind != ObjectKind::kTree) {
-      return InternalError("local index: unknown object kind " +
-                           std::to_string(static_cast<int>(location.kind)));
-    }
-    if (last_blob.empty() || location.blob_id != last_blob) {
-      HX_ASSIGN_OR_RETURN(last_number, impl_->BlobNumber(location.blob_id));
-      last_blob = location.blob_id;
-    }
-    SqliteStatement& stmt = impl_->object_insert;
-    stmt.BindBlob(1, location.id);
-    stmt.BindInt64(2, static_cast<std::int64_t>(location.kind));
-    stmt.BindInt64(3, last_number);
-    stmt.BindInt64(4, AsInt64(location.offset));
-    stmt.BindInt64(5, AsInt64(location.length));
-    stmt.BindInt64(6, AsInt64(location.raw_length));
-    HX_RETURN_IF_ERROR(stmt.Run());
-  }
-  return OkStatus();
-}
-
-Status Index::Transaction::ClearObjects() {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  return impl_->db->Exec("DELETE FROM objects; DELETE FROM blobs; DELETE FROM snapshots");
-}
-
-Status Index::Transaction::MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  impl_->snapshot_put.BindText(1, snapshot_id);
-  impl_->snapshot_put.BindInt64(2, AsInt64(seq));
-  return impl_->snapshot_put.Run();
-}
-
 Status Index::Transaction::Commit() {
   HX_RETURN_IF_ERROR(CheckOpen());
+  if (impl_->base_touched) {
+    // Whatever was derived from the base outside this file (the scan
+    // baseline of scan/baseline.h) names the token it was derived from;
+    // a base that changed gets a token nobody has seen.
+    HX_RETURN_IF_ERROR(RenewBaseToken(*impl_));
+  }
   Index::Impl* impl = std::exchange(impl_, nullptr);
   impl->transaction_open = false;
   Status committed = impl->db->Exec("COMMIT");

@@ -74,6 +74,12 @@ inline constexpr std::string_view kMetaLastPushMs = "last_push_ms";  // decimal
 inline constexpr std::string_view kMetaLastPullMs = "last_pull_ms";  // decimal
 inline constexpr std::string_view kMetaLastError = "last_error";     // Error::ToJson()
 inline constexpr std::string_view kMetaCounters = "counters";        // JSON object for status
+// 32 hex digits, random, renewed by every committed transaction that wrote
+// a base row (PutBase, DeleteBase, ClearBase, UpdateBase*, ReplaceBase): it
+// names one state of the base, so a cache derived from the base (the scan
+// baseline, scan/baseline.h) can tell that it still describes it. Absent
+// until the base is first written.
+inline constexpr std::string_view kMetaBaseToken = "base_token";
 
 // Directory path ("" for the root) -> the id of its tree in the base snapshot.
 using TreeIdMap = std::map<std::string, ObjectId>;
@@ -192,6 +198,7 @@ class Index::Transaction {
   Status MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq);
 
   // Makes every change durable. On failure the changes are rolled back.
+  // A transaction that wrote a base row also renews kMetaBaseToken.
   Status Commit();
 
  private:

@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "base/hex.h"
+
 namespace hx {
 namespace {
 
@@ -310,6 +312,68 @@ TEST_F(IndexTest, DroppingATransactionRollsBackEveryChange) {
   EXPECT_FALSE(*index->IsSnapshotImported(kSnapshot1));
   // And a new transaction can start.
   EXPECT_TRUE(index->Begin().ok());
+}
+
+// The base token names one state of the base: every commit that wrote a
+// base row gets a new one, and nothing else changes it.
+TEST_F(IndexTest, ACommitThatWritesTheBaseRenewsTheBaseTokenAndNothingElseDoes) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  EXPECT_FALSE(index->GetMeta(kMetaBaseToken)->has_value()) << "no base written yet";
+  const auto commit = [&](const auto& write) {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn.ok());
+    write(*txn);
+    ASSERT_TRUE(txn->Commit().ok());
+  };
+  const auto token = [&] { return index->GetMeta(kMetaBaseToken)->value_or(""); };
+
+  commit([](Index::Transaction& txn) { ASSERT_TRUE(txn.ReplaceBase(SampleBase()).ok()); });
+  const std::string first = token();
+  EXPECT_EQ(first.size(), 32u);
+  EXPECT_TRUE(IsLowerHex(first, 32)) << first;
+
+  // Writes that leave the base rows alone keep it.
+  commit([](Index::Transaction& txn) {
+    ASSERT_TRUE(txn.PutStat("a.txt", Stat(5, 1)).ok());
+    ASSERT_TRUE(txn.PutBaseTree("", Id(9)).ok());
+    ASSERT_TRUE(txn.SetMeta("other", "x").ok());
+    const ObjectLocation location = Location(1, 'a', 0);
+    ASSERT_TRUE(txn.AddObjects({&location, 1}).ok());
+    ASSERT_TRUE(txn.UpdateBase(SampleBase(), SampleBase()).ok());  // no difference: no write
+  });
+  EXPECT_EQ(token(), first);
+  {
+    Result<Index::Transaction> dropped = index->Begin();
+    ASSERT_TRUE(dropped->PutBase("new.txt", File(1, 8)).ok());
+  }
+  EXPECT_EQ(token(), first) << "a rolled-back write renews nothing";
+
+  // Each kind of base write does.
+  std::string last = first;
+  const auto expect_renewed = [&](const char* what) {
+    const std::string now = token();
+    EXPECT_EQ(now.size(), 32u) << what;
+    EXPECT_NE(now, last) << what;
+    last = now;
+  };
+  commit([](Index::Transaction& txn) { ASSERT_TRUE(txn.PutBase("new.txt", File(1, 8)).ok()); });
+  expect_renewed("PutBase");
+  commit([](Index::Transaction& txn) { ASSERT_TRUE(txn.DeleteBase("new.txt").ok()); });
+  expect_renewed("DeleteBase");
+  EntryMap changed = SampleBase();
+  changed["a.txt"] = File(6, 1);
+  commit([&](Index::Transaction& txn) { ASSERT_TRUE(txn.UpdateBase(SampleBase(), changed).ok()); });
+  expect_renewed("UpdateBase");
+  commit([&](Index::Transaction& txn) {
+    ASSERT_TRUE(txn.UpdateBasePaths(SampleBase(), {"a.txt"}).ok());
+  });
+  expect_renewed("UpdateBasePaths");
+  commit([](Index::Transaction& txn) { ASSERT_TRUE(txn.ClearBase().ok()); });
+  expect_renewed("ClearBase");
+  // It is in the file, not in this process: a reopened index sees it.
+  index.reset();
+  index = OpenOrDie(file());
+  EXPECT_EQ(token(), last);
 }
 
 TEST_F(IndexTest, OnlyOneTransactionAtATimeAndNoWritesAfterCommit) {
