@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash/blake3.h"
+
 namespace hx {
 namespace {
 
@@ -294,7 +296,7 @@ bool AnchoredMatches(const std::vector<Segment>& segments, std::string_view path
 
 }  // namespace
 
-IgnoreRules::IgnoreRules() = default;
+IgnoreRules::IgnoreRules() : source_digest_(Blake3Hash(std::string_view())) {}
 IgnoreRules::~IgnoreRules() = default;
 IgnoreRules::IgnoreRules(const IgnoreRules&) = default;
 IgnoreRules& IgnoreRules::operator=(const IgnoreRules&) = default;
@@ -364,6 +366,7 @@ bool IgnoreRules::ParseLine(std::string_view line, Rule& rule) {
 
 IgnoreRules IgnoreRules::Parse(std::string_view text) {
   IgnoreRules rules;
+  rules.source_digest_ = Blake3Hash(text);
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t end = text.find('\n', start);

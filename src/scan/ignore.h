@@ -37,6 +37,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <array>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -68,6 +70,9 @@ class IgnoreRules {
 
   // The number of rules parsed (comments and blank lines excluded).
   std::size_t size() const;
+  // BLAKE3 of the text the rules were parsed from (of "" for no rules): two
+  // rule sets with equal digests are the same rules.
+  const std::array<std::uint8_t, 32>& source_digest() const { return source_digest_; }
 
   // Copyable values; defined in ignore.cc, where Rule is complete.
   ~IgnoreRules();
@@ -83,6 +88,7 @@ class IgnoreRules {
   static bool ParseLine(std::string_view line, Rule& rule);
 
   std::vector<Rule> rules_;
+  std::array<std::uint8_t, 32> source_digest_;
 };
 
 // Reads and parses `<root>/.hxignore` (no rules if there is none).

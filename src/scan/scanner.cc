@@ -1,6 +1,7 @@
 #include "scan/scanner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -112,6 +113,7 @@ struct DirNode {
   std::vector<PathEntry> items;  // symlinks and files from the stat cache
   std::vector<std::unique_ptr<DirNode>> subdirs;
   std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
+  std::vector<BaselineChild> baseline;         // with collect_baseline: every child listed
 
   // Where a child's name starts in its path.
   std::size_t name_offset() const { return path.empty() ? 0 : path.size() + 1; }
@@ -126,6 +128,7 @@ struct DirTask {
 struct PendingFile {
   std::string name;
   std::string path;
+  FileStat listed;  // lstat when the directory was listed
 };
 
 struct HashTask {
@@ -171,13 +174,14 @@ std::optional<std::string> ReadLink(int dir_fd, const char* name, off_t size_hin
 class Walk {
  public:
   Walk(int root_fd, const StatCache& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id,
-       const IgnoreRules& ignore, std::int64_t now_ns)
+       const IgnoreRules& ignore, std::int64_t now_ns, bool collect_baseline)
       : root_fd_(root_fd),
         cache_(cache),
         cdc_(cdc),
         chunk_id_(chunk_id),
         ignore_(ignore),
         now_ns_(now_ns),
+        collect_baseline_(collect_baseline),
         root_(std::string()) {}
 
   // Walks the vault on `threads` threads, the caller's included; one
@@ -201,6 +205,9 @@ class Walk {
   }
 
   DirNode& root() { return root_; }
+  // Whether what was collected for the baseline describes the scan's
+  // entries exactly (see ScanResult::baseline).
+  bool baseline_ok() const { return baseline_ok_.load(); }
 
  private:
   void Work(Output& out);
@@ -214,6 +221,8 @@ class Walk {
   const ChunkIdFn& chunk_id_;
   const IgnoreRules& ignore_;
   const std::int64_t now_ns_;
+  const bool collect_baseline_;
+  std::atomic<bool> baseline_ok_{true};
   DirNode root_;
 
   std::mutex mu_;
@@ -350,6 +359,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       if (error != 0) {
         node.items.clear();
         node.subdirs.clear();
+        node.baseline.clear();
         out.cache_reused.resize(reused_mark);
         out.skipped.resize(skipped_mark);
         out.errors.resize(errors_mark);
@@ -383,6 +393,16 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidName});
       continue;
     }
+    if (collect_baseline_) {
+      BaselineChild& child = node.baseline.emplace_back();
+      child.name.assign(name);
+      child.kind = is_dir ? BaselineKind::kDir
+                   : S_ISLNK(st.st_mode) ? BaselineKind::kSymlink
+                                         : BaselineKind::kFile;
+      if (S_ISREG(st.st_mode)) child.stat = FileStatOf(st);
+      // (A special file stays a kFile child: the scan reports it as
+      // skipped, and a scan with skipped items makes no baseline.)
+    }
     if (is_dir) {
       node.subdirs.push_back(std::make_unique<DirNode>(std::move(path)));
       new_dirs.push_back({node.subdirs.back().get(), st.st_dev, st.st_ino});
@@ -394,7 +414,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
         node.items.emplace_back(std::move(path), FileEntry(fresh, cached->second.chunks));
         ++out.stats.files_from_cache;
       } else {
-        batch.files.push_back({std::string(name), std::move(path)});
+        batch.files.push_back({std::string(name), std::move(path), fresh});
         batch_bytes += fresh.size;
         if (batch.files.size() >= kBatchFiles || batch_bytes >= kBatchBytes) {
           flush_batch();
@@ -413,6 +433,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
         out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidSymlinkTarget});
         continue;
       }
+      if (collect_baseline_) node.baseline.back().target = *target;
       Entry entry;
       entry.kind = EntryKind::kSymlink;
       entry.symlink_target = std::move(*target);
@@ -440,12 +461,18 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
       continue;
     }
     if (!outcome.file) {
-      continue;  // vanished
+      baseline_ok_.store(false);  // listed, then vanished
+      continue;
     }
     HashedFile& hashed = *outcome.file;
     Entry entry = FileEntry(hashed.stat, hashed.chunks);
     const bool racy =
         std::max(hashed.stat.mtime_ns, hashed.stat.ctime_ns) >= now_ns_ - kRacyWindowNs;
+    // The baseline recorded the listed stat: it must be the stat the content
+    // was read under, and not racy (a racy stat can outlive a change).
+    if (collect_baseline_ && (racy || !(hashed.stat == file.listed))) {
+      baseline_ok_.store(false);
+    }
     if (!racy) {
       out.cache_put.emplace_back(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
     }
@@ -501,6 +528,23 @@ void Emit(DirNode& node, EntryMap& out) {
       Emit(*item.dir, out);
     }
   }
+}
+
+// Moves every listed directory's baseline children into `out`; false if a
+// directory was found but not listed (it vanished or failed), so the
+// children recorded for its parent do not describe the entries.
+bool CollectBaseline(DirNode& node,
+                     std::vector<std::pair<std::string, std::vector<BaselineChild>>>& out) {
+  if (!node.listed) {
+    return false;
+  }
+  out.emplace_back(node.path, std::move(node.baseline));
+  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
+    if (!CollectBaseline(*dir, out)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The cached paths this scan did not confirm (see StatCacheChanges).
@@ -563,7 +607,8 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     threads =
         static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
   }
-  Walk walk(root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(RealTimeNs()));
+  Walk walk(root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(RealTimeNs()),
+            options.collect_baseline);
   std::vector<Output> outputs = walk.Run(threads);
 
   ScanResult result;
@@ -575,6 +620,13 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
       if (error.path.empty()) {
         return std::move(error.error);
       }
+    }
+  }
+  if (options.collect_baseline && walk.baseline_ok()) {
+    // Before Emit, which moves the tree's entries away (not its baseline).
+    std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs;
+    if (CollectBaseline(walk.root(), dirs)) {
+      result.baseline = MakeScanBaseline(rules.source_digest(), std::move(dirs));
     }
   }
   Emit(walk.root(), result.entries);
@@ -610,6 +662,9 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
             [](const ScanSkip& a, const ScanSkip& b) { return a.path < b.path; });
   std::sort(result.errors.begin(), result.errors.end(),
             [](const ScanError& a, const ScanError& b) { return a.path < b.path; });
+  if (!result.errors.empty() || !result.skipped.empty()) {
+    result.baseline.reset();
+  }
   result.ignore_rules = std::move(rules);
   return result;
 }

@@ -54,6 +54,7 @@
 #include "base/error.h"
 #include "chunk/fastcdc.h"
 #include "index/stat_cache.h"
+#include "scan/baseline.h"
 #include "repo/tree.h"
 #include "scan/ignore.h"
 
@@ -75,6 +76,9 @@ struct ScanOptions {
   // The scan's start for racy-timestamp detection, in ns since the epoch.
   // Unset: the real-time clock when the scan starts. Tests set it.
   std::optional<std::int64_t> now_ns;
+  // Also record what was seen for a scan baseline (scan/baseline.h): set
+  // by sync's push and status, whose no-change case it speeds up.
+  bool collect_baseline = false;
 };
 
 enum class ScanSkipReason : std::uint8_t {
@@ -130,6 +134,10 @@ struct ScanResult {
   // The rules that were applied (the planner needs them to tell an ignored
   // base path from a deleted one).
   IgnoreRules ignore_rules;
+  // With ScanOptions::collect_baseline: every listed path with its lstat,
+  // present only if the scan is fit to be a baseline's claim: no errors, no
+  // skipped items, no racy file, and every hashed file's stat as listed.
+  std::optional<ScanBaseline> baseline;
 };
 
 // Scans the vault at `root` (followed if it is a symlink). `cache` is the

@@ -1,0 +1,487 @@
+#include "scan/baseline.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hash/blake3.h"
+#include "repo/tree.h"
+#include "scan/file_hasher.h"
+#include "scan/ignore.h"
+
+namespace hx {
+namespace {
+
+constexpr std::size_t kDigestBytes = 32;
+constexpr unsigned kMaxDefaultThreads = 8;
+// Smallest encoded child: u16 name length, a 1-byte name, u8 kind.
+constexpr std::size_t kMinChildBytes = 4;
+// Smallest encoded directory: u32 path length, u32 child count.
+constexpr std::size_t kMinDirBytes = 8;
+
+void PutLe(std::string& out, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) {
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  }
+}
+
+void PutChild(std::string& out, const BaselineChild& child) {
+  PutLe(out, child.name.size(), 2);
+  out += child.name;
+  out.push_back(static_cast<char>(child.kind));
+  if (child.kind == BaselineKind::kFile) {
+    PutLe(out, child.stat.size, 8);
+    PutLe(out, static_cast<std::uint64_t>(child.stat.mtime_ns), 8);
+    PutLe(out, static_cast<std::uint64_t>(child.stat.ctime_ns), 8);
+    PutLe(out, child.stat.inode, 8);
+    PutLe(out, child.stat.mode, 4);
+  } else if (child.kind == BaselineKind::kSymlink) {
+    PutLe(out, child.target.size(), 4);
+    out += child.target;
+  }
+}
+
+// A bounds-checked reader over untrusted bytes: every read either succeeds
+// or leaves `ok` false (and then returns zeros / empty views).
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes, std::size_t pos = 0) : bytes_(bytes), pos_(pos) {}
+
+  std::uint64_t Le(int n) {
+    if (!ok_ || bytes_.size() - pos_ < static_cast<std::size_t>(n)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t value = 0;
+    for (int i = 0; i < n; ++i) {
+      value |= std::uint64_t{static_cast<unsigned char>(bytes_[pos_ + static_cast<std::size_t>(i)])}
+               << (8 * i);
+    }
+    pos_ += static_cast<std::size_t>(n);
+    return value;
+  }
+  std::string_view Bytes(std::uint64_t n) {
+    if (!ok_ || bytes_.size() - pos_ < n) {
+      ok_ = false;
+      return {};
+    }
+    const std::string_view out = bytes_.substr(pos_, static_cast<std::size_t>(n));
+    pos_ += static_cast<std::size_t>(n);
+    return out;
+  }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
+  std::size_t pos() const { return pos_; }
+  bool ok() const { return ok_; }
+  void Fail() { ok_ = false; }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+// One child as stored, viewing the file's bytes.
+struct ChildRef {
+  std::string_view name;
+  BaselineKind kind = BaselineKind::kFile;
+  FileStat stat;
+  std::string_view target;
+};
+
+bool ValidName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
+// Reads one child; false if the bytes do not hold a valid one.
+bool ReadChild(Reader& in, ChildRef& child) {
+  child.name = in.Bytes(in.Le(2));
+  const std::uint64_t kind = in.Le(1);
+  if (!in.ok() || !ValidName(child.name) || kind > 2) {
+    return false;
+  }
+  child.kind = static_cast<BaselineKind>(kind);
+  child.stat = FileStat{};
+  child.target = {};
+  if (child.kind == BaselineKind::kFile) {
+    child.stat.size = in.Le(8);
+    child.stat.mtime_ns = static_cast<std::int64_t>(in.Le(8));
+    child.stat.ctime_ns = static_cast<std::int64_t>(in.Le(8));
+    child.stat.inode = in.Le(8);
+    child.stat.mode = static_cast<std::uint32_t>(in.Le(4));
+  } else if (child.kind == BaselineKind::kSymlink) {
+    child.target = in.Bytes(in.Le(4));
+  }
+  return in.ok();
+}
+
+Error Damaged(std::string_view what) {
+  return Error(SyncCode::kStateFailed, Category::kCorrupt,
+               "the scan baseline is damaged (" + std::string(what) +
+                   "); hx ignores it and rebuilds it on the next sync");
+}
+
+struct DirFd {
+  explicit DirFd(int descriptor) : fd(descriptor) {}
+  ~DirFd() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  DirFd(const DirFd&) = delete;
+  DirFd& operator=(const DirFd&) = delete;
+  int fd;
+};
+
+struct DirCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+
+// What the walk found in one directory entry.
+struct Seen {
+  std::string name;
+  BaselineKind kind = BaselineKind::kFile;
+  FileStat stat;
+  std::string target;
+  dev_t dev = 0;  // directories: as lstat saw them, checked when opened
+  ino_t ino = 0;
+};
+
+struct MatchTask {
+  std::string path;
+  const BaselineView::Dir* dir = nullptr;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Compares the folder with the baseline, directory by directory, on a pool
+// of threads; the first difference stops every worker.
+class Matcher {
+ public:
+  Matcher(int root_fd, const BaselineView& baseline, const IgnoreRules& ignore)
+      : root_fd_(root_fd), baseline_(baseline), ignore_(ignore) {}
+
+  bool Run(const BaselineView::Dir& root, int threads) {
+    tasks_.push_back(MatchTask{std::string(), &root, 0, 0});
+    std::vector<std::thread> workers;
+    for (int i = 1; i < threads; ++i) {
+      try {
+        workers.emplace_back([this] { Work(); });
+      } catch (const std::system_error&) {
+        break;  // fewer threads; the walk still completes
+      }
+    }
+    Work();
+    for (std::thread& worker : workers) {
+      worker.join();
+    }
+    return !differs_.load();
+  }
+
+ private:
+  void Work();
+  // False if the directory differs from its block (or cannot be read).
+  bool MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs);
+
+  const int root_fd_;
+  const BaselineView& baseline_;
+  const IgnoreRules& ignore_;
+  std::atomic<bool> differs_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<MatchTask> tasks_;  // guarded by mu_; a stack (depth first)
+  int busy_ = 0;                  // guarded by mu_
+};
+
+void Matcher::Work() {
+  std::vector<MatchTask> subdirs;
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return !tasks_.empty() || busy_ == 0 || differs_.load(); });
+    if (tasks_.empty() || differs_.load()) {
+      break;
+    }
+    const MatchTask task = std::move(tasks_.back());
+    tasks_.pop_back();
+    ++busy_;
+    lock.unlock();
+    subdirs.clear();
+    const bool same = !differs_.load() && MatchDir(task, subdirs);
+    lock.lock();
+    --busy_;
+    if (!same) {
+      differs_.store(true);
+    } else {
+      for (MatchTask& sub : subdirs) {
+        tasks_.push_back(std::move(sub));
+      }
+    }
+    cv_.notify_all();
+  }
+  lock.unlock();
+  cv_.notify_all();
+}
+
+bool Matcher::MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs) {
+  const bool is_root = task.path.empty();
+  // Opened as the scanner opens it: by path from the root, never through a
+  // symlink, and checked to be the directory its parent listed.
+  const DirFd dir(is_root ? ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0)
+                          : ::openat(root_fd_, task.path.c_str(),
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.fd < 0) {
+    return false;
+  }
+  if (!is_root) {
+    struct stat st {};
+    if (::fstat(dir.fd, &st) != 0 || st.st_dev != task.dev || st.st_ino != task.ino) {
+      return false;
+    }
+  }
+  const int list_fd = ::fcntl(dir.fd, F_DUPFD_CLOEXEC, 0);
+  DIR* listing = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+  if (listing == nullptr) {
+    if (list_fd >= 0) {
+      ::close(list_fd);
+    }
+    return false;
+  }
+  const std::unique_ptr<DIR, DirCloser> close_listing(listing);
+  const bool check_ignore = ignore_.size() > 0;
+  std::vector<Seen> seen;
+  seen.reserve(task.dir->child_count);
+  std::string path;
+  while (true) {
+    errno = 0;
+    const dirent* item = ::readdir(listing);
+    if (item == nullptr) {
+      if (errno != 0) {
+        return false;
+      }
+      break;
+    }
+    const std::string_view name(item->d_name);
+    if (name == "." || name == ".." || (is_root && name == kStateDirName)) {
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(dir.fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return false;
+    }
+    const bool is_dir = S_ISDIR(st.st_mode);
+    if (check_ignore) {
+      path.assign(task.path);
+      if (!is_root) {
+        path.push_back('/');
+      }
+      path.append(name);
+      if (ignore_.Matches(path, is_dir)) {
+        continue;
+      }
+    }
+    // What the scanner would skip or report, the baseline never holds.
+    if (!IsValidEntryName(name)) {
+      return false;
+    }
+    Seen& s = seen.emplace_back();
+    s.name.assign(name);
+    if (is_dir) {
+      s.kind = BaselineKind::kDir;
+      s.dev = st.st_dev;
+      s.ino = st.st_ino;
+    } else if (S_ISREG(st.st_mode)) {
+      s.kind = BaselineKind::kFile;
+      s.stat = FileStatOf(st);
+    } else if (S_ISLNK(st.st_mode)) {
+      s.kind = BaselineKind::kSymlink;
+      // One byte more than lstat's size: a longer target shows as a
+      // truncated read, i.e. a change.
+      s.target.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 1);
+      const ssize_t n = ::readlinkat(dir.fd, item->d_name, s.target.data(), s.target.size());
+      if (n < 0 || static_cast<std::size_t>(n) >= s.target.size()) {
+        return false;
+      }
+      s.target.resize(static_cast<std::size_t>(n));
+    } else {
+      return false;
+    }
+  }
+  if (seen.size() != task.dir->child_count) {
+    return false;
+  }
+  std::sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.name < b.name; });
+  Reader in(baseline_.bytes(), task.dir->children_offset);
+  ChildRef child;
+  for (const Seen& s : seen) {
+    if (!ReadChild(in, child) || child.name != s.name || child.kind != s.kind) {
+      return false;
+    }
+    if (s.kind == BaselineKind::kFile) {
+      if (!(child.stat == s.stat)) {
+        return false;
+      }
+    } else if (s.kind == BaselineKind::kSymlink) {
+      if (child.target != s.target) {
+        return false;
+      }
+    } else {
+      std::string sub_path = is_root ? s.name : task.path + '/' + s.name;
+      const BaselineView::Dir* sub = baseline_.FindDir(sub_path);
+      if (sub == nullptr) {
+        return false;
+      }
+      subdirs.push_back(MatchTask{std::move(sub_path), sub, s.dev, s.ino});
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ScanBaseline MakeScanBaseline(const std::array<std::uint8_t, 32>& ignore_digest,
+                              std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs) {
+  std::sort(dirs.begin(), dirs.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  ScanBaseline out;
+  out.ignore_digest = ignore_digest;
+  out.dir_count = static_cast<std::uint32_t>(dirs.size());
+  for (auto& [path, children] : dirs) {
+    std::sort(children.begin(), children.end(),
+              [](const BaselineChild& a, const BaselineChild& b) { return a.name < b.name; });
+    PutLe(out.dirs, path.size(), 4);
+    out.dirs += path;
+    PutLe(out.dirs, children.size(), 4);
+    for (const BaselineChild& child : children) {
+      PutChild(out.dirs, child);
+    }
+  }
+  return out;
+}
+
+std::string EncodeBaselineFile(const ScanBaseline& baseline, std::string_view token) {
+  std::string out;
+  out.reserve(kBaselineMagic.size() + 1 + token.size() + 2 * kDigestBytes + 4 +
+              baseline.dirs.size());
+  out += kBaselineMagic;
+  token = token.substr(0, kMaxBaselineTokenBytes);
+  PutLe(out, token.size(), 1);
+  out += token;
+  out.append(reinterpret_cast<const char*>(baseline.ignore_digest.data()), kDigestBytes);
+  PutLe(out, baseline.dir_count, 4);
+  out += baseline.dirs;
+  const Blake3Digest sum = Blake3Hash(std::string_view(out));
+  out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  return out;
+}
+
+const BaselineView::Dir* BaselineView::FindDir(std::string_view path) const {
+  const auto it = std::lower_bound(dirs_.begin(), dirs_.end(), path,
+                                   [](const Dir& d, std::string_view p) { return d.path < p; });
+  return it != dirs_.end() && it->path == path ? &*it : nullptr;
+}
+
+std::vector<BaselineChild> BaselineView::Children(const Dir& dir) const {
+  std::vector<BaselineChild> out;
+  Reader in(bytes_, dir.children_offset);
+  ChildRef child;
+  for (std::uint32_t i = 0; i < dir.child_count && ReadChild(in, child); ++i) {
+    out.push_back(BaselineChild{std::string(child.name), child.kind, child.stat,
+                                std::string(child.target)});
+  }
+  return out;
+}
+
+Result<BaselineView> ParseBaseline(std::string_view bytes) {
+  if (bytes.size() > kMaxBaselineBytes) {
+    return Damaged("larger than " + std::to_string(kMaxBaselineBytes) + " bytes");
+  }
+  if (bytes.size() < kBaselineMagic.size() + kDigestBytes ||
+      bytes.substr(0, kBaselineMagic.size()) != kBaselineMagic) {
+    return Damaged("not a baseline of this hx version");
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - kDigestBytes);
+  const Blake3Digest sum = Blake3Hash(body);
+  if (std::memcmp(sum.data(), bytes.data() + body.size(), kDigestBytes) != 0) {
+    return Damaged("checksum mismatch");
+  }
+  BaselineView view;
+  view.bytes_ = bytes;
+  Reader in(body, kBaselineMagic.size());
+  const std::uint64_t token_size = in.Le(1);
+  if (token_size > kMaxBaselineTokenBytes) {
+    return Damaged("token too long");
+  }
+  view.token_ = in.Bytes(token_size);
+  const std::string_view digest = in.Bytes(kDigestBytes);
+  const std::uint64_t dir_count = in.Le(4);
+  if (!in.ok() || dir_count > in.remaining() / kMinDirBytes) {
+    return Damaged("truncated header");
+  }
+  std::memcpy(view.ignore_digest_.data(), digest.data(), kDigestBytes);
+  view.dirs_.reserve(static_cast<std::size_t>(dir_count));
+  for (std::uint64_t d = 0; d < dir_count; ++d) {
+    BaselineView::Dir dir;
+    dir.path = in.Bytes(in.Le(4));
+    const std::uint64_t child_count = in.Le(4);
+    if (!in.ok() || child_count > in.remaining() / kMinChildBytes) {
+      return Damaged("truncated directory");
+    }
+    if (!view.dirs_.empty() && !(view.dirs_.back().path < dir.path)) {
+      return Damaged("directories out of order");
+    }
+    dir.child_count = static_cast<std::uint32_t>(child_count);
+    dir.children_offset = in.pos();
+    ChildRef child;
+    std::string_view previous;
+    for (std::uint64_t c = 0; c < child_count; ++c) {
+      if (!ReadChild(in, child)) {
+        return Damaged("a child that does not decode");
+      }
+      if (c > 0 && !(previous < child.name)) {
+        return Damaged("children out of order");
+      }
+      previous = child.name;
+    }
+    view.dirs_.push_back(dir);
+  }
+  if (in.remaining() != 0) {
+    return Damaged("trailing bytes");
+  }
+  return view;
+}
+
+bool FolderMatchesBaseline(const std::filesystem::path& root, const BaselineView& baseline,
+                           int threads) {
+  const BaselineView::Dir* root_dir = baseline.FindDir("");
+  if (root_dir == nullptr) {
+    return false;
+  }
+  const DirFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root_fd.fd < 0) {
+    return false;
+  }
+  Result<IgnoreRules> ignore = LoadIgnoreFile(root, root_fd.fd);
+  if (!ignore.ok() || ignore->source_digest() != baseline.ignore_digest()) {
+    return false;
+  }
+  if (threads <= 0) {
+    threads =
+        static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
+  }
+  Matcher matcher(root_fd.fd, baseline, *ignore);
+  return matcher.Run(*root_dir, threads);
+}
+
+}  // namespace hx
