@@ -9,6 +9,7 @@
 #include "scan/scanner.h"
 #include "sync/engine.h"
 #include "sync/internal.h"
+#include "sync/local_changes.h"
 #include "sync/session.h"
 
 namespace hx {
@@ -113,7 +114,7 @@ Result<StatusReport> StatusOf(Session& s) {
   report.target = s.target.ToUri();
   report.node_id = s.node_id();
   report.vault_id = s.ctx.vault_id;
-  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseMeta(*s.index));
   if (base.snapshot_id) {
     report.base_snapshot_id = base.snapshot_id;
     report.base_head_seq = base.head_seq;
@@ -123,12 +124,19 @@ Result<StatusReport> StatusOf(Session& s) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;
   }
-  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
-  LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kNever);
-  report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
-  report.scan_issues = DescribeIssues(scan);
-  // Hashing done for status is kept: the next push need not redo it.
-  HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
+  if (UnchangedSinceBaseline(s)) {
+    // Exactly as the baseline saw it: no local change, no issue.
+    report.local_changes = MakeChangeSummary({}, {}, {});
+  } else {
+    HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+    HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
+    LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kNever);
+    report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
+    report.scan_issues = DescribeIssues(scan);
+    // Hashing done for status is kept: the next push need not redo it.
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
+    if (changes.empty() && scan.baseline) SaveBaseline(s, *scan.baseline);
+  }
 
   auto meta_ms = [&](std::string_view key) -> Result<std::optional<std::int64_t>> {
     HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> v, s.index->GetMetaUint64(key));

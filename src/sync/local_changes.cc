@@ -1,13 +1,22 @@
 // The comparison of the scanned folder with the base: DetectLocalChanges
 // (planner.h) and its forms for a real scan, DetectLocalChangesOfScan and
-// TakeLocalChangesOfScan (internal.h). Kept apart from the pull planner and
-// the merge policies because it is the hot path of every push and status
-// (100k+ entries): one walk, no copy of the scan, the state built only when
-// wanted.
+// TakeLocalChangesOfScan (internal.h); and before it, the no-change fast
+// path of the scan baseline (local_changes.h). Kept apart from the pull
+// planner and the merge policies because it is the hot path of every push
+// and status (100k+ entries): one walk, no copy of the scan, the state
+// built only when wanted, and for an unchanged folder no base at all.
+#include "sync/local_changes.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
+#include "repo/object_codec.h"
 #include "sync/internal.h"
 #include "sync/planner.h"
 
@@ -170,6 +179,76 @@ LocalChanges TakeLocalChangesOfScan(const BaseState& base, ScanResult& scan,
   LocalChanges taken = Compare<Build::kTake>(base.entries, scan.entries, node, unknown);
   scan.entries.clear();  // what is left: nothing (every scanned node was taken)
   return taken;
+}
+
+Result<BaseState> LoadBaseMeta(Index& index) {
+  BaseState base;
+  HX_ASSIGN_OR_RETURN(base.snapshot_id, index.GetMeta(kMetaBaseSnapshotId));
+  HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> seq, index.GetMetaUint64(kMetaBaseHeadSeq));
+  HX_ASSIGN_OR_RETURN(std::optional<std::uint64_t> max_seq, index.GetMetaUint64(kMetaMaxHeadSeq));
+  base.head_seq = seq.value_or(0);
+  base.max_head_seq = max_seq.value_or(0);
+  Result<std::optional<std::string>> incomplete = index.GetMeta(kMetaIncomplete);
+  if (!incomplete.ok()) return std::move(incomplete).error();
+  base.complete = incomplete->value_or("0") != "1";
+  return base;
+}
+
+namespace {
+
+// The whole file, or nullopt if it cannot be read or is larger than any
+// baseline may be.
+std::optional<std::string> ReadSmallFile(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> bytes;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+      static_cast<std::uint64_t>(st.st_size) <= kMaxBaselineBytes) {
+    std::string buffer(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < buffer.size()) {
+      const ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    if (done == buffer.size()) bytes = std::move(buffer);
+  }
+  ::close(fd);
+  return bytes;
+}
+
+}  // namespace
+
+bool UnchangedSinceBaseline(Session& s) {
+  Result<std::optional<std::string>> token = s.index->GetMeta(kMetaBaseToken);
+  if (!token.ok() || !token->has_value()) return false;
+  const std::optional<std::string> bytes = ReadSmallFile(s.local.baseline_path());
+  if (!bytes) return false;
+  Result<BaselineView> view = ParseBaseline(*bytes);
+  if (!view.ok() || view->token() != **token) return false;
+  return FolderMatchesBaseline(s.local.vault(), *view);
+}
+
+Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
+  const VaultContext& ctx = s.ctx;
+  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
+    return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
+  };
+  ScanOptions options;
+  options.collect_baseline = true;
+  return ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id);
+}
+
+void SaveBaseline(Session& s, const ScanBaseline& baseline) {
+  const std::filesystem::path path = s.local.baseline_path();
+  Result<std::optional<std::string>> token = s.index->GetMeta(kMetaBaseToken);
+  if (token.ok() && token->has_value() && (*token)->size() <= kMaxBaselineTokenBytes &&
+      LocalState::WriteCacheFile(path, EncodeBaselineFile(baseline, **token)).ok()) {
+    return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
 }
 
 }  // namespace hx

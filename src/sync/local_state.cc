@@ -143,7 +143,11 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
   return config;
 }
 
-Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
+namespace {
+
+// Temp file, (fsync if `durable`), rename over `path`, (fsync of the
+// directory if `durable`).
+Status ReplaceFile(const fs::path& path, std::string_view bytes, int mode, bool durable) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot create", tmp, errno);
@@ -162,7 +166,7 @@ Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes,
   // Data reaches the disk before the rename makes it visible, and the
   // directory entry is synced after, so a crash leaves the old or the new
   // file, never a torn one.
-  if (::fsync(fd) != 0) {
+  if (durable && ::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -174,7 +178,19 @@ Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes,
     ::unlink(tmp.c_str());
     return OsError(SyncCode::kStateFailed, "cannot rename into", path, err);
   }
-  return FsyncDir(path.parent_path());
+  return durable ? FsyncDir(path.parent_path()) : OkStatus();
+}
+
+}  // namespace
+
+Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
+  return ReplaceFile(path, bytes, mode, /*durable=*/true);
+}
+
+Status LocalState::WriteCacheFile(const fs::path& path, std::string_view bytes) {
+  // No fsync: a crash may leave the old file, the new one, or (on some file
+  // systems) an empty or torn one, which the reader's checksum refuses.
+  return ReplaceFile(path, bytes, 0644, /*durable=*/false);
 }
 
 bool LocalState::Exists(const fs::path& vault) {

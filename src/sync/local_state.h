@@ -5,6 +5,8 @@
 //   .hx/key           the unlocked master key (32 raw bytes, mode 0600), so
 //                     the passphrase is asked once per device
 //   .hx/index.sqlite  the local index (index/index.h), rebuildable
+//   .hx/baseline      the scan baseline (scan/baseline.h), a cache that lets
+//                     an unchanged folder be recognised in one walk
 //   .hx/lock          flock'ed while an hx process works on the vault
 //   .hx/staging/      downloads being assembled (same file system as the
 //                     vault, so a finished file is renamed into place)
@@ -73,6 +75,7 @@ class LocalState {
   std::filesystem::path staging_dir() const { return dir() / "staging"; }
   std::filesystem::path reports_dir() const { return dir() / "reports"; }
   std::filesystem::path conflicts_dir() const { return dir() / "conflicts"; }
+  std::filesystem::path baseline_path() const { return dir() / "baseline"; }
 
   // Replaces .hx/config.json (atomically) with `config`, which must keep the
   // node, vault and target of this state.
@@ -87,6 +90,10 @@ class LocalState {
   // fsync of the directory).
   static Status WriteFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                                 int mode = 0644);
+  // Replaces `path` with `bytes` (temp + rename, so readers see the old or
+  // the new file) without syncing: for caches that check their own
+  // integrity and are rebuilt when damaged (.hx/baseline).
+  static Status WriteCacheFile(const std::filesystem::path& path, std::string_view bytes);
 
  private:
   LocalState(std::filesystem::path vault, LocalConfig config, int lock_fd)

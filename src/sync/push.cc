@@ -3,7 +3,9 @@
 // Order of work, and why:
 //  0. with a merge policy (--auto-merge or the vault's default) and a store
 //     that moved on: merge first, as a pull with that policy would;
-//  1. scan (hashing only changed files); then read the new chunks back in
+//  1. an unchanged folder is recognised by its scan baseline
+//     (local_changes.h) without loading the base; otherwise
+//     scan (hashing only changed files); then read the new chunks back in
 //     path order, seal them on worker threads and pack them in that order,
 //     so the same changes give the same packs (the scan's threads finish in
 //     any order). Uploaded packs are immutable and named by their hash, so a
@@ -28,6 +30,7 @@
 #include "sync/engine.h"
 #include "sync/governance.h"
 #include "sync/internal.h"
+#include "sync/local_changes.h"
 #include "sync/mass_delete.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
@@ -51,10 +54,22 @@ SnapshotSummary Summarize(const LocalChanges& changes) {
   return s;
 }
 
+// Nothing to publish: one read of the head tells up to date or behind.
+Status ReportNothingToPublish(Session& s, const BaseState& base, PushReport& report) {
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  report.outcome = HeadIsBase(head, base) ? "up_to_date" : "behind";
+  if (head.head) {
+    report.head_seq = head.head->seq;
+    report.snapshot_id = head.head->snapshot_id;
+  }
+  return OkStatus();
+}
+
 Result<PushReport> Push(Session& s, const SyncOptions& options) {
   PushReport report;
   report.target = s.target.ToUri();
-  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseState(*s.index));
+  // Only the base's meta at first: an unchanged folder needs no more.
+  HX_ASSIGN_OR_RETURN(BaseState base, LoadBaseMeta(*s.index));
 
   // 0. With a merge policy, a store that moved on is merged first, exactly
   // as a pull with that policy would; then this device publishes on top.
@@ -66,12 +81,21 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
       HX_ASSIGN_OR_RETURN(PullReport merged, PullInSession(s, options));
       if (merged.error) return *merged.error;
       report.merged = std::move(merged);
-      HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+      HX_ASSIGN_OR_RETURN(base, LoadBaseMeta(*s.index));
     }
   }
 
-  // 1. Scan: ids of changed files' chunks.
-  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, base));
+  // 1. The folder exactly as the baseline saw it: no local change, and no
+  // base, stat cache or scan to load.
+  if (UnchangedSinceBaseline(s)) {
+    report.changes = MakeChangeSummary({}, {}, {});
+    HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
+    return report;
+  }
+
+  // Else the full comparison. Scan: ids of changed files' chunks.
+  HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;
@@ -81,15 +105,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   if (changes.empty()) {
-    // Nothing to publish (and nothing to guard): one read of the head tells
-    // up to date or behind.
-    HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
-    report.outcome = HeadIsBase(head, base) ? "up_to_date" : "behind";
-    if (head.head) {
-      report.head_seq = head.head->seq;
-      report.snapshot_id = head.head->snapshot_id;
-    }
+    // Nothing to publish (and nothing to guard).
+    HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
+    if (scan.baseline) SaveBaseline(s, *scan.baseline);
     return report;
   }
 
@@ -215,6 +234,9 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .complete = true,
                                                    .changed_paths = std::move(changed_paths)},
                                        kMetaLastPushMs, options.now_ms));
+  // The committed base is this scan's state: the scan has no changes
+  // against it, so its baseline holds for the new base token.
+  if (scan.baseline) SaveBaseline(s, *scan.baseline);
   AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
                          {"push_objects_skipped_known", up.known},
                          {"push_blobs_uploaded", up.blobs},

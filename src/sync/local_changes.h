@@ -1,0 +1,44 @@
+// The no-change fast path of push and status: the scan baseline
+// (scan/baseline.h) kept in .hx/baseline, checked before anything of the
+// base is loaded. Internal to the sync module; the comparison itself is in
+// internal.h (DetectLocalChangesOfScan, TakeLocalChangesOfScan).
+//
+// The baseline is a cache of one fact: "this folder, listed exactly like
+// this, has no local changes against the base named by its token". Push and
+// status write it whenever they have just established that fact with a
+// clean scan (no changes found, or the base just committed from that scan),
+// and use it first; anything but an exact match, a missing or damaged
+// file, or a base that has moved on (a new kMetaBaseToken) sends them to the
+// full comparison.
+//
+// Thread-safety: as Session (one thread).
+#pragma once
+
+#include "base/error.h"
+#include "scan/baseline.h"
+#include "scan/scanner.h"
+#include "sync/internal.h"
+#include "sync/session.h"
+
+namespace hx {
+
+// What the index says about the base without its entries, tree ids or stat
+// cache (LoadBaseState fills those too): snapshot, seqs, completeness.
+Result<BaseState> LoadBaseMeta(Index& index);
+
+// Whether the vault folder is exactly as .hx/baseline recorded it for the
+// index's current base: then a scan would find no local change. False when
+// there is no usable baseline; never an error (a read or parse failure is a
+// miss, and the caller's full comparison reports what is wrong).
+bool UnchangedSinceBaseline(Session& s);
+
+// ScanFolder (internal.h) that also collects the scan's baseline.
+Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base);
+
+// Writes `baseline` to .hx/baseline for the index's current base token. Call
+// it only when the scan the baseline came from has no local changes against
+// the base as now committed. Best effort: a failure removes the file (a
+// stale one must not survive) and is otherwise ignored.
+void SaveBaseline(Session& s, const ScanBaseline& baseline);
+
+}  // namespace hx
