@@ -1,12 +1,23 @@
 // DetectLocalChangesOfScan must decide exactly what the two-step form
 // DetectLocalChanges(base, ScannedWithBase(base, scan)) decides: it is the
 // same rule without the intermediate copy of the scan.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include "index/index.h"
+#include "scan/baseline.h"
 #include "sync/internal.h"
 #include "sync/planner.h"
+#include "sync/sync_test_util.h"
 
 namespace hx {
 namespace {
@@ -129,6 +140,238 @@ TEST(DetectLocalChangesOfScan, ADirectoryReplacedByAFileDropsItsChildrenFromTheS
     return id;
   });
   EXPECT_TRUE(built.ok()) << (built.ok() ? "" : built.error().message);
+}
+
+// --- The no-change fast path: the scan baseline (local_changes.h) --------
+
+namespace fs = std::filesystem;
+using testing::Device;
+using testing::MakeFolderStoreFixture;
+using testing::StoreFixture;
+
+// Files younger than the scanner's racy window (2 s) never go into a
+// baseline: the tests that need one let their files age first.
+void AgePastTheRacyWindow() { std::this_thread::sleep_for(std::chrono::milliseconds(2100)); }
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteAll(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+fs::path BaselineFile(const Device& d) { return d.vault() / ".hx" / "baseline"; }
+fs::path IndexFile(const Device& d) { return d.vault() / ".hx" / "index.sqlite"; }
+
+std::string BaseToken(const Device& d) {
+  Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(d));
+  EXPECT_TRUE(index.ok());
+  return index.ok() ? (*index)->GetMeta(kMetaBaseToken)->value_or("") : "";
+}
+
+// Whether .hx/baseline parses and names the index's current base.
+bool BaselineIsCurrent(const Device& d) {
+  const std::string bytes = ReadAll(BaselineFile(d));
+  Result<BaselineView> view = ParseBaseline(bytes);
+  return view.ok() && view->token() == BaseToken(d);
+}
+
+// Makes the stat cache unloadable (a row whose chunks do not sum to its
+// size) without touching the base token: a sync that loads the base and
+// the stat cache then fails, one that trusts the baseline does not. That is
+// how the tests see which path was taken.
+void PoisonStatCache(const Device& d) {
+  Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(d));
+  ASSERT_TRUE(index.ok());
+  Result<Index::Transaction> txn = (*index)->Begin();
+  ASSERT_TRUE(txn.ok());
+  StatCacheEntry bad;
+  bad.stat.size = 5;
+  ASSERT_TRUE(txn->PutStat("poison", bad).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+}
+
+class BaselineSyncTest : public ::testing::Test {
+ protected:
+  BaselineSyncTest() : store_(MakeFolderStoreFixture()), a_(*store_, "a", 1) {}
+
+  // A vault pushed once, aged, and a status that found no change (and so
+  // wrote the baseline).
+  void SetUpSyncedVault() {
+    HX_ASSERT_OK(a_.Init());
+    a_.Write("a.txt", "hello");
+    a_.Write("dir/sub/deep.txt", "deep");
+    a_.Write("dir/other.txt", "other");
+    fs::create_directories(a_.vault() / "empty");
+    fs::create_symlink("a.txt", a_.vault() / "link");
+    HX_ASSERT_OK(a_.Push(2000));
+    AgePastTheRacyWindow();
+    Result<StatusReport> status = a_.Status(3000);
+    HX_ASSERT_OK(status);
+    EXPECT_EQ(status->local_changes.added + status->local_changes.modified +
+                  status->local_changes.deleted,
+              0u);
+    ASSERT_TRUE(BaselineIsCurrent(a_));
+  }
+
+  std::unique_ptr<StoreFixture> store_;
+  Device a_;
+};
+
+TEST_F(BaselineSyncTest, AnUnchangedVaultIsRecognisedWithoutLoadingTheBase) {
+  SetUpSyncedVault();
+  PoisonStatCache(a_);
+  Result<StatusReport> status = a_.Status(4000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.added + status->local_changes.modified +
+                status->local_changes.deleted,
+            0u);
+  EXPECT_TRUE(status->scan_issues.empty());
+  Result<PushReport> push = a_.Push(5000);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "up_to_date");
+  EXPECT_EQ(push->files_hashed, 0u);
+  // A change sends both to the full comparison (which meets the poison).
+  a_.Write("a.txt", "hello!");
+  EXPECT_FALSE(a_.Status(6000).ok());
+  EXPECT_FALSE(a_.Push(7000).ok());
+}
+
+TEST_F(BaselineSyncTest, ChangesMadeAfterTheBaselineAreAllSeenAndPublished) {
+  SetUpSyncedVault();
+  Device b(*store_, "b", 2);
+  HX_ASSERT_OK(b.Init());
+  HX_ASSERT_OK(b.Pull(3500));
+  // Same size, mtime put back: only ctime and the content differ.
+  struct stat st {};
+  ASSERT_EQ(::lstat((a_.vault() / "a.txt").c_str(), &st), 0);
+  a_.Write("a.txt", "jello");
+  const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (a_.vault() / "a.txt").c_str(), times, 0), 0);
+  a_.Remove("dir/other.txt");
+  fs::create_directory(a_.vault() / "dir/sub/new_empty");
+  fs::remove(a_.vault() / "link");
+  fs::create_symlink("b.txt", a_.vault() / "link");
+  fs::permissions(a_.vault() / "dir/sub/deep.txt", fs::perms::owner_exec, fs::perm_options::add);
+  Result<StatusReport> status = a_.Status(4000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.added, 1u);
+  EXPECT_EQ(status->local_changes.modified, 3u);
+  EXPECT_EQ(status->local_changes.deleted, 1u);
+  EXPECT_EQ(status->local_changes.paths,
+            (std::vector<std::string>{"a.txt", "dir/other.txt", "dir/sub/deep.txt",
+                                      "dir/sub/new_empty", "link"}));
+  Result<PushReport> push = a_.Push(5000);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "published");
+  HX_ASSERT_OK(b.Pull(6000));
+  EXPECT_EQ(b.Snapshot(), a_.Snapshot());
+}
+
+TEST_F(BaselineSyncTest, AnHxignoreEditThatUncoversADeletionIsSeen) {
+  HX_ASSERT_OK(a_.Init());
+  a_.Write("build/x.o", "object");
+  a_.Write("keep.txt", "k");
+  HX_ASSERT_OK(a_.Push(2000));
+  // .hxignore ignores itself, so only its bytes (not its stat) say it changed.
+  a_.Write(".hxignore", ".hxignore\nbuild/\n");
+  fs::remove_all(a_.vault() / "build");  // ignored now: not a deletion
+  AgePastTheRacyWindow();
+  Result<StatusReport> status = a_.Status(3000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.deleted, 0u);
+  ASSERT_TRUE(BaselineIsCurrent(a_));
+  a_.Write(".hxignore", ".hxignore\n");  // build/ no longer ignored, and gone
+  status = a_.Status(4000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.deleted, 2u);
+  EXPECT_EQ(status->local_changes.paths, (std::vector<std::string>{"build", "build/x.o"}));
+}
+
+TEST_F(BaselineSyncTest, AMissingDamagedOrForeignBaselineIsIgnoredAndRebuilt) {
+  SetUpSyncedVault();
+  const std::string good = ReadAll(BaselineFile(a_));
+  const auto expect_unchanged_and_rebuilt = [&](const char* what) {
+    SCOPED_TRACE(what);
+    Result<StatusReport> status = a_.Status(4000);
+    HX_ASSERT_OK(status);
+    EXPECT_EQ(status->local_changes.added + status->local_changes.modified +
+                  status->local_changes.deleted,
+              0u);
+    EXPECT_TRUE(BaselineIsCurrent(a_));
+  };
+  fs::remove(BaselineFile(a_));
+  expect_unchanged_and_rebuilt("missing");
+  WriteAll(BaselineFile(a_), "garbage");
+  expect_unchanged_and_rebuilt("garbage");
+  WriteAll(BaselineFile(a_), good.substr(0, good.size() / 2));
+  expect_unchanged_and_rebuilt("truncated");
+  WriteAll(BaselineFile(a_), "");
+  expect_unchanged_and_rebuilt("empty");
+  fs::remove(BaselineFile(a_));
+  fs::create_directory(BaselineFile(a_));
+  Result<StatusReport> status = a_.Status(4000);
+  HX_ASSERT_OK(status);  // a directory in its place: a miss, and not rewritable
+  fs::remove(BaselineFile(a_));
+
+  // A baseline of this very folder for another base is not trusted.
+  Result<BaselineView> view = ParseBaseline(good);
+  ASSERT_TRUE(view.ok());
+  std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs;
+  for (const BaselineView::Dir& dir : view->dirs()) {
+    dirs.emplace_back(std::string(dir.path), view->Children(dir));
+  }
+  WriteAll(BaselineFile(a_),
+           EncodeBaselineFile(MakeScanBaseline(view->ignore_digest(), dirs), "another base"));
+  PoisonStatCache(a_);
+  EXPECT_FALSE(a_.Status(5000).ok()) << "the full comparison ran (and met the poison)";
+  WriteAll(BaselineFile(a_), EncodeBaselineFile(MakeScanBaseline(view->ignore_digest(), dirs),
+                                                BaseToken(a_)));
+  EXPECT_TRUE(a_.Status(5000).ok()) << "the same baseline for this base is trusted";
+}
+
+// The push commits its new base, then writes the baseline. Whichever of the
+// two a crash loses, the next run must see exactly what changed.
+TEST_F(BaselineSyncTest, ACrashBetweenTheIndexAndTheBaselineLeavesNothingWrong) {
+  SetUpSyncedVault();
+  const std::string old_baseline = ReadAll(BaselineFile(a_));
+  const std::string old_index = ReadAll(IndexFile(a_));
+  ASSERT_FALSE(fs::exists(IndexFile(a_).string() + "-wal") &&
+               fs::file_size(IndexFile(a_).string() + "-wal") > 0);
+  a_.Write("new.txt", "new");
+  AgePastTheRacyWindow();  // so that the push writes a baseline too
+  Result<PushReport> push = a_.Push(4000);
+  HX_ASSERT_OK(push);
+  ASSERT_EQ(push->outcome, "published");
+  ASSERT_TRUE(BaselineIsCurrent(a_));
+  const std::string new_baseline = ReadAll(BaselineFile(a_));
+
+  // Lost: the baseline write (the old one is still there). The folder is
+  // the new base: no change.
+  WriteAll(BaselineFile(a_), old_baseline);
+  Result<StatusReport> status = a_.Status(5000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.added, 0u);
+  EXPECT_TRUE(BaselineIsCurrent(a_)) << "rebuilt";
+
+  // Lost: the index commit, with the baseline already written (the order
+  // hx never uses): the base is the old one, so new.txt is a change, and the
+  // baseline of the new folder must not hide it.
+  WriteAll(IndexFile(a_), old_index);
+  WriteAll(BaselineFile(a_), new_baseline);
+  status = a_.Status(6000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.added, 1u);
+  EXPECT_EQ(status->local_changes.paths, std::vector<std::string>{"new.txt"});
+  // And the push finishes the bookkeeping of its own published snapshot.
+  push = a_.Push(7000);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "published");
+  status = a_.Status(8000);
+  HX_ASSERT_OK(status);
+  EXPECT_EQ(status->local_changes.added, 0u);
 }
 
 }  // namespace
