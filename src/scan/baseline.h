@@ -5,8 +5,9 @@
 //
 // What it claims. A baseline is written (by sync) only from a scan that
 // (1) had no errors, no skipped items and no racy files (scanner.h), and
-// (2) compared with the base named by `token` (index.h kMetaBaseToken)
-// gave no local changes. If the folder now lists exactly the same paths,
+// (2) compared with the base named by `token` (for sync: the index's
+// kMetaBaseToken with the base snapshot id and head seq) gave no local
+// changes. If the folder now lists exactly the same paths,
 // kinds, symlink targets and, for files, the same size, mtime (ns), ctime
 // (ns), inode and st_mode, under the same .hxignore bytes, then a scan now
 // would produce the same entries (the stat cache's rule: content is assumed
@@ -46,7 +47,7 @@
 namespace hx {
 
 inline constexpr std::string_view kBaselineMagic = "HXSCANB1";
-inline constexpr std::size_t kMaxBaselineTokenBytes = 64;
+inline constexpr std::size_t kMaxBaselineTokenBytes = 255;
 // A baseline file larger than this is not read (about 10 million files).
 inline constexpr std::size_t kMaxBaselineBytes = std::size_t{1} << 30;
 

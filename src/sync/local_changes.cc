@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
 
+#include "base/hex.h"
+#include "crypto/secret.h"
 #include "repo/object_codec.h"
 #include "sync/internal.h"
 #include "sync/planner.h"
@@ -218,15 +221,29 @@ std::optional<std::string> ReadSmallFile(const std::filesystem::path& path) {
   return bytes;
 }
 
+// The name of the current base that a baseline is tagged with: the index's
+// base token (renewed by every base write of this hx), with the base
+// snapshot and head seq (which any hx version moves when it syncs), so an
+// older hx that wrote the base without renewing the token is noticed too.
+std::optional<std::string> BaseKey(Index& index) {
+  Result<std::optional<std::string>> token = index.GetMeta(kMetaBaseToken);
+  Result<std::optional<std::string>> snapshot = index.GetMeta(kMetaBaseSnapshotId);
+  Result<std::optional<std::string>> seq = index.GetMeta(kMetaBaseHeadSeq);
+  if (!token.ok() || !token->has_value() || !snapshot.ok() || !seq.ok()) return std::nullopt;
+  std::string key = **token + ":" + snapshot->value_or("-") + ":" + seq->value_or("-");
+  if (key.size() > kMaxBaselineTokenBytes) return std::nullopt;
+  return key;
+}
+
 }  // namespace
 
 bool UnchangedSinceBaseline(Session& s) {
-  Result<std::optional<std::string>> token = s.index->GetMeta(kMetaBaseToken);
-  if (!token.ok() || !token->has_value()) return false;
+  const std::optional<std::string> key = BaseKey(*s.index);
+  if (!key) return false;
   const std::optional<std::string> bytes = ReadSmallFile(s.local.baseline_path());
   if (!bytes) return false;
   Result<BaselineView> view = ParseBaseline(*bytes);
-  if (!view.ok() || view->token() != **token) return false;
+  if (!view.ok() || view->token() != *key) return false;
   return FolderMatchesBaseline(s.local.vault(), *view);
 }
 
@@ -242,9 +259,16 @@ Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
 
 void SaveBaseline(Session& s, const ScanBaseline& baseline) {
   const std::filesystem::path path = s.local.baseline_path();
+  // An index whose base was last written by an hx without base tokens gets
+  // one now (naming the base as it is: the caller just compared with it).
   Result<std::optional<std::string>> token = s.index->GetMeta(kMetaBaseToken);
-  if (token.ok() && token->has_value() && (*token)->size() <= kMaxBaselineTokenBytes &&
-      LocalState::WriteCacheFile(path, EncodeBaselineFile(baseline, **token)).ok()) {
+  if (token.ok() && !token->has_value()) {
+    std::array<std::uint8_t, 16> random{};
+    RandomBytes(random);
+    (void)s.index->SetMeta(kMetaBaseToken, ToHex(random));
+  }
+  const std::optional<std::string> key = BaseKey(*s.index);
+  if (key && LocalState::WriteCacheFile(path, EncodeBaselineFile(baseline, *key)).ok()) {
     return;
   }
   std::error_code ignored;

@@ -8,8 +8,8 @@
 // status write it whenever they have just established that fact with a
 // clean scan (no changes found, or the base just committed from that scan),
 // and use it first; anything but an exact match, a missing or damaged
-// file, or a base that has moved on (a new kMetaBaseToken) sends them to the
-// full comparison.
+// file, or a base that has moved on (a new kMetaBaseToken, base snapshot or
+// head seq) sends them to the full comparison.
 //
 // Thread-safety: as Session (one thread).
 #pragma once
@@ -35,7 +35,9 @@ bool UnchangedSinceBaseline(Session& s);
 // ScanFolder (internal.h) that also collects the scan's baseline.
 Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base);
 
-// Writes `baseline` to .hx/baseline for the index's current base token. Call
+// Writes `baseline` to .hx/baseline for the index's current base (its
+// kMetaBaseToken, given one if it has none, with the base snapshot and head
+// seq). Call
 // it only when the scan the baseline came from has no local changes against
 // the base as now committed. Best effort: a failure removes the file (a
 // stale one must not survive) and is otherwise ignored.

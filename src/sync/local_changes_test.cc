@@ -165,17 +165,21 @@ void WriteAll(const fs::path& path, const std::string& bytes) {
 fs::path BaselineFile(const Device& d) { return d.vault() / ".hx" / "baseline"; }
 fs::path IndexFile(const Device& d) { return d.vault() / ".hx" / "index.sqlite"; }
 
-std::string BaseToken(const Device& d) {
+// What a baseline of the current base is tagged with: the base token, the
+// base snapshot and the head seq.
+std::string BaseKey(const Device& d) {
   Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(d));
   EXPECT_TRUE(index.ok());
-  return index.ok() ? (*index)->GetMeta(kMetaBaseToken)->value_or("") : "";
+  if (!index.ok()) return "";
+  const auto meta = [&](std::string_view key) { return (*index)->GetMeta(key)->value_or("-"); };
+  return meta(kMetaBaseToken) + ":" + meta(kMetaBaseSnapshotId) + ":" + meta(kMetaBaseHeadSeq);
 }
 
 // Whether .hx/baseline parses and names the index's current base.
 bool BaselineIsCurrent(const Device& d) {
   const std::string bytes = ReadAll(BaselineFile(d));
   Result<BaselineView> view = ParseBaseline(bytes);
-  return view.ok() && view->token() == BaseToken(d);
+  return view.ok() && view->token() == BaseKey(d);
 }
 
 // Makes the stat cache unloadable (a row whose chunks do not sum to its
@@ -328,8 +332,41 @@ TEST_F(BaselineSyncTest, AMissingDamagedOrForeignBaselineIsIgnoredAndRebuilt) {
   PoisonStatCache(a_);
   EXPECT_FALSE(a_.Status(5000).ok()) << "the full comparison ran (and met the poison)";
   WriteAll(BaselineFile(a_), EncodeBaselineFile(MakeScanBaseline(view->ignore_digest(), dirs),
-                                                BaseToken(a_)));
+                                                BaseKey(a_)));
   EXPECT_TRUE(a_.Status(5000).ok()) << "the same baseline for this base is trusted";
+}
+
+TEST_F(BaselineSyncTest, AnIndexFromAnHxWithoutBaseTokensGetsOneAndThenABaseline) {
+  SetUpSyncedVault();
+  {
+    Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(a_));
+    ASSERT_TRUE(index.ok());
+    Result<Index::Transaction> txn = (*index)->Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->DeleteMeta(kMetaBaseToken).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  PoisonStatCache(a_);
+  EXPECT_FALSE(a_.Status(4000).ok()) << "no token: the old baseline is not trusted";
+  // (Poison removed: the full comparison then succeeds and tags a baseline.)
+  {
+    Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(a_));
+    ASSERT_TRUE(index.ok());
+    Result<Index::Transaction> txn = (*index)->Begin();
+    ASSERT_TRUE(txn->DeleteStat("poison").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  HX_ASSERT_OK(a_.Status(5000));
+  EXPECT_EQ(BaseKey(a_).size(), 32u + 1 + 64 + 1 + 1) << BaseKey(a_);
+  EXPECT_TRUE(BaselineIsCurrent(a_));
+  // A base moved by an hx that does not renew the token (only the snapshot
+  // and seq move) is noticed as well.
+  {
+    Result<std::unique_ptr<Index>> index = Index::Open(IndexFile(a_));
+    ASSERT_TRUE(index.ok());
+    ASSERT_TRUE((*index)->SetMeta(kMetaBaseHeadSeq, "99").ok());
+  }
+  EXPECT_FALSE(BaselineIsCurrent(a_));
 }
 
 // The push commits its new base, then writes the baseline. Whichever of the
