@@ -419,11 +419,8 @@ Result<BaselineView> ParseBaseline(std::string_view bytes) {
   BaselineView view;
   view.bytes_ = bytes;
   Reader in(body, kBaselineMagic.size());
-  const std::uint64_t token_size = in.Le(1);
-  if (token_size > kMaxBaselineTokenBytes) {
-    return Damaged("token too long");
-  }
-  view.token_ = in.Bytes(token_size);
+  static_assert(kMaxBaselineTokenBytes <= 0xff, "the token length is one byte");
+  view.token_ = in.Bytes(in.Le(1));
   const std::string_view digest = in.Bytes(kDigestBytes);
   const std::uint64_t dir_count = in.Le(4);
   if (!in.ok() || dir_count > in.remaining() / kMinDirBytes) {
