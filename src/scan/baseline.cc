@@ -37,21 +37,6 @@ void PutLe(std::string& out, std::uint64_t value, int bytes) {
   }
 }
 
-void PutChild(std::string& out, const BaselineChild& child) {
-  PutLe(out, child.name.size(), 2);
-  out += child.name;
-  out.push_back(static_cast<char>(child.kind));
-  if (child.kind == BaselineKind::kFile) {
-    PutLe(out, child.stat.size, 8);
-    PutLe(out, static_cast<std::uint64_t>(child.stat.mtime_ns), 8);
-    PutLe(out, static_cast<std::uint64_t>(child.stat.ctime_ns), 8);
-    PutLe(out, child.stat.inode, 8);
-    PutLe(out, child.stat.mode, 4);
-  } else if (child.kind == BaselineKind::kSymlink) {
-    PutLe(out, child.target.size(), 4);
-    out += child.target;
-  }
-}
 
 // A bounds-checked reader over untrusted bytes: every read either succeeds
 // or leaves `ok` false (and then returns zeros / empty views).
@@ -350,39 +335,94 @@ bool Matcher::MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs) {
 
 }  // namespace
 
+void AppendBaselineChild(std::string& block, std::string_view name, BaselineKind kind,
+                         const FileStat& stat, std::string_view target) {
+  PutLe(block, name.size(), 2);
+  block += name;
+  block.push_back(static_cast<char>(kind));
+  if (kind == BaselineKind::kFile) {
+    PutLe(block, stat.size, 8);
+    PutLe(block, static_cast<std::uint64_t>(stat.mtime_ns), 8);
+    PutLe(block, static_cast<std::uint64_t>(stat.ctime_ns), 8);
+    PutLe(block, stat.inode, 8);
+    PutLe(block, stat.mode, 4);
+  } else if (kind == BaselineKind::kSymlink) {
+    PutLe(block, target.size(), 4);
+    block += target;
+  }
+}
+
 ScanBaseline MakeScanBaseline(const std::array<std::uint8_t, 32>& ignore_digest,
                               std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs) {
+  std::vector<std::pair<std::string, std::string>> blocks;
+  blocks.reserve(dirs.size());
+  for (auto& [path, children] : dirs) {
+    std::string block;
+    for (const BaselineChild& child : children) {
+      AppendBaselineChild(block, child.name, child.kind, child.stat, child.target);
+    }
+    blocks.emplace_back(std::move(path), std::move(block));
+  }
+  return MakeScanBaselineFromBlocks(ignore_digest, std::move(blocks));
+}
+
+ScanBaseline MakeScanBaselineFromBlocks(const std::array<std::uint8_t, 32>& ignore_digest,
+                                        std::vector<std::pair<std::string, std::string>> dirs) {
   std::sort(dirs.begin(), dirs.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   ScanBaseline out;
   out.ignore_digest = ignore_digest;
   out.dir_count = static_cast<std::uint32_t>(dirs.size());
-  for (auto& [path, children] : dirs) {
+  std::size_t total = 0;
+  for (const auto& [path, block] : dirs) total += 8 + path.size() + block.size();
+  out.dirs.reserve(total);
+  struct Span {
+    std::string_view name;
+    std::string_view bytes;
+  };
+  std::vector<Span> children;
+  for (auto& [path, block] : dirs) {
+    children.clear();
+    Reader in(block);
+    ChildRef child;
+    while (in.remaining() > 0) {
+      const std::size_t start = in.pos();
+      if (!ReadChild(in, child)) break;  // (never: the block was written by AppendBaselineChild)
+      children.push_back({child.name, std::string_view(block).substr(start, in.pos() - start)});
+    }
     std::sort(children.begin(), children.end(),
-              [](const BaselineChild& a, const BaselineChild& b) { return a.name < b.name; });
+              [](const Span& a, const Span& b) { return a.name < b.name; });
     PutLe(out.dirs, path.size(), 4);
     out.dirs += path;
     PutLe(out.dirs, children.size(), 4);
-    for (const BaselineChild& child : children) {
-      PutChild(out.dirs, child);
-    }
+    for (const Span& span : children) out.dirs += span.bytes;
+    std::string().swap(block);
   }
   return out;
 }
 
-std::string EncodeBaselineFile(const ScanBaseline& baseline, std::string_view token) {
-  std::string out;
-  out.reserve(kBaselineMagic.size() + 1 + token.size() + 2 * kDigestBytes + 4 +
-              baseline.dirs.size());
-  out += kBaselineMagic;
+BaselineFileParts BaselineFile(const ScanBaseline& baseline, std::string_view token) {
+  BaselineFileParts parts;
+  parts.head += kBaselineMagic;
   token = token.substr(0, kMaxBaselineTokenBytes);
-  PutLe(out, token.size(), 1);
-  out += token;
-  out.append(reinterpret_cast<const char*>(baseline.ignore_digest.data()), kDigestBytes);
-  PutLe(out, baseline.dir_count, 4);
-  out += baseline.dirs;
-  const Blake3Digest sum = Blake3Hash(std::string_view(out));
-  out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  PutLe(parts.head, token.size(), 1);
+  parts.head += token;
+  parts.head.append(reinterpret_cast<const char*>(baseline.ignore_digest.data()), kDigestBytes);
+  PutLe(parts.head, baseline.dir_count, 4);
+  parts.dirs = baseline.dirs;
+  Blake3Hasher hasher;
+  hasher.Update(std::string_view(parts.head));
+  hasher.Update(parts.dirs);
+  const Blake3Digest sum = hasher.Finalize();
+  parts.checksum.assign(reinterpret_cast<const char*>(sum.data()), sum.size());
+  return parts;
+}
+
+std::string EncodeBaselineFile(const ScanBaseline& baseline, std::string_view token) {
+  const BaselineFileParts parts = BaselineFile(baseline, token);
+  std::string out;
+  out.reserve(parts.head.size() + parts.dirs.size() + parts.checksum.size());
+  out.append(parts.head).append(parts.dirs).append(parts.checksum);
   return out;
 }
 

@@ -76,9 +76,27 @@ struct ScanBaseline {
 ScanBaseline MakeScanBaseline(const std::array<std::uint8_t, 32>& ignore_digest,
                               std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs);
 
+// The compact form the scanner collects (about 45 bytes a file instead of a
+// BaselineChild's 110): one directory's children appended, encoded, in any
+// order, then sorted once by MakeScanBaselineFromBlocks.
+void AppendBaselineChild(std::string& block, std::string_view name, BaselineKind kind,
+                         const FileStat& stat, std::string_view target);
+// MakeScanBaseline for directories given as (path, block of children
+// appended with AppendBaselineChild). Each block is released once copied.
+ScanBaseline MakeScanBaselineFromBlocks(const std::array<std::uint8_t, 32>& ignore_digest,
+                                        std::vector<std::pair<std::string, std::string>> dirs);
+
 // The file's bytes: `baseline` tagged with `token` (at most
 // kMaxBaselineTokenBytes) and checksummed.
 std::string EncodeBaselineFile(const ScanBaseline& baseline, std::string_view token);
+// The same bytes in three pieces (head, the baseline's directories, the
+// checksum), so that a large baseline is written without a copy.
+struct BaselineFileParts {
+  std::string head;
+  std::string_view dirs;  // views baseline.dirs
+  std::string checksum;
+};
+BaselineFileParts BaselineFile(const ScanBaseline& baseline, std::string_view token);
 
 // A parsed baseline file. Views into the bytes given to ParseBaseline,
 // which must outlive it.

@@ -113,7 +113,7 @@ struct DirNode {
   std::vector<PathEntry> items;  // symlinks and files from the stat cache
   std::vector<std::unique_ptr<DirNode>> subdirs;
   std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
-  std::vector<BaselineChild> baseline;         // with collect_baseline: every child listed
+  std::string baseline;  // with collect_baseline: every child listed (AppendBaselineChild)
 
   // Where a child's name starts in its path.
   std::size_t name_offset() const { return path.empty() ? 0 : path.size() + 1; }
@@ -393,21 +393,13 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidName});
       continue;
     }
-    if (collect_baseline_) {
-      BaselineChild& child = node.baseline.emplace_back();
-      child.name.assign(name);
-      child.kind = is_dir ? BaselineKind::kDir
-                   : S_ISLNK(st.st_mode) ? BaselineKind::kSymlink
-                                         : BaselineKind::kFile;
-      if (S_ISREG(st.st_mode)) child.stat = FileStatOf(st);
-      // (A special file stays a kFile child: the scan reports it as
-      // skipped, and a scan with skipped items makes no baseline.)
-    }
     if (is_dir) {
+      if (collect_baseline_) AppendBaselineChild(node.baseline, name, BaselineKind::kDir, {}, {});
       node.subdirs.push_back(std::make_unique<DirNode>(std::move(path)));
       new_dirs.push_back({node.subdirs.back().get(), st.st_dev, st.st_ino});
     } else if (S_ISREG(st.st_mode)) {
       const FileStat fresh = FileStatOf(st);
+      if (collect_baseline_) AppendBaselineChild(node.baseline, name, BaselineKind::kFile, fresh, {});
       const auto cached = cache_.find(path);
       if (cached != cache_.end() && SameStatForCache(cached->second.stat, fresh)) {
         out.cache_reused.push_back(&cached->second);
@@ -433,7 +425,9 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
         out.skipped.push_back({DisplayPath(path), ScanSkipReason::kInvalidSymlinkTarget});
         continue;
       }
-      if (collect_baseline_) node.baseline.back().target = *target;
+      if (collect_baseline_) {
+        AppendBaselineChild(node.baseline, name, BaselineKind::kSymlink, {}, *target);
+      }
       Entry entry;
       entry.kind = EntryKind::kSymlink;
       entry.symlink_target = std::move(*target);
@@ -533,8 +527,7 @@ void Emit(DirNode& node, EntryMap& out) {
 // Moves every listed directory's baseline children into `out`; false if a
 // directory was found but not listed (it vanished or failed), so the
 // children recorded for its parent do not describe the entries.
-bool CollectBaseline(DirNode& node,
-                     std::vector<std::pair<std::string, std::vector<BaselineChild>>>& out) {
+bool CollectBaseline(DirNode& node, std::vector<std::pair<std::string, std::string>>& out) {
   if (!node.listed) {
     return false;
   }
@@ -624,9 +617,9 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
   }
   if (options.collect_baseline && walk.baseline_ok()) {
     // Before Emit, which moves the tree's entries away (not its baseline).
-    std::vector<std::pair<std::string, std::vector<BaselineChild>>> dirs;
+    std::vector<std::pair<std::string, std::string>> dirs;
     if (CollectBaseline(walk.root(), dirs)) {
-      result.baseline = MakeScanBaseline(rules.source_digest(), std::move(dirs));
+      result.baseline = MakeScanBaselineFromBlocks(rules.source_digest(), std::move(dirs));
     }
   }
   Emit(walk.root(), result.entries);

@@ -8,10 +8,12 @@
 #include "sync/local_changes.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -199,27 +201,53 @@ Result<BaseState> LoadBaseMeta(Index& index) {
 
 namespace {
 
-// The whole file, or nullopt if it cannot be read or is larger than any
-// baseline may be.
-std::optional<std::string> ReadSmallFile(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  std::optional<std::string> bytes;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-      static_cast<std::uint64_t>(st.st_size) <= kMaxBaselineBytes) {
-    std::string buffer(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t done = 0;
-    while (done < buffer.size()) {
-      const ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
+// A whole file read into memory of its own mapping rather than the heap,
+// so that its pages leave the process as soon as it is dropped (the heap
+// allocator would keep them, adding the file's size to the peak of a push
+// that falls back to the full comparison). Read, not mapped from the file:
+// a file truncated meanwhile by another program cannot fault.
+class FileInMemory {
+ public:
+  // Reads `path`; empty() if it cannot be opened, is not a regular file,
+  // is empty or is larger than any baseline may be.
+  explicit FileInMemory(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        static_cast<std::uint64_t>(st.st_size) <= kMaxBaselineBytes) {
+      const std::size_t size = static_cast<std::size_t>(st.st_size);
+      void* data =
+          ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (data != MAP_FAILED) {
+        data_ = data;
+        mapped_ = size;
+        std::size_t done = 0;
+        while (done < size) {
+          const ssize_t n = ::read(fd, static_cast<char*>(data) + done, size - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          done += static_cast<std::size_t>(n);
+        }
+        size_ = done;  // shorter if it shrank: then the checksum fails
+      }
     }
-    if (done == buffer.size()) bytes = std::move(buffer);
+    ::close(fd);
   }
-  ::close(fd);
-  return bytes;
-}
+  ~FileInMemory() {
+    if (data_ != nullptr) ::munmap(data_, mapped_);
+  }
+  FileInMemory(const FileInMemory&) = delete;
+  FileInMemory& operator=(const FileInMemory&) = delete;
+
+  bool empty() const { return data_ == nullptr; }
+  std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t mapped_ = 0;
+  std::size_t size_ = 0;
+};
 
 // The name of the current base that a baseline is tagged with: the index's
 // base token (renewed by every base write of this hx), with the base
@@ -240,9 +268,9 @@ std::optional<std::string> BaseKey(Index& index) {
 bool UnchangedSinceBaseline(Session& s) {
   const std::optional<std::string> key = BaseKey(*s.index);
   if (!key) return false;
-  const std::optional<std::string> bytes = ReadSmallFile(s.local.baseline_path());
-  if (!bytes) return false;
-  Result<BaselineView> view = ParseBaseline(*bytes);
+  const FileInMemory file(s.local.baseline_path());
+  if (file.empty()) return false;
+  Result<BaselineView> view = ParseBaseline(file.bytes());
   if (!view.ok() || view->token() != *key) return false;
   return FolderMatchesBaseline(s.local.vault(), *view);
 }
@@ -268,8 +296,9 @@ void SaveBaseline(Session& s, const ScanBaseline& baseline) {
     (void)s.index->SetMeta(kMetaBaseToken, ToHex(random));
   }
   const std::optional<std::string> key = BaseKey(*s.index);
-  if (key && LocalState::WriteCacheFile(path, EncodeBaselineFile(baseline, *key)).ok()) {
-    return;
+  if (key) {
+    const BaselineFileParts file = BaselineFile(baseline, *key);
+    if (LocalState::WriteCacheFile(path, {file.head, file.dirs, file.checksum}).ok()) return;
   }
   std::error_code ignored;
   std::filesystem::remove(path, ignored);

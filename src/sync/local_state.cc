@@ -147,21 +147,24 @@ namespace {
 
 // Temp file, (fsync if `durable`), rename over `path`, (fsync of the
 // directory if `durable`).
-Status ReplaceFile(const fs::path& path, std::string_view bytes, int mode, bool durable) {
+Status ReplaceFile(const fs::path& path, std::initializer_list<std::string_view> pieces, int mode,
+                   bool durable) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot create", tmp, errno);
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return OsError(SyncCode::kStateFailed, "cannot write", tmp, err);
+  for (const std::string_view bytes : pieces) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return OsError(SyncCode::kStateFailed, "cannot write", tmp, err);
+      }
+      done += static_cast<std::size_t>(n);
     }
-    done += static_cast<std::size_t>(n);
   }
   // Data reaches the disk before the rename makes it visible, and the
   // directory entry is synced after, so a crash leaves the old or the new
@@ -184,13 +187,14 @@ Status ReplaceFile(const fs::path& path, std::string_view bytes, int mode, bool 
 }  // namespace
 
 Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
-  return ReplaceFile(path, bytes, mode, /*durable=*/true);
+  return ReplaceFile(path, {bytes}, mode, /*durable=*/true);
 }
 
-Status LocalState::WriteCacheFile(const fs::path& path, std::string_view bytes) {
+Status LocalState::WriteCacheFile(const fs::path& path,
+                                  std::initializer_list<std::string_view> pieces) {
   // No fsync: a crash may leave the old file, the new one, or (on some file
   // systems) an empty or torn one, which the reader's checksum refuses.
-  return ReplaceFile(path, bytes, 0644, /*durable=*/false);
+  return ReplaceFile(path, pieces, 0644, /*durable=*/false);
 }
 
 bool LocalState::Exists(const fs::path& vault) {

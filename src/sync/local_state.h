@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -93,7 +94,9 @@ class LocalState {
   // Replaces `path` with `bytes` (temp + rename, so readers see the old or
   // the new file) without syncing: for caches that check their own
   // integrity and are rebuilt when damaged (.hx/baseline).
-  static Status WriteCacheFile(const std::filesystem::path& path, std::string_view bytes);
+  // The file's bytes may be given in pieces (written one after the other).
+  static Status WriteCacheFile(const std::filesystem::path& path,
+                               std::initializer_list<std::string_view> pieces);
 
  private:
   LocalState(std::filesystem::path vault, LocalConfig config, int lock_fd)
