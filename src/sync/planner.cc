@@ -109,9 +109,21 @@ PullPlan PlanPull(const EntryMap& local, const EntryMap& remote) {
       continue;
     }
     EntryMerge m = MergeEntries(l->second, r->second);
-    const bool joined_changes_nothing =
-        m.action == PullAction::kJoin && m.entry == l->second;
-    if (m.action != PullAction::kKeepLocal && !joined_changes_nothing) {
+    if (m.action == PullAction::kJoin) {
+      // The same content on both sides is the store's version, recorded as
+      // the store has it. Joining the vectors would leave knowledge in this
+      // device's base that the store lacks: a push publishes it only along
+      // with some change on disk, so a later concurrent delete would be
+      // resolved one way where it was published and another where not.
+      if (!(l->second == r->second)) {
+        plan.items.push_back({l->first, PullAction::kJoin, l->second, r->second});
+      }
+      plan.merged.emplace(l->first, r->second);
+      ++l;
+      ++r;
+      continue;
+    }
+    if (m.action != PullAction::kKeepLocal) {
       plan.items.push_back({l->first, m.action, l->second, r->second});
     }
     plan.merged.emplace(l->first, m.action == PullAction::kConflict ? l->second : m.entry);

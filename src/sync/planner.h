@@ -8,7 +8,9 @@
 //                                               or a conflict
 //
 // Version vectors decide (repo/tree.h): an entry whose vector descends from
-// the other's wins; equal content joins the vectors; concurrent changes are
+// the other's wins; equal content is the store's entry (PlanPull records the
+// remote's vector, so a base never holds knowledge the store lacks and a
+// push with no change on disk has nothing to publish); concurrent changes are
 // conflicts for the merge policy. Tombstones take part like any entry, so a
 // deletion is never undone by a device that did not see it, and an edit
 // concurrent with a deletion is a conflict, never silently lost.
@@ -59,7 +61,7 @@ LocalChanges DetectLocalChanges(const EntryMap& base, const EntryMap& scanned,
 enum class PullAction {
   kKeepLocal,   // this device's version descends from the remote one
   kTakeRemote,  // the remote changed it and this device did not: apply remote
-  kJoin,        // both sides hold the same content: keep it, join the vectors
+  kJoin,        // both sides hold the same content: keep it, as the store's
   kConflict,    // both changed it concurrently (the policy decides)
 };
 
@@ -74,8 +76,8 @@ struct PullPlan {
   // Only paths where something is to be done, sorted by path. Paths changed
   // only locally are not listed: they stay as they are and are pushed later.
   std::vector<PlannedItem> items;
-  // The state after applying the plan without conflicts: remote entries,
-  // joined vectors, and local-only changes on top (what the next push
+  // The state after applying the plan without conflicts: remote entries
+  // (joins included) and local-only changes on top (what the next push
   // publishes).
   EntryMap merged;
 
