@@ -94,14 +94,34 @@ TEST(PlanPullTest, ConcurrentEditsOfOneFileAreAConflict) {
   EXPECT_TRUE(plan.merged.at("f").SameContent(File(2)));
 }
 
-TEST(PlanPullTest, TheSameEditOnBothSidesJoinsWithoutConflict) {
+TEST(PlanPullTest, TheSameEditOnBothSidesJoinsAsTheStoresVersion) {
   EntryMap base = {{"f", WithVv(File(1), {{std::string(kA), 1}})}};
   EntryMap local = DetectLocalChanges(base, {{"f", File(2)}}, kB).state;
   EntryMap remote = DetectLocalChanges(base, {{"f", File(2)}}, kA).state;
   PullPlan plan = PlanPull(local, remote);
   EXPECT_FALSE(plan.HasConflicts());
-  EXPECT_EQ(plan.merged.at("f").vv.Compare(local.at("f").vv), VvOrder::kAfter);
-  EXPECT_EQ(plan.merged.at("f").vv.Compare(remote.at("f").vv), VvOrder::kAfter);
+  ASSERT_EQ(plan.items.size(), 1u);
+  EXPECT_EQ(plan.items[0].action, PullAction::kJoin);
+  // The store's entry, vector and all: this device keeps no knowledge the
+  // store lacks (a push publishes only what differs on disk).
+  EXPECT_EQ(plan.merged.at("f"), remote.at("f"));
+  EXPECT_TRUE(DetectLocalChanges(plan.merged, {{"f", File(2)}}, kB).empty());
+}
+
+TEST(PlanPullTest, ADirectoryMadeOnBothSidesIsTheStoresAndADeleteOfItIsTaken) {
+  // B made d without ever seeing A's d; A then deleted its d. B joins A's
+  // d, and A's deletion, which descends from it, is then taken, on B as on
+  // every other device whatever else B had changed.
+  EntryMap remote = {{"d", WithVv(Dir(), {{std::string(kA), 1}})}};
+  EntryMap local = DetectLocalChanges({}, {{"d", Dir()}}, kB).state;
+  PullPlan join = PlanPull(local, remote);
+  EXPECT_FALSE(join.HasConflicts());
+  EXPECT_EQ(join.merged.at("d"), remote.at("d"));
+  EntryMap deleted = DetectLocalChanges(remote, {}, kA).state;
+  PullPlan take = PlanPull(DetectLocalChanges(join.merged, {{"d", Dir()}}, kB).state, deleted);
+  ASSERT_EQ(take.items.size(), 1u);
+  EXPECT_EQ(take.items[0].action, PullAction::kTakeRemote);
+  EXPECT_EQ(take.merged.at("d").kind, EntryKind::kTombstone);
 }
 
 TEST(PlanPullTest, ARemoteDeleteOfAnUntouchedFileIsTaken) {

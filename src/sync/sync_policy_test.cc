@@ -368,5 +368,83 @@ TEST_F(SyncPolicyTest, KeepBothResolvesTheSameWayOnThreeDevices) {
   }
 }
 
+// Regressions found by the convergence proof (sync_convergence_test.cc):
+// two devices with fixed node ids, syncing with keep_both only, end with
+// identical folders.
+class KeepBothConvergenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+
+  // A new store with two new devices (node ids from seeds 1 and 2, as in
+  // the convergence proof).
+  void Start() {
+    devices_.clear();
+    store_ = MakeFolderStoreFixture();
+    for (int i = 0; i < 2; ++i) {
+      devices_.push_back(std::make_unique<Device>(*store_, "dev" + std::to_string(i), i + 1));
+      HX_ASSERT_OK(devices_.back()->Init(Tick(), /*encrypted=*/false));
+    }
+  }
+
+  Device& dev(int i) { return *devices_[i]; }
+
+  void Push(int i) {
+    SyncOptions o = dev(i).options(Tick());
+    o.auto_merge = MergePolicy::kKeepBoth;
+    o.allow_mass_delete = true;
+    HX_ASSERT_OK(SyncPush(dev(i).vault(), o));
+  }
+
+  void Pull(int i) {
+    SyncOptions o = dev(i).options(Tick());
+    o.auto_merge = MergePolicy::kKeepBoth;
+    o.allow_mass_delete = true;
+    auto r = SyncPull(dev(i).vault(), o);
+    HX_ASSERT_OK(r);
+    EXPECT_FALSE(r->error.has_value()) << r->error->ToShortString();
+  }
+
+  // The convergence proof's final round: everyone publishes (merging
+  // first), then everyone takes the last head.
+  void FinalRound() {
+    for (int i = 0; i < 2; ++i) Push(i);
+    for (int i = 0; i < 2; ++i) Pull(i);
+  }
+
+  std::int64_t Tick() { return now_ += 1000; }
+
+  std::unique_ptr<StoreFixture> store_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
+// Found with rapidcheck seed 16251781936324259711: dev1 publishes d/c.txt
+// and then removes d; dev0, which never saw d, makes d/c.txt and deletes it
+// again, leaving an empty d. dev0's d joins dev1's as the store's version,
+// so dev1's removal (which saw that version) is taken everywhere — whether
+// or not dev0's push had anything else to publish (it once decided which
+// device kept d).
+TEST_F(KeepBothConvergenceTest, ADirectoryTwoDevicesMadeAndOneRemovedIsGoneEverywhere) {
+  for (const bool other_change : {false, true}) {
+    SCOPED_TRACE(other_change ? "dev0 has another change" : "dev0 has no other change");
+    Start();
+    dev(0).Write("a.txt", "v1 by dev0");
+    dev(0).Remove("a.txt");
+    Pull(0);
+    dev(1).Write("d/c.txt", "v4 by dev1");
+    Push(0);
+    dev(0).Write("a.txt", "v8 by dev0");
+    Push(1);
+    dev(1).Remove("d");
+    dev(0).Write("d/c.txt", "v12 by dev0");
+    if (!other_change) dev(0).Remove("a.txt");
+    dev(0).Remove("d/c.txt");
+    FinalRound();
+    EXPECT_EQ(dev(0).Snapshot(), dev(1).Snapshot());
+    EXPECT_FALSE(dev(0).Exists("d"));
+    EXPECT_EQ(dev(1).Exists("a.txt"), other_change);
+  }
+}
+
 }  // namespace
 }  // namespace hx::testing
