@@ -156,7 +156,13 @@ struct PullReport {
   std::uint64_t trees_loaded = 0;
   std::uint64_t objects_fetched = 0;
   std::uint64_t bytes_fetched = 0;
-  std::vector<PullItem> items;  // every planned item with its status
+  // The planned items with their status, in the plan's order: every item of
+  // a pull of up to 1,000 items; beyond that the items not applied first,
+  // then applied ones, 1,000 in all.
+  std::vector<PullItem> items;
+  // How many items are not listed in `items` (0 unless the pull had more
+  // than 1,000); the JSON carries "items_omitted" only when it is not 0.
+  std::uint64_t items_omitted = 0;
   // Set when some items failed (outcome "partial"): KC_SYNC_APPLY_FAILED
   // naming them. The others were applied; a later pull retries the rest.
   std::optional<Error> error;
