@@ -101,9 +101,12 @@ class Applier {
     return OkStatus();
   }
 
-  fs::path StagingName() {
-    return in_.staging / ("pull-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(staging_counter.fetch_add(1)) + ".tmp");
+  // Staged files are named by a number, so a pull that stages 100,000
+  // files keeps numbers, not paths, until it installs them.
+  static std::uint64_t NextStagingId() { return staging_counter.fetch_add(1); }
+  fs::path StagingPath(std::uint64_t id) const {
+    return in_.staging /
+           ("pull-" + std::to_string(::getpid()) + "-" + std::to_string(id) + ".tmp");
   }
 
   // Moves the staged file into place if the target is still as scanned (or
@@ -130,8 +133,8 @@ class Applier {
 
   // Assembles the file in staging from its chunks (not yet durable: see
   // SyncStaged).
-  Result<fs::path> StageFile(const std::string& path, const Entry& remote) {
-    const fs::path staged = StagingName();
+  Result<fs::path> StageFile(const std::string& path, const Entry& remote, std::uint64_t id) {
+    const fs::path staged = StagingPath(id);
     const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           remote.executable ? 0777 : 0666);
     if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot create", staged, errno);
@@ -171,8 +174,8 @@ class Applier {
     return staged;
   }
 
-  Result<fs::path> StageSymlink(const Entry& remote) {
-    const fs::path staged = StagingName();
+  Result<fs::path> StageSymlink(const Entry& remote, std::uint64_t id) {
+    const fs::path staged = StagingPath(id);
     if (::symlink(remote.symlink_target.c_str(), staged.c_str()) != 0) {
       return OsError(SyncCode::kApplyFailed, "cannot create symlink", staged, errno);
     }
@@ -182,14 +185,15 @@ class Applier {
   // Makes every staged file durable before any rename makes one visible:
   // one syncfs of the file system for the whole pull instead of an fsync per
   // file (each costs a journal commit); if syncfs fails, an fsync each.
-  Status SyncStaged(const std::vector<fs::path>& staged) {
+  Status SyncStaged(const std::vector<std::uint64_t>& staged) {
     const int dir = ::open(in_.staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir >= 0) {
       const int rc = ::syncfs(dir);
       ::close(dir);
       if (rc == 0) return OkStatus();
     }
-    for (const fs::path& path : staged) {
+    for (const std::uint64_t id : staged) {
+      const fs::path path = StagingPath(id);
       const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd < 0) continue;  // a symlink: nothing to sync
       const int rc = ::fsync(fd);
@@ -236,14 +240,15 @@ Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const 
   Applier applier(input, fetcher);
   Result<fs::path> staged = Result<fs::path>(
       Error(SyncCode::kInternal, Category::kInternal, "only files and symlinks can be staged"));
+  const std::uint64_t id = Applier::NextStagingId();
   if (remote.kind == EntryKind::kFile) {
     for (const ChunkRef& c : remote.chunks) HX_RETURN_IF_ERROR(fetcher.Expect(c.id));
-    staged = applier.StageFile("(archive)", remote);
+    staged = applier.StageFile("(archive)", remote, id);
   } else if (remote.kind == EntryKind::kSymlink) {
-    staged = applier.StageSymlink(remote);
+    staged = applier.StageSymlink(remote, id);
   }
   if (!staged.ok()) return staged;
-  if (Status synced = applier.SyncStaged({*staged}); !synced.ok()) {
+  if (Status synced = applier.SyncStaged({id}); !synced.ok()) {
     std::error_code ec;
     fs::remove(*staged, ec);
     return synced.error();
@@ -256,7 +261,7 @@ namespace {
 void Record(AppliedItem& item, Status status) {
   if (!status.ok() && item.status != ApplyStatus::kFailed) {
     item.status = ApplyStatus::kFailed;
-    item.error = std::move(status).error();
+    item.error = std::make_unique<Error>(std::move(status).error());
   }
 }
 
@@ -290,6 +295,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   applier.ClearStaging();
   std::vector<AppliedItem> out(items.size());
   auto pending = [&](std::size_t i) { return out[i].status == ApplyStatus::kApplied; };
+  auto join = [&](std::size_t i) { return items[i].action == PullAction::kJoin; };
   const auto local_kind = [&](std::size_t i) {
     auto seen = input.scan->entries.find(items[i].path);
     return seen == input.scan->entries.end() ? EntryKind::kTombstone : seen->second.kind;
@@ -297,17 +303,8 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
 
   // Declare every chunk the writes will need, so reads are coalesced.
   for (std::size_t i = 0; i < items.size(); ++i) {
-    out[i].path = items[i].path;
     const Entry& remote = items[i].remote;
-    if (items[i].action == PullAction::kJoin) {
-      out[i].action = "join";
-      continue;
-    }
-    out[i].action = remote.kind == EntryKind::kFile      ? "write"
-                    : remote.kind == EntryKind::kSymlink ? "symlink"
-                    : remote.kind == EntryKind::kDir     ? "mkdir"
-                    : local_kind(i) == EntryKind::kDir   ? "rmdir"
-                                                         : "delete";
+    if (join(i)) continue;
     if (items[i].action != PullAction::kTakeRemote) {
       Record(out[i],
              Error(SyncCode::kInternal, Category::kInternal, "a conflict reached the applier"));
@@ -322,7 +319,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
 
   // 1. Files and symlinks that are removed or replaced by a directory.
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!pending(i) || out[i].action == "join") continue;
+    if (!pending(i) || join(i)) continue;
     const EntryKind was = local_kind(i);
     const EntryKind now = items[i].remote.kind;
     if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
@@ -332,7 +329,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   }
   // 2. Directories removed or replaced by a file, deepest first.
   for (std::size_t j = items.size(); j-- > 0;) {
-    if (!pending(j) || out[j].action == "join") continue;
+    if (!pending(j) || join(j)) continue;
     if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir) {
       auto removed = applier.RemoveDir(items[j].path);
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
@@ -340,43 +337,47 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   }
   // 3. New directories, shallowest first.
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!pending(i) || out[i].action == "join") continue;
+    if (!pending(i) || join(i)) continue;
     if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
       Record(out[i], applier.MakeDir(items[i].path));
     }
   }
   // 4. File and symlink contents: stage them all, make them durable, then
   // move each into place after re-checking its path.
-  std::vector<std::optional<std::filesystem::path>> staged(items.size());
-  std::vector<std::filesystem::path> to_sync;
+  // staged[i]: the staging id of item i's file, if it was staged.
+  std::vector<std::optional<std::uint64_t>> staged(items.size());
+  std::vector<std::uint64_t> to_sync;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!pending(i) || out[i].action == "join") continue;
+    if (!pending(i) || join(i)) continue;
     const Entry& remote = items[i].remote;
     if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
+    const std::uint64_t id = Applier::NextStagingId();
     Result<std::filesystem::path> path = remote.kind == EntryKind::kFile
-                                             ? applier.StageFile(items[i].path, remote)
-                                             : applier.StageSymlink(remote);
+                                             ? applier.StageFile(items[i].path, remote, id)
+                                             : applier.StageSymlink(remote, id);
     if (!path.ok()) {
       Record(out[i], Status(std::move(path).error()));
       continue;
     }
-    staged[i] = *path;
-    to_sync.push_back(*path);
+    staged[i] = id;
+    to_sync.push_back(id);
   }
   if (Status synced = applier.SyncStaged(to_sync); !synced.ok()) {
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (staged[i]) {
         Record(out[i], synced);
         std::error_code ec;
-        std::filesystem::remove(*staged[i], ec);
+        std::filesystem::remove(applier.StagingPath(*staged[i]), ec);
         staged[i].reset();
       }
     }
   }
+  to_sync = {};
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!staged[i]) continue;
     const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
-    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed);
+    Result<bool> installed =
+        applier.Install(applier.StagingPath(*staged[i]), items[i].path, freed);
     if (installed.ok() && *installed && items[i].remote.kind == EntryKind::kFile) {
       struct stat st;
       if (::lstat((input.vault / items[i].path).c_str(), &st) == 0) out[i].stat = ToFileStat(st);

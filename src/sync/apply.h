@@ -16,6 +16,8 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,11 +32,13 @@ namespace hx {
 enum class ApplyStatus { kApplied, kSkippedLocalChange, kSkippedNotEmpty, kFailed };
 std::string_view ToString(ApplyStatus status);
 
+// The outcome of one planned item (its path and action are the item's). Kept
+// small: a pull of 100,000 files holds one per file.
 struct AppliedItem {
-  std::string path;
-  std::string action;  // "write", "delete", "rmdir", "mkdir", "symlink", "join"
   ApplyStatus status = ApplyStatus::kApplied;
-  std::optional<Error> error;
+  // Why the item failed (kFailed only). Out of line: few items fail, and an
+  // Error is a hundred bytes.
+  std::unique_ptr<Error> error;
   // For applied writes: the file's stat after the rename (for the stat cache).
   std::optional<FileStat> stat;
 };

@@ -1,5 +1,10 @@
 #include "sync/fetcher.h"
 
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+#include <utility>
+
 #include "base/hex.h"
 #include "repo/object_codec.h"
 #include "repo/pack.h"
@@ -13,59 +18,88 @@ namespace {
 constexpr std::uint64_t kMaxSegmentBytes = std::uint64_t{8} << 20;
 constexpr std::uint64_t kMaxGapBytes = std::uint64_t{256} << 10;
 
-std::string RawKey(const ObjectId& id) {
-  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
-}
+bool IdLess(const ObjectLocation& a, const ObjectLocation& b) { return a.id < b.id; }
 
 }  // namespace
+
+std::size_t ObjectFetcher::IdHash::operator()(const ObjectId& id) const {
+  // Ids are keyed BLAKE3 outputs: any 8 of their bytes are already uniform.
+  std::size_t h = 0;
+  std::memcpy(&h, id.data(), sizeof(h));
+  return h;
+}
 
 ObjectFetcher::ObjectFetcher(Store& store, const VaultContext& ctx, Index& index)
     : store_(store), ctx_(ctx), index_(index) {}
 
-void ObjectFetcher::AddLocations(const std::vector<ObjectLocation>& locations) {
-  for (const ObjectLocation& loc : locations) extra_.emplace(RawKey(loc.id), loc);
+void ObjectFetcher::AddLocations(std::vector<ObjectLocation> locations) {
+  // A sorted vector instead of a hash map: no node and no key copy per
+  // object. Stable, so that of two locations of one id the first added wins.
+  if (learned_.empty()) {
+    learned_ = std::move(locations);
+  } else {
+    learned_.insert(learned_.end(), std::make_move_iterator(locations.begin()),
+                    std::make_move_iterator(locations.end()));
+  }
+  std::stable_sort(learned_.begin(), learned_.end(), IdLess);
+  learned_.erase(std::unique(learned_.begin(), learned_.end(),
+                             [](const ObjectLocation& a, const ObjectLocation& b) {
+                               return a.id == b.id;
+                             }),
+                 learned_.end());
+  learned_.shrink_to_fit();
+}
+
+std::vector<ObjectLocation> ObjectFetcher::TakeLearned() {
+  std::vector<ObjectLocation> out = std::move(learned_);
+  learned_.clear();
+  return out;
 }
 
 Result<std::optional<ObjectLocation>> ObjectFetcher::Locate(const ObjectId& id) {
-  auto it = extra_.find(RawKey(id));
-  if (it != extra_.end()) return std::optional<ObjectLocation>(it->second);
+  ObjectLocation key;
+  key.id = id;
+  auto it = std::lower_bound(learned_.begin(), learned_.end(), key, IdLess);
+  if (it != learned_.end() && it->id == id) return std::optional<ObjectLocation>(*it);
   return index_.FindObject(id);
 }
 
 Status ObjectFetcher::Expect(const ObjectId& id, std::uint64_t uses) {
-  const std::string key = RawKey(id);
-  auto [it, inserted] = uses_.emplace(key, 0);
+  auto [it, inserted] = uses_.emplace(id, 0);
   it->second += uses;
   if (!inserted) return OkStatus();
   HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
-  if (loc) expected_[loc->blob_id].emplace(loc->offset, *loc);
+  if (loc) expected_[loc->blob_id].emplace(loc->offset, Expected{loc->id, loc->length});
   return OkStatus();
 }
 
 Status ObjectFetcher::ReadSegment(const ObjectLocation& first) {
   // Extend the read over expected, not yet cached objects that follow.
   std::uint64_t end = first.offset + first.length;
-  std::vector<ObjectLocation> covered = {first};
+  // (offset, object) of each object the read covers.
+  std::vector<std::pair<std::uint64_t, Expected>> covered = {
+      {first.offset, Expected{first.id, first.length}}};
   auto blob = expected_.find(first.blob_id);
   if (blob != expected_.end()) {
     for (auto it = blob->second.upper_bound(first.offset); it != blob->second.end(); ++it) {
-      const ObjectLocation& next = it->second;
-      if (next.offset < end) continue;  // overlapping: cannot happen in a valid pack
-      if (next.offset - end > kMaxGapBytes) break;
-      if (next.offset + next.length - first.offset > kMaxSegmentBytes) break;
-      if (cache_.count(RawKey(next.id)) != 0) continue;
-      covered.push_back(next);
-      end = next.offset + next.length;
+      const std::uint64_t offset = it->first;
+      const Expected& next = it->second;
+      if (offset < end) continue;  // overlapping: cannot happen in a valid pack
+      if (offset - end > kMaxGapBytes) break;
+      if (offset + next.length - first.offset > kMaxSegmentBytes) break;
+      if (cache_.count(next.id) != 0) continue;
+      covered.emplace_back(offset, next);
+      end = offset + next.length;
     }
   }
   HX_ASSIGN_OR_RETURN(Bytes bytes,
                       store_.GetRange(BlobKey(first.blob_id), {first.offset, end - first.offset}));
   ++stats_.requests;
   stats_.bytes += bytes.size();
-  for (const ObjectLocation& loc : covered) {
-    const auto from = bytes.begin() + static_cast<std::ptrdiff_t>(loc.offset - first.offset);
-    cache_[RawKey(loc.id)] =
-        std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(loc.length));
+  for (const auto& [offset, object] : covered) {
+    const auto from = bytes.begin() + static_cast<std::ptrdiff_t>(offset - first.offset);
+    cache_[object.id] =
+        std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(object.length));
   }
   return OkStatus();
 }
@@ -82,13 +116,12 @@ Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const Ob
                  "object " + ToHex(id) + " is indexed as another kind")
         .With("object", ToHex(id));
   }
-  const std::string key = RawKey(id);
-  if (cache_.count(key) == 0) HX_RETURN_IF_ERROR(ReadSegment(*loc));
-  auto cached = cache_.find(key);
+  if (cache_.count(id) == 0) HX_RETURN_IF_ERROR(ReadSegment(*loc));
+  auto cached = cache_.find(id);
   Result<std::vector<std::uint8_t>> plain = OpenObject(ctx_, *loc, cached->second);
   ++stats_.objects;
   // Drop what will not be needed again.
-  auto uses = uses_.find(key);
+  auto uses = uses_.find(id);
   if (uses == uses_.end() || uses->second <= 1) {
     cache_.erase(cached);
     if (uses != uses_.end()) {

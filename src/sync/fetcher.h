@@ -8,6 +8,7 @@
 // Thread-safety: not thread-safe; one fetcher per pull.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -34,8 +35,16 @@ class ObjectFetcher {
   ObjectFetcher(Store& store, const VaultContext& ctx, Index& index);
 
   // Locations learned from snapshot bodies during this pull (not yet in the
-  // index).
-  void AddLocations(const std::vector<ObjectLocation>& locations);
+  // index). Taken by value: a caller that no longer needs them moves them
+  // in, so the pull holds one copy (at 100,000 objects, ~17 MB each).
+  void AddLocations(std::vector<ObjectLocation> locations);
+
+  // The locations added with AddLocations, sorted by id, one per id (the
+  // first added wins).
+  const std::vector<ObjectLocation>& learned() const { return learned_; }
+  // Hands them over (for the index) and forgets them: Locate then finds
+  // only what the index knows.
+  std::vector<ObjectLocation> TakeLearned();
 
   // Declares that object `id` will be needed `uses` more times (enables
   // coalescing and tells when a cached object can be dropped).
@@ -52,17 +61,28 @@ class ObjectFetcher {
   const FetchStats& stats() const { return stats_; }
 
  private:
+  // What a segment read needs of an expected object (its blob is the key
+  // of the map that holds it, its offset the key within).
+  struct Expected {
+    ObjectId id{};
+    std::uint64_t length = 0;
+  };
+  struct IdHash {
+    std::size_t operator()(const ObjectId& id) const;
+  };
+
   Status ReadSegment(const ObjectLocation& first);
 
   Store& store_;
   const VaultContext& ctx_;
   Index& index_;
-  std::unordered_map<std::string, ObjectLocation> extra_;  // raw id -> location
-  // Expected objects by blob, ordered by offset, with remaining uses.
-  std::map<std::string, std::map<std::uint64_t, ObjectLocation>> expected_;
-  std::unordered_map<std::string, std::uint64_t> uses_;  // raw id -> uses left
-  // Sealed bytes read ahead, by raw id, until used.
-  std::unordered_map<std::string, std::vector<std::uint8_t>> cache_;
+  std::vector<ObjectLocation> learned_;  // sorted by id, unique
+  // Expected objects by blob, ordered by offset. Ids and lengths only: a
+  // pull of 100,000 files expects 100,000 objects.
+  std::map<std::string, std::map<std::uint64_t, Expected>> expected_;
+  std::unordered_map<ObjectId, std::uint64_t, IdHash> uses_;  // uses left
+  // Sealed bytes read ahead, until used.
+  std::unordered_map<ObjectId, std::vector<std::uint8_t>, IdHash> cache_;
   FetchStats stats_;
 };
 

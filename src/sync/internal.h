@@ -55,6 +55,9 @@ std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::
 
 // The report form of a change list (paths capped at kMaxReportedPaths).
 inline constexpr std::size_t kMaxReportedPaths = 1000;
+// The most items a pull report lists (PullReport::items; the rest are
+// counted in items_omitted).
+inline constexpr std::size_t kMaxReportedItems = 1000;
 ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
                                 const std::vector<std::string>& modified,
                                 const std::vector<std::string>& deleted);

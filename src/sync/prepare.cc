@@ -4,6 +4,8 @@
 // folder, and plans per path with version vectors.
 #include "sync/prepare.h"
 
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "repo/object_codec.h"
@@ -15,8 +17,9 @@ namespace {
 // following parents until an imported one), so their object locations are
 // known. Returns the snapshot at the head.
 Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fetcher,
-                                 std::vector<ObjectLocation>& learned, std::uint64_t& read) {
+                                 std::uint64_t& read) {
   std::optional<Snapshot> at_head;
+  std::vector<ObjectLocation> learned;
   std::vector<std::string> todo = {head.snapshot_id};
   std::set<std::string> visited;
   while (!todo.empty()) {
@@ -32,13 +35,20 @@ Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fe
                    "snapshot " + id + " was made with another key; refusing to apply it")
           .With("snapshot", id);
     }
-    learned.insert(learned.end(), snapshot.added.begin(), snapshot.added.end());
+    // Moved, not copied: the fetcher keeps the one copy of the locations.
+    if (learned.empty()) {
+      learned = std::move(snapshot.added);
+    } else {
+      learned.insert(learned.end(), std::make_move_iterator(snapshot.added.begin()),
+                     std::make_move_iterator(snapshot.added.end()));
+    }
+    snapshot.added = {};
     if (!imported) {
       for (const std::string& parent : snapshot.parents) todo.push_back(parent);
     }
     if (!at_head) at_head = std::move(snapshot);
   }
-  fetcher.AddLocations(learned);
+  fetcher.AddLocations(std::move(learned));
   return std::move(*at_head);
 }
 
@@ -67,17 +77,31 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
   // The remote state: new snapshot bodies, then only the trees that differ.
   ObjectFetcher& fetcher = *p.fetcher;
   HX_ASSIGN_OR_RETURN(Snapshot snapshot,
-                      ImportSnapshots(s, head, fetcher, p.learned, report.snapshots_read));
+                      ImportSnapshots(s, head, fetcher, report.snapshots_read));
   // A damaged subtree fails only the paths beneath it: the loader records it
   // and returns an empty listing, and those paths keep their base state.
   std::set<ObjectId> damaged;
+  // A decoded tree gives every entry its own vector; a vault holds few
+  // distinct ones, so each is kept once and shared (at 100,000 entries the
+  // copies cost ~14 MB).
+  std::map<std::map<std::string, std::uint64_t>, VersionVector> vectors;
   TreeLoader load = [&](const ObjectId& id) -> Result<Tree> {
     Result<std::vector<std::uint8_t>> bytes = fetcher.Fetch(ObjectKind::kTree, id);
     Result<Tree> tree = bytes.ok() ? DecodeTree(std::string_view(
                                          reinterpret_cast<const char*>(bytes->data()),
                                          bytes->size()))
                                    : Result<Tree>(bytes.error());
-    if (tree.ok()) return tree;
+    if (tree.ok()) {
+      for (TreeEntry& child : tree->entries) {
+        auto shared = vectors.find(child.entry.vv.counters());
+        if (shared == vectors.end()) {
+          vectors.emplace(child.entry.vv.counters(), child.entry.vv);
+        } else {
+          child.entry.vv = shared->second;
+        }
+      }
+      return tree;
+    }
     const Category c = tree.error().category;
     if (id == snapshot.root || (c != Category::kCorrupt && c != Category::kHashMismatch &&
                                 c != Category::kNotFound)) {
@@ -113,7 +137,7 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   // The local state, and the plan.
   HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
-  p.local = DetectLocalChanges(p.base.entries, ScannedWithBase(p.base, p.scan), s.node_id());
+  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id());
   p.plan = PlanPull(p.local.state, p.remote.entries);
   return p;
 }

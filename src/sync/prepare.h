@@ -36,20 +36,20 @@ struct PreparedPull {
   // True when there is nothing to plan: an empty vault, or the head is the
   // complete base. Then snapshot, remote, scan, local and plan are empty.
   bool up_to_date = false;
-  // The snapshot at the head (author, parents, key fingerprint, summary).
+  // The snapshot at the head (author, parents, key fingerprint, summary;
+  // its `added` locations are moved into the fetcher).
   std::optional<Snapshot> snapshot;
   // The remote state. Under a damaged subtree (listed in damaged_dirs, the
   // first error in first_damage) the base entries stand in for the remote.
   FlattenedTrees remote;
   std::vector<std::string> damaged_dirs;
   std::optional<Error> first_damage;
-  // Object locations learned from the imported snapshot bodies (recorded in
-  // the index when the pull commits).
-  std::vector<ObjectLocation> learned;
   ScanResult scan;
   LocalChanges local;
   PullPlan plan;
-  // Fetches the remote objects (knows `learned`); borrows the Session.
+  // Fetches the remote objects; borrows the Session. It holds the object
+  // locations learned from the imported snapshot bodies (fetcher->learned(),
+  // recorded in the index when the pull commits).
   std::unique_ptr<ObjectFetcher> fetcher;
 };
 

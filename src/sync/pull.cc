@@ -72,6 +72,40 @@ std::string DescribeAction(const PlannedItem& item) {
   return "write";
 }
 
+// Builds the report's item list: at most kMaxReportedItems items, so a pull
+// of 100,000 files does not keep (and write) a record of each. The items
+// that were not applied are what the user acts on: they are kept first; the
+// applied ones fill what room is left. Kept items stay in the plan's order,
+// so a small pull lists every item as it always did.
+class ReportedItems {
+ public:
+  // `not_applied` of the items that will be offered are not applied.
+  explicit ReportedItems(std::size_t not_applied)
+      : applied_room_(kMaxReportedItems - std::min(kMaxReportedItems, not_applied)) {}
+
+  void Offer(PullReport& report, PullItem item) {
+    const bool applied = item.status == "applied";
+    ++counters_["pull_items_" + item.status +
+                (item.error ? "_" + std::string(ToString(item.error->category)) : "")];
+    const bool room = applied ? applied_kept_ < applied_room_
+                              : report.items.size() - applied_kept_ < kMaxReportedItems;
+    if (!room) {
+      ++report.items_omitted;
+      return;
+    }
+    if (applied) ++applied_kept_;
+    report.items.push_back(std::move(item));
+  }
+
+  // "pull_items_<status>[_<category>]" over every item offered.
+  const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
+
+ private:
+  const std::size_t applied_room_;
+  std::size_t applied_kept_ = 0;
+  std::map<std::string, std::uint64_t> counters_;
+};
+
 Result<std::string> ReadDecisionsFile(const std::filesystem::path& file) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
@@ -257,7 +291,6 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   ScanResult& scan = p.scan;
   PullPlan& plan = p.plan;
   ObjectFetcher& fetcher = *p.fetcher;
-  const std::vector<ObjectLocation>& learned = p.learned;
 
   const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
   report.policy = std::string(MergePolicyName(policy));
@@ -287,6 +320,19 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                       .max_share_pct = s.local.config().mass_delete_max_share_pct,
                                       .confirmed = options.allow_mass_delete,
                                       .operation = "pull"}));
+  deleting = {};
+
+  // What is decided no longer needs the whole merged and local states (each
+  // a copy of the vault's 100,000 entries): keep only the joined entries,
+  // which the new base records.
+  EntryMap joined;
+  for (const PlannedItem& item : *to_apply) {
+    if (item.action != PullAction::kJoin) continue;
+    auto node = plan.merged.extract(item.path);
+    if (!node.empty()) joined.insert(std::move(node));
+  }
+  plan.merged = {};
+  p.local.state = {};
 
   // Losing versions out of the way first (renamed or archived), then the
   // remote versions the policy keeps aside.
@@ -311,10 +357,11 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
 
   // The new base: the remote state, except where an item was not applied
   // (it keeps its old base, so the next pull plans it again) and where both
-  // sides joined (the joined vector).
+  // sides joined (the joined entry). Moved, not copied: nothing reads the
+  // remote state or the scan's stat delta after the apply.
   SyncedState synced;
-  synced.entries = remote.entries;
-  synced.stat_changes = scan.stat_changes;
+  synced.entries = std::move(remote.entries);
+  synced.stat_changes = std::move(scan.stat_changes);
   // Keep the delta's invariant: a path is put or removed, never both.
   auto stat_put = [&](const std::string& path, StatCacheEntry entry) {
     auto& remove = synced.stat_changes.remove;
@@ -329,11 +376,16 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   bool exact = true;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;
+  const std::size_t not_applied = static_cast<std::size_t>(
+      std::count_if(applied.begin(), applied.end(),
+                    [](const AppliedItem& a) { return a.status != ApplyStatus::kApplied; }));
+  ReportedItems reported(not_applied + p.damaged_dirs.size());
   for (std::size_t i = 0; i < to_apply->size(); ++i) {
     const PlannedItem& item = (*to_apply)[i];
     AppliedItem& done = applied[i];
-    PullItem out{item.path, DescribeAction(item), std::string(ToString(done.status)), done.error};
-    report.items.push_back(out);
+    reported.Offer(report, PullItem{item.path, DescribeAction(item),
+                                    std::string(ToString(done.status)),
+                                    done.error ? std::optional<Error>(*done.error) : std::nullopt});
     if (done.status != ApplyStatus::kApplied) {
       exact = false;
       auto was = base.entries.find(item.path);
@@ -349,8 +401,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       continue;
     }
     if (item.action == PullAction::kJoin) {
-      synced.entries[item.path] = plan.merged.at(item.path);
-      exact = exact && synced.entries[item.path] == remote.entries.at(item.path);
+      auto merged = joined.find(item.path);
+      const Entry& entry = merged != joined.end() ? merged->second : item.remote;
+      exact = exact && entry == item.remote;
+      synced.entries[item.path] = entry;
       continue;
     }
     // Applied: the stat cache follows the file.
@@ -407,18 +461,18 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     report.resolutions.push_back(std::move(out));
   }
   for (const std::string& dir : p.damaged_dirs) {
-    report.items.push_back({dir, "read_tree", "failed", p.first_damage});
+    reported.Offer(report, {dir, "read_tree", "failed", p.first_damage});
     failed_paths.push_back(dir);
     synced.complete = false;
     exact = false;
   }
   if (exact) {
-    synced.tree_ids = remote.tree_ids;
+    synced.tree_ids = std::move(remote.tree_ids);
   } else {
     HX_ASSIGN_OR_RETURN(BuiltTrees rebuilt, BuildTrees(synced.entries, TreeIdFn(s.ctx)));
     synced.tree_ids = rebuilt.tree_ids;
   }
-  synced.added = learned;
+  synced.added = fetcher.TakeLearned();
   synced.snapshot_id = head.snapshot_id;
   synced.head_seq = head.seq;
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
@@ -429,15 +483,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   report.bytes_fetched = fetcher.stats().bytes;
   report.outcome = failed_paths.empty() ? "applied" : "partial";
   SaveReport(s, report, options.now_ms);
-  std::map<std::string, std::uint64_t> counts = {
-      {"pull_snapshots_imported", report.snapshots_read},
-      {"pull_trees_imported", report.trees_loaded},
-      {"pull_objects_imported", report.objects_fetched}};
-  for (const PullItem& item : report.items) {
-    std::string name = "pull_items_" + item.status;
-    if (item.error) name += "_" + std::string(ToString(item.error->category));
-    ++counts[name];
-  }
+  std::map<std::string, std::uint64_t> counts = reported.counters();
+  counts["pull_snapshots_imported"] = report.snapshots_read;
+  counts["pull_trees_imported"] = report.trees_loaded;
+  counts["pull_objects_imported"] = report.objects_fetched;
   AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
     auto failed_item = std::find_if(report.items.begin(), report.items.end(),

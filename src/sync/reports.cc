@@ -159,19 +159,23 @@ json PullReport::ToJson() const {
                                 {"renamed_to", OrNull(r.renamed_to)},
                                 {"status", r.status}});
   }
-  return {{"bytes_fetched", bytes_fetched},
-          {"changes", ChangesJson(changes)},
-          {"error", error ? json::parse(error->ToJson()) : json(nullptr)},
-          {"head_seq", OrNull(head_seq)},
-          {"items", std::move(items_json)},
-          {"objects_fetched", objects_fetched},
-          {"outcome", outcome},
-          {"policy", policy},
-          {"resolutions", std::move(resolutions_json)},
-          {"snapshot_id", OrNull(snapshot_id)},
-          {"snapshots_read", snapshots_read},
-          {"target", target},
-          {"trees_loaded", trees_loaded}};
+  json out = {{"bytes_fetched", bytes_fetched},
+              {"changes", ChangesJson(changes)},
+              {"error", error ? json::parse(error->ToJson()) : json(nullptr)},
+              {"head_seq", OrNull(head_seq)},
+              {"items", std::move(items_json)},
+              {"objects_fetched", objects_fetched},
+              {"outcome", outcome},
+              {"policy", policy},
+              {"resolutions", std::move(resolutions_json)},
+              {"snapshot_id", OrNull(snapshot_id)},
+              {"snapshots_read", snapshots_read},
+              {"target", target},
+              {"trees_loaded", trees_loaded}};
+  // Only when items were left out, so the report of a small pull is the
+  // same document it always was.
+  if (items_omitted != 0) out["items_omitted"] = items_omitted;
+  return out;
 }
 
 std::string PullReport::ToHuman() const {
