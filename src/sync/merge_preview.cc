@@ -107,7 +107,7 @@ SyncMergeChangeSetV1 ChangeSetBetween(const EntryMap& base, const EntryMap& side
 MergeChangeSets ChangeSetsOf(const PreparedPull& prepared, const EntryMap* local_when_up_to_date) {
   MergeChangeSets sets;
   const EntryMap& base = prepared.base.entries;
-  const EntryMap* local = prepared.up_to_date ? local_when_up_to_date : &prepared.local.state;
+  const EntryMap* local = prepared.up_to_date ? local_when_up_to_date : &prepared.LocalState();
   if (local != nullptr) {
     Diff(base, *local, sets.local, &sets.paths);
     sets.local = Normalized(std::move(sets.local));

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "repo/object_codec.h"
+#include "sync/mass_delete.h"
 
 namespace hx {
 namespace {
@@ -50,6 +51,42 @@ Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fe
   }
   fetcher.AddLocations(std::move(learned));
   return std::move(*at_head);
+}
+
+// Drops from the scan and the stat cache every path the plan cannot touch:
+// a plan item needs the local and remote versions to differ, so the base
+// and one of them must differ too. Before the plan is made, this frees a
+// copy of the folder's entries and the stat cache (~40 MB at 100,000
+// files) when only a few paths changed.
+void KeepOnlyChangedPaths(PreparedPull& p) {
+  EntryMap scanned;
+  StatCache stats;
+  const auto keep = [&](const std::string& path) {
+    if (auto node = p.scan.entries.extract(path); !node.empty()) scanned.insert(std::move(node));
+    if (auto node = p.base.stats.extract(path); !node.empty()) stats.insert(std::move(node));
+  };
+  const EntryMap& base = p.base.entries;
+  const EntryMap& remote = p.remote.entries;
+  auto b = base.begin();
+  auto r = remote.begin();
+  while (b != base.end() || r != remote.end()) {
+    if (r == remote.end() || (b != base.end() && b->first < r->first)) {
+      keep(b->first);
+      ++b;
+    } else if (b == base.end() || r->first < b->first) {
+      keep(r->first);
+      ++r;
+    } else {
+      if (!(b->second == r->second)) keep(b->first);
+      ++b;
+      ++r;
+    }
+  }
+  for (const auto* list : {&p.local.added, &p.local.modified, &p.local.deleted}) {
+    for (const std::string& path : *list) keep(path);
+  }
+  p.scan.entries = std::move(scanned);
+  p.base.stats = std::move(stats);
 }
 
 }  // namespace
@@ -137,8 +174,10 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   // The local state, and the plan.
   HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
-  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id());
-  p.plan = PlanPull(p.local.state, p.remote.entries);
+  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id(), StateWanted::kIfChanged);
+  p.scanned_live_files = CountLiveFiles(p.scan.entries);
+  KeepOnlyChangedPaths(p);
+  p.plan = PlanPull(p.LocalState(), p.remote.entries);
   return p;
 }
 

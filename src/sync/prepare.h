@@ -44,9 +44,19 @@ struct PreparedPull {
   FlattenedTrees remote;
   std::vector<std::string> damaged_dirs;
   std::optional<Error> first_damage;
+  // The scan, kept only for the paths the plan can touch (those that differ
+  // between the base and the remote state, or between the base and the
+  // folder): what the applier re-checks. base.stats likewise.
   ScanResult scan;
+  // Live files and symlinks the whole scan saw (the mass-delete guard).
+  std::uint64_t scanned_live_files = 0;
+  // The local changes; local.state is filled only when there are some.
   LocalChanges local;
   PullPlan plan;
+
+  // The state this device would publish: local.state, or the base itself
+  // when nothing changed locally (then no copy of the base is made).
+  const EntryMap& LocalState() const { return local.empty() ? base.entries : local.state; }
   // Fetches the remote objects; borrows the Session. It holds the object
   // locations learned from the imported snapshot bodies (fetcher->learned(),
   // recorded in the index when the pull commits).

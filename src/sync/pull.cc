@@ -314,7 +314,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       deleting.push_back(item.path);
     }
   }
-  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(scan.entries),
+  HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = p.scanned_live_files,
                                       .deleting = CountDeletedFiles(scan.entries, deleting),
                                       .live_after = CountLiveFiles(plan.merged),
                                       .max_share_pct = s.local.config().mass_delete_max_share_pct,
