@@ -466,6 +466,13 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     synced.complete = false;
     exact = false;
   }
+  // The items and their outcomes are all recorded (in the report and the
+  // new base): free them before the index is written (~45 MB at 100,000).
+  to_apply = nullptr;
+  plan.items = {};
+  resolution.items = {};
+  applied = std::vector<AppliedItem>();
+  item_at = {};
   if (exact) {
     synced.tree_ids = std::move(remote.tree_ids);
   } else {
