@@ -111,6 +111,13 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
     return p;
   }
 
+  // The local state first: the scan's working memory (per-directory
+  // listings, ~17 MB at 100,000 files) is gone before the remote state is
+  // built beside the base, the stat cache and the scan.
+  HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
+  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id(), StateWanted::kIfChanged);
+  p.scanned_live_files = CountLiveFiles(p.scan.entries);
+
   // The remote state: new snapshot bodies, then only the trees that differ.
   ObjectFetcher& fetcher = *p.fetcher;
   HX_ASSIGN_OR_RETURN(Snapshot snapshot,
@@ -172,10 +179,6 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
   report.trees_loaded = p.remote.trees_loaded;
   p.snapshot = std::move(snapshot);
 
-  // The local state, and the plan.
-  HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
-  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id(), StateWanted::kIfChanged);
-  p.scanned_live_files = CountLiveFiles(p.scan.entries);
   KeepOnlyChangedPaths(p);
   p.plan = PlanPull(p.LocalState(), p.remote.entries);
   return p;

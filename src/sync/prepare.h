@@ -63,8 +63,8 @@ struct PreparedPull {
   std::unique_ptr<ObjectFetcher> fetcher;
 };
 
-// Reads the head, imports the new snapshot bodies, loads the differing trees,
-// scans the folder and plans. Fills report.target, head_seq, snapshot_id,
+// Reads the head, scans the folder, imports the new snapshot bodies, loads
+// the differing trees and plans. Fills report.target, head_seq, snapshot_id,
 // snapshots_read and trees_loaded. Writes nothing. Failures: store and index
 // errors; a replayed head (CheckHeadNotReplayed); a snapshot made with
 // another key or an unreadable root tree (KC_SYNC_STATE_FAILED).
