@@ -57,7 +57,7 @@ SnapshotSummary Summarize(const LocalChanges& changes) {
 // Nothing to publish: one read of the head tells up to date or behind.
 Status ReportNothingToPublish(Session& s, const BaseState& base, PushReport& report) {
   HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
-  report.outcome = HeadIsBase(head, base) ? "up_to_date" : "behind";
+  report.outcome = HeadIsBase(head, base) && base.complete ? "up_to_date" : "behind";
   if (head.head) {
     report.head_seq = head.head->seq;
     report.snapshot_id = head.head->snapshot_id;
@@ -187,7 +187,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   std::string snapshot_id;
   std::uint64_t seq = 0;
-  if (!HeadIsBase(head, base)) {
+  // A base that a pull left incomplete (items it could not apply keep their
+  // old entries) is not the head this device synced: publishing on it would
+  // put those old entries back over the head's newer ones.
+  if (!HeadIsBase(head, base) || (head.head && !base.complete)) {
     // The store moved on. Our own snapshot of this very tree means an
     // earlier run of this push published and then died before updating the
     // index: finish its bookkeeping instead of reporting a divergence.
