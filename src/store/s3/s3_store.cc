@@ -227,13 +227,18 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
   }
   const std::size_t parts = static_cast<std::size_t>((bytes.size() + part_size - 1) / part_size);
 
+  // Every request of the upload is retried in place (part_attempts), not
+  // only the parts: a transient fault of one request must not cost the
+  // whole upload, or the caller's attempts run out on faults that never hit
+  // one request twice in a row. A lost reply to this one leaves an upload
+  // nobody completes: invisible, and cleaned up by a lifecycle rule.
   HX_ASSIGN_OR_RETURN(HttpResponse created,
-                      client_.Send({.method = "POST",
-                                    .key = full_key,
-                                    .query = {{"uploads", ""}},
-                                    .headers = {},
-                                    .body = {},
-                                    .max_response_bytes = 64 * 1024}));
+                      SendInPlace({.method = "POST",
+                                   .key = full_key,
+                                   .query = {{"uploads", ""}},
+                                   .headers = {},
+                                   .body = {},
+                                   .max_response_bytes = 64 * 1024}));
   auto parsed = ParseXml(AsText(created.body));
   if (!parsed.ok()) return std::move(parsed).error();
   const std::string upload_id = parsed->ChildText("UploadId");
@@ -251,17 +256,13 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
       const std::uint64_t offset = i * part_size;
       const auto part = bytes.subspan(offset, std::min<std::uint64_t>(part_size,
                                                                       bytes.size() - offset));
-      Result<HttpResponse> sent = Error();
-      for (int attempt = 0; attempt < std::max(options_.part_attempts, 1); ++attempt) {
-        sent = client_.Send({.method = "PUT",
-                             .key = full_key,
-                             .query = {{"partNumber", std::to_string(i + 1)},
-                                       {"uploadId", upload_id}},
-                             .headers = {},
-                             .body = part,
-                             .max_response_bytes = 64 * 1024});
-        if (sent.ok() || !sent.error().retryable) break;
-      }
+      Result<HttpResponse> sent = SendInPlace({.method = "PUT",
+                                               .key = full_key,
+                                               .query = {{"partNumber", std::to_string(i + 1)},
+                                                         {"uploadId", upload_id}},
+                                               .headers = {},
+                                               .body = part,
+                                               .max_response_bytes = 64 * 1024});
       if (sent.ok() && sent->Header("etag").empty()) {
         sent = BadReply("UploadPart", "has no ETag");
       }
@@ -293,13 +294,26 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
     body += "</CompleteMultipartUpload>";
     const std::span<const std::uint8_t> body_bytes(
         reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-    auto completed = client_.Send({.method = "POST",
-                                   .key = full_key,
-                                   .query = {{"uploadId", upload_id}},
-                                   .headers = {},
-                                   .body = body_bytes,
-                                   .max_response_bytes = 64 * 1024});
+    auto completed = SendInPlace({.method = "POST",
+                                  .key = full_key,
+                                  .query = {{"uploadId", upload_id}},
+                                  .headers = {},
+                                  .body = body_bytes,
+                                  .max_response_bytes = 64 * 1024});
     if (completed.ok()) return OkStatus();
+    // A completion whose reply was lost and that was sent again (by us, or
+    // by libcurl on a reused connection) may find the upload already gone
+    // into the object: some servers answer NoSuchUpload. The object itself
+    // tells: exactly our bytes means the upload completed.
+    if (completed.error().category == Category::kNotFound) {
+      auto current = client_.Send({.method = "GET",
+                                   .key = full_key,
+                                   .query = {},
+                                   .headers = {},
+                                   .body = {},
+                                   .max_response_bytes = bytes.size()});
+      if (current.ok() && std::ranges::equal(current->body, bytes)) return OkStatus();
+    }
     outcome = std::move(completed).error();
   }
   // Abort, so that no parts linger (billed, invisible). Best effort: the
@@ -312,6 +326,15 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
                       .body = {},
                       .max_response_bytes = 64 * 1024});
   return outcome;
+}
+
+Result<HttpResponse> S3Store::SendInPlace(const S3Request& request) {
+  Result<HttpResponse> sent = Error();
+  for (int attempt = 0; attempt < std::max(options_.part_attempts, 1); ++attempt) {
+    sent = client_.Send(request);
+    if (sent.ok() || !sent.error().retryable) break;
+  }
+  return sent;
 }
 
 Result<StoreVersion> S3Store::ConditionalPut(std::string_view key,

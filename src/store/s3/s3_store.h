@@ -25,8 +25,10 @@
 // (HX_S3_CONDITIONAL_WRITES=emulated for OpenStore, below).
 //
 // No retries here: wrap the store in a RetryingStore (OpenStore does). The
-// one exception is a multipart part, retried in place (part_attempts) so
-// that one lost part does not resend the whole object.
+// one exception is the requests of a multipart upload (create, each part,
+// complete), retried in place (part_attempts) so that one transient fault
+// does not resend the whole object; a completion answered NoSuchUpload is
+// read back (a resent completion of an upload that already completed).
 //
 // Thread-safety: thread-safe; calls may run concurrently (the HTTP client
 // keeps a handle per concurrent call and reuses their connections).
@@ -57,7 +59,8 @@ struct S3StoreOptions {
   std::uint64_t part_size = 8ull << 20;
   // Parts uploaded at once by one Put.
   int concurrency = 8;
-  // Attempts per part (retryable errors only) before the upload is aborted.
+  // Attempts per request of a multipart upload (retryable errors only)
+  // before the upload is aborted.
   int part_attempts = 3;
   ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
   HttpOptions http;
@@ -115,6 +118,9 @@ class S3Store final : public Store {
   Result<StoreVersion> PutObject(const std::string& full_key, std::span<const std::uint8_t> bytes,
                                  HttpHeaders headers);
   Status PutMultipart(const std::string& full_key, std::span<const std::uint8_t> bytes);
+  // One request of a multipart upload, sent up to part_attempts times while
+  // its error is retryable.
+  Result<HttpResponse> SendInPlace(const S3Request& request);
   Result<StoreVersion> ConditionalPut(std::string_view key, std::span<const std::uint8_t> bytes,
                                       const StoreVersion* expected);
   Result<StoreVersion> EmulatedConditionalPut(const std::string& full_key,
