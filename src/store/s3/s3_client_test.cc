@@ -223,19 +223,62 @@ TEST(S3Transport, AConnectionClosedWithoutAReplyIsRetryable) {
   EXPECT_TRUE(got.error().retryable) << got.error().ToShortString();
 }
 
-TEST(S3Transport, AnErrorInsideA200CompleteFailsTheUploadAndAbortsIt) {
+TEST(S3Transport, AnErrorInsideA200CompleteIsRetriedInPlaceThenFailsTheUploadAndAbortsIt) {
   CannedServer server;
   server.Script(Reply(200, "<InitiateMultipartUploadResult><UploadId>u-1</UploadId>"
                            "</InitiateMultipartUploadResult>"));
   server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
   server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
   server.Script(Reply(200, ErrorBody("InternalError")));  // CompleteMultipartUpload
+  server.Script(Reply(200, ErrorBody("InternalError")));  // ... attempt 2
   server.Script(Reply(204, ""));                          // AbortMultipartUpload
   auto put = StoreOn(server)->Put("k", std::vector<std::uint8_t>(15, 'x'));
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().code, SyncCode::kNetworkFailed) << put.error().ToShortString();
   EXPECT_TRUE(put.error().retryable);
-  EXPECT_EQ(server.requests(), 5);  // create, 2 parts, complete, abort
+  EXPECT_EQ(server.requests(), 6);  // create, 2 parts, complete twice, abort
+}
+
+TEST(S3Transport, CreateAndCompleteAreRetriedInPlaceLikeParts) {
+  CannedServer server;
+  server.Script(Reply(503, ErrorBody("SlowDown")));  // CreateMultipartUpload
+  server.Script(Reply(200, "<R><UploadId>u-3</UploadId></R>"));
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script(Reply(500, ErrorBody("InternalError")));  // CompleteMultipartUpload
+  server.Script(Reply(200, "<CompleteMultipartUploadResult/>"));
+  ASSERT_TRUE(StoreOn(server)->Put("k", std::vector<std::uint8_t>(15, 'x')).ok());
+  EXPECT_EQ(server.requests(), 6);
+}
+
+// The completion took effect but its reply was lost; sent again, the server
+// no longer knows the upload. The object is read back: our bytes, our upload.
+TEST(S3Transport, ACompletionAnsweredNoSuchUploadIsReadBackAndOursIsSuccess) {
+  CannedServer server;
+  const std::string bytes(15, 'x');
+  server.Script(Reply(200, "<R><UploadId>u-4</UploadId></R>"));
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script("");                                     // complete: the reply is lost
+  server.Script(Reply(404, ErrorBody("NoSuchUpload")));  // complete, sent again
+  server.Script(Reply(200, bytes, "ETag: \"m-2\"\r\n"));  // GET k
+  auto put = StoreOn(server)->Put("k", std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+  ASSERT_TRUE(put.ok()) << put.error().ToShortString();
+  EXPECT_EQ(server.requests(), 6);
+}
+
+TEST(S3Transport, ACompletionAnsweredNoSuchUploadWithOtherBytesThereFails) {
+  CannedServer server;
+  server.Script(Reply(200, "<R><UploadId>u-5</UploadId></R>"));
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script(Reply(404, ErrorBody("NoSuchUpload")));      // complete
+  server.Script(Reply(200, std::string(15, 'y'), "ETag: \"o\"\r\n"));  // GET k: not ours
+  server.Script(Reply(404, ErrorBody("NoSuchUpload")));      // abort
+  auto put = StoreOn(server)->Put("k", std::vector<std::uint8_t>(15, 'x'));
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().category, Category::kNotFound) << put.error().ToShortString();
+  EXPECT_EQ(server.requests(), 6);
 }
 
 TEST(S3Transport, APartIsRetriedInPlaceThenTheUploadIsAborted) {
