@@ -1,9 +1,7 @@
 // hx sync link: first sync of a folder used on its own (sync/link.h). The
 // clock and the passphrase come from here; the engine reads neither.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 
@@ -15,14 +13,7 @@
 namespace hx::cli {
 namespace {
 
-struct LinkArgs {
-  std::string vault;
-  std::string target;
-  std::string endpoint;
-  bool path_style = false;
-  std::string region;
-  std::optional<std::int64_t> now_ms;
-  std::string passphrase_file;
+struct LinkArgs : VaultArgs {
   std::string policy = "local_preferred";
   std::string decisions;
   bool dry_run = false;
@@ -30,12 +21,7 @@ struct LinkArgs {
 
 Result<LinkReport> RunLink(const LinkArgs& args) {
   HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.policy));
-  SyncOptions options;
-  options.target_uri = args.target;
-  options.target_options = {args.endpoint, args.path_style, args.region};
-  options.now_ms = args.now_ms.value_or(WallClockMs());
-  options.cwd = CurrentDir();
-  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kAllowed);
+  const SyncOptions options = MakeSyncOptions(args, Prompt::kAllowed);
   LinkOptions link;
   link.policy = policy;
   link.dry_run = args.dry_run;
@@ -53,8 +39,7 @@ void RegisterLink(CLI::App& sync, Context& context) {
       "link",
       "Join a folder used on its own to an existing vault of a store (first sync): never "
       "deletes local data; differing items follow --policy");
-  cmd->add_option("vault_path", args->vault, "The folder")->required();
-  cmd->add_option("target_uri", args->target, "The store that holds the vault")->required();
+  AddVaultArgs(cmd, *args, Target::kRequired, Prompt::kAllowed);
   cmd->add_option("--policy", args->policy,
                   "For items that differ: local_preferred (default; the store's version is "
                   "archived), cloud_preferred (the local version is archived) or "
@@ -62,14 +47,6 @@ void RegisterLink(CLI::App& sync, Context& context) {
   cmd->add_option("--decisions", args->decisions,
                   "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");
   cmd->add_flag("--dry-run", args->dry_run, "Show what link would do; change nothing");
-  cmd->add_option("--now-ms", args->now_ms,
-                  "The time to record, in ms since the epoch (default: the clock)");
-  cmd->add_option("--endpoint", args->endpoint, "S3 endpoint URL for s3+endpoint:// targets");
-  cmd->add_flag("--path-style", args->path_style, "S3 path-style addressing");
-  cmd->add_option("--region", args->region, "S3 region (default us-east-1)");
-  cmd->add_option("--passphrase-file", args->passphrase_file,
-                  "Read the passphrase from this file's first line (else HX_PASSPHRASE, else "
-                  "a prompt on a terminal)");
   // A link awaiting decisions or with failed items prints its items; its
   // exit code is the error's (Finish).
   cmd->callback([&context, args] { context.exit_code = Finish(context, RunLink(*args)); });

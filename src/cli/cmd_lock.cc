@@ -8,7 +8,6 @@
 // come from here, as for `hx sync`.
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -23,38 +22,23 @@ namespace {
 // forgotten lock frees itself by the next morning.
 constexpr std::int64_t kDefaultLockTtlMs = 8 * 3600 * 1000;
 
-struct GovernanceArgs {
-  std::string vault;
+struct GovernanceArgs : VaultArgs {
   std::string path;
   std::string node;
   std::string role;
   std::int64_t ttl_ms = kDefaultLockTtlMs;
   bool force = false;
-  std::optional<std::int64_t> now_ms;
-  std::string passphrase_file;
 };
 
 SyncOptions MakeOptions(const GovernanceArgs& args) {
-  SyncOptions options;
-  options.now_ms = args.now_ms.value_or(WallClockMs());
-  std::error_code ec;
-  options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kNever);
-  return options;
+  return MakeSyncOptions(args, Prompt::kNever);
 }
 
-std::filesystem::path VaultPath(const GovernanceArgs& args) {
-  std::error_code ec;
-  return std::filesystem::absolute(args.vault, ec).lexically_normal();
-}
+std::filesystem::path VaultPath(const GovernanceArgs& args) { return AbsolutePath(args.vault); }
 
 void AddCommon(CLI::App* cmd, GovernanceArgs& args) {
-  cmd->add_option("vault_path", args.vault, "The vault folder")->required();
-  cmd->add_option("--now-ms", args.now_ms,
-                  "The time to act at, in ms since the epoch (default: the clock)");
-  cmd->add_option("--passphrase-file", args.passphrase_file,
-                  "Read the passphrase from this file's first line if this device has no "
-                  "cached key (else HX_PASSPHRASE)");
+  AddVaultArgs(cmd, args, Target::kNone, Prompt::kNever,
+               "The time to act at, in ms since the epoch (default: the clock)");
 }
 
 void RegisterLock(CLI::App& app, Context& context, std::shared_ptr<GovernanceArgs> args) {

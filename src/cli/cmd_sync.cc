@@ -19,14 +19,7 @@
 namespace hx::cli {
 namespace {
 
-struct SyncArgs {
-  std::string vault;
-  std::string target;
-  std::string endpoint;
-  bool path_style = false;
-  std::string region;
-  std::optional<std::int64_t> now_ms;
-  std::string passphrase_file;
+struct SyncArgs : VaultArgs {
   bool allow_mass_delete = false;
   bool no_encryption = false;
   std::string auto_merge;  // empty: the vault's default
@@ -60,23 +53,14 @@ Result<std::optional<MergePolicy>> AutoMerge(const SyncArgs& args) {
 }
 
 SyncOptions MakeOptions(const SyncArgs& args) {
-  SyncOptions options;
+  SyncOptions options = MakeSyncOptions(args, Prompt::kAllowed);
   options.decisions_file = args.decisions_file;
-  options.target_uri = args.target;
-  options.target_options = {args.endpoint, args.path_style, args.region};
-  options.now_ms = args.now_ms.value_or(WallClockMs());
-  std::error_code ec;
-  options.cwd = std::filesystem::current_path(ec).string();
-  options.passphrase = MakePassphraseSource(args.passphrase_file, Prompt::kAllowed);
   options.allow_mass_delete = args.allow_mass_delete;
   options.checkpoint = CrashHookFromEnv();
   return options;
 }
 
-std::filesystem::path VaultPath(const SyncArgs& args) {
-  std::error_code ec;
-  return std::filesystem::absolute(args.vault, ec).lexically_normal();
-}
+std::filesystem::path VaultPath(const SyncArgs& args) { return AbsolutePath(args.vault); }
 
 void AddMergeOptions(CLI::App* cmd, SyncArgs& args) {
   cmd->add_option("--auto-merge", args.auto_merge,
@@ -99,19 +83,8 @@ Result<R> WithPolicy(const SyncArgs& args, Op op) {
 }
 
 void AddCommon(CLI::App* cmd, SyncArgs& args, bool target_required) {
-  cmd->add_option("vault_path", args.vault, "The vault folder")->required();
-  auto* target = cmd->add_option("target_uri", args.target,
-                                  "The store: a path, file:///abs, s3://bucket/prefix or "
-                                  "s3+endpoint://bucket/prefix (default: the one given at init)");
-  if (target_required) target->required();
-  cmd->add_option("--endpoint", args.endpoint, "S3 endpoint URL for s3+endpoint:// targets");
-  cmd->add_flag("--path-style", args.path_style, "S3 path-style addressing");
-  cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
-  cmd->add_option("--now-ms", args.now_ms,
-                  "The time to record, in ms since the epoch (default: the clock)");
-  cmd->add_option("--passphrase-file", args.passphrase_file,
-                  "Read the passphrase from this file's first line (else HX_PASSPHRASE, else "
-                  "a prompt on a terminal)");
+  AddVaultArgs(cmd, args, target_required ? Target::kRequired : Target::kOptional,
+               Prompt::kAllowed);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -31,6 +32,29 @@ PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt);
 // and a path the user typed made absolute and normal.
 std::string CurrentDir();
 std::filesystem::path AbsolutePath(const std::string& path);
+
+// The arguments of every command that opens a vault: the folder, the store
+// (and how to reach an S3 one), the clock and the passphrase file.
+struct VaultArgs {
+  std::string vault;
+  std::string target;
+  std::string endpoint;
+  bool path_style = false;
+  std::string region;
+  std::optional<std::int64_t> now_ms;
+  std::string passphrase_file;
+};
+
+// Registers vault_path, target_uri (if not kNone), the S3 options, --now-ms
+// (described by `now_help`) and --passphrase-file (described per `prompt`).
+enum class Target { kRequired, kOptional, kNone };
+void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
+                  const std::string& now_help =
+                      "The time to record, in ms since the epoch (default: the clock)");
+
+// The engine's options for these arguments: the clock read here if no
+// --now-ms, the passphrase source per `prompt`.
+SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt);
 
 // Renders a report or its error and returns the exit code. A report that
 // carries an `error` (a partial result: items failed or await a decision)
