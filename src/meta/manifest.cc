@@ -174,35 +174,63 @@ Result<std::optional<DeviceManifest>> ReadManifest(Store& store, const VaultCont
   return std::optional<DeviceManifest>(std::move(*manifest));
 }
 
-Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest) {
-  HX_ASSIGN_OR_RETURN(const Bytes bytes, EncodeManifest(ctx, manifest));
-  const std::string key = ManifestKey(manifest.node_id);
+Result<StoredManifest> ReadManifestForUpdate(Store& store, const VaultContext& ctx,
+                                             std::string_view node_id) {
+  if (!IsLowerHex(node_id, kShortIdHexLength)) {
+    return EncoderBug("ReadManifestForUpdate", "the node id is not 32 lowercase hex");
+  }
+  const std::string key = ManifestKey(node_id);
+  StoredManifest stored;
   auto current = store.GetVersioned(key, kMaxManifestBytes + kAeadOverhead);
   if (!current.ok()) {
     switch (current.error().category) {
       case Category::kNotFound:
-        HX_RETURN_IF_ERROR(store.PutIfAbsent(key, bytes));
-        return OkStatus();
+        return stored;
       case Category::kCorrupt:
         // Larger than any manifest: damaged, and unreadable even for its
         // version, so the repair is a plain replace.
-        return store.Put(key, bytes);
+        stored.damaged = true;
+        return stored;
       default:
         return std::move(current).error();
     }
   }
-  const auto& [old_bytes, version] = *current;
-  Result<DeviceManifest> old = DecodeManifest(ctx, manifest.node_id, old_bytes);
-  if (old.ok() && manifest.manifest_seq <= old->manifest_seq) {
+  auto& [bytes, version] = *current;
+  stored.version = std::move(version);
+  Result<DeviceManifest> decoded = DecodeManifest(ctx, node_id, bytes);
+  if (decoded.ok()) {
+    stored.manifest = std::move(*decoded);
+  } else if (decoded.error().category == Category::kCorrupt) {
+    stored.damaged = true;
+  } else {
+    return std::move(decoded).error().With("key", key);
+  }
+  return stored;
+}
+
+Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest,
+                     const StoredManifest& previous) {
+  if (previous.manifest && manifest.manifest_seq <= previous.manifest->manifest_seq) {
     return EncoderBug("WriteManifest", "manifest_seq " + std::to_string(manifest.manifest_seq) +
                                            " does not exceed the stored manifest_seq " +
-                                           std::to_string(old->manifest_seq));
+                                           std::to_string(previous.manifest->manifest_seq));
   }
-  if (!old.ok() && old.error().category != Category::kCorrupt) {
-    return std::move(old).error().With("key", key);
+  HX_ASSIGN_OR_RETURN(const Bytes bytes, EncodeManifest(ctx, manifest));
+  const std::string key = ManifestKey(manifest.node_id);
+  if (previous.version) {
+    HX_RETURN_IF_ERROR(store.PutIfMatch(key, bytes, *previous.version));
+  } else if (previous.damaged) {
+    HX_RETURN_IF_ERROR(store.Put(key, bytes));
+  } else {
+    HX_RETURN_IF_ERROR(store.PutIfAbsent(key, bytes));
   }
-  HX_RETURN_IF_ERROR(store.PutIfMatch(key, bytes, version));
   return OkStatus();
+}
+
+Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest) {
+  HX_ASSIGN_OR_RETURN(const StoredManifest previous,
+                      ReadManifestForUpdate(store, ctx, manifest.node_id));
+  return WriteManifest(store, ctx, manifest, previous);
 }
 
 Result<std::vector<std::string>> ListManifests(Store& store) {

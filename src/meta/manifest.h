@@ -84,13 +84,32 @@ Result<DeviceManifest> DecodeManifest(const VaultContext& ctx, std::string_view 
 Result<std::optional<DeviceManifest>> ReadManifest(Store& store, const VaultContext& ctx,
                                                    std::string_view node_id);
 
-// Writes this device's manifest. The manifest on the store, if any, is read
-// first and `manifest.manifest_seq` must be greater than its manifest_seq
+// A device's manifest as read before this device replaces it: what it says
+// (none if absent or damaged) and which object a write must replace.
+struct StoredManifest {
+  std::optional<DeviceManifest> manifest;
+  std::optional<StoreVersion> version;  // none: absent, or too large to read
+  bool damaged = false;                 // present but does not decode (kCorrupt)
+};
+
+// Reads `node_id`'s manifest with its store version, in one request. A
+// manifest that does not decode as corrupt is reported `damaged` (not an
+// error: this device's own manifest is repaired by its next write); store
+// errors and other decoding errors (one made by a newer hx) are returned,
+// the latter with detail "key".
+Result<StoredManifest> ReadManifestForUpdate(Store& store, const VaultContext& ctx,
+                                             std::string_view node_id);
+
+// Writes this device's manifest over `previous` (what ReadManifestForUpdate
+// returned): `manifest.manifest_seq` must be greater than its manifest_seq
 // (KC_SYNC_INTERNAL otherwise: a device never goes back). Replaces it with
-// PutIfMatch, so a concurrent writer of the same name (which only a bug
-// could cause) is Category::kAborted. A stored manifest that does not
-// decode as corrupt is replaced (only this device writes it, so this is the
-// repair); one made by a newer hx is not (that error is returned).
+// PutIfMatch (creates with PutIfAbsent), so a concurrent writer of the same
+// name (which only a bug could cause) is Category::kAborted. A damaged
+// manifest is replaced: only this device writes it, so this is the repair.
+Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest,
+                     const StoredManifest& previous);
+
+// The same, reading `previous` first.
 Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest);
 
 // The node ids that have a manifest (keys "manifests/<32 hex>.hxman"),

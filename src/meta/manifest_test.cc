@@ -9,6 +9,7 @@
 #include "hash/blake3.h"
 #include "meta/meta_test_util.h"
 #include "store/memory_store.h"
+#include "store/store_wrappers.h"
 
 namespace hx {
 namespace {
@@ -226,6 +227,69 @@ TEST(ManifestStoreTest, ANewerFormatManifestIsNotOverwritten) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().category, Category::kUnsupported);
   EXPECT_EQ(*store.Get(ManifestKey(kNodeA), kMaxManifestBytes), newer);
+}
+
+TEST(ManifestStoreTest, AnUpdateReadsOnceAndWritesOnce) {
+  CountingStore store(std::make_unique<MemoryStore>());
+  ASSERT_TRUE(WriteManifest(store, TestContext(), GoldenManifest()).ok());
+  store.Reset();
+  auto previous = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_TRUE(previous.ok()) << previous.error().ToShortString();
+  EXPECT_EQ(previous->manifest, GoldenManifest());
+  EXPECT_TRUE(previous->version.has_value());
+  EXPECT_FALSE(previous->damaged);
+  DeviceManifest next = GoldenManifest();
+  next.manifest_seq += 1;
+  ASSERT_TRUE(WriteManifest(store, TestContext(), next, *previous).ok());
+  const StoreCounts counts = store.Counts();
+  EXPECT_EQ(counts.total_calls(), 2u) << counts.ToString();
+  EXPECT_EQ(counts[StoreOp::kGetVersioned], 1u) << counts.ToString();
+  EXPECT_EQ(counts[StoreOp::kPutIfMatch], 1u) << counts.ToString();
+  EXPECT_EQ(ReadManifest(store, TestContext(), kNodeA)->value(), next);
+}
+
+TEST(ManifestStoreTest, AnUpdateOverAStaleReadIsAbortedNotLost) {
+  MemoryStore store;
+  ASSERT_TRUE(WriteManifest(store, TestContext(), GoldenManifest()).ok());
+  auto previous = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_TRUE(previous.ok());
+  DeviceManifest meanwhile = GoldenManifest();
+  meanwhile.manifest_seq += 1;
+  ASSERT_TRUE(WriteManifest(store, TestContext(), meanwhile).ok());
+  DeviceManifest next = GoldenManifest();
+  next.manifest_seq += 2;
+  auto status = WriteManifest(store, TestContext(), next, *previous);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().category, Category::kAborted);
+  EXPECT_EQ(ReadManifest(store, TestContext(), kNodeA)->value(), meanwhile);
+}
+
+TEST(ManifestStoreTest, ReadForUpdateSaysAbsentDamagedOrNewer) {
+  MemoryStore store;
+  auto absent = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->manifest || absent->version || absent->damaged);
+
+  ASSERT_TRUE(store.Put(ManifestKey(kNodeA), Span("garbage")).ok());
+  auto damaged = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_TRUE(damaged.ok());
+  EXPECT_TRUE(damaged->damaged);
+  EXPECT_FALSE(damaged->manifest);
+  EXPECT_TRUE(damaged->version);
+
+  ASSERT_TRUE(
+      store.Put(ManifestKey(kNodeA), Bytes(kMaxManifestBytes + kAeadOverhead + 1, 'x')).ok());
+  auto oversized = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_TRUE(oversized.ok());
+  EXPECT_TRUE(oversized->damaged);
+  EXPECT_FALSE(oversized->version);
+
+  ASSERT_TRUE(
+      store.Put(ManifestKey(kNodeA), Sealed(TestContext(), kNodeA, R"({"format_version":2})")).ok());
+  auto newer = ReadManifestForUpdate(store, TestContext(), kNodeA);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.error().category, Category::kUnsupported);
+  EXPECT_EQ(newer.error().details.at("key"), ManifestKey(kNodeA));
 }
 
 TEST(ManifestStoreTest, ListManifestsGivesTheNodeIdsOnly) {

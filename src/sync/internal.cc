@@ -172,15 +172,12 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
   // last seq written, so a manifest damaged on the store is replaced by a
   // newer one instead of blocking every sync.
   HX_ASSIGN_OR_RETURN(const std::uint64_t local_seq, MetaUint(*s.index, kMetaManifestSeq));
-  Result<std::optional<DeviceManifest>> current = ReadManifest(*s.store, s.ctx, s.node_id());
+  // One read serves both the merge below and the conditional write.
+  HX_ASSIGN_OR_RETURN(const StoredManifest current,
+                      ReadManifestForUpdate(*s.store, s.ctx, s.node_id()));
   DeviceManifest m;
-  if (current.ok()) {
-    if (*current) m = std::move(**current);
-  } else if (current.error().category == Category::kCorrupt) {
-    AddCounters(*s.index, {{"manifests_repaired", 1}});
-  } else {
-    return std::move(current).error();
-  }
+  if (current.manifest) m = *current.manifest;
+  if (current.damaged) AddCounters(*s.index, {{"manifests_repaired", 1}});
   m.vault_id = s.ctx.vault_id;
   m.node_id = s.node_id();
   m.manifest_seq = std::max(m.manifest_seq, local_seq) + 1;
@@ -194,7 +191,7 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
   m.device.platform = Platform();
   m.device.last_seen_ms = now_ms;
   m.device.capabilities = {"folder", "snapshot_v2"};
-  HX_RETURN_IF_ERROR(WriteManifest(*s.store, s.ctx, m));
+  HX_RETURN_IF_ERROR(WriteManifest(*s.store, s.ctx, m, current));
   return s.index->SetMeta(kMetaManifestSeq, std::to_string(m.manifest_seq));
 }
 
