@@ -70,6 +70,13 @@ bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
   location.offset = bytes_.size();
   location.length = sealed.size();
   location.raw_length = raw_length;
+  if (bytes_.empty()) {
+    // The whole pack in one allocation: grown by doubling, the buffer would
+    // end up to twice the pack, and held that way while the pack uploads.
+    // Untouched capacity costs address space, not memory.
+    const std::uint64_t objects = std::max<std::uint64_t>(options_.target_size, sealed.size());
+    bytes_.reserve(static_cast<std::size_t>(objects + objects / 32));
+  }
   bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
   locations_.push_back(location);
   ids_.insert(IdKey(id));
@@ -100,6 +107,8 @@ FinishedPack PackWriter::Finish() {
 
   FinishedPack pack;
   pack.bytes = std::move(bytes_);
+  // Exactly once more if the index did not fit the slack reserved above.
+  pack.bytes.reserve(pack.bytes.size() + sealed_index.size() + kPackTrailerSize);
   pack.bytes.insert(pack.bytes.end(), sealed_index.begin(), sealed_index.end());
   AppendLe32(pack.bytes, static_cast<std::uint32_t>(sealed_index.size()));
   AppendMagic(pack.bytes, kPackMagic);
