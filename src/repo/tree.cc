@@ -140,7 +140,6 @@ std::optional<std::string> EntryProblem(const Entry& e, bool has_subtree) {
   }
   switch (e.kind) {
     case EntryKind::kFile: {
-      if (has_subtree) return "is a file with a subtree";
       if (e.size > kMaxJsonInt) return "has a size above 2^63-1";
       std::uint64_t sum = 0;
       for (const ChunkRef& chunk : e.chunks) {
@@ -154,7 +153,6 @@ std::optional<std::string> EntryProblem(const Entry& e, bool has_subtree) {
       return std::nullopt;
     }
     case EntryKind::kSymlink:
-      if (has_subtree) return "is a symlink with a subtree";
       if (e.symlink_target.empty()) return "is a symlink with an empty target";
       if (e.symlink_target.find('\0') != std::string::npos) {
         return "is a symlink whose target contains NUL";
@@ -375,8 +373,9 @@ Result<TreeEntry> ParseEntry(const json& value, std::size_t index) {
     if (!target.ok()) return AsCorruptTree(std::move(target).error());
     e.symlink_target = std::move(*target);
   }
-  if (e.kind == EntryKind::kDir ||
-      (e.kind == EntryKind::kTombstone && fields.Has("tree"))) {
+  // A dir always has a subtree; a tombstone, file or symlink only when
+  // there are tombstones beneath it (of a deleted or replaced directory).
+  if (e.kind == EntryKind::kDir || fields.Has("tree")) {
     if (!fields.Has("tree")) return CorruptTree(what + " is a dir without a \"tree\"");
     auto tree = fields.String("tree");
     if (!tree.ok()) return AsCorruptTree(std::move(tree).error());

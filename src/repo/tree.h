@@ -112,8 +112,11 @@ struct Entry {
 using EntryMap = std::map<std::string, Entry>;
 
 // One directory's listing, as stored: entries sorted by name (bytes), each
-// with the entry and, for kDir (and kTombstone of a directory), the id of the
-// subtree that lists its children.
+// with the entry and, for kDir, the id of the subtree that lists its
+// children. A tombstone, file or symlink has a subtree only when there are
+// tombstones beneath it: a deleted directory's, or those of the directory a
+// file or symlink replaced (its "shadow"; beneath a file or symlink nothing
+// but tombstones can lie), so that every device learns of the deletions.
 struct TreeEntry {
   std::string name;
   Entry entry;
@@ -142,12 +145,13 @@ inline constexpr std::size_t kMaxFlattenedEntries = std::size_t{1} << 24;
 //              "kind":"file","mtime_ns":<int>,"name":..,"size":<int>,"vv":{..}}
 //   dir       {"kind":"dir","name":..,"tree":"<64 hex id>","vv":{..}}
 //   symlink   {"kind":"symlink","name":..,"target":"<link target>","vv":{..}}
-//   tombstone {"kind":"tombstone","name":..,"vv":{..}} plus "tree" when it is
-//             the tombstone of a directory that had children
+//   tombstone {"kind":"tombstone","name":..,"vv":{..}}
+// and a tombstone, file or symlink also has "tree":"<64 hex id>" (between
+// "size"/"target"/"name" and "vv") when tombstones lie beneath it
 // and "vv" {"<32 hex node id>":<counter > 0>,...}, never empty.
 // Fails (KC_SYNC_INTERNAL, Category::kInternal, naming the entry) for a tree
 // that DecodeTree would refuse: an invalid or unsorted name, a field set that
-// the kind does not use (e.g. a dir with a size, a file with a subtree), an
+// the kind does not use (e.g. a dir with a size or without a subtree), an
 // empty vv, a node id that is not 32 lowercase hex, a counter or size above
 // 2^63-1, chunk sizes that are zero, above kMaxChunkSize or do not sum to
 // size, or a symlink target that is empty, contains NUL or is not UTF-8.
@@ -175,7 +179,8 @@ bool IsValidEntryName(std::string_view name);
 using ObjectIdFn = std::function<ObjectId(std::string_view tree_bytes)>;
 
 // The tree id of every directory of a vault by path: "" for the root, "a/b"
-// for the directory a/b (and for a tombstoned directory that has a subtree).
+// for the directory a/b (and for a tombstone, file or symlink that has a
+// subtree).
 using TreeIds = std::map<std::string, ObjectId>;
 
 struct BuiltTrees {
@@ -188,14 +193,14 @@ struct BuiltTrees {
 
 // Builds the Merkle trees of `entries`, bottom up: the tree of a directory
 // lists its direct children; a "dir" entry points to its subtree (an empty
-// tree if it has no children), a tombstone to the subtree of its children's
-// entries if it has any (no "tree" otherwise); the root tree lists the
+// tree if it has no children), a tombstone, file or symlink to the subtree of
+// its children's entries if it has any (no "tree" otherwise); the root tree lists the
 // top-level entries. Deterministic: equal maps give equal bytes and ids, so
 // an unchanged directory keeps its id and a change to one file changes only
 // the ids of the trees on its path to the root.
 // Fails with KC_SYNC_INPUT_INVALID (Category::kInvalidInput, details "path")
 // if a path has an empty or invalid component, if a path's parent is not in
-// the map or is not a dir or tombstone, or if a directory's tree would
+// the map, if a path beneath a file or symlink is not a tombstone, or if a directory's tree would
 // exceed kMaxTreeBytes; and with EncodeTree's errors for invalid entries.
 Result<BuiltTrees> BuildTrees(const EntryMap& entries, const ObjectIdFn& object_id);
 
@@ -224,9 +229,10 @@ using TreeLoader = std::function<Result<Tree>(const ObjectId& id)>;
 
 // The inverse of BuildTrees: the EntryMap of the tree `root` and its
 // subtrees, loaded through `load`. Errors of `load` pass through unchanged.
-// A tree nested deeper than kMaxTreeDepth or a result above
-// kMaxFlattenedEntries entries fails with KC_SYNC_STATE_FAILED,
-// Category::kCorrupt. `load` is called once per distinct id.
+// A tree nested deeper than kMaxTreeDepth, a live entry beneath a file or
+// symlink, or a result above kMaxFlattenedEntries entries fails with
+// KC_SYNC_STATE_FAILED, Category::kCorrupt. `load` is called once per
+// distinct id.
 Result<EntryMap> FlattenTrees(const ObjectId& root, const TreeLoader& load);
 
 // A flattening that reuses what the caller already has.

@@ -40,7 +40,9 @@ std::string ChildPath(std::string_view dir, std::string_view name) {
   return path;
 }
 
-bool HasSubtree(EntryKind kind) { return kind == EntryKind::kDir || kind == EntryKind::kTombstone; }
+// Beneath a file or a symlink only tombstones can lie: those of a directory
+// it replaced (its "shadow"), kept so that the deletions reach every device.
+bool IsLeaf(EntryKind kind) { return kind == EntryKind::kFile || kind == EntryKind::kSymlink; }
 
 class TreeBuilder {
  public:
@@ -63,12 +65,8 @@ class TreeBuilder {
       if (it == entries_.end()) {
         return InvalidPath(paths.front()->first, "a path's parent directory has no entry");
       }
-      if (!HasSubtree(it->second.kind)) {
-        return InvalidPath(paths.front()->first,
-                           "a path's parent is a " + std::string(ToString(it->second.kind)));
-      }
     }
-    HX_ASSIGN_OR_RETURN(out_.root, BuildDir(""));
+    HX_ASSIGN_OR_RETURN(out_.root, BuildDir("", /*shadow=*/false));
     return std::move(out_);
   }
 
@@ -90,7 +88,9 @@ class TreeBuilder {
 
   // Post-order: children's trees first, so each tree can name its subtrees.
   // Entries are encoded straight from the map (views, no copies).
-  Result<ObjectId> BuildDir(std::string_view dir) {
+  // `shadow`: `dir` is a file or symlink, or beneath one; only tombstones
+  // may lie there.
+  Result<ObjectId> BuildDir(std::string_view dir, bool shadow) {
     if (options_.known != nullptr && options_.reuse) {
       const auto known = options_.known->find(std::string(dir));
       if (known != options_.known->end() && options_.reuse(dir, known->second)) {
@@ -115,12 +115,15 @@ class TreeBuilder {
       for (const EntryMap::value_type* item : group->second) {
         const std::string& path = item->first;
         const Entry& entry = item->second;
+        if (shadow && entry.kind != EntryKind::kTombstone) {
+          return InvalidPath(path, "a live path lies beneath a file or symlink");
+        }
         tree_internal::EntryView& view = views.emplace_back();
         view.name = NameOf(path);
         view.entry = &entry;
         const bool has_children = children_.count(path) != 0;
-        if (entry.kind == EntryKind::kDir || (entry.kind == EntryKind::kTombstone && has_children)) {
-          HX_ASSIGN_OR_RETURN(ObjectId subtree, BuildDir(path));
+        if (entry.kind == EntryKind::kDir || has_children) {
+          HX_ASSIGN_OR_RETURN(ObjectId subtree, BuildDir(path, shadow || IsLeaf(entry.kind)));
           view.subtree = &subtrees.emplace_back(subtree);
         }
       }
@@ -162,16 +165,18 @@ class TreeFlattener {
         max_entries_(max_entries) {}
 
   Result<FlattenedTrees> Flatten(const ObjectId& root) {
-    HX_RETURN_IF_ERROR(Visit("", root, 0));
+    HX_RETURN_IF_ERROR(Visit("", root, 0, /*shadow=*/false));
     return std::move(out_);
   }
 
  private:
-  Status Visit(const std::string& dir, const ObjectId& id, std::size_t depth) {
+  // `shadow`: `dir` is a file or symlink, or beneath one; every entry listed
+  // there must be a tombstone.
+  Status Visit(const std::string& dir, const ObjectId& id, std::size_t depth, bool shadow) {
     if (depth > kMaxTreeDepth) return CorruptTrees("trees are nested more than 1024 deep");
     out_.tree_ids.insert_or_assign(dir, id);
     const auto known = base_tree_ids_.find(dir);
-    if (known != base_tree_ids_.end() && known->second == id) return Reuse(dir);
+    if (known != base_tree_ids_.end() && known->second == id) return Reuse(dir, shadow);
 
     HX_ASSIGN_OR_RETURN(const Tree* tree, Load(id));
     for (const TreeEntry& child : tree->entries) {
@@ -181,26 +186,34 @@ class TreeFlattener {
       if (child.entry.kind == EntryKind::kDir && !child.subtree) {
         return CorruptTrees("a dir entry has no subtree");
       }
-      if (!HasSubtree(child.entry.kind) && child.subtree) {
-        return CorruptTrees("a file or symlink entry has a subtree");
+      if (shadow && child.entry.kind != EntryKind::kTombstone) {
+        return CorruptTrees("the subtree of a file or symlink lists a live entry");
       }
       std::string path = ChildPath(dir, child.name);
       if (!out_.entries.emplace(path, child.entry).second) {
         return CorruptTrees("a tree lists the same name twice");
       }
       HX_RETURN_IF_ERROR(CheckCount());
-      if (child.subtree) HX_RETURN_IF_ERROR(Visit(path, *child.subtree, depth + 1));
+      if (child.subtree) {
+        HX_RETURN_IF_ERROR(Visit(path, *child.subtree, depth + 1,
+                                 shadow || IsLeaf(child.entry.kind)));
+      }
     }
     return OkStatus();
   }
 
   // Copies every base entry and tree id strictly under `dir` (everything for
   // the root): all paths with the prefix "dir/" are contiguous in byte order.
-  Status Reuse(const std::string& dir) {
+  // Under a shadow (a store may point a file at any tree it knows) they
+  // must all be tombstones, as if loaded.
+  Status Reuse(const std::string& dir, bool shadow) {
     out_.reused.push_back(dir);
     const std::string prefix = dir.empty() ? "" : dir + "/";
     for (auto it = base_entries_.lower_bound(prefix);
          it != base_entries_.end() && it->first.starts_with(prefix); ++it) {
+      if (shadow && it->second.kind != EntryKind::kTombstone) {
+        return CorruptTrees("the subtree of a file or symlink lists a live entry");
+      }
       out_.entries.insert_or_assign(it->first, it->second);
       HX_RETURN_IF_ERROR(CheckCount());
     }

@@ -1,6 +1,7 @@
 // Merkle trees of an EntryMap: BuildTrees and FlattenTrees are inverses, an
 // unchanged directory keeps its tree id, a change moves only the ids on its
 // path to the root, and a pull's flattening loads only the trees that differ.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -17,6 +18,7 @@
 namespace hx {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::GenEntryMap;
 
 const std::string kNode = "0123456789abcdef0123456789abcdef";
@@ -132,11 +134,41 @@ TEST(BuildTreesTest, ADeletedDirectoryKeepsItsChildrensTombstones) {
   EXPECT_EQ(*flat, entries);
 }
 
+TEST(BuildTreesTest, AFileOrSymlinkThatReplacedADirectoryKeepsItsTombstones) {
+  // The user replaced directory d by a file and e by a symlink: the
+  // deletions of what they held travel beneath them (their "shadow").
+  EntryMap entries = {{"d", File(1)},
+                      {"d/f", OfKind(EntryKind::kTombstone)},
+                      {"d/sub", OfKind(EntryKind::kTombstone)},
+                      {"d/sub/g", OfKind(EntryKind::kTombstone)},
+                      {"e", OfKind(EntryKind::kSymlink)},
+                      {"e/h", OfKind(EntryKind::kTombstone)},
+                      {"plain", File(2)}};
+  entries.at("e").symlink_target = "elsewhere";
+  const BuiltTrees built = Build(entries);
+  ASSERT_EQ(built.tree_ids.count("d"), 1u);
+  ASSERT_EQ(built.tree_ids.count("e"), 1u);
+  EXPECT_EQ(built.tree_ids.count("plain"), 0u);  // no shadow, no "tree"
+  TreeStore store;
+  store.Add(built);
+  auto flat = FlattenTrees(built.root, store.Loader());
+  ASSERT_TRUE(flat.ok()) << flat.error().message;
+  EXPECT_EQ(*flat, entries);
+  // Only a tree with a shadow differs from what an older writer made.
+  auto root = DecodeTree(built.trees.back().second);
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(root->entries[0].subtree, built.tree_ids.at("d"));
+  EXPECT_FALSE(root->entries[2].subtree.has_value());
+}
+
 TEST(BuildTreesTest, RefusesMapsThatAreNotATree) {
   const std::vector<std::pair<const char*, EntryMap>> cases = {
       {"missing parent", {{"a/b", File(1)}}},
       {"parent is a file", {{"a", File(1)}, {"a/b", File(1)}}},
       {"parent is a symlink", {{"a", OfKind(EntryKind::kSymlink)}, {"a/b", File(1)}}},
+      {"live beneath a file's tombstone",
+       {{"a", File(1)}, {"a/t", OfKind(EntryKind::kTombstone)}, {"a/t/b", File(1)}}},
+      {"dir beneath a file", {{"a", File(1)}, {"a/d", OfKind(EntryKind::kDir)}}},
       {"empty component", {{"a", OfKind(EntryKind::kDir)}, {"a//b", File(1)}}},
       {"leading slash", {{"/a", File(1)}}},
       {"trailing slash", {{"a", OfKind(EntryKind::kDir)}, {"a/", File(1)}}},
@@ -331,12 +363,13 @@ TEST(FlattenTreesTest, LoaderErrorsPassThroughUnchanged) {
 }
 
 TEST(FlattenTreesTest, RefusesTreesALoaderShouldNeverReturn) {
-  auto flatten_one = [](TreeEntry entry) {
-    Tree tree;
-    tree.entries.push_back(std::move(entry));
-    return FlattenTrees(ObjectId{}, [tree](const ObjectId& id) -> Result<Tree> {
-      if (id == ObjectId{}) return tree;
-      return Tree{};
+  // The root (id 0) lists `entry`; other ids are looked up in `more`
+  // (empty trees if absent).
+  auto flatten_one = [](TreeEntry entry, std::map<ObjectId, Tree> more = {}) {
+    more[ObjectId{}].entries.push_back(std::move(entry));
+    return FlattenTrees(ObjectId{}, [more](const ObjectId& id) -> Result<Tree> {
+      const auto it = more.find(id);
+      return it == more.end() ? Tree{} : it->second;
     });
   };
   TreeEntry escape{"../etc", OfKind(EntryKind::kFile), std::nullopt};
@@ -344,11 +377,22 @@ TEST(FlattenTreesTest, RefusesTreesALoaderShouldNeverReturn) {
   ASSERT_FALSE(flat.ok());
   EXPECT_EQ(flat.error().category, Category::kCorrupt);
 
+  // Beneath a file or symlink (its shadow) only tombstones may lie, however
+  // deep.
   ObjectId one{};
   one[0] = 1;
-  flat = flatten_one(TreeEntry{"f", OfKind(EntryKind::kFile), one});
-  ASSERT_FALSE(flat.ok());
-  EXPECT_EQ(flat.error().category, Category::kCorrupt);
+  ObjectId two{};
+  two[0] = 2;
+  const Tree live{{TreeEntry{"x", OfKind(EntryKind::kFile), std::nullopt}}};
+  const Tree tombstone_over_live{{TreeEntry{"t", OfKind(EntryKind::kTombstone), two}}};
+  for (const EntryKind leaf : {EntryKind::kFile, EntryKind::kSymlink}) {
+    for (const Tree& below : {live, tombstone_over_live}) {
+      flat = flatten_one(TreeEntry{"f", OfKind(leaf), one}, {{one, below}, {two, live}});
+      ASSERT_FALSE(flat.ok());
+      EXPECT_EQ(flat.error().category, Category::kCorrupt);
+      EXPECT_THAT(flat.error().message, HasSubstr("live entry"));
+    }
+  }
   flat = flatten_one(TreeEntry{"d", OfKind(EntryKind::kDir), std::nullopt});
   ASSERT_FALSE(flat.ok());
   EXPECT_EQ(flat.error().category, Category::kCorrupt);

@@ -82,12 +82,20 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
     }
   };
   // A directory the user replaced by a file or a symlink: its base
-  // descendants are deleted, but a tree cannot list children under a file,
-  // so their tombstones are left out of the state (a device that still has
-  // them sees a directory replaced while it holds content: a conflict,
-  // never a silent delete). "d/" for the latest such path "d"; a path's
-  // descendants sort right after it.
+  // descendants are deleted, whatever the scan could not read or .hxignore
+  // now says (nothing can live beneath a file), and their tombstones stay in
+  // the state beneath the file (the tree lists them as its "shadow"), so
+  // every device learns of the deletions. "d/" for the latest such path "d";
+  // a path's descendants sort right after it.
   std::string under_leaf;
+  // A live base entry gone from the folder: a tombstone.
+  const auto put_deleted = [&](const EntryMap::value_type& was) {
+    Entry t;
+    t.kind = EntryKind::kTombstone;
+    t.vv = bumped(was.second.vv);
+    out.deleted.push_back(was.first);
+    put(was.first, std::move(t));
+  };
   const auto note_leaf = [&under_leaf](const std::string& path, EntryKind kind) {
     if (kind == EntryKind::kFile || kind == EntryKind::kSymlink) under_leaf = path + "/";
   };
@@ -98,20 +106,20 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
     const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
     if (!under_leaf.empty() && (take_base ? b->first : s->first).starts_with(under_leaf)) {
       if (!take_scan) {
-        if (b->second.kind != EntryKind::kTombstone) out.deleted.push_back(b->first);
+        if (b->second.kind != EntryKind::kTombstone) {
+          put_deleted(*b);
+        } else {
+          put(b->first, b->second);
+        }
         ++b;
       }
-      if (!take_base) ++s;  // (the scanner never lists one; left out likewise)
+      if (!take_base) ++s;  // (the scanner never lists one; left out)
       continue;
     }
     if (!take_base) note_leaf(s->first, s->second.kind);
     if (take_base) {
       if (b->second.kind != EntryKind::kTombstone && !keep_missing(b->first, b->second)) {
-        Entry t;
-        t.kind = EntryKind::kTombstone;
-        t.vv = bumped(b->second.vv);
-        out.deleted.push_back(b->first);
-        put(b->first, std::move(t));
+        put_deleted(*b);
       } else {
         note_leaf(b->first, b->second.kind);
         put(b->first, b->second);

@@ -117,29 +117,38 @@ TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {
   EXPECT_EQ(c.state.at("d/f"), base.entries.at("d/f"));
 }
 
-TEST(DetectLocalChangesOfScan, ADirectoryReplacedByAFileDropsItsChildrenFromTheState) {
+TEST(DetectLocalChangesOfScan, ADirectoryReplacedByAFileKeepsItsChildrensTombstonesBeneathIt) {
   // The user removed d/ (with d/x and the tombstone d/old) and made a file d:
-  // the children are deleted, and the state must still build into trees
-  // (a tree cannot list children under a file).
+  // the children are deleted, and their tombstones stay beneath the file
+  // (its tree's "shadow"), so that other devices delete them too. A child
+  // the scan could not know about (now ignored) cannot live beneath a file:
+  // deleted as well.
   BaseState base;
   base.entries = {{"d", MakeEntry(1, 0)},
+                  {"d/ignored.tmp", MakeEntry(0, 4)},
                   {"d/old", MakeEntry(3, 0)},
                   {"d/x", MakeEntry(0, 1)},
                   {"e", MakeEntry(0, 2)}};
   for (auto& [path, entry] : base.entries) entry.vv.Bump("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
   ScanResult scan;
   scan.entries = {{"d", MakeEntry(0, 5)}, {"e", MakeEntry(0, 2)}};
+  scan.ignore_rules = IgnoreRules::Parse("*.tmp\n");
   const LocalChanges c = DetectLocalChangesOfScan(base, scan, kNode);
   EXPECT_EQ(c.modified, std::vector<std::string>{"d"});
-  EXPECT_EQ(c.deleted, std::vector<std::string>{"d/x"});
-  EXPECT_EQ(c.state.count("d/x") + c.state.count("d/old"), 0u);
+  EXPECT_EQ(c.deleted, (std::vector<std::string>{"d/ignored.tmp", "d/x"}));
   EXPECT_EQ(c.state.at("d").kind, EntryKind::kFile);
+  for (const char* child : {"d/ignored.tmp", "d/x"}) {
+    EXPECT_EQ(c.state.at(child).kind, EntryKind::kTombstone) << child;
+    EXPECT_EQ(base.entries.at(child).vv.Compare(c.state.at(child).vv), VvOrder::kBefore) << child;
+  }
+  EXPECT_EQ(c.state.at("d/old"), base.entries.at("d/old"));  // an old tombstone as it was
   const auto built = BuildTrees(c.state, [](std::string_view bytes) {
     ObjectId id{};
     for (std::size_t i = 0; i < bytes.size(); ++i) id[i % id.size()] ^= static_cast<std::uint8_t>(bytes[i]);
     return id;
   });
-  EXPECT_TRUE(built.ok()) << (built.ok() ? "" : built.error().message);
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  EXPECT_EQ(built->tree_ids.count("d"), 1u);
 }
 
 // --- The no-change fast path: the scan baseline (local_changes.h) --------

@@ -70,9 +70,12 @@ void CheckTimes(Testable&& testable, int times) {
 
 // ---- The history model -----------------------------------------------------
 
-// Files only ever live at these paths (none is also a directory), so every
-// history is one hx can publish.
-const std::vector<std::string> kPaths = {"a.txt", "b.txt", "d/c.txt", "d/e.txt", "d/s/g.txt"};
+// Files are written at these paths. "d/s" is a file in some histories and
+// the directory of "d/s/g.txt" in others: a write replaces whatever is in
+// its way (a user replacing a directory by a file, or a file by a
+// directory), and the files it removes count as deleted by that user.
+const std::vector<std::string> kPaths = {"a.txt",   "b.txt", "d/c.txt",
+                                         "d/e.txt", "d/s",   "d/s/g.txt"};
 
 enum class OpKind { kWrite, kDelete, kRename, kChmod, kRemoveDir, kPush, kPull };
 
@@ -193,6 +196,8 @@ class HistoryRun {
 
   // How many conflicts keep_both resolved along the way.
   std::size_t resolved() const { return resolved_; }
+  // How many times a file replaced a directory or a directory a file.
+  std::size_t replaced() const { return replaced_; }
 
   // Plays the history, then the final round (everyone publishes, merging
   // first; then everyone takes the last head), then checks.
@@ -223,6 +228,31 @@ class HistoryRun {
     if (IsFile(device, path)) superseded_.insert(ReadFile(At(device, path)));
   }
 
+  void RecordDelete(int device, int index, const std::string& path) {
+    deletes_.push_back({device, index, path, ReadFile(At(device, path))});
+    Supersede(device, path);
+  }
+
+  // Makes room for a file at `path`: a file where one of its directories
+  // must be, or a directory where it goes, is removed (its files deleted).
+  void ClearWay(int device, int index, const std::string& path) {
+    std::error_code ec;
+    for (std::size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      const std::string ancestor = path.substr(0, slash);
+      if (!IsFile(device, ancestor)) continue;
+      ++replaced_;
+      RecordDelete(device, index, ancestor);
+      fs::remove(At(device, ancestor), ec);
+    }
+    if (!fs::is_directory(fs::symlink_status(At(device, path), ec))) return;
+    ++replaced_;
+    for (const auto& [p, what] : Folder(devices_[device]->vault())) {
+      if (p.starts_with(path + "/") && IsFile(device, p)) RecordDelete(device, index, p);
+    }
+    fs::remove_all(At(device, path), ec);
+  }
+
   void Apply(int index, const Op& op) {
     const std::string& path = kPaths[op.path];
     const fs::path full = At(op.device, path);
@@ -230,6 +260,7 @@ class HistoryRun {
     known_[op.device].insert(index);
     switch (op.kind) {
       case OpKind::kWrite: {
+        ClearWay(op.device, index, path);
         Supersede(op.device, path);
         const std::string content = "v" + std::to_string(index) + " by dev" +
                                     std::to_string(op.device);
@@ -240,15 +271,17 @@ class HistoryRun {
       }
       case OpKind::kDelete:
         if (!IsFile(op.device, path)) break;
-        deletes_.push_back({op.device, index, path, ReadFile(full)});
-        Supersede(op.device, path);
+        RecordDelete(op.device, index, path);
         fs::remove(full, ec);
         break;
       case OpKind::kRename: {
         const std::string& to = kPaths[op.path2];
         if (!IsFile(op.device, path) || op.path == op.path2) break;
+        // A file cannot move beneath itself or over a directory above it.
+        if (to.starts_with(path + "/") || path.starts_with(to + "/")) break;
         const std::string content = ReadFile(full);
         acts_.push_back({op.device, index, content});
+        ClearWay(op.device, index, to);
         Supersede(op.device, to);
         fs::create_directories(At(op.device, to).parent_path(), ec);
         fs::rename(full, At(op.device, to), ec);
@@ -264,8 +297,7 @@ class HistoryRun {
         // Everything under d/ (conflict copies too) is deleted by the user.
         for (const auto& [p, what] : Folder(devices_[op.device]->vault())) {
           if (!p.starts_with("d/") || !IsFile(op.device, p)) continue;
-          deletes_.push_back({op.device, index, p, ReadFile(At(op.device, p))});
-          Supersede(op.device, p);
+          RecordDelete(op.device, index, p);
         }
         fs::remove_all(At(op.device, "d"), ec);
         break;
@@ -348,6 +380,7 @@ class HistoryRun {
   std::vector<DeleteRecord> deletes_;
   std::vector<ActRecord> acts_;
   std::size_t resolved_ = 0;
+  std::size_t replaced_ = 0;
   std::int64_t now_ = 1'700'000'000'000;
 };
 
@@ -361,11 +394,17 @@ TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothing) {
         HistoryRun run(history);
         run.Run();
         RC_CLASSIFY(run.resolved() > 0, "resolved conflicts");
+        RC_CLASSIFY(run.replaced() > 0, "a directory replaced by a file or back");
       },
       HistoriesToRun());
 }
 
 // ---- The merge algebra of the planner -------------------------------------
+
+// The merge algebra's paths: files only, none also a directory (entries
+// are generated per path, without the tombstones a replaced directory
+// leaves beneath a file).
+const std::vector<std::string> kFilePaths = {"a.txt", "b.txt", "d/c.txt", "d/e.txt", "d/s/g.txt"};
 
 const std::vector<std::string> kNodes = {std::string(32, '1'), std::string(32, '2'),
                                          std::string(32, '3')};
@@ -528,10 +567,10 @@ RC_GTEST_PROP(MergeAlgebraTest, TheNameGoesToTheSameVersionWhateverTheOrder, ())
 }
 
 RC_GTEST_PROP(MergeAlgebraTest, PlanningAgainstItselfIsANoOp, ()) {
-  const auto entries = *rc::gen::container<std::vector<Entry>>(kPaths.size(), GenEntry());
+  const auto entries = *rc::gen::container<std::vector<Entry>>(kFilePaths.size(), GenEntry());
   EntryMap state;
-  for (std::size_t i = 0; i < kPaths.size(); ++i) {
-    if (entries[i].kind != EntryKind::kDir) state[kPaths[i]] = entries[i];
+  for (std::size_t i = 0; i < kFilePaths.size(); ++i) {
+    if (entries[i].kind != EntryKind::kDir) state[kFilePaths[i]] = entries[i];
   }
   const PullPlan plan = PlanPull(state, state);
   RC_ASSERT(plan.items.empty());
@@ -539,14 +578,14 @@ RC_GTEST_PROP(MergeAlgebraTest, PlanningAgainstItselfIsANoOp, ()) {
 }
 
 RC_GTEST_PROP(MergeAlgebraTest, PlansAgreeFromBothSidesOnEveryPathThatIsNotAConflict, ()) {
-  const auto left = *rc::gen::container<std::vector<Entry>>(kPaths.size(), GenEntry());
-  const auto right = *rc::gen::container<std::vector<Entry>>(kPaths.size(), GenEntry());
+  const auto left = *rc::gen::container<std::vector<Entry>>(kFilePaths.size(), GenEntry());
+  const auto right = *rc::gen::container<std::vector<Entry>>(kFilePaths.size(), GenEntry());
   EntryMap l, r;
-  for (std::size_t i = 0; i < kPaths.size(); ++i) {
+  for (std::size_t i = 0; i < kFilePaths.size(); ++i) {
     // Files only, at the file paths: directory rules are covered by the
     // history property.
-    if (left[i].kind != EntryKind::kDir) l[kPaths[i]] = left[i];
-    if (right[i].kind != EntryKind::kDir) r[kPaths[i]] = right[i];
+    if (left[i].kind != EntryKind::kDir) l[kFilePaths[i]] = left[i];
+    if (right[i].kind != EntryKind::kDir) r[kFilePaths[i]] = right[i];
   }
   const PullPlan lr = PlanPull(l, r);
   const PullPlan rl = PlanPull(r, l);

@@ -119,6 +119,78 @@ TEST_P(SyncScenarioTest, ADeviceThatMissedADeleteCannotBringTheFileBack) {
   EXPECT_TRUE(a->Exists("other.txt"));
 }
 
+TEST_P(SyncScenarioTest, ADirectoryReplacedByAFileAndBackTravelsBothWays) {
+  auto a = NewDevice("a");
+  a->Write("docs/a.txt", "a");
+  a->Write("docs/sub/b.txt", "b");
+  a->Write("keep.txt", "k");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  auto c = NewDevice("c");
+  for (Device* d : {b.get(), c.get()}) HX_ASSERT_OK(d->Pull(Tick()));
+
+  // a replaces the directory by a file: b deletes what the directory held.
+  a->Remove("docs");
+  a->Write("docs", "now a file");
+  HX_ASSERT_OK(a->Push(Tick()));
+  HX_ASSERT_OK(b->Pull(Tick()));
+  EXPECT_EQ(b->Read("docs"), "now a file");
+  EXPECT_EQ(b->Snapshot(), a->Snapshot());
+
+  // b turns it back into a directory with other content.
+  b->Remove("docs");
+  b->Write("docs/new.txt", "n");
+  HX_ASSERT_OK(b->Push(Tick()));
+  HX_ASSERT_OK(a->Pull(Tick()));
+  EXPECT_EQ(a->Read("docs/new.txt"), "n");
+  EXPECT_EQ(a->Snapshot(), b->Snapshot());
+
+  // c missed both and changed something else: it cannot bring docs/a.txt
+  // or docs/sub/b.txt back.
+  c->Write("from-c.txt", "c");
+  HX_ASSERT_OK(c->Pull(Tick()));
+  HX_ASSERT_OK(c->Push(Tick()));
+  for (Device* d : {a.get(), b.get()}) HX_ASSERT_OK(d->Pull(Tick()));
+  EXPECT_FALSE(a->Exists("docs/a.txt"));
+  EXPECT_FALSE(a->Exists("docs/sub"));
+  EXPECT_EQ(a->Snapshot(), c->Snapshot());
+  EXPECT_EQ(b->Snapshot(), c->Snapshot());
+}
+
+TEST_P(SyncScenarioTest, AnEditBeneathADirectoryReplacedByAFileIsAConflictNeverLost) {
+  auto a = NewDevice("a");
+  a->Write("docs/a.txt", "a");
+  HX_ASSERT_OK(a->Push(Tick()));
+  auto b = NewDevice("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+
+  a->Remove("docs");
+  a->Write("docs", "now a file");
+  HX_ASSERT_OK(a->Push(Tick()));
+  b->Write("docs/a.txt", "edited on b");
+  const auto before = b->Snapshot();
+  auto refused = b->Pull(Tick());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, SyncCode::kConflict);
+  EXPECT_THAT(refused.error().details.at("paths"), HasSubstr("docs/a.txt"));
+  EXPECT_EQ(b->Snapshot(), before);
+
+  // keep_both: the directory keeps the name (with the edit), the file goes
+  // to its conflict copy; both devices end with both.
+  SyncOptions o = b->options(Tick());
+  o.auto_merge = MergePolicy::kKeepBoth;
+  HX_ASSERT_OK(SyncPull(b->vault(), o));
+  EXPECT_EQ(b->Read("docs/a.txt"), "edited on b");
+  std::size_t copies = 0;
+  for (const auto& [path, what] : b->Snapshot()) {
+    if (path.starts_with("docs (conflict ") && what == "file:now a file") ++copies;
+  }
+  EXPECT_EQ(copies, 1u);
+  HX_ASSERT_OK(b->Push(Tick()));
+  HX_ASSERT_OK(a->Pull(Tick()));
+  EXPECT_EQ(a->Snapshot(), b->Snapshot());
+}
+
 TEST_P(SyncScenarioTest, ConcurrentEditsStopThePullWithAConflictAndChangeNothing) {
   auto a = NewDevice("a");
   a->Write("f.txt", "base");
