@@ -83,11 +83,19 @@ bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
   return true;
 }
 
+std::uint64_t PackWriter::BlobSizeWith(std::uint64_t sealed_size) const {
+  const std::uint64_t records = locations_.size() + 1;
+  return size() + sealed_size + kPackIndexHeaderSize + records * kPackIndexRecordSize +
+         kAeadOverhead + kPackTrailerSize;
+}
+
+bool PackWriter::HasRoomForSealed(std::uint64_t sealed_size) const {
+  return empty() || BlobSizeWith(sealed_size) < options_.target_size;
+}
+
 bool PackWriter::HasRoomFor(std::uint64_t plaintext_size) const {
-  if (empty()) return true;
   // An object is never sealed larger than raw + overhead (see SealObject).
-  const std::uint64_t worst = plaintext_size + kSealedObjectOverhead;
-  return size() + worst <= options_.target_size;
+  return HasRoomForSealed(plaintext_size + kSealedObjectOverhead);
 }
 
 FinishedPack PackWriter::Finish() {

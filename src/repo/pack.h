@@ -46,12 +46,17 @@ inline constexpr std::string_view kPackMagic = "HXP1";
 inline constexpr std::string_view kPackIndexMagic = "HXI1";
 // le32 index length + magic.
 inline constexpr std::size_t kPackTrailerSize = 8;
+// The index's plaintext: magic + le32 record count, then the records.
+inline constexpr std::size_t kPackIndexHeaderSize = 8;
 inline constexpr std::size_t kPackIndexRecordSize = 57;
 
 struct PackOptions {
-  // A pack is closed once it reaches this size. 16 MiB: few requests for
-  // many small files, while a failed upload repeats little work. Tests lower
-  // it to get several packs from a few objects.
+  // A pack (the whole blob: objects, sealed index, trailer) stays below
+  // this size unless it holds one object that is itself too big. 16 MiB:
+  // few requests for many small files, while a failed upload repeats little
+  // work; and below an S3 store's default multipart threshold (16 MiB), so
+  // a pack is one PUT. Tests lower it to get several packs from a few
+  // objects.
   std::uint64_t target_size = std::uint64_t{16} << 20;
   // compress/zstd.h level for object payloads.
   int zstd_level = kZstdDefaultLevel;
@@ -73,8 +78,8 @@ struct FinishedPack {
 //   }
 //   if (!writer.empty()) Upload(writer.Finish());
 //
-// With HasRoomFor a pack exceeds the target only if it holds one object
-// that is itself larger than the target.
+// (or HasRoomForSealed and AddSealed for objects sealed beforehand). Either
+// way a finished pack is smaller than the target, or holds one object only.
 class PackWriter {
  public:
   // Borrows `context`, which must outlive the writer.
@@ -94,9 +99,15 @@ class PackWriter {
   bool AddSealed(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> sealed,
                  std::uint64_t raw_length);
 
-  // Whether an object of `plaintext_size` bytes fits below the target (at
-  // its worst, uncompressed), or the pack is empty.
+  // Whether the pack would stay below the target with one more object
+  // sealed to `sealed_size` bytes (its index record counted), or is empty.
+  bool HasRoomForSealed(std::uint64_t sealed_size) const;
+  // The same for an object of `plaintext_size` bytes at its worst
+  // (uncompressed): for Add, which seals after the check.
   bool HasRoomFor(std::uint64_t plaintext_size) const;
+  // The size Finish would give the blob after one more object sealed to
+  // `sealed_size` bytes.
+  std::uint64_t BlobSizeWith(std::uint64_t sealed_size) const;
   // Whether the pack has reached the target size.
   bool Full() const { return size() >= options_.target_size; }
   bool empty() const { return locations_.empty(); }

@@ -124,21 +124,69 @@ TEST(PackWriterTest, AnIdAppearsOncePerPack) {
 TEST(PackWriterTest, PacksStayBelowTheTargetUnlessOneObjectIsBigger) {
   const VaultContext context = TestContext(0);
   PackOptions options;
-  options.target_size = 1000;
+  options.target_size = 2000;
   PackWriter writer(context, options);
   EXPECT_TRUE(writer.HasRoomFor(5000));  // empty: anything goes
   Bytes noise(400);
   RandomBytes(noise);
-  AddOrFail(writer, context, ObjectKind::kChunk, noise);
-  EXPECT_FALSE(writer.Full());
-  EXPECT_TRUE(writer.HasRoomFor(400));   // 441 + 441 <= 1000
-  EXPECT_FALSE(writer.HasRoomFor(600));  // 441 + 641 > 1000
-  RandomBytes(noise);
-  AddOrFail(writer, context, ObjectKind::kChunk, noise);
-  EXPECT_FALSE(writer.HasRoomFor(100));
-  RandomBytes(noise);
-  AddOrFail(writer, context, ObjectKind::kChunk, noise);
-  EXPECT_TRUE(writer.Full());
+  AddOrFail(writer, context, ObjectKind::kChunk, noise);  // sealed: 441 bytes
+  // The blob counts the objects, one index record each, the sealed index's
+  // header and AEAD overhead, and the trailer.
+  EXPECT_EQ(writer.BlobSizeWith(441), 441 + 441 + 8 + 2 * 57 + 40 + 8);
+  EXPECT_TRUE(writer.HasRoomFor(400));    // 1052 < 2000
+  EXPECT_TRUE(writer.HasRoomFor(1000));   // 1652 < 2000
+  EXPECT_FALSE(writer.HasRoomFor(1400));  // 2052
+  // A compressible object is judged by what it seals to.
+  const Bytes zeros(1400, 0);
+  auto sealed = SealObject(context, ObjectKind::kChunk, IdOf(context, ObjectKind::kChunk, zeros),
+                           zeros, kZstdDefaultLevel);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_LT(sealed->size(), 100u);
+  EXPECT_TRUE(writer.HasRoomForSealed(sealed->size()));
+  EXPECT_TRUE(writer.AddSealed(ObjectKind::kChunk, IdOf(context, ObjectKind::kChunk, zeros),
+                               *sealed, zeros.size()));
+  const std::uint64_t expected = writer.BlobSizeWith(0) - 57;  // no next object
+  const FinishedPack pack = writer.Finish();
+  EXPECT_EQ(pack.bytes.size(), expected);
+  EXPECT_LT(pack.bytes.size(), options.target_size);
+}
+
+TEST(PackWriterTest, AFinishedPackIsAsBigAsCountedAndBelowTheTarget) {
+  // Objects of random sizes (some compressible) go in while there is room:
+  // every pack of more than one object ends below the target, and the next
+  // object would not have fitted.
+  const VaultContext context = TestContext(0);
+  PackOptions options;
+  options.target_size = 64 * 1024;
+  PackWriter writer(context, options);
+  std::uint64_t rng = 7;
+  auto next = [&rng] {  // the high bits of an LCG (its low bits have short periods)
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return rng >> 33;
+  };
+  int packs = 0;
+  for (int i = 0; i < 400; ++i) {
+    Bytes plain(next() % 9000 + 2);
+    if (next() % 2 == 0) RandomBytes(plain);  // else zeros: compressible
+    plain[0] = static_cast<std::uint8_t>(i);  // distinct ids
+    plain[1] = static_cast<std::uint8_t>(i >> 8);
+    const ObjectId id = IdOf(context, ObjectKind::kChunk, plain);
+    auto sealed = SealObject(context, ObjectKind::kChunk, id, plain, kZstdDefaultLevel);
+    ASSERT_TRUE(sealed.ok());
+    if (!writer.HasRoomForSealed(sealed->size())) {
+      const std::uint64_t would_be = writer.BlobSizeWith(sealed->size());
+      const std::size_t objects = writer.object_count();
+      const FinishedPack pack = writer.Finish();
+      ++packs;
+      if (objects > 1) {
+        EXPECT_LT(pack.bytes.size(), options.target_size);
+      }
+      EXPECT_GE(would_be, options.target_size);
+      EXPECT_TRUE(ReadPackIndex(context, pack.blob_id, pack.bytes).ok());
+    }
+    EXPECT_TRUE(writer.AddSealed(ObjectKind::kChunk, id, *sealed, plain.size()));
+  }
+  EXPECT_GT(packs, 5);
 }
 
 TEST(PackWriterTest, AnEmptyWriterGivesAValidEmptyPack) {

@@ -155,7 +155,10 @@ Status ObjectUploader::Add(ObjectKind kind, const ObjectId& id,
 }
 
 Status ObjectUploader::Append(Pending pending) {
-  if (!writer_.HasRoomFor(pending.raw_length)) HX_RETURN_IF_ERROR(Upload(writer_.Finish()));
+  // By the sealed size: compressed objects fill a pack to its target.
+  if (!writer_.HasRoomForSealed(pending.sealed.size())) {
+    HX_RETURN_IF_ERROR(Upload(writer_.Finish()));
+  }
   if (writer_.AddSealed(pending.kind, pending.id, pending.sealed, pending.raw_length)) {
     ++stats_.objects;
   }
