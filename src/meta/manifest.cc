@@ -208,8 +208,9 @@ Result<StoredManifest> ReadManifestForUpdate(Store& store, const VaultContext& c
   return stored;
 }
 
-Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest,
-                     const StoredManifest& previous) {
+Result<StoredManifest> WriteManifest(Store& store, const VaultContext& ctx,
+                                     const DeviceManifest& manifest,
+                                     const StoredManifest& previous) {
   if (previous.manifest && manifest.manifest_seq <= previous.manifest->manifest_seq) {
     return EncoderBug("WriteManifest", "manifest_seq " + std::to_string(manifest.manifest_seq) +
                                            " does not exceed the stored manifest_seq " +
@@ -217,17 +218,20 @@ Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest
   }
   HX_ASSIGN_OR_RETURN(const Bytes bytes, EncodeManifest(ctx, manifest));
   const std::string key = ManifestKey(manifest.node_id);
+  StoredManifest written;
+  written.manifest = manifest;
   if (previous.version) {
-    HX_RETURN_IF_ERROR(store.PutIfMatch(key, bytes, *previous.version));
+    HX_ASSIGN_OR_RETURN(written.version, store.PutIfMatch(key, bytes, *previous.version));
   } else if (previous.damaged) {
     HX_RETURN_IF_ERROR(store.Put(key, bytes));
   } else {
-    HX_RETURN_IF_ERROR(store.PutIfAbsent(key, bytes));
+    HX_ASSIGN_OR_RETURN(written.version, store.PutIfAbsent(key, bytes));
   }
-  return OkStatus();
+  return written;
 }
 
-Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest) {
+Result<StoredManifest> WriteManifest(Store& store, const VaultContext& ctx,
+                                     const DeviceManifest& manifest) {
   HX_ASSIGN_OR_RETURN(const StoredManifest previous,
                       ReadManifestForUpdate(store, ctx, manifest.node_id));
   return WriteManifest(store, ctx, manifest, previous);

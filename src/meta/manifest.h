@@ -101,16 +101,22 @@ Result<StoredManifest> ReadManifestForUpdate(Store& store, const VaultContext& c
                                              std::string_view node_id);
 
 // Writes this device's manifest over `previous` (what ReadManifestForUpdate
-// returned): `manifest.manifest_seq` must be greater than its manifest_seq
-// (KC_SYNC_INTERNAL otherwise: a device never goes back). Replaces it with
-// PutIfMatch (creates with PutIfAbsent), so a concurrent writer of the same
-// name (which only a bug could cause) is Category::kAborted. A damaged
-// manifest is replaced: only this device writes it, so this is the repair.
-Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest,
-                     const StoredManifest& previous);
+// returned, or what an earlier WriteManifest returned): `manifest.manifest_seq`
+// must be greater than its manifest_seq (KC_SYNC_INTERNAL otherwise: a device
+// never goes back). Replaces it with PutIfMatch (creates with PutIfAbsent),
+// so a stored manifest other than `previous` (a concurrent writer, which only
+// a bug could cause, or a `previous` remembered from an earlier write that is
+// no longer what the store holds) is Category::kAborted (or kNotFound, if it
+// is gone). A damaged manifest is replaced: only this device writes it, so
+// this is the repair. Returns what is now stored: `manifest` with its new
+// version (none after the plain replace of a damaged one).
+Result<StoredManifest> WriteManifest(Store& store, const VaultContext& ctx,
+                                     const DeviceManifest& manifest,
+                                     const StoredManifest& previous);
 
 // The same, reading `previous` first.
-Status WriteManifest(Store& store, const VaultContext& ctx, const DeviceManifest& manifest);
+Result<StoredManifest> WriteManifest(Store& store, const VaultContext& ctx,
+                                     const DeviceManifest& manifest);
 
 // The node ids that have a manifest (keys "manifests/<32 hex>.hxman"),
 // sorted. Other keys under manifests/ (none that hx writes) are ignored.

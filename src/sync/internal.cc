@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/hex.h"
 #include "meta/manifest.h"
 #include "repo/object_codec.h"
 
@@ -166,33 +167,87 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   return txn.Commit();
 }
 
+namespace {
+
+// The manifest this device last wrote, with its store version, as the index
+// remembers it (meta kMetaManifestCache: "<version hex>:<sealed bytes hex>");
+// nullopt if there is none or it does not open.
+std::optional<StoredManifest> CachedManifest(Session& s) {
+  Result<std::optional<std::string>> cached = s.index->GetMeta(kMetaManifestCache);
+  if (!cached.ok() || !*cached) return std::nullopt;
+  const std::string_view text = **cached;
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto version = FromHex(text.substr(0, colon));
+  const auto bytes = FromHex(text.substr(colon + 1));
+  if (!version || version->empty() || !bytes) return std::nullopt;
+  Result<DeviceManifest> manifest = DecodeManifest(s.ctx, s.node_id(), *bytes);
+  if (!manifest.ok()) return std::nullopt;
+  StoredManifest stored;
+  stored.manifest = std::move(*manifest);
+  stored.version = std::string(version->begin(), version->end());
+  return stored;
+}
+
+}  // namespace
+
 Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
                          std::optional<std::string> published_snapshot, std::int64_t now_ms) {
   // This device is the only writer of its manifest; the index remembers the
   // last seq written, so a manifest damaged on the store is replaced by a
   // newer one instead of blocking every sync.
   HX_ASSIGN_OR_RETURN(const std::uint64_t local_seq, MetaUint(*s.index, kMetaManifestSeq));
-  // One read serves both the merge below and the conditional write.
-  HX_ASSIGN_OR_RETURN(const StoredManifest current,
-                      ReadManifestForUpdate(*s.store, s.ctx, s.node_id()));
-  DeviceManifest m;
-  if (current.manifest) m = *current.manifest;
-  if (current.damaged) AddCounters(*s.index, {{"manifests_repaired", 1}});
-  m.vault_id = s.ctx.vault_id;
-  m.node_id = s.node_id();
-  m.manifest_seq = std::max(m.manifest_seq, local_seq) + 1;
-  m.last_seen_head_seq = std::max(m.last_seen_head_seq, head_seq);
-  if (published_snapshot &&
-      std::find(m.snapshots.begin(), m.snapshots.end(), *published_snapshot) ==
-          m.snapshots.end()) {
-    m.snapshots.push_back(*published_snapshot);
+  const auto next = [&](const StoredManifest& current) {
+    DeviceManifest m;
+    if (current.manifest) m = *current.manifest;
+    m.vault_id = s.ctx.vault_id;
+    m.node_id = s.node_id();
+    m.manifest_seq = std::max(m.manifest_seq, local_seq) + 1;
+    m.last_seen_head_seq = std::max(m.last_seen_head_seq, head_seq);
+    if (published_snapshot &&
+        std::find(m.snapshots.begin(), m.snapshots.end(), *published_snapshot) ==
+            m.snapshots.end()) {
+      m.snapshots.push_back(*published_snapshot);
+    }
+    m.device.hx_version = HX_VERSION_STRING;
+    m.device.platform = Platform();
+    m.device.last_seen_ms = now_ms;
+    m.device.capabilities = {"folder", "snapshot_v2"};
+    return m;
+  };
+  // Over the manifest this device last wrote, without reading it (one
+  // request, not two), as long as the store still holds exactly that one;
+  // else (a write whose reply was lost, a repair, a store restored from a
+  // backup) the store refuses the write and the manifest is read first.
+  std::optional<Result<StoredManifest>> written;
+  if (std::optional<StoredManifest> cached = CachedManifest(s)) {
+    written = WriteManifest(*s.store, s.ctx, next(*cached), *cached);
+    const Category category = written->ok() ? Category::kInternal : written->error().category;
+    if (!written->ok() && (category == Category::kAborted || category == Category::kNotFound)) {
+      written.reset();
+    }
   }
-  m.device.hx_version = HX_VERSION_STRING;
-  m.device.platform = Platform();
-  m.device.last_seen_ms = now_ms;
-  m.device.capabilities = {"folder", "snapshot_v2"};
-  HX_RETURN_IF_ERROR(WriteManifest(*s.store, s.ctx, m, current));
-  return s.index->SetMeta(kMetaManifestSeq, std::to_string(m.manifest_seq));
+  if (!written) {
+    HX_ASSIGN_OR_RETURN(const StoredManifest current,
+                        ReadManifestForUpdate(*s.store, s.ctx, s.node_id()));
+    if (current.damaged) AddCounters(*s.index, {{"manifests_repaired", 1}});
+    written = WriteManifest(*s.store, s.ctx, next(current), current);
+  }
+  if (!written->ok()) return std::move(*written).error();
+  const StoredManifest& stored = **written;
+  HX_RETURN_IF_ERROR(s.index->SetMeta(kMetaManifestSeq,
+                                      std::to_string(stored.manifest->manifest_seq)));
+  // Best effort: without it the next update reads first.
+  Result<Bytes> sealed = EncodeManifest(s.ctx, *stored.manifest);
+  if (stored.version && sealed.ok()) {
+    const std::string& version = *stored.version;
+    const std::span<const std::uint8_t> version_bytes(
+        reinterpret_cast<const std::uint8_t*>(version.data()), version.size());
+    (void)s.index->SetMeta(kMetaManifestCache, ToHex(version_bytes) + ":" + ToHex(*sealed));
+  } else {
+    (void)s.index->SetMeta(kMetaManifestCache, "");
+  }
+  return OkStatus();
 }
 
 Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string message) {

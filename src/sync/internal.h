@@ -24,6 +24,8 @@ namespace hx {
 inline constexpr std::string_view kMetaIncomplete = "base_incomplete";
 // Index meta: the manifest_seq this device last wrote.
 inline constexpr std::string_view kMetaManifestSeq = "manifest_seq";
+// The manifest this device last wrote and its store version (internal.cc).
+inline constexpr std::string_view kMetaManifestCache = "manifest_written";
 
 // Cumulative counters shown by status ("objects imported and skipped by
 // category"): a JSON object of named non-negative integers.

@@ -4,12 +4,52 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "store/store_wrappers.h"
 #include "sync/sync_test_util.h"
 
 namespace hx::testing {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+
+// Records the reads and writes of manifests/ made through it, as
+// "<call> manifests/...".
+class ManifestCallLog final : public StoreWrapper {
+ public:
+  ManifestCallLog(std::unique_ptr<Store> inner, std::shared_ptr<std::vector<std::string>> log)
+      : StoreWrapper(std::move(inner)), log_(std::move(log)) {}
+
+  Result<Bytes> Get(std::string_view key, std::uint64_t max_size) override {
+    Note("get", key);
+    return StoreWrapper::Get(key, max_size);
+  }
+  Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
+                                                      std::uint64_t max_size) override {
+    Note("get", key);
+    return StoreWrapper::GetVersioned(key, max_size);
+  }
+  Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override {
+    Note("put", key);
+    return StoreWrapper::Put(key, bytes);
+  }
+  Result<StoreVersion> PutIfAbsent(std::string_view key,
+                                   std::span<const std::uint8_t> bytes) override {
+    Note("put_if_absent", key);
+    return StoreWrapper::PutIfAbsent(key, bytes);
+  }
+  Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
+                                  const StoreVersion& expected) override {
+    Note("put_if_match", key);
+    return StoreWrapper::PutIfMatch(key, bytes, expected);
+  }
+
+ private:
+  void Note(std::string_view call, std::string_view key) {
+    if (key.starts_with("manifests/")) log_->push_back(std::string(call) + " manifests/");
+  }
+  std::shared_ptr<std::vector<std::string>> log_;
+};
 
 class SyncScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
  protected:
@@ -454,6 +494,43 @@ TEST_P(SyncScenarioTest, ADamagedManifestIsReplacedByTheNextPush) {
   auto status = a->Status(Tick());
   HX_ASSERT_OK(status);
   EXPECT_EQ(status->counters.value("manifests_repaired", 0), 1);
+}
+
+TEST_P(SyncScenarioTest, ADeviceRewritesItsManifestWithoutReadingItFirst) {
+  auto a = NewDevice("a");
+  a->Write("f.txt", "1");
+  HX_ASSERT_OK(a->Push(Tick()));
+  std::string manifest_key;
+  for (const auto& [key, bytes] : store_->Objects()) {
+    if (key.starts_with("manifests/")) manifest_key = key;
+  }
+  ASSERT_FALSE(manifest_key.empty());
+  const std::string first = store_->Objects().at(manifest_key);
+  auto log = std::make_shared<std::vector<std::string>>();
+  a->wrap_store = [inner = a->wrap_store, log](std::unique_ptr<Store> store) {
+    return std::make_unique<ManifestCallLog>(inner ? inner(std::move(store)) : std::move(store),
+                                             log);
+  };
+
+  // It remembers what it wrote last: one conditional write over that.
+  a->Write("g.txt", "2");
+  HX_ASSERT_OK(a->Push(Tick()));
+  EXPECT_THAT(*log, ElementsAre("put_if_match manifests/"));
+
+  // The store went back to an older manifest (restored from a backup): the
+  // write over the remembered one is refused, and the device reads what is
+  // there and writes over that instead.
+  store_->Overwrite(manifest_key, first);
+  log->clear();
+  a->Write("h.txt", "3");
+  HX_ASSERT_OK(a->Push(Tick()));
+  EXPECT_THAT(*log, ElementsAre("put_if_match manifests/", "get manifests/",
+                                "put_if_match manifests/"));
+  EXPECT_NE(store_->Objects().at(manifest_key), first);
+  log->clear();
+  a->Write("i.txt", "4");
+  HX_ASSERT_OK(a->Push(Tick()));
+  EXPECT_THAT(*log, ElementsAre("put_if_match manifests/"));
 }
 
 TEST_P(SyncScenarioTest, ADamagedLockBlocksPushesUntilUnlocked) {
