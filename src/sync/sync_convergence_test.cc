@@ -159,12 +159,16 @@ std::map<std::string, std::string> Folder(const fs::path& vault) {
   return out;
 }
 
+// A file's content without its mode mark.
+std::string Plain(const std::string& what) {
+  return what.ends_with(" +x") ? what.substr(0, what.size() - 3) : what;
+}
+
 // The contents of the files of a folder (without mode marks).
 std::set<std::string> Contents(const fs::path& vault) {
   std::set<std::string> out;
   for (const auto& [path, what] : Folder(vault)) {
-    if (what == "dir") continue;
-    out.insert(what.ends_with(" +x") ? what.substr(0, what.size() - 3) : what);
+    if (what != "dir") out.insert(Plain(what));
   }
   return out;
 }
@@ -176,7 +180,11 @@ struct DeleteRecord {
   std::string content;
 };
 
-struct ActRecord {  // a chmod or rename of a file holding `content`
+// A chmod or rename of a file holding `content`, or a conflict copy of it
+// that a merge made: another device that made the same copy concurrently
+// with a deletion of this one (the same name and content everywhere) keeps
+// it, as it keeps an edit concurrent with a delete.
+struct ActRecord {
   int device;
   int op;
   std::string content;
@@ -206,8 +214,15 @@ class HistoryRun {
       RecordSeen(static_cast<int>(i), history_.ops[i].device);
       Apply(static_cast<int>(i), history_.ops[i]);
     }
-    for (int d = 0; d < history_.devices; ++d) Push(d);
-    for (int d = 0; d < history_.devices; ++d) Pull(d);
+    // The final round's syncs are ops too (numbered after the history's).
+    int index = static_cast<int>(history_.ops.size());
+    for (bool push : {true, false}) {
+      for (int d = 0; d < history_.devices; ++d, ++index) {
+        RecordSeen(index, d);
+        known_[d].insert(index);
+        push ? Push(d, index) : Pull(d, index);
+      }
+    }
     Check();
   }
 
@@ -302,15 +317,25 @@ class HistoryRun {
         fs::remove_all(At(op.device, "d"), ec);
         break;
       case OpKind::kPush:
-        Push(op.device);
+        Push(op.device, index);
         break;
       case OpKind::kPull:
-        Pull(op.device);
+        Pull(op.device, index);
         break;
     }
   }
 
-  void Push(int d) {
+  // The conflict copies a merge made (sync op `index` on device d).
+  void NoteCopies(int d, int index, const std::vector<PullResolution>& resolutions) {
+    resolved_ += resolutions.size();
+    for (const PullResolution& resolution : resolutions) {
+      if (resolution.renamed_to && IsFile(d, *resolution.renamed_to)) {
+        acts_.push_back({d, index, ReadFile(At(d, *resolution.renamed_to))});
+      }
+    }
+  }
+
+  void Push(int d, int index) {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
@@ -318,12 +343,12 @@ class HistoryRun {
     if (!r.ok()) RC_FAIL("push on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->merged) {
       known_[d].insert(store_known_.begin(), store_known_.end());
-      resolved_ += r->merged->resolutions.size();
+      NoteCopies(d, index, r->merged->resolutions);
     }
     if (r->outcome == "published") store_known_.insert(known_[d].begin(), known_[d].end());
   }
 
-  void Pull(int d) {
+  void Pull(int d, int index) {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
@@ -331,7 +356,7 @@ class HistoryRun {
     if (!r.ok()) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->error) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r->error->ToShortString());
     known_[d].insert(store_known_.begin(), store_known_.end());
-    resolved_ += r->resolutions.size();
+    NoteCopies(d, index, r->resolutions);
   }
 
   // Whether a delete and another device's act on the same version were
@@ -355,10 +380,7 @@ class HistoryRun {
     for (const DeleteRecord& del : deletes_) {
       auto at = first.find(del.path);
       if (at == first.end()) continue;
-      const std::string now = at->second.ends_with(" +x")
-                                  ? at->second.substr(0, at->second.size() - 3)
-                                  : at->second;
-      if (now != del.content) continue;
+      if (Plain(at->second) != del.content) continue;
       const bool excused = std::any_of(acts_.begin(), acts_.end(), [&](const ActRecord& act) {
         return act.content == del.content && Concurrent(del, act);
       });
