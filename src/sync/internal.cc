@@ -222,8 +222,8 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
   std::optional<Result<StoredManifest>> written;
   if (std::optional<StoredManifest> cached = CachedManifest(s)) {
     written = WriteManifest(*s.store, s.ctx, next(*cached), *cached);
-    const Category category = written->ok() ? Category::kInternal : written->error().category;
-    if (!written->ok() && (category == Category::kAborted || category == Category::kNotFound)) {
+    if (!written->ok() && (written->error().category == Category::kAborted ||
+                           written->error().category == Category::kNotFound)) {
       written.reset();
     }
   }
