@@ -65,6 +65,15 @@ class SyncScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
 
   std::int64_t Tick() { return now_ += 1000; }
 
+  // The key of the (last listed) device manifest on the store; "" if none.
+  std::string StoredManifestKey() const {
+    std::string manifest_key;
+    for (const auto& [key, bytes] : store_->Objects()) {
+      if (key.starts_with("manifests/")) manifest_key = key;
+    }
+    return manifest_key;
+  }
+
   std::unique_ptr<StoreFixture> store_;
   std::int64_t now_ = 1'700'000'000'000;
 };
@@ -479,10 +488,7 @@ TEST_P(SyncScenarioTest, ADamagedManifestIsReplacedByTheNextPush) {
   auto a = NewDevice("a");
   a->Write("f.txt", "1");
   HX_ASSERT_OK(a->Push(Tick()));
-  std::string manifest_key;
-  for (const auto& [key, bytes] : store_->Objects()) {
-    if (key.starts_with("manifests/")) manifest_key = key;
-  }
+  const std::string manifest_key = StoredManifestKey();
   ASSERT_FALSE(manifest_key.empty());
   std::string bytes = store_->Objects().at(manifest_key);
   bytes[bytes.size() / 2] ^= 0x01;
@@ -500,10 +506,7 @@ TEST_P(SyncScenarioTest, ADeviceRewritesItsManifestWithoutReadingItFirst) {
   auto a = NewDevice("a");
   a->Write("f.txt", "1");
   HX_ASSERT_OK(a->Push(Tick()));
-  std::string manifest_key;
-  for (const auto& [key, bytes] : store_->Objects()) {
-    if (key.starts_with("manifests/")) manifest_key = key;
-  }
+  const std::string manifest_key = StoredManifestKey();
   ASSERT_FALSE(manifest_key.empty());
   const std::string first = store_->Objects().at(manifest_key);
   auto log = std::make_shared<std::vector<std::string>>();
