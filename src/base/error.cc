@@ -3,6 +3,7 @@
 #include <array>
 
 #include "base/json_string.h"
+#include "base/printable.h"
 
 namespace hx {
 namespace {
@@ -157,8 +158,10 @@ std::string Error::ToJson() const {
 }
 
 std::string Error::ToHuman() const {
+  // Messages and details embed paths, keys and names from the store and
+  // from other devices: every one is escaped here, once, for all errors.
   std::string out = "error: ";
-  out += message;
+  AppendPrintable(out, message);
   out += "\n  code: ";
   out += ToString(code);
   out += " (";
@@ -167,9 +170,9 @@ std::string Error::ToHuman() const {
   out += ")";
   for (const auto& [key, value] : details) {
     out += "\n  ";
-    out += key;
+    AppendPrintable(out, key);
     out += ": ";
-    out += value;
+    AppendPrintable(out, value);
   }
   out += "\n  next: ";
   out += NextStepFor(code);

@@ -127,7 +127,9 @@ struct Error {
   std::string ToShortString() const;
   // Canonical JSON object {category, code, details, message, retryable}.
   std::string ToJson() const;
-  // Human text: the code, the message, and what to do next.
+  // Human text: the code, the message, the details and what to do next;
+  // the message and the details escaped (base/printable.h: they embed
+  // names that other devices and the store chose).
   std::string ToHuman() const;
 };
 

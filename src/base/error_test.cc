@@ -1,5 +1,6 @@
 #include "base/error.h"
 
+#include <algorithm>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -88,6 +89,25 @@ TEST(ErrorTest, HumanTextNamesCodeAndNextStep) {
   EXPECT_NE(text.find("KC_SYNC_LOCKED"), std::string::npos);
   EXPECT_NE(text.find("the store is locked by node abc"), std::string::npos);
   EXPECT_NE(text.find(std::string(NextStepFor(SyncCode::kLocked))), std::string::npos);
+}
+
+TEST(ErrorTest, HostileNamesInMessagesAndDetailsAreEscapedInHumanText) {
+  const std::string name = "a\x1b]0;owned\x07\n  next: rm -rf ~\\\xff";
+  Error e(SyncCode::kApplyFailed, Category::kIo, "cannot write " + name + ": disk full");
+  e.With("path", name).With("a\nkey", "v");
+  const std::string text = e.ToHuman();
+  const std::string escaped = "a\\e]0;owned\\x07\\n  next: rm -rf ~\\\\\\xff";
+  EXPECT_NE(text.find("error: cannot write " + escaped + ": disk full\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n  path: " + escaped + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  a\\nkey: v\n"), std::string::npos) << text;
+  // Only the layout's own newlines: error, code, two details, next.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  // JSON keeps the name byte for byte (escaped as JSON).
+  EXPECT_NE(e.ToJson().find(R"("path":"a\u001b]0;owned\u0007\n  next: rm -rf ~\\)"),
+            std::string::npos)
+      << e.ToJson();
 }
 
 Result<int> Half(int x) {

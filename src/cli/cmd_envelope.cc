@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "base/printable.h"
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "envelope/envelope.h"
@@ -64,8 +65,8 @@ Result<Report> RunExport(const EnvelopeArgs& args) {
       {"exported_utc", envelope.exported_utc}, {"schema_version", envelope.schema_version}};
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(j));
   return Report{"exported " + std::to_string(envelope.items.size()) + " item(s), " +
-                    std::to_string(bytes.size()) + " bytes, to " + AbsolutePath(args.out).string() +
-                    "\n",
+                    std::to_string(bytes.size()) + " bytes, to " +
+                    Printable(AbsolutePath(args.out).string()) + "\n",
                 json};
 }
 

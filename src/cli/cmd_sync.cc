@@ -162,12 +162,9 @@ void RegisterSync(CLI::App& app, Context& context) {
   pull->callback([&context, args] {
     Result<PullReport> result = WithPolicy<PullReport>(
         *args, [&](const SyncOptions& o) { return SyncPull(VaultPath(*args), o); });
+    // A partial pull prints its per-item status, then its error (Finish);
+    // its exit code is the error's.
     context.exit_code = Finish(context, result);
-    // A partial pull printed its per-item status; its exit code is the error's.
-    if (result.ok() && result->error) {
-      if (!context.output.json) std::fputs(result->error->ToHuman().c_str(), stderr);
-      context.exit_code = ExitCodeFor(result->error->code);
-    }
   });
 
   RegisterMergePreview(*sync, context);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
+#include "base/printable.h"
 #include "cli/commands.h"
 #include "hash/blake3.h"
 #include "json/canonical_json.h"
@@ -37,19 +38,20 @@ Result<Report> CheckTarget(const TargetArgs& args) {
                       ParseTargetUri(args.uri, {args.endpoint, args.path_style, args.region}, cwd));
   nlohmann::json j = {{"kind", t.kind == TargetKind::kFolder ? "folder" : "s3"},
                       {"uri", t.ToUri()}};
-  std::string human = "uri:    " + t.ToUri() + "\n";
+  std::string human = "uri:    " + Printable(t.ToUri()) + "\n";
   if (t.kind == TargetKind::kFolder) {
     j["path"] = t.path;
-    human += "kind:   folder\npath:   " + t.path + "\n";
+    human += "kind:   folder\npath:   " + Printable(t.path) + "\n";
   } else {
     j["bucket"] = t.bucket;
     j["prefix"] = t.prefix;
     j["endpoint"] = t.endpoint;
     j["path_style"] = t.path_style;
     j["region"] = t.region;
-    human += "kind:   s3\nbucket: " + t.bucket + "\nprefix: " + t.prefix +
-             "\nendpoint: " + (t.endpoint.empty() ? "(AWS)" : t.endpoint) +
-             "\nregion: " + t.region + (t.path_style ? "\npath-style addressing\n" : "\n");
+    human += "kind:   s3\nbucket: " + Printable(t.bucket) + "\nprefix: " + Printable(t.prefix) +
+             "\nendpoint: " + (t.endpoint.empty() ? "(AWS)" : Printable(t.endpoint)) +
+             "\nregion: " + Printable(t.region) +
+             (t.path_style ? "\npath-style addressing\n" : "\n");
   }
   HX_ASSIGN_OR_RETURN(std::string json, WriteCanonicalJson(j));
   return Report{human, json};
@@ -87,7 +89,7 @@ Result<Report> HashFiles(const std::vector<std::string>& files) {
   nlohmann::json j = nlohmann::json::object();
   for (const std::string& file : files) {
     HX_ASSIGN_OR_RETURN(std::string digest, HashFile(file));
-    report.human += digest + "  " + file + "\n";
+    report.human += digest + "  " + Printable(file) + "\n";
     j[file] = digest;
   }
   HX_ASSIGN_OR_RETURN(report.json, WriteCanonicalJson(j));

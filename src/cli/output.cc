@@ -1,8 +1,13 @@
 #include "cli/output.h"
 
-#include <cstdio>
+#include "base/printable.h"
 
 namespace hx::cli {
+
+void PrintHuman(std::FILE* stream, std::string_view text) {
+  const std::string safe = TerminalSafe(text);
+  std::fwrite(safe.data(), 1, safe.size(), stream);
+}
 
 int Emit(const OutputOptions& options, const Result<Report>& result) {
   if (result.ok()) {
@@ -10,7 +15,7 @@ int Emit(const OutputOptions& options, const Result<Report>& result) {
       std::fputs(result->json.c_str(), stdout);
       std::fputc('\n', stdout);
     } else {
-      std::fputs(result->human.c_str(), stdout);
+      PrintHuman(stdout, result->human);
     }
     std::fflush(stdout);
     return 0;
@@ -22,7 +27,7 @@ int Emit(const OutputOptions& options, const Result<Report>& result) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
   } else {
-    std::fputs(error.ToHuman().c_str(), stderr);
+    PrintHuman(stderr, error.ToHuman());
   }
   return ExitCodeFor(error.code);
 }

@@ -1,7 +1,9 @@
 #include "cli/sync_args.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -40,16 +42,43 @@ std::int64_t WallClockMs() {
       .count();
 }
 
+Result<std::string> ReadPassphraseFile(const std::string& file) {
+  const auto refused = [&](const std::string& why) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "cannot read the passphrase file " + file + ": " + why +
+                            "; give a readable file whose first line is the passphrase (or "
+                            "leave out --passphrase-file and set HX_PASSPHRASE)")
+        .With("path", file);
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) return refused("it is a directory");
+  errno = 0;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return refused(errno != 0 ? std::strerror(errno) : "it cannot be opened");
+  std::string line;
+  if (!std::getline(in, line)) {
+    if (in.bad()) return refused(errno != 0 ? std::strerror(errno) : "a read error");
+    return refused("it is empty");
+  }
+  // getline took the LF; a file written on Windows (or by an editor set so)
+  // ends the line with CRLF, and the CR is no part of the passphrase.
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return refused("its first line is empty");
+  return line;
+}
+
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt) {
   return [file, prompt]() -> std::optional<std::string> {
+    // What the command line names wins over what the environment holds:
+    // an exported HX_PASSPHRASE must not silently override the file the
+    // user just named (AddVaultArgs has already checked that it reads).
+    if (!file.empty()) {
+      Result<std::string> line = ReadPassphraseFile(file);
+      if (!line.ok()) return std::nullopt;
+      return *std::move(line);
+    }
     if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
       return std::string(env);
-    }
-    if (!file.empty()) {
-      std::ifstream in(file);
-      std::string line;
-      if (in && std::getline(in, line)) return line;
-      return std::nullopt;
     }
     if (prompt == Prompt::kNever) return std::nullopt;
     return PromptPassphrase();
@@ -82,12 +111,20 @@ void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
     cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
   }
   cmd->add_option("--now-ms", args.now_ms, now_help);
+  // A file that cannot be read is a usage error at once (naming it), even
+  // when a cached key would have made it unnecessary: the user meant it.
   cmd->add_option("--passphrase-file", args.passphrase_file,
                   prompt == Prompt::kAllowed
-                      ? "Read the passphrase from this file's first line (else HX_PASSPHRASE, "
-                        "else a prompt on a terminal)"
+                      ? "Read the passphrase from this file's first line (before HX_PASSPHRASE "
+                        "and the prompt on a terminal)"
                       : "Read the passphrase from this file's first line if this device has no "
-                        "cached key (else HX_PASSPHRASE)");
+                        "cached key (before HX_PASSPHRASE)")
+      ->check(CLI::Validator(
+          [](const std::string& file) -> std::string {
+            Result<std::string> line = ReadPassphraseFile(file);
+            return line.ok() ? std::string() : line.error().message;
+          },
+          "FILE", "readable passphrase file"));
 }
 
 SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {

@@ -21,12 +21,19 @@ namespace hx::cli {
 // Milliseconds since the epoch, for commands not given --now-ms.
 std::int64_t WallClockMs();
 
-// Where a passphrase comes from, in order: HX_PASSPHRASE, the first line of
-// `file` (if given), then (kAllowed only) a no-echo prompt on a terminal.
-// Commands run by scripts and apps (merge-preview, lock, member) never
-// prompt: without the first two, only the cached key opens the vault.
+// Where a passphrase comes from, in order: the first line of `file` (if
+// given: --passphrase-file wins over the environment), else HX_PASSPHRASE,
+// else (kAllowed only) a no-echo prompt on a terminal. Commands run by
+// scripts and apps (merge-preview, lock, member) never prompt: without the
+// first two, only the cached key opens the vault.
 enum class Prompt { kAllowed, kNever };
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt);
+
+// The passphrase in `file`: its first line without the line ending (LF or
+// CRLF). A file that cannot be opened or read, is empty or starts with an
+// empty line is KC_SYNC_INPUT_INVALID naming it (detail path) and saying
+// what to do.
+Result<std::string> ReadPassphraseFile(const std::string& file);
 
 // The working directory (relative target paths are resolved against it),
 // and a path the user typed made absolute and normal.
@@ -67,7 +74,7 @@ int Finish(Context& context, const Result<R>& result) {
   int code = Emit(context.output, Report{result->ToHuman(), *json});
   if constexpr (requires { result->error; }) {
     if (result->error) {
-      if (!context.output.json) std::fputs(result->error->ToHuman().c_str(), stderr);
+      if (!context.output.json) PrintHuman(stderr, result->error->ToHuman());
       code = ExitCodeFor(result->error->code);
     }
   }

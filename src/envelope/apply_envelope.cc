@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/os_error.h"
+#include "base/printable.h"
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
 #include "sync/archive.h"
@@ -319,19 +320,20 @@ nlohmann::json EnvelopeApplyReport::ToJson() const {
 
 std::string EnvelopeApplyReport::ToHuman() const {
   std::ostringstream out;
-  out << "envelope apply to " << vault_path << " (" << policy << "): " << outcome << "\n";
+  out << "envelope apply to " << Printable(vault_path) << " (" << policy << "): " << outcome
+      << "\n";
   for (const EnvelopeApplyItem& i : items) {
-    out << "  " << i.status << "  " << i.item_id << "  (" << i.change;
+    out << "  " << i.status << "  " << Printable(i.item_id) << "  (" << i.change;
     if (i.winner) out << ", " << ToString(*i.winner) << " kept";
     out << ")";
-    if (i.archived) out << "  archived: " << *i.archived;
-    if (i.error) out << "  error: " << i.error->message;
+    if (i.archived) out << "  archived: " << Printable(*i.archived);
+    if (i.error) out << "  error: " << Printable(i.error->message);
     out << "\n";
   }
   out << "created " << summary.created << ", updated " << summary.updated << ", skipped "
       << summary.skipped << ", conflicted " << summary.conflicted << ", failed " << summary.failed
       << "\n";
-  if (report_file) out << "report: " << *report_file << "\n";
+  if (report_file) out << "report: " << Printable(*report_file) << "\n";
   return out.str();
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/hex.h"
+#include "base/printable.h"
 #include "hash/sha256.h"
 #include "json/canonical_json.h"
 #include "json/utf8.h"
@@ -300,13 +301,14 @@ nlohmann::json EnvelopeDiffReport::ToJson() const {
 
 std::string EnvelopeDiffReport::ToHuman() const {
   std::ostringstream out;
-  out << "envelope from " << source.kind << " " << source.device_id << " (" << exported_utc
-      << ") against " << vault_path << " (nothing was changed)\n";
+  out << "envelope from " << Printable(source.kind) << " " << Printable(source.device_id) << " ("
+      << Printable(exported_utc) << ") against " << Printable(vault_path)
+      << " (nothing was changed)\n";
   for (const EnvelopeDiffItem& d : items) {
     if (d.change == "unchanged") continue;
-    out << "  " << d.change << "  " << d.item_id << " (" << d.item_type;
+    out << "  " << d.change << "  " << Printable(d.item_id) << " (" << Printable(d.item_type);
     if (d.local_item_type && *d.local_item_type != d.item_type) {
-      out << "; here a " << *d.local_item_type;
+      out << "; here a " << Printable(*d.local_item_type);
     }
     out << ")\n";
   }

@@ -1,5 +1,6 @@
 #include "index/index.h"
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 
 #include "base/hex.h"
+#include "index/sqlite_db.h"
 
 namespace hx {
 namespace {
@@ -624,6 +626,128 @@ TEST_F(IndexTest, AMissingDirectoryIsAnIoError) {
   EXPECT_EQ(index.error().code, SyncCode::kStateFailed);
   EXPECT_EQ(index.error().category, Category::kIo);
   EXPECT_NE(index.error().message.find("no/index.sqlite"), std::string::npos);
+}
+
+// Every connection opened while one is alive gets PRAGMA max_page_count:
+// SQLite then meets a "full disk" exactly as on a real one (SQLITE_FULL),
+// inside the Index's own connection.
+class PageLimit {
+ public:
+  explicit PageLimit(int pages) {
+    limit_ = pages;
+    sqlite3_auto_extension(reinterpret_cast<void (*)()>(&Apply));
+  }
+  ~PageLimit() { sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(&Apply)); }
+  PageLimit(const PageLimit&) = delete;
+  PageLimit& operator=(const PageLimit&) = delete;
+
+ private:
+  static int Apply(sqlite3* db, char** /*error*/, const void* /*api*/) {
+    const std::string sql = "PRAGMA max_page_count=" + std::to_string(limit_);
+    return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  static inline int limit_ = 0;
+};
+
+TEST_F(IndexTest, AFullDiskAtTheIndexIsNoSpaceNotIo) {
+  OpenOrDie(file());  // the schema, written without a limit
+  PageLimit limit(64);  // 256 KiB with 4 KiB pages
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  ASSERT_NE(index, nullptr);
+  ASSERT_TRUE(index->SetMeta("small", "fits").ok());
+  Status full = index->SetMeta("large", std::string(std::size_t{1} << 20, 'x'));
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(full.error().category, Category::kNoSpace) << full.error().ToShortString();
+  EXPECT_EQ(full.error().details.at("file"), file().string());
+  EXPECT_NE(full.error().message.find("free some space"), std::string::npos);
+  // Nothing half-written: the index still reads, without the large value.
+  EXPECT_EQ(*index->GetMeta("small"), std::optional<std::string>("fits"));
+  EXPECT_EQ(*index->GetMeta("large"), std::nullopt);
+}
+
+// A VFS over the default one whose -shm mapping fails as on a full disk:
+// SQLite reports SQLITE_IOERR_SHMSIZE and errno ENOSPC (what hx met on a
+// full tmpfs with a few KiB left, reported as category io before).
+class FullShmVfs {
+ public:
+  FullShmVfs() {
+    real_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *real_;
+    vfs_.zName = "hx_full_shm";
+    vfs_.pAppData = this;
+    vfs_.xOpen = &Open;
+    vfs_.xGetLastError = &GetLastError;
+    sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
+  }
+  ~FullShmVfs() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(real_, /*makeDflt=*/1);
+  }
+  FullShmVfs(const FullShmVfs&) = delete;
+  FullShmVfs& operator=(const FullShmVfs&) = delete;
+
+ private:
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out) {
+    FullShmVfs* self = static_cast<FullShmVfs*>(vfs->pAppData);
+    const int rc = self->real_->xOpen(self->real_, name, file, flags, out);
+    // Only the database file maps the -shm (the -wal and journals get
+    // methods without shared memory).
+    if (rc == SQLITE_OK && (flags & SQLITE_OPEN_MAIN_DB) != 0 && file->pMethods != nullptr &&
+        file->pMethods->iVersion >= 2) {
+      real_methods_ = file->pMethods;
+      self->methods_ = *file->pMethods;
+      self->methods_.xShmMap = &ShmMap;
+      file->pMethods = &self->methods_;
+    }
+    return rc;
+  }
+  // Maps as the real VFS does (so that its bookkeeping of the -shm file
+  // stays whole and closing releases it), then reports the failure.
+  static int ShmMap(sqlite3_file* file, int region, int size, int extend,
+                    void volatile** mapped) {
+    const int rc = real_methods_->xShmMap(file, region, size, extend, mapped);
+    if (rc != SQLITE_OK) return rc;
+    *mapped = nullptr;
+    return SQLITE_IOERR_SHMSIZE;
+  }
+  static int GetLastError(sqlite3_vfs*, int, char*) { return ENOSPC; }
+
+  sqlite3_vfs* real_ = nullptr;
+  sqlite3_vfs vfs_{};
+  sqlite3_io_methods methods_{};
+  static inline const sqlite3_io_methods* real_methods_ = nullptr;
+};
+
+TEST_F(IndexTest, AFullDiskMetWhileGrowingTheShmFileIsNoSpaceNotIo) {
+  OpenOrDie(file());
+  FullShmVfs full;
+  Result<std::unique_ptr<Index>> index = Index::Open(file());
+  ASSERT_FALSE(index.ok());
+  const Error& e = index.error();
+  EXPECT_EQ(e.code, SyncCode::kStateFailed);
+  EXPECT_EQ(e.category, Category::kNoSpace) << e.ToShortString();
+  EXPECT_EQ(e.details.at("errno"), std::to_string(ENOSPC));
+  EXPECT_EQ(e.details.at("sqlite_code"), std::to_string(SQLITE_IOERR_SHMSIZE));
+  EXPECT_NE(e.message.find("free some space"), std::string::npos) << e.message;
+}
+
+TEST(SqliteErrorTest, AFullDiskMetDuringAnyFileOperationIsNoSpace) {
+  // SQLite returns SQLITE_FULL only for a short write; a full disk met
+  // while syncing, truncating, growing the -shm or creating the -wal file is
+  // an SQLITE_IOERR_* or SQLITE_CANTOPEN whose errno is ENOSPC (or EDQUOT).
+  EXPECT_EQ(CategoryForSqlite(SQLITE_FULL, 0), Category::kNoSpace);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_FSYNC, ENOSPC), Category::kNoSpace);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_SHMSIZE, ENOSPC), Category::kNoSpace);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_TRUNCATE, EDQUOT), Category::kNoSpace);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_WRITE, ENOSPC), Category::kNoSpace);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_CANTOPEN, ENOSPC), Category::kNoSpace);
+  // Other I/O errors stay io; other errnos do not make a code no_space.
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_WRITE, EIO), Category::kIo);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_IOERR_READ, 0), Category::kIo);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_CANTOPEN, ENOENT), Category::kIo);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_CORRUPT, ENOSPC), Category::kCorrupt);
+  EXPECT_EQ(CategoryForSqlite(SQLITE_BUSY, 0), Category::kLocked);
 }
 
 TEST_F(IndexTest, ADamagedRowIsCorruptAndNamesItsPath) {

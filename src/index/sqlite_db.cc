@@ -1,5 +1,6 @@
 #include "index/sqlite_db.h"
 
+#include <cerrno>
 #include <utility>
 
 namespace hx {
@@ -9,7 +10,9 @@ constexpr std::string_view kRebuildHint =
     "the index is only a cache: delete it (and its -wal and -shm files) and hx rebuilds it "
     "from the folder and the store";
 
-Category CategoryForSqlite(int rc) {
+}  // namespace
+
+Category CategoryForSqlite(int rc, int system_errno) {
   switch (rc & 0xff) {
     case SQLITE_FULL:
       return Category::kNoSpace;
@@ -19,12 +22,17 @@ Category CategoryForSqlite(int rc) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Category::kLocked;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      // SQLite says SQLITE_FULL only for a short write; a full disk met
+      // while syncing, growing the -shm file or creating the -wal file is an
+      // I/O error whose errno tells what it was.
+      if (system_errno == ENOSPC || system_errno == EDQUOT) return Category::kNoSpace;
+      return Category::kIo;
     default:
       return Category::kIo;
   }
 }
-
-}  // namespace
 
 void SqliteStatement::NoteBind(int rc) {
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) {
@@ -183,7 +191,9 @@ Result<std::string> SqliteDb::QueryText(const char* sql) {
 bool SqliteDb::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 Error SqliteDb::MakeError(int rc, std::string_view what) const {
-  const Category category = CategoryForSqlite(rc);
+  // The errno of the last failed system call, for I/O errors (0 if none).
+  const int system_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  const Category category = CategoryForSqlite(rc, system_errno);
   const char* message =
       db_ != nullptr && sqlite3_errcode(db_) == rc ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   std::string text = "local index " + file_ + ": " + std::string(what) + ": " + message;
@@ -196,6 +206,13 @@ Error SqliteDb::MakeError(int rc, std::string_view what) const {
       .With("sqlite_error", sqlite3_errstr(rc));
   if (category == Category::kCorrupt) {
     error.With("hint", std::string(kRebuildHint));
+  }
+  if (category == Category::kNoSpace) {
+    error.message += " (the disk of the vault is full: free some space and run the command again)";
+  }
+  const int base = rc & 0xff;
+  if (system_errno != 0 && (base == SQLITE_IOERR || base == SQLITE_CANTOPEN)) {
+    error.With("errno", std::to_string(system_errno));
   }
   return error;
 }

@@ -5,14 +5,17 @@
 // Internal to the index module (index.cc); keeps sqlite3.h out of index.h.
 //
 // Error mapping (every failure is KC_SYNC_STATE_FAILED):
-//   SQLITE_FULL                  -> Category::kNoSpace
+//   SQLITE_FULL, and SQLITE_IOERR_* or SQLITE_CANTOPEN whose errno is
+//   ENOSPC or EDQUOT             -> Category::kNoSpace (a full disk, whatever
+//                                   SQLite was doing when it met it)
 //   SQLITE_CORRUPT, SQLITE_NOTADB -> Category::kCorrupt, with a hint that
 //                                   deleting the file makes hx rebuild it
 //   SQLITE_BUSY, SQLITE_LOCKED   -> Category::kLocked (another process holds
 //                                   the database; the vault's flock should
 //                                   make this impossible)
 //   anything else                -> Category::kIo
-// details: {file, sqlite_code (extended result code), sqlite_error}.
+// details: {file, sqlite_code (extended result code), sqlite_error, and for
+// I/O errors errno when SQLite recorded one}.
 //
 // Thread-safety: a SqliteDb and its statements belong to one thread at a
 // time (the connection is opened with SQLITE_OPEN_NOMUTEX).
@@ -32,6 +35,11 @@
 namespace hx {
 
 class SqliteDb;
+
+// The category of SQLite result code `rc` (extended or primary), given the
+// errno SQLite recorded for it (sqlite3_system_errno; 0 if none), per the
+// mapping above.
+Category CategoryForSqlite(int rc, int system_errno);
 
 // A prepared statement. Bind errors are remembered and reported by the next
 // Step() or Run(), so callers bind without checking each call.

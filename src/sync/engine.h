@@ -177,6 +177,10 @@ struct PullReport {
   std::string policy = "none";  // the merge policy in effect
   // One per conflicting path the policy resolved, sorted by path.
   std::vector<PullResolution> resolutions;
+  // What went wrong without undoing the pull: a store that refused this
+  // device's manifest (read-only credentials) after everything was applied.
+  // The JSON carries "warnings" only when there are some.
+  std::vector<Error> warnings;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

@@ -20,6 +20,27 @@ constexpr std::uint64_t kMaxGapBytes = std::uint64_t{256} << 10;
 
 bool IdLess(const ObjectLocation& a, const ObjectLocation& b) { return a.id < b.id; }
 
+// A failure to read or open the object at `loc`, naming it: which object, of
+// which kind, in which pack. One that is the object's own (its pack is
+// missing or too short, its bytes do not open: a damaged or foreign pack) is
+// KC_SYNC_APPLY_FAILED as docs/FORMAT.md ("Opening") promises, so that it
+// fails only the items that need the object; trouble reaching the store
+// (network, auth, ...) keeps its code and stops the pull.
+Error ObjectFailure(Error error, ObjectKind kind, const ObjectLocation& loc) {
+  const Category c = error.category;
+  if (c == Category::kCorrupt || c == Category::kHashMismatch || c == Category::kNotFound) {
+    error.code = SyncCode::kApplyFailed;
+  }
+  const std::string id = ToHex(loc.id);
+  error.message = std::string(ToString(kind)) + " " + id + " in pack " + loc.blob_id + " (bytes " +
+                  std::to_string(loc.offset) + "+" + std::to_string(loc.length) +
+                  "): " + error.message;
+  return std::move(error)
+      .With("object", id)
+      .With("kind", std::string(ToString(kind)))
+      .With("blob", loc.blob_id);
+}
+
 }  // namespace
 
 std::size_t ObjectFetcher::IdHash::operator()(const ObjectId& id) const {
@@ -112,13 +133,18 @@ Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const Ob
         .With("object", ToHex(id));
   }
   if (loc->kind != kind) {
-    return Error(SyncCode::kApplyFailed, Category::kCorrupt,
-                 "object " + ToHex(id) + " is indexed as another kind")
-        .With("object", ToHex(id));
+    return ObjectFailure(Error(SyncCode::kApplyFailed, Category::kCorrupt,
+                               "indexed as a " + std::string(ToString(loc->kind))),
+                         kind, *loc);
   }
-  if (cache_.count(id) == 0) HX_RETURN_IF_ERROR(ReadSegment(*loc));
+  if (cache_.count(id) == 0) {
+    if (Status read = ReadSegment(*loc); !read.ok()) {
+      return ObjectFailure(std::move(read).error(), kind, *loc);
+    }
+  }
   auto cached = cache_.find(id);
   Result<std::vector<std::uint8_t>> plain = OpenObject(ctx_, *loc, cached->second);
+  if (!plain.ok()) plain = ObjectFailure(std::move(plain).error(), kind, *loc);
   ++stats_.objects;
   // Drop what will not be needed again.
   auto uses = uses_.find(id);

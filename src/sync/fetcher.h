@@ -50,9 +50,13 @@ class ObjectFetcher {
   // coalescing and tells when a cached object can be dropped).
   Status Expect(const ObjectId& id, std::uint64_t uses = 1);
 
-  // The plaintext of object (kind, id). Failures: not locatable
-  // (KC_SYNC_APPLY_FAILED, not_found), store errors, and OpenObject's
-  // (corrupt, hash_mismatch).
+  // The plaintext of object (kind, id). Failures name the object (details
+  // object, kind, and blob when located; the message says which pack):
+  // not locatable (KC_SYNC_APPLY_FAILED, not_found); a pack that is missing
+  // or too short for the object, or bytes that do not open (OpenObject: a
+  // damaged or foreign pack): KC_SYNC_APPLY_FAILED with the category
+  // (not_found, corrupt, hash_mismatch); other store errors keep their
+  // code (network, auth, ...).
   Result<std::vector<std::uint8_t>> Fetch(ObjectKind kind, const ObjectId& id);
 
   // The location of `id`, if known.

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "base/printable.h"
 #include "meta/manifest.h"
 #include "meta/snapshot.h"
 
@@ -128,8 +129,9 @@ json LockJson(const PathLockView& view) {
 }
 
 std::string LockLine(const PathLockView& view) {
-  std::string line = view.lock.path + "  " + (view.mine ? "this device" : view.lock.owner) +
-                     "  until " + FormatUtc(view.lock.expires_ms);
+  std::string line = Printable(view.lock.path) + "  " +
+                     (view.mine ? "this device" : Printable(view.lock.owner)) + "  until " +
+                     FormatUtc(view.lock.expires_ms);
   if (!view.active) line += "  (expired)";
   return line + "\n";
 }
@@ -353,10 +355,12 @@ json LockReport::ToJson() const {
 
 std::string LockReport::ToHuman() const {
   if (action == "removed") {
-    if (!lock) return "removed the damaged lock of " + path + "\n";
-    return "unlocked " + path + (lock->mine ? "\n" : " (held by " + lock->lock.owner + ")\n");
+    if (!lock) return "removed the damaged lock of " + Printable(path) + "\n";
+    return "unlocked " + Printable(path) +
+           (lock->mine ? "\n" : " (held by " + Printable(lock->lock.owner) + ")\n");
   }
-  return "locked " + path + " until " + FormatUtc(lock ? lock->lock.expires_ms : 0) + "\n";
+  return "locked " + Printable(path) + " until " + FormatUtc(lock ? lock->lock.expires_ms : 0) +
+         "\n";
 }
 
 json LockListReport::ToJson() const {
@@ -370,7 +374,8 @@ std::string LockListReport::ToHuman() const {
   std::string text;
   for (const PathLockView& view : locks) text += LockLine(view);
   for (const std::string& key : damaged) {
-    text += "damaged lock " + key + " (remove it with `hx lock remove --force <path>`)\n";
+    text += "damaged lock " + Printable(key) +
+            " (remove it with `hx lock remove --force <path>`)\n";
   }
   return text;
 }
@@ -480,7 +485,7 @@ json MemberReport::ToJson() const {
 std::string MemberReport::ToHuman() const {
   std::string text;
   for (const MemberView& member : members) {
-    text += member.node_id + "  " + std::string(hx::ToString(member.role));
+    text += Printable(member.node_id) + "  " + std::string(hx::ToString(member.role));
     if (!member.listed) text += " (default)";
     if (member.this_device) text += "  this device";
     text += "\n";

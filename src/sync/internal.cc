@@ -250,6 +250,23 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
   return OkStatus();
 }
 
+Status UpdateOwnManifestAfterPull(Session& s, std::uint64_t head_seq, std::int64_t now_ms,
+                                  std::vector<Error>& warnings) {
+  Status written = UpdateOwnManifest(s, head_seq, std::nullopt, now_ms);
+  if (written.ok() || written.error().category != Category::kAuth) return written;
+  Error refused = std::move(written).error();
+  Error warning(SyncCode::kAuthFailed, Category::kAuth,
+                "everything was pulled, but the store refused this device's manifest (" +
+                    refused.message +
+                    "): other devices will not see which head this device has; give these "
+                    "credentials write access to manifests/ if that matters");
+  warning.details = std::move(refused.details);
+  warning.With("key", ManifestKey(s.node_id()));
+  warnings.push_back(std::move(warning));
+  AddCounters(*s.index, {{"manifest_writes_refused", 1}});
+  return OkStatus();
+}
+
 Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string message) {
   Error conflict(SyncCode::kConflict, Category::kConflict, std::move(message));
   std::string paths;

@@ -3,6 +3,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "base/printable.h"
 #include "json/canonical_json.h"
 #include "sync/link.h"
 
@@ -94,24 +95,26 @@ nlohmann::json LinkReport::ToJson() const {
 std::string LinkReport::ToHuman() const {
   std::ostringstream out;
   if (outcome == "preview") {
-    out << "link preview of " << vault_path << " with " << target << " (" << policy
+    out << "link preview of " << Printable(vault_path) << " with " << Printable(target) << " ("
+        << policy
         << "; nothing was changed)\n";
   } else {
-    out << "link of " << vault_path << " with " << target << " (" << policy << "): " << outcome
+    out << "link of " << Printable(vault_path) << " with " << Printable(target) << " (" << policy
+        << "): " << outcome
         << "\n";
   }
   for (const LinkItem& item : items) {
-    out << "  " << item.status << "  " << item.path << "  (" << item.change;
+    out << "  " << item.status << "  " << Printable(item.path) << "  (" << item.change;
     if (item.winner) out << ", " << ToString(*item.winner) << " kept";
     out << ")";
-    if (item.archived) out << "  archived: " << *item.archived;
-    if (item.error) out << "  error: " << item.error->message;
+    if (item.archived) out << "  archived: " << Printable(*item.archived);
+    if (item.error) out << "  error: " << Printable(item.error->message);
     out << "\n";
   }
   out << "created " << summary.created << ", updated " << summary.updated << ", skipped "
       << summary.skipped << ", conflicted " << summary.conflicted << ", failed " << summary.failed
       << "\n";
-  if (report_file) out << "report: " << *report_file << "\n";
+  if (report_file) out << "report: " << Printable(*report_file) << "\n";
   if (outcome == "linked") out << "next: hx sync push publishes this folder's additions\n";
   return out.str();
 }

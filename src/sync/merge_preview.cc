@@ -8,6 +8,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/printable.h"
 #include "sync/governance.h"
 #include "sync/internal.h"
 #include "sync/resolve.h"
@@ -186,14 +187,17 @@ std::string MergePreviewReport::ToHuman() const {
             << "overlap: " << r.overlap.object_hashes.size() << " objects, "
             << r.overlap.overlay_ids.size() << " overlays\n"
             << "reasons:";
-        for (const std::string& reason : r.reasons) out << " " << reason;
+        for (const std::string& reason : r.reasons) out << " " << Printable(reason);
         out << "\n";
       },
       report);
   if (const auto* v2 = std::get_if<SyncMergePreviewReportV2>(&report)) {
     for (const SyncMergeItemV2& item : v2->items) {
-      out << "  " << item.action << ": " << (item.path.empty() ? item.object_hash : item.path);
-      if (!item.renamed_to.empty()) out << " (other version at " << item.renamed_to << ")";
+      out << "  " << item.action << ": "
+          << Printable(item.path.empty() ? item.object_hash : item.path);
+      if (!item.renamed_to.empty()) {
+        out << " (other version at " << Printable(item.renamed_to) << ")";
+      }
       out << "\n";
     }
     if (!v2->lock_conflicts.empty()) {

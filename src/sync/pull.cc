@@ -483,7 +483,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   synced.snapshot_id = head.snapshot_id;
   synced.head_seq = head.seq;
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
-  HX_RETURN_IF_ERROR(UpdateOwnManifest(s, head.seq, std::nullopt, options.now_ms));
+  HX_RETURN_IF_ERROR(UpdateOwnManifestAfterPull(s, head.seq, options.now_ms, report.warnings));
 
   report.changes = MakeChangeSummary(added, modified, deleted);
   report.objects_fetched = fetcher.stats().objects;

@@ -1,7 +1,11 @@
 // Rendering of the engine's reports: canonical JSON (for --json and RPC;
-// keys sorted, integers only) and short text for humans.
+// keys sorted, integers only) and short text for humans. Every string in the
+// human text that a user, another device or the store chose (paths, targets,
+// owners, messages) is shown through Printable (base/printable.h): a file
+// name cannot drive the terminal or forge a line of the report.
 #include <sstream>
 
+#include "base/printable.h"
 #include "sync/engine.h"
 
 namespace hx {
@@ -52,11 +56,12 @@ json InitReport::ToJson() const {
 std::string InitReport::ToHuman() const {
   std::ostringstream out;
   if (already_initialized) {
-    out << vault_path << " is already a vault of " << target << "\n";
+    out << Printable(vault_path) << " is already a vault of " << Printable(target) << "\n";
   } else {
-    out << (created ? "created vault " : "joined vault ") << vault_id << " at " << target
+    out << (created ? "created vault " : "joined vault ") << Printable(vault_id) << " at "
+        << Printable(target)
         << (encrypted ? " (encrypted)" : " (NOT encrypted)") << "\n"
-        << "this device: " << node_id << "\n";
+        << "this device: " << Printable(node_id) << "\n";
   }
   return out.str();
 }
@@ -80,8 +85,9 @@ json StatusReport::ToJson() const {
 
 std::string StatusReport::ToHuman() const {
   std::ostringstream out;
-  out << "vault:   " << vault_path << " (device " << node_id.substr(0, 8) << ")\n"
-      << "target:  " << target << "\n"
+  out << "vault:   " << Printable(vault_path) << " (device " << Printable(node_id.substr(0, 8))
+      << ")\n"
+      << "target:  " << Printable(target) << "\n"
       << "remote:  head " << Seq(remote_head_seq) << " " << Short(remote_snapshot_id) << "\n"
       << "base:    head " << Seq(base_head_seq) << " " << Short(base_snapshot_id);
   if (remote_snapshot_id && base_snapshot_id != remote_snapshot_id) out << " (behind: pull)";
@@ -94,10 +100,11 @@ std::string StatusReport::ToHuman() const {
     out << "\n";
   }
   if (last_error.is_object()) {
-    out << "last error: " << last_error.value("code", "") << " (" << last_error.value("category", "")
-        << "): " << last_error.value("message", "") << "\n";
+    out << "last error: " << Printable(last_error.value("code", "")) << " ("
+        << Printable(last_error.value("category", ""))
+        << "): " << Printable(last_error.value("message", "")) << "\n";
   }
-  for (const std::string& issue : scan_issues) out << "skipped: " << issue << "\n";
+  for (const std::string& issue : scan_issues) out << "skipped: " << Printable(issue) << "\n";
   return out.str();
 }
 
@@ -129,7 +136,7 @@ std::string PushReport::ToHuman() const {
   } else {
     out << "up to date (head " << Seq(head_seq) << ")\n";
   }
-  for (const std::string& issue : scan_issues) out << "skipped: " << issue << "\n";
+  for (const std::string& issue : scan_issues) out << "skipped: " << Printable(issue) << "\n";
   return out.str();
 }
 
@@ -138,9 +145,9 @@ json UnlockReport::ToJson() const {
 }
 
 std::string UnlockReport::ToHuman() const {
-  if (!was_locked) return "the store at " + target + " was not locked\n";
-  return "removed the write lock" + (owner ? " held by " + *owner : std::string()) + " at " +
-         target + "\n";
+  if (!was_locked) return "the store at " + Printable(target) + " was not locked\n";
+  return "removed the write lock" + (owner ? " held by " + Printable(*owner) : std::string()) +
+         " at " + Printable(target) + "\n";
 }
 
 json PullReport::ToJson() const {
@@ -175,30 +182,40 @@ json PullReport::ToJson() const {
   // Only when items were left out, so the report of a small pull is the
   // same document it always was.
   if (items_omitted != 0) out["items_omitted"] = items_omitted;
+  if (!warnings.empty()) {
+    json warnings_json = json::array();
+    for (const Error& warning : warnings) warnings_json.push_back(json::parse(warning.ToJson()));
+    out["warnings"] = std::move(warnings_json);
+  }
   return out;
 }
 
 std::string PullReport::ToHuman() const {
   std::ostringstream out;
+  const auto warn = [&] {
+    for (const Error& warning : warnings) out << "warning: " << Printable(warning.message) << "\n";
+  };
   if (outcome == "up_to_date") {
     out << "up to date (head " << Seq(head_seq) << ")\n";
+    warn();
     return out.str();
   }
   out << "pulled head " << Seq(head_seq) << " " << Short(snapshot_id) << ": "
       << ChangesHuman(changes) << "\n";
   for (const PullItem& item : items) {
     if (item.status == "applied") continue;
-    out << "  " << item.status << ": " << item.path;
-    if (item.error) out << " (" << item.error->message << ")";
+    out << "  " << item.status << ": " << Printable(item.path);
+    if (item.error) out << " (" << Printable(item.error->message) << ")";
     out << "\n";
   }
   for (const PullResolution& r : resolutions) {
-    out << "  " << policy << ": " << r.path << " " << r.decision;
-    if (r.renamed_to) out << ", other version at " << *r.renamed_to;
-    if (r.archived) out << ", other version archived at " << *r.archived;
+    out << "  " << policy << ": " << Printable(r.path) << " " << r.decision;
+    if (r.renamed_to) out << ", other version at " << Printable(*r.renamed_to);
+    if (r.archived) out << ", other version archived at " << Printable(*r.archived);
     if (r.status != "applied") out << " (" << r.status << ")";
     out << "\n";
   }
+  warn();
   return out.str();
 }
 
