@@ -142,20 +142,63 @@ Result<VaultSlot> VaultDir::OpenParent(std::string_view rel, VaultArea area, boo
   HX_RETURN_IF_ERROR(CheckPath(rel, area));
   const auto [parent, leaf] = SplitLast(rel);
   VaultSlot slot;
-  HX_ASSIGN_OR_RETURN(slot.dir, OpenDir(parent, area, create));
+  Result<Fd> dir = OpenDir(parent, area, create);
+  if (!dir.ok()) {
+    Error e = std::move(dir).error();
+    if (e.category == Category::kConflict) {
+      // Name the path that was to be written, and the directory at fault.
+      auto at = e.details.find("path");
+      if (at != e.details.end()) e.With("dir", at->second);
+      e.message = "refusing to write " + Full(rel).string() + ": " + e.message;
+      e.With("path", Full(rel).string());
+    }
+    return e;
+  }
+  slot.dir = std::move(*dir);
   slot.name = std::string(leaf);
   return slot;
 }
 
-Result<std::optional<struct stat>> VaultDir::Lstat(std::string_view rel, VaultArea area) const {
-  Result<VaultSlot> slot = OpenParent(rel, area, /*create=*/false);
-  if (!slot.ok()) {
-    if (slot.error().category == Category::kNotFound) return std::optional<struct stat>();
-    return std::move(slot).error();
+bool VaultDir::SymlinkOnTheWay(std::string_view rel) const {
+  Fd current;
+  std::size_t start = 0;
+  while (start <= rel.size() && !rel.empty()) {
+    const std::size_t slash = rel.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? rel.size() : slash;
+    const std::string name(rel.substr(start, end - start));
+    const int at = current.valid() ? current.get() : root_fd_.get();
+    struct stat st;
+    if (env_->StatAt(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (S_ISLNK(st.st_mode)) return true;
+    if (!S_ISDIR(st.st_mode)) return false;
+    int next = -1;
+    if (const int err = env_->Open(at, name.c_str(), kDirFlags, 0, &next); err != 0) {
+      return err == ELOOP || err == ENOTDIR;  // swapped for a symlink since the stat
+    }
+    current = Fd(*env_, next);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
   }
+  return false;
+}
+
+Result<std::optional<VaultSlot>> VaultDir::FindParent(std::string_view rel, VaultArea area) const {
+  Result<VaultSlot> slot = OpenParent(rel, area, /*create=*/false);
+  if (slot.ok()) return std::optional<VaultSlot>(std::move(*slot));
+  if (slot.error().category == Category::kNotFound) return std::optional<VaultSlot>();
+  if (slot.error().category == Category::kConflict &&
+      !SymlinkOnTheWay(SplitLast(rel).first)) {
+    return std::optional<VaultSlot>();  // a file on the way: nothing is at rel
+  }
+  return std::move(slot).error();
+}
+
+Result<std::optional<struct stat>> VaultDir::Lstat(std::string_view rel, VaultArea area) const {
+  HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> slot, FindParent(rel, area));
+  if (!slot) return std::optional<struct stat>();
   struct stat st;
   const int err = StatIn(*slot, &st);
-  if (err == ENOENT) return std::optional<struct stat>();
+  if (err == ENOENT || err == ENOTDIR) return std::optional<struct stat>();
   if (err != 0) return PathError("cannot inspect", rel, err);
   return std::optional<struct stat>(st);
 }

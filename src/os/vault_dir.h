@@ -87,9 +87,15 @@ class VaultDir {
   // component.
   Result<VaultSlot> OpenParent(std::string_view rel, VaultArea area, bool create) const;
 
+  // The parent of `rel` if it is there: nullopt when a component is missing
+  // or is not a directory (a file: nothing can be at `rel`); a symlink on the
+  // way is kConflict, as for OpenDir.
+  Result<std::optional<VaultSlot>> FindParent(std::string_view rel, VaultArea area) const;
+
   // What is at `rel`, never through a symlink (a symlink at the leaf is
   // reported as one): nullopt when nothing is there (the leaf or a parent
-  // is missing). A parent that is a symlink or not a directory: kConflict.
+  // is missing, or a parent is a file). A parent that is a symlink:
+  // kConflict.
   Result<std::optional<struct stat>> Lstat(std::string_view rel, VaultArea area) const;
 
   // fstatat(slot, AT_SYMLINK_NOFOLLOW): 0, or the errno.
@@ -114,6 +120,10 @@ class VaultDir {
   Error PathError(std::string_view what, std::string_view rel, int err) const;
 
  private:
+  // Whether a component of the directory `rel` is a symlink (walking from
+  // the root without following one).
+  bool SymlinkOnTheWay(std::string_view rel) const;
+
   VaultDir(Env& env, std::filesystem::path root, Fd fd)
       : env_(&env), root_(std::move(root)), root_fd_(std::move(fd)) {}
 
