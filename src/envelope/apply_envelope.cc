@@ -265,11 +265,12 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   // .hx/reports/envelope_apply_<now_ms>.json (best effort, as pull's).
   const std::string name = "envelope_apply_" + std::to_string(options.now_ms) + ".json";
   const fs::path reports = vault / kLocalDirName / "reports";
-  std::error_code ec;
-  fs::create_directories(reports, ec);
+  // Created (or found) beneath the folder without following a symlink.
+  const bool reports_ok =
+      vault_dir.OpenDir(std::string(kLocalDirName) + "/reports", VaultArea::kState, true).ok();
   report.report_file = ".hx/reports/" + name;
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
-  if (ec || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
+  if (!reports_ok || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
     report.report_file.reset();
   }
   return report;
