@@ -1,10 +1,10 @@
 // A local I/O fault at any single call of a pull's apply phase (through the
 // fault-injecting Env) fails only what it touches, with a KC_SYNC_* code, and
 // loses nothing: the next pull without faults finishes the job.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "os/fault_env.h"
 #include "sync/sync_test_util.h"
@@ -47,17 +47,19 @@ TEST(ApplyFaultTest, AFaultAtAnyCallOfTheApplyLosesNothingAndTheNextPullFinishes
   };
   FaultInjectingEnv counter(Env::Default());
   std::unique_ptr<Device> b0;
-  HX_ASSERT_OK(pull(counter, [&] { counter.Disarm(); }, b0));
+  HX_ASSERT_OK(pull(
+      counter, [&] { counter.Disarm(); }, b0));
   const std::uint64_t calls = apply_calls;
   ASSERT_GT(calls, 10u);
 
-  for (const EnvFault fault : {EnvFault::kIo, EnvFault::kNoSpace, EnvFault::kShortWrite,
-                               EnvFault::kCrash}) {
+  for (const EnvFault fault :
+       {EnvFault::kIo, EnvFault::kNoSpace, EnvFault::kShortWrite, EnvFault::kCrash}) {
     for (std::uint64_t nth = 1; nth <= calls; ++nth) {
       SCOPED_TRACE(std::string(ToString(fault)) + " at call " + std::to_string(nth));
       FaultInjectingEnv env(Env::Default());
       std::unique_ptr<Device> b;
-      Result<PullReport> pulled = pull(env, [&] { env.Arm(nth, fault); }, b);
+      Result<PullReport> pulled = pull(
+          env, [&] { env.Arm(nth, fault); }, b);
       ASSERT_TRUE(pulled.ok()) << pulled.error().ToShortString();
       for (const PullItem& item : pulled->items) {
         if (item.status != "failed") continue;
