@@ -15,12 +15,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "meta/head.h"
+#include "meta/snapshot.h"
 #include "os/env.h"
+#include "repo/object_codec.h"
 #include "sync/apply.h"
 #include "sync/archive.h"
 #include "sync/fetcher.h"
 #include "sync/local_state.h"
 #include "sync/session.h"
+#include "sync/uploader.h"
 #include "sync/sync_test_util.h"
 
 namespace hx::testing {
@@ -347,6 +351,68 @@ TEST_F(VaultBoundaryTest, AParentSwappedForASymlinkMidPullAtEveryPointIsNeverWri
       EXPECT_TRUE(refused_any);
     }
   }
+}
+
+// A hostile device (anything holding the vault's key) publishes a snapshot
+// whose root tree lists ".hx" (and ".hx/config.json"), written with the
+// repo's own tree writer and the uploader: the pulling device refuses the
+// whole snapshot naming ".hx", and nothing is written into its .hx/.
+TEST_F(VaultBoundaryTest, ARemoteTreeEntryNamedHxIsRefusedWhateverAnotherDeviceSent) {
+  a_->Write("ok.txt", "ok");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  auto b = Joined("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  const std::string config_before = b->Read(".hx/config.json");
+  {
+    Result<Session> s = OpenSession(a_->vault(), a_->options(Tick()));
+    ASSERT_TRUE(s.ok()) << s.error().ToShortString();
+    Result<HeadState> head = ReadHead(*s->store, s->ctx);
+    ASSERT_TRUE(head.ok() && head->head.has_value());
+    const VersionVector vv({{s->node_id(), 99}});
+    auto entry = [&](EntryKind kind) {
+      Entry e;
+      e.kind = kind;
+      e.vv = vv;
+      return e;
+    };
+    EntryMap hostile = {{".hx", entry(EntryKind::kDir)},
+                        {".hx/config.json", entry(EntryKind::kFile)},  // empty: no chunk
+                        {".hx/evil", entry(EntryKind::kFile)},
+                        {"new.txt", entry(EntryKind::kFile)}};
+    ObjectUploader uploader(*s->store, s->ctx, *s->index);
+    BuildTreesOptions tree_options;
+    tree_options.sink = [&uploader](const ObjectId& id, std::string bytes) {
+      return uploader.Add(
+          ObjectKind::kTree, id,
+          std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    };
+    Result<BuiltTrees> trees = BuildTrees(hostile, TreeIdFn(s->ctx), tree_options);
+    ASSERT_TRUE(trees.ok()) << trees.error().ToShortString();
+    HX_ASSERT_OK(uploader.Flush());
+    Snapshot snapshot;
+    snapshot.created_ms = Tick();
+    snapshot.root = trees->root;
+    snapshot.snapshot_id = SnapshotId(trees->root, snapshot.created_ms);
+    snapshot.vault_id = s->ctx.vault_id;
+    snapshot.parents = {head->head->snapshot_id};
+    snapshot.author = s->node_id();
+    snapshot.seq = head->head->seq + 1;
+    snapshot.key_fingerprint = s->config.key_fingerprint;
+    snapshot.added = uploader.added();
+    HX_ASSERT_OK(WriteSnapshot(*s->store, s->ctx, snapshot));
+    HX_ASSERT_OK(PublishHead(*s->store, s->ctx, *head,
+                             Head{s->ctx.vault_id, snapshot.seq, snapshot.snapshot_id}));
+  }
+  Result<PullReport> pulled = b->Pull(Tick());
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(pulled.error().category, Category::kCorrupt);
+  EXPECT_THAT(pulled.error().message, HasSubstr("\".hx\""));
+  EXPECT_EQ(pulled.error().details.at("path"), ".hx");
+  EXPECT_FALSE(b->Exists(".hx/evil"));
+  EXPECT_FALSE(b->Exists("new.txt"));
+  EXPECT_EQ(b->Read(".hx/config.json"), config_before);
+  EXPECT_EQ(b->Read("ok.txt"), "ok");
 }
 
 // The last guard: whatever a plan says, the applier never creates,
