@@ -6,7 +6,7 @@
 //
 // The calls are the POSIX ones hx needs, most of them relative to a
 // directory descriptor (the *at family): writes into a vault are made
-// relative to a descriptor held from the vault root down (os/beneath.h), so
+// relative to a descriptor held from the vault root down (os/vault_dir.h), so
 // no symlink or swapped directory can redirect them.
 //
 // Conventions, for every method:
