@@ -1,5 +1,6 @@
 #include "store/s3/s3_client.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "store/s3/xml.h"
@@ -25,7 +26,8 @@ bool IsAuthCode(const std::string& code) {
 }  // namespace
 
 Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_message,
-                 const std::string& what, const S3Endpoint& endpoint) {
+                 const std::string& what, const S3Endpoint& endpoint,
+                 const std::string& redirect_hint) {
   const std::string where = " (bucket " + endpoint.bucket + " at " + endpoint.base_url + ")";
   // The server's own words help, but are cut: they come from the network.
   const std::string said = s3_message.empty() ? "" : ": " + s3_message.substr(0, 200);
@@ -49,10 +51,14 @@ Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_
     code = SyncCode::kTargetInvalid;
     category = Category::kNotFound;
     advice = "; create the bucket or check its name, the endpoint and --region";
-  } else if (s3_code == "PermanentRedirect" || status == 301) {
+  } else if (s3_code == "PermanentRedirect" || s3_code == "TemporaryRedirect" ||
+             s3_code == "Redirect" || (status >= 300 && status < 400 && status != 304)) {
+    // Never "not found": the bucket is there, but it is answered elsewhere.
     code = SyncCode::kTargetInvalid;
-    category = Category::kNotFound;
-    advice = "; the bucket is in another region: pass its region with --region";
+    category = Category::kInvalidInput;
+    advice = "; the bucket is answered by another region or endpoint" +
+             (redirect_hint.empty() ? "" : " (" + redirect_hint + ")") +
+             ": pass the bucket's region with --region, or its endpoint with --endpoint";
   } else if (status == 404) {
     category = Category::kNotFound;
   } else if (status == 412 || s3_code == "PreconditionFailed" ||
@@ -152,15 +158,33 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
   }
   std::string s3_code;
   std::string s3_message;
+  std::string redirect_to;
   if (!response.body.empty()) {
     auto parsed = ParseXml(std::string_view(reinterpret_cast<const char*>(response.body.data()),
                                             response.body.size()));
     if (parsed.ok()) {
       s3_code = parsed->ChildText("Code");
       s3_message = parsed->ChildText("Message");
+      redirect_to = parsed->ChildText("Endpoint");
     }
   }
-  return MapS3Error(response.status, s3_code, s3_message, what, endpoint_);
+  std::string hint;
+  if (response.status >= 300 && response.status < 400) {
+    // What the server says about where the bucket is: from the network, so
+    // cut, and the Location without its query.
+    const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
+    std::string location = response.Header("location");
+    location = location.substr(0, std::min<std::size_t>(location.find('?'), 200));
+    if (location.empty()) location = redirect_to.substr(0, 200);
+    if (!region.empty()) hint = "the server names region " + region;
+    if (!location.empty()) hint += (hint.empty() ? "" : ", ") + std::string("it points to ") + location;
+  }
+  Error error = MapS3Error(response.status, s3_code, s3_message, what, endpoint_, hint);
+  if (response.status >= 300 && response.status < 400) {
+    const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
+    if (!region.empty()) error.With("bucket_region", region);
+  }
+  return error;
 }
 
 }  // namespace hx::s3

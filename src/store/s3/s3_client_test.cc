@@ -43,7 +43,9 @@ TEST(MapS3Error, FollowsTheTable) {
       {400, "AuthorizationHeaderMalformed", SyncCode::kAuthFailed, Category::kAuth},
       {401, "", SyncCode::kAuthFailed, Category::kAuth},
       {404, "NoSuchBucket", SyncCode::kTargetInvalid, Category::kNotFound},
-      {301, "PermanentRedirect", SyncCode::kTargetInvalid, Category::kNotFound},
+      {301, "PermanentRedirect", SyncCode::kTargetInvalid, Category::kInvalidInput},
+      {307, "TemporaryRedirect", SyncCode::kTargetInvalid, Category::kInvalidInput},
+      {301, "", SyncCode::kTargetInvalid, Category::kInvalidInput},
       {404, "NoSuchKey", SyncCode::kStateFailed, Category::kNotFound},
       {404, "", SyncCode::kStateFailed, Category::kNotFound},
       {412, "PreconditionFailed", SyncCode::kStateFailed, Category::kAborted},
@@ -172,7 +174,8 @@ std::unique_ptr<S3Store> StoreOn(const CannedServer& server, HttpOptions http = 
   options.http = http;
   options.multipart_threshold = 10;
   options.part_size = 10;
-  options.part_attempts = 2;
+  options.part_retry.max_attempts = 2;
+  options.part_retry.sleep = [](std::chrono::milliseconds) {};
   options.concurrency = 1;
   return std::make_unique<S3Store>(S3Endpoint{.base_url = server.url(), .path_style = true,
                                               .region = "us-east-1", .bucket = "bkt"},
@@ -208,7 +211,7 @@ TEST(S3Transport, AStallPastTheLimitIsATimeout) {
   CannedServer server;
   server.Script("STALL");
   HttpOptions http;
-  http.low_speed_seconds = 1;
+  http.rate_window_seconds = 1;
   auto got = StoreOn(server, http)->Get("k", 1000);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().category, Category::kTimeout) << got.error().ToShortString();
@@ -419,7 +422,7 @@ TEST(S3Retries, TheEnvironmentTunesOpenStoresRetriesAndTimeouts) {
   EXPECT_EQ(retry.max_attempts, 3);
   EXPECT_EQ(retry.max_total, std::chrono::milliseconds(5000));
   const S3StoreOptions options = S3StoreOptionsFromEnvironment(env);
-  EXPECT_EQ(options.http.low_speed_seconds, 2);
+  EXPECT_EQ(options.http.rate_window_seconds, 2);
   EXPECT_EQ(options.concurrency, 64);  // capped
   EXPECT_EQ(options.part_size, S3StoreOptions{}.part_size);  // junk ignored
   EXPECT_EQ(options.conditional_writes, ConditionalWrites::kEmulated);
