@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <random>
-#include <thread>
 
 #include <sys/random.h>
+
+#include "os/real_clock.h"
 
 namespace hx {
 namespace {
@@ -20,18 +21,17 @@ std::uint64_t SeedFromOs() {
 
 }  // namespace
 
+Clock& ClockOrReal(Clock* clock) { return clock != nullptr ? *clock : RealClock::Get(); }
+
 bool IsRetryableError(const Error& error) {
   return error.retryable && RetryRuleFor(error.category) == RetryRule::kRetryCall;
 }
 
 RetryPolicy::RetryPolicy(RetryOptions options) : options_(std::move(options)) {
-  if (!options_.sleep) {
-    options_.sleep = [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
-  }
+  options_.clock = &ClockOrReal(options_.clock);
   if (!options_.random) {
     options_.random = [generator = std::mt19937_64(SeedFromOs())]() mutable { return generator(); };
   }
-  if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
   options_.max_attempts = std::max(options_.max_attempts, 1);
 }
 

@@ -14,9 +14,10 @@
 // detail "attempts". An error marked not retryable despite its category (a
 // command whose time is up: s3/http_client.h) is returned at once.
 //
-// Time and randomness are injected (sleep, now, random); empty hooks fall
-// back to the real clock and an OS-seeded generator, which live in
-// retry_policy.cc and nowhere else.
+// Time comes from an injected Clock (base/clock.h: monotonic time, sleep);
+// randomness from an injected source. A null clock means the real one
+// (os/real_clock.h), resolved by ClockOrReal below: the one place the store
+// module falls back to it, for callers that have no clock to hand down.
 //
 // Thread-safety: thread-safe; Run may be called concurrently.
 #pragma once
@@ -28,6 +29,7 @@
 #include <string>
 #include <utility>
 
+#include "base/clock.h"
 #include "base/error.h"
 
 namespace hx {
@@ -43,24 +45,24 @@ struct RetryOptions {
   // No retry starts (and no delay is slept) past this much time after the
   // call began; the last error is returned instead.
   std::chrono::milliseconds max_total{120'000};
-  // Sleeps the given time. Empty: the real clock's sleep. Concurrent calls
-  // may call it concurrently.
-  std::function<void(std::chrono::milliseconds)> sleep;
+  // Monotonic time and sleeping. Null: the real clock. Tests pass a fake
+  // (FakeClock) whose sleeps advance its time. Must outlive the policy.
+  Clock* clock = nullptr;
   // Uniform 64-bit random values for the jitter. Empty: a generator seeded
   // from the OS. Called under the policy's lock (need not be thread-safe).
   std::function<std::uint64_t()> random;
-  // Monotonic time. Empty: the real monotonic clock. Tests pass a fake that
-  // their fake sleep advances. Concurrent calls may call it concurrently.
-  std::function<std::chrono::steady_clock::time_point()> now;
 };
+
+// `clock`, or the process's real clock when it is null.
+Clock& ClockOrReal(Clock* clock);
 
 // Whether the policy retries a call that failed with `error`.
 bool IsRetryableError(const Error& error);
 
 class RetryPolicy {
  public:
-  // Empty hooks of `options` are filled with the real ones; max_attempts is
-  // raised to at least 1.
+  // A null clock and an empty random source are replaced by the real ones;
+  // max_attempts is raised to at least 1.
   explicit RetryPolicy(RetryOptions options);
   RetryPolicy(const RetryPolicy&) = delete;
   RetryPolicy& operator=(const RetryPolicy&) = delete;
@@ -75,7 +77,8 @@ class RetryPolicy {
   // out; returns the last result.
   template <typename Call>
   auto Run(Call call) -> decltype(call()) {
-    const auto start = options_.now();
+    Clock& clock = *options_.clock;
+    const Clock::MonoTime start = clock.Monotonic();
     for (int attempt = 1;; ++attempt) {
       auto result = call();
       if (result.ok() || !IsRetryableError(result.error())) return result;
@@ -84,7 +87,7 @@ class RetryPolicy {
       if (!give_up) {
         delay = BackoffDelay(attempt - 1);
         const auto elapsed =
-            std::chrono::duration_cast<std::chrono::milliseconds>(options_.now() - start);
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock.Monotonic() - start);
         give_up = elapsed + delay > options_.max_total;
       }
       if (give_up) {
@@ -92,7 +95,7 @@ class RetryPolicy {
         error.With("attempts", std::to_string(attempt));
         return error;
       }
-      options_.sleep(delay);
+      clock.SleepFor(delay);
     }
   }
 

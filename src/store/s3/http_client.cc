@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include "store/retry_policy.h"
+
 namespace hx::s3 {
 namespace {
 
@@ -26,9 +28,9 @@ void GlobalInit() {
 // continuation token, which are not secret but are noise in messages.
 std::string UrlForMessages(const std::string& url) { return url.substr(0, url.find('?')); }
 
-std::int64_t RealMonotonicMs() {
+std::int64_t MonotonicMs(Clock& clock) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+             clock.Monotonic().time_since_epoch())
       .count();
 }
 
@@ -50,7 +52,7 @@ struct Transfer {
   // The blank line that ends the final response's headers arrived.
   bool headers_complete = false;
   // Deadlines (monotonic ms) and what cut the transfer, if anything.
-  const std::function<std::int64_t()>* now = nullptr;
+  Clock* clock = nullptr;
   std::int64_t start_ms = 0;
   std::int64_t base_ms = 0;
   std::int64_t min_rate = 1;
@@ -123,7 +125,7 @@ std::size_t OnRead(char* buffer, std::size_t size, std::size_t count, void* user
 int OnProgress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                curl_off_t ulnow) {
   auto& transfer = *static_cast<Transfer*>(user);
-  const std::int64_t now = (*transfer.now)();
+  const std::int64_t now = MonotonicMs(*transfer.clock);
   if (now >= transfer.command_deadline) {
     transfer.cut = Cut::kCommandDeadline;
     return 1;
@@ -215,13 +217,15 @@ std::string HttpResponse::Header(std::string_view lower_name) const {
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
   GlobalInit();
-  if (!options_.monotonic_ms) options_.monotonic_ms = RealMonotonicMs;
+  options_.clock = &ClockOrReal(options_.clock);
   command_deadline_ = options_.command_deadline_ms > 0
-                          ? options_.monotonic_ms() + options_.command_deadline_ms
+                          ? NowMs() + options_.command_deadline_ms
                           : std::numeric_limits<std::int64_t>::max();
 }
 
 HttpClient::~HttpClient() = default;
+
+std::int64_t HttpClient::NowMs() const { return MonotonicMs(*options_.clock); }
 
 HttpClient::CurlPtr HttpClient::Acquire() {
   {
@@ -241,7 +245,7 @@ void HttpClient::Release(CurlPtr handle) {
 }
 
 Result<HttpResponse> HttpClient::Perform(const HttpRequest& request) {
-  const std::int64_t start = options_.monotonic_ms();
+  const std::int64_t start = NowMs();
   if (start >= command_deadline_) {
     return CommandDeadlineError(request.url, options_.command_deadline_ms);
   }
@@ -254,7 +258,7 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& request) {
   Transfer transfer;
   transfer.body = request.body;
   transfer.max_ok_body = request.max_response_bytes;
-  transfer.now = &options_.monotonic_ms;
+  transfer.clock = options_.clock;
   transfer.start_ms = start;
   transfer.base_ms = options_.request_base_ms;
   transfer.min_rate = options_.min_bytes_per_second;

@@ -28,20 +28,20 @@
 // HTTPS verifies the server against the system CA store (libcurl's default
 // bundle, /etc/ssl/certs on Debian); ca_file overrides it.
 //
-// Time (the deadlines) comes from the injected monotonic clock; libcurl's
+// Time (the deadlines) comes from the injected Clock (base/clock.h); libcurl's
 // own connect timeout and rate window use libcurl's clock.
 //
 // Thread-safety: thread-safe; Perform may be called from many threads.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/mutex.h"
 #include "store/s3/sigv4.h"
@@ -67,8 +67,9 @@ struct HttpOptions {
   std::int64_t command_deadline_ms = 0;
   // A CA bundle to trust instead of the system store ("" = system).
   std::string ca_file;
-  // Monotonic milliseconds for the deadlines. Empty: the real clock.
-  std::function<std::int64_t()> monotonic_ms;
+  // The clock of the deadlines (monotonic). Null: the real clock. Must
+  // outlive the client.
+  Clock* clock = nullptr;
 };
 
 struct HttpRequest {
@@ -107,7 +108,8 @@ class HttpClient {
   Result<HttpResponse> Perform(const HttpRequest& request);
 
   // Monotonic milliseconds from the injected clock.
-  std::int64_t NowMs() const { return options_.monotonic_ms(); }
+  std::int64_t NowMs() const;
+  Clock& clock() const { return *options_.clock; }
 
  private:
   // A CURL easy handle (CURL is void in libcurl's API).

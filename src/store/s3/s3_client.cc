@@ -1,18 +1,11 @@
 #include "store/s3/s3_client.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "store/s3/xml.h"
 
 namespace hx::s3 {
 namespace {
-
-std::int64_t SystemSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsAuthCode(const std::string& code) {
   return code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
@@ -93,12 +86,8 @@ Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_
   return error;
 }
 
-S3Client::S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http,
-                   std::function<std::int64_t()> now_seconds)
-    : endpoint_(std::move(endpoint)),
-      credentials_(std::move(credentials)),
-      now_seconds_(now_seconds ? std::move(now_seconds) : SystemSeconds),
-      http_(std::move(http)) {
+S3Client::S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http)
+    : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), http_(std::move(http)) {
   const std::size_t sep = endpoint_.base_url.find("://");
   scheme_ = endpoint_.base_url.substr(0, sep);
   host_ = endpoint_.base_url.substr(sep + 3);
@@ -122,9 +111,10 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
                        .headers = request.headers,
                        .payload_sha256_hex = PayloadSha256Hex(request.body)};
   to_sign.headers.emplace_back("Host", host);
+  const std::int64_t now_seconds = http_.clock().WallMs() / 1000;
   const SigV4Signature signature =
       SignV4(to_sign, credentials_,
-             {.region = endpoint_.region, .service = "s3", .amz_date = AmzDate(now_seconds_())});
+             {.region = endpoint_.region, .service = "s3", .amz_date = AmzDate(now_seconds)});
 
   HttpRequest http{.method = request.method,
                    .url = scheme_ + "://" + host + UriEncodePath(path),

@@ -26,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -61,10 +60,10 @@ struct S3Request {
 
 class S3Client {
  public:
-  // `now_seconds` gives the Unix time used to sign (empty: the system clock;
-  // S3 refuses requests more than 15 minutes off).
-  S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http = {},
-           std::function<std::int64_t()> now_seconds = {});
+  // Requests are signed with the wall time of http.clock (null: the real
+  // clock; S3 refuses requests more than 15 minutes off), which also times
+  // the HTTP client's deadlines.
+  S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http = {});
 
   // Sends the request. A 2xx (or 304) reply is returned as is; any other
   // status becomes an Error as mapped at the top of this file, and so does a
@@ -82,7 +81,6 @@ class S3Client {
  private:
   S3Endpoint endpoint_;
   AwsCredentials credentials_;
-  std::function<std::int64_t()> now_seconds_;
   std::string scheme_;  // "http" or "https"
   std::string host_;    // host[:port] of the endpoint
   mutable HttpClient http_;

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "store/s3/s3_store.h"
 
 namespace hx::s3 {
@@ -169,13 +170,19 @@ std::string ErrorBody(const std::string& code) {
   return "<?xml version=\"1.0\"?><Error><Code>" + code + "</Code><Message>m</Message></Error>";
 }
 
+// A fake clock for retries: their sleeps do not wait.
+FakeClock& NoWaitClock() {
+  static FakeClock* clock = new FakeClock();
+  return *clock;
+}
+
 std::unique_ptr<S3Store> StoreOn(const CannedServer& server, HttpOptions http = {}) {
   S3StoreOptions options;
   options.http = http;
   options.multipart_threshold = 10;
   options.part_size = 10;
   options.part_retry.max_attempts = 2;
-  options.part_retry.sleep = [](std::chrono::milliseconds) {};
+  options.part_retry.clock = &NoWaitClock();
   options.concurrency = 1;
   return std::make_unique<S3Store>(S3Endpoint{.base_url = server.url(), .path_style = true,
                                               .region = "us-east-1", .bucket = "bkt"},
@@ -384,32 +391,30 @@ TEST(S3Retries, TransientFailuresAreRetriedWithJitteredBackoffUntilSuccess) {
   server.Script("");  // a connection closed without a reply
   server.Script(Reply(500, ErrorBody("InternalError")));
   server.Script(Reply(200, "hello", "ETag: \"e\"\r\n"));
-  std::vector<std::chrono::milliseconds> slept;
+  FakeClock clock;
   RetryOptions retry;
-  retry.sleep = [&](std::chrono::milliseconds delay) { slept.push_back(delay); };
+  retry.clock = &clock;
   retry.random = [] { return ~std::uint64_t{0}; };  // the top of each jitter range
   RetryingStore store(StoreOn(server), retry);
   auto got = store.Get("k", 100);
   ASSERT_TRUE(got.ok()) << got.error().ToShortString();
   EXPECT_EQ(std::string(got->begin(), got->end()), "hello");
-  // Full jitter under a cap that doubles from 200 ms.
-  EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(200),
-                                                           std::chrono::milliseconds(400),
-                                                           std::chrono::milliseconds(800)}));
+  // Full jitter under a cap that doubles from 200 ms: 200 + 400 + 800.
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1400));
   EXPECT_EQ(server.requests(), 4);
 }
 
 TEST(S3Retries, AuthFailuresAreNotRetried) {
   CannedServer server;
   server.Script(Reply(403, ErrorBody("SignatureDoesNotMatch")));
-  int sleeps = 0;
+  FakeClock clock;
   RetryOptions retry;
-  retry.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
+  retry.clock = &clock;
   RetryingStore store(StoreOn(server), retry);
   auto got = store.Get("k", 100);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, SyncCode::kAuthFailed);
-  EXPECT_EQ(sleeps, 0);
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(0));
   EXPECT_EQ(server.requests(), 1);
 }
 

@@ -65,6 +65,13 @@ bool ParseUint(std::string_view text, std::uint64_t& out) {
   return true;
 }
 
+// Options of a layer below, with the store's clock unless they name their own.
+template <typename Options>
+Options WithClock(Options options, Clock* clock) {
+  if (options.clock == nullptr) options.clock = clock;
+  return options;
+}
+
 constexpr StoreCapabilities kNativeCapabilities{
     .atomic_create = true, .atomic_compare_and_swap = true, .ranged_reads = true};
 constexpr StoreCapabilities kEmulatedCapabilities{
@@ -74,11 +81,11 @@ constexpr StoreCapabilities kEmulatedCapabilities{
 
 S3Store::S3Store(S3Endpoint endpoint, AwsCredentials credentials, std::string prefix,
                  std::string describe, S3StoreOptions options)
-    : client_(std::move(endpoint), std::move(credentials), options.http, options.now_seconds),
+    : client_(std::move(endpoint), std::move(credentials), WithClock(options.http, options.clock)),
       prefix_(std::move(prefix)),
       describe_(std::move(describe)),
       options_(std::move(options)),
-      part_retry_(options_.part_retry),
+      part_retry_(WithClock(options_.part_retry, options_.clock)),
       emulated_(options_.conditional_writes == ConditionalWrites::kEmulated) {}
 
 Result<std::unique_ptr<S3Store>> S3Store::Open(const Target& target,

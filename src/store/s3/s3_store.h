@@ -82,8 +82,9 @@ struct S3StoreOptions {
   ListLimits list;
   ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
   HttpOptions http;
-  // Unix seconds for signing; empty: the system clock.
-  std::function<std::int64_t()> now_seconds;
+  // The clock of signing (wall), the deadlines and the retries of parts
+  // (monotonic). Null: the real clock. Must outlive the store.
+  Clock* clock = nullptr;
 
   static RetryOptions DefaultPartRetry() {
     RetryOptions retry;

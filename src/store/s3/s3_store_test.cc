@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "store/s3/testing/moto_server.h"
 #include "store/s3/xml.h"
 #include "store/store_conformance.h"
@@ -43,8 +44,9 @@ constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 // reader); the retry is what a client of real S3 would never need but must
 // have anyway.
 std::unique_ptr<Store> Retrying(std::unique_ptr<Store> store) {
+  static FakeClock* no_wait = new FakeClock();
   RetryOptions retry;
-  retry.sleep = [](std::chrono::milliseconds) {};
+  retry.clock = no_wait;
   return std::make_unique<RetryingStore>(std::move(store), retry);
 }
 
@@ -280,17 +282,18 @@ TEST(S3Store, RetryingStoreOverS3GivesUpOnAPermanentOutageInBoundedTime) {
   auto& moto = SharedMotoServer();
   S3Endpoint endpoint = moto.EndpointFor("bucket");
   endpoint.base_url = "http://127.0.0.1:1";
-  int sleeps = 0;
+  FakeClock clock;
   RetryOptions retry;
   retry.max_attempts = 4;
-  retry.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
-  retry.random = [] { return std::uint64_t{0}; };
+  retry.clock = &clock;
+  retry.random = [] { return ~std::uint64_t{0}; };  // the top of each jitter range
   RetryingStore store(std::make_unique<S3Store>(endpoint, moto.credentials(), "", "s3"), retry);
   auto got = store.Get("k", kNoLimit);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, SyncCode::kNetworkFailed);
   EXPECT_EQ(got.error().details.at("attempts"), "4");
-  EXPECT_EQ(sleeps, 3);
+  // Three retries, after 200, 400 and 800 ms.
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1400));
 }
 
 }  // namespace
