@@ -283,5 +283,24 @@ TEST_F(RetryTest, OneAttemptMeansNoRetries) {
   EXPECT_TRUE(sleeps_.empty());
 }
 
+// A retryable category marked not retryable (an S3 command whose time is
+// up) is returned at once: retrying within the command cannot help.
+TEST_F(RetryTest, AnErrorMarkedNotRetryableIsReturnedAtOnce) {
+  Error up(SyncCode::kNetworkFailed, Category::kTimeout, "the command's time is up");
+  up.retryable = false;
+  EXPECT_FALSE(IsRetryableError(up));
+  RetryOptions options = DefaultOptions();
+  options.clock = &clock_;
+  RetryPolicy policy(options);
+  int calls = 0;
+  Result<int> result = policy.Run([&]() -> Result<int> {
+    ++calls;
+    return up;
+  });
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(result.error().details.contains("attempts"));
+}
+
 }  // namespace
 }  // namespace hx::store_testing

@@ -305,6 +305,32 @@ TEST(S3Transport, APartIsRetriedInPlaceThenTheUploadIsAborted) {
   EXPECT_EQ(server.requests(), 6);
 }
 
+// Retries in place wait as RetryingStore's do: one policy (retry_policy.h),
+// not an immediate resend.
+TEST(S3Transport, MultipartRetriesInPlaceBackOffUnderTheSharedRetryPolicy) {
+  CannedServer server;
+  server.Script(Reply(503, ErrorBody("SlowDown")));  // CreateMultipartUpload
+  server.Script(Reply(200, "<R><UploadId>u-6</UploadId></R>"));
+  server.Script(Reply(500, ErrorBody("InternalError")));  // part 1
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script(Reply(200, "<CompleteMultipartUploadResult/>"));
+  FakeClock clock;
+  S3StoreOptions options;
+  options.multipart_threshold = 10;
+  options.part_size = 10;
+  options.concurrency = 1;
+  options.part_retry.clock = &clock;
+  options.part_retry.random = [] { return ~std::uint64_t{0}; };  // the top of each range
+  S3Store store(S3Endpoint{.base_url = server.url(), .path_style = true, .region = "us-east-1",
+                           .bucket = "bkt"},
+                AwsCredentials{"AKID", "SECRET", ""}, "p", "s3", options);
+  ASSERT_TRUE(store.Put("k", std::vector<std::uint8_t>(15, 'x')).ok());
+  EXPECT_EQ(server.requests(), 6);
+  // Two first retries, each after the first delay's cap (200 ms).
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(400));
+}
+
 TEST(S3Transport, AGetLargerThanTheBoundIsCorruptAndNotReadToTheEnd) {
   CannedServer server;
   server.Script(Reply(200, std::string(5000, 'x'), "ETag: \"e\"\r\n"));
