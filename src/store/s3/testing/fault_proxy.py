@@ -16,7 +16,10 @@ Faults. Which requests that match the filter (methods, path regex, `skip` first 
   every = k > 0  (deterministic; what tests use) every k-th matching request faults: a counter of
                  matching requests since the last fault reaches k, and the next request that may
                  fault (see max_streak) does. So N matching requests give at least N // k faults
-                 whatever the object keys, which differ from run to run. The kind of each fault
+                 whatever the object keys, which differ from run to run. The counter starts at
+                 seed % k (the seed shifts the phase) when a configuration is set, and a reset of
+                 the log does not restart it, so a test that resets the log between its steps
+                 still gets a fault every k requests across them. The kind of each fault
                  cycles through the kinds with a nonzero rate in proportion to their rates
                  (smooth weighted round robin: rates 0.03 and 0.01 give 3 of one per 1 of the
                  other, in a fixed order).
@@ -170,7 +173,8 @@ class Proxy:
         self.streak = {}        # request identity -> faults in a row, up to now
         self.matched = 0        # requests that passed the filter
         self.faults = 0         # faults injected
-        self.since_fault = 0    # every: matching requests since the last fault
+        # every: matching requests since the last fault (the seed shifts the phase)
+        self.since_fault = config["seed"] % config["every"] if config["every"] > 0 else 0
         self.credit = {}        # every: smooth weighted round robin state per kind
 
     # ---------------------------------------------------------------- fault choice
@@ -458,13 +462,15 @@ class Proxy:
                 payload = self.counts(params.get("base", [""])[0])
             elif method == "POST" and path == CONTROL_PREFIX + "config":
                 self.config = validate_config(json.loads(body or b"{}"))
+                every = self.config["every"]
+                self.since_fault = self.config["seed"] % every if every > 0 else 0
+                self.credit = {}
                 payload = public_config(self.config)
             elif method == "GET" and path == CONTROL_PREFIX + "config":
                 payload = public_config(self.config)
             elif method == "POST" and path == CONTROL_PREFIX + "reset":
                 self.log, self.seen, self.streak = [], {}, {}
                 self.matched, self.faults = 0, 0
-                self.since_fault, self.credit = 0, {}
                 payload = {"reset": True}
             else:
                 status, payload = 404, {"error": f"no control endpoint {method} {path}"}

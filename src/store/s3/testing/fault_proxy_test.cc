@@ -324,12 +324,38 @@ TEST_F(FaultProxyTest, AScheduleFaultsEveryKthRequestWhateverKeysTheRequestsName
   ProxyFaultConfig config;
   config.rates["500"] = 1.0;
   config.every = 3;
+  config.seed = 0;
   ASSERT_TRUE(proxy_->Configure(config).ok());
   const std::vector<int> expected = {200, 200, 500, 200, 200, 500, 200, 200, 500};
   EXPECT_EQ(Statuses(*proxy_, "run-one-key", 9), expected);
   // Other keys (as another run's random object names would be): the same faults.
-  ASSERT_TRUE(proxy_->Reset().ok());
+  ASSERT_TRUE(proxy_->Configure(config).ok());
   EXPECT_EQ(Statuses(*proxy_, "a-different-random-key", 9), expected);
+  // The seed shifts the phase: seed 1 faults the second request first.
+  config.seed = 1;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  EXPECT_EQ(Statuses(*proxy_, "k", 5), (std::vector<int>{200, 500, 200, 200, 500}));
+}
+
+TEST_F(FaultProxyTest, AResetOfTheLogDoesNotRestartTheSchedule) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 1.0;
+  config.every = 4;
+  config.seed = 0;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  // Steps of three requests, the log reset between them, as the sync tests
+  // do: still one fault every four requests across the steps.
+  std::vector<int> statuses;
+  for (int step = 0; step < 4; ++step) {
+    for (int status : Statuses(*proxy_, "step" + std::to_string(step), 3)) {
+      statuses.push_back(status);
+    }
+    ASSERT_TRUE(proxy_->Reset().ok());
+  }
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 500), 3);
+  EXPECT_EQ(statuses[3], 500);
+  EXPECT_EQ(statuses[7], 500);
+  EXPECT_EQ(statuses[11], 500);
 }
 
 TEST_F(FaultProxyTest, AScheduleCyclesThroughTheKindsInProportionToTheirRates) {
