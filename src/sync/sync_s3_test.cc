@@ -150,6 +150,10 @@ WrapFn ReopenWithTestKnobs(const StoreFixture& fixture, int max_attempts = kMaxA
     // the proxy does not count as a fault, broke its at-most-3-in-a-row
     // promise and failed a push).
     env.variables["HX_S3_STALL_SECONDS"] = "2";
+    // Over so short a window the default minimum rate (1 KiB/s) would also
+    // end a small request that a loaded moto answers in more than 2 s; the
+    // proxy's stalls send nothing at all, so 1 byte/s still catches them.
+    env.variables["HX_S3_MIN_RATE"] = "1";
     if (multipart_threshold != 0) {
       env.variables["HX_S3_MULTIPART_THRESHOLD"] = std::to_string(multipart_threshold);
       env.variables["HX_S3_PART_SIZE"] = std::to_string(multipart_threshold / 2);
