@@ -158,22 +158,19 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
       redirect_to = parsed->ChildText("Endpoint");
     }
   }
-  std::string hint;
-  if (response.status >= 300 && response.status < 400) {
-    // What the server says about where the bucket is: from the network, so
-    // cut, and the Location without its query.
-    const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
-    std::string location = response.Header("location");
-    location = location.substr(0, std::min<std::size_t>(location.find('?'), 200));
-    if (location.empty()) location = redirect_to.substr(0, 200);
-    if (!region.empty()) hint = "the server names region " + region;
-    if (!location.empty()) hint += (hint.empty() ? "" : ", ") + std::string("it points to ") + location;
+  if (response.status < 300 || response.status >= 400) {
+    return MapS3Error(response.status, s3_code, s3_message, what, endpoint_);
   }
+  // A redirect: what the server says about where the bucket is. It comes
+  // from the network, so it is cut, and the Location loses its query.
+  const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
+  std::string location = response.Header("location");
+  location = location.substr(0, std::min<std::size_t>(location.find('?'), 200));
+  if (location.empty()) location = redirect_to.substr(0, 200);
+  std::string hint = region.empty() ? "" : "the server names region " + region;
+  if (!location.empty()) hint += (hint.empty() ? "it points to " : ", it points to ") + location;
   Error error = MapS3Error(response.status, s3_code, s3_message, what, endpoint_, hint);
-  if (response.status >= 300 && response.status < 400) {
-    const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
-    if (!region.empty()) error.With("bucket_region", region);
-  }
+  if (!region.empty()) error.With("bucket_region", region);
   return error;
 }
 
