@@ -32,8 +32,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "merge/policy.h"
+#include "os/env.h"
 #include "store/store.h"
 #include "store/target_uri.h"
 
@@ -68,6 +70,12 @@ struct SyncOptions {
   // "pull.apply_item", ...; see docs/ARCHITECTURE.md): crash tests kill the
   // process there. Null: none.
   std::function<void(std::string_view point)> checkpoint;
+  // Every local file-system call of the operation goes through this Env
+  // (os/env.h; tests pass a FaultInjectingEnv). Null: Env::Default().
+  Env* env = nullptr;
+  // The clock for deadlines, backoff and elapsed time (base/clock.h; the
+  // wall time of records is `now_ms`). Null: env's clock.
+  Clock* clock = nullptr;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

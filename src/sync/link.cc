@@ -120,7 +120,11 @@ Result<Session> OpenPreviewSession(const ScratchDir& scratch, const SyncOptions&
                  std::move(config),
                  std::move(ctx),
                  std::make_unique<FastCdc>(std::move(chunker)),
-                 std::move(index)};
+                 std::move(index),
+                 options.env != nullptr ? options.env : &Env::Default(),
+                 options.clock != nullptr ? options.clock
+                 : options.env != nullptr ? &options.env->clock()
+                                          : &Env::Default().clock()};
 }
 
 // Reads every snapshot body from the head back (a first pull has imported

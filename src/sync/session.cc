@@ -56,9 +56,11 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+  Env* env = options.env != nullptr ? options.env : &Env::Default();
+  Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
-                 std::move(index)};
+                 std::move(index), env, clock};
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {

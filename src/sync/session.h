@@ -34,6 +34,10 @@ struct Session {
   VaultContext ctx;
   std::unique_ptr<FastCdc> chunker;
   std::unique_ptr<Index> index;
+  // The local file system and the clock of this operation (from
+  // SyncOptions; never null).
+  Env* env = &Env::Default();
+  Clock* clock = &Env::Default().clock();
 
   const std::string& node_id() const { return local.config().node_id; }
 };
