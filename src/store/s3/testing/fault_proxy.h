@@ -124,11 +124,13 @@ class FaultProxy {
   // "http://127.0.0.1:<port>": what hx's --endpoint is set to.
   std::string endpoint() const;
 
-  // Replaces the fault configuration (in effect for the next request).
+  // Replaces the fault configuration (in effect for the next request), and
+  // restarts the `every` schedule (at seed % every).
   Status Configure(const ProxyFaultConfig& config);
   // No faults from now on (pass-through, counting only).
   Status PassThrough() { return Configure(ProxyFaultConfig{}); }
-  // Forgets the requests seen so far (and the per-request draw counters).
+  // Forgets the requests seen so far (and the per-request draw counters,
+  // skip and max_faults counts); the `every` schedule runs on.
   Status Reset();
   // Every request since the start or the last Reset, in arrival order.
   Result<std::vector<ProxyRequest>> Requests() const;
