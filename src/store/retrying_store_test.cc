@@ -1,6 +1,6 @@
 // RetryingStore over a FaultInjectingStore: which failures are retried, how
 // long it waits, when it gives up, and how it keeps conditional writes honest.
-// Time is fake: the sleep function records delays and advances the clock.
+// Time is fake: the clock records each sleep and advances by it.
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "store/memory_store.h"
 #include "store/store_test_util.h"
 #include "store/store_wrappers.h"
@@ -24,6 +25,21 @@ using std::chrono::milliseconds;
 constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kMaxRandom = std::numeric_limits<std::uint64_t>::max();
 
+// A FakeClock that also keeps each sleep. Used from one thread at a time.
+class RecordingClock final : public Clock {
+ public:
+  std::int64_t WallMs() override { return fake_.WallMs(); }
+  MonoTime Monotonic() override { return fake_.Monotonic(); }
+  void SleepFor(milliseconds d) override {
+    sleeps.push_back(d);
+    fake_.SleepFor(d);
+  }
+  std::vector<milliseconds> sleeps;
+
+ private:
+  FakeClock fake_;
+};
+
 // Retrying(Counting(FaultInjecting(Memory))), with fake time and a random
 // source the test controls. Raw pointers reach the inner layers.
 class RetryTest : public ::testing::Test {
@@ -35,15 +51,7 @@ class RetryTest : public ::testing::Test {
     faults_ = faults.get();
     auto counting = std::make_unique<CountingStore>(std::move(faults));
     counting_ = counting.get();
-    options.sleep = [this](milliseconds delay) {
-      std::lock_guard lock(mu_);
-      sleeps_.push_back(delay);
-      now_ += delay;
-    };
-    options.now = [this] {
-      std::lock_guard lock(mu_);
-      return now_;
-    };
+    options.clock = &clock_;
     if (!options.random) options.random = [this] { return random_value_; };
     store_ = std::make_unique<RetryingStore>(std::move(counting), std::move(options));
   }
@@ -66,9 +74,8 @@ class RetryTest : public ::testing::Test {
   CountingStore* counting_ = nullptr;
   std::unique_ptr<RetryingStore> store_;
   std::uint64_t random_value_ = kMaxRandom;  // delays at their caps
-  std::mutex mu_;
-  std::vector<milliseconds> sleeps_;
-  std::chrono::steady_clock::time_point now_{};
+  RecordingClock clock_;
+  const std::vector<milliseconds>& sleeps_ = clock_.sleeps;
 };
 
 TEST_F(RetryTest, TransientFailuresAreAbsorbed) {
@@ -274,6 +281,25 @@ TEST_F(RetryTest, OneAttemptMeansNoRetries) {
   EXPECT_FALSE(store_->Get("k", kNoLimit).ok());
   EXPECT_EQ(Calls(StoreOp::kGet), 1u);
   EXPECT_TRUE(sleeps_.empty());
+}
+
+// A retryable category marked not retryable (an S3 command whose time is
+// up) is returned at once: retrying within the command cannot help.
+TEST_F(RetryTest, AnErrorMarkedNotRetryableIsReturnedAtOnce) {
+  Error up(SyncCode::kNetworkFailed, Category::kTimeout, "the command's time is up");
+  up.retryable = false;
+  EXPECT_FALSE(IsRetryableError(up));
+  RetryOptions options = DefaultOptions();
+  options.clock = &clock_;
+  RetryPolicy policy(options);
+  int calls = 0;
+  Result<int> result = policy.Run([&]() -> Result<int> {
+    ++calls;
+    return up;
+  });
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(result.error().details.contains("attempts"));
 }
 
 }  // namespace

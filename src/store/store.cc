@@ -79,27 +79,30 @@ namespace {
 
 // An S3 target's store with its retries: networks fail in passing, folders
 // do not (folder stores are returned bare).
-Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check) {
+Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clock* clock) {
   const s3::CredentialEnvironment env = s3::CredentialEnvironment::FromProcess();
+  s3::S3StoreOptions options = s3::S3StoreOptionsFromEnvironment(env);
+  options.clock = clock;
   HX_ASSIGN_OR_RETURN(std::unique_ptr<s3::S3Store> store,
-                      s3::S3Store::Open(target, env, s3::S3StoreOptionsFromEnvironment(env)));
+                      s3::S3Store::Open(target, env, std::move(options)));
   if (check) HX_RETURN_IF_ERROR(store->CheckTarget());
-  return std::unique_ptr<Store>(std::make_unique<RetryingStore>(
-      std::move(store), s3::S3RetryOptionsFromEnvironment(env)));
+  RetryOptions retry = s3::S3RetryOptionsFromEnvironment(env);
+  retry.clock = clock;
+  return std::unique_ptr<Store>(std::make_unique<RetryingStore>(std::move(store), retry));
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const Target& target) {
-  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false);
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Clock* clock) {
+  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false, clock);
   HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target));
   return std::unique_ptr<Store>(std::move(store));
 }
 
-Result<std::unique_ptr<Store>> CreateStore(const Target& target) {
-  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true);
+Result<std::unique_ptr<Store>> CreateStore(const Target& target, Clock* clock) {
+  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true, clock);
   HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
-  return OpenStore(target);
+  return OpenStore(target, clock);
 }
 
 }  // namespace hx

@@ -4,7 +4,8 @@
 //   StoreWrapper         forwards every call; subclass it to override a few
 //   CountingStore        counts calls and bytes per operation
 //   FaultInjectingStore  fails or corrupts calls by rule, deterministically
-//   RetryingStore        retries retryable failures with backoff and jitter
+//   RetryingStore        retries retryable failures under the retry policy
+//                        (retry_policy.h: backoff with full jitter, bounded)
 // A typical stack: RetryingStore(CountingStore(FolderStore)). In tests, a
 // FaultInjectingStore under the RetryingStore plays the unreliable network.
 //
@@ -29,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/retry_policy.h"
 #include "store/store.h"
 
 namespace hx {
@@ -245,33 +247,10 @@ class FaultInjectingStore final : public StoreWrapper {
 
 // ----------------------------------------------------------------- retries
 
-struct RetryOptions {
-  // Attempts per call, the first included; 1 turns retries off.
-  int max_attempts = 6;
-  // The cap of the first delay; the cap doubles with every retry. Each delay
-  // is drawn uniformly from [0, cap] ("full jitter"), which spreads out
-  // devices that all failed at once.
-  std::chrono::milliseconds base_delay{200};
-  // The cap stops doubling here.
-  std::chrono::milliseconds max_delay{20'000};
-  // No retry starts (and no delay is slept) past this much time after the
-  // call began; the last error is returned instead.
-  std::chrono::milliseconds max_total{120'000};
-  // Sleeps the given time. Empty: std::this_thread::sleep_for. Concurrent
-  // calls may call it concurrently.
-  std::function<void(std::chrono::milliseconds)> sleep;
-  // Uniform 64-bit random values for the jitter. Empty: a generator seeded
-  // from the OS. Called with the store's lock held (need not be thread-safe).
-  std::function<std::uint64_t()> random;
-  // Monotonic time. Empty: std::chrono::steady_clock::now. Tests pass a fake
-  // that their fake sleep advances. Concurrent calls may call it concurrently.
-  std::function<std::chrono::steady_clock::time_point()> now;
-};
-
-// Retries each call whose error is retryable (RetryRuleFor(category) ==
-// RetryRule::kRetryCall); any other error is returned at once, unchanged.
-// After the last attempt the last error is returned with the detail
-// "attempts".
+// Retries each call under the retry policy (store/retry_policy.h: retryable
+// errors only, exponential backoff with full jitter, bounded attempts and
+// time); any other error is returned at once, unchanged. After the last
+// attempt the last error is returned with the detail "attempts".
 //
 // Reads, Put and Delete are idempotent and simply repeated. The conditional
 // writes are not: if an attempt of PutIfAbsent or PutIfMatch fails in a way
@@ -286,9 +265,9 @@ class RetryingStore final : public StoreWrapper {
  public:
   explicit RetryingStore(std::unique_ptr<Store> inner, RetryOptions options = {});
 
-  // The delay before retry number `retry` (0 for the first retry): uniform in
-  // [0, min(max_delay, base_delay * 2^retry)]. Exposed for tests.
-  std::chrono::milliseconds BackoffDelay(int retry);
+  // The policy's delay before retry number `retry` (RetryPolicy::BackoffDelay).
+  // Exposed for tests.
+  std::chrono::milliseconds BackoffDelay(int retry) { return policy_.BackoffDelay(retry); }
 
   Result<Bytes> Get(std::string_view key, std::uint64_t max_size) override;
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
@@ -304,10 +283,6 @@ class RetryingStore final : public StoreWrapper {
   Status Delete(std::string_view key) override;
 
  private:
-  // Calls `call` until it succeeds, fails with a non-retryable error, or the
-  // attempts or the time run out.
-  template <typename Call>
-  auto Retry(Call call) -> decltype(call());
   // For a conditional write whose kAborted may be our own earlier success.
   Result<StoreVersion> ConfirmOwnWrite(std::string_view key, std::span<const std::uint8_t> bytes,
                                        Error aborted);
@@ -315,8 +290,7 @@ class RetryingStore final : public StoreWrapper {
   Result<StoreVersion> ConditionalWrite(std::string_view key, std::span<const std::uint8_t> bytes,
                                         Call call);
 
-  RetryOptions options_;
-  std::mutex random_mu_;
+  RetryPolicy policy_;
 };
 
 }  // namespace hx

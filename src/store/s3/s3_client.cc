@@ -1,17 +1,11 @@
 #include "store/s3/s3_client.h"
 
-#include <chrono>
+#include <algorithm>
 
 #include "store/s3/xml.h"
 
 namespace hx::s3 {
 namespace {
-
-std::int64_t SystemSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsAuthCode(const std::string& code) {
   return code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
@@ -25,7 +19,8 @@ bool IsAuthCode(const std::string& code) {
 }  // namespace
 
 Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_message,
-                 const std::string& what, const S3Endpoint& endpoint) {
+                 const std::string& what, const S3Endpoint& endpoint,
+                 const std::string& redirect_hint) {
   const std::string where = " (bucket " + endpoint.bucket + " at " + endpoint.base_url + ")";
   // The server's own words help, but are cut: they come from the network.
   const std::string said = s3_message.empty() ? "" : ": " + s3_message.substr(0, 200);
@@ -49,10 +44,14 @@ Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_
     code = SyncCode::kTargetInvalid;
     category = Category::kNotFound;
     advice = "; create the bucket or check its name, the endpoint and --region";
-  } else if (s3_code == "PermanentRedirect" || status == 301) {
+  } else if (s3_code == "PermanentRedirect" || s3_code == "TemporaryRedirect" ||
+             s3_code == "Redirect" || (status >= 300 && status < 400 && status != 304)) {
+    // Never "not found": the bucket is there, but it is answered elsewhere.
     code = SyncCode::kTargetInvalid;
-    category = Category::kNotFound;
-    advice = "; the bucket is in another region: pass its region with --region";
+    category = Category::kInvalidInput;
+    advice = "; the bucket is answered by another region or endpoint" +
+             (redirect_hint.empty() ? "" : " (" + redirect_hint + ")") +
+             ": pass the bucket's region with --region, or its endpoint with --endpoint";
   } else if (status == 404) {
     category = Category::kNotFound;
   } else if (status == 412 || s3_code == "PreconditionFailed" ||
@@ -87,12 +86,8 @@ Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_
   return error;
 }
 
-S3Client::S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http,
-                   std::function<std::int64_t()> now_seconds)
-    : endpoint_(std::move(endpoint)),
-      credentials_(std::move(credentials)),
-      now_seconds_(now_seconds ? std::move(now_seconds) : SystemSeconds),
-      http_(std::move(http)) {
+S3Client::S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http)
+    : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), http_(std::move(http)) {
   const std::size_t sep = endpoint_.base_url.find("://");
   scheme_ = endpoint_.base_url.substr(0, sep);
   host_ = endpoint_.base_url.substr(sep + 3);
@@ -116,9 +111,10 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
                        .headers = request.headers,
                        .payload_sha256_hex = PayloadSha256Hex(request.body)};
   to_sign.headers.emplace_back("Host", host);
+  const std::int64_t now_seconds = http_.clock().WallMs() / 1000;
   const SigV4Signature signature =
       SignV4(to_sign, credentials_,
-             {.region = endpoint_.region, .service = "s3", .amz_date = AmzDate(now_seconds_())});
+             {.region = endpoint_.region, .service = "s3", .amz_date = AmzDate(now_seconds)});
 
   HttpRequest http{.method = request.method,
                    .url = scheme_ + "://" + host + UriEncodePath(path),
@@ -152,15 +148,30 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
   }
   std::string s3_code;
   std::string s3_message;
+  std::string redirect_to;
   if (!response.body.empty()) {
     auto parsed = ParseXml(std::string_view(reinterpret_cast<const char*>(response.body.data()),
                                             response.body.size()));
     if (parsed.ok()) {
       s3_code = parsed->ChildText("Code");
       s3_message = parsed->ChildText("Message");
+      redirect_to = parsed->ChildText("Endpoint");
     }
   }
-  return MapS3Error(response.status, s3_code, s3_message, what, endpoint_);
+  if (response.status < 300 || response.status >= 400) {
+    return MapS3Error(response.status, s3_code, s3_message, what, endpoint_);
+  }
+  // A redirect: what the server says about where the bucket is. It comes
+  // from the network, so it is cut, and the Location loses its query.
+  const std::string region = response.Header("x-amz-bucket-region").substr(0, 64);
+  std::string location = response.Header("location");
+  location = location.substr(0, std::min<std::size_t>(location.find('?'), 200));
+  if (location.empty()) location = redirect_to.substr(0, 200);
+  std::string hint = region.empty() ? "" : "the server names region " + region;
+  if (!location.empty()) hint += (hint.empty() ? "it points to " : ", it points to ") + location;
+  Error error = MapS3Error(response.status, s3_code, s3_message, what, endpoint_, hint);
+  if (!region.empty()) error.With("bucket_region", region);
+  return error;
 }
 
 }  // namespace hx::s3

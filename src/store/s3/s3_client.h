@@ -8,7 +8,9 @@
 // Error mapping (docs/ERRORS.md, "S3 errors"):
 //   403, InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied, expired or
 //     invalid tokens, AuthorizationHeaderMalformed   KC_SYNC_AUTH_FAILED  auth
-//   NoSuchBucket, PermanentRedirect (wrong region)    KC_SYNC_TARGET_INVALID not_found
+//   NoSuchBucket                                      KC_SYNC_TARGET_INVALID not_found
+//   3xx but 304 (301 PermanentRedirect: another region; 307 to another
+//     endpoint)                                       KC_SYNC_TARGET_INVALID invalid_input
 //   NoSuchKey, NoSuchUpload, other 404s               KC_SYNC_STATE_FAILED  not_found
 //   412 PreconditionFailed, 409 ConditionalRequestConflict
 //                                                     KC_SYNC_STATE_FAILED  aborted
@@ -24,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -59,10 +60,10 @@ struct S3Request {
 
 class S3Client {
  public:
-  // `now_seconds` gives the Unix time used to sign (empty: the system clock;
-  // S3 refuses requests more than 15 minutes off).
-  S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http = {},
-           std::function<std::int64_t()> now_seconds = {});
+  // Requests are signed with the wall time of http.clock (null: the real
+  // clock; S3 refuses requests more than 15 minutes off), which also times
+  // the HTTP client's deadlines.
+  S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http = {});
 
   // Sends the request. A 2xx (or 304) reply is returned as is; any other
   // status becomes an Error as mapped at the top of this file, and so does a
@@ -74,11 +75,12 @@ class S3Client {
   // the plain HTTP address.
   std::string UrlOf(const std::string& key) const;
   const S3Endpoint& endpoint() const { return endpoint_; }
+  // Monotonic milliseconds of the HTTP client's clock.
+  std::int64_t NowMs() const { return http_.NowMs(); }
 
  private:
   S3Endpoint endpoint_;
   AwsCredentials credentials_;
-  std::function<std::int64_t()> now_seconds_;
   std::string scheme_;  // "http" or "https"
   std::string host_;    // host[:port] of the endpoint
   mutable HttpClient http_;
@@ -86,7 +88,10 @@ class S3Client {
 
 // Maps an S3 error reply (status, the <Code> and <Message> of its body) to an
 // Error; `what` names the request for the message ("GET blobs/ab/..").
+// `redirect_hint` (a redirect's region or Location, as the reply names them)
+// goes into a redirect's message.
 Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_message,
-                 const std::string& what, const S3Endpoint& endpoint);
+                 const std::string& what, const S3Endpoint& endpoint,
+                 const std::string& redirect_hint = "");
 
 }  // namespace hx::s3

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
 #include "store/s3/s3_store.h"
 
 namespace hx::s3 {
@@ -43,7 +44,9 @@ TEST(MapS3Error, FollowsTheTable) {
       {400, "AuthorizationHeaderMalformed", SyncCode::kAuthFailed, Category::kAuth},
       {401, "", SyncCode::kAuthFailed, Category::kAuth},
       {404, "NoSuchBucket", SyncCode::kTargetInvalid, Category::kNotFound},
-      {301, "PermanentRedirect", SyncCode::kTargetInvalid, Category::kNotFound},
+      {301, "PermanentRedirect", SyncCode::kTargetInvalid, Category::kInvalidInput},
+      {307, "TemporaryRedirect", SyncCode::kTargetInvalid, Category::kInvalidInput},
+      {301, "", SyncCode::kTargetInvalid, Category::kInvalidInput},
       {404, "NoSuchKey", SyncCode::kStateFailed, Category::kNotFound},
       {404, "", SyncCode::kStateFailed, Category::kNotFound},
       {412, "PreconditionFailed", SyncCode::kStateFailed, Category::kAborted},
@@ -167,12 +170,19 @@ std::string ErrorBody(const std::string& code) {
   return "<?xml version=\"1.0\"?><Error><Code>" + code + "</Code><Message>m</Message></Error>";
 }
 
+// A fake clock for retries: their sleeps do not wait.
+FakeClock& NoWaitClock() {
+  static FakeClock* clock = new FakeClock();
+  return *clock;
+}
+
 std::unique_ptr<S3Store> StoreOn(const CannedServer& server, HttpOptions http = {}) {
   S3StoreOptions options;
   options.http = http;
   options.multipart_threshold = 10;
   options.part_size = 10;
-  options.part_attempts = 2;
+  options.part_retry.max_attempts = 2;
+  options.part_retry.clock = &NoWaitClock();
   options.concurrency = 1;
   return std::make_unique<S3Store>(S3Endpoint{.base_url = server.url(), .path_style = true,
                                               .region = "us-east-1", .bucket = "bkt"},
@@ -208,7 +218,7 @@ TEST(S3Transport, AStallPastTheLimitIsATimeout) {
   CannedServer server;
   server.Script("STALL");
   HttpOptions http;
-  http.low_speed_seconds = 1;
+  http.rate_window_seconds = 1;
   auto got = StoreOn(server, http)->Get("k", 1000);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().category, Category::kTimeout) << got.error().ToShortString();
@@ -293,6 +303,32 @@ TEST(S3Transport, APartIsRetriedInPlaceThenTheUploadIsAborted) {
   ASSERT_FALSE(put.ok());
   EXPECT_EQ(put.error().category, Category::kThrottling);
   EXPECT_EQ(server.requests(), 6);
+}
+
+// Retries in place wait as RetryingStore's do: one policy (retry_policy.h),
+// not an immediate resend.
+TEST(S3Transport, MultipartRetriesInPlaceBackOffUnderTheSharedRetryPolicy) {
+  CannedServer server;
+  server.Script(Reply(503, ErrorBody("SlowDown")));  // CreateMultipartUpload
+  server.Script(Reply(200, "<R><UploadId>u-6</UploadId></R>"));
+  server.Script(Reply(500, ErrorBody("InternalError")));  // part 1
+  server.Script(Reply(200, "", "ETag: \"e1\"\r\n"));
+  server.Script(Reply(200, "", "ETag: \"e2\"\r\n"));
+  server.Script(Reply(200, "<CompleteMultipartUploadResult/>"));
+  FakeClock clock;
+  S3StoreOptions options;
+  options.multipart_threshold = 10;
+  options.part_size = 10;
+  options.concurrency = 1;
+  options.part_retry.clock = &clock;
+  options.part_retry.random = [] { return ~std::uint64_t{0}; };  // the top of each range
+  S3Store store(S3Endpoint{.base_url = server.url(), .path_style = true, .region = "us-east-1",
+                           .bucket = "bkt"},
+                AwsCredentials{"AKID", "SECRET", ""}, "p", "s3", options);
+  ASSERT_TRUE(store.Put("k", std::vector<std::uint8_t>(15, 'x')).ok());
+  EXPECT_EQ(server.requests(), 6);
+  // Two first retries, each after the first delay's cap (200 ms).
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(400));
 }
 
 TEST(S3Transport, AGetLargerThanTheBoundIsCorruptAndNotReadToTheEnd) {
@@ -381,32 +417,30 @@ TEST(S3Retries, TransientFailuresAreRetriedWithJitteredBackoffUntilSuccess) {
   server.Script("");  // a connection closed without a reply
   server.Script(Reply(500, ErrorBody("InternalError")));
   server.Script(Reply(200, "hello", "ETag: \"e\"\r\n"));
-  std::vector<std::chrono::milliseconds> slept;
+  FakeClock clock;
   RetryOptions retry;
-  retry.sleep = [&](std::chrono::milliseconds delay) { slept.push_back(delay); };
+  retry.clock = &clock;
   retry.random = [] { return ~std::uint64_t{0}; };  // the top of each jitter range
   RetryingStore store(StoreOn(server), retry);
   auto got = store.Get("k", 100);
   ASSERT_TRUE(got.ok()) << got.error().ToShortString();
   EXPECT_EQ(std::string(got->begin(), got->end()), "hello");
-  // Full jitter under a cap that doubles from 200 ms.
-  EXPECT_EQ(slept, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(200),
-                                                           std::chrono::milliseconds(400),
-                                                           std::chrono::milliseconds(800)}));
+  // Full jitter under a cap that doubles from 200 ms: 200 + 400 + 800.
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1400));
   EXPECT_EQ(server.requests(), 4);
 }
 
 TEST(S3Retries, AuthFailuresAreNotRetried) {
   CannedServer server;
   server.Script(Reply(403, ErrorBody("SignatureDoesNotMatch")));
-  int sleeps = 0;
+  FakeClock clock;
   RetryOptions retry;
-  retry.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
+  retry.clock = &clock;
   RetryingStore store(StoreOn(server), retry);
   auto got = store.Get("k", 100);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, SyncCode::kAuthFailed);
-  EXPECT_EQ(sleeps, 0);
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(0));
   EXPECT_EQ(server.requests(), 1);
 }
 
@@ -419,7 +453,7 @@ TEST(S3Retries, TheEnvironmentTunesOpenStoresRetriesAndTimeouts) {
   EXPECT_EQ(retry.max_attempts, 3);
   EXPECT_EQ(retry.max_total, std::chrono::milliseconds(5000));
   const S3StoreOptions options = S3StoreOptionsFromEnvironment(env);
-  EXPECT_EQ(options.http.low_speed_seconds, 2);
+  EXPECT_EQ(options.http.rate_window_seconds, 2);
   EXPECT_EQ(options.concurrency, 64);  // capped
   EXPECT_EQ(options.part_size, S3StoreOptions{}.part_size);  // junk ignored
   EXPECT_EQ(options.conditional_writes, ConditionalWrites::kEmulated);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <sys/random.h>
@@ -15,7 +16,6 @@ namespace {
 
 // A ListObjectsV2 page is at most 1000 keys of at most 1 KiB: well below.
 constexpr std::uint64_t kMaxListPage = 8 << 20;
-constexpr std::uint64_t kMaxListPages = 100'000;
 // S3's part numbers run from 1 to 10000.
 constexpr std::uint64_t kMaxParts = 10'000;
 
@@ -65,6 +65,13 @@ bool ParseUint(std::string_view text, std::uint64_t& out) {
   return true;
 }
 
+// Options of a layer below, with the store's clock unless they name their own.
+template <typename Options>
+Options WithClock(Options options, Clock* clock) {
+  if (options.clock == nullptr) options.clock = clock;
+  return options;
+}
+
 constexpr StoreCapabilities kNativeCapabilities{
     .atomic_create = true, .atomic_compare_and_swap = true, .ranged_reads = true};
 constexpr StoreCapabilities kEmulatedCapabilities{
@@ -74,10 +81,11 @@ constexpr StoreCapabilities kEmulatedCapabilities{
 
 S3Store::S3Store(S3Endpoint endpoint, AwsCredentials credentials, std::string prefix,
                  std::string describe, S3StoreOptions options)
-    : client_(std::move(endpoint), std::move(credentials), options.http, options.now_seconds),
+    : client_(std::move(endpoint), std::move(credentials), WithClock(options.http, options.clock)),
       prefix_(std::move(prefix)),
       describe_(std::move(describe)),
       options_(std::move(options)),
+      part_retry_(WithClock(options_.part_retry, options_.clock)),
       emulated_(options_.conditional_writes == ConditionalWrites::kEmulated) {}
 
 Result<std::unique_ptr<S3Store>> S3Store::Open(const Target& target,
@@ -227,7 +235,7 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
   }
   const std::size_t parts = static_cast<std::size_t>((bytes.size() + part_size - 1) / part_size);
 
-  // Every request of the upload is retried in place (part_attempts), not
+  // Every request of the upload is retried in place (part_retry), not
   // only the parts: a transient fault of one request must not cost the
   // whole upload, or the caller's attempts run out on faults that never hit
   // one request twice in a row. A lost reply to this one leaves an upload
@@ -329,12 +337,7 @@ Status S3Store::PutMultipart(const std::string& full_key, std::span<const std::u
 }
 
 Result<HttpResponse> S3Store::SendInPlace(const S3Request& request) {
-  Result<HttpResponse> sent = Error();
-  for (int attempt = 0; attempt < std::max(options_.part_attempts, 1); ++attempt) {
-    sent = client_.Send(request);
-    if (sent.ok() || !sent.error().retryable) break;
-  }
-  return sent;
+  return part_retry_.Run([&] { return client_.Send(request); });
 }
 
 Result<StoreVersion> S3Store::ConditionalPut(std::string_view key,
@@ -415,12 +418,16 @@ Result<bool> S3Store::Exists(std::string_view key) {
 Result<std::vector<StoreObjectInfo>> S3Store::List(std::string_view prefix) {
   HX_RETURN_IF_ERROR(ValidateStorePrefix(prefix));
   const std::string root = prefix_.empty() ? "" : prefix_ + "/";
+  const ListLimits& limits = options_.list;
+  const std::int64_t start_ms = client_.NowMs();
   std::vector<StoreObjectInfo> out;
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  // Every token handed out so far: a server whose tokens cycle (A, B, A, ...)
+  // would otherwise keep hx listing, and growing, forever.
+  std::set<std::string> seen_tokens;
   std::string token;
-  for (std::uint64_t page = 0;; ++page) {
-    // 100 million keys is far beyond any vault; a server that keeps handing
-    // out new tokens must not keep hx listing forever.
-    if (page == kMaxListPages) return BadReply("ListObjectsV2", "never ends (too many pages)");
+  for (;;) {
     std::vector<std::pair<std::string, std::string>> query = {
         {"list-type", "2"}, {"prefix", root + std::string(prefix)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
@@ -431,11 +438,13 @@ Result<std::vector<StoreObjectInfo>> S3Store::List(std::string_view prefix) {
                                       .headers = {},
                                       .body = {},
                                       .max_response_bytes = kMaxListPage}));
+    bytes += response.body.size();
     HX_ASSIGN_OR_RETURN(XmlElement result, ParseXml(AsText(response.body)));
     if (result.name != "ListBucketResult") {
       return BadReply("ListObjectsV2", "is not a ListBucketResult");
     }
     for (const XmlElement* contents : result.Children("Contents")) {
+      ++entries;
       const std::string full_key = contents->ChildText("Key");
       if (!full_key.starts_with(root)) continue;
       std::string key = full_key.substr(root.size());
@@ -450,8 +459,22 @@ Result<std::vector<StoreObjectInfo>> S3Store::List(std::string_view prefix) {
     }
     if (result.ChildText("IsTruncated") != "true") break;
     std::string next = result.ChildText("NextContinuationToken");
-    if (next.empty() || next == token) {
-      return BadReply("ListObjectsV2", "is truncated but gives no new continuation token");
+    if (next.empty()) {
+      return BadReply("ListObjectsV2", "is truncated but gives no continuation token");
+    }
+    if (!seen_tokens.insert(next).second) {
+      return BadReply("ListObjectsV2",
+                      "hands out a continuation token it gave before (the listing cycles)");
+    }
+    if (entries > limits.max_entries || bytes > limits.max_bytes) {
+      return BadReply("ListObjectsV2",
+                      "never ends (over " + std::to_string(limits.max_entries) + " entries or " +
+                          std::to_string(limits.max_bytes) +
+                          " bytes: HX_S3_LIST_MAX_ENTRIES, HX_S3_LIST_MAX_BYTES)");
+    }
+    if (client_.NowMs() - start_ms > limits.max_ms) {
+      return BadReply("ListObjectsV2", "takes longer than " + std::to_string(limits.max_ms) +
+                                           " ms (HX_S3_LIST_MAX_MS)");
     }
     token = std::move(next);
   }
@@ -534,8 +557,15 @@ S3StoreOptions S3StoreOptionsFromEnvironment(const CredentialEnvironment& env) {
       EnvNumber(env, "HX_S3_MULTIPART_THRESHOLD", options.multipart_threshold);
   options.part_size = EnvNumber(env, "HX_S3_PART_SIZE", options.part_size);
   options.http.connect_timeout_ms = EnvLong(env, "HX_S3_CONNECT_TIMEOUT_MS", 5'000);
-  options.http.low_speed_seconds = EnvLong(env, "HX_S3_STALL_SECONDS", 15);
+  options.http.min_bytes_per_second = EnvLong(env, "HX_S3_MIN_RATE", 1024);
+  options.http.rate_window_seconds = EnvLong(env, "HX_S3_STALL_SECONDS", 15);
+  options.http.request_base_ms = EnvLong(env, "HX_S3_REQUEST_BASE_MS", 60'000);
   options.http.request_timeout_ms = EnvLong(env, "HX_S3_REQUEST_TIMEOUT_MS", 0);
+  options.http.command_deadline_ms =
+      EnvLong(env, "HX_S3_COMMAND_DEADLINE_MS", 12 * 60 * 60 * 1000);
+  options.list.max_entries = EnvNumber(env, "HX_S3_LIST_MAX_ENTRIES", options.list.max_entries);
+  options.list.max_bytes = EnvNumber(env, "HX_S3_LIST_MAX_BYTES", options.list.max_bytes);
+  options.list.max_ms = EnvLong(env, "HX_S3_LIST_MAX_MS", options.list.max_ms);
   if (auto mode = env.Get("HX_S3_CONDITIONAL_WRITES"); mode && *mode == "emulated") {
     options.conditional_writes = ConditionalWrites::kEmulated;
   }

@@ -11,7 +11,9 @@
 //   PutIfAbsent       PUT with If-None-Match: *
 //   PutIfMatch        PUT with If-Match: <etag>
 //   Exists            HEAD
-//   List              ListObjectsV2, every page (continuation tokens)
+//   List              ListObjectsV2, every page (continuation tokens); a
+//                     token seen before is refused (a cycle), and a listing's
+//                     entries, bytes and time are capped (ListLimits)
 //   Delete            DELETE
 // Every request is signed with SigV4 over the real payload hash.
 //
@@ -26,9 +28,14 @@
 //
 // No retries here: wrap the store in a RetryingStore (OpenStore does). The
 // one exception is the requests of a multipart upload (create, each part,
-// complete), retried in place (part_attempts) so that one transient fault
-// does not resend the whole object; a completion answered NoSuchUpload is
-// read back (a resent completion of an upload that already completed).
+// complete), retried in place under the same retry policy
+// (store/retry_policy.h, part_retry) so that one transient fault does not
+// resend the whole object; a completion answered NoSuchUpload is read back
+// (a resent completion of an upload that already completed).
+//
+// Bounds: every request's waits and bodies are bounded by the HTTP client
+// (http_client.h), listings by ListLimits; the values and their HX_S3_*
+// knobs are in docs/ERRORS.md, "Network bounds".
 //
 // Thread-safety: thread-safe; calls may run concurrently (the HTTP client
 // keeps a handle per concurrent call and reuses their connections).
@@ -39,6 +46,7 @@
 #include <memory>
 #include <string>
 
+#include "store/retry_policy.h"
 #include "store/s3/credentials.h"
 #include "store/s3/s3_client.h"
 #include "store/store.h"
@@ -51,6 +59,15 @@ enum class ConditionalWrites : std::uint8_t {
   kEmulated,  // check then write (not atomic); for servers that ignore them
 };
 
+// What one List may cost before it fails (KC_SYNC_NETWORK_FAILED): a server
+// that keeps handing out pages must not keep hx listing, or growing, forever.
+struct ListLimits {
+  std::uint64_t max_entries = 2'000'000;
+  // The reply bodies of all pages together.
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+  std::int64_t max_ms = 30 * 60 * 1000;
+};
+
 struct S3StoreOptions {
   // Objects of at least this many bytes go up by multipart. Tests lower it.
   std::uint64_t multipart_threshold = 16ull << 20;
@@ -59,13 +76,22 @@ struct S3StoreOptions {
   std::uint64_t part_size = 8ull << 20;
   // Parts uploaded at once by one Put.
   int concurrency = 8;
-  // Attempts per request of a multipart upload (retryable errors only)
-  // before the upload is aborted.
-  int part_attempts = 3;
+  // The retries of each request of a multipart upload (retryable errors
+  // only) before the upload is aborted; the policy of retry_policy.h.
+  RetryOptions part_retry = DefaultPartRetry();
+  ListLimits list;
   ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
   HttpOptions http;
-  // Unix seconds for signing; empty: the system clock.
-  std::function<std::int64_t()> now_seconds;
+  // The clock of signing (wall), the deadlines and the retries of parts
+  // (monotonic). Null: the real clock. Must outlive the store.
+  Clock* clock = nullptr;
+
+  static RetryOptions DefaultPartRetry() {
+    RetryOptions retry;
+    retry.max_attempts = 3;
+    retry.max_total = std::chrono::milliseconds(60'000);
+    return retry;
+  }
 };
 
 class S3Store final : public Store {
@@ -118,8 +144,7 @@ class S3Store final : public Store {
   Result<StoreVersion> PutObject(const std::string& full_key, std::span<const std::uint8_t> bytes,
                                  HttpHeaders headers);
   Status PutMultipart(const std::string& full_key, std::span<const std::uint8_t> bytes);
-  // One request of a multipart upload, sent up to part_attempts times while
-  // its error is retryable.
+  // One request of a multipart upload, retried under part_retry.
   Result<HttpResponse> SendInPlace(const S3Request& request);
   Result<StoreVersion> ConditionalPut(std::string_view key, std::span<const std::uint8_t> bytes,
                                       const StoreVersion* expected);
@@ -131,6 +156,7 @@ class S3Store final : public Store {
   const std::string prefix_;
   const std::string describe_;
   const S3StoreOptions options_;
+  RetryPolicy part_retry_;
   std::atomic<bool> emulated_{false};
 };
 
@@ -141,8 +167,14 @@ class S3Store final : public Store {
 //   HX_S3_MULTIPART_THRESHOLD    bytes from which Put uses multipart (16 MiB)
 //   HX_S3_PART_SIZE              bytes per part (8 MiB)
 //   HX_S3_CONNECT_TIMEOUT_MS     TCP+TLS connect limit (5000)
-//   HX_S3_STALL_SECONDS          a transfer stalled this long fails (15)
-//   HX_S3_REQUEST_TIMEOUT_MS     whole-request limit (none)
+//   HX_S3_MIN_RATE               bytes/s below which a transfer stalls (1024)
+//   HX_S3_STALL_SECONDS          the window of that rate (15)
+//   HX_S3_REQUEST_BASE_MS        a request's deadline before its bytes (60000)
+//   HX_S3_REQUEST_TIMEOUT_MS     a hard limit on any request (none)
+//   HX_S3_COMMAND_DEADLINE_MS    the store's whole time (43200000: 12 h)
+//   HX_S3_LIST_MAX_ENTRIES       entries of one listing (2000000)
+//   HX_S3_LIST_MAX_BYTES         reply bytes of one listing (1 GiB)
+//   HX_S3_LIST_MAX_MS            time of one listing (1800000)
 // and HX_S3_CONDITIONAL_WRITES=emulated (see above).
 S3StoreOptions S3StoreOptionsFromEnvironment(const CredentialEnvironment& env);
 

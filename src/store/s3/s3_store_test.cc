@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
+#include "os/real_clock.h"
 #include "store/s3/testing/moto_server.h"
 #include "store/s3/xml.h"
 #include "store/store_conformance.h"
@@ -38,13 +40,19 @@ constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
   } while (false)
 
 // The production stack (OpenStore's): the S3 store inside a RetryingStore,
-// here without real sleeps. moto (5.2.1) answers 500 to a GET that races a
-// PUT replacing the same object (it closes the old object's buffer under the
-// reader); the retry is what a client of real S3 would never need but must
-// have anyway.
+// here with short real backoffs (10 ms doubling to 100 ms, 8 attempts).
+// moto (5.2.1) answers 500 to a GET that races a PUT replacing the same
+// object (it closes the old object's buffer under the reader); the retry is
+// what a client of real S3 would never need but must have anyway. Retries
+// that did not wait at all could all land inside one slow PUT on a loaded
+// machine (ReadersSeeTheOldOrTheNewObjectNeverAMix failed once in about 500
+// runs so).
 std::unique_ptr<Store> Retrying(std::unique_ptr<Store> store) {
   RetryOptions retry;
-  retry.sleep = [](std::chrono::milliseconds) {};
+  retry.max_attempts = 8;
+  retry.base_delay = std::chrono::milliseconds(10);
+  retry.max_delay = std::chrono::milliseconds(100);
+  retry.clock = &RealClock::Get();
   return std::make_unique<RetryingStore>(std::move(store), retry);
 }
 
@@ -280,17 +288,18 @@ TEST(S3Store, RetryingStoreOverS3GivesUpOnAPermanentOutageInBoundedTime) {
   auto& moto = SharedMotoServer();
   S3Endpoint endpoint = moto.EndpointFor("bucket");
   endpoint.base_url = "http://127.0.0.1:1";
-  int sleeps = 0;
+  FakeClock clock;
   RetryOptions retry;
   retry.max_attempts = 4;
-  retry.sleep = [&](std::chrono::milliseconds) { ++sleeps; };
-  retry.random = [] { return std::uint64_t{0}; };
+  retry.clock = &clock;
+  retry.random = [] { return ~std::uint64_t{0}; };  // the top of each jitter range
   RetryingStore store(std::make_unique<S3Store>(endpoint, moto.credentials(), "", "s3"), retry);
   auto got = store.Get("k", kNoLimit);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, SyncCode::kNetworkFailed);
   EXPECT_EQ(got.error().details.at("attempts"), "4");
-  EXPECT_EQ(sleeps, 3);
+  // Three retries, after 200, 400 and 800 ms.
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1400));
 }
 
 }  // namespace

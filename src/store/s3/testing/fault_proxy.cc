@@ -91,7 +91,11 @@ std::string ProxyFaultConfig::ToJson() const {
   j["skip"] = skip;
   j["max_faults"] = max_faults;
   j["max_streak"] = max_streak;
+  j["every"] = every;
   j["stall_seconds"] = stall_seconds;
+  j["trickle_seconds"] = trickle_seconds;
+  j["list_cycle"] = list_cycle;
+  j["list_page_entries"] = list_page_entries;
   return j.dump();
 }
 

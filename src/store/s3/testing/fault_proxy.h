@@ -26,15 +26,27 @@
 
 namespace hx::testing {
 
-// The fault kinds of fault_proxy.py, in the order their rates are sliced.
+// The transient fault kinds of fault_proxy.py (a retry can get through), in
+// the order their rates are sliced.
 inline constexpr const char* kProxyFaultKinds[] = {
     "500", "503", "slowdown", "429", "stall", "reset", "drop", "drop_mid_body", "truncate"};
+// The hostile endpoint kinds (fault_proxy.py): a trickling body, no reply at
+// all, an endless error body, list tokens that cycle, a reply cut inside its
+// headers, redirects to another region or endpoint.
+inline constexpr const char* kProxyHostileKinds[] = {
+    "trickle", "silent", "endless_error", "cycle_list", "cut_headers", "redirect", "redirect_307"};
 
 // Which requests fault and how (fault_proxy.py's config object).
 struct ProxyFaultConfig {
   std::uint64_t seed = 1;
   // Fault kind -> probability per matching request; the sum is at most 1.
+  // With `every`, the kinds' relative weights instead.
   std::map<std::string, double> rates;
+  // > 0: deterministic schedule: every `every`-th matching request faults
+  // (the first that may, past max_streak), its kind cycling through the
+  // rates' kinds in proportion. N matching requests give at least
+  // N / every faults, whatever keys they name. 0: the seeded rates.
+  std::int64_t every = 0;
   // Only requests with these methods can fault (empty: every method).
   std::vector<std::string> methods;
   // Only requests whose "path?query" matches this Python regex (empty: all).
@@ -49,6 +61,12 @@ struct ProxyFaultConfig {
   std::int64_t max_streak = -1;
   // How long a stall holds a request before closing the connection.
   double stall_seconds = 60;
+  // trickle: the pause between two body bytes.
+  double trickle_seconds = 0.5;
+  // cycle_list: how many distinct continuation tokens (2: A, B, A, ...), and
+  // the made-up entries of each page.
+  std::int64_t list_cycle = 2;
+  std::int64_t list_page_entries = 3;
 
   std::string ToJson() const;
 };
@@ -106,11 +124,13 @@ class FaultProxy {
   // "http://127.0.0.1:<port>": what hx's --endpoint is set to.
   std::string endpoint() const;
 
-  // Replaces the fault configuration (in effect for the next request).
+  // Replaces the fault configuration (in effect for the next request), and
+  // restarts the `every` schedule (at seed % every).
   Status Configure(const ProxyFaultConfig& config);
   // No faults from now on (pass-through, counting only).
   Status PassThrough() { return Configure(ProxyFaultConfig{}); }
-  // Forgets the requests seen so far (and the per-request draw counters).
+  // Forgets the requests seen so far (and the per-request draw counters,
+  // skip and max_faults counts); the `every` schedule runs on.
   Status Reset();
   // Every request since the start or the last Reset, in arrival order.
   Result<std::vector<ProxyRequest>> Requests() const;

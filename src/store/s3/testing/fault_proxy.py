@@ -10,14 +10,29 @@ fresh upstream connection, and the whole response is relayed back with an exact 
 a client connection that stays alive. Each request is logged (method, path, query, status, fault,
 bytes) for counting.
 
-Faults. A request that matches the filter (methods, path regex, `skip` first matches, at most
-`max_faults` faults) draws one number in [0, 1) from BLAKE2b(seed, identity, n): the identity is
-the method, the path, the query without uploadId and the Range header, and n counts earlier
-requests with the same identity. So the draw does not depend on the interleaving of concurrent
-requests, and a run is reproducible: the same seed and the same requests give the same faults.
+Faults. Which requests that match the filter (methods, path regex, `skip` first matches, at most
+`max_faults` faults) fault is decided by one of two schedules:
+
+  every = k > 0  (deterministic; what tests use) every k-th matching request faults: a counter of
+                 matching requests since the last fault reaches k, and the next request that may
+                 fault (see max_streak) does. So N matching requests give at least N // k faults
+                 whatever the object keys, which differ from run to run. The counter starts at
+                 seed % k (the seed shifts the phase) when a configuration is set, and a reset of
+                 the log does not restart it, so a test that resets the log between its steps
+                 still gets a fault every k requests across them. The kind of each fault
+                 cycles through the kinds with a nonzero rate in proportion to their rates
+                 (smooth weighted round robin: rates 0.03 and 0.01 give 3 of one per 1 of the
+                 other, in a fixed order).
+  every = 0      (rates) each matching request draws one number in [0, 1) from BLAKE2b(seed,
+                 identity, n): the identity is the method, the path, the query without uploadId
+                 and the Range header, and n counts earlier requests with the same identity. The
+                 same seed and the same requests give the same faults, but requests that name
+                 random keys draw differently every run, so a test that needs a fault to fire must
+                 not rely on a rate.
+
 `max_streak` (if not -1) makes faults transient: a request whose identity has just faulted that
 many times in a row is passed through, so a client that tries one more time than that always
-gets through. The rates of the fault kinds below are cumulative slices of [0, 1):
+gets through. With rates, the rates of the fault kinds below are cumulative slices of [0, 1):
 
     500            not forwarded; 500 InternalError (S3 XML error body)
     503            not forwarded; 503 ServiceUnavailable
@@ -32,6 +47,21 @@ gets through. The rates of the fault kinds below are cumulative slices of [0, 1)
                    connection is reset
     truncate       forwarded; the headers announce the full Content-Length (at least 1 byte),
                    fewer bytes are sent, then the connection is closed cleanly
+    trickle        forwarded; the status line and the headers (the full Content-Length) are sent,
+                   then the body one byte every `trickle_seconds`
+    silent         not forwarded; no answer at all, the connection held open until the client
+                   closes it (at most an hour)
+    endless_error  not forwarded; 503 SlowDown with a Content-Length of 1 TiB and a body sent as
+                   fast as the client reads it, until the client closes (at most 1 GiB)
+    cycle_list     a ListObjectsV2 request (query with list-type) is not forwarded: the reply is a
+                   truncated page of `list_page_entries` made-up keys under the request's prefix
+                   whose NextContinuationToken cycles through `list_cycle` tokens (2: A, B, A, ...;
+                   a large number: a listing that never ends). Other requests pass (no fault)
+    cut_headers    forwarded; the status line and half of the header bytes are sent, then the
+                   connection is closed cleanly: the reply ends inside its headers
+    redirect       not forwarded; 301 PermanentRedirect (S3's answer for a bucket in another region:
+                   x-amz-bucket-region: eu-west-3, an <Endpoint> in the body)
+    redirect_307   not forwarded; 307 TemporaryRedirect with a Location on another endpoint
 
 Control: requests to /__hxproxy/... are answered by the proxy itself (bucket names cannot contain
 '_', so no S3 request collides) and are neither forwarded nor logged:
@@ -65,7 +95,12 @@ import sys
 import urllib.parse
 
 FAULT_KINDS = ("500", "503", "slowdown", "429", "stall", "reset", "drop", "drop_mid_body",
-               "truncate")
+               "truncate", "trickle", "silent", "endless_error", "cycle_list", "cut_headers",
+               "redirect", "redirect_307")
+REDIRECT_REGION = "eu-west-3"
+REDIRECT_LOCATION_HOST = "127.0.0.1:1"
+SILENT_SECONDS = 3600
+ENDLESS_ERROR_CAP = 1 << 30
 MAX_HEADER_BYTES = 1 << 20
 CONTROL_PREFIX = "/__hxproxy/"
 
@@ -85,7 +120,11 @@ DEFAULT_CONFIG = {
     "skip": 0,             # the first `skip` matching requests never fault
     "max_faults": -1,      # at most this many faults (-1: no limit)
     "max_streak": -1,      # at most this many faults in a row per identity (-1: no limit)
+    "every": 0,            # > 0: every k-th matching request faults (deterministic)
     "stall_seconds": 60.0,
+    "trickle_seconds": 0.5,  # trickle: the pause between two body bytes
+    "list_cycle": 2,         # cycle_list: how many distinct continuation tokens
+    "list_page_entries": 3,  # cycle_list: entries per page
 }
 
 
@@ -108,6 +147,13 @@ def validate_config(raw):
         raise ConfigError("rates must be non-negative numbers")
     if sum(rates.values()) > 1.0 + 1e-9:
         raise ConfigError("the rates add up to more than 1")
+    for key in ("every", "list_cycle", "list_page_entries"):
+        if not isinstance(config[key], int) or config[key] < 0:
+            raise ConfigError(f"{key} must be a non-negative integer")
+    if config["list_cycle"] < 1:
+        raise ConfigError("list_cycle must be at least 1")
+    if not isinstance(config["trickle_seconds"], (int, float)) or config["trickle_seconds"] < 0:
+        raise ConfigError("trickle_seconds must be a non-negative number")
     config["methods"] = [m.upper() for m in config["methods"]]
     config["compiled_regex"] = re.compile(config["path_regex"]) if config["path_regex"] else None
     return config
@@ -127,6 +173,9 @@ class Proxy:
         self.streak = {}        # request identity -> faults in a row, up to now
         self.matched = 0        # requests that passed the filter
         self.faults = 0         # faults injected
+        # every: matching requests since the last fault (the seed shifts the phase)
+        self.since_fault = config["seed"] % config["every"] if config["every"] > 0 else 0
+        self.credit = {}        # every: smooth weighted round robin state per kind
 
     # ---------------------------------------------------------------- fault choice
     def choose_fault(self, method, path, query, byte_range=""):
@@ -154,8 +203,16 @@ class Proxy:
             return None
         if 0 <= config["max_faults"] <= self.faults:
             return None
+        if config["every"] > 0:
+            self.since_fault += 1
         if 0 <= config["max_streak"] <= self.streak.get(identity, 0):
             return None
+        if config["every"] > 0:
+            if self.since_fault < config["every"]:
+                return None
+            self.since_fault = 0
+            self.faults += 1
+            return self.next_kind()
         digest = hashlib.blake2b(f"{config['seed']}\0{identity}\0{n}".encode(),
                                  digest_size=8).digest()
         draw = struct.unpack(">Q", digest)[0] / 2.0**64
@@ -166,6 +223,19 @@ class Proxy:
                 self.faults += 1
                 return kind
         return None
+
+    def next_kind(self):
+        """The kind of the next scheduled fault: smooth weighted round robin over the rates."""
+        weights = [(kind, self.config["rates"].get(kind, 0.0)) for kind in FAULT_KINDS]
+        weights = [(kind, w) for kind, w in weights if w > 0]
+        if not weights:
+            return None
+        total = sum(w for _, w in weights)
+        for kind, w in weights:
+            self.credit[kind] = self.credit.get(kind, 0.0) + w
+        best = max(weights, key=lambda kw: (self.credit[kw[0]], -FAULT_KINDS.index(kw[0])))[0]
+        self.credit[best] -= total
+        return best
 
     def counts(self, base):
         by_method, by_prefix, faults = {}, {}, {}
@@ -213,6 +283,10 @@ class Proxy:
             await self.control(method, path, query, body, writer)
             return client_keep_alive
         fault = self.choose_fault(method, path, query, header_value(headers, "range"))
+        is_list = method == "GET" and "list-type=" in query
+        if fault == "cycle_list" and not is_list:
+            fault = None
+            self.faults -= 1
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
                  "bytes_up": len(body), "bytes_down": 0}
         self.log.append(entry)
@@ -237,6 +311,31 @@ class Proxy:
         if fault == "reset":
             abort(writer)
             return False
+        if fault == "silent":
+            try:
+                # Returns when the client gives up (EOF).
+                await asyncio.wait_for(reader.read(1), SILENT_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            return False
+        if fault == "endless_error":
+            await self.send_endless_error(writer, entry)
+            return False
+        if fault == "cycle_list":
+            payload = self.cycle_list_page(query)
+            entry["status"] = 200
+            entry["bytes_down"] = len(payload)
+            await send_response(writer, 200, "OK", [("Content-Type", "application/xml")],
+                                payload, None)
+            return client_keep_alive
+        if fault in ("redirect", "redirect_307"):
+            status, reason, resp_headers, payload = redirect_reply(fault, path, query)
+            entry["status"] = status
+            entry["bytes_down"] = len(payload)
+            await send_response(writer, status, reason, resp_headers,
+                                b"" if method == "HEAD" else payload, None,
+                                head=(method == "HEAD"))
+            return client_keep_alive
 
         try:
             status, reason, resp_headers, resp_body = await self.forward(
@@ -263,10 +362,62 @@ class Proxy:
             else:
                 writer.close()
             return False
+        if fault == "cut_headers":
+            head = response_head(status, reason, resp_headers, resp_body, None,
+                                 head=(method == "HEAD"))
+            # Past the status line, before the blank line that ends the headers.
+            cut = max(head.index(b"\r\n") + 2, (len(head) - 4) // 2)
+            writer.write(head[:cut])
+            await writer.drain()
+            writer.close()
+            return False
+        if fault == "trickle":
+            writer.write(response_head(status, reason, resp_headers, resp_body, None,
+                                       head=(method == "HEAD")))
+            await writer.drain()
+            body = b"" if method == "HEAD" else resp_body
+            for i in range(len(body)):
+                await asyncio.sleep(self.config["trickle_seconds"])
+                writer.write(body[i:i + 1])
+                await writer.drain()
+                entry["bytes_down"] = i + 1
+            return client_keep_alive
         entry["bytes_down"] = len(resp_body)
         await send_response(writer, status, reason, resp_headers, resp_body, None,
                             head=(method == "HEAD"))
         return client_keep_alive
+
+    async def send_endless_error(self, writer, entry):
+        entry["status"] = 503
+        head = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
+                b"Content-Length: 1099511627776\r\n\r\n"
+                b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+                b"<Message>Please reduce your request rate.</Message><Padding>")
+        writer.write(head)
+        await writer.drain()
+        chunk = b" " * 65536
+        while entry["bytes_down"] < ENDLESS_ERROR_CAP:
+            writer.write(chunk)
+            await writer.drain()  # raises once the client has closed
+            entry["bytes_down"] += len(chunk)
+        writer.close()
+
+    def cycle_list_page(self, query):
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        prefix = params.get("prefix", [""])[0]
+        token = params.get("continuation-token", [""])[0]
+        cycle = self.config["list_cycle"]
+        index = 0
+        if token.startswith("hxcycle-") and token[8:].isdigit():
+            index = (int(token[8:]) + 1) % cycle
+        base = index * self.config["list_page_entries"]
+        contents = "".join(
+            f"<Contents><Key>{xml_escape(prefix)}blobs/cy/{base + i:012d}</Key><Size>1</Size>"
+            f"</Contents>" for i in range(self.config["list_page_entries"]))
+        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>'
+                f"<Prefix>{xml_escape(prefix)}</Prefix><IsTruncated>true</IsTruncated>{contents}"
+                f"<NextContinuationToken>hxcycle-{index}</NextContinuationToken>"
+                f"</ListBucketResult>").encode()
 
     async def forward(self, method, target, headers, body):
         up_reader, up_writer = await asyncio.open_connection(
@@ -311,6 +462,9 @@ class Proxy:
                 payload = self.counts(params.get("base", [""])[0])
             elif method == "POST" and path == CONTROL_PREFIX + "config":
                 self.config = validate_config(json.loads(body or b"{}"))
+                every = self.config["every"]
+                self.since_fault = self.config["seed"] % every if every > 0 else 0
+                self.credit = {}
                 payload = public_config(self.config)
             elif method == "GET" and path == CONTROL_PREFIX + "config":
                 payload = public_config(self.config)
@@ -383,7 +537,29 @@ async def read_request(reader, writer):
     return method, target, version, headers, body
 
 
-async def send_response(writer, status, reason, headers, body, announced_length, head=False):
+def xml_escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def redirect_reply(kind, path, query):
+    """(status, reason, headers, body) of a redirect fault."""
+    bucket = path.lstrip("/").split("/")[0]
+    if kind == "redirect":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PermanentRedirect</Code>'
+                f"<Message>The bucket you are attempting to access must be addressed using the "
+                f"specified endpoint.</Message><Endpoint>{bucket}.s3.{REDIRECT_REGION}"
+                f".amazonaws.com</Endpoint><Bucket>{bucket}</Bucket></Error>").encode()
+        return 301, "Moved Permanently", [("Content-Type", "application/xml"),
+                                          ("x-amz-bucket-region", REDIRECT_REGION)], body
+    location = f"http://{REDIRECT_LOCATION_HOST}{path}" + (f"?{query}" if query else "")
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>TemporaryRedirect</Code>'
+            f"<Message>Please re-send this request to the specified temporary endpoint."
+            f"</Message><Endpoint>{REDIRECT_LOCATION_HOST}</Endpoint></Error>").encode()
+    return 307, "Temporary Redirect", [("Content-Type", "application/xml"),
+                                       ("Location", location)], body
+
+
+def response_head(status, reason, headers, body, announced_length, head=False):
     lines = [f"HTTP/1.1 {status} {reason}"]
     for name, value in headers:
         lower = name.lower()
@@ -396,7 +572,11 @@ async def send_response(writer, status, reason, headers, body, announced_length,
     if not head:
         length = len(body) if announced_length is None else announced_length
         lines.append(f"Content-Length: {length}")
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def send_response(writer, status, reason, headers, body, announced_length, head=False):
+    writer.write(response_head(status, reason, headers, body, announced_length, head) + body)
     await writer.drain()
 
 

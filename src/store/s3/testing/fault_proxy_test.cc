@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -305,6 +306,222 @@ TEST_F(FaultProxyTest, AnInvalidConfigurationIsRefused) {
   EXPECT_EQ(unknown->status, 404);
   // The previous configuration (none) still holds.
   EXPECT_EQ(Get("/bytes/3")->status, 200);
+}
+
+// ------------------------------------------------------- deterministic schedule
+
+// The statuses of `n` GETs of /bucket/<name>-<i> (0 for a failed exchange).
+std::vector<int> Statuses(FaultProxy& proxy, const std::string& name, int n) {
+  std::vector<int> statuses;
+  for (int i = 0; i < n; ++i) {
+    auto reply = HttpExchange(proxy.port(), "GET", "/bucket/" + name + "-" + std::to_string(i));
+    statuses.push_back(reply.ok() ? reply->status : 0);
+  }
+  return statuses;
+}
+
+TEST_F(FaultProxyTest, AScheduleFaultsEveryKthRequestWhateverKeysTheRequestsName) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 1.0;
+  config.every = 3;
+  config.seed = 0;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  const std::vector<int> expected = {200, 200, 500, 200, 200, 500, 200, 200, 500};
+  EXPECT_EQ(Statuses(*proxy_, "run-one-key", 9), expected);
+  // Other keys (as another run's random object names would be): the same faults.
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  EXPECT_EQ(Statuses(*proxy_, "a-different-random-key", 9), expected);
+  // The seed shifts the phase: seed 1 faults the second request first.
+  config.seed = 1;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  EXPECT_EQ(Statuses(*proxy_, "k", 5), (std::vector<int>{200, 500, 200, 200, 500}));
+}
+
+TEST_F(FaultProxyTest, AResetOfTheLogDoesNotRestartTheSchedule) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 1.0;
+  config.every = 4;
+  config.seed = 0;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  // Steps of three requests, the log reset between them, as the sync tests
+  // do: still one fault every four requests across the steps.
+  std::vector<int> statuses;
+  for (int step = 0; step < 4; ++step) {
+    for (int status : Statuses(*proxy_, "step" + std::to_string(step), 3)) {
+      statuses.push_back(status);
+    }
+    ASSERT_TRUE(proxy_->Reset().ok());
+  }
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 500), 3);
+  EXPECT_EQ(statuses[3], 500);
+  EXPECT_EQ(statuses[7], 500);
+  EXPECT_EQ(statuses[11], 500);
+}
+
+TEST_F(FaultProxyTest, AScheduleCyclesThroughTheKindsInProportionToTheirRates) {
+  ProxyFaultConfig config;
+  config.rates["500"] = 0.75;
+  config.rates["429"] = 0.25;
+  config.every = 1;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  const std::vector<int> statuses = Statuses(*proxy_, "k", 8);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 500), 6);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), 2);
+  // A fixed order: the second four repeat the first four.
+  EXPECT_EQ(std::vector<int>(statuses.begin(), statuses.begin() + 4),
+            std::vector<int>(statuses.begin() + 4, statuses.end()));
+}
+
+TEST_F(FaultProxyTest, AScheduledFaultHeldBackByTheStreakLimitFallsOnTheNextRequest) {
+  ProxyFaultConfig config;
+  config.rates["503"] = 1.0;
+  config.every = 1;
+  config.max_streak = 2;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  std::vector<int> same;
+  for (int i = 0; i < 6; ++i) same.push_back(Get("/bucket/same-key")->status);
+  EXPECT_EQ(same, (std::vector<int>{503, 503, 200, 503, 503, 200}));
+  // The fault the streak limit held back is due: the next request takes it.
+  EXPECT_EQ(Get("/bucket/other-key")->status, 503);
+}
+
+// ------------------------------------------------------- hostile endpoints
+
+// Sends a raw GET of `target` and reads at most `max_bytes` of the reply, or
+// until the server closes or `timeout` passes; then closes the connection.
+std::string ReadSomeOfAReply(int port, const std::string& target, std::size_t max_bytes,
+                             milliseconds timeout = milliseconds(10000)) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // A cast the socket API requires.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buffer[65536];
+  while (raw.size() < max_bytes) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) break;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    raw.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return raw;
+}
+
+ProxyRequest OnlyRequest(FaultProxy& proxy) {
+  auto log = proxy.Requests();
+  EXPECT_TRUE(log.ok());
+  EXPECT_EQ(log.ok() ? log->size() : 0u, 1u);
+  return log.ok() && !log->empty() ? log->front() : ProxyRequest{};
+}
+
+TEST_F(FaultProxyTest, ATrickleSendsTheHeadersThenTheBodyOneByteAtATime) {
+  ProxyFaultConfig config;
+  config.rates["trickle"] = 1.0;
+  config.trickle_seconds = 0.01;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  auto small = Get("/bytes/20");
+  ASSERT_TRUE(small.ok()) << small.error().ToShortString();
+  EXPECT_EQ(small->body, std::string(20, 'x'));
+  EXPECT_TRUE(small->complete);
+
+  // At half a second a byte, 1000 bytes take over eight minutes: a client
+  // that waits a second has the headers and a few bytes.
+  config.trickle_seconds = 0.5;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  ASSERT_TRUE(proxy_->Reset().ok());
+  auto slow = Get("/bytes/1000", milliseconds(1000));
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.error().category, Category::kTimeout);
+  const ProxyRequest request = OnlyRequest(*proxy_);
+  EXPECT_EQ(request.fault, "trickle");
+  EXPECT_EQ(request.status, 200);
+  EXPECT_LT(request.bytes_down, 1000u);
+  EXPECT_EQ(upstream_.served(), 2);
+}
+
+TEST_F(FaultProxyTest, ASilentEndpointNeverAnswersAndNeverForwards) {
+  SetFault("silent");
+  auto reply = Get("/bytes/10", milliseconds(300));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().category, Category::kTimeout);
+  EXPECT_EQ(upstream_.served(), 0);
+  // The proxy itself is still there for the next request.
+  ASSERT_TRUE(proxy_->PassThrough().ok());
+  EXPECT_EQ(Get("/bytes/3")->status, 200);
+}
+
+TEST_F(FaultProxyTest, AnEndlessErrorBodyKeepsComingUntilTheClientCloses) {
+  SetFault("endless_error");
+  const std::string raw = ReadSomeOfAReply(proxy_->port(), "/bucket/key", 4u << 20);
+  ASSERT_GE(raw.size(), 4u << 20) << raw.substr(0, 200);
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 503 ")) << raw.substr(0, 200);
+  EXPECT_NE(raw.find("Content-Length: 1099511627776"), std::string::npos);
+  EXPECT_NE(raw.find("<Code>SlowDown</Code>"), std::string::npos);
+  const ProxyRequest request = OnlyRequest(*proxy_);
+  EXPECT_EQ(request.fault, "endless_error");
+  EXPECT_EQ(request.status, 503);
+  EXPECT_EQ(upstream_.served(), 0);
+}
+
+TEST_F(FaultProxyTest, CyclingListTokensComeBackToTheFirstAndOtherRequestsPass) {
+  ProxyFaultConfig config;
+  config.rates["cycle_list"] = 1.0;
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  std::vector<std::string> tokens;
+  std::string token;
+  for (int page = 0; page < 3; ++page) {
+    auto reply = Get("/bucket?list-type=2&prefix=vault%2F" +
+                     (token.empty() ? "" : "&continuation-token=" + token));
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_NE(reply->body.find("<IsTruncated>true</IsTruncated>"), std::string::npos);
+    EXPECT_NE(reply->body.find("<Key>vault/blobs/cy/"), std::string::npos) << reply->body;
+    const auto start = reply->body.find("<NextContinuationToken>");
+    ASSERT_NE(start, std::string::npos);
+    const auto end = reply->body.find("</NextContinuationToken>");
+    token = reply->body.substr(start + 23, end - start - 23);
+    tokens.push_back(token);
+  }
+  EXPECT_EQ(tokens, (std::vector<std::string>{"hxcycle-0", "hxcycle-1", "hxcycle-0"}));
+  EXPECT_EQ(upstream_.served(), 0);
+  // Not a listing: passed through, not a fault.
+  EXPECT_EQ(Get("/bytes/3")->status, 200);
+  auto log = proxy_->Requests();
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->back().fault, "");
+}
+
+TEST_F(FaultProxyTest, AReplyCutInsideItsHeadersHasAStatusLineAndNoEndOfHeaders) {
+  SetFault("cut_headers");
+  const std::string raw = ReadSomeOfAReply(proxy_->port(), "/bytes/100", 1 << 20);
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 200 ")) << raw;
+  EXPECT_EQ(raw.find("\r\n\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(OnlyRequest(*proxy_).fault, "cut_headers");
+  EXPECT_EQ(upstream_.served(), 1);  // the server acted; the reply was lost
+}
+
+TEST_F(FaultProxyTest, RedirectsNameAnotherRegionOrEndpointWithoutForwarding) {
+  SetFault("redirect");
+  auto permanent = Get("/bucket/key");
+  ASSERT_TRUE(permanent.ok());
+  EXPECT_EQ(permanent->status, 301);
+  EXPECT_EQ(permanent->headers.at("x-amz-bucket-region"), "eu-west-3");
+  EXPECT_NE(permanent->body.find("<Code>PermanentRedirect</Code>"), std::string::npos);
+  SetFault("redirect_307");
+  auto temporary = Get("/bucket/key?x=1");
+  ASSERT_TRUE(temporary.ok());
+  EXPECT_EQ(temporary->status, 307);
+  EXPECT_EQ(temporary->headers.at("location"), "http://127.0.0.1:1/bucket/key?x=1");
+  EXPECT_EQ(upstream_.served(), 0);
 }
 
 TEST(FaultProxyStartTest, AProxyInFrontOfNothingAnswersWithAConnectionFailure) {
