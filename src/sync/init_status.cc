@@ -100,6 +100,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(vault, config));
   HX_RETURN_IF_ERROR(local.SaveKey(opened.master));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+  // The copy hx sync repair writes back if the store loses vault.json.
+  RememberVaultConfig(*index, opened.config);
 
   report.vault_id = config.vault_id;
   report.node_id = config.node_id;
@@ -119,7 +121,7 @@ Result<StatusReport> StatusOf(Session& s) {
     report.base_snapshot_id = base.snapshot_id;
     report.base_head_seq = base.head_seq;
   }
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   if (head.head) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;

@@ -69,6 +69,20 @@ bool HeadIsBase(const HeadState& head, const BaseState& base) {
          base.head_seq == head.head->seq;
 }
 
+Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base) {
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  if (head.head || !base.snapshot_id) return head;
+  return Error(SyncCode::kStateFailed, Category::kNotFound,
+               "the store at " + s.target.ToUri() + " has no head.json, but this device synced "
+               "snapshot " + *base.snapshot_id + " (seq " + std::to_string(base.head_seq) +
+               ") from it: the store lost its head (deleted, or restored from an older "
+               "backup). Nothing was changed. Run 'hx sync repair' to publish this device's "
+               "last synced snapshot as the head again")
+      .With("key", std::string(kHeadKey))
+      .With("base_snapshot_id", *base.snapshot_id)
+      .With("base_head_seq", std::to_string(base.head_seq));
+}
+
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths) {
   std::uint64_t n = 0;
   for (const std::string& path : paths) {
@@ -156,6 +170,14 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   }
   HX_RETURN_IF_ERROR(txn.UpdateBaseTrees(base.tree_ids, synced.tree_ids));
   HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(synced.stat_changes));
+  if (synced.history) {
+    // The head does not descend from the base: the index keeps only what
+    // the head's own history locates.
+    HX_RETURN_IF_ERROR(txn.ClearObjects());
+    for (const ImportedSnapshot& snapshot : *synced.history) {
+      HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(snapshot.snapshot_id, snapshot.seq));
+    }
+  }
   HX_RETURN_IF_ERROR(txn.AddObjects(synced.added));
   HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(synced.snapshot_id, synced.head_seq));
   HX_RETURN_IF_ERROR(txn.SetMeta(kMetaBaseSnapshotId, synced.snapshot_id));

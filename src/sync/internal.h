@@ -34,6 +34,12 @@ Result<nlohmann::json> LoadCounters(Index& index);
 // a sync).
 void AddCounters(Index& index, const std::map<std::string, std::uint64_t>& deltas);
 
+// Keeps the exact bytes of `config` (the store's vault.json, which is
+// canonical: encoding the parsed record gives its bytes back) in the index
+// (kMetaVaultConfig), for hx sync repair. Writes only when they differ from
+// the copy kept; best effort (repair.cc).
+void RememberVaultConfig(Index& index, const VaultConfig& config);
+
 // What the index says this device last synced.
 struct BaseState {
   EntryMap entries;
@@ -51,6 +57,14 @@ Result<BaseState> LoadBaseState(Index& index);
 // Whether the store's head is exactly the state this device last synced
 // (both empty counts).
 bool HeadIsBase(const HeadState& head, const BaseState& base);
+
+// ReadHead for a device whose base is `base`: a store without head.json
+// where this device has synced a snapshot (a deleted head, or a store
+// restored from a backup older than the vault) is KC_SYNC_STATE_FAILED,
+// category not_found, with the repair hint ('hx sync repair' publishes this
+// device's base as the head again) — never an empty vault. No request
+// beyond ReadHead's one.
+Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base);
 
 // How many of `paths` are live files or symlinks in `entries`.
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths);
@@ -108,6 +122,12 @@ struct SyncedState {
   // or deleted if `entries` lacks it) and the base's entries are not read:
   // a push that has given them up to save memory says what it changed.
   std::optional<std::vector<std::string>> changed_paths;
+  // When set (a pull of a head that does not descend from the base), the
+  // object index is replaced, not extended: it is cleared, `added` holds
+  // every location the head's whole history records, and these snapshots
+  // (that history) are marked imported. What only the abandoned snapshots
+  // located is forgotten, so the next push uploads it again.
+  std::optional<std::vector<ImportedSnapshot>> history;
 };
 // One index transaction: base entries, tree ids and stat cache (incremental
 // against `base`), object locations, the snapshot as imported, the base

@@ -13,7 +13,9 @@
 //     the next push rewrites byte-identically;
 //  2. the mass-delete guard, before anything is published;
 //  3. trees (Merkle, only new ones uploaded), then under the write lock:
-//     re-read the head (the divergence check), write the snapshot, move the
+//     re-read the head (the divergence check: a head that is not this
+//     device's base, including one that does not descend from it, or a
+//     lost head.json, publishes nothing), write the snapshot, move the
 //     head (compare-and-swap), update this device's manifest, release;
 //  4. only then the local index: a crash between 3 and 4 is recognised on
 //     the next run (the head is our own snapshot of the same tree).
@@ -56,7 +58,7 @@ SnapshotSummary Summarize(const LocalChanges& changes) {
 
 // Nothing to publish: one read of the head tells up to date or behind.
 Status ReportNothingToPublish(Session& s, const BaseState& base, PushReport& report) {
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   report.outcome = HeadIsBase(head, base) && base.complete ? "up_to_date" : "behind";
   if (head.head) {
     report.head_seq = head.head->seq;
@@ -76,7 +78,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
   report.policy = std::string(MergePolicyName(policy));
   if (policy != MergePolicy::kNone) {
-    HX_ASSIGN_OR_RETURN(HeadState before, ReadHead(*s.store, s.ctx));
+    HX_ASSIGN_OR_RETURN(HeadState before, ReadHeadForBase(s, base));
     if (!HeadIsBase(before, base) || !base.complete) {
       HX_ASSIGN_OR_RETURN(PullReport merged, PullInSession(s, options));
       if (merged.error) return *merged.error;
@@ -182,7 +184,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   HX_ASSIGN_OR_RETURN(WriteLock lock, WriteLock::Acquire(*s.store, s.node_id(), options.now_ms));
   options.Checkpoint("push.after_lock");
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  // (Every early return below releases the lock: ~WriteLock.)
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   if (head.head) HX_RETURN_IF_ERROR(CheckHeadNotReplayed(*head.head, base.max_head_seq));
 
   std::string snapshot_id;
@@ -191,10 +194,17 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // old entries) is not the head this device synced: publishing on it would
   // put those old entries back over the head's newer ones.
   if (!HeadIsBase(head, base) || (head.head && !base.complete)) {
-    // The store moved on. Our own snapshot of this very tree means an
-    // earlier run of this push published and then died before updating the
-    // index: finish its bookkeeping instead of reporting a divergence.
+    // The store moved on (ReadHeadForBase refused a lost head, so there is
+    // one). Our own snapshot of this very tree means an earlier run of this
+    // push published and then died before updating the index: finish its
+    // bookkeeping instead of reporting a divergence.
+    if (!head.head) {
+      return Error(SyncCode::kInternal, Category::kInternal,
+                   "push: no head, yet the base is not the empty vault");
+    }
     HX_ASSIGN_OR_RETURN(Snapshot published, ReadSnapshot(*s.store, s.ctx, head.head->snapshot_id));
+    // A head that does not descend from the base is a divergence like any
+    // other: the pull that follows merges it (prepare.h).
     if (published.author != s.node_id() || published.root != trees.root) {
       HX_RETURN_IF_ERROR(lock.Release());
       return ReportPushDivergence(s, base, changes, *head.head, options.now_ms);
@@ -235,7 +245,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
                                                    .complete = true,
-                                                   .changed_paths = std::move(changed_paths)},
+                                                   .changed_paths = std::move(changed_paths),
+                                                   .history = std::nullopt},
                                        kMetaLastPushMs, options.now_ms));
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.

@@ -1,7 +1,10 @@
 // The convergence proof (seed 004, "property tests for reconciliation
 // logic"): random histories of 2-5 devices creating, editing, deleting,
 // renaming and chmod-ing files and syncing in random orders through a folder
-// store with keep_both. After a final round of syncs:
+// store with keep_both — and a store that rolls back: its head.json restored
+// to an older copy (from a backup), after which devices keep syncing (one
+// that saw a newer head is refused as for a replay, and accepts with
+// `hx sync repair`, as its user would). After a final round of syncs:
 //   - every device holds exactly the same folder;
 //   - every version any device wrote is still live (under its name or a
 //     conflict name) unless a device that held it replaced or deleted it;
@@ -77,7 +80,7 @@ void CheckTimes(Testable&& testable, int times) {
 const std::vector<std::string> kPaths = {"a.txt",   "b.txt", "d/c.txt",
                                          "d/e.txt", "d/s",   "d/s/g.txt"};
 
-enum class OpKind { kWrite, kDelete, kRename, kChmod, kRemoveDir, kPush, kPull };
+enum class OpKind { kWrite, kDelete, kRename, kChmod, kRemoveDir, kPush, kPull, kRollback };
 
 struct Op {
   OpKind kind = OpKind::kWrite;
@@ -87,7 +90,11 @@ struct Op {
 };
 
 std::ostream& operator<<(std::ostream& os, const Op& op) {
-  static const char* names[] = {"write", "delete", "rename", "chmod", "rm-r d", "push", "pull"};
+  static const char* names[] = {"write", "delete", "rename", "chmod",
+                                "rm-r d", "push",   "pull",   "rollback"};
+  if (op.kind == OpKind::kRollback) {
+    return os << "store: head.json restored to published head #" << op.path << " (mod count)";
+  }
   os << "dev" << op.device << " " << names[static_cast<int>(op.kind)] << " " << kPaths[op.path];
   if (op.kind == OpKind::kRename) os << " -> " << kPaths[op.path2];
   return os;
@@ -117,7 +124,8 @@ rc::Gen<History> GenHistory() {
                                                                       {1, OpKind::kChmod},
                                                                       {1, OpKind::kRemoveDir},
                                                                       {3, OpKind::kPush},
-                                                                      {2, OpKind::kPull}})),
+                                                                      {2, OpKind::kPull},
+                                                                      {1, OpKind::kRollback}})),
             rc::gen::set(&Op::device, rc::gen::inRange(0, devices)),
             rc::gen::set(&Op::path, rc::gen::inRange(0, static_cast<int>(kPaths.size()))),
             rc::gen::set(&Op::path2, rc::gen::inRange(0, static_cast<int>(kPaths.size())))));
@@ -206,6 +214,10 @@ class HistoryRun {
   std::size_t resolved() const { return resolved_; }
   // How many times a file replaced a directory or a directory a file.
   std::size_t replaced() const { return replaced_; }
+  // How many times the store's head was restored to an older copy, and how
+  // many repairs devices ran to accept one.
+  std::size_t rollbacks() const { return rollbacks_; }
+  std::size_t repairs() const { return repairs_; }
 
   // Plays the history, then the final round (everyone publishes, merging
   // first; then everyone takes the last head), then checks.
@@ -322,7 +334,39 @@ class HistoryRun {
       case OpKind::kPull:
         Pull(op.device, index);
         break;
+      case OpKind::kRollback:
+        RollBack(op.path);
+        break;
     }
+  }
+
+  fs::path HeadFile() const { return fs::path(store_->TargetUri()) / "head.json"; }
+
+  // The store's head.json restored to an earlier published copy: the store
+  // now holds what that head held.
+  void RollBack(int which) {
+    if (heads_.size() < 2) return;
+    const auto& [bytes, known] = heads_[static_cast<std::size_t>(which) % (heads_.size() - 1)];
+    store_->Overwrite("head.json", bytes);
+    store_known_ = known;
+    ++rollbacks_;
+  }
+
+  // A push or pull refused because the head is older than one the device
+  // saw, or lost: the user runs `hx sync repair`, then the sync again.
+  template <typename Op>
+  auto WithRepair(int d, Op op) {
+    auto r = op();
+    if (!r.ok() && r.error().code == SyncCode::kStateFailed &&
+        r.error().message.find("hx sync repair") != std::string::npos) {
+      Result<RepairReport> repaired = SyncRepair(devices_[d]->vault(), devices_[d]->options(Tick()));
+      if (!repaired.ok()) {
+        RC_FAIL("repair on dev" + std::to_string(d) + ": " + repaired.error().ToShortString());
+      }
+      ++repairs_;
+      r = op();
+    }
+    return r;
   }
 
   // The conflict copies a merge made (sync op `index` on device d).
@@ -339,20 +383,23 @@ class HistoryRun {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
-    Result<PushReport> r = SyncPush(devices_[d]->vault(), o);
+    Result<PushReport> r = WithRepair(d, [&] { return SyncPush(devices_[d]->vault(), o); });
     if (!r.ok()) RC_FAIL("push on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->merged) {
       known_[d].insert(store_known_.begin(), store_known_.end());
       NoteCopies(d, index, r->merged->resolutions);
     }
-    if (r->outcome == "published") store_known_.insert(known_[d].begin(), known_[d].end());
+    if (r->outcome == "published") {
+      store_known_.insert(known_[d].begin(), known_[d].end());
+      heads_.emplace_back(ReadFile(HeadFile()), store_known_);
+    }
   }
 
   void Pull(int d, int index) {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
-    Result<PullReport> r = SyncPull(devices_[d]->vault(), o);
+    Result<PullReport> r = WithRepair(d, [&] { return SyncPull(devices_[d]->vault(), o); });
     if (!r.ok()) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->error) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r->error->ToShortString());
     known_[d].insert(store_known_.begin(), store_known_.end());
@@ -403,12 +450,16 @@ class HistoryRun {
   std::vector<ActRecord> acts_;
   std::size_t resolved_ = 0;
   std::size_t replaced_ = 0;
+  // Every head.json published, with the ops it held.
+  std::vector<std::pair<std::string, std::set<int>>> heads_;
+  std::size_t rollbacks_ = 0;
+  std::size_t repairs_ = 0;
   std::int64_t now_ = 1'700'000'000'000;
 };
 
 // Divergences this property found are kept as named scenarios in
 // sync_policy_test.cc (KeepBothConvergenceTest).
-TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothing) {
+TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothingEvenWhenTheStoreRollsBack) {
   CheckTimes(
       [] {
         const History history = *GenHistory();
@@ -417,6 +468,8 @@ TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothing) {
         run.Run();
         RC_CLASSIFY(run.resolved() > 0, "resolved conflicts");
         RC_CLASSIFY(run.replaced() > 0, "a directory replaced by a file or back");
+        RC_CLASSIFY(run.rollbacks() > 0, "the store's head rolled back");
+        RC_CLASSIFY(run.repairs() > 0, "a rollback accepted with hx sync repair");
       },
       HistoriesToRun());
 }
