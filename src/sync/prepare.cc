@@ -116,6 +116,30 @@ void KeepOnlyChangedPaths(PreparedPull& p) {
   p.base.stats = std::move(stats);
 }
 
+// PreparedPull::kept_versions (see prepare.h) of a plan of `local` against
+// `remote`.
+EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullPlan& plan) {
+  std::set<std::string_view> planned;
+  for (const PlannedItem& item : plan.items) planned.insert(item.path);
+  EntryMap kept;
+  for (const auto& [path, mine] : local) {
+    if (planned.count(path) != 0) continue;
+    auto theirs = remote.find(path);
+    if (theirs == remote.end()) {
+      Entry none;
+      none.kind = EntryKind::kTombstone;
+      none.vv = mine.vv;
+      kept.emplace(path, std::move(none));
+      continue;
+    }
+    if (mine.SameContent(theirs->second)) continue;  // a join: the store's entry
+    Entry entry = theirs->second;
+    entry.vv = theirs->second.vv.Merge(mine.vv);
+    kept.emplace(path, std::move(entry));
+  }
+  return kept;
+}
+
 }  // namespace
 
 Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, PullReport& report) {
@@ -223,6 +247,7 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   KeepOnlyChangedPaths(p);
   p.plan = PlanPull(p.LocalState(), p.remote.entries);
+  if (p.diverged) p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan);
   return p;
 }
 

@@ -43,6 +43,15 @@ struct PreparedPull {
   // pull commits (SyncedState::history).
   bool diverged = false;
   std::vector<ImportedSnapshot> history;
+  // Only when diverged: for each path where this device keeps its own
+  // version (it descends from the head's, or the head lacks the path), the
+  // entry the new base records instead of the head's: the head's content
+  // (a tombstone if it has none) under both version vectors. The folder
+  // still holds this device's version, so the next push publishes it, and
+  // with a vector above every counter the abandoned snapshots used (a
+  // counter used again for other content would make equal vectors that
+  // disagree).
+  EntryMap kept_versions;
   // The snapshot at the head (author, parents, key fingerprint, summary;
   // its `added` locations are moved into the fetcher).
   std::optional<Snapshot> snapshot;

@@ -469,6 +469,12 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     synced.complete = false;
     exact = false;
   }
+  // A head that does not descend from the base: the versions this device
+  // keeps are recorded so that the next push publishes them (prepare.h).
+  for (auto& [path, entry] : p.kept_versions) {
+    synced.entries.insert_or_assign(path, std::move(entry));
+    exact = false;
+  }
   // The items and their outcomes are all recorded (in the report and the
   // new base): free them before the index is written (~45 MB at 100,000).
   to_apply = nullptr;
