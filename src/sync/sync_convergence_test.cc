@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -125,7 +126,7 @@ rc::Gen<History> GenHistory() {
                                                                       {1, OpKind::kRemoveDir},
                                                                       {3, OpKind::kPush},
                                                                       {2, OpKind::kPull},
-                                                                      {1, OpKind::kRollback}})),
+                                                                      {3, OpKind::kRollback}})),
             rc::gen::set(&Op::device, rc::gen::inRange(0, devices)),
             rc::gen::set(&Op::path, rc::gen::inRange(0, static_cast<int>(kPaths.size()))),
             rc::gen::set(&Op::path2, rc::gen::inRange(0, static_cast<int>(kPaths.size())))));
@@ -227,6 +228,9 @@ class HistoryRun {
       Apply(static_cast<int>(i), history_.ops[i]);
     }
     // The final round's syncs are ops too (numbered after the history's).
+    // The store no longer lies during it: a rollback still waiting for a
+    // publish is dropped.
+    armed_rollback_.reset();
     int index = static_cast<int>(history_.ops.size());
     for (bool push : {true, false}) {
       for (int d = 0; d < history_.devices; ++d, ++index) {
@@ -344,8 +348,13 @@ class HistoryRun {
 
   // The store's head.json restored to an earlier published copy: the store
   // now holds what that head held.
+  // With fewer than two heads published yet, the rollback waits for the
+  // next publish (which it then undoes, at least in part).
   void RollBack(int which) {
-    if (heads_.size() < 2) return;
+    if (heads_.size() < 2) {
+      armed_rollback_ = which;
+      return;
+    }
     const auto& [bytes, known] = heads_[static_cast<std::size_t>(which) % (heads_.size() - 1)];
     store_->Overwrite("head.json", bytes);
     store_known_ = known;
@@ -392,6 +401,11 @@ class HistoryRun {
     if (r->outcome == "published") {
       store_known_.insert(known_[d].begin(), known_[d].end());
       heads_.emplace_back(ReadFile(HeadFile()), store_known_);
+      if (armed_rollback_ && heads_.size() >= 2) {
+        const int which = *armed_rollback_;
+        armed_rollback_.reset();
+        RollBack(which);
+      }
     }
   }
 
@@ -453,6 +467,7 @@ class HistoryRun {
   // Every head.json published, with the ops it held.
   std::vector<std::pair<std::string, std::set<int>>> heads_;
   std::size_t rollbacks_ = 0;
+  std::optional<int> armed_rollback_;
   std::size_t repairs_ = 0;
   std::int64_t now_ = 1'700'000'000'000;
 };
