@@ -79,6 +79,18 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
     needs_passphrase = existing->encryption == VaultEncryption::kPassphrase;
   } else if (existing.error().category != Category::kNotFound) {
     return std::move(existing).error();
+  } else {
+    // No vault.json, but a head: the store lost the vault.json of a vault
+    // that is there. A new vault over its data would hide it; a device of
+    // that vault can write vault.json back.
+    HX_ASSIGN_OR_RETURN(const bool has_head, store->Exists(kHeadKey));
+    if (has_head) {
+      return Error(SyncCode::kStateFailed, Category::kAborted,
+                   "the store at " + target.ToUri() + " holds a vault's data (head.json) but "
+                   "no vault.json: it lost it. Run 'hx sync repair' on a device of that vault "
+                   "to write it back, then init here to join; nothing was created")
+          .With("key", std::string(kVaultConfigKey));
+    }
   }
   if (needs_passphrase) {
     if (options.passphrase) passphrase = options.passphrase();
