@@ -471,7 +471,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   }
   // A head that does not descend from the base: the versions this device
   // keeps are recorded so that the next push publishes them (prepare.h).
+  // A path a resolution planned an item for (an ancestor it recreated, a
+  // name it took) is recorded as that item says.
   for (auto& [path, entry] : p.kept_versions) {
+    if (item_at.count(path) != 0) continue;
     synced.entries.insert_or_assign(path, std::move(entry));
     exact = false;
   }
