@@ -63,6 +63,18 @@ Result<BaseState> LoadBaseState(Index& index) {
   return base;
 }
 
+Result<std::vector<std::string>> LoadRepublish(Index& index) {
+  HX_ASSIGN_OR_RETURN(std::optional<std::string> text, index.GetMeta(kMetaRepublish));
+  std::vector<std::string> paths;
+  if (!text || text->empty()) return paths;
+  const nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+  if (!parsed.is_array()) return paths;
+  for (const nlohmann::json& path : parsed) {
+    if (path.is_string()) paths.push_back(path.get<std::string>());
+  }
+  return paths;
+}
+
 bool HeadIsBase(const HeadState& head, const BaseState& base) {
   if (!head.head) return !base.snapshot_id.has_value();
   return base.snapshot_id && *base.snapshot_id == head.head->snapshot_id &&
@@ -185,6 +197,8 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   HX_RETURN_IF_ERROR(txn.SetMeta(
       kMetaMaxHeadSeq, std::to_string(std::max(base.max_head_seq, synced.head_seq))));
   HX_RETURN_IF_ERROR(txn.SetMeta(kMetaIncomplete, synced.complete ? "0" : "1"));
+  HX_RETURN_IF_ERROR(txn.SetMeta(
+      kMetaRepublish, synced.republish.empty() ? "" : nlohmann::json(synced.republish).dump()));
   HX_RETURN_IF_ERROR(txn.SetMeta(time_key, std::to_string(now_ms)));
   return txn.Commit();
 }

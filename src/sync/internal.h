@@ -26,6 +26,12 @@ inline constexpr std::string_view kMetaIncomplete = "base_incomplete";
 inline constexpr std::string_view kMetaManifestSeq = "manifest_seq";
 // The manifest this device last wrote and its store version (internal.cc).
 inline constexpr std::string_view kMetaManifestCache = "manifest_written";
+// Index meta: a JSON array of paths whose base entry is a version this
+// device kept from snapshots the store's head abandoned (prepare.h
+// kept_versions): the next push publishes them as they are, vectors
+// included, even when the folder did not change. Empty or absent: none.
+inline constexpr std::string_view kMetaRepublish = "republish_paths";
+Result<std::vector<std::string>> LoadRepublish(Index& index);
 
 // Cumulative counters shown by status ("objects imported and skipped by
 // category"): a JSON object of named non-negative integers.
@@ -128,6 +134,9 @@ struct SyncedState {
   // (that history) are marked imported. What only the abandoned snapshots
   // located is forgotten, so the next push uploads it again.
   std::optional<std::vector<ImportedSnapshot>> history;
+  // The paths to record under kMetaRepublish (a push publishes them and
+  // records none).
+  std::vector<std::string> republish;
 };
 // One index transaction: base entries, tree ids and stat cache (incremental
 // against `base`), object locations, the snapshot as imported, the base

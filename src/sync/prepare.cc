@@ -117,25 +117,22 @@ void KeepOnlyChangedPaths(PreparedPull& p) {
 }
 
 // PreparedPull::kept_versions (see prepare.h) of a plan of `local` against
-// `remote`.
-EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullPlan& plan) {
+// `remote`: every path (`only` null) or only those listed.
+EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullPlan& plan,
+                      const std::set<std::string>* only) {
   std::set<std::string_view> planned;
   for (const PlannedItem& item : plan.items) planned.insert(item.path);
   EntryMap kept;
   for (const auto& [path, mine] : local) {
+    if (only != nullptr && only->count(path) == 0) continue;
     if (planned.count(path) != 0) continue;
     auto theirs = remote.find(path);
-    if (theirs == remote.end()) {
-      Entry none;
-      none.kind = EntryKind::kTombstone;
-      none.vv = mine.vv;
-      kept.emplace(path, std::move(none));
-      continue;
+    if (theirs != remote.end() && mine == theirs->second) continue;
+    if (theirs != remote.end() && mine.SameContent(theirs->second) &&
+        mine.vv.Compare(theirs->second.vv) != VvOrder::kAfter) {
+      continue;  // a join: the store's entry
     }
-    if (mine.SameContent(theirs->second)) continue;  // a join: the store's entry
-    Entry entry = theirs->second;
-    entry.vv = theirs->second.vv.Merge(mine.vv);
-    kept.emplace(path, std::move(entry));
+    kept.emplace(path, mine);
   }
   return kept;
 }
@@ -247,7 +244,15 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   KeepOnlyChangedPaths(p);
   p.plan = PlanPull(p.LocalState(), p.remote.entries);
-  if (p.diverged) p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan);
+  if (p.diverged) {
+    p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan, nullptr);
+  } else {
+    HX_ASSIGN_OR_RETURN(const std::vector<std::string> listed, LoadRepublish(*s.index));
+    if (!listed.empty()) {
+      const std::set<std::string> only(listed.begin(), listed.end());
+      p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan, &only);
+    }
+  }
   return p;
 }
 

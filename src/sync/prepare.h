@@ -43,14 +43,14 @@ struct PreparedPull {
   // pull commits (SyncedState::history).
   bool diverged = false;
   std::vector<ImportedSnapshot> history;
-  // Only when diverged: for each path where this device keeps its own
-  // version (it descends from the head's, or the head lacks the path), the
-  // entry the new base records instead of the head's: the head's content
-  // (a tombstone if it has none) under both version vectors. The folder
-  // still holds this device's version, so the next push publishes it, and
-  // with a vector above every counter the abandoned snapshots used (a
-  // counter used again for other content would make equal vectors that
-  // disagree).
+  // When diverged (or while earlier kept versions await a push, kMetaRepublish):
+  // for each path where this device keeps its own version (it descends from
+  // the head's, or the head lacks the path), that version, which the new
+  // base records instead of the head's entry, and which the next push
+  // publishes as it is, vector included (kMetaRepublish). Publishing it
+  // unchanged, not as a new edit, keeps the history true: a deletion
+  // another device made after seeing it still wins, and no counter is
+  // used twice for different content.
   EntryMap kept_versions;
   // The snapshot at the head (author, parents, key fingerprint, summary;
   // its `added` locations are moved into the fetcher).

@@ -475,6 +475,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   // name it took) is recorded as that item says.
   for (auto& [path, entry] : p.kept_versions) {
     if (item_at.count(path) != 0) continue;
+    synced.republish.push_back(path);
     synced.entries.insert_or_assign(path, std::move(entry));
     exact = false;
   }

@@ -87,9 +87,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     }
   }
 
+  // Versions kept from snapshots a restored head abandoned are published
+  // even when the folder did not change (prepare.h kept_versions).
+  HX_ASSIGN_OR_RETURN(const std::vector<std::string> republish, LoadRepublish(*s.index));
+
   // 1. The folder exactly as the baseline saw it: no local change, and no
   // base, stat cache or scan to load.
-  if (UnchangedSinceBaseline(s)) {
+  if (republish.empty() && UnchangedSinceBaseline(s)) {
     report.changes = MakeChangeSummary({}, {}, {});
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     return report;
@@ -106,13 +110,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
-  if (changes.empty()) {
+  if (changes.empty() && republish.empty()) {
     // Nothing to publish (and nothing to guard).
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
     if (scan.baseline) SaveBaseline(s, *scan.baseline);
     return report;
   }
+
+  // Only kept versions to publish: the state is the base.
+  if (changes.empty()) changes.state = base.entries;
 
   // 2. The mass-delete guard.
   HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(base.entries),
@@ -131,6 +138,17 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
     changed_paths.insert(changed_paths.end(), list->begin(), list->end());
   }
+  // The kept versions to publish as they are (their base entries): packed
+  // like changed files (the index, rebuilt from the head's history, says
+  // which of their chunks the store still lacks), their directories rebuilt.
+  std::vector<std::string> kept_paths;
+  {
+    const std::set<std::string> changed(changed_paths.begin(), changed_paths.end());
+    for (const std::string& path : republish) {
+      if (changed.count(path) == 0 && changes.state.count(path) != 0) kept_paths.push_back(path);
+    }
+  }
+  changed_paths.insert(changed_paths.end(), kept_paths.begin(), kept_paths.end());
   base.entries = EntryMap();
   base.stats = StatCache();
 
@@ -141,7 +159,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // 3. New chunks of changed files (in path order), then new trees.
   ObjectUploader uploader(*s.store, s.ctx, *s.index);
   std::vector<std::pair<std::string, const Entry*>> changed_files;
-  for (const auto* list : {&changes.added, &changes.modified}) {
+  for (const auto* list : {&changes.added, &changes.modified, &kept_paths}) {
     for (const std::string& path : *list) {
       const Entry& entry = changes.state.at(path);
       if (entry.kind == EntryKind::kFile) changed_files.emplace_back(path, &entry);
@@ -153,7 +171,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // only the directories on the paths of the changes are rebuilt: another
   // keeps its base tree id when the store has that tree.
   std::set<std::string, std::less<>> dirty_dirs = {""};
-  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted, &kept_paths}) {
     for (const std::string& path : *list) {
       for (std::size_t slash = path.find('/'); slash != std::string::npos;
            slash = path.find('/', slash + 1)) {
@@ -246,7 +264,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .head_seq = seq,
                                                    .complete = true,
                                                    .changed_paths = std::move(changed_paths),
-                                                   .history = std::nullopt},
+                                                   .history = std::nullopt,
+                                                   .republish = {}},
                                        kMetaLastPushMs, options.now_ms));
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.
