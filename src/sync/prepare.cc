@@ -126,6 +126,15 @@ EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullP
   for (const auto& [path, mine] : local) {
     if (only != nullptr && only->count(path) == 0) continue;
     if (planned.count(path) != 0) continue;
+    // Beneath a planned path (a directory the head replaced by a file, a
+    // conflict the policy resolves) the resolution decides, and the base
+    // takes the head's entries there: a kept version would sit beneath them.
+    bool beneath_planned = false;
+    for (std::size_t slash = path.find('/'); slash != std::string::npos && !beneath_planned;
+         slash = path.find('/', slash + 1)) {
+      beneath_planned = planned.count(std::string_view(path).substr(0, slash)) != 0;
+    }
+    if (beneath_planned) continue;
     auto theirs = remote.find(path);
     if (theirs != remote.end() && mine == theirs->second) continue;
     if (theirs != remote.end() && mine.SameContent(theirs->second) &&
