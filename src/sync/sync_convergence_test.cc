@@ -130,7 +130,8 @@ rc::Gen<History> GenHistory(int rollback_weight = 3, int push_weight = 3) {
                                                                       {1, OpKind::kRemoveDir},
                                                                       {push_weight, OpKind::kPush},
                                                                       {2, OpKind::kPull},
-                                                                      {rollback_weight, OpKind::kRollback}})),
+                                                                      {rollback_weight,
+                                                                       OpKind::kRollback}})),
             rc::gen::set(&Op::device, rc::gen::inRange(0, devices)),
             rc::gen::set(&Op::path, rc::gen::inRange(0, static_cast<int>(kPaths.size()))),
             rc::gen::set(&Op::path2, rc::gen::inRange(0, static_cast<int>(kPaths.size())))));
@@ -372,7 +373,8 @@ class HistoryRun {
     auto r = op();
     if (!r.ok() && r.error().code == SyncCode::kStateFailed &&
         r.error().message.find("hx sync repair") != std::string::npos) {
-      Result<RepairReport> repaired = SyncRepair(devices_[d]->vault(), devices_[d]->options(Tick()));
+      Result<RepairReport> repaired =
+          SyncRepair(devices_[d]->vault(), devices_[d]->options(Tick()));
       if (!repaired.ok()) {
         RC_FAIL("repair on dev" + std::to_string(d) + ": " + repaired.error().ToShortString());
       }
