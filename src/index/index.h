@@ -5,7 +5,7 @@
 // can be rebuilt from the folder and the store (deleting the file makes hx
 // rebuild it). It holds
 //   - meta: key/values (the kMeta* keys below; values are text, JSON where
-//     noted);
+//     noted), among them a copy of the store's vault.json;
 //   - the base state: for each path, the Entry of the last snapshot this
 //     device synced (what a pull or push starts from);
 //   - the base tree ids: for each directory path ("" = the root), the id of
@@ -74,6 +74,10 @@ inline constexpr std::string_view kMetaLastPushMs = "last_push_ms";  // decimal
 inline constexpr std::string_view kMetaLastPullMs = "last_pull_ms";  // decimal
 inline constexpr std::string_view kMetaLastError = "last_error";     // Error::ToJson()
 inline constexpr std::string_view kMetaCounters = "counters";        // JSON object for status
+// The exact bytes of the store's vault.json (canonical JSON), recorded at
+// init/join and refreshed by every session that reads a different one: what
+// `hx sync repair` writes back if the store loses it (sync/repair.h).
+inline constexpr std::string_view kMetaVaultConfig = "vault_config";
 // 32 hex digits, random, renewed by every committed transaction that wrote
 // a base row (PutBase, DeleteBase, ClearBase, UpdateBase*, ReplaceBase): it
 // names one state of the base, so a cache derived from the base (the scan

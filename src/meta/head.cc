@@ -109,12 +109,19 @@ Result<StoreVersion> PublishHead(Store& store, const VaultContext& ctx,
   return store.PutIfMatch(kHeadKey, bytes, *previous.version);
 }
 
+Result<StoreVersion> RestoreHead(Store& store, const VaultContext& ctx, const Head& head) {
+  HX_ASSIGN_OR_RETURN(const Bytes bytes, EncodeHead(ctx, head));
+  return store.PutIfAbsent(kHeadKey, bytes);
+}
+
 Status CheckHeadNotReplayed(const Head& head, std::uint64_t highest_seen_seq) {
   if (head.seq >= highest_seen_seq) return OkStatus();
   return CorruptRecord(kWhat, "seq " + std::to_string(head.seq) + " is older than seq " +
                                   std::to_string(highest_seen_seq) +
                                   " that this device already saw: the store served an old "
-                                  "head (replayed or rolled back)")
+                                  "head (replayed, or restored from a backup). If the store "
+                                  "was restored, run 'hx sync repair' to accept its head: the "
+                                  "next pull merges it and nothing on this device is lost")
       .With("seq", std::to_string(head.seq))
       .With("highest_seen_seq", std::to_string(highest_seen_seq));
 }

@@ -77,9 +77,20 @@ Result<HeadState> ReadHead(Store& store, const VaultContext& ctx);
 Result<StoreVersion> PublishHead(Store& store, const VaultContext& ctx,
                                  const HeadState& previous, const Head& next);
 
+// Writes `head` where there is no head.json at all (PutIfAbsent), whatever
+// its seq: `hx sync repair` re-publishing the head a device last synced
+// after the store lost head.json (sync/repair.h). A head that exists by
+// then fails with the store's Category::kAborted. Preconditions as
+// EncodeHead (KC_SYNC_INTERNAL).
+Result<StoreVersion> RestoreHead(Store& store, const VaultContext& ctx, const Head& head);
+
 // Replay protection: fails (KC_SYNC_STATE_FAILED, Category::kCorrupt) if
 // `head.seq` is below `highest_seen_seq`, the largest seq this device has
-// accepted before, which means the store served an older head.json.
+// accepted before, which means the store served an older head.json
+// (replayed by the store, or restored from a backup). The message names
+// `hx sync repair`, which accepts such a head once the user says the store
+// was restored (the next pull then merges it: nothing this device holds is
+// lost, and the next push re-publishes what the head lacks).
 Status CheckHeadNotReplayed(const Head& head, std::uint64_t highest_seen_seq);
 
 }  // namespace hx

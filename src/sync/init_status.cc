@@ -79,6 +79,18 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
     needs_passphrase = existing->encryption == VaultEncryption::kPassphrase;
   } else if (existing.error().category != Category::kNotFound) {
     return std::move(existing).error();
+  } else {
+    // No vault.json, but a head: the store lost the vault.json of a vault
+    // that is there. A new vault over its data would hide it; a device of
+    // that vault can write vault.json back.
+    HX_ASSIGN_OR_RETURN(const bool has_head, store->Exists(kHeadKey));
+    if (has_head) {
+      return Error(SyncCode::kStateFailed, Category::kAborted,
+                   "the store at " + target.ToUri() + " holds a vault's data (head.json) but "
+                   "no vault.json: it lost it. Run 'hx sync repair' on a device of that vault "
+                   "to write it back, then init here to join; nothing was created")
+          .With("key", std::string(kVaultConfigKey));
+    }
   }
   if (needs_passphrase) {
     if (options.passphrase) passphrase = options.passphrase();
@@ -100,6 +112,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(vault, config));
   HX_RETURN_IF_ERROR(local.SaveKey(opened.master));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+  // The copy hx sync repair writes back if the store loses vault.json.
+  RememberVaultConfig(*index, opened.config);
 
   report.vault_id = config.vault_id;
   report.node_id = config.node_id;
@@ -119,7 +133,7 @@ Result<StatusReport> StatusOf(Session& s) {
     report.base_snapshot_id = base.snapshot_id;
     report.base_head_seq = base.head_seq;
   }
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   if (head.head) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;

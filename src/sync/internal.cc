@@ -63,10 +63,36 @@ Result<BaseState> LoadBaseState(Index& index) {
   return base;
 }
 
+Result<std::vector<std::string>> LoadRepublish(Index& index) {
+  HX_ASSIGN_OR_RETURN(std::optional<std::string> text, index.GetMeta(kMetaRepublish));
+  std::vector<std::string> paths;
+  if (!text || text->empty()) return paths;
+  const nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, false);
+  if (!parsed.is_array()) return paths;
+  for (const nlohmann::json& path : parsed) {
+    if (path.is_string()) paths.push_back(path.get<std::string>());
+  }
+  return paths;
+}
+
 bool HeadIsBase(const HeadState& head, const BaseState& base) {
   if (!head.head) return !base.snapshot_id.has_value();
   return base.snapshot_id && *base.snapshot_id == head.head->snapshot_id &&
          base.head_seq == head.head->seq;
+}
+
+Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base) {
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  if (head.head || !base.snapshot_id) return head;
+  return Error(SyncCode::kStateFailed, Category::kNotFound,
+               "the store at " + s.target.ToUri() + " has no head.json, but this device synced "
+               "snapshot " + *base.snapshot_id + " (seq " + std::to_string(base.head_seq) +
+               ") from it: the store lost its head (deleted, or restored from an older "
+               "backup). Nothing was changed. Run 'hx sync repair' to publish this device's "
+               "last synced snapshot as the head again")
+      .With("key", std::string(kHeadKey))
+      .With("base_snapshot_id", *base.snapshot_id)
+      .With("base_head_seq", std::to_string(base.head_seq));
 }
 
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths) {
@@ -156,6 +182,14 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   }
   HX_RETURN_IF_ERROR(txn.UpdateBaseTrees(base.tree_ids, synced.tree_ids));
   HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(synced.stat_changes));
+  if (synced.history) {
+    // The head does not descend from the base: the index keeps only what
+    // the head's own history locates.
+    HX_RETURN_IF_ERROR(txn.ClearObjects());
+    for (const ImportedSnapshot& snapshot : *synced.history) {
+      HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(snapshot.snapshot_id, snapshot.seq));
+    }
+  }
   HX_RETURN_IF_ERROR(txn.AddObjects(synced.added));
   HX_RETURN_IF_ERROR(txn.MarkSnapshotImported(synced.snapshot_id, synced.head_seq));
   HX_RETURN_IF_ERROR(txn.SetMeta(kMetaBaseSnapshotId, synced.snapshot_id));
@@ -163,6 +197,8 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
   HX_RETURN_IF_ERROR(txn.SetMeta(
       kMetaMaxHeadSeq, std::to_string(std::max(base.max_head_seq, synced.head_seq))));
   HX_RETURN_IF_ERROR(txn.SetMeta(kMetaIncomplete, synced.complete ? "0" : "1"));
+  HX_RETURN_IF_ERROR(txn.SetMeta(
+      kMetaRepublish, synced.republish.empty() ? "" : nlohmann::json(synced.republish).dump()));
   HX_RETURN_IF_ERROR(txn.SetMeta(time_key, std::to_string(now_ms)));
   return txn.Commit();
 }

@@ -26,6 +26,12 @@ inline constexpr std::string_view kMetaIncomplete = "base_incomplete";
 inline constexpr std::string_view kMetaManifestSeq = "manifest_seq";
 // The manifest this device last wrote and its store version (internal.cc).
 inline constexpr std::string_view kMetaManifestCache = "manifest_written";
+// Index meta: a JSON array of paths whose base entry is a version this
+// device kept from snapshots the store's head abandoned (prepare.h
+// kept_versions): the next push publishes them as they are, vectors
+// included, even when the folder did not change. Empty or absent: none.
+inline constexpr std::string_view kMetaRepublish = "republish_paths";
+Result<std::vector<std::string>> LoadRepublish(Index& index);
 
 // Cumulative counters shown by status ("objects imported and skipped by
 // category"): a JSON object of named non-negative integers.
@@ -33,6 +39,12 @@ Result<nlohmann::json> LoadCounters(Index& index);
 // Adds `deltas` to the counters (best effort: a failure to count never fails
 // a sync).
 void AddCounters(Index& index, const std::map<std::string, std::uint64_t>& deltas);
+
+// Keeps the exact bytes of `config` (the store's vault.json, which is
+// canonical: encoding the parsed record gives its bytes back) in the index
+// (kMetaVaultConfig), for hx sync repair. Writes only when they differ from
+// the copy kept; best effort (repair.cc).
+void RememberVaultConfig(Index& index, const VaultConfig& config);
 
 // What the index says this device last synced.
 struct BaseState {
@@ -51,6 +63,14 @@ Result<BaseState> LoadBaseState(Index& index);
 // Whether the store's head is exactly the state this device last synced
 // (both empty counts).
 bool HeadIsBase(const HeadState& head, const BaseState& base);
+
+// ReadHead for a device whose base is `base`: a store without head.json
+// where this device has synced a snapshot (a deleted head, or a store
+// restored from a backup older than the vault) is KC_SYNC_STATE_FAILED,
+// category not_found, with the repair hint ('hx sync repair' publishes this
+// device's base as the head again) — never an empty vault. No request
+// beyond ReadHead's one.
+Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base);
 
 // How many of `paths` are live files or symlinks in `entries`.
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths);
@@ -108,6 +128,15 @@ struct SyncedState {
   // or deleted if `entries` lacks it) and the base's entries are not read:
   // a push that has given them up to save memory says what it changed.
   std::optional<std::vector<std::string>> changed_paths;
+  // When set (a pull of a head that does not descend from the base), the
+  // object index is replaced, not extended: it is cleared, `added` holds
+  // every location the head's whole history records, and these snapshots
+  // (that history) are marked imported. What only the abandoned snapshots
+  // located is forgotten, so the next push uploads it again.
+  std::optional<std::vector<ImportedSnapshot>> history;
+  // The paths to record under kMetaRepublish (a push publishes them and
+  // records none).
+  std::vector<std::string> republish;
 };
 // One index transaction: base entries, tree ids and stat cache (incremental
 // against `base`), object locations, the snapshot as imported, the base

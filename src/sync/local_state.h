@@ -4,7 +4,9 @@
 //                     init (canonical URI + S3 options), settings
 //   .hx/key           the unlocked master key (32 raw bytes, mode 0600), so
 //                     the passphrase is asked once per device
-//   .hx/index.sqlite  the local index (index/index.h), rebuildable
+//   .hx/index.sqlite  the local index (index/index.h), rebuildable; it also
+//                     keeps the exact bytes of the store's vault.json, which
+//                     hx sync repair writes back if the store loses it
 //   .hx/baseline      the scan baseline (scan/baseline.h), a cache that lets
 //                     an unchanged folder be recognised in one walk
 //   .hx/lock          flock'ed while an hx process works on the vault

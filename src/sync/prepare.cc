@@ -14,21 +14,47 @@
 namespace hx {
 namespace {
 
+// The most snapshot bodies one pull reads to rebuild the object index from
+// a head's whole history (a head that does not descend from the base):
+// beyond it the pull fails (KC_SYNC_STATE_FAILED) rather than run without
+// bound on a store that lists more history than any vault makes.
+constexpr std::uint64_t kMaxHistorySnapshots = 1'000'000;
+
+struct ImportedHistory {
+  Snapshot at_head;
+  std::vector<ObjectLocation> learned;
+  // Whether the walk met the base snapshot (the head descends from it).
+  bool reached_base = false;
+  // Every snapshot read or passed, with its seq (for a full walk: the
+  // head's whole history).
+  std::vector<ImportedSnapshot> visited;
+};
+
 // Reads the snapshot bodies between the base and the head (newest first,
 // following parents until an imported one), so their object locations are
-// known. Returns the snapshot at the head.
-Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fetcher,
-                                 std::uint64_t& read) {
+// known, and tells whether the base was among them. With `whole_history`
+// every ancestor is read, imported or not: what the head's own history
+// locates, and nothing else. The head's body is always read.
+Result<ImportedHistory> ImportSnapshots(Session& s, const Head& head,
+                                        const std::optional<std::string>& base_snapshot,
+                                        bool whole_history, std::uint64_t& read) {
+  ImportedHistory out;
   std::optional<Snapshot> at_head;
-  std::vector<ObjectLocation> learned;
   std::vector<std::string> todo = {head.snapshot_id};
   std::set<std::string> visited;
   while (!todo.empty()) {
     const std::string id = todo.back();
     todo.pop_back();
     if (!visited.insert(id).second) continue;
+    if (base_snapshot && id == *base_snapshot) out.reached_base = true;
     HX_ASSIGN_OR_RETURN(const bool imported, s.index->IsSnapshotImported(id));
-    if (imported && at_head) continue;
+    if (imported && at_head && !whole_history) continue;
+    if (visited.size() > kMaxHistorySnapshots) {
+      return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                   "the history of head " + head.snapshot_id + " lists more than " +
+                       std::to_string(kMaxHistorySnapshots) + " snapshots; refusing to read it")
+          .With("snapshot", head.snapshot_id);
+    }
     HX_ASSIGN_OR_RETURN(Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
     ++read;
     if (snapshot.key_fingerprint != s.config.key_fingerprint) {
@@ -36,21 +62,22 @@ Result<Snapshot> ImportSnapshots(Session& s, const Head& head, ObjectFetcher& fe
                    "snapshot " + id + " was made with another key; refusing to apply it")
           .With("snapshot", id);
     }
+    out.visited.push_back({id, snapshot.seq});
     // Moved, not copied: the fetcher keeps the one copy of the locations.
-    if (learned.empty()) {
-      learned = std::move(snapshot.added);
+    if (out.learned.empty()) {
+      out.learned = std::move(snapshot.added);
     } else {
-      learned.insert(learned.end(), std::make_move_iterator(snapshot.added.begin()),
-                     std::make_move_iterator(snapshot.added.end()));
+      out.learned.insert(out.learned.end(), std::make_move_iterator(snapshot.added.begin()),
+                         std::make_move_iterator(snapshot.added.end()));
     }
     snapshot.added = {};
-    if (!imported) {
+    if (!imported || whole_history) {
       for (const std::string& parent : snapshot.parents) todo.push_back(parent);
     }
     if (!at_head) at_head = std::move(snapshot);
   }
-  fetcher.AddLocations(std::move(learned));
-  return std::move(*at_head);
+  out.at_head = std::move(*at_head);
+  return out;
 }
 
 // Drops from the scan and the stat cache every path the plan cannot touch:
@@ -89,13 +116,43 @@ void KeepOnlyChangedPaths(PreparedPull& p) {
   p.base.stats = std::move(stats);
 }
 
+// PreparedPull::kept_versions (see prepare.h) of a plan of `local` against
+// `remote`: every path (`only` null) or only those listed.
+EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullPlan& plan,
+                      const std::set<std::string>* only) {
+  std::set<std::string_view> planned;
+  for (const PlannedItem& item : plan.items) planned.insert(item.path);
+  EntryMap kept;
+  for (const auto& [path, mine] : local) {
+    if (only != nullptr && only->count(path) == 0) continue;
+    if (planned.count(path) != 0) continue;
+    // Beneath a planned path (a directory the head replaced by a file, a
+    // conflict the policy resolves) the resolution decides, and the base
+    // takes the head's entries there: a kept version would sit beneath them.
+    bool beneath_planned = false;
+    for (std::size_t slash = path.find('/'); slash != std::string::npos && !beneath_planned;
+         slash = path.find('/', slash + 1)) {
+      beneath_planned = planned.count(std::string_view(path).substr(0, slash)) != 0;
+    }
+    if (beneath_planned) continue;
+    auto theirs = remote.find(path);
+    if (theirs != remote.end() && mine == theirs->second) continue;
+    if (theirs != remote.end() && mine.SameContent(theirs->second) &&
+        mine.vv.Compare(theirs->second.vv) != VvOrder::kAfter) {
+      continue;  // a join: the store's entry
+    }
+    kept.emplace(path, mine);
+  }
+  return kept;
+}
+
 }  // namespace
 
 Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, PullReport& report) {
   PreparedPull p;
   report.target = s.target.ToUri();
   HX_ASSIGN_OR_RETURN(p.base, LoadBaseState(*s.index));
-  HX_ASSIGN_OR_RETURN(p.head_state, ReadHead(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(p.head_state, ReadHeadForBase(s, p.base));
   p.fetcher = std::make_unique<ObjectFetcher>(*s.store, s.ctx, *s.index);
   if (!p.head_state.head) {
     p.up_to_date = true;  // an empty vault
@@ -120,8 +177,23 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   // The remote state: new snapshot bodies, then only the trees that differ.
   ObjectFetcher& fetcher = *p.fetcher;
-  HX_ASSIGN_OR_RETURN(Snapshot snapshot,
-                      ImportSnapshots(s, head, fetcher, report.snapshots_read));
+  HX_ASSIGN_OR_RETURN(ImportedHistory history,
+                      ImportSnapshots(s, head, p.base.snapshot_id, /*whole_history=*/false,
+                                      report.snapshots_read));
+  if (p.base.snapshot_id && !history.reached_base) {
+    // The head does not descend from what this device synced (the store
+    // was restored from a backup and another device built on it): merge it
+    // like a concurrent change. The index may locate objects only the
+    // abandoned snapshots recorded; rebuild it from the head's whole
+    // history so the next push uploads again whatever that history lacks.
+    // Rare, and it costs one read per snapshot of the history.
+    HX_ASSIGN_OR_RETURN(history, ImportSnapshots(s, head, p.base.snapshot_id,
+                                                 /*whole_history=*/true, report.snapshots_read));
+    p.diverged = true;
+    p.history = std::move(history.visited);
+  }
+  fetcher.AddLocations(std::move(history.learned));
+  Snapshot snapshot = std::move(history.at_head);
   // A damaged subtree fails only the paths beneath it: the loader records it
   // and returns an empty listing, and those paths keep their base state.
   std::set<ObjectId> damaged;
@@ -181,6 +253,15 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
 
   KeepOnlyChangedPaths(p);
   p.plan = PlanPull(p.LocalState(), p.remote.entries);
+  if (p.diverged) {
+    p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan, nullptr);
+  } else {
+    HX_ASSIGN_OR_RETURN(const std::vector<std::string> listed, LoadRepublish(*s.index));
+    if (!listed.empty()) {
+      const std::set<std::string> only(listed.begin(), listed.end());
+      p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan, &only);
+    }
+  }
   return p;
 }
 

@@ -36,6 +36,22 @@ struct PreparedPull {
   // True when there is nothing to plan: an empty vault, or the head is the
   // complete base. Then snapshot, remote, scan, local and plan are empty.
   bool up_to_date = false;
+  // True when the head does not descend from the base (a store restored
+  // from a backup, then built on by a device that never saw the newer
+  // head): the pull merges it like a concurrent change, and `history` is
+  // the head's whole history, which replaces the object index when the
+  // pull commits (SyncedState::history).
+  bool diverged = false;
+  std::vector<ImportedSnapshot> history;
+  // When diverged (or while earlier kept versions await a push, kMetaRepublish):
+  // for each path where this device keeps its own version (it descends from
+  // the head's, or the head lacks the path), that version, which the new
+  // base records instead of the head's entry, and which the next push
+  // publishes as it is, vector included (kMetaRepublish). Publishing it
+  // unchanged, not as a new edit, keeps the history true: a deletion
+  // another device made after seeing it still wins, and no counter is
+  // used twice for different content.
+  EntryMap kept_versions;
   // The snapshot at the head (author, parents, key fingerprint, summary;
   // its `added` locations are moved into the fetcher).
   std::optional<Snapshot> snapshot;
@@ -66,7 +82,8 @@ struct PreparedPull {
 // Reads the head, scans the folder, imports the new snapshot bodies, loads
 // the differing trees and plans. Fills report.target, head_seq, snapshot_id,
 // snapshots_read and trees_loaded. Writes nothing. Failures: store and index
-// errors; a replayed head (CheckHeadNotReplayed); a snapshot made with
+// errors; a lost head (ReadHeadForBase); a replayed head
+// (CheckHeadNotReplayed); a snapshot made with
 // another key or an unreadable root tree (KC_SYNC_STATE_FAILED).
 Result<PreparedPull> PreparePull(Session& s, const SyncOptions& options, PullReport& report);
 

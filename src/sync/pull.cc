@@ -1,7 +1,10 @@
 // hx sync pull: apply the store's changes to this device.
 //
 // A pull with nothing new reads vault.json (at open) and head.json, nothing
-// else. Otherwise it imports the snapshot bodies it has not seen (they index
+// else. A head that does not descend from this device's base (a store
+// restored from a backup, then built on) is merged like a concurrent
+// change (prepare.h), and the object index is rebuilt from that head's
+// history so that the next push re-publishes what the head lacks. Otherwise it imports the snapshot bodies it has not seen (they index
 // the objects their pushes added), loads only the trees whose ids differ
 // from the base, scans the folder, and plans per path with version vectors.
 // Concurrent changes to the same path stop the pull before anything is
@@ -468,6 +471,16 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     synced.complete = false;
     exact = false;
   }
+  // A head that does not descend from the base: the versions this device
+  // keeps are recorded so that the next push publishes them (prepare.h).
+  // A path a resolution planned an item for (an ancestor it recreated, a
+  // name it took) is recorded as that item says.
+  for (auto& [path, entry] : p.kept_versions) {
+    if (item_at.count(path) != 0) continue;
+    synced.republish.push_back(path);
+    synced.entries.insert_or_assign(path, std::move(entry));
+    exact = false;
+  }
   // The items and their outcomes are all recorded (in the report and the
   // new base): free them before the index is written (~45 MB at 100,000).
   to_apply = nullptr;
@@ -484,6 +497,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   synced.added = fetcher.TakeLearned();
   synced.snapshot_id = head.snapshot_id;
   synced.head_seq = head.seq;
+  if (p.diverged) synced.history = std::move(p.history);
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
   HX_RETURN_IF_ERROR(UpdateOwnManifestAfterPull(s, head.seq, options.now_ms, report.warnings));
 
@@ -496,6 +510,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   counts["pull_snapshots_imported"] = report.snapshots_read;
   counts["pull_trees_imported"] = report.trees_loaded;
   counts["pull_objects_imported"] = report.objects_fetched;
+  if (p.diverged) counts["pull_divergent_heads_merged"] = 1;
   AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
     auto failed_item = std::find_if(report.items.begin(), report.items.end(),

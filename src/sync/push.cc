@@ -13,7 +13,9 @@
 //     the next push rewrites byte-identically;
 //  2. the mass-delete guard, before anything is published;
 //  3. trees (Merkle, only new ones uploaded), then under the write lock:
-//     re-read the head (the divergence check), write the snapshot, move the
+//     re-read the head (the divergence check: a head that is not this
+//     device's base, including one that does not descend from it, or a
+//     lost head.json, publishes nothing), write the snapshot, move the
 //     head (compare-and-swap), update this device's manifest, release;
 //  4. only then the local index: a crash between 3 and 4 is recognised on
 //     the next run (the head is our own snapshot of the same tree).
@@ -56,7 +58,7 @@ SnapshotSummary Summarize(const LocalChanges& changes) {
 
 // Nothing to publish: one read of the head tells up to date or behind.
 Status ReportNothingToPublish(Session& s, const BaseState& base, PushReport& report) {
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   report.outcome = HeadIsBase(head, base) && base.complete ? "up_to_date" : "behind";
   if (head.head) {
     report.head_seq = head.head->seq;
@@ -76,7 +78,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
   report.policy = std::string(MergePolicyName(policy));
   if (policy != MergePolicy::kNone) {
-    HX_ASSIGN_OR_RETURN(HeadState before, ReadHead(*s.store, s.ctx));
+    HX_ASSIGN_OR_RETURN(HeadState before, ReadHeadForBase(s, base));
     if (!HeadIsBase(before, base) || !base.complete) {
       HX_ASSIGN_OR_RETURN(PullReport merged, PullInSession(s, options));
       if (merged.error) return *merged.error;
@@ -85,9 +87,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     }
   }
 
+  // Versions kept from snapshots a restored head abandoned are published
+  // even when the folder did not change (prepare.h kept_versions).
+  HX_ASSIGN_OR_RETURN(const std::vector<std::string> republish, LoadRepublish(*s.index));
+
   // 1. The folder exactly as the baseline saw it: no local change, and no
   // base, stat cache or scan to load.
-  if (UnchangedSinceBaseline(s)) {
+  if (republish.empty() && UnchangedSinceBaseline(s)) {
     report.changes = MakeChangeSummary({}, {}, {});
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     return report;
@@ -104,13 +110,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
-  if (changes.empty()) {
+  if (changes.empty() && republish.empty()) {
     // Nothing to publish (and nothing to guard).
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
     if (scan.baseline) SaveBaseline(s, *scan.baseline);
     return report;
   }
+
+  // Only kept versions to publish: the state is the base.
+  if (changes.empty()) changes.state = base.entries;
 
   // 2. The mass-delete guard.
   HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = CountLiveFiles(base.entries),
@@ -129,6 +138,17 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
     changed_paths.insert(changed_paths.end(), list->begin(), list->end());
   }
+  // The kept versions to publish as they are (their base entries): packed
+  // like changed files (the index, rebuilt from the head's history, says
+  // which of their chunks the store still lacks), their directories rebuilt.
+  std::vector<std::string> kept_paths;
+  {
+    const std::set<std::string> changed(changed_paths.begin(), changed_paths.end());
+    for (const std::string& path : republish) {
+      if (changed.count(path) == 0 && changes.state.count(path) != 0) kept_paths.push_back(path);
+    }
+  }
+  changed_paths.insert(changed_paths.end(), kept_paths.begin(), kept_paths.end());
   base.entries = EntryMap();
   base.stats = StatCache();
 
@@ -139,7 +159,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // 3. New chunks of changed files (in path order), then new trees.
   ObjectUploader uploader(*s.store, s.ctx, *s.index);
   std::vector<std::pair<std::string, const Entry*>> changed_files;
-  for (const auto* list : {&changes.added, &changes.modified}) {
+  for (const auto* list : {&changes.added, &changes.modified, &kept_paths}) {
     for (const std::string& path : *list) {
       const Entry& entry = changes.state.at(path);
       if (entry.kind == EntryKind::kFile) changed_files.emplace_back(path, &entry);
@@ -151,7 +171,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // only the directories on the paths of the changes are rebuilt: another
   // keeps its base tree id when the store has that tree.
   std::set<std::string, std::less<>> dirty_dirs = {""};
-  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted, &kept_paths}) {
     for (const std::string& path : *list) {
       for (std::size_t slash = path.find('/'); slash != std::string::npos;
            slash = path.find('/', slash + 1)) {
@@ -182,7 +202,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   HX_ASSIGN_OR_RETURN(WriteLock lock, WriteLock::Acquire(*s.store, s.node_id(), options.now_ms));
   options.Checkpoint("push.after_lock");
-  HX_ASSIGN_OR_RETURN(HeadState head, ReadHead(*s.store, s.ctx));
+  // (Every early return below releases the lock: ~WriteLock.)
+  HX_ASSIGN_OR_RETURN(HeadState head, ReadHeadForBase(s, base));
   if (head.head) HX_RETURN_IF_ERROR(CheckHeadNotReplayed(*head.head, base.max_head_seq));
 
   std::string snapshot_id;
@@ -191,10 +212,17 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // old entries) is not the head this device synced: publishing on it would
   // put those old entries back over the head's newer ones.
   if (!HeadIsBase(head, base) || (head.head && !base.complete)) {
-    // The store moved on. Our own snapshot of this very tree means an
-    // earlier run of this push published and then died before updating the
-    // index: finish its bookkeeping instead of reporting a divergence.
+    // The store moved on (ReadHeadForBase refused a lost head, so there is
+    // one). Our own snapshot of this very tree means an earlier run of this
+    // push published and then died before updating the index: finish its
+    // bookkeeping instead of reporting a divergence.
+    if (!head.head) {
+      return Error(SyncCode::kInternal, Category::kInternal,
+                   "push: no head, yet the base is not the empty vault");
+    }
     HX_ASSIGN_OR_RETURN(Snapshot published, ReadSnapshot(*s.store, s.ctx, head.head->snapshot_id));
+    // A head that does not descend from the base is a divergence like any
+    // other: the pull that follows merges it (prepare.h).
     if (published.author != s.node_id() || published.root != trees.root) {
       HX_RETURN_IF_ERROR(lock.Release());
       return ReportPushDivergence(s, base, changes, *head.head, options.now_ms);
@@ -235,7 +263,9 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
                                                    .complete = true,
-                                                   .changed_paths = std::move(changed_paths)},
+                                                   .changed_paths = std::move(changed_paths),
+                                                   .history = std::nullopt,
+                                                   .republish = {}},
                                        kMetaLastPushMs, options.now_ms));
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.

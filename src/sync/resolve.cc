@@ -165,6 +165,15 @@ class Resolver {
     } else {
       const std::string copy = FreeCopyName(item.path, l, r);
       moves_[item.path] = copy;
+      // The store may hold this very version under that name already
+      // (another device that held it resolved the same conflict: after a
+      // head restored from a backup, two devices can hold one version
+      // concurrent with the head). The move puts it there: nothing to write.
+      auto planned = items_.find(copy);
+      if (planned != items_.end() && planned->second.action == PullAction::kTakeRemote &&
+          !IsLive(planned->second.local) && planned->second.remote.SameContent(l)) {
+        items_.erase(planned);
+      }
       state_[copy] = l;
       rc.renamed_to = copy;
       TakeRemote(item, policy);

@@ -108,6 +108,28 @@ TEST(KeepBothTest, BothSidesOfTheSameConflictEndWithTheSameFolder) {
   EXPECT_EQ(at_a.conflicts[0].renamed_to, at_b.conflicts[0].renamed_to);
 }
 
+// After a head restored from a backup, two devices can hold one version
+// concurrent with the head; the first resolves and publishes the loser under
+// its conflict name. The second moves its own copy there: writing the
+// store's copy over it as well would find the path taken and fail.
+TEST(KeepBothTest, ALoserTheStoreAlreadyHoldsUnderItsConflictNameIsMovedThereOnly) {
+  const Entry mine = File(1, {{kNodeA, 1}, {kNodeB, 1}});
+  const Entry head = File(2, {{kNodeA, 2}});  // wins: the larger counter
+  const std::string copy = ConflictCopyName("f.txt", mine, head);
+  Entry published = mine;
+  published.vv = VersionVector({{kNodeA, 1}, {kNodeB, 2}});
+  const EntryMap local = {{"f.txt", mine}};
+  const EntryMap remote = {{"f.txt", head}, {copy, published}};
+  const Resolution r = Resolve(local, remote, MergePolicy::kKeepBoth);
+  ASSERT_EQ(r.moves.size(), 1u);
+  EXPECT_EQ(r.moves[0].path, "f.txt");
+  EXPECT_EQ(r.moves[0].to, copy);
+  for (const PlannedItem& item : r.items) EXPECT_NE(item.path, copy);
+  EXPECT_EQ(Outcome(local, r),
+            (std::map<std::string, std::string>{{"f.txt", ContentId(head)},
+                                                {copy, ContentId(mine)}}));
+}
+
 TEST(KeepBothTest, AnEditSurvivesADeletionOnEitherSide) {
   const Entry edit = File(1, {{kNodeA, 2}});
   const Entry gone = Gone({{kNodeA, 1}, {kNodeB, 1}});

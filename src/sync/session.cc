@@ -1,5 +1,7 @@
 #include "sync/session.h"
 
+#include "sync/internal.h"
+
 namespace hx {
 
 Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& options) {
@@ -28,7 +30,18 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   auto counting = std::make_unique<CountingStore>(std::move(raw));
   CountingStore* counts = counting.get();
 
-  HX_ASSIGN_OR_RETURN(VaultConfig config, ReadVaultConfig(*counting));
+  Result<VaultConfig> read_config = ReadVaultConfig(*counting);
+  if (!read_config.ok() && read_config.error().category == Category::kNotFound) {
+    // This folder is a vault of that store: the store lost vault.json. Any
+    // device with the key can write it back; init would make a new vault.
+    return Error(SyncCode::kStateFailed, Category::kNotFound,
+                 "vault.json is missing from " + target.ToUri() + ", the store of this vault (" +
+                     local.config().vault_id + "). Nothing was changed. Run 'hx sync repair' "
+                     "to write it back from this device's copy (never 'hx sync init', which "
+                     "would create a new vault over the old data)")
+        .With("key", std::string(kVaultConfigKey));
+  }
+  HX_ASSIGN_OR_RETURN(VaultConfig config, std::move(read_config));
   if (config.vault_id != local.config().vault_id) {
     return Error(SyncCode::kKeyMismatch, Category::kAuth,
                  "the store at " + target.ToUri() + " holds another vault (" + config.vault_id +
@@ -58,6 +71,7 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
+  RememberVaultConfig(*index, config);
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
                  std::move(index), env, clock};

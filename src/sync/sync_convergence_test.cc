@@ -1,7 +1,10 @@
 // The convergence proof (seed 004, "property tests for reconciliation
 // logic"): random histories of 2-5 devices creating, editing, deleting,
 // renaming and chmod-ing files and syncing in random orders through a folder
-// store with keep_both. After a final round of syncs:
+// store with keep_both — and a store that rolls back: its head.json restored
+// to an older copy (from a backup), after which devices keep syncing (one
+// that saw a newer head is refused as for a replay, and accepts with
+// `hx sync repair`, as its user would). After a final round of syncs:
 //   - every device holds exactly the same folder;
 //   - every version any device wrote is still live (under its name or a
 //     conflict name) unless a device that held it replaced or deleted it;
@@ -23,6 +26,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -77,7 +81,7 @@ void CheckTimes(Testable&& testable, int times) {
 const std::vector<std::string> kPaths = {"a.txt",   "b.txt", "d/c.txt",
                                          "d/e.txt", "d/s",   "d/s/g.txt"};
 
-enum class OpKind { kWrite, kDelete, kRename, kChmod, kRemoveDir, kPush, kPull };
+enum class OpKind { kWrite, kDelete, kRename, kChmod, kRemoveDir, kPush, kPull, kRollback };
 
 struct Op {
   OpKind kind = OpKind::kWrite;
@@ -87,7 +91,11 @@ struct Op {
 };
 
 std::ostream& operator<<(std::ostream& os, const Op& op) {
-  static const char* names[] = {"write", "delete", "rename", "chmod", "rm-r d", "push", "pull"};
+  static const char* names[] = {"write", "delete", "rename", "chmod",
+                                "rm-r d", "push",   "pull",   "rollback"};
+  if (op.kind == OpKind::kRollback) {
+    return os << "store: head.json restored to published head #" << op.path << " (mod count)";
+  }
   os << "dev" << op.device << " " << names[static_cast<int>(op.kind)] << " " << kPaths[op.path];
   if (op.kind == OpKind::kRename) os << " -> " << kPaths[op.path2];
   return os;
@@ -106,8 +114,12 @@ std::ostream& operator<<(std::ostream& os, const History& h) {
 
 // Every choice is drawn from its whole range (rapidcheck scales integer
 // ranges with the size, which would make nearly every op "dev0 ... a.txt").
-rc::Gen<History> GenHistory() {
-  return rc::gen::mapcat(rc::gen::resize(100, rc::gen::inRange(2, 6)), [](int devices) {
+// `rollback_weight`: how often the store restores an older head.json, and
+// `push_weight` how often a device pushes, against a weight of 12 for the
+// other ops. A rollback needs two published heads: many pushes make many.
+rc::Gen<History> GenHistory(int rollback_weight = 3, int push_weight = 3) {
+  const auto devices_gen = rc::gen::resize(100, rc::gen::inRange(2, 6));
+  return rc::gen::mapcat(devices_gen, [rollback_weight, push_weight](int devices) {
     const auto op = rc::gen::resize(
         100,
         rc::gen::build<Op>(
@@ -116,8 +128,10 @@ rc::Gen<History> GenHistory() {
                                                                       {1, OpKind::kRename},
                                                                       {1, OpKind::kChmod},
                                                                       {1, OpKind::kRemoveDir},
-                                                                      {3, OpKind::kPush},
-                                                                      {2, OpKind::kPull}})),
+                                                                      {push_weight, OpKind::kPush},
+                                                                      {2, OpKind::kPull},
+                                                                      {rollback_weight,
+                                                                       OpKind::kRollback}})),
             rc::gen::set(&Op::device, rc::gen::inRange(0, devices)),
             rc::gen::set(&Op::path, rc::gen::inRange(0, static_cast<int>(kPaths.size()))),
             rc::gen::set(&Op::path2, rc::gen::inRange(0, static_cast<int>(kPaths.size())))));
@@ -206,6 +220,10 @@ class HistoryRun {
   std::size_t resolved() const { return resolved_; }
   // How many times a file replaced a directory or a directory a file.
   std::size_t replaced() const { return replaced_; }
+  // How many times the store's head was restored to an older copy, and how
+  // many repairs devices ran to accept one.
+  std::size_t rollbacks() const { return rollbacks_; }
+  std::size_t repairs() const { return repairs_; }
 
   // Plays the history, then the final round (everyone publishes, merging
   // first; then everyone takes the last head), then checks.
@@ -215,6 +233,9 @@ class HistoryRun {
       Apply(static_cast<int>(i), history_.ops[i]);
     }
     // The final round's syncs are ops too (numbered after the history's).
+    // The store no longer lies during it: a rollback still waiting for a
+    // publish is dropped.
+    armed_rollback_.reset();
     int index = static_cast<int>(history_.ops.size());
     for (bool push : {true, false}) {
       for (int d = 0; d < history_.devices; ++d, ++index) {
@@ -322,7 +343,45 @@ class HistoryRun {
       case OpKind::kPull:
         Pull(op.device, index);
         break;
+      case OpKind::kRollback:
+        RollBack(op.path);
+        break;
     }
+  }
+
+  fs::path HeadFile() const { return fs::path(store_->TargetUri()) / "head.json"; }
+
+  // The store's head.json restored to an earlier published copy: the store
+  // now holds what that head held.
+  // With fewer than two heads published yet, the rollback waits for the
+  // next publish (which it then undoes, at least in part).
+  void RollBack(int which) {
+    if (heads_.size() < 2) {
+      armed_rollback_ = which;
+      return;
+    }
+    const auto& [bytes, known] = heads_[static_cast<std::size_t>(which) % (heads_.size() - 1)];
+    store_->Overwrite("head.json", bytes);
+    store_known_ = known;
+    ++rollbacks_;
+  }
+
+  // A push or pull refused because the head is older than one the device
+  // saw, or lost: the user runs `hx sync repair`, then the sync again.
+  template <typename Op>
+  auto WithRepair(int d, Op op) {
+    auto r = op();
+    if (!r.ok() && r.error().code == SyncCode::kStateFailed &&
+        r.error().message.find("hx sync repair") != std::string::npos) {
+      Result<RepairReport> repaired =
+          SyncRepair(devices_[d]->vault(), devices_[d]->options(Tick()));
+      if (!repaired.ok()) {
+        RC_FAIL("repair on dev" + std::to_string(d) + ": " + repaired.error().ToShortString());
+      }
+      ++repairs_;
+      r = op();
+    }
+    return r;
   }
 
   // The conflict copies a merge made (sync op `index` on device d).
@@ -339,20 +398,28 @@ class HistoryRun {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
-    Result<PushReport> r = SyncPush(devices_[d]->vault(), o);
+    Result<PushReport> r = WithRepair(d, [&] { return SyncPush(devices_[d]->vault(), o); });
     if (!r.ok()) RC_FAIL("push on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->merged) {
       known_[d].insert(store_known_.begin(), store_known_.end());
       NoteCopies(d, index, r->merged->resolutions);
     }
-    if (r->outcome == "published") store_known_.insert(known_[d].begin(), known_[d].end());
+    if (r->outcome == "published") {
+      store_known_.insert(known_[d].begin(), known_[d].end());
+      heads_.emplace_back(ReadFile(HeadFile()), store_known_);
+      if (armed_rollback_ && heads_.size() >= 2) {
+        const int which = *armed_rollback_;
+        armed_rollback_.reset();
+        RollBack(which);
+      }
+    }
   }
 
   void Pull(int d, int index) {
     SyncOptions o = devices_[d]->options(Tick());
     o.auto_merge = MergePolicy::kKeepBoth;
     o.allow_mass_delete = true;
-    Result<PullReport> r = SyncPull(devices_[d]->vault(), o);
+    Result<PullReport> r = WithRepair(d, [&] { return SyncPull(devices_[d]->vault(), o); });
     if (!r.ok()) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r.error().ToShortString());
     if (r->error) RC_FAIL("pull on dev" + std::to_string(d) + ": " + r->error->ToShortString());
     known_[d].insert(store_known_.begin(), store_known_.end());
@@ -403,12 +470,17 @@ class HistoryRun {
   std::vector<ActRecord> acts_;
   std::size_t resolved_ = 0;
   std::size_t replaced_ = 0;
+  // Every head.json published, with the ops it held.
+  std::vector<std::pair<std::string, std::set<int>>> heads_;
+  std::size_t rollbacks_ = 0;
+  std::optional<int> armed_rollback_;
+  std::size_t repairs_ = 0;
   std::int64_t now_ = 1'700'000'000'000;
 };
 
 // Divergences this property found are kept as named scenarios in
 // sync_policy_test.cc (KeepBothConvergenceTest).
-TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothing) {
+TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothingEvenWhenTheStoreRollsBack) {
   CheckTimes(
       [] {
         const History history = *GenHistory();
@@ -417,8 +489,26 @@ TEST(ConvergenceTest, DevicesWithKeepBothAlwaysConvergeAndLoseNothing) {
         run.Run();
         RC_CLASSIFY(run.resolved() > 0, "resolved conflicts");
         RC_CLASSIFY(run.replaced() > 0, "a directory replaced by a file or back");
+        RC_CLASSIFY(run.rollbacks() > 0, "the store's head rolled back");
+        RC_CLASSIFY(run.repairs() > 0, "a rollback accepted with hx sync repair");
       },
       HistoriesToRun());
+}
+
+// The same property on histories where the store rolls back far more often
+// (the first property rolls back in about 7% of its histories; this one in
+// most): a third as many histories.
+TEST(ConvergenceTest, DevicesConvergeAndLoseNothingWhenTheStoreRollsBackOften) {
+  CheckTimes(
+      [] {
+        const History history = *GenHistory(/*rollback_weight=*/4, /*push_weight=*/10);
+        RC_TAG(history.devices);
+        HistoryRun run(history);
+        run.Run();
+        RC_CLASSIFY(run.rollbacks() > 0, "the store's head rolled back");
+        RC_CLASSIFY(run.repairs() > 0, "a rollback accepted with hx sync repair");
+      },
+      std::max(1, HistoriesToRun() / 3));
 }
 
 // ---- The merge algebra of the planner -------------------------------------

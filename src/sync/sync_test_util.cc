@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/store.h"
+#include "store/target_uri.h"
+
 namespace hx::testing {
 namespace fs = std::filesystem;
 
@@ -67,6 +70,15 @@ class FolderStoreFixture : public StoreFixture {
 
 }  // namespace
 
+void StoreFixture::Remove(const std::string& key) {
+  Result<Target> target = ParseTargetUri(TargetUri(), Options(), "/");
+  ASSERT_TRUE(target.ok()) << target.error().ToShortString();
+  Result<std::unique_ptr<Store>> store = OpenStore(*target);
+  ASSERT_TRUE(store.ok()) << store.error().ToShortString();
+  const Status deleted = (*store)->Delete(key);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().ToShortString();
+}
+
 void PrintTo(const NamedStoreFixture& fixture, std::ostream* os) { *os << fixture.name; }
 
 std::unique_ptr<StoreFixture> MakeFolderStoreFixture() {
@@ -125,6 +137,10 @@ Result<PullReport> Device::Pull(std::int64_t now_ms, bool allow_mass_delete) {
 }
 
 Result<StatusReport> Device::Status(std::int64_t now_ms) { return SyncStatus(vault_, options(now_ms)); }
+
+Result<RepairReport> Device::Repair(std::int64_t now_ms) {
+  return SyncRepair(vault_, options(now_ms));
+}
 
 void Device::Write(const std::string& path, const std::string& contents) const {
   const fs::path full = vault_ / path;

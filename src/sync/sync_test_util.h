@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "sync/engine.h"
+#include "sync/repair.h"
 
 namespace hx::testing {
 
@@ -44,8 +45,12 @@ class StoreFixture {
   virtual TargetOptions Options() const { return {}; }
   // Every object of the store: key -> bytes.
   virtual std::map<std::string, std::string> Objects() const = 0;
-  // Replaces one object's bytes (integrity tests).
+  // Replaces one object's bytes (integrity tests; a head restored from an
+  // older copy).
   virtual void Overwrite(const std::string& key, const std::string& bytes) = 0;
+  // Deletes one object (a store that lost a record). By default through a
+  // Store opened on TargetUri() and Options(), so it works for every kind.
+  virtual void Remove(const std::string& key);
 };
 
 // A folder store in a temporary folder.
@@ -81,6 +86,8 @@ class Device {
   Result<PushReport> Push(std::int64_t now_ms, bool allow_mass_delete = false);
   Result<PullReport> Pull(std::int64_t now_ms, bool allow_mass_delete = false);
   Result<StatusReport> Status(std::int64_t now_ms = 0);
+  // hx sync repair (sync/repair.h).
+  Result<RepairReport> Repair(std::int64_t now_ms);
 
   // Files relative to the vault.
   void Write(const std::string& path, const std::string& contents) const;

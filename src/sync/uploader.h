@@ -87,6 +87,11 @@ class ObjectUploader {
     std::uint64_t raw_length;
   };
   // True if the object needs packing (not known to the index or this push).
+  // The index locates exactly what the history of the head this device
+  // synced records: a pull of a head that does not descend from the base
+  // rebuilds it from that head's history (SyncedState::history), so an
+  // object that only abandoned snapshots located is packed again, never
+  // skipped because this device once uploaded it.
   Result<bool> IsNew(const ObjectId& id);
   Status Append(Pending pending);
   Status Upload(FinishedPack pack);
