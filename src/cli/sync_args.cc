@@ -1,6 +1,5 @@
 #include "cli/sync_args.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -8,6 +7,8 @@
 
 #include <termios.h>
 #include <unistd.h>
+
+#include "os/real_clock.h"
 
 namespace hx::cli {
 namespace {
@@ -34,11 +35,7 @@ std::optional<std::string> PromptPassphrase() {
 
 }  // namespace
 
-std::int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t WallClockMs() { return RealClock::Get().WallMs(); }
 
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt) {
   return [file, prompt]() -> std::optional<std::string> {

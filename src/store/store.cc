@@ -90,16 +90,16 @@ Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const Target& target) {
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env) {
   if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false);
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target, {}, env));
   return std::unique_ptr<Store>(std::move(store));
 }
 
-Result<std::unique_ptr<Store>> CreateStore(const Target& target) {
+Result<std::unique_ptr<Store>> CreateStore(const Target& target, Env& env) {
   if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true);
-  HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
-  return OpenStore(target);
+  HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path, env));
+  return OpenStore(target, env);
 }
 
 }  // namespace hx

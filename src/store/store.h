@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "os/env.h"
 #include "store/target_uri.h"
 
 namespace hx {
@@ -128,12 +129,13 @@ Status ValidateStorePrefix(std::string_view prefix);
 // (Category::kNotFound if it is missing) with a message that says to create
 // it or run 'hx sync init'. An S3 target gives an S3Store (credentials and
 // region from the environment and ~/.aws, s3/credentials.h) inside a
-// RetryingStore; no network I/O happens until the first call.
-Result<std::unique_ptr<Store>> OpenStore(const Target& target);
+// RetryingStore; no network I/O happens until the first call. A folder
+// store makes every file-system call through `env` (which must outlive it).
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env = Env::Default());
 // For 'hx sync init': like OpenStore, but first creates a folder target's
 // folder and its missing parents (durably). S3: the bucket must exist, the
 // credentials must be accepted and the server must honour conditional
 // writes (S3Store::CheckTarget); errors say which.
-Result<std::unique_ptr<Store>> CreateStore(const Target& target);
+Result<std::unique_ptr<Store>> CreateStore(const Target& target, Env& env = Env::Default());
 
 }  // namespace hx

@@ -19,9 +19,11 @@ Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& optio
 }
 
 Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+  Env* env = options.env != nullptr ? options.env : &Env::Default();
+  Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, *env));
   HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, *env));
   if (options.wrap_store) raw = options.wrap_store(std::move(raw));
   auto counting = std::make_unique<CountingStore>(std::move(raw));
   CountingStore* counts = counting.get();
@@ -56,11 +58,9 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
-  Env* env = options.env != nullptr ? options.env : &Env::Default();
-  Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
-                 std::move(index), env, clock};
+                 std::move(index), env, clock, options.scan_threads};
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {
