@@ -74,11 +74,12 @@ HashFileOutcome HashFile(Env& env, int dir_fd, const std::string& name, const st
     // (and saves an inode write per file); only the owner may ask for it.
     constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     int raw = -1;
-    int error = env.Open(dir_fd, name.c_str(), kFlags | O_NOATIME, 0, &raw);
-    if (error == EPERM) {
-      error = env.Open(dir_fd, name.c_str(), kFlags, 0, &raw);
+    int open_error = env.Open(dir_fd, name.c_str(), kFlags | O_NOATIME, 0, &raw);
+    if (open_error == EPERM) {
+      open_error = env.Open(dir_fd, name.c_str(), kFlags, 0, &raw);
     }
-    if (error != 0) {
+    if (open_error != 0) {
+      const int error = open_error;
       if (error == ENOENT) {
         return outcome;  // deleted since it was listed: simply gone
       }

@@ -276,10 +276,10 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   // parent was listed: if any component was swapped for a symlink
   // meanwhile, the inode differs and nothing outside the vault is read.
   int fd = root_fd_;
-  const int error =
-      is_root ? 0
-              : env_.Open(root_fd_, dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &fd);
-  if (error != 0) {
+  if (const int error = is_root ? 0
+                                : env_.Open(root_fd_, dir_path.c_str(),
+                                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &fd);
+      error != 0) {
     if (error == ENOENT) {
       return;  // deleted since its parent was listed
     }

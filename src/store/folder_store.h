@@ -20,8 +20,10 @@
 //
 // Temporary files are named ".tmp~<16 hex>": '~' is not a key character, so
 // a temporary file can never collide with a key and List never returns one.
-// A crash can leave one behind; it is invisible to every operation and
-// costs only its disk space.
+// A crash can leave one behind, and so can a failure to remove the temporary
+// name after PutIfAbsent has linked it to its key (the object is written;
+// the removal is cleanup); it is invisible to every operation and costs
+// only its disk space.
 //
 // Thread-safety: thread-safe; the object holds no mutable state, and
 // concurrent calls (also from other processes) are serialized by the file

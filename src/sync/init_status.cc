@@ -25,14 +25,13 @@ Status CreateVaultFolder(Env& env, const fs::path& vault) {
   for (const fs::path& part : vault) {
     at /= part;
     if (part == "/") continue;
-    const int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
-    struct stat st;
-    if (err == 0 || (err == EEXIST && env.StatAt(AT_FDCWD, at.c_str(), &st, 0) == 0 &&
-                     S_ISDIR(st.st_mode))) {
-      continue;
+    int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
+    if (err == EEXIST) {
+      struct stat st;
+      err = env.StatAt(AT_FDCWD, at.c_str(), &st, 0);
+      if (err == 0 && !S_ISDIR(st.st_mode)) err = ENOTDIR;
     }
-    return OsError(SyncCode::kStateFailed, "cannot create the vault folder", at,
-                   err == EEXIST ? ENOTDIR : err);
+    if (err != 0) return OsError(SyncCode::kStateFailed, "cannot create the vault folder", at, err);
   }
   return OkStatus();
 }

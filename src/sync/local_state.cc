@@ -59,20 +59,26 @@ Status MakeDirs(Env& env, const fs::path& base, const fs::path& dir) {
   for (const fs::path& part : dir.lexically_relative(base)) {
     if (part.empty() || part == ".") continue;
     at /= part;
-    const int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
-    if (err == 0) continue;
-    struct stat st;
-    if (err == EEXIST && env.StatAt(AT_FDCWD, at.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) {
-      continue;
+    int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
+    if (err == EEXIST) {
+      // There already: fine if it is a directory (a failure to look is
+      // reported as itself).
+      struct stat st;
+      err = env.StatAt(AT_FDCWD, at.c_str(), &st, 0);
+      if (err == 0 && !S_ISDIR(st.st_mode)) err = ENOTDIR;
     }
-    return OsError(SyncCode::kStateFailed, "cannot create", at, err == EEXIST ? ENOTDIR : err);
+    if (err != 0) return OsError(SyncCode::kStateFailed, "cannot create", at, err);
   }
   return OkStatus();
 }
 
-bool IsDirectory(Env& env, const fs::path& path) {
+// 0 if `path` is a directory, ENOENT if it is missing or not a directory,
+// else the errno of looking.
+int CheckDirectory(Env& env, const fs::path& path) {
   struct stat st;
-  return env.StatAt(AT_FDCWD, path.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode);
+  const int err = env.StatAt(AT_FDCWD, path.c_str(), &st, 0);
+  if (err == ENOTDIR || (err == 0 && !S_ISDIR(st.st_mode))) return ENOENT;
+  return err;
 }
 
 // Takes the per-vault process lock (non-blocking).
@@ -229,7 +235,9 @@ bool LocalState::Exists(const fs::path& vault, Env& env) {
 }
 
 Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& config, Env& env) {
-  if (!IsDirectory(env, vault)) {
+  if (const int err = CheckDirectory(env, vault); err != 0 && err != ENOENT) {
+    return OsError(SyncCode::kStateFailed, "cannot read the vault folder", vault, err);
+  } else if (err == ENOENT) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the vault folder " + vault.string() + " does not exist; create it first")
         .With("path", vault.string());
@@ -260,11 +268,11 @@ Result<LocalState> LocalState::Open(const fs::path& vault, Env& env) {
     return OsError(SyncCode::kStateFailed, "cannot read", config_path, config_err);
   }
   if (config_err != 0 || !S_ISREG(st.st_mode)) {
-    const int vault_err = env.StatAt(AT_FDCWD, vault.c_str(), &st, 0);
-    if (vault_err != 0 && vault_err != ENOENT && vault_err != ENOTDIR) {
+    const int vault_err = CheckDirectory(env, vault);
+    if (vault_err != 0 && vault_err != ENOENT) {
       return OsError(SyncCode::kStateFailed, "cannot read the vault folder", vault, vault_err);
     }
-    if (vault_err != 0 || !S_ISDIR(st.st_mode)) {
+    if (vault_err != 0) {
       return Error(SyncCode::kStateFailed, Category::kNotFound,
                    "the vault folder " + vault.string() +
                        " is missing (an unmounted disk?); nothing was changed")
