@@ -14,6 +14,7 @@
 #include "base/os_error.h"
 #include "envelope/folder.h"
 #include "json/canonical_json.h"
+#include "os/vault_dir.h"
 #include "sync/archive.h"
 #include "sync/local_state.h"
 
@@ -22,124 +23,102 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Writes relative to the folder's VaultDir: every parent is opened beneath
+// the folder without following a symlink, so an envelope never writes
+// through one (KC_SYNC_APPLY_FAILED, Category::kConflict) and an item id
+// that would lead into .hx/ is refused (kInvalidInput).
 class EnvelopeApplier {
  public:
-  EnvelopeApplier(const fs::path& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault), archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
+  EnvelopeApplier(const VaultDir& vault, const EnvelopeApplyOptions& options)
+      : vault_(vault), env_(vault.env()), archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
     return archive_rel_ + "/" + id + "." + std::string(ToString(loser));
   }
+  static std::string ArchiveStateRel(const std::string& rel) {
+    return std::string(kLocalDirName) + "/archive/" + rel;
+  }
 
-  // Writes the item (a file's data, a symlink, a directory) at `to`, which
-  // must not exist: files and symlinks are staged in .hx/staging/ and
-  // renamed into place without replacing anything.
-  Status Write(const EnvelopeItem& item, const fs::path& to) {
-    HX_RETURN_IF_ERROR(CheckParents(to));
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create the folder for", to, ec.value());
+  // Writes the item (a file's data, a symlink, a directory) at the vault
+  // path `to` (of `area`), which must not exist: files and symlinks are
+  // staged in .hx/staging/ and renamed into place without replacing
+  // anything.
+  Status Write(const EnvelopeItem& item, const std::string& to, VaultArea area) {
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, vault_.OpenParent(to, area, /*create=*/true));
     if (item.item_type == "directory") {
-      if (::mkdir(to.c_str(), 0755) != 0)
-        return OsError(SyncCode::kApplyFailed, "cannot create directory", to, errno);
+      if (const int err = env_.MkdirAt(slot.dir.get(), slot.name.c_str(), 0755); err != 0)
+        return vault_.PathError("cannot create directory", to, err);
       return OkStatus();
     }
-    const fs::path staging = vault_ / kLocalDirName / "staging";
-    fs::create_directories(staging, ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", staging, ec.value());
-    const fs::path staged =
-        staging / ("envelope-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    if (!staging_.valid()) {
+      HX_ASSIGN_OR_RETURN(staging_, vault_.OpenDir(std::string(kLocalDirName) + "/staging",
+                                                   VaultArea::kState, /*create=*/true));
+    }
+    const std::string staged =
+        "envelope-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    const fs::path shown = vault_.Full(std::string(kLocalDirName) + "/staging/" + staged);
     if (item.item_type == "symlink") {
       const std::string target = item.content.at("target").get<std::string>();
-      if (::symlink(target.c_str(), staged.c_str()) != 0) {
-        return OsError(SyncCode::kApplyFailed, "cannot create symlink", staged, errno);
+      if (const int err = env_.SymlinkAt(target.c_str(), staging_.get(), staged.c_str());
+          err != 0) {
+        return OsError(SyncCode::kApplyFailed, "cannot create symlink", shown, err);
       }
     } else {
-      HX_RETURN_IF_ERROR(StageFile(item, staged));
+      HX_RETURN_IF_ERROR(StageFile(item, staged, shown));
     }
-    // link() refuses an existing target, so nothing is ever replaced; then
-    // the staged name goes away.
-    if (::link(staged.c_str(), to.c_str()) != 0) {
-      const int err = errno;
-      ::unlink(staged.c_str());
-      return OsError(SyncCode::kApplyFailed,
-                     err == EEXIST ? "something appeared at" : "cannot write", to, err);
+    // Never replaces: something that appeared at `to` stays.
+    if (const int err = vault_.RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
+        err != 0) {
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), 0);
+      if (err == EEXIST) {
+        return OsError(SyncCode::kApplyFailed, "something appeared at", vault_.Full(to), err);
+      }
+      return vault_.PathError("cannot write", to, err);
     }
-    ::unlink(staged.c_str());
+    (void)env_.Fsync(slot.dir.get());
     return OkStatus();
   }
 
-  // Moves the folder's version of `id` into the archive (never over an
-  // earlier archived version).
-  Status ArchiveLocal(const std::string& id, const fs::path& to) {
-    const fs::path from = vault_ / id;
-    HX_RETURN_IF_ERROR(CheckParents(from));
-    return MoveNoReplace(from, to);
+  // Moves the folder's version of `id` into the archive at `to` (a state
+  // path), never over an earlier archived version.
+  Status ArchiveLocal(const std::string& id, const std::string& to) {
+    return MoveNoReplace(vault_, id, VaultArea::kContent, to, VaultArea::kState);
   }
 
  private:
-  // Every directory between the vault and `path` must be a real directory
-  // (or absent, to be created): an envelope must never write through a
-  // symlink to somewhere outside the vault.
-  Status CheckParents(const fs::path& path) const {
-    const fs::path rel = path.lexically_relative(vault_);
-    fs::path at = vault_;
-    for (auto it = rel.begin(); it != rel.end() && std::next(it) != rel.end(); ++it) {
-      at /= *it;
-      struct stat st;
-      if (::lstat(at.c_str(), &st) != 0) {
-        if (errno == ENOENT) return OkStatus();
-        return OsError(SyncCode::kApplyFailed, "cannot inspect", at, errno);
-      }
-      if (!S_ISDIR(st.st_mode)) {
-        return Error(
-                   SyncCode::kApplyFailed, Category::kInvalidInput,
-                   "cannot write " + path.string() + ": " + at.string() +
-                       (S_ISLNK(st.st_mode) ? " is a symlink; an envelope never writes through one"
-                                            : " is not a directory"))
-            .With("path", path.string());
-      }
-    }
-    return OkStatus();
-  }
-
-  Status StageFile(const EnvelopeItem& item, const fs::path& staged) {
+  Status StageFile(const EnvelopeItem& item, const std::string& staged, const fs::path& shown) {
     Result<std::string> data = DecodeBase64(item.content.at("data").get<std::string>());
     if (!data.ok()) return data.error();
     const bool executable = item.content.at("executable").get<bool>();
-    const int fd =
-        ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0755 : 0644);
-    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot create", staged, errno);
-    std::size_t done = 0;
-    while (done < data->size()) {
-      const ssize_t n = ::write(fd, data->data() + done, data->size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        ::unlink(staged.c_str());
-        return OsError(SyncCode::kApplyFailed, "cannot write", staged, err);
-      }
-      done += static_cast<std::size_t>(n);
+    int raw = -1;
+    if (const int err = env_.Open(staging_.get(), staged.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                  executable ? 0755 : 0644, &raw);
+        err != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot create", shown, err);
     }
+    Fd fd(env_, raw);
+    auto fail = [&](std::string_view what, int err) -> Status {
+      fd.reset();
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), 0);
+      return OsError(SyncCode::kApplyFailed, what, shown, err);
+    };
+    if (const int err = WriteAll(env_, fd.get(), *data); err != 0) return fail("cannot write", err);
     // The item's time, so exporting the folder again gives the same bytes.
     const std::int64_t ns = ParseUtcNs(item.updated_utc);
     const struct timespec times[2] = {
         {0, UTIME_OMIT},
         {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}};
-    if (ns >= 0) (void)::futimens(fd, times);
-    if (::fsync(fd) != 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(staged.c_str());
-      return OsError(SyncCode::kApplyFailed, "cannot sync", staged, err);
-    }
-    ::close(fd);
+    if (ns >= 0) (void)env_.Futimens(fd.get(), times);
+    if (const int err = env_.Fsync(fd.get()); err != 0) return fail("cannot sync", err);
+    if (const int err = fd.reset(); err != 0) return fail("cannot write", err);
     return OkStatus();
   }
 
-  fs::path vault_;
+  const VaultDir& vault_;
+  Env& env_;
   std::string archive_rel_;
+  Fd staging_;
   std::uint64_t counter_ = 0;
 };
 
@@ -222,7 +201,9 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   const bool waiting =
       std::any_of(report.items.begin(), report.items.end(),
                   [](const EnvelopeApplyItem& i) { return i.status == "conflicted"; });
-  EnvelopeApplier applier(vault, options);
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(VaultDir vault_dir, VaultDir::Open(env, vault));
+  EnvelopeApplier applier(vault_dir, options);
   for (std::size_t i = 0; i < report.items.size(); ++i) {
     EnvelopeApplyItem& out = report.items[i];
     const EnvelopeItem& item = envelope.items[i];
@@ -239,16 +220,16 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
       // The folder's version stays; the envelope's goes to the archive.
       if (item.item_type != "directory") {
         const std::string rel = applier.ArchiveRel(item.item_id, Side::kCloud);
-        done = applier.Write(item, vault / kLocalDirName / "archive" / rel);
+        done = applier.Write(item, EnvelopeApplier::ArchiveStateRel(rel), VaultArea::kState);
         if (done.ok()) out.archived = ".hx/archive/" + rel;
       }
     } else {
       if (out.winner == Side::kCloud) {
         const std::string rel = applier.ArchiveRel(item.item_id, Side::kLocal);
-        done = applier.ArchiveLocal(item.item_id, vault / kLocalDirName / "archive" / rel);
+        done = applier.ArchiveLocal(item.item_id, EnvelopeApplier::ArchiveStateRel(rel));
         if (done.ok()) out.archived = ".hx/archive/" + rel;
       }
-      if (done.ok()) done = applier.Write(item, vault / item.item_id);
+      if (done.ok()) done = applier.Write(item, item.item_id, VaultArea::kContent);
     }
     if (!done.ok()) {
       out.status = "failed";
@@ -284,11 +265,12 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   // .hx/reports/envelope_apply_<now_ms>.json (best effort, as pull's).
   const std::string name = "envelope_apply_" + std::to_string(options.now_ms) + ".json";
   const fs::path reports = vault / kLocalDirName / "reports";
-  std::error_code ec;
-  fs::create_directories(reports, ec);
+  // Created (or found) beneath the folder without following a symlink.
+  const bool reports_ok =
+      vault_dir.OpenDir(std::string(kLocalDirName) + "/reports", VaultArea::kState, true).ok();
   report.report_file = ".hx/reports/" + name;
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
-  if (ec || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
+  if (!reports_ok || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
     report.report_file.reset();
   }
   return report;

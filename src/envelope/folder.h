@@ -101,6 +101,9 @@ struct EnvelopeApplyOptions {
   // sync/link.h; "both" is refused).
   Decisions decisions;
   std::int64_t now_ms = 0;
+  // Every write into the folder goes through this Env, relative to the
+  // folder's descriptor (os/vault_dir.h). Null: Env::Default().
+  Env* env = nullptr;
 };
 
 struct EnvelopeApplyItem {

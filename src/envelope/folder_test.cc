@@ -301,6 +301,60 @@ TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesThroughASymlinkInTheFolder) {
   EXPECT_TRUE(fs::is_empty(outside.path()));
 }
 
+TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesThroughASymlinkedParentAtAnyDepth) {
+  for (const std::string parent : {"p", "d1/p", "d1/d2/p"}) {
+    SCOPED_TRACE(parent);
+    Dir outside;
+    fs::create_directories((dst_.path() / parent).parent_path());
+    fs::create_directory_symlink(outside.path(), dst_.path() / parent);
+    Envelope e = envelope_;
+    EnvelopeItem escaping = e.items.back();
+    escaping.item_id = parent + "/new/escaped.txt";
+    e.items.push_back(escaping);
+    std::sort(e.items.begin(), e.items.end(),
+              [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+    Result<EnvelopeApplyReport> r = ApplyEnvelope(
+        dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(Statuses(*r).at(parent + "/new/escaped.txt"), "new/failed");
+    for (const auto& item : r->items) {
+      if (item.item_id == parent + "/new/escaped.txt") {
+        EXPECT_EQ(item.error->code, SyncCode::kApplyFailed);
+        EXPECT_EQ(item.error->category, Category::kConflict);
+      }
+    }
+    EXPECT_TRUE(fs::is_empty(outside.path()));
+    fs::remove_all(dst_.path() / "d1");
+    fs::remove(dst_.path() / "p");
+  }
+}
+
+TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesIntoHxNorThroughASymlinkedArchive) {
+  Dir outside;
+  fs::create_directories(dst_.path() / ".hx");
+  fs::create_directory_symlink(outside.path(), dst_.path() / ".hx/archive");
+  Envelope e = envelope_;
+  EnvelopeItem hostile = e.items.back();
+  hostile.item_id = ".hx/evil.txt";
+  e.items.push_back(hostile);
+  std::sort(e.items.begin(), e.items.end(),
+            [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+  // local_preferred: the envelope's conflict.txt would be written into the
+  // archive; cloud_preferred: the folder's would be moved there.
+  std::int64_t now = 9000;
+  for (const MergePolicy policy : {MergePolicy::kLocalPreferred, MergePolicy::kCloudPreferred}) {
+    SCOPED_TRACE(MergePolicyName(policy));
+    Result<EnvelopeApplyReport> r =
+        ApplyEnvelope(dst_.path(), e, {.policy = policy, .decisions = {}, .now_ms = now += 100});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(Statuses(*r).at(".hx/evil.txt"), "new/failed");
+    EXPECT_EQ(Statuses(*r).at("conflict.txt"), "conflict/failed");
+    EXPECT_TRUE(fs::is_empty(outside.path()));
+    EXPECT_FALSE(fs::exists(dst_.path() / ".hx/evil.txt"));
+    EXPECT_EQ(dst_.Read("conflict.txt"), "local version");
+  }
+}
+
 TEST_F(EnvelopeApplyTest, AContentHashThatDoesNotMatchIsAFailedItemNeverWritten) {
   Envelope e = envelope_;
   for (EnvelopeItem& item : e.items) {

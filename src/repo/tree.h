@@ -230,7 +230,8 @@ using TreeLoader = std::function<Result<Tree>(const ObjectId& id)>;
 // The inverse of BuildTrees: the EntryMap of the tree `root` and its
 // subtrees, loaded through `load`. Errors of `load` pass through unchanged.
 // A tree nested deeper than kMaxTreeDepth, a live entry beneath a file or
-// symlink, or a result above kMaxFlattenedEntries entries fails with
+// symlink, a root entry named ".hx" (a vault's local state, never synced:
+// details "path"), or a result above kMaxFlattenedEntries entries fails with
 // KC_SYNC_STATE_FAILED, Category::kCorrupt. `load` is called once per
 // distinct id.
 Result<EntryMap> FlattenTrees(const ObjectId& root, const TreeLoader& load);

@@ -40,6 +40,10 @@ std::string ChildPath(std::string_view dir, std::string_view name) {
   return path;
 }
 
+// The name of a vault's local state directory at its root (sync's
+// kLocalDirName): never a synced path.
+constexpr std::string_view kLocalStateName = ".hx";
+
 // Beneath a file or a symlink only tombstones can lie: those of a directory
 // it replaced (its "shadow"), kept so that the deletions reach every device.
 bool IsLeaf(EntryKind kind) { return kind == EntryKind::kFile || kind == EntryKind::kSymlink; }
@@ -183,6 +187,14 @@ class TreeFlattener {
       // The loader may not come from DecodeTree; never let a name escape its
       // directory or make a path ambiguous.
       if (!IsValidEntryName(child.name)) return CorruptTrees("a tree has an invalid entry name");
+      // A vault's root holds the device's local state in ".hx/" (never
+      // synced): whatever another device sent, no path may lead into it.
+      if (dir.empty() && child.name == kLocalStateName) {
+        return CorruptTrees("the root tree lists \".hx\", the name of every device's local "
+                            "state; nothing was applied. A device that is not hx (or a damaged "
+                            "store) wrote it: remove that snapshot or restore the store")
+            .With("path", std::string(kLocalStateName));
+      }
       if (child.entry.kind == EntryKind::kDir && !child.subtree) {
         return CorruptTrees("a dir entry has no subtree");
       }

@@ -398,6 +398,58 @@ TEST(FlattenTreesTest, RefusesTreesALoaderShouldNeverReturn) {
   EXPECT_EQ(flat.error().category, Category::kCorrupt);
 }
 
+TEST(FlattenTreesTest, ARootEntryNamedHxFromAnotherDeviceIsRefusedNamingIt) {
+  // A hostile device's trees, written with the repo's own writer: ".hx" is
+  // a valid name for BuildTrees, but the reader never lets a synced path
+  // lead into a vault's local state.
+  for (const EntryMap& hostile :
+       {EntryMap{{".hx", OfKind(EntryKind::kDir)}, {".hx/config.json", File(1)}, {"ok", File(2)}},
+        EntryMap{{".hx", File(1)}},
+        EntryMap{{".hx", [] {
+                    Entry link = OfKind(EntryKind::kSymlink);
+                    link.symlink_target = "/etc";
+                    return link;
+                  }()}}}) {
+    TreeStore store;
+    const BuiltTrees built = Build(hostile);
+    store.Add(built);
+    auto check = [](const Error& e) {
+      EXPECT_EQ(e.code, SyncCode::kStateFailed);
+      EXPECT_EQ(e.category, Category::kCorrupt);
+      EXPECT_EQ(e.details.at("path"), ".hx");
+      EXPECT_THAT(e.message, HasSubstr("\".hx\""));
+    };
+    auto flat = FlattenTrees(built.root, store.Loader());
+    ASSERT_FALSE(flat.ok());
+    check(flat.error());
+    auto diff = FlattenTreesDiff(built.root, store.Loader(), {}, {});
+    ASSERT_FALSE(diff.ok());
+    check(diff.error());
+  }
+  // Only the root's: a directory named .hx deeper down is ordinary content.
+  TreeStore store;
+  const BuiltTrees nested = Build({{"a", OfKind(EntryKind::kDir)},
+                                   {"a/.hx", OfKind(EntryKind::kDir)},
+                                   {"a/.hx/f", File(1)}});
+  store.Add(nested);
+  auto flat = FlattenTrees(nested.root, store.Loader());
+  ASSERT_TRUE(flat.ok()) << flat.error().ToShortString();
+  EXPECT_EQ(flat->count("a/.hx/f"), 1u);
+}
+
+TEST(FlattenTreesTest, NamesThatWouldLeaveTheirDirectoryAreRefused) {
+  for (const char* name : {"..", ".", "", "a/../x", "../x", "/etc", "a/b"}) {
+    SCOPED_TRACE(name);
+    Tree root{{TreeEntry{name, OfKind(EntryKind::kFile), std::nullopt}}};
+    auto flat = FlattenTrees(ObjectId{}, [&](const ObjectId&) -> Result<Tree> { return root; });
+    ASSERT_FALSE(flat.ok());
+    EXPECT_EQ(flat.error().category, Category::kCorrupt);
+  }
+  Tree nul{{TreeEntry{std::string("a\0b", 3), OfKind(EntryKind::kFile), std::nullopt}}};
+  EXPECT_FALSE(
+      FlattenTrees(ObjectId{}, [&](const ObjectId&) -> Result<Tree> { return nul; }).ok());
+}
+
 // A loader whose tree n holds one dir pointing to tree n + 1, forever.
 ObjectId Numbered(std::uint32_t n) {
   ObjectId id{};

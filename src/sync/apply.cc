@@ -13,6 +13,7 @@
 #include "base/hex.h"
 #include "base/os_error.h"
 #include "hash/blake3.h"
+#include "os/vault_dir.h"
 
 namespace hx {
 namespace {
@@ -33,24 +34,22 @@ FileStat ToFileStat(const struct stat& st) {
   return f;
 }
 
-// Whether the local path is still what the scan saw: the same kind and,
-// for files, the same size, mtime, ctime and inode; absent if the scan saw
-// nothing there.
-bool StillAsScannedIn(const ApplyInput& in, const std::string& path) {
-  struct stat st;
-  const fs::path full = in.vault / path;
-  const bool exists = ::lstat(full.c_str(), &st) == 0;
+// Whether `st` (what is at `path` now; null: nothing) is what the scan saw:
+// the same kind and, for files, the same size, mtime, ctime and inode;
+// absent if the scan saw nothing there.
+bool MatchesScan(const ApplyInput& in, const std::string& path, const struct stat* st) {
+  const bool exists = st != nullptr;
   auto seen = in.scan->entries.find(path);
   if (seen == in.scan->entries.end()) return !exists;
   if (!exists) return false;
   switch (seen->second.kind) {
     case EntryKind::kDir:
-      return S_ISDIR(st.st_mode);
+      return S_ISDIR(st->st_mode);
     case EntryKind::kSymlink:
-      return S_ISLNK(st.st_mode);
+      return S_ISLNK(st->st_mode);
     case EntryKind::kFile: {
-      if (!S_ISREG(st.st_mode)) return false;
-      const FileStat now = ToFileStat(st);
+      if (!S_ISREG(st->st_mode)) return false;
+      const FileStat now = ToFileStat(*st);
       // The stat the scan saw: what it read, or the cache entry it kept.
       const auto& changes = in.scan->stat_changes;
       auto fresh = changes.put.find(path);
@@ -69,78 +68,134 @@ bool StillAsScannedIn(const ApplyInput& in, const std::string& path) {
   return false;
 }
 
+std::string ParentOf(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// Carries out one ApplyPlan (or one StageRemoteVersion): every call through
+// the vault's VaultDir and the input's Env.
 class Applier {
  public:
-  Applier(const ApplyInput& input, ObjectFetcher& fetcher) : in_(input), fetcher_(fetcher) {}
+  Applier(const ApplyInput& input, ObjectFetcher& fetcher)
+      : in_(input), fetcher_(fetcher), env_(*input.env) {}
 
-  bool StillAsScanned(const std::string& path) const { return StillAsScannedIn(in_, path); }
-
-  Status RemoveFile(const std::string& path) {
-    const fs::path full = in_.vault / path;
-    if (::unlink(full.c_str()) != 0 && errno != ENOENT)
-      return OsError(SyncCode::kApplyFailed, "cannot delete", full, errno);
+  // Opens the vault root and the staging directory (created if missing).
+  Status Open() {
+    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(env_, in_.vault));
+    vault_.emplace(std::move(dir));
+    const std::string staging_rel = in_.staging.lexically_relative(in_.vault).generic_string();
+    HX_ASSIGN_OR_RETURN(staging_, vault_->OpenDir(staging_rel, VaultArea::kState, true));
     return OkStatus();
   }
 
-  // OK, or nullopt-like "not empty" signalled through the bool.
+  // The re-check, through the VaultDir: a parent that is a symlink or not a
+  // directory is an error (the item fails, naming the path).
+  Result<bool> StillAsScanned(const std::string& path) const {
+    HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, vault_->Lstat(path, VaultArea::kContent));
+    return MatchesScan(in_, path, st ? &*st : nullptr);
+  }
+
+  // Unlinks the file or symlink at `path` if it is still as scanned (false:
+  // it changed, left alone). Already gone: done.
+  Result<bool> RemoveFile(const std::string& path) {
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> slot,
+                        vault_->FindParent(path, VaultArea::kContent));
+    if (!slot) return true;  // nothing there any more
+    struct stat st;
+    const int err = vault_->StatIn(*slot, &st);
+    if (err == ENOENT) return true;
+    if (err != 0) return vault_->PathError("cannot inspect", path, err);
+    if (!MatchesScan(in_, path, &st)) return false;
+    if (const int e = env_.UnlinkAt(slot->dir.get(), slot->name.c_str(), 0); e != 0 && e != ENOENT)
+      return vault_->PathError("cannot delete", path, e);
+    return true;
+  }
+
+  // true: removed (or already gone); false: not empty.
   Result<bool> RemoveDir(const std::string& path) {
-    const fs::path full = in_.vault / path;
-    if (::rmdir(full.c_str()) == 0 || errno == ENOENT) return true;
-    if (errno == ENOTEMPTY || errno == EEXIST) return false;
-    return OsError(SyncCode::kApplyFailed, "cannot remove directory", full, errno);
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> slot,
+                        vault_->FindParent(path, VaultArea::kContent));
+    if (!slot) return true;  // nothing there any more
+    const int err = env_.UnlinkAt(slot->dir.get(), slot->name.c_str(), AT_REMOVEDIR);
+    if (err == 0 || err == ENOENT) return true;
+    if (err == ENOTEMPTY || err == EEXIST) return false;
+    return vault_->PathError("cannot remove directory", path, err);
   }
 
   Status MakeDir(const std::string& path) {
-    const fs::path full = in_.vault / path;
-    std::error_code ec;
-    fs::create_directories(full, ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create directory", full, ec.value());
-    if (!fs::is_directory(full, ec)) {
-      return OsError(SyncCode::kApplyFailed, "cannot create directory", full, EEXIST);
-    }
+    HX_ASSIGN_OR_RETURN(Fd dir, vault_->OpenDir(path, VaultArea::kContent, /*create=*/true));
     return OkStatus();
   }
 
   // Staged files are named by a number, so a pull that stages 100,000
   // files keeps numbers, not paths, until it installs them.
   static std::uint64_t NextStagingId() { return staging_counter.fetch_add(1); }
-  fs::path StagingPath(std::uint64_t id) const {
-    return in_.staging /
-           ("pull-" + std::to_string(::getpid()) + "-" + std::to_string(id) + ".tmp");
+  static std::string StagingName(std::uint64_t id) {
+    return "pull-" + std::to_string(::getpid()) + "-" + std::to_string(id) + ".tmp";
+  }
+  fs::path StagingPath(std::uint64_t id) const { return in_.staging / StagingName(id); }
+  void DropStaged(std::uint64_t id) {
+    (void)env_.UnlinkAt(staging_.get(), StagingName(id).c_str(), 0);
   }
 
   // Moves the staged file into place if the target is still as scanned (or
-  // still absent, when an earlier phase removed the directory it replaces).
-  Result<bool> Install(const fs::path& staged, const std::string& path, bool freed) {
-    const fs::path full = in_.vault / path;
-    HX_RETURN_IF_ERROR(MakeDir(fs::path(path).parent_path().string()));
+  // still absent, when an earlier phase removed the directory it replaces):
+  // the check and the rename are relative to the same directory descriptor,
+  // opened (and created) beneath the vault root without following a
+  // symlink. A target the scan saw absent is never replaced (something
+  // that appeared since is a local change). *after: the installed file's
+  // stat.
+  Result<bool> Install(std::uint64_t id, const std::string& path, bool freed,
+                       std::optional<FileStat>* after) {
+    Result<VaultSlot> slot = vault_->OpenParent(path, VaultArea::kContent, /*create=*/true);
+    if (!slot.ok()) {
+      DropStaged(id);
+      return std::move(slot).error();
+    }
     struct stat st;
-    const bool unchanged =
-        freed ? ::lstat(full.c_str(), &st) != 0 && errno == ENOENT : StillAsScanned(path);
+    const int err = vault_->StatIn(*slot, &st);
+    if (err != 0 && err != ENOENT) {
+      DropStaged(id);
+      return vault_->PathError("cannot inspect", path, err);
+    }
+    const struct stat* now = err == 0 ? &st : nullptr;
+    const bool unchanged = freed ? now == nullptr : MatchesScan(in_, path, now);
     if (!unchanged) {
-      ::unlink(staged.c_str());
+      DropStaged(id);
       return false;
     }
-    if (::rename(staged.c_str(), full.c_str()) != 0) {
-      const int err = errno;
-      ::unlink(staged.c_str());
-      return OsError(SyncCode::kApplyFailed, "cannot move into place", full, err);
+    const std::string staged = StagingName(id);
+    const int moved =
+        now == nullptr
+            ? vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(), slot->name)
+            : env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(), slot->name.c_str(), 0);
+    if (moved != 0) {
+      DropStaged(id);
+      if (moved == EEXIST) return false;  // something appeared there since the check
+      return vault_->PathError("cannot move into place", path, moved);
     }
-    dirs_to_sync_.insert(full.parent_path());
+    if (vault_->StatIn(*slot, &st) == 0 && S_ISREG(st.st_mode)) *after = ToFileStat(st);
+    dirs_to_sync_.insert(ParentOf(path));
     if (in_.checkpoint != nullptr) in_.checkpoint->Checkpoint("pull.apply_item");
     return true;
   }
 
   // Assembles the file in staging from its chunks (not yet durable: see
   // SyncStaged).
-  Result<fs::path> StageFile(const std::string& path, const Entry& remote, std::uint64_t id) {
-    const fs::path staged = StagingPath(id);
-    const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          remote.executable ? 0777 : 0666);
-    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot create", staged, errno);
+  Status StageFile(const std::string& path, const Entry& remote, std::uint64_t id) {
+    const std::string name = StagingName(id);
+    int raw = -1;
+    if (const int err = env_.Open(staging_.get(), name.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                  remote.executable ? 0777 : 0666, &raw);
+        err != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot create", StagingPath(id), err);
+    }
+    Fd fd(env_, raw);
     auto fail = [&](Error e) -> Error {
-      ::close(fd);
-      ::unlink(staged.c_str());
+      fd.reset();
+      DropStaged(id);
       return e.With("path", path);
     };
     std::uint64_t written = 0;
@@ -151,14 +206,9 @@ class Applier {
         return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
                           "chunk " + ToHex(chunk.id) + " has the wrong size"));
       }
-      std::size_t done = 0;
-      while (done < bytes->size()) {
-        const ssize_t n = ::write(fd, bytes->data() + done, bytes->size() - done);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return fail(OsError(SyncCode::kApplyFailed, "cannot write", staged, errno));
-        }
-        done += static_cast<std::size_t>(n);
+      const std::string_view view(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+      if (const int err = WriteAll(env_, fd.get(), view); err != 0) {
+        return fail(OsError(SyncCode::kApplyFailed, "cannot write", StagingPath(id), err));
       }
       written += bytes->size();
     }
@@ -169,37 +219,36 @@ class Applier {
     const struct timespec times[2] = {{0, UTIME_OMIT},
                                       {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
                                        static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
-    if (remote.mtime_ns >= 0) (void)::futimens(fd, times);
-    ::close(fd);
-    return staged;
+    if (remote.mtime_ns >= 0) (void)env_.Futimens(fd.get(), times);
+    if (const int err = fd.reset(); err != 0) {
+      DropStaged(id);
+      return OsError(SyncCode::kApplyFailed, "cannot write", StagingPath(id), err)
+          .With("path", path);
+    }
+    return OkStatus();
   }
 
-  Result<fs::path> StageSymlink(const Entry& remote, std::uint64_t id) {
-    const fs::path staged = StagingPath(id);
-    if (::symlink(remote.symlink_target.c_str(), staged.c_str()) != 0) {
-      return OsError(SyncCode::kApplyFailed, "cannot create symlink", staged, errno);
+  Status StageSymlink(const Entry& remote, std::uint64_t id) {
+    if (const int err =
+            env_.SymlinkAt(remote.symlink_target.c_str(), staging_.get(), StagingName(id).c_str());
+        err != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot create symlink", StagingPath(id), err);
     }
-    return staged;
+    return OkStatus();
   }
 
   // Makes every staged file durable before any rename makes one visible:
   // one syncfs of the file system for the whole pull instead of an fsync per
   // file (each costs a journal commit); if syncfs fails, an fsync each.
   Status SyncStaged(const std::vector<std::uint64_t>& staged) {
-    const int dir = ::open(in_.staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      const int rc = ::syncfs(dir);
-      ::close(dir);
-      if (rc == 0) return OkStatus();
-    }
+    if (env_.SyncFs(staging_.get()) == 0) return OkStatus();
     for (const std::uint64_t id : staged) {
-      const fs::path path = StagingPath(id);
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) continue;  // a symlink: nothing to sync
-      const int rc = ::fsync(fd);
-      const int err = errno;
-      ::close(fd);
-      if (rc != 0) return OsError(SyncCode::kApplyFailed, "cannot sync", path, err);
+      int raw = -1;
+      if (env_.Open(staging_.get(), StagingName(id).c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw) != 0)
+        continue;  // a symlink: nothing to sync
+      Fd fd(env_, raw);
+      if (const int err = env_.Fsync(fd.get()); err != 0)
+        return OsError(SyncCode::kApplyFailed, "cannot sync", StagingPath(id), err);
     }
     return OkStatus();
   }
@@ -207,39 +256,44 @@ class Applier {
   // Removes what a killed earlier pull left in staging (this process holds
   // the vault's lock, so nothing else is using it).
   void ClearStaging() {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(in_.staging, ec)) {
-      if (e.path().filename().string().starts_with("pull-")) fs::remove(e.path(), ec);
+    std::vector<DirEntry> entries;
+    if (env_.ReadDir(staging_.get(), &entries) != 0) return;
+    for (const DirEntry& e : entries) {
+      if (e.name.starts_with("pull-")) (void)env_.UnlinkAt(staging_.get(), e.name.c_str(), 0);
     }
   }
 
   void SyncDirs() {
-    for (const fs::path& dir : dirs_to_sync_) {
-      const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd >= 0) {
-        (void)::fsync(fd);
-        ::close(fd);
-      }
+    for (const std::string& dir : dirs_to_sync_) {
+      Result<Fd> fd = vault_->OpenDir(dir, VaultArea::kContent, false);
+      if (fd.ok()) (void)env_.Fsync(fd->get());
     }
   }
 
  private:
   const ApplyInput& in_;
   ObjectFetcher& fetcher_;
-  std::set<fs::path> dirs_to_sync_;
+  Env& env_;
+  std::optional<VaultDir> vault_;
+  Fd staging_;
+  std::set<std::string> dirs_to_sync_;
 };
 
 }  // namespace
 
 bool StillAsScanned(const ApplyInput& input, const std::string& path) {
-  return StillAsScannedIn(input, path);
+  Result<VaultDir> vault = VaultDir::Open(*input.env, input.vault);
+  if (!vault.ok()) return false;
+  Result<std::optional<struct stat>> st = vault->Lstat(path, VaultArea::kContent);
+  return st.ok() && MatchesScan(input, path, *st ? &**st : nullptr);
 }
 
 Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const Entry& remote,
                                                  ObjectFetcher& fetcher) {
   Applier applier(input, fetcher);
-  Result<fs::path> staged = Result<fs::path>(
-      Error(SyncCode::kInternal, Category::kInternal, "only files and symlinks can be staged"));
+  HX_RETURN_IF_ERROR(applier.Open());
+  Status staged =
+      Error(SyncCode::kInternal, Category::kInternal, "only files and symlinks can be staged");
   const std::uint64_t id = Applier::NextStagingId();
   if (remote.kind == EntryKind::kFile) {
     for (const ChunkRef& c : remote.chunks) HX_RETURN_IF_ERROR(fetcher.Expect(c.id));
@@ -247,13 +301,12 @@ Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const 
   } else if (remote.kind == EntryKind::kSymlink) {
     staged = applier.StageSymlink(remote, id);
   }
-  if (!staged.ok()) return staged;
+  HX_RETURN_IF_ERROR(staged);
   if (Status synced = applier.SyncStaged({id}); !synced.ok()) {
-    std::error_code ec;
-    fs::remove(*staged, ec);
+    applier.DropStaged(id);
     return synced.error();
   }
-  return staged;
+  return applier.StagingPath(id);
 }
 
 namespace {
@@ -292,8 +345,15 @@ std::string_view ToString(ApplyStatus status) {
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher) {
   Applier applier(input, fetcher);
-  applier.ClearStaging();
   std::vector<AppliedItem> out(items.size());
+  if (Status opened = applier.Open(); !opened.ok()) {
+    // Nothing can be written: every item that would write fails with why.
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].action != PullAction::kJoin) Record(out[i], opened);
+    }
+    return out;
+  }
+  applier.ClearStaging();
   auto pending = [&](std::size_t i) { return out[i].status == ApplyStatus::kApplied; };
   auto join = [&](std::size_t i) { return items[i].action == PullAction::kJoin; };
   const auto local_kind = [&](std::size_t i) {
@@ -313,8 +373,14 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (remote.kind == EntryKind::kFile) {
       for (const ChunkRef& c : remote.chunks) Record(out[i], fetcher.Expect(c.id));
     }
-    // Nothing may be touched if the path changed since the scan.
-    if (!applier.StillAsScanned(items[i].path)) out[i].status = ApplyStatus::kSkippedLocalChange;
+    // Nothing may be touched if the path changed since the scan (or if it
+    // can only be reached through a symlink: that fails the item).
+    Result<bool> still = applier.StillAsScanned(items[i].path);
+    if (!still.ok()) {
+      Record(out[i], Status(std::move(still).error()));
+    } else if (!*still && out[i].status == ApplyStatus::kApplied) {
+      out[i].status = ApplyStatus::kSkippedLocalChange;
+    }
   }
 
   // 1. Files and symlinks that are removed or replaced by a directory.
@@ -324,7 +390,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     const EntryKind now = items[i].remote.kind;
     if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
         (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
-      Record(out[i], applier.RemoveFile(items[i].path));
+      RecordInstalled(out[i], applier.RemoveFile(items[i].path), ApplyStatus::kSkippedLocalChange);
     }
   }
   // 2. Directories removed or replaced by a file, deepest first.
@@ -352,11 +418,10 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     const Entry& remote = items[i].remote;
     if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
     const std::uint64_t id = Applier::NextStagingId();
-    Result<std::filesystem::path> path = remote.kind == EntryKind::kFile
-                                             ? applier.StageFile(items[i].path, remote, id)
-                                             : applier.StageSymlink(remote, id);
-    if (!path.ok()) {
-      Record(out[i], Status(std::move(path).error()));
+    Status done = remote.kind == EntryKind::kFile ? applier.StageFile(items[i].path, remote, id)
+                                                  : applier.StageSymlink(remote, id);
+    if (!done.ok()) {
+      Record(out[i], std::move(done));
       continue;
     }
     staged[i] = id;
@@ -366,8 +431,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (staged[i]) {
         Record(out[i], synced);
-        std::error_code ec;
-        std::filesystem::remove(applier.StagingPath(*staged[i]), ec);
+        applier.DropStaged(*staged[i]);
         staged[i].reset();
       }
     }
@@ -376,11 +440,10 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!staged[i]) continue;
     const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
-    Result<bool> installed =
-        applier.Install(applier.StagingPath(*staged[i]), items[i].path, freed);
+    std::optional<FileStat> after;
+    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, &after);
     if (installed.ok() && *installed && items[i].remote.kind == EntryKind::kFile) {
-      struct stat st;
-      if (::lstat((input.vault / items[i].path).c_str(), &st) == 0) out[i].stat = ToFileStat(st);
+      out[i].stat = after;
     }
     RecordInstalled(out[i], std::move(installed), ApplyStatus::kSkippedLocalChange);
   }

@@ -7,6 +7,14 @@
 // before unlinking. A failure (a corrupt object, a full disk) fails that item
 // and the pull goes on with the others.
 //
+// Every write goes through a VaultDir (os/vault_dir.h) and input.env: the
+// re-check stats the leaf relative to the descriptor of the directory it is
+// then renamed into or removed from, so a parent that is a symlink (one the
+// scan never saw, e.g. hidden by .hxignore, or one swapped in while the pull
+// runs) fails that item (KC_SYNC_APPLY_FAILED, Category::kConflict, naming
+// the path) and nothing is written outside the vault. A path that would
+// lead into .hx/ fails its item the same way (kInvalidInput).
+//
 // Order: file and symlink removals, then directory removals (deepest
 // first), then directory creations (shallowest first), then file and
 // symlink writes — so a path that changes kind is freed before it is
@@ -22,6 +30,7 @@
 #include <vector>
 
 #include "index/stat_cache.h"
+#include "os/env.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
 #include "sync/fetcher.h"
@@ -53,6 +62,8 @@ struct ApplyInput {
   const StatCache* cache = nullptr;
   // Its Checkpoint("pull.apply_item") runs after each installed file.
   const SyncOptions* checkpoint = nullptr;
+  // Every local file-system call goes through it (Session::env).
+  Env* env = &Env::Default();
 };
 
 // Applies every kTakeRemote and kJoin item of `items` (conflicts must have
@@ -63,7 +74,8 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
 
 // Whether the local path is still what the scan saw (the re-check every
 // applied item passes): the same kind and, for files, the same stat; absent
-// if the scan saw nothing there.
+// if the scan saw nothing there. A path whose parent is now a symlink or
+// not a directory is not as scanned.
 bool StillAsScanned(const ApplyInput& input, const std::string& path);
 
 // Assembles the remote version of a file or symlink in input.staging and

@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include "base/os_error.h"
+#include "os/vault_dir.h"
 
 namespace hx {
 namespace {
 
 namespace fs = std::filesystem;
+
+static_assert(kLocalDirName == kVaultStateDirName);
 
 // The largest N tried for "<name>.~N~" before giving up: a bound on the
 // work, not a limit anyone reaches by syncing.
@@ -39,26 +42,11 @@ bool IsSafeRelPath(std::string_view rel) {
   return true;
 }
 
-// Renames `from` to `to` unless `to` exists (EEXIST then). Prefers
-// renameat2(RENAME_NOREPLACE); file systems without it get link + unlink,
-// which also never replaces.
-int RenameNoReplace(const fs::path& from, const fs::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return errno;
-  if (::link(from.c_str(), to.c_str()) != 0) return errno;
-  if (::unlink(from.c_str()) != 0) return errno;
-  return 0;
-}
+// The state-area path of the archive: ".hx/archive".
+std::string ArchiveRel() { return std::string(kVaultStateDirName) + "/archive"; }
 
-void SyncDir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)::fsync(fd);
-    ::close(fd);
-  }
-}
-
-Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source,
+Result<fs::path> MoveIntoArchive(const LocalState& local, const VaultDir& vault,
+                                 std::string_view source_rel, VaultArea source_area,
                                  std::string_view rel_path, std::string_view reason_id) {
   if (!IsSafeRelPath(rel_path)) {
     return InvalidInput(SyncCode::kInputInvalid, "cannot archive \"" + std::string(rel_path) +
@@ -68,14 +56,17 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
     return InvalidInput(SyncCode::kInputInvalid, "archive reason id \"" + std::string(reason_id) +
                                                      "\" must be 1..128 of [a-z0-9_-]");
   }
+  const fs::path source = vault.Full(source_rel);
+  auto nothing_there = [&] {
+    return Error(SyncCode::kApplyFailed, Category::kNotFound,
+                 "nothing to archive at " + source.string() + "; it was moved or deleted")
+        .With("path", source.string());
+  };
+  HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> from, vault.FindParent(source_rel, source_area));
+  if (!from) return nothing_there();
   struct stat st;
-  if (::lstat(source.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT) {
-      return Error(SyncCode::kApplyFailed, Category::kNotFound,
-                   "nothing to archive at " + source.string() + "; it was moved or deleted")
-          .With("path", source.string());
-    }
+  if (const int err = vault.StatIn(*from, &st); err != 0) {
+    if (err == ENOENT) return nothing_there();
     return OsError(SyncCode::kApplyFailed, "cannot read", source, err, kArchiveHint);
   }
   if (S_ISDIR(st.st_mode)) {
@@ -83,21 +74,20 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
                  source.string() + " is a directory; only files and symlinks are archived")
         .With("path", source.string());
   }
+  const std::string dest_rel =
+      ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
+  HX_ASSIGN_OR_RETURN(VaultSlot to, vault.OpenParent(dest_rel, VaultArea::kState, true));
+  const std::string leaf = to.name;
   const fs::path dest = ArchiveDir(local) / std::string(reason_id) / std::string(rel_path);
-  std::error_code ec;
-  fs::create_directories(dest.parent_path(), ec);
-  if (ec)
-    return OsError(SyncCode::kApplyFailed, "cannot create", dest.parent_path(), ec.value(),
-                   kArchiveHint);
   for (int n = 1; n <= kMaxArchiveVariants; ++n) {
-    const fs::path candidate =
-        n == 1 ? dest : fs::path(dest.string() + ".~" + std::to_string(n) + "~");
-    const int err = RenameNoReplace(source, candidate);
+    to.name = n == 1 ? leaf : leaf + ".~" + std::to_string(n) + "~";
+    const fs::path candidate = dest.parent_path() / to.name;
+    const int err = vault.RenameNoReplace(*from, to);
     if (err == EEXIST) continue;
     if (err != 0)
       return OsError(SyncCode::kApplyFailed, "cannot archive into", candidate, err, kArchiveHint);
-    SyncDir(candidate.parent_path());
-    SyncDir(source.parent_path());
+    (void)vault.env().Fsync(to.dir.get());
+    (void)vault.env().Fsync(from->dir.get());
     return candidate;
   }
   return Error(SyncCode::kApplyFailed, Category::kIo,
@@ -108,19 +98,26 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const fs::path& source
 
 }  // namespace
 
-Status MoveNoReplace(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  if (ec)
-    return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value(),
-                   kArchiveHint);
-  if (const int err = RenameNoReplace(from, to); err != 0) {
-    return OsError(SyncCode::kApplyFailed, "cannot move " + from.string() + " to", to, err,
-                   kArchiveHint);
+Status MoveNoReplace(const VaultDir& vault, std::string_view from_rel, VaultArea from_area,
+                     std::string_view to_rel, VaultArea to_area) {
+  HX_ASSIGN_OR_RETURN(VaultSlot from, vault.OpenParent(from_rel, from_area, /*create=*/false));
+  HX_ASSIGN_OR_RETURN(VaultSlot to, vault.OpenParent(to_rel, to_area, /*create=*/true));
+  if (const int err = vault.RenameNoReplace(from, to); err != 0) {
+    if (err == ELOOP || err == ENOTDIR || err == EXDEV) {
+      return vault.PathError("cannot move " + vault.Full(from_rel).string() + " to", to_rel, err);
+    }
+    return OsError(SyncCode::kApplyFailed, "cannot move " + vault.Full(from_rel).string() + " to",
+                   vault.Full(to_rel), err, kArchiveHint);
   }
-  SyncDir(to.parent_path());
-  SyncDir(from.parent_path());
+  (void)vault.env().Fsync(to.dir.get());
+  (void)vault.env().Fsync(from.dir.get());
   return OkStatus();
+}
+
+Status MoveNoReplace(const LocalState& local, std::string_view from_rel, std::string_view to_rel,
+                     Env& env) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(env, local.vault()));
+  return MoveNoReplace(vault, from_rel, VaultArea::kContent, to_rel, VaultArea::kContent);
 }
 
 fs::path ArchiveDir(const LocalState& local) { return local.dir() / "archive"; }
@@ -135,17 +132,20 @@ bool IsValidReasonId(std::string_view reason_id) {
 }
 
 Result<fs::path> ArchiveVersion(const LocalState& local, std::string_view rel_path,
-                                std::string_view reason_id) {
+                                std::string_view reason_id, Env& env) {
   if (!IsSafeRelPath(rel_path)) {
     return InvalidInput(SyncCode::kInputInvalid, "cannot archive \"" + std::string(rel_path) +
                                                      "\": not a relative path inside the vault");
   }
-  return MoveIntoArchive(local, local.vault() / std::string(rel_path), rel_path, reason_id);
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(env, local.vault()));
+  return MoveIntoArchive(local, vault, rel_path, VaultArea::kContent, rel_path, reason_id);
 }
 
 Result<fs::path> ArchiveFileAs(const LocalState& local, const fs::path& source,
-                               std::string_view rel_path, std::string_view reason_id) {
-  return MoveIntoArchive(local, source, rel_path, reason_id);
+                               std::string_view rel_path, std::string_view reason_id, Env& env) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(env, local.vault()));
+  const std::string source_rel = source.lexically_relative(local.vault()).generic_string();
+  return MoveIntoArchive(local, vault, source_rel, VaultArea::kState, rel_path, reason_id);
 }
 
 }  // namespace hx

@@ -16,6 +16,12 @@
 // the version either where it was or in the archive (with link + unlink,
 // possibly in both: never in neither).
 //
+// Every move goes through a VaultDir (os/vault_dir.h) and the caller's Env:
+// both ends are reached from the vault root's descriptor without following
+// a symlink, so a symlinked or swapped directory in the vault (or in
+// .hx/archive/) fails the move (KC_SYNC_APPLY_FAILED, Category::kConflict)
+// and nothing moves outside the vault.
+//
 // Thread-safety: functions of the vault folder; callers hold the vault's
 // process lock (LocalState).
 #pragma once
@@ -24,6 +30,8 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "os/env.h"
+#include "os/vault_dir.h"
 #include "sync/local_state.h"
 
 namespace hx {
@@ -42,18 +50,26 @@ bool IsValidReasonId(std::string_view reason_id);
 // if there is nothing at rel_path, (invalid_input) if it is a directory, and
 // (io / no_space / auth) when the file system refuses.
 Result<std::filesystem::path> ArchiveVersion(const LocalState& local, std::string_view rel_path,
-                                             std::string_view reason_id);
+                                             std::string_view reason_id,
+                                             Env& env = Env::Default());
 
-// Like ArchiveVersion, but archives the file `source` (which must be on the
-// vault's file system, e.g. a file staged in .hx/staging/) as if it were the
+// Like ArchiveVersion, but archives the file `source` (which must be inside
+// the vault's .hx/, e.g. a file staged in .hx/staging/) as if it were the
 // version of rel_path: used to keep the store's version of a path.
 Result<std::filesystem::path> ArchiveFileAs(const LocalState& local,
                                             const std::filesystem::path& source,
-                                            std::string_view rel_path, std::string_view reason_id);
+                                            std::string_view rel_path, std::string_view reason_id,
+                                            Env& env = Env::Default());
 
-// Renames `from` to `to` (same file system) unless `to` exists, creating
-// `to`'s parent directories, then fsyncs both directories. EEXIST and
+// Renames the vault path `from_rel` to `to_rel` unless something is at
+// `to_rel`, creating `to_rel`'s missing parent directories (one component at
+// a time, never through a symlink), then fsyncs both directories. Each path
+// is checked for its area (content paths never lead into .hx/). EEXIST and
 // other failures: KC_SYNC_APPLY_FAILED naming the path.
-Status MoveNoReplace(const std::filesystem::path& from, const std::filesystem::path& to);
+Status MoveNoReplace(const VaultDir& vault, std::string_view from_rel, VaultArea from_area,
+                     std::string_view to_rel, VaultArea to_area);
+// The same between two content paths of `local`'s vault (a conflict copy).
+Status MoveNoReplace(const LocalState& local, std::string_view from_rel, std::string_view to_rel,
+                     Env& env = Env::Default());
 
 }  // namespace hx

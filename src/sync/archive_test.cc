@@ -114,5 +114,50 @@ TEST_F(ArchiveTest, MissingFileAndDirectoryAreApplyFailures) {
   EXPECT_TRUE(fs::is_directory(dir_.path() / "dir"));
 }
 
+// The vault boundary: neither end of an archive move or a conflict copy
+// runs through a symlink, at any depth, nor into .hx/ from a content path.
+TEST_F(ArchiveTest, NeverMovesThroughASymlinkedParentAtAnyDepth) {
+  TempDir outside;
+  WriteAll(outside.path() / "f.txt", "not the vault's");
+  for (const std::string parent : {"p", "d1/p", "d1/d2/p"}) {
+    SCOPED_TRACE(parent);
+    fs::create_directories((dir_.path() / parent).parent_path());
+    fs::create_directory_symlink(outside.path(), dir_.path() / parent);
+    // Out of the vault through the symlink: refused, the outside file stays.
+    auto archived = ArchiveVersion(*local_, parent + "/f.txt", "r");
+    ASSERT_FALSE(archived.ok());
+    EXPECT_EQ(archived.error().code, SyncCode::kApplyFailed);
+    EXPECT_EQ(archived.error().category, Category::kConflict);
+    EXPECT_EQ(ReadAll(outside.path() / "f.txt"), "not the vault's");
+    // A conflict copy into (or out of) it: refused too.
+    WriteAll(dir_.path() / "mine.txt", "mine");
+    Status copied = MoveNoReplace(*local_, "mine.txt", parent + "/new/mine (conflict).txt");
+    ASSERT_FALSE(copied.ok());
+    EXPECT_EQ(copied.error().category, Category::kConflict);
+    EXPECT_FALSE(MoveNoReplace(*local_, parent + "/f.txt", "taken.txt").ok());
+    EXPECT_EQ(ReadAll(dir_.path() / "mine.txt"), "mine");
+    EXPECT_FALSE(fs::exists(dir_.path() / "taken.txt"));
+    fs::remove(dir_.path() / parent);
+  }
+  EXPECT_EQ(fs::directory_iterator(outside.path())->path().filename(), "f.txt");
+  EXPECT_EQ(std::distance(fs::directory_iterator(outside.path()), fs::directory_iterator()), 1);
+}
+
+TEST_F(ArchiveTest, NeverArchivesIntoASymlinkedArchiveNorCopiesIntoHx) {
+  TempDir outside;
+  WriteAll(dir_.path() / "a.txt", "mine");
+  fs::remove_all(dir_.path() / ".hx/archive");
+  fs::create_directory_symlink(outside.path(), dir_.path() / ".hx/archive");
+  auto archived = ArchiveVersion(*local_, "a.txt", "r");
+  ASSERT_FALSE(archived.ok());
+  EXPECT_EQ(archived.error().category, Category::kConflict);
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+  EXPECT_EQ(ReadAll(dir_.path() / "a.txt"), "mine");
+  Status copied = MoveNoReplace(*local_, "a.txt", ".hx/a (conflict).txt");
+  ASSERT_FALSE(copied.ok());
+  EXPECT_EQ(copied.error().category, Category::kInvalidInput);
+  EXPECT_EQ(ReadAll(dir_.path() / "a.txt"), "mine");
+}
+
 }  // namespace
 }  // namespace hx

@@ -14,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/os_error.h"
+#include "os/vault_dir.h"
 #include "json/canonical_json.h"
 #include "meta/head.h"
 #include "meta/snapshot.h"
@@ -431,33 +433,49 @@ class Linker {
     p.take_remote = p.archive_local = p.archive_remote = false;
   }
 
-  fs::path ArchiveRoot() const { return s_.local.dir() / "archive"; }
+  // The archive's directory of this link, in the vault's state area:
+  // ".hx/archive/link-<now_ms>".
+  std::string ArchiveStateRel() const {
+    return std::string(kLocalDirName) + "/archive/" + archive_rel_;
+  }
+  std::string ArchiveStateRel(const std::string& path, Side side) const {
+    return std::string(kLocalDirName) + "/archive/" + ArchiveRel(path, side);
+  }
 
   // Moves the local version of `path` (and what is under it) to the archive,
   // never over an earlier archived version.
   Status ArchiveLocal(const std::string& path) {
-    return MoveNoReplace(folder_ / path, ArchiveRoot() / ArchiveRel(path, Side::kLocal));
+    return MoveNoReplace(*vault_, path, VaultArea::kContent,
+                         ArchiveStateRel(path, Side::kLocal), VaultArea::kState);
   }
 
   // Writes the store's version of `path` to the archive (a file's content,
-  // or a symlink with its target).
+  // or a symlink with its target), relative to the archive directory's
+  // descriptor (opened beneath the vault root, never through a symlink).
   Status ArchiveRemote(const std::string& path, const Entry& remote) {
-    const fs::path to = ArchiveRoot() / ArchiveRel(path, Side::kCloud);
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return OsError(SyncCode::kApplyFailed, "cannot create", to.parent_path(), ec.value());
+    const std::string rel = ArchiveStateRel(path, Side::kCloud);
+    const fs::path to = vault_->Full(rel);
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, vault_->OpenParent(rel, VaultArea::kState, true));
+    Env& env = vault_->env();
     if (remote.kind == EntryKind::kSymlink) {
-      if (::symlink(remote.symlink_target.c_str(), to.c_str()) != 0) {
-        return OsError(SyncCode::kApplyFailed, "cannot archive", to, errno);
+      if (const int err = env.SymlinkAt(remote.symlink_target.c_str(), slot.dir.get(),
+                                        slot.name.c_str());
+          err != 0) {
+        return OsError(SyncCode::kApplyFailed, "cannot archive", to, err);
       }
       return OkStatus();
     }
-    const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          remote.executable ? 0755 : 0644);
-    if (fd < 0) return OsError(SyncCode::kApplyFailed, "cannot archive", to, errno);
+    int raw = -1;
+    if (const int err = env.Open(slot.dir.get(), slot.name.c_str(),
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                 remote.executable ? 0755 : 0644, &raw);
+        err != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot archive", to, err);
+    }
+    Fd fd(env, raw);
     auto fail = [&](Error e) -> Status {
-      ::close(fd);
-      ::unlink(to.c_str());
+      fd.reset();
+      (void)env.UnlinkAt(slot.dir.get(), slot.name.c_str(), 0);
       return e;
     };
     std::uint64_t written = 0;
@@ -468,12 +486,9 @@ class Linker {
         return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
                           "a chunk of " + path + " has the wrong size"));
       }
-      std::size_t done = 0;
-      while (done < bytes->size()) {
-        const ssize_t n = ::write(fd, bytes->data() + done, bytes->size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(OsError(SyncCode::kApplyFailed, "cannot write", to, errno));
-        done += static_cast<std::size_t>(n);
+      const std::string_view view(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+      if (const int err = WriteAll(env, fd.get(), view); err != 0) {
+        return fail(OsError(SyncCode::kApplyFailed, "cannot write", to, err));
       }
       written += bytes->size();
     }
@@ -481,30 +496,59 @@ class Linker {
       return fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
                         "the chunks of " + path + " do not add up to its size"));
     }
-    ::close(fd);  // made durable by SyncArchive, once for all
+    if (const int err = fd.reset(); err != 0) {  // made durable by SyncArchive, once for all
+      return fail(OsError(SyncCode::kApplyFailed, "cannot write", to, err));
+    }
     return OkStatus();
+  }
+
+  // Fsyncs every file beneath the directory open at `dir` (never following
+  // a symlink), and the directory itself.
+  void FsyncTree(int dir, int depth) {
+    Env& env = vault_->env();
+    std::vector<DirEntry> entries;
+    if (depth > 1024 || env.ReadDir(dir, &entries) != 0) return;
+    for (const DirEntry& e : entries) {
+      unsigned char type = e.type;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (env.StatAt(dir, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+      }
+      if (type != DT_DIR && type != DT_REG) continue;
+      int raw = -1;
+      const int flags = O_RDONLY | O_NOFOLLOW | (type == DT_DIR ? O_DIRECTORY : 0);
+      if (env.Open(dir, e.name.c_str(), flags, 0, &raw) != 0) continue;
+      Fd fd(env, raw);
+      if (type == DT_DIR) {
+        FsyncTree(fd.get(), depth + 1);
+      } else {
+        (void)env.Fsync(fd.get());
+      }
+    }
+    (void)env.Fsync(dir);
   }
 
   // One syncfs makes every archived version durable (an fsync per file
   // costs a journal commit each); if syncfs fails, an fsync per file.
   void SyncArchive() {
-    const fs::path root = ArchiveRoot() / archive_rel_;
-    const int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return;  // nothing was archived
-    const int rc = ::syncfs(dir);
-    ::close(dir);
-    if (rc == 0) return;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) continue;
-      (void)::fsync(fd);
-      ::close(fd);
-    }
+    Result<Fd> root = vault_->OpenDir(ArchiveStateRel(), VaultArea::kState, false);
+    if (!root.ok()) return;  // nothing was archived
+    if (vault_->env().SyncFs(root->get()) == 0) return;
+    FsyncTree(root->get(), 0);
   }
 
   void Apply() {
+    Result<VaultDir> vault = VaultDir::Open(*s_.env, folder_);
+    if (!vault.ok()) {
+      for (Planned& p : planned_) {
+        if (p.item.status != "failed" && (p.take_remote || p.archive_local || p.archive_remote)) {
+          Fail(p, vault.error());
+        }
+      }
+      return;
+    }
+    vault_.emplace(std::move(*vault));
     // 1. Archives first: no version is replaced before it is safe.
     std::set<std::string> failed;  // paths whose descendants cannot be applied
     std::set<std::string> moved;   // local paths moved to the archive
@@ -562,7 +606,8 @@ class Linker {
                                                   .staging = s_.local.staging_dir(),
                                                   .scan = &expected,
                                                   .cache = &base_.stats,
-                                                  .checkpoint = &options_},
+                                                  .checkpoint = &options_,
+                                                  .env = s_.env},
                                                  items, *fetcher_);
     for (std::size_t i = 0; i < applied.size(); ++i) {
       Planned& p = *owners[i];
@@ -634,6 +679,7 @@ class Linker {
   ScanResult scan_;
   std::vector<Planned> planned_;
   std::map<std::string, Covering> covering_;
+  std::optional<VaultDir> vault_;  // opened by Apply
 };
 
 Status CheckPolicy(const LinkOptions& link) {

@@ -244,6 +244,40 @@ TEST_F(LinkTest, AnItemThatCannotBeWrittenFailsAloneAndLinkingAgainFinishes) {
   EXPECT_EQ(Statuses(*again).at("dir/nested.txt"), "unchanged/skipped");
 }
 
+TEST_F(LinkTest, ALinkNeverWritesThroughASymlinkedParentOrArchive) {
+  // The folder's own state exists (init), its archive is a symlink to a
+  // folder outside, and "dir" (where the store has dir/nested.txt) is a
+  // symlink hidden by .hxignore, so the scan never looks at it.
+  HX_ASSERT_OK(b_.Init(4000));
+  TempDir outside;
+  fs::remove_all(b_.vault() / ".hx/archive");
+  fs::create_directory_symlink(outside.path(), b_.vault() / ".hx/archive");
+  fs::create_directory_symlink(outside.path(), b_.vault() / "dir");
+  b_.Write(".hxignore", ".hxignore\n/dir\n");
+  std::int64_t now = 5000;
+  // cloud_preferred moves the local changed.txt into the archive;
+  // local_preferred writes the store's version there.
+  for (const MergePolicy policy : {MergePolicy::kCloudPreferred, MergePolicy::kLocalPreferred}) {
+    SCOPED_TRACE(MergePolicyName(policy));
+    Result<LinkReport> r = Link(policy, now += 1000);
+    HX_ASSERT_OK(r);
+    EXPECT_EQ(r->outcome, "partial");
+    const auto statuses = Statuses(*r);
+    EXPECT_EQ(statuses.at("changed.txt"), "changed/failed");
+    EXPECT_EQ(statuses.at("dir/nested.txt"), "new_remote/failed");
+    for (const LinkItem& item : r->items) {
+      if (item.path == "changed.txt" || item.path == "dir/nested.txt") {
+        ASSERT_TRUE(item.error.has_value());
+        EXPECT_EQ(item.error->code, SyncCode::kApplyFailed);
+        EXPECT_EQ(item.error->category, Category::kConflict) << item.error->ToShortString();
+      }
+    }
+    EXPECT_EQ(b_.Read("changed.txt"), "local version");
+    EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
+    EXPECT_TRUE(fs::is_empty(outside.path()));
+  }
+}
+
 TEST_F(LinkTest, AStoreWithoutAVaultIsRefusedAndTheFolderStaysAsItWas) {
   auto empty = testing::MakeFolderStoreFixture();
   Device c(*empty, "c", 3);

@@ -241,9 +241,10 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyI
     }
     Status moved = OkStatus();
     if (move.to) {
-      moved = MoveNoReplace(s.local.vault() / move.path, s.local.vault() / *move.to);
+      moved = MoveNoReplace(s.local, move.path, *move.to, *input.env);
     } else {
-      Result<std::filesystem::path> where = ArchiveVersion(s.local, move.path, reason + "-local");
+      Result<std::filesystem::path> where =
+          ArchiveVersion(s.local, move.path, reason + "-local", *input.env);
       if (where.ok()) {
         o.archived = relative(*where);
       } else {
@@ -261,7 +262,7 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyI
     ResolutionOutcome& o = out[keep.path];
     Result<std::filesystem::path> staged = StageRemoteVersion(input, keep.remote, fetcher);
     Result<std::filesystem::path> where =
-        staged.ok() ? ArchiveFileAs(s.local, *staged, keep.path, reason + "-remote")
+        staged.ok() ? ArchiveFileAs(s.local, *staged, keep.path, reason + "-remote", *input.env)
                     : Result<std::filesystem::path>(staged.error());
     if (where.ok()) {
       o.archived = relative(*where);
@@ -340,7 +341,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                .staging = s.local.staging_dir(),
                                .scan = &scan,
                                .cache = &base.stats,
-                               .checkpoint = &options};
+                               .checkpoint = &options,
+                               .env = s.env};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
     outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, scan);
