@@ -44,6 +44,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "merge/policy.h"
 #include "os/env.h"
 #include "os/fault_env.h"
 #include "sync/engine.h"
@@ -190,8 +191,17 @@ bool IsKnownDefect(const std::string& command, const Error& error) {
   // whole pull with KC_SYNC_INPUT_INVALID instead of reporting the failed
   // item (KC_SYNC_APPLY_FAILED with the errno's category). The rerun
   // converges.
-  return command == "pull" && error.code == SyncCode::kInputInvalid &&
-         error.message.find("a path's parent directory has no entry") != std::string::npos;
+  if (command.starts_with("pull") && error.code == SyncCode::kInputInvalid &&
+      error.message.find("a path's parent directory has no entry") != std::string::npos) {
+    return true;
+  }
+  // apply.cc / pull.cc: when a call that checks the local file before it is
+  // replaced fails (open, stat), the item is reported "changed during the
+  // pull" (KC_SYNC_APPLY_FAILED, category conflict, no path detail) instead
+  // of the I/O error that happened. Nothing is lost; the rerun converges.
+  return command.starts_with("pull") && error.code == SyncCode::kApplyFailed &&
+         error.category == Category::kConflict &&
+         error.message.find("changed during the pull") != std::string::npos;
 }
 
 // One failure of the sweep, for the final listing.
@@ -333,7 +343,9 @@ void WriteVersion1(const Device& d) {
   d.Write("docs/empty", "");
   d.Write("src/lib/code.c", "int main() { return 0; }\n");
   std::string big;
-  for (int i = 0; big.size() < 300'000; ++i) big += "line " + std::to_string(i * 7919 % 10007) + "\n";
+  for (int i = 0; big.size() < 300'000; ++i) {
+    big += "line " + std::to_string(i * 7919 % 10007) + "\n";
+  }
   d.Write("src/big.bin", big);
   fs::permissions(d.vault() / "src/lib/code.c", fs::perms::owner_exec, fs::perm_options::add);
 }
@@ -430,6 +442,75 @@ TEST_F(LocalFaultSweep, PullLosesNothingAndConvergesAfterAnyLocalFault) {
   std::uint64_t calls = 0;
   const std::vector<Finding> findings =
       sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
+  Report(sweep, findings, calls);
+}
+
+// Whether some file under <vault>/.hx/archive holds exactly `bytes`.
+bool Archived(const fs::path& vault, const std::string& bytes) {
+  const fs::path archive = vault / ".hx" / "archive";
+  if (!fs::exists(archive)) return false;
+  for (const auto& entry : fs::recursive_directory_iterator(archive)) {
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream got;
+    got << in.rdbuf();
+    if (got.str() == bytes) return true;
+  }
+  return false;
+}
+
+// A pull whose merge policy replaces a local edit (cloud_preferred): the
+// local version moves into .hx/archive. Whatever call fails, that version
+// is in the vault or in the archive, never gone.
+TEST_F(LocalFaultSweep, PullThatArchivesALocalEditNeverLosesIt) {
+  WriteVersion2(*a_);
+  HX_ASSERT_OK(a_->Push(kT0 + 4000));
+  const std::string local_edit = "b's own edit of the notes\n";
+  b_->Write("notes.txt", local_edit);
+  const Tree old_tree = ReadTree(b_->vault());
+  const Tree new_tree = ReadTree(a_->vault());
+  Sweep sweep("pull_cloud_preferred", {StoreRoot(), b_->vault()});
+  sweep.set_store_root(StoreRoot());
+  auto pull = [&](const SyncOptions& o) -> Status {
+    SyncOptions with_policy = o;
+    with_policy.auto_merge = MergePolicy::kCloudPreferred;
+    Result<PullReport> r = SyncPull(b_->vault(), with_policy);
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
+  };
+  auto edit_kept = [&]() -> std::string {
+    if (b_->Read("notes.txt") == local_edit || Archived(b_->vault(), local_edit)) return "";
+    return "b's local edit of notes.txt is neither in the vault nor in .hx/archive; ";
+  };
+  // Known defect (pull.cc, reported): the policy moves the local version
+  // into the archive before the store's version is installed, so a failure
+  // in between leaves the path empty until the next pull (the local version
+  // is safe in .hx/archive, checked by edit_kept; the rerun converges). The
+  // fix stages the store's version first and swaps it in
+  // (renameat2 RENAME_EXCHANGE) before archiving the local one.
+  int known_missing = 0;
+  auto after_fault = [&]() {
+    std::string problems = JudgeVault(old_tree, new_tree, ReadTree(b_->vault()));
+    if (problems == "notes.txt is missing; " && Archived(b_->vault(), local_edit)) {
+      ++known_missing;
+      problems.clear();
+    }
+    return problems + edit_kept();
+  };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(b_->vault());
+    std::string problems = edit_kept();
+    if (now != new_tree) {
+      problems += "b's vault differs from a's: " + JudgeVault(new_tree, new_tree, now);
+    }
+    return problems;
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
+  std::cout << "[sweep] known defect: notes.txt missing (its local version archived) after "
+            << known_missing << " faulted runs\n";
   Report(sweep, findings, calls);
 }
 

@@ -367,7 +367,8 @@ Result<std::optional<SecretKey>> LocalState::LoadKey() const {
 Status LocalState::SaveKey(const SecretKey& key) const {
   const auto bytes = key.bytes();
   return WriteFileAtomic(
-      *env_, dir() / "key", std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+      *env_, dir() / "key",
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
       0600);
 }
 
