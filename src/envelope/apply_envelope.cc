@@ -30,7 +30,9 @@ namespace fs = std::filesystem;
 class EnvelopeApplier {
  public:
   EnvelopeApplier(const VaultDir& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault), env_(vault.env()), archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
+      : vault_(vault),
+        env_(vault.env()),
+        archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
     return archive_rel_ + "/" + id + "." + std::string(ToString(loser));

@@ -2,12 +2,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
-
-#include <utility>
 
 #include "base/os_error.h"
 
@@ -57,8 +56,8 @@ Status VaultDir::CheckPath(std::string_view rel, VaultArea area) {
   bool first = true;
   for (;;) {
     const std::size_t slash = rel.find('/', start);
-    const std::string_view part = rel.substr(
-        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view part =
+        rel.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part.empty() || part == "." || part == "..") {
       return refuse("an empty, \".\" or \"..\" component");
     }
@@ -186,8 +185,7 @@ Result<std::optional<VaultSlot>> VaultDir::FindParent(std::string_view rel, Vaul
   Result<VaultSlot> slot = OpenParent(rel, area, /*create=*/false);
   if (slot.ok()) return std::optional<VaultSlot>(std::move(*slot));
   if (slot.error().category == Category::kNotFound) return std::optional<VaultSlot>();
-  if (slot.error().category == Category::kConflict &&
-      !SymlinkOnTheWay(SplitLast(rel).first)) {
+  if (slot.error().category == Category::kConflict && !SymlinkOnTheWay(SplitLast(rel).first)) {
     return std::optional<VaultSlot>();  // a file on the way: nothing is at rel
   }
   return std::move(slot).error();

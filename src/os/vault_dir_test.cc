@@ -2,6 +2,7 @@
 // symlinked or swapped directory, and never lets a content path into .hx/.
 #include "os/vault_dir.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <string>
@@ -15,12 +16,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class VaultBoundaryTest : public ::testing::Test {
+// The POSIX Env with openat2 taken away: OpenBeneath is the O_NOFOLLOW walk
+// (what kernels before 5.6 get).
+class WalkOnlyEnv final : public EnvWrapper {
+ public:
+  WalkOnlyEnv() : EnvWrapper(Env::Default()) {}
+  int OpenBeneath(int dirfd, const char* path, int flags, mode_t mode, int* fd) override {
+    return OpenBeneathByWalk(dirfd, path, flags, mode, fd);
+  }
+};
+
+class VaultBoundaryTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
     root_ = fs::temp_directory_path() /
-            ("hx_vault_dir_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("hx_vault_dir_test_" + std::to_string(::getpid()) + "_" + name);
     fs::remove_all(root_);
     fs::create_directories(vault() / "a" / "b");
     fs::create_directories(vault() / ".hx" / "staging");
@@ -31,17 +43,18 @@ class VaultBoundaryTest : public ::testing::Test {
   fs::path vault() const { return root_ / "vault"; }
   fs::path outside() const { return root_ / "outside"; }
   VaultDir Open() {
-    Result<VaultDir> dir = VaultDir::Open(Env::Default(), vault());
+    Result<VaultDir> dir = VaultDir::Open(GetParam() ? walk_ : Env::Default(), vault());
     EXPECT_TRUE(dir.ok()) << dir.error().ToShortString();
     return std::move(*dir);
   }
 
   fs::path root_;
+  WalkOnlyEnv walk_;
 };
 
-TEST_F(VaultBoundaryTest, ContentPathsNeverLeadIntoHxOrOutOfTheVault) {
-  for (const char* bad : {".hx", ".hx/staging/x", "", "/etc/passwd", "a/../x", "..", "a/./b",
-                          "a//b", "a/", "./a"}) {
+TEST_P(VaultBoundaryTest, ContentPathsNeverLeadIntoHxOrOutOfTheVault) {
+  for (const char* bad :
+       {".hx", ".hx/staging/x", "", "/etc/passwd", "a/../x", "..", "a/./b", "a//b", "a/", "./a"}) {
     SCOPED_TRACE(bad);
     Status s = VaultDir::CheckPath(bad, VaultArea::kContent);
     ASSERT_FALSE(s.ok());
@@ -60,7 +73,7 @@ TEST_F(VaultBoundaryTest, ContentPathsNeverLeadIntoHxOrOutOfTheVault) {
   EXPECT_FALSE(fs::exists(vault() / ".hx" / "evil"));
 }
 
-TEST_F(VaultBoundaryTest, ASymlinkedParentAtAnyDepthIsRefusedAndNothingIsCreatedOutside) {
+TEST_P(VaultBoundaryTest, ASymlinkedParentAtAnyDepthIsRefusedAndNothingIsCreatedOutside) {
   // depth 1: "s" -> outside; depth 2: "a/s"; depth 3: "a/b/s".
   for (const std::string parent : {"s", "a/s", "a/b/s"}) {
     SCOPED_TRACE(parent);
@@ -86,7 +99,7 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentAtAnyDepthIsRefusedAndNothingIsCreated
   }
 }
 
-TEST_F(VaultBoundaryTest, MissingDirectoriesAreCreatedOneComponentAtATime) {
+TEST_P(VaultBoundaryTest, MissingDirectoriesAreCreatedOneComponentAtATime) {
   VaultDir dir = Open();
   Result<VaultSlot> slot = dir.OpenParent("a/b/c/d/f.txt", VaultArea::kContent, true);
   ASSERT_TRUE(slot.ok()) << slot.error().ToShortString();
@@ -96,13 +109,16 @@ TEST_F(VaultBoundaryTest, MissingDirectoriesAreCreatedOneComponentAtATime) {
   ASSERT_TRUE(absent.ok());
   EXPECT_FALSE(absent->has_value());
   // A file where a directory is needed is not a directory.
-  { int fd = ::open((vault() / "a/file").c_str(), O_CREAT | O_WRONLY, 0644); ::close(fd); }
+  {
+    int fd = ::open((vault() / "a/file").c_str(), O_CREAT | O_WRONLY, 0644);
+    ::close(fd);
+  }
   Result<VaultSlot> through_file = dir.OpenParent("a/file/x", VaultArea::kContent, true);
   ASSERT_FALSE(through_file.ok());
   EXPECT_EQ(through_file.error().category, Category::kConflict);
 }
 
-TEST_F(VaultBoundaryTest, ADirectorySwappedForASymlinkAfterItWasOpenedIsStillTheRealOne) {
+TEST_P(VaultBoundaryTest, ADirectorySwappedForASymlinkAfterItWasOpenedIsStillTheRealOne) {
   VaultDir dir = Open();
   Result<VaultSlot> slot = dir.OpenParent("a/b/f.txt", VaultArea::kContent, true);
   ASSERT_TRUE(slot.ok());
@@ -120,7 +136,7 @@ TEST_F(VaultBoundaryTest, ADirectorySwappedForASymlinkAfterItWasOpenedIsStillThe
   EXPECT_FALSE(dir.OpenParent("a/b/f.txt", VaultArea::kContent, true).ok());
 }
 
-TEST_F(VaultBoundaryTest, RenameNoReplaceNeverReplaces) {
+TEST_P(VaultBoundaryTest, RenameNoReplaceNeverReplaces) {
   VaultDir dir = Open();
   for (const char* name : {"x", "y"}) {
     int fd = ::open((vault() / name).c_str(), O_CREAT | O_WRONLY, 0644);
@@ -132,6 +148,11 @@ TEST_F(VaultBoundaryTest, RenameNoReplaceNeverReplaces) {
   EXPECT_EQ(dir.RenameNoReplace(*x, *y), EEXIST);
   EXPECT_TRUE(fs::exists(vault() / "x"));
 }
+
+INSTANTIATE_TEST_SUITE_P(OpenAt2AndWalk, VaultBoundaryTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "walk" : "openat2";
+                         });
 
 }  // namespace
 }  // namespace hx

@@ -401,11 +401,40 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
     }
   }
-  // 3. New directories, shallowest first.
+  // 3. New directories, shallowest first. A directory that could not be
+  // made (or was not applied) fails everything the plan puts beneath it
+  // (never created on the way by a deeper item: the new base must not hold
+  // a child without its parent).
+  std::set<std::string> failed_dirs;
+  const auto failed_parent = [&](const std::string& path) -> std::optional<std::string> {
+    for (std::size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path.rfind('/', slash - 1)) {
+      std::string parent = path.substr(0, slash);
+      if (failed_dirs.count(parent) != 0) return parent;
+    }
+    return std::nullopt;
+  };
+  const auto fail_beneath = [&](std::size_t i, const std::string& parent) {
+    Record(out[i], Error(SyncCode::kApplyFailed, Category::kAborted,
+                         "not applied: its parent directory " + parent +
+                             " could not be created; fix that and pull again")
+                       .With("path", (input.vault / items[i].path).string()));
+  };
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    // Already refused (it changed since the scan, or could not be checked).
+    if (!join(i) && items[i].remote.kind == EntryKind::kDir && !pending(i)) {
+      failed_dirs.insert(items[i].path);
+    }
+  }
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!pending(i) || join(i)) continue;
     if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
-      Record(out[i], applier.MakeDir(items[i].path));
+      if (auto parent = failed_parent(items[i].path)) {
+        fail_beneath(i, *parent);
+      } else {
+        Record(out[i], applier.MakeDir(items[i].path));
+      }
+      if (out[i].status == ApplyStatus::kFailed) failed_dirs.insert(items[i].path);
     }
   }
   // 4. File and symlink contents: stage them all, make them durable, then
@@ -417,6 +446,10 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (!pending(i) || join(i)) continue;
     const Entry& remote = items[i].remote;
     if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
+    if (auto parent = failed_parent(items[i].path)) {
+      fail_beneath(i, *parent);
+      continue;
+    }
     const std::uint64_t id = Applier::NextStagingId();
     Status done = remote.kind == EntryKind::kFile ? applier.StageFile(items[i].path, remote, id)
                                                   : applier.StageSymlink(remote, id);

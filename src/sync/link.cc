@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include "base/os_error.h"
-#include "os/vault_dir.h"
 #include "json/canonical_json.h"
 #include "meta/head.h"
 #include "meta/snapshot.h"
+#include "os/vault_dir.h"
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/apply.h"

@@ -4,9 +4,6 @@
 // while the pull runs, at any depth — and never writes into .hx/ from a
 // synced path. The affected items fail (KC_SYNC_APPLY_FAILED naming the path)
 // or are skipped; the others are applied.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -15,13 +12,19 @@
 #include <string>
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
+#include "meta/head.h"
+#include "meta/snapshot.h"
 #include "os/env.h"
+#include "repo/object_codec.h"
 #include "sync/apply.h"
 #include "sync/archive.h"
 #include "sync/fetcher.h"
 #include "sync/local_state.h"
 #include "sync/session.h"
+#include "sync/uploader.h"
 #include "sync/sync_test_util.h"
 
 namespace hx::testing {
@@ -67,6 +70,7 @@ class RaceEnv final : public EnvWrapper {
   void Disarm() { armed_ = false; }
   std::uint64_t calls() const { return calls_; }
   bool fired() const { return fired_; }
+  bool walk = false;
 
   int Open(int d, const char* p, int f, mode_t m, int* fd) override {
     Tick();
@@ -74,7 +78,8 @@ class RaceEnv final : public EnvWrapper {
   }
   int OpenBeneath(int d, const char* p, int f, mode_t m, int* fd) override {
     Tick();
-    return EnvWrapper::OpenBeneath(d, p, f, m, fd);
+    // walk: as on a kernel without openat2.
+    return walk ? OpenBeneathByWalk(d, p, f, m, fd) : EnvWrapper::OpenBeneath(d, p, f, m, fd);
   }
   int Write(int fd, const void* b, std::size_t n, std::size_t* w) override {
     Tick();
@@ -205,7 +210,8 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentHiddenByHxignoreIsNeverWrittenThrough)
     // The symlink itself is a local change; what lies beneath it fails,
     // naming the path and the symlinked directory.
     EXPECT_EQ(FindItem(*pulled, parent)->status, "skipped_local_change");
-    for (const std::string& path : {parent + "/f.txt", parent + "/deeper", parent + "/deeper/g.txt"}) {
+    for (const std::string& path :
+         {parent + "/f.txt", parent + "/deeper", parent + "/deeper/g.txt"}) {
       const PullItem* item = FindItem(*pulled, path);
       ASSERT_NE(item, nullptr) << path;
       ASSERT_EQ(item->status, "failed") << path;
@@ -214,7 +220,8 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentHiddenByHxignoreIsNeverWrittenThrough)
       EXPECT_EQ(item->error->details.at("path"), (b->vault() / path).string());
       EXPECT_THAT(item->error->message, HasSubstr("symlink"));
     }
-    EXPECT_TRUE(Listing(outside_.path()).empty()) << ::testing::PrintToString(Listing(outside_.path()));
+    EXPECT_TRUE(Listing(outside_.path()).empty())
+        << ::testing::PrintToString(Listing(outside_.path()));
     EXPECT_TRUE(fs::is_symlink(b->vault() / parent));
   }
 }
@@ -244,8 +251,8 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentCreatedAfterTheScanIsNeverWrittenThrou
     ASSERT_TRUE(pulled->error.has_value());
     EXPECT_EQ(pulled->error->code, SyncCode::kApplyFailed);
     EXPECT_EQ(b->Read("top.txt"), "top");
-    for (const std::string& path : {parent, parent + "/f.txt", parent + "/deeper",
-                                    parent + "/deeper/g.txt"}) {
+    for (const std::string& path :
+         {parent, parent + "/f.txt", parent + "/deeper", parent + "/deeper/g.txt"}) {
       ExpectRefused(*pulled, path);
     }
     // The file items fail naming a symlink.
@@ -254,7 +261,8 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentCreatedAfterTheScanIsNeverWrittenThrou
     ASSERT_EQ(f->status, "failed");
     EXPECT_EQ(f->error->category, Category::kConflict);
     EXPECT_THAT(f->error->message, HasSubstr("symlink"));
-    EXPECT_TRUE(Listing(outside_.path()).empty()) << ::testing::PrintToString(Listing(outside_.path()));
+    EXPECT_TRUE(Listing(outside_.path()).empty())
+        << ::testing::PrintToString(Listing(outside_.path()));
   }
 }
 
@@ -264,80 +272,147 @@ TEST_F(VaultBoundaryTest, ASymlinkedParentCreatedAfterTheScanIsNeverWrittenThrou
 // or below the swapped directory is applied into the real (moved) directory
 // or refused with a code, and the others are applied.
 TEST_F(VaultBoundaryTest, AParentSwappedForASymlinkMidPullAtEveryPointIsNeverWrittenThrough) {
-  for (const std::string& victim : {std::string("d1"), std::string("d1/d2"),
-                                    std::string("d1/d2/d3")}) {
-    SCOPED_TRACE(victim);
-    SetUp();
-    a_->Write("top.txt", "top");
-    a_->Write("d1/d2/d3/f.txt", "f");
-    a_->Write("d1/d2/d3/g.txt", "g");
-    a_->Write("d1/d2/d3/sub/h.txt", "h");
-    HX_ASSERT_OK(a_->Push(Tick()));
+  for (const bool walk : {false, true}) {
+    for (const std::string& victim :
+         {std::string("d1"), std::string("d1/d2"), std::string("d1/d2/d3")}) {
+      SCOPED_TRACE(victim + (walk ? " (O_NOFOLLOW walk)" : " (openat2)"));
+      SetUp();
+      a_->Write("top.txt", "top");
+      a_->Write("d1/d2/d3/f.txt", "f");
+      a_->Write("d1/d2/d3/g.txt", "g");
+      a_->Write("d1/d2/d3/sub/h.txt", "h");
+      HX_ASSERT_OK(a_->Push(Tick()));
 
-    // One pull by a new device whose vault already has `victim` (a real,
-    // scanned directory); `arm` is called at the start of the apply.
-    auto pull = [&](RaceEnv& env, const std::function<void(const fs::path&)>& arm,
-                    std::unique_ptr<Device>& b) {
-      b = Joined("b");
-      fs::create_directories(b->vault() / victim);
-      SyncOptions o = b->options(Tick());
-      o.env = &env;
-      const fs::path vault = b->vault();
-      o.checkpoint = [&](std::string_view point) {
-        if (point == "pull.before_apply") arm(vault);
-        if (point == "pull.after_apply") env.Disarm();
+      // One pull by a new device whose vault already has `victim` (a real,
+      // scanned directory); `arm` is called at the start of the apply.
+      auto pull = [&](RaceEnv& env, const std::function<void(const fs::path&)>& arm,
+                      std::unique_ptr<Device>& b) {
+        b = Joined("b");
+        fs::create_directories(b->vault() / victim);
+        SyncOptions o = b->options(Tick());
+        o.env = &env;
+        const fs::path vault = b->vault();
+        o.checkpoint = [&](std::string_view point) {
+          if (point == "pull.before_apply") arm(vault);
+          if (point == "pull.after_apply") env.Disarm();
+        };
+        return SyncPull(vault, o);
       };
-      return SyncPull(vault, o);
-    };
 
-    // An unarmed run counts the calls of the apply phase.
-    RaceEnv counter;
-    std::unique_ptr<Device> b0;
-    Result<PullReport> counted =
-        pull(counter, [&](const fs::path&) { counter.Arm(~std::uint64_t{0}, nullptr); }, b0);
-    HX_ASSERT_OK(counted);
-    const std::uint64_t apply_calls = counter.calls();
-    ASSERT_GT(apply_calls, 10u);
-    std::cout << "[ swap sweep ] " << victim << ": " << apply_calls << " calls in the apply\n";
+      // An unarmed run counts the calls of the apply phase.
+      RaceEnv counter;
+      counter.walk = walk;
+      std::unique_ptr<Device> b0;
+      Result<PullReport> counted = pull(
+          counter, [&](const fs::path&) { counter.Arm(~std::uint64_t{0}, nullptr); }, b0);
+      HX_ASSERT_OK(counted);
+      const std::uint64_t apply_calls = counter.calls();
+      ASSERT_GT(apply_calls, 10u);
+      std::cout << "[ swap sweep ] " << victim << ": " << apply_calls << " calls in the apply\n";
 
-    bool refused_any = false;
-    for (std::uint64_t nth = 1; nth <= apply_calls; ++nth) {
-      SCOPED_TRACE("swap before call " + std::to_string(nth));
-      TempDir outside;
-      RaceEnv env;
-      std::unique_ptr<Device> b;
-      fs::path moved;
-      Result<PullReport> pulled = pull(
-          env,
-          [&](const fs::path& vault) {
-            moved = vault / "moved-away";
-            env.Arm(nth, [&, vault] { SwapForSymlink(vault / victim, moved, outside.path()); });
-          },
-          b);
-      EXPECT_TRUE(Listing(outside.path()).empty()) << ::testing::PrintToString(Listing(outside.path()));
-      ASSERT_TRUE(pulled.ok()) << pulled.error().ToShortString();
-      ASSERT_TRUE(env.fired());
-      EXPECT_EQ(b->Read("top.txt"), "top");
-      for (const PullItem& item : pulled->items) {
-        const bool affected = item.path == victim || item.path.starts_with(victim + "/");
-        if (!affected) {
-          EXPECT_EQ(item.status, "applied") << item.path;
-        } else if (item.status == "applied") {
-          // Applied through the descriptor opened before the swap: into the
-          // real directory, which now lives at moved-away/.
-          if (item.path != victim && item.action == "write") {
-            EXPECT_TRUE(fs::exists(moved.string() + item.path.substr(victim.size())))
-                << item.path;
+      bool refused_any = false;
+      for (std::uint64_t nth = 1; nth <= apply_calls; ++nth) {
+        SCOPED_TRACE("swap before call " + std::to_string(nth));
+        TempDir outside;
+        RaceEnv env;
+        env.walk = walk;
+        std::unique_ptr<Device> b;
+        fs::path moved;
+        Result<PullReport> pulled = pull(
+            env,
+            [&](const fs::path& vault) {
+              moved = vault / "moved-away";
+              env.Arm(nth, [&, vault] { SwapForSymlink(vault / victim, moved, outside.path()); });
+            },
+            b);
+        EXPECT_TRUE(Listing(outside.path()).empty())
+            << ::testing::PrintToString(Listing(outside.path()));
+        ASSERT_TRUE(pulled.ok()) << pulled.error().ToShortString();
+        ASSERT_TRUE(env.fired());
+        EXPECT_EQ(b->Read("top.txt"), "top");
+        for (const PullItem& item : pulled->items) {
+          const bool affected = item.path == victim || item.path.starts_with(victim + "/");
+          if (!affected) {
+            EXPECT_EQ(item.status, "applied") << item.path;
+          } else if (item.status == "applied") {
+            // Applied through the descriptor opened before the swap: into the
+            // real directory, which now lives at moved-away/.
+            if (item.path != victim && item.action == "write") {
+              EXPECT_TRUE(fs::exists(moved.string() + item.path.substr(victim.size())))
+                  << item.path;
+            }
+          } else {
+            refused_any = true;
+            ExpectRefused(*pulled, item.path);
           }
-        } else {
-          refused_any = true;
-          ExpectRefused(*pulled, item.path);
         }
       }
+      // At some points the swap came before the writes below it: refused.
+      EXPECT_TRUE(refused_any);
     }
-    // At some points the swap came before the writes below it: refused.
-    EXPECT_TRUE(refused_any);
   }
+}
+
+// A hostile device (anything holding the vault's key) publishes a snapshot
+// whose root tree lists ".hx" (and ".hx/config.json"), written with the
+// repo's own tree writer and the uploader: the pulling device refuses the
+// whole snapshot naming ".hx", and nothing is written into its .hx/.
+TEST_F(VaultBoundaryTest, ARemoteTreeEntryNamedHxIsRefusedWhateverAnotherDeviceSent) {
+  a_->Write("ok.txt", "ok");
+  HX_ASSERT_OK(a_->Push(Tick()));
+  auto b = Joined("b");
+  HX_ASSERT_OK(b->Pull(Tick()));
+  const std::string config_before = b->Read(".hx/config.json");
+  {
+    Result<Session> s = OpenSession(a_->vault(), a_->options(Tick()));
+    ASSERT_TRUE(s.ok()) << s.error().ToShortString();
+    Result<HeadState> head = ReadHead(*s->store, s->ctx);
+    ASSERT_TRUE(head.ok() && head->head.has_value());
+    const VersionVector vv({{s->node_id(), 99}});
+    auto entry = [&](EntryKind kind) {
+      Entry e;
+      e.kind = kind;
+      e.vv = vv;
+      return e;
+    };
+    EntryMap hostile = {{".hx", entry(EntryKind::kDir)},
+                        {".hx/config.json", entry(EntryKind::kFile)},  // empty: no chunk
+                        {".hx/evil", entry(EntryKind::kFile)},
+                        {"new.txt", entry(EntryKind::kFile)}};
+    ObjectUploader uploader(*s->store, s->ctx, *s->index);
+    BuildTreesOptions tree_options;
+    tree_options.sink = [&uploader](const ObjectId& id, std::string bytes) {
+      return uploader.Add(
+          ObjectKind::kTree, id,
+          std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    };
+    Result<BuiltTrees> trees = BuildTrees(hostile, TreeIdFn(s->ctx), tree_options);
+    ASSERT_TRUE(trees.ok()) << trees.error().ToShortString();
+    HX_ASSERT_OK(uploader.Flush());
+    Snapshot snapshot;
+    snapshot.created_ms = Tick();
+    snapshot.root = trees->root;
+    snapshot.snapshot_id = SnapshotId(trees->root, snapshot.created_ms);
+    snapshot.vault_id = s->ctx.vault_id;
+    snapshot.parents = {head->head->snapshot_id};
+    snapshot.author = s->node_id();
+    snapshot.seq = head->head->seq + 1;
+    snapshot.key_fingerprint = s->config.key_fingerprint;
+    snapshot.added = uploader.added();
+    HX_ASSERT_OK(WriteSnapshot(*s->store, s->ctx, snapshot));
+    HX_ASSERT_OK(PublishHead(*s->store, s->ctx, *head,
+                             Head{s->ctx.vault_id, snapshot.seq, snapshot.snapshot_id}));
+  }
+  Result<PullReport> pulled = b->Pull(Tick());
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.error().code, SyncCode::kStateFailed);
+  EXPECT_EQ(pulled.error().category, Category::kCorrupt);
+  EXPECT_THAT(pulled.error().message, HasSubstr("\".hx\""));
+  EXPECT_EQ(pulled.error().details.at("path"), ".hx");
+  EXPECT_FALSE(b->Exists(".hx/evil"));
+  EXPECT_FALSE(b->Exists("new.txt"));
+  EXPECT_EQ(b->Read(".hx/config.json"), config_before);
+  EXPECT_EQ(b->Read("ok.txt"), "ok");
 }
 
 // The last guard: whatever a plan says, the applier never creates,

@@ -1,0 +1,85 @@
+// A local I/O fault at any single call of a pull's apply phase (through the
+// fault-injecting Env) fails only what it touches, with a KC_SYNC_* code, and
+// loses nothing: the next pull without faults finishes the job.
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "os/fault_env.h"
+#include "sync/sync_test_util.h"
+
+namespace hx::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ApplyFaultTest, AFaultAtAnyCallOfTheApplyLosesNothingAndTheNextPullFinishes) {
+  auto store = MakeFolderStoreFixture();
+  std::int64_t now = 1'700'000'000'000;
+  Device a(*store, "a");
+  HX_ASSERT_OK(a.Init(now += 1000));
+  a.Write("top.txt", "top");
+  a.Write("d/f.txt", "f");
+  a.Write("d/e/g.txt", "g");
+  // (Dangling: Device::Snapshot names entries through fs::relative, which
+  // would resolve a link to an existing file.)
+  fs::create_symlink("nowhere", a.vault() / "link");
+  HX_ASSERT_OK(a.Push(now += 1000));
+
+  // One pull by a fresh device, with `arm` called when the apply starts;
+  // *apply_calls: the calls counted during the apply.
+  std::uint64_t apply_calls = 0;
+  auto pull = [&](FaultInjectingEnv& env, const std::function<void()>& arm,
+                  std::unique_ptr<Device>& b) {
+    b = std::make_unique<Device>(*store, "b");
+    EXPECT_TRUE(b->Init(now += 1000).ok());
+    SyncOptions o = b->options(now += 1000);
+    o.env = &env;
+    o.checkpoint = [&](std::string_view point) {
+      if (point == "pull.before_apply") arm();
+      if (point == "pull.after_apply") {
+        apply_calls = env.calls();
+        env.Disarm();
+      }
+    };
+    return SyncPull(b->vault(), o);
+  };
+  FaultInjectingEnv counter(Env::Default());
+  std::unique_ptr<Device> b0;
+  HX_ASSERT_OK(pull(
+      counter, [&] { counter.Disarm(); }, b0));
+  const std::uint64_t calls = apply_calls;
+  ASSERT_GT(calls, 10u);
+
+  for (const EnvFault fault :
+       {EnvFault::kIo, EnvFault::kNoSpace, EnvFault::kShortWrite, EnvFault::kCrash}) {
+    for (std::uint64_t nth = 1; nth <= calls; ++nth) {
+      SCOPED_TRACE(std::string(ToString(fault)) + " at call " + std::to_string(nth));
+      FaultInjectingEnv env(Env::Default());
+      std::unique_ptr<Device> b;
+      Result<PullReport> pulled = pull(
+          env, [&] { env.Arm(nth, fault); }, b);
+      ASSERT_TRUE(pulled.ok()) << pulled.error().ToShortString();
+      for (const PullItem& item : pulled->items) {
+        if (item.status != "failed") continue;
+        ASSERT_TRUE(item.error.has_value());
+        EXPECT_EQ(item.error->code, SyncCode::kApplyFailed) << item.error->ToShortString();
+        EXPECT_TRUE(item.error->details.count("path")) << item.error->ToShortString();
+      }
+      // Whatever was applied is whole: never a half-written file.
+      for (const auto& [path, what] : b->Snapshot()) {
+        const auto want = a.Snapshot();
+        ASSERT_TRUE(want.count(path)) << path;
+        EXPECT_EQ(what, want.at(path)) << path;
+      }
+      // The next pull, without faults, brings the vault to the store's state.
+      SyncOptions o = b->options(now += 1000);
+      HX_ASSERT_OK(SyncPull(b->vault(), o));
+      EXPECT_EQ(b->Snapshot(), a.Snapshot());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hx::testing
