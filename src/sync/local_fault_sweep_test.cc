@@ -185,16 +185,6 @@ std::string JudgeVault(const Tree& before, const Tree& after, const Tree& now) {
 // the sweep. Everything else the sweep checks (nothing lost, convergence)
 // still holds for these runs. Remove an entry once its defect is fixed.
 bool IsKnownDefect(const std::string& command, const Error& error) {
-  // pull.cc: when applying a new directory fails but an item beneath it was
-  // applied (the applier creates the parents it needs), the new base keeps
-  // the child and drops the directory, and rebuilding the trees fails the
-  // whole pull with KC_SYNC_INPUT_INVALID instead of reporting the failed
-  // item (KC_SYNC_APPLY_FAILED with the errno's category). The rerun
-  // converges.
-  if (command.starts_with("pull") && error.code == SyncCode::kInputInvalid &&
-      error.message.find("a path's parent directory has no entry") != std::string::npos) {
-    return true;
-  }
   // apply.cc / pull.cc: when a call that checks the local file before it is
   // replaced fails (open, stat), the item is reported "changed during the
   // pull" (KC_SYNC_APPLY_FAILED, category conflict, no path detail) instead
