@@ -1,7 +1,6 @@
 #include "cli/sync_args.h"
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -10,6 +9,8 @@
 
 #include <termios.h>
 #include <unistd.h>
+
+#include "os/real_clock.h"
 
 namespace hx::cli {
 namespace {
@@ -36,11 +37,7 @@ std::optional<std::string> PromptPassphrase() {
 
 }  // namespace
 
-std::int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t WallClockMs() { return RealClock::Get().WallMs(); }
 
 Result<std::string> ReadPassphraseFile(const std::string& file) {
   const auto refused = [&](const std::string& why) {

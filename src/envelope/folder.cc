@@ -13,6 +13,7 @@
 
 #include "base/hex.h"
 #include "base/printable.h"
+#include "base/os_error.h"
 #include "hash/sha256.h"
 #include "json/canonical_json.h"
 #include "json/utf8.h"
@@ -25,10 +26,17 @@ namespace {
 namespace fs = std::filesystem;
 
 Error ItemIoError(const std::string& what, const fs::path& path, int err) {
-  return Error(SyncCode::kStateFailed,
-               err == EACCES || err == EPERM ? Category::kAuth : Category::kIo,
+  return Error(SyncCode::kStateFailed, CategoryOfErrno(err),
                what + " " + path.string() + ": " + std::strerror(err))
       .With("path", path.string());
+}
+
+// Opens `path` (absolute or relative to the working directory) through `env`.
+int OpenAt(Env& env, const fs::path& path, int flags, Fd* out) {
+  int raw = -1;
+  const int err = env.Open(AT_FDCWD, path.c_str(), flags, 0, &raw);
+  if (err == 0) *out = Fd(env, raw);
+  return err;
 }
 
 std::int64_t MtimeNs(const struct stat& st) {
@@ -43,48 +51,61 @@ struct Found {
 };
 
 // Every item of the folder, as sync sees it (see folder.h), by item_id.
-Result<std::map<std::string, Found>> Walk(const fs::path& vault) {
-  std::error_code ec;
-  if (!fs::is_directory(vault, ec)) {
+Result<std::map<std::string, Found>> Walk(Env& env, const fs::path& vault) {
+  struct stat root_st {};
+  if (env.StatAt(AT_FDCWD, vault.c_str(), &root_st, 0) != 0 || !S_ISDIR(root_st.st_mode)) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the folder " + vault.string() + " does not exist")
         .With("path", vault.string());
   }
-  HX_ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreFile(vault));
+  HX_ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreFile(vault, -1, env));
   std::map<std::string, Found> found;
-  fs::recursive_directory_iterator it(vault, fs::directory_options::none, ec);
-  if (ec) return ItemIoError("cannot list", vault, ec.value());
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return ItemIoError("cannot list", it->path(), ec.value());
-    const std::string rel = it->path().lexically_relative(vault).generic_string();
-    Found f;
-    if (::lstat(it->path().c_str(), &f.st) != 0) {
-      if (errno == ENOENT) continue;  // vanished: simply absent
-      return ItemIoError("cannot stat", it->path(), errno);
+  std::vector<std::string> pending = {""};  // directories to list, vault-relative
+  while (!pending.empty()) {
+    const std::string dir_rel = std::move(pending.back());
+    pending.pop_back();
+    const fs::path dir = dir_rel.empty() ? vault : vault / dir_rel;
+    Fd fd;
+    if (const int err = OpenAt(env, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, &fd); err != 0) {
+      if (err == ENOENT && !dir_rel.empty()) continue;  // vanished: simply absent
+      return ItemIoError("cannot list", dir, err);
     }
-    const bool is_dir = S_ISDIR(f.st.st_mode);
-    if (rel == kStateDirName || !IsValidItemId(rel) || rules.Matches(rel, is_dir)) {
-      if (is_dir) it.disable_recursion_pending();
-      continue;
+    std::vector<DirEntry> entries;
+    if (const int err = env.ReadDir(fd.get(), &entries); err != 0) {
+      return ItemIoError("cannot list", dir, err);
     }
-    if (is_dir) {
-      f.type = "directory";
-    } else if (S_ISREG(f.st.st_mode)) {
-      f.type = "file";
-    } else if (S_ISLNK(f.st.st_mode)) {
-      f.type = "symlink";
-      fs::path target = fs::read_symlink(it->path(), ec);
-      if (ec) return ItemIoError("cannot read the link", it->path(), ec.value());
-      f.target = target.string();
-      if (f.target.empty() || FindInvalidUtf8(f.target)) continue;  // not syncable either
-    } else {
-      continue;  // sockets, FIFOs, devices
-    }
-    found.emplace(rel, std::move(f));
-    if (found.size() > kMaxEnvelopeItems) {
-      return InvalidInput(SyncCode::kInputInvalid,
-                          "the folder holds more than " + std::to_string(kMaxEnvelopeItems) +
-                              " items, the most an envelope carries; export a smaller folder");
+    for (const DirEntry& entry : entries) {
+      const std::string rel = dir_rel.empty() ? entry.name : dir_rel + "/" + entry.name;
+      Found f;
+      if (const int err = env.StatAt(fd.get(), entry.name.c_str(), &f.st, AT_SYMLINK_NOFOLLOW);
+          err != 0) {
+        if (err == ENOENT) continue;  // vanished: simply absent
+        return ItemIoError("cannot stat", vault / rel, err);
+      }
+      const bool is_dir = S_ISDIR(f.st.st_mode);
+      if (rel == kStateDirName || !IsValidItemId(rel) || rules.Matches(rel, is_dir)) {
+        continue;  // an ignored directory is not descended into
+      }
+      if (is_dir) {
+        f.type = "directory";
+        pending.push_back(rel);
+      } else if (S_ISREG(f.st.st_mode)) {
+        f.type = "file";
+      } else if (S_ISLNK(f.st.st_mode)) {
+        f.type = "symlink";
+        if (const int err = env.ReadlinkAt(fd.get(), entry.name.c_str(), &f.target); err != 0) {
+          return ItemIoError("cannot read the link", vault / rel, err);
+        }
+        if (f.target.empty() || FindInvalidUtf8(f.target)) continue;  // not syncable either
+      } else {
+        continue;  // sockets, FIFOs, devices
+      }
+      found.emplace(rel, std::move(f));
+      if (found.size() > kMaxEnvelopeItems) {
+        return InvalidInput(SyncCode::kInputInvalid,
+                            "the folder holds more than " + std::to_string(kMaxEnvelopeItems) +
+                                " items, the most an envelope carries; export a smaller folder");
+      }
     }
   }
   return found;
@@ -92,30 +113,27 @@ Result<std::map<std::string, Found>> Walk(const fs::path& vault) {
 
 // Reads a whole regular file of `size` bytes; a different size read is a
 // change while reading.
-Result<std::string> ReadItemFile(const fs::path& path, std::uint64_t size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return ItemIoError("cannot open", path, errno);
+Result<std::string> ReadItemFile(Env& env, const fs::path& path, std::uint64_t size) {
+  Fd fd;
+  if (const int err = OpenAt(env, path, O_RDONLY | O_NOFOLLOW, &fd); err != 0) {
+    return ItemIoError("cannot open", path, err);
+  }
   std::string data(size, '\0');
   std::size_t done = 0;
   char probe;
   bool grew = false;
   while (true) {
-    const ssize_t n =
-        done < size ? ::read(fd, data.data() + done, size - done) : ::read(fd, &probe, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return ItemIoError("cannot read", path, err);
-    }
+    std::size_t n = 0;
+    const int err = done < size ? env.Read(fd.get(), data.data() + done, size - done, &n)
+                                : env.Read(fd.get(), &probe, 1, &n);
+    if (err != 0) return ItemIoError("cannot read", path, err);
     if (n == 0) break;
     if (done >= size) {
       grew = true;
       break;
     }
-    done += static_cast<std::size_t>(n);
+    done += n;
   }
-  ::close(fd);
   if (grew || done != size) {
     return Error(SyncCode::kStateFailed, Category::kAborted,
                  path.string() + " changed while it was read; run the command again")
@@ -127,31 +145,30 @@ Result<std::string> ReadItemFile(const fs::path& path, std::uint64_t size) {
 // "sha256:" of the canonical JSON {"data":"<base64>","executable":<bool>},
 // streamed: base64 never needs JSON escaping, so the canonical bytes are
 // the fixed prefix, the base64 of the file, and the fixed suffix.
-Result<std::string> HashFileContent(const fs::path& path, const struct stat& st) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return ItemIoError("cannot open", path, errno);
+Result<std::string> HashFileContent(Env& env, const fs::path& path, const struct stat& st) {
+  Fd fd;
+  if (const int err = OpenAt(env, path, O_RDONLY | O_NOFOLLOW, &fd); err != 0) {
+    return ItemIoError("cannot open", path, err);
+  }
   Sha256Hasher hasher;
   hasher.Update(std::string_view("{\"data\":\""));
   std::string block(3 * 65536, '\0');
   std::uint64_t total = 0;
   std::size_t have = 0;
   while (true) {
-    const ssize_t n = ::read(fd, block.data() + have, block.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
+    std::size_t n = 0;
+    if (const int err = env.Read(fd.get(), block.data() + have, block.size() - have, &n);
+        err != 0) {
       return ItemIoError("cannot read", path, err);
     }
-    have += static_cast<std::size_t>(n);
-    total += static_cast<std::uint64_t>(n);
+    have += n;
+    total += n;
     if (n == 0 || have == block.size()) {
       hasher.Update(EncodeBase64(std::string_view(block.data(), have)));
       have = 0;
     }
     if (n == 0) break;
   }
-  ::close(fd);
   if (total != static_cast<std::uint64_t>(st.st_size)) {
     return Error(SyncCode::kStateFailed, Category::kAborted,
                  path.string() + " changed while it was read; run the command again")
@@ -168,18 +185,22 @@ nlohmann::json SymlinkContent(const std::string& target) { return {{"target", ta
 }  // namespace
 
 Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& options) {
-  HX_ASSIGN_OR_RETURN(auto found, Walk(vault));
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(auto found, Walk(env, vault));
   Envelope envelope;
   envelope.source.kind = "hx";
   envelope.source.app_version = options.app_version;
   envelope.source.device_id = "unlinked";
-  if (LocalState::Exists(vault)) {
-    // Only the config is read; no lock is needed to export.
-    std::ifstream in(vault / kLocalDirName / "config.json", std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    Result<LocalConfig> config = ParseLocalConfig(bytes.str());
-    if (config.ok()) envelope.source.device_id = config->node_id;
+  if (LocalState::Exists(vault, env)) {
+    // Only the config is read; no lock is needed to export. Unreadable: the
+    // device stays "unlinked".
+    Fd fd;
+    std::string bytes;
+    if (OpenAt(env, vault / kLocalDirName / "config.json", O_RDONLY, &fd) == 0 &&
+        ReadAll(env, fd.get(), 64 << 10, &bytes) == 0) {
+      Result<LocalConfig> config = ParseLocalConfig(bytes);
+      if (config.ok()) envelope.source.device_id = config->node_id;
+    }
   }
   envelope.exported_utc = FormatUtc(options.now_ms * 1'000'000);
   // A running estimate of the JSON size, to refuse before reading too much.
@@ -201,7 +222,7 @@ Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& option
       estimate += (static_cast<std::uint64_t>(f.st.st_size) + 2) / 3 * 4;
       if (estimate > options.max_bytes) return too_big(estimate);
       HX_ASSIGN_OR_RETURN(std::string data,
-                          ReadItemFile(vault / id, static_cast<std::uint64_t>(f.st.st_size)));
+                          ReadItemFile(env, vault / id, static_cast<std::uint64_t>(f.st.st_size)));
       item.content = {{"data", EncodeBase64(data)}, {"executable", (f.st.st_mode & S_IXUSR) != 0}};
     } else if (f.type == "symlink") {
       estimate += 2 * f.target.size();
@@ -216,13 +237,13 @@ Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& option
   return envelope;
 }
 
-Result<std::map<std::string, LocalItem>> ListFolderItems(const fs::path& vault) {
-  HX_ASSIGN_OR_RETURN(auto found, Walk(vault));
+Result<std::map<std::string, LocalItem>> ListFolderItems(const fs::path& vault, Env& env) {
+  HX_ASSIGN_OR_RETURN(auto found, Walk(env, vault));
   std::map<std::string, LocalItem> items;
   for (const auto& [id, f] : found) {
     LocalItem item{f.type, id, FormatUtc(MtimeNs(f.st)), ""};
     if (f.type == "file") {
-      HX_ASSIGN_OR_RETURN(item.content_hash, HashFileContent(vault / id, f.st));
+      HX_ASSIGN_OR_RETURN(item.content_hash, HashFileContent(env, vault / id, f.st));
     } else if (f.type == "symlink") {
       HX_ASSIGN_OR_RETURN(item.content_hash, ContentHash(SymlinkContent(f.target)));
     } else {
@@ -239,8 +260,9 @@ std::string_view ClassifyEnvelopeItem(const EnvelopeItem& item, const LocalItem*
   return local->content_hash == item.content_hash ? "unchanged" : "conflict";
 }
 
-Result<EnvelopeDiffReport> DiffEnvelope(const fs::path& vault, const Envelope& envelope) {
-  HX_ASSIGN_OR_RETURN(auto local, ListFolderItems(vault));
+Result<EnvelopeDiffReport> DiffEnvelope(const fs::path& vault, const Envelope& envelope,
+                                        Env& env) {
+  HX_ASSIGN_OR_RETURN(auto local, ListFolderItems(vault, env));
   EnvelopeDiffReport report;
   report.vault_path = vault.string();
   report.schema_version = envelope.schema_version;

@@ -39,6 +39,8 @@ struct ExportOptions {
   std::string app_version;  // source.app_version
   // Refuse folders whose envelope would be larger (bytes of JSON).
   std::size_t max_bytes = kMaxEnvelopeBytes;
+  // Every file-system read goes through this Env. Null: Env::Default().
+  Env* env = nullptr;
 };
 
 // The envelope of the folder `vault` (items sorted by item_id; updated_utc
@@ -58,7 +60,8 @@ struct LocalItem {
   std::string updated_utc;
   std::string content_hash;
 };
-Result<std::map<std::string, LocalItem>> ListFolderItems(const std::filesystem::path& vault);
+Result<std::map<std::string, LocalItem>> ListFolderItems(const std::filesystem::path& vault,
+                                                         Env& env = Env::Default());
 
 // How an envelope item relates to the folder:
 //   "new"        the folder has nothing at item_id
@@ -90,7 +93,7 @@ struct EnvelopeDiffReport {
 
 // A dry run: writes nothing.
 Result<EnvelopeDiffReport> DiffEnvelope(const std::filesystem::path& vault,
-                                        const Envelope& envelope);
+                                        const Envelope& envelope, Env& env = Env::Default());
 
 struct EnvelopeApplyOptions {
   MergePolicy policy = MergePolicy::kManualPerItem;

@@ -118,21 +118,6 @@ Error Damaged(std::string_view what) {
                    "); hx ignores it and rebuilds it on the next sync");
 }
 
-struct DirFd {
-  explicit DirFd(int descriptor) : fd(descriptor) {}
-  ~DirFd() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-  int fd;
-};
-
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
-};
 
 // What the walk found in one directory entry.
 struct Seen {
@@ -155,8 +140,8 @@ struct MatchTask {
 // of threads; the first difference stops every worker.
 class Matcher {
  public:
-  Matcher(int root_fd, const BaselineView& baseline, const IgnoreRules& ignore)
-      : root_fd_(root_fd), baseline_(baseline), ignore_(ignore) {}
+  Matcher(Env& env, int root_fd, const BaselineView& baseline, const IgnoreRules& ignore)
+      : env_(env), root_fd_(root_fd), baseline_(baseline), ignore_(ignore) {}
 
   bool Run(const BaselineView::Dir& root, int threads) {
     tasks_.push_back(MatchTask{std::string(), &root, 0, 0});
@@ -180,6 +165,7 @@ class Matcher {
   // False if the directory differs from its block (or cannot be read).
   bool MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs);
 
+  Env& env_;
   const int root_fd_;
   const BaselineView& baseline_;
   const IgnoreRules& ignore_;
@@ -223,46 +209,34 @@ bool Matcher::MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs) {
   const bool is_root = task.path.empty();
   // Opened as the scanner opens it: by path from the root, never through a
   // symlink, and checked to be the directory its parent listed.
-  const DirFd dir(is_root ? ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0)
-                          : ::openat(root_fd_, task.path.c_str(),
-                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (dir.fd < 0) {
-    return false;
-  }
+  Fd owned;
+  int dir_fd = root_fd_;
   if (!is_root) {
+    if (env_.Open(root_fd_, task.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                  &dir_fd) != 0) {
+      return false;
+    }
+    owned = Fd(env_, dir_fd);
     struct stat st {};
-    if (::fstat(dir.fd, &st) != 0 || st.st_dev != task.dev || st.st_ino != task.ino) {
+    if (env_.Fstat(dir_fd, &st) != 0 || st.st_dev != task.dev || st.st_ino != task.ino) {
       return false;
     }
   }
-  const int list_fd = ::fcntl(dir.fd, F_DUPFD_CLOEXEC, 0);
-  DIR* listing = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (listing == nullptr) {
-    if (list_fd >= 0) {
-      ::close(list_fd);
-    }
+  std::vector<DirEntry> listing;
+  if (env_.ReadDir(dir_fd, &listing) != 0) {
     return false;
   }
-  const std::unique_ptr<DIR, DirCloser> close_listing(listing);
   const bool check_ignore = ignore_.size() > 0;
   std::vector<Seen> seen;
   seen.reserve(task.dir->child_count);
   std::string path;
-  while (true) {
-    errno = 0;
-    const dirent* item = ::readdir(listing);
-    if (item == nullptr) {
-      if (errno != 0) {
-        return false;
-      }
-      break;
-    }
-    const std::string_view name(item->d_name);
-    if (name == "." || name == ".." || (is_root && name == kStateDirName)) {
+  for (const DirEntry& item : listing) {
+    const std::string_view name(item.name);
+    if (is_root && name == kStateDirName) {
       continue;
     }
     struct stat st {};
-    if (::fstatat(dir.fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (env_.StatAt(dir_fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return false;
     }
     const bool is_dir = S_ISDIR(st.st_mode);
@@ -291,14 +265,11 @@ bool Matcher::MatchDir(const MatchTask& task, std::vector<MatchTask>& subdirs) {
       s.stat = FileStatOf(st);
     } else if (S_ISLNK(st.st_mode)) {
       s.kind = BaselineKind::kSymlink;
-      // One byte more than lstat's size: a longer target shows as a
-      // truncated read, i.e. a change.
-      s.target.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 1);
-      const ssize_t n = ::readlinkat(dir.fd, item->d_name, s.target.data(), s.target.size());
-      if (n < 0 || static_cast<std::size_t>(n) >= s.target.size()) {
+      // A target longer than lstat's size changed since the listing.
+      if (env_.ReadlinkAt(dir_fd, item.name.c_str(), &s.target) != 0 ||
+          s.target.size() > static_cast<std::size_t>(std::max<off_t>(st.st_size, 0))) {
         return false;
       }
-      s.target.resize(static_cast<std::size_t>(n));
     } else {
       return false;
     }
@@ -500,16 +471,17 @@ Result<BaselineView> ParseBaseline(std::string_view bytes) {
 }
 
 bool FolderMatchesBaseline(const std::filesystem::path& root, const BaselineView& baseline,
-                           int threads) {
+                           int threads, Env& env) {
   const BaselineView::Dir* root_dir = baseline.FindDir("");
   if (root_dir == nullptr) {
     return false;
   }
-  const DirFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root_fd.fd < 0) {
+  int raw = -1;
+  if (env.Open(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY, 0, &raw) != 0) {
     return false;
   }
-  Result<IgnoreRules> ignore = LoadIgnoreFile(root, root_fd.fd);
+  const Fd root_fd(env, raw);
+  Result<IgnoreRules> ignore = LoadIgnoreFile(root, root_fd.get(), env);
   if (!ignore.ok() || ignore->source_digest() != baseline.ignore_digest()) {
     return false;
   }
@@ -517,7 +489,7 @@ bool FolderMatchesBaseline(const std::filesystem::path& root, const BaselineView
     threads =
         static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
   }
-  Matcher matcher(root_fd.fd, baseline, *ignore);
+  Matcher matcher(env, root_fd.get(), baseline, *ignore);
   return matcher.Run(*root_dir, threads);
 }
 

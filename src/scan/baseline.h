@@ -43,6 +43,7 @@
 
 #include "base/error.h"
 #include "index/stat_cache.h"
+#include "os/env.h"
 
 namespace hx {
 
@@ -138,8 +139,9 @@ Result<BaselineView> ParseBaseline(std::string_view bytes);
 // above): one walk on `threads` threads (0: the number of cores, at most
 // 8), stopping at the first difference. Every doubt is "false": an
 // unreadable directory or .hxignore, a special file, a name that is not
-// valid UTF-8, a directory replaced while listed.
+// valid UTF-8, a directory replaced while listed. Every file-system call
+// goes through `env` (concurrently, from the walk's threads).
 bool FolderMatchesBaseline(const std::filesystem::path& root, const BaselineView& baseline,
-                           int threads = 0);
+                           int threads = 0, Env& env = Env::Default());
 
 }  // namespace hx

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/os_error.h"
+
 namespace hx {
 namespace {
 
@@ -24,10 +26,6 @@ Error FileError(Category category, const std::string& path, const std::string& w
   return result;
 }
 
-Category CategoryForErrno(int error) {
-  return error == EACCES || error == EPERM ? Category::kAuth : Category::kIo;
-}
-
 Error Unstable(const std::string& path, const std::string& why) {
   Error error(SyncCode::kStateFailed, Category::kAborted,
               "the file " + path + " changed while hx was reading it (" + why +
@@ -36,10 +34,20 @@ Error Unstable(const std::string& path, const std::string& why) {
   return error;
 }
 
-struct CloseFd {
-  int fd;
-  ~CloseFd() { ::close(fd); }
-};
+// A ReadFn over `fd` through `env`; a failed read carries its errno's
+// category (a full disk or a permission error is not "io").
+ReadFn EnvReader(Env& env, int fd) {
+  return [&env, fd](std::span<std::uint8_t> buffer) -> Result<std::size_t> {
+    std::size_t got = 0;
+    if (const int err = env.Read(fd, buffer.data(), buffer.size(), &got); err != 0) {
+      return Error(SyncCode::kStateFailed, CategoryOfErrno(err),
+                   std::string("reading a file failed: ") + std::strerror(err))
+          .With("errno", std::to_string(err))
+          .With("error", std::strerror(err));
+    }
+    return got;
+  };
+}
 
 enum class ReadResult { kConsistent, kChanged, kVanished, kFailed };
 
@@ -55,7 +63,7 @@ FileStat FileStatOf(const struct stat& st) {
   return stat;
 }
 
-HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string& path,
+HashFileOutcome HashFile(Env& env, int dir_fd, const std::string& name, const std::string& path,
                          ChunkStream& stream, const ChunkIdFn& chunk_id) {
   HashFileOutcome outcome;
   std::string why;
@@ -65,12 +73,13 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
     // O_NOATIME: reading for a sync should not count as the user's access
     // (and saves an inode write per file); only the owner may ask for it.
     constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    int fd = ::openat(dir_fd, name.c_str(), kFlags | O_NOATIME);
-    if (fd < 0 && errno == EPERM) {
-      fd = ::openat(dir_fd, name.c_str(), kFlags);
+    int raw = -1;
+    int open_error = env.Open(dir_fd, name.c_str(), kFlags | O_NOATIME, 0, &raw);
+    if (open_error == EPERM) {
+      open_error = env.Open(dir_fd, name.c_str(), kFlags, 0, &raw);
     }
-    if (fd < 0) {
-      const int error = errno;
+    if (open_error != 0) {
+      const int error = open_error;
       if (error == ENOENT) {
         return outcome;  // deleted since it was listed: simply gone
       }
@@ -78,14 +87,14 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
         why = "it became a symlink";
         continue;
       }
-      outcome.error = FileError(CategoryForErrno(error), path, "cannot open", error);
+      outcome.error = FileError(CategoryOfErrno(error), path, "cannot open", error);
       return outcome;
     }
-    CloseFd close_fd{fd};
+    const Fd fd_owner(env, raw);
+    const int fd = raw;
     struct stat before {};
-    if (::fstat(fd, &before) != 0) {
-      const int error = errno;
-      outcome.error = FileError(Category::kIo, path, "cannot stat", error);
+    if (const int err = env.Fstat(fd, &before); err != 0) {
+      outcome.error = FileError(CategoryOfErrno(err), path, "cannot stat", err);
       return outcome;
     }
     if (!S_ISREG(before.st_mode)) {
@@ -99,13 +108,13 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
     }
     ++outcome.reads;
     HashedFile file;
-    stream.Reset(FdReader(fd));
+    stream.Reset(EnvReader(env, fd));
     bool read_failed = false;
     while (true) {
       Result<std::optional<Chunk>> chunk = stream.Next();
       if (!chunk.ok()) {
         const Error& error = chunk.error();
-        outcome.error = Error(SyncCode::kStateFailed, Category::kIo,
+        outcome.error = Error(SyncCode::kStateFailed, error.category,
                               "cannot read " + path + ": " + error.message);
         outcome.error->details = error.details;
         outcome.error->With("path", path);
@@ -123,9 +132,8 @@ HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string&
       return outcome;
     }
     struct stat after {};
-    if (::fstat(fd, &after) != 0) {
-      const int error = errno;
-      outcome.error = FileError(Category::kIo, path, "cannot stat", error);
+    if (const int err = env.Fstat(fd, &after); err != 0) {
+      outcome.error = FileError(CategoryOfErrno(err), path, "cannot stat", err);
       return outcome;
     }
     const FileStat start = FileStatOf(before);

@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "chunk/chunk_stream.h"
 #include "index/stat_cache.h"
+#include "os/env.h"
 #include "repo/tree.h"
 #include "scan/scanner.h"
 
@@ -46,8 +47,8 @@ struct HashFileOutcome {
 // start and at the end, and exactly that many bytes were read. An
 // inconsistent read is repeated once; a second one gives an error with
 // category aborted ("changed while being read"). `path` (vault-relative)
-// names the file in errors.
-HashFileOutcome HashFile(int dir_fd, const std::string& name, const std::string& path,
+// names the file in errors. Every call goes through `env`.
+HashFileOutcome HashFile(Env& env, int dir_fd, const std::string& name, const std::string& path,
                          ChunkStream& stream, const ChunkIdFn& chunk_id);
 
 }  // namespace hx

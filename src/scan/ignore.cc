@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/os_error.h"
 #include "hash/blake3.h"
 
 namespace hx {
@@ -411,7 +412,7 @@ bool IgnoreRules::IsIgnored(std::string_view path, bool is_dir) const {
   return Matches(path, is_dir);
 }
 
-Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_fd) {
+Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_fd, Env& env) {
   const std::string file = (root / kIgnoreFileName).string();
   auto fail = [&file](Category category, std::string message, int error) {
     Error result(SyncCode::kStateFailed, category, std::move(message));
@@ -421,23 +422,22 @@ Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_f
     }
     return result;
   };
-  int owned_root = -1;
+  Fd owned_root;
   if (root_fd < 0) {
-    owned_root = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (owned_root < 0) {
-      const int error = errno;
-      return fail(Category::kIo, "cannot open the vault folder " + root.string(), error);
+    int raw = -1;
+    if (const int error = env.Open(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY, 0, &raw);
+        error != 0) {
+      return fail(CategoryOfErrno(error), "cannot open the vault folder " + root.string(), error);
     }
-    root_fd = owned_root;
+    owned_root = Fd(env, raw);
+    root_fd = raw;
   }
   // O_NONBLOCK: a FIFO named .hxignore must not hang the scan.
-  const int fd = ::openat(root_fd, std::string(kIgnoreFileName).c_str(),
-                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  const int open_error = errno;
-  if (owned_root >= 0) {
-    ::close(owned_root);
-  }
-  if (fd < 0) {
+  int raw = -1;
+  const int open_error = env.Open(root_fd, std::string(kIgnoreFileName).c_str(),
+                                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, &raw);
+  owned_root.reset();
+  if (open_error != 0) {
     if (open_error == ENOENT) {
       return IgnoreRules();
     }
@@ -445,40 +445,24 @@ Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_f
       return fail(Category::kUnsupported,
                   file + " is a symlink; hx reads ignore rules only from a regular file", 0);
     }
-    return fail(Category::kIo, "cannot read " + file, open_error);
+    return fail(CategoryOfErrno(open_error), "cannot read " + file, open_error);
   }
-  struct CloseFd {
-    int fd;
-    ~CloseFd() { ::close(fd); }
-  } close_fd{fd};
+  const Fd fd(env, raw);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    return fail(Category::kIo, "cannot read " + file, error);
+  if (const int error = env.Fstat(fd.get(), &st); error != 0) {
+    return fail(CategoryOfErrno(error), "cannot read " + file, error);
   }
   if (!S_ISREG(st.st_mode)) {
     return fail(Category::kUnsupported,
                 file + " is not a regular file; hx reads ignore rules only from a regular file", 0);
   }
   std::string text;
-  char buffer[16384];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      const int error = errno;
-      return fail(Category::kIo, "cannot read " + file, error);
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxIgnoreFileBytes) {
+  if (const int error = ReadAll(env, fd.get(), kMaxIgnoreFileBytes, &text); error != 0) {
+    if (error == EFBIG) {
       return fail(Category::kInvalidInput,
                   file + " is larger than " + std::to_string(kMaxIgnoreFileBytes) + " bytes", 0);
     }
+    return fail(CategoryOfErrno(error), "cannot read " + file, error);
   }
   return IgnoreRules::Parse(text);
 }

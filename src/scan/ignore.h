@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "os/env.h"
 
 namespace hx {
 
@@ -91,12 +92,14 @@ class IgnoreRules {
   std::array<std::uint8_t, 32> source_digest_;
 };
 
-// Reads and parses `<root>/.hxignore` (no rules if there is none).
-// `root_fd` is an open descriptor of the vault root; pass -1 to open `root`.
-// Errors (KC_SYNC_STATE_FAILED): unreadable -> category io; not a regular
+// Reads and parses `<root>/.hxignore` (no rules if there is none), through
+// `env`. `root_fd` is an open descriptor of the vault root; pass -1 to open
+// `root`. Errors (KC_SYNC_STATE_FAILED): unreadable -> category io (auth
+// for a permission error, no_space for ENOSPC); not a regular
 // file (a symlink or a directory: hx reads rules only from a regular file,
 // and never syncs what the user meant to ignore) -> unsupported; larger than
 // kMaxIgnoreFileBytes -> invalid_input.
-Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_fd = -1);
+Result<IgnoreRules> LoadIgnoreFile(const std::filesystem::path& root, int root_fd = -1,
+                                   Env& env = Env::Default());
 
 }  // namespace hx

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/os_error.h"
 #include "json/utf8.h"
 #include "scan/file_hasher.h"
 #include "scan/path_order.h"
@@ -36,12 +38,8 @@ constexpr unsigned kMaxDefaultThreads = 8;
 // Longest symlink target read (Linux allows 4095 bytes).
 constexpr std::size_t kMaxLinkTarget = 65536;
 
-Category CategoryForErrno(int error) {
-  return error == EACCES || error == EPERM ? Category::kAuth : Category::kIo;
-}
-
 Error PathError(int error, const std::string& path, const std::string& what) {
-  Error result(SyncCode::kStateFailed, CategoryForErrno(error),
+  Error result(SyncCode::kStateFailed, CategoryOfErrno(error),
                what + " " + path + ": " + std::strerror(error));
   result.With("path", path)
       .With("errno", std::to_string(error))
@@ -86,16 +84,18 @@ Entry FileEntry(const FileStat& stat, std::vector<ChunkRef> chunks) {
   return entry;
 }
 
+// A directory's descriptor, closed through the Env unless borrowed (the
+// root's, which ScanVault owns).
 struct DirFd {
-  explicit DirFd(int descriptor) : fd(descriptor) {}
-  ~DirFd() { ::close(fd); }
+  DirFd(Env& e, int descriptor, bool owned) : env(e), fd(descriptor), owns(owned) {}
+  ~DirFd() {
+    if (owns) (void)env.Close(fd);
+  }
   DirFd(const DirFd&) = delete;
   DirFd& operator=(const DirFd&) = delete;
+  Env& env;
   int fd;
-};
-
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
+  bool owns;
 };
 
 using PathEntry = std::pair<std::string, Entry>;
@@ -150,32 +150,19 @@ struct Output {
   ScanStats stats;
 };
 
-// Reads a symlink's target; nullopt and errno on failure.
-std::optional<std::string> ReadLink(int dir_fd, const char* name, off_t size_hint) {
-  std::string target(size_hint > 0 ? static_cast<std::size_t>(size_hint) + 1 : 256, '\0');
-  while (true) {
-    const ssize_t n = ::readlinkat(dir_fd, name, target.data(), target.size());
-    if (n < 0) {
-      return std::nullopt;
-    }
-    if (static_cast<std::size_t>(n) < target.size()) {
-      target.resize(static_cast<std::size_t>(n));
-      return target;
-    }
-    // Truncated: the link grew since lstat.
-    if (target.size() >= kMaxLinkTarget) {
-      errno = ENAMETOOLONG;
-      return std::nullopt;
-    }
-    target.resize(target.size() * 2);
-  }
+// Reads a symlink's target into `target`; 0 or the errno.
+int ReadLink(Env& env, int dir_fd, const char* name, std::string* target) {
+  if (const int err = env.ReadlinkAt(dir_fd, name, target); err != 0) return err;
+  return target->size() > kMaxLinkTarget ? ENAMETOOLONG : 0;
 }
 
 class Walk {
  public:
-  Walk(int root_fd, const StatCache& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id,
-       const IgnoreRules& ignore, std::int64_t now_ns, bool collect_baseline)
-      : root_fd_(root_fd),
+  Walk(Env& env, int root_fd, const StatCache& cache, const FastCdc& cdc,
+       const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
+       bool collect_baseline)
+      : env_(env),
+        root_fd_(root_fd),
         cache_(cache),
         cdc_(cdc),
         chunk_id_(chunk_id),
@@ -215,6 +202,7 @@ class Walk {
   void HashBatch(const HashTask& task, Output& out, ChunkStream& stream);
   void Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes);
 
+  Env& env_;
   const int root_fd_;
   const StatCache& cache_;
   const FastCdc& cdc_;
@@ -287,11 +275,11 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   // final symlink, then checked against the (dev, inode) seen when the
   // parent was listed: if any component was swapped for a symlink
   // meanwhile, the inode differs and nothing outside the vault is read.
-  const int fd = is_root ? ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0)
-                         : ::openat(root_fd_, dir_path.c_str(),
-                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
+  int fd = root_fd_;
+  if (const int error = is_root ? 0
+                                : env_.Open(root_fd_, dir_path.c_str(),
+                                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &fd);
+      error != 0) {
     if (error == ENOENT) {
       return;  // deleted since its parent was listed
     }
@@ -302,12 +290,11 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     }
     return;
   }
-  const auto dir = std::make_shared<const DirFd>(fd);
+  const auto dir = std::make_shared<const DirFd>(env_, fd, /*owned=*/!is_root);
   if (!is_root) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int error = errno;
-      out.errors.push_back({dir_path, PathError(error, dir_path, "cannot stat the directory")});
+    if (const int err = env_.Fstat(fd, &st); err != 0) {
+      out.errors.push_back({dir_path, PathError(err, dir_path, "cannot stat the directory")});
       return;
     }
     if (st.st_dev != task.dev || st.st_ino != task.ino) {
@@ -315,26 +302,13 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
       return;
     }
   }
-  // fdopendir owns the descriptor it gets; the hash batches need their own.
-  const int list_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  DIR* listing = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
-  if (listing == nullptr) {
-    const int error = errno;
-    if (list_fd >= 0) {
-      ::close(list_fd);
-    }
-    out.errors.push_back({dir_path, PathError(error, dir_path, "cannot list the directory")});
+  // The whole listing at once: if it fails, the directory is one error
+  // and its base state is kept whole (see ScanError).
+  std::vector<DirEntry> listing;
+  if (const int err = env_.ReadDir(fd, &listing); err != 0) {
+    out.errors.push_back({dir_path, PathError(err, dir_path, "cannot list the directory")});
     return;
   }
-  const std::unique_ptr<DIR, DirCloser> close_listing(listing);
-
-  // If the listing fails halfway, everything this directory added is
-  // taken back: the directory is then one error, and its base state is
-  // kept whole (see ScanError).
-  const std::size_t reused_mark = out.cache_reused.size();
-  const std::size_t skipped_mark = out.skipped.size();
-  const std::size_t errors_mark = out.errors.size();
-  const ScanStats stats_mark = out.stats;
 
   std::vector<DirTask> new_dirs;
   std::vector<HashTask> new_hashes;
@@ -351,32 +325,15 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     }
   };
 
-  while (true) {
-    errno = 0;
-    const dirent* item = ::readdir(listing);
-    if (item == nullptr) {
-      const int error = errno;
-      if (error != 0) {
-        node.items.clear();
-        node.subdirs.clear();
-        node.baseline.clear();
-        out.cache_reused.resize(reused_mark);
-        out.skipped.resize(skipped_mark);
-        out.errors.resize(errors_mark);
-        out.stats = stats_mark;
-        out.errors.push_back({dir_path, PathError(error, dir_path, "cannot list the directory")});
-        return;
-      }
-      break;
-    }
-    const std::string_view name(item->d_name);
-    if (name == "." || name == ".." || (is_root && name == kStateDirName)) {
+  for (const DirEntry& item : listing) {
+    const std::string_view name(item.name);
+    if (is_root && name == kStateDirName) {
       continue;
     }
     std::string path = is_root ? std::string(name) : dir_path + '/' + std::string(name);
     struct stat st {};
-    if (::fstatat(fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      const int error = errno;
+    if (const int error = env_.StatAt(fd, item.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+        error != 0) {
       if (error != ENOENT) {
         // The name is not validated yet: errors must stay valid UTF-8.
         const std::string shown = DisplayPath(path);
@@ -413,9 +370,8 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
         }
       }
     } else if (S_ISLNK(st.st_mode)) {
-      std::optional<std::string> target = ReadLink(fd, item->d_name, st.st_size);
-      if (!target) {
-        const int error = errno;
+      std::optional<std::string> target(std::in_place);
+      if (const int error = ReadLink(env_, fd, item.name.c_str(), &*target); error != 0) {
         if (error != ENOENT) {
           out.errors.push_back({path, PathError(error, path, "cannot read the symlink")});
         }
@@ -445,7 +401,8 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
 void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
   std::vector<PathEntry>& results = task.node->hashed[task.slot];
   for (const PendingFile& file : task.files) {
-    HashFileOutcome outcome = HashFile(task.dir->fd, file.name, file.path, stream, chunk_id_);
+    HashFileOutcome outcome =
+        HashFile(env_, task.dir->fd, file.name, file.path, stream, chunk_id_);
     if (outcome.reads > 0) {
       ++out.stats.files_hashed;
     }
@@ -472,12 +429,6 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     }
     results.emplace_back(file.path, std::move(entry));
   }
-}
-
-std::int64_t RealTimeNs() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Moves the entries of `node`'s subtree into `out` in path (byte) order
@@ -580,9 +531,10 @@ std::string_view ToString(ScanSkipReason reason) {
 Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
                              const StatCache& cache, const FastCdc& cdc,
                              const ChunkIdFn& chunk_id) {
-  const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) {
-    const int error = errno;
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  int root_fd = -1;
+  if (const int error = env.Open(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY, 0, &root_fd);
+      error != 0) {
     if (error == ENOENT || error == ENOTDIR) {
       return Error(SyncCode::kStateFailed, Category::kNotFound,
                    "the vault folder " + root.string() +
@@ -592,15 +544,16 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     }
     return PathError(error, root.string(), "cannot open the vault folder");
   }
-  const DirFd close_root(root_fd);
-  HX_ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreFile(root, root_fd));
+  const DirFd close_root(env, root_fd, /*owned=*/true);
+  HX_ASSIGN_OR_RETURN(IgnoreRules rules, LoadIgnoreFile(root, root_fd, env));
 
   int threads = options.threads;
   if (threads <= 0) {
     threads =
         static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
   }
-  Walk walk(root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(RealTimeNs()),
+  Clock& clock = options.clock != nullptr ? *options.clock : env.clock();
+  Walk walk(env, root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
             options.collect_baseline);
   std::vector<Output> outputs = walk.Run(threads);
 

@@ -54,6 +54,7 @@
 #include "base/error.h"
 #include "chunk/fastcdc.h"
 #include "index/stat_cache.h"
+#include "os/env.h"
 #include "scan/baseline.h"
 #include "repo/tree.h"
 #include "scan/ignore.h"
@@ -74,8 +75,13 @@ struct ScanOptions {
   // Worker threads (walk and hashing). 0: the number of cores, at most 8.
   int threads = 0;
   // The scan's start for racy-timestamp detection, in ns since the epoch.
-  // Unset: the real-time clock when the scan starts. Tests set it.
+  // Unset: `clock`'s wall time when the scan starts. Tests set it.
   std::optional<std::int64_t> now_ns;
+  // Every file-system call of the scan goes through `env` (its worker
+  // threads call it concurrently). Null: Env::Default().
+  Env* env = nullptr;
+  // The clock read for now_ns when unset. Null: env's clock.
+  Clock* clock = nullptr;
   // Also record what was seen for a scan baseline (scan/baseline.h): set
   // by sync's push and status, whose no-change case it speeds up.
   bool collect_baseline = false;

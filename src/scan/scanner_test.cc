@@ -19,7 +19,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "chunk/chunk_test_util.h"
+#include "os/fault_env.h"
 #include "hash/blake3.h"
 
 namespace hx {
@@ -421,6 +423,63 @@ TEST_F(ScannerTest, AFileModifiedJustBeforeTheScanIsHashedButNotCached) {
   const ScanResult later = ScanOk({}, 2, latest + kRacyWindowNs + 1);
   EXPECT_TRUE(later.stat_changes.put.contains("fresh.txt"));
   EXPECT_TRUE(later.stat_changes.put.contains("old.txt"));
+}
+
+TEST_F(ScannerTest, WithoutNowNsTheRacyCheckReadsTheGivenClockNotTheMachines) {
+  Write("file.txt", "content");
+  const FileStat stat = StatOf("file.txt");
+  const std::int64_t changed_ms = std::max(stat.mtime_ns, stat.ctime_ns) / 1'000'000;
+  // A clock at the file's change time: racy, hashed but not cached.
+  FakeClock at_change(changed_ms);
+  ScanOptions options;
+  options.clock = &at_change;
+  Result<ScanResult> racy = ScanVault(root_, options, {}, cdc_, chunk_id_);
+  ASSERT_TRUE(racy.ok()) << racy.error().ToShortString();
+  EXPECT_TRUE(racy->entries.contains("file.txt"));
+  EXPECT_FALSE(racy->stat_changes.put.contains("file.txt"));
+  // The same scan on a clock a minute later caches it.
+  FakeClock later(changed_ms + 60'000);
+  options.clock = &later;
+  Result<ScanResult> settled = ScanVault(root_, options, {}, cdc_, chunk_id_);
+  ASSERT_TRUE(settled.ok()) << settled.error().ToShortString();
+  EXPECT_TRUE(settled->stat_changes.put.contains("file.txt"));
+}
+
+// Every call of the scan goes through ScanOptions::env: failing the Nth one
+// fails the scan or one item, with the errno's category, never silently.
+TEST_F(ScannerTest, EveryFileSystemCallGoesThroughTheEnvAndItsFailuresAreReported) {
+  Write("a.txt", "a");
+  Write("dir/b.txt", "b");
+  Write("dir/sub/c.txt", "c");
+  std::filesystem::create_symlink("a.txt", At("link"));
+  FaultInjectingEnv env(Env::Default());
+  ScanOptions options;
+  options.threads = 1;
+  options.now_ns = kLater;
+  options.env = &env;
+  ASSERT_TRUE(ScanVault(root_, options, {}, cdc_, chunk_id_).ok());
+  const std::uint64_t calls = env.calls();
+  ASSERT_GT(calls, 10u);  // open, readdir, stat, readlink, per file open/fstat/read...
+  for (const EnvFault fault : {EnvFault::kNoSpace, EnvFault::kAccess, EnvFault::kIo}) {
+    const Category expected = fault == EnvFault::kNoSpace ? Category::kNoSpace
+                              : fault == EnvFault::kAccess ? Category::kAuth
+                                                           : Category::kIo;
+    for (std::uint64_t n = 1; n <= calls; ++n) {
+      env.Arm(n, fault);
+      Result<ScanResult> result = ScanVault(root_, options, {}, cdc_, chunk_id_);
+      ASSERT_TRUE(env.fired()) << n;
+      if (!result.ok()) {
+        EXPECT_EQ(result.error().category, expected) << n << ": " << result.error().ToShortString();
+        EXPECT_TRUE(result.error().details.contains("path")) << n;
+        continue;
+      }
+      // The scan went on: the failed item is an error, not a deletion.
+      ASSERT_EQ(result->errors.size(), 1u) << n << " " << ToString(fault);
+      EXPECT_EQ(result->errors[0].error.category, expected) << n;
+      EXPECT_FALSE(result->entries.contains(result->errors[0].path)) << n;
+    }
+  }
+  env.Disarm();
 }
 
 TEST_F(ScannerTest, IgnoredPathsAreLeftOutAndIgnoredFoldersAreNotEntered) {

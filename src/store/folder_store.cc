@@ -4,7 +4,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <utility>
 
@@ -16,6 +15,7 @@
 
 #include "base/hex.h"
 #include "hash/blake3.h"
+#include "os/env.h"
 
 namespace hx {
 namespace {
@@ -63,44 +63,12 @@ const ErrnoInfo* FindErrno(int value) {
   return nullptr;
 }
 
-// Closes a file descriptor at scope exit; Release() hands it over.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
-  Fd& operator=(Fd&& other) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-  int Release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-// Closes a directory stream at scope exit.
-class Dir {
- public:
-  explicit Dir(DIR* dir) : dir_(dir) {}
-  Dir(const Dir&) = delete;
-  Dir& operator=(const Dir&) = delete;
-  ~Dir() {
-    if (dir_ != nullptr) ::closedir(dir_);
-  }
-  DIR* get() const { return dir_; }
-
- private:
-  DIR* dir_;
-};
-
-int OpenRetryingEintr(const char* path, int flags, mode_t mode = 0) {
-  int fd;
-  do {
-    fd = ::open(path, flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
+// Opens `path` through `env` (EINTR is retried there); 0 or the errno.
+int OpenFile(Env& env, const std::string& path, int flags, Fd* out, mode_t mode = 0) {
+  int fd = -1;
+  const int err = env.Open(AT_FDCWD, path.c_str(), flags, mode, &fd);
+  if (err == 0) *out = Fd(env, fd);
+  return err;
 }
 
 std::string Parent(std::string_view path) {
@@ -133,15 +101,16 @@ std::string VersionOf(std::span<const std::uint8_t> bytes) { return ToHex(Blake3
 
 // 16 random hex digits for a temporary name. getrandom() rather than
 // std::random_device, which may throw; if the kernel has no entropy call, a
-// process-wide counter mixed with the pid and the clock is unique enough,
-// since the name is also created with O_EXCL.
+// process-wide counter mixed with the pid and the address of a stack
+// variable (randomized by ASLR) is unique enough, since the name is also
+// created with O_EXCL. (No clock: code under src/ does not read one.)
 std::string RandomHex16() {
   std::array<std::uint8_t, 8> bytes{};
   if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     static std::atomic<std::uint64_t> counter{0};
     const std::uint64_t mix =
         (counter.fetch_add(1) * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::uint64_t>(::getpid()) ^
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+        static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&bytes));
     for (std::size_t i = 0; i < bytes.size(); ++i) {
       bytes[i] = static_cast<std::uint8_t>(mix >> (8 * i));
     }
@@ -155,23 +124,23 @@ constexpr std::string_view kTempPrefix = ".tmp~";
 // checked against the caller's limit). hx never changes a file in place, so a
 // file that turns out longer or shorter than its size was changed by another
 // program while we read it; that is reported, not papered over.
-Result<Bytes> ReadWhole(int fd, std::uint64_t size, std::string_view key, const std::string& path) {
+Result<Bytes> ReadWhole(Env& env, int fd, std::uint64_t size, std::string_view key,
+                        const std::string& path) {
   Bytes out(static_cast<std::size_t>(size));
   std::size_t filled = 0;
   while (filled < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + filled, out.size() - filled);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FolderStoreErrorFromErrno(errno, "read", path);
+    std::size_t n = 0;
+    if (const int err = env.Read(fd, out.data() + filled, out.size() - filled, &n); err != 0) {
+      return FolderStoreErrorFromErrno(err, "read", path);
     }
     if (n == 0) break;
-    filled += static_cast<std::size_t>(n);
+    filled += n;
   }
   std::uint8_t probe;
-  ssize_t extra;
-  do {
-    extra = ::read(fd, &probe, 1);
-  } while (extra < 0 && errno == EINTR);
+  std::size_t extra = 0;
+  if (const int err = env.Read(fd, &probe, 1, &extra); err != 0) {
+    return FolderStoreErrorFromErrno(err, "read", path);
+  }
   if (filled != out.size() || extra != 0) {
     return Corrupt(key, path, "changed size while being read (another program is writing it)");
   }
@@ -180,17 +149,16 @@ Result<Bytes> ReadWhole(int fd, std::uint64_t size, std::string_view key, const 
 
 // BLAKE3 hex of a whole file, streamed, so that checking a version costs no
 // memory however large the object is.
-Result<StoreVersion> VersionOfFile(int fd, const std::string& path) {
+Result<StoreVersion> VersionOfFile(Env& env, int fd, const std::string& path) {
   Blake3Hasher hasher;
   std::array<std::uint8_t, 64 * 1024> buffer;
   while (true) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FolderStoreErrorFromErrno(errno, "read", path);
+    std::size_t n = 0;
+    if (const int err = env.Read(fd, buffer.data(), buffer.size(), &n); err != 0) {
+      return FolderStoreErrorFromErrno(err, "read", path);
     }
     if (n == 0) break;
-    hasher.Update(std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(n)));
+    hasher.Update(std::span<const std::uint8_t>(buffer.data(), n));
   }
   return ToHex(hasher.Finalize());
 }
@@ -202,42 +170,46 @@ struct OpenedObject {
 
 // Opens the object at `path` for reading. A missing file, a path through a
 // file ("head.json/x") and a directory are all "no such object".
-Result<OpenedObject> OpenObject(std::string_view key, const std::string& path) {
-  Fd fd(OpenRetryingEintr(path.c_str(), O_RDONLY));
-  if (!fd.ok()) {
-    if (errno == ENOENT || errno == ENOTDIR) return NotFound(key, path);
-    return FolderStoreErrorFromErrno(errno, "open", path);
+Result<OpenedObject> OpenObject(Env& env, std::string_view key, const std::string& path) {
+  Fd fd;
+  if (const int err = OpenFile(env, path, O_RDONLY, &fd); err != 0) {
+    if (err == ENOENT || err == ENOTDIR) return NotFound(key, path);
+    return FolderStoreErrorFromErrno(err, "open", path);
   }
   OpenedObject object{std::move(fd), {}};
-  if (::fstat(object.fd.get(), &object.st) != 0) {
-    return FolderStoreErrorFromErrno(errno, "stat", path);
+  if (const int err = env.Fstat(object.fd.get(), &object.st); err != 0) {
+    return FolderStoreErrorFromErrno(err, "stat", path);
   }
   if (!S_ISREG(object.st.st_mode)) return NotFound(key, path);
   return object;
 }
 
-Status SyncDirectoryAt(const std::string& dir) {
-  Fd fd(OpenRetryingEintr(dir.c_str(), O_RDONLY | O_DIRECTORY));
-  if (!fd.ok()) return FolderStoreErrorFromErrno(errno, "open directory", dir);
-  if (::fsync(fd.get()) != 0 && errno != EINVAL && errno != ENOTSUP) {
+Status SyncDirectoryAt(Env& env, const std::string& dir) {
+  Fd fd;
+  if (const int err = OpenFile(env, dir, O_RDONLY | O_DIRECTORY, &fd); err != 0) {
+    return FolderStoreErrorFromErrno(err, "open directory", dir);
+  }
+  const int err = env.Fsync(fd.get());
+  if (err != 0 && err != EINVAL && err != ENOTSUP) {
     // EINVAL/ENOTSUP: this file system (some FUSE and SMB mounts) cannot
     // sync a directory; its renames are then as durable as it makes them.
-    return FolderStoreErrorFromErrno(errno, "fsync directory", dir);
+    return FolderStoreErrorFromErrno(err, "fsync directory", dir);
   }
   return OkStatus();
 }
 
 // mkdir -p from `base` (an existing directory) down to `dir`, fsyncing the
 // parent of each directory created so that its entry survives a crash.
-Status MakeDirectoriesUnder(const std::string& base, const std::string& dir, bool sync) {
+Status MakeDirectoriesUnder(Env& env, const std::string& base, const std::string& dir,
+                            bool sync) {
   std::size_t pos = base.size();
   while (pos < dir.size()) {
     const std::size_t next = dir.find('/', pos + 1);
     const std::string partial = dir.substr(0, next == std::string::npos ? dir.size() : next);
-    if (::mkdir(partial.c_str(), 0777) == 0) {
-      if (sync) HX_RETURN_IF_ERROR(SyncDirectoryAt(Parent(partial)));
-    } else if (errno != EEXIST) {
-      return FolderStoreErrorFromErrno(errno, "create directory", partial);
+    if (const int err = env.MkdirAt(AT_FDCWD, partial.c_str(), 0777); err == 0) {
+      if (sync) HX_RETURN_IF_ERROR(SyncDirectoryAt(env, Parent(partial)));
+    } else if (err != EEXIST) {
+      return FolderStoreErrorFromErrno(err, "create directory", partial);
     }
     if (next == std::string::npos) break;
     pos = next;
@@ -288,16 +260,18 @@ bool IsFolderStoreTempName(std::string_view name) {
          IsLowerHex(name.substr(kTempPrefix.size()), 16);
 }
 
-Status CreateFolderStoreRoot(const std::string& path) {
+Status CreateFolderStoreRoot(const std::string& path, Env& env) {
   if (path.empty() || path.front() != '/') {
     return InternalError("store folder path is not absolute: " + path);
   }
   // The file system root always exists; start below it. Created directories
   // are synced always: init runs once, and a store whose folder vanishes
   // after a crash would look like an uninitialized one.
-  HX_RETURN_IF_ERROR(MakeDirectoriesUnder("", path, /*sync=*/true));
+  HX_RETURN_IF_ERROR(MakeDirectoriesUnder(env, "", path, /*sync=*/true));
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return FolderStoreErrorFromErrno(errno, "stat", path);
+  if (const int err = env.StatAt(AT_FDCWD, path.c_str(), &st, 0); err != 0) {
+    return FolderStoreErrorFromErrno(err, "stat", path);
+  }
   if (!S_ISDIR(st.st_mode)) {
     return InvalidInput(SyncCode::kTargetInvalid, "the store path " + path + " is not a folder")
         .With("path", path);
@@ -305,17 +279,16 @@ Status CreateFolderStoreRoot(const std::string& path) {
   return OkStatus();
 }
 
-FolderStore::FolderStore(PrivateTag, Target target, FolderStoreOptions options)
-    : target_(std::move(target)), options_(options) {}
+FolderStore::FolderStore(PrivateTag, Target target, FolderStoreOptions options, Env& env)
+    : target_(std::move(target)), options_(options), env_(&env) {}
 
 Result<std::unique_ptr<FolderStore>> FolderStore::Open(const Target& target,
-                                                       FolderStoreOptions options) {
+                                                       FolderStoreOptions options, Env& env) {
   if (target.kind != TargetKind::kFolder || target.path.empty() || target.path.front() != '/') {
     return InternalError("FolderStore::Open needs a folder target");
   }
   struct stat st;
-  if (::stat(target.path.c_str(), &st) != 0) {
-    const int err = errno;
+  if (const int err = env.StatAt(AT_FDCWD, target.path.c_str(), &st, 0); err != 0) {
     if (err == ENOENT || err == ENOTDIR) {
       return Error(SyncCode::kTargetInvalid, Category::kNotFound,
                    "the store folder " + target.path +
@@ -330,7 +303,7 @@ Result<std::unique_ptr<FolderStore>> FolderStore::Open(const Target& target,
                         "the store path " + target.path + " is not a folder")
         .With("path", target.path);
   }
-  return std::make_unique<FolderStore>(PrivateTag{}, target, options);
+  return std::make_unique<FolderStore>(PrivateTag{}, target, options, env);
 }
 
 const StoreCapabilities& FolderStore::capabilities() const {
@@ -348,19 +321,27 @@ Result<std::string> FolderStore::PathFor(std::string_view key) const {
 
 Status FolderStore::SyncDirectory(const std::string& dir) {
   if (!options_.sync) return OkStatus();
-  return SyncDirectoryAt(dir);
+  return SyncDirectoryAt(*env_, dir);
 }
 
 Status FolderStore::CreateDirectories(const std::string& dir) {
   // Never the root itself: if the store's disk is not mounted, its mount
   // point must stay empty rather than fill with a fresh half-store.
+  HX_RETURN_IF_ERROR(CheckRoot());
+  return MakeDirectoriesUnder(*env_, target_.path, dir, options_.sync);
+}
+
+Status FolderStore::CheckRoot() {
   struct stat st;
-  if (::stat(target_.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error(SyncCode::kTargetInvalid, Category::kNotFound,
-                 "the store folder " + target_.path + " has disappeared (is its disk mounted?)")
-        .With("path", target_.path);
+  const int err = env_->StatAt(AT_FDCWD, target_.path.c_str(), &st, 0);
+  if (err == 0 && S_ISDIR(st.st_mode)) return OkStatus();
+  if (err != 0 && err != ENOENT && err != ENOTDIR) {
+    // Not "gone": the disk answered with an error of its own.
+    return FolderStoreErrorFromErrno(err, "stat store folder", target_.path);
   }
-  return MakeDirectoriesUnder(target_.path, dir, options_.sync);
+  return Error(SyncCode::kTargetInvalid, Category::kNotFound,
+               "the store folder " + target_.path + " has disappeared (is its disk mounted?)")
+      .With("path", target_.path);
 }
 
 Result<std::string> FolderStore::WriteTempFile(const std::string& dir,
@@ -370,9 +351,8 @@ Result<std::string> FolderStore::WriteTempFile(const std::string& dir,
     std::string temp = dir + "/";
     temp += kTempPrefix;
     temp += RandomHex16();
-    Fd fd(OpenRetryingEintr(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666));
-    if (!fd.ok()) {
-      const int err = errno;
+    Fd fd;
+    if (const int err = OpenFile(*env_, temp, O_WRONLY | O_CREAT | O_EXCL, &fd, 0666); err != 0) {
       if ((err == ENOENT) && !created_directories) {
         // The first object in this directory: create it (and its parents),
         // then try again. Checking first would cost a stat on every write.
@@ -386,28 +366,28 @@ Result<std::string> FolderStore::WriteTempFile(const std::string& dir,
     // From here on, every failure removes the temporary file: a failed write
     // must not leave garbage that only a crash is allowed to leave.
     auto fail = [&](int err, std::string_view operation) {
-      ::unlink(temp.c_str());
+      fd.reset();
+      (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
       return FolderStoreErrorFromErrno(err, operation, temp);
     };
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t n = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail(errno, "write");
-      }
-      written += static_cast<std::size_t>(n);
+    if (const int err = WriteAll(
+            *env_, fd.get(),
+            std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+        err != 0) {
+      return fail(err, "write");
     }
-    if (options_.sync && ::fsync(fd.get()) != 0) return fail(errno, "fsync");
+    if (options_.sync) {
+      if (const int err = env_->Fsync(fd.get()); err != 0) return fail(err, "fsync");
+    }
     // close() can report a deferred write error (NFS, quotas): check it.
-    if (::close(fd.Release()) != 0 && errno != EINTR) return fail(errno, "close");
+    if (const int err = fd.reset(); err != 0) return fail(err, "close");
     return temp;
   }
 }
 
 Result<Bytes> FolderStore::Get(std::string_view key, std::uint64_t max_size) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
-  HX_ASSIGN_OR_RETURN(OpenedObject object, OpenObject(key, path));
+  HX_ASSIGN_OR_RETURN(OpenedObject object, OpenObject(*env_, key, path));
   const auto size = static_cast<std::uint64_t>(object.st.st_size);
   if (size > max_size) {
     // Refused before a byte is read: a hostile store could hold a huge file.
@@ -415,12 +395,12 @@ Result<Bytes> FolderStore::Get(std::string_view key, std::uint64_t max_size) {
                    "is " + std::to_string(size) + " bytes, more than the limit of " +
                        std::to_string(max_size));
   }
-  return ReadWhole(object.fd.get(), size, key, path);
+  return ReadWhole(*env_, object.fd.get(), size, key, path);
 }
 
 Result<Bytes> FolderStore::GetRange(std::string_view key, ByteRange range) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
-  HX_ASSIGN_OR_RETURN(OpenedObject object, OpenObject(key, path));
+  HX_ASSIGN_OR_RETURN(OpenedObject object, OpenObject(*env_, key, path));
   const auto size = static_cast<std::uint64_t>(object.st.st_size);
   // Checked before allocating, so a wrong length cannot cost memory.
   if (range.offset > size || range.length > size - range.offset) {
@@ -431,16 +411,16 @@ Result<Bytes> FolderStore::GetRange(std::string_view key, ByteRange range) {
   Bytes out(static_cast<std::size_t>(range.length));
   std::size_t filled = 0;
   while (filled < out.size()) {
-    const ssize_t n = ::pread(object.fd.get(), out.data() + filled, out.size() - filled,
-                              static_cast<off_t>(range.offset + filled));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FolderStoreErrorFromErrno(errno, "read", path);
+    std::size_t n = 0;
+    if (const int err = env_->PRead(object.fd.get(), out.data() + filled, out.size() - filled,
+                                    range.offset + filled, &n);
+        err != 0) {
+      return FolderStoreErrorFromErrno(err, "read", path);
     }
     if (n == 0) {
       return Corrupt(key, path, "was truncated while being read");
     }
-    filled += static_cast<std::size_t>(n);
+    filled += n;
   }
   return out;
 }
@@ -470,9 +450,9 @@ Status FolderStore::Put(std::string_view key, std::span<const std::uint8_t> byte
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
   const std::string dir = Parent(path);
   HX_ASSIGN_OR_RETURN(const std::string temp, WriteTempFile(dir, bytes));
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp.c_str());
+  if (const int err = env_->RenameAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), 0);
+      err != 0) {
+    (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
     return FolderStoreErrorFromErrno(err, "rename into", path);
   }
   return SyncDirectory(dir);
@@ -493,19 +473,20 @@ Result<StoreVersion> FolderStore::PutIfAbsent(std::string_view key,
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
   const std::string dir = Parent(path);
   HX_ASSIGN_OR_RETURN(const std::string temp, WriteTempFile(dir, bytes));
-  if (::link(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
+  if (const int err = env_->LinkAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str()); err != 0) {
     struct stat st;
-    const bool linked = ::stat(temp.c_str(), &st) == 0 && st.st_nlink >= 2;
+    const bool linked =
+        env_->StatAt(AT_FDCWD, temp.c_str(), &st, 0) == 0 && st.st_nlink >= 2;
     if (!linked) {
       const bool no_hard_links = err == EPERM || err == ENOTSUP || err == ENOSYS;
       if (no_hard_links) {
-        if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+        const int rename_err = env_->RenameAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
+                                              RENAME_NOREPLACE);
+        if (rename_err == 0) {
           HX_RETURN_IF_ERROR(SyncDirectory(dir));
           return VersionOf(bytes);
         }
-        const int rename_err = errno;
-        ::unlink(temp.c_str());
+        (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
         if (rename_err == EEXIST) return Aborted(key, "already exists");
         if (rename_err == EINVAL || rename_err == ENOSYS || rename_err == ENOTSUP) {
           return Error(SyncCode::kTargetUnsupported, Category::kUnsupported,
@@ -517,12 +498,14 @@ Result<StoreVersion> FolderStore::PutIfAbsent(std::string_view key,
         }
         return FolderStoreErrorFromErrno(rename_err, "create exclusively", path);
       }
-      ::unlink(temp.c_str());
+      (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
       if (err == EEXIST) return Aborted(key, "already exists");
       return FolderStoreErrorFromErrno(err, "link into", path);
     }
   }
-  ::unlink(temp.c_str());
+  // The key holds the object now; a temporary name left by a failed unlink
+  // is invisible and costs only its space (as after a crash).
+  (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
   HX_RETURN_IF_ERROR(SyncDirectory(dir));
   return VersionOf(bytes);
 }
@@ -532,14 +515,14 @@ Result<StoreVersion> FolderStore::PutIfMatch(std::string_view key,
                                              const StoreVersion& expected) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
   {
-    auto object = OpenObject(key, path);
+    auto object = OpenObject(*env_, key, path);
     if (!object.ok()) {
       if (object.error().category == Category::kNotFound) {
         return Aborted(key, "does not exist (expected version " + expected + ")");
       }
       return std::move(object).error();
     }
-    HX_ASSIGN_OR_RETURN(const StoreVersion current, VersionOfFile(object->fd.get(), path));
+    HX_ASSIGN_OR_RETURN(const StoreVersion current, VersionOfFile(*env_, object->fd.get(), path));
     if (current != expected) {
       return Aborted(key, "changed: its version is " + current + ", expected " + expected);
     }
@@ -553,9 +536,9 @@ Result<StoreVersion> FolderStore::PutIfMatch(std::string_view key,
 Result<bool> FolderStore::Exists(std::string_view key) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return false;
-    return FolderStoreErrorFromErrno(errno, "stat", path);
+  if (const int err = env_->StatAt(AT_FDCWD, path.c_str(), &st, 0); err != 0) {
+    if (err == ENOENT || err == ENOTDIR) return false;
+    return FolderStoreErrorFromErrno(err, "stat", path);
   }
   return S_ISREG(st.st_mode);
 }
@@ -565,34 +548,32 @@ namespace {
 // Appends to `out` every object under `dir` (whose keys start with
 // `dir_key`, "" or ending in '/') that starts with `prefix`. Recursion depth
 // is bounded by kMaxStoreKeyBytes: a deeper directory has no valid key.
-Status Walk(const std::string& dir, const std::string& dir_key, std::string_view prefix,
+Status Walk(Env& env, const std::string& dir, const std::string& dir_key, std::string_view prefix,
             std::vector<StoreObjectInfo>& out) {
-  Dir stream(::opendir(dir.c_str()));
-  if (stream.get() == nullptr) {
-    if (errno == ENOENT || errno == ENOTDIR) return OkStatus();  // nothing under it
-    return FolderStoreErrorFromErrno(errno, "list", dir);
+  Fd stream;
+  if (const int err = OpenFile(env, dir, O_RDONLY | O_DIRECTORY, &stream); err != 0) {
+    if (err == ENOENT || err == ENOTDIR) return OkStatus();  // nothing under it
+    return FolderStoreErrorFromErrno(err, "list", dir);
   }
-  while (true) {
-    errno = 0;
-    const dirent* entry = ::readdir(stream.get());
-    if (entry == nullptr) {
-      if (errno != 0) return FolderStoreErrorFromErrno(errno, "list", dir);
-      break;
-    }
-    const std::string_view name = entry->d_name;
-    if (name == "." || name == "..") continue;
+  std::vector<DirEntry> entries;
+  if (const int err = env.ReadDir(stream.get(), &entries); err != 0) {
+    return FolderStoreErrorFromErrno(err, "list", dir);
+  }
+  for (const DirEntry& entry : entries) {
+    const std::string_view name = entry.name;
     const std::string key = dir_key + std::string(name);
     if (!IsValidStoreKey(key)) continue;  // temporary files, README.txt, ...
     struct stat st;
-    if (::fstatat(::dirfd(stream.get()), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // deleted since readdir
-      return FolderStoreErrorFromErrno(errno, "stat", dir + "/" + key.substr(dir_key.size()));
+    if (const int err = env.StatAt(stream.get(), entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+        err != 0) {
+      if (err == ENOENT) continue;  // deleted since readdir
+      return FolderStoreErrorFromErrno(err, "stat", dir + "/" + key.substr(dir_key.size()));
     }
     if (S_ISDIR(st.st_mode)) {
       const std::string sub_key = key + "/";
       const bool may_match = sub_key.starts_with(prefix) || prefix.starts_with(sub_key);
       if (may_match && sub_key.size() < kMaxStoreKeyBytes) {
-        HX_RETURN_IF_ERROR(Walk(dir + "/" + std::string(name), sub_key, prefix, out));
+        HX_RETURN_IF_ERROR(Walk(env, dir + "/" + std::string(name), sub_key, prefix, out));
       }
     } else if (S_ISREG(st.st_mode) && key.starts_with(prefix)) {
       out.push_back(StoreObjectInfo{key, static_cast<std::uint64_t>(st.st_size)});
@@ -605,13 +586,8 @@ Status Walk(const std::string& dir, const std::string& dir_key, std::string_view
 
 Result<std::vector<StoreObjectInfo>> FolderStore::List(std::string_view prefix) {
   HX_RETURN_IF_ERROR(ValidateStorePrefix(prefix));
-  struct stat st;
-  if (::stat(target_.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    // Without this check an unmounted disk would list as an empty store.
-    return Error(SyncCode::kTargetInvalid, Category::kNotFound,
-                 "the store folder " + target_.path + " has disappeared (is its disk mounted?)")
-        .With("path", target_.path);
-  }
+  // Without this check an unmounted disk would list as an empty store.
+  HX_RETURN_IF_ERROR(CheckRoot());
   // Start in the deepest directory the prefix names in full.
   const std::size_t slash = prefix.rfind('/');
   const std::string dir_key =
@@ -619,7 +595,7 @@ Result<std::vector<StoreObjectInfo>> FolderStore::List(std::string_view prefix) 
   const std::string dir =
       dir_key.empty() ? target_.path : target_.path + "/" + dir_key.substr(0, dir_key.size() - 1);
   std::vector<StoreObjectInfo> out;
-  HX_RETURN_IF_ERROR(Walk(dir, dir_key, prefix, out));
+  HX_RETURN_IF_ERROR(Walk(*env_, dir, dir_key, prefix, out));
   std::sort(out.begin(), out.end(),
             [](const StoreObjectInfo& a, const StoreObjectInfo& b) { return a.key < b.key; });
   return out;
@@ -627,10 +603,10 @@ Result<std::vector<StoreObjectInfo>> FolderStore::List(std::string_view prefix) 
 
 Status FolderStore::Delete(std::string_view key) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
-  if (::unlink(path.c_str()) != 0) {
+  if (const int err = env_->UnlinkAt(AT_FDCWD, path.c_str(), 0); err != 0) {
     // Absent, or not an object (a directory): nothing to delete.
-    if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return OkStatus();
-    return FolderStoreErrorFromErrno(errno, "delete", path);
+    if (err == ENOENT || err == ENOTDIR || err == EISDIR) return OkStatus();
+    return FolderStoreErrorFromErrno(err, "delete", path);
   }
   // Empty parent directories stay: removing them would race with a
   // concurrent Put creating a file in them, and they cost nothing.

@@ -20,8 +20,10 @@
 //
 // Temporary files are named ".tmp~<16 hex>": '~' is not a key character, so
 // a temporary file can never collide with a key and List never returns one.
-// A crash can leave one behind; it is invisible to every operation and
-// costs only its disk space.
+// A crash can leave one behind, and so can a failure to remove the temporary
+// name after PutIfAbsent has linked it to its key (the object is written;
+// the removal is cleanup); it is invisible to every operation and costs
+// only its disk space.
 //
 // Thread-safety: thread-safe; the object holds no mutable state, and
 // concurrent calls (also from other processes) are serialized by the file
@@ -33,6 +35,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "os/env.h"
 #include "store/store.h"
 #include "store/target_uri.h"
 
@@ -50,9 +53,11 @@ class FolderStore final : public Store {
 
  public:
   // Opens the store at `target` (kind kFolder). The root must exist and be a
-  // directory; errors as OpenStore (store.h).
+  // directory; errors as OpenStore (store.h). Every file-system call goes
+  // through `env`, which must outlive the store.
   static Result<std::unique_ptr<FolderStore>> Open(const Target& target,
-                                                   FolderStoreOptions options = {});
+                                                   FolderStoreOptions options = {},
+                                                   Env& env = Env::Default());
 
   const StoreCapabilities& capabilities() const override;
   std::string Describe() const override;
@@ -78,7 +83,7 @@ class FolderStore final : public Store {
   const std::string& root() const { return target_.path; }
 
   // Use Open(); public only for std::make_unique.
-  FolderStore(PrivateTag, Target target, FolderStoreOptions options);
+  FolderStore(PrivateTag, Target target, FolderStoreOptions options, Env& env);
 
  private:
   // Writes `bytes` to a new temporary file in `dir` (created with its
@@ -86,15 +91,18 @@ class FolderStore final : public Store {
   Result<std::string> WriteTempFile(const std::string& dir, std::span<const std::uint8_t> bytes);
   Status CreateDirectories(const std::string& dir);
   Status SyncDirectory(const std::string& dir);
+  // OK if the root is still a directory; the "disappeared" error otherwise.
+  Status CheckRoot();
   Result<std::string> PathFor(std::string_view key) const;
 
   Target target_;
   FolderStoreOptions options_;
+  Env* env_;
 };
 
 // Creates `path` (absolute) and its missing parents, fsyncing the parent of
 // every directory it creates. OK if it exists as a directory already.
-Status CreateFolderStoreRoot(const std::string& path);
+Status CreateFolderStoreRoot(const std::string& path, Env& env = Env::Default());
 
 // The one mapping from an errno of `operation` ("open", "rename", ...) on
 // `path` to an Error: ENOENT -> not_found; EACCES, EPERM, EROFS ->

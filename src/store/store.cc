@@ -93,16 +93,16 @@ Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clo
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const Target& target, Clock* clock) {
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env, Clock* clock) {
   if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false, clock);
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target, {}, env));
   return std::unique_ptr<Store>(std::move(store));
 }
 
-Result<std::unique_ptr<Store>> CreateStore(const Target& target, Clock* clock) {
+Result<std::unique_ptr<Store>> CreateStore(const Target& target, Env& env, Clock* clock) {
   if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true, clock);
-  HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path));
-  return OpenStore(target, clock);
+  HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path, env));
+  return OpenStore(target, env, clock);
 }
 
 }  // namespace hx

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "os/env.h"
 #include "store/target_uri.h"
 
 namespace hx {
@@ -130,14 +131,17 @@ Status ValidateStorePrefix(std::string_view prefix);
 // (Category::kNotFound if it is missing) with a message that says to create
 // it or run 'hx sync init'. An S3 target gives an S3Store (credentials and
 // region from the environment and ~/.aws, s3/credentials.h) inside a
-// RetryingStore; no network I/O happens until the first call. `clock` times
-// an S3 store's deadlines and retries and dates its signatures (null: the
-// real clock; it must outlive the store).
-Result<std::unique_ptr<Store>> OpenStore(const Target& target, Clock* clock = nullptr);
+// RetryingStore; no network I/O happens until the first call. A folder
+// store makes every file-system call through `env`; `clock` times an S3
+// store's deadlines and retries and dates its signatures (null: the real
+// clock). Both must outlive the store.
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env = Env::Default(),
+                                         Clock* clock = nullptr);
 // For 'hx sync init': like OpenStore, but first creates a folder target's
 // folder and its missing parents (durably). S3: the bucket must exist, the
 // credentials must be accepted and the server must honour conditional
 // writes (S3Store::CheckTarget); errors say which.
-Result<std::unique_ptr<Store>> CreateStore(const Target& target, Clock* clock = nullptr);
+Result<std::unique_ptr<Store>> CreateStore(const Target& target, Env& env = Env::Default(),
+                                           Clock* clock = nullptr);
 
 }  // namespace hx

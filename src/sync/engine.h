@@ -76,6 +76,10 @@ struct SyncOptions {
   // The clock for deadlines, backoff and elapsed time (base/clock.h; the
   // wall time of records is `now_ms`). Null: env's clock.
   Clock* clock = nullptr;
+  // Threads of the folder scan (0: the number of cores, at most 8). The
+  // local fault sweep sets 1, so that the Nth call of the Env is the same
+  // call on every run.
+  int scan_threads = 0;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

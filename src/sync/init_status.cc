@@ -1,7 +1,9 @@
 // hx sync init and hx sync status.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "base/hex.h"
+#include "base/os_error.h"
 #include "crypto/secret.h"
 #include "meta/head.h"
 #include "meta/lock.h"
@@ -17,6 +19,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// mkdir -p `vault` (absolute) through `env`.
+Status CreateVaultFolder(Env& env, const fs::path& vault) {
+  fs::path at;
+  for (const fs::path& part : vault) {
+    at /= part;
+    if (part == "/") continue;
+    int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
+    if (err == EEXIST) {
+      struct stat st;
+      err = env.StatAt(AT_FDCWD, at.c_str(), &st, 0);
+      if (err == 0 && !S_ISDIR(st.st_mode)) err = ENOTDIR;
+    }
+    if (err != 0) return OsError(SyncCode::kStateFailed, "cannot create the vault folder", at, err);
+  }
+  return OkStatus();
+}
+
 std::string RandomId(const RandomFn& random) {
   std::array<std::uint8_t, 16> bytes;
   random(bytes);
@@ -30,13 +49,14 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   }
   HX_ASSIGN_OR_RETURN(Target target,
                       ParseTargetUri(options.target_uri, options.target_options, options.cwd));
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
   InitReport report;
   report.vault_path = vault.string();
   report.target = target.ToUri();
 
-  if (LocalState::Exists(vault)) {
+  if (LocalState::Exists(vault, env)) {
     // Initializing twice is harmless with the same target.
-    HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+    HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, env));
     HX_ASSIGN_OR_RETURN(Target remembered, ResolveTarget(local.config(), options));
     report.vault_id = local.config().vault_id;
     report.node_id = local.config().node_id;
@@ -56,13 +76,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
     }
   }
 
-  std::error_code ec;
-  fs::create_directories(vault, ec);
-  if (ec) {
-    return Error(SyncCode::kStateFailed, Category::kIo,
-                 "cannot create the vault folder " + vault.string() + ": " + ec.message());
-  }
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, CreateStore(target));
+  HX_RETURN_IF_ERROR(CreateVaultFolder(env, fs::absolute(vault)));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, CreateStore(target, env));
   std::unique_ptr<Store> store =
       options.wrap_store ? options.wrap_store(std::move(raw)) : std::move(raw);
 
@@ -109,7 +124,7 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   config.vault_id = opened.config.vault_id;
   config.target_uri = target.ToUri();
   config.target_options = target.Options();
-  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(vault, config));
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Create(vault, config, env));
   HX_RETURN_IF_ERROR(local.SaveKey(opened.master));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
   // The copy hx sync repair writes back if the store loses vault.json.

@@ -129,7 +129,7 @@ Result<ScanResult> ScanFolder(Session& s, const BaseState& base) {
   ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
     return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
   };
-  return ScanVault(s.local.vault(), ScanOptions{}, base.stats, *s.chunker, chunk_id);
+  return ScanVault(s.local.vault(), s.scan_options(), base.stats, *s.chunker, chunk_id);
 }
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan) {
@@ -323,7 +323,7 @@ Error ReportConflict(Session& s, const ConflictArtifact& artifact, std::string m
   if (local.ok()) {
     const std::filesystem::path path = s.local.conflicts_dir() / local->name;
     Status wrote = LocalState::WriteFileAtomic(
-        path, std::string_view(reinterpret_cast<const char*>(local->bytes.data()),
+        *s.env, path, std::string_view(reinterpret_cast<const char*>(local->bytes.data()),
                                local->bytes.size()));
     if (wrote.ok()) conflict.With("local_artifact", path.string());
   }

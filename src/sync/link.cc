@@ -76,7 +76,9 @@ Error NoVaultInStore(const Target& target) {
 // is NoVaultInStore.
 Result<std::pair<std::unique_ptr<Store>, VaultConfig>> OpenExistingVault(
     const Target& target, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(target));
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                      OpenStore(target, env, options.clock != nullptr ? options.clock : &env.clock()));
   if (options.wrap_store) store = options.wrap_store(std::move(store));
   Result<VaultConfig> config = ReadVaultConfig(*store);
   if (!config.ok()) {

@@ -218,11 +218,12 @@ class FileInMemory {
  public:
   // Reads `path`; empty() if it cannot be opened, is not a regular file,
   // is empty or is larger than any baseline may be.
-  explicit FileInMemory(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return;
+  FileInMemory(Env& env, const std::filesystem::path& path) {
+    int raw = -1;
+    if (env.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw) != 0) return;
+    const Fd fd(env, raw);
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+    if (env.Fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         static_cast<std::uint64_t>(st.st_size) <= kMaxBaselineBytes) {
       const std::size_t size = static_cast<std::size_t>(st.st_size);
       void* data =
@@ -232,15 +233,14 @@ class FileInMemory {
         mapped_ = size;
         std::size_t done = 0;
         while (done < size) {
-          const ssize_t n = ::read(fd, static_cast<char*>(data) + done, size - done);
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) break;
-          done += static_cast<std::size_t>(n);
+          std::size_t n = 0;
+          if (env.Read(fd.get(), static_cast<char*>(data) + done, size - done, &n) != 0) break;
+          if (n == 0) break;
+          done += n;
         }
-        size_ = done;  // shorter if it shrank: then the checksum fails
+        size_ = done;  // shorter if it shrank or failed: then the checksum fails
       }
     }
-    ::close(fd);
   }
   ~FileInMemory() {
     if (data_ != nullptr) ::munmap(data_, mapped_);
@@ -276,11 +276,11 @@ std::optional<std::string> BaseKey(Index& index) {
 bool UnchangedSinceBaseline(Session& s) {
   const std::optional<std::string> key = BaseKey(*s.index);
   if (!key) return false;
-  const FileInMemory file(s.local.baseline_path());
+  const FileInMemory file(*s.env, s.local.baseline_path());
   if (file.empty()) return false;
   Result<BaselineView> view = ParseBaseline(file.bytes());
   if (!view.ok() || view->token() != *key) return false;
-  return FolderMatchesBaseline(s.local.vault(), *view);
+  return FolderMatchesBaseline(s.local.vault(), *view, s.scan_threads, *s.env);
 }
 
 Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
@@ -288,7 +288,7 @@ Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
   ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
     return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
   };
-  ScanOptions options;
+  ScanOptions options = s.scan_options();
   options.collect_baseline = true;
   return ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id);
 }
@@ -306,10 +306,11 @@ void SaveBaseline(Session& s, const ScanBaseline& baseline) {
   const std::optional<std::string> key = BaseKey(*s.index);
   if (key) {
     const BaselineFileParts file = BaselineFile(baseline, *key);
-    if (LocalState::WriteCacheFile(path, {file.head, file.dirs, file.checksum}).ok()) return;
+    if (LocalState::WriteCacheFile(*s.env, path, {file.head, file.dirs, file.checksum}).ok()) {
+      return;
+    }
   }
-  std::error_code ignored;
-  std::filesystem::remove(path, ignored);
+  (void)s.env->UnlinkAt(AT_FDCWD, path.c_str(), 0);
 }
 
 }  // namespace hx

@@ -23,49 +23,74 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ReadSmallFile(const fs::path& path, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
-  std::string out;
-  std::array<char, 4096> buf;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return OsError(SyncCode::kStateFailed, "cannot read", path, err);
-    }
-    if (n == 0) break;
-    out.append(buf.data(), static_cast<std::size_t>(n));
-    if (out.size() > max_bytes) {
-      ::close(fd);
-      return Error(SyncCode::kStateFailed, Category::kCorrupt,
-                   path.string() + " is larger than any file hx writes there");
-    }
+Result<std::string> ReadSmallFile(Env& env, const fs::path& path, std::size_t max_bytes) {
+  int raw = -1;
+  if (const int err = env.Open(AT_FDCWD, path.c_str(), O_RDONLY, 0, &raw); err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot open", path, err);
   }
-  ::close(fd);
+  const Fd fd(env, raw);
+  std::string out;
+  if (const int err = ReadAll(env, fd.get(), max_bytes, &out); err != 0) {
+    if (err == EFBIG) {
+      return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                   path.string() + " is larger than any file hx writes there")
+          .With("path", path.string());
+    }
+    return OsError(SyncCode::kStateFailed, "cannot read", path, err);
+  }
   return out;
 }
 
-Status FsyncDir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open directory", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return OsError(SyncCode::kStateFailed, "cannot sync directory", dir, err);
+Status FsyncDir(Env& env, const fs::path& dir) {
+  int raw = -1;
+  if (const int err = env.Open(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY, 0, &raw); err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot open directory", dir, err);
+  }
+  const Fd fd(env, raw);
+  if (const int err = env.Fsync(fd.get()); err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot sync directory", dir, err);
+  }
   return OkStatus();
 }
 
+// mkdir -p `dir` (its parents must exist up to `base`, which exists).
+Status MakeDirs(Env& env, const fs::path& base, const fs::path& dir) {
+  fs::path at = base;
+  for (const fs::path& part : dir.lexically_relative(base)) {
+    if (part.empty() || part == ".") continue;
+    at /= part;
+    int err = env.MkdirAt(AT_FDCWD, at.c_str(), 0755);
+    if (err == EEXIST) {
+      // There already: fine if it is a directory (a failure to look is
+      // reported as itself).
+      struct stat st;
+      err = env.StatAt(AT_FDCWD, at.c_str(), &st, 0);
+      if (err == 0 && !S_ISDIR(st.st_mode)) err = ENOTDIR;
+    }
+    if (err != 0) return OsError(SyncCode::kStateFailed, "cannot create", at, err);
+  }
+  return OkStatus();
+}
+
+// 0 if `path` is a directory, ENOENT if it is missing or not a directory,
+// else the errno of looking.
+int CheckDirectory(Env& env, const fs::path& path) {
+  struct stat st;
+  const int err = env.StatAt(AT_FDCWD, path.c_str(), &st, 0);
+  if (err == ENOTDIR || (err == 0 && !S_ISDIR(st.st_mode))) return ENOENT;
+  return err;
+}
+
 // Takes the per-vault process lock (non-blocking).
-Result<int> LockVault(const fs::path& dir) {
+Result<int> LockVault(Env& env, const fs::path& dir) {
   const fs::path path = dir / "lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    ::close(fd);
+  int raw = -1;
+  if (const int err = env.Open(AT_FDCWD, path.c_str(), O_RDWR | O_CREAT, 0644, &raw); err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot open", path, err);
+  }
+  Fd fd(env, raw);
+  if (const int err = env.Flock(fd.get(), LOCK_EX | LOCK_NB); err != 0) {
+    fd.reset();
     if (err == EWOULDBLOCK) {
       return Error(SyncCode::kLocked, Category::kLocked,
                    "another hx process is working on this vault (" + dir.parent_path().string() +
@@ -74,7 +99,7 @@ Result<int> LockVault(const fs::path& dir) {
     }
     return OsError(SyncCode::kStateFailed, "cannot lock", path, err);
   }
-  return fd;
+  return fd.release();
 }
 
 }  // namespace
@@ -147,88 +172,107 @@ namespace {
 
 // Temp file, (fsync if `durable`), rename over `path`, (fsync of the
 // directory if `durable`).
-Status ReplaceFile(const fs::path& path, std::initializer_list<std::string_view> pieces, int mode,
-                   bool durable) {
+Status ReplaceFile(Env& env, const fs::path& path, std::initializer_list<std::string_view> pieces,
+                   int mode, bool durable) {
   const fs::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return OsError(SyncCode::kStateFailed, "cannot create", tmp, errno);
+  int raw = -1;
+  if (const int err = env.Open(AT_FDCWD, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode, &raw);
+      err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot create", tmp, err);
+  }
+  Fd fd(env, raw);
+  auto fail = [&](std::string_view what, const fs::path& where, int err) {
+    fd.reset();
+    (void)env.UnlinkAt(AT_FDCWD, tmp.c_str(), 0);
+    return OsError(SyncCode::kStateFailed, what, where, err);
+  };
   for (const std::string_view bytes : pieces) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return OsError(SyncCode::kStateFailed, "cannot write", tmp, err);
-      }
-      done += static_cast<std::size_t>(n);
+    if (const int err = WriteAll(env, fd.get(), bytes); err != 0) {
+      return fail("cannot write", tmp, err);
     }
   }
   // Data reaches the disk before the rename makes it visible, and the
   // directory entry is synced after, so a crash leaves the old or the new
   // file, never a torn one.
-  if (durable && ::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return OsError(SyncCode::kStateFailed, "cannot sync", tmp, err);
+  if (durable) {
+    if (const int err = env.Fsync(fd.get()); err != 0) return fail("cannot sync", tmp, err);
   }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return OsError(SyncCode::kStateFailed, "cannot rename into", path, err);
+  // close() can report a deferred write error (NFS, quotas).
+  if (const int err = fd.reset(); err != 0) return fail("cannot write", tmp, err);
+  if (const int err = env.RenameAt(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), 0); err != 0) {
+    return fail("cannot rename into", path, err);
   }
-  return durable ? FsyncDir(path.parent_path()) : OkStatus();
+  return durable ? FsyncDir(env, path.parent_path()) : OkStatus();
 }
 
 }  // namespace
 
 Status LocalState::WriteFileAtomic(const fs::path& path, std::string_view bytes, int mode) {
-  return ReplaceFile(path, {bytes}, mode, /*durable=*/true);
+  return WriteFileAtomic(Env::Default(), path, bytes, mode);
+}
+
+Status LocalState::WriteFileAtomic(Env& env, const fs::path& path, std::string_view bytes,
+                                   int mode) {
+  return ReplaceFile(env, path, {bytes}, mode, /*durable=*/true);
 }
 
 Status LocalState::WriteCacheFile(const fs::path& path,
                                   std::initializer_list<std::string_view> pieces) {
+  return WriteCacheFile(Env::Default(), path, pieces);
+}
+
+Status LocalState::WriteCacheFile(Env& env, const fs::path& path,
+                                  std::initializer_list<std::string_view> pieces) {
   // No fsync: a crash may leave the old file, the new one, or (on some file
   // systems) an empty or torn one, which the reader's checksum refuses.
-  return ReplaceFile(path, pieces, 0644, /*durable=*/false);
+  return ReplaceFile(env, path, pieces, 0644, /*durable=*/false);
 }
 
-bool LocalState::Exists(const fs::path& vault) {
-  std::error_code ec;
-  return fs::is_regular_file(vault / kLocalDirName / "config.json", ec);
+bool LocalState::Exists(const fs::path& vault, Env& env) {
+  struct stat st;
+  const fs::path config = vault / kLocalDirName / "config.json";
+  return env.StatAt(AT_FDCWD, config.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode);
 }
 
-Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& config) {
-  std::error_code ec;
-  if (!fs::is_directory(vault, ec)) {
+Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& config, Env& env) {
+  if (const int err = CheckDirectory(env, vault); err != 0 && err != ENOENT) {
+    return OsError(SyncCode::kStateFailed, "cannot read the vault folder", vault, err);
+  } else if (err == ENOENT) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the vault folder " + vault.string() + " does not exist; create it first")
         .With("path", vault.string());
   }
   const fs::path dir = vault / kLocalDirName;
   for (const fs::path& d : {dir, dir / "staging", dir / "reports", dir / "conflicts"}) {
-    fs::create_directories(d, ec);
-    if (ec) return OsError(SyncCode::kStateFailed, "cannot create", d, ec.value());
+    HX_RETURN_IF_ERROR(MakeDirs(env, vault, d));
   }
-  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(dir));
-  LocalState state(vault, config, lock_fd);
-  if (Exists(vault)) {
+  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(env, dir));
+  LocalState state(vault, config, lock_fd, env);
+  if (Exists(vault, env)) {
     return Error(SyncCode::kStateFailed, Category::kAborted,
                  vault.string() + " is already an hx vault");
   }
   HX_ASSIGN_OR_RETURN(const std::string bytes, EncodeLocalConfig(config));
-  HX_RETURN_IF_ERROR(WriteFileAtomic(dir / "config.json", bytes));
+  HX_RETURN_IF_ERROR(WriteFileAtomic(env, dir / "config.json", bytes));
   return state;
 }
 
-Result<LocalState> LocalState::Open(const fs::path& vault) {
-  if (!Exists(vault)) {
-    std::error_code ec;
-    if (!fs::is_directory(vault, ec)) {
+Result<LocalState> LocalState::Open(const fs::path& vault, Env& env) {
+  // Only "no such file" means "not a vault": any other failure to look is
+  // reported as what it is (an unreadable disk is not an uninitialized
+  // folder, and "run init" would be the wrong advice).
+  const fs::path config_path = vault / kLocalDirName / "config.json";
+  struct stat st;
+  const int config_err = env.StatAt(AT_FDCWD, config_path.c_str(), &st, 0);
+  if (config_err != 0 && config_err != ENOENT && config_err != ENOTDIR) {
+    return OsError(SyncCode::kStateFailed, "cannot read", config_path, config_err);
+  }
+  if (config_err != 0 || !S_ISREG(st.st_mode)) {
+    const int vault_err = CheckDirectory(env, vault);
+    if (vault_err != 0 && vault_err != ENOENT) {
+      return OsError(SyncCode::kStateFailed, "cannot read the vault folder", vault, vault_err);
+    }
+    if (vault_err != 0) {
       return Error(SyncCode::kStateFailed, Category::kNotFound,
                    "the vault folder " + vault.string() +
                        " is missing (an unmounted disk?); nothing was changed")
@@ -240,14 +284,13 @@ Result<LocalState> LocalState::Open(const fs::path& vault) {
         .With("path", vault.string());
   }
   const fs::path dir = vault / kLocalDirName;
-  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(dir));
-  LocalState state(vault, LocalConfig{}, lock_fd);
-  HX_ASSIGN_OR_RETURN(const std::string bytes, ReadSmallFile(dir / "config.json", 64 << 10));
+  HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(env, dir));
+  LocalState state(vault, LocalConfig{}, lock_fd, env);
+  HX_ASSIGN_OR_RETURN(const std::string bytes,
+                      ReadSmallFile(env, dir / "config.json", 64 << 10));
   HX_ASSIGN_OR_RETURN(state.config_, ParseLocalConfig(bytes));
-  std::error_code ec;
   for (const fs::path& d : {dir / "staging", dir / "reports", dir / "conflicts"}) {
-    fs::create_directories(d, ec);
-    if (ec) return OsError(SyncCode::kStateFailed, "cannot create", d, ec.value());
+    HX_RETURN_IF_ERROR(MakeDirs(env, dir, d));
   }
   return state;
 }
@@ -255,20 +298,22 @@ Result<LocalState> LocalState::Open(const fs::path& vault) {
 LocalState::LocalState(LocalState&& other) noexcept
     : vault_(std::move(other.vault_)),
       config_(std::move(other.config_)),
-      lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+      lock_fd_(std::exchange(other.lock_fd_, -1)),
+      env_(other.env_) {}
 
 LocalState& LocalState::operator=(LocalState&& other) noexcept {
   if (this != &other) {
-    if (lock_fd_ >= 0) ::close(lock_fd_);
+    if (lock_fd_ >= 0) (void)env_->Close(lock_fd_);
     vault_ = std::move(other.vault_);
     config_ = std::move(other.config_);
     lock_fd_ = std::exchange(other.lock_fd_, -1);
+    env_ = other.env_;
   }
   return *this;
 }
 
 LocalState::~LocalState() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the flock
+  if (lock_fd_ >= 0) (void)env_->Close(lock_fd_);  // drops the flock
 }
 
 Status LocalState::UpdateConfig(const LocalConfig& config) {
@@ -278,29 +323,39 @@ Status LocalState::UpdateConfig(const LocalConfig& config) {
                  "a config update may not change the node, vault or target");
   }
   HX_ASSIGN_OR_RETURN(const std::string bytes, EncodeLocalConfig(config));
-  HX_RETURN_IF_ERROR(WriteFileAtomic(dir() / "config.json", bytes));
+  HX_RETURN_IF_ERROR(WriteFileAtomic(*env_, dir() / "config.json", bytes));
   config_ = config;
   return OkStatus();
 }
 
 Result<std::optional<SecretKey>> LocalState::LoadKey() const {
   const fs::path path = dir() / "key";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<SecretKey>();
-    return OsError(SyncCode::kStateFailed, "cannot open", path, errno);
+  int raw = -1;
+  if (const int err = env_->Open(AT_FDCWD, path.c_str(), O_RDONLY, 0, &raw); err != 0) {
+    if (err == ENOENT) return std::optional<SecretKey>();
+    return OsError(SyncCode::kStateFailed, "cannot open", path, err);
   }
+  const Fd fd(*env_, raw);
   // Read straight into the key, so no other copy of it is left in memory.
   SecretKey key;
   std::size_t done = 0;
   std::uint8_t extra = 0;
-  ssize_t n = 0;
   auto out = key.mutable_bytes();
-  while (done < out.size() && (n = ::read(fd, out.data() + done, out.size() - done)) > 0) {
-    done += static_cast<std::size_t>(n);
+  while (done < out.size()) {
+    std::size_t n = 0;
+    if (const int err = env_->Read(fd.get(), out.data() + done, out.size() - done, &n); err != 0) {
+      return OsError(SyncCode::kStateFailed, "cannot read", path, err);
+    }
+    if (n == 0) break;
+    done += n;
   }
-  const bool longer = done == out.size() && ::read(fd, &extra, 1) > 0;
-  ::close(fd);
+  std::size_t more = 0;
+  if (done == out.size()) {
+    if (const int err = env_->Read(fd.get(), &extra, 1, &more); err != 0) {
+      return OsError(SyncCode::kStateFailed, "cannot read", path, err);
+    }
+  }
+  const bool longer = more > 0;
   if (done != kSecretKeySize || longer) {
     return Error(SyncCode::kStateFailed, Category::kCorrupt,
                  path.string() + " is damaged; delete it and hx will ask for the passphrase")
@@ -312,7 +367,8 @@ Result<std::optional<SecretKey>> LocalState::LoadKey() const {
 Status LocalState::SaveKey(const SecretKey& key) const {
   const auto bytes = key.bytes();
   return WriteFileAtomic(
-      dir() / "key", std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+      *env_, dir() / "key",
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
       0600);
 }
 

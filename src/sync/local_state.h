@@ -20,6 +20,9 @@
 // KC_SYNC_LOCKED instead of racing the first. The lock is released when the
 // LocalState is destroyed (or the process dies: the kernel drops flocks).
 //
+// Every file-system call goes through the Env given to Create/Open (the
+// process's by default), which must outlive the LocalState.
+//
 // Thread-safety: not thread-safe; one LocalState per process and vault.
 #pragma once
 
@@ -32,6 +35,7 @@
 #include "base/error.h"
 #include "crypto/secret.h"
 #include "merge/policy.h"
+#include "os/env.h"
 #include "store/target_uri.h"
 
 namespace hx {
@@ -57,13 +61,14 @@ class LocalState {
  public:
   // Creates <vault>/.hx/ with `config` (the vault folder must exist). Fails
   // if .hx/config.json exists already.
-  static Result<LocalState> Create(const std::filesystem::path& vault, const LocalConfig& config);
+  static Result<LocalState> Create(const std::filesystem::path& vault, const LocalConfig& config,
+                                   Env& env = Env::Default());
   // Opens an existing .hx/. Not initialized: KC_SYNC_STATE_FAILED,
   // Category::kNotFound, "run hx sync init". Another hx process holds the
   // vault: KC_SYNC_LOCKED.
-  static Result<LocalState> Open(const std::filesystem::path& vault);
+  static Result<LocalState> Open(const std::filesystem::path& vault, Env& env = Env::Default());
   // Whether <vault>/.hx/config.json exists.
-  static bool Exists(const std::filesystem::path& vault);
+  static bool Exists(const std::filesystem::path& vault, Env& env = Env::Default());
 
   LocalState(LocalState&& other) noexcept;
   LocalState& operator=(LocalState&& other) noexcept;
@@ -72,6 +77,8 @@ class LocalState {
   ~LocalState();
 
   const LocalConfig& config() const { return config_; }
+  // The Env every file-system call of this state goes through.
+  Env& env() const { return *env_; }
   const std::filesystem::path& vault() const { return vault_; }
   std::filesystem::path dir() const { return vault_ / kLocalDirName; }
   std::filesystem::path index_path() const { return dir() / "index.sqlite"; }
@@ -90,23 +97,28 @@ class LocalState {
   Status SaveKey(const SecretKey& key) const;
 
   // Writes `bytes` to `path` atomically and durably (temp, fsync, rename,
-  // fsync of the directory).
+  // fsync of the directory). Without an Env: Env::Default().
+  static Status WriteFileAtomic(Env& env, const std::filesystem::path& path,
+                                std::string_view bytes, int mode = 0644);
   static Status WriteFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                                 int mode = 0644);
   // Replaces `path` with `bytes` (temp + rename, so readers see the old or
   // the new file) without syncing: for caches that check their own
   // integrity and are rebuilt when damaged (.hx/baseline).
   // The file's bytes may be given in pieces (written one after the other).
+  static Status WriteCacheFile(Env& env, const std::filesystem::path& path,
+                               std::initializer_list<std::string_view> pieces);
   static Status WriteCacheFile(const std::filesystem::path& path,
                                std::initializer_list<std::string_view> pieces);
 
  private:
-  LocalState(std::filesystem::path vault, LocalConfig config, int lock_fd)
-      : vault_(std::move(vault)), config_(std::move(config)), lock_fd_(lock_fd) {}
+  LocalState(std::filesystem::path vault, LocalConfig config, int lock_fd, Env& env)
+      : vault_(std::move(vault)), config_(std::move(config)), lock_fd_(lock_fd), env_(&env) {}
 
   std::filesystem::path vault_;
   LocalConfig config_;
   int lock_fd_ = -1;
+  Env* env_ = &Env::Default();
 };
 
 // The canonical JSON of a local config, and its strict parser.

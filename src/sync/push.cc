@@ -157,7 +157,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(EnsureMayPush(s));
 
   // 3. New chunks of changed files (in path order), then new trees.
-  ObjectUploader uploader(*s.store, s.ctx, *s.index);
+  ObjectUploader uploader(*s.store, s.ctx, *s.index, UploaderOptions::ReadingThrough(s.env));
   std::vector<std::pair<std::string, const Entry*>> changed_files;
   for (const auto* list : {&changes.added, &changes.modified, &kept_paths}) {
     for (const std::string& path : *list) {

@@ -25,9 +25,11 @@ std::span<const std::uint8_t> AsSpan(std::string_view text) {
 // repairs.
 Result<std::string> RepairVaultConfig(const std::filesystem::path& vault,
                                       const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, env));
   HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(target));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                      OpenStore(target, env, options.clock != nullptr ? options.clock : &env.clock()));
   if (options.wrap_store) store = options.wrap_store(std::move(store));
   Result<Bytes> present = store->Get(kVaultConfigKey, kMaxVaultConfigBytes);
   if (present.ok()) return std::string("ok");

