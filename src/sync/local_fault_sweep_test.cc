@@ -94,30 +94,8 @@ class Checkpoint {
   TempDir saved_;
 };
 
-// Every file of a folder tree by relative path ("file:<bytes>",
-// "link:<target>", "dir"), .hx/ left out.
 using Tree = std::map<std::string, std::string>;
-Tree ReadTree(const fs::path& root) {
-  Tree out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
-    const std::string rel = fs::relative(it->path(), root).generic_string();
-    if (rel == ".hx") {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_symlink()) {
-      out[rel] = "link:" + fs::read_symlink(it->path()).string();
-    } else if (it->is_directory()) {
-      out[rel] = "dir";
-    } else {
-      std::ifstream in(it->path(), std::ios::binary);
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      out[rel] = "file:" + bytes.str();
-    }
-  }
-  return out;
-}
+Tree ReadTree(const fs::path& root) { return ReadFolderTree(root); }
 
 // Files of the folder store whose names are temporary (".tmp~...").
 std::vector<std::string> StoreTempFiles(const fs::path& root) {

@@ -166,10 +166,10 @@ void Device::Remove(const std::string& path) const {
   fs::remove_all(vault_ / path, ec);
 }
 
-std::map<std::string, std::string> Device::Snapshot() const {
+std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
   std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(vault_); it != fs::end(it); ++it) {
-    const std::string rel = fs::relative(it->path(), vault_).string();
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
+    const std::string rel = fs::relative(it->path(), root).string();
     if (rel == ".hx") {
       it.disable_recursion_pending();
       continue;
@@ -179,10 +179,15 @@ std::map<std::string, std::string> Device::Snapshot() const {
     } else if (it->is_directory()) {
       out[rel] = "dir";
     } else {
-      out[rel] = "file:" + Read(rel);
+      std::ifstream in(it->path(), std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      out[rel] = "file:" + bytes.str();
     }
   }
   return out;
 }
+
+std::map<std::string, std::string> Device::Snapshot() const { return ReadFolderTree(vault_); }
 
 }  // namespace hx::testing

@@ -73,6 +73,10 @@ std::vector<NamedStoreFixture> ScenarioStores();
 void PrintTo(const NamedStoreFixture& fixture, std::ostream* os);
 
 // One device: a vault folder initialized against the store.
+// Every entry of a folder tree by relative path ("file:<bytes>",
+// "link:<target>", "dir"), .hx/ left out.
+std::map<std::string, std::string> ReadFolderTree(const std::filesystem::path& root);
+
 class Device {
  public:
   // `seed` != 0 makes the device's node id (and, for the first device, the
@@ -96,7 +100,7 @@ class Device {
   void Remove(const std::string& path) const;
   // Every file, symlink and directory of the vault (not .hx/), with file
   // contents: "path" -> "file:<contents>", "dir", "link:<target>".
-  std::map<std::string, std::string> Snapshot() const;
+  std::map<std::string, std::string> Snapshot() const;  // ReadFolderTree(vault())
 
   SyncOptions options(std::int64_t now_ms) const;
   std::string passphrase = "correct horse battery staple";
