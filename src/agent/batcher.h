@@ -51,7 +51,7 @@ struct BatchOptions {
   // stable; also the wait between two looks at a file.
   std::int64_t settle_ms = 100;
   // The longest a file is held back for being written.
-  std::int64_t max_hold_ms = 60'000;
+  std::int64_t max_hold_ms = 30'000;
 };
 
 struct Batch {

@@ -10,8 +10,10 @@
 //   - a new path is kCreated, a vanished one kDeleted, a changed one
 //     kModified (a directory only when its mode changed: its mtime moves with
 //     its entries, which are reported themselves);
-//   - a vanished path and a new path with the same inode, type and size are
-//     one move (kMovedFrom + kMovedTo with a fresh cookie);
+//   - a vanished path and a new path with the same inode and type (for a
+//     file also the same size and mtime) are one move (kMovedFrom +
+//     kMovedTo with a fresh cookie); a directory moved brings its entries'
+//     moves too;
 //   - write hints are always kUnknown (the batcher then looks twice).
 // `.hx/` and ignored paths are neither walked nor reported. Nothing is
 // hashed: a walk is one lstat per entry and one listing per directory, so a
