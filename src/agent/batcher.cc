@@ -16,9 +16,22 @@ Batcher::Batcher(BatchOptions options) : options_(options) {}
 
 std::int64_t Batcher::Clamp(std::int64_t now_ms) {
   // A wall clock stepped back must not stall a batch (its quiet period would
-  // be measured from a time in the "future"): time never goes back here.
-  max_now_ms_ = std::max(max_now_ms_, now_ms);
-  return max_now_ms_;
+  // be measured from a time in the "future"): every stored time moves back
+  // by the step, as if no time had passed since the last call.
+  if (now_ms < max_now_ms_) {
+    const std::int64_t step = max_now_ms_ - now_ms;
+    for (auto& [path, p] : queue_) {
+      p.first_ms -= step;
+      p.last_ms -= step;
+      if (p.held_since_ms >= 0) p.held_since_ms -= step;
+      if (p.recheck_ms >= 0) p.recheck_ms -= step;
+    }
+    for (auto& [path, until] : own_until_) until -= step;
+    rescan_first_ms_ -= step;
+    rescan_last_ms_ -= step;
+  }
+  max_now_ms_ = now_ms;
+  return now_ms;
 }
 
 bool Batcher::IsOwn(const std::string& path, std::int64_t now_ms) const {
@@ -132,11 +145,13 @@ bool Batcher::Stable(const std::filesystem::path& vault, Env& env, const std::st
     // The writer has not closed it: wait for the close event, but not for
     // ever (a log held open would never be synced).
     recheck = (p.held_since_ms >= 0 ? p.held_since_ms : now_ms) + options_.max_hold_ms;
-  } else if ((age_ns >= 0 && age_ns < options_.settle_ms * 1'000'000) || changed_since_look ||
-             (first_look && !p.closed)) {
-    // Still moving, or nothing says the writer is done: one more look after
-    // settle_ms. A future mtime (a clock skew, `cp -p` from a device ahead)
-    // does not count as recent, else such a file would be held for ever.
+  } else if ((age_ns >= 0 && age_ns < options_.settle_ms * 1'000'000) ||
+             (!p.closed && (first_look || changed_since_look))) {
+    // Modified moments ago, or nothing says the writer is done and the file
+    // moved since the last look (or this is the first): one more look after
+    // settle_ms. A closed file needs no second look: the close is the
+    // writer saying it is done. A future mtime (a clock skew, `cp -p` from a
+    // device ahead) does not count as recent, else it would be held for ever.
     recheck = now_ms + options_.settle_ms;
   }
   if (recheck < 0) return true;
@@ -183,6 +198,7 @@ std::optional<Batch> Batcher::TakeDue(const std::filesystem::path& vault, Env& e
 }
 
 std::optional<std::int64_t> Batcher::NextDueInMs(std::int64_t now_ms) const {
+  // A step back is answered as Clamp would see it: from the last time seen.
   now_ms = std::max(now_ms, max_now_ms_);
   bool any_fresh = rescan_;
   std::int64_t first = rescan_ ? rescan_first_ms_ : 0;

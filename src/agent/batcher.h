@@ -21,8 +21,10 @@
 //
 // Pure logic on `now_ms`, the agent's wall clock in ms since the epoch
 // (Clock::WallMs: the mtime check compares it with file times): no thread,
-// no sleeping, no clock of its own. A `now_ms` earlier than one seen before
-// (the wall clock stepped back) is treated as that earlier-seen maximum.
+// no sleeping, no clock of its own. A `now_ms` earlier than the last one
+// seen (the wall clock stepped back) moves every stored time back by the
+// step, as if no time had passed since the last call, so no batch stalls; a
+// step forward only makes batches due early.
 //
 // Bounds: one entry per queued path and per own write not yet expired
 // (expired ones are pruned on every TakeDue).
@@ -104,6 +106,7 @@ class Batcher {
     std::int64_t recheck_ms = -1;     // held: look again at; -1 not held
   };
 
+  // Takes `now_ms` as the current time (rebasing stored times on a step back).
   std::int64_t Clamp(std::int64_t now_ms);
   void Queue(const std::string& path, WriteHint hint, std::int64_t now_ms);
   bool IsOwn(const std::string& path, std::int64_t now_ms) const;
@@ -120,7 +123,7 @@ class Batcher {
   std::string rescan_reason_;
   std::int64_t rescan_first_ms_ = 0;
   std::int64_t rescan_last_ms_ = 0;
-  std::int64_t max_now_ms_ = 0;
+  std::int64_t max_now_ms_ = 0;  // the last now_ms seen
 };
 
 }  // namespace hx
