@@ -48,7 +48,8 @@ class PollingWatcher final : public Watcher {
  public:
   explicit PollingWatcher(PollingOptions options)
       : env_(options.env != nullptr ? *options.env : Env::Default()),
-        interval_(std::chrono::milliseconds(std::max<std::int64_t>(options.interval_ms, 0))) {
+        interval_(std::chrono::milliseconds(std::max<std::int64_t>(options.interval_ms, 0))),
+        min_idle_factor_(std::max<std::int64_t>(options.min_idle_factor, 0)) {
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   }
   ~PollingWatcher() override {
@@ -76,9 +77,12 @@ class PollingWatcher final : public Watcher {
   // listed keep their previous entries.
   Result<std::vector<Node>> Walk();
   std::vector<WatchEvent> Compare(const std::vector<Node>& now);
+  // Walks, timing the walk on the Env's clock to schedule the next one.
+  Result<std::vector<Node>> TimedWalk();
 
   Env& env_;
   const std::chrono::milliseconds interval_;
+  const std::int64_t min_idle_factor_;
   int wake_fd_ = -1;
   std::filesystem::path root_;
   Fd root_fd_;
@@ -92,6 +96,14 @@ class PollingWatcher final : public Watcher {
   std::string injected_detail_;
 };
 
+Result<std::vector<Node>> PollingWatcher::TimedWalk() {
+  const Clock::MonoTime begin = env_.clock().Monotonic();
+  Result<std::vector<Node>> nodes = Walk();
+  const Clock::MonoTime end = env_.clock().Monotonic();
+  next_walk_ = end + std::max<Clock::MonoTime::duration>(interval_, (end - begin) * min_idle_factor_);
+  return nodes;
+}
+
 Status PollingWatcher::Start(const std::filesystem::path& root, const IgnoreRules& rules) {
   int fd = -1;
   if (const int err = env_.Open(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY, 0, &fd);
@@ -101,8 +113,7 @@ Status PollingWatcher::Start(const std::filesystem::path& root, const IgnoreRule
   root_ = root;
   root_fd_ = Fd(env_, fd);
   rules_ = rules;
-  HX_ASSIGN_OR_RETURN(previous_, Walk());
-  next_walk_ = env_.clock().Monotonic() + interval_;
+  HX_ASSIGN_OR_RETURN(previous_, TimedWalk());
   started_ = true;
   overflowed_ = false;
   return OkStatus();
@@ -264,8 +275,7 @@ Result<std::vector<WatchEvent>> PollingWatcher::Poll(int timeout_ms) {
   if (injected_) {
     injected_ = false;
     // A fresh baseline: the consumer's rescan covers everything before it.
-    HX_ASSIGN_OR_RETURN(previous_, Walk());
-    next_walk_ = env_.clock().Monotonic() + interval_;
+    HX_ASSIGN_OR_RETURN(previous_, TimedWalk());
     WatchEvent event;
     event.kind = WatchEventKind::kOverflow;
     event.detail = injected_detail_.empty() ? "overflow injected" : injected_detail_;
@@ -290,8 +300,7 @@ Result<std::vector<WatchEvent>> PollingWatcher::Poll(int timeout_ms) {
     overflowed_ = false;
     return events;
   }
-  HX_ASSIGN_OR_RETURN(std::vector<Node> current, Walk());
-  next_walk_ = env_.clock().Monotonic() + interval_;
+  HX_ASSIGN_OR_RETURN(std::vector<Node> current, TimedWalk());
   events = Compare(current);
   previous_ = std::move(current);
   overflowed_ = events.size() > kMaxEventsPerPoll;

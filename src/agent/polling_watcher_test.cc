@@ -37,8 +37,14 @@ class TestEnv final : public EnvWrapper {
     if (!denied_.empty() && denied_ == path) return EACCES;
     return EnvWrapper::OpenBeneath(dirfd, path, flags, mode, fd);
   }
+  // Listing a directory takes this long on the fake clock.
+  int ReadDir(int dirfd, std::vector<DirEntry>* entries) override {
+    clock_.Advance(std::chrono::milliseconds(readdir_cost_ms_));
+    return EnvWrapper::ReadDir(dirfd, entries);
+  }
   FakeClock clock_;
   std::string denied_;
+  std::int64_t readdir_cost_ms_ = 0;
 };
 
 class PollingWatcherTest : public ::testing::Test {
@@ -46,6 +52,7 @@ class PollingWatcherTest : public ::testing::Test {
   std::unique_ptr<Watcher> Start(IgnoreRules rules = {}) {
     PollingOptions options;
     options.interval_ms = 1000;
+    options.min_idle_factor = 20;
     options.env = &env_;
     std::unique_ptr<Watcher> watcher = MakePollingWatcher(options);
     const Status started = watcher->Start(dir_.path(), rules);
@@ -86,6 +93,22 @@ TEST_F(PollingWatcherTest, NoWalkHappensBeforeTheIntervalHasPassed) {
   EXPECT_TRUE(got->empty()) << Describe(*got);
   const EventList events = Walk(*watcher);
   EXPECT_TRUE(Has(events, WatchEventKind::kCreated, "early.txt")) << Describe(events);
+}
+
+TEST_F(PollingWatcherTest, SlowWalksSpaceThemselvesOutInsteadOfTakingTheWholeCore) {
+  fs::create_directories(dir_.path() / "a");
+  env_.readdir_cost_ms_ = 50;  // two directories: a walk takes 100 ms
+  auto watcher = Start();
+  WriteFile(dir_.path() / "a" / "new.txt", "x");
+  // The interval (1 s) has passed, but 20 x 100 ms have not.
+  env_.clock_.Advance(std::chrono::milliseconds(1000));
+  Result<EventList> got = watcher->Poll(0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty()) << Describe(*got);
+  env_.clock_.Advance(std::chrono::milliseconds(1000));
+  got = watcher->Poll(0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(Has(*got, WatchEventKind::kCreated, "a/new.txt")) << Describe(*got);
 }
 
 TEST_F(PollingWatcherTest, CreatedModifiedAndDeletedAreFoundByComparingWalks) {
