@@ -82,18 +82,29 @@ void Batcher::Add(const WatchEvent& event, std::int64_t now_ms) {
     }
     return;
   }
-  if (event.path.empty() || IsOwn(event.path, now_ms)) return;
+  if (event.path.empty()) return;
   WriteHint hint = event.write;
-  if (event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom) {
-    // The name is gone: whoever wrote under it is no longer writing there.
-    hint = WriteHint::kClosed;
+  if (event.kind == WatchEventKind::kMovedFrom) {
+    // Remembered for its kMovedTo (the adapters deliver the halves one after
+    // the other): was the old name still open for writing?
+    const auto it = queue_.find(event.path);
+    moved_from_cookie_ = event.cookie;
+    moved_from_open_ = it != queue_.end() && it->second.open;
   }
+  if (event.kind == WatchEventKind::kMovedTo && hint == WriteHint::kUnknown) {
+    // rename(2) is how editors and downloaders publish a finished file: the
+    // new name is complete unless the old one was still being written.
+    hint = event.cookie != 0 && event.cookie == moved_from_cookie_ && moved_from_open_
+               ? WriteHint::kWriting
+               : WriteHint::kClosed;
+  }
+  if (IsOwn(event.path, now_ms)) return;
+  const bool gone =
+      event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom;
+  // The name is gone: whoever wrote under it is no longer writing there.
+  if (gone) hint = WriteHint::kClosed;
   Queue(event.path, hint, now_ms);
-  if (event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom) {
-    Pending& p = queue_[event.path];
-    p.open = false;
-    p.looked = false;
-  }
+  if (gone) queue_[event.path].looked = false;
 }
 
 void Batcher::IgnoreOwnWrite(const std::string& path, std::int64_t until_ms) {

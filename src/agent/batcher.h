@@ -17,7 +17,10 @@
 //     next releases it if both are unchanged, else records and holds again;
 //   - held for `max_hold_ms` in all -> released anyway (a file that never
 //     settles, like a log, is still synced now and then).
-// Deleted paths, directories and symlinks are released at once.
+// A file moved into place (kMovedTo without a hint) counts as closed: rename(2)
+// is how editors and downloaders publish a finished file; unless its old
+// name was open for writing. Deleted paths, directories and symlinks are
+// released at once.
 //
 // Pure logic on `now_ms`, the agent's wall clock in ms since the epoch
 // (Clock::WallMs: the mtime check compares it with file times): no thread,
@@ -123,6 +126,8 @@ class Batcher {
   std::string rescan_reason_;
   std::int64_t rescan_first_ms_ = 0;
   std::int64_t rescan_last_ms_ = 0;
+  std::uint32_t moved_from_cookie_ = 0;  // the last kMovedFrom's cookie
+  bool moved_from_open_ = false;         // ... and whether its path was open
   std::int64_t max_now_ms_ = 0;  // the last now_ms seen
 };
 

@@ -93,23 +93,37 @@ TEST_F(BatcherTest, AContinuousStreamIsCutAtTheMaxDelay) {
   EXPECT_EQ(batch->paths.size(), 11u);
 }
 
-TEST_F(BatcherTest, AMoveContributesBothNamesSorted) {
+TEST_F(BatcherTest, AMoveContributesBothNamesAndAFileMovedIntoPlaceIsNotHeld) {
   File("z-new");
   WatchEvent from = Event(WatchEventKind::kMovedFrom, "z-old", WriteHint::kUnknown);
   WatchEvent to = Event(WatchEventKind::kMovedTo, "z-new", WriteHint::kUnknown);
   from.cookie = to.cookie = 7;
-  batcher_.Add(to, kT0);
   batcher_.Add(from, kT0);
+  batcher_.Add(to, kT0);
   batcher_.Add(Event(WatchEventKind::kDeleted, "a-gone", WriteHint::kUnknown), kT0);
-  // "z-new" was never closed after a write as far as the batcher knows: it
-  // needs two looks; the gone names go at once.
-  std::optional<Batch> batch = Take(kT0 + 200);
+  // An editor's atomic save: the renamed file is complete, no second look.
+  const std::optional<Batch> batch = Take(kT0 + 200);
   ASSERT_TRUE(batch.has_value());
-  EXPECT_EQ(batch->paths, (std::vector<std::string>{"a-gone", "z-old"}));
+  EXPECT_EQ(batch->paths, (std::vector<std::string>{"a-gone", "z-new", "z-old"}));
+  EXPECT_EQ(batch->deferred, 0u);
+}
+
+TEST_F(BatcherTest, AFileRenamedWhileStillOpenForWritingIsHeld) {
+  File("moved");
+  batcher_.Add(Modified("part", WriteHint::kWriting), kT0);
+  WatchEvent from = Event(WatchEventKind::kMovedFrom, "part", WriteHint::kUnknown);
+  WatchEvent to = Event(WatchEventKind::kMovedTo, "moved", WriteHint::kUnknown);
+  from.cookie = to.cookie = 9;
+  batcher_.Add(from, kT0 + 10);
+  batcher_.Add(to, kT0 + 10);
+  std::optional<Batch> batch = Take(kT0 + 210);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(batch->paths, (std::vector<std::string>{"part"}));
   EXPECT_EQ(batch->deferred, 1u);
-  batch = Take(kT0 + 300);
+  batcher_.Add(Modified("moved", WriteHint::kClosed), kT0 + 500);
+  batch = Take(kT0 + 700);
   ASSERT_TRUE(batch.has_value());
-  EXPECT_EQ(batch->paths, (std::vector<std::string>{"z-new"}));
+  EXPECT_EQ(batch->paths, (std::vector<std::string>{"moved"}));
 }
 
 TEST_F(BatcherTest, AFileOpenForWritingIsHeldWhileTheRestOfTheBatchGoes) {
