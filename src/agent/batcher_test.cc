@@ -2,13 +2,18 @@
 // every window, hold and release happens at an exact, chosen time.
 #include "agent/batcher.h"
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "agent/inotify_watcher.h"
 #include "agent/watcher_test_util.h"
 #include "os/env.h"
 
@@ -250,6 +255,54 @@ TEST_F(BatcherTest, DirectoriesSymlinksAndVanishedPathsAreNotHeld) {
   ASSERT_TRUE(batch.has_value());
   EXPECT_EQ(batch->paths, (std::vector<std::string>{"dir", "link", "vanished"}));
   EXPECT_EQ(batch->deferred, 0u);
+}
+
+
+// The watcher and the batcher together, on the real kernel: the write hints
+// inotify gives are what keeps a slow writer's file out of every batch until
+// it is complete. Time is fake (each step "takes" 300 ms, longer than the
+// quiet period, so a batch is due at every step), the events are real.
+TEST(WatcherAndBatcherTest, AFileWrittenSlowlyIsInOneBatchOnlyAndComplete) {
+  testing::TempDir dir;
+  std::unique_ptr<Watcher> watcher = MakeInotifyWatcher();
+  ASSERT_TRUE(watcher->Start(dir.path(), IgnoreRules()).ok());
+  Batcher batcher;
+  std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  int batches_with_it = 0;
+  auto step = [&](const std::function<bool(const testing::EventList&)>& until) {
+    for (const WatchEvent& e : testing::PollUntil(*watcher, until)) batcher.Add(e, now);
+    now += 300;
+    const std::optional<Batch> batch = batcher.TakeDue(dir.path(), Env::Default(), now);
+    if (batch && std::count(batch->paths.begin(), batch->paths.end(), "slow.bin") > 0) {
+      ++batches_with_it;
+      EXPECT_EQ(fs::file_size(dir.path() / "slow.bin"), 10u * 4096) << "pushed in pieces";
+    }
+  };
+  const int fd = ::open((dir.path() / "slow.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  const std::string chunk(4096, 'x');
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(::write(fd, chunk.data(), chunk.size()), 4096);
+    step([](const testing::EventList& e) { return testing::HasPath(e, "slow.bin"); });
+    if (i == 4) {
+      // The writer pauses with the file open: size and mtime stop moving, so
+      // only the open-for-writing hint keeps the half file back.
+      for (int pause = 0; pause < 3; ++pause) step([](const testing::EventList&) { return true; });
+    }
+  }
+  EXPECT_EQ(batches_with_it, 0);
+  EXPECT_EQ(batcher.depth(), 1u);
+  ::close(fd);
+  step([](const testing::EventList& e) {
+    return std::any_of(e.begin(), e.end(), [](const WatchEvent& x) {
+      return x.path == "slow.bin" && x.write == WriteHint::kClosed;
+    });
+  });
+  step([](const testing::EventList&) { return true; });
+  EXPECT_EQ(batches_with_it, 1);
+  EXPECT_EQ(batcher.depth(), 0u);
 }
 
 }  // namespace
