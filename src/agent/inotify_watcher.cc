@@ -91,6 +91,7 @@ class InotifyWatcher final : public Watcher {
   WatcherMode mode() const override {
     return overflowed_ || limit_reached_ ? WatcherMode::kOverflowed : WatcherMode::kInotify;
   }
+  bool limit_reached() const { return limit_reached_; }
   void InjectOverflow(std::string detail) override {
     injected_ = true;
     injected_detail_ = std::move(detail);
@@ -590,6 +591,11 @@ Result<std::vector<WatchEvent>> InotifyWatcher::Poll(int timeout_ms) {
 
 std::unique_ptr<Watcher> MakeInotifyWatcher(InotifyOptions options) {
   return std::make_unique<InotifyWatcher>(options);
+}
+
+bool InotifyWatchLimitReached(const Watcher& watcher) {
+  const auto* inotify = dynamic_cast<const InotifyWatcher*>(&watcher);
+  return inotify != nullptr && inotify->limit_reached();
 }
 
 }  // namespace hx

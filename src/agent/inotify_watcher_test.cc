@@ -452,5 +452,32 @@ TEST(DefaultWatcherTest, PrefersInotifyAndHonoursPreferPolling) {
   EXPECT_EQ(polling->mode(), WatcherMode::kPolling);
 }
 
+TEST(DefaultWatcherTest, TheWatchLimitSwitchesToPollingAndSaysSo) {
+  testing::TempDir dir;
+  for (int i = 0; i < 4; ++i) fs::create_directories(dir.path() / ("d" + std::to_string(i)));
+  InotifyOptions inotify;
+  inotify.max_watches = 2;
+  PollingOptions polling;
+  polling.interval_ms = 0;  // every Poll walks
+  auto watcher = MakeDefaultWatcher(/*prefer_polling=*/false, inotify, polling);
+  ASSERT_TRUE(watcher->Start(dir.path(), IgnoreRules()).ok());
+  EXPECT_EQ(watcher->mode(), WatcherMode::kOverflowed);
+
+  Result<EventList> got = watcher->Poll(0);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u) << Describe(*got);
+  EXPECT_EQ((*got)[0].kind, WatchEventKind::kOverflow);
+  EXPECT_NE((*got)[0].detail.find("fs.inotify.max_user_watches"), std::string::npos);
+  EXPECT_NE((*got)[0].detail.find("by polling now"), std::string::npos) << (*got)[0].detail;
+  EXPECT_EQ(watcher->mode(), WatcherMode::kPolling);
+
+  // A change in a directory inotify could not watch is seen by polling.
+  WriteFile(dir.path() / "d3" / "seen.txt", "x");
+  const EventList events = PollUntil(*watcher, [](const EventList& e) {
+    return Has(e, WatchEventKind::kCreated, "d3/seen.txt");
+  });
+  EXPECT_TRUE(Has(events, WatchEventKind::kCreated, "d3/seen.txt")) << Describe(events);
+}
+
 }  // namespace
 }  // namespace hx
