@@ -404,7 +404,9 @@ bool InotifyWatcher::ReadEvents() {
 }
 
 void InotifyWatcher::DiscardQueued() {
-  while (true) {
+  // Bounded: a writer producing events as fast as they are read must not
+  // keep this loop going (what is left is read by the next Poll).
+  for (int round = 0; round < 4 * kReadsPerPoll; ++round) {
     const ssize_t n = read(inotify_fd_, buffer_.data(), buffer_.size());
     if (n <= 0 && !(n < 0 && errno == EINTR)) return;
   }
