@@ -568,13 +568,14 @@ TEST(ResumeTest, ADamagedStagedObjectIsFetchedAgainNotInstalled) {
     if (e.path().filename().string().starts_with("fetched-")) journal.push_back(e.path());
   }
   ASSERT_FALSE(journal.empty());
-  // Flip one byte in the middle of each journal file (inside some object).
-  for (const fs::path& file : journal) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    const auto middle = static_cast<std::streamoff>(fs::file_size(file) / 2);
-    f.seekg(middle);
+  // Flip one byte of the first staged object (its plaintext starts after
+  // the record's 48-byte header).
+  std::sort(journal.begin(), journal.end());
+  {
+    std::fstream f(journal.front(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(48 + 1000);
     const char c = static_cast<char>(f.get());
-    f.seekp(middle);
+    f.seekp(48 + 1000);
     f.put(static_cast<char>(c ^ 0x40));
   }
   Result<PullReport> rerun = b.Pull(5000);
