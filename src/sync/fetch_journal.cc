@@ -103,7 +103,7 @@ std::size_t FetchJournal::IdHash::operator()(const ObjectId& id) const {
   return h;
 }
 
-FetchJournal::FetchJournal(Env& env, Fd staging, const VaultContext& ctx,
+FetchJournal::FetchJournal(OpenOnly, Env& env, Fd staging, const VaultContext& ctx,
                            FetchJournalOptions options)
     : env_(env), staging_(std::move(staging)), ctx_(ctx), options_(std::move(options)) {}
 
@@ -115,8 +115,8 @@ Result<std::unique_ptr<FetchJournal>> FetchJournal::Open(Env& env,
                                                          const VaultContext& ctx,
                                                          FetchJournalOptions options) {
   HX_ASSIGN_OR_RETURN(Fd dir, OpenStaging(env, vault, staging, /*create=*/true));
-  std::unique_ptr<FetchJournal> journal(
-      new FetchJournal(env, std::move(dir), ctx, std::move(options)));
+  auto journal =
+      std::make_unique<FetchJournal>(OpenOnly{}, env, std::move(dir), ctx, std::move(options));
   journal->Load();
   return journal;
 }

@@ -69,6 +69,8 @@ struct FetchJournalStats {
 };
 
 class FetchJournal {
+  struct OpenOnly {};  // only Open may construct one
+
  public:
   // Opens the journal of the vault at `vault` in `staging` (a directory
   // beneath it, created if missing), reading the records earlier runs
@@ -83,6 +85,9 @@ class FetchJournal {
   static void RemoveAll(Env& env, const std::filesystem::path& vault,
                         const std::filesystem::path& staging);
 
+  // For Open (the tag is private).
+  FetchJournal(OpenOnly, Env& env, Fd staging, const VaultContext& ctx,
+               FetchJournalOptions options);
   ~FetchJournal();
   FetchJournal(const FetchJournal&) = delete;
   FetchJournal& operator=(const FetchJournal&) = delete;
@@ -114,8 +119,6 @@ class FetchJournal {
   struct IdHash {
     std::size_t operator()(const ObjectId& id) const;
   };
-  FetchJournal(Env& env, Fd staging, const VaultContext& ctx, FetchJournalOptions options);
-
   void Load();
   // A file's descriptor (opened for reading on first use).
   int FileFd(std::uint32_t file);
