@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <charconv>
@@ -150,6 +151,18 @@ void FetchJournal::Load() {
     }
     files_[*number] = static_cast<std::uint64_t>(st.st_size);
     total_bytes_ += static_cast<std::uint64_t>(st.st_size);
+  }
+  // Never more than a quarter of the space left (counting what the journal
+  // already holds): the pull's own staged files need the rest. fstatvfs is
+  // called directly, not through the Env: it changes nothing, and if it
+  // fails the configured cap stands.
+  struct statvfs fs_stat;
+  if (::fstatvfs(staging_.get(), &fs_stat) == 0) {
+    const std::uint64_t free_bytes =
+        static_cast<std::uint64_t>(fs_stat.f_bavail) * static_cast<std::uint64_t>(fs_stat.f_frsize);
+    options_.max_bytes = std::min(options_.max_bytes, (free_bytes + total_bytes_) / 4);
+    options_.segment_bytes =
+        std::min(options_.segment_bytes, std::max(options_.max_bytes / 8, std::uint64_t{1} << 20));
   }
   // Oldest first, so that a later record of the same id wins.
   for (const auto& [number, size] : files_) {

@@ -10,7 +10,9 @@
 //     and starts another when one reaches Options::segment_bytes;
 //   - when the files together exceed Options::max_bytes, the oldest are
 //     deleted (oldest evicted), so the journal never holds more than
-//     max_bytes plus one segment;
+//     max_bytes plus one segment; max_bytes is lowered to a quarter of the
+//     file system's free space when the journal opens (the pull's staged
+//     files need the rest), and a segment to an eighth of that;
 //   - a record is [magic "HXFJ" | kind u8 | 3 zero bytes | length u64 LE |
 //     id 32 bytes] then the object's plaintext. A record is trusted for
 //     nothing but finding bytes: before use its plaintext is hashed to its
