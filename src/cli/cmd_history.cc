@@ -1,12 +1,16 @@
-// hx sync log|restore|diff|verify: argument parsing and rendering over the
+// hx sync log|restore|diff|verify|repair: argument parsing and rendering over the
 // history module (history/history.h, history/verify.h). The store is the one
 // remembered at init.
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "history/history.h"
+#include "history/verify.h"
 
 namespace hx::cli {
 namespace {
@@ -19,7 +23,42 @@ struct HistoryArgs : VaultArgs {
   std::string to_spec;
   std::size_t limit = 20;
   std::size_t offset = 0;
+  std::string read_data;  // empty: no data read
+  std::optional<std::uint64_t> seed;
 };
+
+Result<VerifyOptions> MakeVerifyOptions(const HistoryArgs& args) {
+  VerifyOptions verify;
+  verify.seed = args.seed;
+  if (args.read_data.empty()) return verify;
+  std::string text = args.read_data;
+  if (text.ends_with('%')) text.pop_back();
+  char* end = nullptr;
+  const double percent = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(percent > 0) || percent > 100) {
+    return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                 "--read-data takes a percentage above 0 and at most 100 (e.g. --read-data=10), "
+                 "not '" + args.read_data + "'");
+  }
+  verify.read_data_percent = percent;
+  return verify;
+}
+
+// Renders like Finish; a report that found damage it did not fix exits
+// kExitDamaged (docs/ERRORS.md).
+template <typename R>
+int FinishChecked(Context& context, const Result<R>& result) {
+  const int code = Finish(context, result);
+  return result.ok() && result->error ? kExitDamaged : code;
+}
+
+void AddDataOptions(CLI::App* cmd, HistoryArgs& args) {
+  cmd->add_flag("--read-data{100}", args.read_data,
+                "Also read the chunks: decrypt, decompress and hash each to its id "
+                "(--read-data=PERCENT: a random subset of that share)");
+  cmd->add_option("--seed", args.seed,
+                  "The subset's seed (a report names the one it used, to repeat a run)");
+}
 
 }  // namespace
 
@@ -65,6 +104,41 @@ void RegisterHistory(CLI::App& sync, Context& context) {
     context.exit_code =
         Finish(context, SyncDiff(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
                                  args->from_spec, args->to_spec));
+  });
+
+  CLI::App* verify = sync.add_subcommand(
+      "verify",
+      "Check that every object the store's snapshots reference is there (and with --read-data "
+      "that it opens and hashes to its id); names the paths damage affects");
+  AddVaultArgs(verify, *args, Target::kNone, Prompt::kAllowed);
+  AddDataOptions(verify, *args);
+  verify->callback([&context, args] {
+    Result<VerifyOptions> options = MakeVerifyOptions(*args);
+    if (!options.ok()) {
+      context.exit_code = Finish(context, Result<VerifyReport>(options.error()));
+      return;
+    }
+    context.exit_code = FinishChecked(
+        context,
+        SyncVerify(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed), *options));
+  });
+
+  CLI::App* repair = sync.add_subcommand(
+      "repair",
+      "Write back the store's vault.json or head.json from this device, or accept a head "
+      "restored from a backup; then put back damaged or missing objects this device's files "
+      "still hold (needs the vault's key)");
+  AddVaultArgs(repair, *args, Target::kOptional, Prompt::kAllowed);
+  AddDataOptions(repair, *args);
+  repair->callback([&context, args] {
+    Result<VerifyOptions> options = MakeVerifyOptions(*args);
+    if (!options.ok()) {
+      context.exit_code = Finish(context, Result<FullRepairReport>(options.error()));
+      return;
+    }
+    context.exit_code = FinishChecked(
+        context, SyncRepairAll(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
+                               *options));
   });
 }
 
