@@ -49,7 +49,7 @@ std::string LogReport::ToHuman() const {
     out << (path.empty() ? "no snapshots" : "no snapshot changed " + Printable(path)) << "\n";
   }
   for (const LogEntry& e : snapshots) {
-    out << "#" << e.seq << "  " << Short(e.snapshot_id) << "  " << FormatSnapshotTime(e.created_ms)
+    out << "seq " << e.seq << "  " << Short(e.snapshot_id) << "  " << FormatSnapshotTime(e.created_ms)
         << "  device " << Printable(e.author.substr(0, 8));
     if (e.kind) {
       out << "  " << *e.kind;
@@ -83,9 +83,9 @@ json RestoreReport::ToJson() const {
 
 std::string RestoreReport::ToHuman() const {
   std::ostringstream out;
-  out << "restored " << Printable(path) << " (" << kind << ") as it was in #" << from_seq << " "
+  out << "restored " << Printable(path) << " (" << kind << ") as it was in seq " << from_seq << " "
       << Short(from_snapshot_id) << " (" << FormatSnapshotTime(from_created_ms) << ")";
-  if (from_seq != seq) out << ", the last version before #" << seq;
+  if (from_seq != seq) out << ", the last version before seq " << seq;
   out << "\n  to " << Printable(written_to) << ": " << files << " file(s), " << dirs
       << " dir(s), " << symlinks << " symlink(s), " << bytes << " bytes\n";
   if (in_vault) out << "  the next push publishes it like any new file\n";
@@ -107,7 +107,7 @@ json DiffReport::ToJson() const {
 
 std::string DiffReport::ToHuman() const {
   std::ostringstream out;
-  out << "#" << from_seq << " " << Short(from_snapshot_id) << " -> #" << to_seq << " "
+  out << "seq " << from_seq << " " << Short(from_snapshot_id) << " -> seq " << to_seq << " "
       << Short(to_snapshot_id) << ": " << added_count << " added, " << modified_count
       << " modified, " << deleted_count << " deleted\n";
   for (const auto& [mark, list] :

@@ -87,7 +87,7 @@ std::string VerifyReport::ToHuman() const {
       out << "  (" << o.path_count - o.paths.size() << " more path(s))\n";
     }
     if (!o.seqs.empty()) {
-      out << "  in " << o.snapshot_count << " snapshot(s), newest #" << o.seqs.front() << "\n";
+      out << "  in " << o.snapshot_count << " snapshot(s), newest seq " << o.seqs.front() << "\n";
     }
   }
   if (!damaged()) out << "no damage found\n";
