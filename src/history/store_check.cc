@@ -10,6 +10,7 @@
 #include "meta/snapshot.h"
 #include "repo/object_codec.h"
 #include "repo/pack.h"
+#include "store/store_wrappers.h"
 
 namespace hx {
 namespace {
@@ -161,6 +162,20 @@ const std::vector<StoreCheck::Hit>& StoreCheck::Affected(const ObjectId& id, std
 }
 
 Status StoreCheck::Run(const VerifyOptions& options, std::int64_t now_ms, VerifyReport& r) {
+  const StoreCounts before = s_.counts != nullptr ? s_.counts->Counts() : StoreCounts{};
+  HX_RETURN_IF_ERROR(Check(options, now_ms, r));
+  if (s_.counts != nullptr) {
+    const StoreCounts used = s_.counts->Counts() - before;
+    for (std::size_t op = 0; op < kStoreOpCount; ++op) {
+      if (used.calls[op] != 0) {
+        r.requests[std::string(ToString(static_cast<StoreOp>(op)))] = used.calls[op];
+      }
+    }
+  }
+  return OkStatus();
+}
+
+Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, VerifyReport& r) {
   r.target = s_.target.ToUri();
   HX_ASSIGN_OR_RETURN(const HeadState head, ReadHead(*s_.store, s_.ctx));
 
@@ -234,21 +249,31 @@ Status StoreCheck::Run(const VerifyOptions& options, std::int64_t now_ms, Verify
 
   // Every tree of every snapshot (each distinct tree once), and the chunks
   // they reference.
+  // Level by level (every snapshot's roots, then their children, ...), each
+  // level's trees declared to the fetcher first, so that trees close together
+  // in a pack are read in one request.
   std::set<ObjectId> chunks;
   std::set<ObjectId> seen;
+  std::vector<ObjectId> level;
   for (const Readable& snapshot : readable) {
-    std::vector<ObjectId> todo = {snapshot.root};
-    while (!todo.empty()) {
-      const ObjectId id = todo.back();
-      todo.pop_back();
-      if (!seen.insert(id).second) continue;
+    if (seen.insert(snapshot.root).second) level.push_back(snapshot.root);
+  }
+  for (std::size_t depth = 0; !level.empty() && depth <= kMaxTreeDepth; ++depth) {
+    for (const ObjectId& id : level) {
+      if (const std::optional<ObjectLocation> loc = Locate(id)) {
+        HX_RETURN_IF_ERROR(fetcher_->Expect(id));
+      }
+    }
+    std::vector<ObjectId> next;
+    for (const ObjectId& id : level) {
       HX_ASSIGN_OR_RETURN(const Tree* tree, CheckTree(id));
       if (tree == nullptr) continue;
       for (const TreeEntry& child : tree->entries) {
         for (const ChunkRef& chunk : child.entry.chunks) chunks.insert(chunk.id);
-        if (child.subtree) todo.push_back(*child.subtree);
+        if (child.subtree && seen.insert(*child.subtree).second) next.push_back(*child.subtree);
       }
     }
+    level = std::move(next);
   }
   r.trees_checked = trees_.size();
   r.chunks_referenced = chunks.size();

@@ -60,6 +60,8 @@ class StoreCheck {
   const std::map<std::string, std::uint64_t>& blobs() const { return blobs_; }
 
  private:
+  // Run without the request count.
+  Status Check(const VerifyOptions& options, std::int64_t now_ms, VerifyReport& report);
   // Opens (or finds damaged) the tree `id`; null if it is damaged.
   Result<const Tree*> CheckTree(const ObjectId& id);
   // Records a damaged object (the first problem found wins).

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +95,9 @@ struct VerifyReport {
   std::uint64_t seed = 0;
   std::uint64_t chunks_read = 0;
   std::uint64_t bytes_read = 0;
+  // Store requests the check made, by operation ("get", "get_range",
+  // "list", ...; operations not used are left out).
+  std::map<std::string, std::uint64_t> requests;
   std::vector<DamagedSnapshot> damaged_snapshots;
   std::vector<DamagedObject> damaged_objects;
   // Every path a damaged object affects, sorted, at most 1,000.

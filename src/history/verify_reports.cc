@@ -57,6 +57,7 @@ json VerifyReport::ToJson() const {
           {"packs_listed", packs_listed},
           {"read_data", read_data},
           {"read_data_basis_points", Basis(percent)},
+          {"requests", requests},
           {"seed", seed},
           {"snapshots_checked", snapshots_checked},
           {"target", target},
@@ -68,6 +69,9 @@ std::string VerifyReport::ToHuman() const {
   out << "checked " << snapshots_checked << " snapshot(s), " << trees_checked << " tree(s), "
       << chunks_referenced << " chunk(s) in " << packs_listed << " pack(s) at "
       << Printable(target) << "\n";
+  out << "requests:";
+  for (const auto& [op, n] : requests) out << " " << op << "=" << n;
+  out << "\n";
   if (read_data) {
     out << "read " << chunks_read << " chunk(s) (" << bytes_read << " bytes): "
         << PercentText(percent) << "% with seed " << seed << " (repeat with --read-data="

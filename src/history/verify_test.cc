@@ -146,6 +146,22 @@ TEST_F(VerifyTest, ReadDataFindsAFlippedByteAMissingPackAndATruncatedSnapshotNam
   EXPECT_NE(full->error->message.find("hx sync repair"), std::string::npos);
 }
 
+TEST_F(VerifyTest, VerifyListsOnceInsteadOfAskingPerObjectAndCoalescesItsReads) {
+  for (int i = 0; i < 300; ++i) a_.Write("dir" + std::to_string(i % 7) + "/f" + std::to_string(i), "file " + std::to_string(i));
+  ASSERT_TRUE(a_.Push(kT0 + 60'000).ok());
+  a_.Write("dir0/f0", "edited");
+  ASSERT_TRUE(a_.Push(kT0 + 120'000).ok());
+  Result<VerifyReport> r = Verify(100);
+  HX_ASSERT_OK(r);
+  EXPECT_FALSE(r->damaged());
+  EXPECT_EQ(r->chunks_read, 301u);
+  EXPECT_EQ(r->requests["list"], 2u);  // snapshots/ and blobs/
+  EXPECT_EQ(r->requests.count("exists"), 0u);
+  EXPECT_EQ(r->requests["get"], 2u);  // the two snapshots (head.json: get_versioned)
+  // 301 chunks and 10 trees in 2 packs: a few ranged reads, not one per object.
+  EXPECT_LE(r->requests["get_range"], 20u) << r->ToHuman();
+}
+
 TEST_F(VerifyTest, AReadDataSubsetIsTheSameForTheSameSeed) {
   for (int i = 0; i < 12; ++i) {
     a_.Write("f" + std::to_string(i), Noise(100 + static_cast<std::uint64_t>(i), 3000));
