@@ -1,4 +1,4 @@
-// hx sync log|restore|diff|verify|repair: argument parsing and rendering over the
+// hx sync log|restore|diff|forget|verify|repair: argument parsing and rendering over the
 // history module (history/history.h, history/verify.h). The store is the one
 // remembered at init.
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/sync_args.h"
+#include "history/forget.h"
 #include "history/history.h"
 #include "history/verify.h"
 
@@ -25,6 +26,7 @@ struct HistoryArgs : VaultArgs {
   std::size_t offset = 0;
   std::string read_data;  // empty: no data read
   std::optional<std::uint64_t> seed;
+  ForgetOptions forget;
 };
 
 Result<VerifyOptions> MakeVerifyOptions(const HistoryArgs& args) {
@@ -104,6 +106,27 @@ void RegisterHistory(CLI::App& sync, Context& context) {
     context.exit_code =
         Finish(context, SyncDiff(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
                                  args->from_spec, args->to_spec));
+  });
+
+  CLI::App* forget = sync.add_subcommand(
+      "forget",
+      "Mark snapshots as forgotten (a signed record in the store; nothing is deleted): those "
+      "no rule keeps. The head and what each device last saw are always kept");
+  AddVaultArgs(forget, *args, Target::kNone, Prompt::kAllowed);
+  forget->add_option("--keep-last", args->forget.keep_last, "Keep the N newest snapshots");
+  forget->add_option("--keep-within", args->forget.keep_within,
+                     "Keep the snapshots made within this of the newest (36h, 7d, 2w, 6m, 1y)");
+  forget->add_option("--keep-hourly", args->forget.keep_hourly,
+                     "Keep the newest snapshot of each of the N newest hours that have one");
+  forget->add_option("--keep-daily", args->forget.keep_daily, "... of each of N days (UTC)");
+  forget->add_option("--keep-weekly", args->forget.keep_weekly, "... of each of N ISO weeks");
+  forget->add_option("--keep-monthly", args->forget.keep_monthly, "... of each of N months");
+  forget->add_option("--keep-yearly", args->forget.keep_yearly, "... of each of N years");
+  forget->add_flag("--dry-run", args->forget.dry_run, "Show what would be forgotten; write nothing");
+  forget->callback([&context, args] {
+    context.exit_code = Finish(
+        context, SyncForget(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
+                            args->forget));
   });
 
   CLI::App* verify = sync.add_subcommand(

@@ -46,6 +46,9 @@ struct LogEntry {
   std::string author;  // node id of the device that pushed it
   std::uint64_t added = 0, modified = 0, deleted = 0;
   std::uint64_t files = 0, bytes = 0;
+  // Marked forgotten by a forget record (history/forget.h): still there
+  // until a prune removes it.
+  bool forgotten = false;
   // With a path: the path's version in this snapshot: "file", "dir",
   // "symlink" or "deleted"; for a file its size and ContentId.
   std::optional<std::string> kind;

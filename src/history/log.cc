@@ -1,6 +1,8 @@
 // hx sync log and hx sync diff (history.h).
 #include <algorithm>
+#include <set>
 
+#include "history/forget.h"
 #include "history/history.h"
 #include "history/reader.h"
 #include "os/vault_dir.h"
@@ -62,10 +64,17 @@ Result<LogReport> SyncLog(const std::filesystem::path& vault, const SyncOptions&
   report.target = s.target.ToUri();
   report.path = log.path;
   report.offset = log.offset;
+  HX_ASSIGN_OR_RETURN(const std::set<std::string> forgotten,
+                      ReadForgotten(*s.store, s.ctx, nullptr));
+  const auto entry_of = [&](const SnapshotInfo& info) {
+    LogEntry e = EntryOf(info);
+    e.forgotten = forgotten.count(info.id) != 0;
+    return e;
+  };
   if (log.path.empty()) {
     bool more = false;
     HX_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> page, reader.Page(log.offset, log.limit, &more));
-    for (const SnapshotInfo& info : page) report.snapshots.push_back(EntryOf(info));
+    for (const SnapshotInfo& info : page) report.snapshots.push_back(entry_of(info));
     if (more) report.next_offset = log.offset + page.size();
     report.snapshots_read = reader.snapshots_read();
     return report;
@@ -85,7 +94,7 @@ Result<LogReport> SyncLog(const std::filesystem::path& vault, const SyncOptions&
       report.next_offset = log.offset + log.limit;
       break;
     }
-    LogEntry e = EntryOf(info);
+    LogEntry e = entry_of(info);
     if (!Live(now)) {
       e.kind = "deleted";
     } else {

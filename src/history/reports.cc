@@ -26,6 +26,7 @@ json LogReport::ToJson() const {
   for (const LogEntry& e : snapshots) {
     json item = {{"added", e.added},     {"author", e.author},         {"bytes", e.bytes},
                  {"created_ms", e.created_ms}, {"deleted", e.deleted}, {"files", e.files},
+                 {"forgotten", e.forgotten},
                  {"modified", e.modified}, {"seq", e.seq},             {"snapshot_id", e.snapshot_id},
                  {"time", FormatSnapshotTime(e.created_ms)}};
     if (e.kind) {
@@ -59,6 +60,7 @@ std::string LogReport::ToHuman() const {
       out << "  +" << e.added << " ~" << e.modified << " -" << e.deleted << "  (" << e.files
           << " files, " << e.bytes << " bytes)";
     }
+    if (e.forgotten) out << "  (forgotten)";
     out << "\n";
   }
   if (next_offset) out << "more: --offset " << *next_offset << "\n";

@@ -5,6 +5,7 @@
 
 #include "base/hex.h"
 #include "hash/blake3.h"
+#include "history/forget.h"
 #include "history/reader.h"
 #include "meta/head.h"
 #include "meta/snapshot.h"
@@ -187,6 +188,11 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
                  "the store lists more than " + std::to_string(kMaxHistorySnapshots) +
                      " snapshots; refusing to check them");
   }
+  // Forgotten snapshots (history/forget.h) are not retained: their trees
+  // are not checked, but their bodies are still read (they locate objects
+  // retained snapshots may use).
+  HX_ASSIGN_OR_RETURN(const std::set<std::string> forgotten,
+                      ReadForgotten(*s_.store, s_.ctx, nullptr));
   struct Readable {
     std::string id;
     std::uint64_t seq = 0;
@@ -216,7 +222,11 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
       continue;
     }
     wanted.insert(snapshot->parents.begin(), snapshot->parents.end());
-    readable.push_back({id, snapshot->seq, snapshot->root});
+    if (forgotten.count(id) != 0) {
+      ++r.snapshots_forgotten;
+    } else {
+      readable.push_back({id, snapshot->seq, snapshot->root});
+    }
     locations.insert(locations.end(), std::make_move_iterator(snapshot->added.begin()),
                      std::make_move_iterator(snapshot->added.end()));
   }

@@ -2,7 +2,8 @@
 // put back what is damaged from a device that still has it.
 //
 // Verify reads every snapshot the store lists (one List of snapshots/, then
-// one GET each: none is forgotten yet, so every snapshot is retained), one
+// one GET each; those a forget record names are not retained: their bodies
+// locate objects, their trees are not checked), one
 // List of blobs/ (never an Exists per object), and every tree of every
 // snapshot (each distinct tree once: trees are needed to know what is
 // referenced, so they are always read, opened and hashed). Then every chunk a
@@ -86,7 +87,8 @@ struct DamagedSnapshot {
 
 struct VerifyReport {
   std::string target;
-  std::uint64_t snapshots_checked = 0;
+  std::uint64_t snapshots_checked = 0;  // retained ones
+  std::uint64_t snapshots_forgotten = 0;  // read for their locations only
   std::uint64_t trees_checked = 0;
   std::uint64_t chunks_referenced = 0;
   std::uint64_t packs_listed = 0;

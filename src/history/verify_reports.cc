@@ -60,6 +60,7 @@ json VerifyReport::ToJson() const {
           {"requests", requests},
           {"seed", seed},
           {"snapshots_checked", snapshots_checked},
+          {"snapshots_forgotten", snapshots_forgotten},
           {"target", target},
           {"trees_checked", trees_checked}};
 }

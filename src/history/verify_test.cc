@@ -155,7 +155,7 @@ TEST_F(VerifyTest, VerifyListsOnceInsteadOfAskingPerObjectAndCoalescesItsReads) 
   HX_ASSERT_OK(r);
   EXPECT_FALSE(r->damaged());
   EXPECT_EQ(r->chunks_read, 301u);
-  EXPECT_EQ(r->requests["list"], 2u);  // snapshots/ and blobs/
+  EXPECT_EQ(r->requests["list"], 3u);  // snapshots/, blobs/ and forgets/
   EXPECT_EQ(r->requests.count("exists"), 0u);
   EXPECT_EQ(r->requests["get"], 2u);  // the two snapshots (head.json: get_versioned)
   // 301 chunks and 10 trees in 2 packs: a few ranged reads, not one per object.

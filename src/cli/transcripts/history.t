@@ -52,7 +52,7 @@ error: nothing.txt is in no snapshot up to seq 1; 'hx sync log <vault> nothing.t
 # A whole store: every chunk read; the seed is reported so a subset can be read again.
 $ hx sync verify laptop --read-data --now-ms 1796545000000
 checked 3 snapshot\(s\), 5 tree\(s\), 4 chunk\(s\) in 3 pack\(s\) at file://.*/store (re)
-requests: get=3 get_range=\d get_versioned=1 list=2 (re)
+requests: get=3 get_range=\d get_versioned=1 list=3 (re)
 read 4 chunk\(s\) \(\d+ bytes\): 100% with seed \d+ \(repeat with --read-data=100 --seed \d+\) (re)
 no damage found
 
