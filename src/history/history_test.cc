@@ -2,6 +2,7 @@
 // kept is listed and can be brought back, a deleted directory included, and
 // a restore never replaces anything.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -187,6 +188,24 @@ TEST_F(HistoryTest, RestoreNeverReplacesAnExistingFile) {
   EXPECT_EQ(text, "already here");
 }
 
+TEST_F(HistoryTest, RestoreKeepsSymlinksAsLinksAndTheExecutableBit) {
+  a_.Write("tools/run.sh", "#!/bin/sh\necho hi\n");
+  fs::permissions(a_.vault() / "tools/run.sh", fs::perms::owner_exec, fs::perm_options::add);
+  fs::create_symlink("run.sh", a_.vault() / "tools/link");
+  PushAt(1);
+  a_.Remove("tools");
+  PushAt(2);
+  Result<RestoreReport> restored = Restore("tools", "");
+  HX_ASSERT_OK(restored);
+  EXPECT_EQ(restored->files, 1u);
+  EXPECT_EQ(restored->symlinks, 1u);
+  const fs::path top = a_.vault() / restored->written_to;
+  EXPECT_TRUE(fs::is_symlink(top / "link"));
+  EXPECT_EQ(fs::read_symlink(top / "link"), "run.sh");
+  EXPECT_NE(fs::status(top / "run.sh").permissions() & fs::perms::owner_exec, fs::perms::none);
+  EXPECT_EQ(a_.Read(restored->written_to + "/link"), "#!/bin/sh\necho hi\n");
+}
+
 TEST_F(HistoryTest, RestoreNeverWritesThroughASymlinkNorIntoDotHx) {
   a_.Write("f.txt", "v1");
   PushAt(1);
@@ -258,6 +277,30 @@ TEST_F(HistoryTest, DiffListsWhatChangedBetweenTwoSnapshots) {
   HX_ASSERT_OK(back);
   EXPECT_EQ(back->added, std::vector<std::string>{"b.txt"});
   EXPECT_EQ(back->deleted, std::vector<std::string>{"e.txt"});
+}
+
+TEST_F(HistoryTest, ASnapshotIdThatStartsWithDigitsIsNotTakenForASeq) {
+  // Push until some snapshot id starts with seven decimal digits (about one
+  // in 27): its prefix must name it, not a seq. The device's keys are
+  // seeded and the file's mtime pinned, so the ids are the same every run.
+  std::string id;
+  for (int i = 1; i <= 400 && id.empty(); ++i) {
+    a_.Write("f.txt", std::string(static_cast<std::size_t>(i), 'x'));
+    fs::last_write_time(a_.vault() / "f.txt",
+                        fs::file_time_type(std::chrono::seconds(1'000'000 + i)));
+    PushAt(i);
+    Result<LogReport> log = Log("", 1, 0);
+    HX_ASSERT_OK(log);
+    const std::string& newest = log->snapshots[0].snapshot_id;
+    if (newest.find_first_not_of("0123456789") >= 7) id = newest;
+  }
+  ASSERT_FALSE(id.empty());
+  Result<RestoreReport> by_prefix = Restore("f.txt", id.substr(0, 7));
+  HX_ASSERT_OK(by_prefix);
+  EXPECT_EQ(by_prefix->snapshot_id, id);
+  Result<RestoreReport> by_seq = Restore("f.txt", "#1");
+  HX_ASSERT_OK(by_seq);
+  EXPECT_EQ(by_seq->seq, 1u);
 }
 
 TEST(HistoryTimes, TimeSpecsParseToTheEndOfWhatTheyName) {

@@ -213,27 +213,37 @@ Result<const SnapshotInfo*> HistoryReader::Resolve(std::string_view spec) const 
                      "); 'hx sync log' lists them")
         .With("snapshot", std::string(spec));
   };
-  if (AllOf(text, [](int c) { return std::isdigit(c); }) && text.size() < 12) {
+  // "#N" is a seq; plain digits are a seq or the start of an id (ids are hex:
+  // one may start with digits only), and both at once is ambiguous.
+  const SnapshotInfo* by_seq = nullptr;
+  const bool digits = AllOf(text, [](int c) { return std::isdigit(c); }) && text.size() < 12;
+  if (digits) {
     const std::uint64_t seq = std::stoull(std::string(text));
     for (const SnapshotInfo& info : all_) {
-      if (info.seq == seq) return &info;
+      if (info.seq == seq) by_seq = &info;
     }
-    return not_found("no snapshot has seq " + std::string(text));
+    if (spec.starts_with('#') || spec.size() < 6) {
+      if (by_seq != nullptr) return by_seq;
+      return not_found("no snapshot has seq " + std::string(text));
+    }
   }
   if (AllOf(spec, IsLowerHexChar) && spec.size() >= 6 && spec.size() <= 64) {
     const SnapshotInfo* match = nullptr;
     for (auto it = by_id_.lower_bound(std::string(spec));
          it != by_id_.end() && it->first.starts_with(spec); ++it) {
-      if (match != nullptr) {
+      if (match != nullptr || by_seq != nullptr) {
         return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
                      "'" + std::string(spec) +
-                         "' is the start of several snapshot ids; give more digits")
+                         "' names several snapshots (an id prefix, or a seq and an id prefix); "
+                         "give more digits, or #N for a seq")
             .With("snapshot", std::string(spec));
       }
       match = &all_[it->second];
     }
     if (match != nullptr) return match;
-    return not_found("no snapshot id starts with it");
+    if (by_seq != nullptr) return by_seq;
+    return not_found("no snapshot id starts with it" +
+                     std::string(digits ? " and no snapshot has that seq" : ""));
   }
   if (std::optional<std::int64_t> at = ParseSnapshotTime(spec)) {
     for (const SnapshotInfo& info : all_) {  // newest first

@@ -14,7 +14,8 @@
 // Snapshot specs (what --at, diff's arguments and log's cursor accept):
 //   - a full snapshot id (64 hex) or a unique prefix of at least 6 hex
 //     digits;
-//   - a seq ("#12" or "12": digits only, fewer than 12 of them);
+//   - a seq: "#12", or "12" (digits only, fewer than 12 of them; six or more
+//     digits that also start a snapshot id are refused as ambiguous);
 //   - a time, UTC: "2026-12-06", "2026-12-06T08:04", "2026-12-06T08:04:38"
 //     (a space may replace the T; a trailing Z is allowed): the newest
 //     snapshot created at or before it.
