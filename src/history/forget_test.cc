@@ -2,6 +2,7 @@
 // that only accumulates, and what is never forgotten (the head, what a device
 // offline for long last saw). Forgetting deletes nothing.
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -29,9 +30,16 @@ class ForgetTest : public ::testing::Test {
   ForgetTest() : store_(MakeFolderStoreFixture()), a_(*store_, "a", 5) {}
   void SetUp() override { HX_ASSERT_OK(a_.Init(kT0)); }
 
+  // Pushes and records the pack bytes that push added (pack_bytes_[seq]).
   std::uint64_t PushAt(std::int64_t ms, const std::string& text) {
+    std::map<std::string, std::string> before = store_->Objects();
     a_.Write("f.txt", text);
     Result<PushReport> pushed = a_.Push(ms);
+    std::uint64_t added = 0;
+    for (const auto& [key, bytes] : store_->Objects()) {
+      if (key.starts_with("blobs/") && before.count(key) == 0) added += bytes.size();
+    }
+    if (pushed.ok() && pushed->head_seq) pack_bytes_[*pushed->head_seq] = added;
     EXPECT_TRUE(pushed.ok() && pushed->outcome == "published");
     return pushed.ok() ? pushed->head_seq.value_or(0) : 0;
   }
@@ -50,6 +58,7 @@ class ForgetTest : public ::testing::Test {
 
   std::unique_ptr<StoreFixture> store_;
   Device a_;
+  std::map<std::uint64_t, std::uint64_t> pack_bytes_;
 };
 
 TEST_F(ForgetTest, KeepLastAndKeepDailyKeepWhatResticWouldAndTheRestIsMarkedNotDeleted) {
@@ -89,6 +98,12 @@ TEST_F(ForgetTest, KeepLastAndKeepDailyKeepWhatResticWouldAndTheRestIsMarkedNotD
   HX_ASSERT_OK(verified);
   EXPECT_EQ(verified->snapshots_checked, 2u);
   EXPECT_EQ(verified->snapshots_forgotten, 4u);
+  // What a prune could free: the four packs only forgotten snapshots use
+  // (each held one version of f.txt and that snapshot's root tree).
+  EXPECT_EQ(verified->packs_unreferenced, 4u);
+  EXPECT_EQ(verified->bytes_unreferenced,
+            pack_bytes_[1] + pack_bytes_[2] + pack_bytes_[3] + pack_bytes_[5]);
+  EXPECT_EQ(verified->garbage_bytes_in_live_packs, 0u);
 
   // Forgetting again forgets nothing more; the records accumulate.
   Result<ForgetReport> again = Forget(real);

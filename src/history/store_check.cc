@@ -288,6 +288,26 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
   r.trees_checked = trees_.size();
   r.chunks_referenced = chunks.size();
 
+  // What a prune could free: packs none of whose objects a retained
+  // snapshot references (forgotten snapshots' only, or no snapshot's: an
+  // upload a push has not published yet, or one a failed push left), and
+  // the bytes of unreferenced objects inside packs that also hold live ones.
+  std::map<std::string, std::uint64_t> live_bytes;
+  std::map<std::string, std::uint64_t> dead_bytes;
+  for (const ObjectLocation& loc : locations_) {
+    const bool live = loc.kind == ObjectKind::kTree ? seen.count(loc.id) != 0
+                                                    : chunks.count(loc.id) != 0;
+    (live ? live_bytes : dead_bytes)[loc.blob_id] += loc.length;
+  }
+  for (const auto& [blob, size] : blobs_) {
+    if (live_bytes.count(blob) == 0) {
+      ++r.packs_unreferenced;
+      r.bytes_unreferenced += size;
+    } else if (auto dead = dead_bytes.find(blob); dead != dead_bytes.end()) {
+      r.garbage_bytes_in_live_packs += dead->second;
+    }
+  }
+
   // Where every chunk is; with read_data, what it holds.
   std::vector<ObjectLocation> to_read;
   r.read_data = options.read_data_percent.has_value();

@@ -92,6 +92,14 @@ struct VerifyReport {
   std::uint64_t trees_checked = 0;
   std::uint64_t chunks_referenced = 0;
   std::uint64_t packs_listed = 0;
+  // What a prune could free (none exists yet: docs/ARCHITECTURE.md,
+  // "Retention and prune"): packs none of whose objects a retained snapshot
+  // references, with their listed bytes, and the sealed bytes of
+  // unreferenced objects in packs that also hold referenced ones. A pack a
+  // push is uploading right now counts as unreferenced until it publishes.
+  std::uint64_t packs_unreferenced = 0;
+  std::uint64_t bytes_unreferenced = 0;
+  std::uint64_t garbage_bytes_in_live_packs = 0;
   bool read_data = false;
   double percent = 0;
   std::uint64_t seed = 0;

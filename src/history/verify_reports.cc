@@ -55,6 +55,9 @@ json VerifyReport::ToJson() const {
           {"error", ErrorJson(error)},
           {"ok", !damaged()},
           {"packs_listed", packs_listed},
+          {"packs_unreferenced", packs_unreferenced},
+          {"bytes_unreferenced", bytes_unreferenced},
+          {"garbage_bytes_in_live_packs", garbage_bytes_in_live_packs},
           {"read_data", read_data},
           {"read_data_basis_points", Basis(percent)},
           {"requests", requests},
@@ -70,6 +73,11 @@ std::string VerifyReport::ToHuman() const {
   out << "checked " << snapshots_checked << " snapshot(s), " << trees_checked << " tree(s), "
       << chunks_referenced << " chunk(s) in " << packs_listed << " pack(s) at "
       << Printable(target) << "\n";
+  if (packs_unreferenced > 0 || garbage_bytes_in_live_packs > 0) {
+    out << "not referenced by a retained snapshot: " << packs_unreferenced << " pack(s), "
+        << bytes_unreferenced << " bytes; " << garbage_bytes_in_live_packs
+        << " bytes inside packs still in use\n";
+  }
   out << "requests:";
   for (const auto& [op, n] : requests) out << " " << op << "=" << n;
   out << "\n";
