@@ -64,6 +64,8 @@ struct LogReport {
   // The offset of the next page (the cursor), if there is one.
   std::optional<std::size_t> next_offset;
   std::uint64_t snapshots_read = 0;
+  // Snapshots left out because they do not read (HistoryReader::problems).
+  std::vector<std::string> warnings;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -100,6 +102,7 @@ struct RestoreReport {
   std::string written_to;
   bool in_vault = true;
   std::uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
+  std::vector<std::string> warnings;  // as LogReport's
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -129,6 +132,7 @@ struct DiffReport {
   // kMaxReportedPaths (the counts are complete).
   std::vector<std::string> added, modified, deleted;
   std::uint64_t added_count = 0, modified_count = 0, deleted_count = 0;
+  std::vector<std::string> warnings;  // as LogReport's
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

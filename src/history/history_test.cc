@@ -303,6 +303,34 @@ TEST_F(HistoryTest, ASnapshotIdThatStartsWithDigitsIsNotTakenForASeq) {
   EXPECT_EQ(by_seq->seq, 1u);
 }
 
+TEST_F(HistoryTest, ASnapshotThatDoesNotReadHidesNothingElseFromLogAndRestore) {
+  a_.Write("f.txt", "first");
+  PushAt(1);
+  a_.Write("f.txt", "second version");
+  const std::uint64_t two = PushAt(2);
+  a_.Write("f.txt", "third version, longest");
+  PushAt(3);
+  // Truncate snapshot 2: its parent (1) is no longer reachable by parents.
+  Result<LogReport> page = Log("", 1, 1);
+  HX_ASSERT_OK(page);
+  ASSERT_EQ(page->snapshots[0].seq, two);
+  const std::string key = "snapshots/" + page->snapshots[0].snapshot_id + ".zip";
+  const std::string zip = store_->Objects().at(key);
+  store_->Overwrite(key, zip.substr(0, zip.size() / 3));
+
+  Result<LogReport> log = Log("f.txt");
+  HX_ASSERT_OK(log);
+  ASSERT_EQ(log->snapshots.size(), 2u);  // 3 and 1 (found through the listing)
+  EXPECT_EQ(log->snapshots[0].seq, 3u);
+  EXPECT_EQ(log->snapshots[1].seq, 1u);
+  ASSERT_EQ(log->warnings.size(), 1u);
+  EXPECT_NE(log->warnings[0].find("hx sync verify"), std::string::npos);
+  Result<RestoreReport> first = Restore("f.txt", "#1");
+  HX_ASSERT_OK(first);
+  EXPECT_EQ(a_.Read(first->written_to), "first");
+  EXPECT_EQ(first->warnings.size(), 1u);
+}
+
 TEST(HistoryTimes, TimeSpecsParseToTheEndOfWhatTheyName) {
   EXPECT_EQ(ParseSnapshotTime("2026-12-06T08:00:00Z"), kT0 + 999);
   EXPECT_EQ(ParseSnapshotTime("2026-12-06 08:01"), kT0 + kMinute + 59'999);

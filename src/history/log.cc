@@ -80,6 +80,7 @@ Result<LogReport> SyncLog(const std::filesystem::path& vault, const SyncOptions&
     return report;
   }
   HX_RETURN_IF_ERROR(reader.LoadAll());
+  report.warnings = reader.problems();
   std::size_t matched = 0;
   for (const SnapshotInfo& info : reader.snapshots()) {
     HX_ASSIGN_OR_RETURN(std::optional<PathVersion> now, reader.VersionAt(info.root, log.path));
@@ -118,6 +119,7 @@ Result<DiffReport> SyncDiff(const std::filesystem::path& vault, const SyncOption
   HX_ASSIGN_OR_RETURN(const SnapshotInfo* a, reader.Resolve(from));
   HX_ASSIGN_OR_RETURN(const SnapshotInfo* b, reader.Resolve(to));
   DiffReport report;
+  report.warnings = reader.problems();
   report.from_snapshot_id = a->id;
   report.from_seq = a->seq;
   report.to_snapshot_id = b->id;

@@ -180,17 +180,45 @@ Status HistoryReader::LoadAll() {
   std::vector<std::string> todo = {head->snapshot_id};
   std::set<std::string> seen = {head->snapshot_id};
   std::vector<ObjectLocation> locations;
-  while (!todo.empty()) {
+  bool listed = false;
+  while (true) {
+    if (todo.empty()) {
+      // A snapshot that does not read hides its parents: the store's listing
+      // finds the older history again (once).
+      if (problems_.empty() || listed) break;
+      listed = true;
+      HX_ASSIGN_OR_RETURN(const std::vector<StoreObjectInfo> keys, s_.store->List("snapshots/"));
+      for (const StoreObjectInfo& info : keys) {
+        std::string_view name = info.key;
+        name.remove_prefix(std::string_view("snapshots/").size());
+        if (!name.ends_with(".zip")) continue;
+        name.remove_suffix(4);
+        if (name.size() == 64 && AllOf(name, IsLowerHexChar) &&
+            seen.insert(std::string(name)).second) {
+          todo.emplace_back(name);
+        }
+      }
+      if (todo.empty()) break;
+    }
     const std::string id = std::move(todo.back());
     todo.pop_back();
-    HX_ASSIGN_OR_RETURN(Snapshot snapshot, Read(id));
-    for (const std::string& parent : snapshot.parents) {
+    if (seen.size() > kMaxHistorySnapshots) return TooLong();
+    Result<Snapshot> snapshot = Read(id);
+    if (!snapshot.ok()) {
+      const Category c = snapshot.error().category;
+      const bool damaged = c == Category::kCorrupt || c == Category::kHashMismatch ||
+                           c == Category::kNotFound || c == Category::kUnsupported;
+      if (!damaged || id == head->snapshot_id) return std::move(snapshot).error();
+      problems_.push_back("snapshot " + id + " does not read (" + snapshot.error().message +
+                          "); it is left out. Run 'hx sync verify' to see what it affects");
+      continue;
+    }
+    for (const std::string& parent : snapshot->parents) {
       if (seen.insert(parent).second) todo.push_back(parent);
     }
-    if (seen.size() > kMaxHistorySnapshots) return TooLong();
-    locations.insert(locations.end(), std::make_move_iterator(snapshot.added.begin()),
-                     std::make_move_iterator(snapshot.added.end()));
-    all_.push_back(InfoOf(snapshot));
+    locations.insert(locations.end(), std::make_move_iterator(snapshot->added.begin()),
+                     std::make_move_iterator(snapshot->added.end()));
+    all_.push_back(InfoOf(*snapshot));
   }
   fetcher_->AddLocations(std::move(locations));
   std::sort(all_.begin(), all_.end(), NewerFirst);

@@ -94,8 +94,14 @@ class HistoryReader {
 
   // Reads every snapshot of the head's history (one GET each), newest
   // first, and hands every location their bodies record to the fetcher.
-  // Idempotent. A snapshot that cannot be read fails the whole call.
+  // Idempotent. A snapshot other than the head's that is missing or does
+  // not read (truncated, tampered) is left out and described in problems();
+  // since it hides its parents, the store's listing of snapshots/ is then
+  // read (one List) to find the older history. The head's snapshot failing,
+  // or any other store error, fails the call.
   Status LoadAll();
+  // What LoadAll left out, for the report's warnings.
+  const std::vector<std::string>& problems() const { return problems_; }
   // After LoadAll: the history, newest first.
   const std::vector<SnapshotInfo>& snapshots() const { return all_; }
 
@@ -130,6 +136,7 @@ class HistoryReader {
   std::optional<Head> head_;
   bool loaded_ = false;
   std::vector<SnapshotInfo> all_;
+  std::vector<std::string> problems_;
   std::map<std::string, std::size_t> by_id_;
   std::map<ObjectId, std::shared_ptr<const Tree>> trees_;
   std::uint64_t snapshots_read_ = 0;

@@ -41,7 +41,8 @@ json LogReport::ToJson() const {
           {"path", path.empty() ? json(nullptr) : json(path)},
           {"snapshots", std::move(list)},
           {"snapshots_read", snapshots_read},
-          {"target", target}};
+          {"target", target},
+          {"warnings", warnings}};
 }
 
 std::string LogReport::ToHuman() const {
@@ -64,6 +65,7 @@ std::string LogReport::ToHuman() const {
     out << "\n";
   }
   if (next_offset) out << "more: --offset " << *next_offset << "\n";
+  for (const std::string& w : warnings) out << "warning: " << Printable(w) << "\n";
   return out.str();
 }
 
@@ -80,6 +82,7 @@ json RestoreReport::ToJson() const {
           {"seq", seq},
           {"snapshot_id", snapshot_id},
           {"symlinks", symlinks},
+          {"warnings", warnings},
           {"written_to", written_to}};
 }
 
@@ -91,6 +94,7 @@ std::string RestoreReport::ToHuman() const {
   out << "\n  to " << Printable(written_to) << ": " << files << " file(s), " << dirs
       << " dir(s), " << symlinks << " symlink(s), " << bytes << " bytes\n";
   if (in_vault) out << "  the next push publishes it like any new file\n";
+  for (const std::string& w : warnings) out << "warning: " << Printable(w) << "\n";
   return out.str();
 }
 
@@ -104,7 +108,8 @@ json DiffReport::ToJson() const {
           {"modified", modified},
           {"modified_count", modified_count},
           {"to_seq", to_seq},
-          {"to_snapshot_id", to_snapshot_id}};
+          {"to_snapshot_id", to_snapshot_id},
+          {"warnings", warnings}};
 }
 
 std::string DiffReport::ToHuman() const {
@@ -119,6 +124,7 @@ std::string DiffReport::ToHuman() const {
   const std::uint64_t shown = added.size() + modified.size() + deleted.size();
   const std::uint64_t total = added_count + modified_count + deleted_count;
   if (shown < total) out << "(" << total - shown << " more not listed)\n";
+  for (const std::string& w : warnings) out << "warning: " << Printable(w) << "\n";
   return out.str();
 }
 

@@ -212,6 +212,7 @@ Result<RestoreReport> SyncRestore(const std::filesystem::path& vault, const Sync
   }
 
   RestoreReport report;
+  report.warnings = reader.problems();
   report.path = restore.path;
   report.snapshot_id = at->id;
   report.seq = at->seq;
