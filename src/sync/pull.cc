@@ -547,7 +547,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     report.error = Error(SyncCode::kApplyFailed, first.category,
                          std::to_string(failed_paths.size()) +
                              " item(s) could not be applied (first: " + failed_paths.front() +
-                             ": " + first.message + "); the others were. Pull again later")
+                             ": " + first.message +
+                             "); the others were. Pull again later; if a store object is damaged "
+                             "or missing, 'hx sync verify --read-data' names what it affects and "
+                             "'hx sync repair --read-data' puts back what a device still has")
                        .With("failed", std::to_string(failed_paths.size()))
                        .With("first_path", failed_paths.front());
   }
