@@ -74,8 +74,7 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const VaultDir& vault,
                  source.string() + " is a directory; only files and symlinks are archived")
         .With("path", source.string());
   }
-  const std::string dest_rel =
-      ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
+  const std::string dest_rel = ArchiveStateRel(reason_id, rel_path);
   HX_ASSIGN_OR_RETURN(VaultSlot to, vault.OpenParent(dest_rel, VaultArea::kState, true));
   const std::string leaf = to.name;
   const fs::path dest = ArchiveDir(local) / std::string(reason_id) / std::string(rel_path);
@@ -121,6 +120,10 @@ Status MoveNoReplace(const LocalState& local, std::string_view from_rel, std::st
 }
 
 fs::path ArchiveDir(const LocalState& local) { return local.dir() / "archive"; }
+
+std::string ArchiveStateRel(std::string_view reason_id, std::string_view rel_path) {
+  return ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
+}
 
 bool IsValidReasonId(std::string_view reason_id) {
   if (reason_id.empty() || reason_id.size() > 128) return false;

@@ -551,12 +551,23 @@ class Linker {
       return;
     }
     vault_.emplace(std::move(*vault));
+    // A local file or symlink that the store's version replaces is archived
+    // by the applier as it replaces it (apply.h: the path always holds one
+    // of the two); a local directory is moved to the archive first.
+    std::map<std::string, Displacement> displaced;
+    for (const Planned& p : planned_) {
+      if (p.item.status != "failed" && p.archive_local && p.take_remote && IsLive(p.local) &&
+          p.local->kind != EntryKind::kDir) {
+        displaced[p.item.path] = Displacement{ArchiveStateRel(p.item.path, Side::kLocal), true};
+      }
+    }
     // 1. Archives first: no version is replaced before it is safe.
     std::set<std::string> failed;  // paths whose descendants cannot be applied
     std::set<std::string> moved;   // local paths moved to the archive
     for (Planned& p : planned_) {
       if (p.item.status == "failed") failed.insert(p.item.path);
       if (p.item.status == "failed" || (!p.archive_local && !p.archive_remote)) continue;
+      if (displaced.count(p.item.path) != 0) continue;
       if (FindAncestor(failed, p.item.path) != failed.end()) {
         Fail(p, Error(SyncCode::kApplyFailed, Category::kAborted,
                       "a parent directory could not be linked"));
@@ -609,10 +620,12 @@ class Linker {
                                                   .scan = &expected,
                                                   .cache = &base_.stats,
                                                   .checkpoint = &options_,
-                                                  .env = s_.env},
+                                                  .env = s_.env,
+                                                  .displace = &displaced},
                                                  items, *fetcher_);
     for (std::size_t i = 0; i < applied.size(); ++i) {
       Planned& p = *owners[i];
+      if (applied[i].displaced_to) p.item.archived = *applied[i].displaced_to;
       if (applied[i].status == ApplyStatus::kApplied) {
         if (applied[i].stat) {
           StatPut(p.item.path, StatCacheEntry{*applied[i].stat, p.remote->chunks});

@@ -427,59 +427,129 @@ bool Archived(const fs::path& vault, const std::string& bytes) {
   return false;
 }
 
-// A pull whose merge policy replaces a local edit (cloud_preferred): the
-// local version moves into .hx/archive. Whatever call fails, that version
-// is in the vault or in the archive, never gone.
-TEST_F(LocalFaultSweep, PullThatArchivesALocalEditNeverLosesIt) {
-  WriteVersion2(*a_);
-  HX_ASSERT_OK(a_->Push(kT0 + 4000));
-  const std::string local_edit = "b's own edit of the notes\n";
-  b_->Write("notes.txt", local_edit);
-  const Tree old_tree = ReadTree(b_->vault());
-  const Tree new_tree = ReadTree(a_->vault());
-  Sweep sweep("pull_cloud_preferred", {StoreRoot(), b_->vault()});
-  sweep.set_store_root(StoreRoot());
-  auto pull = [&](const SyncOptions& o) -> Status {
-    SyncOptions with_policy = o;
-    with_policy.auto_merge = MergePolicy::kCloudPreferred;
-    Result<PullReport> r = SyncPull(b_->vault(), with_policy);
+// Whether some vault file (not under .hx/) holds exactly `bytes`.
+bool InVault(const Tree& tree, const std::string& bytes) {
+  return std::any_of(tree.begin(), tree.end(),
+                     [&](const auto& entry) { return entry.second == "file:" + bytes; });
+}
+
+// What `run` leaves in `vault` when nothing fails; `folders` are put back
+// as they were.
+Tree CleanResult(const std::vector<fs::path>& folders, const fs::path& vault,
+                 const Sweep::RunFn& run, const SyncOptions& o) {
+  Checkpoint checkpoint(folders);
+  const Status clean = run(o);
+  EXPECT_TRUE(clean.ok()) << (clean.ok() ? "" : clean.error().ToShortString());
+  Tree tree = ReadTree(vault);
+  checkpoint.Restore();
+  return tree;
+}
+
+// A resolved conflict never loses its losing version and never leaves its
+// path empty: after any fault, every path holds its old or its new version
+// (the applier keeps a displaced local version at its new name as it
+// replaces it: apply.h), and the local version of the conflicting file is
+// in the vault or in .hx/archive. Then the rerun gives what an unfaulted run
+// gives.
+class ResolutionSweep : public LocalFaultSweep {
+ protected:
+  // B edits notes.txt while A's edit is in the store.
+  void SetUp() override {
+    LocalFaultSweep::SetUp();
+    WriteVersion2(*a_);
+    HX_ASSERT_OK(a_->Push(kT0 + 4000));
+    b_->Write("notes.txt", kLocalEdit);
+  }
+
+  void RunSweep(const std::string& name, const Device& d, const Sweep::RunFn& run,
+                const Sweep::RunFn& rerun) {
+    const std::vector<fs::path> folders = {StoreRoot(), d.vault()};
+    const SyncOptions options = d.options(kT0 + 5000);
+    const Tree old_tree = ReadTree(d.vault());
+    const Tree new_tree = CleanResult(folders, d.vault(), run, options);
+    Sweep sweep(name, folders);
+    sweep.set_store_root(StoreRoot());
+    // The store's version is in the store whatever happens; the local one
+    // only here.
+    auto both_kept = [&]() -> std::string {
+      if (InVault(ReadTree(d.vault()), local_notes_) || Archived(d.vault(), local_notes_)) return "";
+      return "the local version of notes.txt is neither in the vault nor in .hx/archive; ";
+    };
+    auto after_fault = [&]() {
+      return JudgeVault(old_tree, new_tree, ReadTree(d.vault())) + both_kept();
+    };
+    auto after_recovery = [&]() -> std::string {
+      const Tree now = ReadTree(d.vault());
+      std::string problems = both_kept();
+      if (now != new_tree) problems += "the vault differs: " + JudgeVault(new_tree, new_tree, now);
+      return problems;
+    };
+    std::uint64_t calls = 0;
+    const std::vector<Finding> findings =
+        sweep.Run(options, run, after_fault, after_recovery, &calls, rerun);
+    Report(sweep, findings, calls);
+  }
+
+  Sweep::RunFn PullWith(MergePolicy policy) {
+    return [this, policy](const SyncOptions& o) -> Status {
+      SyncOptions with_policy = o;
+      with_policy.auto_merge = policy;
+      Result<PullReport> r = SyncPull(b_->vault(), with_policy);
+      if (!r.ok()) return std::move(r).error();
+      if (r->error) return *r->error;
+      return OkStatus();
+    };
+  }
+
+  static constexpr const char* kLocalEdit = "b's own edit of the notes\n";
+  const std::string local_notes_ = kLocalEdit;
+};
+
+// cloud_preferred: the local edit goes to .hx/archive as the store's
+// version replaces it.
+TEST_F(ResolutionSweep, PullThatArchivesALocalEditNeverLosesItNorEmptiesThePath) {
+  RunSweep("pull_cloud_preferred", *b_, PullWith(MergePolicy::kCloudPreferred),
+           PullWith(MergePolicy::kCloudPreferred));
+}
+
+// keep_both: one version keeps the path, the other gets a conflict name.
+TEST_F(ResolutionSweep, PullThatKeepsBothVersionsNeverLosesOneNorEmptiesThePath) {
+  RunSweep("pull_keep_both", *b_, PullWith(MergePolicy::kKeepBoth),
+           PullWith(MergePolicy::kKeepBoth));
+}
+
+// local_preferred: the store's version is staged and archived; the local
+// edit stays.
+TEST_F(ResolutionSweep, PullThatArchivesTheStoresVersionNeverLosesTheLocalOne) {
+  RunSweep("pull_local_preferred", *b_, PullWith(MergePolicy::kLocalPreferred),
+           PullWith(MergePolicy::kLocalPreferred));
+}
+
+// hx sync link --policy cloud_preferred: a folder's own version of a file
+// the store holds with other bytes goes to .hx/archive as the store's
+// replaces it.
+TEST_F(ResolutionSweep, LinkThatArchivesALocalVersionNeverLosesItNorEmptiesThePath) {
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("notes.txt", kLocalEdit);
+  LinkOptions link_options;
+  link_options.policy = MergePolicy::kCloudPreferred;
+  auto link = [&](const SyncOptions& o) -> Status {
+    Result<LinkReport> r = SyncLink(c.vault(), o, link_options);
     if (!r.ok()) return std::move(r).error();
     if (r->error) return *r->error;
     return OkStatus();
   };
-  auto edit_kept = [&]() -> std::string {
-    if (b_->Read("notes.txt") == local_edit || Archived(b_->vault(), local_edit)) return "";
-    return "b's local edit of notes.txt is neither in the vault nor in .hx/archive; ";
+  // After a faulted link that completed, the rerun is a pull.
+  auto link_or_pull = [&](const SyncOptions& o) -> Status {
+    Status linked = link(o);
+    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
+    Result<PullReport> r = SyncPull(c.vault(), o);
+    if (!r.ok()) return std::move(r).error();
+    if (r->error) return *r->error;
+    return OkStatus();
   };
-  // Known defect (pull.cc, reported): the policy moves the local version
-  // into the archive before the store's version is installed, so a failure
-  // in between leaves the path empty until the next pull (the local version
-  // is safe in .hx/archive, checked by edit_kept; the rerun converges). The
-  // fix stages the store's version first and swaps it in
-  // (renameat2 RENAME_EXCHANGE) before archiving the local one.
-  int known_missing = 0;
-  auto after_fault = [&]() {
-    std::string problems = JudgeVault(old_tree, new_tree, ReadTree(b_->vault()));
-    if (problems == "notes.txt is missing; " && Archived(b_->vault(), local_edit)) {
-      ++known_missing;
-      problems.clear();
-    }
-    return problems + edit_kept();
-  };
-  auto after_recovery = [&]() -> std::string {
-    const Tree now = ReadTree(b_->vault());
-    std::string problems = edit_kept();
-    if (now != new_tree) {
-      problems += "b's vault differs from a's: " + JudgeVault(new_tree, new_tree, now);
-    }
-    return problems;
-  };
-  std::uint64_t calls = 0;
-  const std::vector<Finding> findings =
-      sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
-  std::cout << "[sweep] known defect: notes.txt missing (its local version archived) after "
-            << known_missing << " faulted runs\n";
-  Report(sweep, findings, calls);
+  RunSweep("link_cloud_preferred", c, link, link_or_pull);
 }
 
 TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
