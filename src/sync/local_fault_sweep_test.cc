@@ -158,20 +158,6 @@ std::string JudgeVault(const Tree& before, const Tree& after, const Tree& now) {
   return problems;
 }
 
-// Defects the sweep found in code this test's author does not own, reported
-// to its owner; the wrong error is counted (and printed) instead of failing
-// the sweep. Everything else the sweep checks (nothing lost, convergence)
-// still holds for these runs. Remove an entry once its defect is fixed.
-bool IsKnownDefect(const std::string& command, const Error& error) {
-  // apply.cc / pull.cc: when a call that checks the local file before it is
-  // replaced fails (open, stat), the item is reported "changed during the
-  // pull" (KC_SYNC_APPLY_FAILED, category conflict, no path detail) instead
-  // of the I/O error that happened. Nothing is lost; the rerun converges.
-  return command.starts_with("pull") && error.code == SyncCode::kApplyFailed &&
-         error.category == Category::kConflict &&
-         error.message.find("changed during the pull") != std::string::npos;
-}
-
 // One failure of the sweep, for the final listing.
 struct Finding {
   std::string command;
@@ -254,9 +240,7 @@ class Sweep {
         if (!fired) note("the fault never fired (the run made fewer calls)");
         if (!faulted.ok()) {
           const std::string problems = JudgeError(faulted.error(), fault);
-          if (!problems.empty() && IsKnownDefect(command_, faulted.error())) {
-            ++known_;
-          } else if (!problems.empty()) {
+          if (!problems.empty()) {
             note(problems + "[" + faulted.error().ToShortString() + "]");
           }
         }
@@ -288,15 +272,12 @@ class Sweep {
   }
 
   void set_store_root(fs::path root) { store_root_ = std::move(root); }
-  // Faulted runs, how many of them returned an error, and how many of those
-  // were a known defect's.
+  // Faulted runs, and how many of them returned an error.
   int runs() const { return runs_; }
   int failed() const { return failed_; }
-  int known() const { return known_; }
 
  private:
   int runs_ = 0;
-  int known_ = 0;
   int failed_ = 0;
   std::string command_;
   Checkpoint checkpoint_;
@@ -347,8 +328,8 @@ class LocalFaultSweep : public ::testing::Test {
 
   void Report(const Sweep& sweep, const std::vector<Finding>& findings, std::uint64_t calls) {
     std::cout << "[sweep] " << calls << " local calls per run, " << sweep.runs()
-              << " faulted runs (" << sweep.failed() << " returned an error, " << sweep.known()
-              << " of them a known defect's wrong error), " << findings.size() << " findings\n";
+              << " faulted runs (" << sweep.failed() << " returned an error), " << findings.size()
+              << " findings\n";
     // Most faults must surface: a sweep whose faults all vanish proves nothing.
     EXPECT_GT(sweep.failed(), sweep.runs() / 2);
     EXPECT_TRUE(findings.empty()) << Describe(findings);
