@@ -121,6 +121,23 @@ Status MoveNoReplace(const LocalState& local, std::string_view from_rel, std::st
 
 fs::path ArchiveDir(const LocalState& local) { return local.dir() / "archive"; }
 
+Result<std::string> FreeArchiveReason(const VaultDir& vault, std::string_view base) {
+  for (int n = 1; n <= kMaxArchiveVariants; ++n) {
+    std::string reason(base);
+    if (n > 1) reason += "-" + std::to_string(n);
+    Result<std::optional<struct stat>> there =
+        vault.Lstat(ArchiveRel() + "/" + reason, VaultArea::kState);
+    // A symlinked archive: every write into it fails, naming it.
+    if (!there.ok() && there.error().category == Category::kConflict) return reason;
+    if (!there.ok()) return std::move(there).error();
+    if (!*there) return reason;
+  }
+  return Error(SyncCode::kApplyFailed, Category::kIo,
+               "the archive already holds " + std::to_string(kMaxArchiveVariants) + " folders " +
+                   std::string(base) + "-N; clear .hx/archive/ and sync again")
+      .With("path", vault.Full(ArchiveRel()).string());
+}
+
 std::string ArchiveStateRel(std::string_view reason_id, std::string_view rel_path) {
   return ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
 }

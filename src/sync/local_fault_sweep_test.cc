@@ -254,11 +254,10 @@ class Sweep {
             note("temporary file left in the store: " + temp);
           }
         }
-        // The rerun comes later, as a user's would (link's archive folder is
-        // named after the time: a rerun in the same millisecond collides).
-        SyncOptions later = options;
-        later.now_ms += 60'000;
-        const Status again = rerun(later);
+        // The rerun comes in the same millisecond: names made from the time
+        // (link's archive folder, reports) must not collide with the faulted
+        // run's.
+        const Status again = rerun(options);
         if (!again.ok()) {
           note("the rerun failed: " + again.error().ToShortString());
           continue;

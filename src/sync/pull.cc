@@ -60,8 +60,10 @@ ConflictArtifact PullConflict(const Session& s, const BaseState& base, const Loc
 void SaveReport(const Session& s, const PullReport& report, std::int64_t now_ms) {
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
   if (!json.ok()) return;
-  (void)LocalState::WriteFileAtomic(
-      s.local.reports_dir() / ("pull_" + std::to_string(now_ms) + ".json"), *json);
+  // Never over the report of a pull in the same millisecond.
+  Result<std::string> name = LocalState::FreeFileName(*s.env, s.local.reports_dir(),
+                                                      "pull_" + std::to_string(now_ms), ".json");
+  if (name.ok()) (void)LocalState::WriteFileAtomic(*s.env, s.local.reports_dir() / *name, *json);
 }
 
 std::string DescribeAction(const PlannedItem& item) {
