@@ -671,7 +671,9 @@ class Linker {
     synced.snapshot_id = head_->snapshot_id;
     synced.head_seq = head_->seq;
     HX_RETURN_IF_ERROR(CommitSyncedState(s_, base_, synced, kMetaLastPullMs, options_.now_ms));
-    return UpdateOwnManifest(s_, head_->seq, std::nullopt, options_.now_ms);
+    // A read-only store (a reader's credentials) that refuses only the
+    // manifest: the link is complete, with a warning (as pull's).
+    return UpdateOwnManifestAfterPull(s_, head_->seq, options_.now_ms, report_.warnings, "linked");
   }
 
   // .hx/reports/link_<now_ms>.json (or -N: never over an earlier link's

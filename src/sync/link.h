@@ -121,6 +121,11 @@ struct LinkReport {
   // Set for "needs_decisions" (KC_SYNC_CONFLICT) and "partial"
   // (KC_SYNC_APPLY_FAILED): what to do next.
   std::optional<Error> error;
+  // Problems that did not undo a complete link: a store that refused this
+  // device's manifest (read-only credentials; KC_SYNC_AUTH_FAILED, detail
+  // key), as pull reports it. The JSON carries "warnings" only when there
+  // are some; the text shows "warning: <message>" lines.
+  std::vector<Error> warnings;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

@@ -12,6 +12,7 @@
 
 #include "json/canonical_json.h"
 #include "json/schema_testing.h"
+#include "meta/manifest.h"
 #include "os/env.h"
 #include "sync/sync_test_util.h"
 
@@ -268,6 +269,44 @@ TEST_F(LinkTest, ALinkRerunInTheSameMillisecondArchivesBesideTheFirstRun) {
   EXPECT_TRUE(fs::exists(b_.vault() / ".hx/reports/link_5000.json"));
   EXPECT_TRUE(fs::exists(b_.vault() / ".hx/reports/link_5000-2.json"));
   EXPECT_TRUE(ValidateAgainstSchema(again->ToJson(), "schemas/link_report.schema.json"));
+}
+
+// A reader device with read-only credentials: the store refuses only this
+// device's manifest. The link completes (exit 0) with a warning, as a pull
+// does, in the JSON and the text.
+TEST_F(LinkTest, ALinkToAReadOnlyStoreCompletesWithAWarningWhenOnlyTheManifestIsRefused) {
+  b_.wrap_store = testing::RefuseManifestWrites();
+  Result<LinkReport> r = Link(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_FALSE(r->error.has_value());
+  EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
+  ASSERT_EQ(r->warnings.size(), 1u);
+  const Error& warning = r->warnings[0];
+  EXPECT_EQ(warning.code, SyncCode::kAuthFailed);
+  EXPECT_EQ(warning.category, Category::kAuth);
+  EXPECT_NE(warning.message.find("everything was linked"), std::string::npos) << warning.message;
+  EXPECT_EQ(warning.details.at("key"), ManifestKey(r->node_id));
+  EXPECT_NE(r->ToHuman().find("warning: everything was linked"), std::string::npos)
+      << r->ToHuman();
+  const nlohmann::json json = r->ToJson();
+  ASSERT_EQ(json.at("warnings").size(), 1u);
+  EXPECT_EQ(json.at("warnings").at(0).at("code"), "KC_SYNC_AUTH_FAILED");
+  EXPECT_TRUE(ValidateAgainstSchema(json, "schemas/link_report.schema.json"));
+  // The saved report says the same; the folder is linked: the next pull is
+  // up to date (and warned again only when it writes the manifest).
+  Result<nlohmann::json> saved = ParseJson(ReadAll(b_.vault() / *r->report_file));
+  HX_ASSERT_OK(saved);
+  EXPECT_EQ(saved->at("warnings").size(), 1u);
+  Result<PullReport> pulled = b_.Pull(6000);
+  HX_ASSERT_OK(pulled);
+  EXPECT_EQ(pulled->outcome, "up_to_date");
+  // Without a manifest refusal there are no warnings (and no "warnings" key).
+  Device c(*store_, "c", 3);
+  Result<LinkReport> writable = SyncLink(c.vault(), c.options(7000), LinkOptions{});
+  HX_ASSERT_OK(writable);
+  EXPECT_TRUE(writable->warnings.empty());
+  EXPECT_FALSE(writable->ToJson().contains("warnings"));
 }
 
 // Fails every stat of a <vault>/.hx/config.json with `err` (.hx/ cannot be

@@ -211,25 +211,12 @@ TEST(PullReportRenderingTest, EveryNameAndMessageOfAPullReportIsEscaped) {
 
 // ------------------------------------------------------ a read-only store
 
-// Wraps a device's store so that every write under manifests/ is refused
-// for want of permission, as S3 answers AccessDenied to read-only
-// credentials (and a read-only folder EACCES).
-std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites() {
-  return [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);
-    for (StoreOp op : {StoreOp::kPut, StoreOp::kPutIfAbsent, StoreOp::kPutIfMatch}) {
-      FaultRule rule = FaultRule::FailPrefix(op, "manifests/", Category::kAuth);
-      rule.times = FaultRule::kForever;
-      faults->AddRule(rule);
-    }
-    return faults;
-  };
-}
+// RefuseManifestWrites: sync_test_util.h.
 
 TEST_F(PullReportTest, APullFromAReadOnlyStoreSucceedsWithAWarningWhenOnlyTheManifestIsRefused) {
   a_.Write("one.txt", "1");
   HX_ASSERT_OK(a_.Push(2000));
-  b_.wrap_store = RefuseManifestWrites();
+  b_.wrap_store = testing::RefuseManifestWrites();
   Result<PullReport> pull = b_.Pull(3000);
   HX_ASSERT_OK(pull);
   EXPECT_EQ(pull->outcome, "applied");

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "store/store.h"
+#include "store/store_wrappers.h"
 #include "store/target_uri.h"
 
 namespace hx::testing {
@@ -186,6 +187,18 @@ std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
     }
   }
   return out;
+}
+
+std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites() {
+  return [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);
+    for (StoreOp op : {StoreOp::kPut, StoreOp::kPutIfAbsent, StoreOp::kPutIfMatch}) {
+      FaultRule rule = FaultRule::FailPrefix(op, "manifests/", Category::kAuth);
+      rule.times = FaultRule::kForever;
+      faults->AddRule(rule);
+    }
+    return faults;
+  };
 }
 
 std::map<std::string, std::string> Device::Snapshot() const { return ReadFolderTree(vault_); }

@@ -114,6 +114,11 @@ class Device {
   std::filesystem::path vault_;
 };
 
+// A Device::wrap_store under which every write under manifests/ is refused
+// for want of permission, as S3 answers AccessDenied to read-only
+// credentials (and a read-only folder EACCES).
+std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites();
+
 // A deterministic byte source for InitOptions::random (splitmix64).
 std::function<void(std::span<std::uint8_t>)> SeededRandom(std::uint64_t seed);
 
