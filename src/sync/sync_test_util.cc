@@ -189,6 +189,19 @@ std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
   return out;
 }
 
+std::unique_ptr<Device> StoreScenarioTest::NewDevice(const std::string& name) {
+  auto device = std::make_unique<Device>(*store_, name);
+  auto init = device->Init(now_);
+  EXPECT_TRUE(init.ok()) << init.error().ToShortString();
+  return device;
+}
+
+std::string StoreScenarioTest::StoreObject(const std::string& key) const {
+  const auto objects = store_->Objects();
+  auto it = objects.find(key);
+  return it == objects.end() ? std::string() : it->second;
+}
+
 std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites() {
   return [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
     auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);

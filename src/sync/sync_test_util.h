@@ -114,6 +114,24 @@ class Device {
   std::filesystem::path vault_;
 };
 
+// The fixture of the scenarios that run against every store kind of a test
+// binary (ScenarioStores(): sync_scenarios_test.cc,
+// sync_recovery_scenarios_test.cc): a fresh store per test, devices
+// initialized against it, and a clock that moves a second per step.
+class StoreScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
+ protected:
+  void SetUp() override { store_ = GetParam().make(); }
+
+  // A device initialized against the store (the first one creates the vault).
+  std::unique_ptr<Device> NewDevice(const std::string& name);
+  std::int64_t Tick() { return now_ += 1000; }
+  // The bytes of the store's object `key` ("" if there is none).
+  std::string StoreObject(const std::string& key) const;
+
+  std::unique_ptr<StoreFixture> store_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
 // A Device::wrap_store under which every write under manifests/ is refused
 // for want of permission, as S3 answers AccessDenied to read-only
 // credentials (and a read-only folder EACCES).
