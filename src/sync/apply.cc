@@ -227,16 +227,25 @@ class Applier {
     return aside->rel;
   }
 
+  // The slot of `path` (its parent opened, created with `create`) if what
+  // is there is still as scanned; nullopt if it changed. A check that cannot
+  // look is its error, naming the path.
+  Result<std::optional<VaultSlot>> SlotIfAsScanned(const std::string& path, bool create) {
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, vault_->OpenParent(path, VaultArea::kContent, create));
+    struct stat st;
+    const int err = vault_->StatIn(slot, &st);
+    if (err != 0 && err != ENOENT) return vault_->PathError("cannot inspect", path, err);
+    if (!MatchesScan(in_, path, err == 0 ? &st : nullptr)) return std::optional<VaultSlot>();
+    return std::optional<VaultSlot>(std::move(slot));
+  }
+
   // The displaced version of a remote deletion: the local version at `path`
   // (if still as scanned) is renamed to d's name. false: it changed.
   Result<bool> MoveAside(const std::string& path, const Displacement& d,
                          std::unique_ptr<std::string>* where) {
-    HX_ASSIGN_OR_RETURN(VaultSlot slot,
-                        vault_->OpenParent(path, VaultArea::kContent, /*create=*/false));
-    struct stat st;
-    const int err = vault_->StatIn(slot, &st);
-    if (err != 0 && err != ENOENT) return vault_->PathError("cannot inspect", path, err);
-    if (!MatchesScan(in_, path, err == 0 ? &st : nullptr)) return false;
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, false));
+    if (!found) return false;
+    const VaultSlot& slot = *found;
     HX_ASSIGN_OR_RETURN(std::optional<Aside> aside, PutAside(slot, path, d, /*by_rename=*/true));
     (void)env_.Fsync(aside->slot.dir.get());
     (void)env_.Fsync(slot.dir.get());
@@ -250,12 +259,9 @@ class Applier {
   // name is unlinked and the directory renamed in). false: it changed.
   Result<bool> MakeDirDisplacing(const std::string& path, const Displacement& d,
                                  std::unique_ptr<std::string>* where) {
-    HX_ASSIGN_OR_RETURN(VaultSlot slot,
-                        vault_->OpenParent(path, VaultArea::kContent, /*create=*/true));
-    struct stat st;
-    const int err = vault_->StatIn(slot, &st);
-    if (err != 0 && err != ENOENT) return vault_->PathError("cannot inspect", path, err);
-    if (!MatchesScan(in_, path, err == 0 ? &st : nullptr)) return false;
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, true));
+    if (!found) return false;
+    const VaultSlot& slot = *found;
     const std::uint64_t id = NextStagingId();
     const std::string staged = StagingName(id);
     if (const int made = env_.MkdirAt(staging_.get(), staged.c_str(), 0777); made != 0) {

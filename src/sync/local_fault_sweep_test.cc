@@ -283,6 +283,40 @@ class Sweep {
   fs::path store_root_;
 };
 
+// A command's outcome as a Status: its error, or the error its report
+// carries (a partial pull or link).
+template <typename Report>
+Status Outcome(Result<Report> r) {
+  if (!r.ok()) return std::move(r).error();
+  if (r->error) return *r->error;
+  return OkStatus();
+}
+
+// hx sync pull of `vault`, with `policy` (none: the vault's default).
+Sweep::RunFn PullOf(const fs::path& vault, std::optional<MergePolicy> policy = std::nullopt) {
+  return [vault, policy](const SyncOptions& o) -> Status {
+    SyncOptions with_policy = o;
+    if (policy) with_policy.auto_merge = *policy;
+    return Outcome(SyncPull(vault, with_policy));
+  };
+}
+
+// hx sync link of `vault`.
+Sweep::RunFn LinkOf(const fs::path& vault, LinkOptions link = {}) {
+  return [vault, link](const SyncOptions& o) { return Outcome(SyncLink(vault, o, link)); };
+}
+
+// The rerun of a link: linking a folder that a link already synced is
+// refused ("use hx sync pull"), so after a faulted link that completed, the
+// rerun is that pull.
+Sweep::RunFn LinkOrPullOf(const fs::path& vault, LinkOptions link = {}) {
+  return [vault, link](const SyncOptions& o) -> Status {
+    Status linked = LinkOf(vault, link)(o);
+    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
+    return PullOf(vault)(o);
+  };
+}
+
 // The small vault: five files in two directories (one nested), one
 // executable, one empty, one large enough for several chunks.
 void WriteVersion1(const Device& d) {
@@ -374,12 +408,7 @@ TEST_F(LocalFaultSweep, PullLosesNothingAndConvergesAfterAnyLocalFault) {
   const Tree new_tree = ReadTree(a_->vault());
   Sweep sweep("pull", {StoreRoot(), b_->vault()});
   sweep.set_store_root(StoreRoot());
-  auto pull = [&](const SyncOptions& o) -> Status {
-    Result<PullReport> r = SyncPull(b_->vault(), o);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
+  const Sweep::RunFn pull = PullOf(b_->vault());
   // Each file is old or new, never partial; nothing else appears.
   auto after_fault = [&]() { return JudgeVault(old_tree, new_tree, ReadTree(b_->vault())); };
   auto after_recovery = [&]() -> std::string {
@@ -470,16 +499,7 @@ class ResolutionSweep : public LocalFaultSweep {
     Report(sweep, findings, calls);
   }
 
-  Sweep::RunFn PullWith(MergePolicy policy) {
-    return [this, policy](const SyncOptions& o) -> Status {
-      SyncOptions with_policy = o;
-      with_policy.auto_merge = policy;
-      Result<PullReport> r = SyncPull(b_->vault(), with_policy);
-      if (!r.ok()) return std::move(r).error();
-      if (r->error) return *r->error;
-      return OkStatus();
-    };
-  }
+  Sweep::RunFn PullWith(MergePolicy policy) { return PullOf(b_->vault(), policy); }
 
   static constexpr const char* kLocalEdit = "b's own edit of the notes\n";
   const std::string local_notes_ = kLocalEdit;
@@ -512,24 +532,10 @@ TEST_F(ResolutionSweep, LinkThatArchivesALocalVersionNeverLosesItNorEmptiesThePa
   Device c(*store_, "c", 33);
   c.Write("own.txt", "c's own file\n");
   c.Write("notes.txt", kLocalEdit);
-  LinkOptions link_options;
-  link_options.policy = MergePolicy::kCloudPreferred;
-  auto link = [&](const SyncOptions& o) -> Status {
-    Result<LinkReport> r = SyncLink(c.vault(), o, link_options);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
-  // After a faulted link that completed, the rerun is a pull.
-  auto link_or_pull = [&](const SyncOptions& o) -> Status {
-    Status linked = link(o);
-    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
-    Result<PullReport> r = SyncPull(c.vault(), o);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
-  RunSweep("link_cloud_preferred", c, link, link_or_pull);
+  LinkOptions cloud_preferred;
+  cloud_preferred.policy = MergePolicy::kCloudPreferred;
+  RunSweep("link_cloud_preferred", c, LinkOf(c.vault(), cloud_preferred),
+           LinkOrPullOf(c.vault(), cloud_preferred));
 }
 
 TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
@@ -546,22 +552,8 @@ TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
   for (const auto& [path, value] : c_old) c_new[path] = value;
   Sweep sweep("link", {StoreRoot(), c.vault()});
   sweep.set_store_root(StoreRoot());
-  auto link = [&](const SyncOptions& o) -> Status {
-    Result<LinkReport> r = SyncLink(c.vault(), o, LinkOptions{});
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
-  // Linking a folder that a link already synced is refused ("use hx sync
-  // pull"): after a faulted link that succeeded, the rerun is that pull.
-  auto link_or_pull = [&](const SyncOptions& o) -> Status {
-    Status linked = link(o);
-    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
-    Result<PullReport> r = SyncPull(c.vault(), o);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
+  const Sweep::RunFn link = LinkOf(c.vault());
+  const Sweep::RunFn link_or_pull = LinkOrPullOf(c.vault());
   auto after_fault = [&]() { return JudgeVault(c_old, c_new, ReadTree(c.vault())); };
   auto after_recovery = [&]() -> std::string {
     const Tree now = ReadTree(c.vault());

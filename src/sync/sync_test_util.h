@@ -133,9 +133,18 @@ class StoreScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
 };
 
 // A Device::wrap_store under which every write under manifests/ is refused
-// for want of permission, as S3 answers AccessDenied to read-only
-// credentials (and a read-only folder EACCES).
-std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites();
+// with `category`: kAuth is a store that refuses it for want of permission,
+// as S3 answers AccessDenied to read-only credentials (and a read-only
+// folder EACCES).
+std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites(
+    Category category = Category::kAuth);
+
+// Checks that a report (pull's or link's: its warnings, text and JSON)
+// carries exactly the warning of a store that refused this device's
+// manifest for want of permission: KC_SYNC_AUTH_FAILED, category auth,
+// detail key (the manifest's), "everything was <done>, but ...".
+void ExpectManifestRefusedWarning(const std::vector<Error>& warnings, const std::string& human,
+                                  const nlohmann::json& json, std::string_view done);
 
 // A deterministic byte source for InitOptions::random (splitmix64).
 std::function<void(std::span<std::uint8_t>)> SeededRandom(std::uint64_t seed);
