@@ -17,11 +17,14 @@
 //     manual_per_item applies NOTHING unless a decisions file names a choice
 //     for every changed item.
 // Archives go under .hx/archive/link-<now_ms>/<path>.local or .cloud (the
-// suffix names the side that lost); an existing archive is never replaced.
+// suffix names the side that lost; link-<now_ms>-N/ when a link of the same
+// millisecond made that folder); an existing archive is never replaced. A
+// local file or symlink that the store's version replaces is archived by the
+// step that replaces it (sync/apply.h): the path always holds one of them.
 //
 // A link completes only when every item succeeded: then the base becomes the
 // store's head (every path of the head, exactly) and the report is saved as
-// .hx/reports/link_<now_ms>.json. If an item failed or awaits a decision,
+// .hx/reports/link_<now_ms>.json (-N: never over another). If an item failed or awaits a decision,
 // no base is recorded: push and pull refuse (the folder has not synced yet)
 // and running link again continues where it stopped (what it already wrote
 // joins as unchanged).
