@@ -23,11 +23,12 @@
 // step that replaces it (sync/apply.h): the path always holds one of them.
 //
 // A link completes only when every item succeeded: then the base becomes the
-// store's head (every path of the head, exactly) and the report is saved as
-// .hx/reports/link_<now_ms>.json (-N: never over another). If an item failed or awaits a decision,
-// no base is recorded: push and pull refuse (the folder has not synced yet)
-// and running link again continues where it stopped (what it already wrote
-// joins as unchanged).
+// store's head (every path of the head, exactly). Every link but a dry run
+// saves its report as .hx/reports/link_<now_ms>.json (link_<now_ms>-N.json
+// when that name is taken: never over another). If an item failed or awaits
+// a decision, no base is recorded: push and pull refuse (the folder has not
+// synced yet) and running link again continues where it stopped (what it
+// already wrote joins as unchanged).
 //
 // --dry-run reads the store and the folder and writes nothing anywhere (no
 // .hx/, no key cache, no report): the report is the preview.
