@@ -42,10 +42,12 @@ class SyncPolicyTest : public ::testing::Test {
     b_->Write("report.txt", "from b");
   }
 
-  Result<PullReport> PullB(MergePolicy policy, std::string decisions = "") {
+  // `env`: the Env of the pull's local calls (null: the process's).
+  Result<PullReport> PullB(MergePolicy policy, std::string decisions = "", Env* env = nullptr) {
     SyncOptions o = b_->options(Tick());
     o.auto_merge = policy;
     o.decisions_file = std::move(decisions);
+    if (env != nullptr) o.env = env;
     return SyncPull(b_->vault(), o);
   }
 
@@ -211,11 +213,8 @@ class NoHardLinksEnv final : public EnvWrapper {
 TEST_F(SyncPolicyTest, WithoutHardLinksALoserIsRenamedAsideAndPutBackIfTheInstallFails) {
   Diverge();
   NoHardLinksEnv env(Env::Default(), "report.txt");
-  SyncOptions o = b_->options(Tick());
-  o.auto_merge = MergePolicy::kCloudPreferred;
-  o.env = &env;
   env.fail_install = true;
-  auto failed = SyncPull(b_->vault(), o);
+  auto failed = PullB(MergePolicy::kCloudPreferred, "", &env);
   HX_ASSERT_OK(failed);
   ASSERT_TRUE(failed->error.has_value());
   EXPECT_EQ(failed->error->category, Category::kIo) << failed->error->ToShortString();
@@ -224,8 +223,7 @@ TEST_F(SyncPolicyTest, WithoutHardLinksALoserIsRenamedAsideAndPutBackIfTheInstal
   EXPECT_EQ(b_->Read("report.txt"), "from b");
 
   env.fail_install = false;
-  o.now_ms = Tick();
-  auto pull = SyncPull(b_->vault(), o);
+  auto pull = PullB(MergePolicy::kCloudPreferred, "", &env);
   HX_ASSERT_OK(pull);
   EXPECT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
   ASSERT_EQ(pull->resolutions.size(), 1u);
@@ -238,10 +236,7 @@ TEST_F(SyncPolicyTest, WithoutHardLinksALoserIsRenamedAsideAndPutBackIfTheInstal
 TEST_F(SyncPolicyTest, WithoutHardLinksKeepBothStillKeepsBoth) {
   Diverge();
   NoHardLinksEnv env(Env::Default(), "report.txt");
-  SyncOptions o = b_->options(Tick());
-  o.auto_merge = MergePolicy::kKeepBoth;
-  o.env = &env;
-  auto pull = SyncPull(b_->vault(), o);
+  auto pull = PullB(MergePolicy::kKeepBoth, "", &env);
   HX_ASSERT_OK(pull);
   EXPECT_FALSE(pull->error.has_value());
   ASSERT_EQ(pull->resolutions.size(), 1u);
