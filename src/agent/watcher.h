@@ -25,15 +25,25 @@
 //     overflowed, a watch could not be added because the watch limit was
 //     reached, or the adapter was told to inject one): the consumer must
 //     rescan the whole vault. `detail` says why, for status and the log.
+//   - A watch limit reached (inotify's fs.inotify.max_user_watches) is a
+//     kOverflow whose detail names the limit and how to raise it; the
+//     adapter then stays in WatcherMode::kOverflowed (some directories are
+//     not watched), and the agent should switch to the polling adapter.
+//   - `write` says what the platform knows about a writer (WriteHint): the
+//     batcher holds back a file still open for writing.
 //   - Events are hints, never the truth: the consumer always stats and
 //     hashes what it will push; a spurious event costs a stat, a lost one is
-//     what kOverflow is for.
+//     what kOverflow is for. Names are raw bytes: print them only through
+//     base/printable.h.
+//   - Bounded: one Poll returns at most kMaxEventsPerPoll events; more
+//     become a kOverflow (a rescan is cheaper than an unbounded list).
 //
 // Thread-safety: Start and Poll are called from one thread (the agent's);
 // Wake may be called from any thread or from a signal handler (it only
 // writes to an eventfd/pipe) and makes a blocked Poll return early.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -48,6 +58,9 @@ namespace hx {
 
 class Env;
 
+// At most this many events per Poll result (see the contract above).
+inline constexpr std::size_t kMaxEventsPerPoll = 100'000;
+
 enum class WatchEventKind {
   kCreated,
   kModified,    // content or metadata (mode, mtime) changed, or closed after write
@@ -59,19 +72,33 @@ enum class WatchEventKind {
 
 std::string_view WatchEventKindName(WatchEventKind kind);
 
+// What the adapter knows about writers of a file (kCreated / kModified).
+enum class WriteHint : std::uint8_t {
+  kUnknown,  // the platform cannot tell (polling, a scan, a metadata change)
+  kWriting,  // written and, as far as the adapter knows, still open for
+             // writing (inotify IN_MODIFY not yet followed by IN_CLOSE_WRITE)
+  kClosed,   // a writer closed it (inotify IN_CLOSE_WRITE)
+};
+
 struct WatchEvent {
   WatchEventKind kind = WatchEventKind::kModified;
   std::string path;          // vault-relative; empty for kOverflow
   bool is_dir = false;
   std::uint32_t cookie = 0;  // pairs kMovedFrom/kMovedTo; 0 otherwise
+  WriteHint write = WriteHint::kUnknown;
   std::string detail;        // kOverflow: why (for status and the log)
 };
+
+// "modified a/b.txt" etc., the path escaped (base/printable.h): for logs and
+// test failures.
+std::string DescribeEvent(const WatchEvent& event);
 
 // What a watcher is currently doing, for `hx sync status`.
 enum class WatcherMode {
   kInotify,
   kPolling,
-  kOverflowed,  // the last Poll reported kOverflow and a rescan is due
+  kOverflowed,  // the last Poll reported kOverflow (a rescan is due), or the
+                // watch limit was reached (until the adapter is replaced)
 };
 
 std::string_view WatcherModeName(WatcherMode mode);
@@ -89,10 +116,16 @@ class Watcher {
 
   // Waits up to `timeout_ms` (0: does not block) for events and returns
   // those available, possibly none (timeout or Wake). Never blocks longer
-  // than the timeout.
+  // than the timeout, except that the inotify adapter may wait 1 ms more to
+  // pair the two halves of a move. Errors: the kernel interface failed
+  // (KC_SYNC_STATE_FAILED / kIo); the consumer may switch adapters.
   virtual Result<std::vector<WatchEvent>> Poll(int timeout_ms) = 0;
 
-  // Replaces the ignore rules (after .hxignore changed).
+  // Replaces the ignore rules (after .hxignore changed). Reports no events:
+  // the consumer rescans after a rules change. The inotify adapter adds
+  // watches for directories no longer ignored and drops those of
+  // directories now ignored; the polling adapter compares its next walk with
+  // the new rules' view of the old one.
   virtual void SetRules(const IgnoreRules& rules) = 0;
 
   // Makes a blocked Poll return. Async-signal-safe.
@@ -105,12 +138,16 @@ class Watcher {
   virtual void InjectOverflow(std::string detail) = 0;
 };
 
-// The adapters. `env` is where the polling adapter stats (null:
-// Env::Default()); `poll_interval_ms` is its period.
+// The adapters, with default options (inotify_watcher.h and
+// polling_watcher.h take more). `env` is where the polling adapter stats and
+// whose clock() times its walks (null: Env::Default()); `poll_interval_ms`
+// is its period.
 std::unique_ptr<Watcher> MakeInotifyWatcher();
 std::unique_ptr<Watcher> MakePollingWatcher(int poll_interval_ms, Env* env = nullptr);
 // inotify where the platform has it and `prefer_polling` is false; the
-// polling adapter otherwise.
+// polling adapter otherwise, and also when inotify cannot be started (Start
+// falls back to polling if inotify_init fails, e.g. the per-user instance
+// limit; mode() then says kPolling).
 std::unique_ptr<Watcher> MakeDefaultWatcher(bool prefer_polling, int poll_interval_ms);
 
 }  // namespace hx

@@ -1,0 +1,3 @@
+#include "agent/batcher.h"
+
+#include <gtest/gtest.h>

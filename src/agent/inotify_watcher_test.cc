@@ -1,0 +1,3 @@
+#include "agent/inotify_watcher.h"
+
+#include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include "agent/polling_watcher.h"
+
+#include <gtest/gtest.h>
