@@ -16,9 +16,22 @@ Batcher::Batcher(BatchOptions options) : options_(options) {}
 
 std::int64_t Batcher::Clamp(std::int64_t now_ms) {
   // A wall clock stepped back must not stall a batch (its quiet period would
-  // be measured from a time in the "future"): time never goes back here.
-  max_now_ms_ = std::max(max_now_ms_, now_ms);
-  return max_now_ms_;
+  // be measured from a time in the "future"): every stored time moves back
+  // by the step, as if no time had passed since the last call.
+  if (now_ms < max_now_ms_) {
+    const std::int64_t step = max_now_ms_ - now_ms;
+    for (auto& [path, p] : queue_) {
+      p.first_ms -= step;
+      p.last_ms -= step;
+      if (p.held_since_ms >= 0) p.held_since_ms -= step;
+      if (p.recheck_ms >= 0) p.recheck_ms -= step;
+    }
+    for (auto& [path, until] : own_until_) until -= step;
+    rescan_first_ms_ -= step;
+    rescan_last_ms_ -= step;
+  }
+  max_now_ms_ = now_ms;
+  return now_ms;
 }
 
 bool Batcher::IsOwn(const std::string& path, std::int64_t now_ms) const {
@@ -69,18 +82,29 @@ void Batcher::Add(const WatchEvent& event, std::int64_t now_ms) {
     }
     return;
   }
-  if (event.path.empty() || IsOwn(event.path, now_ms)) return;
+  if (event.path.empty()) return;
   WriteHint hint = event.write;
-  if (event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom) {
-    // The name is gone: whoever wrote under it is no longer writing there.
-    hint = WriteHint::kClosed;
+  if (event.kind == WatchEventKind::kMovedFrom) {
+    // Remembered for its kMovedTo (the adapters deliver the halves one after
+    // the other): was the old name still open for writing?
+    const auto it = queue_.find(event.path);
+    moved_from_cookie_ = event.cookie;
+    moved_from_open_ = it != queue_.end() && it->second.open;
   }
+  if (event.kind == WatchEventKind::kMovedTo && hint == WriteHint::kUnknown) {
+    // rename(2) is how editors and downloaders publish a finished file: the
+    // new name is complete unless the old one was still being written.
+    hint = event.cookie != 0 && event.cookie == moved_from_cookie_ && moved_from_open_
+               ? WriteHint::kWriting
+               : WriteHint::kClosed;
+  }
+  if (IsOwn(event.path, now_ms)) return;
+  const bool gone =
+      event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom;
+  // The name is gone: whoever wrote under it is no longer writing there.
+  if (gone) hint = WriteHint::kClosed;
   Queue(event.path, hint, now_ms);
-  if (event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom) {
-    Pending& p = queue_[event.path];
-    p.open = false;
-    p.looked = false;
-  }
+  if (gone) queue_[event.path].looked = false;
 }
 
 void Batcher::IgnoreOwnWrite(const std::string& path, std::int64_t until_ms) {
@@ -132,11 +156,13 @@ bool Batcher::Stable(const std::filesystem::path& vault, Env& env, const std::st
     // The writer has not closed it: wait for the close event, but not for
     // ever (a log held open would never be synced).
     recheck = (p.held_since_ms >= 0 ? p.held_since_ms : now_ms) + options_.max_hold_ms;
-  } else if ((age_ns >= 0 && age_ns < options_.settle_ms * 1'000'000) || changed_since_look ||
-             (first_look && !p.closed)) {
-    // Still moving, or nothing says the writer is done: one more look after
-    // settle_ms. A future mtime (a clock skew, `cp -p` from a device ahead)
-    // does not count as recent, else such a file would be held for ever.
+  } else if ((age_ns >= 0 && age_ns < options_.settle_ms * 1'000'000) ||
+             (!p.closed && (first_look || changed_since_look))) {
+    // Modified moments ago, or nothing says the writer is done and the file
+    // moved since the last look (or this is the first): one more look after
+    // settle_ms. A closed file needs no second look: the close is the
+    // writer saying it is done. A future mtime (a clock skew, `cp -p` from a
+    // device ahead) does not count as recent, else it would be held for ever.
     recheck = now_ms + options_.settle_ms;
   }
   if (recheck < 0) return true;
@@ -183,6 +209,7 @@ std::optional<Batch> Batcher::TakeDue(const std::filesystem::path& vault, Env& e
 }
 
 std::optional<std::int64_t> Batcher::NextDueInMs(std::int64_t now_ms) const {
+  // A step back is answered as Clamp would see it: from the last time seen.
   now_ms = std::max(now_ms, max_now_ms_);
   bool any_fresh = rescan_;
   std::int64_t first = rescan_ ? rescan_first_ms_ : 0;

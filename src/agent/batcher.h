@@ -17,12 +17,17 @@
 //     next releases it if both are unchanged, else records and holds again;
 //   - held for `max_hold_ms` in all -> released anyway (a file that never
 //     settles, like a log, is still synced now and then).
-// Deleted paths, directories and symlinks are released at once.
+// A file moved into place (kMovedTo without a hint) counts as closed: rename(2)
+// is how editors and downloaders publish a finished file; unless its old
+// name was open for writing. Deleted paths, directories and symlinks are
+// released at once.
 //
 // Pure logic on `now_ms`, the agent's wall clock in ms since the epoch
 // (Clock::WallMs: the mtime check compares it with file times): no thread,
-// no sleeping, no clock of its own. A `now_ms` earlier than one seen before
-// (the wall clock stepped back) is treated as that earlier-seen maximum.
+// no sleeping, no clock of its own. A `now_ms` earlier than the last one
+// seen (the wall clock stepped back) moves every stored time back by the
+// step, as if no time had passed since the last call, so no batch stalls; a
+// step forward only makes batches due early.
 //
 // Bounds: one entry per queued path and per own write not yet expired
 // (expired ones are pruned on every TakeDue).
@@ -51,7 +56,7 @@ struct BatchOptions {
   // stable; also the wait between two looks at a file.
   std::int64_t settle_ms = 100;
   // The longest a file is held back for being written.
-  std::int64_t max_hold_ms = 60'000;
+  std::int64_t max_hold_ms = 30'000;
 };
 
 struct Batch {
@@ -104,6 +109,7 @@ class Batcher {
     std::int64_t recheck_ms = -1;     // held: look again at; -1 not held
   };
 
+  // Takes `now_ms` as the current time (rebasing stored times on a step back).
   std::int64_t Clamp(std::int64_t now_ms);
   void Queue(const std::string& path, WriteHint hint, std::int64_t now_ms);
   bool IsOwn(const std::string& path, std::int64_t now_ms) const;
@@ -120,7 +126,9 @@ class Batcher {
   std::string rescan_reason_;
   std::int64_t rescan_first_ms_ = 0;
   std::int64_t rescan_last_ms_ = 0;
-  std::int64_t max_now_ms_ = 0;
+  std::uint32_t moved_from_cookie_ = 0;  // the last kMovedFrom's cookie
+  bool moved_from_open_ = false;         // ... and whether its path was open
+  std::int64_t max_now_ms_ = 0;  // the last now_ms seen
 };
 
 }  // namespace hx

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "agent/polling_watcher.h"
 #include "agent/watcher.h"
 
 namespace hx {
@@ -51,5 +52,17 @@ struct InotifyOptions {
 };
 
 std::unique_ptr<Watcher> MakeInotifyWatcher(InotifyOptions options);
+
+// Whether `watcher`, made by MakeInotifyWatcher, has reached the watch limit
+// (it cannot see every directory until the limit is raised). False for any
+// other watcher.
+bool InotifyWatchLimitReached(const Watcher& watcher);
+
+// The default watcher of watcher.h with options for its adapters: inotify
+// unless `prefer_polling`; polling if inotify cannot start, and from the Poll
+// that reports the watch limit on (its overflow detail then says so; mode()
+// says kPolling from then on).
+std::unique_ptr<Watcher> MakeDefaultWatcher(bool prefer_polling, InotifyOptions inotify,
+                                            PollingOptions polling);
 
 }  // namespace hx

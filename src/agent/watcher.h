@@ -27,8 +27,9 @@
 //     rescan the whole vault. `detail` says why, for status and the log.
 //   - A watch limit reached (inotify's fs.inotify.max_user_watches) is a
 //     kOverflow whose detail names the limit and how to raise it; the
-//     adapter then stays in WatcherMode::kOverflowed (some directories are
-//     not watched), and the agent should switch to the polling adapter.
+//     inotify adapter then stays in WatcherMode::kOverflowed (some
+//     directories are not watched), and the default watcher switches to the
+//     polling adapter.
 //   - `write` says what the platform knows about a writer (WriteHint): the
 //     batcher holds back a file still open for writing.
 //   - Events are hints, never the truth: the consumer always stats and
@@ -147,7 +148,9 @@ std::unique_ptr<Watcher> MakePollingWatcher(int poll_interval_ms, Env* env = nul
 // inotify where the platform has it and `prefer_polling` is false; the
 // polling adapter otherwise, and also when inotify cannot be started (Start
 // falls back to polling if inotify_init fails, e.g. the per-user instance
-// limit; mode() then says kPolling).
+// limit) or once it reaches the watch limit (the Poll reporting that
+// overflow switches, and its detail says so). mode() then says kPolling.
+// inotify_watcher.h has a variant with the adapters' options.
 std::unique_ptr<Watcher> MakeDefaultWatcher(bool prefer_polling, int poll_interval_ms);
 
 }  // namespace hx
