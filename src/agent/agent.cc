@@ -217,6 +217,7 @@ Status Agent::Push(bool& behind) {
 void Agent::RunCycle(CycleNeeds needs) {
   status_.state = "syncing";
   Count("cycles");
+  SaveStatus();
   Status result = OkStatus();
   if (needs.pull) result = Pull();
   if (result.ok() && (needs.push || pulled_changes_)) {

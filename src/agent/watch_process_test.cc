@@ -500,10 +500,12 @@ TEST_P(WatchTest, AFileWrittenSlowlyIsPushedOnceAndComplete) {
   }
   ASSERT_TRUE(WaitFor([&] { return ReadFile(vault("b") / "slow.log") == whole; }))
       << a->Log() << b->Log();
-  ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")); }));
-  EXPECT_EQ(Counter(vault("a"), "pushes_published"), before + 1) << a->Log();
+  ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")) && AgentIdle(vault("b")); }));
+  ASSERT_TRUE(WaitFor([&] { return Counter(vault("b"), "pulls_applied") >= 1; }));
+  EXPECT_EQ(Counter(vault("a"), "pushes_published"), before + 1)
+      << AgentJson(vault("a")).dump() << a->Log();
   // b never saw a piece of it: it pulled once.
-  EXPECT_EQ(Counter(vault("b"), "pulls_applied"), 1u) << b->Log();
+  EXPECT_EQ(Counter(vault("b"), "pulls_applied"), 1u) << AgentJson(vault("b")).dump() << b->Log();
 }
 
 TEST_P(WatchTest, AnAgentNeverPushesBackWhatItPulled) {
@@ -514,10 +516,10 @@ TEST_P(WatchTest, AnAgentNeverPushesBackWhatItPulled) {
   for (int i = 0; i < 20; ++i) WriteFile(vault("a") / ("p/f" + std::to_string(i)), "from a " + std::to_string(i));
   ASSERT_TRUE(WaitFor([&] { return Contents(vault("a")) == Contents(vault("b")); }))
       << a->Log() << b->Log();
-  // b has looked for local changes after its pull (the push of the pull's
+  // b has looked for local changes after its pull (its start, the push of the pull's
   // cycle and the check after the own-write window) and found none.
   ASSERT_TRUE(WaitFor([&] {
-    return Counter(vault("b"), "pushes_attempted") >= 2 && AgentIdle(vault("b"));
+    return Counter(vault("b"), "pushes_attempted") >= 3 && AgentIdle(vault("b"));
   })) << b->Log();
   EXPECT_EQ(Counter(vault("b"), "pushes_published"), 0u) << b->Log();
   EXPECT_GE(Counter(vault("b"), "pulls_applied"), 1u);
