@@ -125,6 +125,7 @@ void Agent::SaveStatus() {
 SyncOptions Agent::OperationOptions() {
   SyncOptions o = options_.sync;
   o.now_ms = Now();
+  o.hold_conflicts = true;  // only policy none holds (sync/hold.h)
   return o;
 }
 
@@ -173,7 +174,8 @@ Status Agent::Pull() {
     ++applied;
     batcher_.IgnoreOwnWrite(item.path, now + kOwnWriteWindowMs);
   }
-  if (pulled->outcome != "up_to_date") {
+  held_paths_ = pulled->held;
+  if (applied > 0 || !pulled->resolutions.empty()) {
     Count("pulls_applied");
     Count("pulled_items", applied);
     notifier_->NoteActivity(now);
@@ -228,7 +230,9 @@ void Agent::RunCycle(CycleNeeds needs) {
       result = Pull();
       if (result.ok()) result = Push(behind);
     }
-    if (result.ok() && behind) retry_pending_ = true;  // again at once
+    // Behind only because of held conflicts: nothing more to do until the
+    // user resolves them (or something new happens).
+    if (result.ok() && behind && held_paths_.empty()) retry_pending_ = true;  // again at once
   }
   status_.last_cycle_ms = Now();
   if (pulled_changes_) {
@@ -246,8 +250,18 @@ void Agent::RunCycle(CycleNeeds needs) {
 }
 
 void Agent::OnCycleSucceeded() {
-  if (!status_.paused.empty()) Log("resumed: nothing is paused any more");
   status_.paused.clear();
+  // Held conflicts (policy none): only those paths wait; the rest syncs.
+  for (const std::string& path : held_paths_) {
+    status_.paused.push_back({path, "conflict",
+                              "both this device and the store changed it; this device's version "
+                              "stays here unpublished. Resolve with hx sync pull <vault> "
+                              "--auto-merge <policy> (or make both sides equal)"});
+  }
+  if (!held_paths_.empty()) {
+    Log("holding " + std::to_string(held_paths_.size()) + " conflicting path(s), first: " +
+        held_paths_.front());
+  }
   paused_ = false;
   status_.consecutive_failures = 0;
   status_.last_error.reset();
@@ -285,7 +299,9 @@ void Agent::OnCycleFailed(const Error& error) {
     return;
   }
   // Anything else (the network, a vault busy with another hx, a store that
-  // refuses for now): back off and try the whole cycle again.
+  // refuses for now): back off and try the whole cycle again (a pause this
+  // follows is over: the retry finds out whether it still holds).
+  paused_ = false;
   ++status_.consecutive_failures;
   const int exponent = static_cast<int>(std::min<std::uint64_t>(status_.consecutive_failures - 1, 20));
   const std::int64_t base =

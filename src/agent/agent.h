@@ -19,12 +19,17 @@
 //          them, so a pull never causes a push back.
 //   faults network errors and a vault busy with another hx process
 //          (KC_SYNC_LOCKED): exponential backoff with seeded jitter, then the
-//          whole cycle again. A conflict under policy `none` pauses the
-//          paths it names; the mass-delete guard pauses the vault: both
-//          wait for the user (status says what to do) and are retried only
-//          when something new happens (an event or a remote change), never
-//          on a timer, so nothing loops. A configured policy (keep_both,
-//          ...) is simply passed to the engine, which applies it.
+//          whole cycle again. A conflict under policy `none` holds only the
+//          conflicting paths (SyncOptions::hold_conflicts, sync/hold.h: the
+//          pull applies everything else, the push publishes this device's
+//          other changes and the store's version at the held paths); status
+//          lists them until the user resolves them (hx sync pull
+//          --auto-merge <policy>). The mass-delete guard (or a conflict the
+//          engine cannot hold: manual_per_item without decisions) pauses
+//          the vault. Pauses wait for the user and are retried only when
+//          something new happens (an event or a remote change), never on a
+//          timer, so nothing loops. A configured policy (keep_both, ...) is
+//          simply passed to the engine, which applies it.
 //   status .hx/agent.json after each cycle and each change of state
 //          (agent_status.h).
 //
@@ -156,6 +161,8 @@ class Agent {
   bool paused_ = false;
   bool injected_overflow_ = false;
   bool drop_next_events_ = false;
+  // The conflicting paths the last pull held (policy none).
+  std::vector<std::string> held_paths_;
   // The last pull changed the folder (a push follows in the same cycle).
   bool pulled_changes_ = false;
   // When the push that checks for edits hidden in the own-write window is

@@ -303,8 +303,8 @@ class WatchTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<AgentProcess> StartAgent(const std::string& name,
                                            std::vector<std::string> extra_env = {},
                                            std::vector<std::string> extra_args = {}) {
-    std::vector<std::string> args = {"sync", "watch", vault(name).string(), "--auto-merge",
-                                     "keep_both"};
+    std::vector<std::string> args = {"sync", "watch", vault(name).string()};
+    if (!policy_.empty()) args.insert(args.end(), {"--auto-merge", policy_});
     // S3 has no push channel: the head is polled (1 s while changes flow;
     // idle at most 2 s here, so a test does not wait 30 s for the first look).
     if (s3()) args.insert(args.end(), {"--idle-interval-ms", "2000"});
@@ -326,6 +326,8 @@ class WatchTest : public ::testing::TestWithParam<bool> {
 
   std::unique_ptr<TempDir> dir_ = std::make_unique<TempDir>();
   std::string bucket_;
+  // The agents' --auto-merge ("": the vault's default, none).
+  std::string policy_ = "keep_both";
 };
 
 // A seeded random sequence of creates, edits, deletes, moves, directory
@@ -545,6 +547,101 @@ TEST_P(WatchTest, AnAgentKilledMidCycleResumesAndTheDevicesConverge) {
     ASSERT_EQ(pulled.exit_code, 0) << pulled.output;
     EXPECT_EQ(Contents(vault("c")), Contents(vault("a")));
   }
+}
+
+TEST_P(WatchTest, UnderPolicyNoneAConflictHoldsOnlyItsPathAndEverythingElseKeepsSyncing) {
+  if (s3()) GTEST_SKIP() << "store-independent";
+  policy_ = "";  // none
+  Init("a");
+  Init("b");
+  WriteFile(vault("a") / "shared/c.txt", "c v1");
+  auto a = StartAgent("a");
+  auto b = StartAgent("b");
+  ASSERT_TRUE(WaitFor([&] { return Converged(); })) << a->Log() << b->Log();
+  ASSERT_EQ(b->Signal(SIGTERM), 0);
+  const std::uint64_t pushed = Counter(vault("a"), "pushes_published");
+  WriteFile(vault("a") / "shared/c.txt", "c by a");
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(vault("a"), "pushes_published") > pushed && AgentIdle(vault("a"));
+  })) << a->Log();
+  WriteFile(vault("b") / "shared/c.txt", "c by b");
+  b = StartAgent("b");
+  const auto held_on_b = [&] {
+    const nlohmann::json paused = AgentJson(vault("b")).value("paused", nlohmann::json::array());
+    return paused.size() == 1 && paused[0].value("path", "") == "shared/c.txt" &&
+           paused[0].value("reason", "") == "conflict";
+  };
+  ASSERT_TRUE(WaitFor(held_on_b)) << b->Log();
+  // Both directions keep flowing for every other path.
+  WriteFile(vault("b") / "from-b.txt", "b goes on");
+  WriteFile(vault("a") / "from-a.txt", "a goes on");
+  ASSERT_TRUE(WaitFor([&] {
+    return ReadFile(vault("a") / "from-b.txt") == "b goes on" &&
+           ReadFile(vault("b") / "from-a.txt") == "a goes on";
+  })) << a->Log() << b->Log();
+  // The held path: each side keeps its own version; the store keeps a's.
+  EXPECT_EQ(ReadFile(vault("a") / "shared/c.txt"), "c by a");
+  EXPECT_EQ(ReadFile(vault("b") / "shared/c.txt"), "c by b");
+  EXPECT_TRUE(held_on_b());
+  Init("c");
+  HxRun third = RunHx({"sync", "pull", vault("c").string()}, Env("c"));
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_EQ(ReadFile(vault("c") / "shared/c.txt"), "c by a");
+  EXPECT_EQ(ReadFile(vault("c") / "from-b.txt"), "b goes on");
+  // The user resolves it as without the agent; then both versions travel.
+  ASSERT_TRUE(WaitFor([&] {
+    return RunHx({"sync", "pull", vault("b").string(), "--auto-merge", "keep_both"}, Env("b"))
+               .exit_code == 0;
+  })) << b->Log();
+  ASSERT_TRUE(WaitFor([&] {
+    const auto tree = Contents(vault("a"));
+    return Converged() && HoldsVersion(tree, "c by a") && HoldsVersion(tree, "c by b") &&
+           AgentJson(vault("b")).value("paused", nlohmann::json::array()).empty();
+  })) << a->Log() << b->Log();
+}
+
+TEST_P(WatchTest, TheMassDeleteGuardPausesTheAgentWithoutLoopingUntilTheUserConfirms) {
+  if (s3()) GTEST_SKIP() << "store-independent";
+  Init("a");
+  for (int i = 0; i < 10; ++i) WriteFile(vault("a") / ("m/f" + std::to_string(i)), "m");
+  auto a = StartAgent("a");
+  ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")) && Counter(vault("a"), "pushes_published") == 1; }));
+  for (int i = 0; i < 9; ++i) fs::remove(vault("a") / ("m/f" + std::to_string(i)));
+  ASSERT_TRUE(WaitFor([&] {
+    const nlohmann::json j = AgentJson(vault("a"));
+    const nlohmann::json paused = j.value("paused", nlohmann::json::array());
+    return j.value("state", "") == "paused" && paused.size() == 1 &&
+           paused[0].value("reason", "") == "mass_delete";
+  })) << a->Log();
+  const std::uint64_t cycles = Counter(vault("a"), "cycles");
+  SleepMs(3000);  // long enough for a loop to show itself
+  EXPECT_EQ(Counter(vault("a"), "cycles"), cycles) << a->Log();
+  HxRun confirmed = RunHx({"sync", "push", vault("a").string(), "--allow-mass-delete"}, Env("a"));
+  EXPECT_EQ(confirmed.exit_code, 0) << confirmed.output;
+  // The next change resumes the agent.
+  WriteFile(vault("a") / "after.txt", "after");
+  ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")) && AgentJson(vault("a"))["paused"].empty(); }, std::chrono::seconds(20)))
+      << a->Log();
+}
+
+TEST_P(WatchTest, AStoreThatFailsIsRetriedWithBackoffAndTheAgentRecoversByItself) {
+  if (s3()) GTEST_SKIP() << "the folder store is made to fail by moving it away";
+  Init("a");
+  Init("b");
+  auto a = StartAgent("a");
+  auto b = StartAgent("b");
+  ASSERT_TRUE(WaitFor([&] { return Converged(); }));
+  fs::rename(store(), dir_->path() / "store-away");
+  WriteFile(vault("a") / "during.txt", "written while the store was away");
+  ASSERT_TRUE(WaitFor([&] {
+    return AgentJson(vault("a")).value("consecutive_failures", 0) >= 2;
+  })) << a->Log();
+  EXPECT_EQ(AgentJson(vault("a")).value("state", ""), "backing_off");
+  fs::rename(dir_->path() / "store-away", store());
+  ASSERT_TRUE(WaitFor([&] {
+    return ReadFile(vault("b") / "during.txt") == "written while the store was away" &&
+           AgentJson(vault("a")).value("consecutive_failures", 1) == 0;
+  })) << a->Log() << b->Log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, WatchTest, ::testing::Values(false, true),
