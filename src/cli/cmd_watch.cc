@@ -115,11 +115,32 @@ struct StatusWithAgent {
   std::string ToHuman() const { return report->ToHuman() + AgentStatusHuman(agent); }
 };
 
+// While the agent is in a cycle it holds the vault's per-operation lock:
+// status then shows the agent alone (and says so) instead of failing.
+struct AgentOnly {
+  nlohmann::json agent;
+  nlohmann::json ToJson() const {
+    return {{"agent", agent},
+            {"vault_busy", "the agent is in a cycle; run hx sync status again for the vault's part"}};
+  }
+  std::string ToHuman() const {
+    return "the vault is busy with the agent's current cycle (run hx sync status again for the "
+           "vault's part)\n" +
+           AgentStatusHuman(agent);
+  }
+};
+
 }  // namespace
 
 int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
                           const Result<StatusReport>& status) {
-  if (!status.ok()) return Finish(context, status);
+  if (!status.ok()) {
+    if (status.error().code == SyncCode::kLocked) {
+      nlohmann::json agent = AgentStatusJson(vault);
+      if (agent.value("running", false)) return Finish(context, Result<AgentOnly>(AgentOnly{agent}));
+    }
+    return Finish(context, status);
+  }
   return Finish(context, Result<StatusWithAgent>(StatusWithAgent{&*status, AgentStatusJson(vault)}));
 }
 
