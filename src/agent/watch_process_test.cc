@@ -528,17 +528,24 @@ TEST_P(WatchTest, AnAgentNeverPushesBackWhatItPulled) {
 }
 
 TEST_P(WatchTest, AnAgentKilledMidCycleResumesAndTheDevicesConverge) {
-  for (const std::string point : {"push.after_upload", "push.after_snapshot", "push.after_head"}) {
-    SCOPED_TRACE(point);
+  // The pushing agent killed at points of its push, or the pulling one in
+  // the middle of applying.
+  const std::vector<std::pair<std::string, std::string>> kills = {
+      {"a", "push.after_upload"}, {"a", "push.after_snapshot"}, {"a", "push.after_head"},
+      {"b", "pull.apply_item:4"}};
+  for (const auto& [victim, point] : kills) {
+    SCOPED_TRACE(victim + " at " + point);
     dir_ = std::make_unique<TempDir>();
     bucket_.clear();
     Init("a");
     Init("b");
-    auto b = StartAgent("b");
-    auto a = StartAgent("a", {"HX_TEST_CRASH_AT=" + point});
+    const std::vector<std::string> crash = {"HX_TEST_CRASH_AT=" + point};
+    auto b = StartAgent("b", victim == "b" ? crash : std::vector<std::string>{});
+    auto a = StartAgent("a", victim == "a" ? crash : std::vector<std::string>{});
     for (int i = 0; i < 10; ++i) WriteFile(vault("a") / ("k/f" + std::to_string(i)), "kill " + std::to_string(i));
-    EXPECT_EQ(a->Wait(), 128 + SIGKILL) << a->Log();
-    a = StartAgent("a");
+    std::unique_ptr<AgentProcess>& killed = victim == "a" ? a : b;
+    EXPECT_EQ(killed->Wait(), 128 + SIGKILL) << killed->Log();
+    killed = StartAgent(victim);
     ASSERT_TRUE(WaitFor([&] { return Converged(); })) << a->Log() << b->Log();
     EXPECT_EQ(Contents(vault("b")).size(), 11u);  // k/ and its 10 files
     // The store is readable by a third device.
