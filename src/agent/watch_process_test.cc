@@ -689,6 +689,29 @@ TEST_P(WatchTest, ASecondAgentIsRefusedStatusShowsTheAgentAndSigtermEndsItCleanl
   EXPECT_EQ(again->Signal(SIGINT), 0) << again->Log();
 }
 
+TEST_P(WatchTest, SigtermDuringACycleEndsTheAgentCleanlyAndLeavesNoStoreLock) {
+  if (s3()) GTEST_SKIP() << "store-independent";
+  Init("a");
+  Init("b");
+  auto a = StartAgent("a");
+  ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")); }));
+  // A push with something to chew on (64 MiB to hash and pack), then SIGTERM
+  // while the status says it is syncing (or, on a fast machine, just after).
+  std::string big(64 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  WriteFile(vault("a") / "big.bin", big);
+  WaitFor([&] { return AgentJson(vault("a")).value("state", "") == "syncing"; },
+          std::chrono::seconds(30));
+  EXPECT_EQ(a->Signal(SIGTERM), 0) << a->Log();
+  EXPECT_FALSE(fs::exists(store() / "locks" / "write.lock"));
+  EXPECT_EQ(AgentJson(vault("a")).value("state", ""), "stopped");
+  // Whatever that cycle did, the next agent completes it.
+  a = StartAgent("a");
+  auto b = StartAgent("b");
+  ASSERT_TRUE(WaitFor([&] { return Converged(); })) << a->Log() << b->Log();
+  EXPECT_EQ(ReadFile(vault("b") / "big.bin"), big);
+}
+
 TEST_P(WatchTest, OnceRunsOneCycleAndExits) {
   if (s3()) GTEST_SKIP() << "store-independent";
   Init("a");
