@@ -24,7 +24,9 @@
 //   - kOverflow (empty path) means events were lost (the kernel queue
 //     overflowed, a watch could not be added because the watch limit was
 //     reached, or the adapter was told to inject one): the consumer must
-//     rescan the whole vault. `detail` says why, for status and the log.
+//     rescan the whole vault. `detail` says why, for status and the log. A
+//     Poll result with a kOverflow holds only kOverflow events (one per
+//     distinct reason): the rescan covers the rest.
 //   - A watch limit reached (inotify's fs.inotify.max_user_watches) is a
 //     kOverflow whose detail names the limit and how to raise it; the
 //     inotify adapter then stays in WatcherMode::kOverflowed (some
@@ -39,8 +41,8 @@
 //   - Bounded: one Poll returns at most kMaxEventsPerPoll events; more
 //     become a kOverflow (a rescan is cheaper than an unbounded list).
 //
-// Thread-safety: Start and Poll are called from one thread (the agent's);
-// Wake may be called from any thread or from a signal handler (it only
+// Thread-safety: Start, Poll, SetRules, InjectOverflow and mode are called
+// from one thread (the agent's); Wake may be called from any thread or from a signal handler (it only
 // writes to an eventfd/pipe) and makes a blocked Poll return early.
 #pragma once
 
