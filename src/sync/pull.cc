@@ -27,6 +27,7 @@
 #include "sync/apply.h"
 #include "sync/archive.h"
 #include "sync/engine.h"
+#include "sync/fetch_journal.h"
 #include "sync/fetcher.h"
 #include "sync/hold.h"
 #include "sync/internal.h"
@@ -287,6 +288,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   PullReport report;
   HX_ASSIGN_OR_RETURN(PreparedPull p, PreparePull(s, options, report));
   if (p.up_to_date) {
+    // Nothing left to fetch: what an interrupted pull kept is not needed.
+    FetchJournal::RemoveAll(*s.env, s.local.vault(), s.local.staging_dir());
     report.outcome = "up_to_date";
     return report;
   }
@@ -296,6 +299,19 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   ScanResult& scan = p.scan;
   PullPlan& plan = p.plan;
   ObjectFetcher& fetcher = *p.fetcher;
+  // Every object fetched from here on is kept in .hx/staging until this pull
+  // has applied everything, and what an interrupted run of it kept is taken
+  // from there: a rerun fetches only what is missing (fetch_journal.h).
+  // Without a staging directory, the pull goes on without it.
+  std::unique_ptr<FetchJournal> journal;
+  {
+    FetchJournalOptions journal_options;
+    journal_options.checkpoint = options.checkpoint;
+    Result<std::unique_ptr<FetchJournal>> opened = FetchJournal::Open(
+        *s.env, s.local.vault(), s.local.staging_dir(), s.ctx, std::move(journal_options));
+    if (opened.ok()) journal = std::move(opened).value();
+  }
+  fetcher.KeepFetchedIn(journal.get());
 
   const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
   report.policy = std::string(MergePolicyName(policy));
@@ -518,6 +534,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
   HX_RETURN_IF_ERROR(SaveHeldConflicts(*s.index, holding));
   report.held = std::move(held);
+  // Everything applied: the kept objects are not needed any more. (A pull
+  // that failed items keeps them, bounded, for the pull that retries.)
+  fetcher.KeepFetchedIn(nullptr);
+  if (journal && failed_paths.empty()) journal->Clear();
   HX_RETURN_IF_ERROR(UpdateOwnManifestAfterPull(s, head.seq, options.now_ms, report.warnings));
 
   report.changes = MakeChangeSummary(added, modified, deleted);
@@ -529,6 +549,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   counts["pull_snapshots_imported"] = report.snapshots_read;
   counts["pull_trees_imported"] = report.trees_loaded;
   counts["pull_objects_imported"] = report.objects_fetched;
+  counts["pull_objects_resumed"] = fetcher.stats().journal_objects;
+  counts["pull_bytes_resumed"] = fetcher.stats().journal_bytes;
   if (p.diverged) counts["pull_divergent_heads_merged"] = 1;
   AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
@@ -544,7 +566,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     report.error = Error(SyncCode::kApplyFailed, first.category,
                          std::to_string(failed_paths.size()) +
                              " item(s) could not be applied (first: " + failed_paths.front() +
-                             ": " + first.message + "); the others were. Pull again later")
+                             ": " + first.message +
+                             "); the others were. Pull again later; if a store object is damaged "
+                             "or missing, 'hx sync verify --read-data' names what it affects and "
+                             "'hx sync repair --read-data' puts back what a device still has")
                        .With("failed", std::to_string(failed_paths.size()))
                        .With("first_path", failed_paths.front());
   }
