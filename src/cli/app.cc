@@ -26,6 +26,7 @@ int Run(int argc, char** argv) {
   RegisterRpc(app, context);
   RegisterLink(*app.get_subcommand("sync"), context);
   RegisterHistory(*app.get_subcommand("sync"), context);
+  RegisterWatch(*app.get_subcommand("sync"), context);
   RegisterEnvelope(app, context);
 
   try {

@@ -26,24 +26,6 @@ struct SyncArgs : VaultArgs {
   std::string decisions_file;
 };
 
-// HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th
-// time (default 1st) the engine passes the named checkpoint: the crash
-// tests use it to stop a real hx at exact points of a push or pull.
-std::function<void(std::string_view)> CrashHookFromEnv() {
-  const char* spec = std::getenv("HX_TEST_CRASH_AT");
-  if (spec == nullptr || *spec == '\0') return nullptr;
-  std::string point = spec;
-  long nth = 1;
-  if (const auto colon = point.find(':'); colon != std::string::npos) {
-    nth = std::strtol(point.c_str() + colon + 1, nullptr, 10);
-    point.resize(colon);
-  }
-  auto seen = std::make_shared<long>(0);
-  return [point, nth, seen](std::string_view at) {
-    if (at == point && ++*seen == nth) ::kill(::getpid(), SIGKILL);
-  };
-}
-
 // The --auto-merge policy, if given (unknown names:
 // KC_SYNC_MERGE_POLICY_UNSUPPORTED listing the known ones).
 Result<std::optional<MergePolicy>> AutoMerge(const SyncArgs& args) {
@@ -133,7 +115,9 @@ void RegisterSync(CLI::App& app, Context& context) {
   CLI::App* status = sync->add_subcommand("status", "Show local changes and the store's state");
   AddCommon(status, *args, false);
   status->callback([&context, args] {
-    context.exit_code = Finish(context, SyncStatus(VaultPath(*args), MakeOptions(*args)));
+    // With the agent's part (cmd_watch.cc): whether `hx sync watch` runs.
+    context.exit_code =
+        FinishStatusWithAgent(context, VaultPath(*args), SyncStatus(VaultPath(*args), MakeOptions(*args)));
   });
 
   CLI::App* push = sync->add_subcommand("push", "Publish this folder's changes to the store");

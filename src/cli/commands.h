@@ -3,7 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
 #include "cli/output.h"
+#include "sync/engine.h"
 
 namespace hx::cli {
 
@@ -29,5 +32,11 @@ void RegisterLink(CLI::App& sync, Context& context);
 void RegisterHistory(CLI::App& sync, Context& context);
 // hx envelope export|diff|apply (cmd_envelope.cc).
 void RegisterEnvelope(CLI::App& app, Context& context);
+// hx sync watch, added to the sync group (cmd_watch.cc).
+void RegisterWatch(CLI::App& sync, Context& context);
+// hx sync status: the engine's report plus the agent's part ("agent":
+// whether `hx sync watch` runs for the vault, and its status), cmd_watch.cc.
+int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
+                          const Result<StatusReport>& status);
 
 }  // namespace hx::cli

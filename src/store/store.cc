@@ -75,6 +75,13 @@ bool IsValidStoreKey(std::string_view key) { return KeyProblem(key, /*prefix=*/f
 
 Status ValidateStorePrefix(std::string_view prefix) { return CheckKey(prefix, /*prefix=*/true); }
 
+Result<std::optional<std::pair<Bytes, StoreVersion>>> Store::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  HX_ASSIGN_OR_RETURN(auto current, GetVersioned(key, max_size));
+  if (current.second == version) return std::optional<std::pair<Bytes, StoreVersion>>();
+  return std::optional<std::pair<Bytes, StoreVersion>>(std::move(current));
+}
+
 namespace {
 
 // An S3 target's store with its retries: networks fail in passing, folders

@@ -87,6 +87,16 @@ class Store {
   // Reads the whole object (bounded as Get) and its version tag.
   virtual Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                               std::uint64_t max_size) = 0;
+  // A conditional read, for watching an object that rarely changes (the
+  // agent's RemoteNotifier polls head.json): nullopt when the object's
+  // current version is still `version` ("unchanged"), else its bytes and
+  // version as GetVersioned. Errors as GetVersioned (an absent object is
+  // kNotFound). The default reads the whole object and compares versions;
+  // the S3 store sends If-None-Match, so an unchanged object costs one
+  // bodiless 304 reply. Wrappers forward it (CountingStore counts it as
+  // StoreOp::kGetIfNoneMatch).
+  virtual Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size);
 
   // Writes the object atomically for readers: a reader sees the old bytes or
   // the new bytes, never a mix or a prefix. Durable on success.

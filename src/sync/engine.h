@@ -76,6 +76,12 @@ struct SyncOptions {
   // The clock for deadlines, backoff and elapsed time (base/clock.h; the
   // wall time of records is `now_ms`). Null: env's clock.
   Clock* clock = nullptr;
+  // The agent under policy none (sync/hold.h): a pull holds the
+  // conflicting paths (nothing applied there, PullReport::held names them)
+  // and applies the rest; a push on such a base publishes the store's
+  // version at the held paths and this device's changes elsewhere. The
+  // commands leave it false: a conflict stops the whole pull.
+  bool hold_conflicts = false;
   // Threads of the folder scan (0: the number of cores, at most 8). The
   // local fault sweep sets 1, so that the Nth call of the Env is the same
   // call on every run.
@@ -185,6 +191,9 @@ struct PullReport {
   // device's manifest (read-only credentials) after everything was applied.
   // The JSON carries "warnings" only when there are some.
   std::vector<Error> warnings;
+  // SyncOptions::hold_conflicts: the conflicting paths left as they are on
+  // both sides (sorted). The JSON carries "held" only when there are some.
+  std::vector<std::string> held;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

@@ -29,6 +29,7 @@
 #include "sync/engine.h"
 #include "sync/fetch_journal.h"
 #include "sync/fetcher.h"
+#include "sync/hold.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
 #include "sync/merge_preview.h"
@@ -352,6 +353,13 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   if (IsConservativeFamily(policy)) {
     HX_RETURN_IF_ERROR(EnsureConservativeSafe(s, p, policy, options));
   }
+  // The agent under policy none (sync/hold.h): the conflicting paths are
+  // held, the rest is applied.
+  std::vector<std::string> held;
+  if (plan.HasConflicts() && policy == MergePolicy::kNone && options.hold_conflicts) {
+    held = plan.ConflictPaths();
+    std::erase_if(plan.items, [&](const PlannedItem& item) { return IsHeld(held, item.path); });
+  }
   if (plan.HasConflicts()) {
     HX_ASSIGN_OR_RETURN(std::optional<Resolution> resolved,
                         DecideConflicts(s, p, policy, options));
@@ -426,6 +434,14 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   SyncedState synced;
   synced.entries = std::move(remote.entries);
   synced.stat_changes = std::move(scan.stat_changes);
+  // Held paths keep their old base (the next pull plans them again); the
+  // head's entries there are kept for the agent's pushes (sync/hold.h).
+  HeldConflicts holding;
+  if (!held.empty()) {
+    holding.paths = held;
+    holding.remote = HeldEntries(held, synced.entries);
+    ReplaceHeld(held, base.entries, synced.entries);
+  }
   // Keep the delta's invariant: a path is put or removed, never both.
   auto stat_put = [&](const std::string& path, StatCacheEntry entry) {
     auto& remove = synced.stat_changes.remove;
@@ -437,7 +453,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     auto& remove = synced.stat_changes.remove;
     if (std::find(remove.begin(), remove.end(), path) == remove.end()) remove.push_back(path);
   };
-  bool exact = true;
+  bool exact = held.empty();
+  if (!held.empty()) synced.complete = false;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;
   const std::size_t not_applied = static_cast<std::size_t>(
@@ -558,6 +575,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   synced.head_seq = head.seq;
   if (p.diverged) synced.history = std::move(p.history);
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
+  HX_RETURN_IF_ERROR(SaveHeldConflicts(*s.index, holding));
+  report.held = std::move(held);
   // Everything applied: the kept objects are not needed any more. (A pull
   // that failed items keeps them, bounded, for the pull that retries.)
   fetcher.KeepFetchedIn(nullptr);

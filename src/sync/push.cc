@@ -33,6 +33,7 @@
 #include "scan/scanner.h"
 #include "sync/engine.h"
 #include "sync/governance.h"
+#include "sync/hold.h"
 #include "sync/internal.h"
 #include "sync/local_changes.h"
 #include "sync/mass_delete.h"
@@ -110,13 +111,28 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   report.scan_issues = DescribeIssues(scan);
 
   LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
+  // The agent's held conflicts (sync/hold.h): this device's versions there
+  // stay unpublished; the store's are published as they are.
+  HeldConflicts held;
+  if (options.hold_conflicts && !base.complete) {
+    HX_ASSIGN_OR_RETURN(held, LoadHeldConflicts(*s.index));
+  }
+  EntryMap held_base;
+  if (!held.empty()) {
+    for (auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+      std::erase_if(*list, [&](const std::string& path) { return IsHeld(held.paths, path); });
+    }
+    held_base = HeldEntries(held.paths, base.entries);
+    if (!changes.empty()) ReplaceHeld(held.paths, held.remote, changes.state);
+  }
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   if (changes.empty() && republish.empty()) {
     // Nothing to publish (and nothing to guard).
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
-    if (scan.baseline) SaveBaseline(s, *scan.baseline);
+    // (A folder with held changes is not the base: no baseline.)
+    if (scan.baseline && held.empty()) SaveBaseline(s, *scan.baseline);
     return report;
   }
 
@@ -186,6 +202,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
       }
     }
   }
+  // Held paths hold the store's entries, not the base's: rebuilt too.
+  for (const EntryMap* held_entries : {&held.remote, &held_base}) {
+    for (const auto& [path, entry] : *held_entries) {
+      dirty_dirs.insert(path);
+      for (std::size_t slash = path.find('/'); slash != std::string::npos;
+           slash = path.find('/', slash + 1)) {
+        dirty_dirs.insert(path.substr(0, slash));
+      }
+    }
+  }
   BuildTreesOptions tree_options;
   tree_options.known = &base.tree_ids;
   tree_options.reuse = [&](std::string_view dir, const ObjectId& id) {
@@ -218,7 +244,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // A base that a pull left incomplete (items it could not apply keep their
   // old entries) is not the head this device synced: publishing on it would
   // put those old entries back over the head's newer ones.
-  if (!HeadIsBase(head, base) || (head.head && !base.complete)) {
+  // Held conflicts: the base is incomplete only there, and the state to
+  // publish has the store's entries there (read when the pull held them, so
+  // the head must still be that pull's).
+  if (!HeadIsBase(head, base) || (head.head && !base.complete && held.empty())) {
     // The store moved on (ReadHeadForBase refused a lost head, so there is
     // one). Our own snapshot of this very tree means an earlier run of this
     // push published and then died before updating the index: finish its
@@ -261,15 +290,24 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(lock.Release());
   options.Checkpoint("push.after_release");
 
-  // 4. The local index now describes the published state.
+  // 4. The local index now describes the published state — except at held
+  // paths, whose base keeps its old entries (not in changed_paths), so the
+  // base stays incomplete and its trees are those of that state.
+  TreeIdMap base_tree_ids = trees.tree_ids;
+  if (!held.empty()) {
+    EntryMap base_state = changes.state;
+    ReplaceHeld(held.paths, held_base, base_state);
+    HX_ASSIGN_OR_RETURN(BuiltTrees base_trees, BuildTrees(base_state, TreeIdFn(s.ctx)));
+    base_tree_ids = std::move(base_trees.tree_ids);
+  }
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
                                        SyncedState{.entries = std::move(changes.state),
-                                                   .tree_ids = trees.tree_ids,
+                                                   .tree_ids = std::move(base_tree_ids),
                                                    .stat_changes = scan.stat_changes,
                                                    .added = uploader.added(),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
-                                                   .complete = true,
+                                                   .complete = held.empty(),
                                                    .changed_paths = std::move(changed_paths),
                                                    .history = std::nullopt,
                                                    .republish = {}},
@@ -282,7 +320,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   }
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.
-  if (scan.baseline) SaveBaseline(s, *scan.baseline);
+  if (scan.baseline && held.empty()) SaveBaseline(s, *scan.baseline);
   AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
                          {"push_objects_skipped_known", up.known},
                          {"push_blobs_uploaded", up.blobs},

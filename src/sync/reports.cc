@@ -187,6 +187,7 @@ json PullReport::ToJson() const {
     for (const Error& warning : warnings) warnings_json.push_back(json::parse(warning.ToJson()));
     out["warnings"] = std::move(warnings_json);
   }
+  if (!held.empty()) out["held"] = held;
   return out;
 }
 
@@ -194,6 +195,7 @@ std::string PullReport::ToHuman() const {
   std::ostringstream out;
   const auto warn = [&] {
     for (const Error& warning : warnings) out << "warning: " << Printable(warning.message) << "\n";
+    for (const std::string& path : held) out << "held (conflict): " << Printable(path) << "\n";
   };
   if (outcome == "up_to_date") {
     out << "up to date (head " << Seq(head_seq) << ")\n";
