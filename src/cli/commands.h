@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/observe.h"
 #include "cli/output.h"
 
 namespace hx::cli {
@@ -12,6 +13,10 @@ namespace hx::cli {
 struct Context {
   OutputOptions output;
   int exit_code = 0;
+  // --progress, --quiet, --log-file, --log-level (cli/observe.h).
+  ObsFlags obs;
+  // The progress of push, pull and link (started once the flags are read).
+  CommandProgress progress;
 };
 
 void RegisterVersion(CLI::App& app, Context& context);

@@ -54,6 +54,14 @@ void Progress::SetDone(std::uint64_t files, std::uint64_t bytes) const {
   state_->listener->OnProgress(state_->event);
 }
 
+void Progress::ReportPhaseDone(Phase phase, std::uint64_t files, std::uint64_t bytes) const {
+  if (!state_) return;
+  MutexLock lock(state_->mu);
+  state_->event = ProgressEvent{
+      .phase = phase, .files_done = files, .files_total = files, .bytes_done = bytes, .bytes_total = bytes};
+  state_->listener->OnProgress(state_->event);
+}
+
 ProgressEvent Progress::Current() const {
   if (!state_) return {};
   MutexLock lock(state_->mu);

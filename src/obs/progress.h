@@ -62,6 +62,8 @@ class Progress {
   void Add(std::uint64_t files, std::uint64_t bytes) const;
   // Sets the done counts of the current phase (e.g. at its end).
   void SetDone(std::uint64_t files, std::uint64_t bytes) const;
+  // A phase whose work is already done when it is reported (one event).
+  void ReportPhaseDone(Phase phase, std::uint64_t files, std::uint64_t bytes) const;
   // The last state reported (for tests).
   ProgressEvent Current() const;
 

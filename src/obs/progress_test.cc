@@ -41,6 +41,15 @@ TEST(ProgressTest, APhaseRestartsTheDoneCountsAndCopiesShareState) {
   EXPECT_EQ(PhaseName(Phase::kDownload), "download");
 }
 
+TEST(ProgressTest, APhaseDoneBeforeItIsReportedIsOneEvent) {
+  Recorder recorder;
+  Progress progress(&recorder);
+  progress.ReportPhaseDone(Phase::kHash, 2, 300);
+  ASSERT_EQ(recorder.events.size(), 1u);
+  EXPECT_EQ(recorder.events[0].files_done, recorder.events[0].files_total);
+  EXPECT_EQ(recorder.events[0].bytes_done, 300u);
+}
+
 TEST(ProgressTest, ConcurrentWorkersLoseNoUpdate) {
   Recorder recorder;
   Progress progress(&recorder);
