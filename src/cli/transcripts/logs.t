@@ -47,12 +47,12 @@ $ grep -c '"code":"KC_SYNC_CONFLICT"' info.jsonl
 # Without --log-file or a level, nothing is logged; a bad level or file is a
 # usage error.
 $ hx sync status v --log-level loud
-error: --log-level: unknown log level 'loud'; use trace, debug, info, warn, error or off
+error: unknown log level 'loud'; use trace, debug, info, warn, error or off
   code: KC_SYNC_INPUT_INVALID (invalid_input)
   next: Fix the argument or input file named in the message; see 'hx --help'.
-[exit 3]
+[exit 2]
 $ hx sync status v --log-file /dev/null/hx.log
 error: cannot open the log file /dev/null/hx.log: Not a directory; give a writable path to --log-file
   code: KC_SYNC_INPUT_INVALID (invalid_input)
   next: Fix the argument or input file named in the message; see 'hx --help'.
-[exit 3]
+[exit 2]
