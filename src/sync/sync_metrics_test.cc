@@ -23,6 +23,9 @@ namespace hx {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Device;
+using testing::MakeFolderStoreFixture;
+using testing::TempDir;
 
 // Fetches http://127.0.0.1:<port>/metrics with urllib and prints every
 // sample the official parser finds as JSON: [[name, {labels}, value], ...].
