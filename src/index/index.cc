@@ -57,6 +57,20 @@ CREATE TABLE objects(
 CREATE TABLE snapshots(id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
+// What schema version 2 added (kSchema above is version 1): the packs this
+// device uploaded that no published snapshot lists yet (index.h). Run on a
+// new index after kSchema, and on a version 1 index to migrate it.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE unpublished_packs(id BLOB PRIMARY KEY NOT NULL, size INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE unpublished_objects(
+  id BLOB PRIMARY KEY NOT NULL,
+  kind INTEGER NOT NULL,
+  pack BLOB NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  byte_length INTEGER NOT NULL,
+  raw_length INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
 constexpr std::int64_t kFlagExecutable = 1;
 
 std::int64_t KindCode(EntryKind kind) {
@@ -139,6 +153,15 @@ Status Index::Impl::PrepareAll() {
       {&snapshot_put, "INSERT OR REPLACE INTO snapshots(id, seq) VALUES(?1, ?2)"},
       {&snapshot_has, "SELECT 1 FROM snapshots WHERE id = ?1"},
       {&snapshot_load, "SELECT id, seq FROM snapshots ORDER BY seq, id"},
+      {&unpublished_pack_put, "INSERT OR REPLACE INTO unpublished_packs VALUES(?1, ?2)"},
+      {&unpublished_pack_load, "SELECT id, size FROM unpublished_packs ORDER BY id"},
+      {&unpublished_pack_delete, "DELETE FROM unpublished_packs WHERE id = ?1"},
+      {&unpublished_object_put,
+       "INSERT OR IGNORE INTO unpublished_objects VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&unpublished_object_find,
+       "SELECT kind, pack, byte_offset, byte_length, raw_length FROM unpublished_objects "
+       "WHERE id = ?1"},
+      {&unpublished_object_delete_pack, "DELETE FROM unpublished_objects WHERE pack = ?1"},
   };
   for (const Item& item : items) {
     HX_ASSIGN_OR_RETURN(*item.stmt, db->Prepare(item.sql));
@@ -159,12 +182,29 @@ Status Index::Impl::CreateOrCheckSchema() {
         .With("file", db->file())
         .With("schema_version", std::to_string(version));
   }
+  if (version != 0 && app_id != kApplicationId) {
+    return db->MakeCorruptError("not an hx index (application_id " + std::to_string(app_id) +
+                                ")");
+  }
   if (version == kIndexSchemaVersion) {
-    if (app_id != kApplicationId) {
-      return db->MakeCorruptError("not an hx index (application_id " + std::to_string(app_id) +
-                                  ")");
-    }
     return OkStatus();
+  }
+  if (version == 1) {
+    // Written by an hx before resumable pushes: add what version 2 added
+    // (empty tables: nothing was recorded as unpublished) in one
+    // transaction, so a crash leaves version 1 or version 2, never a mix.
+    HX_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+    Status migrated = db->Exec(kSchemaV2);
+    if (migrated.ok()) {
+      migrated = db->Exec(("PRAGMA user_version=" + std::to_string(kIndexSchemaVersion)).c_str());
+    }
+    if (migrated.ok()) {
+      migrated = db->Exec("COMMIT");
+    }
+    if (!migrated.ok() && db->InTransaction()) {
+      (void)db->Exec("ROLLBACK");
+    }
+    return migrated;
   }
   // Version 0: a new, empty database, or someone else's.
   HX_ASSIGN_OR_RETURN(const std::int64_t objects,
@@ -174,6 +214,9 @@ Status Index::Impl::CreateOrCheckSchema() {
   }
   HX_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   Status created = db->Exec(kSchema);
+  if (created.ok()) {
+    created = db->Exec(kSchemaV2);
+  }
   if (created.ok()) {
     created = db->Exec(("PRAGMA application_id=" + std::to_string(kApplicationId) +
                         "; PRAGMA user_version=" + std::to_string(kIndexSchemaVersion))

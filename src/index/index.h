@@ -14,7 +14,14 @@
 //   - the stat cache (stat_cache.h): so a scan hashes only changed files;
 //   - the object index: object id -> ObjectLocation for every object the
 //     store is known to hold, learned from snapshot bodies this device read
-//     or wrote, and the ids of the snapshots whose bodies were imported.
+//     or wrote, and the ids of the snapshots whose bodies were imported;
+//   - the unpublished packs: packs this device uploaded (durably, the
+//     store's Put returned) that no published snapshot lists yet, with the
+//     objects in them, so that a push interrupted by a crash, a reboot or a
+//     lost connection uploads on its rerun only what is missing. They are
+//     not the object index: the store may have lost such a pack (a restore
+//     from a backup), so a push trusts one only after seeing it on the
+//     store (sync/uploader.h), and a push that publishes forgets them all.
 //
 // Schema (user_version = kIndexSchemaVersion, application_id = 0x68780001;
 // WAL journal, synchronous=FULL so that a committed base state survives a
@@ -32,6 +39,13 @@
 //   objects(id BLOB(32) PK, kind INT (ObjectKind), blob INT (blobs.n),
 //           byte_offset INT, byte_length INT, raw_length INT)
 //   snapshots(id TEXT PK, seq INT)
+//   unpublished_packs(id BLOB(32) PK, size INT)        -- since version 2
+//   unpublished_objects(id BLOB(32) PK, kind INT, pack BLOB(32),
+//                       byte_offset INT, byte_length INT, raw_length INT)
+// An index of version 1 (hx before resumable pushes) is migrated to version
+// 2 when opened: the two tables are added, empty, in one transaction. An hx
+// that reads only version 1 refuses a version 2 index (unsupported: delete
+// the file and it is rebuilt).
 // Path-keyed tables are WITHOUT ROWID, so one SELECT returns the rows in
 // path (byte) order, which builds the std::map in linear time. uint64
 // values are stored as their int64 bit pattern.
@@ -63,7 +77,7 @@
 
 namespace hx {
 
-inline constexpr int kIndexSchemaVersion = 1;
+inline constexpr int kIndexSchemaVersion = 2;
 
 // Well-known meta keys.
 inline constexpr std::string_view kMetaBaseSnapshotId = "base_snapshot_id";  // 64 hex
@@ -87,6 +101,13 @@ inline constexpr std::string_view kMetaBaseToken = "base_token";
 
 // Directory path ("" for the root) -> the id of its tree in the base snapshot.
 using TreeIdMap = std::map<std::string, ObjectId>;
+
+// A pack this device uploaded that no published snapshot lists yet.
+struct UnpublishedPack {
+  std::string blob_id;  // 64 lowercase hex
+  std::uint64_t size = 0;  // bytes
+  friend bool operator==(const UnpublishedPack&, const UnpublishedPack&) = default;
+};
 
 struct ImportedSnapshot {
   std::string snapshot_id;
@@ -130,6 +151,12 @@ class Index {
   // One answer per id, in order (dedup of a push's chunk ids).
   Result<std::vector<bool>> HasObjects(std::span<const ObjectId> ids);
   Result<std::uint64_t> CountObjects();
+
+  // Where an unpublished pack holds `id` (nullopt: none does). Not proof
+  // that the store holds it: see the class comment.
+  Result<std::optional<ObjectLocation>> FindUnpublishedObject(const ObjectId& id);
+  // Every unpublished pack, by id.
+  Result<std::vector<UnpublishedPack>> LoadUnpublishedPacks();
 
   Result<bool> IsSnapshotImported(std::string_view snapshot_id);
   // Ordered by seq, then id.
@@ -200,6 +227,17 @@ class Index::Transaction {
   // marked imported must have its objects indexed).
   Status ClearObjects();
   Status MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq);
+
+  // Records an uploaded pack of `size` bytes and the objects in it (each
+  // location's blob_id must be `pack.blob_id`; an object already recorded
+  // in another unpublished pack keeps that one). Preconditions as
+  // AddObjects, else KC_SYNC_INTERNAL.
+  Status AddUnpublishedPack(const UnpublishedPack& pack,
+                            std::span<const ObjectLocation> locations);
+  // Forgets one unpublished pack and its objects (the store lacks it).
+  Status ForgetUnpublishedPack(std::string_view blob_id);
+  // Forgets every unpublished pack (a push published what it needed).
+  Status ClearUnpublished();
 
   // Makes every change durable. On failure the changes are rolled back.
   // A transaction that wrote a base row also renews kMetaBaseToken.

@@ -65,6 +65,8 @@ struct Index::Impl {
   SqliteStatement blob_find, blob_insert;
   SqliteStatement object_find, object_has, object_insert, object_count, object_scan;
   SqliteStatement snapshot_put, snapshot_has, snapshot_load;
+  SqliteStatement unpublished_pack_put, unpublished_pack_load, unpublished_pack_delete;
+  SqliteStatement unpublished_object_put, unpublished_object_find, unpublished_object_delete_pack;
 
   Status PrepareAll();
   Status CreateOrCheckSchema();

@@ -108,6 +108,51 @@ Result<std::uint64_t> Index::CountObjects() {
   return row ? AsUint64(stmt.ColumnInt64(0)) : 0;
 }
 
+Result<std::optional<ObjectLocation>> Index::FindUnpublishedObject(const ObjectId& id) {
+  SqliteStatement& stmt = impl_->unpublished_object_find;
+  ScopedReset reset(stmt);
+  stmt.BindBlob(1, id);
+  HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) {
+    return std::optional<ObjectLocation>();
+  }
+  ObjectLocation location;
+  location.id = id;
+  const std::int64_t kind = stmt.ColumnInt64(0);
+  if (kind != static_cast<std::int64_t>(ObjectKind::kChunk) &&
+      kind != static_cast<std::int64_t>(ObjectKind::kTree)) {
+    return impl_->Corrupt("unknown object kind " + std::to_string(kind), ToHex(id));
+  }
+  location.kind = static_cast<ObjectKind>(kind);
+  const std::span<const std::uint8_t> pack = stmt.ColumnBlob(1);
+  if (pack.size() != 32) {
+    return impl_->Corrupt("unpublished pack id is not 32 bytes", ToHex(id));
+  }
+  location.blob_id = ToHex(pack);
+  location.offset = AsUint64(stmt.ColumnInt64(2));
+  location.length = AsUint64(stmt.ColumnInt64(3));
+  location.raw_length = AsUint64(stmt.ColumnInt64(4));
+  return std::optional<ObjectLocation>(std::move(location));
+}
+
+Result<std::vector<UnpublishedPack>> Index::LoadUnpublishedPacks() {
+  SqliteStatement& stmt = impl_->unpublished_pack_load;
+  ScopedReset reset(stmt);
+  std::vector<UnpublishedPack> packs;
+  while (true) {
+    HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) {
+      break;
+    }
+    const std::span<const std::uint8_t> id = stmt.ColumnBlob(0);
+    if (id.size() != 32) {
+      return impl_->db->MakeCorruptError("an unpublished pack id is not 32 bytes");
+    }
+    packs.push_back({ToHex(id), AsUint64(stmt.ColumnInt64(1))});
+  }
+  return packs;
+}
+
 Result<bool> Index::IsSnapshotImported(std::string_view snapshot_id) {
   SqliteStatement& stmt = impl_->snapshot_has;
   ScopedReset reset(stmt);
@@ -178,6 +223,66 @@ Status Index::Transaction::AddObjects(std::span<const ObjectLocation> locations)
 Status Index::Transaction::ClearObjects() {
   HX_RETURN_IF_ERROR(CheckOpen());
   return impl_->db->Exec("DELETE FROM objects; DELETE FROM blobs; DELETE FROM snapshots");
+}
+
+namespace {
+
+// The 32 bytes of a pack id given as 64 lowercase hex (else KC_SYNC_INTERNAL).
+Result<std::vector<std::uint8_t>> PackIdBytes(std::string_view blob_id) {
+  std::optional<std::vector<std::uint8_t>> raw =
+      IsLowerHex(blob_id, 64) ? FromHex(blob_id) : std::nullopt;
+  if (!raw) {
+    return InternalError("local index: pack id \"" + std::string(blob_id) +
+                         "\" is not 64 lowercase hex");
+  }
+  return std::move(*raw);
+}
+
+}  // namespace
+
+Status Index::Transaction::AddUnpublishedPack(const UnpublishedPack& pack,
+                                              std::span<const ObjectLocation> locations) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> raw, PackIdBytes(pack.blob_id));
+  for (const ObjectLocation& location : locations) {
+    if (location.kind != ObjectKind::kChunk && location.kind != ObjectKind::kTree) {
+      return InternalError("local index: unknown object kind " +
+                           std::to_string(static_cast<int>(location.kind)));
+    }
+    if (location.blob_id != pack.blob_id) {
+      return InternalError("local index: an object of pack " + pack.blob_id +
+                           " is located in " + location.blob_id);
+    }
+  }
+  SqliteStatement& put = impl_->unpublished_pack_put;
+  put.BindBlob(1, raw);
+  put.BindInt64(2, AsInt64(pack.size));
+  HX_RETURN_IF_ERROR(put.Run());
+  for (const ObjectLocation& location : locations) {
+    SqliteStatement& stmt = impl_->unpublished_object_put;
+    stmt.BindBlob(1, location.id);
+    stmt.BindInt64(2, static_cast<std::int64_t>(location.kind));
+    stmt.BindBlob(3, raw);
+    stmt.BindInt64(4, AsInt64(location.offset));
+    stmt.BindInt64(5, AsInt64(location.length));
+    stmt.BindInt64(6, AsInt64(location.raw_length));
+    HX_RETURN_IF_ERROR(stmt.Run());
+  }
+  return OkStatus();
+}
+
+Status Index::Transaction::ForgetUnpublishedPack(std::string_view blob_id) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> raw, PackIdBytes(blob_id));
+  impl_->unpublished_object_delete_pack.BindBlob(1, raw);
+  HX_RETURN_IF_ERROR(impl_->unpublished_object_delete_pack.Run());
+  impl_->unpublished_pack_delete.BindBlob(1, raw);
+  return impl_->unpublished_pack_delete.Run();
+}
+
+Status Index::Transaction::ClearUnpublished() {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  return impl_->db->Exec("DELETE FROM unpublished_objects; DELETE FROM unpublished_packs");
 }
 
 Status Index::Transaction::MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq) {

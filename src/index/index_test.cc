@@ -590,6 +590,111 @@ void ExpectCorruptWithRebuildHint(const Error& error, const fs::path& file) {
   EXPECT_TRUE(error.details.contains("hint"));
 }
 
+TEST_F(IndexTest, UnpublishedPacksRoundTripAndAreForgottenOneByOneOrAll) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const std::vector<ObjectLocation> in_a = {Location(1, 'a', 0), Location(2, 'a', 101)};
+  const std::vector<ObjectLocation> in_b = {Location(3, 'b', 0)};
+  // An object already recorded in another unpublished pack keeps that one.
+  const std::vector<ObjectLocation> in_c = {Location(1, 'c', 0), Location(4, 'c', 101)};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'a'), 1000}, in_a).ok());
+    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'b'), 2000}, in_b).ok());
+    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'c'), 3000}, in_c).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  index.reset();
+  index = OpenOrDie(file());
+  EXPECT_EQ(*index->LoadUnpublishedPacks(),
+            (std::vector<UnpublishedPack>{{std::string(64, 'a'), 1000},
+                                          {std::string(64, 'b'), 2000},
+                                          {std::string(64, 'c'), 3000}}));
+  for (const ObjectLocation& location : {in_a[0], in_a[1], in_b[0], in_c[1]}) {
+    Result<std::optional<ObjectLocation>> found = index->FindUnpublishedObject(location.id);
+    ASSERT_TRUE(found.ok()) << found.error().ToShortString();
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ(**found, location);
+  }
+  // Not the object index: a push must see the pack on the store first.
+  EXPECT_FALSE(*index->HasObject(in_a[0].id));
+  EXPECT_FALSE(index->FindUnpublishedObject(Id(9))->has_value());
+
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ForgetUnpublishedPack(std::string(64, 'a')).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_FALSE(index->FindUnpublishedObject(in_a[1].id)->has_value());
+  EXPECT_FALSE(index->FindUnpublishedObject(in_a[0].id)->has_value());
+  EXPECT_TRUE(index->FindUnpublishedObject(in_b[0].id)->has_value());
+  EXPECT_EQ(index->LoadUnpublishedPacks()->size(), 2u);
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ClearUnpublished().ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_TRUE(index->LoadUnpublishedPacks()->empty());
+  EXPECT_FALSE(index->FindUnpublishedObject(in_b[0].id)->has_value());
+}
+
+TEST_F(IndexTest, AnUnpublishedPackWithABadIdOrAForeignObjectIsRefused) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  Result<Index::Transaction> txn = index->Begin();
+  const std::vector<ObjectLocation> in_a = {Location(1, 'a', 0)};
+  Status bad_id = txn->AddUnpublishedPack({"not hex", 10}, in_a);
+  ASSERT_FALSE(bad_id.ok());
+  EXPECT_EQ(bad_id.error().code, SyncCode::kInternal);
+  Status foreign = txn->AddUnpublishedPack({std::string(64, 'b'), 10}, in_a);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, SyncCode::kInternal);
+}
+
+TEST_F(IndexTest, AVersionOneIndexIsMigratedToVersionTwoKeepingEveryRow) {
+  // A version 1 index as the hx before resumable pushes wrote it: the same
+  // tables without the unpublished ones.
+  {
+    std::unique_ptr<Index> index = OpenOrDie(file());
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ReplaceBase(SampleBase()).ok());
+    const std::vector<ObjectLocation> locations = {Location(1, 'a', 0)};
+    ASSERT_TRUE(txn->AddObjects(locations).ok());
+    ASSERT_TRUE(txn->SetMeta(kMetaBaseHeadSeq, "7").ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  RawSql(file(),
+         "DROP TABLE unpublished_objects; DROP TABLE unpublished_packs; PRAGMA user_version=1");
+
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(*index->LoadBase(), SampleBase());
+  EXPECT_TRUE(*index->HasObject(Id(1)));
+  EXPECT_EQ(*index->GetMeta(kMetaBaseHeadSeq), "7");
+  EXPECT_TRUE(index->LoadUnpublishedPacks()->empty());
+  const std::vector<ObjectLocation> in_b = {Location(3, 'b', 0)};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'b'), 50}, in_b).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_TRUE(index->FindUnpublishedObject(Id(3))->has_value());
+  index.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(IndexTest, AVersionOneFileOfAnotherApplicationIsNotMigrated) {
+  RawSql(file(), "CREATE TABLE songs(title TEXT); PRAGMA user_version=1");
+  Result<std::unique_ptr<Index>> index = Index::Open(file());
+  ASSERT_FALSE(index.ok());
+  ExpectCorruptWithRebuildHint(index.error(), file());
+}
+
 TEST_F(IndexTest, AFileOfGarbageBytesIsCorruptWithARebuildHint) {
   {
     std::ofstream out(file(), std::ios::binary);

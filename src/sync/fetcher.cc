@@ -8,6 +8,7 @@
 #include "base/hex.h"
 #include "repo/object_codec.h"
 #include "repo/pack.h"
+#include "sync/fetch_journal.h"
 
 namespace hx {
 namespace {
@@ -89,6 +90,8 @@ Status ObjectFetcher::Expect(const ObjectId& id, std::uint64_t uses) {
   auto [it, inserted] = uses_.emplace(id, 0);
   it->second += uses;
   if (!inserted) return OkStatus();
+  // Kept by the journal: no read of the store to coalesce it into.
+  if (journal_ != nullptr && journal_->Has(id)) return OkStatus();
   HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
   if (loc) expected_[loc->blob_id].emplace(loc->offset, Expected{loc->id, loc->length});
   return OkStatus();
@@ -126,6 +129,15 @@ Status ObjectFetcher::ReadSegment(const ObjectLocation& first) {
 }
 
 Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const ObjectId& id) {
+  if (journal_ != nullptr && cache_.count(id) == 0) {
+    if (std::optional<std::vector<std::uint8_t>> kept = journal_->Get(kind, id)) {
+      ++stats_.objects;
+      ++stats_.journal_objects;
+      stats_.journal_bytes += kept->size();
+      Used(id, nullptr);
+      return std::move(*kept);
+    }
+  }
   HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
   if (!loc) {
     return Error(SyncCode::kApplyFailed, Category::kNotFound,
@@ -144,21 +156,31 @@ Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const Ob
   }
   auto cached = cache_.find(id);
   Result<std::vector<std::uint8_t>> plain = OpenObject(ctx_, *loc, cached->second);
-  if (!plain.ok()) plain = ObjectFailure(std::move(plain).error(), kind, *loc);
+  if (!plain.ok()) {
+    plain = ObjectFailure(std::move(plain).error(), kind, *loc);
+  } else if (journal_ != nullptr) {
+    journal_->Add(kind, id, *plain);
+  }
   ++stats_.objects;
+  Used(id, &*loc);
+  return plain;
+}
+
+void ObjectFetcher::Used(const ObjectId& id, const ObjectLocation* loc) {
   // Drop what will not be needed again.
   auto uses = uses_.find(id);
   if (uses == uses_.end() || uses->second <= 1) {
-    cache_.erase(cached);
+    cache_.erase(id);
     if (uses != uses_.end()) {
       uses_.erase(uses);
-      auto blob = expected_.find(loc->blob_id);
-      if (blob != expected_.end()) blob->second.erase(loc->offset);
+      if (loc != nullptr) {
+        auto blob = expected_.find(loc->blob_id);
+        if (blob != expected_.end()) blob->second.erase(loc->offset);
+      }
     }
   } else {
     --uses->second;
   }
-  return plain;
 }
 
 }  // namespace hx

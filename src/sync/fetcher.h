@@ -5,6 +5,12 @@
 // it closely are read in the same request and kept until used, so many small
 // files cost a few requests, not one each.
 //
+// With a journal (KeepFetchedIn, fetch_journal.h), every object fetched and
+// opened is also appended to it, and an object the journal keeps (from an
+// earlier run of the same pull that was interrupted) is taken from there,
+// once it verifies, instead of from the store: a rerun fetches only what is
+// missing.
+//
 // Thread-safety: not thread-safe; one fetcher per pull.
 #pragma once
 
@@ -23,16 +29,26 @@
 
 namespace hx {
 
+class FetchJournal;  // fetch_journal.h
+
 struct FetchStats {
   std::uint64_t requests = 0;
   std::uint64_t objects = 0;
   std::uint64_t bytes = 0;  // sealed bytes read
+  // Objects taken from the journal instead of the store, and their bytes.
+  std::uint64_t journal_objects = 0;
+  std::uint64_t journal_bytes = 0;
 };
 
 class ObjectFetcher {
  public:
   // Borrows everything; all must outlive the fetcher.
   ObjectFetcher(Store& store, const VaultContext& ctx, Index& index);
+
+  // Keeps every object fetched from now on in `journal`, and takes objects
+  // it keeps from there first (null: none). Borrowed: it must outlive the
+  // fetcher's use, or be unset first.
+  void KeepFetchedIn(FetchJournal* journal) { journal_ = journal; }
 
   // Locations learned from snapshot bodies during this pull (not yet in the
   // index). Taken by value: a caller that no longer needs them moves them
@@ -77,9 +93,14 @@ class ObjectFetcher {
 
   Status ReadSegment(const ObjectLocation& first);
 
+  // Counts one use of `id` and drops what will not be needed again (the
+  // cached bytes, the expected entry at `loc`, if any).
+  void Used(const ObjectId& id, const ObjectLocation* loc);
+
   Store& store_;
   const VaultContext& ctx_;
   Index& index_;
+  FetchJournal* journal_ = nullptr;
   std::vector<ObjectLocation> learned_;  // sorted by id, unique
   // Expected objects by blob, ordered by offset. Ids and lengths only: a
   // pull of 100,000 files expects 100,000 objects.

@@ -9,8 +9,10 @@
 //     path order, seal them on worker threads and pack them in that order,
 //     so the same changes give the same packs (the scan's threads finish in
 //     any order). Uploaded packs are immutable and named by their hash, so a
-//     push that fails after this point leaves only unreferenced blobs, which
-//     the next push rewrites byte-identically;
+//     push that fails after this point leaves only unreferenced blobs; each
+//     is recorded in the index as unpublished as soon as it is stored, and
+//     the next push reuses what it needs of them once it has seen them on
+//     the store (uploader.h), uploading only what is missing;
 //  2. the mass-delete guard, before anything is published;
 //  3. trees (Merkle, only new ones uploaded), then under the write lock:
 //     re-read the head (the divergence check: a head that is not this
@@ -161,7 +163,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(EnsureMayPush(s));
 
   // 3. New chunks of changed files (in path order), then new trees.
-  ObjectUploader uploader(*s.store, s.ctx, *s.index, UploaderOptions::ReadingThrough(s.env));
+  // Each pack is recorded as unpublished as soon as the store holds it, so
+  // that a rerun after a crash or a lost connection uploads only what is
+  // missing (uploader.h, "Resuming").
+  UploaderOptions upload_options = UploaderOptions::ReadingThrough(s.env);
+  upload_options.checkpoint = options.checkpoint;
+  ObjectUploader uploader(*s.store, s.ctx, *s.index, std::move(upload_options));
   std::vector<std::pair<std::string, const Entry*>> changed_files;
   for (const auto* list : {&changes.added, &changes.modified, &kept_paths}) {
     for (const std::string& path : *list) {
@@ -278,12 +285,21 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                                    .history = std::nullopt,
                                                    .republish = {}},
                                        kMetaLastPushMs, options.now_ms));
+  // What earlier, interrupted pushes uploaded is now published or no longer
+  // needed (best effort: a pack left recorded is checked on the store
+  // before any reuse).
+  if (Result<Index::Transaction> txn = s.index->Begin(); txn.ok()) {
+    if (txn->ClearUnpublished().ok()) (void)txn->Commit();
+  }
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.
   if (scan.baseline) SaveBaseline(s, *scan.baseline);
   AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
                          {"push_objects_skipped_known", up.known},
                          {"push_blobs_uploaded", up.blobs},
+                         {"push_objects_resumed", up.resumed},
+                         {"push_bytes_resumed", up.resumed_bytes},
+                         {"push_unpublished_packs_lost", up.packs_lost},
                          {"push_files_hashed", report.files_hashed}});
   report.outcome = "published";
   report.head_seq = seq;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -57,13 +58,56 @@ ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& ind
   if (options_.threads <= 0) {
     options_.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   }
+  // Best effort: an index that cannot list them resumes nothing.
+  Result<std::vector<UnpublishedPack>> packs = index_.LoadUnpublishedPacks();
+  if (packs.ok()) {
+    for (UnpublishedPack& pack : *packs) unpublished_.emplace(std::move(pack.blob_id), pack.size);
+  }
 }
 
 Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
   if (!seen_.insert(RawKey(id)).second) return false;
   HX_ASSIGN_OR_RETURN(const bool known, index_.HasObject(id));
-  if (known) ++stats_.known;
-  return !known;
+  if (known) {
+    ++stats_.known;
+    return false;
+  }
+  if (unpublished_.empty()) return true;
+  HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> earlier, index_.FindUnpublishedObject(id));
+  if (!earlier) return true;
+  HX_ASSIGN_OR_RETURN(const bool stored, UnpublishedPackStored(earlier->blob_id));
+  if (!stored) return true;
+  ++stats_.resumed;
+  stats_.resumed_bytes += earlier->length;
+  added_.push_back(std::move(*earlier));
+  return false;
+}
+
+Result<bool> ObjectUploader::UnpublishedPackStored(const std::string& blob_id) {
+  auto checked = pack_checked_.find(blob_id);
+  if (checked != pack_checked_.end()) return checked->second;
+  auto recorded = unpublished_.find(blob_id);
+  bool stored = false;
+  if (recorded != unpublished_.end()) {
+    // One List of the pack's own key: its presence and its size in one
+    // request (a pack is named by the hash of its bytes, so a pack of the
+    // recorded size under that name is the pack that was uploaded).
+    const std::string key = BlobKey(blob_id);
+    HX_ASSIGN_OR_RETURN(std::vector<StoreObjectInfo> listed, store_.List(key));
+    ++stats_.packs_verified;
+    for (const StoreObjectInfo& info : listed) {
+      if (info.key == key && info.size == recorded->second) stored = true;
+    }
+  }
+  if (!stored) {
+    // Lost (a store restored from a backup, a pack deleted): forget it, so
+    // that its objects are packed and uploaded again.
+    ++stats_.packs_lost;
+    Result<Index::Transaction> txn = index_.Begin();
+    if (txn.ok() && txn->ForgetUnpublishedPack(blob_id).ok()) (void)txn->Commit();
+  }
+  pack_checked_.emplace(blob_id, stored);
+  return stored;
 }
 
 Status ObjectUploader::AddFileChunks(
@@ -167,10 +211,11 @@ Status ObjectUploader::Append(Pending pending) {
 Status ObjectUploader::Flush() {
   Status last = writer_.empty() ? OkStatus() : Upload(writer_.Finish());
   // Wait for all, so that none is still writing when the push goes on (or
-  // gives up); report the oldest failure.
+  // gives up); record each that succeeded; report the oldest failure.
   Status first = OkStatus();
   while (!uploads_.empty()) {
-    Status done = uploads_.front().get();
+    Status done = uploads_.front().done.get();
+    if (done.ok()) Record(uploads_.front());
     uploads_.pop_front();
     if (first.ok() && !done.ok()) first = std::move(done);
   }
@@ -178,14 +223,34 @@ Status ObjectUploader::Flush() {
   return last;
 }
 
-Status ObjectUploader::Upload(FinishedPack pack) {
-  // Bounded: wait for the oldest upload before starting another.
-  const auto window = static_cast<std::size_t>(std::max(options_.uploads_in_flight, 1));
-  while (uploads_.size() >= window) {
-    Status done = uploads_.front().get();
+Status ObjectUploader::Harvest(std::size_t keep) {
+  while (!uploads_.empty()) {
+    InFlight& front = uploads_.front();
+    if (uploads_.size() <= keep &&
+        front.done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      break;
+    }
+    Status done = front.done.get();
+    if (done.ok()) Record(front);
     uploads_.pop_front();
     HX_RETURN_IF_ERROR(done);
   }
+  return OkStatus();
+}
+
+void ObjectUploader::Record(const InFlight& upload) {
+  Result<Index::Transaction> txn = index_.Begin();
+  if (!txn.ok()) return;
+  if (!txn->AddUnpublishedPack(upload.pack, upload.locations).ok()) return;
+  if (!txn->Commit().ok()) return;
+  if (options_.checkpoint) options_.checkpoint("push.pack_stored");
+}
+
+Status ObjectUploader::Upload(FinishedPack pack) {
+  // Bounded: wait for the oldest upload before starting another (and
+  // record those that finished).
+  const auto window = static_cast<std::size_t>(std::max(options_.uploads_in_flight, 1));
+  HX_RETURN_IF_ERROR(Harvest(window - 1));
   // The push's records follow pack order, whatever order the uploads finish
   // in (the snapshot lists these locations: determinism). A failed upload
   // fails the push, so listing a pack before it is stored is safe.
@@ -194,9 +259,13 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
   // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
-  uploads_.push_back(std::async(std::launch::async, [this, pack = std::move(pack)] {
+  InFlight upload;
+  upload.pack = {pack.blob_id, pack.bytes.size()};
+  upload.locations = pack.locations;
+  upload.done = std::async(std::launch::async, [this, pack = std::move(pack)] {
     return store_.Put(BlobKey(pack.blob_id), pack.bytes);
-  }));
+  });
+  uploads_.push_back(std::move(upload));
   return OkStatus();
 }
 

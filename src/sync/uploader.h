@@ -9,6 +9,21 @@
 // (the scan only computed their ids) and checked against their ids; sealing
 // runs on worker threads, appending stays in order.
 //
+// Resuming: as soon as a pack's upload has returned (the store holds it
+// durably), the pack and the objects in it are recorded in the local index
+// as unpublished (index.h), so that a push interrupted by a crash, a reboot
+// or a lost connection uploads on its rerun only what is missing. An
+// object that the index knows only from an unpublished pack is skipped
+// only after that pack was seen on the store with its recorded size (one
+// List of its key per pack, at most once per push): a store restored from
+// a backup since, or a pack lost otherwise, is uploaded again, never
+// assumed. A reused object's location joins added() (the snapshot must
+// list it: no published snapshot does yet). Packs are recorded in pack
+// order, when the window of uploads in flight moves on or Flush waits; so
+// a process killed at any instant re-sends at most the packs that were in
+// flight (uploads_in_flight) and, killed right after a pack is recorded
+// (checkpoint "push.pack_stored"), at most one.
+//
 // Thread-safety: not thread-safe; one uploader per push, used from one thread
 // (it runs its own sealing workers and upload threads; the store must be
 // thread-safe, as every Store is).
@@ -17,10 +32,13 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -39,6 +57,14 @@ struct UploadStats {
   std::uint64_t blobs = 0;    // packs uploaded
   std::uint64_t bytes = 0;    // blob bytes uploaded
   std::uint64_t known = 0;    // objects the store already had (skipped)
+  // Objects an earlier, interrupted push uploaded (in unpublished packs
+  // seen on the store), skipped, and their sealed bytes.
+  std::uint64_t resumed = 0;
+  std::uint64_t resumed_bytes = 0;
+  // Unpublished packs looked up on the store, and those found missing (or
+  // of another size) and forgotten.
+  std::uint64_t packs_verified = 0;
+  std::uint64_t packs_lost = 0;
 };
 
 struct UploaderOptions {
@@ -55,6 +81,9 @@ struct UploaderOptions {
   int uploads_in_flight = 2;
   // Changed files are read back through this Env. Null: Env::Default().
   Env* env = nullptr;
+  // Called with "push.pack_stored" after each pack is recorded in the index
+  // (the crash tests kill there). Null: none.
+  std::function<void(std::string_view)> checkpoint;
 
   // The defaults, reading through `env`.
   static UploaderOptions ReadingThrough(Env* env) {
@@ -102,8 +131,23 @@ class ObjectUploader {
   // object that only abandoned snapshots located is packed again, never
   // skipped because this device once uploaded it.
   Result<bool> IsNew(const ObjectId& id);
+  // An upload under way and what recording it takes.
+  struct InFlight {
+    std::future<Status> done;
+    UnpublishedPack pack;
+    std::vector<ObjectLocation> locations;
+  };
   Status Append(Pending pending);
   Status Upload(FinishedPack pack);
+  // Waits for the oldest uploads until at most `keep` are under way, and
+  // records every finished one at the front (in pack order) as well.
+  Status Harvest(std::size_t keep);
+  // Records a finished upload as an unpublished pack (best effort: a pack
+  // not recorded is only uploaded again by a rerun).
+  void Record(const InFlight& upload);
+  // Whether the unpublished pack `blob_id` is on the store with its
+  // recorded size (asked once per push); a pack that is not is forgotten.
+  Result<bool> UnpublishedPackStored(const std::string& blob_id);
 
   Store& store_;
   const VaultContext& ctx_;
@@ -113,10 +157,15 @@ class ObjectUploader {
   std::unordered_set<std::string> seen_;  // raw ids handled by this push
   std::vector<ObjectLocation> added_;
   UploadStats stats_;
+  // Unpublished packs recorded by earlier pushes (their sizes), loaded at
+  // construction; empty: no lookup per object. Each checked on the store at
+  // most once (pack_checked_).
+  std::unordered_map<std::string, std::uint64_t> unpublished_;
+  std::unordered_map<std::string, bool> pack_checked_;
   // Uploads under way, oldest first; at most options_.uploads_in_flight.
   // Destroying them waits for them (std::async futures), so no upload
   // outlives the uploader or the store it borrows.
-  std::deque<std::future<Status>> uploads_;
+  std::deque<InFlight> uploads_;
 };
 
 }  // namespace hx
