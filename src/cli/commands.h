@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "cli/observe.h"
 #include "cli/output.h"
 #include "sync/engine.h"
 
@@ -15,6 +16,10 @@ namespace hx::cli {
 struct Context {
   OutputOptions output;
   int exit_code = 0;
+  // --progress, --quiet, --log-file, --log-level (cli/observe.h).
+  ObsFlags obs;
+  // The progress of push, pull and link (started once the flags are read).
+  CommandProgress progress;
 };
 
 void RegisterVersion(CLI::App& app, Context& context);

@@ -148,6 +148,12 @@ SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {
   options.now_ms = args.now_ms.value_or(WallClockMs());
   options.cwd = CurrentDir();
   options.passphrase = MakePassphraseSource(args.passphrase_file, prompt);
+  // Checked with the global flags (cli/observe.h): valid here.
+  if (const char* prices = std::getenv("HX_S3_PRICES"); prices != nullptr) {
+    if (Result<obs::PriceTable> table = obs::ParsePriceTable(prices); table.ok()) {
+      options.prices = *std::move(table);
+    }
+  }
   return options;
 }
 

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "obs/usage.h"
 #include "os/env.h"
 #include "store/target_uri.h"
 
@@ -144,9 +145,11 @@ Status ValidateStorePrefix(std::string_view prefix);
 // RetryingStore; no network I/O happens until the first call. A folder
 // store makes every file-system call through `env`; `clock` times an S3
 // store's deadlines and retries and dates its signatures (null: the real
-// clock). Both must outlive the store.
+// clock). Both must outlive the store. An S3 store counts every HTTP
+// request it sends in `meter` (if not null; obs/usage.h).
 Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env = Env::Default(),
-                                         Clock* clock = nullptr);
+                                         Clock* clock = nullptr,
+                                         std::shared_ptr<obs::RequestMeter> meter = nullptr);
 // For 'hx sync init': like OpenStore, but first creates a folder target's
 // folder and its missing parents (durably). S3: the bucket must exist, the
 // credentials must be accepted and the server must honour conditional

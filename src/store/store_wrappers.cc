@@ -4,6 +4,9 @@
 
 #include <utility>
 
+#include "obs/log.h"
+#include "obs/metrics.h"
+
 namespace hx {
 
 std::string_view ToString(StoreOp op) {
@@ -102,11 +105,18 @@ void CountingStore::Reset() {
 }
 
 // Counters are statistics, not synchronization: relaxed order suffices.
+// Each call also goes to the process's metrics (hx_store_requests_total,
+// hx_store_bytes_total) and, at debug level, to the log.
 void CountingStore::Count(StoreOp op, bool ok, std::uint64_t up, std::uint64_t down) {
   calls_[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed);
   if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
   bytes_up_.fetch_add(up, std::memory_order_relaxed);
   bytes_down_.fetch_add(down, std::memory_order_relaxed);
+  obs::RecordStoreRequest(ToString(op), ok, up, down);
+  if (obs::LogEnabled(obs::LogLevel::kDebug)) {
+    obs::Log(obs::LogLevel::kDebug, "store.call",
+             {{"op", std::string(ToString(op))}, {"ok", ok}, {"bytes_up", up}, {"bytes_down", down}});
+  }
 }
 
 Result<Bytes> CountingStore::Get(std::string_view key, std::uint64_t max_size) {

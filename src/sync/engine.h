@@ -35,6 +35,8 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "merge/policy.h"
+#include "obs/progress.h"
+#include "obs/usage.h"
 #include "os/env.h"
 #include "store/store.h"
 #include "store/target_uri.h"
@@ -86,6 +88,12 @@ struct SyncOptions {
   // local fault sweep sets 1, so that the Nth call of the Env is the same
   // call on every run.
   int scan_threads = 0;
+  // Where push, pull and link report their phases and how much is done
+  // (obs/progress.h); the engine never prints. Default: no listener.
+  obs::Progress progress;
+  // The prices of the S3 cost estimate in reports (obs/usage.h; the CLI
+  // reads HX_S3_PRICES). Default: AWS's list prices.
+  obs::PriceTable prices;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);
@@ -194,6 +202,10 @@ struct PullReport {
   // SyncOptions::hold_conflicts: the conflicting paths left as they are on
   // both sides (sorted). The JSON carries "held" only when there are some.
   std::vector<std::string> held;
+  // What the operation cost at the store (requests by method, bytes, the
+  // S3 estimate); set by SyncPull, and in a push's merged pull left unset
+  // (the push's own covers it). The JSON carries "store_usage" when set.
+  std::optional<obs::StoreUsage> store_usage;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -216,6 +228,9 @@ struct PushReport {
   // When the store had moved on and a policy other than none was in effect:
   // the pull that merged first (its resolutions say what was kept).
   std::optional<PullReport> merged;
+  // What the push cost at the store (a merged pull's requests included);
+  // the JSON carries "store_usage" when set (always, from SyncPush).
+  std::optional<obs::StoreUsage> store_usage;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

@@ -32,6 +32,7 @@
 #include "sync/archive.h"
 #include "sync/fetcher.h"
 #include "sync/internal.h"
+#include "sync/observe.h"
 #include "sync/planner.h"
 #include "sync/session.h"
 
@@ -620,11 +621,13 @@ class Linker {
       items.push_back(std::move(item));
       owners.push_back(&p);
     }
+    options_.progress.StartPhase(obs::Phase::kDownload, items.size(), 0);
+    const SyncOptions apply_options = WithApplyProgress(options_, items.size());
     std::vector<AppliedItem> applied = ApplyPlan({.vault = folder_,
                                                   .staging = s_.local.staging_dir(),
                                                   .scan = &expected,
                                                   .cache = &base_.stats,
-                                                  .checkpoint = &options_,
+                                                  .checkpoint = &apply_options,
                                                   .env = s_.env,
                                                   .displace = &displaced},
                                                  items, *fetcher_);
@@ -774,6 +777,7 @@ Result<LinkReport> SyncLink(const fs::path& vault, const SyncOptions& options,
   if (!link.dry_run || initialized) report.node_id = s.node_id();
 
   Linker linker(s, vault, options, link, decisions, report);
+  options.progress.StartPhase(obs::Phase::kScan);
   Status run = linker.Run();
   if (!link.dry_run) {
     RecordOutcome(*s.index, !run.ok() ? run : report.error ? Status(*report.error) : OkStatus());

@@ -32,6 +32,7 @@
 #include "sync/hold.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
+#include "sync/observe.h"
 #include "sync/merge_preview.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
@@ -319,6 +320,7 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(
 
 Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   PullReport report;
+  options.progress.StartPhase(obs::Phase::kScan);
   HX_ASSIGN_OR_RETURN(PreparedPull p, PreparePull(s, options, report));
   if (p.up_to_date) {
     // Nothing left to fetch: what an interrupted pull kept is not needed.
@@ -395,6 +397,20 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   plan.merged = {};
   p.local.state = {};
 
+  // Progress: the files to fetch, then (from the first installed) apply.
+  std::uint64_t files_to_write = 0;
+  if (options.progress.enabled()) {
+    std::uint64_t bytes_to_write = 0;
+    for (const PlannedItem& item : *to_apply) {
+      if (item.action == PullAction::kTakeRemote && item.remote.kind == EntryKind::kFile) {
+        ++files_to_write;
+        bytes_to_write += item.remote.size;
+      }
+    }
+    options.progress.StartPhase(obs::Phase::kDownload, files_to_write, bytes_to_write);
+  }
+  const SyncOptions apply_options = WithApplyProgress(options, files_to_write);
+
   // Losing versions out of the way first (renamed or archived), then the
   // remote versions the policy keeps aside.
   const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
@@ -402,7 +418,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                .staging = s.local.staging_dir(),
                                .scan = &scan,
                                .cache = &base.stats,
-                               .checkpoint = &options,
+                               .checkpoint = &apply_options,
                                .env = s.env,
                                .displace = &displaced};
   std::map<std::string, ResolutionOutcome> outcomes;
@@ -620,14 +636,16 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
 }
 
 Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  Result<PullReport> result = PullInSession(session, options);
+  OperationObserver observer("pull", options);
+  Result<Session> session = OpenSession(vault, options);
+  if (!session.ok()) return observer.Finish(nullptr, Result<PullReport>(session.error()));
+  Result<PullReport> result = PullInSession(*session, options);
   if (!result.ok()) {
-    RecordOutcome(*session.index, Status(result.error()));
+    RecordOutcome(*session->index, Status(result.error()));
   } else {
-    RecordOutcome(*session.index, result->error ? Status(*result->error) : OkStatus());
+    RecordOutcome(*session->index, result->error ? Status(*result->error) : OkStatus());
   }
-  return result;
+  return observer.Finish(&*session, std::move(result));
 }
 
 }  // namespace hx

@@ -40,6 +40,7 @@
 #include "sync/planner.h"
 #include "sync/prepare.h"
 #include "sync/session.h"
+#include "sync/observe.h"
 #include "sync/uploader.h"
 
 namespace hx {
@@ -104,10 +105,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   // Else the full comparison. Scan: ids of changed files' chunks.
   HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+  options.progress.StartPhase(obs::Phase::kScan);
   HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;
+  // The scan hashes changed files as it walks: what it hashed.
+  options.progress.ReportPhaseDone(obs::Phase::kHash, report.files_hashed, report.bytes_hashed);
   report.scan_issues = DescribeIssues(scan);
 
   LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
@@ -189,6 +193,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     }
   }
   std::sort(changed_files.begin(), changed_files.end());
+  if (options.progress.enabled()) {
+    std::uint64_t bytes = 0;
+    for (const auto& [path, entry] : changed_files) bytes += entry->size;
+    // Bytes done are what goes up (packs: compressed and sealed).
+    options.progress.StartPhase(obs::Phase::kUpload, changed_files.size(), bytes);
+  }
   HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
   // Trees go to the uploader as they are built (not held all at once), and
   // only the directories on the paths of the changes are rebuilt: another
@@ -227,6 +237,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(BuiltTrees trees,
                       BuildTrees(changes.state, TreeIdFn(s.ctx), tree_options));
   HX_RETURN_IF_ERROR(uploader.Flush());
+  options.progress.SetDone(changed_files.size(), options.progress.Current().bytes_done);
   options.Checkpoint("push.after_upload");
   const UploadStats up = uploader.stats();
   report.objects_uploaded = up.objects;
@@ -337,10 +348,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 }  // namespace
 
 Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  Result<PushReport> result = Push(session, options);
-  RecordOutcome(*session.index, result.ok() ? OkStatus() : Status(result.error()));
-  return result;
+  OperationObserver observer("push", options);
+  Result<Session> session = OpenSession(vault, options);
+  if (!session.ok()) return observer.Finish(nullptr, Result<PushReport>(session.error()));
+  Result<PushReport> result = Push(*session, options);
+  RecordOutcome(*session->index, result.ok() ? OkStatus() : Status(result.error()));
+  return observer.Finish(&*session, std::move(result));
 }
 
 }  // namespace hx

@@ -109,19 +109,21 @@ std::string StatusReport::ToHuman() const {
 }
 
 json PushReport::ToJson() const {
-  return {{"blobs_uploaded", blobs_uploaded},
-          {"bytes_hashed", bytes_hashed},
-          {"bytes_uploaded", bytes_uploaded},
-          {"changes", ChangesJson(changes)},
-          {"files_hashed", files_hashed},
-          {"head_seq", OrNull(head_seq)},
-          {"objects_uploaded", objects_uploaded},
-          {"outcome", outcome},
-          {"merged", merged ? merged->ToJson() : json(nullptr)},
-          {"policy", policy},
-          {"scan_issues", scan_issues},
-          {"snapshot_id", OrNull(snapshot_id)},
-          {"target", target}};
+  json out = {{"blobs_uploaded", blobs_uploaded},
+              {"bytes_hashed", bytes_hashed},
+              {"bytes_uploaded", bytes_uploaded},
+              {"changes", ChangesJson(changes)},
+              {"files_hashed", files_hashed},
+              {"head_seq", OrNull(head_seq)},
+              {"objects_uploaded", objects_uploaded},
+              {"outcome", outcome},
+              {"merged", merged ? merged->ToJson() : json(nullptr)},
+              {"policy", policy},
+              {"scan_issues", scan_issues},
+              {"snapshot_id", OrNull(snapshot_id)},
+              {"target", target}};
+  if (store_usage) out["store_usage"] = store_usage->ToJson();
+  return out;
 }
 
 std::string PushReport::ToHuman() const {
@@ -188,6 +190,7 @@ json PullReport::ToJson() const {
     out["warnings"] = std::move(warnings_json);
   }
   if (!held.empty()) out["held"] = held;
+  if (store_usage) out["store_usage"] = store_usage->ToJson();
   return out;
 }
 
