@@ -80,6 +80,10 @@ struct SyncOptions {
   // local fault sweep sets 1, so that the Nth call of the Env is the same
   // call on every run.
   int scan_threads = 0;
+  // Opens the session without any local write (hx explain, hx diag): the key
+  // unlocked with the passphrase is not cached, the store's vault.json is not
+  // remembered in the index.
+  bool read_only = false;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);
