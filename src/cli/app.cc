@@ -26,6 +26,7 @@ int Run(int argc, char** argv) {
   RegisterRpc(app, context);
   RegisterLink(*app.get_subcommand("sync"), context);
   RegisterEnvelope(app, context);
+  RegisterExplain(app, context);
 
   try {
     app.parse(argc, argv);

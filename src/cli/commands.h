@@ -27,5 +27,7 @@ void RegisterRpc(CLI::App& app, Context& context);
 void RegisterLink(CLI::App& sync, Context& context);
 // hx envelope export|diff|apply (cmd_envelope.cc).
 void RegisterEnvelope(CLI::App& app, Context& context);
+// hx explain (cmd_explain.cc).
+void RegisterExplain(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

@@ -167,19 +167,21 @@ std::string Quoted(std::string_view s) {
 
 std::string VersionVectorInWords(const std::map<std::string, std::uint64_t>& vv,
                                  std::string_view self) {
-  if (vv.empty()) return "no changes";
+  if (vv.empty()) return "no history";
+  // A change by a node sets its counter above every counter it has seen, so
+  // the highest counter is the last change; the others are what it built on.
   std::vector<std::pair<std::string, std::uint64_t>> nodes(vv.begin(), vv.end());
   std::stable_sort(nodes.begin(), nodes.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::string out;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const auto& [node, counter] = nodes[i];
-    if (i > 0) out += ", ";
-    out += std::to_string(counter);
-    if (i == 0) out += counter == 1 ? " change" : " changes";
-    out += " by ";
+  const auto name = [&](const std::string& node) {
     const std::string short_id = node.substr(0, 8);
-    out += node == self ? "this device (" + short_id + ")" : short_id;
+    return node == self ? "this device (" + short_id + ")" : "device " + short_id;
+  };
+  std::string out = "last changed by " + name(nodes[0].first) + " (counter " +
+                    std::to_string(nodes[0].second) + ")";
+  for (std::size_t i = 1; i < nodes.size(); ++i) {
+    out += i == 1 ? "; includes the changes of " : ", ";
+    out += name(nodes[i].first) + " up to " + std::to_string(nodes[i].second);
   }
   return out;
 }
@@ -188,7 +190,13 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
                                   const SyncOptions& given_options, std::string_view given_path) {
   SyncOptions options = given_options;
   options.read_only = true;
-  HX_ASSIGN_OR_RETURN(const std::string path, ResolvePath(vault, given_path));
+  Result<std::string> resolved = ResolvePath(vault, given_path);
+  if (!resolved.ok()) {
+    Error e = std::move(resolved).error();
+    if (e.message.starts_with("invalid lock path")) e.message.replace(0, 17, "invalid path");
+    return e;
+  }
+  const std::string path = std::move(*resolved);
   HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
   const std::string& self = s.node_id();
 
@@ -261,7 +269,9 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
   const Entry remote_entry = EntryOrNone(*remote, path);
   if (local_entry == remote_entry) {
     r.relation = "equal";
-    r.relation_words = "this device and the store hold the same version";
+    r.relation_words = r.local.kind == "none" && r.remote.kind == "none"
+                           ? "neither this device nor the store has synced it"
+                           : "this device and the store hold the same version";
   } else {
     switch (MergeEntries(local_entry, remote_entry).action) {
       case PullAction::kKeepLocal:
@@ -301,6 +311,7 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
   const bool head_moved = !p.up_to_date;
   if (ignored) {
     r.decision = "ignored";
+    r.local_change = "ignored";
     r.decision_words = ignored->line == 0
         ? "never synced: .hx is hx's own folder"
         : "not synced from this device: .hxignore line " + std::to_string(ignored->line) + " (" +

@@ -39,7 +39,7 @@ struct ExplainVersion {
   std::uint64_t size = 0;        // files
   std::string content;           // files and symlinks: ContentId (resolve.h), 8 hex
   std::map<std::string, std::uint64_t> vv;  // node id -> counter
-  std::string vv_words;          // "2 changes by this device (ab12cd34), 1 by 9f8e7d6c"
+  std::string vv_words;          // VersionVectorInWords
 };
 
 // What stands in the way of syncing the path.
@@ -103,8 +103,9 @@ struct ExplainReport {
 Result<ExplainReport> SyncExplain(const std::filesystem::path& vault, const SyncOptions& options,
                                   std::string_view path);
 
-// The words for a version vector: "2 changes by this device (ab12cd34), 1
-// by 9f8e7d6c", "no changes" for an empty one. Nodes by descending counter.
+// The words for a version vector: "last changed by this device (ab12cd34)
+// (counter 3); includes the changes of device 9f8e7d6c up to 2" ("no
+// history" for an empty one). The highest counter is the last change.
 std::string VersionVectorInWords(const std::map<std::string, std::uint64_t>& vv,
                                  std::string_view self);
 

@@ -163,7 +163,7 @@ const std::vector<ExplainCase>& Cases() {
          b.Write(".hxignore", "# private notes\n*.secret\n");
          b.Write("notes.secret", "do not sync");
        },
-       "notes.secret", "ignored", "unchanged", "equal", "", {"ignored"}, "line 2 of .hxignore"},
+       "notes.secret", "ignored", "ignored", "equal", "", {"ignored"}, "line 2 of .hxignore"},
       {"LockedByAnotherDevice",
        [](Device& a, Device& b, StoreFixture&) {
          ASSERT_TRUE(SyncLockAdd(a.vault(), a.options(5000), "shared.txt", kHour).ok());
@@ -208,12 +208,14 @@ const std::vector<ExplainCase>& Cases() {
 INSTANTIATE_TEST_SUITE_P(Outcomes, ExplainTest, ::testing::ValuesIn(Cases()),
                          [](const auto& test) { return test.param.name; });
 
-TEST(ExplainWordsTest, VersionVectorsInWordsNameThisDeviceAndCountChanges) {
-  EXPECT_EQ(VersionVectorInWords({}, "aa"), "no changes");
+TEST(ExplainWordsTest, VersionVectorsInWordsNameTheLastChangeAndWhatItIncludes) {
+  EXPECT_EQ(VersionVectorInWords({}, "aa"), "no history");
   EXPECT_EQ(VersionVectorInWords({{"aaaaaaaaaaaa", 1}}, "aaaaaaaaaaaa"),
-            "1 change by this device (aaaaaaaa)");
-  EXPECT_EQ(VersionVectorInWords({{"aaaaaaaaaaaa", 1}, {"bbbbbbbbbbbb", 3}}, "aaaaaaaaaaaa"),
-            "3 changes by bbbbbbbb, 1 by this device (aaaaaaaa)");
+            "last changed by this device (aaaaaaaa) (counter 1)");
+  EXPECT_EQ(VersionVectorInWords({{"aaaaaaaaaaaa", 1}, {"bbbbbbbbbbbb", 3}, {"cccccccccccc", 2}},
+                                 "aaaaaaaaaaaa"),
+            "last changed by device bbbbbbbb (counter 3); includes the changes of device "
+            "cccccccc up to 2, this device (aaaaaaaa) up to 1");
 }
 
 TEST(ExplainPathTest, APathOutsideTheVaultOrIntoHxIsRefused) {
@@ -223,6 +225,9 @@ TEST(ExplainPathTest, APathOutsideTheVaultOrIntoHxIsRefused) {
   Result<ExplainReport> outside = SyncExplain(a.vault(), a.options(2000), "/etc/passwd");
   ASSERT_FALSE(outside.ok());
   EXPECT_EQ(outside.error().code, SyncCode::kInputInvalid);
+  Result<ExplainReport> up = SyncExplain(a.vault(), a.options(2000), "../x");
+  ASSERT_FALSE(up.ok());
+  EXPECT_TRUE(up.error().message.starts_with("invalid path:")) << up.error().message;
   Result<ExplainReport> state = SyncExplain(a.vault(), a.options(2000), ".hx/key");
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.error().code, SyncCode::kInputInvalid);
