@@ -27,6 +27,7 @@ int Run(int argc, char** argv) {
   RegisterLink(*app.get_subcommand("sync"), context);
   RegisterEnvelope(app, context);
   RegisterExplain(app, context);
+  RegisterDiag(app, context);
 
   try {
     app.parse(argc, argv);

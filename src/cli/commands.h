@@ -29,5 +29,7 @@ void RegisterLink(CLI::App& sync, Context& context);
 void RegisterEnvelope(CLI::App& app, Context& context);
 // hx explain (cmd_explain.cc).
 void RegisterExplain(CLI::App& app, Context& context);
+// hx diag bundle (cmd_diag.cc).
+void RegisterDiag(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

@@ -72,6 +72,12 @@ class NameScrubber {
  public:
   NameScrubber(const Blake3Key& key, bool keep) : key_(key), keep_(keep) {}
 
+  // A name that is hashed only whole (the vault folder's own path: its
+  // components are ordinary words like "home" or "vault").
+  void AddWhole(std::string_view name) {
+    if (!keep_ && !name.empty()) Insert(name);
+  }
+
   void Add(std::string_view path) {
     if (keep_ || path.empty() || names_.size() >= kMaxKnownNames) return;
     Insert(path);
@@ -359,7 +365,7 @@ Result<BundleReport> WriteBundle(const fs::path& vault, const SyncOptions& given
       names.Add(p->second);
     }
   }
-  names.Add(vault.string());
+  names.AddWhole(vault.string());
   add("config.json", Dump(names.Redact(config_json)), ".hx/config.json (allow-listed fields)");
   add("status.json", Dump(names.Redact(status)), "hx sync status, or its error");
 
