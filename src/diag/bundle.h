@@ -78,8 +78,9 @@ struct BundleReport {
 
 // Builds the bundle of `vault` (a vault folder: .hx/config.json must exist,
 // else KC_SYNC_STATE_FAILED "run hx sync init") and writes it to `output`
-// (atomically, mode 0600). Status runs with `options` (read_only: no key is
-// cached); its failure is recorded in status.json, not returned. Errors:
+// (atomically, mode 0600). Status runs with `options` as `hx sync status`
+// does (it may refresh the stat cache and the baseline) but read_only (no
+// key is cached); its failure is recorded in status.json, not returned. Errors:
 // writing the output, a vault that is not one.
 Result<BundleReport> WriteBundle(const std::filesystem::path& vault, const SyncOptions& options,
                                  const BundleOptions& bundle, const std::filesystem::path& output);
