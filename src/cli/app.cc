@@ -25,6 +25,7 @@ int Run(int argc, char** argv) {
   RegisterGovernance(app, context);
   RegisterRpc(app, context);
   RegisterLink(*app.get_subcommand("sync"), context);
+  RegisterHistory(*app.get_subcommand("sync"), context);
   RegisterEnvelope(app, context);
   RegisterExplain(app, context);
   RegisterDiag(app, context);

@@ -1,4 +1,4 @@
-// hx sync init|status|push|pull|config|unlock|repair: argument parsing and rendering over the
+// hx sync init|status|push|pull|config|unlock: argument parsing and rendering over the
 // engine (sync/engine.h). The clock and the passphrase come from here: the
 // engine never reads either itself.
 #include <signal.h>
@@ -15,7 +15,6 @@
 #include "cli/sync_args.h"
 #include "json/canonical_json.h"
 #include "sync/engine.h"
-#include "sync/repair.h"
 
 namespace hx::cli {
 namespace {
@@ -155,14 +154,8 @@ void RegisterSync(CLI::App& app, Context& context) {
     context.exit_code = Finish(context, SyncUnlock(VaultPath(*args), MakeOptions(*args)));
   });
 
-  CLI::App* repair = sync->add_subcommand(
-      "repair",
-      "Write back the store's vault.json or head.json from this device, or accept a head "
-      "restored from a backup (needs the vault's key)");
-  AddCommon(repair, *args, false);
-  repair->callback([&context, args] {
-    context.exit_code = Finish(context, SyncRepair(VaultPath(*args), MakeOptions(*args)));
-  });
+  // hx sync repair: registered with the history commands (cmd_history.cc),
+  // since it also puts back damaged objects (history/verify.h).
 
   CLI::App* pull = sync->add_subcommand("pull", "Apply the store's changes to this folder");
   AddCommon(pull, *args, false);

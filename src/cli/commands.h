@@ -25,6 +25,8 @@ void RegisterMergePreview(CLI::App& sync, Context& context);
 void RegisterRpc(CLI::App& app, Context& context);
 // hx sync link, added to the sync group (cmd_link.cc).
 void RegisterLink(CLI::App& sync, Context& context);
+// hx sync log|restore|diff|verify, added to the sync group (cmd_history.cc).
+void RegisterHistory(CLI::App& sync, Context& context);
 // hx envelope export|diff|apply (cmd_envelope.cc).
 void RegisterEnvelope(CLI::App& app, Context& context);
 // hx explain (cmd_explain.cc).

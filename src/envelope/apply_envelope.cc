@@ -30,10 +30,9 @@ namespace fs = std::filesystem;
 // that would lead into .hx/ is refused (kInvalidInput).
 class EnvelopeApplier {
  public:
-  EnvelopeApplier(const VaultDir& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault),
-        env_(vault.env()),
-        archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
+  // `archive_rel`: this apply's archive folder (FreeArchiveReason).
+  EnvelopeApplier(const VaultDir& vault, std::string archive_rel)
+      : vault_(vault), env_(vault.env()), archive_rel_(std::move(archive_rel)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
     return archive_rel_ + "/" + id + "." + std::string(ToString(loser));
@@ -152,7 +151,8 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   HX_RETURN_IF_ERROR(CheckOptions(options));
   // An hx vault is locked against a concurrent sync for the whole apply.
   std::optional<LocalState> lock;
-  if (LocalState::Exists(vault)) {
+  HX_ASSIGN_OR_RETURN(const bool linked, LocalState::Exists(vault));
+  if (linked) {
     HX_ASSIGN_OR_RETURN(LocalState state, LocalState::Open(vault));
     lock.emplace(std::move(state));
   }
@@ -206,7 +206,10 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
                   [](const EnvelopeApplyItem& i) { return i.status == "conflicted"; });
   Env& env = options.env != nullptr ? *options.env : Env::Default();
   HX_ASSIGN_OR_RETURN(VaultDir vault_dir, VaultDir::Open(env, vault));
-  EnvelopeApplier applier(vault_dir, options);
+  // An apply rerun in the same millisecond archives beside the earlier one.
+  HX_ASSIGN_OR_RETURN(std::string archive_rel,
+                      FreeArchiveReason(vault_dir, "envelope-" + std::to_string(options.now_ms)));
+  EnvelopeApplier applier(vault_dir, std::move(archive_rel));
   for (std::size_t i = 0; i < report.items.size(); ++i) {
     EnvelopeApplyItem& out = report.items[i];
     const EnvelopeItem& item = envelope.items[i];
@@ -265,15 +268,18 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
     report.outcome = "applied";
   }
 
-  // .hx/reports/envelope_apply_<now_ms>.json (best effort, as pull's).
-  const std::string name = "envelope_apply_" + std::to_string(options.now_ms) + ".json";
+  // .hx/reports/envelope_apply_<now_ms>.json (or -N: never over an earlier
+  // apply's of the same millisecond; best effort, as pull's).
   const fs::path reports = vault / kLocalDirName / "reports";
   // Created (or found) beneath the folder without following a symlink.
   const bool reports_ok =
       vault_dir.OpenDir(std::string(kLocalDirName) + "/reports", VaultArea::kState, true).ok();
-  report.report_file = ".hx/reports/" + name;
+  Result<std::string> name = LocalState::FreeFileName(
+      env, reports, "envelope_apply_" + std::to_string(options.now_ms), ".json");
+  if (name.ok()) report.report_file = ".hx/reports/" + *name;
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
-  if (!reports_ok || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
+  if (!reports_ok || !name.ok() || !json.ok() ||
+      !LocalState::WriteFileAtomic(env, reports / *name, *json).ok()) {
     report.report_file.reset();
   }
   return report;

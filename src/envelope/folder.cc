@@ -191,7 +191,8 @@ Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& option
   envelope.source.kind = "hx";
   envelope.source.app_version = options.app_version;
   envelope.source.device_id = "unlinked";
-  if (LocalState::Exists(vault, env)) {
+  HX_ASSIGN_OR_RETURN(const bool linked, LocalState::Exists(vault, env));
+  if (linked) {
     // Only the config is read; no lock is needed to export. Unreadable: the
     // device stays "unlinked".
     Fd fd;

@@ -4,9 +4,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +74,27 @@ std::string ParentOf(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
+
+// The largest N tried for "<name>.~N~" (the archive's bound, archive.cc).
+constexpr int kMaxVariants = 10000;
+
+VaultArea AreaOf(const std::string& rel) {
+  const std::string_view state = kVaultStateDirName;
+  return rel.size() > state.size() && rel.starts_with(state) && rel[state.size()] == '/'
+             ? VaultArea::kState
+             : VaultArea::kContent;
+}
+
+// A file system that cannot give a file a second name (linkat).
+bool LinksUnsupported(int err) {
+  return err == EPERM || err == EMLINK || err == EOPNOTSUPP || err == EXDEV || err == ENOSYS;
+}
+
+// A second name of a displaced version: its slot and vault-relative path.
+struct Aside {
+  VaultSlot slot;
+  std::string rel;
+};
 
 // Carries out one ApplyPlan (or one StageRemoteVersion): every call through
 // the vault's VaultDir and the input's Env.
@@ -139,15 +162,147 @@ class Applier {
     (void)env_.UnlinkAt(staging_.get(), StagingName(id).c_str(), 0);
   }
 
+  // Gives the version at `slot` (the vault path `path`) the name `d` asks
+  // for: a hard link (by_rename: a rename), never over anything else. A
+  // name that already links this very version is reused. nullopt: hard
+  // links are unsupported here.
+  Result<std::optional<Aside>> PutAside(const VaultSlot& slot, const std::string& path,
+                                        const Displacement& d, bool by_rename) {
+    HX_ASSIGN_OR_RETURN(VaultSlot to, vault_->OpenParent(d.to, AreaOf(d.to), /*create=*/true));
+    const std::string leaf = to.name;
+    const std::string parent = ParentOf(d.to);
+    for (int n = 1; n <= kMaxVariants; ++n) {
+      to.name = n == 1 ? leaf : leaf + ".~" + std::to_string(n) + "~";
+      std::string rel = parent.empty() ? to.name : parent + "/" + to.name;
+      const int err = by_rename ? vault_->RenameNoReplace(slot, to)
+                                : env_.LinkAt(slot.dir.get(), slot.name.c_str(), to.dir.get(),
+                                              to.name.c_str());
+      if (err == 0) return std::optional<Aside>(Aside{std::move(to), std::move(rel)});
+      if (err == EEXIST) {
+        struct stat mine, there;
+        if (!by_rename && vault_->StatIn(slot, &mine) == 0 && vault_->StatIn(to, &there) == 0 &&
+            mine.st_dev == there.st_dev && mine.st_ino == there.st_ino) {
+          return std::optional<Aside>(Aside{std::move(to), std::move(rel)});
+        }
+        if (d.free_variant) continue;
+        const std::string full = vault_->Full(path).string();
+        return Error(SyncCode::kApplyFailed, Category::kConflict,
+                     "cannot keep the local version of " + full + " at " +
+                         vault_->Full(rel).string() +
+                         ": something else is there; move it away and sync again")
+            .With("path", full);
+      }
+      if (!by_rename && LinksUnsupported(err)) return std::optional<Aside>();
+      return vault_->PathError("cannot keep the local version of " + path + " at", rel, err);
+    }
+    return Error(SyncCode::kApplyFailed, Category::kIo,
+                 "there are already " + std::to_string(kMaxVariants) + " versions at " +
+                     vault_->Full(d.to).string() + "; clear .hx/archive/ and sync again")
+        .With("path", vault_->Full(path).string());
+  }
+
+  // Puts a new version at `slot` (the vault path `path`, re-checked by the
+  // caller) while keeping the one there at d's name (apply.h): a hard link
+  // first, then `replace` (which puts the new version over the old); where
+  // hard links are unsupported, a rename aside, then `into_freed` (which
+  // puts the new version at the freed path; the old one is put back if it
+  // fails). Returns where the old version is now (vault-relative).
+  Result<std::string> Displace(const VaultSlot& slot, const std::string& path,
+                               const Displacement& d, const std::function<int()>& replace,
+                               const std::function<int()>& into_freed) {
+    HX_ASSIGN_OR_RETURN(std::optional<Aside> aside, PutAside(slot, path, d, /*by_rename=*/false));
+    if (aside) {
+      if (const int err = replace(); err != 0) {
+        (void)env_.UnlinkAt(aside->slot.dir.get(), aside->slot.name.c_str(), 0);
+        return vault_->PathError("cannot move into place", path, err);
+      }
+    } else {
+      HX_ASSIGN_OR_RETURN(aside, PutAside(slot, path, d, /*by_rename=*/true));
+      if (const int err = into_freed(); err != 0) {
+        (void)vault_->RenameNoReplace(aside->slot, slot);
+        return vault_->PathError("cannot move into place", path, err);
+      }
+    }
+    (void)env_.Fsync(aside->slot.dir.get());
+    return aside->rel;
+  }
+
+  // The slot of `path` (its parent opened, created with `create`) if what
+  // is there is still as scanned; nullopt if it changed. A check that cannot
+  // look is its error, naming the path.
+  Result<std::optional<VaultSlot>> SlotIfAsScanned(const std::string& path, bool create) {
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, vault_->OpenParent(path, VaultArea::kContent, create));
+    struct stat st;
+    const int err = vault_->StatIn(slot, &st);
+    if (err != 0 && err != ENOENT) return vault_->PathError("cannot inspect", path, err);
+    if (!MatchesScan(in_, path, err == 0 ? &st : nullptr)) return std::optional<VaultSlot>();
+    return std::optional<VaultSlot>(std::move(slot));
+  }
+
+  // The displaced version of a remote deletion: the local version at `path`
+  // (if still as scanned) is renamed to d's name. false: it changed.
+  Result<bool> MoveAside(const std::string& path, const Displacement& d,
+                         std::unique_ptr<std::string>* where) {
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, false));
+    if (!found) return false;
+    const VaultSlot& slot = *found;
+    HX_ASSIGN_OR_RETURN(std::optional<Aside> aside, PutAside(slot, path, d, /*by_rename=*/true));
+    (void)env_.Fsync(aside->slot.dir.get());
+    (void)env_.Fsync(slot.dir.get());
+    *where = std::make_unique<std::string>(std::move(aside->rel));
+    return true;
+  }
+
+  // A directory replacing the local version at `path` (if still as
+  // scanned), which is kept at d's name: an empty directory is staged and
+  // swapped in (RENAME_EXCHANGE; where the file system lacks it, the old
+  // name is unlinked and the directory renamed in). false: it changed.
+  Result<bool> MakeDirDisplacing(const std::string& path, const Displacement& d,
+                                 std::unique_ptr<std::string>* where) {
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, true));
+    if (!found) return false;
+    const VaultSlot& slot = *found;
+    const std::uint64_t id = NextStagingId();
+    const std::string staged = StagingName(id);
+    if (const int made = env_.MkdirAt(staging_.get(), staged.c_str(), 0777); made != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot create directory", StagingPath(id), made)
+          .With("path", vault_->Full(path).string());
+    }
+    const auto replace = [&]() -> int {
+      int e = env_.RenameAt(staging_.get(), staged.c_str(), slot.dir.get(), slot.name.c_str(),
+                            RENAME_EXCHANGE);
+      if (e == 0) {
+        (void)env_.UnlinkAt(staging_.get(), staged.c_str(), 0);  // the old version's third name
+      } else if (e == EINVAL || e == ENOSYS) {
+        e = env_.UnlinkAt(slot.dir.get(), slot.name.c_str(), 0);  // kept at d's name
+        if (e == 0) e = vault_->RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
+      }
+      return e;
+    };
+    const auto into_freed = [&]() -> int {
+      return vault_->RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
+    };
+    Result<std::string> kept = Displace(slot, path, d, replace, into_freed);
+    if (!kept.ok()) {
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), AT_REMOVEDIR);
+      return std::move(kept).error();
+    }
+    *where = std::make_unique<std::string>(std::move(*kept));
+    dirs_to_sync_.insert(ParentOf(path));
+    return true;
+  }
+
   // Moves the staged file into place if the target is still as scanned (or
   // still absent, when an earlier phase removed the directory it replaces):
   // the check and the rename are relative to the same directory descriptor,
   // opened (and created) beneath the vault root without following a
   // symlink. A target the scan saw absent is never replaced (something
   // that appeared since is a local change). *after: the installed file's
-  // stat.
+  // stat. With `displace`, the version there is kept at its name (apply.h)
+  // and *where says where it went.
   Result<bool> Install(std::uint64_t id, const std::string& path, bool freed,
-                       std::optional<FileStat>* after) {
+                       const Displacement* displace, std::optional<FileStat>* after,
+                       std::unique_ptr<std::string>* where) {
     Result<VaultSlot> slot = vault_->OpenParent(path, VaultArea::kContent, /*create=*/true);
     if (!slot.ok()) {
       DropStaged(id);
@@ -166,11 +321,20 @@ class Applier {
       return false;
     }
     const std::string staged = StagingName(id);
-    const int moved =
-        now == nullptr
-            ? vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(), slot->name)
-            : env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(), slot->name.c_str(), 0);
-    if (moved != 0) {
+    const auto into_freed = [&]() -> int {
+      return vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(), slot->name);
+    };
+    const auto replace = [&]() -> int {
+      return env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(), slot->name.c_str(), 0);
+    };
+    if (displace != nullptr && now != nullptr) {
+      Result<std::string> kept = Displace(*slot, path, *displace, replace, into_freed);
+      if (!kept.ok()) {
+        DropStaged(id);
+        return std::move(kept).error();
+      }
+      *where = std::make_unique<std::string>(std::move(*kept));
+    } else if (const int moved = now == nullptr ? into_freed() : replace(); moved != 0) {
       DropStaged(id);
       if (moved == EEXIST) return false;  // something appeared there since the check
       return vault_->PathError("cannot move into place", path, moved);
@@ -259,7 +423,11 @@ class Applier {
     std::vector<DirEntry> entries;
     if (env_.ReadDir(staging_.get(), &entries) != 0) return;
     for (const DirEntry& e : entries) {
-      if (e.name.starts_with("pull-")) (void)env_.UnlinkAt(staging_.get(), e.name.c_str(), 0);
+      if (!e.name.starts_with("pull-")) continue;
+      // A staged directory (MakeDirDisplacing) that was never swapped in.
+      if (env_.UnlinkAt(staging_.get(), e.name.c_str(), 0) != 0) {
+        (void)env_.UnlinkAt(staging_.get(), e.name.c_str(), AT_REMOVEDIR);
+      }
     }
   }
 
@@ -281,11 +449,10 @@ class Applier {
 
 }  // namespace
 
-bool StillAsScanned(const ApplyInput& input, const std::string& path) {
-  Result<VaultDir> vault = VaultDir::Open(*input.env, input.vault);
-  if (!vault.ok()) return false;
-  Result<std::optional<struct stat>> st = vault->Lstat(path, VaultArea::kContent);
-  return st.ok() && MatchesScan(input, path, *st ? &**st : nullptr);
+Result<bool> StillAsScanned(const ApplyInput& input, const std::string& path) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(*input.env, input.vault));
+  HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, vault.Lstat(path, VaultArea::kContent));
+  return MatchesScan(input, path, st ? &*st : nullptr);
 }
 
 Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const Entry& remote,
@@ -360,6 +527,15 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     auto seen = input.scan->entries.find(items[i].path);
     return seen == input.scan->entries.end() ? EntryKind::kTombstone : seen->second.kind;
   };
+  // Where item i's local version (a file or symlink) goes when it is
+  // replaced (null: it is simply replaced or removed).
+  const auto displacement = [&](std::size_t i) -> const Displacement* {
+    if (input.displace == nullptr) return nullptr;
+    const EntryKind was = local_kind(i);
+    if (was != EntryKind::kFile && was != EntryKind::kSymlink) return nullptr;
+    auto it = input.displace->find(items[i].path);
+    return it == input.displace->end() ? nullptr : &it->second;
+  };
 
   // Declare every chunk the writes will need, so reads are coalesced.
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -390,7 +566,14 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     const EntryKind now = items[i].remote.kind;
     if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
         (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
-      RecordInstalled(out[i], applier.RemoveFile(items[i].path), ApplyStatus::kSkippedLocalChange);
+      const Displacement* d = displacement(i);
+      if (d == nullptr) {
+        RecordInstalled(out[i], applier.RemoveFile(items[i].path),
+                        ApplyStatus::kSkippedLocalChange);
+      } else if (now == EntryKind::kTombstone) {
+        RecordInstalled(out[i], applier.MoveAside(items[i].path, *d, &out[i].displaced_to),
+                        ApplyStatus::kSkippedLocalChange);
+      }  // else a directory takes its place in step 3
     }
   }
   // 2. Directories removed or replaced by a file, deepest first.
@@ -431,10 +614,13 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
       if (auto parent = failed_parent(items[i].path)) {
         fail_beneath(i, *parent);
+      } else if (const Displacement* d = displacement(i)) {
+        RecordInstalled(out[i], applier.MakeDirDisplacing(items[i].path, *d, &out[i].displaced_to),
+                        ApplyStatus::kSkippedLocalChange);
       } else {
         Record(out[i], applier.MakeDir(items[i].path));
       }
-      if (out[i].status == ApplyStatus::kFailed) failed_dirs.insert(items[i].path);
+      if (!pending(i)) failed_dirs.insert(items[i].path);
     }
   }
   // 4. File and symlink contents: stage them all, make them durable, then
@@ -474,7 +660,8 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (!staged[i]) continue;
     const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
     std::optional<FileStat> after;
-    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, &after);
+    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, displacement(i),
+                                             &after, &out[i].displaced_to);
     if (installed.ok() && *installed && items[i].remote.kind == EntryKind::kFile) {
       out[i].stat = after;
     }

@@ -15,6 +15,27 @@
 // the path) and nothing is written outside the vault. A path that would
 // lead into .hx/ fails its item the same way (kInvalidInput).
 //
+// A merge policy's losing local version (ApplyInput::displace) is kept by
+// the same step that replaces it, so that a failure at any point leaves the
+// old or the new version at the path and the loser at its new name too —
+// never neither (no window in which the path is empty):
+//   - a file or symlink replaced by a file or symlink: the remote version is
+//     staged and made durable, the path re-checked, the local version given
+//     its second name by a hard link (linkat: never over anything), then the
+//     staged version renamed over the path. A failed rename removes the
+//     link again; a crash between the two leaves the local version at both
+//     names (the rerun reuses the link: same inode).
+//   - replaced by a directory: the same link, then an empty directory
+//     staged and swapped in (renameat2 RENAME_EXCHANGE), the displaced name
+//     unlinked.
+//   - replaced by nothing (a remote deletion): a rename that refuses to
+//     replace (one atomic step).
+// Where the file system has no hard links (EPERM, EMLINK, ENOTSUP, EXDEV),
+// the local version is renamed to its new name first and the remote one
+// renamed into the freed path (put back if that fails; only a crash between
+// the two renames leaves the path empty, with the local version at its new
+// name).
+//
 // Order: file and symlink removals, then directory removals (deepest
 // first), then directory creations (shallowest first), then file and
 // symlink writes — so a path that changes kind is freed before it is
@@ -24,6 +45,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +72,23 @@ struct AppliedItem {
   std::unique_ptr<Error> error;
   // For applied writes: the file's stat after the rename (for the stat cache).
   std::optional<FileStat> stat;
+  // For a displaced local version (ApplyInput::displace): where it is now
+  // (vault-relative). Out of line: few items are displaced.
+  std::unique_ptr<std::string> displaced_to;
+};
+
+// Where the local version at an item's path goes when the item replaces it
+// (a merge policy's loser).
+struct Displacement {
+  // Vault-relative: inside .hx/ (the archive) or a content path (a
+  // conflict copy).
+  std::string to;
+  // The archive's rule (sync/archive.h): when `to` is taken by something
+  // else, the first free "<to>.~N~" (N = 2, 3, ...). Otherwise a taken `to`
+  // fails the item (KC_SYNC_APPLY_FAILED, kConflict). Either way a name
+  // that already holds this very version (the same inode: a link an
+  // interrupted run left) is reused.
+  bool free_variant = false;
 };
 
 struct ApplyInput {
@@ -64,6 +103,10 @@ struct ApplyInput {
   const SyncOptions* checkpoint = nullptr;
   // Every local file-system call goes through it (Session::env).
   Env* env = &Env::Default();
+  // Paths whose local version (a file or symlink, as scanned) an item
+  // replaces and that must be kept elsewhere (see the file comment). Each
+  // such path has a kTakeRemote item in the plan.
+  const std::map<std::string, Displacement>* displace = nullptr;
 };
 
 // Applies every kTakeRemote and kJoin item of `items` (conflicts must have
@@ -74,9 +117,11 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
 
 // Whether the local path is still what the scan saw (the re-check every
 // applied item passes): the same kind and, for files, the same stat; absent
-// if the scan saw nothing there. A path whose parent is now a symlink or
-// not a directory is not as scanned.
-bool StillAsScanned(const ApplyInput& input, const std::string& path);
+// if the scan saw nothing there. A path whose parent is now a symlink or a
+// path that cannot be looked at (EIO, EACCES, ...) is an error naming the
+// path (VaultDir's: kConflict for a symlink on the way, the errno's
+// category otherwise), never "not as scanned".
+Result<bool> StillAsScanned(const ApplyInput& input, const std::string& path);
 
 // Assembles the remote version of a file or symlink in input.staging and
 // makes it durable; returns the staged path (the caller moves it somewhere,

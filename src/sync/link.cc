@@ -233,6 +233,11 @@ class Linker {
     HX_ASSIGN_OR_RETURN(scan_,
                         ScanVault(folder_, ScanOptions{}, base_.stats, *s_.chunker, chunk_id));
 
+    // A link rerun in the same millisecond archives beside the earlier one.
+    {
+      HX_ASSIGN_OR_RETURN(const VaultDir vault, VaultDir::Open(*s_.env, folder_));
+      HX_ASSIGN_OR_RETURN(archive_rel_, FreeArchiveReason(vault, archive_rel_));
+    }
     Classify();
     HX_RETURN_IF_ERROR(CheckDecisionsNameConflicts());
     const bool waiting = std::any_of(planned_.begin(), planned_.end(), [](const Planned& p) {
@@ -551,12 +556,23 @@ class Linker {
       return;
     }
     vault_.emplace(std::move(*vault));
+    // A local file or symlink that the store's version replaces is archived
+    // by the applier as it replaces it (apply.h: the path always holds one
+    // of the two); a local directory is moved to the archive first.
+    std::map<std::string, Displacement> displaced;
+    for (const Planned& p : planned_) {
+      if (p.item.status != "failed" && p.archive_local && p.take_remote && IsLive(p.local) &&
+          p.local->kind != EntryKind::kDir) {
+        displaced[p.item.path] = Displacement{ArchiveStateRel(p.item.path, Side::kLocal), true};
+      }
+    }
     // 1. Archives first: no version is replaced before it is safe.
     std::set<std::string> failed;  // paths whose descendants cannot be applied
     std::set<std::string> moved;   // local paths moved to the archive
     for (Planned& p : planned_) {
       if (p.item.status == "failed") failed.insert(p.item.path);
       if (p.item.status == "failed" || (!p.archive_local && !p.archive_remote)) continue;
+      if (displaced.count(p.item.path) != 0) continue;
       if (FindAncestor(failed, p.item.path) != failed.end()) {
         Fail(p, Error(SyncCode::kApplyFailed, Category::kAborted,
                       "a parent directory could not be linked"));
@@ -609,10 +625,12 @@ class Linker {
                                                   .scan = &expected,
                                                   .cache = &base_.stats,
                                                   .checkpoint = &options_,
-                                                  .env = s_.env},
+                                                  .env = s_.env,
+                                                  .displace = &displaced},
                                                  items, *fetcher_);
     for (std::size_t i = 0; i < applied.size(); ++i) {
       Planned& p = *owners[i];
+      if (applied[i].displaced_to) p.item.archived = *applied[i].displaced_to;
       if (applied[i].status == ApplyStatus::kApplied) {
         if (applied[i].stat) {
           StatPut(p.item.path, StatCacheEntry{*applied[i].stat, p.remote->chunks});
@@ -653,15 +671,21 @@ class Linker {
     synced.snapshot_id = head_->snapshot_id;
     synced.head_seq = head_->seq;
     HX_RETURN_IF_ERROR(CommitSyncedState(s_, base_, synced, kMetaLastPullMs, options_.now_ms));
-    return UpdateOwnManifest(s_, head_->seq, std::nullopt, options_.now_ms);
+    // A read-only store (a reader's credentials) that refuses only the
+    // manifest: the link is complete, with a warning (as pull's).
+    return UpdateOwnManifestAfterPull(s_, head_->seq, options_.now_ms, report_.warnings, "linked");
   }
 
-  // .hx/reports/link_<now_ms>.json, best effort (as pull's reports).
+  // .hx/reports/link_<now_ms>.json (or -N: never over an earlier link's
+  // report of the same millisecond), best effort (as pull's reports).
   void SaveReport() {
-    const std::string name = "link_" + std::to_string(options_.now_ms) + ".json";
-    report_.report_file = ".hx/reports/" + name;
+    Result<std::string> name = LocalState::FreeFileName(
+        *s_.env, s_.local.reports_dir(), "link_" + std::to_string(options_.now_ms), ".json");
+    if (!name.ok()) return;
+    report_.report_file = ".hx/reports/" + *name;
     Result<std::string> json = WriteCanonicalJson(report_.ToJson());
-    if (!json.ok() || !LocalState::WriteFileAtomic(s_.local.reports_dir() / name, *json).ok()) {
+    if (!json.ok() ||
+        !LocalState::WriteFileAtomic(*s_.env, s_.local.reports_dir() / *name, *json).ok()) {
       report_.report_file.reset();
     }
   }
@@ -711,18 +735,23 @@ Result<LinkReport> SyncLink(const fs::path& vault, const SyncOptions& options,
   if (!link.decisions_file.empty()) {
     HX_ASSIGN_OR_RETURN(decisions, ReadDecisionsFile(link.decisions_file));
   }
-  std::error_code ec;
-  if (!fs::is_directory(vault, ec)) {
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  struct stat st;
+  if (const int err = env.StatAt(AT_FDCWD, vault.c_str(), &st, 0);
+      err == ENOENT || err == ENOTDIR || (err == 0 && !S_ISDIR(st.st_mode))) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the folder " + vault.string() + " does not exist; link joins an existing folder")
         .With("path", vault.string());
+  } else if (err != 0) {
+    // A folder that cannot be looked at is that error, not a missing one.
+    return OsError(SyncCode::kStateFailed, "cannot look at the folder", vault, err);
   }
   LinkReport report;
   report.vault_path = vault.string();
   report.policy = std::string(MergePolicyName(link.policy));
   report.dry_run = link.dry_run;
 
-  const bool initialized = LocalState::Exists(vault);
+  HX_ASSIGN_OR_RETURN(const bool initialized, LocalState::Exists(vault, env));
   std::optional<ScratchDir> scratch;
   Result<Session> session = Error(SyncCode::kInternal, Category::kInternal, "no session");
   if (link.dry_run && !initialized) {

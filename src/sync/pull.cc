@@ -61,8 +61,10 @@ ConflictArtifact PullConflict(const Session& s, const BaseState& base, const Loc
 void SaveReport(const Session& s, const PullReport& report, std::int64_t now_ms) {
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
   if (!json.ok()) return;
-  (void)LocalState::WriteFileAtomic(
-      s.local.reports_dir() / ("pull_" + std::to_string(now_ms) + ".json"), *json);
+  // Never over the report of a pull in the same millisecond.
+  Result<std::string> name = LocalState::FreeFileName(*s.env, s.local.reports_dir(),
+                                                      "pull_" + std::to_string(now_ms), ".json");
+  if (name.ok()) (void)LocalState::WriteFileAtomic(*s.env, s.local.reports_dir() / *name, *json);
 }
 
 std::string DescribeAction(const PlannedItem& item) {
@@ -222,24 +224,55 @@ Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy pol
   return refused;
 }
 
-// Moves each losing local version aside (to its conflict name or into the
-// archive) and fetches each losing remote version into the archive. A moved
-// path is removed from `scan`, so the applier expects it absent.
-std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyInput& input,
-                                                        const Resolution& resolution,
-                                                        ObjectFetcher& fetcher, const Head& head,
-                                                        ScanResult& scan) {
-  const std::string reason = "pull-" + head.snapshot_id.substr(0, 16);
+// The archive's reason id for the losing versions of this pull.
+std::string ArchiveReason(const Head& head) { return "pull-" + head.snapshot_id.substr(0, 16); }
+
+// The losing local versions that the applier keeps as it replaces them
+// (apply.h: the path always holds the old or the new version): every move
+// whose path has an item to apply. The others are moved by SetAsideLosers.
+std::map<std::string, Displacement> DisplacedLosers(const Resolution& resolution,
+                                                    const Head& head) {
+  std::map<std::string, Displacement> out;
+  for (const LocalMove& move : resolution.moves) {
+    const auto item = std::lower_bound(
+        resolution.items.begin(), resolution.items.end(), move.path,
+        [](const PlannedItem& i, const std::string& path) { return i.path < path; });
+    if (item == resolution.items.end() || item->path != move.path ||
+        item->action != PullAction::kTakeRemote) {
+      continue;
+    }
+    out[move.path] = move.to ? Displacement{*move.to, false}
+                             : Displacement{ArchiveStateRel(ArchiveReason(head) + "-local",
+                                                            move.path),
+                                            true};
+  }
+  return out;
+}
+
+// Moves each losing local version that is not `displaced` aside (to its
+// conflict name or into the archive) and fetches each losing remote version
+// into the archive. A moved path is removed from `scan`, so the applier
+// expects it absent.
+std::map<std::string, ResolutionOutcome> SetAsideLosers(
+    Session& s, const ApplyInput& input, const Resolution& resolution, ObjectFetcher& fetcher,
+    const Head& head, const std::map<std::string, Displacement>& displaced, ScanResult& scan) {
+  const std::string reason = ArchiveReason(head);
   std::map<std::string, ResolutionOutcome> out;
   const auto relative = [&](const std::filesystem::path& where) {
     return where.lexically_relative(s.local.vault()).generic_string();
   };
   for (const LocalMove& move : resolution.moves) {
+    if (displaced.count(move.path) != 0) continue;
     ResolutionOutcome& o = out[move.path];
-    if (!StillAsScanned(input, move.path)) {
-      o.error = Error(SyncCode::kApplyFailed, Category::kConflict,
-                      move.path + " changed during the pull; it was left as it is. Pull again")
-                    .With("path", move.path);
+    Result<bool> still = StillAsScanned(input, move.path);
+    if (!still.ok() || !*still) {
+      // A check that failed is reported as itself (naming the path).
+      o.error = !still.ok() ? std::move(still).error()
+                            : Error(SyncCode::kApplyFailed, Category::kConflict,
+                                    move.path +
+                                        " changed during the pull; it was left as it is. Pull "
+                                        "again")
+                                  .With("path", move.path);
       o.blocks_path = true;
       continue;
     }
@@ -356,15 +389,17 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
 
   // Losing versions out of the way first (renamed or archived), then the
   // remote versions the policy keeps aside.
+  const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
   const ApplyInput apply_input{.vault = s.local.vault(),
                                .staging = s.local.staging_dir(),
                                .scan = &scan,
                                .cache = &base.stats,
                                .checkpoint = &options,
-                               .env = s.env};
+                               .env = s.env,
+                               .displace = &displaced};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
-    outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, scan);
+    outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, displaced, scan);
     // Items whose local version could not be moved must not replace it.
     std::erase_if(resolution.items, [&](const PlannedItem& item) {
       auto o = outcomes.find(item.path);
@@ -375,6 +410,14 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   options.Checkpoint("pull.before_apply");
   std::vector<AppliedItem> applied = ApplyPlan(apply_input, *to_apply, fetcher);
   options.Checkpoint("pull.after_apply");
+  // Where the applier archived the losing local versions it displaced.
+  for (std::size_t i = 0; i < to_apply->size(); ++i) {
+    const std::string& path = (*to_apply)[i].path;
+    auto d = displaced.find(path);
+    if (d != displaced.end() && d->second.free_variant && applied[i].displaced_to) {
+      outcomes[path].archived = *applied[i].displaced_to;
+    }
+  }
 
   // The new base: the remote state, except where an item was not applied
   // (it keeps its old base, so the next pull plans it again) and where both
@@ -547,7 +590,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     report.error = Error(SyncCode::kApplyFailed, first.category,
                          std::to_string(failed_paths.size()) +
                              " item(s) could not be applied (first: " + failed_paths.front() +
-                             ": " + first.message + "); the others were. Pull again later")
+                             ": " + first.message +
+                             "); the others were. Pull again later; if a store object is damaged "
+                             "or missing, 'hx sync verify --read-data' names what it affects and "
+                             "'hx sync repair --read-data' puts back what a device still has")
                        .With("failed", std::to_string(failed_paths.size()))
                        .With("first_path", failed_paths.front());
   }

@@ -27,12 +27,14 @@ error: the store at file://.*/store holds a vault's data \(head.json\) but no va
 $ hx sync repair laptop --now-ms 5000
 vault.json: written back from this device's copy
 head.json: present \(seq 1, snapshot [0-9a-f]{16}\) (re)
+objects: no damage found (1 chunk(s), 1 tree(s))
 $ cmp store/vault.json saved.json && echo same
 same
 $ hx sync repair laptop --now-ms 5000
 vault.json: present
 head.json: present \(seq 1, snapshot [0-9a-f]{16}\) (re)
 nothing to repair at file://.*/store (re)
+objects: no damage found (1 chunk(s), 1 tree(s))
 
 # The store loses head.json: an error with the repair hint, never "up to date".
 $ rm store/head.json
@@ -47,8 +49,9 @@ error: the store at file://.*/store has no head.json, but this device synced sna
 $ hx sync repair phone --now-ms 6000
 vault.json: present
 head.json: published this device's last synced head again \(seq 1, snapshot [0-9a-f]{16}\) (re)
+objects: no damage found (1 chunk(s), 1 tree(s))
 $ hx --json sync repair phone --now-ms 6000
-{"head":"ok","head_seq":1,"snapshot_id":"[0-9a-f]{64}","target":"file://.*/store","vault_json":"ok"} (re)
+{"head":"ok","head_seq":1,"objects":{"error":null,"found":{.*"ok":true,.*},"objects_repaired":0,"packs_written":0,.*},"snapshot_id":"[0-9a-f]{64}","target":"file://.*/store","vault_json":"ok"} (re)
 
 # Syncing goes on.
 $ echo "eggs" >> laptop/todo.txt && hx sync push laptop --now-ms 8000 > /dev/null

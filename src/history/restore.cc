@@ -1,0 +1,272 @@
+// hx sync restore (history.h): a file or a directory as it was in a
+// snapshot, written beside the current one (or into --to), never over
+// anything.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "base/hex.h"
+#include "base/os_error.h"
+#include "history/history.h"
+#include "history/reader.h"
+#include "os/vault_dir.h"
+#include "sync/archive.h"
+#include "sync/session.h"
+
+namespace hx {
+namespace {
+
+namespace fs = std::filesystem;
+
+// How many " N" suffixes a restored name may try before giving up.
+constexpr int kMaxNameAttempts = 1000;
+
+std::atomic<std::uint64_t> temp_counter{0};
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+std::string LastComponent(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Where a restore writes: a root opened as a VaultDir (the vault, or --to
+// outside it), the staging directory files are assembled in, and the area
+// of the written paths.
+struct Destination {
+  std::optional<VaultDir> dir;
+  std::string staging_rel;  // "" : the root itself
+  VaultArea staging_area = VaultArea::kContent;
+  std::string temp_prefix;
+  bool in_vault = true;
+};
+
+Result<Destination> OpenDestination(Session& s, const RestoreOptions& restore,
+                                    const SyncOptions& options, std::string* base_rel) {
+  Destination d;
+  const fs::path vault = s.local.vault();
+  if (restore.to.empty()) {
+    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, vault));
+    d.dir.emplace(std::move(dir));
+    d.staging_rel = std::string(kVaultStateDirName) + "/staging";
+    d.staging_area = VaultArea::kState;
+    d.temp_prefix = "restore-";
+    *base_rel = restore.path;
+    return d;
+  }
+  fs::path to(restore.to);
+  if (to.is_relative()) to = fs::path(options.cwd.empty() ? "." : options.cwd) / to;
+  to = to.lexically_normal();
+  const fs::path rel = to.lexically_relative(vault.lexically_normal());
+  const std::string rel_text = rel.generic_string();
+  if (!rel.empty() && rel_text != ".." && !rel_text.starts_with("../")) {
+    // --to inside the vault: a content path like any other.
+    std::string dir_rel = rel_text == "." ? std::string() : rel_text;
+    while (!dir_rel.empty() && dir_rel.back() == '/') dir_rel.pop_back();
+    if (!dir_rel.empty()) HX_RETURN_IF_ERROR(CheckUserPath(dir_rel));
+    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, vault));
+    d.dir.emplace(std::move(dir));
+    d.staging_rel = std::string(kVaultStateDirName) + "/staging";
+    d.staging_area = VaultArea::kState;
+    d.temp_prefix = "restore-";
+    *base_rel = Join(dir_rel, LastComponent(restore.path));
+    return d;
+  }
+  // Outside the vault: the directory (its parent must exist) is the root.
+  if (const int err = s.env->MkdirAt(AT_FDCWD, to.c_str(), 0777); err != 0 && err != EEXIST) {
+    return OsError(SyncCode::kApplyFailed, "cannot create", to, err);
+  }
+  HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, to));
+  d.dir.emplace(std::move(dir));
+  d.staging_rel = "";
+  d.staging_area = VaultArea::kContent;
+  d.temp_prefix = ".hx-restore-";
+  d.in_vault = false;
+  *base_rel = LastComponent(restore.path);
+  return d;
+}
+
+// The first free name: `base` itself when `try_base`, else
+// "<base> (restored <stamp>)", then "... <stamp> 2)", ...
+Result<std::string> FreeName(const Destination& d, const std::string& base, bool try_base,
+                             std::int64_t created_ms) {
+  if (try_base) {
+    HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, d.dir->Lstat(base, VaultArea::kContent));
+    if (!st) return base;
+  }
+  const std::string stamp = FormatRestoreStamp(created_ms);
+  for (int n = 1; n <= kMaxNameAttempts; ++n) {
+    const std::string name =
+        base + " (restored " + stamp + (n == 1 ? std::string() : " " + std::to_string(n)) + ")";
+    HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, d.dir->Lstat(name, VaultArea::kContent));
+    if (!st) return name;
+  }
+  return Error(SyncCode::kApplyFailed, Category::kConflict,
+               "every restored name for " + base + " is taken; move some away or use --to")
+      .With("path", base);
+}
+
+// Writes one file or symlink at `to_rel` (which must be free): assembled
+// under a temporary name in the staging directory, made durable, then moved
+// into place without replacing anything.
+Status WriteItem(Session& s, const Destination& d, const Entry& entry, const std::string& to_rel,
+                 ObjectFetcher& fetcher, std::uint64_t* bytes) {
+  Env& env = *s.env;
+  HX_ASSIGN_OR_RETURN(Fd staging, d.dir->OpenDir(d.staging_rel, d.staging_area, true));
+  const std::string name = d.temp_prefix + std::to_string(::getpid()) + "-" +
+                           std::to_string(temp_counter.fetch_add(1)) + ".tmp";
+  const std::string temp_rel = Join(d.staging_rel, name);
+  const auto drop = [&] { (void)env.UnlinkAt(staging.get(), name.c_str(), 0); };
+  if (entry.kind == EntryKind::kSymlink) {
+    if (const int err = env.SymlinkAt(entry.symlink_target.c_str(), staging.get(), name.c_str());
+        err != 0) {
+      return d.dir->PathError("cannot create symlink", temp_rel, err);
+    }
+  } else {
+    int raw = -1;
+    if (const int err = env.Open(staging.get(), name.c_str(),
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                 entry.executable ? 0777 : 0666, &raw);
+        err != 0) {
+      return d.dir->PathError("cannot create", temp_rel, err);
+    }
+    Fd fd(env, raw);
+    const auto fail = [&](Error e) -> Status {
+      fd.reset();
+      drop();
+      return std::move(e).With("path", to_rel);
+    };
+    std::uint64_t written = 0;
+    for (const ChunkRef& chunk : entry.chunks) {
+      Result<std::vector<std::uint8_t>> data = fetcher.Fetch(ObjectKind::kChunk, chunk.id);
+      if (!data.ok()) return fail(std::move(data).error());
+      if (data->size() != chunk.size) {
+        return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
+                          "chunk " + ToHex(chunk.id) + " has the wrong size"));
+      }
+      const std::string_view view(reinterpret_cast<const char*>(data->data()), data->size());
+      if (const int err = WriteAll(env, fd.get(), view); err != 0) {
+        return fail(d.dir->PathError("cannot write", temp_rel, err));
+      }
+      written += data->size();
+    }
+    if (written != entry.size) {
+      return fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
+                        "the file's chunks do not add up to its size"));
+    }
+    const struct timespec times[2] = {{0, UTIME_OMIT},
+                                      {static_cast<time_t>(entry.mtime_ns / 1'000'000'000),
+                                       static_cast<long>(entry.mtime_ns % 1'000'000'000)}};
+    if (entry.mtime_ns >= 0) (void)env.Futimens(fd.get(), times);
+    if (const int err = env.Fsync(fd.get()); err != 0) {
+      return fail(d.dir->PathError("cannot sync", temp_rel, err));
+    }
+    if (const int err = fd.reset(); err != 0) {
+      drop();
+      return d.dir->PathError("cannot write", temp_rel, err).With("path", to_rel);
+    }
+    *bytes += written;
+  }
+  Status moved = MoveNoReplace(*d.dir, temp_rel, d.staging_area, to_rel, VaultArea::kContent);
+  if (!moved.ok()) drop();
+  return moved;
+}
+
+}  // namespace
+
+Result<RestoreReport> SyncRestore(const std::filesystem::path& vault, const SyncOptions& options,
+                                  const RestoreOptions& restore) {
+  HX_RETURN_IF_ERROR(CheckUserPath(restore.path));
+  HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
+  HistoryReader reader(s);
+  HX_RETURN_IF_ERROR(reader.LoadAll());
+  if (reader.snapshots().empty()) {
+    return Error(SyncCode::kInputInvalid, Category::kNotFound,
+                 "the store has no snapshot yet: nothing to restore");
+  }
+  const SnapshotInfo* at = &reader.snapshots().front();
+  if (!restore.at.empty()) {
+    HX_ASSIGN_OR_RETURN(at, reader.Resolve(restore.at));
+  }
+
+  // The version: at --at, or (deleted there) in the newest ancestor that
+  // still had it, following first parents.
+  const SnapshotInfo* from = at;
+  std::optional<PathVersion> version;
+  for (std::size_t steps = 0; from != nullptr && steps <= kMaxHistorySnapshots; ++steps) {
+    HX_ASSIGN_OR_RETURN(version, reader.VersionAt(from->root, restore.path));
+    if (version && version->entry.kind != EntryKind::kTombstone) break;
+    version.reset();
+    from = from->parents.empty() ? nullptr : reader.Find(from->parents.front());
+  }
+  if (!version) {
+    return Error(SyncCode::kInputInvalid, Category::kNotFound,
+                 restore.path + " is in no snapshot up to seq " + std::to_string(at->seq) +
+                     "; 'hx sync log <vault> " + restore.path + "' lists its versions")
+        .With("path", restore.path);
+  }
+
+  RestoreReport report;
+  report.warnings = reader.problems();
+  report.path = restore.path;
+  report.snapshot_id = at->id;
+  report.seq = at->seq;
+  report.from_snapshot_id = from->id;
+  report.from_seq = from->seq;
+  report.from_created_ms = from->created_ms;
+  report.kind = std::string(ToString(version->entry.kind));
+
+  std::string base_rel;
+  HX_ASSIGN_OR_RETURN(Destination d, OpenDestination(s, restore, options, &base_rel));
+  report.in_vault = d.in_vault;
+  HX_ASSIGN_OR_RETURN(const std::string top,
+                      FreeName(d, base_rel, !restore.to.empty(), from->created_ms));
+  report.written_to = d.in_vault ? top : (d.dir->root() / top).string();
+  ObjectFetcher& fetcher = reader.fetcher();
+
+  if (version->entry.kind != EntryKind::kDir) {
+    for (const ChunkRef& c : version->entry.chunks) HX_RETURN_IF_ERROR(fetcher.Expect(c.id));
+    HX_RETURN_IF_ERROR(WriteItem(s, d, version->entry, top, fetcher, &report.bytes));
+    (version->entry.kind == EntryKind::kFile ? report.files : report.symlinks) = 1;
+    return report;
+  }
+  EntryMap entries;
+  if (version->subtree) {
+    HX_ASSIGN_OR_RETURN(entries, reader.Flatten(*version->subtree));
+  }
+  for (const auto& [rel, entry] : entries) {
+    if (entry.kind != EntryKind::kFile) continue;
+    for (const ChunkRef& c : entry.chunks) HX_RETURN_IF_ERROR(fetcher.Expect(c.id));
+  }
+  {
+    HX_ASSIGN_OR_RETURN(Fd made, d.dir->OpenDir(top, VaultArea::kContent, /*create=*/true));
+    report.dirs = 1;
+  }
+  // Parents sort before their children, so each directory exists before
+  // what it holds.
+  for (const auto& [rel, entry] : entries) {
+    const std::string to_rel = top + "/" + rel;
+    switch (entry.kind) {
+      case EntryKind::kTombstone:
+        break;
+      case EntryKind::kDir: {
+        HX_ASSIGN_OR_RETURN(Fd made, d.dir->OpenDir(to_rel, VaultArea::kContent, true));
+        ++report.dirs;
+        break;
+      }
+      case EntryKind::kFile:
+      case EntryKind::kSymlink:
+        HX_RETURN_IF_ERROR(WriteItem(s, d, entry, to_rel, fetcher, &report.bytes));
+        ++(entry.kind == EntryKind::kFile ? report.files : report.symlinks);
+        break;
+    }
+  }
+  return report;
+}
+
+}  // namespace hx
