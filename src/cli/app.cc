@@ -57,6 +57,8 @@ int Run(int argc, char** argv) {
   RegisterHistory(*app.get_subcommand("sync"), context);
   RegisterWatch(*app.get_subcommand("sync"), context);
   RegisterEnvelope(app, context);
+  RegisterExplain(app, context);
+  RegisterDiag(app, context);
 
   try {
     app.parse(argc, argv);

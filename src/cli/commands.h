@@ -43,5 +43,9 @@ void RegisterWatch(CLI::App& sync, Context& context);
 // whether `hx sync watch` runs for the vault, and its status), cmd_watch.cc.
 int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
                           const Result<StatusReport>& status);
+// hx explain (cmd_explain.cc).
+void RegisterExplain(CLI::App& app, Context& context);
+// hx diag bundle (cmd_diag.cc).
+void RegisterDiag(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

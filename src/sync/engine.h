@@ -94,6 +94,10 @@ struct SyncOptions {
   // The prices of the S3 cost estimate in reports (obs/usage.h; the CLI
   // reads HX_S3_PRICES). Default: AWS's list prices.
   obs::PriceTable prices;
+  // Opens the session without any local write (hx explain, hx diag): the key
+  // unlocked with the passphrase is not cached, the store's vault.json is not
+  // remembered in the index.
+  bool read_only = false;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

@@ -69,12 +69,12 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
       }
     }
     HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
-    HX_RETURN_IF_ERROR(local.SaveKey(master));
+    if (!options.read_only) HX_RETURN_IF_ERROR(local.SaveKey(master));
   }
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
-  RememberVaultConfig(*index, config);
+  if (!options.read_only) RememberVaultConfig(*index, config);
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
                  std::move(index), env, clock, options.scan_threads, std::move(meter)};
