@@ -471,8 +471,11 @@ class ResolutionSweep : public LocalFaultSweep {
     b_->Write("notes.txt", kLocalEdit);
   }
 
+  // `local_versions`: the bytes of the local files that lose (each must
+  // stay in the vault or in .hx/archive).
   void RunSweep(const std::string& name, const Device& d, const Sweep::RunFn& run,
-                const Sweep::RunFn& rerun) {
+                const Sweep::RunFn& rerun,
+                const std::vector<std::string>& local_versions = {kLocalEdit}) {
     const std::vector<fs::path> folders = {StoreRoot(), d.vault()};
     const SyncOptions options = d.options(kT0 + 5000);
     const Tree old_tree = ReadTree(d.vault());
@@ -482,8 +485,13 @@ class ResolutionSweep : public LocalFaultSweep {
     // The store's version is in the store whatever happens; the local one
     // only here.
     auto both_kept = [&]() -> std::string {
-      if (InVault(ReadTree(d.vault()), local_notes_) || Archived(d.vault(), local_notes_)) return "";
-      return "the local version of notes.txt is neither in the vault nor in .hx/archive; ";
+      std::string problems;
+      for (const std::string& bytes : local_versions) {
+        if (InVault(ReadTree(d.vault()), bytes) || Archived(d.vault(), bytes)) continue;
+        problems += "the local version \"" + bytes.substr(0, 40) +
+                    "\" is neither in the vault nor in .hx/archive; ";
+      }
+      return problems;
     };
     auto after_fault = [&]() {
       return JudgeVault(old_tree, new_tree, ReadTree(d.vault())) + both_kept();
@@ -503,7 +511,6 @@ class ResolutionSweep : public LocalFaultSweep {
   Sweep::RunFn PullWith(MergePolicy policy) { return PullOf(b_->vault(), policy); }
 
   static constexpr const char* kLocalEdit = "b's own edit of the notes\n";
-  const std::string local_notes_ = kLocalEdit;
 };
 
 // cloud_preferred: the local edit goes to .hx/archive as the store's
@@ -537,6 +544,22 @@ TEST_F(ResolutionSweep, LinkThatArchivesALocalVersionNeverLosesItNorEmptiesThePa
   cloud_preferred.policy = MergePolicy::kCloudPreferred;
   RunSweep("link_cloud_preferred", c, LinkOf(c.vault(), cloud_preferred),
            LinkOrPullOf(c.vault(), cloud_preferred));
+}
+
+// hx sync link --policy cloud_preferred where the folder holds a directory
+// (with files, one nested) at the path of a file of the store: the
+// directory goes to .hx/archive with everything in it by the step that puts
+// the store's file in its place (RENAME_EXCHANGE: sync/displace.h), so the
+// path holds the directory or the file at every instant.
+TEST_F(ResolutionSweep, LinkThatArchivesALocalDirectoryNeverLosesItNorEmptiesThePath) {
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("notes.txt/inner.txt", "c's inner file\n");
+  c.Write("notes.txt/deeper/more.txt", "more of c's\n");
+  LinkOptions cloud_preferred;
+  cloud_preferred.policy = MergePolicy::kCloudPreferred;
+  RunSweep("link_cloud_preferred_dir", c, LinkOf(c.vault(), cloud_preferred),
+           LinkOrPullOf(c.vault(), cloud_preferred), {"c's inner file\n", "more of c's\n"});
 }
 
 TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {

@@ -387,8 +387,9 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   plan.merged = {};
   p.local.state = {};
 
-  // Losing versions out of the way first (renamed or archived), then the
-  // remote versions the policy keeps aside.
+  // The losing local versions the applier keeps as it replaces them
+  // (displaced); the others, and the remote versions the policy keeps
+  // aside, first.
   const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
   const ApplyInput apply_input{.vault = s.local.vault(),
                                .staging = s.local.staging_dir(),
