@@ -245,10 +245,13 @@ class NoLinksNoExchangeEnv final : public EnvWrapper {
 // folder's version (here a directory holding a file) back.
 TEST_F(EnvelopeApplyTest, WithoutHardLinksOrExchangeTheLoserIsRenamedAsideAndPutBackOnFailure) {
   NoLinksNoExchangeEnv env(Env::Default());
+  const auto apply = [&] {
+    return ApplyEnvelope(
+        dst_.path(), envelope_,
+        {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000, .env = &env});
+  };
   env.fail_install = true;
-  Result<EnvelopeApplyReport> failed = ApplyEnvelope(
-      dst_.path(), envelope_,
-      {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000, .env = &env});
+  Result<EnvelopeApplyReport> failed = apply();
   ASSERT_TRUE(failed.ok()) << failed.error().ToShortString();
   EXPECT_EQ(failed->outcome, "partial");
   EXPECT_EQ(Statuses(*failed).at("kind"), "changed/failed");
@@ -257,9 +260,7 @@ TEST_F(EnvelopeApplyTest, WithoutHardLinksOrExchangeTheLoserIsRenamedAsideAndPut
   EXPECT_EQ(dst_.Read(".hx/archive/envelope-9000/conflict.txt.local"), "local version");
 
   env.fail_install = false;
-  Result<EnvelopeApplyReport> r = ApplyEnvelope(
-      dst_.path(), envelope_,
-      {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000, .env = &env});
+  Result<EnvelopeApplyReport> r = apply();
   ASSERT_TRUE(r.ok()) << r.error().ToShortString();
   EXPECT_EQ(r->outcome, "applied");
   EXPECT_EQ(dst_.Read("kind"), "a file in the envelope");
