@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <set>
 
 #include <fcntl.h>
@@ -75,27 +74,6 @@ std::string ParentOf(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-// The largest N tried for "<name>.~N~" (the archive's bound, archive.cc).
-constexpr int kMaxVariants = 10000;
-
-VaultArea AreaOf(const std::string& rel) {
-  const std::string_view state = kVaultStateDirName;
-  return rel.size() > state.size() && rel.starts_with(state) && rel[state.size()] == '/'
-             ? VaultArea::kState
-             : VaultArea::kContent;
-}
-
-// A file system that cannot give a file a second name (linkat).
-bool LinksUnsupported(int err) {
-  return err == EPERM || err == EMLINK || err == EOPNOTSUPP || err == EXDEV || err == ENOSYS;
-}
-
-// A second name of a displaced version: its slot and vault-relative path.
-struct Aside {
-  VaultSlot slot;
-  std::string rel;
-};
-
 // Carries out one ApplyPlan (or one StageRemoteVersion): every call through
 // the vault's VaultDir and the input's Env.
 class Applier {
@@ -162,71 +140,6 @@ class Applier {
     (void)env_.UnlinkAt(staging_.get(), StagingName(id).c_str(), 0);
   }
 
-  // Gives the version at `slot` (the vault path `path`) the name `d` asks
-  // for: a hard link (by_rename: a rename), never over anything else. A
-  // name that already links this very version is reused. nullopt: hard
-  // links are unsupported here.
-  Result<std::optional<Aside>> PutAside(const VaultSlot& slot, const std::string& path,
-                                        const Displacement& d, bool by_rename) {
-    HX_ASSIGN_OR_RETURN(VaultSlot to, vault_->OpenParent(d.to, AreaOf(d.to), /*create=*/true));
-    const std::string leaf = to.name;
-    const std::string parent = ParentOf(d.to);
-    for (int n = 1; n <= kMaxVariants; ++n) {
-      to.name = n == 1 ? leaf : leaf + ".~" + std::to_string(n) + "~";
-      std::string rel = parent.empty() ? to.name : parent + "/" + to.name;
-      const int err = by_rename ? vault_->RenameNoReplace(slot, to)
-                                : env_.LinkAt(slot.dir.get(), slot.name.c_str(), to.dir.get(),
-                                              to.name.c_str());
-      if (err == 0) return std::optional<Aside>(Aside{std::move(to), std::move(rel)});
-      if (err == EEXIST) {
-        struct stat mine, there;
-        if (!by_rename && vault_->StatIn(slot, &mine) == 0 && vault_->StatIn(to, &there) == 0 &&
-            mine.st_dev == there.st_dev && mine.st_ino == there.st_ino) {
-          return std::optional<Aside>(Aside{std::move(to), std::move(rel)});
-        }
-        if (d.free_variant) continue;
-        const std::string full = vault_->Full(path).string();
-        return Error(SyncCode::kApplyFailed, Category::kConflict,
-                     "cannot keep the local version of " + full + " at " +
-                         vault_->Full(rel).string() +
-                         ": something else is there; move it away and sync again")
-            .With("path", full);
-      }
-      if (!by_rename && LinksUnsupported(err)) return std::optional<Aside>();
-      return vault_->PathError("cannot keep the local version of " + path + " at", rel, err);
-    }
-    return Error(SyncCode::kApplyFailed, Category::kIo,
-                 "there are already " + std::to_string(kMaxVariants) + " versions at " +
-                     vault_->Full(d.to).string() + "; clear .hx/archive/ and sync again")
-        .With("path", vault_->Full(path).string());
-  }
-
-  // Puts a new version at `slot` (the vault path `path`, re-checked by the
-  // caller) while keeping the one there at d's name (apply.h): a hard link
-  // first, then `replace` (which puts the new version over the old); where
-  // hard links are unsupported, a rename aside, then `into_freed` (which
-  // puts the new version at the freed path; the old one is put back if it
-  // fails). Returns where the old version is now (vault-relative).
-  Result<std::string> Displace(const VaultSlot& slot, const std::string& path,
-                               const Displacement& d, const std::function<int()>& replace,
-                               const std::function<int()>& into_freed) {
-    HX_ASSIGN_OR_RETURN(std::optional<Aside> aside, PutAside(slot, path, d, /*by_rename=*/false));
-    if (aside) {
-      if (const int err = replace(); err != 0) {
-        (void)env_.UnlinkAt(aside->slot.dir.get(), aside->slot.name.c_str(), 0);
-        return vault_->PathError("cannot move into place", path, err);
-      }
-    } else {
-      HX_ASSIGN_OR_RETURN(aside, PutAside(slot, path, d, /*by_rename=*/true));
-      if (const int err = into_freed(); err != 0) {
-        (void)vault_->RenameNoReplace(aside->slot, slot);
-        return vault_->PathError("cannot move into place", path, err);
-      }
-    }
-    (void)env_.Fsync(aside->slot.dir.get());
-    return aside->rel;
-  }
-
   // The slot of `path` (its parent opened, created with `create`) if what
   // is there is still as scanned; nullopt if it changed. A check that cannot
   // look is its error, naming the path.
@@ -245,44 +158,27 @@ class Applier {
                          std::unique_ptr<std::string>* where) {
     HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, false));
     if (!found) return false;
-    const VaultSlot& slot = *found;
-    HX_ASSIGN_OR_RETURN(std::optional<Aside> aside, PutAside(slot, path, d, /*by_rename=*/true));
-    (void)env_.Fsync(aside->slot.dir.get());
-    (void)env_.Fsync(slot.dir.get());
-    *where = std::make_unique<std::string>(std::move(aside->rel));
+    HX_ASSIGN_OR_RETURN(std::string kept, MoveKeeping(*vault_, *found, path, d));
+    *where = std::make_unique<std::string>(std::move(kept));
     return true;
   }
 
   // A directory replacing the local version at `path` (if still as
   // scanned), which is kept at d's name: an empty directory is staged and
-  // swapped in (RENAME_EXCHANGE; where the file system lacks it, the old
-  // name is unlinked and the directory renamed in). false: it changed.
+  // swapped in (displace.h). false: it changed.
   Result<bool> MakeDirDisplacing(const std::string& path, const Displacement& d,
                                  std::unique_ptr<std::string>* where) {
     HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, true));
     if (!found) return false;
-    const VaultSlot& slot = *found;
     const std::uint64_t id = NextStagingId();
     const std::string staged = StagingName(id);
     if (const int made = env_.MkdirAt(staging_.get(), staged.c_str(), 0777); made != 0) {
       return OsError(SyncCode::kApplyFailed, "cannot create directory", StagingPath(id), made)
           .With("path", vault_->Full(path).string());
     }
-    const auto replace = [&]() -> int {
-      int e = env_.RenameAt(staging_.get(), staged.c_str(), slot.dir.get(), slot.name.c_str(),
-                            RENAME_EXCHANGE);
-      if (e == 0) {
-        (void)env_.UnlinkAt(staging_.get(), staged.c_str(), 0);  // the old version's third name
-      } else if (e == EINVAL || e == ENOSYS) {
-        e = env_.UnlinkAt(slot.dir.get(), slot.name.c_str(), 0);  // kept at d's name
-        if (e == 0) e = vault_->RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
-      }
-      return e;
-    };
-    const auto into_freed = [&]() -> int {
-      return vault_->RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
-    };
-    Result<std::string> kept = Displace(slot, path, d, replace, into_freed);
+    Result<std::string> kept =
+        ReplaceKeeping(*vault_, *found, path, /*old_is_dir=*/false,
+                       StagedVersion{staging_.get(), staged, /*is_dir=*/true}, d);
     if (!kept.ok()) {
       (void)env_.UnlinkAt(staging_.get(), staged.c_str(), AT_REMOVEDIR);
       return std::move(kept).error();
@@ -321,20 +217,22 @@ class Applier {
       return false;
     }
     const std::string staged = StagingName(id);
-    const auto into_freed = [&]() -> int {
-      return vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(), slot->name);
-    };
-    const auto replace = [&]() -> int {
-      return env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(), slot->name.c_str(), 0);
-    };
     if (displace != nullptr && now != nullptr) {
-      Result<std::string> kept = Displace(*slot, path, *displace, replace, into_freed);
+      Result<std::string> kept =
+          ReplaceKeeping(*vault_, *slot, path, S_ISDIR(now->st_mode),
+                         StagedVersion{staging_.get(), staged, /*is_dir=*/false}, *displace);
       if (!kept.ok()) {
         DropStaged(id);
         return std::move(kept).error();
       }
       *where = std::make_unique<std::string>(std::move(*kept));
-    } else if (const int moved = now == nullptr ? into_freed() : replace(); moved != 0) {
+    } else if (const int moved =
+                   now == nullptr
+                       ? vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(),
+                                                 slot->name)
+                       : env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(),
+                                       slot->name.c_str(), 0);
+               moved != 0) {
       DropStaged(id);
       if (moved == EEXIST) return false;  // something appeared there since the check
       return vault_->PathError("cannot move into place", path, moved);
@@ -527,12 +425,18 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     auto seen = input.scan->entries.find(items[i].path);
     return seen == input.scan->entries.end() ? EntryKind::kTombstone : seen->second.kind;
   };
-  // Where item i's local version (a file or symlink) goes when it is
-  // replaced (null: it is simply replaced or removed).
+  const auto file_like = [](EntryKind kind) {
+    return kind == EntryKind::kFile || kind == EntryKind::kSymlink;
+  };
+  // Where item i's local version (a file or symlink, or a directory that a
+  // file or symlink replaces) goes when it is replaced (null: it is simply
+  // replaced or removed).
   const auto displacement = [&](std::size_t i) -> const Displacement* {
     if (input.displace == nullptr) return nullptr;
     const EntryKind was = local_kind(i);
-    if (was != EntryKind::kFile && was != EntryKind::kSymlink) return nullptr;
+    if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote.kind))) {
+      return nullptr;
+    }
     auto it = input.displace->find(items[i].path);
     return it == input.displace->end() ? nullptr : &it->second;
   };
@@ -564,8 +468,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (!pending(i) || join(i)) continue;
     const EntryKind was = local_kind(i);
     const EntryKind now = items[i].remote.kind;
-    if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
-        (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
+    if (file_like(was) && (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
       const Displacement* d = displacement(i);
       if (d == nullptr) {
         RecordInstalled(out[i], applier.RemoveFile(items[i].path),
@@ -576,10 +479,12 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       }  // else a directory takes its place in step 3
     }
   }
-  // 2. Directories removed or replaced by a file, deepest first.
+  // 2. Directories removed or replaced by a file, deepest first (a
+  // displaced one is swapped out by its replacement in step 4).
   for (std::size_t j = items.size(); j-- > 0;) {
     if (!pending(j) || join(j)) continue;
-    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir) {
+    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir &&
+        displacement(j) == nullptr) {
       auto removed = applier.RemoveDir(items[j].path);
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
     }
@@ -658,7 +563,8 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   to_sync = {};
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!staged[i]) continue;
-    const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
+    // Removed in step 2.
+    const bool freed = local_kind(i) == EntryKind::kDir && displacement(i) == nullptr;
     std::optional<FileStat> after;
     Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, displacement(i),
                                              &after, &out[i].displaced_to);

@@ -16,30 +16,20 @@
 // lead into .hx/ fails its item the same way (kInvalidInput).
 //
 // A merge policy's losing local version (ApplyInput::displace) is kept by
-// the same step that replaces it, so that a failure at any point leaves the
-// old or the new version at the path and the loser at its new name too —
-// never neither (no window in which the path is empty):
-//   - a file or symlink replaced by a file or symlink: the remote version is
-//     staged and made durable, the path re-checked, the local version given
-//     its second name by a hard link (linkat: never over anything), then the
-//     staged version renamed over the path. A failed rename removes the
-//     link again; a crash between the two leaves the local version at both
-//     names (the rerun reuses the link: same inode).
-//   - replaced by a directory: the same link, then an empty directory
-//     staged and swapped in (renameat2 RENAME_EXCHANGE), the displaced name
-//     unlinked.
-//   - replaced by nothing (a remote deletion): a rename that refuses to
-//     replace (one atomic step).
-// Where the file system has no hard links (EPERM, EMLINK, ENOTSUP, EXDEV),
-// the local version is renamed to its new name first and the remote one
-// renamed into the freed path (put back if that fails; only a crash between
-// the two renames leaves the path empty, with the local version at its new
-// name).
+// the same step that replaces it (sync/displace.h), so that a failure at any
+// point leaves the old or the new version at the path and the loser at its
+// new name too — never neither: the remote version is staged and made
+// durable, the path re-checked, then the local version given its new name
+// as the remote one takes the path (a hard link then a rename for a file or
+// symlink; RENAME_EXCHANGE for a directory on either side; a rename aside
+// where the file system has neither). A remote deletion's loser is renamed
+// to its new name (one atomic step).
 //
 // Order: file and symlink removals, then directory removals (deepest
 // first), then directory creations (shallowest first), then file and
 // symlink writes — so a path that changes kind is freed before it is
-// reused.
+// reused (a displaced version is not freed first: its replacement takes
+// its place in one step).
 //
 // Thread-safety: not thread-safe.
 #pragma once
@@ -54,6 +44,7 @@
 #include "index/stat_cache.h"
 #include "os/env.h"
 #include "scan/scanner.h"
+#include "sync/displace.h"
 #include "sync/engine.h"
 #include "sync/fetcher.h"
 #include "sync/planner.h"
@@ -77,20 +68,6 @@ struct AppliedItem {
   std::unique_ptr<std::string> displaced_to;
 };
 
-// Where the local version at an item's path goes when the item replaces it
-// (a merge policy's loser).
-struct Displacement {
-  // Vault-relative: inside .hx/ (the archive) or a content path (a
-  // conflict copy).
-  std::string to;
-  // The archive's rule (sync/archive.h): when `to` is taken by something
-  // else, the first free "<to>.~N~" (N = 2, 3, ...). Otherwise a taken `to`
-  // fails the item (KC_SYNC_APPLY_FAILED, kConflict). Either way a name
-  // that already holds this very version (the same inode: a link an
-  // interrupted run left) is reused.
-  bool free_variant = false;
-};
-
 struct ApplyInput {
   std::filesystem::path vault;
   std::filesystem::path staging;
@@ -103,9 +80,10 @@ struct ApplyInput {
   const SyncOptions* checkpoint = nullptr;
   // Every local file-system call goes through it (Session::env).
   Env* env = &Env::Default();
-  // Paths whose local version (a file or symlink, as scanned) an item
-  // replaces and that must be kept elsewhere (see the file comment). Each
-  // such path has a kTakeRemote item in the plan.
+  // Paths whose local version an item replaces and that must be kept
+  // elsewhere (see the file comment): a file or symlink (as scanned), or a
+  // directory that a file or symlink replaces (it is kept with everything
+  // in it). Each such path has a kTakeRemote item in the plan.
   const std::map<std::string, Displacement>* displace = nullptr;
 };
 

@@ -450,13 +450,6 @@ class Linker {
     return std::string(kLocalDirName) + "/archive/" + ArchiveRel(path, side);
   }
 
-  // Moves the local version of `path` (and what is under it) to the archive,
-  // never over an earlier archived version.
-  Status ArchiveLocal(const std::string& path) {
-    return MoveNoReplace(*vault_, path, VaultArea::kContent,
-                         ArchiveStateRel(path, Side::kLocal), VaultArea::kState);
-  }
-
   // Writes the store's version of `path` to the archive (a file's content,
   // or a symlink with its target), relative to the archive directory's
   // descriptor (opened beneath the vault root, never through a symlink).
@@ -557,52 +550,36 @@ class Linker {
       return;
     }
     vault_.emplace(std::move(*vault));
-    // A local file or symlink that the store's version replaces is archived
-    // by the applier as it replaces it (apply.h: the path always holds one
-    // of the two); a local directory is moved to the archive first.
+    // A local version that the store's version replaces (a directory with
+    // what it holds) is archived by the applier as it replaces it
+    // (sync/displace.h: the path always holds one of the two).
     std::map<std::string, Displacement> displaced;
+    // (archive_local goes with take_remote, and the two sides differ in
+    // kind or content: never two directories.)
     for (const Planned& p : planned_) {
-      if (p.item.status != "failed" && p.archive_local && p.take_remote && IsLive(p.local) &&
-          p.local->kind != EntryKind::kDir) {
+      if (p.item.status != "failed" && p.archive_local) {
         displaced[p.item.path] = Displacement{ArchiveStateRel(p.item.path, Side::kLocal), true};
       }
     }
-    // 1. Archives first: no version is replaced before it is safe.
+    // 1. The store's losing versions into the archive.
     std::set<std::string> failed;  // paths whose descendants cannot be applied
-    std::set<std::string> moved;   // local paths moved to the archive
     for (Planned& p : planned_) {
       if (p.item.status == "failed") failed.insert(p.item.path);
-      if (p.item.status == "failed" || (!p.archive_local && !p.archive_remote)) continue;
-      if (displaced.count(p.item.path) != 0) continue;
+      if (p.item.status == "failed" || !p.archive_remote) continue;
       if (FindAncestor(failed, p.item.path) != failed.end()) {
         Fail(p, Error(SyncCode::kApplyFailed, Category::kAborted,
                       "a parent directory could not be linked"));
         failed.insert(p.item.path);
         continue;
       }
-      Status done =
-          p.archive_local ? ArchiveLocal(p.item.path) : ArchiveRemote(p.item.path, *p.remote);
-      if (!done.ok()) {
+      if (Status done = ArchiveRemote(p.item.path, *p.remote); !done.ok()) {
         Fail(p, done.error());
         failed.insert(p.item.path);
-      } else if (p.archive_local) {
-        moved.insert(p.item.path);
       }
     }
     SyncArchive();
     // 2. The store's versions, through the pull's applier, re-checked
-    // against the scan (with what was archived now absent).
-    ScanResult expected;
-    expected.entries = scan_.entries;
-    expected.stat_changes = scan_.stat_changes;
-    for (const std::string& path : moved) {
-      expected.entries.erase(path);
-      const std::string prefix = path + "/";
-      for (auto it = expected.entries.lower_bound(prefix);
-           it != expected.entries.end() && it->first.starts_with(prefix);) {
-        it = expected.entries.erase(it);
-      }
-    }
+    // against the scan.
     std::vector<PlannedItem> items;
     std::vector<Planned*> owners;
     for (Planned& p : planned_) {
@@ -625,7 +602,7 @@ class Linker {
     const SyncOptions apply_options = WithApplyProgress(options_, items.size());
     std::vector<AppliedItem> applied = ApplyPlan({.vault = folder_,
                                                   .staging = s_.local.staging_dir(),
-                                                  .scan = &expected,
+                                                  .scan = &scan_,
                                                   .cache = &base_.stats,
                                                   .checkpoint = &apply_options,
                                                   .env = s_.env,
@@ -635,6 +612,8 @@ class Linker {
       Planned& p = *owners[i];
       if (applied[i].displaced_to) p.item.archived = *applied[i].displaced_to;
       if (applied[i].status == ApplyStatus::kApplied) {
+        // A displaced directory took what it held to the archive.
+        if (IsLive(p.local) && p.local->kind == EntryKind::kDir) StatRemoveTree(p.item.path);
         if (applied[i].stat) {
           StatPut(p.item.path, StatCacheEntry{*applied[i].stat, p.remote->chunks});
         }
@@ -647,7 +626,6 @@ class Linker {
                                            std::string(ToString(applied[i].status)) +
                                            "); move it away and link again"));
     }
-    for (const std::string& path : moved) StatRemoveTree(path);
   }
 
   void StatPut(const std::string& path, StatCacheEntry entry) {

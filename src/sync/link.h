@@ -19,8 +19,9 @@
 // Archives go under .hx/archive/link-<now_ms>/<path>.local or .cloud (the
 // suffix names the side that lost; link-<now_ms>-N/ when a link of the same
 // millisecond made that folder); an existing archive is never replaced. A
-// local file or symlink that the store's version replaces is archived by the
-// step that replaces it (sync/apply.h): the path always holds one of them.
+// local version that the store's version replaces (a file, a symlink, or a
+// directory with everything in it) is archived by the step that replaces it
+// (sync/displace.h): the path always holds one of them.
 //
 // A link completes only when every item succeeded: then the base becomes the
 // store's head (every path of the head, exactly). Every link but a dry run

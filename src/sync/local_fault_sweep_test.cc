@@ -1,6 +1,6 @@
 // The local I/O fault sweep (issue 11, item 6): every local file-system call
-// of push, pull and link goes through the Env (os/env.h), so each one can
-// fail. For each command, on a small vault (a few files in two directories,
+// of push, pull, link and hx envelope apply goes through the Env (os/env.h),
+// so each one can fail. For each command, on a small vault (a few files in two directories,
 // a folder store, which is local too):
 //
 //   1. the command runs once through an unarmed FaultInjectingEnv, which
@@ -44,6 +44,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "envelope/folder.h"
 #include "merge/policy.h"
 #include "os/env.h"
 #include "os/fault_env.h"
@@ -470,8 +471,11 @@ class ResolutionSweep : public LocalFaultSweep {
     b_->Write("notes.txt", kLocalEdit);
   }
 
+  // `local_versions`: the bytes of the local files that lose (each must
+  // stay in the vault or in .hx/archive).
   void RunSweep(const std::string& name, const Device& d, const Sweep::RunFn& run,
-                const Sweep::RunFn& rerun) {
+                const Sweep::RunFn& rerun,
+                const std::vector<std::string>& local_versions = {kLocalEdit}) {
     const std::vector<fs::path> folders = {StoreRoot(), d.vault()};
     const SyncOptions options = d.options(kT0 + 5000);
     const Tree old_tree = ReadTree(d.vault());
@@ -481,8 +485,13 @@ class ResolutionSweep : public LocalFaultSweep {
     // The store's version is in the store whatever happens; the local one
     // only here.
     auto both_kept = [&]() -> std::string {
-      if (InVault(ReadTree(d.vault()), local_notes_) || Archived(d.vault(), local_notes_)) return "";
-      return "the local version of notes.txt is neither in the vault nor in .hx/archive; ";
+      std::string problems;
+      for (const std::string& bytes : local_versions) {
+        if (InVault(ReadTree(d.vault()), bytes) || Archived(d.vault(), bytes)) continue;
+        problems += "the local version \"" + bytes.substr(0, 40) +
+                    "\" is neither in the vault nor in .hx/archive; ";
+      }
+      return problems;
     };
     auto after_fault = [&]() {
       return JudgeVault(old_tree, new_tree, ReadTree(d.vault())) + both_kept();
@@ -502,7 +511,6 @@ class ResolutionSweep : public LocalFaultSweep {
   Sweep::RunFn PullWith(MergePolicy policy) { return PullOf(b_->vault(), policy); }
 
   static constexpr const char* kLocalEdit = "b's own edit of the notes\n";
-  const std::string local_notes_ = kLocalEdit;
 };
 
 // cloud_preferred: the local edit goes to .hx/archive as the store's
@@ -538,6 +546,22 @@ TEST_F(ResolutionSweep, LinkThatArchivesALocalVersionNeverLosesItNorEmptiesThePa
            LinkOrPullOf(c.vault(), cloud_preferred));
 }
 
+// hx sync link --policy cloud_preferred where the folder holds a directory
+// (with files, one nested) at the path of a file of the store: the
+// directory goes to .hx/archive with everything in it by the step that puts
+// the store's file in its place (RENAME_EXCHANGE: sync/displace.h), so the
+// path holds the directory or the file at every instant.
+TEST_F(ResolutionSweep, LinkThatArchivesALocalDirectoryNeverLosesItNorEmptiesThePath) {
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("notes.txt/inner.txt", "c's inner file\n");
+  c.Write("notes.txt/deeper/more.txt", "more of c's\n");
+  LinkOptions cloud_preferred;
+  cloud_preferred.policy = MergePolicy::kCloudPreferred;
+  RunSweep("link_cloud_preferred_dir", c, LinkOf(c.vault(), cloud_preferred),
+           LinkOrPullOf(c.vault(), cloud_preferred), {"c's inner file\n", "more of c's\n"});
+}
+
 TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
   // A third folder, never synced, with one file of its own, one the store
   // also has (same bytes) and one it has with other bytes.
@@ -562,6 +586,85 @@ TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
   std::uint64_t calls = 0;
   const std::vector<Finding> findings = sweep.Run(c.options(kT0 + 5000), link, after_fault,
                                                   after_recovery, &calls, link_or_pull);
+  Report(sweep, findings, calls);
+}
+
+// hx envelope apply --policy cloud_preferred over B's vault: each kind of
+// replacement the envelope makes (a file by a file, a symlink by a symlink,
+// a directory holding files by a file, a file by a directory with a new
+// file in it) keeps the folder's version in the same step that puts the
+// envelope's in its place (sync/displace.h). After any fault every path
+// holds its old or its new version, and every replaced version of the
+// folder is still in the vault or in .hx/archive; the rerun (the same
+// millisecond) gives what an unfaulted apply gives.
+TEST_F(LocalFaultSweep, EnvelopeApplyThatReplacesLocalVersionsNeverLosesOneNorEmptiesAPath) {
+  const fs::path vault = b_->vault();
+  fs::create_symlink("notes.txt", vault / "link");
+  // The folder the envelope is exported from.
+  TempDir source;
+  const auto put = [&](const std::string& rel, const std::string& bytes) {
+    fs::create_directories((source.path() / rel).parent_path());
+    std::ofstream(source.path() / rel, std::ios::binary) << bytes;
+  };
+  put("notes.txt", "the envelope's notes\n");    // a file replaces a file
+  put("docs", "the envelope's docs is a file\n");  // ... a directory holding files
+  put("src/big.bin/part.txt", "a part\n");        // a directory replaces a file
+  put("src/lib/code.c", b_->Read("src/lib/code.c"));
+  put("added.txt", "new in the envelope\n");
+  fs::permissions(source.path() / "src/lib/code.c", fs::perms::owner_exec, fs::perm_options::add);
+  fs::create_symlink("added.txt", source.path() / "link");  // a symlink replaces a symlink
+  Result<Envelope> envelope = ExportFolder(source.path(), {.now_ms = kT0, .app_version = "test"});
+  HX_ASSERT_OK(envelope);
+
+  const Tree old_tree = ReadTree(vault);
+  // The folder's versions the envelope replaces.
+  std::vector<std::string> losers;
+  for (const auto& [path, value] : old_tree) {
+    const bool replaced = path == "notes.txt" || path == "link" || path == "src/big.bin" ||
+                          path == "docs" || path.starts_with("docs/");
+    if (replaced && value != "dir") losers.push_back(value);
+  }
+  ASSERT_EQ(losers.size(), 5u) << ::testing::PrintToString(old_tree);
+  const auto apply = [&](const SyncOptions& o) -> Status {
+    return Outcome(ApplyEnvelope(
+        vault, *envelope,
+        {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = o.now_ms, .env = o.env}));
+  };
+  const SyncOptions options = b_->options(kT0 + 5000);
+  const Tree new_tree = CleanResult({vault}, vault, apply, options);
+  ASSERT_EQ(new_tree.at("docs"), "file:the envelope's docs is a file\n");
+  ASSERT_EQ(new_tree.at("src/big.bin/part.txt"), "file:a part\n");
+  ASSERT_EQ(new_tree.at("link"), "link:added.txt");
+  // Each loser (a file's bytes or a symlink's target) is somewhere in the
+  // vault or in .hx/archive.
+  const auto all_kept = [&]() -> std::string {
+    const Tree here = ReadTree(vault);
+    const fs::path archive = vault / ".hx" / "archive";
+    const Tree archived = fs::exists(archive) ? ReadTree(archive) : Tree{};
+    std::string problems;
+    for (const std::string& loser : losers) {
+      const auto holds = [&](const Tree& t) {
+        return std::any_of(t.begin(), t.end(), [&](const auto& e) { return e.second == loser; });
+      };
+      if (!holds(here) && !holds(archived)) {
+        problems += "the folder's " + loser.substr(0, 40) + " is neither in the vault nor in "
+                    ".hx/archive; ";
+      }
+    }
+    return problems;
+  };
+  Sweep sweep("envelope_apply", {vault});
+  sweep.set_store_root(StoreRoot());
+  auto after_fault = [&]() { return JudgeVault(old_tree, new_tree, ReadTree(vault)) + all_kept(); };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(vault);
+    std::string problems = all_kept();
+    if (now != new_tree) problems += "the vault differs: " + JudgeVault(new_tree, new_tree, now);
+    return problems;
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(options, apply, after_fault, after_recovery, &calls);
   Report(sweep, findings, calls);
 }
 

@@ -411,8 +411,9 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   }
   const SyncOptions apply_options = WithApplyProgress(options, files_to_write);
 
-  // Losing versions out of the way first (renamed or archived), then the
-  // remote versions the policy keeps aside.
+  // The losing local versions the applier keeps as it replaces them
+  // (displaced); the others, and the remote versions the policy keeps
+  // aside, first.
   const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
   const ApplyInput apply_input{.vault = s.local.vault(),
                                .staging = s.local.staging_dir(),

@@ -170,7 +170,9 @@ void Device::Remove(const std::string& path) const {
 std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
-    const std::string rel = fs::relative(it->path(), root).string();
+    // Lexically: fs::relative resolves symlinks (a link would be listed
+    // under its target's name).
+    const std::string rel = it->path().lexically_relative(root).string();
     if (rel == ".hx") {
       it.disable_recursion_pending();
       continue;
