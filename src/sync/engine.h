@@ -86,6 +86,14 @@ struct SyncOptions {
   // local fault sweep sets 1, so that the Nth call of the Env is the same
   // call on every run.
   int scan_threads = 0;
+  // Push only (the agent's batches): the vault-relative paths that changed
+  // since the last push, as a hint that scopes the folder scan to them
+  // (ScanOptions::scope: each path's directory is listed, a directory path
+  // is walked whole; a move names both paths). Every other path keeps its
+  // base entry, so the push is exactly as correct as a full one for these
+  // paths and their siblings and finds nothing elsewhere. Unset, or naming
+  // .hxignore: the whole folder is scanned.
+  std::optional<std::vector<std::string>> scope;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);
