@@ -5,6 +5,7 @@
 #
 #   ./bench/watch_scale.sh                       # 100,000 files, 60 s of idle, 10 changes
 #   ./bench/watch_scale.sh --files 20000 --idle-s 20 --changes 5   # a shorter run
+#   ./bench/watch_scale.sh --agent-args '--max-scoped-paths 0'       # every push scans the whole folder
 #
 # The vault is pushed once with `hx sync push` before the agent starts (the
 # agent's usual start: a restart on a synced vault). Measured:
@@ -19,13 +20,14 @@
 # else build/release/src/cli/hx, else build/gcc/src/cli/hx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=100000 idle_s=60 changes=10
+files=100000 idle_s=60 changes=10 agent_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --files) files=$2; shift 2 ;;
     --idle-s) idle_s=$2; shift 2 ;;
     --changes) changes=$2; shift 2 ;;
-    *) echo "usage: $0 [--files N] [--idle-s S] [--changes N]" >&2; exit 2 ;;
+    --agent-args) agent_args=$2; shift 2 ;;
+    *) echo "usage: $0 [--files N] [--idle-s S] [--changes N] [--agent-args 'ARGS']" >&2; exit 2 ;;
   esac
 done
 hx=${HX_BIN:-}
@@ -35,11 +37,12 @@ fi
 [ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
 mkdir -p bench/results
 out="bench/results/watch-scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
-HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes python3 - <<'PY' | tee "$out"
+HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" python3 - <<'PY' | tee "$out"
 import json, os, shutil, signal, subprocess, tempfile, time
 
 HX = os.environ["HX"]; FILES = int(os.environ["FILES"])
 IDLE_S = int(os.environ["IDLE_S"]); CHANGES = int(os.environ["CHANGES"])
+AGENT_ARGS = os.environ["AGENT_ARGS"].split()
 TICK = os.sysconf("SC_CLK_TCK")
 
 def agent_json(vault):
@@ -83,8 +86,9 @@ subprocess.run([HX, "sync", "push", vault], env=env, check=True, stdout=subproce
 first_push = time.monotonic() - t0
 log = open(os.path.join(tmp, "agent.log"), "w")
 t0 = time.monotonic()
-agent = subprocess.Popen([HX, "sync", "watch", vault], env=env, stdout=log, stderr=log)
-assert wait(lambda: idle(vault), 600), "the agent did not become idle"
+agent = subprocess.Popen([HX, "sync", "watch", vault] + AGENT_ARGS, env=env, stdout=log, stderr=log)
+assert wait(lambda: idle(vault) or agent.poll() is not None, 600) and agent.poll() is None, \
+    "the agent did not become idle: " + open(os.path.join(tmp, "agent.log")).read()[-2000:]
 setup = time.monotonic() - t0
 setup_cpu = cpu_ticks(agent.pid) / TICK
 time.sleep(2)
@@ -107,7 +111,7 @@ hwm, rss = vm(agent.pid, "VmHWM"), vm(agent.pid, "VmRSS")
 agent.send_signal(signal.SIGTERM)
 rc = agent.wait(120)
 lat.sort(); change_cpu.sort()
-print(f"hx: {HX}")
+print(f"hx: {HX} sync watch {' '.join(AGENT_ARGS)}")
 print(f"vault: {FILES} files in {FILES // per_dir} directories, folder store; first push (CLI) {first_push:.1f} s")
 print(f"set-up: agent start -> idle {setup:.2f} s ({setup_cpu:.2f} s of CPU)")
 print(f"idle CPU over {IDLE_S} s: {idle_cpu:.2f}% of a core")
