@@ -108,6 +108,7 @@ for i in range(CHANGES):
     change_cpu.append((cpu_ticks(agent.pid) - c0) / TICK * 1000)
     time.sleep(1.5)
 hwm, rss = vm(agent.pid, "VmHWM"), vm(agent.pid, "VmRSS")
+counters = agent_json(vault).get("counters", {})
 agent.send_signal(signal.SIGTERM)
 rc = agent.wait(120)
 lat.sort(); change_cpu.sort()
@@ -119,6 +120,8 @@ print(f"peak RSS (VmHWM): {hwm:.1f} MiB (RSS at the end {rss:.1f} MiB)")
 if lat:
     print(f"one small change -> published, {len(lat)} changes: p50 {lat[len(lat) // 2]:.0f} ms, "
           f"max {lat[-1]:.0f} ms; agent CPU per change p50 {change_cpu[len(change_cpu) // 2]:.0f} ms")
+print(f"pushes: {counters.get('full_pushes', 0)} scanned the whole folder, "
+      f"{counters.get('scoped_pushes', 0)} only the changed paths' folders")
 print(f"agent exit code after SIGTERM: {rc}")
 shutil.rmtree(tmp, ignore_errors=True)
 PY

@@ -143,13 +143,13 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePushingUploadsAfterItsRestartAtMostOne
   // About one pack per 16 MiB of incompressible data: killed about halfway.
   const int nth = std::max(1, Files() / 2);
   auto a = StartAgent("a", {"HX_TEST_CRASH_AT=push.pack_stored:" + std::to_string(nth)});
-  ASSERT_EQ(a->Wait(std::chrono::seconds(1200)), 128 + SIGKILL) << a->Log();
+  ASSERT_EQ(a->Wait(std::chrono::seconds(540)), 128 + SIGKILL) << a->Log();
   const std::uint64_t stored = Sum(Packs(store()));
   ASSERT_GT(stored, 0u);
 
   a = StartAgent("a");
   ASSERT_TRUE(WaitFor([&] { return Counter(vault("a"), "pushes_published") >= 1 && AgentIdle(vault("a")); },
-                      std::chrono::seconds(1200)))
+                      std::chrono::seconds(540)))
       << a->Log();
   const std::uint64_t uploaded = Counter(vault("a"), "bytes_uploaded");
   const std::vector<std::uint64_t> packs = Packs(store());
@@ -183,7 +183,7 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePullingFetchesAfterItsRestartAtMostOne
   // killed about halfway.
   const std::uint64_t nth = std::max<std::uint64_t>(1, TestBytes() / kMiB / 2);
   auto b = StartAgent("b", {"HX_TEST_CRASH_AT=pull.objects_staged:" + std::to_string(nth)});
-  ASSERT_EQ(b->Wait(std::chrono::seconds(1200)), 128 + SIGKILL) << b->Log();
+  ASSERT_EQ(b->Wait(std::chrono::seconds(540)), 128 + SIGKILL) << b->Log();
   std::uint64_t staged = 0;
   for (const auto& e : fs::directory_iterator(vault("b") / ".hx" / "staging")) {
     if (e.path().filename().string().starts_with("fetched-")) staged += e.file_size();
@@ -192,7 +192,7 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePullingFetchesAfterItsRestartAtMostOne
 
   b = StartAgent("b");
   ASSERT_TRUE(WaitFor([&] { return HoldsAllData("b") && AgentIdle(vault("b")); },
-                      std::chrono::seconds(1200)))
+                      std::chrono::seconds(540)))
       << b->Log();
   const std::uint64_t fetched = Counter(vault("b"), "bytes_fetched");
   const std::vector<std::uint64_t> packs = Packs(store());
