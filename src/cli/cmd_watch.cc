@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_status.h"
+#include "base/printable.h"
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "json/canonical_json.h"
@@ -87,9 +88,11 @@ Result<WatchReport> Watch(const WatchArgs& args) {
   }
   if (!args.quiet_log) {
     options.log = [](std::string_view line) {
-      std::fprintf(stderr, "hx watch %lld: %.*s\n",
-                   static_cast<long long>(RealClock::Get().WallMs()),
-                   static_cast<int>(line.size()), line.data());
+      // A log line may carry a name from another device: escaped as every
+      // other human output is (base/printable.h).
+      const std::string safe = TerminalSafe(line);
+      std::fprintf(stderr, "hx watch %lld: %s\n",
+                   static_cast<long long>(RealClock::Get().WallMs()), safe.c_str());
       std::fflush(stderr);
     };
   }
