@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/temp_dir_test_util.h"
 #include "store/s3/testing/moto_server.h"
 
 namespace hx::watch_testing {
@@ -167,22 +168,7 @@ class AgentProcess {
   int exit_status_ = 0;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = fs::temp_directory_path().string() + "/hx-watch-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hx::testing::TempDir;
 
 inline void WriteFile(const fs::path& path, const std::string& contents) {
   fs::create_directories(path.parent_path());
