@@ -54,7 +54,7 @@ void CheckRecord(const hx::VaultContext& ctx, std::string_view key,
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  static const hx::VaultContext ctx = hx::TestContext();
+  static const hx::VaultContext ctx = hx::meta_testing::TestContext();
   const std::span<const std::uint8_t> input(data + 1, size - 1);
   switch (data[0] % 3) {
     case 0:
