@@ -67,7 +67,7 @@ say "forget all but the $keep newest snapshots, then prune"
 # hx: forget (a record), then prune with no grace period (condemn and delete in one run).
 "$hx" sync forget "$src" --keep-last "$keep" >/dev/null
 hx_before=$(bytes "$work/hx-store/blobs")
-hx_secs=$(timed "$out/hx-prune.json" "$hx" sync prune "$src" --grace 0 --json)
+hx_secs=$(timed "$out/hx-prune.json" "$hx" --json sync prune "$src" --grace 0)
 hx_after=$(bytes "$work/hx-store/blobs")
 python3 - "$out/hx-prune.json" "$hx_before" "$hx_after" "$hx_secs" <<'PY' | tee -a "$report"
 import json, sys
