@@ -10,6 +10,7 @@ packages=(
   libsodium-dev libzstd-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
   libspdlog-dev libfmt-dev libzip-dev libuv1-dev libsqlite3-dev libjemalloc-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libclang-rt-14-dev
+  python3-prometheus-client
   json-schema-test-suite
 )
 if [[ "${1:-}" == "bench" ]]; then

@@ -19,9 +19,10 @@ struct LinkArgs : VaultArgs {
   bool dry_run = false;
 };
 
-Result<LinkReport> RunLink(const LinkArgs& args) {
+Result<LinkReport> RunLink(const LinkArgs& args, const obs::Progress& progress) {
   HX_ASSIGN_OR_RETURN(const MergePolicy policy, ParseMergePolicy(args.policy));
-  const SyncOptions options = MakeSyncOptions(args, Prompt::kAllowed);
+  SyncOptions options = MakeSyncOptions(args, Prompt::kAllowed);
+  options.progress = progress;
   LinkOptions link;
   link.policy = policy;
   link.dry_run = args.dry_run;
@@ -49,7 +50,11 @@ void RegisterLink(CLI::App& sync, Context& context) {
   cmd->add_flag("--dry-run", args->dry_run, "Show what link would do; change nothing");
   // A link awaiting decisions or with failed items prints its items; its
   // exit code is the error's (Finish).
-  cmd->callback([&context, args] { context.exit_code = Finish(context, RunLink(*args)); });
+  cmd->callback([&context, args] {
+    Result<LinkReport> result = RunLink(*args, context.progress.progress());
+    context.progress.End(std::nullopt);
+    context.exit_code = Finish(context, result);
+  });
 }
 
 }  // namespace hx::cli

@@ -14,6 +14,8 @@
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "json/canonical_json.h"
+#include "obs/metrics.h"
+#include "store/store_wrappers.h"
 #include "sync/engine.h"
 
 namespace hx::cli {
@@ -24,25 +26,8 @@ struct SyncArgs : VaultArgs {
   bool no_encryption = false;
   std::string auto_merge;  // empty: the vault's default
   std::string decisions_file;
+  bool metrics = false;  // status --metrics
 };
-
-// HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th
-// time (default 1st) the engine passes the named checkpoint: the crash
-// tests use it to stop a real hx at exact points of a push or pull.
-std::function<void(std::string_view)> CrashHookFromEnv() {
-  const char* spec = std::getenv("HX_TEST_CRASH_AT");
-  if (spec == nullptr || *spec == '\0') return nullptr;
-  std::string point = spec;
-  long nth = 1;
-  if (const auto colon = point.find(':'); colon != std::string::npos) {
-    nth = std::strtol(point.c_str() + colon + 1, nullptr, 10);
-    point.resize(colon);
-  }
-  auto seen = std::make_shared<long>(0);
-  return [point, nth, seen](std::string_view at) {
-    if (at == point && ++*seen == nth) ::kill(::getpid(), SIGKILL);
-  };
-}
 
 // The --auto-merge policy, if given (unknown names:
 // KC_SYNC_MERGE_POLICY_UNSUPPORTED listing the known ones).
@@ -132,8 +117,26 @@ void RegisterSync(CLI::App& app, Context& context) {
 
   CLI::App* status = sync->add_subcommand("status", "Show local changes and the store's state");
   AddCommon(status, *args, false);
+  status->add_flag("--metrics", args->metrics,
+                   "Print this run's metrics in the Prometheus text format instead of the "
+                   "status (store requests by operation and outcome, bytes, retries)");
   status->callback([&context, args] {
-    context.exit_code = Finish(context, SyncStatus(VaultPath(*args), MakeOptions(*args)));
+    SyncOptions options = MakeOptions(*args);
+    if (args->metrics) {
+      options.wrap_store = [](std::unique_ptr<Store> store) -> std::unique_ptr<Store> {
+        return std::make_unique<CountingStore>(std::move(store));
+      };
+    }
+    Result<StatusReport> result = SyncStatus(VaultPath(*args), options);
+    if (args->metrics && result.ok()) {
+      const std::string text = obs::DefaultMetrics().RenderPrometheus();
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+      context.exit_code = 0;
+      return;
+    }
+    // With the agent's part (cmd_watch.cc): whether `hx sync watch` runs.
+    context.exit_code = FinishStatusWithAgent(context, VaultPath(*args), result);
   });
 
   CLI::App* push = sync->add_subcommand("push", "Publish this folder's changes to the store");
@@ -142,9 +145,12 @@ void RegisterSync(CLI::App& app, Context& context) {
                  "Confirm a push that deletes more than the configured share of the vault");
   AddMergeOptions(push, *args);
   push->callback([&context, args] {
-    context.exit_code = Finish(context, WithPolicy<PushReport>(*args, [&](const SyncOptions& o) {
-                                 return SyncPush(VaultPath(*args), o);
-                               }));
+    Result<PushReport> result = WithPolicy<PushReport>(*args, [&](SyncOptions o) {
+      o.progress = context.progress.progress();
+      return SyncPush(VaultPath(*args), o);
+    });
+    context.progress.End(result.ok() ? result->store_usage : std::nullopt);
+    context.exit_code = Finish(context, result);
   });
 
   CLI::App* unlock = sync->add_subcommand(
@@ -163,8 +169,11 @@ void RegisterSync(CLI::App& app, Context& context) {
                  "Confirm a pull that deletes more than the configured share of local files");
   AddMergeOptions(pull, *args);
   pull->callback([&context, args] {
-    Result<PullReport> result = WithPolicy<PullReport>(
-        *args, [&](const SyncOptions& o) { return SyncPull(VaultPath(*args), o); });
+    Result<PullReport> result = WithPolicy<PullReport>(*args, [&](SyncOptions o) {
+      o.progress = context.progress.progress();
+      return SyncPull(VaultPath(*args), o);
+    });
+    context.progress.End(result.ok() ? result->store_usage : std::nullopt);
     // A partial pull prints its per-item status, then its error (Finish);
     // its exit code is the error's.
     context.exit_code = Finish(context, result);

@@ -3,7 +3,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
+#include "cli/observe.h"
 #include "cli/output.h"
+#include "sync/engine.h"
 
 namespace hx::cli {
 
@@ -12,6 +16,10 @@ namespace hx::cli {
 struct Context {
   OutputOptions output;
   int exit_code = 0;
+  // --progress, --quiet, --log-file, --log-level (cli/observe.h).
+  ObsFlags obs;
+  // The progress of push, pull and link (started once the flags are read).
+  CommandProgress progress;
 };
 
 void RegisterVersion(CLI::App& app, Context& context);
@@ -29,5 +37,15 @@ void RegisterLink(CLI::App& sync, Context& context);
 void RegisterHistory(CLI::App& sync, Context& context);
 // hx envelope export|diff|apply (cmd_envelope.cc).
 void RegisterEnvelope(CLI::App& app, Context& context);
+// hx sync watch, added to the sync group (cmd_watch.cc).
+void RegisterWatch(CLI::App& sync, Context& context);
+// hx sync status: the engine's report plus the agent's part ("agent":
+// whether `hx sync watch` runs for the vault, and its status), cmd_watch.cc.
+int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
+                          const Result<StatusReport>& status);
+// hx explain (cmd_explain.cc).
+void RegisterExplain(CLI::App& app, Context& context);
+// hx diag bundle (cmd_diag.cc).
+void RegisterDiag(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

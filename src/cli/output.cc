@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include "base/printable.h"
+#include "obs/log.h"
 
 namespace hx::cli {
 
@@ -14,13 +15,14 @@ int Emit(const OutputOptions& options, const Result<Report>& result) {
     if (options.json) {
       std::fputs(result->json.c_str(), stdout);
       std::fputc('\n', stdout);
-    } else {
+    } else if (!options.quiet) {
       PrintHuman(stdout, result->human);
     }
     std::fflush(stdout);
     return 0;
   }
   const Error& error = result.error();
+  obs::LogError(obs::LogLevel::kError, "command.failed", error);
   if (options.json) {
     // Machines read stdout; the error is the document.
     std::fputs(error.ToJson().c_str(), stdout);

@@ -27,12 +27,17 @@ struct Report {
 
 struct OutputOptions {
   bool json = false;
+  // --quiet: a successful command prints nothing (--json still prints its
+  // document); errors are printed as always.
+  bool quiet = false;
 };
 
 // Writes human text to `stream` with TerminalSafe applied.
 void PrintHuman(std::FILE* stream, std::string_view text);
 
-// Prints `result` and returns the process exit code (0 on success).
+// Prints `result` and returns the process exit code (0 on success). An
+// error is also logged (obs/log.h: its code and category; the rest at
+// debug level).
 int Emit(const OutputOptions& options, const Result<Report>& result);
 
 }  // namespace hx::cli

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -36,6 +38,21 @@ std::optional<std::string> PromptPassphrase() {
 }
 
 }  // namespace
+
+std::function<void(std::string_view)> CrashHookFromEnv() {
+  const char* spec = std::getenv("HX_TEST_CRASH_AT");
+  if (spec == nullptr || *spec == '\0') return nullptr;
+  std::string point = spec;
+  long nth = 1;
+  if (const auto colon = point.find(':'); colon != std::string::npos) {
+    nth = std::strtol(point.c_str() + colon + 1, nullptr, 10);
+    point.resize(colon);
+  }
+  auto seen = std::make_shared<long>(0);
+  return [point, nth, seen](std::string_view at) {
+    if (at == point && ++*seen == nth) ::kill(::getpid(), SIGKILL);
+  };
+}
 
 std::int64_t WallClockMs() { return RealClock::Get().WallMs(); }
 
@@ -131,6 +148,12 @@ SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {
   options.now_ms = args.now_ms.value_or(WallClockMs());
   options.cwd = CurrentDir();
   options.passphrase = MakePassphraseSource(args.passphrase_file, prompt);
+  // Checked with the global flags (cli/observe.h): valid here.
+  if (const char* prices = std::getenv("HX_S3_PRICES"); prices != nullptr) {
+    if (Result<obs::PriceTable> table = obs::ParsePriceTable(prices); table.ok()) {
+      options.prices = *std::move(table);
+    }
+  }
   return options;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -62,6 +63,12 @@ void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
 // The engine's options for these arguments: the clock read here if no
 // --now-ms, the passphrase source per `prompt`.
 SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt);
+
+// HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th
+// time (default 1st) the engine passes the named checkpoint: the crash
+// tests use it to stop a real hx at exact points of a push or pull (and of
+// an agent's cycle). Null when the variable is not set.
+std::function<void(std::string_view)> CrashHookFromEnv();
 
 // Renders a report or its error and returns the exit code. A report that
 // carries an `error` (a partial result: items failed or await a decision)

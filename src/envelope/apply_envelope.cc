@@ -1,6 +1,7 @@
 // hx envelope apply: the envelope's items into the folder, with a policy,
 // archiving every losing version (see folder.h).
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -17,6 +18,7 @@
 #include "json/canonical_json.h"
 #include "os/vault_dir.h"
 #include "sync/archive.h"
+#include "sync/displace.h"
 #include "sync/local_state.h"
 
 namespace hx {
@@ -24,22 +26,41 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Names staged versions uniquely within the process (with the pid: across
+// processes), so an apply never collides with what an earlier one left.
+std::atomic<std::uint64_t> staging_counter{0};
+
 // Writes relative to the folder's VaultDir: every parent is opened beneath
 // the folder without following a symlink, so an envelope never writes
 // through one (KC_SYNC_APPLY_FAILED, Category::kConflict) and an item id
 // that would lead into .hx/ is refused (kInvalidInput).
 class EnvelopeApplier {
  public:
-  EnvelopeApplier(const VaultDir& vault, const EnvelopeApplyOptions& options)
-      : vault_(vault),
-        env_(vault.env()),
-        archive_rel_("envelope-" + std::to_string(options.now_ms)) {}
+  // `archive_rel`: this apply's archive folder (FreeArchiveReason).
+  EnvelopeApplier(const VaultDir& vault, std::string archive_rel)
+      : vault_(vault), env_(vault.env()), archive_rel_(std::move(archive_rel)) {}
 
   std::string ArchiveRel(const std::string& id, Side loser) const {
     return archive_rel_ + "/" + id + "." + std::string(ToString(loser));
   }
   static std::string ArchiveStateRel(const std::string& rel) {
     return std::string(kLocalDirName) + "/archive/" + rel;
+  }
+
+  // Removes what an interrupted apply left in .hx/staging/ (the caller
+  // holds the vault's lock, so nothing else is using it).
+  void ClearStaging() {
+    Result<Fd> staging =
+        vault_.OpenDir(std::string(kLocalDirName) + "/staging", VaultArea::kState, false);
+    std::vector<DirEntry> entries;
+    if (!staging.ok() || env_.ReadDir(staging->get(), &entries) != 0) return;
+    for (const DirEntry& e : entries) {
+      if (!e.name.starts_with("envelope-")) continue;
+      // A staged directory (always empty) that was never swapped in.
+      if (env_.UnlinkAt(staging->get(), e.name.c_str(), 0) != 0) {
+        (void)env_.UnlinkAt(staging->get(), e.name.c_str(), AT_REMOVEDIR);
+      }
+    }
   }
 
   // Writes the item (a file's data, a symlink, a directory) at the vault
@@ -53,14 +74,66 @@ class EnvelopeApplier {
         return vault_.PathError("cannot create directory", to, err);
       return OkStatus();
     }
+    HX_ASSIGN_OR_RETURN(const std::string staged, Stage(item));
+    return MoveInto(staged, false, slot, to);
+  }
+
+  // Puts the envelope's version of `item` at its path and keeps the
+  // folder's version there at `keep_at` (a state path, or its first free
+  // "<keep_at>.~N~") in the same step (sync/displace.h): at every instant
+  // the path holds one of the two, and a failure leaves the folder's
+  // version where it was. Returns where the folder's version is now
+  // (vault-relative; nullopt: nothing was there any more).
+  Result<std::optional<std::string>> Replace(const EnvelopeItem& item, const std::string& keep_at) {
+    const bool dir = item.item_type == "directory";
+    HX_ASSIGN_OR_RETURN(const std::string staged, Stage(item));
+    const auto drop = [&] {
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), dir ? AT_REMOVEDIR : 0);
+    };
+    const std::string& to = item.item_id;
+    Result<VaultSlot> slot = vault_.OpenParent(to, VaultArea::kContent, /*create=*/true);
+    if (!slot.ok()) {
+      drop();
+      return std::move(slot).error();
+    }
+    // Whatever is there now is the folder's version (it is kept, whatever
+    // it became since the listing).
+    struct stat st;
+    if (const int err = vault_.StatIn(*slot, &st); err != 0) {
+      if (err != ENOENT) {
+        drop();
+        return vault_.PathError("cannot inspect", to, err);
+      }
+      HX_RETURN_IF_ERROR(MoveInto(staged, dir, *slot, to));
+      return std::optional<std::string>();
+    }
+    Result<std::string> kept = ReplaceKeeping(
+        vault_, *slot, to, S_ISDIR(st.st_mode), StagedVersion{staging_.get(), staged, dir},
+        Displacement{keep_at, /*free_variant=*/true});
+    if (!kept.ok()) {
+      drop();
+      return std::move(kept).error();
+    }
+    (void)env_.Fsync(slot->dir.get());
+    return std::optional<std::string>(std::move(*kept));
+  }
+
+ private:
+  // The item's version (a file's data, a symlink, an empty directory)
+  // under a new name in .hx/staging/, durable; returns the name.
+  Result<std::string> Stage(const EnvelopeItem& item) {
     if (!staging_.valid()) {
       HX_ASSIGN_OR_RETURN(staging_, vault_.OpenDir(std::string(kLocalDirName) + "/staging",
                                                    VaultArea::kState, /*create=*/true));
     }
-    const std::string staged =
-        "envelope-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    std::string staged = "envelope-" + std::to_string(::getpid()) + "-" +
+                         std::to_string(staging_counter.fetch_add(1));
     const fs::path shown = vault_.Full(std::string(kLocalDirName) + "/staging/" + staged);
-    if (item.item_type == "symlink") {
+    if (item.item_type == "directory") {
+      if (const int err = env_.MkdirAt(staging_.get(), staged.c_str(), 0755); err != 0) {
+        return OsError(SyncCode::kApplyFailed, "cannot create directory", shown, err);
+      }
+    } else if (item.item_type == "symlink") {
       const std::string target = item.content.at("target").get<std::string>();
       if (const int err = env_.SymlinkAt(target.c_str(), staging_.get(), staged.c_str());
           err != 0) {
@@ -69,10 +142,16 @@ class EnvelopeApplier {
     } else {
       HX_RETURN_IF_ERROR(StageFile(item, staged, shown));
     }
-    // Never replaces: something that appeared at `to` stays.
+    return staged;
+  }
+
+  // Renames the staged version into the free path `to` (its `slot`), never
+  // replacing: something that appeared there stays.
+  Status MoveInto(const std::string& staged, bool dir, const VaultSlot& slot,
+                  const std::string& to) {
     if (const int err = vault_.RenameNoReplace(staging_.get(), staged, slot.dir.get(), slot.name);
         err != 0) {
-      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), 0);
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), dir ? AT_REMOVEDIR : 0);
       if (err == EEXIST) {
         return OsError(SyncCode::kApplyFailed, "something appeared at", vault_.Full(to), err);
       }
@@ -82,13 +161,6 @@ class EnvelopeApplier {
     return OkStatus();
   }
 
-  // Moves the folder's version of `id` into the archive at `to` (a state
-  // path), never over an earlier archived version.
-  Status ArchiveLocal(const std::string& id, const std::string& to) {
-    return MoveNoReplace(vault_, id, VaultArea::kContent, to, VaultArea::kState);
-  }
-
- private:
   Status StageFile(const EnvelopeItem& item, const std::string& staged, const fs::path& shown) {
     Result<std::string> data = DecodeBase64(item.content.at("data").get<std::string>());
     if (!data.ok()) return data.error();
@@ -122,7 +194,6 @@ class EnvelopeApplier {
   Env& env_;
   std::string archive_rel_;
   Fd staging_;
-  std::uint64_t counter_ = 0;
 };
 
 Status CheckOptions(const EnvelopeApplyOptions& options) {
@@ -152,11 +223,13 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   HX_RETURN_IF_ERROR(CheckOptions(options));
   // An hx vault is locked against a concurrent sync for the whole apply.
   std::optional<LocalState> lock;
-  if (LocalState::Exists(vault)) {
-    HX_ASSIGN_OR_RETURN(LocalState state, LocalState::Open(vault));
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(const bool linked, LocalState::Exists(vault, env));
+  if (linked) {
+    HX_ASSIGN_OR_RETURN(LocalState state, LocalState::Open(vault, env));
     lock.emplace(std::move(state));
   }
-  HX_ASSIGN_OR_RETURN(auto local, ListFolderItems(vault));
+  HX_ASSIGN_OR_RETURN(auto local, ListFolderItems(vault, env));
 
   EnvelopeApplyReport report;
   report.vault_path = vault.string();
@@ -204,9 +277,12 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
   const bool waiting =
       std::any_of(report.items.begin(), report.items.end(),
                   [](const EnvelopeApplyItem& i) { return i.status == "conflicted"; });
-  Env& env = options.env != nullptr ? *options.env : Env::Default();
   HX_ASSIGN_OR_RETURN(VaultDir vault_dir, VaultDir::Open(env, vault));
-  EnvelopeApplier applier(vault_dir, options);
+  // An apply rerun in the same millisecond archives beside the earlier one.
+  HX_ASSIGN_OR_RETURN(std::string archive_rel,
+                      FreeArchiveReason(vault_dir, "envelope-" + std::to_string(options.now_ms)));
+  EnvelopeApplier applier(vault_dir, std::move(archive_rel));
+  if (linked && !waiting) applier.ClearStaging();
   for (std::size_t i = 0; i < report.items.size(); ++i) {
     EnvelopeApplyItem& out = report.items[i];
     const EnvelopeItem& item = envelope.items[i];
@@ -226,13 +302,19 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
         done = applier.Write(item, EnvelopeApplier::ArchiveStateRel(rel), VaultArea::kState);
         if (done.ok()) out.archived = ".hx/archive/" + rel;
       }
-    } else {
-      if (out.winner == Side::kCloud) {
-        const std::string rel = applier.ArchiveRel(item.item_id, Side::kLocal);
-        done = applier.ArchiveLocal(item.item_id, EnvelopeApplier::ArchiveStateRel(rel));
-        if (done.ok()) out.archived = ".hx/archive/" + rel;
+    } else if (out.winner == Side::kCloud) {
+      // The folder's version goes to the archive as the envelope's takes
+      // its place.
+      const std::string rel = applier.ArchiveRel(item.item_id, Side::kLocal);
+      Result<std::optional<std::string>> kept =
+          applier.Replace(item, EnvelopeApplier::ArchiveStateRel(rel));
+      if (kept.ok()) {
+        out.archived = std::move(*kept);
+      } else {
+        done = std::move(kept).error();
       }
-      if (done.ok()) done = applier.Write(item, item.item_id, VaultArea::kContent);
+    } else {
+      done = applier.Write(item, item.item_id, VaultArea::kContent);
     }
     if (!done.ok()) {
       out.status = "failed";
@@ -265,15 +347,18 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
     report.outcome = "applied";
   }
 
-  // .hx/reports/envelope_apply_<now_ms>.json (best effort, as pull's).
-  const std::string name = "envelope_apply_" + std::to_string(options.now_ms) + ".json";
+  // .hx/reports/envelope_apply_<now_ms>.json (or -N: never over an earlier
+  // apply's of the same millisecond; best effort, as pull's).
   const fs::path reports = vault / kLocalDirName / "reports";
   // Created (or found) beneath the folder without following a symlink.
   const bool reports_ok =
       vault_dir.OpenDir(std::string(kLocalDirName) + "/reports", VaultArea::kState, true).ok();
-  report.report_file = ".hx/reports/" + name;
+  Result<std::string> name = LocalState::FreeFileName(
+      env, reports, "envelope_apply_" + std::to_string(options.now_ms), ".json");
+  if (name.ok()) report.report_file = ".hx/reports/" + *name;
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
-  if (!reports_ok || !json.ok() || !LocalState::WriteFileAtomic(reports / name, *json).ok()) {
+  if (!reports_ok || !name.ok() || !json.ok() ||
+      !LocalState::WriteFileAtomic(env, reports / *name, *json).ok()) {
     report.report_file.reset();
   }
   return report;

@@ -53,7 +53,12 @@ struct Found {
 // Every item of the folder, as sync sees it (see folder.h), by item_id.
 Result<std::map<std::string, Found>> Walk(Env& env, const fs::path& vault) {
   struct stat root_st {};
-  if (env.StatAt(AT_FDCWD, vault.c_str(), &root_st, 0) != 0 || !S_ISDIR(root_st.st_mode)) {
+  const int looked = env.StatAt(AT_FDCWD, vault.c_str(), &root_st, 0);
+  // A folder that cannot be looked at is that error, never "does not exist".
+  if (looked != 0 && looked != ENOENT && looked != ENOTDIR) {
+    return ItemIoError("cannot inspect", vault, looked);
+  }
+  if (looked != 0 || !S_ISDIR(root_st.st_mode)) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the folder " + vault.string() + " does not exist")
         .With("path", vault.string());
@@ -191,7 +196,8 @@ Result<Envelope> ExportFolder(const fs::path& vault, const ExportOptions& option
   envelope.source.kind = "hx";
   envelope.source.app_version = options.app_version;
   envelope.source.device_id = "unlinked";
-  if (LocalState::Exists(vault, env)) {
+  HX_ASSIGN_OR_RETURN(const bool linked, LocalState::Exists(vault, env));
+  if (linked) {
     // Only the config is read; no lock is needed to export. Unreadable: the
     // device stays "unlinked".
     Fd fd;

@@ -9,7 +9,10 @@
 // Apply never overwrites silently: when the envelope and the folder hold
 // different versions of an item, the policy picks one and the other is
 // archived under .hx/archive/envelope-<now_ms>/<item_id>.local (the folder's
-// version) or .cloud (the envelope's). Items are applied one by one in
+// version, "<...>.local.~N~" if that name is taken) or .cloud (the
+// envelope's). The folder's version is archived by the step that puts the
+// envelope's in its place (sync/displace.h): at every instant the path
+// holds one of the two, whatever fails. Items are applied one by one in
 // item_id order (parents first); one that fails is reported and the others
 // go on. The report is saved under .hx/reports/. An hx vault is locked
 // (LocalState) while an envelope is applied to it.

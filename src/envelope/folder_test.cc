@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "json/canonical_json.h"
+#include "os/env.h"
 #include "json/schema_testing.h"
 
 namespace hx {
@@ -217,6 +218,54 @@ TEST_F(EnvelopeApplyTest, CloudPreferredWritesTheEnvelopeAndArchivesTheFoldersVe
     };
     EXPECT_EQ(find(again), find(envelope_)) << id;
   }
+}
+
+// A file system without hard links (linkat: EPERM) nor RENAME_EXCHANGE
+// (EINVAL) whose move of the envelope's version into `kind` fails with EIO
+// while `fail_install` is set.
+class NoLinksNoExchangeEnv final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  bool fail_install = false;
+  int LinkAt(int, const char*, int, const char*) override { return EPERM; }
+  int RenameAt(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path,
+               unsigned flags) override {
+    if ((flags & RENAME_EXCHANGE) != 0) return EINVAL;
+    if (fail_install && std::string_view(old_path).find("~pending-") != std::string_view::npos &&
+        std::string_view(new_path) == "kind") {
+      return EIO;
+    }
+    return EnvWrapper::RenameAt(old_dirfd, old_path, new_dirfd, new_path, flags);
+  }
+};
+
+// Where hard links and RENAME_EXCHANGE are missing, the folder's version is
+// renamed into the archive first and the envelope's moved into the freed
+// path (sync/displace.h): the same result; an install that fails puts the
+// folder's version (here a directory holding a file) back.
+TEST_F(EnvelopeApplyTest, WithoutHardLinksOrExchangeTheLoserIsRenamedAsideAndPutBackOnFailure) {
+  NoLinksNoExchangeEnv env(Env::Default());
+  const auto apply = [&] {
+    return ApplyEnvelope(
+        dst_.path(), envelope_,
+        {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000, .env = &env});
+  };
+  env.fail_install = true;
+  Result<EnvelopeApplyReport> failed = apply();
+  ASSERT_TRUE(failed.ok()) << failed.error().ToShortString();
+  EXPECT_EQ(failed->outcome, "partial");
+  EXPECT_EQ(Statuses(*failed).at("kind"), "changed/failed");
+  EXPECT_EQ(dst_.Read("kind/inside.txt"), "a directory here");  // put back
+  EXPECT_EQ(dst_.Read("conflict.txt"), "envelope version");
+  EXPECT_EQ(dst_.Read(".hx/archive/envelope-9000/conflict.txt.local"), "local version");
+
+  env.fail_install = false;
+  Result<EnvelopeApplyReport> r = apply();
+  ASSERT_TRUE(r.ok()) << r.error().ToShortString();
+  EXPECT_EQ(r->outcome, "applied");
+  EXPECT_EQ(dst_.Read("kind"), "a file in the envelope");
+  // The rerun of the same millisecond archives beside the first run.
+  EXPECT_EQ(dst_.Read(".hx/archive/envelope-9000-2/kind.local/inside.txt"), "a directory here");
 }
 
 TEST_F(EnvelopeApplyTest, ManualPerItemAppliesNothingUntilEveryConflictHasADecision) {

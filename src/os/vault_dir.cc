@@ -158,7 +158,7 @@ Result<VaultSlot> VaultDir::OpenParent(std::string_view rel, VaultArea area, boo
   return slot;
 }
 
-bool VaultDir::SymlinkOnTheWay(std::string_view rel) const {
+Result<bool> VaultDir::SymlinkOnTheWay(std::string_view rel) const {
   Fd current;
   std::size_t start = 0;
   while (start <= rel.size() && !rel.empty()) {
@@ -167,12 +167,17 @@ bool VaultDir::SymlinkOnTheWay(std::string_view rel) const {
     const std::string name(rel.substr(start, end - start));
     const int at = current.valid() ? current.get() : root_fd_.get();
     struct stat st;
-    if (env_->StatAt(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (const int err = env_->StatAt(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW); err != 0) {
+      if (err == ENOENT || err == ENOTDIR) return false;
+      return PathError("cannot inspect", rel.substr(0, end), err);
+    }
     if (S_ISLNK(st.st_mode)) return true;
     if (!S_ISDIR(st.st_mode)) return false;
     int next = -1;
     if (const int err = env_->Open(at, name.c_str(), kDirFlags, 0, &next); err != 0) {
-      return err == ELOOP || err == ENOTDIR;  // swapped for a symlink since the stat
+      if (err == ELOOP || err == ENOTDIR) return true;  // swapped for a symlink since the stat
+      if (err == ENOENT) return false;
+      return PathError("cannot open", rel.substr(0, end), err);
     }
     current = Fd(*env_, next);
     if (slash == std::string_view::npos) break;
@@ -185,8 +190,11 @@ Result<std::optional<VaultSlot>> VaultDir::FindParent(std::string_view rel, Vaul
   Result<VaultSlot> slot = OpenParent(rel, area, /*create=*/false);
   if (slot.ok()) return std::optional<VaultSlot>(std::move(*slot));
   if (slot.error().category == Category::kNotFound) return std::optional<VaultSlot>();
-  if (slot.error().category == Category::kConflict && !SymlinkOnTheWay(SplitLast(rel).first)) {
-    return std::optional<VaultSlot>();  // a file on the way: nothing is at rel
+  if (slot.error().category == Category::kConflict) {
+    // A file on the way: nothing is at rel. A check that cannot look is
+    // reported as itself, never as "nothing there".
+    HX_ASSIGN_OR_RETURN(const bool symlink, SymlinkOnTheWay(SplitLast(rel).first));
+    if (!symlink) return std::optional<VaultSlot>();
   }
   return std::move(slot).error();
 }

@@ -89,7 +89,8 @@ class VaultDir {
 
   // The parent of `rel` if it is there: nullopt when a component is missing
   // or is not a directory (a file: nothing can be at `rel`); a symlink on the
-  // way is kConflict, as for OpenDir.
+  // way is kConflict, as for OpenDir; a component that cannot be looked at
+  // is the errno's error (never "nothing there").
   Result<std::optional<VaultSlot>> FindParent(std::string_view rel, VaultArea area) const;
 
   // What is at `rel`, never through a symlink (a symlink at the leaf is
@@ -121,8 +122,9 @@ class VaultDir {
 
  private:
   // Whether a component of the directory `rel` is a symlink (walking from
-  // the root without following one).
-  bool SymlinkOnTheWay(std::string_view rel) const;
+  // the root without following one). A component that cannot be looked at
+  // (EIO, EACCES, ...) is that error, naming it.
+  Result<bool> SymlinkOnTheWay(std::string_view rel) const;
 
   VaultDir(Env& env, std::filesystem::path root, Fd fd)
       : env_(&env), root_(std::move(root)), root_fd_(std::move(fd)) {}

@@ -252,6 +252,8 @@ bool GlobMatches(const Segment& segment, std::string_view text) {
 }  // namespace
 
 struct IgnoreRules::Rule {
+  std::size_t line = 0;  // 1-based line of the file (IgnoreRules::Explain)
+  std::string text;      // the line as written
   bool negated = false;
   bool dir_only = false;
   bool anchored = false;  // matched against the whole path, else the name
@@ -369,13 +371,18 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
   IgnoreRules rules;
   rules.source_digest_ = Blake3Hash(text);
   std::size_t start = 0;
+  std::size_t line = 0;
   while (start <= text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) {
       end = text.size();
     }
+    ++line;
     Rule rule;
-    if (ParseLine(text.substr(start, end - start), rule)) {
+    const std::string_view source = text.substr(start, end - start);
+    if (ParseLine(source, rule)) {
+      rule.line = line;
+      rule.text = std::string(source.ends_with('\r') ? source.substr(0, source.size() - 1) : source);
       rules.rules_.push_back(std::move(rule));
     }
     start = end + 1;
@@ -383,10 +390,7 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
   return rules;
 }
 
-bool IgnoreRules::Matches(std::string_view path, bool is_dir) const {
-  if (path == kStateDirName) {
-    return true;
-  }
+const IgnoreRules::Rule* IgnoreRules::Deciding(std::string_view path, bool is_dir) const {
   const std::size_t slash = path.rfind('/');
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (auto rule = rules_.rbegin(); rule != rules_.rend(); ++rule) {
@@ -396,10 +400,38 @@ bool IgnoreRules::Matches(std::string_view path, bool is_dir) const {
     const bool matched = rule->anchored ? AnchoredMatches(rule->segments, path)
                                         : GlobMatches(rule->segments.front(), name);
     if (matched) {
-      return !rule->negated;
+      return &*rule;
     }
   }
-  return false;
+  return nullptr;
+}
+
+bool IgnoreRules::Matches(std::string_view path, bool is_dir) const {
+  if (path == kStateDirName) {
+    return true;
+  }
+  const Rule* rule = Deciding(path, is_dir);
+  return rule != nullptr && !rule->negated;
+}
+
+std::optional<IgnoreRules::Match> IgnoreRules::Explain(std::string_view path, bool is_dir) const {
+  const auto decide = [&](std::string_view at, bool dir) -> std::optional<Match> {
+    if (at == kStateDirName) {
+      return Match{std::string(at), 0, std::string(kStateDirName)};
+    }
+    const Rule* rule = Deciding(at, dir);
+    if (rule == nullptr || rule->negated) {
+      return std::nullopt;
+    }
+    return Match{std::string(at), rule->line, rule->text};
+  };
+  for (std::size_t slash = path.find('/'); slash != std::string_view::npos;
+       slash = path.find('/', slash + 1)) {
+    if (auto match = decide(path.substr(0, slash), /*is_dir=*/true)) {
+      return match;
+    }
+  }
+  return decide(path, is_dir);
 }
 
 bool IgnoreRules::IsIgnored(std::string_view path, bool is_dir) const {

@@ -39,6 +39,7 @@
 #include <string>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -69,6 +70,17 @@ class IgnoreRules {
   // directory above it is matched (what git reports for a path).
   bool IsIgnored(std::string_view path, bool is_dir) const;
 
+  // Which rule decides IsIgnored(path, is_dir), for `hx explain`: the path
+  // (or the directory above it) that a rule ignores, and that rule's line.
+  // nullopt when the path is not ignored. `.hx` itself is line 0, rule
+  // ".hx" (always ignored, whatever the file says).
+  struct Match {
+    std::string path;   // `path` itself or the ignored directory above it
+    std::size_t line = 0;  // 1-based line of .hxignore
+    std::string rule;   // the line's text (without a trailing '\r')
+  };
+  std::optional<Match> Explain(std::string_view path, bool is_dir) const;
+
   // The number of rules parsed (comments and blank lines excluded).
   std::size_t size() const;
   // BLAKE3 of the text the rules were parsed from (of "" for no rules): two
@@ -87,6 +99,8 @@ class IgnoreRules {
   // Compiles one line into `rule`; false for comments, blank lines and
   // patterns that can never match.
   static bool ParseLine(std::string_view line, Rule& rule);
+  // The last rule that matches `path` itself (negated or not), or null.
+  const Rule* Deciding(std::string_view path, bool is_dir) const;
 
   std::vector<Rule> rules_;
   std::array<std::uint8_t, 32> source_digest_;

@@ -124,6 +124,28 @@ TEST(IgnoreRulesTest, MatchesLooksAtThePathOnlyAndIsIgnoredAtItsParentsToo) {
   EXPECT_TRUE(rules.Matches("build", kDir));
 }
 
+TEST(IgnoreRulesTest, ExplainNamesTheDecidingLineAndTheIgnoredDirectory) {
+  const IgnoreRules rules = IgnoreRules::Parse("# notes\n*.log\r\n\nbuild/\n!keep.log\n");
+  auto log = rules.Explain("sub/a.log", kFile);
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ(log->path, "sub/a.log");
+  EXPECT_EQ(log->line, 2u);
+  EXPECT_EQ(log->rule, "*.log");
+  EXPECT_FALSE(rules.Explain("keep.log", kFile).has_value());  // line 5 re-includes it
+  auto inside = rules.Explain("build/x/keep.log", kFile);
+  ASSERT_TRUE(inside.has_value());
+  EXPECT_EQ(inside->path, "build");
+  EXPECT_EQ(inside->line, 4u);
+  EXPECT_FALSE(rules.Explain("src/a.c", kFile).has_value());
+  auto state = rules.Explain(".hx/key", kFile);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->line, 0u);
+  // Explain agrees with IsIgnored.
+  for (const char* path : {"a.log", "keep.log", "build", "build/keep.log", "x/build/y", "y"}) {
+    EXPECT_EQ(rules.Explain(path, kFile).has_value(), rules.IsIgnored(path, kFile)) << path;
+  }
+}
+
 TEST(IgnoreRulesTest, TheStateFolderIsAlwaysIgnoredEvenIfNegated) {
   const IgnoreRules none;
   EXPECT_TRUE(none.Matches(".hx", kDir));

@@ -5,6 +5,7 @@
 
 #include <sys/random.h>
 
+#include "obs/metrics.h"
 #include "os/real_clock.h"
 
 namespace hx {
@@ -53,6 +54,12 @@ std::chrono::milliseconds RetryPolicy::BackoffDelay(int retry) {
   const double unit = static_cast<double>(random >> 11) * 0x1.0p-53;
   const auto delay = static_cast<std::int64_t>(unit * static_cast<double>(cap + 1));
   return std::chrono::milliseconds(std::min(delay, cap));
+}
+
+void RetryPolicy::NoteRetry(const Error& error, int attempt, std::chrono::milliseconds delay) {
+  obs::RecordStoreRetry();
+  obs::LogError(obs::LogLevel::kInfo, "store.retry", error,
+                {{"attempt", attempt}, {"delay_ms", delay.count()}});
 }
 
 }  // namespace hx

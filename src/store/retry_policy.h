@@ -31,6 +31,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "obs/log.h"
 
 namespace hx {
 
@@ -93,8 +94,10 @@ class RetryPolicy {
       if (give_up) {
         Error error = std::move(result).error();
         error.With("attempts", std::to_string(attempt));
+        obs::LogError(obs::LogLevel::kWarn, "store.gave_up", error, {{"attempts", attempt}});
         return error;
       }
+      NoteRetry(result.error(), attempt, delay);
       clock.SleepFor(delay);
     }
   }
@@ -102,6 +105,9 @@ class RetryPolicy {
   const RetryOptions& options() const { return options_; }
 
  private:
+  // Counts the retry (hx_store_retries_total) and logs it.
+  static void NoteRetry(const Error& error, int attempt, std::chrono::milliseconds delay);
+
   RetryOptions options_;
   std::mutex random_mu_;
 };

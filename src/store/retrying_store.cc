@@ -22,6 +22,11 @@ Result<std::pair<Bytes, StoreVersion>> RetryingStore::GetVersioned(std::string_v
   return policy_.Run([&] { return StoreWrapper::GetVersioned(key, max_size); });
 }
 
+Result<std::optional<std::pair<Bytes, StoreVersion>>> RetryingStore::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  return policy_.Run([&] { return StoreWrapper::GetIfNoneMatch(key, version, max_size); });
+}
+
 // Repeating a Put stores the same bytes again: harmless.
 Status RetryingStore::Put(std::string_view key, std::span<const std::uint8_t> bytes) {
   return policy_.Run([&] { return StoreWrapper::Put(key, bytes); });

@@ -75,14 +75,23 @@ bool IsValidStoreKey(std::string_view key) { return KeyProblem(key, /*prefix=*/f
 
 Status ValidateStorePrefix(std::string_view prefix) { return CheckKey(prefix, /*prefix=*/true); }
 
+Result<std::optional<std::pair<Bytes, StoreVersion>>> Store::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  HX_ASSIGN_OR_RETURN(auto current, GetVersioned(key, max_size));
+  if (current.second == version) return std::optional<std::pair<Bytes, StoreVersion>>();
+  return std::optional<std::pair<Bytes, StoreVersion>>(std::move(current));
+}
+
 namespace {
 
 // An S3 target's store with its retries: networks fail in passing, folders
 // do not (folder stores are returned bare).
-Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clock* clock) {
+Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clock* clock,
+                                           std::shared_ptr<obs::RequestMeter> meter = nullptr) {
   const s3::CredentialEnvironment env = s3::CredentialEnvironment::FromProcess();
   s3::S3StoreOptions options = s3::S3StoreOptionsFromEnvironment(env);
   options.clock = clock;
+  options.http.meter = std::move(meter);
   HX_ASSIGN_OR_RETURN(std::unique_ptr<s3::S3Store> store,
                       s3::S3Store::Open(target, env, std::move(options)));
   if (check) HX_RETURN_IF_ERROR(store->CheckTarget());
@@ -93,8 +102,11 @@ Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clo
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env, Clock* clock) {
-  if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/false, clock);
+Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env, Clock* clock,
+                                         std::shared_ptr<obs::RequestMeter> meter) {
+  if (target.kind == TargetKind::kS3) {
+    return OpenS3Store(target, /*check=*/false, clock, std::move(meter));
+  }
   HX_ASSIGN_OR_RETURN(std::unique_ptr<FolderStore> store, FolderStore::Open(target, {}, env));
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "obs/usage.h"
 #include "os/env.h"
 #include "store/target_uri.h"
 
@@ -87,6 +88,16 @@ class Store {
   // Reads the whole object (bounded as Get) and its version tag.
   virtual Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                               std::uint64_t max_size) = 0;
+  // A conditional read, for watching an object that rarely changes (the
+  // agent's RemoteNotifier polls head.json): nullopt when the object's
+  // current version is still `version` ("unchanged"), else its bytes and
+  // version as GetVersioned. Errors as GetVersioned (an absent object is
+  // kNotFound). The default reads the whole object and compares versions;
+  // the S3 store sends If-None-Match, so an unchanged object costs one
+  // bodiless 304 reply. Wrappers forward it (CountingStore counts it as
+  // StoreOp::kGetIfNoneMatch).
+  virtual Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size);
 
   // Writes the object atomically for readers: a reader sees the old bytes or
   // the new bytes, never a mix or a prefix. Durable on success.
@@ -134,9 +145,11 @@ Status ValidateStorePrefix(std::string_view prefix);
 // RetryingStore; no network I/O happens until the first call. A folder
 // store makes every file-system call through `env`; `clock` times an S3
 // store's deadlines and retries and dates its signatures (null: the real
-// clock). Both must outlive the store.
+// clock). Both must outlive the store. An S3 store counts every HTTP
+// request it sends in `meter` (if not null; obs/usage.h).
 Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env = Env::Default(),
-                                         Clock* clock = nullptr);
+                                         Clock* clock = nullptr,
+                                         std::shared_ptr<obs::RequestMeter> meter = nullptr);
 // For 'hx sync init': like OpenStore, but first creates a folder target's
 // folder and its missing parents (durably). S3: the bucket must exist, the
 // credentials must be accepted and the server must honour conditional

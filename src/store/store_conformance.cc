@@ -308,6 +308,31 @@ TEST_P(StoreConformanceTest, TheVersionChangesWhenTheBytesChange) {
   EXPECT_FALSE(second->second.empty());
 }
 
+TEST_P(StoreConformanceTest, GetIfNoneMatchIsUnchangedForTheCurrentVersionOnly) {
+  ASSERT_OK(store().Put("head.json", ToBytes("one")));
+  auto first = store().GetVersioned("head.json", kNoLimit);
+  ASSERT_OK(first);
+  auto same = store().GetIfNoneMatch("head.json", first->second, kNoLimit);
+  ASSERT_OK(same);
+  EXPECT_FALSE(same->has_value());  // unchanged: no bytes
+  ASSERT_OK(store().Put("head.json", ToBytes("two")));
+  auto changed = store().GetIfNoneMatch("head.json", first->second, kNoLimit);
+  ASSERT_OK(changed);
+  ASSERT_TRUE(changed->has_value());
+  EXPECT_EQ((*changed)->first, ToBytes("two"));
+  auto now = store().GetVersioned("head.json", kNoLimit);
+  ASSERT_OK(now);
+  EXPECT_EQ((*changed)->second, now->second);
+  // An empty version matches nothing: a first look reads the object.
+  auto first_look = store().GetIfNoneMatch("head.json", "", kNoLimit);
+  ASSERT_OK(first_look);
+  EXPECT_TRUE(first_look->has_value());
+  EXPECT_EQ(CategoryOf(store().GetIfNoneMatch("absent.json", now->second, kNoLimit)),
+            Category::kNotFound);
+  EXPECT_EQ(CategoryOf(store().GetIfNoneMatch("head.json", first->second, 2)),
+            Category::kCorrupt);
+}
+
 TEST_P(StoreConformanceTest, ExistsIsTrueForObjectsOnly) {
   ASSERT_OK(store().Put("snapshots/abc.zip", ToBytes("x")));
   EXPECT_EQ(store().Exists("snapshots/abc.zip").value(), true);

@@ -4,12 +4,16 @@
 
 #include <utility>
 
+#include "obs/log.h"
+#include "obs/metrics.h"
+
 namespace hx {
 
 std::string_view ToString(StoreOp op) {
   static constexpr std::array<std::string_view, kStoreOpCount> kNames = {
       "get",          "get_range", "get_versioned", "put",   "put_if_absent",
-      "put_if_match", "exists",    "list",          "delete"};
+      "put_if_match", "exists",    "list",          "delete",
+      "get_if_none_match"};
   return kNames[static_cast<std::size_t>(op)];
 }
 
@@ -28,6 +32,10 @@ Result<Bytes> StoreWrapper::GetRange(std::string_view key, ByteRange range) {
 Result<std::pair<Bytes, StoreVersion>> StoreWrapper::GetVersioned(std::string_view key,
                                                                   std::uint64_t max_size) {
   return inner_->GetVersioned(key, max_size);
+}
+Result<std::optional<std::pair<Bytes, StoreVersion>>> StoreWrapper::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  return inner_->GetIfNoneMatch(key, version, max_size);
 }
 Status StoreWrapper::Put(std::string_view key, std::span<const std::uint8_t> bytes) {
   return inner_->Put(key, bytes);
@@ -97,11 +105,18 @@ void CountingStore::Reset() {
 }
 
 // Counters are statistics, not synchronization: relaxed order suffices.
+// Each call also goes to the process's metrics (hx_store_requests_total,
+// hx_store_bytes_total) and, at debug level, to the log.
 void CountingStore::Count(StoreOp op, bool ok, std::uint64_t up, std::uint64_t down) {
   calls_[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed);
   if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
   bytes_up_.fetch_add(up, std::memory_order_relaxed);
   bytes_down_.fetch_add(down, std::memory_order_relaxed);
+  obs::RecordStoreRequest(ToString(op), ok, up, down);
+  if (obs::LogEnabled(obs::LogLevel::kDebug)) {
+    obs::Log(obs::LogLevel::kDebug, "store.call",
+             {{"op", std::string(ToString(op))}, {"ok", ok}, {"bytes_up", up}, {"bytes_down", down}});
+  }
 }
 
 Result<Bytes> CountingStore::Get(std::string_view key, std::uint64_t max_size) {
@@ -120,6 +135,14 @@ Result<std::pair<Bytes, StoreVersion>> CountingStore::GetVersioned(std::string_v
                                                                    std::uint64_t max_size) {
   auto result = StoreWrapper::GetVersioned(key, max_size);
   Count(StoreOp::kGetVersioned, result.ok(), 0, result.ok() ? result->first.size() : 0);
+  return result;
+}
+
+Result<std::optional<std::pair<Bytes, StoreVersion>>> CountingStore::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  auto result = StoreWrapper::GetIfNoneMatch(key, version, max_size);
+  Count(StoreOp::kGetIfNoneMatch, result.ok(), 0,
+        result.ok() && result->has_value() ? (*result)->first.size() : 0);
   return result;
 }
 
@@ -335,6 +358,13 @@ Result<std::pair<Bytes, StoreVersion>> FaultInjectingStore::GetVersioned(std::st
                                                                          std::uint64_t max_size) {
   return Run<Result<std::pair<Bytes, StoreVersion>>>(
       StoreOp::kGetVersioned, key, [&] { return StoreWrapper::GetVersioned(key, max_size); });
+}
+
+Result<std::optional<std::pair<Bytes, StoreVersion>>> FaultInjectingStore::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  return Run<Result<std::optional<std::pair<Bytes, StoreVersion>>>>(
+      StoreOp::kGetIfNoneMatch, key,
+      [&] { return StoreWrapper::GetIfNoneMatch(key, version, max_size); });
 }
 
 Status FaultInjectingStore::Put(std::string_view key, std::span<const std::uint8_t> bytes) {

@@ -46,11 +46,13 @@ enum class StoreOp : std::uint8_t {
   kExists,
   kList,
   kDelete,
+  kGetIfNoneMatch,
 };
-inline constexpr std::size_t kStoreOpCount = static_cast<std::size_t>(StoreOp::kDelete) + 1;
+inline constexpr std::size_t kStoreOpCount =
+    static_cast<std::size_t>(StoreOp::kGetIfNoneMatch) + 1;
 
 // "get", "get_range", "get_versioned", "put", "put_if_absent",
-// "put_if_match", "exists", "list", "delete".
+// "put_if_match", "exists", "list", "delete", "get_if_none_match".
 std::string_view ToString(StoreOp op);
 
 // Forwards every call to the wrapped store.
@@ -65,6 +67,8 @@ class StoreWrapper : public Store {
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
   Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                       std::uint64_t max_size) override;
+  Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size) override;
   Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override;
@@ -116,6 +120,8 @@ class CountingStore final : public StoreWrapper {
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
   Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                       std::uint64_t max_size) override;
+  Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size) override;
   Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override;
@@ -143,7 +149,7 @@ enum class FaultAction : std::uint8_t {
   // Call the wrapped store, then return an error anyway: the request was
   // carried out but its reply was lost (or the process crashed right after).
   kFailAfter,
-  // Reads only (Get, GetRange, GetVersioned): return the bytes cut short by
+  // Reads only (Get, GetRange, GetVersioned, GetIfNoneMatch): return the bytes cut short by
   // at least one byte (a non-empty result only).
   kTruncate,
   // Reads only: flip one bit of one byte (a non-empty result only).
@@ -213,6 +219,8 @@ class FaultInjectingStore final : public StoreWrapper {
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
   Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                       std::uint64_t max_size) override;
+  Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size) override;
   Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override;
@@ -273,6 +281,8 @@ class RetryingStore final : public StoreWrapper {
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
   Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                       std::uint64_t max_size) override;
+  Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size) override;
   Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override;

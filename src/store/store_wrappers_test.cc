@@ -44,6 +44,7 @@ TEST(StoreOpTest, NamesAreStable) {
   EXPECT_EQ(ToString(StoreOp::kGet), "get");
   EXPECT_EQ(ToString(StoreOp::kPutIfAbsent), "put_if_absent");
   EXPECT_EQ(ToString(StoreOp::kDelete), "delete");
+  EXPECT_EQ(ToString(StoreOp::kGetIfNoneMatch), "get_if_none_match");
 }
 
 TEST(StoreWrapperTest, ForwardsCapabilitiesAndDescription) {
@@ -67,6 +68,7 @@ TEST(CountingStoreTest, CountsCallsPerOperationAndBytesEachWay) {
   ASSERT_TRUE(store.Exists("a").ok());
   ASSERT_TRUE(store.List("").ok());
   ASSERT_TRUE(store.Delete("a").ok());
+  ASSERT_TRUE(store.GetIfNoneMatch("b", "not the version", kNoLimit).ok());  // 4 bytes down
 
   const StoreCounts counts = store.Counts();
   for (std::size_t i = 0; i < kStoreOpCount; ++i) {
@@ -75,7 +77,7 @@ TEST(CountingStoreTest, CountsCallsPerOperationAndBytesEachWay) {
   EXPECT_EQ(counts.total_calls(), kStoreOpCount);
   EXPECT_EQ(counts.failures, 0u);
   EXPECT_EQ(counts.bytes_up, 5u + 3u + 4u);
-  EXPECT_EQ(counts.bytes_down, 5u + 2u + 4u);
+  EXPECT_EQ(counts.bytes_down, 5u + 2u + 4u + 4u);
 }
 
 TEST(CountingStoreTest, FailedCallsCountAsCallsAndFailuresWithoutBytesDown) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,15 +140,65 @@ class Applier {
     (void)env_.UnlinkAt(staging_.get(), StagingName(id).c_str(), 0);
   }
 
+  // The slot of `path` (its parent opened, created with `create`) if what
+  // is there is still as scanned; nullopt if it changed. A check that cannot
+  // look is its error, naming the path.
+  Result<std::optional<VaultSlot>> SlotIfAsScanned(const std::string& path, bool create) {
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, vault_->OpenParent(path, VaultArea::kContent, create));
+    struct stat st;
+    const int err = vault_->StatIn(slot, &st);
+    if (err != 0 && err != ENOENT) return vault_->PathError("cannot inspect", path, err);
+    if (!MatchesScan(in_, path, err == 0 ? &st : nullptr)) return std::optional<VaultSlot>();
+    return std::optional<VaultSlot>(std::move(slot));
+  }
+
+  // The displaced version of a remote deletion: the local version at `path`
+  // (if still as scanned) is renamed to d's name. false: it changed.
+  Result<bool> MoveAside(const std::string& path, const Displacement& d,
+                         std::unique_ptr<std::string>* where) {
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, false));
+    if (!found) return false;
+    HX_ASSIGN_OR_RETURN(std::string kept, MoveKeeping(*vault_, *found, path, d));
+    *where = std::make_unique<std::string>(std::move(kept));
+    return true;
+  }
+
+  // A directory replacing the local version at `path` (if still as
+  // scanned), which is kept at d's name: an empty directory is staged and
+  // swapped in (displace.h). false: it changed.
+  Result<bool> MakeDirDisplacing(const std::string& path, const Displacement& d,
+                                 std::unique_ptr<std::string>* where) {
+    HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> found, SlotIfAsScanned(path, true));
+    if (!found) return false;
+    const std::uint64_t id = NextStagingId();
+    const std::string staged = StagingName(id);
+    if (const int made = env_.MkdirAt(staging_.get(), staged.c_str(), 0777); made != 0) {
+      return OsError(SyncCode::kApplyFailed, "cannot create directory", StagingPath(id), made)
+          .With("path", vault_->Full(path).string());
+    }
+    Result<std::string> kept =
+        ReplaceKeeping(*vault_, *found, path, /*old_is_dir=*/false,
+                       StagedVersion{staging_.get(), staged, /*is_dir=*/true}, d);
+    if (!kept.ok()) {
+      (void)env_.UnlinkAt(staging_.get(), staged.c_str(), AT_REMOVEDIR);
+      return std::move(kept).error();
+    }
+    *where = std::make_unique<std::string>(std::move(*kept));
+    dirs_to_sync_.insert(ParentOf(path));
+    return true;
+  }
+
   // Moves the staged file into place if the target is still as scanned (or
   // still absent, when an earlier phase removed the directory it replaces):
   // the check and the rename are relative to the same directory descriptor,
   // opened (and created) beneath the vault root without following a
   // symlink. A target the scan saw absent is never replaced (something
   // that appeared since is a local change). *after: the installed file's
-  // stat.
+  // stat. With `displace`, the version there is kept at its name (apply.h)
+  // and *where says where it went.
   Result<bool> Install(std::uint64_t id, const std::string& path, bool freed,
-                       std::optional<FileStat>* after) {
+                       const Displacement* displace, std::optional<FileStat>* after,
+                       std::unique_ptr<std::string>* where) {
     Result<VaultSlot> slot = vault_->OpenParent(path, VaultArea::kContent, /*create=*/true);
     if (!slot.ok()) {
       DropStaged(id);
@@ -166,11 +217,22 @@ class Applier {
       return false;
     }
     const std::string staged = StagingName(id);
-    const int moved =
-        now == nullptr
-            ? vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(), slot->name)
-            : env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(), slot->name.c_str(), 0);
-    if (moved != 0) {
+    if (displace != nullptr && now != nullptr) {
+      Result<std::string> kept =
+          ReplaceKeeping(*vault_, *slot, path, S_ISDIR(now->st_mode),
+                         StagedVersion{staging_.get(), staged, /*is_dir=*/false}, *displace);
+      if (!kept.ok()) {
+        DropStaged(id);
+        return std::move(kept).error();
+      }
+      *where = std::make_unique<std::string>(std::move(*kept));
+    } else if (const int moved =
+                   now == nullptr
+                       ? vault_->RenameNoReplace(staging_.get(), staged, slot->dir.get(),
+                                                 slot->name)
+                       : env_.RenameAt(staging_.get(), staged.c_str(), slot->dir.get(),
+                                       slot->name.c_str(), 0);
+               moved != 0) {
       DropStaged(id);
       if (moved == EEXIST) return false;  // something appeared there since the check
       return vault_->PathError("cannot move into place", path, moved);
@@ -259,7 +321,11 @@ class Applier {
     std::vector<DirEntry> entries;
     if (env_.ReadDir(staging_.get(), &entries) != 0) return;
     for (const DirEntry& e : entries) {
-      if (e.name.starts_with("pull-")) (void)env_.UnlinkAt(staging_.get(), e.name.c_str(), 0);
+      if (!e.name.starts_with("pull-")) continue;
+      // A staged directory (MakeDirDisplacing) that was never swapped in.
+      if (env_.UnlinkAt(staging_.get(), e.name.c_str(), 0) != 0) {
+        (void)env_.UnlinkAt(staging_.get(), e.name.c_str(), AT_REMOVEDIR);
+      }
     }
   }
 
@@ -281,11 +347,10 @@ class Applier {
 
 }  // namespace
 
-bool StillAsScanned(const ApplyInput& input, const std::string& path) {
-  Result<VaultDir> vault = VaultDir::Open(*input.env, input.vault);
-  if (!vault.ok()) return false;
-  Result<std::optional<struct stat>> st = vault->Lstat(path, VaultArea::kContent);
-  return st.ok() && MatchesScan(input, path, *st ? &**st : nullptr);
+Result<bool> StillAsScanned(const ApplyInput& input, const std::string& path) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(*input.env, input.vault));
+  HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, vault.Lstat(path, VaultArea::kContent));
+  return MatchesScan(input, path, st ? &*st : nullptr);
 }
 
 Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const Entry& remote,
@@ -360,6 +425,21 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     auto seen = input.scan->entries.find(items[i].path);
     return seen == input.scan->entries.end() ? EntryKind::kTombstone : seen->second.kind;
   };
+  const auto file_like = [](EntryKind kind) {
+    return kind == EntryKind::kFile || kind == EntryKind::kSymlink;
+  };
+  // Where item i's local version (a file or symlink, or a directory that a
+  // file or symlink replaces) goes when it is replaced (null: it is simply
+  // replaced or removed).
+  const auto displacement = [&](std::size_t i) -> const Displacement* {
+    if (input.displace == nullptr) return nullptr;
+    const EntryKind was = local_kind(i);
+    if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote.kind))) {
+      return nullptr;
+    }
+    auto it = input.displace->find(items[i].path);
+    return it == input.displace->end() ? nullptr : &it->second;
+  };
 
   // Declare every chunk the writes will need, so reads are coalesced.
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -388,15 +468,23 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (!pending(i) || join(i)) continue;
     const EntryKind was = local_kind(i);
     const EntryKind now = items[i].remote.kind;
-    if ((was == EntryKind::kFile || was == EntryKind::kSymlink) &&
-        (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
-      RecordInstalled(out[i], applier.RemoveFile(items[i].path), ApplyStatus::kSkippedLocalChange);
+    if (file_like(was) && (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
+      const Displacement* d = displacement(i);
+      if (d == nullptr) {
+        RecordInstalled(out[i], applier.RemoveFile(items[i].path),
+                        ApplyStatus::kSkippedLocalChange);
+      } else if (now == EntryKind::kTombstone) {
+        RecordInstalled(out[i], applier.MoveAside(items[i].path, *d, &out[i].displaced_to),
+                        ApplyStatus::kSkippedLocalChange);
+      }  // else a directory takes its place in step 3
     }
   }
-  // 2. Directories removed or replaced by a file, deepest first.
+  // 2. Directories removed or replaced by a file, deepest first (a
+  // displaced one is swapped out by its replacement in step 4).
   for (std::size_t j = items.size(); j-- > 0;) {
     if (!pending(j) || join(j)) continue;
-    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir) {
+    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir &&
+        displacement(j) == nullptr) {
       auto removed = applier.RemoveDir(items[j].path);
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
     }
@@ -431,10 +519,13 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
       if (auto parent = failed_parent(items[i].path)) {
         fail_beneath(i, *parent);
+      } else if (const Displacement* d = displacement(i)) {
+        RecordInstalled(out[i], applier.MakeDirDisplacing(items[i].path, *d, &out[i].displaced_to),
+                        ApplyStatus::kSkippedLocalChange);
       } else {
         Record(out[i], applier.MakeDir(items[i].path));
       }
-      if (out[i].status == ApplyStatus::kFailed) failed_dirs.insert(items[i].path);
+      if (!pending(i)) failed_dirs.insert(items[i].path);
     }
   }
   // 4. File and symlink contents: stage them all, make them durable, then
@@ -472,9 +563,11 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   to_sync = {};
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!staged[i]) continue;
-    const bool freed = local_kind(i) == EntryKind::kDir;  // removed in step 2
+    // Removed in step 2.
+    const bool freed = local_kind(i) == EntryKind::kDir && displacement(i) == nullptr;
     std::optional<FileStat> after;
-    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, &after);
+    Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, displacement(i),
+                                             &after, &out[i].displaced_to);
     if (installed.ok() && *installed && items[i].remote.kind == EntryKind::kFile) {
       out[i].stat = after;
     }

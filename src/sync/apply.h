@@ -15,15 +15,27 @@
 // the path) and nothing is written outside the vault. A path that would
 // lead into .hx/ fails its item the same way (kInvalidInput).
 //
+// A merge policy's losing local version (ApplyInput::displace) is kept by
+// the same step that replaces it (sync/displace.h), so that a failure at any
+// point leaves the old or the new version at the path and the loser at its
+// new name too — never neither: the remote version is staged and made
+// durable, the path re-checked, then the local version given its new name
+// as the remote one takes the path (a hard link then a rename for a file or
+// symlink; RENAME_EXCHANGE for a directory on either side; a rename aside
+// where the file system has neither). A remote deletion's loser is renamed
+// to its new name (one atomic step).
+//
 // Order: file and symlink removals, then directory removals (deepest
 // first), then directory creations (shallowest first), then file and
 // symlink writes — so a path that changes kind is freed before it is
-// reused.
+// reused (a displaced version is not freed first: its replacement takes
+// its place in one step).
 //
 // Thread-safety: not thread-safe.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +44,7 @@
 #include "index/stat_cache.h"
 #include "os/env.h"
 #include "scan/scanner.h"
+#include "sync/displace.h"
 #include "sync/engine.h"
 #include "sync/fetcher.h"
 #include "sync/planner.h"
@@ -50,6 +63,9 @@ struct AppliedItem {
   std::unique_ptr<Error> error;
   // For applied writes: the file's stat after the rename (for the stat cache).
   std::optional<FileStat> stat;
+  // For a displaced local version (ApplyInput::displace): where it is now
+  // (vault-relative). Out of line: few items are displaced.
+  std::unique_ptr<std::string> displaced_to;
 };
 
 struct ApplyInput {
@@ -64,6 +80,11 @@ struct ApplyInput {
   const SyncOptions* checkpoint = nullptr;
   // Every local file-system call goes through it (Session::env).
   Env* env = &Env::Default();
+  // Paths whose local version an item replaces and that must be kept
+  // elsewhere (see the file comment): a file or symlink (as scanned), or a
+  // directory that a file or symlink replaces (it is kept with everything
+  // in it). Each such path has a kTakeRemote item in the plan.
+  const std::map<std::string, Displacement>* displace = nullptr;
 };
 
 // Applies every kTakeRemote and kJoin item of `items` (conflicts must have
@@ -74,9 +95,11 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
 
 // Whether the local path is still what the scan saw (the re-check every
 // applied item passes): the same kind and, for files, the same stat; absent
-// if the scan saw nothing there. A path whose parent is now a symlink or
-// not a directory is not as scanned.
-bool StillAsScanned(const ApplyInput& input, const std::string& path);
+// if the scan saw nothing there. A path whose parent is now a symlink or a
+// path that cannot be looked at (EIO, EACCES, ...) is an error naming the
+// path (VaultDir's: kConflict for a symlink on the way, the errno's
+// category otherwise), never "not as scanned".
+Result<bool> StillAsScanned(const ApplyInput& input, const std::string& path);
 
 // Assembles the remote version of a file or symlink in input.staging and
 // makes it durable; returns the staged path (the caller moves it somewhere,

@@ -1,11 +1,15 @@
 // A local I/O fault at any single call of a pull's apply phase (through the
 // fault-injecting Env) fails only what it touches, with a KC_SYNC_* code, and
 // loses nothing: the next pull without faults finishes the job.
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "merge/policy.h"
 #include "os/fault_env.h"
 #include "sync/sync_test_util.h"
 
@@ -83,6 +87,83 @@ TEST(ApplyFaultTest, AFaultAtAnyCallOfTheApplyLosesNothingAndTheNextPullFinishes
       SyncOptions o = b->options(now += 1000);
       HX_ASSERT_OK(SyncPull(b->vault(), o));
       EXPECT_EQ(b->Snapshot(), a.Snapshot());
+    }
+  }
+}
+
+// Fails every fstatat of the name `leaf` with `err` while armed (the
+// applier's re-check of that path, and nothing else).
+class FailingStatOf final : public EnvWrapper {
+ public:
+  FailingStatOf(Env& target, std::string leaf, int err)
+      : EnvWrapper(target), leaf_(std::move(leaf)), err_(err) {}
+  std::atomic<bool> armed{false};
+  int StatAt(int dirfd, const char* path, struct stat* st, int flags) override {
+    if (armed && leaf_ == path) return err_;
+    return EnvWrapper::StatAt(dirfd, path, st, flags);
+  }
+
+ private:
+  std::string leaf_;
+  int err_;
+};
+
+// The defect class: a re-check before an install (or a move aside) that
+// could not look at the path was reported as "changed during the pull"
+// (category conflict). It is the I/O error itself, with its category, and
+// names the path — for a plain remote change and for a resolved conflict.
+TEST(ApplyFaultTest, ARecheckThatCannotLookIsItsIoErrorNamingThePathNotAChange) {
+  for (const bool conflict : {false, true}) {
+    for (const int err : {EIO, EACCES}) {
+      SCOPED_TRACE(std::string(conflict ? "cloud_preferred conflict" : "remote change") +
+                   ", errno " + std::to_string(err));
+      auto store = MakeFolderStoreFixture();
+      std::int64_t now = 1'700'000'000'000;
+      Device a(*store, "a", 1), b(*store, "b", 2);
+      HX_ASSERT_OK(a.Init(now += 1000));
+      a.Write("docs/notes.txt", "one\n");
+      HX_ASSERT_OK(a.Push(now += 1000));
+      HX_ASSERT_OK(b.Init(now += 1000));
+      HX_ASSERT_OK(b.Pull(now += 1000));
+      a.Write("docs/notes.txt", "two, from a\n");
+      HX_ASSERT_OK(a.Push(now += 1000));
+      if (conflict) b.Write("docs/notes.txt", "two, from b\n");
+
+      FailingStatOf env(Env::Default(), "notes.txt", err);
+      SyncOptions o = b.options(now += 1000);
+      o.env = &env;
+      if (conflict) o.auto_merge = MergePolicy::kCloudPreferred;
+      o.checkpoint = [&](std::string_view point) {
+        if (point == "pull.before_apply") env.armed = true;
+      };
+      Result<PullReport> pulled = SyncPull(b.vault(), o);
+      env.armed = false;
+      ASSERT_TRUE(pulled.ok()) << pulled.error().ToShortString();
+      ASSERT_TRUE(pulled->error.has_value());
+      EXPECT_EQ(pulled->error->category, err == EIO ? Category::kIo : Category::kAuth)
+          << pulled->error->ToShortString();
+      EXPECT_EQ(pulled->error->message.find("changed during"), std::string::npos)
+          << pulled->error->ToShortString();
+      const PullItem* item = nullptr;
+      for (const PullItem& i : pulled->items) {
+        if (i.path == "docs/notes.txt") item = &i;
+      }
+      ASSERT_NE(item, nullptr);
+      ASSERT_EQ(item->status, "failed");
+      ASSERT_TRUE(item->error.has_value());
+      EXPECT_EQ(item->error->code, SyncCode::kApplyFailed);
+      EXPECT_EQ(item->error->category, err == EIO ? Category::kIo : Category::kAuth);
+      EXPECT_NE(item->error->details.at("path").find("docs/notes.txt"), std::string::npos);
+      EXPECT_NE(item->error->message.find(std::strerror(err)), std::string::npos)
+          << item->error->ToShortString();
+      // Nothing was lost, and the next pull finishes.
+      EXPECT_EQ(b.Read("docs/notes.txt"), conflict ? "two, from b\n" : "one\n");
+      SyncOptions again = b.options(now += 1000);
+      if (conflict) again.auto_merge = MergePolicy::kCloudPreferred;
+      Result<PullReport> rerun = SyncPull(b.vault(), again);
+      HX_ASSERT_OK(rerun);
+      EXPECT_FALSE(rerun->error.has_value());
+      EXPECT_EQ(b.Read("docs/notes.txt"), "two, from a\n");
     }
   }
 }

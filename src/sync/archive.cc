@@ -74,8 +74,7 @@ Result<fs::path> MoveIntoArchive(const LocalState& local, const VaultDir& vault,
                  source.string() + " is a directory; only files and symlinks are archived")
         .With("path", source.string());
   }
-  const std::string dest_rel =
-      ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
+  const std::string dest_rel = ArchiveStateRel(reason_id, rel_path);
   HX_ASSIGN_OR_RETURN(VaultSlot to, vault.OpenParent(dest_rel, VaultArea::kState, true));
   const std::string leaf = to.name;
   const fs::path dest = ArchiveDir(local) / std::string(reason_id) / std::string(rel_path);
@@ -121,6 +120,27 @@ Status MoveNoReplace(const LocalState& local, std::string_view from_rel, std::st
 }
 
 fs::path ArchiveDir(const LocalState& local) { return local.dir() / "archive"; }
+
+Result<std::string> FreeArchiveReason(const VaultDir& vault, std::string_view base) {
+  for (int n = 1; n <= kMaxArchiveVariants; ++n) {
+    std::string reason(base);
+    if (n > 1) reason += "-" + std::to_string(n);
+    Result<std::optional<struct stat>> there =
+        vault.Lstat(ArchiveRel() + "/" + reason, VaultArea::kState);
+    // A symlinked archive: every write into it fails, naming it.
+    if (!there.ok() && there.error().category == Category::kConflict) return reason;
+    if (!there.ok()) return std::move(there).error();
+    if (!*there) return reason;
+  }
+  return Error(SyncCode::kApplyFailed, Category::kIo,
+               "the archive already holds " + std::to_string(kMaxArchiveVariants) + " folders " +
+                   std::string(base) + "-N; clear .hx/archive/ and sync again")
+      .With("path", vault.Full(ArchiveRel()).string());
+}
+
+std::string ArchiveStateRel(std::string_view reason_id, std::string_view rel_path) {
+  return ArchiveRel() + "/" + std::string(reason_id) + "/" + std::string(rel_path);
+}
 
 bool IsValidReasonId(std::string_view reason_id) {
   if (reason_id.empty() || reason_id.size() > 128) return false;

@@ -43,6 +43,20 @@ std::filesystem::path ArchiveDir(const LocalState& local);
 // [a-z0-9_-], 1..128 characters.
 bool IsValidReasonId(std::string_view reason_id);
 
+// The vault-relative path where `rel_path`'s version archived under
+// `reason_id` goes first: ".hx/archive/<reason_id>/<rel_path>" (the state
+// area of os/vault_dir.h). The caller checks both (IsValidReasonId; the
+// VaultDir checks the path).
+std::string ArchiveStateRel(std::string_view reason_id, std::string_view rel_path);
+
+// The first of "<base>", "<base>-2", "<base>-3", ... that nothing in the
+// archive is named yet: the reason id of an operation named after the time
+// (`hx sync link`'s "link-<now_ms>", an envelope apply's), so a rerun in the
+// same millisecond never collides with the earlier run's archive (the
+// caller holds the vault's lock). `base` must be a valid reason id. Errors:
+// looking at .hx/archive/ fails (the errno's category, naming it).
+Result<std::string> FreeArchiveReason(const VaultDir& vault, std::string_view base);
+
 // Moves the file or symlink at <vault>/<rel_path> into the archive under
 // `reason_id` and returns where it now is (absolute). Errors:
 // KC_SYNC_INPUT_INVALID for an unsafe rel_path (absolute, empty, "." or ".."

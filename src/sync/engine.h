@@ -35,6 +35,8 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "merge/policy.h"
+#include "obs/progress.h"
+#include "obs/usage.h"
 #include "os/env.h"
 #include "store/store.h"
 #include "store/target_uri.h"
@@ -76,10 +78,26 @@ struct SyncOptions {
   // The clock for deadlines, backoff and elapsed time (base/clock.h; the
   // wall time of records is `now_ms`). Null: env's clock.
   Clock* clock = nullptr;
+  // The agent under policy none (sync/hold.h): a pull holds the
+  // conflicting paths (nothing applied there, PullReport::held names them)
+  // and applies the rest; a push on such a base publishes the store's
+  // version at the held paths and this device's changes elsewhere. The
+  // commands leave it false: a conflict stops the whole pull.
+  bool hold_conflicts = false;
   // Threads of the folder scan (0: the number of cores, at most 8). The
   // local fault sweep sets 1, so that the Nth call of the Env is the same
   // call on every run.
   int scan_threads = 0;
+  // Where push, pull and link report their phases and how much is done
+  // (obs/progress.h); the engine never prints. Default: no listener.
+  obs::Progress progress;
+  // The prices of the S3 cost estimate in reports (obs/usage.h; the CLI
+  // reads HX_S3_PRICES). Default: AWS's list prices.
+  obs::PriceTable prices;
+  // Opens the session without any local write (hx explain, hx diag): the key
+  // unlocked with the passphrase is not cached, the store's vault.json is not
+  // remembered in the index.
+  bool read_only = false;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);
@@ -185,6 +203,13 @@ struct PullReport {
   // device's manifest (read-only credentials) after everything was applied.
   // The JSON carries "warnings" only when there are some.
   std::vector<Error> warnings;
+  // SyncOptions::hold_conflicts: the conflicting paths left as they are on
+  // both sides (sorted). The JSON carries "held" only when there are some.
+  std::vector<std::string> held;
+  // What the operation cost at the store (requests by method, bytes, the
+  // S3 estimate); set by SyncPull, and in a push's merged pull left unset
+  // (the push's own covers it). The JSON carries "store_usage" when set.
+  std::optional<obs::StoreUsage> store_usage;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -207,6 +232,9 @@ struct PushReport {
   // When the store had moved on and a policy other than none was in effect:
   // the pull that merged first (its resolutions say what was kept).
   std::optional<PullReport> merged;
+  // What the push cost at the store (a merged pull's requests included);
+  // the JSON carries "store_usage" when set (always, from SyncPush).
+  std::optional<obs::StoreUsage> store_usage;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

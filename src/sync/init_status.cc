@@ -54,7 +54,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   report.vault_path = vault.string();
   report.target = target.ToUri();
 
-  if (LocalState::Exists(vault, env)) {
+  HX_ASSIGN_OR_RETURN(const bool initialized, LocalState::Exists(vault, env));
+  if (initialized) {
     // Initializing twice is harmless with the same target.
     HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, env));
     HX_ASSIGN_OR_RETURN(Target remembered, ResolveTarget(local.config(), options));

@@ -287,12 +287,13 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
 }
 
 Status UpdateOwnManifestAfterPull(Session& s, std::uint64_t head_seq, std::int64_t now_ms,
-                                  std::vector<Error>& warnings) {
+                                  std::vector<Error>& warnings, std::string_view done) {
   Status written = UpdateOwnManifest(s, head_seq, std::nullopt, now_ms);
   if (written.ok() || written.error().category != Category::kAuth) return written;
   Error refused = std::move(written).error();
   Error warning(SyncCode::kAuthFailed, Category::kAuth,
-                "everything was pulled, but the store refused this device's manifest (" +
+                "everything was " + std::string(done) +
+                    ", but the store refused this device's manifest (" +
                     refused.message +
                     "): other devices will not see which head this device has; give these "
                     "credentials write access to manifests/ if that matters");

@@ -149,15 +149,16 @@ Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& s
 Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
                          std::optional<std::string> published_snapshot, std::int64_t now_ms);
 
-// UpdateOwnManifest at the end of a pull, when everything it could apply is
-// applied and recorded: a store that refuses the write for want of
-// permission (category auth: a reader device with read-only credentials, a
-// read-only folder) does not undo the pull; the refusal is added to
-// `warnings` (KC_SYNC_AUTH_FAILED, detail key) and OkStatus returned. Other
-// devices then do not learn which head this one has seen; nothing else
-// depends on it. Any other failure is returned.
+// UpdateOwnManifest at the end of a pull (or a link), when everything it
+// could apply is applied and recorded: a store that refuses the write for
+// want of permission (category auth: a reader device with read-only
+// credentials, a read-only folder) does not undo it; the refusal is added to
+// `warnings` (KC_SYNC_AUTH_FAILED, detail key; "everything was <done>, but
+// ...") and OkStatus returned. Other devices then do not learn which head
+// this one has seen; nothing else depends on it. Any other failure is
+// returned.
 Status UpdateOwnManifestAfterPull(Session& s, std::uint64_t head_seq, std::int64_t now_ms,
-                                  std::vector<Error>& warnings);
+                                  std::vector<Error>& warnings, std::string_view done = "pulled");
 
 // Writes a conflict artifact to the store and to .hx/conflicts/, and returns
 // KC_SYNC_CONFLICT naming the paths and the artifact.

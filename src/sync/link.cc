@@ -32,6 +32,7 @@
 #include "sync/archive.h"
 #include "sync/fetcher.h"
 #include "sync/internal.h"
+#include "sync/observe.h"
 #include "sync/planner.h"
 #include "sync/session.h"
 
@@ -233,6 +234,11 @@ class Linker {
     HX_ASSIGN_OR_RETURN(scan_,
                         ScanVault(folder_, ScanOptions{}, base_.stats, *s_.chunker, chunk_id));
 
+    // A link rerun in the same millisecond archives beside the earlier one.
+    {
+      HX_ASSIGN_OR_RETURN(const VaultDir vault, VaultDir::Open(*s_.env, folder_));
+      HX_ASSIGN_OR_RETURN(archive_rel_, FreeArchiveReason(vault, archive_rel_));
+    }
     Classify();
     HX_RETURN_IF_ERROR(CheckDecisionsNameConflicts());
     const bool waiting = std::any_of(planned_.begin(), planned_.end(), [](const Planned& p) {
@@ -444,13 +450,6 @@ class Linker {
     return std::string(kLocalDirName) + "/archive/" + ArchiveRel(path, side);
   }
 
-  // Moves the local version of `path` (and what is under it) to the archive,
-  // never over an earlier archived version.
-  Status ArchiveLocal(const std::string& path) {
-    return MoveNoReplace(*vault_, path, VaultArea::kContent,
-                         ArchiveStateRel(path, Side::kLocal), VaultArea::kState);
-  }
-
   // Writes the store's version of `path` to the archive (a file's content,
   // or a symlink with its target), relative to the archive directory's
   // descriptor (opened beneath the vault root, never through a symlink).
@@ -551,41 +550,36 @@ class Linker {
       return;
     }
     vault_.emplace(std::move(*vault));
-    // 1. Archives first: no version is replaced before it is safe.
+    // A local version that the store's version replaces (a directory with
+    // what it holds) is archived by the applier as it replaces it
+    // (sync/displace.h: the path always holds one of the two).
+    std::map<std::string, Displacement> displaced;
+    // (archive_local goes with take_remote, and the two sides differ in
+    // kind or content: never two directories.)
+    for (const Planned& p : planned_) {
+      if (p.item.status != "failed" && p.archive_local) {
+        displaced[p.item.path] = Displacement{ArchiveStateRel(p.item.path, Side::kLocal), true};
+      }
+    }
+    // 1. The store's losing versions into the archive.
     std::set<std::string> failed;  // paths whose descendants cannot be applied
-    std::set<std::string> moved;   // local paths moved to the archive
     for (Planned& p : planned_) {
       if (p.item.status == "failed") failed.insert(p.item.path);
-      if (p.item.status == "failed" || (!p.archive_local && !p.archive_remote)) continue;
+      if (p.item.status == "failed" || !p.archive_remote) continue;
       if (FindAncestor(failed, p.item.path) != failed.end()) {
         Fail(p, Error(SyncCode::kApplyFailed, Category::kAborted,
                       "a parent directory could not be linked"));
         failed.insert(p.item.path);
         continue;
       }
-      Status done =
-          p.archive_local ? ArchiveLocal(p.item.path) : ArchiveRemote(p.item.path, *p.remote);
-      if (!done.ok()) {
+      if (Status done = ArchiveRemote(p.item.path, *p.remote); !done.ok()) {
         Fail(p, done.error());
         failed.insert(p.item.path);
-      } else if (p.archive_local) {
-        moved.insert(p.item.path);
       }
     }
     SyncArchive();
     // 2. The store's versions, through the pull's applier, re-checked
-    // against the scan (with what was archived now absent).
-    ScanResult expected;
-    expected.entries = scan_.entries;
-    expected.stat_changes = scan_.stat_changes;
-    for (const std::string& path : moved) {
-      expected.entries.erase(path);
-      const std::string prefix = path + "/";
-      for (auto it = expected.entries.lower_bound(prefix);
-           it != expected.entries.end() && it->first.starts_with(prefix);) {
-        it = expected.entries.erase(it);
-      }
-    }
+    // against the scan.
     std::vector<PlannedItem> items;
     std::vector<Planned*> owners;
     for (Planned& p : planned_) {
@@ -604,16 +598,22 @@ class Linker {
       items.push_back(std::move(item));
       owners.push_back(&p);
     }
+    options_.progress.StartPhase(obs::Phase::kDownload, items.size(), 0);
+    const SyncOptions apply_options = WithApplyProgress(options_, items.size());
     std::vector<AppliedItem> applied = ApplyPlan({.vault = folder_,
                                                   .staging = s_.local.staging_dir(),
-                                                  .scan = &expected,
+                                                  .scan = &scan_,
                                                   .cache = &base_.stats,
-                                                  .checkpoint = &options_,
-                                                  .env = s_.env},
+                                                  .checkpoint = &apply_options,
+                                                  .env = s_.env,
+                                                  .displace = &displaced},
                                                  items, *fetcher_);
     for (std::size_t i = 0; i < applied.size(); ++i) {
       Planned& p = *owners[i];
+      if (applied[i].displaced_to) p.item.archived = *applied[i].displaced_to;
       if (applied[i].status == ApplyStatus::kApplied) {
+        // A displaced directory took what it held to the archive.
+        if (IsLive(p.local) && p.local->kind == EntryKind::kDir) StatRemoveTree(p.item.path);
         if (applied[i].stat) {
           StatPut(p.item.path, StatCacheEntry{*applied[i].stat, p.remote->chunks});
         }
@@ -626,7 +626,6 @@ class Linker {
                                            std::string(ToString(applied[i].status)) +
                                            "); move it away and link again"));
     }
-    for (const std::string& path : moved) StatRemoveTree(path);
   }
 
   void StatPut(const std::string& path, StatCacheEntry entry) {
@@ -653,15 +652,21 @@ class Linker {
     synced.snapshot_id = head_->snapshot_id;
     synced.head_seq = head_->seq;
     HX_RETURN_IF_ERROR(CommitSyncedState(s_, base_, synced, kMetaLastPullMs, options_.now_ms));
-    return UpdateOwnManifest(s_, head_->seq, std::nullopt, options_.now_ms);
+    // A read-only store (a reader's credentials) that refuses only the
+    // manifest: the link is complete, with a warning (as pull's).
+    return UpdateOwnManifestAfterPull(s_, head_->seq, options_.now_ms, report_.warnings, "linked");
   }
 
-  // .hx/reports/link_<now_ms>.json, best effort (as pull's reports).
+  // .hx/reports/link_<now_ms>.json (or -N: never over an earlier link's
+  // report of the same millisecond), best effort (as pull's reports).
   void SaveReport() {
-    const std::string name = "link_" + std::to_string(options_.now_ms) + ".json";
-    report_.report_file = ".hx/reports/" + name;
+    Result<std::string> name = LocalState::FreeFileName(
+        *s_.env, s_.local.reports_dir(), "link_" + std::to_string(options_.now_ms), ".json");
+    if (!name.ok()) return;
+    report_.report_file = ".hx/reports/" + *name;
     Result<std::string> json = WriteCanonicalJson(report_.ToJson());
-    if (!json.ok() || !LocalState::WriteFileAtomic(s_.local.reports_dir() / name, *json).ok()) {
+    if (!json.ok() ||
+        !LocalState::WriteFileAtomic(*s_.env, s_.local.reports_dir() / *name, *json).ok()) {
       report_.report_file.reset();
     }
   }
@@ -711,18 +716,23 @@ Result<LinkReport> SyncLink(const fs::path& vault, const SyncOptions& options,
   if (!link.decisions_file.empty()) {
     HX_ASSIGN_OR_RETURN(decisions, ReadDecisionsFile(link.decisions_file));
   }
-  std::error_code ec;
-  if (!fs::is_directory(vault, ec)) {
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  struct stat st;
+  if (const int err = env.StatAt(AT_FDCWD, vault.c_str(), &st, 0);
+      err == ENOENT || err == ENOTDIR || (err == 0 && !S_ISDIR(st.st_mode))) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  "the folder " + vault.string() + " does not exist; link joins an existing folder")
         .With("path", vault.string());
+  } else if (err != 0) {
+    // A folder that cannot be looked at is that error, not a missing one.
+    return OsError(SyncCode::kStateFailed, "cannot look at the folder", vault, err);
   }
   LinkReport report;
   report.vault_path = vault.string();
   report.policy = std::string(MergePolicyName(link.policy));
   report.dry_run = link.dry_run;
 
-  const bool initialized = LocalState::Exists(vault);
+  HX_ASSIGN_OR_RETURN(const bool initialized, LocalState::Exists(vault, env));
   std::optional<ScratchDir> scratch;
   Result<Session> session = Error(SyncCode::kInternal, Category::kInternal, "no session");
   if (link.dry_run && !initialized) {
@@ -745,6 +755,7 @@ Result<LinkReport> SyncLink(const fs::path& vault, const SyncOptions& options,
   if (!link.dry_run || initialized) report.node_id = s.node_id();
 
   Linker linker(s, vault, options, link, decisions, report);
+  options.progress.StartPhase(obs::Phase::kScan);
   Status run = linker.Run();
   if (!link.dry_run) {
     RecordOutcome(*s.index, !run.ok() ? run : report.error ? Status(*report.error) : OkStatus());

@@ -17,14 +17,19 @@
 //     manual_per_item applies NOTHING unless a decisions file names a choice
 //     for every changed item.
 // Archives go under .hx/archive/link-<now_ms>/<path>.local or .cloud (the
-// suffix names the side that lost); an existing archive is never replaced.
+// suffix names the side that lost; link-<now_ms>-N/ when a link of the same
+// millisecond made that folder); an existing archive is never replaced. A
+// local version that the store's version replaces (a file, a symlink, or a
+// directory with everything in it) is archived by the step that replaces it
+// (sync/displace.h): the path always holds one of them.
 //
 // A link completes only when every item succeeded: then the base becomes the
-// store's head (every path of the head, exactly) and the report is saved as
-// .hx/reports/link_<now_ms>.json. If an item failed or awaits a decision,
-// no base is recorded: push and pull refuse (the folder has not synced yet)
-// and running link again continues where it stopped (what it already wrote
-// joins as unchanged).
+// store's head (every path of the head, exactly). Every link but a dry run
+// saves its report as .hx/reports/link_<now_ms>.json (link_<now_ms>-N.json
+// when that name is taken: never over another). If an item failed or awaits
+// a decision, no base is recorded: push and pull refuse (the folder has not
+// synced yet) and running link again continues where it stopped (what it
+// already wrote joins as unchanged).
 //
 // --dry-run reads the store and the folder and writes nothing anywhere (no
 // .hx/, no key cache, no report): the report is the preview.
@@ -121,6 +126,11 @@ struct LinkReport {
   // Set for "needs_decisions" (KC_SYNC_CONFLICT) and "partial"
   // (KC_SYNC_APPLY_FAILED): what to do next.
   std::optional<Error> error;
+  // Problems that did not undo a complete link: a store that refused this
+  // device's manifest (read-only credentials; KC_SYNC_AUTH_FAILED, detail
+  // key), as pull reports it. The JSON carries "warnings" only when there
+  // are some; the text shows "warning: <message>" lines.
+  std::vector<Error> warnings;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };

@@ -89,6 +89,11 @@ nlohmann::json LinkReport::ToJson() const {
   j["summary"] = summary.ToJson();
   j["report_file"] = report_file ? nlohmann::json(*report_file) : nlohmann::json(nullptr);
   j["error"] = error ? nlohmann::json::parse(error->ToJson()) : nlohmann::json(nullptr);
+  if (!warnings.empty()) {
+    nlohmann::json warnings_json = nlohmann::json::array();
+    for (const Error& w : warnings) warnings_json.push_back(nlohmann::json::parse(w.ToJson()));
+    j["warnings"] = std::move(warnings_json);
+  }
   return j;
 }
 
@@ -115,6 +120,7 @@ std::string LinkReport::ToHuman() const {
       << summary.skipped << ", conflicted " << summary.conflicted << ", failed " << summary.failed
       << "\n";
   if (report_file) out << "report: " << Printable(*report_file) << "\n";
+  for (const Error& w : warnings) out << "warning: " << Printable(w.message) << "\n";
   if (outcome == "linked") out << "next: hx sync push publishes this folder's additions\n";
   return out.str();
 }

@@ -3,6 +3,7 @@
 // never deleting local data; the dry run; convergence after the link.
 #include "sync/link.h"
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,8 @@
 
 #include "json/canonical_json.h"
 #include "json/schema_testing.h"
+#include "meta/manifest.h"
+#include "os/env.h"
 #include "sync/sync_test_util.h"
 
 namespace hx {
@@ -242,6 +245,106 @@ TEST_F(LinkTest, AnItemThatCannotBeWrittenFailsAloneAndLinkingAgainFinishes) {
   EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
   // What the first run wrote joins as unchanged.
   EXPECT_EQ(Statuses(*again).at("dir/nested.txt"), "unchanged/skipped");
+}
+
+// The defect class: names made from the time collided when a command ran
+// again in the same millisecond (EEXIST on .hx/archive/link-<ms>/...). The
+// rerun archives beside the first run and saves its own report.
+TEST_F(LinkTest, ALinkRerunInTheSameMillisecondArchivesBesideTheFirstRun) {
+  ASSERT_EQ(::mkfifo((b_.vault() / "only_remote.txt").c_str(), 0644), 0);
+  Result<LinkReport> first = Link(MergePolicy::kLocalPreferred, 5000);
+  HX_ASSERT_OK(first);
+  ASSERT_EQ(first->outcome, "partial");
+  EXPECT_EQ(first->report_file, ".hx/reports/link_5000.json");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.cloud"), "cloud version");
+
+  fs::remove(b_.vault() / "only_remote.txt");
+  Result<LinkReport> again = Link(MergePolicy::kLocalPreferred, 5000);
+  HX_ASSERT_OK(again);
+  EXPECT_EQ(again->outcome, "linked") << (again->error ? again->error->ToShortString() : "");
+  EXPECT_EQ(again->items.front().archived, ".hx/archive/link-5000-2/changed.txt.cloud");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000-2/changed.txt.cloud"), "cloud version");
+  EXPECT_EQ(ReadAll(b_.vault() / ".hx/archive/link-5000/changed.txt.cloud"), "cloud version");
+  EXPECT_EQ(again->report_file, ".hx/reports/link_5000-2.json");
+  EXPECT_TRUE(fs::exists(b_.vault() / ".hx/reports/link_5000.json"));
+  EXPECT_TRUE(fs::exists(b_.vault() / ".hx/reports/link_5000-2.json"));
+  EXPECT_TRUE(ValidateAgainstSchema(again->ToJson(), "schemas/link_report.schema.json"));
+}
+
+// A reader device with read-only credentials: the store refuses only this
+// device's manifest. The link completes (exit 0) with a warning, as a pull
+// does, in the JSON and the text.
+TEST_F(LinkTest, ALinkToAReadOnlyStoreCompletesWithAWarningWhenOnlyTheManifestIsRefused) {
+  b_.wrap_store = testing::RefuseManifestWrites();
+  Result<LinkReport> r = Link(MergePolicy::kLocalPreferred);
+  HX_ASSERT_OK(r);
+  EXPECT_EQ(r->outcome, "linked");
+  EXPECT_FALSE(r->error.has_value());
+  EXPECT_EQ(b_.Read("only_remote.txt"), "remote");
+  const nlohmann::json json = r->ToJson();
+  testing::ExpectManifestRefusedWarning(r->warnings, r->ToHuman(), json, "linked");
+  EXPECT_EQ(r->warnings.at(0).details.at("key"), ManifestKey(r->node_id));
+  EXPECT_TRUE(ValidateAgainstSchema(json, "schemas/link_report.schema.json"));
+  // The saved report says the same; the folder is linked: the next pull is
+  // up to date (and warned again only when it writes the manifest).
+  Result<nlohmann::json> saved = ParseJson(ReadAll(b_.vault() / *r->report_file));
+  HX_ASSERT_OK(saved);
+  EXPECT_EQ(saved->at("warnings").size(), 1u);
+  Result<PullReport> pulled = b_.Pull(6000);
+  HX_ASSERT_OK(pulled);
+  EXPECT_EQ(pulled->outcome, "up_to_date");
+  // Without a manifest refusal there are no warnings (and no "warnings" key).
+  Device c(*store_, "c", 3);
+  Result<LinkReport> writable = SyncLink(c.vault(), c.options(7000), LinkOptions{});
+  HX_ASSERT_OK(writable);
+  EXPECT_TRUE(writable->warnings.empty());
+  EXPECT_FALSE(writable->ToJson().contains("warnings"));
+}
+
+// Fails every stat of a <vault>/.hx/config.json with `err` (.hx/ cannot be
+// looked at: EACCES on the folder, EIO on the disk).
+class UnreadableStateEnv final : public EnvWrapper {
+ public:
+  UnreadableStateEnv(Env& target, int err) : EnvWrapper(target), err_(err) {}
+  int StatAt(int dirfd, const char* path, struct stat* st, int flags) override {
+    if (std::string_view(path).ends_with("/.hx/config.json")) return err_;
+    return EnvWrapper::StatAt(dirfd, path, st, flags);
+  }
+
+ private:
+  int err_;
+};
+
+// The defect class: a failure to look at .hx/ was taken for "not
+// initialized" (LocalState::Exists), so init and link went on as if the
+// folder were new (or advised "run hx sync init"). It is the error itself:
+// KC_SYNC_STATE_FAILED with the errno's category, naming the path.
+TEST_F(LinkTest, AStateFolderThatCannotBeLookedAtIsItsErrorNeverNotInitialized) {
+  HX_ASSERT_OK(b_.Init(4000));
+  for (const int err : {EACCES, EIO}) {
+    SCOPED_TRACE(err);
+    UnreadableStateEnv env(Env::Default(), err);
+    SyncOptions o = b_.options(5000);
+    o.env = &env;
+    const Category want = err == EACCES ? Category::kAuth : Category::kIo;
+    auto check = [&](const Error& e) {
+      EXPECT_EQ(e.code, SyncCode::kStateFailed) << e.ToShortString();
+      EXPECT_EQ(e.category, want) << e.ToShortString();
+      EXPECT_EQ(e.details.at("path"), (b_.vault() / ".hx/config.json").string());
+      EXPECT_EQ(e.message.find("hx sync init"), std::string::npos) << e.ToShortString();
+    };
+    LinkOptions link;
+    Result<LinkReport> linked = SyncLink(b_.vault(), o, link);
+    ASSERT_FALSE(linked.ok());
+    check(linked.error());
+    Result<InitReport> init = SyncInit(b_.vault(), o, InitOptions{});
+    ASSERT_FALSE(init.ok());
+    check(init.error());
+    Result<PullReport> pulled = SyncPull(b_.vault(), o);
+    ASSERT_FALSE(pulled.ok());
+    EXPECT_EQ(pulled.error().category, want) << pulled.error().ToShortString();
+    EXPECT_EQ(pulled.error().message.find("hx sync init"), std::string::npos);
+  }
 }
 
 TEST_F(LinkTest, ALinkNeverWritesThroughASymlinkedParentOrArchive) {

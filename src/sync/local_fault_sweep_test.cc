@@ -1,6 +1,6 @@
 // The local I/O fault sweep (issue 11, item 6): every local file-system call
-// of push, pull and link goes through the Env (os/env.h), so each one can
-// fail. For each command, on a small vault (a few files in two directories,
+// of push, pull, link and hx envelope apply goes through the Env (os/env.h),
+// so each one can fail. For each command, on a small vault (a few files in two directories,
 // a folder store, which is local too):
 //
 //   1. the command runs once through an unarmed FaultInjectingEnv, which
@@ -44,6 +44,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "envelope/folder.h"
 #include "merge/policy.h"
 #include "os/env.h"
 #include "os/fault_env.h"
@@ -158,20 +159,6 @@ std::string JudgeVault(const Tree& before, const Tree& after, const Tree& now) {
   return problems;
 }
 
-// Defects the sweep found in code this test's author does not own, reported
-// to its owner; the wrong error is counted (and printed) instead of failing
-// the sweep. Everything else the sweep checks (nothing lost, convergence)
-// still holds for these runs. Remove an entry once its defect is fixed.
-bool IsKnownDefect(const std::string& command, const Error& error) {
-  // apply.cc / pull.cc: when a call that checks the local file before it is
-  // replaced fails (open, stat), the item is reported "changed during the
-  // pull" (KC_SYNC_APPLY_FAILED, category conflict, no path detail) instead
-  // of the I/O error that happened. Nothing is lost; the rerun converges.
-  return command.starts_with("pull") && error.code == SyncCode::kApplyFailed &&
-         error.category == Category::kConflict &&
-         error.message.find("changed during the pull") != std::string::npos;
-}
-
 // One failure of the sweep, for the final listing.
 struct Finding {
   std::string command;
@@ -254,9 +241,7 @@ class Sweep {
         if (!fired) note("the fault never fired (the run made fewer calls)");
         if (!faulted.ok()) {
           const std::string problems = JudgeError(faulted.error(), fault);
-          if (!problems.empty() && IsKnownDefect(command_, faulted.error())) {
-            ++known_;
-          } else if (!problems.empty()) {
+          if (!problems.empty()) {
             note(problems + "[" + faulted.error().ToShortString() + "]");
           }
         }
@@ -270,11 +255,10 @@ class Sweep {
             note("temporary file left in the store: " + temp);
           }
         }
-        // The rerun comes later, as a user's would (link's archive folder is
-        // named after the time: a rerun in the same millisecond collides).
-        SyncOptions later = options;
-        later.now_ms += 60'000;
-        const Status again = rerun(later);
+        // The rerun comes in the same millisecond: names made from the time
+        // (link's archive folder, reports) must not collide with the faulted
+        // run's.
+        const Status again = rerun(options);
         if (!again.ok()) {
           note("the rerun failed: " + again.error().ToShortString());
           continue;
@@ -288,20 +272,51 @@ class Sweep {
   }
 
   void set_store_root(fs::path root) { store_root_ = std::move(root); }
-  // Faulted runs, how many of them returned an error, and how many of those
-  // were a known defect's.
+  // Faulted runs, and how many of them returned an error.
   int runs() const { return runs_; }
   int failed() const { return failed_; }
-  int known() const { return known_; }
 
  private:
   int runs_ = 0;
-  int known_ = 0;
   int failed_ = 0;
   std::string command_;
   Checkpoint checkpoint_;
   fs::path store_root_;
 };
+
+// A command's outcome as a Status: its error, or the error its report
+// carries (a partial pull or link).
+template <typename Report>
+Status Outcome(Result<Report> r) {
+  if (!r.ok()) return std::move(r).error();
+  if (r->error) return *r->error;
+  return OkStatus();
+}
+
+// hx sync pull of `vault`, with `policy` (none: the vault's default).
+Sweep::RunFn PullOf(const fs::path& vault, std::optional<MergePolicy> policy = std::nullopt) {
+  return [vault, policy](const SyncOptions& o) -> Status {
+    SyncOptions with_policy = o;
+    if (policy) with_policy.auto_merge = *policy;
+    return Outcome(SyncPull(vault, with_policy));
+  };
+}
+
+// hx sync link of `vault`.
+Sweep::RunFn LinkOf(const fs::path& vault, LinkOptions link = {}) {
+  return [vault, link](const SyncOptions& o) { return Outcome(SyncLink(vault, o, link)); };
+}
+
+// The rerun of a link: linking a folder that a link already synced is
+// refused ("use hx sync pull"), so after a faulted link that completed, the
+// rerun is that pull.
+Sweep::RunFn LinkOrPullOf(const fs::path& vault, LinkOptions link = {}) {
+  return [vault, link](const SyncOptions& o) -> Status {
+    Status linked = LinkOf(vault, link)(o);
+    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
+    return PullOf(vault)(o);
+  };
+}
 
 // The small vault: five files in two directories (one nested), one
 // executable, one empty, one large enough for several chunks.
@@ -347,8 +362,8 @@ class LocalFaultSweep : public ::testing::Test {
 
   void Report(const Sweep& sweep, const std::vector<Finding>& findings, std::uint64_t calls) {
     std::cout << "[sweep] " << calls << " local calls per run, " << sweep.runs()
-              << " faulted runs (" << sweep.failed() << " returned an error, " << sweep.known()
-              << " of them a known defect's wrong error), " << findings.size() << " findings\n";
+              << " faulted runs (" << sweep.failed() << " returned an error), " << findings.size()
+              << " findings\n";
     // Most faults must surface: a sweep whose faults all vanish proves nothing.
     EXPECT_GT(sweep.failed(), sweep.runs() / 2);
     EXPECT_TRUE(findings.empty()) << Describe(findings);
@@ -394,12 +409,7 @@ TEST_F(LocalFaultSweep, PullLosesNothingAndConvergesAfterAnyLocalFault) {
   const Tree new_tree = ReadTree(a_->vault());
   Sweep sweep("pull", {StoreRoot(), b_->vault()});
   sweep.set_store_root(StoreRoot());
-  auto pull = [&](const SyncOptions& o) -> Status {
-    Result<PullReport> r = SyncPull(b_->vault(), o);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
+  const Sweep::RunFn pull = PullOf(b_->vault());
   // Each file is old or new, never partial; nothing else appears.
   auto after_fault = [&]() { return JudgeVault(old_tree, new_tree, ReadTree(b_->vault())); };
   auto after_recovery = [&]() -> std::string {
@@ -427,59 +437,129 @@ bool Archived(const fs::path& vault, const std::string& bytes) {
   return false;
 }
 
-// A pull whose merge policy replaces a local edit (cloud_preferred): the
-// local version moves into .hx/archive. Whatever call fails, that version
-// is in the vault or in the archive, never gone.
-TEST_F(LocalFaultSweep, PullThatArchivesALocalEditNeverLosesIt) {
-  WriteVersion2(*a_);
-  HX_ASSERT_OK(a_->Push(kT0 + 4000));
-  const std::string local_edit = "b's own edit of the notes\n";
-  b_->Write("notes.txt", local_edit);
-  const Tree old_tree = ReadTree(b_->vault());
-  const Tree new_tree = ReadTree(a_->vault());
-  Sweep sweep("pull_cloud_preferred", {StoreRoot(), b_->vault()});
-  sweep.set_store_root(StoreRoot());
-  auto pull = [&](const SyncOptions& o) -> Status {
-    SyncOptions with_policy = o;
-    with_policy.auto_merge = MergePolicy::kCloudPreferred;
-    Result<PullReport> r = SyncPull(b_->vault(), with_policy);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
-  auto edit_kept = [&]() -> std::string {
-    if (b_->Read("notes.txt") == local_edit || Archived(b_->vault(), local_edit)) return "";
-    return "b's local edit of notes.txt is neither in the vault nor in .hx/archive; ";
-  };
-  // Known defect (pull.cc, reported): the policy moves the local version
-  // into the archive before the store's version is installed, so a failure
-  // in between leaves the path empty until the next pull (the local version
-  // is safe in .hx/archive, checked by edit_kept; the rerun converges). The
-  // fix stages the store's version first and swaps it in
-  // (renameat2 RENAME_EXCHANGE) before archiving the local one.
-  int known_missing = 0;
-  auto after_fault = [&]() {
-    std::string problems = JudgeVault(old_tree, new_tree, ReadTree(b_->vault()));
-    if (problems == "notes.txt is missing; " && Archived(b_->vault(), local_edit)) {
-      ++known_missing;
-      problems.clear();
-    }
-    return problems + edit_kept();
-  };
-  auto after_recovery = [&]() -> std::string {
-    const Tree now = ReadTree(b_->vault());
-    std::string problems = edit_kept();
-    if (now != new_tree) {
-      problems += "b's vault differs from a's: " + JudgeVault(new_tree, new_tree, now);
-    }
-    return problems;
-  };
-  std::uint64_t calls = 0;
-  const std::vector<Finding> findings =
-      sweep.Run(b_->options(kT0 + 5000), pull, after_fault, after_recovery, &calls);
-  std::cout << "[sweep] known defect: notes.txt missing (its local version archived) after "
-            << known_missing << " faulted runs\n";
-  Report(sweep, findings, calls);
+// Whether some vault file (not under .hx/) holds exactly `bytes`.
+bool InVault(const Tree& tree, const std::string& bytes) {
+  return std::any_of(tree.begin(), tree.end(),
+                     [&](const auto& entry) { return entry.second == "file:" + bytes; });
+}
+
+// What `run` leaves in `vault` when nothing fails; `folders` are put back
+// as they were.
+Tree CleanResult(const std::vector<fs::path>& folders, const fs::path& vault,
+                 const Sweep::RunFn& run, const SyncOptions& o) {
+  Checkpoint checkpoint(folders);
+  const Status clean = run(o);
+  EXPECT_TRUE(clean.ok()) << (clean.ok() ? "" : clean.error().ToShortString());
+  Tree tree = ReadTree(vault);
+  checkpoint.Restore();
+  return tree;
+}
+
+// A resolved conflict never loses its losing version and never leaves its
+// path empty: after any fault, every path holds its old or its new version
+// (the applier keeps a displaced local version at its new name as it
+// replaces it: apply.h), and the local version of the conflicting file is
+// in the vault or in .hx/archive. Then the rerun gives what an unfaulted run
+// gives.
+class ResolutionSweep : public LocalFaultSweep {
+ protected:
+  // B edits notes.txt while A's edit is in the store.
+  void SetUp() override {
+    LocalFaultSweep::SetUp();
+    WriteVersion2(*a_);
+    HX_ASSERT_OK(a_->Push(kT0 + 4000));
+    b_->Write("notes.txt", kLocalEdit);
+  }
+
+  // `local_versions`: the bytes of the local files that lose (each must
+  // stay in the vault or in .hx/archive).
+  void RunSweep(const std::string& name, const Device& d, const Sweep::RunFn& run,
+                const Sweep::RunFn& rerun,
+                const std::vector<std::string>& local_versions = {kLocalEdit}) {
+    const std::vector<fs::path> folders = {StoreRoot(), d.vault()};
+    const SyncOptions options = d.options(kT0 + 5000);
+    const Tree old_tree = ReadTree(d.vault());
+    const Tree new_tree = CleanResult(folders, d.vault(), run, options);
+    Sweep sweep(name, folders);
+    sweep.set_store_root(StoreRoot());
+    // The store's version is in the store whatever happens; the local one
+    // only here.
+    auto both_kept = [&]() -> std::string {
+      std::string problems;
+      for (const std::string& bytes : local_versions) {
+        if (InVault(ReadTree(d.vault()), bytes) || Archived(d.vault(), bytes)) continue;
+        problems += "the local version \"" + bytes.substr(0, 40) +
+                    "\" is neither in the vault nor in .hx/archive; ";
+      }
+      return problems;
+    };
+    auto after_fault = [&]() {
+      return JudgeVault(old_tree, new_tree, ReadTree(d.vault())) + both_kept();
+    };
+    auto after_recovery = [&]() -> std::string {
+      const Tree now = ReadTree(d.vault());
+      std::string problems = both_kept();
+      if (now != new_tree) problems += "the vault differs: " + JudgeVault(new_tree, new_tree, now);
+      return problems;
+    };
+    std::uint64_t calls = 0;
+    const std::vector<Finding> findings =
+        sweep.Run(options, run, after_fault, after_recovery, &calls, rerun);
+    Report(sweep, findings, calls);
+  }
+
+  Sweep::RunFn PullWith(MergePolicy policy) { return PullOf(b_->vault(), policy); }
+
+  static constexpr const char* kLocalEdit = "b's own edit of the notes\n";
+};
+
+// cloud_preferred: the local edit goes to .hx/archive as the store's
+// version replaces it.
+TEST_F(ResolutionSweep, PullThatArchivesALocalEditNeverLosesItNorEmptiesThePath) {
+  RunSweep("pull_cloud_preferred", *b_, PullWith(MergePolicy::kCloudPreferred),
+           PullWith(MergePolicy::kCloudPreferred));
+}
+
+// keep_both: one version keeps the path, the other gets a conflict name.
+TEST_F(ResolutionSweep, PullThatKeepsBothVersionsNeverLosesOneNorEmptiesThePath) {
+  RunSweep("pull_keep_both", *b_, PullWith(MergePolicy::kKeepBoth),
+           PullWith(MergePolicy::kKeepBoth));
+}
+
+// local_preferred: the store's version is staged and archived; the local
+// edit stays.
+TEST_F(ResolutionSweep, PullThatArchivesTheStoresVersionNeverLosesTheLocalOne) {
+  RunSweep("pull_local_preferred", *b_, PullWith(MergePolicy::kLocalPreferred),
+           PullWith(MergePolicy::kLocalPreferred));
+}
+
+// hx sync link --policy cloud_preferred: a folder's own version of a file
+// the store holds with other bytes goes to .hx/archive as the store's
+// replaces it.
+TEST_F(ResolutionSweep, LinkThatArchivesALocalVersionNeverLosesItNorEmptiesThePath) {
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("notes.txt", kLocalEdit);
+  LinkOptions cloud_preferred;
+  cloud_preferred.policy = MergePolicy::kCloudPreferred;
+  RunSweep("link_cloud_preferred", c, LinkOf(c.vault(), cloud_preferred),
+           LinkOrPullOf(c.vault(), cloud_preferred));
+}
+
+// hx sync link --policy cloud_preferred where the folder holds a directory
+// (with files, one nested) at the path of a file of the store: the
+// directory goes to .hx/archive with everything in it by the step that puts
+// the store's file in its place (RENAME_EXCHANGE: sync/displace.h), so the
+// path holds the directory or the file at every instant.
+TEST_F(ResolutionSweep, LinkThatArchivesALocalDirectoryNeverLosesItNorEmptiesThePath) {
+  Device c(*store_, "c", 33);
+  c.Write("own.txt", "c's own file\n");
+  c.Write("notes.txt/inner.txt", "c's inner file\n");
+  c.Write("notes.txt/deeper/more.txt", "more of c's\n");
+  LinkOptions cloud_preferred;
+  cloud_preferred.policy = MergePolicy::kCloudPreferred;
+  RunSweep("link_cloud_preferred_dir", c, LinkOf(c.vault(), cloud_preferred),
+           LinkOrPullOf(c.vault(), cloud_preferred), {"c's inner file\n", "more of c's\n"});
 }
 
 TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
@@ -496,22 +576,8 @@ TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
   for (const auto& [path, value] : c_old) c_new[path] = value;
   Sweep sweep("link", {StoreRoot(), c.vault()});
   sweep.set_store_root(StoreRoot());
-  auto link = [&](const SyncOptions& o) -> Status {
-    Result<LinkReport> r = SyncLink(c.vault(), o, LinkOptions{});
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
-  // Linking a folder that a link already synced is refused ("use hx sync
-  // pull"): after a faulted link that succeeded, the rerun is that pull.
-  auto link_or_pull = [&](const SyncOptions& o) -> Status {
-    Status linked = link(o);
-    if (linked.ok() || linked.error().code != SyncCode::kInputInvalid) return linked;
-    Result<PullReport> r = SyncPull(c.vault(), o);
-    if (!r.ok()) return std::move(r).error();
-    if (r->error) return *r->error;
-    return OkStatus();
-  };
+  const Sweep::RunFn link = LinkOf(c.vault());
+  const Sweep::RunFn link_or_pull = LinkOrPullOf(c.vault());
   auto after_fault = [&]() { return JudgeVault(c_old, c_new, ReadTree(c.vault())); };
   auto after_recovery = [&]() -> std::string {
     const Tree now = ReadTree(c.vault());
@@ -520,6 +586,85 @@ TEST_F(LocalFaultSweep, LinkLosesNothingAndConvergesAfterAnyLocalFault) {
   std::uint64_t calls = 0;
   const std::vector<Finding> findings = sweep.Run(c.options(kT0 + 5000), link, after_fault,
                                                   after_recovery, &calls, link_or_pull);
+  Report(sweep, findings, calls);
+}
+
+// hx envelope apply --policy cloud_preferred over B's vault: each kind of
+// replacement the envelope makes (a file by a file, a symlink by a symlink,
+// a directory holding files by a file, a file by a directory with a new
+// file in it) keeps the folder's version in the same step that puts the
+// envelope's in its place (sync/displace.h). After any fault every path
+// holds its old or its new version, and every replaced version of the
+// folder is still in the vault or in .hx/archive; the rerun (the same
+// millisecond) gives what an unfaulted apply gives.
+TEST_F(LocalFaultSweep, EnvelopeApplyThatReplacesLocalVersionsNeverLosesOneNorEmptiesAPath) {
+  const fs::path vault = b_->vault();
+  fs::create_symlink("notes.txt", vault / "link");
+  // The folder the envelope is exported from.
+  TempDir source;
+  const auto put = [&](const std::string& rel, const std::string& bytes) {
+    fs::create_directories((source.path() / rel).parent_path());
+    std::ofstream(source.path() / rel, std::ios::binary) << bytes;
+  };
+  put("notes.txt", "the envelope's notes\n");    // a file replaces a file
+  put("docs", "the envelope's docs is a file\n");  // ... a directory holding files
+  put("src/big.bin/part.txt", "a part\n");        // a directory replaces a file
+  put("src/lib/code.c", b_->Read("src/lib/code.c"));
+  put("added.txt", "new in the envelope\n");
+  fs::permissions(source.path() / "src/lib/code.c", fs::perms::owner_exec, fs::perm_options::add);
+  fs::create_symlink("added.txt", source.path() / "link");  // a symlink replaces a symlink
+  Result<Envelope> envelope = ExportFolder(source.path(), {.now_ms = kT0, .app_version = "test"});
+  HX_ASSERT_OK(envelope);
+
+  const Tree old_tree = ReadTree(vault);
+  // The folder's versions the envelope replaces.
+  std::vector<std::string> losers;
+  for (const auto& [path, value] : old_tree) {
+    const bool replaced = path == "notes.txt" || path == "link" || path == "src/big.bin" ||
+                          path == "docs" || path.starts_with("docs/");
+    if (replaced && value != "dir") losers.push_back(value);
+  }
+  ASSERT_EQ(losers.size(), 5u) << ::testing::PrintToString(old_tree);
+  const auto apply = [&](const SyncOptions& o) -> Status {
+    return Outcome(ApplyEnvelope(
+        vault, *envelope,
+        {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = o.now_ms, .env = o.env}));
+  };
+  const SyncOptions options = b_->options(kT0 + 5000);
+  const Tree new_tree = CleanResult({vault}, vault, apply, options);
+  ASSERT_EQ(new_tree.at("docs"), "file:the envelope's docs is a file\n");
+  ASSERT_EQ(new_tree.at("src/big.bin/part.txt"), "file:a part\n");
+  ASSERT_EQ(new_tree.at("link"), "link:added.txt");
+  // Each loser (a file's bytes or a symlink's target) is somewhere in the
+  // vault or in .hx/archive.
+  const auto all_kept = [&]() -> std::string {
+    const Tree here = ReadTree(vault);
+    const fs::path archive = vault / ".hx" / "archive";
+    const Tree archived = fs::exists(archive) ? ReadTree(archive) : Tree{};
+    std::string problems;
+    for (const std::string& loser : losers) {
+      const auto holds = [&](const Tree& t) {
+        return std::any_of(t.begin(), t.end(), [&](const auto& e) { return e.second == loser; });
+      };
+      if (!holds(here) && !holds(archived)) {
+        problems += "the folder's " + loser.substr(0, 40) + " is neither in the vault nor in "
+                    ".hx/archive; ";
+      }
+    }
+    return problems;
+  };
+  Sweep sweep("envelope_apply", {vault});
+  sweep.set_store_root(StoreRoot());
+  auto after_fault = [&]() { return JudgeVault(old_tree, new_tree, ReadTree(vault)) + all_kept(); };
+  auto after_recovery = [&]() -> std::string {
+    const Tree now = ReadTree(vault);
+    std::string problems = all_kept();
+    if (now != new_tree) problems += "the vault differs: " + JudgeVault(new_tree, new_tree, now);
+    return problems;
+  };
+  std::uint64_t calls = 0;
+  const std::vector<Finding> findings =
+      sweep.Run(options, apply, after_fault, after_recovery, &calls);
   Report(sweep, findings, calls);
 }
 

@@ -216,6 +216,25 @@ Status LocalState::WriteFileAtomic(Env& env, const fs::path& path, std::string_v
   return ReplaceFile(env, path, {bytes}, mode, /*durable=*/true);
 }
 
+Result<std::string> LocalState::FreeFileName(Env& env, const fs::path& dir, std::string_view stem,
+                                             std::string_view ext) {
+  constexpr int kMaxVariants = 10000;
+  for (int n = 1; n <= kMaxVariants; ++n) {
+    std::string name(stem);
+    if (n > 1) name += "-" + std::to_string(n);
+    name += ext;
+    const fs::path path = dir / name;
+    struct stat st;
+    const int err = env.StatAt(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    if (err == ENOENT) return name;
+    if (err != 0) return OsError(SyncCode::kStateFailed, "cannot inspect", path, err);
+  }
+  return Error(SyncCode::kStateFailed, Category::kIo,
+               dir.string() + " already holds " + std::to_string(kMaxVariants) + " files " +
+                   std::string(stem) + "-N" + std::string(ext) + "; remove old ones")
+      .With("path", dir.string());
+}
+
 Status LocalState::WriteCacheFile(const fs::path& path,
                                   std::initializer_list<std::string_view> pieces) {
   return WriteCacheFile(Env::Default(), path, pieces);
@@ -228,10 +247,17 @@ Status LocalState::WriteCacheFile(Env& env, const fs::path& path,
   return ReplaceFile(env, path, pieces, 0644, /*durable=*/false);
 }
 
-bool LocalState::Exists(const fs::path& vault, Env& env) {
+Result<bool> LocalState::Exists(const fs::path& vault, Env& env) {
   struct stat st;
   const fs::path config = vault / kLocalDirName / "config.json";
-  return env.StatAt(AT_FDCWD, config.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode);
+  const int err = env.StatAt(AT_FDCWD, config.c_str(), &st, 0);
+  if (err == ENOENT || err == ENOTDIR) return false;
+  if (err != 0) {
+    return OsError(SyncCode::kStateFailed, "cannot look at this device's state", config, err,
+                   "hx keeps it in .hx/ inside the vault folder: fix the permissions of .hx/ (or "
+                   "the disk) and run the command again");
+  }
+  return S_ISREG(st.st_mode);
 }
 
 Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& config, Env& env) {
@@ -248,7 +274,8 @@ Result<LocalState> LocalState::Create(const fs::path& vault, const LocalConfig& 
   }
   HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(env, dir));
   LocalState state(vault, config, lock_fd, env);
-  if (Exists(vault, env)) {
+  HX_ASSIGN_OR_RETURN(const bool exists, Exists(vault, env));
+  if (exists) {
     return Error(SyncCode::kStateFailed, Category::kAborted,
                  vault.string() + " is already an hx vault");
   }

@@ -67,8 +67,12 @@ class LocalState {
   // Category::kNotFound, "run hx sync init". Another hx process holds the
   // vault: KC_SYNC_LOCKED.
   static Result<LocalState> Open(const std::filesystem::path& vault, Env& env = Env::Default());
-  // Whether <vault>/.hx/config.json exists.
-  static bool Exists(const std::filesystem::path& vault, Env& env = Env::Default());
+  // Whether <vault>/.hx/config.json exists. Only "no such file" (ENOENT,
+  // ENOTDIR) is false: a failure to look (EACCES or EIO on .hx/) is
+  // KC_SYNC_STATE_FAILED with the errno's category (auth, io) naming the
+  // path and saying what to do — never "not initialized", whose advice
+  // (hx sync init) would be wrong.
+  static Result<bool> Exists(const std::filesystem::path& vault, Env& env = Env::Default());
 
   LocalState(LocalState&& other) noexcept;
   LocalState& operator=(LocalState&& other) noexcept;
@@ -102,6 +106,14 @@ class LocalState {
                                 std::string_view bytes, int mode = 0644);
   static Status WriteFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                                 int mode = 0644);
+  // The first name of "<stem><ext>", "<stem>-2<ext>", "<stem>-3<ext>", ...
+  // that nothing in `dir` has yet: a file named after the time (a report)
+  // never replaces the one a command rerun in the same millisecond wrote.
+  // The caller holds the vault's lock. Errors: looking fails (the errno's
+  // category, naming the file).
+  static Result<std::string> FreeFileName(Env& env, const std::filesystem::path& dir,
+                                          std::string_view stem, std::string_view ext);
+
   // Replaces `path` with `bytes` (temp + rename, so readers see the old or
   // the new file) without syncing: for caches that check their own
   // integrity and are rebuilt when damaged (.hx/baseline).

@@ -29,8 +29,10 @@
 #include "sync/engine.h"
 #include "sync/fetch_journal.h"
 #include "sync/fetcher.h"
+#include "sync/hold.h"
 #include "sync/internal.h"
 #include "sync/mass_delete.h"
+#include "sync/observe.h"
 #include "sync/merge_preview.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
@@ -61,8 +63,10 @@ ConflictArtifact PullConflict(const Session& s, const BaseState& base, const Loc
 void SaveReport(const Session& s, const PullReport& report, std::int64_t now_ms) {
   Result<std::string> json = WriteCanonicalJson(report.ToJson());
   if (!json.ok()) return;
-  (void)LocalState::WriteFileAtomic(
-      s.local.reports_dir() / ("pull_" + std::to_string(now_ms) + ".json"), *json);
+  // Never over the report of a pull in the same millisecond.
+  Result<std::string> name = LocalState::FreeFileName(*s.env, s.local.reports_dir(),
+                                                      "pull_" + std::to_string(now_ms), ".json");
+  if (name.ok()) (void)LocalState::WriteFileAtomic(*s.env, s.local.reports_dir() / *name, *json);
 }
 
 std::string DescribeAction(const PlannedItem& item) {
@@ -222,24 +226,55 @@ Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy pol
   return refused;
 }
 
-// Moves each losing local version aside (to its conflict name or into the
-// archive) and fetches each losing remote version into the archive. A moved
-// path is removed from `scan`, so the applier expects it absent.
-std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyInput& input,
-                                                        const Resolution& resolution,
-                                                        ObjectFetcher& fetcher, const Head& head,
-                                                        ScanResult& scan) {
-  const std::string reason = "pull-" + head.snapshot_id.substr(0, 16);
+// The archive's reason id for the losing versions of this pull.
+std::string ArchiveReason(const Head& head) { return "pull-" + head.snapshot_id.substr(0, 16); }
+
+// The losing local versions that the applier keeps as it replaces them
+// (apply.h: the path always holds the old or the new version): every move
+// whose path has an item to apply. The others are moved by SetAsideLosers.
+std::map<std::string, Displacement> DisplacedLosers(const Resolution& resolution,
+                                                    const Head& head) {
+  std::map<std::string, Displacement> out;
+  for (const LocalMove& move : resolution.moves) {
+    const auto item = std::lower_bound(
+        resolution.items.begin(), resolution.items.end(), move.path,
+        [](const PlannedItem& i, const std::string& path) { return i.path < path; });
+    if (item == resolution.items.end() || item->path != move.path ||
+        item->action != PullAction::kTakeRemote) {
+      continue;
+    }
+    out[move.path] = move.to ? Displacement{*move.to, false}
+                             : Displacement{ArchiveStateRel(ArchiveReason(head) + "-local",
+                                                            move.path),
+                                            true};
+  }
+  return out;
+}
+
+// Moves each losing local version that is not `displaced` aside (to its
+// conflict name or into the archive) and fetches each losing remote version
+// into the archive. A moved path is removed from `scan`, so the applier
+// expects it absent.
+std::map<std::string, ResolutionOutcome> SetAsideLosers(
+    Session& s, const ApplyInput& input, const Resolution& resolution, ObjectFetcher& fetcher,
+    const Head& head, const std::map<std::string, Displacement>& displaced, ScanResult& scan) {
+  const std::string reason = ArchiveReason(head);
   std::map<std::string, ResolutionOutcome> out;
   const auto relative = [&](const std::filesystem::path& where) {
     return where.lexically_relative(s.local.vault()).generic_string();
   };
   for (const LocalMove& move : resolution.moves) {
+    if (displaced.count(move.path) != 0) continue;
     ResolutionOutcome& o = out[move.path];
-    if (!StillAsScanned(input, move.path)) {
-      o.error = Error(SyncCode::kApplyFailed, Category::kConflict,
-                      move.path + " changed during the pull; it was left as it is. Pull again")
-                    .With("path", move.path);
+    Result<bool> still = StillAsScanned(input, move.path);
+    if (!still.ok() || !*still) {
+      // A check that failed is reported as itself (naming the path).
+      o.error = !still.ok() ? std::move(still).error()
+                            : Error(SyncCode::kApplyFailed, Category::kConflict,
+                                    move.path +
+                                        " changed during the pull; it was left as it is. Pull "
+                                        "again")
+                                  .With("path", move.path);
       o.blocks_path = true;
       continue;
     }
@@ -285,6 +320,7 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(Session& s, const ApplyI
 
 Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   PullReport report;
+  options.progress.StartPhase(obs::Phase::kScan);
   HX_ASSIGN_OR_RETURN(PreparedPull p, PreparePull(s, options, report));
   if (p.up_to_date) {
     // Nothing left to fetch: what an interrupted pull kept is not needed.
@@ -318,6 +354,13 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   Resolution resolution;
   if (IsConservativeFamily(policy)) {
     HX_RETURN_IF_ERROR(EnsureConservativeSafe(s, p, policy, options));
+  }
+  // The agent under policy none (sync/hold.h): the conflicting paths are
+  // held, the rest is applied.
+  std::vector<std::string> held;
+  if (plan.HasConflicts() && policy == MergePolicy::kNone && options.hold_conflicts) {
+    held = plan.ConflictPaths();
+    std::erase_if(plan.items, [&](const PlannedItem& item) { return IsHeld(held, item.path); });
   }
   if (plan.HasConflicts()) {
     HX_ASSIGN_OR_RETURN(std::optional<Resolution> resolved,
@@ -354,17 +397,34 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   plan.merged = {};
   p.local.state = {};
 
-  // Losing versions out of the way first (renamed or archived), then the
-  // remote versions the policy keeps aside.
+  // Progress: the files to fetch, then (from the first installed) apply.
+  std::uint64_t files_to_write = 0;
+  if (options.progress.enabled()) {
+    std::uint64_t bytes_to_write = 0;
+    for (const PlannedItem& item : *to_apply) {
+      if (item.action == PullAction::kTakeRemote && item.remote.kind == EntryKind::kFile) {
+        ++files_to_write;
+        bytes_to_write += item.remote.size;
+      }
+    }
+    options.progress.StartPhase(obs::Phase::kDownload, files_to_write, bytes_to_write);
+  }
+  const SyncOptions apply_options = WithApplyProgress(options, files_to_write);
+
+  // The losing local versions the applier keeps as it replaces them
+  // (displaced); the others, and the remote versions the policy keeps
+  // aside, first.
+  const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
   const ApplyInput apply_input{.vault = s.local.vault(),
                                .staging = s.local.staging_dir(),
                                .scan = &scan,
                                .cache = &base.stats,
-                               .checkpoint = &options,
-                               .env = s.env};
+                               .checkpoint = &apply_options,
+                               .env = s.env,
+                               .displace = &displaced};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
-    outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, scan);
+    outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, displaced, scan);
     // Items whose local version could not be moved must not replace it.
     std::erase_if(resolution.items, [&](const PlannedItem& item) {
       auto o = outcomes.find(item.path);
@@ -375,6 +435,14 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   options.Checkpoint("pull.before_apply");
   std::vector<AppliedItem> applied = ApplyPlan(apply_input, *to_apply, fetcher);
   options.Checkpoint("pull.after_apply");
+  // Where the applier archived the losing local versions it displaced.
+  for (std::size_t i = 0; i < to_apply->size(); ++i) {
+    const std::string& path = (*to_apply)[i].path;
+    auto d = displaced.find(path);
+    if (d != displaced.end() && d->second.free_variant && applied[i].displaced_to) {
+      outcomes[path].archived = *applied[i].displaced_to;
+    }
+  }
 
   // The new base: the remote state, except where an item was not applied
   // (it keeps its old base, so the next pull plans it again) and where both
@@ -383,6 +451,14 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   SyncedState synced;
   synced.entries = std::move(remote.entries);
   synced.stat_changes = std::move(scan.stat_changes);
+  // Held paths keep their old base (the next pull plans them again); the
+  // head's entries there are kept for the agent's pushes (sync/hold.h).
+  HeldConflicts holding;
+  if (!held.empty()) {
+    holding.paths = held;
+    holding.remote = HeldEntries(held, synced.entries);
+    ReplaceHeld(held, base.entries, synced.entries);
+  }
   // Keep the delta's invariant: a path is put or removed, never both.
   auto stat_put = [&](const std::string& path, StatCacheEntry entry) {
     auto& remove = synced.stat_changes.remove;
@@ -394,7 +470,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     auto& remove = synced.stat_changes.remove;
     if (std::find(remove.begin(), remove.end(), path) == remove.end()) remove.push_back(path);
   };
-  bool exact = true;
+  bool exact = held.empty();
+  if (!held.empty()) synced.complete = false;
   std::vector<std::string> added, modified, deleted;
   std::vector<std::string> failed_paths;
   const std::size_t not_applied = static_cast<std::size_t>(
@@ -515,6 +592,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   synced.head_seq = head.seq;
   if (p.diverged) synced.history = std::move(p.history);
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base, synced, kMetaLastPullMs, options.now_ms));
+  HX_RETURN_IF_ERROR(SaveHeldConflicts(*s.index, holding));
+  report.held = std::move(held);
   // Everything applied: the kept objects are not needed any more. (A pull
   // that failed items keeps them, bounded, for the pull that retries.)
   fetcher.KeepFetchedIn(nullptr);
@@ -558,14 +637,16 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
 }
 
 Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  Result<PullReport> result = PullInSession(session, options);
+  OperationObserver observer("pull", options);
+  Result<Session> session = OpenSession(vault, options);
+  if (!session.ok()) return observer.Finish(nullptr, Result<PullReport>(session.error()));
+  Result<PullReport> result = PullInSession(*session, options);
   if (!result.ok()) {
-    RecordOutcome(*session.index, Status(result.error()));
+    RecordOutcome(*session->index, Status(result.error()));
   } else {
-    RecordOutcome(*session.index, result->error ? Status(*result->error) : OkStatus());
+    RecordOutcome(*session->index, result->error ? Status(*result->error) : OkStatus());
   }
-  return result;
+  return observer.Finish(&*session, std::move(result));
 }
 
 }  // namespace hx

@@ -211,42 +211,21 @@ TEST(PullReportRenderingTest, EveryNameAndMessageOfAPullReportIsEscaped) {
 
 // ------------------------------------------------------ a read-only store
 
-// Wraps a device's store so that every write under manifests/ is refused
-// for want of permission, as S3 answers AccessDenied to read-only
-// credentials (and a read-only folder EACCES).
-std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites() {
-  return [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);
-    for (StoreOp op : {StoreOp::kPut, StoreOp::kPutIfAbsent, StoreOp::kPutIfMatch}) {
-      FaultRule rule = FaultRule::FailPrefix(op, "manifests/", Category::kAuth);
-      rule.times = FaultRule::kForever;
-      faults->AddRule(rule);
-    }
-    return faults;
-  };
-}
+// RefuseManifestWrites: sync_test_util.h.
 
 TEST_F(PullReportTest, APullFromAReadOnlyStoreSucceedsWithAWarningWhenOnlyTheManifestIsRefused) {
   a_.Write("one.txt", "1");
   HX_ASSERT_OK(a_.Push(2000));
-  b_.wrap_store = RefuseManifestWrites();
+  b_.wrap_store = testing::RefuseManifestWrites();
   Result<PullReport> pull = b_.Pull(3000);
   HX_ASSERT_OK(pull);
   EXPECT_EQ(pull->outcome, "applied");
   EXPECT_FALSE(pull->error.has_value());
   EXPECT_EQ(b_.Read("one.txt"), "1");
-  ASSERT_EQ(pull->warnings.size(), 1u);
-  const Error& warning = pull->warnings[0];
-  EXPECT_EQ(warning.code, SyncCode::kAuthFailed);
-  EXPECT_EQ(warning.category, Category::kAuth);
-  EXPECT_NE(warning.message.find("everything was pulled"), std::string::npos) << warning.message;
-  const std::string node_id = pull->warnings[0].details.at("key").substr(10, 32);
-  EXPECT_EQ(warning.details.at("key"), ManifestKey(node_id));
-  EXPECT_NE(pull->ToHuman().find("warning: everything was pulled"), std::string::npos)
-      << pull->ToHuman();
   const nlohmann::json json = pull->ToJson();
-  ASSERT_EQ(json.at("warnings").size(), 1u);
-  EXPECT_EQ(json.at("warnings").at(0).at("code"), "KC_SYNC_AUTH_FAILED");
+  testing::ExpectManifestRefusedWarning(pull->warnings, pull->ToHuman(), json, "pulled");
+  const std::string node_id = pull->warnings.at(0).details.at("key").substr(10, 32);
+  EXPECT_EQ(pull->warnings.at(0).details.at("key"), ManifestKey(node_id));
   EXPECT_TRUE(ValidateAgainstSchema(json, kPullSchema));
 
   // The base moved on: the next pull is up to date, and later changes
@@ -274,15 +253,7 @@ TEST_F(PullReportTest, APullFromAReadOnlyStoreSucceedsWithAWarningWhenOnlyTheMan
 TEST_F(PullReportTest, AManifestWriteThatFailsForAnotherReasonStillFailsThePull) {
   a_.Write("one.txt", "1");
   HX_ASSERT_OK(a_.Push(2000));
-  b_.wrap_store = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);
-    for (StoreOp op : {StoreOp::kPut, StoreOp::kPutIfAbsent, StoreOp::kPutIfMatch}) {
-      FaultRule rule = FaultRule::FailPrefix(op, "manifests/", Category::kNoSpace);
-      rule.times = FaultRule::kForever;
-      faults->AddRule(rule);
-    }
-    return faults;
-  };
+  b_.wrap_store = testing::RefuseManifestWrites(Category::kNoSpace);
   Result<PullReport> pull = b_.Pull(3000);
   ASSERT_FALSE(pull.ok());
   EXPECT_EQ(pull.error().category, Category::kNoSpace);

@@ -33,6 +33,7 @@
 #include "scan/scanner.h"
 #include "sync/engine.h"
 #include "sync/governance.h"
+#include "sync/hold.h"
 #include "sync/internal.h"
 #include "sync/local_changes.h"
 #include "sync/mass_delete.h"
@@ -40,6 +41,7 @@
 #include "sync/prepare.h"
 #include "sync/prune_guard.h"
 #include "sync/session.h"
+#include "sync/observe.h"
 #include "sync/uploader.h"
 
 namespace hx {
@@ -104,20 +106,38 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   // Else the full comparison. Scan: ids of changed files' chunks.
   HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+  options.progress.StartPhase(obs::Phase::kScan);
   HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;
+  // The scan hashes changed files as it walks: what it hashed.
+  options.progress.ReportPhaseDone(obs::Phase::kHash, report.files_hashed, report.bytes_hashed);
   report.scan_issues = DescribeIssues(scan);
 
   LocalChanges changes = TakeLocalChangesOfScan(base, scan, s.node_id());
+  // The agent's held conflicts (sync/hold.h): this device's versions there
+  // stay unpublished; the store's are published as they are.
+  HeldConflicts held;
+  if (options.hold_conflicts && !base.complete) {
+    HX_ASSIGN_OR_RETURN(held, LoadHeldConflicts(*s.index));
+  }
+  EntryMap held_base;
+  if (!held.empty()) {
+    for (auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+      std::erase_if(*list, [&](const std::string& path) { return IsHeld(held.paths, path); });
+    }
+    held_base = HeldEntries(held.paths, base.entries);
+    if (!changes.empty()) ReplaceHeld(held.paths, held.remote, changes.state);
+  }
   report.changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
 
   if (changes.empty() && republish.empty()) {
     // Nothing to publish (and nothing to guard).
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
-    if (scan.baseline) SaveBaseline(s, *scan.baseline);
+    // (A folder with held changes is not the base: no baseline.)
+    if (scan.baseline && held.empty()) SaveBaseline(s, *scan.baseline);
     return report;
   }
 
@@ -180,6 +200,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     }
   }
   std::sort(changed_files.begin(), changed_files.end());
+  if (options.progress.enabled()) {
+    std::uint64_t bytes = 0;
+    for (const auto& [path, entry] : changed_files) bytes += entry->size;
+    // Bytes done are what goes up (packs: compressed and sealed).
+    options.progress.StartPhase(obs::Phase::kUpload, changed_files.size(), bytes);
+  }
   HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
   // Trees go to the uploader as they are built (not held all at once), and
   // only the directories on the paths of the changes are rebuilt: another
@@ -187,6 +213,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   std::set<std::string, std::less<>> dirty_dirs = {""};
   for (const auto* list : {&changes.added, &changes.modified, &changes.deleted, &kept_paths}) {
     for (const std::string& path : *list) {
+      for (std::size_t slash = path.find('/'); slash != std::string::npos;
+           slash = path.find('/', slash + 1)) {
+        dirty_dirs.insert(path.substr(0, slash));
+      }
+    }
+  }
+  // Held paths hold the store's entries, not the base's: rebuilt too.
+  for (const EntryMap* held_entries : {&held.remote, &held_base}) {
+    for (const auto& [path, entry] : *held_entries) {
+      dirty_dirs.insert(path);
       for (std::size_t slash = path.find('/'); slash != std::string::npos;
            slash = path.find('/', slash + 1)) {
         dirty_dirs.insert(path.substr(0, slash));
@@ -208,6 +244,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(BuiltTrees trees,
                       BuildTrees(changes.state, TreeIdFn(s.ctx), tree_options));
   HX_RETURN_IF_ERROR(uploader.Flush());
+  options.progress.SetDone(changed_files.size(), options.progress.Current().bytes_done);
   options.Checkpoint("push.after_upload");
   const UploadStats up = uploader.stats();
   report.objects_uploaded = up.objects;
@@ -225,7 +262,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // A base that a pull left incomplete (items it could not apply keep their
   // old entries) is not the head this device synced: publishing on it would
   // put those old entries back over the head's newer ones.
-  if (!HeadIsBase(head, base) || (head.head && !base.complete)) {
+  // Held conflicts: the base is incomplete only there, and the state to
+  // publish has the store's entries there (read when the pull held them, so
+  // the head must still be that pull's).
+  if (!HeadIsBase(head, base) || (head.head && !base.complete && held.empty())) {
     // The store moved on (ReadHeadForBase refused a lost head, so there is
     // one). Our own snapshot of this very tree means an earlier run of this
     // push published and then died before updating the index: finish its
@@ -275,15 +315,24 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_RETURN_IF_ERROR(lock.Release());
   options.Checkpoint("push.after_release");
 
-  // 4. The local index now describes the published state.
+  // 4. The local index now describes the published state — except at held
+  // paths, whose base keeps its old entries (not in changed_paths), so the
+  // base stays incomplete and its trees are those of that state.
+  TreeIdMap base_tree_ids = trees.tree_ids;
+  if (!held.empty()) {
+    EntryMap base_state = changes.state;
+    ReplaceHeld(held.paths, held_base, base_state);
+    HX_ASSIGN_OR_RETURN(BuiltTrees base_trees, BuildTrees(base_state, TreeIdFn(s.ctx)));
+    base_tree_ids = std::move(base_trees.tree_ids);
+  }
   HX_RETURN_IF_ERROR(CommitSyncedState(s, base,
                                        SyncedState{.entries = std::move(changes.state),
-                                                   .tree_ids = trees.tree_ids,
+                                                   .tree_ids = std::move(base_tree_ids),
                                                    .stat_changes = scan.stat_changes,
                                                    .added = uploader.added(),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
-                                                   .complete = true,
+                                                   .complete = held.empty(),
                                                    .changed_paths = std::move(changed_paths),
                                                    .history = std::nullopt,
                                                    .republish = {}},
@@ -296,7 +345,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   }
   // The committed base is this scan's state: the scan has no changes
   // against it, so its baseline holds for the new base token.
-  if (scan.baseline) SaveBaseline(s, *scan.baseline);
+  if (scan.baseline && held.empty()) SaveBaseline(s, *scan.baseline);
   AddCounters(*s.index, {{"push_objects_uploaded", up.objects},
                          {"push_objects_skipped_known", up.known},
                          {"push_blobs_uploaded", up.blobs},
@@ -313,17 +362,19 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 }  // namespace
 
 Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOptions& options) {
-  HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  Result<PushReport> result = Push(session, options);
+  OperationObserver observer("push", options);
+  Result<Session> session = OpenSession(vault, options);
+  if (!session.ok()) return observer.Finish(nullptr, Result<PushReport>(session.error()));
+  Result<PushReport> result = Push(*session, options);
   // A prune deleted a pack the push relied on while it ran: the pack's
   // objects are forgotten, and the push runs again (prune_guard.h). Twice
   // more at most: a prune needs the write lock the push just held.
   for (int attempt = 0; attempt < 2 && !result.ok() && IsPruneRetry(result.error()); ++attempt) {
-    AddCounters(*session.index, {{"push_prune_retries", 1}});
-    result = Push(session, options);
+    AddCounters(*session->index, {{"push_prune_retries", 1}});
+    result = Push(*session, options);
   }
-  RecordOutcome(*session.index, result.ok() ? OkStatus() : Status(result.error()));
-  return result;
+  RecordOutcome(*session->index, result.ok() ? OkStatus() : Status(result.error()));
+  return observer.Finish(&*session, std::move(result));
 }
 
 }  // namespace hx

@@ -109,19 +109,21 @@ std::string StatusReport::ToHuman() const {
 }
 
 json PushReport::ToJson() const {
-  return {{"blobs_uploaded", blobs_uploaded},
-          {"bytes_hashed", bytes_hashed},
-          {"bytes_uploaded", bytes_uploaded},
-          {"changes", ChangesJson(changes)},
-          {"files_hashed", files_hashed},
-          {"head_seq", OrNull(head_seq)},
-          {"objects_uploaded", objects_uploaded},
-          {"outcome", outcome},
-          {"merged", merged ? merged->ToJson() : json(nullptr)},
-          {"policy", policy},
-          {"scan_issues", scan_issues},
-          {"snapshot_id", OrNull(snapshot_id)},
-          {"target", target}};
+  json out = {{"blobs_uploaded", blobs_uploaded},
+              {"bytes_hashed", bytes_hashed},
+              {"bytes_uploaded", bytes_uploaded},
+              {"changes", ChangesJson(changes)},
+              {"files_hashed", files_hashed},
+              {"head_seq", OrNull(head_seq)},
+              {"objects_uploaded", objects_uploaded},
+              {"outcome", outcome},
+              {"merged", merged ? merged->ToJson() : json(nullptr)},
+              {"policy", policy},
+              {"scan_issues", scan_issues},
+              {"snapshot_id", OrNull(snapshot_id)},
+              {"target", target}};
+  if (store_usage) out["store_usage"] = store_usage->ToJson();
+  return out;
 }
 
 std::string PushReport::ToHuman() const {
@@ -187,6 +189,8 @@ json PullReport::ToJson() const {
     for (const Error& warning : warnings) warnings_json.push_back(json::parse(warning.ToJson()));
     out["warnings"] = std::move(warnings_json);
   }
+  if (!held.empty()) out["held"] = held;
+  if (store_usage) out["store_usage"] = store_usage->ToJson();
   return out;
 }
 
@@ -194,6 +198,7 @@ std::string PullReport::ToHuman() const {
   std::ostringstream out;
   const auto warn = [&] {
     for (const Error& warning : warnings) out << "warning: " << Printable(warning.message) << "\n";
+    for (const std::string& path : held) out << "held (conflict): " << Printable(path) << "\n";
   };
   if (outcome == "up_to_date") {
     out << "up to date (head " << Seq(head_seq) << ")\n";

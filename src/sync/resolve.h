@@ -1,7 +1,11 @@
 // Conflict resolution: a pure function from the conflicts of a PullPlan and
 // a resolving merge policy (keep_both, local_preferred, cloud_preferred,
 // manual_per_item) to what the pull must do. No I/O: pull.cc carries it out
-// (moves and archives first, then the items through ApplyPlan).
+// — the remote versions that lose are fetched into the archive, then the
+// items go through ApplyPlan, which keeps each losing local version (a
+// move: to a conflict name or into the archive) in the same step that puts
+// the remote version at its path (sync/displace.h), so the path is never
+// empty; a move whose path has no item to apply is made on its own first.
 //
 // Rules, per conflicting path P with local version L and remote version R
 // (docs/ARCHITECTURE.md "Merge policies"):

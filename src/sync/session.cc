@@ -1,6 +1,7 @@
 #include "sync/session.h"
 
 #include "sync/internal.h"
+#include "sync/observe.h"
 
 namespace hx {
 
@@ -25,8 +26,10 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
   HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, *env));
   HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
-  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, *env, clock));
+  auto meter = std::make_shared<obs::RequestMeter>();
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, *env, clock, meter));
   if (options.wrap_store) raw = options.wrap_store(std::move(raw));
+  raw = WrapForProgress(std::move(raw), options.progress);
   auto counting = std::make_unique<CountingStore>(std::move(raw));
   CountingStore* counts = counting.get();
 
@@ -66,15 +69,15 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
       }
     }
     HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
-    HX_RETURN_IF_ERROR(local.SaveKey(master));
+    if (!options.read_only) HX_RETURN_IF_ERROR(local.SaveKey(master));
   }
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(local.index_path()));
-  RememberVaultConfig(*index, config);
+  if (!options.read_only) RememberVaultConfig(*index, config);
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
-                 std::move(index), env, clock, options.scan_threads};
+                 std::move(index), env, clock, options.scan_threads, std::move(meter)};
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {

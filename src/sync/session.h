@@ -41,6 +41,9 @@ struct Session {
   Clock* clock = &Env::Default().clock();
   // Threads of the scan and the baseline check (SyncOptions::scan_threads).
   int scan_threads = 0;
+  // Counts an S3 store's requests as they go on the wire (the store usage
+  // of reports, sync/observe.h); shared with the store, which records in it.
+  std::shared_ptr<obs::RequestMeter> meter = nullptr;
 
   const std::string& node_id() const { return local.config().node_id; }
   // How this session scans the vault: its Env, clock and threads.

@@ -5,8 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <fstream>
+#include <set>
 
+#include "os/env.h"
 #include "sync/governance.h"
 #include "sync/resolve.h"
 #include "sync/sync_test_util.h"
@@ -39,10 +42,12 @@ class SyncPolicyTest : public ::testing::Test {
     b_->Write("report.txt", "from b");
   }
 
-  Result<PullReport> PullB(MergePolicy policy, std::string decisions = "") {
+  // `env`: the Env of the pull's local calls (null: the process's).
+  Result<PullReport> PullB(MergePolicy policy, std::string decisions = "", Env* env = nullptr) {
     SyncOptions o = b_->options(Tick());
     o.auto_merge = policy;
     o.decisions_file = std::move(decisions);
+    if (env != nullptr) o.env = env;
     return SyncPull(b_->vault(), o);
   }
 
@@ -181,6 +186,65 @@ TEST_F(SyncPolicyTest, CloudPreferredTakesTheStoresVersionAndArchivesTheLocalOne
   EXPECT_EQ(b_->Read(*r.archived), "from b");
   ExpectConvergence();
   EXPECT_EQ(a_->Read("report.txt"), "from a");
+}
+
+// A file system without hard links (linkat: EPERM), whose install of the
+// store's version into `path` fails with EIO while `fail_install` is set.
+class NoHardLinksEnv final : public EnvWrapper {
+ public:
+  NoHardLinksEnv(Env& target, std::string path) : EnvWrapper(target), path_(std::move(path)) {}
+  bool fail_install = false;
+  int LinkAt(int, const char*, int, const char*) override { return EPERM; }
+  int RenameAt(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path,
+               unsigned flags) override {
+    if (fail_install && std::string_view(old_path).starts_with("pull-") && path_ == new_path) {
+      return EIO;
+    }
+    return EnvWrapper::RenameAt(old_dirfd, old_path, new_dirfd, new_path, flags);
+  }
+
+ private:
+  std::string path_;
+};
+
+// Where hard links are unsupported, the losing local version is renamed
+// aside first (apply.h); an install that then fails puts it back, so the
+// path is not left empty, and the next pull finishes.
+TEST_F(SyncPolicyTest, WithoutHardLinksALoserIsRenamedAsideAndPutBackIfTheInstallFails) {
+  Diverge();
+  NoHardLinksEnv env(Env::Default(), "report.txt");
+  env.fail_install = true;
+  auto failed = PullB(MergePolicy::kCloudPreferred, "", &env);
+  HX_ASSERT_OK(failed);
+  ASSERT_TRUE(failed->error.has_value());
+  EXPECT_EQ(failed->error->category, Category::kIo) << failed->error->ToShortString();
+  ASSERT_EQ(failed->resolutions.size(), 1u);
+  EXPECT_EQ(failed->resolutions[0].status, "failed");
+  EXPECT_EQ(b_->Read("report.txt"), "from b");
+
+  env.fail_install = false;
+  auto pull = PullB(MergePolicy::kCloudPreferred, "", &env);
+  HX_ASSERT_OK(pull);
+  EXPECT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  ASSERT_TRUE(pull->resolutions[0].archived.has_value());
+  EXPECT_EQ(b_->Read("report.txt"), "from a");
+  EXPECT_EQ(b_->Read(*pull->resolutions[0].archived), "from b");
+  ExpectConvergence();
+}
+
+TEST_F(SyncPolicyTest, WithoutHardLinksKeepBothStillKeepsBoth) {
+  Diverge();
+  NoHardLinksEnv env(Env::Default(), "report.txt");
+  auto pull = PullB(MergePolicy::kKeepBoth, "", &env);
+  HX_ASSERT_OK(pull);
+  EXPECT_FALSE(pull->error.has_value());
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  ASSERT_TRUE(pull->resolutions[0].renamed_to.has_value());
+  std::set<std::string> versions = {b_->Read("report.txt"),
+                                    b_->Read(*pull->resolutions[0].renamed_to)};
+  EXPECT_EQ(versions, (std::set<std::string>{"from a", "from b"}));
+  ExpectConvergence();
 }
 
 TEST_F(SyncPolicyTest, LocalPreferredKeepsThisDevicesVersionAndArchivesTheStores) {

@@ -24,28 +24,7 @@ std::string UniqueBytes(std::size_t size, std::uint64_t seed) {
   return out;
 }
 
-class StoreRecoveryTest : public ::testing::TestWithParam<NamedStoreFixture> {
- protected:
-  void SetUp() override { store_ = GetParam().make(); }
-
-  std::unique_ptr<Device> NewDevice(const std::string& name) {
-    auto device = std::make_unique<Device>(*store_, name);
-    auto init = device->Init(now_);
-    EXPECT_TRUE(init.ok()) << init.error().ToShortString();
-    return device;
-  }
-
-  std::int64_t Tick() { return now_ += 1000; }
-
-  std::string StoreObject(const std::string& key) const {
-    const auto objects = store_->Objects();
-    auto it = objects.find(key);
-    return it == objects.end() ? std::string() : it->second;
-  }
-
-  std::unique_ptr<StoreFixture> store_;
-  std::int64_t now_ = 1'700'000'000'000;
-};
+class StoreRecoveryTest : public StoreScenarioTest {};
 
 // A pushes s1 and s2; the store's head.json is restored to the s1 copy; B,
 // who only saw s1, pushes s3 (seq 2, like s2: the replay guard cannot tell).

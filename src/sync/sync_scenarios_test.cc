@@ -51,20 +51,8 @@ class ManifestCallLog final : public StoreWrapper {
   std::shared_ptr<std::vector<std::string>> log_;
 };
 
-class SyncScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
+class SyncScenarioTest : public StoreScenarioTest {
  protected:
-  void SetUp() override { store_ = GetParam().make(); }
-
-  // A device initialized against the store (the first one creates the vault).
-  std::unique_ptr<Device> NewDevice(const std::string& name) {
-    auto device = std::make_unique<Device>(*store_, name);
-    auto init = device->Init(now_);
-    EXPECT_TRUE(init.ok()) << init.error().ToShortString();
-    return device;
-  }
-
-  std::int64_t Tick() { return now_ += 1000; }
-
   // The key of the (last listed) device manifest on the store; "" if none.
   std::string StoredManifestKey() const {
     std::string manifest_key;
@@ -73,9 +61,6 @@ class SyncScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
     }
     return manifest_key;
   }
-
-  std::unique_ptr<StoreFixture> store_;
-  std::int64_t now_ = 1'700'000'000'000;
 };
 
 TEST_P(SyncScenarioTest, TwoDevicesConvergeWithDisjointChanges) {

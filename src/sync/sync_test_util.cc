@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "store/store.h"
+#include "store/store_wrappers.h"
 #include "store/target_uri.h"
 
 namespace hx::testing {
@@ -169,7 +170,9 @@ void Device::Remove(const std::string& path) const {
 std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::end(it); ++it) {
-    const std::string rel = fs::relative(it->path(), root).string();
+    // Lexically: fs::relative resolves symlinks (a link would be listed
+    // under its target's name).
+    const std::string rel = it->path().lexically_relative(root).string();
     if (rel == ".hx") {
       it.disable_recursion_pending();
       continue;
@@ -186,6 +189,47 @@ std::map<std::string, std::string> ReadFolderTree(const fs::path& root) {
     }
   }
   return out;
+}
+
+std::unique_ptr<Device> StoreScenarioTest::NewDevice(const std::string& name) {
+  auto device = std::make_unique<Device>(*store_, name);
+  auto init = device->Init(now_);
+  EXPECT_TRUE(init.ok()) << init.error().ToShortString();
+  return device;
+}
+
+std::string StoreScenarioTest::StoreObject(const std::string& key) const {
+  const auto objects = store_->Objects();
+  auto it = objects.find(key);
+  return it == objects.end() ? std::string() : it->second;
+}
+
+std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites(
+    Category category) {
+  return [category](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    auto faults = std::make_unique<FaultInjectingStore>(std::move(inner), /*seed=*/1);
+    for (StoreOp op : {StoreOp::kPut, StoreOp::kPutIfAbsent, StoreOp::kPutIfMatch}) {
+      FaultRule rule = FaultRule::FailPrefix(op, "manifests/", category);
+      rule.times = FaultRule::kForever;
+      faults->AddRule(rule);
+    }
+    return faults;
+  };
+}
+
+void ExpectManifestRefusedWarning(const std::vector<Error>& warnings, const std::string& human,
+                                  const nlohmann::json& json, std::string_view done) {
+  ASSERT_EQ(warnings.size(), 1u);
+  const Error& warning = warnings[0];
+  EXPECT_EQ(warning.code, SyncCode::kAuthFailed);
+  EXPECT_EQ(warning.category, Category::kAuth);
+  const std::string said = "everything was " + std::string(done);
+  EXPECT_TRUE(warning.message.starts_with(said)) << warning.message;
+  const std::string key = warning.details.at("key");
+  EXPECT_TRUE(key.starts_with("manifests/")) << key;
+  EXPECT_NE(human.find("warning: " + said), std::string::npos) << human;
+  ASSERT_EQ(json.at("warnings").size(), 1u);
+  EXPECT_EQ(json.at("warnings").at(0).at("code"), "KC_SYNC_AUTH_FAILED");
 }
 
 std::map<std::string, std::string> Device::Snapshot() const { return ReadFolderTree(vault_); }

@@ -114,6 +114,38 @@ class Device {
   std::filesystem::path vault_;
 };
 
+// The fixture of the scenarios that run against every store kind of a test
+// binary (ScenarioStores(): sync_scenarios_test.cc,
+// sync_recovery_scenarios_test.cc): a fresh store per test, devices
+// initialized against it, and a clock that moves a second per step.
+class StoreScenarioTest : public ::testing::TestWithParam<NamedStoreFixture> {
+ protected:
+  void SetUp() override { store_ = GetParam().make(); }
+
+  // A device initialized against the store (the first one creates the vault).
+  std::unique_ptr<Device> NewDevice(const std::string& name);
+  std::int64_t Tick() { return now_ += 1000; }
+  // The bytes of the store's object `key` ("" if there is none).
+  std::string StoreObject(const std::string& key) const;
+
+  std::unique_ptr<StoreFixture> store_;
+  std::int64_t now_ = 1'700'000'000'000;
+};
+
+// A Device::wrap_store under which every write under manifests/ is refused
+// with `category`: kAuth is a store that refuses it for want of permission,
+// as S3 answers AccessDenied to read-only credentials (and a read-only
+// folder EACCES).
+std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> RefuseManifestWrites(
+    Category category = Category::kAuth);
+
+// Checks that a report (pull's or link's: its warnings, text and JSON)
+// carries exactly the warning of a store that refused this device's
+// manifest for want of permission: KC_SYNC_AUTH_FAILED, category auth,
+// detail key (the manifest's), "everything was <done>, but ...".
+void ExpectManifestRefusedWarning(const std::vector<Error>& warnings, const std::string& human,
+                                  const nlohmann::json& json, std::string_view done);
+
 // A deterministic byte source for InitOptions::random (splitmix64).
 std::function<void(std::span<std::uint8_t>)> SeededRandom(std::uint64_t seed);
 

@@ -44,6 +44,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/mutex.h"
+#include "obs/usage.h"
 #include "store/s3/sigv4.h"
 
 namespace hx::s3 {
@@ -70,6 +71,9 @@ struct HttpOptions {
   // The clock of the deadlines (monotonic). Null: the real clock. Must
   // outlive the client.
   Clock* clock = nullptr;
+  // Where the S3 client counts each request it sends (method, outcome,
+  // bytes: the command's store usage, obs/usage.h). Null: nowhere.
+  std::shared_ptr<obs::RequestMeter> meter;
 };
 
 struct HttpRequest {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "store/s3/testing/moto_server.h"
 
@@ -126,6 +127,15 @@ TEST_F(S3CliTest, InitPushPullRoundTripThroughS3) {
   WriteFile(a / "big.bin", std::string(3 << 20, 'x') + "end");
   run = RunHx({"--json", "sync", "push", a.string()}, KeyEnv("home-a"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
+  // The cost report: S3 requests by method, priced at AWS's list prices.
+  const nlohmann::json pushed = nlohmann::json::parse(run.output, nullptr, false);
+  ASSERT_TRUE(pushed.is_object()) << run.output;
+  const nlohmann::json& usage = pushed["store_usage"];
+  EXPECT_EQ(usage["prices"], "aws_s3_standard_us_east_1_list");
+  EXPECT_GE(usage["requests"]["PUT"].get<int>(), 3);  // pack, snapshot, head, manifest, lock
+  EXPECT_GE(usage["bytes_up"].get<std::uint64_t>(), pushed["bytes_uploaded"].get<std::uint64_t>());
+  ASSERT_TRUE(usage["estimated_cost_usd"].is_string());
+  EXPECT_GT(std::stod(usage["estimated_cost_usd"].get<std::string>()), 0.0);
 
   // Device b reads its key from ~/.aws/credentials, profile "hx".
   WriteFile(dir.path() / "home-b/.aws/credentials",
@@ -138,8 +148,17 @@ TEST_F(S3CliTest, InitPushPullRoundTripThroughS3) {
   for (const auto& arg : TargetArgs()) init_b.push_back(arg);
   run = RunHx(init_b, env_b);
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  run = RunHx({"--json", "sync", "pull", b.string()}, env_b);
+  // Prices overridden (here: free): the same requests at zero.
+  auto env_b_free = env_b;
+  env_b_free.push_back("HX_S3_PRICES=put=0,get=0,egress_gb=0");
+  run = RunHx({"--json", "sync", "pull", b.string()}, env_b_free);
   ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json pulled = nlohmann::json::parse(run.output, nullptr, false);
+  ASSERT_TRUE(pulled.is_object()) << run.output;
+  EXPECT_EQ(pulled["store_usage"]["prices"], "custom");
+  EXPECT_EQ(pulled["store_usage"]["estimated_cost_usd"], "0.000000");
+  EXPECT_GE(pulled["store_usage"]["bytes_down"].get<std::uint64_t>(),
+            pulled["bytes_fetched"].get<std::uint64_t>());
   EXPECT_EQ(ReadFile(b / "notes/todo.txt"), "buy milk\n");
   EXPECT_EQ(ReadFile(b / "big.bin"), std::string(3 << 20, 'x') + "end");
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "store/s3/xml.h"
 
 namespace hx::s3 {
@@ -87,7 +89,10 @@ Error MapS3Error(long status, const std::string& s3_code, const std::string& s3_
 }
 
 S3Client::S3Client(S3Endpoint endpoint, AwsCredentials credentials, HttpOptions http)
-    : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), http_(std::move(http)) {
+    : endpoint_(std::move(endpoint)),
+      credentials_(std::move(credentials)),
+      http_(http),
+      meter_(std::move(http.meter)) {
   const std::size_t sep = endpoint_.base_url.find("://");
   scheme_ = endpoint_.base_url.substr(0, sep);
   host_ = endpoint_.base_url.substr(sep + 3);
@@ -101,6 +106,36 @@ std::string S3Client::UrlOf(const std::string& key) const {
 }
 
 Result<HttpResponse> S3Client::Send(const S3Request& request) const {
+  // S3 bills a listing as LIST, whatever its HTTP method.
+  bool listing = false;
+  for (const auto& [name, value] : request.query) listing = listing || name == "list-type";
+  const obs::Method method = listing                     ? obs::Method::kList
+                             : request.method == "PUT"    ? obs::Method::kPut
+                             : request.method == "POST"   ? obs::Method::kPost
+                             : request.method == "DELETE" ? obs::Method::kDelete
+                             : request.method == "HEAD"   ? obs::Method::kHead
+                                                          : obs::Method::kGet;
+  Result<HttpResponse> response = SendOnce(request);
+  const std::uint64_t down = response.ok() ? response->body.size() : 0;
+  if (meter_) meter_->Record(method, response.ok(), request.body.size(), down);
+  obs::RecordS3Request(obs::MethodName(method), response.ok());
+  if (response.ok()) {
+    if (obs::LogEnabled(obs::LogLevel::kDebug)) {
+      obs::Log(obs::LogLevel::kDebug, "s3.request",
+               {{"method", std::string(obs::MethodName(method))},
+                {"key", request.key},
+                {"status", response->status},
+                {"bytes_up", request.body.size()},
+                {"bytes_down", down}});
+    }
+  } else {
+    obs::LogError(obs::LogLevel::kWarn, "s3.request_failed", response.error(),
+                  {{"method", std::string(obs::MethodName(method))}, {"key", request.key}});
+  }
+  return response;
+}
+
+Result<HttpResponse> S3Client::SendOnce(const S3Request& request) const {
   const std::string host = endpoint_.path_style ? host_ : endpoint_.bucket + "." + host_;
   std::string path = endpoint_.path_style ? "/" + endpoint_.bucket : "";
   if (!request.key.empty() || !endpoint_.path_style) path += "/" + request.key;
@@ -126,6 +161,10 @@ Result<HttpResponse> S3Client::Send(const S3Request& request) const {
   if (!query.empty()) http.url += "?" + query;
   // curl sends Host itself from the URL; the signed value is the same.
   for (const auto& header : signature.added_headers) http.headers.push_back(header);
+  // Unsigned (S3 ignores it; a proxy or server log can match it to ours).
+  if (std::string cid = obs::CurrentCorrelationId(); !cid.empty()) {
+    http.headers.emplace_back("x-hx-correlation-id", std::move(cid));
+  }
 
   const std::string what = request.method + " " + (request.key.empty() ? "/" : request.key);
   HX_ASSIGN_OR_RETURN(HttpResponse response, http_.Perform(http));

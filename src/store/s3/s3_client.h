@@ -68,7 +68,11 @@ class S3Client {
   // Sends the request. A 2xx (or 304) reply is returned as is; any other
   // status becomes an Error as mapped at the top of this file, and so does a
   // 200 whose body is an <Error> document (CompleteMultipartUpload may
-  // answer that way).
+  // answer that way). Every request carries the current correlation id
+  // (obs/log.h) in the unsigned header x-hx-correlation-id, is counted in
+  // HttpOptions::meter and the process's metrics (a listing GET as LIST),
+  // and logged at debug level (method, key, status, bytes; keys are hashes,
+  // never file names); a failure is logged at warn level.
   Result<HttpResponse> Send(const S3Request& request) const;
 
   // The URL (without query) of a key, for messages: "s3+endpoint://..."-free,
@@ -84,6 +88,9 @@ class S3Client {
   std::string scheme_;  // "http" or "https"
   std::string host_;    // host[:port] of the endpoint
   mutable HttpClient http_;
+  std::shared_ptr<obs::RequestMeter> meter_;
+
+  Result<HttpResponse> SendOnce(const S3Request& request) const;
 };
 
 // Maps an S3 error reply (status, the <Code> and <Message> of its body) to an

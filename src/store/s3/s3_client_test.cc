@@ -20,6 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "obs/log.h"
+#include "obs/usage.h"
 #include "store/s3/s3_store.h"
 
 namespace hx::s3 {
@@ -337,6 +339,34 @@ TEST(S3Transport, AGetLargerThanTheBoundIsCorruptAndNotReadToTheEnd) {
   auto got = StoreOn(server)->Get("k", 100);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().category, Category::kCorrupt);
+}
+
+TEST(S3Transport, EveryRequestCarriesTheCorrelationIdAndIsCountedByMethod) {
+  CannedServer server;
+  server.Script(Reply(200, "abc"));
+  server.Script(Reply(200, "", "ETag: \"e\"\r\n"));
+  server.Script(Reply(404, ErrorBody("NoSuchKey")));
+  server.Script(Reply(200, "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"));
+  auto meter = std::make_shared<obs::RequestMeter>();
+  HttpOptions http;
+  http.meter = meter;
+  auto store = StoreOn(server, http);
+  obs::CorrelationScope scope("c0ffee0000000001");
+  ASSERT_TRUE(store->Get("k", 100).ok());
+  EXPECT_NE(server.last_request().find("x-hx-correlation-id: c0ffee0000000001"), std::string::npos)
+      << server.last_request();
+  ASSERT_TRUE(store->Put("k", std::vector<std::uint8_t>{1, 2, 3, 4, 5}).ok());
+  EXPECT_NE(server.last_request().find("x-hx-correlation-id: c0ffee0000000001"), std::string::npos);
+  EXPECT_FALSE(store->Get("missing", 100).ok());
+  ASSERT_TRUE(store->List("").ok());
+  const obs::RequestUsage usage = meter->Read();
+  EXPECT_EQ(usage[obs::Method::kGet], 2u);
+  EXPECT_EQ(usage[obs::Method::kPut], 1u);
+  EXPECT_EQ(usage[obs::Method::kList], 1u);  // a listing GET is billed as LIST
+  EXPECT_EQ(usage.total(), 4u);
+  EXPECT_EQ(usage.failed, 1u);
+  EXPECT_EQ(usage.bytes_up, 5u);
+  EXPECT_GE(usage.bytes_down, 3u);
 }
 
 TEST(S3Transport, AMalformedListingIsAnError) {

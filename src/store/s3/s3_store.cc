@@ -141,6 +141,36 @@ Result<std::pair<Bytes, StoreVersion>> S3Store::GetVersioned(std::string_view ke
   return std::make_pair(TakeBody(*response), std::move(etag));
 }
 
+Result<std::optional<std::pair<Bytes, StoreVersion>>> S3Store::GetIfNoneMatch(
+    std::string_view key, const StoreVersion& version, std::uint64_t max_size) {
+  if (version.empty()) {
+    HX_ASSIGN_OR_RETURN(auto versioned, GetVersioned(key, max_size));
+    return std::optional<std::pair<Bytes, StoreVersion>>(std::move(versioned));
+  }
+  HX_RETURN_IF_ERROR(ValidateStoreKey(key));
+  auto response = client_.Send({.method = "GET",
+                                .key = FullKey(key),
+                                .query = {},
+                                .headers = {{"If-None-Match", version}},
+                                .body = {},
+                                .max_response_bytes = max_size});
+  if (!response.ok()) {
+    if (response.error().category == Category::kNotFound &&
+        response.error().code == SyncCode::kStateFailed) {
+      return NotFound(key);
+    }
+    if (response.error().category == Category::kCorrupt) {
+      return Corrupt(key, "is larger than " + std::to_string(max_size) + " bytes");
+    }
+    return ForKey(std::move(response).error(), key);
+  }
+  if (response->status == 304) return std::optional<std::pair<Bytes, StoreVersion>>();
+  std::string etag = response->Header("etag");
+  if (etag == version) return std::optional<std::pair<Bytes, StoreVersion>>();
+  return std::optional<std::pair<Bytes, StoreVersion>>(
+      std::make_pair(TakeBody(*response), std::move(etag)));
+}
+
 Result<HttpResponse> S3Store::Head(const std::string& full_key) {
   return client_.Send({.method = "HEAD", .key = full_key, .query = {}, .headers = {}, .body = {},
                        .max_response_bytes = 0});

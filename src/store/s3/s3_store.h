@@ -126,6 +126,9 @@ class S3Store final : public Store {
   Result<Bytes> GetRange(std::string_view key, ByteRange range) override;
   Result<std::pair<Bytes, StoreVersion>> GetVersioned(std::string_view key,
                                                       std::uint64_t max_size) override;
+  // GET with If-None-Match: an unchanged object is one 304 without a body.
+  Result<std::optional<std::pair<Bytes, StoreVersion>>> GetIfNoneMatch(
+      std::string_view key, const StoreVersion& version, std::uint64_t max_size) override;
   Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override;

@@ -1,0 +1,87 @@
+// The remote seam: how the agent (agent.h) learns that the store's head
+// moved, without knowing how it was told. The agent asks Check when a check
+// is due (NextCheckInMs) or when the notifier woke it; a true answer makes it
+// pull. The hub (a later issue) plugs in here as one more implementation
+// that is told by a push channel instead of looking.
+//
+// Implementations (MakeRemoteNotifier picks one per target):
+//   conditional_get  polls head.json with Store::GetIfNoneMatch, so an
+//                    unchanged head costs one bodiless 304 on S3. Adaptive:
+//                    `active_interval_ms` (1 s) while changes flow (a change
+//                    seen here, or NoteActivity after a local push), doubling
+//                    up to `idle_interval_ms` (30 s) while nothing happens.
+//   inotify          a folder store on a local file system: an inotify watch
+//                    on the store folder reports head.json being replaced
+//                    (the folder store renames a new head into place); a
+//                    thread waits on it and calls the wake-up, so the agent
+//                    hears of a push within milliseconds. A slow
+//                    conditional_get poll (idle interval) stays on as a
+//                    safety net (a network mount that never reports
+//                    another machine's writes).
+//   polling          a folder store where inotify is not available or not
+//                    wanted (--poll): conditional_get's schedule on the file.
+//
+// Requests are counted per hour (a sliding hour of check times) for status.
+//
+// Thread-safety: Check, NextCheckInMs, NoteActivity and the accessors are
+// called from the agent's thread; the wake-up may be called from the
+// notifier's own thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "store/store.h"
+#include "store/target_uri.h"
+
+namespace hx {
+
+struct RemoteNotifierOptions {
+  std::int64_t active_interval_ms = 1000;
+  std::int64_t idle_interval_ms = 30000;
+  // Use the file watch for a folder store (false: polling only).
+  bool watch_folder = true;
+};
+
+class RemoteNotifier {
+ public:
+  virtual ~RemoteNotifier() = default;
+
+  // Looks at the head if a look is due at `now_ms` (or the watch reported a
+  // change since the last look). True when the head changed since the
+  // previous look (the first look only records the version: the agent pulls
+  // at start anyway). Errors: the store's (a network failure: the agent
+  // backs off; the notifier looks again at its next due time).
+  virtual Result<bool> Check(std::int64_t now_ms) = 0;
+  // Milliseconds from `now_ms` until the next look is due (0: now).
+  virtual std::int64_t NextCheckInMs(std::int64_t now_ms) const = 0;
+  // Changes are flowing (this device pushed or pulled): look again soon.
+  virtual void NoteActivity(std::int64_t now_ms) = 0;
+  // Calls `wake` (from any thread) when a look should be made at once.
+  virtual void SetWakeup(std::function<void()> wake) = 0;
+
+  virtual std::string_view mode() const = 0;
+  // Requests made to the store in the hour before `now_ms`.
+  virtual std::uint64_t RequestsLastHour(std::int64_t now_ms) = 0;
+  // The current polling interval.
+  virtual std::int64_t interval_ms() const = 0;
+};
+
+// Polls `key` (head.json) of `store` with GetIfNoneMatch. `store` must
+// outlive the notifier.
+std::unique_ptr<RemoteNotifier> MakePollingRemoteNotifier(Store& store,
+                                                          RemoteNotifierOptions options,
+                                                          std::string mode = "conditional_get");
+
+// The notifier for `target`: inotify on a folder store's directory (with
+// the polling safety net) when options.watch_folder and inotify is
+// available; polling otherwise. `store` must outlive the notifier.
+std::unique_ptr<RemoteNotifier> MakeRemoteNotifier(const Target& target, Store& store,
+                                                   RemoteNotifierOptions options);
+
+}  // namespace hx
