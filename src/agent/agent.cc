@@ -168,11 +168,13 @@ Status Agent::Pull() {
   Result<PullReport> pulled = SyncPull(options_.vault, OperationOptions());
   if (!pulled.ok()) return pulled.error();
   const std::int64_t now = Now();
+  Count("bytes_fetched", pulled->bytes_fetched);
   std::uint64_t applied = 0;
   for (const PullItem& item : pulled->items) {
     if (item.status != "applied" || item.action == "join") continue;
     ++applied;
     batcher_.IgnoreOwnWrite(item.path, now + kOwnWriteWindowMs);
+    own_write_paths_.push_back(item.path);
   }
   held_paths_ = pulled->held;
   if (applied > 0 || !pulled->resolutions.empty()) {
@@ -192,7 +194,19 @@ Status Agent::Pull() {
 Status Agent::Push(bool& behind) {
   behind = false;
   Count("pushes_attempted");
-  Result<PushReport> pushed = SyncPush(options_.vault, OperationOptions());
+  SyncOptions push_options = OperationOptions();
+  const bool full = scope_full_ || pulled_changes_ ||
+                    scope_paths_.size() > options_.max_scoped_paths;
+  if (!full) push_options.scope.emplace(scope_paths_.begin(), scope_paths_.end());
+  if (full) last_full_push_ms_ = Now();
+  Count(full ? "full_pushes" : "scoped_pushes");
+  Result<PushReport> pushed = SyncPush(options_.vault, push_options);
+  if (pushed.ok() && (pushed->outcome == "published" || pushed->outcome == "up_to_date")) {
+    // Everything the scope named is published (or was nothing): the next
+    // push needs only what comes after.
+    scope_full_ = false;
+    scope_paths_.clear();
+  }
   if (!pushed.ok()) {
     // Policy none and a store that moved on: pull first (the pull decides
     // whether this is a real conflict).
@@ -202,7 +216,11 @@ Status Agent::Push(bool& behind) {
     }
     return pushed.error();
   }
-  if (pushed->merged) Count("pulls_applied");
+  Count("bytes_uploaded", pushed->bytes_uploaded);
+  if (pushed->merged) {
+    Count("pulls_applied");
+    Count("bytes_fetched", pushed->merged->bytes_fetched);
+  }
   if (pushed->outcome == "published") {
     Count("pushes_published");
     notifier_->NoteActivity(Now());
@@ -318,6 +336,10 @@ void Agent::OnCycleFailed(const Error& error) {
 std::int64_t Agent::WaitMs(std::int64_t now_ms) const {
   std::int64_t wait = options_.max_wait_ms;
   if (auto due = batcher_.NextDueInMs(now_ms)) wait = std::min(wait, *due);
+  if (options_.full_rescan_interval_ms > 0) {
+    wait = std::min(wait, std::max<std::int64_t>(
+                              0, last_full_push_ms_ + options_.full_rescan_interval_ms - now_ms));
+  }
   wait = std::min(wait, notifier_->NextCheckInMs(now_ms));
   if (retry_pending_) {
     wait = std::min(wait, retry_at_ms_ ? std::max<std::int64_t>(0, *retry_at_ms_ - now_ms) : 0);
@@ -351,15 +373,30 @@ Status Agent::Run() {
       needs.push = true;
       something_new = true;
       if (batch->full_rescan) rescan_ = true;
+      scope_paths_.insert(batch->paths.begin(), batch->paths.end());
       Count("batches");
+    }
+    // The backstop: a change no event reported is found by a full scan at
+    // most full_rescan_interval_ms after the last one (not something new:
+    // a pause stays a pause; the push is then full when it comes).
+    if (options_.full_rescan_interval_ms > 0 &&
+        now - last_full_push_ms_ >= options_.full_rescan_interval_ms) {
+      scope_full_ = true;
+      needs.push = true;
+      last_full_push_ms_ = now;
     }
     if (rescan_) {
       needs.push = true;
       something_new = true;
+      scope_full_ = true;
     }
     if (push_check_at_ms_ && now >= *push_check_at_ms_) {
       needs.push = true;
       push_check_at_ms_.reset();
+      // Events of the pulled paths were dropped for the own-write window:
+      // an edit the user made there meanwhile is found by looking at them.
+      scope_paths_.insert(own_write_paths_.begin(), own_write_paths_.end());
+      own_write_paths_.clear();
     }
 
     const bool backing_off = retry_at_ms_ && now < *retry_at_ms_;

@@ -53,6 +53,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,14 @@ struct AgentOptions {
   std::int64_t backoff_initial_ms = 500;
   std::int64_t backoff_max_ms = 60'000;
   std::uint64_t seed = 1;
+  // Scoped pushes: a batch's push scans only the batch's paths
+  // (SyncOptions::scope). The whole folder is scanned at start, after an
+  // overflow, when .hxignore changed, after a pull that changed the
+  // folder, when more than `max_scoped_paths` paths are pending, and at
+  // least every `full_rescan_interval_ms` (the backstop for a change no
+  // event reported; 0: never).
+  std::int64_t full_rescan_interval_ms = 15 * 60'000;
+  std::size_t max_scoped_paths = 10'000;
   // The longest single wait (the loop wakes at least this often).
   std::int64_t max_wait_ms = 60'000;
   // For tests: the first events after the first cycle are dropped and the
@@ -152,6 +161,14 @@ class Agent {
   std::mt19937_64 random_;
   // A full rescan (overflow) is pending.
   bool rescan_ = false;
+  // What the next push scans: the whole folder, or the paths of the
+  // batches since the last push that succeeded (kept until one does).
+  bool scope_full_ = true;
+  std::set<std::string> scope_paths_;
+  std::int64_t last_full_push_ms_ = 0;
+  // The paths the last pull applied (own writes): a push after the
+  // own-write window looks at them for edits whose events were dropped.
+  std::vector<std::string> own_write_paths_;
   // A cycle is wanted regardless of events (start, a failed cycle's retry).
   bool retry_pending_ = true;
   bool remote_pending_ = true;

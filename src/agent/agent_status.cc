@@ -131,7 +131,11 @@ AgentLock::~AgentLock() {
 }
 
 Result<AgentLock> AgentLock::Acquire(const std::filesystem::path& vault) {
-  if (!LocalState::Exists(vault)) {
+  // (Exists is a Result<bool>: a .hx/ that cannot be looked at is its own
+  // error, and "no vault" is false, not an error.)
+  Result<bool> exists = LocalState::Exists(vault);
+  if (!exists.ok()) return std::move(exists).error();
+  if (!*exists) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  vault.string() + " is not a vault; run hx sync init first")
         .With("path", vault.string());

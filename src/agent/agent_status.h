@@ -60,7 +60,10 @@ struct AgentStatus {
   std::uint64_t consecutive_failures = 0;
   std::optional<nlohmann::json> last_error;  // Error::ToJson()
   // Counters since start: cycles, pushes_published, pulls_applied,
-  // overflows, full_rescans, events, own_writes_ignored, errors.
+  // overflows, full_rescans, events, own_writes_ignored, errors,
+  // full_pushes and scoped_pushes (the folder scanned whole or only at a
+  // batch's paths), bytes_uploaded and bytes_fetched (the store's bytes the
+  // pushes and pulls moved: what a restart after a crash moves again).
   std::map<std::string, std::uint64_t> counters;
 
   nlohmann::json ToJson() const;

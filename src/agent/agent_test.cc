@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/agent_status.h"
+#include "base/temp_dir_test_util.h"
 #include "agent/remote_notifier.h"
 #include "store/memory_store.h"
 #include "store/store_wrappers.h"
@@ -24,22 +25,7 @@ namespace fs = std::filesystem;
 
 Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = fs::temp_directory_path().string() + "/hx-agent-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hx::testing::TempDir;
 
 TEST(RemoteNotifierTest, AnUnchangedHeadCostsOneConditionalReadAndTheIntervalBacksOffToIdle) {
   auto counting = std::make_unique<CountingStore>(std::make_unique<MemoryStore>());

@@ -17,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_status.h"
+#include "base/printable.h"
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "json/canonical_json.h"
@@ -33,6 +34,8 @@ struct WatchArgs : VaultArgs {
   std::int64_t max_delay_ms = 1000;
   std::int64_t active_interval_ms = 1000;
   std::int64_t idle_interval_ms = 30000;
+  std::int64_t full_rescan_interval_s = 900;
+  std::size_t max_scoped_paths = 10000;
   std::string auto_merge;
   bool allow_mass_delete = false;
   bool quiet_log = false;
@@ -76,6 +79,8 @@ Result<WatchReport> Watch(const WatchArgs& args) {
   options.batch.max_delay_ms = args.max_delay_ms;
   options.remote.active_interval_ms = args.active_interval_ms;
   options.remote.idle_interval_ms = args.idle_interval_ms;
+  options.full_rescan_interval_ms = args.full_rescan_interval_s * 1000;
+  options.max_scoped_paths = args.max_scoped_paths;
   options.seed = static_cast<std::uint64_t>(::getpid());
   if (const char* overflow = std::getenv("HX_TEST_WATCH_OVERFLOW");
       overflow != nullptr && std::string(overflow) == "1") {
@@ -83,9 +88,11 @@ Result<WatchReport> Watch(const WatchArgs& args) {
   }
   if (!args.quiet_log) {
     options.log = [](std::string_view line) {
-      std::fprintf(stderr, "hx watch %lld: %.*s\n",
-                   static_cast<long long>(RealClock::Get().WallMs()),
-                   static_cast<int>(line.size()), line.data());
+      // A log line may carry a name from another device: escaped as every
+      // other human output is (base/printable.h).
+      const std::string safe = TerminalSafe(line);
+      std::fprintf(stderr, "hx watch %lld: %s\n",
+                   static_cast<long long>(RealClock::Get().WallMs()), safe.c_str());
       std::fflush(stderr);
     };
   }
@@ -167,6 +174,12 @@ void RegisterWatch(CLI::App& sync, Context& context) {
   watch->add_option("--idle-interval-ms", args->idle_interval_ms,
                     "The longest interval between two checks of the store's head when idle "
                     "(default 30000)");
+  watch->add_option("--full-rescan-interval-s", args->full_rescan_interval_s,
+                    "Scan the whole folder at least this often, for changes no event reported "
+                    "(default 900; 0: only at start and after lost events)");
+  watch->add_option("--max-scoped-paths", args->max_scoped_paths,
+                    "A push scans only the changed paths' folders up to this many paths, else "
+                    "the whole folder (default 10000; 0: always the whole folder)");
   watch->add_option("--auto-merge", args->auto_merge,
                     "How concurrent changes are resolved (default: the vault's, see hx sync "
                     "config); under none, conflicting paths pause until resolved");

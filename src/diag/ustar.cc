@@ -98,14 +98,15 @@ Result<std::vector<TarMember>> ReadUstar(std::string_view archive, std::size_t m
     if (!ParseOctal(h + 124, 12, size)) return Corrupt("a size field");
     if (members.size() == max_members) return Corrupt("more than the expected members");
     at += kBlock;
-    if (size > archive.size() - at) return Corrupt("a member cut short");
+    const std::uint64_t padded = size + (kBlock - size % kBlock) % kBlock;
+    if (padded > archive.size() - at) return Corrupt("a member cut short");
     TarMember m;
     m.name.assign(h, strnlen(h, 100));
     m.bytes.assign(archive.substr(at, size));
     std::uint64_t mtime = 0;
     if (ParseOctal(h + 136, 12, mtime)) m.mtime_s = static_cast<std::int64_t>(mtime);
     members.push_back(std::move(m));
-    at += size + (kBlock - size % kBlock) % kBlock;
+    at += padded;  // within the archive: checked above
   }
   return members;
 }

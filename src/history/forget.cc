@@ -159,6 +159,10 @@ std::optional<std::int64_t> ParseRetentionDuration(std::string_view text) {
       case 'y': unit = 365 * std::int64_t{86'400'000}; break;
       default: return std::nullopt;
     }
+    // Bounded (n < 10^6, unit <= 1 y): no sum of segments can overflow
+    // before this refuses anything beyond 1000 years.
+    constexpr std::int64_t kMaxTotalMs = 1000 * 365 * std::int64_t{86'400'000};
+    if (n * unit > kMaxTotalMs - total) return std::nullopt;
     total += n * unit;
     text.remove_prefix(digits + 1);
   }

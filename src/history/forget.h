@@ -107,7 +107,8 @@ struct ForgetReport {
 Result<ForgetReport> SyncForget(const std::filesystem::path& vault, const SyncOptions& options,
                                 const ForgetOptions& forget);
 
-// "36h", "7d", "2w", "6m", "1y" (combinations like "1y6m" too) to ms.
+// "36h", "7d", "2w", "6m", "1y" (combinations like "1y6m" too) to ms;
+// nullopt for anything else or more than 1000 years.
 std::optional<std::int64_t> ParseRetentionDuration(std::string_view text);
 
 }  // namespace hx

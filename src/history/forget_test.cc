@@ -187,5 +187,15 @@ TEST(RetentionDuration, ParsesResticStyleDurations) {
   EXPECT_FALSE(ParseRetentionDuration("").has_value());
 }
 
+// The duration is typed by a user but summed segment by segment: a long
+// chain of large segments is refused, never an overflowed (negative) time.
+TEST(RetentionDuration, AnAbsurdDurationIsRefusedNotOverflowed) {
+  EXPECT_EQ(ParseRetentionDuration("1000y"), 1000 * 365 * kDay);
+  EXPECT_FALSE(ParseRetentionDuration("1000y1h").has_value());
+  std::string chain;
+  for (int i = 0; i < 400; ++i) chain += "999999y";
+  EXPECT_FALSE(ParseRetentionDuration(chain).has_value());
+}
+
 }  // namespace
 }  // namespace hx

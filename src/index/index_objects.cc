@@ -20,10 +20,12 @@ using index_internal::ReadId;
 constexpr std::size_t kMinIdsForScan = 64;
 constexpr std::uint64_t kScanRowsPerLookup = 8;
 
-}  // namespace
-
-Result<std::optional<ObjectLocation>> Index::FindObject(const ObjectId& id) {
-  SqliteStatement& stmt = impl_->object_find;
+// The location a FindObject-like statement's row gives for `id`: columns
+// kind, pack/blob id, offset, length, raw length. `what` names the id column
+// in a corruption message.
+Result<std::optional<ObjectLocation>> ReadLocationRow(const Index::Impl& impl,
+                                                      SqliteStatement& stmt, const ObjectId& id,
+                                                      std::string_view what) {
   ScopedReset reset(stmt);
   stmt.BindBlob(1, id);
   HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
@@ -35,18 +37,24 @@ Result<std::optional<ObjectLocation>> Index::FindObject(const ObjectId& id) {
   const std::int64_t kind = stmt.ColumnInt64(0);
   if (kind != static_cast<std::int64_t>(ObjectKind::kChunk) &&
       kind != static_cast<std::int64_t>(ObjectKind::kTree)) {
-    return impl_->Corrupt("unknown object kind " + std::to_string(kind), ToHex(id));
+    return impl.Corrupt("unknown object kind " + std::to_string(kind), ToHex(id));
   }
   location.kind = static_cast<ObjectKind>(kind);
   const std::span<const std::uint8_t> blob = stmt.ColumnBlob(1);
   if (blob.size() != 32) {
-    return impl_->Corrupt("blob id is not 32 bytes", ToHex(id));
+    return impl.Corrupt(std::string(what) + " is not 32 bytes", ToHex(id));
   }
   location.blob_id = ToHex(blob);
   location.offset = AsUint64(stmt.ColumnInt64(2));
   location.length = AsUint64(stmt.ColumnInt64(3));
   location.raw_length = AsUint64(stmt.ColumnInt64(4));
   return std::optional<ObjectLocation>(std::move(location));
+}
+
+}  // namespace
+
+Result<std::optional<ObjectLocation>> Index::FindObject(const ObjectId& id) {
+  return ReadLocationRow(*impl_, impl_->object_find, id, "blob id");
 }
 
 Result<bool> Index::HasObject(const ObjectId& id) {
@@ -109,30 +117,7 @@ Result<std::uint64_t> Index::CountObjects() {
 }
 
 Result<std::optional<ObjectLocation>> Index::FindUnpublishedObject(const ObjectId& id) {
-  SqliteStatement& stmt = impl_->unpublished_object_find;
-  ScopedReset reset(stmt);
-  stmt.BindBlob(1, id);
-  HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  if (!row) {
-    return std::optional<ObjectLocation>();
-  }
-  ObjectLocation location;
-  location.id = id;
-  const std::int64_t kind = stmt.ColumnInt64(0);
-  if (kind != static_cast<std::int64_t>(ObjectKind::kChunk) &&
-      kind != static_cast<std::int64_t>(ObjectKind::kTree)) {
-    return impl_->Corrupt("unknown object kind " + std::to_string(kind), ToHex(id));
-  }
-  location.kind = static_cast<ObjectKind>(kind);
-  const std::span<const std::uint8_t> pack = stmt.ColumnBlob(1);
-  if (pack.size() != 32) {
-    return impl_->Corrupt("unpublished pack id is not 32 bytes", ToHex(id));
-  }
-  location.blob_id = ToHex(pack);
-  location.offset = AsUint64(stmt.ColumnInt64(2));
-  location.length = AsUint64(stmt.ColumnInt64(3));
-  location.raw_length = AsUint64(stmt.ColumnInt64(4));
-  return std::optional<ObjectLocation>(std::move(location));
+  return ReadLocationRow(*impl_, impl_->unpublished_object_find, id, "unpublished pack id");
 }
 
 Result<std::vector<UnpublishedPack>> Index::LoadUnpublishedPacks() {

@@ -10,6 +10,8 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -110,6 +112,9 @@ struct DirNode {
 
   std::string path;  // "" for the root
   bool listed = false;
+  // A directory a scoped scan (ScanOptions::scope) did not descend into:
+  // its entry is reported, its children are not.
+  bool out_of_scope = false;
   std::vector<PathEntry> items;  // symlinks and files from the stat cache
   std::vector<std::unique_ptr<DirNode>> subdirs;
   std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
@@ -156,11 +161,46 @@ int ReadLink(Env& env, int dir_fd, const char* name, std::string* target) {
   return target->size() > kMaxLinkTarget ? ENAMETOOLONG : 0;
 }
 
+// Which directories a scoped scan lists (ScanOptions::scope): the parent
+// of each scope path and the directories above it, and everything at or
+// below a scope path (which may be a directory).
+class ScanScope {
+ public:
+  explicit ScanScope(const std::vector<std::string>& paths) {
+    for (const std::string& path : paths) {
+      if (path.empty()) everything_ = true;
+      roots_.insert(path);
+      std::string_view up(path);
+      for (std::size_t slash = up.rfind('/'); slash != std::string_view::npos;
+           slash = up.rfind('/')) {
+        up = up.substr(0, slash);
+        listed_.emplace(up);
+      }
+    }
+  }
+  // Whether the directory at `path` (not the root) is listed.
+  bool Lists(const std::string& path) const {
+    if (everything_ || listed_.count(path) != 0) return true;
+    std::string_view up(path);
+    while (true) {
+      if (roots_.count(std::string(up)) != 0) return true;
+      const std::size_t slash = up.rfind('/');
+      if (slash == std::string_view::npos) return false;
+      up = up.substr(0, slash);
+    }
+  }
+
+ private:
+  std::set<std::string> roots_;
+  std::set<std::string> listed_;  // (the root is always listed)
+  bool everything_ = false;
+};
+
 class Walk {
  public:
   Walk(Env& env, int root_fd, const StatCache& cache, const FastCdc& cdc,
        const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
-       bool collect_baseline)
+       bool collect_baseline, const ScanScope* scope)
       : env_(env),
         root_fd_(root_fd),
         cache_(cache),
@@ -169,6 +209,7 @@ class Walk {
         ignore_(ignore),
         now_ns_(now_ns),
         collect_baseline_(collect_baseline),
+        scope_(scope),
         root_(std::string()) {}
 
   // Walks the vault on `threads` threads, the caller's included; one
@@ -210,6 +251,7 @@ class Walk {
   const IgnoreRules& ignore_;
   const std::int64_t now_ns_;
   const bool collect_baseline_;
+  const ScanScope* const scope_;  // null: the whole vault
   std::atomic<bool> baseline_ok_{true};
   DirNode root_;
 
@@ -352,8 +394,13 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     }
     if (is_dir) {
       if (collect_baseline_) AppendBaselineChild(node.baseline, name, BaselineKind::kDir, {}, {});
+      const bool descend = scope_ == nullptr || scope_->Lists(path);
       node.subdirs.push_back(std::make_unique<DirNode>(std::move(path)));
-      new_dirs.push_back({node.subdirs.back().get(), st.st_dev, st.st_ino});
+      if (descend) {
+        new_dirs.push_back({node.subdirs.back().get(), st.st_dev, st.st_ino});
+      } else {
+        node.subdirs.back()->out_of_scope = true;
+      }
     } else if (S_ISREG(st.st_mode)) {
       const FileStat fresh = FileStatOf(st);
       if (collect_baseline_) AppendBaselineChild(node.baseline, name, BaselineKind::kFile, fresh, {});
@@ -453,10 +500,10 @@ void Emit(DirNode& node, EntryMap& out) {
     }
   }
   for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
-    if (dir->listed) {
+    if (dir->listed || dir->out_of_scope) {
       const std::string_view name = std::string_view(dir->path).substr(offset);
       items.push_back({name, false, nullptr, dir.get()});
-      items.push_back({name, true, nullptr, dir.get()});
+      if (dir->listed) items.push_back({name, true, nullptr, dir.get()});
     }
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
@@ -491,9 +538,18 @@ bool CollectBaseline(DirNode& node, std::vector<std::pair<std::string, std::stri
   return true;
 }
 
-// The cached paths this scan did not confirm (see StatCacheChanges).
+// Appends the path of every directory of `node`'s subtree that was listed.
+void CollectListed(const DirNode& node, std::vector<std::string>& out) {
+  if (!node.listed) return;
+  out.push_back(node.path);
+  for (const std::unique_ptr<DirNode>& dir : node.subdirs) CollectListed(*dir, out);
+}
+
+// The cached paths this scan did not confirm (see StatCacheChanges); with
+// `listed` (a scoped scan), only those in a listed directory.
 std::vector<std::string> StaleCachePaths(const StatCache& cache, std::vector<Output>& outputs,
-                                         const StatCache& put) {
+                                         const StatCache& put,
+                                         const std::vector<std::string>* listed) {
   std::vector<const StatCacheEntry*> reused;
   for (Output& out : outputs) {
     reused.insert(reused.end(), out.cache_reused.begin(), out.cache_reused.end());
@@ -505,8 +561,14 @@ std::vector<std::string> StaleCachePaths(const StatCache& cache, std::vector<Out
     return stale;
   }
   std::sort(reused.begin(), reused.end());
+  const auto in_listed_dir = [listed](const std::string& path) {
+    if (listed == nullptr) return true;
+    const std::size_t slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? std::string() : path.substr(0, slash);
+    return std::binary_search(listed->begin(), listed->end(), parent);
+  };
   for (const auto& [path, entry] : cache) {
-    if (!std::binary_search(reused.begin(), reused.end(), &entry) && !put.contains(path)) {
+    if (in_listed_dir(path) && !std::binary_search(reused.begin(), reused.end(), &entry) && !put.contains(path)) {
       stale.push_back(path);
     }
   }
@@ -553,11 +615,18 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
         static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxDefaultThreads));
   }
   Clock& clock = options.clock != nullptr ? *options.clock : env.clock();
+  std::optional<ScanScope> scope;
+  if (options.scope) scope.emplace(*options.scope);
   Walk walk(env, root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
-            options.collect_baseline);
+            options.collect_baseline && !scope, scope ? &*scope : nullptr);
   std::vector<Output> outputs = walk.Run(threads);
 
   ScanResult result;
+  if (scope) {
+    result.listed_dirs.emplace();
+    CollectListed(walk.root(), *result.listed_dirs);
+    std::sort(result.listed_dirs->begin(), result.listed_dirs->end());
+  }
   std::size_t put_size = 0;
   for (Output& out : outputs) {
     put_size += out.cache_put.size();
@@ -568,7 +637,7 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
       }
     }
   }
-  if (options.collect_baseline && walk.baseline_ok()) {
+  if (options.collect_baseline && !scope && walk.baseline_ok()) {
     // Before Emit, which moves the tree's entries away (not its baseline).
     std::vector<std::pair<std::string, std::string>> dirs;
     if (CollectBaseline(walk.root(), dirs)) {
@@ -588,7 +657,8 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     result.stats.files_from_cache += out.stats.files_from_cache;
     result.stats.ignored += out.stats.ignored;
   }
-  result.stat_changes.remove = StaleCachePaths(cache, outputs, result.stat_changes.put);
+  result.stat_changes.remove = StaleCachePaths(
+      cache, outputs, result.stat_changes.put, result.listed_dirs ? &*result.listed_dirs : nullptr);
   for (const auto& [path, entry] : result.entries) {
     switch (entry.kind) {
       case EntryKind::kFile:

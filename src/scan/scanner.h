@@ -85,6 +85,16 @@ struct ScanOptions {
   // Also record what was seen for a scan baseline (scan/baseline.h): set
   // by sync's push and status, whose no-change case it speeds up.
   bool collect_baseline = false;
+  // A scoped scan (the agent's batches; unset: the whole vault). Only these
+  // vault-relative paths are looked at: the parent directory of each is
+  // listed (so the path itself, and its siblings, are seen as they are
+  // now), and a path that is a directory is walked whole; the directories
+  // on the way to them are listed too. Every other directory is reported
+  // as an entry but not descended into. ScanResult::listed_dirs names the
+  // directories listed: the result is the truth about their children and
+  // knows nothing below the others (sync takes those from the base). No
+  // baseline is collected.
+  std::optional<std::vector<std::string>> scope;
 };
 
 enum class ScanSkipReason : std::uint8_t {
@@ -144,6 +154,10 @@ struct ScanResult {
   // present only if the scan is fit to be a baseline's claim: no errors, no
   // skipped items, no racy file, and every hashed file's stat as listed.
   std::optional<ScanBaseline> baseline;
+  // With ScanOptions::scope: every directory whose children were listed
+  // ("" for the root), sorted. The stat cache's `remove` names only
+  // children of these.
+  std::optional<std::vector<std::string>> listed_dirs;
 };
 
 // Scans the vault at `root` (followed if it is a symlink). `cache` is the

@@ -98,6 +98,14 @@ struct SyncOptions {
   // unlocked with the passphrase is not cached, the store's vault.json is not
   // remembered in the index.
   bool read_only = false;
+  // Push only (the agent's batches): the vault-relative paths that changed
+  // since the last push, as a hint that scopes the folder scan to them
+  // (ScanOptions::scope: each path's directory is listed, a directory path
+  // is walked whole; a move names both paths). Every other path keeps its
+  // base entry, so the push is exactly as correct as a full one for these
+  // paths and their siblings and finds nothing elsewhere. Unset, or naming
+  // .hxignore: the whole folder is scanned.
+  std::optional<std::vector<std::string>> scope;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

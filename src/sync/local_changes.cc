@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <optional>
@@ -291,6 +292,35 @@ Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
   ScanOptions options = s.scan_options();
   options.collect_baseline = true;
   return ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id);
+}
+
+bool ScopeIsUsable(const std::vector<std::string>& scope) {
+  return std::find(scope.begin(), scope.end(), std::string(kIgnoreFileName)) == scope.end();
+}
+
+Result<ScanResult> ScanScopedForPush(Session& s, const BaseState& base,
+                                     const std::vector<std::string>& scope) {
+  const VaultContext& ctx = s.ctx;
+  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
+    return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
+  };
+  ScanOptions options = s.scan_options();
+  options.scope = scope;
+  HX_ASSIGN_OR_RETURN(ScanResult scan,
+                      ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id));
+  const std::vector<std::string>& listed = *scan.listed_dirs;
+  // In path order a directory comes before everything below it, so a
+  // directory taken from the base is there when its children are looked at.
+  for (const auto& [path, entry] : base.entries) {
+    if (entry.kind == EntryKind::kTombstone) continue;
+    const std::size_t slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? std::string() : path.substr(0, slash);
+    if (std::binary_search(listed.begin(), listed.end(), parent)) continue;  // the scan knows
+    const auto dir = scan.entries.find(parent);
+    if (dir == scan.entries.end() || dir->second.kind != EntryKind::kDir) continue;  // gone
+    scan.entries.emplace(path, entry);
+  }
+  return scan;
 }
 
 void SaveBaseline(Session& s, const ScanBaseline& baseline) {

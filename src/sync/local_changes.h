@@ -35,6 +35,18 @@ bool UnchangedSinceBaseline(Session& s);
 // ScanFolder (internal.h) that also collects the scan's baseline.
 Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base);
 
+// Whether a push given SyncOptions::scope `scope` scans only those paths:
+// not when .hxignore is among them (the rules of the whole folder changed).
+bool ScopeIsUsable(const std::vector<std::string>& scope);
+
+// The scoped scan of a push (SyncOptions::scope): ScanVault limited to
+// `scope`, completed with the base's live entries below every directory it
+// did not list whose directory the scan (or the base, above it) still has,
+// so that comparing it with the base finds exactly the changes in the
+// listed directories. Without a baseline.
+Result<ScanResult> ScanScopedForPush(Session& s, const BaseState& base,
+                                     const std::vector<std::string>& scope);
+
 // Writes `baseline` to .hx/baseline for the index's current base (its
 // kMetaBaseToken, given one if it has none, with the base snapshot and head
 // seq). Call

@@ -420,5 +420,86 @@ TEST_F(BaselineSyncTest, ACrashBetweenTheIndexAndTheBaselineLeavesNothingWrong) 
   EXPECT_EQ(status->local_changes.added, 0u);
 }
 
+// The agent's scoped push (SyncOptions::scope): exactly the changes at its
+// paths (a file, a deleted directory, a directory moved, one replaced by a
+// file, a new nested directory), as a full push would publish them, and
+// nothing elsewhere; the full push that follows finds only what the scope
+// left out (an extra tombstone or a missed change would show there), and
+// the stat cache of the unlisted directories survives (nothing re-hashed).
+TEST_F(BaselineSyncTest, AScopedPushPublishesExactlyTheChangesAtItsPaths) {
+  HX_ASSERT_OK(a_.Init());
+  a_.Write("dir/a.txt", "a");
+  a_.Write("dir/keep.txt", "keep");
+  a_.Write("old/x.txt", "x");
+  a_.Write("old/sub/y.txt", "y");
+  a_.Write("m/one.txt", "one");
+  a_.Write("m/deep/two.txt", "two");
+  a_.Write("r/inside.txt", "inside");
+  a_.Write("elsewhere/z.txt", "z");
+  a_.Write("elsewhere/deep/w.txt", "w");
+  AgePastTheRacyWindow();  // every file in the stat cache
+  HX_ASSERT_OK(a_.Push(2000));
+  Device b(*store_, "b", 2);
+  HX_ASSERT_OK(b.Init());
+  HX_ASSERT_OK(b.Pull(2500));
+
+  a_.Write("dir/a.txt", "a, edited");
+  fs::remove_all(a_.vault() / "old");
+  fs::create_directories(a_.vault() / "n");
+  fs::rename(a_.vault() / "m", a_.vault() / "n/m2");
+  fs::remove_all(a_.vault() / "r");
+  a_.Write("r", "now a file");
+  a_.Write("new/deep/x.txt", "new");
+  a_.Write("elsewhere/z.txt", "z, edited outside the scope");
+  AgePastTheRacyWindow();
+
+  SyncOptions scoped = a_.options(3000);
+  scoped.scope = std::vector<std::string>{"dir/a.txt", "old", "m", "n/m2", "r", "new"};
+  scoped.allow_mass_delete = true;  // 5 of 9 files (moved ones included)
+  Result<PushReport> push = SyncPush(a_.vault(), scoped);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->outcome, "published");
+  // added: n, n/m2 (+ one.txt, deep, deep/two.txt), r as a file, new,
+  // new/deep, new/deep/x.txt; modified: dir/a.txt; deleted: old (+ x.txt,
+  // sub, sub/y.txt), m (+ 4), r/inside.txt (r itself is modified).
+  EXPECT_EQ(push->changes.modified, 2u);  // dir/a.txt, r (a directory, now a file)
+  EXPECT_EQ(push->changes.added, 8u);
+  EXPECT_EQ(push->changes.deleted, 9u);
+  // dir/a.txt, r, new/deep/x.txt and the two moved files (new paths to the
+  // stat cache); nothing outside the scope.
+  EXPECT_EQ(push->files_hashed, 5u);
+  HX_ASSERT_OK(b.Pull(3500, /*allow_mass_delete=*/true));
+  std::map<std::string, std::string> want = a_.Snapshot();
+  want["elsewhere/z.txt"] = "file:z";
+  EXPECT_EQ(b.Snapshot(), want);
+
+  Result<PushReport> full = a_.Push(4000);
+  HX_ASSERT_OK(full);
+  EXPECT_EQ(full->outcome, "published");
+  EXPECT_EQ(full->changes.added, 0u);
+  EXPECT_EQ(full->changes.modified, 1u);
+  EXPECT_EQ(full->changes.deleted, 0u);
+  EXPECT_EQ(full->files_hashed, 1u);  // elsewhere/z.txt: every other file's stat was kept
+  HX_ASSERT_OK(b.Pull(4500));
+  EXPECT_EQ(b.Snapshot(), a_.Snapshot());
+}
+
+// .hxignore among the scope's paths: the rules of the whole folder changed,
+// so the push scans all of it.
+TEST_F(BaselineSyncTest, AScopeNamingHxignoreScansTheWholeFolder) {
+  HX_ASSERT_OK(a_.Init());
+  a_.Write("build/x.o", "object");
+  a_.Write("other/y.txt", "y");
+  HX_ASSERT_OK(a_.Push(2000));
+  a_.Write(".hxignore", ".hxignore\nbuild/\n");
+  a_.Write("other/y.txt", "y, edited");
+  SyncOptions scoped = a_.options(3000);
+  scoped.scope = std::vector<std::string>{".hxignore"};
+  Result<PushReport> push = SyncPush(a_.vault(), scoped);
+  HX_ASSERT_OK(push);
+  EXPECT_EQ(push->changes.modified, 1u);  // other/y.txt, outside the scope: found
+  EXPECT_EQ(push->changes.deleted, 0u);   // build/ is ignored now, not deleted
+}
+
 }  // namespace
 }  // namespace hx

@@ -98,7 +98,10 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   // 1. The folder exactly as the baseline saw it: no local change, and no
   // base, stat cache or scan to load.
-  if (republish.empty() && UnchangedSinceBaseline(s)) {
+  // A scoped push (the agent's batch, SyncOptions::scope) looks only at
+  // its paths: no walk of the whole folder, not even the baseline's.
+  const bool scoped = options.scope && ScopeIsUsable(*options.scope);
+  if (republish.empty() && !scoped && UnchangedSinceBaseline(s)) {
     report.changes = MakeChangeSummary({}, {}, {});
     HX_RETURN_IF_ERROR(ReportNothingToPublish(s, base, report));
     return report;
@@ -107,7 +110,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // Else the full comparison. Scan: ids of changed files' chunks.
   HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
   options.progress.StartPhase(obs::Phase::kScan);
-  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
+  HX_ASSIGN_OR_RETURN(ScanResult scan, scoped ? ScanScopedForPush(s, base, *options.scope)
+                                              : ScanFolderForBaseline(s, base));
   options.Checkpoint("push.after_scan");
   report.files_hashed = scan.stats.files_hashed;
   report.bytes_hashed = scan.stats.bytes_hashed;

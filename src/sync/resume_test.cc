@@ -35,6 +35,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -96,7 +97,9 @@ class ResumePushTest : public ::testing::TestWithParam<std::pair<std::string, do
 // before publishing) uploads again on its rerun at most one pack that it had
 // already stored, and publishes a state another device reads whole.
 TEST_P(ResumePushTest, APushKilledMidwayUploadsAtMostOnePackAgainWhenRerun) {
-  const auto& [point, fraction] = GetParam();
+  // Named copies, not a structured binding: a lambda below captures them.
+  const auto point = std::get<0>(GetParam());
+  const auto fraction = std::get<1>(GetParam());
   const std::uint64_t total = TestBytes();
   std::unique_ptr<StoreFixture> store = MakeFolderStoreFixture();
   Device a(*store, "a", 11);
@@ -161,7 +164,9 @@ class ResumePullTest : public ::testing::TestWithParam<std::pair<std::string, do
 // its rerun at most one pack's worth of what it had already fetched, and
 // ends with every file whole.
 TEST_P(ResumePullTest, APullKilledMidwayFetchesAtMostOnePackAgainWhenRerun) {
-  const auto& [point, fraction] = GetParam();
+  // Named copies, not a structured binding: a lambda below captures them.
+  const auto point = std::get<0>(GetParam());
+  const auto fraction = std::get<1>(GetParam());
   const std::uint64_t total = TestBytes();
   std::unique_ptr<StoreFixture> store = MakeFolderStoreFixture();
   Device a(*store, "a", 21);

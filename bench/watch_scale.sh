@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Watch scale benchmark (issue 12, item 8): one real `hx sync watch` process on
+# a vault of 100,000 small files (1,000 directories of 100), through a folder
+# store. Not part of the tests.
+#
+#   ./bench/watch_scale.sh                       # 100,000 files, 60 s of idle, 10 changes
+#   ./bench/watch_scale.sh --files 20000 --idle-s 20 --changes 5   # a shorter run
+#   ./bench/watch_scale.sh --agent-args '--max-scoped-paths 0'       # every push scans the whole folder
+#
+# The vault is pushed once with `hx sync push` before the agent starts (the
+# agent's usual start: a restart on a synced vault). Measured:
+#   set-up     agent started -> its .hx/agent.json first says watching with an
+#              empty queue (the start's pull and push done, every directory watched)
+#   idle CPU   the agent's user+sys CPU over --idle-s seconds with nothing to do
+#              (/proc/<pid>/stat), as a share of one core
+#   peak RSS   /proc/<pid>/status VmHWM at the end (set-up, idle and the changes included)
+#   change     one small file rewritten in a directory of the vault -> the agent's
+#              pushes_published counter moved (the snapshot is on the store): p50 / max
+# Results go to stdout and bench/results/watch-scale-<date>.txt. The hx binary: $HX_BIN,
+# else build/release/src/cli/hx, else build/gcc/src/cli/hx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+files=100000 idle_s=60 changes=10 agent_args=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --files) files=$2; shift 2 ;;
+    --idle-s) idle_s=$2; shift 2 ;;
+    --changes) changes=$2; shift 2 ;;
+    --agent-args) agent_args=$2; shift 2 ;;
+    *) echo "usage: $0 [--files N] [--idle-s S] [--changes N] [--agent-args 'ARGS']" >&2; exit 2 ;;
+  esac
+done
+hx=${HX_BIN:-}
+if [ -z "$hx" ]; then
+  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [ -x "$c" ] && { hx=$PWD/$c; break; }; done
+fi
+[ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
+mkdir -p bench/results
+out="bench/results/watch-scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
+HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" python3 - <<'PY' | tee "$out"
+import json, os, shutil, signal, subprocess, tempfile, time
+
+HX = os.environ["HX"]; FILES = int(os.environ["FILES"])
+IDLE_S = int(os.environ["IDLE_S"]); CHANGES = int(os.environ["CHANGES"])
+AGENT_ARGS = os.environ["AGENT_ARGS"].split()
+TICK = os.sysconf("SC_CLK_TCK")
+
+def agent_json(vault):
+    try:
+        with open(os.path.join(vault, ".hx", "agent.json")) as f: return json.load(f)
+    except Exception: return {}
+
+def wait(cond, timeout=600, step=0.005):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond(): return True
+        time.sleep(step)
+    return False
+
+def idle(vault):
+    j = agent_json(vault)
+    return j.get("state") == "watching" and j.get("queue_depth", 1) == 0
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f: fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+def vm(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"): return int(line.split()[1]) / 1024  # MiB
+    return float("nan")
+
+tmp = tempfile.mkdtemp(prefix="hx-watch-scale-")
+env = dict(os.environ, HX_PASSPHRASE="bench passphrase", HOME=tmp)
+vault, store = os.path.join(tmp, "v"), os.path.join(tmp, "store")
+os.makedirs(vault)
+per_dir = 100
+for i in range(FILES):
+    d = os.path.join(vault, f"d{i // per_dir:04d}")
+    if i % per_dir == 0: os.makedirs(d)
+    with open(os.path.join(d, f"f{i % per_dir:03d}.txt"), "wb") as f: f.write(b"file %d\n" % i)
+subprocess.run([HX, "sync", "init", vault, store], env=env, check=True, stdout=subprocess.DEVNULL)
+t0 = time.monotonic()
+subprocess.run([HX, "sync", "push", vault], env=env, check=True, stdout=subprocess.DEVNULL)
+first_push = time.monotonic() - t0
+log = open(os.path.join(tmp, "agent.log"), "w")
+t0 = time.monotonic()
+agent = subprocess.Popen([HX, "sync", "watch", vault] + AGENT_ARGS, env=env, stdout=log, stderr=log)
+assert wait(lambda: idle(vault) or agent.poll() is not None, 600) and agent.poll() is None, \
+    "the agent did not become idle: " + open(os.path.join(tmp, "agent.log")).read()[-2000:]
+setup = time.monotonic() - t0
+setup_cpu = cpu_ticks(agent.pid) / TICK
+time.sleep(2)
+c0 = cpu_ticks(agent.pid)
+time.sleep(IDLE_S)
+idle_cpu = (cpu_ticks(agent.pid) - c0) / TICK / IDLE_S * 100
+lat, change_cpu = [], []
+for i in range(CHANGES):
+    before = agent_json(vault).get("counters", {}).get("pushes_published", 0)
+    c0 = cpu_ticks(agent.pid)
+    t0 = time.monotonic()
+    with open(os.path.join(vault, f"d{(i * 37) % (FILES // per_dir):04d}", "f000.txt"), "wb") as f:
+        f.write(b"changed %d at %f\n" % (i, time.time()))
+    ok = wait(lambda: agent_json(vault).get("counters", {}).get("pushes_published", 0) > before, 120)
+    lat.append((time.monotonic() - t0) * 1000 if ok else float("inf"))
+    wait(lambda: idle(vault), 120)
+    change_cpu.append((cpu_ticks(agent.pid) - c0) / TICK * 1000)
+    time.sleep(1.5)
+hwm, rss = vm(agent.pid, "VmHWM"), vm(agent.pid, "VmRSS")
+counters = agent_json(vault).get("counters", {})
+agent.send_signal(signal.SIGTERM)
+rc = agent.wait(120)
+lat.sort(); change_cpu.sort()
+print(f"hx: {HX} sync watch {' '.join(AGENT_ARGS)}")
+print(f"vault: {FILES} files in {FILES // per_dir} directories, folder store; first push (CLI) {first_push:.1f} s")
+print(f"set-up: agent start -> idle {setup:.2f} s ({setup_cpu:.2f} s of CPU)")
+print(f"idle CPU over {IDLE_S} s: {idle_cpu:.2f}% of a core")
+print(f"peak RSS (VmHWM): {hwm:.1f} MiB (RSS at the end {rss:.1f} MiB)")
+if lat:
+    print(f"one small change -> published, {len(lat)} changes: p50 {lat[len(lat) // 2]:.0f} ms, "
+          f"max {lat[-1]:.0f} ms; agent CPU per change p50 {change_cpu[len(change_cpu) // 2]:.0f} ms")
+print(f"pushes: {counters.get('full_pushes', 0)} scanned the whole folder, "
+      f"{counters.get('scoped_pushes', 0)} only the changed paths' folders")
+print(f"agent exit code after SIGTERM: {rc}")
+shutil.rmtree(tmp, ignore_errors=True)
+PY
