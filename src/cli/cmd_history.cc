@@ -1,4 +1,4 @@
-// hx sync log|restore|diff|forget|verify|repair: argument parsing and rendering over the
+// hx sync log|restore|diff|forget|prune|verify|repair: argument parsing and rendering over the
 // history module (history/history.h, history/verify.h). The store is the one
 // remembered at init.
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "cli/sync_args.h"
 #include "history/forget.h"
 #include "history/history.h"
+#include "history/prune.h"
 #include "history/verify.h"
 
 namespace hx::cli {
@@ -27,6 +28,7 @@ struct HistoryArgs : VaultArgs {
   std::string read_data;  // empty: no data read
   std::optional<std::uint64_t> seed;
   ForgetOptions forget;
+  PruneOptions prune;
 };
 
 Result<VerifyOptions> MakeVerifyOptions(const HistoryArgs& args) {
@@ -127,6 +129,21 @@ void RegisterHistory(CLI::App& sync, Context& context) {
     context.exit_code = Finish(
         context, SyncForget(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
                             args->forget));
+  });
+
+  CLI::App* prune = sync.add_subcommand(
+      "prune",
+      "Delete the packs no retained snapshot needs: condemned first (prune.json), deleted by a "
+      "later run once the grace period has passed; safe while other devices push");
+  AddVaultArgs(prune, *args, Target::kNone, Prompt::kAllowed);
+  prune->add_option("--grace", args->prune.grace,
+                    "How long a pack stays condemned before a run deletes it (default 24h; 0: "
+                    "condemn and delete in one run)");
+  prune->add_flag("--dry-run", args->prune.dry_run, "Show what would be condemned and deleted");
+  prune->callback([&context, args] {
+    context.exit_code = Finish(
+        context, SyncPrune(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
+                           args->prune));
   });
 
   CLI::App* verify = sync.add_subcommand(

@@ -1,7 +1,7 @@
 // hx sync forget: marks snapshots as forgotten with a signed record in the
-// store, never a silent deletion; a later prune (not built yet: see
-// docs/ARCHITECTURE.md, "Retention and prune") may then delete what only
-// forgotten snapshots need. Forgetting changes no data: a forgotten snapshot
+// store, never a silent deletion; hx sync prune (prune.h; see
+// docs/ARCHITECTURE.md, "Retention and prune") then deletes what only
+// forgotten snapshots needed. Forgetting changes no data: a forgotten snapshot
 // is still listed (marked), restorable and checked until a prune removes it.
 //
 // Record (docs/FORMAT.md, "Forget records"): forgets/<record_id>.json,

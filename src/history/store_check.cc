@@ -202,7 +202,7 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
   std::set<std::string> listed_ids;
   std::set<std::string> wanted;  // the head's and every parent named
   if (head.head) wanted.insert(head.head->snapshot_id);
-  std::vector<ObjectLocation> locations;
+  std::map<std::string, std::vector<std::string>> parents;
   for (const StoreObjectInfo& info : listed) {
     std::string_view name = info.key;
     name.remove_prefix(kSnapshotsPrefix.size());
@@ -219,16 +219,20 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
     if (!snapshot.ok()) {
       if (!IsDamage(snapshot.error())) return std::move(snapshot).error();
       r.damaged_snapshots.push_back({id, "unreadable", snapshot.error().message});
+      ++unreadable_snapshots_;
       continue;
     }
     wanted.insert(snapshot->parents.begin(), snapshot->parents.end());
-    if (forgotten.count(id) != 0) {
+    parents[id] = snapshot->parents;
+    const bool retained = forgotten.count(id) == 0 || retain_ids_.count(id) != 0 ||
+                          retain_seqs_.count(snapshot->seq) != 0 ||
+                          (head.head && head.head->snapshot_id == id);
+    if (!retained) {
       ++r.snapshots_forgotten;
     } else {
       readable.push_back({id, snapshot->seq, snapshot->root});
     }
-    locations.insert(locations.end(), std::make_move_iterator(snapshot->added.begin()),
-                     std::make_move_iterator(snapshot->added.end()));
+    bodies_.push_back({id, snapshot->seq, retained, false, std::move(snapshot->added)});
   }
   for (const std::string& id : wanted) {
     if (listed_ids.count(id) == 0) {
@@ -236,17 +240,20 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
           {id, "missing", "snapshot " + id + " is named (by head.json or a child) but missing"});
     }
   }
-  std::stable_sort(locations.begin(), locations.end(), IdLess);
-  locations.erase(std::unique(locations.begin(), locations.end(),
-                              [](const ObjectLocation& a, const ObjectLocation& b) {
-                                return a.id == b.id;
-                              }),
-                  locations.end());
-  locations_ = locations;
-  fetcher_->AddLocations(std::move(locations));
-  std::sort(readable.begin(), readable.end(),
-            [](const Readable& a, const Readable& b) { return a.seq > b.seq; });
-  r.snapshots_checked = readable.size();
+  // The head's history (what a pull walks).
+  std::set<std::string> history;
+  if (head.head) {
+    std::vector<std::string> todo = {head.head->snapshot_id};
+    while (!todo.empty()) {
+      const std::string id = std::move(todo.back());
+      todo.pop_back();
+      if (!history.insert(id).second) continue;
+      if (auto it = parents.find(id); it != parents.end()) {
+        todo.insert(todo.end(), it->second.begin(), it->second.end());
+      }
+    }
+  }
+  for (Body& body : bodies_) body.in_head_history = history.count(body.id) != 0;
 
   // Every pack, in one listing.
   HX_ASSIGN_OR_RETURN(const std::vector<StoreObjectInfo> packs, s_.store->List(kBlobsPrefix));
@@ -256,6 +263,37 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
     if (IsHex64(id)) blobs_[id] = info.size;
   }
   r.packs_listed = blobs_.size();
+
+  // One location per object, as a reader finds it: in a pack the store
+  // holds, from the newest snapshot that lists one (a prune may have
+  // deleted an older copy's pack; an object packed again after that is
+  // listed by a newer snapshot).
+  struct Listed {
+    ObjectLocation loc;
+    bool stored = false;
+    std::uint64_t seq = 0;
+  };
+  std::vector<Listed> all;
+  for (const Body& body : bodies_) {
+    for (const ObjectLocation& loc : body.added) {
+      all.push_back({loc, blobs_.count(loc.blob_id) != 0, body.seq});
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Listed& a, const Listed& b) {
+    if (a.loc.id != b.loc.id) return a.loc.id < b.loc.id;
+    if (a.stored != b.stored) return a.stored;
+    return a.seq > b.seq;
+  });
+  std::vector<ObjectLocation> locations;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i == 0 || all[i].loc.id != all[i - 1].loc.id) locations.push_back(all[i].loc);
+  }
+  all = {};
+  locations_ = locations;
+  fetcher_->AddLocations(std::move(locations));
+  std::sort(readable.begin(), readable.end(),
+            [](const Readable& a, const Readable& b) { return a.seq > b.seq; });
+  r.snapshots_checked = readable.size();
 
   // Every tree of every snapshot (each distinct tree once), and the chunks
   // they reference.
@@ -287,6 +325,8 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
   }
   r.trees_checked = trees_.size();
   r.chunks_referenced = chunks.size();
+  live_trees_ = seen;
+  live_chunks_ = chunks;
 
   // What a prune could free: packs none of whose objects a retained
   // snapshot references (forgotten snapshots' only, or no snapshot's: an

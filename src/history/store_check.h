@@ -59,6 +59,29 @@ class StoreCheck {
   // After Run: the packs the store lists, with their sizes.
   const std::map<std::string, std::uint64_t>& blobs() const { return blobs_; }
 
+  // Before Run: snapshots retained even if a forget record names them (the
+  // prune keeps the head and what each device's manifest last saw).
+  void RetainAlso(std::set<std::string> ids, std::set<std::uint64_t> seqs) {
+    retain_ids_ = std::move(ids);
+    retain_seqs_ = std::move(seqs);
+  }
+  // After Run: every snapshot body that read, with what it locates (the
+  // prune's input: which pack a reader finds each object in).
+  struct Body {
+    std::string id;
+    std::uint64_t seq = 0;
+    bool retained = false;
+    bool in_head_history = false;  // the head or an ancestor of it
+    std::vector<ObjectLocation> added;
+  };
+  const std::vector<Body>& bodies() const { return bodies_; }
+  // After Run: the trees and chunks the retained snapshots reference.
+  const std::set<ObjectId>& live_trees() const { return live_trees_; }
+  const std::set<ObjectId>& live_chunks() const { return live_chunks_; }
+  // After Run: listed snapshots that did not read, and damaged trees (what
+  // they reference is unknown).
+  std::size_t unreadable_snapshots() const { return unreadable_snapshots_; }
+
  private:
   // Run without the request count.
   Status Check(const VerifyOptions& options, std::int64_t now_ms, VerifyReport& report);
@@ -85,6 +108,12 @@ class StoreCheck {
   std::map<ObjectId, Tree> trees_;
   std::map<ObjectId, Damage> damage_;
   std::map<ObjectId, std::vector<Hit>> affected_;
+  std::set<std::string> retain_ids_;
+  std::set<std::uint64_t> retain_seqs_;
+  std::vector<Body> bodies_;
+  std::set<ObjectId> live_trees_;
+  std::set<ObjectId> live_chunks_;
+  std::size_t unreadable_snapshots_ = 0;
 };
 
 }  // namespace hx

@@ -147,7 +147,9 @@ Status Index::Impl::PrepareAll() {
        "SELECT o.kind, b.id, o.byte_offset, o.byte_length, o.raw_length "
        "FROM objects o JOIN blobs b ON b.n = o.blob WHERE o.id = ?1"},
       {&object_has, "SELECT 1 FROM objects WHERE id = ?1"},
-      {&object_insert, "INSERT OR IGNORE INTO objects VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&object_insert, "INSERT OR REPLACE INTO objects VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&object_delete_pack,
+       "DELETE FROM objects WHERE blob = (SELECT n FROM blobs WHERE id = ?1)"},
       {&object_count, "SELECT count(*) FROM objects"},
       {&object_scan, "SELECT id FROM objects ORDER BY id"},
       {&snapshot_put, "INSERT OR REPLACE INTO snapshots(id, seq) VALUES(?1, ?2)"},

@@ -219,13 +219,19 @@ class Index::Transaction {
   Status UpdateStatCache(const StatCache& before, const StatCache& after);
   Status ReplaceStatCache(const StatCache& cache);
 
-  // Records where objects live. An id already indexed keeps its first
-  // location (any copy is as good). Preconditions (else KC_SYNC_INTERNAL):
+  // Records where objects live. An id already indexed takes the new
+  // location: callers add locations oldest snapshot first (a pull's are the
+  // newest of what it imported), and after a prune only the newest copy of
+  // an object is sure to be kept (docs/ARCHITECTURE.md, "Retention and
+  // prune"). Preconditions (else KC_SYNC_INTERNAL):
   // blob_id is 64 lowercase hex, kind is a known ObjectKind.
   Status AddObjects(std::span<const ObjectLocation> locations);
   // Forgets every object, pack and imported snapshot (together: a snapshot
   // marked imported must have its objects indexed).
   Status ClearObjects();
+  // Forgets every object located in the pack `blob_id` (a prune condemned or
+  // deleted it): the next push packs them again where it needs them.
+  Status ForgetObjectsInPack(std::string_view blob_id);
   Status MarkSnapshotImported(std::string_view snapshot_id, std::uint64_t seq);
 
   // Records an uploaded pack of `size` bytes and the objects in it (each

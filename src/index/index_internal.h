@@ -63,7 +63,8 @@ struct Index::Impl {
   SqliteStatement tree_load, tree_put, tree_delete, tree_clear;
   SqliteStatement stat_load, stat_count, stat_put, stat_delete, stat_clear;
   SqliteStatement blob_find, blob_insert;
-  SqliteStatement object_find, object_has, object_insert, object_count, object_scan;
+  SqliteStatement object_find, object_has, object_insert, object_count, object_scan,
+      object_delete_pack;
   SqliteStatement snapshot_put, snapshot_has, snapshot_load;
   SqliteStatement unpublished_pack_put, unpublished_pack_load, unpublished_pack_delete;
   SqliteStatement unpublished_object_put, unpublished_object_find, unpublished_object_delete_pack;

@@ -265,6 +265,13 @@ Status Index::Transaction::ForgetUnpublishedPack(std::string_view blob_id) {
   return impl_->unpublished_pack_delete.Run();
 }
 
+Status Index::Transaction::ForgetObjectsInPack(std::string_view blob_id) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> raw, PackIdBytes(blob_id));
+  impl_->object_delete_pack.BindBlob(1, raw);
+  return impl_->object_delete_pack.Run();
+}
+
 Status Index::Transaction::ClearUnpublished() {
   HX_RETURN_IF_ERROR(CheckOpen());
   return impl_->db->Exec("DELETE FROM unpublished_objects; DELETE FROM unpublished_packs");

@@ -385,17 +385,20 @@ TEST_F(IndexTest, BaseTreeIdsRoundTripAndUpdateIncrementally) {
   EXPECT_EQ(*index->LoadBaseTrees(), after);
 }
 
-TEST_F(IndexTest, ObjectLocationsRoundTripAndTheFirstLocationOfAnIdWins) {
+// The newest location wins: after a prune deleted an object's pack, a newer
+// snapshot lists the copy packed again, and the index must follow it.
+TEST_F(IndexTest, ObjectLocationsRoundTripAndTheNewestLocationOfAnIdWins) {
   std::unique_ptr<Index> index = OpenOrDie(file());
-  const std::vector<ObjectLocation> locations = {Location(1, 'a', 0), Location(2, 'a', 116),
-                                                 Location(3, 'b', 0)};
-  ObjectLocation duplicate = Location(1, 'c', 500);
+  std::vector<ObjectLocation> locations = {Location(1, 'a', 0), Location(2, 'a', 116),
+                                           Location(3, 'b', 0)};
+  ObjectLocation newer = Location(1, 'c', 500);
   {
     Result<Index::Transaction> txn = index->Begin();
     ASSERT_TRUE(txn->AddObjects(locations).ok());
-    ASSERT_TRUE(txn->AddObjects({&duplicate, 1}).ok());
+    ASSERT_TRUE(txn->AddObjects({&newer, 1}).ok());
     ASSERT_TRUE(txn->Commit().ok());
   }
+  locations[0] = newer;
   index.reset();
   index = OpenOrDie(file());
   for (const ObjectLocation& location : locations) {
@@ -409,6 +412,29 @@ TEST_F(IndexTest, ObjectLocationsRoundTripAndTheFirstLocationOfAnIdWins) {
   EXPECT_EQ(*index->CountObjects(), 3u);
   const std::vector<ObjectId> ids = {Id(3), Id(7), Id(1), Id(0)};
   EXPECT_EQ(*index->HasObjects(ids), (std::vector<bool>{true, false, true, false}));
+}
+
+// A prune condemned or deleted a pack: its objects are forgotten, the
+// others stay.
+TEST_F(IndexTest, ForgetObjectsInPackForgetsExactlyThatPacksObjects) {
+  std::unique_ptr<Index> index = OpenOrDie(file());
+  const std::vector<ObjectLocation> locations = {Location(1, 'a', 0), Location(2, 'a', 116),
+                                                 Location(3, 'b', 0)};
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->AddObjects(locations).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  {
+    Result<Index::Transaction> txn = index->Begin();
+    ASSERT_TRUE(txn->ForgetObjectsInPack(locations[0].blob_id).ok());
+    ASSERT_TRUE(txn->ForgetObjectsInPack(std::string(64, 'f')).ok()) << "an unknown pack";
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_FALSE(*index->HasObject(Id(1)));
+  EXPECT_FALSE(*index->HasObject(Id(2)));
+  EXPECT_TRUE(*index->HasObject(Id(3)));
+  EXPECT_EQ(*index->CountObjects(), 1u);
 }
 
 TEST_F(IndexTest, ALargeBatchOfIdsGetsTheSameAnswersAsOneByOne) {

@@ -9,6 +9,7 @@
 //   6 snapshot body plaintext       sealed and zipped here, then DecodeSnapshotZip
 //   7 manifest plaintext            sealed here, then DecodeManifest
 //   8 conflict paths plaintext      sealed here into the golden artifact
+//   9 prune.json                    DecodePruneRecord
 // Modes 6-8 seal the fuzzer's bytes with the test vault's keys, so that the
 // JSON behind the AEAD is fuzzed too (random bytes never authenticate).
 //
@@ -32,6 +33,7 @@
 #include "meta/lock.h"
 #include "meta/manifest.h"
 #include "meta/meta_test_util.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 #include "meta/stored_zip.h"
 
@@ -160,11 +162,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     case 7:
-      FuzzManifest(ctx, hx::AeadSealSynthetic(
-                            ctx.keys.manifest, ctx.keys.nonce,
-                            hx::EncodeAssociatedData(
-                                {"hx manifest v1", ctx.vault_id, hx::meta_testing::kNodeA}),
-                            input));
+      FuzzManifest(ctx,
+                   hx::AeadSealSynthetic(ctx.keys.manifest, ctx.keys.nonce,
+                                         hx::EncodeAssociatedData({"hx manifest v1", ctx.vault_id,
+                                                                   hx::meta_testing::kNodeA}),
+                                         input));
       break;
     case 8: {
       const auto sealed = hx::AeadSealSynthetic(
@@ -175,6 +177,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string name = "conflict_1767225600000_" +
                                hx::ToHex(hx::Blake3Hash(Span(bytes))).substr(0, 16) + ".json";
       FuzzConflict(ctx, name, Span(bytes), /*store_copy=*/true);
+      break;
+    }
+    case 9: {
+      const auto record = hx::DecodePruneRecord(ctx, input);
+      CheckError(record);
+      if (record.ok()) {
+        const auto again = hx::EncodePruneRecord(ctx, *record);
+        Check(again.ok() && Same(*again, input));
+      }
       break;
     }
     default:

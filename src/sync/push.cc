@@ -39,6 +39,7 @@
 #include "sync/mass_delete.h"
 #include "sync/planner.h"
 #include "sync/prepare.h"
+#include "sync/prune_guard.h"
 #include "sync/session.h"
 #include "sync/observe.h"
 #include "sync/uploader.h"
@@ -186,6 +187,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // Each pack is recorded as unpublished as soon as the store holds it, so
   // that a rerun after a crash or a lost connection uploads only what is
   // missing (uploader.h, "Resuming").
+  // A prune since this device last looked: forget what its condemned and
+  // deleted packs hold, so that it is packed again if needed
+  // (sync/prune_guard.h).
+  if (Result<StoredPruneRecord> applied = ApplyPruneRecord(s); !applied.ok()) {
+    return std::move(applied).error();
+  }
   UploaderOptions upload_options = UploaderOptions::ReadingThrough(s.env);
   upload_options.checkpoint = options.checkpoint;
   ObjectUploader uploader(*s.store, s.ctx, *s.index, std::move(upload_options));
@@ -281,6 +288,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     snapshot_id = published.snapshot_id;
     seq = published.seq;
   } else {
+    // No pack this snapshot relies on was deleted by a prune since the
+    // push looked (prune_guard.h): else nothing is published and the push
+    // runs again.
+    if (Status kept = CheckPacksNotDeleted(s, uploader.relied_packs()); !kept.ok()) {
+      HX_RETURN_IF_ERROR(lock.Release());
+      return std::move(kept).error();
+    }
     Snapshot snapshot;
     snapshot.created_ms = options.now_ms;
     snapshot.root = trees.root;
@@ -356,6 +370,13 @@ Result<PushReport> SyncPush(const std::filesystem::path& vault, const SyncOption
   Result<Session> session = OpenSession(vault, options);
   if (!session.ok()) return observer.Finish(nullptr, Result<PushReport>(session.error()));
   Result<PushReport> result = Push(*session, options);
+  // A prune deleted a pack the push relied on while it ran: the pack's
+  // objects are forgotten, and the push runs again (prune_guard.h). Twice
+  // more at most: a prune needs the write lock the push just held.
+  for (int attempt = 0; attempt < 2 && !result.ok() && IsPruneRetry(result.error()); ++attempt) {
+    AddCounters(*session->index, {{"push_prune_retries", 1}});
+    result = Push(*session, options);
+  }
   RecordOutcome(*session->index, result.ok() ? OkStatus() : Status(result.error()));
   return observer.Finish(&*session, std::move(result));
 }

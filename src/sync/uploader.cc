@@ -67,9 +67,10 @@ ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& ind
 
 Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
   if (!seen_.insert(RawKey(id)).second) return false;
-  HX_ASSIGN_OR_RETURN(const bool known, index_.HasObject(id));
+  HX_ASSIGN_OR_RETURN(const std::optional<ObjectLocation> known, index_.FindObject(id));
   if (known) {
     ++stats_.known;
+    known_packs_.insert(known->blob_id);
     return false;
   }
   if (unpublished_.empty()) return true;
@@ -81,6 +82,12 @@ Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
   stats_.resumed_bytes += earlier->length;
   added_.push_back(std::move(*earlier));
   return false;
+}
+
+std::set<std::string> ObjectUploader::relied_packs() const {
+  std::set<std::string> packs = known_packs_;
+  for (const ObjectLocation& loc : added_) packs.insert(loc.blob_id);
+  return packs;
 }
 
 Result<bool> ObjectUploader::UnpublishedPackStored(const std::string& blob_id) {

@@ -35,6 +35,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,6 +116,10 @@ class ObjectUploader {
 
   // The locations of every object packed by this push.
   const std::vector<ObjectLocation>& added() const { return added_; }
+  // The packs the snapshot relies on: those of the objects skipped because
+  // the index locates them, and those of added() (the push checks them
+  // against a prune that ran meanwhile: sync/prune_guard.h).
+  std::set<std::string> relied_packs() const;
   const UploadStats& stats() const { return stats_; }
 
  private:
@@ -155,6 +160,7 @@ class ObjectUploader {
   UploaderOptions options_;
   PackWriter writer_;
   std::unordered_set<std::string> seen_;  // raw ids handled by this push
+  std::set<std::string> known_packs_;      // packs of objects skipped as known
   std::vector<ObjectLocation> added_;
   UploadStats stats_;
   // Unpublished packs recorded by earlier pushes (their sizes), loaded at

@@ -138,6 +138,14 @@ print("conflict_name", name)
 print("conflict_store", store_bytes.decode())
 print("conflict_local", canon(local_copy).decode())
 
+prune = {
+    "author": node_a, "condemned": [{"pack": "cd" * 32, "since_ms": ms}],
+    "deleted": [{"epoch": 2, "pack": "ab" * 32}, {"epoch": 3, "pack": "ef" * 32}], "epoch": 3,
+    "format_version": 1, "updated_ms": ms + 1000, "vault_id": vault,
+}
+prune["mac"] = b3(canon(prune), key=sub["mac"]).hex()
+print("prune", canon(prune).decode())
+
 # The fuzz target's seed corpus (meta_fuzz.cc: first byte selects the target).
 import os
 import sys
@@ -156,6 +164,7 @@ if len(sys.argv) == 3 and sys.argv[1] == "--corpus":
         "manifest_plaintext": b"\x07" + canon(manifest),
         "conflict_paths": b"\x08" + canon(paths),
         "head_newer": b"\x00" + b'{"format_version":2}',
+        "prune": b"\x09" + canon(prune),
     }
     for seed_name, data in seeds.items():
         with open(os.path.join(out, seed_name), "wb") as f:

@@ -1,0 +1,70 @@
+// hx sync prune: deletes the packs that nothing retained needs, safely while
+// other devices push and with devices offline for a long time
+// (docs/ARCHITECTURE.md, "Retention and prune", has the whole argument).
+//
+// One run, under the store's write lock:
+//  1. refuses unless every other device's manifest advertises "prune_v1"
+//     (sync/prune_guard.h: its pushes honour prune.json);
+//  2. reads every snapshot body and walks the trees of the retained ones:
+//     every snapshot no valid forget record names, the head, and every
+//     snapshot at the head seq a device's manifest last saw (its base);
+//     refuses if a listed snapshot or a retained tree does not read (what it
+//     references is unknown);
+//  3. a pack is needed if it holds, for some referenced object, the copy a
+//     reader takes: the newest snapshot in the head's history that locates
+//     it, the newest of all snapshots, the newest whose pack is stored;
+//  4. every other pack is condemned (prune.json, with the time); a pack
+//     condemned at least `grace` ago and still not needed is announced as
+//     deleted in prune.json (epoch + 1) and then deleted; a condemned pack
+//     that is needed again is taken off the list. Snapshot bodies are never
+//     deleted (a body is ~110 bytes per object; keeping them keeps every
+//     pull's parent walk and the log intact).
+// Grace 0 condemns and deletes in one run.
+//
+// Thread-safety: as every operation of sync/engine.h.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "sync/engine.h"
+
+namespace hx {
+
+struct PruneOptions {
+  // How long a pack stays condemned before it is deleted ("24h", "0h"...).
+  std::string grace = "24h";
+  // Compute and report; write and delete nothing.
+  bool dry_run = false;
+};
+
+struct PruneReport {
+  std::string target;
+  bool dry_run = false;
+  std::int64_t grace_ms = 0;
+  std::uint64_t epoch = 0;  // of prune.json after the run (0: none)
+  std::uint64_t snapshots_retained = 0, snapshots_forgotten = 0;
+  std::uint64_t packs_listed = 0, packs_needed = 0;
+  std::uint64_t bytes_listed = 0, bytes_needed = 0;
+  // The sealed bytes of the referenced objects (one copy each), and what
+  // else the needed packs hold (what a repack could free).
+  std::uint64_t bytes_referenced = 0, garbage_bytes_in_needed_packs = 0;
+  std::uint64_t packs_condemned_now = 0, packs_condemned = 0, bytes_condemned = 0;
+  std::uint64_t packs_uncondemned = 0;
+  std::uint64_t packs_deleted = 0, bytes_deleted = 0;
+  std::map<std::string, std::uint64_t> requests;  // store calls by kind
+  std::vector<std::string> warnings;
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+
+Result<PruneReport> SyncPrune(const std::filesystem::path& vault, const SyncOptions& options,
+                              const PruneOptions& prune);
+
+}  // namespace hx
