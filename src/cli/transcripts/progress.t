@@ -33,7 +33,7 @@ error: this vault syncs with file://.*/store, not file:///elsewhere; omit the ta
   code: KC_SYNC_TARGET_INVALID (invalid_input)
   expected: file://.*/store (re)
   given: file:///elsewhere
-  next: Check the target URI: an absolute path, a valid bucket name, and no empty, '.' or '..' segments.
+  next: Leave out the target (the vault remembers its own), or give the one shown as 'expected'.
 
 # --progress=json: JSON lines on stderr (stdout keeps the report), a line at
 # every phase change, and a last "done" line with the store usage.
