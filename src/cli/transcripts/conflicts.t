@@ -37,3 +37,12 @@ $ ls store/conflicts desktop/.hx/conflicts
 desktop/.hx/conflicts:
 
 store/conflicts:
+
+# A damaged artifact is listed with its problem and never pruned.
+$ echo 3 > laptop/c.txt && hx sync push laptop --now-ms 5000 > /dev/null && echo 4 > desktop/d.txt && hx sync push desktop --now-ms 6000 > /dev/null 2>&1
+[exit 7]
+$ for f in store/conflicts/*; do echo '{}' > $f; done && hx sync conflicts laptop --prune
+conflict_6000_[0-9a-f]{16}.json  unreadable  store  unreadable: .* (re)
+1 artifact(s), 0 open, 0 pruned
+$ ls store/conflicts | wc -l
+1

@@ -47,3 +47,11 @@ last error: KC_SYNC_TARGET_INVALID \(not_found\): .* (re)
 $ hx sync push laptop --now-ms 1800000700000 > /dev/null && hx sync status laptop --now-ms 1800000700000 | grep -c '^last error'
 0
 [exit 1]
+
+# Far behind: status reads at most 20 snapshots to count the files, and says
+# when more are waiting.
+$ for i in $(seq 1 22); do echo $i > laptop/n.txt; hx sync push laptop --now-ms $((1800001000000 + i * 1000)) > /dev/null || exit 1; done
+$ hx sync status desktop --now-ms 1800002000000 | grep '^behind'
+behind:  22 snapshots, at least 20 files (hx sync pull brings them in)
+$ hx --json sync status desktop --now-ms 1800002000000 | python3 -c 'import json,sys; print(json.load(sys.stdin)["behind"])'
+{'complete': False, 'files': 20, 'snapshots': 22}
