@@ -1,6 +1,8 @@
 #include "cli/app.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -27,9 +29,9 @@ int UsageError(CLI::App& app, Context& context, const CLI::ParseError& e) {
     if (std::optional<std::string> close = SuggestCommand(app, level, extra.front())) {
       message += "; did you mean '" + *close + "'?";
     }
+    const std::string help = "Run '" + FullCommandName(level) + " --help' to see the commands.";
     return Emit(context.output,
-                InvalidInput(SyncCode::kInputInvalid, message)
-                    .WithNextStep("Run '" + FullCommandName(level) + " --help' to see the commands."));
+                InvalidInput(SyncCode::kInputInvalid, message).WithNextStep(help));
   }
   if (has_commands && extra.empty() && !context.output.json &&
       dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {

@@ -96,8 +96,8 @@ Result<ConflictsReport> SyncConflicts(const fs::path& vault, const SyncOptions& 
       entry.name = name;
       entry.local = true;
       Result<Bytes> bytes = ReadLocalFile(file.path());
-      Result<ConflictArtifact> artifact =
-          bytes.ok() ? DecodeLocalArtifact(s.ctx, name, *bytes) : Result<ConflictArtifact>(bytes.error());
+      Result<ConflictArtifact> artifact = bytes.ok() ? DecodeLocalArtifact(s.ctx, name, *bytes)
+                                                     : Result<ConflictArtifact>(bytes.error());
       if (artifact.ok()) {
         // The local copy has the paths in plain text: it wins.
         entry.problem.reset();

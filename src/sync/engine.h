@@ -149,8 +149,8 @@ struct BehindSummary {
   // The added, modified and deleted files of the snapshots read (a file
   // changed in two of them counts twice).
   std::uint64_t files = 0;
-  // False when only the newest kMaxBehindSnapshotsRead snapshots were read
-  // (status does bounded work): `files` counts theirs, and more are waiting.
+  // False when only the newest kMaxBehindSnapshotsRead snapshots (or those
+  // before one it could not read) were read: `files` counts theirs only.
   bool complete = true;
 };
 // The most snapshots status reads to count the files waiting.

@@ -192,8 +192,9 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
 
 // How far the head is ahead of the base: its seq distance, and the files
 // changed by the newest snapshots down to the base (at most
-// kMaxBehindSnapshotsRead of them read, following first parents).
-Result<BehindSummary> BehindOf(Session& s, const Head& head, const BaseState& base) {
+// kMaxBehindSnapshotsRead of them read, following first parents; a snapshot
+// that cannot be read ends the count, incomplete, and never fails status).
+BehindSummary BehindOf(Session& s, const Head& head, const BaseState& base) {
   BehindSummary behind;
   behind.snapshots = head.seq > base.head_seq ? head.seq - base.head_seq : 0;
   std::string id = head.snapshot_id;
@@ -203,7 +204,14 @@ Result<BehindSummary> BehindOf(Session& s, const Head& head, const BaseState& ba
       behind.complete = false;
       break;
     }
-    HX_ASSIGN_OR_RETURN(const Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
+    Result<Snapshot> read = ReadSnapshot(*s.store, s.ctx, id);
+    if (!read.ok()) {
+      // Status reports what it can: a snapshot it cannot read (damaged,
+      // missing) is the pull's to report; the count stops there.
+      behind.complete = false;
+      break;
+    }
+    const Snapshot& snapshot = *read;
     behind.files += snapshot.summary.added + snapshot.summary.modified + snapshot.summary.deleted;
     if (snapshot.parents.empty() || snapshot.seq <= base.head_seq) break;
     id = snapshot.parents.front();
@@ -230,7 +238,7 @@ Result<StatusReport> StatusOf(Session& s, std::int64_t now_ms) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;
     if (!HeadIsBase(head, base)) {
-      HX_ASSIGN_OR_RETURN(report.behind, BehindOf(s, *head.head, base));
+      report.behind = BehindOf(s, *head.head, base);
     }
   }
   if (UnchangedSinceBaseline(s)) {

@@ -3,10 +3,9 @@
 // human text that a user, another device or the store chose (paths, targets,
 // owners, messages) is shown through Printable (base/printable.h): a file
 // name cannot drive the terminal or forge a line of the report.
-#include <array>
-#include <ctime>
 #include <sstream>
 
+#include "base/local_time.h"
 #include "base/printable.h"
 #include "sync/engine.h"
 
@@ -39,30 +38,10 @@ std::string Seq(const std::optional<std::uint64_t>& seq) {
   return seq ? std::to_string(*seq) : std::string("-");
 }
 
-// "3 min ago" for a time `ago_ms` before now.
-std::string Ago(std::int64_t ago_ms) {
-  if (ago_ms < 0) return "in the future: check the clocks";
-  const std::int64_t minutes = ago_ms / 60'000;
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return std::to_string(minutes) + " min ago";
-  const std::int64_t hours = minutes / 60;
-  if (hours < 48) return std::to_string(hours) + " h ago";
-  return std::to_string(hours / 24) + " days ago";
-}
-
-// "2026-12-06 11:32 (3 min ago)": the local date and time of `ms`, and how
-// long before `now_ms` it was; "never" without one.
+// The local date and time of `ms` and how long before `now_ms` it was
+// (base/local_time.h); "never" without one.
 std::string When(const std::optional<std::int64_t>& ms, std::int64_t now_ms) {
-  if (!ms) return "never";
-  const std::time_t seconds = static_cast<std::time_t>(*ms / 1000);
-  std::tm local{};
-  std::array<char, 32> text{};
-  std::size_t n = 0;
-  if (localtime_r(&seconds, &local) != nullptr) {
-    n = std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M", &local);
-  }
-  const std::string date = n > 0 ? std::string(text.data(), n) : std::to_string(*ms) + " ms";
-  return date + " (" + Ago(now_ms - *ms) + ")";
+  return ms ? FormatLocalTimeAgo(*ms, now_ms) : std::string("never");
 }
 
 }  // namespace
