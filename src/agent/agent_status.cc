@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "base/local_time.h"
+#include "base/next_steps.h"
 #include "json/canonical_json.h"
 #include "sync/local_state.h"
 
@@ -158,7 +159,8 @@ Result<AgentLock> AgentLock::Acquire(const std::filesystem::path& vault) {
       return Error(SyncCode::kLocked, Category::kLocked,
                    "an agent is already watching " + vault.string() + who +
                        "; one agent per vault: stop it first (or use hx sync status to see it)")
-          .With("path", vault.string());
+          .With("path", vault.string())
+          .WithNextStep(std::string(next_steps::kAgentRunning));
     }
     return Error(SyncCode::kStateFailed, Category::kIo,
                  "cannot lock " + path.string() + ": " + std::strerror(err))

@@ -58,10 +58,15 @@ inline constexpr std::string_view kNotAVault =
     "Make the folder a vault first: 'hx sync init <vault> <target>' (a new or empty folder), or "
     "'hx sync link <vault> <target>' (a folder whose files should join an existing vault).";
 
+// `hx sync watch` on a vault an agent already watches.
+inline constexpr std::string_view kAgentRunning =
+    "One 'hx sync watch' runs per vault and one is running ('hx sync status <vault>' shows its "
+    "pid): let it sync, or stop it first.";
+
 // Every next step above, for the checks that they name real commands.
-inline constexpr std::array<std::string_view, 11> kAll = {
+inline constexpr std::array<std::string_view, 12> kAll = {
     kPartialPull,      kMassDeletePush,    kMassDeletePull, kDamagedStoreLock,
     kLocalProcessLock, kPassphraseMissing, kPushBehind,     kTargetMismatch,
-    kVaultJsonLost,    kPathLockHeld,      kNotAVault};
+    kVaultJsonLost,    kPathLockHeld,      kNotAVault,      kAgentRunning};
 
 }  // namespace hx::next_steps

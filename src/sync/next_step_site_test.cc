@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/agent_status.h"
 #include "base/next_steps.h"
 #include "meta/lock.h"
 #include "sync/governance.h"
@@ -144,6 +145,12 @@ std::vector<SiteCase> Sites() {
          const std::filesystem::path fresh = s.a.vault().parent_path() / "fresh";
          std::filesystem::create_directories(fresh);
          return FailureOf(SyncPush(fresh, s.a.options(2000)));
+       }},
+      {"agent_running", SyncCode::kLocked, next_steps::kAgentRunning,
+       [](Scene& s) {
+         Result<AgentLock> first = AgentLock::Acquire(s.a.vault());
+         EXPECT_TRUE(first.ok());
+         return FailureOf(AgentLock::Acquire(s.a.vault()));
        }},
   };
 }
