@@ -19,6 +19,10 @@ inline constexpr std::string_view kPartialPull =
     "Run 'hx sync pull <vault>' again later for the items left; if a store object is damaged, "
     "'hx sync verify <vault> --read-data' names it and 'hx sync repair <vault> --read-data' puts "
     "back what a device still has.";
+// A link that linked some items but not all (KC_SYNC_APPLY_FAILED).
+inline constexpr std::string_view kPartialLink =
+    "Fix what the first failure names (or list the path in .hxignore), then run "
+    "'hx sync link <vault> <target>' again to finish; the items linked stay linked.";
 // The mass-delete guard stopped a push or a pull.
 inline constexpr std::string_view kMassDeletePush =
     "If the vault folder is on a disk that is not mounted, mount it; if you really deleted those "
@@ -64,9 +68,10 @@ inline constexpr std::string_view kAgentRunning =
     "pid): let it sync, or stop it first.";
 
 // Every next step above, for the checks that they name real commands.
-inline constexpr std::array<std::string_view, 12> kAll = {
-    kPartialPull,      kMassDeletePush,    kMassDeletePull, kDamagedStoreLock,
-    kLocalProcessLock, kPassphraseMissing, kPushBehind,     kTargetMismatch,
-    kVaultJsonLost,    kPathLockHeld,      kNotAVault,      kAgentRunning};
+inline constexpr std::array<std::string_view, 13> kAll = {
+    kPartialPull,       kPartialLink,   kMassDeletePush, kMassDeletePull,
+    kDamagedStoreLock,  kLocalProcessLock, kPassphraseMissing, kPushBehind,
+    kTargetMismatch,    kVaultJsonLost, kPathLockHeld,   kNotAVault,
+    kAgentRunning};
 
 }  // namespace hx::next_steps

@@ -3,6 +3,8 @@
 // for real and checks the next step the user is shown. A site that forgets
 // its hint (or sets another's) fails here; that every named command exists
 // is checked by the CLI's test (src/cli/cli_test.cc).
+#include <sys/stat.h>
+
 #include <functional>
 #include <string>
 
@@ -12,6 +14,7 @@
 #include "base/next_steps.h"
 #include "meta/lock.h"
 #include "sync/governance.h"
+#include "sync/link.h"
 #include "sync/local_state.h"
 #include "sync/sync_test_util.h"
 
@@ -65,6 +68,16 @@ std::vector<SiteCase> Sites() {
            s.store->Overwrite(key, bytes);
          }
          return FailureOf(s.b.Pull(3000));
+       }},
+      {"partial_link", SyncCode::kApplyFailed, next_steps::kPartialLink,
+       [](Scene& s) {
+         s.a.Write("f.txt", "one");
+         EXPECT_TRUE(s.a.Push(2000).ok());
+         // A FIFO is not synced, but it occupies the path f.txt needs.
+         const std::filesystem::path c = s.a.vault().parent_path() / "c";
+         std::filesystem::create_directories(c);
+         EXPECT_EQ(::mkfifo((c / "f.txt").c_str(), 0644), 0);
+         return FailureOf(SyncLink(c, s.a.options(3000), LinkOptions{}));
        }},
       {"mass_delete_push", SyncCode::kStateFailed, next_steps::kMassDeletePush,
        [](Scene& s) {
