@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/local_time.h"
+#include "base/next_steps.h"
 #include "json/canonical_json.h"
 #include "sync/local_state.h"
 
@@ -157,7 +159,8 @@ Result<AgentLock> AgentLock::Acquire(const std::filesystem::path& vault) {
       return Error(SyncCode::kLocked, Category::kLocked,
                    "an agent is already watching " + vault.string() + who +
                        "; one agent per vault: stop it first (or use hx sync status to see it)")
-          .With("path", vault.string());
+          .With("path", vault.string())
+          .WithNextStep(std::string(next_steps::kAgentRunning));
     }
     return Error(SyncCode::kStateFailed, Category::kIo,
                  "cannot lock " + path.string() + ": " + std::strerror(err))
@@ -189,7 +192,7 @@ nlohmann::json AgentStatusJson(const std::filesystem::path& vault) {
   return out;
 }
 
-std::string AgentStatusHuman(const nlohmann::json& agent) {
+std::string AgentStatusHuman(const nlohmann::json& agent, std::int64_t now_ms) {
   if (!agent.value("running", false)) {
     if (agent.contains("pid")) {
       return "agent: not running (last: pid " + std::to_string(agent.value("pid", 0)) + ", " +
@@ -198,7 +201,7 @@ std::string AgentStatusHuman(const nlohmann::json& agent) {
     return "agent: not running\n";
   }
   std::string out = "agent: running, pid " + std::to_string(agent.value("pid", 0)) + ", since " +
-                    std::to_string(agent.value("since_ms", std::int64_t{0})) + " ms, " +
+                    FormatLocalTimeAgo(agent.value("since_ms", std::int64_t{0}), now_ms) + ", " +
                     agent.value("state", std::string()) + "\n";
   out += "  watcher: " + agent.value("watcher_mode", std::string()) + "; remote: " +
          agent.value("remote_mode", std::string()) + ", " +
@@ -206,8 +209,9 @@ std::string AgentStatusHuman(const nlohmann::json& agent) {
          " requests in the last hour\n";
   out += "  queue: " + std::to_string(agent.value("queue_depth", std::uint64_t{0})) + " path(s)";
   if (agent.contains("last_cycle_ms") && agent["last_cycle_ms"].is_number_integer()) {
-    out += "; last cycle at " + std::to_string(agent["last_cycle_ms"].get<std::int64_t>()) +
-           " ms: " + agent.value("last_cycle_outcome", std::string());
+    out += "; last cycle " +
+           FormatLocalTimeAgo(agent["last_cycle_ms"].get<std::int64_t>(), now_ms) + ": " +
+           agent.value("last_cycle_outcome", std::string());
   }
   out += "\n";
   if (agent.contains("paused") && agent["paused"].is_array()) {

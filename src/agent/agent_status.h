@@ -100,8 +100,9 @@ class AgentLock {
 bool AgentRunning(const std::filesystem::path& vault, std::int64_t pid);
 
 // The agent part of `hx sync status`: {"running": bool, ...status fields}
-// (null when no agent ever ran), and its human lines.
+// (null when no agent ever ran), and its human lines (its times as local
+// date and time and how long before `now_ms`, base/local_time.h).
 nlohmann::json AgentStatusJson(const std::filesystem::path& vault);
-std::string AgentStatusHuman(const nlohmann::json& agent);
+std::string AgentStatusHuman(const nlohmann::json& agent, std::int64_t now_ms);
 
 }  // namespace hx

@@ -155,7 +155,7 @@ TEST(AgentStatusTest, TheStatusFileRoundTrips) {
   Result<std::optional<AgentStatus>> read = ReadAgentStatus(dir.path());
   ASSERT_TRUE(read.ok() && read->has_value());
   EXPECT_EQ((*read)->ToJson(), status.ToJson());
-  const std::string human = AgentStatusHuman(AgentStatusJson(dir.path()));
+  const std::string human = AgentStatusHuman(AgentStatusJson(dir.path()), 10'000);
   EXPECT_NE(human.find("not running"), std::string::npos) << human;  // pid 42 holds no lock
 }
 

@@ -125,6 +125,10 @@ int ExitCodeFor(SyncCode code) { return InfoFor(code).exit_code; }
 
 std::string_view NextStepFor(SyncCode code) { return InfoFor(code).next_step; }
 
+std::string_view Error::NextStep() const {
+  return next_step.empty() ? NextStepFor(code) : std::string_view(next_step);
+}
+
 std::string Error::ToShortString() const {
   std::string out(ToString(code));
   out += " (";
@@ -175,7 +179,7 @@ std::string Error::ToHuman() const {
     AppendPrintable(out, value);
   }
   out += "\n  next: ";
-  out += NextStepFor(code);
+  AppendPrintable(out, NextStep());
   out += "\n";
   return out;
 }
@@ -183,7 +187,7 @@ std::string Error::ToHuman() const {
 bool operator==(const Error& a, const Error& b) {
   return a.code == b.code && a.category == b.category &&
          a.message == b.message && a.retryable == b.retryable &&
-         a.details == b.details;
+         a.details == b.details && a.next_step == b.next_step;
 }
 
 Error InvalidInput(SyncCode code, std::string message) {

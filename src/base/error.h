@@ -107,6 +107,11 @@ struct Error {
   // Sorted key/value details for machines (path, key, http_status, ...).
   // Never holds secrets.
   std::map<std::string, std::string> details;
+  // What to do next in this situation, when the site that failed knows
+  // better than the code's generic sentence (NextStepFor): "remove it with
+  // 'hx sync unlock <vault>'" for a damaged lock. Empty: NextStepFor(code).
+  // Shown in the human text only; the JSON keeps the AppError's fields.
+  std::string next_step;
 
   Error() = default;
   Error(SyncCode c, Category cat, std::string msg)
@@ -122,6 +127,18 @@ struct Error {
     details.insert_or_assign(std::move(key), std::move(value));
     return std::move(*this);
   }
+
+  // Sets the situation's next step (see next_step) and returns *this.
+  Error& WithNextStep(std::string step) & {
+    next_step = std::move(step);
+    return *this;
+  }
+  Error&& WithNextStep(std::string step) && {
+    next_step = std::move(step);
+    return std::move(*this);
+  }
+  // The next step shown to the user: next_step, else NextStepFor(code).
+  std::string_view NextStep() const;
 
   // "KC_SYNC_X (category): message" — for logs and test failures.
   std::string ToShortString() const;

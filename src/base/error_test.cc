@@ -134,5 +134,24 @@ TEST(ResultTest, MacrosPropagateTheFirstError) {
   EXPECT_EQ(CheckQuarter(5).error().code, SyncCode::kInputInvalid);
 }
 
+// A site that knows the situation better than the code sets its own next
+// step: the human text shows it instead of the code's; the JSON (the
+// AppError's fields) is the same document with or without it.
+TEST(ErrorTest, ASituationsNextStepReplacesTheCodesInTheHumanTextOnly) {
+  Error plain(SyncCode::kLocked, Category::kCorrupt, "the store's write lock is damaged");
+  Error hinted = plain;
+  hinted.WithNextStep("remove it with 'hx sync unlock <vault>'");
+  EXPECT_EQ(plain.NextStep(), NextStepFor(SyncCode::kLocked));
+  EXPECT_EQ(hinted.NextStep(), "remove it with 'hx sync unlock <vault>'");
+  EXPECT_NE(plain.ToHuman().find(std::string("  next: ") +
+                                 std::string(NextStepFor(SyncCode::kLocked)) + "\n"),
+            std::string::npos);
+  EXPECT_NE(hinted.ToHuman().find("  next: remove it with 'hx sync unlock <vault>'\n"),
+            std::string::npos)
+      << hinted.ToHuman();
+  EXPECT_EQ(hinted.ToHuman().find(NextStepFor(SyncCode::kLocked)), std::string::npos);
+  EXPECT_EQ(hinted.ToJson(), plain.ToJson());
+}
+
 }  // namespace
 }  // namespace hx

@@ -105,8 +105,7 @@ void RegisterEnvelope(CLI::App& app, Context& context) {
       "export", "Write the folder's items as an envelope (canonical JSON; to stdout by default)");
   exp->add_option("vault_path", args->vault, "The folder")->required();
   exp->add_option("--out", args->out, "Write the envelope to this file instead of stdout");
-  exp->add_option("--now-ms", args->now_ms,
-                  "exported_utc, in ms since the epoch (default: the clock)");
+  AddNowMsOption(exp, args->now_ms, "exported_utc, in ms since the epoch (default: the clock)");
   exp->callback([&context, args] {
     // Without --out the envelope itself is the output, --json or not.
     Result<Report> result = RunExport(*args);
@@ -136,8 +135,8 @@ void RegisterEnvelope(CLI::App& app, Context& context) {
       ->required();
   apply->add_option("--decisions", args->decisions,
                     "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");
-  apply->add_option("--now-ms", args->now_ms,
-                    "The time for the archive and report names (default: the clock)");
+  AddNowMsOption(apply, args->now_ms,
+                 "The time for the archive and report names (default: the clock)");
   apply->callback([&context, args] { context.exit_code = Finish(context, RunApply(*args)); });
 }
 

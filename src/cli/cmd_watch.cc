@@ -57,7 +57,7 @@ struct WatchReport {
     std::string out = "hx sync watch: stopped after " +
                       std::to_string(status.counters.count("cycles") ? status.counters.at("cycles") : 0) +
                       " cycle(s)\n";
-    return out + AgentStatusHuman(json);
+    return out + AgentStatusHuman(json, WallClockMs());
   }
 };
 
@@ -119,7 +119,9 @@ struct StatusWithAgent {
     out["agent"] = agent;
     return out;
   }
-  std::string ToHuman() const { return report->ToHuman() + AgentStatusHuman(agent); }
+  std::string ToHuman() const {
+    return report->ToHuman() + AgentStatusHuman(agent, report->now_ms);
+  }
 };
 
 // While the agent is in a cycle it holds the vault's per-operation lock:
@@ -133,7 +135,7 @@ struct AgentOnly {
   std::string ToHuman() const {
     return "the vault is busy with the agent's current cycle (run hx sync status again for the "
            "vault's part)\n" +
-           AgentStatusHuman(agent);
+           AgentStatusHuman(agent, WallClockMs());
   }
 };
 

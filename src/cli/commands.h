@@ -23,6 +23,8 @@ struct Context {
 };
 
 void RegisterVersion(CLI::App& app, Context& context);
+// What `hx version` and `hx --version` print.
+Report VersionReport();
 void RegisterSync(CLI::App& app, Context& context);
 void RegisterTools(CLI::App& app, Context& context);
 // hx lock, hx member (cmd_lock.cc).
@@ -43,6 +45,8 @@ void RegisterWatch(CLI::App& sync, Context& context);
 // whether `hx sync watch` runs for the vault, and its status), cmd_watch.cc.
 int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
                           const Result<StatusReport>& status);
+// hx sync conflicts, added to the sync group (cmd_conflicts.cc).
+void RegisterConflicts(CLI::App& sync, Context& context);
 // hx explain (cmd_explain.cc).
 void RegisterExplain(CLI::App& app, Context& context);
 // hx diag bundle (cmd_diag.cc).

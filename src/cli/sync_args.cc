@@ -1,6 +1,7 @@
 #include "cli/sync_args.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -55,6 +56,21 @@ std::function<void(std::string_view)> CrashHookFromEnv() {
 }
 
 std::int64_t WallClockMs() { return RealClock::Get().WallMs(); }
+
+void AddNowMsOption(CLI::App* cmd, std::optional<std::int64_t>& now_ms, const std::string& help) {
+  cmd->add_option("--now-ms", now_ms, help)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            std::int64_t value = 0;
+            const char* end = text.data() + text.size();
+            const auto [at, ec] = std::from_chars(text.data(), end, value);
+            if (ec == std::errc() && at == end && value >= 0 && value <= kMaxNowMs) return {};
+            return "'" + text + "' is not a time: give ms since the epoch, from 0 to " +
+                   std::to_string(kMaxNowMs) + " (the end of the year 9999), or leave out "
+                   "--now-ms to use the clock";
+          },
+          "MS", "ms since the epoch"));
+}
 
 Result<std::string> ReadPassphraseFile(const std::string& file) {
   const auto refused = [&](const std::string& why) {
@@ -124,7 +140,7 @@ void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
     cmd->add_flag("--path-style", args.path_style, "S3 path-style addressing");
     cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
   }
-  cmd->add_option("--now-ms", args.now_ms, now_help);
+  AddNowMsOption(cmd, args.now_ms, now_help);
   // A file that cannot be read is a usage error at once (naming it), even
   // when a cached key would have made it unnecessary: the user meant it.
   cmd->add_option("--passphrase-file", args.passphrase_file,

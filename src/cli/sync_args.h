@@ -22,6 +22,15 @@ namespace hx::cli {
 // Milliseconds since the epoch, for commands not given --now-ms.
 std::int64_t WallClockMs();
 
+// The latest --now-ms accepted: 9999-12-31T23:59:59.999Z. Beyond it (and
+// below 0) a time is a typo, and sums over it (lock expiry) could overflow.
+inline constexpr std::int64_t kMaxNowMs = 253'402'300'799'999;
+
+// Registers --now-ms on `cmd`: a time outside [0, kMaxNowMs] or not a
+// number is a usage error (KC_SYNC_INPUT_INVALID) when the command line is
+// parsed, before anything runs.
+void AddNowMsOption(CLI::App* cmd, std::optional<std::int64_t>& now_ms, const std::string& help);
+
 // Where a passphrase comes from, in order: the first line of `file` (if
 // given: --passphrase-file wins over the environment), else HX_PASSPHRASE,
 // else (kAllowed only) a no-echo prompt on a terminal. Commands run by

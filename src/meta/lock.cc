@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/hex.h"
+#include "base/next_steps.h"
 #include "crypto/secret.h"
 #include "json/json_fields.h"
 #include "meta/records.h"
@@ -77,6 +78,9 @@ Error Unreadable(Error decode_error) {
   }
   Error error(SyncCode::kLocked, decode_error.category, std::move(message));
   error.details = std::move(decode_error.details);
+  if (decode_error.category != Category::kUnsupported) {
+    error.WithNextStep(std::string(next_steps::kDamagedStoreLock));
+  }
   return error.With("key", std::string(kWhat));
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/hex.h"
+#include "base/next_steps.h"
 #include "crypto/aead.h"
 #include "hash/blake3.h"
 #include "json/json_fields.h"
@@ -89,7 +90,8 @@ Error HeldByOther(const PathLock& held, std::string_view key, std::string_view w
       .With("key", std::string(key))
       .With("owner", held.owner)
       .With("path", held.path)
-      .With("expires_ms", std::to_string(held.expires_ms));
+      .With("expires_ms", std::to_string(held.expires_ms))
+      .WithNextStep(std::string(next_steps::kPathLockHeld));
 }
 
 Error InvalidPath(std::string_view problem) {

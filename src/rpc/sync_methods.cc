@@ -61,9 +61,12 @@ Result<SyncCallParams> ParseSyncParams(SyncMethod method, const json& params) {
         .With("field", "vault_path");
   }
   HX_ASSIGN_OR_RETURN(call.options.now_ms, fields.Int("now_ms"));
-  if (call.options.now_ms < 0) {
+  // As the CLI's --now-ms (cli/sync_args.h): up to the end of the year 9999.
+  constexpr std::int64_t kMaxNowMs = 253'402'300'799'999;
+  if (call.options.now_ms < 0 || call.options.now_ms > kMaxNowMs) {
     return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
-                 "params.now_ms must be ms since the epoch (not negative)")
+                 "params.now_ms must be ms since the epoch, from 0 to " +
+                     std::to_string(kMaxNowMs) + " (the end of the year 9999)")
         .With("field", "now_ms");
   }
   HX_ASSIGN_OR_RETURN(std::optional<std::string> target, OptionalString(fields, "target_uri"));

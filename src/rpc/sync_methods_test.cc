@@ -87,6 +87,7 @@ TEST_F(RpcSyncMethodsTest, ResultsAreExactlyTheEngineReports) {
 TEST_F(RpcSyncMethodsTest, BadParamsAreInvalidParamsWithTheAppError) {
   for (json params : {json{{"now_ms", 1}}, json{{"vault_path", 5}, {"now_ms", 1}},
                       json{{"vault_path", "v"}}, json{{"vault_path", "v"}, {"now_ms", -1}},
+                      json{{"vault_path", "v"}, {"now_ms", std::int64_t{253'402'300'800'000}}},
                       json{{"vault_path", "v"}, {"now_ms", 1}, {"policy", "x"}, {"y", 1}},
                       json{{"vault_path", ""}, {"now_ms", 1}}}) {
     const json response = Call("sync_status", params);

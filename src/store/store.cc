@@ -3,6 +3,7 @@
 #include <string>
 
 #include "store/folder_store.h"
+#include "store/retry_policy.h"
 #include "store/s3/s3_store.h"
 #include "store/store_wrappers.h"
 
@@ -94,9 +95,14 @@ Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clo
   options.http.meter = std::move(meter);
   HX_ASSIGN_OR_RETURN(std::unique_ptr<s3::S3Store> store,
                       s3::S3Store::Open(target, env, std::move(options)));
-  if (check) HX_RETURN_IF_ERROR(store->CheckTarget());
   RetryOptions retry = s3::S3RetryOptionsFromEnvironment(env);
   retry.clock = clock;
+  if (check) {
+    // The probe of init retries a transient failure (a 503, a reset) under
+    // the very policy every later call of the store gets.
+    RetryPolicy policy(retry);
+    HX_RETURN_IF_ERROR(policy.Run([&] { return store->CheckTarget(); }));
+  }
   return std::unique_ptr<Store>(std::make_unique<RetryingStore>(std::move(store), retry));
 }
 

@@ -142,6 +142,20 @@ struct InitReport {
   std::string ToHuman() const;
 };
 
+// How far this device is behind the store's head: the snapshots published
+// since its base and the file changes they carry.
+struct BehindSummary {
+  std::uint64_t snapshots = 0;
+  // The added, modified and deleted files of the snapshots read (a file
+  // changed in two of them counts twice).
+  std::uint64_t files = 0;
+  // False when only the newest kMaxBehindSnapshotsRead snapshots (or those
+  // before one it could not read) were read: `files` counts theirs only.
+  bool complete = true;
+};
+// The most snapshots status reads to count the files waiting.
+inline constexpr std::uint64_t kMaxBehindSnapshotsRead = 20;
+
 struct StatusReport {
   std::string vault_path;
   std::string target;
@@ -151,7 +165,13 @@ struct StatusReport {
   std::optional<std::string> remote_snapshot_id;
   std::optional<std::uint64_t> base_head_seq;
   std::optional<std::string> base_snapshot_id;
+  // Set when the store's head is not this device's base (a pull would bring
+  // something in); the JSON carries "behind" only then.
+  std::optional<BehindSummary> behind;
   ChangeSummary local_changes;
+  // The time of this status (SyncOptions::now_ms): the text shows the last
+  // push and pull as local times and how long ago they were.
+  std::int64_t now_ms = 0;
   std::optional<std::int64_t> last_push_ms;
   std::optional<std::int64_t> last_pull_ms;
   nlohmann::json counters;     // objects imported/skipped by category

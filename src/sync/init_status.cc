@@ -1,12 +1,17 @@
 // hx sync init and hx sync status.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <vector>
+
 #include "base/hex.h"
+#include "base/next_steps.h"
 #include "base/os_error.h"
 #include "crypto/secret.h"
 #include "meta/head.h"
 #include "meta/lock.h"
+#include "meta/snapshot.h"
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
@@ -36,6 +41,47 @@ Status CreateVaultFolder(Env& env, const fs::path& vault) {
   return OkStatus();
 }
 
+// The outermost directory of `dir` (absolute) that does not exist yet:
+// where a mkdir -p of `dir` starts creating. Empty if `dir` exists.
+fs::path FirstMissing(Env& env, const fs::path& dir) {
+  fs::path at;
+  for (const fs::path& part : dir) {
+    at /= part;
+    struct stat st;
+    if (env.StatAt(AT_FDCWD, at.c_str(), &st, 0) == ENOENT) return at;
+  }
+  return {};
+}
+
+// Removes `dir` if it holds nothing but empty directories (rmdir never
+// removes a file): what a failed init created and left empty.
+void RemoveIfEmpty(Env& env, const fs::path& dir) {
+  int raw = -1;
+  if (env.Open(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, &raw) !=
+      0) {
+    return;
+  }
+  std::vector<DirEntry> entries;
+  const int listed = env.ReadDir(raw, &entries);
+  (void)env.Close(raw);
+  if (listed != 0) return;
+  for (const DirEntry& entry : entries) {
+    if (entry.name == "." || entry.name == "..") continue;
+    if (entry.type == DT_DIR || entry.type == DT_UNKNOWN) RemoveIfEmpty(env, dir / entry.name);
+  }
+  (void)env.UnlinkAt(AT_FDCWD, dir.c_str(), AT_REMOVEDIR);
+}
+
+// The folders init creates (the vault's and a folder store's, each from its
+// first missing parent), removed again when init fails: a failed init
+// leaves no empty folder behind, and never removes what was there before.
+struct CreatedFolders {
+  std::vector<fs::path> tops;
+  void Undo(Env& env) const {
+    for (const fs::path& top : tops) RemoveIfEmpty(env, top);
+  }
+};
+
 std::string RandomId(const RandomFn& random) {
   std::array<std::uint8_t, 16> bytes;
   random(bytes);
@@ -43,7 +89,7 @@ std::string RandomId(const RandomFn& random) {
 }
 
 Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
-                        const InitOptions& init) {
+                        const InitOptions& init, CreatedFolders& created) {
   if (options.target_uri.empty()) {
     return InvalidInput(SyncCode::kTargetInvalid, "hx sync init needs a target URI");
   }
@@ -77,6 +123,10 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
     }
   }
 
+  for (const fs::path& dir : {fs::absolute(vault), store_root}) {
+    if (dir.empty()) continue;
+    if (fs::path top = FirstMissing(env, dir); !top.empty()) created.tops.push_back(std::move(top));
+  }
   HX_RETURN_IF_ERROR(CreateVaultFolder(env, fs::absolute(vault)));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, CreateStore(target, env));
   std::unique_ptr<Store> store =
@@ -105,7 +155,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
                    "the store at " + target.ToUri() + " holds a vault's data (head.json) but "
                    "no vault.json: it lost it. Run 'hx sync repair' on a device of that vault "
                    "to write it back, then init here to join; nothing was created")
-          .With("key", std::string(kVaultConfigKey));
+          .With("key", std::string(kVaultConfigKey))
+          .WithNextStep(std::string(next_steps::kVaultJsonLost));
     }
   }
   if (needs_passphrase) {
@@ -113,7 +164,8 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
     if (!passphrase || passphrase->empty()) {
       return InvalidInput(SyncCode::kInputInvalid,
                           "a passphrase is needed: set HX_PASSPHRASE, use --passphrase-file, run "
-                          "on a terminal, or pass --no-encryption to create an unencrypted vault");
+                          "on a terminal, or pass --no-encryption to create an unencrypted vault")
+          .WithNextStep(std::string(next_steps::kPassphraseMissing));
     }
     create.passphrase = *passphrase;
   }
@@ -138,8 +190,40 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
   return report;
 }
 
-Result<StatusReport> StatusOf(Session& s) {
+// How far the head is ahead of the base: its seq distance, and the files
+// changed by the newest snapshots down to the base (at most
+// kMaxBehindSnapshotsRead of them read, following first parents; a snapshot
+// that cannot be read ends the count, incomplete, and never fails status).
+BehindSummary BehindOf(Session& s, const Head& head, const BaseState& base) {
+  BehindSummary behind;
+  behind.snapshots = head.seq > base.head_seq ? head.seq - base.head_seq : 0;
+  std::string id = head.snapshot_id;
+  for (std::uint64_t snapshots_read = 0;; ++snapshots_read) {
+    if (base.snapshot_id && id == *base.snapshot_id) break;
+    if (snapshots_read == kMaxBehindSnapshotsRead) {
+      behind.complete = false;
+      break;
+    }
+    Result<Snapshot> read = ReadSnapshot(*s.store, s.ctx, id);
+    if (!read.ok()) {
+      // Status reports what it can: a snapshot it cannot read (damaged,
+      // missing) is the pull's to report; the count stops there.
+      behind.complete = false;
+      break;
+    }
+    const Snapshot& snapshot = *read;
+    behind.files += snapshot.summary.added + snapshot.summary.modified + snapshot.summary.deleted;
+    if (snapshot.parents.empty() || snapshot.seq <= base.head_seq) break;
+    id = snapshot.parents.front();
+  }
+  // A head restored to an older seq, or a diverged history: at least one.
+  if (behind.snapshots == 0) behind.snapshots = 1;
+  return behind;
+}
+
+Result<StatusReport> StatusOf(Session& s, std::int64_t now_ms) {
   StatusReport report;
+  report.now_ms = now_ms;
   report.vault_path = s.local.vault().string();
   report.target = s.target.ToUri();
   report.node_id = s.node_id();
@@ -153,6 +237,9 @@ Result<StatusReport> StatusOf(Session& s) {
   if (head.head) {
     report.remote_head_seq = head.head->seq;
     report.remote_snapshot_id = head.head->snapshot_id;
+    if (!HeadIsBase(head, base)) {
+      report.behind = BehindOf(s, *head.head, base);
+    }
   }
   if (UnchangedSinceBaseline(s)) {
     // Exactly as the baseline saw it: no local change, no issue.
@@ -189,7 +276,10 @@ Result<StatusReport> StatusOf(Session& s) {
 
 Result<InitReport> SyncInit(const fs::path& vault, const SyncOptions& options,
                             const InitOptions& init) {
-  return Init(vault, options, init);
+  CreatedFolders created;
+  Result<InitReport> report = Init(vault, options, init, created);
+  if (!report.ok()) created.Undo(options.env != nullptr ? *options.env : Env::Default());
+  return report;
 }
 
 Result<UnlockReport> SyncUnlock(const fs::path& vault, const SyncOptions& options) {
@@ -209,7 +299,7 @@ Result<UnlockReport> SyncUnlock(const fs::path& vault, const SyncOptions& option
 
 Result<StatusReport> SyncStatus(const fs::path& vault, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(Session session, OpenSession(vault, options));
-  return StatusOf(session);
+  return StatusOf(session, options.now_ms);
 }
 
 }  // namespace hx

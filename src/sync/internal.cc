@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "base/hex.h"
+#include "base/next_steps.h"
 #include "meta/manifest.h"
 #include "repo/object_codec.h"
 
@@ -348,9 +349,11 @@ Error ReportPushDivergence(Session& s, const BaseState& base, const LocalChanges
   }
   std::sort(artifact.paths.begin(), artifact.paths.end());
   return ReportConflict(
-      s, artifact,
-      "the store has changes this device has not pulled (head " + std::to_string(remote.seq) +
-          "); nothing was published. Run 'hx sync pull', then push again");
+             s, artifact,
+             "the store has changes this device has not pulled (head " +
+                 std::to_string(remote.seq) +
+                 "); nothing was published. Run 'hx sync pull', then push again")
+      .WithNextStep(std::string(next_steps::kPushBehind));
 }
 
 }  // namespace hx

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/next_steps.h"
 #include "base/os_error.h"
 #include "json/canonical_json.h"
 #include "meta/head.h"
@@ -278,7 +279,8 @@ class Linker {
                                 "); the others were. Fix the cause (or list the path in "
                                 ".hxignore) and link again to finish")
                           .With("failed", std::to_string(report_.summary.failed))
-                          .With("first_path", first.path);
+                          .With("first_path", first.path)
+                          .WithNextStep(std::string(next_steps::kPartialLink));
     } else {
       report_.outcome = "linked";
       HX_RETURN_IF_ERROR(CommitBase());

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/hex.h"
+#include "base/next_steps.h"
 #include "base/os_error.h"
 #include "json/canonical_json.h"
 #include "json/json_fields.h"
@@ -95,7 +96,8 @@ Result<int> LockVault(Env& env, const fs::path& dir) {
       return Error(SyncCode::kLocked, Category::kLocked,
                    "another hx process is working on this vault (" + dir.parent_path().string() +
                        "); wait for it to finish")
-          .With("path", dir.parent_path().string());
+          .With("path", dir.parent_path().string())
+          .WithNextStep(std::string(next_steps::kLocalProcessLock));
     }
     return OsError(SyncCode::kStateFailed, "cannot lock", path, err);
   }
@@ -308,7 +310,8 @@ Result<LocalState> LocalState::Open(const fs::path& vault, Env& env) {
     return Error(SyncCode::kStateFailed, Category::kNotFound,
                  vault.string() + " is not an hx vault yet: run hx sync init " + vault.string() +
                      " <target>")
-        .With("path", vault.string());
+        .With("path", vault.string())
+        .WithNextStep(std::string(next_steps::kNotAVault));
   }
   const fs::path dir = vault / kLocalDirName;
   HX_ASSIGN_OR_RETURN(const int lock_fd, LockVault(env, dir));

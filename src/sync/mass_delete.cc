@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "base/next_steps.h"
+
 namespace hx {
 
 std::uint64_t CountLiveFiles(const EntryMap& entries) {
@@ -33,7 +35,10 @@ Status CheckMassDelete(const MassDeleteCheck& check) {
                    ". Nothing was changed" + hint)
       .With("deleting", std::to_string(check.deleting))
       .With("live_files", std::to_string(check.live_before))
-      .With("guard", "mass_delete");
+      .With("guard", "mass_delete")
+      .WithNextStep(std::string(std::string_view(check.operation) == "push"
+                                    ? next_steps::kMassDeletePush
+                                    : next_steps::kMassDeletePull));
 }
 
 }  // namespace hx

@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 
+#include "base/next_steps.h"
 #include "json/canonical_json.h"
 #include "meta/conflict.h"
 #include "meta/head.h"
@@ -631,7 +632,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                              "or missing, 'hx sync verify --read-data' names what it affects and "
                              "'hx sync repair --read-data' puts back what a device still has")
                        .With("failed", std::to_string(failed_paths.size()))
-                       .With("first_path", failed_paths.front());
+                       .With("first_path", failed_paths.front())
+                       .WithNextStep(std::string(next_steps::kPartialPull));
   }
   return report;
 }

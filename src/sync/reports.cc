@@ -5,6 +5,7 @@
 // name cannot drive the terminal or forge a line of the report.
 #include <sstream>
 
+#include "base/local_time.h"
 #include "base/printable.h"
 #include "sync/engine.h"
 
@@ -37,8 +38,10 @@ std::string Seq(const std::optional<std::uint64_t>& seq) {
   return seq ? std::to_string(*seq) : std::string("-");
 }
 
-std::string Time(const std::optional<std::int64_t>& ms) {
-  return ms ? std::to_string(*ms) + " ms" : std::string("never");
+// The local date and time of `ms` and how long before `now_ms` it was
+// (base/local_time.h); "never" without one.
+std::string When(const std::optional<std::int64_t>& ms, std::int64_t now_ms) {
+  return ms ? FormatLocalTimeAgo(*ms, now_ms) : std::string("never");
 }
 
 }  // namespace
@@ -67,20 +70,26 @@ std::string InitReport::ToHuman() const {
 }
 
 json StatusReport::ToJson() const {
-  return {{"base_head_seq", OrNull(base_head_seq)},
-          {"base_snapshot_id", OrNull(base_snapshot_id)},
-          {"counters", counters},
-          {"last_error", last_error},
-          {"last_pull_ms", OrNull(last_pull_ms)},
-          {"last_push_ms", OrNull(last_push_ms)},
-          {"local_changes", ChangesJson(local_changes)},
-          {"node_id", node_id},
-          {"remote_head_seq", OrNull(remote_head_seq)},
-          {"remote_snapshot_id", OrNull(remote_snapshot_id)},
-          {"scan_issues", scan_issues},
-          {"target", target},
-          {"vault_id", vault_id},
-          {"vault_path", vault_path}};
+  json out = {{"base_head_seq", OrNull(base_head_seq)},
+              {"base_snapshot_id", OrNull(base_snapshot_id)},
+              {"counters", counters},
+              {"last_error", last_error},
+              {"last_pull_ms", OrNull(last_pull_ms)},
+              {"last_push_ms", OrNull(last_push_ms)},
+              {"local_changes", ChangesJson(local_changes)},
+              {"node_id", node_id},
+              {"remote_head_seq", OrNull(remote_head_seq)},
+              {"remote_snapshot_id", OrNull(remote_snapshot_id)},
+              {"scan_issues", scan_issues},
+              {"target", target},
+              {"vault_id", vault_id},
+              {"vault_path", vault_path}};
+  if (behind) {
+    out["behind"] = {{"complete", behind->complete},
+                     {"files", behind->files},
+                     {"snapshots", behind->snapshots}};
+  }
+  return out;
 }
 
 std::string StatusReport::ToHuman() const {
@@ -90,10 +99,15 @@ std::string StatusReport::ToHuman() const {
       << "target:  " << Printable(target) << "\n"
       << "remote:  head " << Seq(remote_head_seq) << " " << Short(remote_snapshot_id) << "\n"
       << "base:    head " << Seq(base_head_seq) << " " << Short(base_snapshot_id);
-  if (remote_snapshot_id && base_snapshot_id != remote_snapshot_id) out << " (behind: pull)";
-  out << "\n"
-      << "local:   " << ChangesHuman(local_changes) << "\n"
-      << "last push: " << Time(last_push_ms) << ", last pull: " << Time(last_pull_ms) << "\n";
+  out << "\n";
+  if (behind) {
+    out << "behind:  " << behind->snapshots << " snapshot" << (behind->snapshots == 1 ? "" : "s")
+        << ", " << (behind->complete ? "" : "at least ") << behind->files << " file"
+        << (behind->files == 1 ? "" : "s") << " (hx sync pull brings them in)\n";
+  }
+  out << "local:   " << ChangesHuman(local_changes) << "\n"
+      << "last push: " << When(last_push_ms, now_ms) << "\n"
+      << "last pull: " << When(last_pull_ms, now_ms) << "\n";
   if (!counters.empty()) {
     out << "counters:";
     for (const auto& [name, value] : counters.items()) out << " " << name << "=" << value.dump();

@@ -1,5 +1,6 @@
 #include "sync/session.h"
 
+#include "base/next_steps.h"
 #include "sync/internal.h"
 #include "sync/observe.h"
 
@@ -16,15 +17,18 @@ Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& optio
                  "this vault syncs with " + remembered.ToUri() + ", not " + given.ToUri() +
                      "; omit the target or pass the one given at init")
         .With("expected", remembered.ToUri())
-        .With("given", given.ToUri());
+        .With("given", given.ToUri())
+        .WithNextStep(std::string(next_steps::kTargetMismatch));
   }
   return remembered;
 }
 
-Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options) {
-  Env* env = options.env != nullptr ? options.env : &Env::Default();
-  Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
-  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, *env));
+namespace {
+
+// OpenSession once the local state is open: on success `local` is moved
+// into the session, on failure it is left as it was.
+Result<Session> OpenWithLocal(LocalState& local, Env* env, Clock* clock,
+                              const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(Target target, ResolveTarget(local.config(), options));
   auto meter = std::make_shared<obs::RequestMeter>();
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> raw, OpenStore(target, *env, clock, meter));
@@ -42,7 +46,8 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
                      local.config().vault_id + "). Nothing was changed. Run 'hx sync repair' "
                      "to write it back from this device's copy (never 'hx sync init', which "
                      "would create a new vault over the old data)")
-        .With("key", std::string(kVaultConfigKey));
+        .With("key", std::string(kVaultConfigKey))
+        .WithNextStep(std::string(next_steps::kVaultJsonLost));
   }
   HX_ASSIGN_OR_RETURN(VaultConfig config, std::move(read_config));
   if (config.vault_id != local.config().vault_id) {
@@ -65,7 +70,8 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
       if (!passphrase) {
         return Error(SyncCode::kKeyMismatch, Category::kAuth,
                      "this device has no key for the vault and no passphrase was given; set "
-                     "HX_PASSPHRASE, use --passphrase-file, or run on a terminal");
+                     "HX_PASSPHRASE, use --passphrase-file, or run on a terminal")
+            .WithNextStep(std::string(next_steps::kPassphraseMissing));
       }
     }
     HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
@@ -78,6 +84,27 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   return Session{std::move(local), std::move(target), std::move(counting), counts,
                  std::move(config), std::move(ctx), std::make_unique<FastCdc>(std::move(chunker)),
                  std::move(index), env, clock, options.scan_threads, std::move(meter)};
+}
+
+}  // namespace
+
+Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options) {
+  Env* env = options.env != nullptr ? options.env : &Env::Default();
+  Clock* clock = options.clock != nullptr ? options.clock : &env->clock();
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, *env));
+  Result<Session> session = OpenWithLocal(local, env, clock, options);
+  // `hx sync status` shows the last error: a failure before the store could
+  // be used (a moved store, refused credentials, no passphrase) is one too,
+  // or status would show an older one as if it were the latest. A command
+  // line mistake (a wrong target typed) is not; read-only sessions write
+  // nothing.
+  if (!session.ok() && !options.read_only &&
+      session.error().category != Category::kInvalidInput) {
+    if (Result<std::unique_ptr<Index>> index = Index::Open(local.index_path()); index.ok()) {
+      RecordOutcome(**index, Status(session.error()));
+    }
+  }
+  return session;
 }
 
 void RecordOutcome(Index& index, const Status& outcome) {

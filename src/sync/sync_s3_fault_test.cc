@@ -91,6 +91,31 @@ INSTANTIATE_TEST_SUITE_P(
                                : p.param.kind == "429" ? std::string("status429")
                                                        : p.param.kind; });
 
+// hx sync init retries a transient store error as every other command does:
+// one 503 on any of its first requests (the probe of the bucket and of
+// conditional writes, then the vault's creation) is retried, not the end of
+// init (it gave up on the probe's first 503 before).
+TEST_F(S3ProxyTest, InitRetriesATransientErrorOnAnyOfItsRequests) {
+  for (std::uint64_t skip = 0; skip < 8; ++skip) {
+    SCOPED_TRACE("the 503 on request " + std::to_string(skip + 1));
+    store_ = std::make_unique<S3StoreFixture>(proxy_->endpoint());
+    ProxyFaultConfig config;
+    config.rates["503"] = 1.0;
+    config.skip = skip;
+    config.max_faults = 1;
+    Faults(config);
+    ASSERT_TRUE(proxy_->Reset().ok());
+    Device device(*store_, "d" + std::to_string(skip));
+    auto init = device.Init(Tick());
+    const auto requests = Requests();
+    ASSERT_EQ(CountFaults(), 1) << Describe(requests);
+    ASSERT_TRUE(init.ok()) << init.error().ToShortString() << "\n" << Describe(requests);
+    EXPECT_TRUE(init->created);
+    device.Write("f.txt", "1");
+    HX_ASSERT_OK(device.Push(Tick()));
+  }
+}
+
 // The server applies a conditional PUT (If-Match) but the reply is lost; the
 // resend (libcurl's own, on a reused connection that died before any reply
 // byte, so the RetryingStore sees one attempt) is answered 412, and the

@@ -8,16 +8,16 @@ $ hx --json version
 
 # An unknown command is a usage error: code KC_SYNC_INPUT_INVALID, exit 2.
 $ hx --json frobnicate
-{"category":"invalid_input","code":"KC_SYNC_INPUT_INVALID","details":{},"message":"unknown command or argument 'frobnicate'","retryable":false}
+{"category":"invalid_input","code":"KC_SYNC_INPUT_INVALID","details":{},"message":"unknown command 'frobnicate'","retryable":false}
 [exit 2]
 
 $ hx frobnicate
-error: unknown command or argument 'frobnicate'
+error: unknown command 'frobnicate'
   code: KC_SYNC_INPUT_INVALID (invalid_input)
-  next: Fix the argument or input file named in the message; see 'hx --help'.
+  next: Run 'hx --help' to see the commands.
 [exit 2]
 
-# Without a command, hx says so.
+# Without a command, --json says so (bare hx prints the help: usage.t).
 $ hx --json
 {"category":"invalid_input","code":"KC_SYNC_INPUT_INVALID","details":{},"message":"A subcommand is required","retryable":false}
 [exit 2]

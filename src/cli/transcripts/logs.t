@@ -32,7 +32,7 @@ error: the store has changes this device has not pulled (head 2); nothing was pu
   local_artifact: .*/w/.hx/conflicts/conflict_6000_[0-9a-f]{16}.json (re)
   path_count: 1
   paths: diary-secret-name.txt
-  next: Both sides changed; inspect the conflict artifact, then pull with --auto-merge <policy> or resolve the named paths by hand.
+  next: Run 'hx sync pull <vault>' to bring in the other devices' changes, then push again.
 [exit 7]
 $ python3 check.py info.jsonl diary-secret-name marker-content-7f3a changed
 True commands: 2 True

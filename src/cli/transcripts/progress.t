@@ -16,7 +16,7 @@ pushed 2 added, 0 modified, 0 deleted as head 1 [0-9a-f]{12} \(\d+ objects in 1 
 # usage summary and the report.
 $ echo more >> v/big.bin && script -qec "hx sync push v --now-ms 3000" /dev/null > push.pty && python3 screen.py push.pty
 drawn: scan,hash,upload
-store: \d+ requests \(GET \d+, PUT \d+, DELETE 1\), [\d.]+ kB up, \d+ B down (re)
+store: \d+ requests \(GET \d+, PUT \d+, DELETE 1\), [\d.]+ [kM]B up, \d+ B down (re)
 pushed 0 added, 1 modified, 0 deleted as head 2 [0-9a-f]{12} \(\d+ objects in 1 blobs, \d+ bytes\) (re)
 
 $ script -qec "hx sync pull w --now-ms 4000" /dev/null > pull.pty && python3 screen.py pull.pty
@@ -33,7 +33,7 @@ error: this vault syncs with file://.*/store, not file:///elsewhere; omit the ta
   code: KC_SYNC_TARGET_INVALID (invalid_input)
   expected: file://.*/store (re)
   given: file:///elsewhere
-  next: Check the target URI: an absolute path, a valid bucket name, and no empty, '.' or '..' segments.
+  next: Leave out the target (the vault remembers its own), or give the one shown as 'expected'.
 
 # --progress=json: JSON lines on stderr (stdout keeps the report), a line at
 # every phase change, and a last "done" line with the store usage.

@@ -37,7 +37,7 @@ error: the store has changes this device has not pulled (head 2); nothing was pu
   local_artifact: .*/desktop/.hx/conflicts/conflict_6000_[0-9a-f]{16}.json (re)
   path_count: 1
   paths: tea.txt
-  next: Both sides changed; inspect the conflict artifact, then pull with --auto-merge <policy> or resolve the named paths by hand.
+  next: Run 'hx sync pull <vault>' to bring in the other devices' changes, then push again.
 [exit 7]
 
 $ hx sync pull desktop --now-ms 7000 && hx sync push desktop --now-ms 8000
@@ -54,7 +54,7 @@ error: this vault syncs with file://.*/store, not file:///elsewhere; omit the ta
   code: KC_SYNC_TARGET_INVALID (invalid_input)
   expected: file://.*/store (re)
   given: file:///elsewhere
-  next: Check the target URI: an absolute path, a valid bucket name, and no empty, '.' or '..' segments.
+  next: Leave out the target (the vault remembers its own), or give the one shown as 'expected'.
 [exit 3]
 
 # Unknown schemes are unsupported.
@@ -75,5 +75,5 @@ $ mkdir fresh && hx sync push fresh
 error: .*/fresh is not an hx vault yet: run hx sync init .*/fresh <target> (re)
   code: KC_SYNC_STATE_FAILED (not_found)
   path: .*/fresh (re)
-  next: Local or store state could not be read or written; check free space and permissions, then run 'hx sync status'.
+  next: Make the folder a vault first: 'hx sync init <vault> <target>' (a new or empty folder), or 'hx sync link <vault> <target>' (a folder whose files should join an existing vault).
 [exit 10]
