@@ -47,5 +47,7 @@ int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
 void RegisterExplain(CLI::App& app, Context& context);
 // hx diag bundle (cmd_diag.cc).
 void RegisterDiag(CLI::App& app, Context& context);
+// hx key change-passphrase (cmd_key.cc).
+void RegisterKey(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

@@ -28,7 +28,20 @@ std::int64_t WallClockMs();
 // scripts and apps (merge-preview, lock, member) never prompt: without the
 // first two, only the cached key opens the vault.
 enum class Prompt { kAllowed, kNever };
+// The engine's PassphraseRequest decides what a prompt asks: a new
+// passphrase (kCreate) twice, refusing two that differ
+// (KC_SYNC_INPUT_INVALID); another try (kOpen, attempt > 1) after saying
+// that the last one did not open the vault; nothing for kCheck (a passphrase
+// given to a device with a cached key is checked only if given by the file
+// or the environment). A file or HX_PASSPHRASE gives its one value to the
+// first attempt only.
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt);
+// Where a new passphrase comes from (hx key change-passphrase): the first
+// line of `file` if given (--new-passphrase-file), else the prompt (twice).
+// Never HX_PASSPHRASE, which holds the current one.
+PassphraseFn MakeNewPassphraseSource(const std::string& file);
+// Prints an engine warning (SyncOptions::warning) on stderr: "warning: ...".
+void PrintWarning(const Error& warning);
 
 // The passphrase in `file`: its first line without the line ending (LF or
 // CRLF). A file that cannot be opened or read, is empty or starts with an

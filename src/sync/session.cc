@@ -2,6 +2,7 @@
 
 #include "sync/internal.h"
 #include "sync/observe.h"
+#include "sync/passphrase.h"
 
 namespace hx {
 
@@ -58,17 +59,14 @@ Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOption
   SecretKey master;
   if (cached) {
     master = std::move(*cached);
+    // A passphrase given anyway that does not open the store's wrap (a
+    // stale one after a change elsewhere, a typo) is said, not ignored.
+    CheckGivenPassphrase(config, options);
   } else {
-    std::optional<std::string> passphrase;
-    if (config.encryption == VaultEncryption::kPassphrase) {
-      if (options.passphrase) passphrase = options.passphrase();
-      if (!passphrase) {
-        return Error(SyncCode::kKeyMismatch, Category::kAuth,
+    const Error none(SyncCode::kKeyMismatch, Category::kAuth,
                      "this device has no key for the vault and no passphrase was given; set "
                      "HX_PASSPHRASE, use --passphrase-file, or run on a terminal");
-      }
-    }
-    HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
+    HX_ASSIGN_OR_RETURN(master, UnlockWithPassphrase(config, options.passphrase, none));
     if (!options.read_only) HX_RETURN_IF_ERROR(local.SaveKey(master));
   }
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
