@@ -34,7 +34,7 @@ void RegisterKey(CLI::App& app, Context& context) {
                   "the terminal; HX_PASSPHRASE is the current one, never the new)")
       ->check(CLI::Validator(
           [](const std::string& file) -> std::string {
-            Result<std::string> line = ReadPassphraseFile(file);
+            Result<std::string> line = ReadPassphraseFile(file, kNewPassphraseInstead);
             return line.ok() ? std::string() : line.error().message;
           },
           "FILE", "readable passphrase file"));

@@ -91,12 +91,12 @@ std::function<void(std::string_view)> CrashHookFromEnv() {
 
 std::int64_t WallClockMs() { return RealClock::Get().WallMs(); }
 
-Result<std::string> ReadPassphraseFile(const std::string& file) {
+Result<std::string> ReadPassphraseFile(const std::string& file, std::string_view instead) {
   const auto refused = [&](const std::string& why) {
     return InvalidInput(SyncCode::kInputInvalid,
                         "cannot read the passphrase file " + file + ": " + why +
-                            "; give a readable file whose first line is the passphrase (or "
-                            "leave out --passphrase-file and set HX_PASSPHRASE)")
+                            "; give a readable file whose first line is the passphrase (or " +
+                            std::string(instead) + ")")
         .With("path", file);
   };
   std::error_code ec;
@@ -140,7 +140,7 @@ PassphraseFn MakeNewPassphraseSource(const std::string& file) {
   return [file](const PassphraseRequest& request) -> Result<std::optional<std::string>> {
     if (!file.empty()) {
       if (request.attempt > 1) return std::optional<std::string>();
-      HX_ASSIGN_OR_RETURN(std::string line, ReadPassphraseFile(file));
+      HX_ASSIGN_OR_RETURN(std::string line, ReadPassphraseFile(file, kNewPassphraseInstead));
       return std::optional<std::string>(std::move(line));
     }
     return AskOnTerminal(request);
