@@ -1,11 +1,10 @@
 #include "sync/passphrase.h"
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <utility>
 
-#include "base/hex.h"
+#include "base/mutex.h"
 #include "base/printable.h"
 #include "hash/blake3.h"
 #include "meta/lock.h"
@@ -50,10 +49,15 @@ Result<Unlocked> UnlockAsking(const VaultConfig& config, const PassphraseFn& sou
 }
 
 // Verdicts of CheckGivenPassphrase in this process, by BLAKE3 of the wrap
-// (salt, wrapped key) and the passphrase: true = it opens the wrap.
-std::mutex check_mutex;
-std::map<Blake3Digest, bool>& CheckMemo() {
-  static auto* memo = new std::map<Blake3Digest, bool>();
+// (salt, wrapped key) and the passphrase: true = it opens the wrap. Only in
+// memory: a stored verifier would let whoever copies .hx/ guess the
+// passphrase far faster than through Argon2id.
+struct CheckMemo {
+  Mutex mu;
+  std::map<Blake3Digest, bool> verdicts HX_GUARDED_BY(mu);
+};
+CheckMemo& TheCheckMemo() {
+  static auto* memo = new CheckMemo();
   return *memo;
 }
 
@@ -92,15 +96,16 @@ void CheckGivenPassphrase(const VaultConfig& config, const SyncOptions& options)
   Result<std::optional<std::string>> given = options.passphrase(request);
   if (!given.ok() || !*given || (*given)->empty()) return;
   const Blake3Digest key = CheckMemoKey(config, **given);
+  CheckMemo& memo = TheCheckMemo();
   {
-    std::lock_guard<std::mutex> hold(check_mutex);
-    if (CheckMemo().contains(key)) return;  // checked (and said) already
+    MutexLock hold(memo.mu);
+    if (memo.verdicts.contains(key)) return;  // checked (and said) already
   }
   // Argon2id outside the mutex; two threads may both check the same pair.
   const bool opens = UnlockVault(config, **given).ok();
   {
-    std::lock_guard<std::mutex> hold(check_mutex);
-    if (!CheckMemo().emplace(key, opens).second) return;
+    MutexLock hold(memo.mu);
+    if (!memo.verdicts.emplace(key, opens).second) return;
   }
   if (!opens) {
     const Error warning = StaleGivenPassphrase(config);

@@ -17,7 +17,7 @@
 // everything (not in format 1).
 //
 // Thread-safety: functions are thread-safe; CheckGivenPassphrase keeps a
-// small process-wide memo under a mutex.
+// small process-wide memo under a mutex (memory only).
 #pragma once
 
 #include <cstdint>
