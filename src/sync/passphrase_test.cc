@@ -1,7 +1,9 @@
 // The passphrase: asked twice for a new vault, retried while a person at a
 // prompt has another one, changed by re-wrapping the same master key
 // (hx key change-passphrase), and checked when given to a device that uses
-// its cached key (sync/passphrase.h).
+// its cached key (sync/passphrase.h). Run against every store kind of the
+// test binary (ScenarioStores(): the folder store in hx_sync_test, S3 on
+// moto in hx_sync_s3_test), since the change's conditional write differs.
 #include "sync/passphrase.h"
 
 #include <functional>
@@ -21,7 +23,8 @@ namespace hx {
 namespace {
 
 using testing::Device;
-using testing::MakeFolderStoreFixture;
+using testing::NamedStoreFixture;
+using testing::ScenarioStores;
 using testing::StoreFixture;
 using Purpose = PassphraseRequest::Purpose;
 
@@ -39,10 +42,10 @@ struct ScriptedSource {
   }
 };
 
-class PassphraseTest : public ::testing::Test {
+class PassphraseTest : public ::testing::TestWithParam<NamedStoreFixture> {
  protected:
   void SetUp() override {
-    store_ = MakeFolderStoreFixture();
+    store_ = GetParam().make();
     a_ = std::make_unique<Device>(*store_, "a");
     b_ = std::make_unique<Device>(*store_, "b");
     a_->passphrase = "old passphrase";
@@ -90,7 +93,7 @@ class PassphraseTest : public ::testing::Test {
   std::vector<PassphraseRequest> asked_;
 };
 
-TEST_F(PassphraseTest, AChangeRewrapsTheSameMasterKeySoTheOldPassphraseIsRefusedAndTheNewOneOpens) {
+TEST_P(PassphraseTest, AChangeRewrapsTheSameMasterKeySoTheOldPassphraseIsRefusedAndTheNewOneOpens) {
   const VaultConfig before = StoreConfig();
   Result<ChangePassphraseReport> changed = Change(*a_, "old passphrase", "new passphrase", 4000);
   HX_ASSERT_OK(changed);
@@ -116,7 +119,7 @@ TEST_F(PassphraseTest, AChangeRewrapsTheSameMasterKeySoTheOldPassphraseIsRefused
   EXPECT_EQ(joined_.back()->Read("doc.txt"), "v1");  // the data of the old wrap's key
 }
 
-TEST_F(PassphraseTest, ADeviceWithACachedKeyKeepsSyncingAfterAChangeElsewhereAndLearnsTheNewWrap) {
+TEST_P(PassphraseTest, ADeviceWithACachedKeyKeepsSyncingAfterAChangeElsewhereAndLearnsTheNewWrap) {
   HX_ASSERT_OK(Change(*a_, "old passphrase", "new passphrase", 4000));
   const std::string new_record = store_->Objects().at("vault.json");
 
@@ -156,7 +159,7 @@ class RaceBeforeLock : public StoreWrapper {
   std::function<void()> before_lock_;
 };
 
-TEST_F(PassphraseTest, OfTwoConcurrentChangesOneWinsAndTheOtherChangesNothing) {
+TEST_P(PassphraseTest, OfTwoConcurrentChangesOneWinsAndTheOtherChangesNothing) {
   Result<ChangePassphraseReport> b_changed = InternalError("not run");
   a_->wrap_store = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
     return std::make_unique<RaceBeforeLock>(std::move(inner), [&] {
@@ -182,7 +185,7 @@ TEST_F(PassphraseTest, OfTwoConcurrentChangesOneWinsAndTheOtherChangesNothing) {
   HX_ASSERT_OK(Join("f", "a's passphrase"));
 }
 
-TEST_F(PassphraseTest, AChangeNeedsTheCurrentPassphraseEvenOnADeviceWithACachedKey) {
+TEST_P(PassphraseTest, AChangeNeedsTheCurrentPassphraseEvenOnADeviceWithACachedKey) {
   const std::string record = store_->Objects().at("vault.json");
   Result<ChangePassphraseReport> wrong = Change(*a_, "not the passphrase", "new", 4000);
   ASSERT_FALSE(wrong.ok());
@@ -199,20 +202,22 @@ TEST_F(PassphraseTest, AChangeNeedsTheCurrentPassphraseEvenOnADeviceWithACachedK
   EXPECT_EQ(store_->Objects().at("vault.json"), record);  // nothing written
 }
 
-TEST(PassphraseUnencryptedTest, AnUnencryptedVaultHasNoPassphraseToChange) {
-  std::unique_ptr<StoreFixture> store = MakeFolderStoreFixture();
-  Device a(*store, "a");
-  HX_ASSERT_OK(a.Init(1000, /*encrypted=*/false));
+TEST_P(PassphraseTest, AnUnencryptedVaultHasNoPassphraseToChange) {
   ChangePassphraseOptions change;
   change.new_passphrase = [](const PassphraseRequest&) -> Result<std::optional<std::string>> {
     return std::optional<std::string>("new");
   };
-  Result<ChangePassphraseReport> changed = SyncChangePassphrase(a.vault(), a.options(2000), change);
+  // Its own store: the fixture's vault is encrypted.
+  std::unique_ptr<StoreFixture> other = GetParam().make();
+  Device plain(*other, "plain");
+  HX_ASSERT_OK(plain.Init(1000, /*encrypted=*/false));
+  Result<ChangePassphraseReport> changed =
+      SyncChangePassphrase(plain.vault(), plain.options(2000), change);
   ASSERT_FALSE(changed.ok());
   EXPECT_EQ(changed.error().code, SyncCode::kInputInvalid);
 }
 
-TEST_F(PassphraseTest, AWrongPassphraseIsRetriedWhileTheSourceHasAnotherOneThreeTriesInAll) {
+TEST_P(PassphraseTest, AWrongPassphraseIsRetriedWhileTheSourceHasAnotherOneThreeTriesInAll) {
   // A person at a prompt: two wrong ones, then the right one.
   ScriptedSource person{{"typo", "typo again", "old passphrase"}, {}};
   Device c(*store_, "c");
@@ -255,8 +260,8 @@ TEST_F(PassphraseTest, AWrongPassphraseIsRetriedWhileTheSourceHasAnotherOneThree
   EXPECT_EQ(c.Read("doc.txt"), "v1");
 }
 
-TEST(PassphraseCreateTest, ANewVaultAsksForANewPassphraseAndARefusalCreatesNoVault) {
-  std::unique_ptr<StoreFixture> store = MakeFolderStoreFixture();
+TEST_P(PassphraseTest, ANewVaultAsksForANewPassphraseAndARefusalCreatesNoVault) {
+  std::unique_ptr<StoreFixture> store = GetParam().make();  // an empty one
   Device a(*store, "a");
   std::vector<PassphraseRequest> asked;
   SyncOptions options = a.options(1000);
@@ -286,7 +291,7 @@ TEST(PassphraseCreateTest, ANewVaultAsksForANewPassphraseAndARefusalCreatesNoVau
   EXPECT_EQ(joiner.asked[0].purpose, Purpose::kOpen);
 }
 
-TEST_F(PassphraseTest, APassphraseGivenToADeviceWithACachedKeyIsCheckedAndAStaleOneIsSaidOnce) {
+TEST_P(PassphraseTest, APassphraseGivenToADeviceWithACachedKeyIsCheckedAndAStaleOneIsSaidOnce) {
   std::vector<Error> warnings;
   const auto status = [&](const std::string& given) {
     SyncOptions options = b_->options(5000);
@@ -332,6 +337,9 @@ TEST_F(PassphraseTest, APassphraseGivenToADeviceWithACachedKeyIsCheckedAndAStale
   HX_ASSERT_OK(SyncStatus(b_->vault(), quiet));
   EXPECT_TRUE(asked_.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Store, PassphraseTest, ::testing::ValuesIn(ScenarioStores()),
+                         [](const auto& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace hx
