@@ -93,6 +93,7 @@ void BuildApp(CLI::App& app, Context& context) {
   RegisterEnvelope(app, context);
   RegisterExplain(app, context);
   RegisterDiag(app, context);
+  RegisterKey(app, context);
 }
 
 int Run(int argc, char** argv) {

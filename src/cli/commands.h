@@ -51,5 +51,7 @@ void RegisterConflicts(CLI::App& sync, Context& context);
 void RegisterExplain(CLI::App& app, Context& context);
 // hx diag bundle (cmd_diag.cc).
 void RegisterDiag(CLI::App& app, Context& context);
+// hx key change-passphrase (cmd_key.cc).
+void RegisterKey(CLI::App& app, Context& context);
 
 }  // namespace hx::cli

@@ -13,16 +13,19 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/printable.h"
+#include "cli/output.h"
 #include "os/real_clock.h"
 
 namespace hx::cli {
 namespace {
 
-// Reads a passphrase from the terminal without echo; nullopt without one.
-std::optional<std::string> PromptPassphrase() {
+// Reads a passphrase from the terminal without echo, after `label`;
+// nullopt without a terminal or at end of input. Echo is off (and what was
+// typed ahead discarded) before the label is shown, so what answers the
+// label is never echoed.
+std::optional<std::string> PromptPassphrase(const char* label) {
   if (!::isatty(STDIN_FILENO)) return std::nullopt;
-  std::fputs("passphrase: ", stderr);
-  std::fflush(stderr);
   termios old_mode{};
   const bool have_mode = ::tcgetattr(STDIN_FILENO, &old_mode) == 0;
   if (have_mode) {
@@ -30,12 +33,44 @@ std::optional<std::string> PromptPassphrase() {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  std::fputs(label, stderr);
+  std::fflush(stderr);
   std::string line;
   const bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (have_mode) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
+  if (have_mode) ::tcsetattr(STDIN_FILENO, TCSANOW, &old_mode);
   std::fputc('\n', stderr);
   if (!got) return std::nullopt;
   return line;
+}
+
+// A new passphrase typed twice; the two must be the same.
+Result<std::optional<std::string>> PromptNewPassphrase() {
+  std::optional<std::string> first = PromptPassphrase("new passphrase: ");
+  if (!first) return std::optional<std::string>();
+  if (first->empty()) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "the passphrase typed is empty; nothing was written. Run the command "
+                        "again and type one");
+  }
+  std::optional<std::string> second = PromptPassphrase("new passphrase again: ");
+  if (!second || *second != *first) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "the two passphrases typed differ; nothing was written. Run the command "
+                        "again and type the same passphrase twice");
+  }
+  return first;
+}
+
+// What a person at the terminal is asked for `request`.
+Result<std::optional<std::string>> AskOnTerminal(const PassphraseRequest& request) {
+  using Purpose = PassphraseRequest::Purpose;
+  if (request.purpose == Purpose::kCheck) return std::optional<std::string>();
+  if (request.purpose == Purpose::kCreate) return PromptNewPassphrase();
+  if (request.attempt > 1 && ::isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "that passphrase does not open this vault; try again (%d of %d)\n",
+                 request.attempt, kPassphraseTries);
+  }
+  return PromptPassphrase("passphrase: ");
 }
 
 }  // namespace
@@ -72,12 +107,12 @@ void AddNowMsOption(CLI::App* cmd, std::optional<std::int64_t>& now_ms, const st
           "MS", "ms since the epoch"));
 }
 
-Result<std::string> ReadPassphraseFile(const std::string& file) {
+Result<std::string> ReadPassphraseFile(const std::string& file, std::string_view instead) {
   const auto refused = [&](const std::string& why) {
     return InvalidInput(SyncCode::kInputInvalid,
                         "cannot read the passphrase file " + file + ": " + why +
-                            "; give a readable file whose first line is the passphrase (or "
-                            "leave out --passphrase-file and set HX_PASSPHRASE)")
+                            "; give a readable file whose first line is the passphrase (or " +
+                            std::string(instead) + ")")
         .With("path", file);
   };
   std::error_code ec;
@@ -98,21 +133,38 @@ Result<std::string> ReadPassphraseFile(const std::string& file) {
 }
 
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt) {
-  return [file, prompt]() -> std::optional<std::string> {
+  return [file, prompt](const PassphraseRequest& request) -> Result<std::optional<std::string>> {
     // What the command line names wins over what the environment holds:
     // an exported HX_PASSPHRASE must not silently override the file the
     // user just named (AddVaultArgs has already checked that it reads).
+    // Either holds one value: after it failed there is no other to try.
     if (!file.empty()) {
-      Result<std::string> line = ReadPassphraseFile(file);
-      if (!line.ok()) return std::nullopt;
-      return *std::move(line);
+      if (request.attempt > 1) return std::optional<std::string>();
+      HX_ASSIGN_OR_RETURN(std::string line, ReadPassphraseFile(file));
+      return std::optional<std::string>(std::move(line));
     }
     if (const char* env = std::getenv("HX_PASSPHRASE"); env != nullptr && *env != '\0') {
-      return std::string(env);
+      if (request.attempt > 1) return std::optional<std::string>();
+      return std::optional<std::string>(env);
     }
-    if (prompt == Prompt::kNever) return std::nullopt;
-    return PromptPassphrase();
+    if (prompt == Prompt::kNever) return std::optional<std::string>();
+    return AskOnTerminal(request);
   };
+}
+
+PassphraseFn MakeNewPassphraseSource(const std::string& file) {
+  return [file](const PassphraseRequest& request) -> Result<std::optional<std::string>> {
+    if (!file.empty()) {
+      if (request.attempt > 1) return std::optional<std::string>();
+      HX_ASSIGN_OR_RETURN(std::string line, ReadPassphraseFile(file, kNewPassphraseInstead));
+      return std::optional<std::string>(std::move(line));
+    }
+    return AskOnTerminal(request);
+  };
+}
+
+void PrintWarning(const Error& warning) {
+  PrintHuman(stderr, "warning: " + Printable(warning.message) + "\n");
 }
 
 std::string CurrentDir() {
@@ -164,6 +216,7 @@ SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {
   options.now_ms = args.now_ms.value_or(WallClockMs());
   options.cwd = CurrentDir();
   options.passphrase = MakePassphraseSource(args.passphrase_file, prompt);
+  options.warning = PrintWarning;
   // Checked with the global flags (cli/observe.h): valid here.
   if (const char* prices = std::getenv("HX_S3_PRICES"); prices != nullptr) {
     if (Result<obs::PriceTable> table = obs::ParsePriceTable(prices); table.ok()) {

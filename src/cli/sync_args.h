@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "cli/commands.h"
@@ -37,13 +38,30 @@ void AddNowMsOption(CLI::App* cmd, std::optional<std::int64_t>& now_ms, const st
 // scripts and apps (merge-preview, lock, member) never prompt: without the
 // first two, only the cached key opens the vault.
 enum class Prompt { kAllowed, kNever };
+// The engine's PassphraseRequest decides what a prompt asks: a new
+// passphrase (kCreate) twice, refusing two that differ
+// (KC_SYNC_INPUT_INVALID); another try (kOpen, attempt > 1) after saying
+// that the last one did not open the vault; nothing for kCheck (a passphrase
+// given to a device with a cached key is checked only if given by the file
+// or the environment). A file or HX_PASSPHRASE gives its one value to the
+// first attempt only.
 PassphraseFn MakePassphraseSource(const std::string& file, Prompt prompt);
+// Where a new passphrase comes from (hx key change-passphrase): the first
+// line of `file` if given (--new-passphrase-file), else the prompt (twice).
+// Never HX_PASSPHRASE, which holds the current one.
+PassphraseFn MakeNewPassphraseSource(const std::string& file);
+inline constexpr std::string_view kNewPassphraseInstead =
+    "leave out --new-passphrase-file and type it twice on a terminal";
+// Prints an engine warning (SyncOptions::warning) on stderr: "warning: ...".
+void PrintWarning(const Error& warning);
 
 // The passphrase in `file`: its first line without the line ending (LF or
 // CRLF). A file that cannot be opened or read, is empty or starts with an
 // empty line is KC_SYNC_INPUT_INVALID naming it (detail path) and saying
-// what to do.
-Result<std::string> ReadPassphraseFile(const std::string& file);
+// what to do (`instead`: what else the user may do).
+Result<std::string> ReadPassphraseFile(
+    const std::string& file,
+    std::string_view instead = "leave out --passphrase-file and set HX_PASSPHRASE");
 
 // The working directory (relative target paths are resolved against it),
 // and a path the user typed made absolute and normal.

@@ -15,12 +15,53 @@ transcript ($TMP). The expected block is compared with stdout and stderr
 merged, exactly, line by line; a line ending in ' (re)' is a Python regular
 expression that must match the whole line. '[exit N]' asserts the exit
 status (default 0). Usage: transcript_test.py <hx binary> <file.t>...
+
+$PTY runs a command on a pseudo-terminal and types answers at its prompts:
+`$PTY ANSWER... -- CMD...` answers each prompt (output that ends in ": "
+with nothing after it) with the next ANSWER and a newline, then prints what
+the terminal showed (CR LF as LF, trailing blanks cut) and exits with the
+command's status. A prompt beyond the answers gets end of input (Ctrl-D).
 """
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
 import tempfile
+
+
+def pty_run(argv):
+    """The $PTY helper (see the module doc): deterministic, it answers a
+    prompt only once the prompt is shown, and hx turns echo off first."""
+    split = argv.index("--")
+    answers, cmd = argv[:split], argv[split + 1:]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(cmd[0], cmd)
+    shown, pending = b"", b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            os.kill(pid, 9)
+            shown += b"\n[pty: no output for 60 s, killed]\n"
+            break
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+        pending += data
+        if pending.endswith(b": "):
+            pending = b""
+            os.write(fd, (answers.pop(0) + "\n").encode() if answers else b"\x04")
+    _, status = os.waitpid(pid, 0)
+    text = shown.decode("utf-8", "replace").replace("\r\n", "\n")
+    for line in text.splitlines():
+        print(line.rstrip())
+    return os.waitstatus_to_exitcode(status)
 
 
 def parse(path):
@@ -64,6 +105,7 @@ def run(hx, path):
         env["PATH"] = os.path.dirname(os.path.abspath(hx)) + os.pathsep + env["PATH"]
         env["TMP"] = tmp
         env.pop("HX_PASSPHRASE", None)
+        env["PTY"] = f"{sys.executable} {os.path.abspath(__file__)} --pty"
         for case in parse(path):
             proc = subprocess.run(["bash", "-c", case["cmd"]], cwd=tmp, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -82,6 +124,8 @@ def run(hx, path):
 
 
 def main():
+    if sys.argv[1] == "--pty":
+        return pty_run(sys.argv[2:])
     hx, files = sys.argv[1], sys.argv[2:]
     failures = sum(run(hx, f) for f in files)
     print(f"{len(files)} transcript(s), {failures} failing command(s)")

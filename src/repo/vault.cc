@@ -331,6 +331,40 @@ Result<SecretKey> UnlockVault(const VaultConfig& config,
   return master;
 }
 
+Result<VaultConfig> RewrapVaultConfig(const VaultConfig& config, const SecretKey& master,
+                                      std::string_view passphrase, const KdfParams& kdf,
+                                      const RandomFn& random) {
+  if (config.encryption != VaultEncryption::kPassphrase) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "this vault is not encrypted (encryption \"none\"): it has no passphrase "
+                        "to change, and its key is in the clear on the store");
+  }
+  if (passphrase.empty()) {
+    return InvalidInput(SyncCode::kInputInvalid, "the new passphrase is empty; choose one");
+  }
+  if (!FingerprintMatches(master, config.key_fingerprint)) {
+    return KeyMismatch("the key given is not this vault's master key (fingerprint differs)");
+  }
+  KdfParams params = kdf;
+  random(params.salt);
+  if (Status valid = ValidateKdfParams(params); !valid.ok()) {
+    Error error = std::move(valid).error();
+    error.code = SyncCode::kInputInvalid;
+    error.category = Category::kInvalidInput;
+    return error;
+  }
+  VaultConfig out;
+  out.vault_id = config.vault_id;
+  out.created_ms = config.created_ms;
+  out.chunker = config.chunker;
+  out.encryption = VaultEncryption::kPassphrase;
+  out.key_fingerprint = config.key_fingerprint;
+  HX_ASSIGN_OR_RETURN(SecretKey kek, DeriveKeyFromPassphrase(passphrase, params));
+  out.wrapped_master_key = WrapMasterKey(kek, master, WrapAd(out));
+  out.kdf = params;
+  return out;
+}
+
 Result<OpenedVault> InitOrJoinVault(Store& store, const VaultCreateOptions& options,
                                     const RandomFn& random) {
   // Join first: with two devices, the second init is the common case, and a

@@ -1,9 +1,10 @@
 // vault.json: the one plaintext record that says what a store holds, and how
 // a device unlocks it.
 //
-// Written once, at init, with PutIfAbsent; never rewritten (a passphrase
-// change would rewrap the same master key into a new vault.json, which
-// needs the write lock; not in format 1). Canonical JSON, for example:
+// Written at init with PutIfAbsent. Rewritten only by a passphrase change
+// (RewrapVaultConfig: the same master key under a new passphrase, new salt;
+// every other field, the fingerprint included, stays), with PutIfMatch
+// against the version read (sync/passphrase.h). Canonical JSON, for example:
 //
 //   {"chunker":{"avg_size":1048576,"max_size":4194304,"min_size":262144,
 //    "normalization_level":2},"created_ms":1700000000000,
@@ -138,6 +139,17 @@ struct OpenedVault {
   SecretKey master;
   bool created = false;  // true: this call made the vault; false: joined it
 };
+
+// The config of `config`'s vault with `master` (which must match its
+// fingerprint) wrapped under `passphrase`: a fresh salt from `random` (16
+// bytes, its only call) and `kdf`'s cost (its salt is ignored); every other
+// field is copied. For hx key change-passphrase. Fails with
+// KC_SYNC_INPUT_INVALID for an unencrypted vault (there is no wrap to
+// replace), an empty passphrase or KDF parameters outside crypto/kdf.h's
+// limits; KC_SYNC_KEY_MISMATCH (auth) for a key that is not the vault's.
+Result<VaultConfig> RewrapVaultConfig(const VaultConfig& config, const SecretKey& master,
+                                      std::string_view passphrase, const KdfParams& kdf,
+                                      const RandomFn& random = RandomBytes);
 
 // hx sync init: joins the vault at `store` if there is one (UnlockVault with
 // options.passphrase; the other options are then ignored, the vault's own

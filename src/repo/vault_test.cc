@@ -405,3 +405,62 @@ TEST(VaultContextTest, TheChunkerIsKeyedPerVault) {
 
 }  // namespace
 }  // namespace hx
+
+namespace hx {
+namespace {
+
+// A passphrase change: the same master key under a new passphrase and salt.
+TEST(RewrapVaultConfigTest, KeepsEveryFieldButTheWrapSoOnlyTheNewPassphraseOpensTheSameKey) {
+  Result<NewVault> made = CreateVaultConfig(FastOptions("old"), CountingRandom());
+  ASSERT_TRUE(made.ok());
+  KdfParams kdf;
+  kdf.opslimit = 1;
+  kdf.memlimit = 8192;
+  Result<VaultConfig> rewrapped = RewrapVaultConfig(made->config, made->master, "new", kdf,
+                                                    [](std::span<std::uint8_t> out) {
+                                                      for (std::uint8_t& b : out) b = 0xAB;
+                                                    });
+  ASSERT_TRUE(rewrapped.ok()) << rewrapped.error().ToShortString();
+  EXPECT_EQ(rewrapped->vault_id, made->config.vault_id);
+  EXPECT_EQ(rewrapped->created_ms, made->config.created_ms);
+  EXPECT_EQ(rewrapped->key_fingerprint, made->config.key_fingerprint);
+  ASSERT_TRUE(rewrapped->kdf.has_value());
+  EXPECT_EQ(rewrapped->kdf->salt[0], 0xAB);
+  EXPECT_NE(rewrapped->wrapped_master_key, made->config.wrapped_master_key);
+
+  // The same layout: it encodes, parses back to the same bytes, and opens.
+  Result<std::string> bytes = EncodeVaultConfig(*rewrapped);
+  ASSERT_TRUE(bytes.ok());
+  Result<VaultConfig> parsed = ParseVaultConfig(*bytes);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToShortString();
+  Result<SecretKey> opened = UnlockVault(*parsed, "new");
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(ToHex(opened->bytes()), ToHex(made->master.bytes()));
+  Result<SecretKey> old = UnlockVault(*parsed, "old");
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code, SyncCode::kKeyMismatch);
+}
+
+TEST(RewrapVaultConfigTest, RefusesAnUnencryptedVaultAnEmptyPassphraseAndAnotherKey) {
+  Result<NewVault> clear = CreateVaultConfig(FastOptions(std::nullopt), CountingRandom());
+  ASSERT_TRUE(clear.ok());
+  KdfParams kdf;
+  kdf.opslimit = 1;
+  kdf.memlimit = 8192;
+  Result<VaultConfig> none = RewrapVaultConfig(clear->config, clear->master, "new", kdf);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, SyncCode::kInputInvalid);
+
+  Result<NewVault> made = CreateVaultConfig(FastOptions("old"), CountingRandom());
+  ASSERT_TRUE(made.ok());
+  Result<VaultConfig> empty = RewrapVaultConfig(made->config, made->master, "", kdf);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, SyncCode::kInputInvalid);
+  SecretKey other;  // all zero: not this vault's key
+  Result<VaultConfig> wrong = RewrapVaultConfig(made->config, other, "new", kdf);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, SyncCode::kKeyMismatch);
+}
+
+}  // namespace
+}  // namespace hx

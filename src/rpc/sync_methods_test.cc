@@ -25,7 +25,9 @@ class RpcSyncMethodsTest : public ::testing::Test {
     HX_ASSERT_OK(a_.Init(1000));
     a_.Write("doc.txt", "v1");
     RpcSyncConfig config;
-    config.passphrase = [] { return std::optional<std::string>(); };  // the cached key only
+    config.passphrase = [](const PassphraseRequest&) -> Result<std::optional<std::string>> {
+      return std::optional<std::string>();  // the cached key only
+    };
     RegisterSyncMethods(dispatcher_, config);
   }
 

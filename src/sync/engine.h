@@ -43,9 +43,34 @@
 
 namespace hx {
 
-// Asks for the passphrase (called only when one is needed: at init, and when
-// this device has no cached key). Returns nullopt if none can be obtained.
-using PassphraseFn = std::function<std::optional<std::string>()>;
+// Why the engine asks for a passphrase (sync/passphrase.h has the rules).
+struct PassphraseRequest {
+  enum class Purpose {
+    // To open the vault's key wrap (joining, or a device with no cached key).
+    kOpen,
+    // To wrap the master key of a new vault (init), or the new passphrase of
+    // hx key change-passphrase: a person at a prompt is asked twice.
+    kCreate,
+    // This device has its cached key and needs no passphrase; one given
+    // anyway (a file, the environment) is checked against the store's wrap
+    // so that a stale or mistyped one is reported. Never prompt for it.
+    kCheck,
+  };
+  Purpose purpose = Purpose::kOpen;
+  // kOpen: 1 for the first ask, n after n - 1 passphrases that did not open
+  // the vault (at most kPassphraseTries). A source that cannot give another
+  // one (a file, the environment: the same value would fail again) answers
+  // nullopt to any attempt after the first.
+  int attempt = 1;
+};
+
+// How many passphrases a person at a prompt may try to open a vault.
+inline constexpr int kPassphraseTries = 3;
+
+// Gives the passphrase for `request`. nullopt: none can be obtained (or no
+// other one to try); an error stops the operation (e.g. the two entries of a
+// new passphrase differ: KC_SYNC_INPUT_INVALID).
+using PassphraseFn = std::function<Result<std::optional<std::string>>(const PassphraseRequest&)>;
 
 struct SyncOptions {
   // The target; empty means the one remembered at init. A different one is
@@ -57,6 +82,10 @@ struct SyncOptions {
   // The directory relative target paths are resolved against.
   std::string cwd;
   PassphraseFn passphrase;
+  // Told about a problem that does not stop the operation (a passphrase
+  // given to a device that uses its cached key does not open the store's
+  // wrap). Null: nobody listens, and what only it would learn is not checked.
+  std::function<void(const Error&)> warning;
   // Confirms a push or pull that the mass-delete guard would stop.
   bool allow_mass_delete = false;
   // How concurrent changes are resolved (merge/policy.h); nullopt: the

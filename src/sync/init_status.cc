@@ -17,6 +17,7 @@
 #include "sync/engine.h"
 #include "sync/internal.h"
 #include "sync/local_changes.h"
+#include "sync/passphrase.h"
 #include "sync/session.h"
 
 namespace hx {
@@ -159,18 +160,33 @@ Result<InitReport> Init(const fs::path& vault, const SyncOptions& options,
           .WithNextStep(std::string(next_steps::kVaultJsonLost));
     }
   }
-  if (needs_passphrase) {
-    if (options.passphrase) passphrase = options.passphrase();
-    if (!passphrase || passphrase->empty()) {
-      return InvalidInput(SyncCode::kInputInvalid,
-                          "a passphrase is needed: set HX_PASSPHRASE, use --passphrase-file, run "
-                          "on a terminal, or pass --no-encryption to create an unencrypted vault")
+  const Error no_passphrase = InvalidInput(
+      SyncCode::kInputInvalid,
+      "a passphrase is needed: set HX_PASSPHRASE, use --passphrase-file, run on a terminal, or "
+      "pass --no-encryption to create an unencrypted vault")
           .WithNextStep(std::string(next_steps::kPassphraseMissing));
-    }
-    create.passphrase = *passphrase;
-  }
   const RandomFn random = init.random ? RandomFn(init.random) : RandomFn(RandomBytes);
-  HX_ASSIGN_OR_RETURN(OpenedVault opened, InitOrJoinVault(*store, create, random));
+  OpenedVault opened;
+  if (existing.ok()) {
+    // Joining: the passphrase must open the vault's wrap; a person at a
+    // prompt may try again (sync/passphrase.h).
+    HX_ASSIGN_OR_RETURN(opened.master,
+                        UnlockWithPassphrase(*existing, options.passphrase, no_passphrase));
+    opened.config = std::move(*existing);
+  } else {
+    if (needs_passphrase) {
+      // A new vault: a person at a prompt types it twice.
+      PassphraseRequest request;
+      request.purpose = PassphraseRequest::Purpose::kCreate;
+      if (options.passphrase) {
+        HX_ASSIGN_OR_RETURN(passphrase, options.passphrase(request));
+      }
+      if (!passphrase || passphrase->empty()) return no_passphrase;
+      create.passphrase = *passphrase;
+    }
+    // Creates it, or joins the vault of a device that won the race to.
+    HX_ASSIGN_OR_RETURN(opened, InitOrJoinVault(*store, create, random));
+  }
 
   LocalConfig config;
   config.node_id = RandomId(random);

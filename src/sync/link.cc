@@ -29,6 +29,7 @@
 #include "os/vault_dir.h"
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
+#include "sync/passphrase.h"
 #include "sync/apply.h"
 #include "sync/archive.h"
 #include "sync/fetcher.h"
@@ -100,16 +101,10 @@ Result<Session> OpenPreviewSession(const ScratchDir& scratch, const SyncOptions&
   auto counting = std::make_unique<CountingStore>(std::move(opened.first));
   CountingStore* counts = counting.get();
   VaultConfig config = std::move(opened.second);
-  std::optional<std::string> passphrase;
-  if (config.encryption == VaultEncryption::kPassphrase) {
-    if (options.passphrase) passphrase = options.passphrase();
-    if (!passphrase || passphrase->empty()) {
-      return Error(SyncCode::kKeyMismatch, Category::kAuth,
+  const Error none(SyncCode::kKeyMismatch, Category::kAuth,
                    "the store's vault is encrypted and no passphrase was given; set "
                    "HX_PASSPHRASE, use --passphrase-file, or run on a terminal");
-    }
-  }
-  HX_ASSIGN_OR_RETURN(SecretKey master, UnlockVault(config, passphrase));
+  HX_ASSIGN_OR_RETURN(SecretKey master, UnlockWithPassphrase(config, options.passphrase, none));
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));
   HX_ASSIGN_OR_RETURN(FastCdc chunker, MakeVaultChunker(ctx));
   LocalConfig local_config;

@@ -10,6 +10,7 @@
 #include "repo/vault.h"
 #include "sync/internal.h"
 #include "sync/local_changes.h"
+#include "sync/passphrase.h"
 #include "sync/session.h"
 
 namespace hx {
@@ -59,11 +60,10 @@ Result<std::string> RepairVaultConfig(const std::filesystem::path& vault,
   if (cached) {
     HX_RETURN_IF_ERROR(MakeVaultContext(config, *cached));
   } else {
-    std::optional<std::string> passphrase;
-    if (config.encryption == VaultEncryption::kPassphrase && options.passphrase) {
-      passphrase = options.passphrase();
-    }
-    HX_RETURN_IF_ERROR(UnlockVault(config, passphrase));
+    const Error none(SyncCode::kKeyMismatch, Category::kAuth,
+                     "this device has no key for the vault and no passphrase was given; set "
+                     "HX_PASSPHRASE, use --passphrase-file, or run on a terminal");
+    HX_RETURN_IF_ERROR(UnlockWithPassphrase(config, options.passphrase, none));
   }
   Result<StoreVersion> written = store->PutIfAbsent(kVaultConfigKey, AsSpan(*copy));
   if (!written.ok()) {

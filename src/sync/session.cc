@@ -3,6 +3,7 @@
 #include "base/next_steps.h"
 #include "sync/internal.h"
 #include "sync/observe.h"
+#include "sync/passphrase.h"
 
 namespace hx {
 
@@ -63,18 +64,15 @@ Result<Session> OpenWithLocal(LocalState& local, Env* env, Clock* clock,
   SecretKey master;
   if (cached) {
     master = std::move(*cached);
+    // A passphrase given anyway that does not open the store's wrap (a
+    // stale one after a change elsewhere, a typo) is said, not ignored.
+    CheckGivenPassphrase(config, options);
   } else {
-    std::optional<std::string> passphrase;
-    if (config.encryption == VaultEncryption::kPassphrase) {
-      if (options.passphrase) passphrase = options.passphrase();
-      if (!passphrase) {
-        return Error(SyncCode::kKeyMismatch, Category::kAuth,
-                     "this device has no key for the vault and no passphrase was given; set "
-                     "HX_PASSPHRASE, use --passphrase-file, or run on a terminal")
-            .WithNextStep(std::string(next_steps::kPassphraseMissing));
-      }
-    }
-    HX_ASSIGN_OR_RETURN(master, UnlockVault(config, passphrase));
+    const Error none = Error(SyncCode::kKeyMismatch, Category::kAuth,
+                             "this device has no key for the vault and no passphrase was given; "
+                             "set HX_PASSPHRASE, use --passphrase-file, or run on a terminal")
+                           .WithNextStep(std::string(next_steps::kPassphraseMissing));
+    HX_ASSIGN_OR_RETURN(master, UnlockWithPassphrase(config, options.passphrase, none));
     if (!options.read_only) HX_RETURN_IF_ERROR(local.SaveKey(master));
   }
   HX_ASSIGN_OR_RETURN(VaultContext ctx, MakeVaultContext(config, master));

@@ -110,7 +110,12 @@ SyncOptions Device::options(std::int64_t now_ms) const {
   o.target_options = store_.Options();
   o.now_ms = now_ms;
   o.cwd = "/";
-  o.passphrase = [p = passphrase]() { return std::optional<std::string>(p); };
+  // Like HX_PASSPHRASE: one value, so no other one to try after it failed.
+  o.passphrase = [p = passphrase](const PassphraseRequest& request)
+      -> Result<std::optional<std::string>> {
+    if (request.attempt > 1) return std::optional<std::string>();
+    return std::optional<std::string>(p);
+  };
   o.wrap_store = wrap_store;
   return o;
 }
