@@ -59,6 +59,7 @@ int Run(int argc, char** argv) {
   RegisterEnvelope(app, context);
   RegisterExplain(app, context);
   RegisterDiag(app, context);
+  RegisterCompletion(app, context);
 
   try {
     app.parse(argc, argv);

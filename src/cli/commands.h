@@ -47,5 +47,8 @@ int FinishStatusWithAgent(Context& context, const std::filesystem::path& vault,
 void RegisterExplain(CLI::App& app, Context& context);
 // hx diag bundle (cmd_diag.cc).
 void RegisterDiag(CLI::App& app, Context& context);
+// hx completion bash|zsh|fish and hx man, hidden (cmd_completion.cc); they
+// describe `app` as it is when they run, so register them with the rest.
+void RegisterCompletion(CLI::App& app, Context& context);
 
 }  // namespace hx::cli
