@@ -70,8 +70,15 @@ set(CPACK_PACKAGE_VENDOR "hx")
 set(CPACK_PACKAGE_CONTACT "hx maintainers <hx@example.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "keeps one folder identical across devices through a store you own")
-set(CPACK_PACKAGE_DESCRIPTION
-    "hx syncs a folder across devices through a store you own: a plain folder (NAS share, USB disk) or any S3-compatible bucket, end-to-end encrypted, fast at 100k+ files, and never silently overwriting anyone's work.\n.\nThe package holds the hx command, its bash, zsh and fish completions, its man page and a systemd user unit (hx-watch@.service) that keeps one vault in sync.")
+# The long description, wrapped as Debian's control files want it (< 80 columns).
+string(JOIN "\n" CPACK_PACKAGE_DESCRIPTION
+  "hx syncs a folder across devices through a store you own: a plain folder"
+  "(NAS share, USB disk) or any S3-compatible bucket, end-to-end encrypted,"
+  "fast at 100k+ files, and never silently overwriting anyone's work."
+  "."
+  "The package holds the hx command, its bash, zsh and fish completions, its"
+  "man page and a systemd user unit (hx-watch@.service) that keeps one vault"
+  "in sync.")
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -85,3 +92,30 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 include(CPack)
+
+# --- tests ------------------------------------------------------------------
+if(HX_BUILD_TESTS)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  # The completion scripts and the man page, against every command's --help.
+  add_test(NAME cli_completion
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/src/cli/completion_test.py $<TARGET_FILE:hx>)
+  set_tests_properties(cli_completion PROPERTIES LABELS cli_completion TIMEOUT 300)
+  # cmake --install and the .deb (a scratch dpkg root). Not in sanitizer
+  # builds: a package is built from a release-like tree, and the checks do
+  # not depend on the instrumentation.
+  set(HX_PACKAGE_TEST ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/src/cli/package_test.py
+      --build-dir ${PROJECT_BINARY_DIR} --cmake ${CMAKE_COMMAND} --cpack ${CMAKE_CPACK_COMMAND})
+  if(HX_SANITIZE STREQUAL "")
+    add_test(NAME cli_package COMMAND ${HX_PACKAGE_TEST})
+    # Installs write the unit into the build tree (see above): one at a time.
+    set_tests_properties(cli_package PROPERTIES LABELS cli_package TIMEOUT 600
+                         RESOURCE_LOCK hx_install)
+  endif()
+  # dpkg -i / -r on this machine: root, and it changes /usr (src/cli/package_test.py).
+  option(HX_TEST_SYSTEM_PACKAGE "Add cli_package_system: dpkg -i the .deb on this machine, run hx, dpkg -r" OFF)
+  if(HX_TEST_SYSTEM_PACKAGE)
+    add_test(NAME cli_package_system COMMAND ${HX_PACKAGE_TEST} --system)
+    set_tests_properties(cli_package_system PROPERTIES LABELS cli_package_system TIMEOUT 600
+                         RESOURCE_LOCK hx_install)
+  endif()
+endif()
