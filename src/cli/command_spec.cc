@@ -83,7 +83,6 @@ CommandSpec Describe(const CLI::App& app, std::vector<std::string> path,
   spec.name = app.get_name();
   spec.path = path;
   spec.description = app.get_description();
-  spec.requires_subcommand = app.get_require_subcommand_min() > 0;
   for (const CLI::Option* option : app.get_options()) {
     if (option->get_group().empty()) continue;  // hidden
     if (option->get_positional()) {

@@ -59,7 +59,6 @@ struct CommandSpec {
   std::vector<OptionSpec> options;
   std::vector<PositionalSpec> positionals;
   std::vector<CommandSpec> subcommands;  // visible ones, in definition order
-  bool requires_subcommand = false;
 
   // "sync push"; "" for the root.
   std::string PathString() const;
