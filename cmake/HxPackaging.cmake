@@ -84,6 +84,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # Depends from the shared libraries bin/hx needs (dpkg-shlibdeps, dpkg-dev).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# S3 over HTTPS checks the server against the system's CA bundle.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS ca-certificates)
 # Debian strips binaries (the debug info belongs in a -dbgsym package).
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

@@ -168,7 +168,7 @@ class DebianPackage(unittest.TestCase):
         cls.arch = run("dpkg", "--print-architecture").stdout.strip()
         cls.control = {name: run("dpkg-deb", "-f", cls.deb, name).stdout.strip()
                        for name in ("Package", "Version", "Architecture", "Maintainer", "Depends",
-                                    "Description", "Section", "Priority")}
+                                    "Recommends", "Description", "Section", "Priority")}
 
     @classmethod
     def tearDownClass(cls):
@@ -182,6 +182,7 @@ class DebianPackage(unittest.TestCase):
         self.assertRegex(self.control["Maintainer"], r"^.+ <[^@ ]+@[^> ]+>$")
         self.assertEqual(self.control["Section"], "utils")
         self.assertEqual(self.control["Priority"], "optional")
+        self.assertEqual(self.control["Recommends"], "ca-certificates")  # S3 over HTTPS
         summary, *body = self.control["Description"].split("\n")
         self.assertTrue(summary and len(summary) < 80, summary)
         self.assertTrue(body, "a long description")
