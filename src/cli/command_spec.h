@@ -9,8 +9,8 @@
 // `hx man` (cmd_completion.cc) and installs their output (cmake/packaging.cmake).
 //
 // Hidden commands and options (CLI11 group "") are left out, as from --help.
-// The generators are pure functions of the spec: same spec, same bytes (the
-// package build is reproducible; the man page carries no date).
+// The generators are pure functions of the spec: same commands, same bytes
+// (the man page carries no date, so a rebuild does not change it).
 #pragma once
 
 #include <CLI/CLI.hpp>
