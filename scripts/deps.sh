@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libclang-rt-14-dev
   python3-prometheus-client
   json-schema-test-suite
+  dpkg-dev zsh fish groff-base
 )
 if [[ "${1:-}" == "bench" ]]; then
   packages+=(b3sum hyperfine rsync rclone restic unison time)

@@ -94,6 +94,7 @@ void BuildApp(CLI::App& app, Context& context) {
   RegisterExplain(app, context);
   RegisterDiag(app, context);
   RegisterKey(app, context);
+  RegisterCompletion(app, context);
 }
 
 int Run(int argc, char** argv) {
