@@ -114,13 +114,17 @@ std::vector<SiteCase> Sites() {
        [](Scene& s) {
          std::filesystem::remove(s.b.vault() / ".hx" / "key");
          SyncOptions options = s.b.options(2000);
-         options.passphrase = [] { return std::optional<std::string>(); };
+         options.passphrase = [](const PassphraseRequest&) -> Result<std::optional<std::string>> {
+           return std::optional<std::string>();
+         };
          return FailureOf(SyncPush(s.b.vault(), options));
        }},
       {"passphrase_missing_init", SyncCode::kInputInvalid, next_steps::kPassphraseMissing,
        [](Scene& s) {
          SyncOptions options = s.a.options(2000);
-         options.passphrase = [] { return std::optional<std::string>(); };
+         options.passphrase = [](const PassphraseRequest&) -> Result<std::optional<std::string>> {
+           return std::optional<std::string>();
+         };
          return FailureOf(SyncInit(s.a.vault().parent_path() / "third", options, {}));
        }},
       {"push_behind", SyncCode::kConflict, next_steps::kPushBehind,
