@@ -76,7 +76,9 @@ Result<EncodedForget> EncodeForgetRecord(const VaultContext& ctx, const ForgetRe
   return out;
 }
 
-Result<ForgetRecord> DecodeForgetRecord(const VaultContext& ctx, std::string_view key,
+namespace {
+
+Result<ForgetRecord> DecodeForgetFields(const VaultContext& ctx, std::string_view key,
                                         std::span<const std::uint8_t> bytes) {
   if (bytes.size() > kMaxForgetRecordBytes) return CorruptRecord(kWhat, "too large");
   if (KeyOf(bytes) != key) {
@@ -111,6 +113,15 @@ Result<ForgetRecord> DecodeForgetRecord(const VaultContext& ctx, std::string_vie
                                 "vault's key");
   }
   return r;
+}
+
+}  // namespace
+
+// Every refusal is the store's record being bad (KC_SYNC_STATE_FAILED), even
+// where a shared JSON helper words it as an input error (a non-object value).
+Result<ForgetRecord> DecodeForgetRecord(const VaultContext& ctx, std::string_view key,
+                                        std::span<const std::uint8_t> bytes) {
+  return AsStoreRecord(DecodeForgetFields(ctx, key, bytes));
 }
 
 Result<std::set<std::string>> ReadForgotten(Store& store, const VaultContext& ctx,

@@ -60,35 +60,63 @@ struct Moved {
 };
 
 // Wraps a device's store in CountingStore(PackCounter(store)) and reads
-// them back after the run.
+// them back after the run. The session owns (and destroys) the wrapped store
+// when the run ends, so the outermost wrapper copies the figures out into the
+// Meter as it goes: Take() never reads a store that is gone.
 class Meter {
  public:
   explicit Meter(Device& device) : device_(device) {
     device_.wrap_store = [this](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
       auto packs = std::make_unique<PackCounter>(std::move(inner));
-      packs_ = packs.get();
+      PackCounter* packs_raw = packs.get();
       auto counting = std::make_unique<CountingStore>(std::move(packs));
-      counting_ = counting.get();
-      return counting;
+      CountingStore* counting_raw = counting.get();
+      return std::make_unique<Tap>(*this, std::move(counting), counting_raw, packs_raw);
     };
   }
   ~Meter() { device_.wrap_store = nullptr; }
-  // Valid while the run's store lives; Take() copies it out at the end.
+  Meter(const Meter&) = delete;
+  Meter& operator=(const Meter&) = delete;
+  // Valid while the run's store lives (nullptr before and after).
   PackCounter* packs() const { return packs_; }
-  Moved Take() const {
-    Moved m;
-    if (counting_ != nullptr) m.counts = counting_->Counts();
-    if (packs_ != nullptr) {
-      m.pack_up = packs_->up;
-      m.pack_down = packs_->down;
-    }
-    return m;
-  }
+  // The figures of the live store, else of the last one at its end.
+  Moved Take() const { return tap_ != nullptr ? tap_->Read() : last_; }
 
  private:
+  class Tap final : public StoreWrapper {
+   public:
+    Tap(Meter& meter, std::unique_ptr<Store> inner, CountingStore* counting, PackCounter* packs)
+        : StoreWrapper(std::move(inner)), meter_(meter), counting_(counting), packs_(packs) {
+      meter_.tap_ = this;
+      meter_.packs_ = packs_;
+    }
+    ~Tap() override {
+      meter_.last_ = Read();
+      if (meter_.tap_ == this) {
+        meter_.tap_ = nullptr;
+        meter_.packs_ = nullptr;
+      }
+    }
+    Tap(const Tap&) = delete;
+    Tap& operator=(const Tap&) = delete;
+    Moved Read() const {
+      Moved m;
+      m.counts = counting_->Counts();
+      m.pack_up = packs_->up;
+      m.pack_down = packs_->down;
+      return m;
+    }
+
+   private:
+    Meter& meter_;
+    CountingStore* counting_;
+    PackCounter* packs_;
+  };
+
   Device& device_;
+  const Tap* tap_ = nullptr;
   PackCounter* packs_ = nullptr;
-  CountingStore* counting_ = nullptr;
+  Moved last_;
 };
 
 // The packs on the store: key -> size.
