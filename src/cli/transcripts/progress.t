@@ -4,7 +4,10 @@
 # on a pseudo-terminal; PTY_SCREEN shows which phases were drawn and what
 # stays on the screen once every drawn line was erased.
 
-$ mkdir v w && head -c 2000000 /dev/urandom > v/big.bin && echo hello > v/a.txt
+# big.bin is seeded pseudo-random bytes, not /dev/urandom: its chunk cuts,
+# and so what a one-line append re-uploads (~105 kB here), are the same every
+# run. (With random bytes the file was sometimes one 2 MB chunk: CI failed.)
+$ mkdir v w && python3 -c 'import random; random.seed(4); open("v/big.bin", "wb").write(random.randbytes(2000000))' && echo hello > v/a.txt
 $ HX_PASSPHRASE=pw hx sync init v store --now-ms 1000 > /dev/null && HX_PASSPHRASE=pw hx sync init w store --now-ms 1000 > /dev/null
 $ printf '%s\n' 'import re, sys' 'raw = open(sys.argv[1], "rb").read().decode()' 'drawn = re.findall(r"\r([a-z]+) [^\r\x1b]*\x1b\[K", raw)' 'print("drawn:", ",".join(dict.fromkeys(drawn)) or "nothing")' 'left = re.sub(r"\r[^\r\n]*\x1b\[K", "", raw).replace("\r\n", "\n")' 'print(left, end="")' > screen.py
 
