@@ -19,7 +19,7 @@ pushed 2 added, 0 modified, 0 deleted as head 1 [0-9a-f]{12} \(\d+ objects in 1 
 # usage summary and the report.
 $ echo more >> v/big.bin && script -qec "hx sync push v --now-ms 3000" /dev/null > push.pty && python3 screen.py push.pty
 drawn: scan,hash,upload
-store: \d+ requests \(GET \d+, PUT \d+, DELETE 1\), [\d.]+ [kM]B up, \d+ B down (re)
+store: \d+ requests \(GET \d+, PUT \d+, DELETE 1\), [\d.]+ kB up, \d+ B down (re)
 pushed 0 added, 1 modified, 0 deleted as head 2 [0-9a-f]{12} \(\d+ objects in 1 blobs, \d+ bytes\) (re)
 
 $ script -qec "hx sync pull w --now-ms 4000" /dev/null > pull.pty && python3 screen.py pull.pty
