@@ -42,6 +42,9 @@ struct PruneOptions {
   std::string grace = "24h";
   // Compute and report; write and delete nothing.
   bool dry_run = false;
+  // A needed pack whose live bytes (the copies readers take) are below this
+  // percentage of its size is repacked; 0: never.
+  std::uint64_t repack_below_percent = 50;
 };
 
 struct PruneReport {
@@ -58,6 +61,20 @@ struct PruneReport {
   std::uint64_t packs_condemned_now = 0, packs_condemned = 0, bytes_condemned = 0;
   std::uint64_t packs_uncondemned = 0;
   std::uint64_t packs_deleted = 0, bytes_deleted = 0;
+  // Repack: the packs found mostly garbage (and their bytes), the objects
+  // listed again by the relocation snapshot (copied into new packs, or
+  // listed again where they are because the body that listed them goes),
+  // and the new packs.
+  std::uint64_t repack_below_percent = 0;
+  std::uint64_t packs_repacked = 0, bytes_repacked = 0;
+  std::uint64_t objects_relocated = 0, objects_copied = 0;
+  std::uint64_t packs_written = 0, bytes_written = 0;
+  std::string relocation_snapshot;  // "" if none was published
+  std::uint64_t relocation_seq = 0;
+  // Forgotten snapshot bodies.
+  std::uint64_t snapshots_condemned_now = 0, snapshots_condemned = 0;
+  std::uint64_t snapshots_uncondemned = 0;
+  std::uint64_t snapshots_deleted = 0, snapshot_bytes_deleted = 0;
   std::map<std::string, std::uint64_t> requests;  // store calls by kind
   std::vector<std::string> warnings;
   nlohmann::json ToJson() const;

@@ -34,6 +34,7 @@
 
 #include "base/error.h"
 #include "meta/head.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 #include "repo/tree.h"
 #include "sync/fetcher.h"
@@ -95,7 +96,8 @@ class HistoryReader {
   // Reads every snapshot of the head's history (one GET each), newest
   // first, and hands every location their bodies record to the fetcher.
   // Idempotent. A snapshot other than the head's that is missing or does
-  // not read (truncated, tampered) is left out and described in problems();
+  // not read (truncated, tampered) is left out and described in problems()
+  // (one a prune deleted, as prune.json lists it, is left out silently);
   // since it hides its parents, the store's listing of snapshots/ is then
   // read (one List) to find the older history. The head's snapshot failing,
   // or any other store error, fails the call.
@@ -132,6 +134,7 @@ class HistoryReader {
 
   Session& s_;
   std::unique_ptr<ObjectFetcher> fetcher_;
+  PrunedSnapshots pruned_;
   bool head_read_ = false;
   std::optional<Head> head_;
   bool loaded_ = false;

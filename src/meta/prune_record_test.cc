@@ -179,7 +179,7 @@ TEST(PruneRecordTest, AnUnknownFieldIsRefused) {
 
 TEST(PruneRecordTest, ANewerFormatIsUnsupportedNotCorrupt) {
   const std::string newer =
-      Replace(std::string(kGoldenPrune), R"("format_version":1)", R"("format_version":2)");
+      Replace(std::string(kGoldenPrune), R"("format_version":1)", R"("format_version":3)");
   const Result<PruneRecord> record = DecodePruneRecord(TestContext(), Span(newer));
   ASSERT_FALSE(record.ok());
   EXPECT_EQ(record.error().code, SyncCode::kStateFailed);
