@@ -213,10 +213,21 @@ Result<PruneReport> SyncPrune(const std::filesystem::path& vault, const SyncOpti
   }
 
   // 3b. Packs that are mostly garbage (needed, live bytes below the
-  // threshold) are repacked.
+  // threshold) are repacked. A pack's objects are contiguous from offset 0
+  // (repo/pack.h), so the end of the last one any body lists bounds its
+  // object bytes; the index and trailer are not garbage (else a pack of one
+  // small live object, and the new pack a repack writes for it, would be
+  // repacked at every run).
+  std::map<std::string, std::uint64_t> objects_end;
+  for (const StoreCheck::Body& body : bodies) {
+    for (const ObjectLocation& loc : body.added) {
+      std::uint64_t& end = objects_end[loc.blob_id];
+      end = std::max(end, loc.offset + loc.length);
+    }
+  }
   std::set<std::string> repack;
   for (const auto& [pack, bytes] : live) {
-    const std::uint64_t size = stored.at(pack);
+    const std::uint64_t size = std::min(stored.at(pack), objects_end[pack]);
     if (bytes * 100 < size * prune.repack_below_percent) repack.insert(pack);
   }
 
