@@ -293,6 +293,8 @@ Result<PruneReport> SyncPrune(const std::filesystem::path& vault, const SyncOpti
       moved_to.summary.bytes = at_head.summary.bytes;
       for (const auto& [id, loc] : relisted) moved_to.added.push_back(loc);
       HX_RETURN_IF_ERROR(lock.Renew(options.now_ms));
+      HX_ASSIGN_OR_RETURN(const Bytes body_bytes, EncodeSnapshotZip(s.ctx, moved_to));
+      r.relocation_bytes = body_bytes.size();
       HX_RETURN_IF_ERROR(WriteSnapshot(*s.store, s.ctx, moved_to));
       if (Result<StoreVersion> published = PublishHead(
               *s.store, s.ctx, head, Head{s.ctx.vault_id, moved_to.seq, moved_to.snapshot_id});
@@ -453,6 +455,7 @@ json PruneReport::ToJson() const {
           {"objects_relocated", objects_relocated},
           {"packs_repacked", packs_repacked},
           {"packs_written", packs_written},
+          {"relocation_bytes", relocation_bytes},
           {"relocation_seq", relocation_seq},
           {"relocation_snapshot", relocation_snapshot},
           {"repack_below_percent", repack_below_percent},
@@ -486,7 +489,8 @@ std::string PruneReport::ToHuman() const {
   }
   if (!relocation_snapshot.empty()) {
     out << "relocation snapshot #" << relocation_seq << " " << relocation_snapshot.substr(0, 12)
-        << " (same files as the head) lists " << objects_relocated << " object(s) anew\n";
+        << " (same files as the head, " << relocation_bytes << " bytes) lists "
+        << objects_relocated << " object(s) anew\n";
   }
   out << (dry_run ? "would delete " : "deleted ") << packs_deleted << " pack(s), "
       << bytes_deleted << " bytes freed\n";

@@ -71,6 +71,7 @@ struct PruneReport {
   std::uint64_t packs_written = 0, bytes_written = 0;
   std::string relocation_snapshot;  // "" if none was published
   std::uint64_t relocation_seq = 0;
+  std::uint64_t relocation_bytes = 0;  // its body's size
   // Forgotten snapshot bodies.
   std::uint64_t snapshots_condemned_now = 0, snapshots_condemned = 0;
   std::uint64_t snapshots_uncondemned = 0;
