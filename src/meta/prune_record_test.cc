@@ -244,5 +244,75 @@ TEST(PruneRecordTest, ADamagedRecordOnTheStoreIsAnErrorNamingTheKey) {
   EXPECT_EQ(read.error().details.at("key"), "prune.json") << read.error().ToShortString();
 }
 
+// Format 2: the snapshot lists, written only when one is not empty.
+TEST(PruneRecordTest, SnapshotListsMakeFormatTwoAndRoundTrip) {
+  PruneRecord r = GoldenPrune();
+  EXPECT_EQ(r.FormatVersion(), 1);
+  r.condemned_snapshots = {{Pack("12"), kMs}};
+  r.deleted_snapshots = {{Pack("34"), 2}, {Pack("56"), 3}};
+  EXPECT_EQ(r.FormatVersion(), 2);
+  const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+  ASSERT_TRUE((bytes).ok());
+  const std::string text = Text(*bytes);
+  EXPECT_NE(text.find(R"("condemned_snapshots":[{"since_ms":1767225600000,"snapshot":")"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("deleted_snapshots":[{"epoch":2,"snapshot":")"), std::string::npos);
+  EXPECT_NE(text.find(R"("format_version":2)"), std::string::npos);
+  const Result<PruneRecord> back = DecodePruneRecord(TestContext(), *bytes);
+  ASSERT_TRUE((back).ok());
+  EXPECT_EQ(*back, r);
+}
+
+TEST(PruneRecordTest, SnapshotListsBreakingTheRulesAreRefused) {
+  PruneRecord both = GoldenPrune();
+  both.condemned_snapshots = {{Pack("12"), kMs}};
+  both.deleted_snapshots = {{Pack("12"), 2}};
+  PruneRecord late = GoldenPrune();
+  late.deleted_snapshots = {{Pack("12"), 4}};
+  PruneRecord bad_id = GoldenPrune();
+  bad_id.deleted_snapshots = {{"12", 1}};
+  for (const PruneRecord& r : {both, late, bad_id}) {
+    const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+    ASSERT_FALSE(bytes.ok());
+    EXPECT_EQ(bytes.error().code, SyncCode::kInternal);
+  }
+  // Signed by the key, yet a format-1 record with a snapshot list, or a
+  // format-2 record without any snapshot, is refused.
+  const std::string golden = UnsignedGolden();
+  ExpectCorrupt(TestContext(),
+                SignedJson(Replace(golden, R"("epoch":3,"format)",
+                                   R"("deleted_snapshots":[],"epoch":3,"format)")),
+                "");
+  std::string empty_v2 = Replace(golden, R"("format_version":1)", R"("format_version":2)");
+  empty_v2 = Replace(empty_v2, R"("deleted":[)", R"("condemned_snapshots":[],"deleted":[)");
+  empty_v2 = Replace(empty_v2, R"("epoch":3,"format)", R"("deleted_snapshots":[],"epoch":3,"format)");
+  ExpectCorrupt(TestContext(), SignedJson(empty_v2), "no snapshot listed");
+}
+
+TEST(PruneRecordTest, PrunedSnapshotsReadTheRecordOnlyWhenAsked) {
+  MemoryStore store;
+  const VaultContext ctx = TestContext();  // borrowed by PrunedSnapshots
+  PrunedSnapshots none(store, ctx);
+  Result<bool> absent = none.WasDeleted(Pack("12"));
+  ASSERT_TRUE((absent).ok());
+  EXPECT_FALSE(*absent);
+  PruneRecord r = GoldenPrune();
+  r.deleted_snapshots = {{Pack("12"), 3}};
+  ASSERT_TRUE((WritePruneRecord(store, ctx, StoredPruneRecord{}, r)).ok());
+  PrunedSnapshots pruned(store, ctx);
+  const Error missing(SyncCode::kStateFailed, Category::kNotFound, "gone");
+  const Error corrupt(SyncCode::kStateFailed, Category::kCorrupt, "bad");
+  Result<bool> gone = pruned.ExplainsMissing(missing, Pack("12"));
+  ASSERT_TRUE(gone.ok()) << gone.error().ToShortString();
+  EXPECT_TRUE(*gone);
+  Result<bool> other = pruned.ExplainsMissing(missing, Pack("34"));
+  ASSERT_TRUE((other).ok());
+  EXPECT_FALSE(*other) << "a missing snapshot prune.json does not list is damage";
+  Result<bool> damaged = pruned.ExplainsMissing(corrupt, Pack("12"));
+  ASSERT_TRUE((damaged).ok());
+  EXPECT_FALSE(*damaged) << "only a missing body is explained, never a damaged one";
+}
+
 }  // namespace
 }  // namespace hx
