@@ -492,5 +492,35 @@ TEST_F(PruneTest, ASnapshotADeviceStillNeedsAndEverythingAfterItAreKept) {
   ExpectWhole(b_, kT0 + 13 * kHour);
 }
 
+// A retention rule may keep a snapshot older than a forgotten one
+// (--keep-daily keeps the newest of each day): the deleted body between them
+// cuts the walk from the head, yet the log still lists the older one and its
+// files still restore.
+TEST_F(PruneTest, ARetainedSnapshotBelowADeletedOneIsStillListedAndRestorable) {
+  const std::int64_t kDay = 24 * kHour;
+  for (int v = 0; v < 4; ++v) {
+    a_.Write("f.bin", Incompressible(90 + v, 20'000));
+    Published(a_.Push(kT0 + (v / 2) * kDay + (v % 2) * kHour));
+  }
+  HX_ASSERT_OK(b_.Pull(kT0 + kDay + 2 * kHour));
+  ForgetOptions daily;
+  daily.keep_daily = 2;
+  HX_ASSERT_OK(SyncForget(a_.vault(), a_.options(kT0 + kDay + 3 * kHour), daily));
+  Result<PruneReport> pruned = Prune(a_, kT0 + kDay + 4 * kHour);
+  HX_ASSERT_OK(pruned);
+  EXPECT_EQ(pruned->snapshots_deleted, 2u) << pruned->ToHuman();
+  Result<LogReport> log = SyncLog(b_.vault(), b_.options(kT0 + kDay + 5 * kHour), LogOptions{});
+  HX_ASSERT_OK(log);
+  EXPECT_TRUE(log->warnings.empty());
+  std::vector<std::uint64_t> seqs;
+  for (const LogEntry& e : log->snapshots) seqs.push_back(e.seq);
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{5, 4, 2})) << log->ToHuman();
+  RestoreOptions at_two{"f.bin", "2", ""};
+  Result<RestoreReport> restored = SyncRestore(b_.vault(), b_.options(kT0 + kDay + 6 * kHour), at_two);
+  HX_ASSERT_OK(restored);
+  EXPECT_EQ(b_.Read(restored->written_to), Incompressible(91, 20'000));
+  ExpectWhole(b_, kT0 + kDay + 7 * kHour);
+}
+
 }  // namespace
 }  // namespace hx

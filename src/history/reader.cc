@@ -166,10 +166,13 @@ Result<std::vector<SnapshotInfo>> HistoryReader::Page(std::size_t offset, std::s
       if (seen.size() > kMaxHistorySnapshots) return TooLong();
       Result<Snapshot> body = Read(parent);
       if (!body.ok()) {
-        // A forgotten snapshot a prune deleted on purpose ends the branch.
+        // A forgotten snapshot a prune deleted on purpose ends the branch;
+        // retained snapshots may lie below it (a keep-monthly rule), which
+        // only the store's listing finds: the whole history is read.
         HX_ASSIGN_OR_RETURN(const bool pruned, pruned_.ExplainsMissing(body.error(), parent));
-        if (pruned) continue;
-        return std::move(body).error();
+        if (!pruned) return std::move(body).error();
+        HX_RETURN_IF_ERROR(LoadAll());
+        return Page(offset, limit, more);
       }
       frontier.push(InfoOf(*body));
     }

@@ -90,7 +90,9 @@ class HistoryReader {
   // Newest first (by seq, then id): up to `limit` snapshots of the head's
   // history after skipping `offset`, reading only the bodies it needs
   // (offset + limit + the parents waiting in line). *more: whether older
-  // snapshots remain. Bodies' locations are not kept.
+  // snapshots remain. Bodies' locations are not kept. A parent a prune
+  // deleted (prune.json) may hide retained snapshots below it: the page is
+  // then taken from LoadAll.
   Result<std::vector<SnapshotInfo>> Page(std::size_t offset, std::size_t limit, bool* more);
 
   // Reads every snapshot of the head's history (one GET each), newest
