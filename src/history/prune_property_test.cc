@@ -2,8 +2,10 @@
 // of writes (old versions again too), deletes, pushes and pulls from three
 // devices, interleaved with forget
 // (--keep-last 1..2) and prune (no grace period, or one of two hours on a
-// clock that moves an hour per step), with a fourth device that pulled once
-// at the start and stays offline until the very end:
+// clock that moves an hour per step; repacking packs below 50% or 90% live),
+// with a fourth device that pulled once at the start and stays offline until
+// the very end (and, in a second test, without it, so that forgotten
+// snapshots are deleted too):
 //   - after every push, every object the retained snapshots reference is
 //     located in a pack the store holds (verify);
 //   - after every prune, every retained snapshot reads back whole: verify
@@ -14,7 +16,7 @@
 //     do not take a copy from (the store's pack bytes are the needed packs'),
 //     and the slack (pack bytes beyond one copy of every referenced object)
 //     is at most one pack's worth per device (the largest pack the history
-//     wrote);
+//     wrote), and a dry run right after would repack and delete nothing;
 //   - at the end the offline device comes back, pulls and pushes, every
 //     device pulls, and all four folders are the same as the model says.
 //
@@ -133,7 +135,7 @@ int HistoriesToRun() {
 // `with_offline`: a fourth device pulls once at the start and is offline
 // until the end (its base holds back the deletion of every snapshot from
 // there on); without it, forgotten snapshots are deleted too.
-void RunHistory(const std::vector<Op>& ops, bool with_offline) {
+void RunHistory(const std::vector<Op>& ops, bool with_offline, std::uint64_t repack_below) {
   std::unique_ptr<testing::StoreFixture> store = testing::MakeFolderStoreFixture();
   std::vector<std::unique_ptr<Device>> devices;
   const int count = with_offline ? kActive + 1 : kActive;
@@ -195,6 +197,7 @@ void RunHistory(const std::vector<Op>& ops, bool with_offline) {
       case Kind::kPruneGrace: {
         PruneOptions p;
         p.grace = op.kind == Kind::kPrune ? "0" : "2h";
+        p.repack_below_percent = repack_below;
         Result<PruneReport> pruned = SyncPrune(d.vault(), options(d), p);
         if (!pruned.ok()) RC_FAIL("prune: " + pruned.error().ToShortString());
         g_packs_deleted += pruned->packs_deleted;
@@ -221,6 +224,7 @@ void RunHistory(const std::vector<Op>& ops, bool with_offline) {
           PruneOptions look;
           look.grace = "0";
           look.dry_run = true;
+          look.repack_below_percent = repack_below;
           Result<PruneReport> after = SyncPrune(d.vault(), options(d), look);
           RC_ASSERT(after.ok());
           if (after->packs_repacked != 0 || after->packs_deleted != 0) {
@@ -274,7 +278,10 @@ void Check(bool with_offline) {
   const auto result = rc::detail::checkTestable(
       [with_offline] {
         const std::vector<Op> ops = *GenOps();
-        RunHistory(ops, with_offline);
+        // The default threshold, or one that repacks nearly every pack with
+        // any garbage.
+        const std::uint64_t repack_below = *rc::gen::element<std::uint64_t>(50, 90);
+        RunHistory(ops, with_offline, repack_below);
       },
       metadata, params);
   if (!result.template is<rc::detail::SuccessResult>()) {
