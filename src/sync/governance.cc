@@ -1,7 +1,5 @@
 #include "sync/governance.h"
 
-#include "meta/prune_record.h"
-
 #include <algorithm>
 #include <array>
 #include <ctime>
@@ -14,6 +12,7 @@
 #include "base/hex.h"
 #include "base/printable.h"
 #include "meta/manifest.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 
 namespace hx {

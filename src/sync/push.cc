@@ -80,8 +80,18 @@ Result<bool> IsRelocationOf(Session& s, const Snapshot& head, const BaseState& b
       head.summary.modified != 0 || head.summary.deleted != 0) {
     return false;
   }
-  HX_ASSIGN_OR_RETURN(const Snapshot at_base, ReadSnapshot(*s.store, s.ctx, *base.snapshot_id));
-  return at_base.root == head.root;
+  // A base that does not read is no relocation's parent: the divergence
+  // path (a pull first) handles it as before.
+  Result<Snapshot> at_base = ReadSnapshot(*s.store, s.ctx, *base.snapshot_id);
+  if (!at_base.ok()) {
+    const Category c = at_base.error().category;
+    if (c == Category::kCorrupt || c == Category::kNotFound || c == Category::kHashMismatch ||
+        c == Category::kUnsupported) {
+      return false;
+    }
+    return std::move(at_base).error();
+  }
+  return at_base->root == head.root;
 }
 
 // What the index learns after a push: its own uploads, and the locations an
