@@ -27,6 +27,20 @@ constexpr std::string_view kGoldenPrune =
     R"("format_version":1,"mac":"d584fc3fed904ac2cc080d2b3a64f22e62ceb10862754228f3dae0822192cfc9",)"
     R"("updated_ms":1767225601000,"vault_id":"00112233445566778899aabbccddeeff"})";
 
+// Format 2 (testdata/make_golden.py "prune2"): the golden record with a
+// condemned and a deleted snapshot.
+constexpr std::string_view kGoldenPrune2 =
+    R"({"author":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","condemned":[{"pack":)"
+    R"("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd","since_ms":1767225600000}],)"
+    R"("condemned_snapshots":[{"since_ms":1767225600000,"snapshot":)"
+    R"("1212121212121212121212121212121212121212121212121212121212121212"}],)"
+    R"("deleted":[{"epoch":2,"pack":"abababababababababababababababababababababababababababababababab"},)"
+    R"({"epoch":3,"pack":"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"}],)"
+    R"("deleted_snapshots":[{"epoch":2,"snapshot":)"
+    R"("3434343434343434343434343434343434343434343434343434343434343434"}],"epoch":3,)"
+    R"("format_version":2,"mac":"d8114aebe109aca79dee47c14d40aa30570b9996a4a73f27a22628edf4f7058d",)"
+    R"("updated_ms":1767225601000,"vault_id":"00112233445566778899aabbccddeeff"})";
+
 std::string Pack(std::string_view two) {
   std::string id;
   for (int i = 0; i < 32; ++i) id += two;
@@ -242,6 +256,18 @@ TEST(PruneRecordTest, ADamagedRecordOnTheStoreIsAnErrorNamingTheKey) {
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, SyncCode::kStateFailed);
   EXPECT_EQ(read.error().details.at("key"), "prune.json") << read.error().ToShortString();
+}
+
+TEST(PruneRecordTest, FormatTwoEncodingIsPinned) {
+  PruneRecord r = GoldenPrune();
+  r.condemned_snapshots = {{Pack("12"), kMs}};
+  r.deleted_snapshots = {{Pack("34"), 2}};
+  const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(Text(*bytes), kGoldenPrune2);
+  const Result<PruneRecord> back = DecodePruneRecord(TestContext(), Span(kGoldenPrune2));
+  ASSERT_TRUE(back.ok()) << back.error().ToShortString();
+  EXPECT_EQ(*back, r);
 }
 
 // Format 2: the snapshot lists, written only when one is not empty.
