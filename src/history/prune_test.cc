@@ -229,13 +229,20 @@ TEST_F(PruneTest, PrunesRacingPushesFromAnotherThreadNeverLeaveADanglingReferenc
   std::vector<std::string> contents;
   for (int i = 0; i < 4; ++i) contents.push_back(Incompressible(50 + i, 20'000));
   b_.Write("f.bin", contents[0]);
+  // Beside the first f.bin in one pack: once that version is forgotten the
+  // pack is ~20% live, so the prunes repack it and move the head while b
+  // pushes.
+  b_.Write("g.bin", Incompressible(59, 5'000));
   Published(b_.Push(kT0));
-  HX_ASSERT_OK(a_.Pull(kT0 + 1));
+  b_.Write("f.bin", contents[1]);
+  Published(b_.Push(kT0 + 1));
+  HX_ASSERT_OK(a_.Pull(kT0 + 2));
   std::atomic<bool> done = false;
   std::atomic<int> prunes = 0;
+  std::atomic<std::uint64_t> repacked = 0;
   // One clock for both (a lock stamped by a clock hours behind the other
   // looks expired to it: that takeover is the lock's test, not this one's).
-  std::atomic<std::int64_t> clock = kT0 + 2;
+  std::atomic<std::int64_t> clock = kT0 + 3;
   std::thread pruner([&] {
     while (!done.load()) {
       const std::int64_t now = clock.fetch_add(1);
@@ -243,6 +250,7 @@ TEST_F(PruneTest, PrunesRacingPushesFromAnotherThreadNeverLeaveADanglingReferenc
       Result<PruneReport> pruned = Prune(a_, now);
       if (pruned.ok()) {
         prunes.fetch_add(1);
+        repacked.fetch_add(pruned->packs_repacked);
       } else {
         EXPECT_EQ(pruned.error().code, SyncCode::kLocked) << pruned.error().ToShortString();
       }
@@ -264,6 +272,7 @@ TEST_F(PruneTest, PrunesRacingPushesFromAnotherThreadNeverLeaveADanglingReferenc
   pruner.join();
   EXPECT_GT(published, 0);
   EXPECT_GT(prunes.load(), 0);
+  EXPECT_GT(repacked.load(), 0u) << "the prunes repacked (and relocated) while b pushed";
   ExpectWhole(a_, clock.load() + 1);
   Result<PushReport> last = b_.Push(clock.load() + 2);
   HX_ASSERT_OK(last);
