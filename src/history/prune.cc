@@ -493,11 +493,16 @@ std::string PruneReport::ToHuman() const {
         << objects_relocated << " object(s) anew\n";
   }
   out << (dry_run ? "would delete " : "deleted ") << packs_deleted << " pack(s), "
-      << bytes_deleted << " bytes freed\n";
-  if (snapshots_condemned_now + snapshots_condemned + snapshots_deleted != 0) {
-    out << "forgotten snapshots: " << snapshots_condemned << " condemned ("
-        << snapshots_condemned_now << " now), " << (dry_run ? "would delete " : "deleted ")
-        << snapshots_deleted << " (" << snapshot_bytes_deleted << " bytes)\n";
+      << bytes_deleted << " bytes freed";
+  if (bytes_written != 0) {
+    out << " (" << (bytes_deleted > bytes_written ? bytes_deleted - bytes_written : 0)
+        << " net of the repack's new packs)";
+  }
+  out << "\n";
+  if (snapshots_condemned + snapshots_deleted != 0) {
+    out << "forgotten snapshots: " << (dry_run ? "would delete " : "deleted ") << snapshots_deleted
+        << " (" << snapshot_bytes_deleted << " bytes); " << snapshots_condemned
+        << " condemned until the grace period has passed\n";
   }
   for (const std::string& w : warnings) out << "warning: " << Printable(w) << "\n";
   return out.str();
