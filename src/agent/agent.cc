@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
+#include "obs/log.h"
 #include "scan/ignore.h"
 #include "sync/local_state.h"
 
@@ -72,6 +74,21 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   HX_ASSIGN_OR_RETURN(const Target target, VaultTarget(options.vault, options.sync));
   Env& env = options.sync.env != nullptr ? *options.sync.env : Env::Default();
   std::unique_ptr<Agent> agent(new Agent(std::move(options), std::move(lock)));
+  if (!agent->options_.metrics_address.empty()) {
+    // Before the watches (100,000 directories take a while): an address
+    // that is refused (not loopback, a port taken) fails the start at once.
+    obs::MetricsRegistry* registry = agent->options_.metrics;
+    HX_ASSIGN_OR_RETURN(agent->metrics_server_,
+                        obs::MetricsServer::Start(
+                            {.address = agent->options_.metrics_address,
+                             .clock = agent->options_.sync.clock},
+                            [registry] { return registry->RenderPrometheus(); }));
+    const std::string& asked = agent->options_.metrics_address;
+    std::string host = asked.substr(0, asked.rfind(':'));
+    if (host == "localhost") host = "127.0.0.1";
+    agent->status_.metrics_address = host + ":" + std::to_string(agent->metrics_server_->port());
+    agent->Log("serving metrics on http://" + agent->status_.metrics_address + "/metrics");
+  }
   HX_ASSIGN_OR_RETURN(agent->notifier_store_, OpenStore(target, env, agent->options_.sync.clock));
   RemoteNotifierOptions remote = agent->options_.remote;
   if (agent->options_.poll) remote.watch_folder = false;
@@ -92,13 +109,24 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   return agent;
 }
 
+namespace {
+AgentOptions WithRegistry(AgentOptions options) {
+  if (options.metrics == nullptr) options.metrics = &obs::DefaultMetrics();
+  return options;
+}
+}  // namespace
+
 Agent::Agent(AgentOptions options, AgentLock lock)
-    : options_(std::move(options)),
+    : options_(WithRegistry(std::move(options))),
       lock_(std::move(lock)),
       batcher_(options_.batch),
+      metrics_(*options_.metrics),
       random_(options_.seed) {}
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  // The listener first: nothing renders while the rest goes.
+  if (metrics_server_) metrics_server_->Stop();
+}
 
 void Agent::Stop() {
   stop_.store(true);
@@ -109,11 +137,20 @@ void Agent::Log(const std::string& line) {
   if (options_.log) options_.log(line);
 }
 
-void Agent::SaveStatus() {
-  const std::int64_t now = Now();
+void Agent::UpdateGauges() {
   status_.queue_depth = batcher_.depth();
   status_.watcher_mode = rescan_ ? std::string(WatcherModeName(WatcherMode::kOverflowed))
                                  : std::string(WatcherModeName(watcher_->mode()));
+  metrics_.SetQueueDepth(status_.queue_depth);
+  metrics_.SetWatcherMode(status_.watcher_mode);
+  metrics_.SetRemoteRequests(notifier_->RequestsTotal());
+  metrics_.SetPaused(status_.paused.size());
+  metrics_.SetConsecutiveFailures(status_.consecutive_failures);
+}
+
+void Agent::SaveStatus() {
+  const std::int64_t now = Now();
+  UpdateGauges();
   status_.remote_requests_last_hour = notifier_->RequestsLastHour(now);
   status_.remote_interval_ms = notifier_->interval_ms();
   status_.retry_at_ms = retry_at_ms_;
@@ -235,6 +272,9 @@ Status Agent::Push(bool& behind) {
 }
 
 void Agent::RunCycle(CycleNeeds needs) {
+  // One correlation id per cycle: its log lines and store requests carry it.
+  obs::CorrelationScope correlation;
+  const Clock::MonoTime started = options_.sync.clock->Monotonic();
   status_.state = "syncing";
   Count("cycles");
   SaveStatus();
@@ -264,6 +304,8 @@ void Agent::RunCycle(CycleNeeds needs) {
   } else {
     OnCycleFailed(result.error());
   }
+  metrics_.ObserveCycle(std::chrono::duration<double>(options_.sync.clock->Monotonic() - started)
+                            .count());
   SaveStatus();
 }
 
@@ -290,6 +332,7 @@ void Agent::OnCycleSucceeded() {
 
 void Agent::OnCycleFailed(const Error& error) {
   Count("errors");
+  metrics_.CountError(ToString(error.code));
   status_.last_error = ErrorJson(error);
   status_.last_cycle_outcome = "error: " + std::string(ToString(error.code));
   status_.paused.clear();
@@ -422,6 +465,7 @@ Status Agent::Run() {
       if (needs.pull) remote_pending_ = true;
     }
 
+    UpdateGauges();
     const std::int64_t wait = WaitMs(Now());
     HX_RETURN_IF_ERROR(TakeEvents(static_cast<int>(wait)));
   }

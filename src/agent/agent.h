@@ -58,12 +58,15 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/agent_metrics.h"
 #include "agent/agent_status.h"
 #include "agent/batcher.h"
 #include "agent/remote_notifier.h"
 #include "agent/watcher.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "obs/metrics.h"
+#include "obs/metrics_server.h"
 #include "sync/engine.h"
 
 namespace hx {
@@ -105,6 +108,15 @@ struct AgentOptions {
   std::function<void(std::string_view)> log;
   // Replaces the watcher (tests); null: inotify or polling per `poll`.
   std::unique_ptr<Watcher> watcher;
+  // Serve GET /metrics (Prometheus text) on this loopback address
+  // ("127.0.0.1:9464"; port 0: a free one) for the agent's whole life
+  // (obs/metrics_server.h); "": no listener. The bound address is in the
+  // status (metrics_address) and the log.
+  std::string metrics_address;
+  // The registry the agent's figures go to (agent_metrics.h) and the
+  // listener serves; null: the process's (obs::DefaultMetrics(), where the
+  // engine records its store and sync metrics).
+  obs::MetricsRegistry* metrics = nullptr;
 };
 
 class Agent {
@@ -136,7 +148,13 @@ class Agent {
 
   std::int64_t Now() { return options_.sync.clock->WallMs(); }
   void Log(const std::string& line);
-  void Count(const std::string& name, std::uint64_t n = 1) { status_.counters[name] += n; }
+  void Count(const std::string& name, std::uint64_t n = 1) {
+    status_.counters[name] += n;
+    metrics_.Count(name, n);
+  }
+  // The gauges of the metrics (queue depth, watcher mode, ...), from the
+  // agent's state of the moment.
+  void UpdateGauges();
   void SaveStatus();
   SyncOptions OperationOptions();
 
@@ -157,6 +175,8 @@ class Agent {
   std::unique_ptr<RemoteNotifier> notifier_;
   Batcher batcher_;
   AgentStatus status_;
+  AgentMetrics metrics_;
+  std::unique_ptr<obs::MetricsServer> metrics_server_;
   std::atomic<bool> stop_{false};
   std::mt19937_64 random_;
   // A full rescan (overflow) is pending.
