@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,10 +16,6 @@
 
 namespace hx {
 namespace {
-
-// Events of the agent's own writes arrive right after the pull that made
-// them; this is how long after the pull they are recognised as its own.
-constexpr std::int64_t kOwnWriteWindowMs = 1000;
 
 Result<Target> VaultTarget(const std::filesystem::path& vault, const SyncOptions& options) {
   std::ifstream in(vault / kLocalDirName / "config.json", std::ios::binary);
@@ -163,7 +161,52 @@ SyncOptions Agent::OperationOptions() {
   SyncOptions o = options_.sync;
   o.now_ms = Now();
   o.hold_conflicts = true;  // only policy none holds (sync/hold.h)
+  // The own-write filter (batcher.h): what each pull (or a push's merge)
+  // installed, as it left it.
+  o.on_applied = [this](const AppliedPath& applied) { RecordOwnWrite(applied); };
   return o;
+}
+
+void Agent::RecordOwnWrite(const AppliedPath& applied) {
+  ++applied_items_;
+  const std::string path(applied.path);
+  OwnWrite installed;
+  if (applied.has_stat) {
+    // The file's stat right after its rename, as the engine took it (an
+    // edit made since, before the agent could look, is not mistaken for
+    // the install).
+    installed.kind = OwnWrite::Kind::kFile;
+    installed.inode = applied.inode;
+    installed.size = applied.size;
+    installed.mtime_ns = applied.mtime_ns;
+    installed.ctime_ns = applied.ctime_ns;
+  } else if (!applied.removed) {
+    // A directory or a symlink (the engine stats files only): looked at
+    // now. A change made before this look is found all the same: every
+    // pull that applied something is followed by a full push.
+    Env& env = options_.sync.env != nullptr ? *options_.sync.env : Env::Default();
+    struct stat st;
+    const std::string full = (options_.vault / path).string();
+    const bool exists = env.StatAt(AT_FDCWD, full.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    installed = OwnWrite::Of(exists ? &st : nullptr);
+  }
+  batcher_.RecordOwnWrite(path, installed, Now());
+  Count("own_writes_recorded");
+}
+
+bool Agent::CountOwnWrites() {
+  bool moved = false;
+  if (const std::uint64_t n = batcher_.own_writes_ignored(); n > own_ignored_seen_) {
+    Count("own_writes_ignored", n - own_ignored_seen_);
+    own_ignored_seen_ = n;
+    moved = true;
+  }
+  if (const std::uint64_t n = batcher_.own_writes_changed(); n > own_changed_seen_) {
+    Count("own_writes_changed", n - own_changed_seen_);
+    own_changed_seen_ = n;
+    moved = true;
+  }
+  return moved;
 }
 
 Status Agent::TakeEvents(int timeout_ms) {
@@ -202,17 +245,13 @@ Status Agent::TakeEvents(int timeout_ms) {
 }
 
 Status Agent::Pull() {
+  const std::uint64_t applied_before = applied_items_;
   Result<PullReport> pulled = SyncPull(options_.vault, OperationOptions());
+  // Paths it applied before failing are recorded all the same (on_applied).
+  const std::uint64_t applied = applied_items_ - applied_before;
   if (!pulled.ok()) return pulled.error();
   const std::int64_t now = Now();
   Count("bytes_fetched", pulled->bytes_fetched);
-  std::uint64_t applied = 0;
-  for (const PullItem& item : pulled->items) {
-    if (item.status != "applied" || item.action == "join") continue;
-    ++applied;
-    batcher_.IgnoreOwnWrite(item.path, now + kOwnWriteWindowMs);
-    own_write_paths_.push_back(item.path);
-  }
   held_paths_ = pulled->held;
   if (applied > 0 || !pulled->resolutions.empty()) {
     Count("pulls_applied");
@@ -237,6 +276,7 @@ Status Agent::Push(bool& behind) {
   if (!full) push_options.scope.emplace(scope_paths_.begin(), scope_paths_.end());
   if (full) last_full_push_ms_ = Now();
   Count(full ? "full_pushes" : "scoped_pushes");
+  const std::uint64_t applied_before = applied_items_;
   Result<PushReport> pushed = SyncPush(options_.vault, push_options);
   if (pushed.ok() && (pushed->outcome == "published" || pushed->outcome == "up_to_date")) {
     // Everything the scope named is published (or was nothing): the next
@@ -244,6 +284,10 @@ Status Agent::Push(bool& behind) {
     scope_full_ = false;
     scope_paths_.clear();
   }
+  // The push merged remote changes into the folder: a directory or symlink
+  // it applied was recorded by a look after the fact, so the next push
+  // scans everything (as after every pull that changed the folder).
+  if (applied_items_ != applied_before) scope_full_ = true;
   if (!pushed.ok()) {
     // Policy none and a store that moved on: pull first (the pull decides
     // whether this is a real conflict).
@@ -293,12 +337,10 @@ void Agent::RunCycle(CycleNeeds needs) {
     if (result.ok() && behind && held_paths_.empty()) retry_pending_ = true;  // again at once
   }
   status_.last_cycle_ms = Now();
-  if (pulled_changes_) {
-    // An edit the user made to a pulled file inside the own-write window
-    // had its event dropped: one more push after the window finds it.
-    pulled_changes_ = false;
-    push_check_at_ms_ = Now() + kOwnWriteWindowMs;
-  }
+  // A pull that changed the folder and then no push (the cycle failed):
+  // the next push, whenever it comes, scans everything.
+  if (pulled_changes_ && !result.ok()) scope_full_ = true;
+  pulled_changes_ = false;
   if (result.ok()) {
     OnCycleSucceeded();
   } else {
@@ -387,9 +429,6 @@ std::int64_t Agent::WaitMs(std::int64_t now_ms) const {
   if (retry_pending_) {
     wait = std::min(wait, retry_at_ms_ ? std::max<std::int64_t>(0, *retry_at_ms_ - now_ms) : 0);
   }
-  if (push_check_at_ms_) {
-    wait = std::min(wait, std::max<std::int64_t>(0, *push_check_at_ms_ - now_ms));
-  }
   return std::max<std::int64_t>(0, wait);
 }
 
@@ -412,7 +451,10 @@ Status Agent::Run() {
     if (remote_pending_) needs.pull = true;
 
     Env& env = options_.sync.env != nullptr ? *options_.sync.env : Env::Default();
-    if (std::optional<Batch> batch = batcher_.TakeDue(options_.vault, env, now)) {
+    std::optional<Batch> batch = batcher_.TakeDue(options_.vault, env, now);
+    // Own writes dropped (no cycle follows them): the status says so now.
+    if (CountOwnWrites() && !batch) SaveStatus();
+    if (batch) {
       needs.push = true;
       something_new = true;
       if (batch->full_rescan) rescan_ = true;
@@ -432,14 +474,6 @@ Status Agent::Run() {
       needs.push = true;
       something_new = true;
       scope_full_ = true;
-    }
-    if (push_check_at_ms_ && now >= *push_check_at_ms_) {
-      needs.push = true;
-      push_check_at_ms_.reset();
-      // Events of the pulled paths were dropped for the own-write window:
-      // an edit the user made there meanwhile is found by looking at them.
-      scope_paths_.insert(own_write_paths_.begin(), own_write_paths_.end());
-      own_write_paths_.clear();
     }
 
     const bool backing_off = retry_at_ms_ && now < *retry_at_ms_;

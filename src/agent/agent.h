@@ -14,9 +14,11 @@
 //          scans against the index's baseline, so it finds every change,
 //          whatever the events said); when the notifier saw the head move:
 //          pull. A push the store has overtaken is followed by a pull and
-//          another push. Paths a pull applied are handed to
-//          Batcher::IgnoreOwnWrite, and the index's baseline already holds
-//          them, so a pull never causes a push back.
+//          another push. What a pull applied is recorded as it was left
+//          (SyncOptions::on_applied -> Batcher::RecordOwnWrite): its events
+//          are dropped while the path is still so, and a change after that
+//          is the user's, batched at once; the index's baseline holds what
+//          was pulled, so a pull never causes a push back.
 //   faults network errors and a vault busy with another hx process
 //          (KC_SYNC_LOCKED): exponential backoff with seeded jitter, then the
 //          whole cycle again. A conflict under policy `none` holds only the
@@ -157,6 +159,10 @@ class Agent {
   void UpdateGauges();
   void SaveStatus();
   SyncOptions OperationOptions();
+  // One path a pull applied: recorded for the own-write filter.
+  void RecordOwnWrite(const AppliedPath& applied);
+  // The batcher's own-write figures into the counters; true if they moved.
+  bool CountOwnWrites();
 
   // Drains events into the batcher; returns false if the watcher failed.
   Status TakeEvents(int timeout_ms);
@@ -186,9 +192,11 @@ class Agent {
   bool scope_full_ = true;
   std::set<std::string> scope_paths_;
   std::int64_t last_full_push_ms_ = 0;
-  // The paths the last pull applied (own writes): a push after the
-  // own-write window looks at them for edits whose events were dropped.
-  std::vector<std::string> own_write_paths_;
+  // Paths the pulls applied (SyncOptions::on_applied), and the batcher's
+  // own-write figures already counted.
+  std::uint64_t applied_items_ = 0;
+  std::uint64_t own_ignored_seen_ = 0;
+  std::uint64_t own_changed_seen_ = 0;
   // A cycle is wanted regardless of events (start, a failed cycle's retry).
   bool retry_pending_ = true;
   bool remote_pending_ = true;
@@ -202,9 +210,6 @@ class Agent {
   std::vector<std::string> held_paths_;
   // The last pull changed the folder (a push follows in the same cycle).
   bool pulled_changes_ = false;
-  // When the push that checks for edits hidden in the own-write window is
-  // due.
-  std::optional<std::int64_t> push_check_at_ms_;
 };
 
 }  // namespace hx
