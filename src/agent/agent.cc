@@ -161,6 +161,7 @@ SyncOptions Agent::OperationOptions() {
   SyncOptions o = options_.sync;
   o.now_ms = Now();
   o.hold_conflicts = true;  // only policy none holds (sync/hold.h)
+  o.scan_threads = options_.scan_threads;
   // The own-write filter (batcher.h): what each pull (or a push's merge)
   // installed, as it left it.
   o.on_applied = [this](const AppliedPath& applied) { RecordOwnWrite(applied); };
