@@ -261,11 +261,11 @@ TEST_P(WatchTest, AnAgentNeverPushesBackWhatItPulled) {
   for (int i = 0; i < 20; ++i) WriteFile(vault("a") / ("p/f" + std::to_string(i)), "from a " + std::to_string(i));
   ASSERT_TRUE(WaitFor([&] { return Contents(vault("a")) == Contents(vault("b")); }))
       << a->Log() << b->Log();
-  // b has looked for local changes after its pull (its start, the push of the pull's
-  // cycle) and taken the events of what it pulled: each dropped by the own-write filter
-  // (the files are still as the pull left them), none mistaken for a user change.
+  // b has looked for local changes after its pull (every cycle whose pull changed the
+  // folder pushes) and taken the events of what it pulled: each dropped by the own-write
+  // filter (the files are still as the pull left them), none mistaken for a user change.
   ASSERT_TRUE(WaitFor([&] {
-    return Counter(vault("b"), "pushes_attempted") >= 2 &&
+    return Counter(vault("b"), "pushes_attempted") >= 1 &&
            Counter(vault("b"), "own_writes_ignored") >= 20 && AgentIdle(vault("b"));
   })) << AgentJson(vault("b")).dump() << b->Log();
   EXPECT_EQ(Counter(vault("b"), "pushes_published"), 0u) << b->Log();
