@@ -62,7 +62,8 @@ class WatchMetricsTest : public ::testing::Test {
 
   // Every sample of the endpoint at `address`; null if the scrape failed.
   nlohmann::json Scrape(const std::string& address) {
-    const std::string command = "/usr/bin/python3 " + script().string() + " " + address + " 2>/dev/null";
+    const std::string command =
+        "/usr/bin/python3 " + script().string() + " " + address + " 2>/dev/null";
     std::FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return nullptr;
     std::string out;

@@ -285,7 +285,7 @@ TEST_P(WatchTest, APulledFileEditedRightAfterThePullIsPushedAsAUserChange) {
   auto a = StartAgent("a");
   auto b = StartAgent("b");
   WriteFile(vault("a") / "doc.txt", "from a");
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(vault("b") / "doc.txt") == "from a"; }, std::chrono::seconds(120)))
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(vault("b") / "doc.txt") == "from a"; }))
       << a->Log() << b->Log();
   // At once (the test looks every 50 ms): b's user edits what b just pulled.
   WriteFile(vault("b") / "doc.txt", "edited on b right after the pull");
