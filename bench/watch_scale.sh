@@ -13,7 +13,8 @@
 #              empty queue (the start's pull and push done, every directory watched)
 #   idle CPU   the agent's user+sys CPU over --idle-s seconds with nothing to do
 #              (/proc/<pid>/stat), as a share of one core
-#   peak RSS   /proc/<pid>/status VmHWM at the end (set-up, idle and the changes included)
+#   peak RSS   /proc/<pid>/status VmHWM at the end (set-up, idle and the changes included),
+#              and the largest VmRSS sampled every 5 ms with its RssAnon / RssFile parts
 #   change     one small file rewritten in a directory of the vault -> the agent's
 #              pushes_published counter moved (the snapshot is on the store): p50 / max
 # Results go to stdout and bench/results/watch-scale-<date>.txt. The hx binary: $HX_BIN,
@@ -38,7 +39,7 @@ fi
 mkdir -p bench/results
 out="bench/results/watch-scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
 HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" python3 - <<'PY' | tee "$out"
-import json, os, shutil, signal, subprocess, tempfile, time
+import json, os, shutil, signal, subprocess, tempfile, threading, time
 
 HX = os.environ["HX"]; FILES = int(os.environ["FILES"])
 IDLE_S = int(os.environ["IDLE_S"]); CHANGES = int(os.environ["CHANGES"])
@@ -60,6 +61,30 @@ def wait(cond, timeout=600, step=0.005):
 def idle(vault):
     j = agent_json(vault)
     return j.get("state") == "watching" and j.get("queue_depth", 1) == 0
+
+def started(vault):
+    # Idle after the start's first cycle (the status says "watching" once
+    # before it too).
+    return idle(vault) and agent_json(vault).get("counters", {}).get("cycles", 0) >= 1
+
+def status_kb(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"): out[key] = int(value.split()[0])
+    return out
+
+peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "phase": ""}
+phase = ["set-up"]
+def sample(pid):
+    # Every 5 ms: the largest VmRSS seen, with its anonymous / file-backed
+    # parts (file: the binary, its libraries and the index's SQLite mmap).
+    while True:
+        try: s = status_kb(pid)
+        except Exception: return
+        if s.get("VmRSS", 0) > peak["VmRSS"]: peak.update(s, phase=phase[0])
+        time.sleep(0.005)
 
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f: fields = f.read().rsplit(")", 1)[1].split()
@@ -87,15 +112,18 @@ first_push = time.monotonic() - t0
 log = open(os.path.join(tmp, "agent.log"), "w")
 t0 = time.monotonic()
 agent = subprocess.Popen([HX, "sync", "watch", vault] + AGENT_ARGS, env=env, stdout=log, stderr=log)
-assert wait(lambda: idle(vault) or agent.poll() is not None, 600) and agent.poll() is None, \
+threading.Thread(target=sample, args=(agent.pid,), daemon=True).start()
+assert wait(lambda: started(vault) or agent.poll() is not None, 600) and agent.poll() is None, \
     "the agent did not become idle: " + open(os.path.join(tmp, "agent.log")).read()[-2000:]
 setup = time.monotonic() - t0
 setup_cpu = cpu_ticks(agent.pid) / TICK
 time.sleep(2)
+phase[0] = "idle"
 c0 = cpu_ticks(agent.pid)
 time.sleep(IDLE_S)
 idle_cpu = (cpu_ticks(agent.pid) - c0) / TICK / IDLE_S * 100
 lat, change_cpu = [], []
+phase[0] = "changes"
 for i in range(CHANGES):
     before = agent_json(vault).get("counters", {}).get("pushes_published", 0)
     c0 = cpu_ticks(agent.pid)
@@ -117,6 +145,8 @@ print(f"vault: {FILES} files in {FILES // per_dir} directories, folder store; fi
 print(f"set-up: agent start -> idle {setup:.2f} s ({setup_cpu:.2f} s of CPU)")
 print(f"idle CPU over {IDLE_S} s: {idle_cpu:.2f}% of a core")
 print(f"peak RSS (VmHWM): {hwm:.1f} MiB (RSS at the end {rss:.1f} MiB)")
+print(f"largest RSS sampled (5 ms): {peak['VmRSS'] / 1024:.1f} MiB during {peak['phase']}: "
+      f"{peak['RssAnon'] / 1024:.1f} MiB anonymous + {peak['RssFile'] / 1024:.1f} MiB file-backed")
 if lat:
     print(f"one small change -> published, {len(lat)} changes: p50 {lat[len(lat) // 2]:.0f} ms, "
           f"max {lat[-1]:.0f} ms; agent CPU per change p50 {change_cpu[len(change_cpu) // 2]:.0f} ms")

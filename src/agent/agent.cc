@@ -1,21 +1,21 @@
 #include "agent/agent.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
+#include "obs/log.h"
 #include "scan/ignore.h"
 #include "sync/local_state.h"
 
 namespace hx {
 namespace {
-
-// Events of the agent's own writes arrive right after the pull that made
-// them; this is how long after the pull they are recognised as its own.
-constexpr std::int64_t kOwnWriteWindowMs = 1000;
 
 Result<Target> VaultTarget(const std::filesystem::path& vault, const SyncOptions& options) {
   std::ifstream in(vault / kLocalDirName / "config.json", std::ios::binary);
@@ -72,6 +72,21 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   HX_ASSIGN_OR_RETURN(const Target target, VaultTarget(options.vault, options.sync));
   Env& env = options.sync.env != nullptr ? *options.sync.env : Env::Default();
   std::unique_ptr<Agent> agent(new Agent(std::move(options), std::move(lock)));
+  if (!agent->options_.metrics_address.empty()) {
+    // Before the watches (100,000 directories take a while): an address
+    // that is refused (not loopback, a port taken) fails the start at once.
+    obs::MetricsRegistry* registry = agent->options_.metrics;
+    HX_ASSIGN_OR_RETURN(agent->metrics_server_,
+                        obs::MetricsServer::Start(
+                            {.address = agent->options_.metrics_address,
+                             .clock = agent->options_.sync.clock},
+                            [registry] { return registry->RenderPrometheus(); }));
+    const std::string& asked = agent->options_.metrics_address;
+    std::string host = asked.substr(0, asked.rfind(':'));
+    if (host == "localhost") host = "127.0.0.1";
+    agent->status_.metrics_address = host + ":" + std::to_string(agent->metrics_server_->port());
+    agent->Log("serving metrics on http://" + agent->status_.metrics_address + "/metrics");
+  }
   HX_ASSIGN_OR_RETURN(agent->notifier_store_, OpenStore(target, env, agent->options_.sync.clock));
   RemoteNotifierOptions remote = agent->options_.remote;
   if (agent->options_.poll) remote.watch_folder = false;
@@ -92,13 +107,24 @@ Result<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   return agent;
 }
 
+namespace {
+AgentOptions WithRegistry(AgentOptions options) {
+  if (options.metrics == nullptr) options.metrics = &obs::DefaultMetrics();
+  return options;
+}
+}  // namespace
+
 Agent::Agent(AgentOptions options, AgentLock lock)
-    : options_(std::move(options)),
+    : options_(WithRegistry(std::move(options))),
       lock_(std::move(lock)),
       batcher_(options_.batch),
+      metrics_(*options_.metrics),
       random_(options_.seed) {}
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  // The listener first: nothing renders while the rest goes.
+  if (metrics_server_) metrics_server_->Stop();
+}
 
 void Agent::Stop() {
   stop_.store(true);
@@ -109,11 +135,20 @@ void Agent::Log(const std::string& line) {
   if (options_.log) options_.log(line);
 }
 
-void Agent::SaveStatus() {
-  const std::int64_t now = Now();
+void Agent::UpdateGauges() {
   status_.queue_depth = batcher_.depth();
   status_.watcher_mode = rescan_ ? std::string(WatcherModeName(WatcherMode::kOverflowed))
                                  : std::string(WatcherModeName(watcher_->mode()));
+  metrics_.SetQueueDepth(status_.queue_depth);
+  metrics_.SetWatcherMode(status_.watcher_mode);
+  metrics_.SetRemoteRequests(notifier_->RequestsTotal());
+  metrics_.SetPaused(status_.paused.size());
+  metrics_.SetConsecutiveFailures(status_.consecutive_failures);
+}
+
+void Agent::SaveStatus() {
+  const std::int64_t now = Now();
+  UpdateGauges();
   status_.remote_requests_last_hour = notifier_->RequestsLastHour(now);
   status_.remote_interval_ms = notifier_->interval_ms();
   status_.retry_at_ms = retry_at_ms_;
@@ -126,7 +161,53 @@ SyncOptions Agent::OperationOptions() {
   SyncOptions o = options_.sync;
   o.now_ms = Now();
   o.hold_conflicts = true;  // only policy none holds (sync/hold.h)
+  o.scan_threads = options_.scan_threads;
+  // The own-write filter (batcher.h): what each pull (or a push's merge)
+  // installed, as it left it.
+  o.on_applied = [this](const AppliedPath& applied) { RecordOwnWrite(applied); };
   return o;
+}
+
+void Agent::RecordOwnWrite(const AppliedPath& applied) {
+  ++applied_items_;
+  const std::string path(applied.path);
+  OwnWrite installed;
+  if (applied.has_stat) {
+    // The file's stat right after its rename, as the engine took it (an
+    // edit made since, before the agent could look, is not mistaken for
+    // the install).
+    installed.kind = OwnWrite::Kind::kFile;
+    installed.inode = applied.inode;
+    installed.size = applied.size;
+    installed.mtime_ns = applied.mtime_ns;
+    installed.ctime_ns = applied.ctime_ns;
+  } else if (!applied.removed) {
+    // A directory or a symlink (the engine stats files only): looked at
+    // now. A change made before this look is found all the same: every
+    // pull that applied something is followed by a full push.
+    Env& env = options_.sync.env != nullptr ? *options_.sync.env : Env::Default();
+    struct stat st;
+    const std::string full = (options_.vault / path).string();
+    const bool exists = env.StatAt(AT_FDCWD, full.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    installed = OwnWrite::Of(exists ? &st : nullptr);
+  }
+  batcher_.RecordOwnWrite(path, installed, Now());
+  Count("own_writes_recorded");
+}
+
+bool Agent::CountOwnWrites() {
+  bool moved = false;
+  if (const std::uint64_t n = batcher_.own_writes_ignored(); n > own_ignored_seen_) {
+    Count("own_writes_ignored", n - own_ignored_seen_);
+    own_ignored_seen_ = n;
+    moved = true;
+  }
+  if (const std::uint64_t n = batcher_.own_writes_changed(); n > own_changed_seen_) {
+    Count("own_writes_changed", n - own_changed_seen_);
+    own_changed_seen_ = n;
+    moved = true;
+  }
+  return moved;
 }
 
 Status Agent::TakeEvents(int timeout_ms) {
@@ -165,17 +246,13 @@ Status Agent::TakeEvents(int timeout_ms) {
 }
 
 Status Agent::Pull() {
+  const std::uint64_t applied_before = applied_items_;
   Result<PullReport> pulled = SyncPull(options_.vault, OperationOptions());
+  // Paths it applied before failing are recorded all the same (on_applied).
+  const std::uint64_t applied = applied_items_ - applied_before;
   if (!pulled.ok()) return pulled.error();
   const std::int64_t now = Now();
   Count("bytes_fetched", pulled->bytes_fetched);
-  std::uint64_t applied = 0;
-  for (const PullItem& item : pulled->items) {
-    if (item.status != "applied" || item.action == "join") continue;
-    ++applied;
-    batcher_.IgnoreOwnWrite(item.path, now + kOwnWriteWindowMs);
-    own_write_paths_.push_back(item.path);
-  }
   held_paths_ = pulled->held;
   if (applied > 0 || !pulled->resolutions.empty()) {
     Count("pulls_applied");
@@ -200,6 +277,7 @@ Status Agent::Push(bool& behind) {
   if (!full) push_options.scope.emplace(scope_paths_.begin(), scope_paths_.end());
   if (full) last_full_push_ms_ = Now();
   Count(full ? "full_pushes" : "scoped_pushes");
+  const std::uint64_t applied_before = applied_items_;
   Result<PushReport> pushed = SyncPush(options_.vault, push_options);
   if (pushed.ok() && (pushed->outcome == "published" || pushed->outcome == "up_to_date")) {
     // Everything the scope named is published (or was nothing): the next
@@ -207,6 +285,10 @@ Status Agent::Push(bool& behind) {
     scope_full_ = false;
     scope_paths_.clear();
   }
+  // The push merged remote changes into the folder: a directory or symlink
+  // it applied was recorded by a look after the fact, so the next push
+  // scans everything (as after every pull that changed the folder).
+  if (applied_items_ != applied_before) scope_full_ = true;
   if (!pushed.ok()) {
     // Policy none and a store that moved on: pull first (the pull decides
     // whether this is a real conflict).
@@ -235,6 +317,9 @@ Status Agent::Push(bool& behind) {
 }
 
 void Agent::RunCycle(CycleNeeds needs) {
+  // One correlation id per cycle: its log lines and store requests carry it.
+  obs::CorrelationScope correlation;
+  const Clock::MonoTime started = options_.sync.clock->Monotonic();
   status_.state = "syncing";
   Count("cycles");
   SaveStatus();
@@ -253,17 +338,17 @@ void Agent::RunCycle(CycleNeeds needs) {
     if (result.ok() && behind && held_paths_.empty()) retry_pending_ = true;  // again at once
   }
   status_.last_cycle_ms = Now();
-  if (pulled_changes_) {
-    // An edit the user made to a pulled file inside the own-write window
-    // had its event dropped: one more push after the window finds it.
-    pulled_changes_ = false;
-    push_check_at_ms_ = Now() + kOwnWriteWindowMs;
-  }
+  // A pull that changed the folder and then no push (the cycle failed):
+  // the next push, whenever it comes, scans everything.
+  if (pulled_changes_ && !result.ok()) scope_full_ = true;
+  pulled_changes_ = false;
   if (result.ok()) {
     OnCycleSucceeded();
   } else {
     OnCycleFailed(result.error());
   }
+  metrics_.ObserveCycle(std::chrono::duration<double>(options_.sync.clock->Monotonic() - started)
+                            .count());
   SaveStatus();
 }
 
@@ -290,6 +375,7 @@ void Agent::OnCycleSucceeded() {
 
 void Agent::OnCycleFailed(const Error& error) {
   Count("errors");
+  metrics_.CountError(ToString(error.code));
   status_.last_error = ErrorJson(error);
   status_.last_cycle_outcome = "error: " + std::string(ToString(error.code));
   status_.paused.clear();
@@ -344,9 +430,6 @@ std::int64_t Agent::WaitMs(std::int64_t now_ms) const {
   if (retry_pending_) {
     wait = std::min(wait, retry_at_ms_ ? std::max<std::int64_t>(0, *retry_at_ms_ - now_ms) : 0);
   }
-  if (push_check_at_ms_) {
-    wait = std::min(wait, std::max<std::int64_t>(0, *push_check_at_ms_ - now_ms));
-  }
   return std::max<std::int64_t>(0, wait);
 }
 
@@ -369,7 +452,10 @@ Status Agent::Run() {
     if (remote_pending_) needs.pull = true;
 
     Env& env = options_.sync.env != nullptr ? *options_.sync.env : Env::Default();
-    if (std::optional<Batch> batch = batcher_.TakeDue(options_.vault, env, now)) {
+    std::optional<Batch> batch = batcher_.TakeDue(options_.vault, env, now);
+    // Own writes dropped (no cycle follows them): the status says so now.
+    if (CountOwnWrites() && !batch) SaveStatus();
+    if (batch) {
       needs.push = true;
       something_new = true;
       if (batch->full_rescan) rescan_ = true;
@@ -389,14 +475,6 @@ Status Agent::Run() {
       needs.push = true;
       something_new = true;
       scope_full_ = true;
-    }
-    if (push_check_at_ms_ && now >= *push_check_at_ms_) {
-      needs.push = true;
-      push_check_at_ms_.reset();
-      // Events of the pulled paths were dropped for the own-write window:
-      // an edit the user made there meanwhile is found by looking at them.
-      scope_paths_.insert(own_write_paths_.begin(), own_write_paths_.end());
-      own_write_paths_.clear();
     }
 
     const bool backing_off = retry_at_ms_ && now < *retry_at_ms_;
@@ -422,6 +500,7 @@ Status Agent::Run() {
       if (needs.pull) remote_pending_ = true;
     }
 
+    UpdateGauges();
     const std::int64_t wait = WaitMs(Now());
     HX_RETURN_IF_ERROR(TakeEvents(static_cast<int>(wait)));
   }

@@ -14,9 +14,11 @@
 //          scans against the index's baseline, so it finds every change,
 //          whatever the events said); when the notifier saw the head move:
 //          pull. A push the store has overtaken is followed by a pull and
-//          another push. Paths a pull applied are handed to
-//          Batcher::IgnoreOwnWrite, and the index's baseline already holds
-//          them, so a pull never causes a push back.
+//          another push. What a pull applied is recorded as it was left
+//          (SyncOptions::on_applied -> Batcher::RecordOwnWrite): its events
+//          are dropped while the path is still so, and a change after that
+//          is the user's, batched at once; the index's baseline holds what
+//          was pulled, so a pull never causes a push back.
 //   faults network errors and a vault busy with another hx process
 //          (KC_SYNC_LOCKED): exponential backoff with seeded jitter, then the
 //          whole cycle again. A conflict under policy `none` holds only the
@@ -58,12 +60,15 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/agent_metrics.h"
 #include "agent/agent_status.h"
 #include "agent/batcher.h"
 #include "agent/remote_notifier.h"
 #include "agent/watcher.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "obs/metrics.h"
+#include "obs/metrics_server.h"
 #include "sync/engine.h"
 
 namespace hx {
@@ -96,6 +101,13 @@ struct AgentOptions {
   std::size_t max_scoped_paths = 10'000;
   // The longest single wait (the loop wakes at least this often).
   std::int64_t max_wait_ms = 60'000;
+  // Threads of the agent's folder scans (SyncOptions::scan_threads; 0: as
+  // the commands, one per core up to 8). One by default: a background agent
+  // leaves the other cores to the user, and one thread allocates from one
+  // allocator arena, which keeps the start's peak RSS at 100,000 files
+  // ~14 MB lower (docs/BENCHMARKS.md); its scans are mostly of a batch's
+  // few directories anyway.
+  int scan_threads = 1;
   // For tests: the first events after the first cycle are dropped and the
   // watcher reports an overflow (as if the kernel queue had overflowed).
   bool inject_overflow = false;
@@ -105,6 +117,15 @@ struct AgentOptions {
   std::function<void(std::string_view)> log;
   // Replaces the watcher (tests); null: inotify or polling per `poll`.
   std::unique_ptr<Watcher> watcher;
+  // Serve GET /metrics (Prometheus text) on this loopback address
+  // ("127.0.0.1:9464"; port 0: a free one) for the agent's whole life
+  // (obs/metrics_server.h); "": no listener. The bound address is in the
+  // status (metrics_address) and the log.
+  std::string metrics_address;
+  // The registry the agent's figures go to (agent_metrics.h) and the
+  // listener serves; null: the process's (obs::DefaultMetrics(), where the
+  // engine records its store and sync metrics).
+  obs::MetricsRegistry* metrics = nullptr;
 };
 
 class Agent {
@@ -136,9 +157,19 @@ class Agent {
 
   std::int64_t Now() { return options_.sync.clock->WallMs(); }
   void Log(const std::string& line);
-  void Count(const std::string& name, std::uint64_t n = 1) { status_.counters[name] += n; }
+  void Count(const std::string& name, std::uint64_t n = 1) {
+    status_.counters[name] += n;
+    metrics_.Count(name, n);
+  }
+  // The gauges of the metrics (queue depth, watcher mode, ...), from the
+  // agent's state of the moment.
+  void UpdateGauges();
   void SaveStatus();
   SyncOptions OperationOptions();
+  // One path a pull applied: recorded for the own-write filter.
+  void RecordOwnWrite(const AppliedPath& applied);
+  // The batcher's own-write figures into the counters; true if they moved.
+  bool CountOwnWrites();
 
   // Drains events into the batcher; returns false if the watcher failed.
   Status TakeEvents(int timeout_ms);
@@ -157,6 +188,8 @@ class Agent {
   std::unique_ptr<RemoteNotifier> notifier_;
   Batcher batcher_;
   AgentStatus status_;
+  AgentMetrics metrics_;
+  std::unique_ptr<obs::MetricsServer> metrics_server_;
   std::atomic<bool> stop_{false};
   std::mt19937_64 random_;
   // A full rescan (overflow) is pending.
@@ -166,9 +199,11 @@ class Agent {
   bool scope_full_ = true;
   std::set<std::string> scope_paths_;
   std::int64_t last_full_push_ms_ = 0;
-  // The paths the last pull applied (own writes): a push after the
-  // own-write window looks at them for edits whose events were dropped.
-  std::vector<std::string> own_write_paths_;
+  // Paths the pulls applied (SyncOptions::on_applied), and the batcher's
+  // own-write figures already counted.
+  std::uint64_t applied_items_ = 0;
+  std::uint64_t own_ignored_seen_ = 0;
+  std::uint64_t own_changed_seen_ = 0;
   // A cycle is wanted regardless of events (start, a failed cycle's retry).
   bool retry_pending_ = true;
   bool remote_pending_ = true;
@@ -182,9 +217,6 @@ class Agent {
   std::vector<std::string> held_paths_;
   // The last pull changed the folder (a push follows in the same cycle).
   bool pulled_changes_ = false;
-  // When the push that checks for edits hidden in the own-write window is
-  // due.
-  std::optional<std::int64_t> push_check_at_ms_;
 };
 
 }  // namespace hx

@@ -47,6 +47,7 @@ nlohmann::json AgentStatus::ToJson() const {
   Optional(out, "retry_at_ms", retry_at_ms);
   out["consecutive_failures"] = consecutive_failures;
   out["last_error"] = last_error ? *last_error : nlohmann::json(nullptr);
+  out["metrics_address"] = metrics_address;
   nlohmann::json counters_json = nlohmann::json::object();
   for (const auto& [name, value] : counters) counters_json[name] = value;
   out["counters"] = std::move(counters_json);
@@ -96,6 +97,7 @@ Result<AgentStatus> AgentStatus::FromJson(const nlohmann::json& json) {
   s.retry_at_ms = get_opt("retry_at_ms");
   s.consecutive_failures = static_cast<std::uint64_t>(get_int("consecutive_failures"));
   if (auto it = json.find("last_error"); it != json.end() && !it->is_null()) s.last_error = *it;
+  s.metrics_address = get_string("metrics_address");
   if (auto it = json.find("counters"); it != json.end() && it->is_object()) {
     for (const auto& [name, value] : it->items()) {
       if (value.is_number_integer()) s.counters[name] = value.get<std::uint64_t>();
@@ -214,6 +216,9 @@ std::string AgentStatusHuman(const nlohmann::json& agent, std::int64_t now_ms) {
            agent.value("last_cycle_outcome", std::string());
   }
   out += "\n";
+  if (const std::string metrics = agent.value("metrics_address", std::string()); !metrics.empty()) {
+    out += "  metrics: http://" + metrics + "/metrics\n";
+  }
   if (agent.contains("paused") && agent["paused"].is_array()) {
     for (const auto& p : agent["paused"]) {
       out += "  paused " + (p.value("path", std::string()).empty() ? std::string("(all)")

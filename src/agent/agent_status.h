@@ -59,6 +59,9 @@ struct AgentStatus {
   std::optional<std::int64_t> retry_at_ms;
   std::uint64_t consecutive_failures = 0;
   std::optional<nlohmann::json> last_error;  // Error::ToJson()
+  // Where the agent serves its metrics ("127.0.0.1:PORT", the bound port
+  // when 0 was asked for); "" without --metrics-addr.
+  std::string metrics_address;
   // Counters since start: cycles, pushes_published, pulls_applied,
   // overflows, full_rescans, events, own_writes_ignored, errors,
   // full_pushes and scoped_pushes (the folder scanned whole or only at a

@@ -26,7 +26,7 @@ std::int64_t Batcher::Clamp(std::int64_t now_ms) {
       if (p.held_since_ms >= 0) p.held_since_ms -= step;
       if (p.recheck_ms >= 0) p.recheck_ms -= step;
     }
-    for (auto& [path, until] : own_until_) until -= step;
+    for (auto& [path, own] : own_) own.recorded_ms -= step;
     rescan_first_ms_ -= step;
     rescan_last_ms_ -= step;
   }
@@ -34,9 +34,33 @@ std::int64_t Batcher::Clamp(std::int64_t now_ms) {
   return now_ms;
 }
 
-bool Batcher::IsOwn(const std::string& path, std::int64_t now_ms) const {
-  const auto it = own_until_.find(path);
-  return it != own_until_.end() && now_ms <= it->second;
+OwnWrite OwnWrite::Of(const struct stat* st) {
+  OwnWrite w;
+  if (st == nullptr) return w;
+  w.kind = S_ISREG(st->st_mode) ? Kind::kFile : S_ISDIR(st->st_mode) ? Kind::kDir : Kind::kOther;
+  w.inode = static_cast<std::uint64_t>(st->st_ino);
+  w.size = static_cast<std::uint64_t>(st->st_size);
+  w.mtime_ns = static_cast<std::int64_t>(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+  w.ctime_ns = static_cast<std::int64_t>(st->st_ctim.tv_sec) * 1'000'000'000 + st->st_ctim.tv_nsec;
+  return w;
+}
+
+bool OwnWrite::Matches(const struct stat* now) const {
+  const OwnWrite n = Of(now);
+  if (n.kind != kind) return false;
+  switch (kind) {
+    case Kind::kAbsent:
+      return true;
+    case Kind::kDir:
+      // A directory's times move with its entries (each of which has its
+      // own events and records): it is the same directory while its inode is.
+      return n.inode == inode;
+    case Kind::kFile:
+    case Kind::kOther:
+      return n.inode == inode && n.size == size && n.mtime_ns == mtime_ns &&
+             n.ctime_ns == ctime_ns;
+  }
+  return false;
 }
 
 void Batcher::Queue(const std::string& path, WriteHint hint, std::int64_t now_ms) {
@@ -98,7 +122,6 @@ void Batcher::Add(const WatchEvent& event, std::int64_t now_ms) {
                ? WriteHint::kWriting
                : WriteHint::kClosed;
   }
-  if (IsOwn(event.path, now_ms)) return;
   const bool gone =
       event.kind == WatchEventKind::kDeleted || event.kind == WatchEventKind::kMovedFrom;
   // The name is gone: whoever wrote under it is no longer writing there.
@@ -107,9 +130,15 @@ void Batcher::Add(const WatchEvent& event, std::int64_t now_ms) {
   if (gone) queue_[event.path].looked = false;
 }
 
-void Batcher::IgnoreOwnWrite(const std::string& path, std::int64_t until_ms) {
-  std::int64_t& until = own_until_[path];
-  until = std::max(until, until_ms);
+void Batcher::RecordOwnWrite(const std::string& path, const OwnWrite& installed,
+                             std::int64_t now_ms) {
+  now_ms = Clamp(now_ms);
+  auto it = own_.find(path);
+  if (it == own_.end()) {
+    if (own_.size() >= options_.max_own_writes) return;  // its event makes a no-op push
+    it = own_.emplace(path, OwnRecord{}).first;
+  }
+  it->second = OwnRecord{installed, now_ms};
 }
 
 bool Batcher::FreshDue(std::int64_t now_ms) const {
@@ -129,15 +158,11 @@ bool Batcher::FreshDue(std::int64_t now_ms) const {
   return now_ms - last >= options_.quiet_ms || now_ms - first >= options_.max_delay_ms;
 }
 
-bool Batcher::Stable(const std::filesystem::path& vault, Env& env, const std::string& path,
-                     Pending& p, std::int64_t now_ms) {
-  struct stat st;
-  const std::string full = (vault / path).string();
-  if (env.StatAt(AT_FDCWD, full.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    // Gone (or unreadable): nothing is being written there that a push could
-    // tear; the push's own scan decides what it is.
-    return true;
-  }
+bool Batcher::Stable(const struct stat* found, Pending& p, std::int64_t now_ms) {
+  // Gone (or unreadable): nothing is being written there that a push could
+  // tear; the push's own scan decides what it is.
+  if (found == nullptr) return true;
+  const struct stat& st = *found;
   if (!S_ISREG(st.st_mode)) return true;
   if (p.held_since_ms >= 0 && now_ms - p.held_since_ms >= options_.max_hold_ms) return true;
 
@@ -174,8 +199,9 @@ bool Batcher::Stable(const std::filesystem::path& vault, Env& env, const std::st
 std::optional<Batch> Batcher::TakeDue(const std::filesystem::path& vault, Env& env,
                                       std::int64_t now_ms) {
   now_ms = Clamp(now_ms);
-  for (auto it = own_until_.begin(); it != own_until_.end();) {
-    it = it->second < now_ms ? own_until_.erase(it) : std::next(it);
+  for (auto it = own_.begin(); it != own_.end();) {
+    it = now_ms - it->second.recorded_ms > options_.own_write_ttl_ms ? own_.erase(it)
+                                                                      : std::next(it);
   }
   const bool fresh_due = FreshDue(now_ms);
   if (fresh_due && rescan_) {
@@ -196,7 +222,21 @@ std::optional<Batch> Batcher::TakeDue(const std::filesystem::path& vault, Env& e
       ++it;
       continue;
     }
-    if (Stable(vault, env, it->first, p, now_ms)) {
+    struct stat st;
+    const std::string full = (vault / it->first).string();
+    const bool exists = env.StatAt(AT_FDCWD, full.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (auto own = own_.find(it->first); own != own_.end()) {
+      if (own->second.installed.Matches(exists ? &st : nullptr)) {
+        // Still as the pull left it: the event was the pull's own.
+        ++own_ignored_;
+        it = queue_.erase(it);
+        continue;
+      }
+      // Changed since the pull installed it: a user change from now on.
+      ++own_changed_;
+      own_.erase(own);
+    }
+    if (Stable(exists ? &st : nullptr, p, now_ms)) {
       batch.paths.push_back(it->first);  // the map is sorted: so is the batch
       it = queue_.erase(it);
     } else {

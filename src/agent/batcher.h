@@ -4,8 +4,25 @@
 // (default 1 s) after its first event while changes keep coming. A file that
 // is still being written is held back from the batch and looked at again
 // later, so a slow writer's file is pushed once, complete; the rest of the
-// batch goes without it. Paths the agent itself just wrote (a pull applied
-// them) are dropped, so a pull never causes a push back.
+// batch goes without it.
+//
+// The agent's own writes (the own-write filter): for every path a pull
+// applied, the agent records what the pull left there (RecordOwnWrite: a
+// file's lstat right after it was renamed into place, a directory's inode,
+// or "absent" for a deletion). A queued path with a record is looked at
+// (lstat) when its batch is due: while it is still exactly as installed
+// (type, inode, size, mtime_ns, ctime_ns; a directory: type and inode) the
+// event was the pull's own and is dropped; once it differs, the record is
+// forgotten and the path is a user change, batched like any other — however
+// soon after the pull the user edited it. A record is forgotten when it
+// stops matching, when the same path is recorded again, `own_write_ttl_ms`
+// after it was made, and there are at most `max_own_writes` (more are not
+// recorded). Forgetting is never a correctness matter: an own event queued
+// without a record makes a push that finds nothing to publish (the index's
+// baseline already holds what the pull installed). The one blind spot is
+// the stat's: an edit in place that keeps the size and lands within the
+// same timestamp tick as the install (a few ms) looks unchanged, as it does
+// to the stat cache of every push; the periodic full rescan is its backstop.
 //
 // Stability, per regular file in a due batch (one lstat through the Env):
 //   - open for writing (its last write hint was WriteHint::kWriting) -> held
@@ -29,8 +46,8 @@
 // step, as if no time had passed since the last call, so no batch stalls; a
 // step forward only makes batches due early.
 //
-// Bounds: one entry per queued path and per own write not yet expired
-// (expired ones are pruned on every TakeDue).
+// Bounds: one entry per queued path, and at most `max_own_writes` own-write
+// records (expired ones are pruned on every TakeDue).
 //
 // Thread-safety: one thread (the agent's).
 #pragma once
@@ -42,6 +59,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "agent/watcher.h"
 
@@ -57,6 +76,24 @@ struct BatchOptions {
   std::int64_t settle_ms = 100;
   // The longest a file is held back for being written.
   std::int64_t max_hold_ms = 30'000;
+  // How long an own-write record is kept at most, and how many are kept
+  // (see the file comment: neither decides correctness).
+  std::int64_t own_write_ttl_ms = 60'000;
+  std::size_t max_own_writes = 20'000;
+};
+
+// What a pull left at a path, as lstat sees it (the own-write filter).
+struct OwnWrite {
+  enum class Kind { kAbsent, kFile, kDir, kOther };
+  Kind kind = Kind::kAbsent;
+  std::uint64_t inode = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  // The record of an lstat result (null: nothing there).
+  static OwnWrite Of(const struct stat* st);
+  // Whether `now` (an lstat result, null: nothing there) is still this.
+  bool Matches(const struct stat* now) const;
 };
 
 struct Batch {
@@ -78,11 +115,17 @@ class Batcher {
   // Adds one event seen at `now_ms`. kOverflow asks for a full rescan.
   void Add(const WatchEvent& event, std::int64_t now_ms);
 
-  // The agent is about to write (or just wrote) `path`: events for it up to
-  // `until_ms` are its own and are dropped. Register every path a pull
-  // creates, directories included (the watcher reports the contents of a
-  // new directory too).
-  void IgnoreOwnWrite(const std::string& path, std::int64_t until_ms);
+  // A pull applied `path` and left `installed` there (at `now_ms`): events
+  // for it are dropped while it stays so. Record every path a pull applies,
+  // directories and deletions included (the watcher reports the contents
+  // of a new directory too).
+  void RecordOwnWrite(const std::string& path, const OwnWrite& installed, std::int64_t now_ms);
+  // Since the batcher was made: queued paths dropped because they were
+  // still as a pull installed them, and recorded paths found changed.
+  std::uint64_t own_writes_ignored() const { return own_ignored_; }
+  std::uint64_t own_writes_changed() const { return own_changed_; }
+  // Own-write records held.
+  std::size_t own_writes() const { return own_.size(); }
 
   // The batch due at `now_ms`, if one is: stats each path in `vault` through
   // `env` and holds back files still being written. nullopt when nothing is
@@ -112,16 +155,21 @@ class Batcher {
   // Takes `now_ms` as the current time (rebasing stored times on a step back).
   std::int64_t Clamp(std::int64_t now_ms);
   void Queue(const std::string& path, WriteHint hint, std::int64_t now_ms);
-  bool IsOwn(const std::string& path, std::int64_t now_ms) const;
   bool FreshDue(std::int64_t now_ms) const;
-  // Whether `pending` (path `path`) may go into the batch now; else updates
-  // its hold.
-  bool Stable(const std::filesystem::path& vault, Env& env, const std::string& path,
-              Pending& pending, std::int64_t now_ms);
+  // Whether `pending`, whose lstat is `st` (null: gone or unreadable), may
+  // go into the batch now; else updates its hold.
+  bool Stable(const struct stat* st, Pending& pending, std::int64_t now_ms);
+
+  struct OwnRecord {
+    OwnWrite installed;
+    std::int64_t recorded_ms = 0;
+  };
 
   BatchOptions options_;
   std::map<std::string, Pending> queue_;
-  std::map<std::string, std::int64_t> own_until_;
+  std::map<std::string, OwnRecord> own_;
+  std::uint64_t own_ignored_ = 0;
+  std::uint64_t own_changed_ = 0;
   bool rescan_ = false;
   std::string rescan_reason_;
   std::int64_t rescan_first_ms_ = 0;

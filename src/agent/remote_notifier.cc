@@ -34,6 +34,7 @@ class PollingRemoteNotifier final : public RemoteNotifier {
     const bool hinted = hinted_.exchange(false);
     if (!hinted && now_ms < next_due_ms_) return false;
     requests_.push_back(now_ms);
+    ++requests_total_;
     Prune(now_ms);
     auto read = store_.GetIfNoneMatch(kHeadKey, version_, kMaxWatchedHeadBytes);
     bool changed = false;
@@ -77,6 +78,7 @@ class PollingRemoteNotifier final : public RemoteNotifier {
   }
 
   std::int64_t interval_ms() const override { return interval_ms_; }
+  std::uint64_t RequestsTotal() const override { return requests_total_; }
 
   // The watch saw head.json replaced: the next Check looks at once.
   void Hint() {
@@ -97,6 +99,7 @@ class PollingRemoteNotifier final : public RemoteNotifier {
   std::int64_t interval_ms_;
   std::int64_t next_due_ms_ = 0;  // the first look is due at once
   std::deque<std::int64_t> requests_;
+  std::uint64_t requests_total_ = 0;
   std::atomic<bool> hinted_{false};
   std::function<void()> wake_;
 };
@@ -145,6 +148,7 @@ class FolderRemoteNotifier final : public RemoteNotifier {
     return poll_.RequestsLastHour(now_ms);
   }
   std::int64_t interval_ms() const override { return poll_.interval_ms(); }
+  std::uint64_t RequestsTotal() const override { return poll_.RequestsTotal(); }
 
  private:
   FolderRemoteNotifier(int inotify_fd, int stop_fd, Store& store, RemoteNotifierOptions options)

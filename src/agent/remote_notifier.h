@@ -70,6 +70,8 @@ class RemoteNotifier {
   virtual std::uint64_t RequestsLastHour(std::int64_t now_ms) = 0;
   // The current polling interval.
   virtual std::int64_t interval_ms() const = 0;
+  // Requests made to the store since the notifier was made (for metrics).
+  virtual std::uint64_t RequestsTotal() const = 0;
 };
 
 // Polls `key` (head.json) of `store` with GetIfNoneMatch. `store` must

@@ -269,13 +269,45 @@ TEST_P(WatchTest, AnAgentNeverPushesBackWhatItPulled) {
   for (int i = 0; i < 20; ++i) WriteFile(vault("a") / ("p/f" + std::to_string(i)), "from a " + std::to_string(i));
   ASSERT_TRUE(WaitFor([&] { return Contents(vault("a")) == Contents(vault("b")); }))
       << a->Log() << b->Log();
-  // b has looked for local changes after its pull (the push of the pull's
-  // cycle and the check after the own-write window) and found none.
+  // b has looked for local changes after its pull (the cycle whose pull
+  // changed the folder pushes) and taken the events of what it pulled: each
+  // dropped by the own-write filter (the files are still as the pull left
+  // them), none mistaken for a user change.
   ASSERT_TRUE(WaitFor([&] {
-    return Counter(vault("b"), "pushes_attempted") >= attempts_before + 2 && AgentIdle(vault("b"));
-  })) << b->Log();
+    return Counter(vault("b"), "pushes_attempted") >= attempts_before + 1 &&
+           Counter(vault("b"), "own_writes_ignored") >= 20 && AgentIdle(vault("b"));
+  })) << AgentJson(vault("b")).dump() << b->Log();
   EXPECT_EQ(Counter(vault("b"), "pushes_published"), 0u) << b->Log();
+  EXPECT_EQ(Counter(vault("b"), "own_writes_changed"), 0u) << AgentJson(vault("b")).dump();
+  EXPECT_GE(Counter(vault("b"), "own_writes_recorded"), 21u);  // p/ and its 20 files
   EXPECT_GE(Counter(vault("b"), "pulls_applied"), 1u);
+}
+
+// The defect: for ~1 s after a pull the events of the pulled paths were
+// dropped, so an edit made at once went out late, through a follow-up push.
+// Now the filter compares the file with what the pull installed: the edit's
+// own event batches it (own_writes_changed), however soon it came.
+TEST_P(WatchTest, APulledFileEditedRightAfterThePullIsPushedAsAUserChange) {
+  if (s3()) GTEST_SKIP() << "store-independent";
+  Init("a");
+  Init("b");
+  auto a = StartAgent("a");
+  auto b = StartAgent("b");
+  WriteFile(vault("a") / "doc.txt", "from a");
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(vault("b") / "doc.txt") == "from a"; }))
+      << a->Log() << b->Log();
+  // At once (the test looks every 50 ms): b's user edits what b just pulled.
+  WriteFile(vault("b") / "doc.txt", "edited on b right after the pull");
+  ASSERT_TRUE(WaitFor([&] {
+    return ReadFile(vault("a") / "doc.txt") == "edited on b right after the pull";
+  })) << a->Log() << b->Log();
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(vault("b"), "own_writes_changed") >= 1 &&
+           Counter(vault("b"), "pushes_published") >= 1;
+  })) << AgentJson(vault("b")).dump() << b->Log();
+  // And a, which pulled b's edit, never pushed it back.
+  ASSERT_TRUE(WaitFor([&] { return Converged(); })) << a->Log() << b->Log();
+  EXPECT_EQ(Counter(vault("a"), "pushes_published"), 1u) << a->Log();
 }
 
 TEST_P(WatchTest, AnAgentKilledMidCycleResumesAndTheDevicesConverge) {

@@ -39,6 +39,8 @@ struct WatchArgs : VaultArgs {
   std::string auto_merge;
   bool allow_mass_delete = false;
   bool quiet_log = false;
+  std::string metrics_addr;
+  int scan_threads = 1;
 };
 
 std::atomic<Agent*> g_agent{nullptr};
@@ -82,6 +84,8 @@ Result<WatchReport> Watch(const WatchArgs& args) {
   options.full_rescan_interval_ms = args.full_rescan_interval_s * 1000;
   options.max_scoped_paths = args.max_scoped_paths;
   options.seed = static_cast<std::uint64_t>(::getpid());
+  options.metrics_address = args.metrics_addr;
+  options.scan_threads = args.scan_threads;
   if (const char* overflow = std::getenv("HX_TEST_WATCH_OVERFLOW");
       overflow != nullptr && std::string(overflow) == "1") {
     options.inject_overflow = true;
@@ -189,6 +193,14 @@ void RegisterWatch(CLI::App& sync, Context& context) {
   watch->add_flag("--allow-mass-delete", args->allow_mass_delete,
                   "Let the agent make pushes and pulls that the mass-delete guard would stop");
   watch->add_flag("--no-log", args->quiet_log, "Do not print the agent's log on stderr");
+  watch->add_option("--scan-threads", args->scan_threads,
+                    "Threads of the agent's folder scans (default 1, gentle and lean; 0: one per "
+                    "core, as push)")
+      ->check(CLI::Range(0, 64));
+  watch->add_option("--metrics-addr", args->metrics_addr,
+                    "Serve Prometheus metrics on http://ADDR/metrics while the agent runs "
+                    "(loopback only, e.g. 127.0.0.1:9464; port 0 picks a free one, shown in "
+                    "hx sync status and the log)");
   watch->callback([&context, args] { context.exit_code = Finish(context, Watch(*args)); });
 }
 

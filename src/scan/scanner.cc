@@ -520,6 +520,11 @@ void Emit(DirNode& node, EntryMap& out) {
       Emit(*item.dir, out);
     }
   }
+  // Their entries are in `out` now: each directory's vectors go as soon as
+  // it is emitted, so they and the map are not both held whole at the end
+  // (~17 MB at 100,000 files).
+  std::vector<PathEntry>().swap(node.items);
+  std::vector<std::vector<PathEntry>>().swap(node.hashed);
 }
 
 // Moves every listed directory's baseline children into `out`; false if a

@@ -72,6 +72,19 @@ inline constexpr int kPassphraseTries = 3;
 // new passphrase differ: KC_SYNC_INPUT_INVALID).
 using PassphraseFn = std::function<Result<std::optional<std::string>>(const PassphraseRequest&)>;
 
+// What a pull left at one path it applied (SyncOptions::on_applied).
+struct AppliedPath {
+  std::string_view path;  // vault-relative
+  bool removed = false;   // the pull deleted it
+  // A regular file: its lstat right after it was renamed into place (what
+  // the stat cache records); false for a deletion, a directory, a symlink.
+  bool has_stat = false;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  std::uint64_t inode = 0;
+};
+
 struct SyncOptions {
   // The target; empty means the one remembered at init. A different one is
   // KC_SYNC_TARGET_INVALID.
@@ -135,6 +148,11 @@ struct SyncOptions {
   // paths and their siblings and finds nothing elsewhere. Unset, or naming
   // .hxignore: the whole folder is scanned.
   std::optional<std::vector<std::string>> scope;
+  // Pull (and a push's merge): called once for every path the pull applied
+  // (not joins, not failed or skipped items), after the items were applied
+  // and before the index is written, on the calling thread. The agent
+  // records what it installed (agent/batcher.h: the own-write filter).
+  std::function<void(const AppliedPath&)> on_applied;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

@@ -51,11 +51,13 @@ void AddCounters(Index& index, const std::map<std::string, std::uint64_t>& delta
   (void)index.SetMeta(kMetaCounters, counters->dump());
 }
 
-Result<BaseState> LoadBaseState(Index& index) {
+Result<BaseState> LoadBaseState(Index& index, bool with_stat_cache) {
   BaseState base;
   HX_ASSIGN_OR_RETURN(base.entries, index.LoadBase());
   HX_ASSIGN_OR_RETURN(base.tree_ids, index.LoadBaseTrees());
-  HX_ASSIGN_OR_RETURN(base.stats, index.LoadStatCache());
+  if (with_stat_cache) {
+    HX_ASSIGN_OR_RETURN(base.stats, index.LoadStatCache());
+  }
   HX_ASSIGN_OR_RETURN(base.snapshot_id, index.GetMeta(kMetaBaseSnapshotId));
   HX_ASSIGN_OR_RETURN(base.head_seq, MetaUint(index, kMetaBaseHeadSeq));
   HX_ASSIGN_OR_RETURN(base.max_head_seq, MetaUint(index, kMetaMaxHeadSeq));

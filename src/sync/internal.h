@@ -58,7 +58,9 @@ struct BaseState {
   // plan again even if the head did not move.
   bool complete = true;
 };
-Result<BaseState> LoadBaseState(Index& index);
+// Everything of the base; without the stat cache when `with_stat_cache` is
+// false (a caller that has scanned already: see push.cc).
+Result<BaseState> LoadBaseState(Index& index, bool with_stat_cache = true);
 
 // Whether the store's head is exactly the state this device last synced
 // (both empty counts).

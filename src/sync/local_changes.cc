@@ -298,7 +298,7 @@ bool ScopeIsUsable(const std::vector<std::string>& scope) {
   return std::find(scope.begin(), scope.end(), std::string(kIgnoreFileName)) == scope.end();
 }
 
-Result<ScanResult> ScanScopedForPush(Session& s, const BaseState& base,
+Result<ScanResult> ScanScopedForPush(Session& s, BaseState& base,
                                      const std::vector<std::string>& scope) {
   const VaultContext& ctx = s.ctx;
   ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
@@ -308,6 +308,9 @@ Result<ScanResult> ScanScopedForPush(Session& s, const BaseState& base,
   options.scope = scope;
   HX_ASSIGN_OR_RETURN(ScanResult scan,
                       ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id));
+  // The stat cache has served (its changes are in scan.stat_changes): freed
+  // before the base's entries are copied in, so the two are not held at once.
+  base.stats = StatCache();
   const std::vector<std::string>& listed = *scan.listed_dirs;
   // In path order a directory comes before everything below it, so a
   // directory taken from the base is there when its children are looked at.

@@ -43,8 +43,9 @@ bool ScopeIsUsable(const std::vector<std::string>& scope);
 // `scope`, completed with the base's live entries below every directory it
 // did not list whose directory the scan (or the base, above it) still has,
 // so that comparing it with the base finds exactly the changes in the
-// listed directories. Without a baseline.
-Result<ScanResult> ScanScopedForPush(Session& s, const BaseState& base,
+// listed directories. Without a baseline. Frees base.stats once the scan
+// has used it (the push needs it no more).
+Result<ScanResult> ScanScopedForPush(Session& s, BaseState& base,
                                      const std::vector<std::string>& scope);
 
 // Writes `baseline` to .hx/baseline for the index's current base (its

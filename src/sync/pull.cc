@@ -506,6 +506,18 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       synced.entries[item.path] = entry;
       continue;
     }
+    if (options.on_applied) {
+      AppliedPath applied_path{.path = item.path,
+                               .removed = item.remote.kind == EntryKind::kTombstone};
+      if (done.stat) {
+        applied_path.has_stat = true;
+        applied_path.size = done.stat->size;
+        applied_path.mtime_ns = done.stat->mtime_ns;
+        applied_path.ctime_ns = done.stat->ctime_ns;
+        applied_path.inode = done.stat->inode;
+      }
+      options.on_applied(applied_path);
+    }
     // Applied: the stat cache follows the file.
     if (done.stat) {
       stat_put(item.path, StatCacheEntry{*done.stat, item.remote.chunks});
