@@ -142,6 +142,9 @@ Result<std::string> ReadDecisionsFile(const std::filesystem::path& file) {
 // items were applied.
 struct ResolutionOutcome {
   std::optional<std::string> archived;  // vault-relative
+  // keep_both: where the losing local version is, when not at the name the
+  // resolution chose (that name held other bytes: a variant of it).
+  std::optional<std::string> renamed_to;
   std::optional<Error> error;
   // The local version could not be moved away: nothing may be written at
   // the path.
@@ -230,6 +233,16 @@ Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy pol
 // The archive's reason id for the losing versions of this pull.
 std::string ArchiveReason(const Head& head) { return "pull-" + head.snapshot_id.substr(0, 16); }
 
+// Moves the losing local version at `path` to its conflict copy name `to`
+// (a move with nothing to apply at `path`) through the symlink-safe
+// VaultDir; returns where it is now (displace.h's conflict_copy rule).
+Result<std::string> KeepAsConflictCopy(Env& env, const std::filesystem::path& root,
+                                       const std::string& path, const std::string& to) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(env, root));
+  HX_ASSIGN_OR_RETURN(VaultSlot slot, vault.OpenParent(path, VaultArea::kContent, false));
+  return MoveKeeping(vault, slot, path, Displacement{.to = to, .conflict_copy = true});
+}
+
 // The losing local versions that the applier keeps as it replaces them
 // (apply.h: the path always holds the old or the new version): every move
 // whose path has an item to apply. The others are moved by SetAsideLosers.
@@ -244,10 +257,10 @@ std::map<std::string, Displacement> DisplacedLosers(const Resolution& resolution
         item->action != PullAction::kTakeRemote) {
       continue;
     }
-    out[move.path] = move.to ? Displacement{*move.to, false}
-                             : Displacement{ArchiveStateRel(ArchiveReason(head) + "-local",
-                                                            move.path),
-                                            true};
+    out[move.path] = move.to ? Displacement{.to = *move.to, .conflict_copy = true}
+                             : Displacement{.to = ArchiveStateRel(ArchiveReason(head) + "-local",
+                                                                  move.path),
+                                            .free_variant = true};
   }
   return out;
 }
@@ -281,7 +294,15 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(
     }
     Status moved = OkStatus();
     if (move.to) {
-      moved = MoveNoReplace(s.local, move.path, *move.to, *input.env);
+      // Never over anything: a copy already holding this version is reused,
+      // other bytes give the copy a variant name (sync/displace.h).
+      Result<std::string> kept = KeepAsConflictCopy(*input.env, s.local.vault(), move.path,
+                                                    *move.to);
+      if (kept.ok()) {
+        if (*kept != *move.to) o.renamed_to = *kept;
+      } else {
+        moved = kept.error();
+      }
     } else {
       Result<std::filesystem::path> where =
           ArchiveVersion(s.local, move.path, reason + "-local", *input.env);
@@ -443,6 +464,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     if (d != displaced.end() && d->second.free_variant && applied[i].displaced_to) {
       outcomes[path].archived = *applied[i].displaced_to;
     }
+    if (d != displaced.end() && d->second.conflict_copy && applied[i].displaced_to &&
+        *applied[i].displaced_to != d->second.to) {
+      outcomes[path].renamed_to = *applied[i].displaced_to;
+    }
   }
 
   // The new base: the remote state, except where an item was not applied
@@ -530,6 +555,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     auto o = outcomes.find(rc.path);
     if (o != outcomes.end()) {
       out.archived = o->second.archived;
+      if (o->second.renamed_to) out.renamed_to = o->second.renamed_to;
       out.error = o->second.error;
     }
     for (const std::optional<std::string>& path : {std::optional<std::string>(rc.path), rc.renamed_to}) {

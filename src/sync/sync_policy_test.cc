@@ -432,6 +432,115 @@ TEST_F(SyncPolicyTest, KeepBothResolvesTheSameWayOnThreeDevices) {
   }
 }
 
+// Resolving one conflict twice. The first keep_both pull of the divergent
+// scenario (run on a copy of b's folder) says which name the losing version
+// gets and what it holds; b's folder is then put back as it was before that
+// pull, so b meets the same conflict again.
+class SameConflictTwiceTest : public SyncPolicyTest {
+ protected:
+  struct FirstResolution {
+    std::string copy;       // the conflict copy's name
+    std::string loser;      // what it holds
+    std::string winner;     // what report.txt holds
+  };
+
+  FirstResolution ResolveOnACopy() {
+    Diverge();
+    const fs::path saved = saved_.path() / "b";
+    fs::copy(b_->vault(), saved, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    FirstResolution first;
+    auto pull = PullB(MergePolicy::kKeepBoth);
+    EXPECT_TRUE(pull.ok());
+    if (!pull.ok() || pull->resolutions.size() != 1 || !pull->resolutions[0].renamed_to) {
+      ADD_FAILURE() << "the first keep_both pull did not rename a loser";
+      return first;
+    }
+    first.copy = *pull->resolutions[0].renamed_to;
+    first.loser = b_->Read(first.copy);
+    first.winner = b_->Read("report.txt");
+    // b's own version loses here, so it is the one moved aside as the
+    // store's takes its path (displace.h), the step these tests are about.
+    EXPECT_EQ(first.loser, "from b");
+    fs::remove_all(b_->vault());
+    fs::copy(saved, b_->vault(), fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    return first;
+  }
+
+  // The file names of b's folder (not .hx/) that start with "report (".
+  std::set<std::string> Copies() const {
+    std::set<std::string> out;
+    for (const auto& [path, what] : b_->Snapshot()) {
+      if (path.starts_with("report (")) out.insert(path);
+    }
+    return out;
+  }
+
+  TempDir saved_;
+};
+
+// The defect: the conflict copy already held this very version (another
+// run, or another device with the same edit, resolved the same conflict),
+// and the pull failed with KC_SYNC_APPLY_FAILED "File exists" on its name,
+// blocking every later sync. The version is already kept there: nothing
+// to do.
+TEST_F(SameConflictTwiceTest, AConflictCopyThatAlreadyHoldsTheLoserIsReused) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  b_->Write(first.copy, first.loser);  // the same bytes, another inode
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  EXPECT_EQ(pull->resolutions[0].status, "applied");
+  EXPECT_EQ(pull->resolutions[0].renamed_to, first.copy);
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  EXPECT_EQ(b_->Read(first.copy), first.loser);
+  EXPECT_EQ(Copies(), (std::set<std::string>{first.copy}));
+  ExpectConvergence();
+}
+
+// The same where the file system has no hard links (the loser is renamed
+// aside, apply.h): the copy already there is reused and report.txt is
+// replaced in one rename, never left empty.
+TEST_F(SameConflictTwiceTest, WithoutHardLinksACopyThatAlreadyHoldsTheLoserIsReused) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  b_->Write(first.copy, first.loser);
+  NoHardLinksEnv env(Env::Default(), "report.txt");
+  auto pull = PullB(MergePolicy::kKeepBoth, "", &env);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  EXPECT_EQ(b_->Read(first.copy), first.loser);
+  EXPECT_EQ(Copies(), (std::set<std::string>{first.copy}));
+  ExpectConvergence();
+}
+
+// The conflict copy's name was taken after the scan by other bytes (a file
+// the user made while the pull ran): never replaced; the loser gets the
+// next free variant "report (conflict NODE CONTENT 2).txt".
+TEST_F(SameConflictTwiceTest, AConflictCopyNameTakenByOtherBytesGetsAFreshVariant) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  SyncOptions o = b_->options(Tick());
+  o.auto_merge = MergePolicy::kKeepBoth;
+  o.checkpoint = [&](std::string_view point) {
+    if (point == "pull.before_apply") b_->Write(first.copy, "made by the user meanwhile");
+  };
+  auto pull = SyncPull(b_->vault(), o);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  ASSERT_TRUE(pull->resolutions[0].renamed_to.has_value());
+  const std::string variant = *pull->resolutions[0].renamed_to;
+  EXPECT_NE(variant, first.copy);
+  EXPECT_THAT(variant, ::testing::EndsWith(" 2).txt"));
+  EXPECT_EQ(b_->Read(variant), first.loser);
+  EXPECT_EQ(b_->Read(first.copy), "made by the user meanwhile");
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  ExpectConvergence();
+}
+
 // Regressions found by the convergence proof (sync_convergence_test.cc):
 // two devices with fixed node ids, syncing with keep_both only, end with
 // identical folders.
