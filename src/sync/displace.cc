@@ -288,7 +288,7 @@ class Keeper {
 
   // Success: the new name made durable.
   Result<std::string> Kept(const Aside& aside) {
-    (void)env_.Fsync(to_.dir.get());
+    if (d_.durable) (void)env_.Fsync(to_.dir.get());
     return aside.rel;
   }
 

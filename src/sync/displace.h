@@ -62,6 +62,11 @@ struct Displacement {
   // the first free ConflictCopyVariant(to, N) (N = 2, 3, ...). Never
   // replaces anything.
   bool conflict_copy = false;
+  // Whether d's directory is fsynced once the version has its new name.
+  // The local history cache (versions/versions.h) skips it: its versions
+  // are a cache of what the store holds, and one fsync per replaced file
+  // would cost a journal commit each.
+  bool durable = true;
   // With neither, a taken `to` fails the item (KC_SYNC_APPLY_FAILED,
   // kConflict). In every case a name that already holds this very version
   // (the same inode: a link an interrupted run left) is reused.

@@ -39,6 +39,7 @@
 #include "sync/prepare.h"
 #include "sync/resolve.h"
 #include "sync/session.h"
+#include "versions/versions.h"
 
 namespace hx {
 namespace {
@@ -232,6 +233,31 @@ Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy pol
 
 // The archive's reason id for the losing versions of this pull.
 std::string ArchiveReason(const Head& head) { return "pull-" + head.snapshot_id.substr(0, 16); }
+
+// The local history cache (versions/versions.h): the time under which this
+// pull keeps what it replaces or deletes, unless the cache is off.
+std::optional<std::int64_t> VersionsAt(const Session& s, const SyncOptions& options) {
+  if (s.local.config().versions_max_bytes == 0) return std::nullopt;
+  return options.now_ms;
+}
+
+// Thins and caps the cache once this pull kept a version there. A thinning
+// that fails is a warning: the pull itself is done.
+void ThinVersionsAfter(Session& s, const SyncOptions& options,
+                       const std::vector<AppliedItem>& applied, PullReport& report) {
+  if (!VersionsAt(s, options)) return;
+  const std::string prefix = std::string(kVersionsRel) + "/";
+  const bool kept = std::any_of(applied.begin(), applied.end(), [&](const AppliedItem& a) {
+    return a.displaced_to && a.displaced_to->starts_with(prefix);
+  });
+  if (!kept) return;
+  Result<VaultDir> vault = VaultDir::Open(*s.env, s.local.vault());
+  Result<ThinReport> thinned =
+      vault.ok() ? ThinVersions(*vault, VersionsPolicy{.max_bytes = s.local.config().versions_max_bytes},
+                                options.now_ms)
+                 : Result<ThinReport>(vault.error());
+  if (!thinned.ok()) report.warnings.push_back(thinned.error());
+}
 
 // Moves the losing local version at `path` to its conflict copy name `to`
 // (a move with nothing to apply at `path`) through the symlink-safe
@@ -443,7 +469,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                .cache = &base.stats,
                                .checkpoint = &apply_options,
                                .env = s.env,
-                               .displace = &displaced};
+                               .displace = &displaced,
+                               .keep_versions_at_ms = VersionsAt(s, options)};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
     outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, displaced, scan);
@@ -457,6 +484,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   options.Checkpoint("pull.before_apply");
   std::vector<AppliedItem> applied = ApplyPlan(apply_input, *to_apply, fetcher);
   options.Checkpoint("pull.after_apply");
+  ThinVersionsAfter(s, options, applied, report);
   // Where the applier archived the losing local versions it displaced.
   for (std::size_t i = 0; i < to_apply->size(); ++i) {
     const std::string& path = (*to_apply)[i].path;
