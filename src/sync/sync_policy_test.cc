@@ -7,9 +7,13 @@
 
 #include <cerrno>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <sstream>
 
 #include "os/env.h"
+#include "os/vault_dir.h"
+#include "sync/displace.h"
 #include "sync/governance.h"
 #include "sync/resolve.h"
 #include "sync/sync_test_util.h"
@@ -539,6 +543,78 @@ TEST_F(SameConflictTwiceTest, AConflictCopyNameTakenByOtherBytesGetsAFreshVarian
   EXPECT_EQ(b_->Read(first.copy), "made by the user meanwhile");
   EXPECT_EQ(b_->Read("report.txt"), first.winner);
   ExpectConvergence();
+}
+
+// displace.h's conflict_copy rule on its own, for each kind of thing that
+// can hold the copy's name: the same content (bytes and executable bit, or
+// a symlink's target) is reused; anything else gets the next variant;
+// nothing there is ever replaced.
+class ConflictCopyDisplaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { fs::create_directories(root() / ".hx/staging"); }
+  const fs::path& root() const { return dir_.path(); }
+  std::string ReadAt(const std::string& rel) const {
+    std::ifstream in(root() / rel, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  // Replaces `path` by the staged file or symlink `staged` (in .hx/staging),
+  // keeping the old version at `copy` by the conflict_copy rule.
+  Result<std::string> Replace(const std::string& path, const std::string& staged,
+                              const std::string& copy) {
+    HX_ASSIGN_OR_RETURN(VaultDir v, VaultDir::Open(Env::Default(), root()));
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, v.OpenParent(path, VaultArea::kContent, false));
+    HX_ASSIGN_OR_RETURN(Fd staging, v.OpenDir(".hx/staging", VaultArea::kState, false));
+    return ReplaceKeeping(v, slot, path, /*old_is_dir=*/false,
+                          StagedVersion{staging.get(), staged, /*is_dir=*/false},
+                          Displacement{.to = copy, .conflict_copy = true});
+  }
+  TempDir dir_;
+};
+
+TEST_F(ConflictCopyDisplaceTest, ASymlinkCopyWithTheSameTargetIsReused) {
+  fs::create_symlink("target-a", root() / "link");
+  fs::create_symlink("target-a", root() / "link (conflict aaaaaaaa bbbbbbbb)");
+  fs::create_symlink("new", root() / ".hx/staging/s");
+  Result<std::string> kept = Replace("link", "s", "link (conflict aaaaaaaa bbbbbbbb)");
+  HX_ASSERT_OK(kept);
+  EXPECT_EQ(*kept, "link (conflict aaaaaaaa bbbbbbbb)");
+  EXPECT_EQ(fs::read_symlink(root() / "link"), "new");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root() / "link (conflict aaaaaaaa bbbbbbbb 2)")));
+}
+
+TEST_F(ConflictCopyDisplaceTest, OtherTargetsBytesModesAndDirectoriesGetTheNextVariant) {
+  struct Case {
+    const char* what;
+    std::function<void(const fs::path&)> make_there;  // what holds the copy's name
+  };
+  const std::vector<Case> cases = {
+      {"a symlink to another target",
+       [](const fs::path& p) { fs::create_symlink("elsewhere", p); }},
+      {"other bytes", [](const fs::path& p) { std::ofstream(p) << "other"; }},
+      {"the same bytes, executable",
+       [](const fs::path& p) {
+         std::ofstream(p) << "old bytes";
+         fs::permissions(p, fs::perms::owner_exec, fs::perm_options::add);
+       }},
+      {"a directory", [](const fs::path& p) { fs::create_directory(p); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    fs::remove_all(root() / "d");
+    fs::create_directories(root() / "d");
+    std::ofstream(root() / "d/f.txt") << "old bytes";
+    c.make_there(root() / "d/f (conflict aaaaaaaa bbbbbbbb).txt");
+    std::ofstream(root() / ".hx/staging/s") << "new bytes";
+    Result<std::string> kept = Replace("d/f.txt", "s", "d/f (conflict aaaaaaaa bbbbbbbb).txt");
+    HX_ASSERT_OK(kept);
+    EXPECT_EQ(*kept, "d/f (conflict aaaaaaaa bbbbbbbb 2).txt");
+    EXPECT_EQ(ReadAt("d/f.txt"), "new bytes");
+    EXPECT_EQ(ReadAt(*kept), "old bytes");
+    // What held the name is still there.
+    EXPECT_TRUE(fs::exists(fs::symlink_status(root() / "d/f (conflict aaaaaaaa bbbbbbbb).txt")));
+  }
 }
 
 // Regressions found by the convergence proof (sync_convergence_test.cc):
