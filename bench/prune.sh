@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prune benchmark: hx sync forget + prune against restic forget --prune, on the same data, in one run.
 #
-#   bench/prune.sh [--scale F] [--snapshots N] [--fraction F] [--seed S] [--hx PATH] [--out DIR]
+#   bench/prune.sh [--scale F] [--snapshots N] [--fraction F] [--seed S] [--repack-below P] [--hx PATH] [--out DIR]
 #
 #   --scale      corpus A's scale (default 1: 10,013 files, 1 GiB; 0.1 for a quick run)
 #   --snapshots  how many snapshots each tool takes (default 10); half of them (the oldest) are forgotten
 #   --fraction   share of the files edited between two snapshots (default 0.1: corpus.py mutate)
+#   --repack-below  hx prune's --repack-below (default 50: packs under 50% live are repacked)
 #   --hx         the hx binary (default build/gcc/src/cli/hx; build it first)
 #   --out        where the report goes (default build/bench/prune)
 # Requirements: python3 and openssl (bench/corpus.py), restic (Debian: apt-get install restic; without it
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-scale=1 snapshots=10 fraction=0.1 seed=7
+scale=1 snapshots=10 fraction=0.1 seed=7 repack_below=50
 hx="$repo/build/gcc/src/cli/hx"
 out="$repo/build/bench/prune"
 while [[ $# -gt 0 ]]; do
@@ -29,6 +30,7 @@ while [[ $# -gt 0 ]]; do
     --snapshots) snapshots="$2"; shift 2 ;;
     --fraction) fraction="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --repack-below) repack_below="$2"; shift 2 ;;
     --hx) hx="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -44,7 +46,8 @@ have_restic=0; command -v restic >/dev/null && have_restic=1
 have_strace=0; command -v strace >/dev/null && have_strace=1
 report="$out/report.txt"; : >"$report"
 say() { echo "$*" | tee -a "$report"; }
-bytes() { du -sb "$1" | cut -f1; }
+# The bytes of the files under a directory (du -sb would add the directories themselves).
+bytes() { find "$1" -type f -printf "%s\n" | awk "{s += \$1} END {print s + 0}"; }
 # Wall seconds of a command (its output to a log).
 timed() { local log=$1; shift; local t0 t1; t0=$(date +%s.%N); "$@" >"$log" 2>&1; t1=$(date +%s.%N)
   python3 -c "print(f'{$t1-$t0:.2f}')"; }
@@ -64,22 +67,32 @@ done
 keep=$((snapshots - snapshots / 2))
 say "forget all but the $keep newest snapshots, then prune"
 
-# hx: forget (a record), then prune with no grace period (condemn and delete in one run).
+# hx: forget (a record), then prune with no grace period (condemn and delete in one run). The whole store
+# (packs and snapshot bodies) is measured.
 "$hx" sync forget "$src" --keep-last "$keep" >/dev/null
-hx_before=$(bytes "$work/hx-store/blobs")
-hx_secs=$(timed "$out/hx-prune.json" "$hx" --json sync prune "$src" --grace 0)
-hx_after=$(bytes "$work/hx-store/blobs")
-python3 - "$out/hx-prune.json" "$hx_before" "$hx_after" "$hx_secs" <<'PY' | tee -a "$report"
+hx_before=$(bytes "$work/hx-store/blobs"); hx_snap_before=$(bytes "$work/hx-store/snapshots")
+hx_secs=$(timed "$out/hx-prune.json" "$hx" --json sync prune "$src" --grace 0 --repack-below "$repack_below")
+hx_after=$(bytes "$work/hx-store/blobs"); hx_snap_after=$(bytes "$work/hx-store/snapshots")
+python3 - "$out/hx-prune.json" "$hx_before" "$hx_after" "$hx_secs" "$hx_snap_before" "$hx_snap_after" <<'PY' | tee -a "$report"
 import json, sys
 r = json.load(open(sys.argv[1]))
 before, after, secs = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+snap_before, snap_after = int(sys.argv[5]), int(sys.argv[6])
 reqs = r.get("requests", {})
-print(f"hx prune: {secs} s; packs {r['packs_listed']} -> {r['packs_listed'] - r['packs_deleted']}; "
-      f"freed {before - after} bytes (reported {r['bytes_deleted']}); "
+left = r['packs_listed'] - r['packs_deleted']
+print(f"hx prune: {secs} s; packs {r['packs_listed'] - r['packs_written']} -> {left} "
+      f"({r['packs_repacked']} repacked into {r['packs_written']}: {r['objects_copied']} objects, "
+      f"{r['bytes_written']} bytes written); pack bytes freed {before - after} "
+      f"(reported {r['bytes_deleted']} deleted - {r['bytes_written']} written = "
+      f"{r['bytes_deleted'] - r['bytes_written']}); snapshots deleted {r['snapshots_deleted']}, "
+      f"snapshot bytes freed {snap_before - snap_after} (reported {r['snapshot_bytes_deleted']} deleted - "
+      f"{r['relocation_bytes']} of relocation snapshot = {r['snapshot_bytes_deleted'] - r['relocation_bytes']}); "
       f"unreferenced bytes left in needed packs {r['garbage_bytes_in_needed_packs']}; "
       f"store requests {sum(reqs.values())} {json.dumps(reqs, sort_keys=True)}")
 PY
-"$hx" sync verify "$src" >"$out/hx-verify.txt" 2>&1 && say "hx verify after prune: clean" || say "hx verify after prune: FAILED (see $out/hx-verify.txt)"
+verify_secs=$(timed "$out/hx-verify.txt" "$hx" sync verify "$src" --read-data) \
+  && say "hx verify --read-data after prune: clean ($verify_secs s)" \
+  || say "hx verify --read-data after prune: FAILED (see $out/hx-verify.txt)"
 
 if ((have_restic)); then
   r_before=$(bytes "$work/restic/data")

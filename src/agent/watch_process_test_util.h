@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/process_test_util.h"
 #include "base/temp_dir_test_util.h"
 #include "store/s3/testing/moto_server.h"
 
@@ -31,52 +32,18 @@ namespace hx::watch_testing {
 
 namespace fs = std::filesystem;
 
-struct HxRun {
-  int exit_code = -1;
-  int signal = 0;
-  std::string output;
-};
+using HxRun = hx::testing::ProcessRun;
 
-inline void ChildEnv(const std::vector<std::string>& env) {
-  for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-  if (std::getenv("HX_PASSPHRASE") == nullptr) ::setenv("HX_PASSPHRASE", "watch test passphrase", 1);
-}
-
-inline std::vector<char*> Argv(const std::vector<std::string>& args) {
-  std::vector<char*> argv = {const_cast<char*>(HX_BINARY)};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  return argv;
+// The environment of an hx child: a test passphrase unless `env` names one.
+inline std::vector<std::string> ChildEnv(const std::vector<std::string>& env) {
+  std::vector<std::string> out = {"HX_PASSPHRASE=watch test passphrase"};
+  out.insert(out.end(), env.begin(), env.end());
+  return out;
 }
 
 // Runs hx to completion, capturing stdout and stderr.
 inline HxRun RunHx(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  int fds[2];
-  if (::pipe(fds) != 0) std::abort();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, STDIN_FILENO);
-    ChildEnv(env);
-    std::vector<char*> argv = Argv(args);
-    ::execv(HX_BINARY, argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  HxRun run;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) run.output.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
+  return hx::testing::RunProcess(HX_BINARY, args, ChildEnv(env));
 }
 
 // Waits up to `deadline` for `condition`, looking every 50 ms.
@@ -98,18 +65,7 @@ class AgentProcess {
   AgentProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
                fs::path log)
       : log_(std::move(log)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(out, STDERR_FILENO);
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, STDIN_FILENO);
-      ChildEnv(env);
-      std::vector<char*> argv = Argv(args);
-      ::execv(HX_BINARY, argv.data());
-      ::_exit(127);
-    }
+    pid_ = hx::testing::StartProcess(HX_BINARY, args, ChildEnv(env), log_);
   }
   AgentProcess(const AgentProcess&) = delete;
   AgentProcess& operator=(const AgentProcess&) = delete;

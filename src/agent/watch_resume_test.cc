@@ -18,9 +18,15 @@
 #include <cstdlib>
 
 #include "agent/watch_process_test_util.h"
+#include "base/seeded_file_test_util.h"
 
 namespace hx::watch_testing {
 namespace {
+
+using hx::testing::FolderStorePackSizes;
+using hx::testing::Largest;
+using hx::testing::Sum;
+using hx::testing::WriteSeededFile;
 
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 constexpr std::uint64_t kFileBytes = 16 * kMiB;
@@ -42,48 +48,6 @@ std::uint64_t TestBytes() {
     return std::max<std::uint64_t>(2 * kFileBytes / kMiB, std::strtoull(env, nullptr, 10)) * kMiB;
   }
   return kDefaultMiB * kMiB;
-}
-
-// Seeded, incompressible bytes; distinct seeds give unrelated streams.
-void WriteSeededFile(const fs::path& path, std::uint64_t size, std::uint64_t seed) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  std::uint64_t state = seed * 0xff51afd7ed558ccdULL ^ 0xc4ceb9fe1a85ec53ULL;
-  std::vector<std::uint64_t> block(kMiB / 8);
-  for (std::uint64_t done = 0; done < size; done += kMiB) {
-    for (std::uint64_t& word : block) {
-      std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      word = z ^ (z >> 31);
-    }
-    out.write(reinterpret_cast<const char*>(block.data()),
-              static_cast<std::streamsize>(std::min(kMiB, size - done)));
-  }
-}
-
-// The sizes of the packs on a folder store (temporary files left out).
-std::vector<std::uint64_t> Packs(const fs::path& store) {
-  std::vector<std::uint64_t> out;
-  if (!fs::exists(store / "blobs")) return out;
-  for (const auto& e : fs::recursive_directory_iterator(store / "blobs")) {
-    if (e.is_regular_file() && e.path().filename().string().size() == 64) {
-      out.push_back(e.file_size());
-    }
-  }
-  return out;
-}
-
-std::uint64_t Sum(const std::vector<std::uint64_t>& v) {
-  std::uint64_t s = 0;
-  for (std::uint64_t x : v) s += x;
-  return s;
-}
-
-std::uint64_t Largest(const std::vector<std::uint64_t>& v) {
-  std::uint64_t m = 0;
-  for (std::uint64_t x : v) m = std::max(m, x);
-  return m;
 }
 
 bool SameBytes(const fs::path& x, const fs::path& y) {
@@ -144,7 +108,7 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePushingUploadsAfterItsRestartAtMostOne
   const int nth = std::max(1, Files() / 2);
   auto a = StartAgent("a", {"HX_TEST_CRASH_AT=push.pack_stored:" + std::to_string(nth)});
   ASSERT_EQ(a->Wait(std::chrono::seconds(540)), 128 + SIGKILL) << a->Log();
-  const std::uint64_t stored = Sum(Packs(store()));
+  const std::uint64_t stored = Sum(FolderStorePackSizes(store()));
   ASSERT_GT(stored, 0u);
 
   a = StartAgent("a");
@@ -152,7 +116,7 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePushingUploadsAfterItsRestartAtMostOne
                       std::chrono::seconds(540)))
       << a->Log();
   const std::uint64_t uploaded = Counter(vault("a"), "bytes_uploaded");
-  const std::vector<std::uint64_t> packs = Packs(store());
+  const std::vector<std::uint64_t> packs = FolderStorePackSizes(store());
   std::printf("agent killed at push.pack_stored:%d: %llu of %llu pack bytes stored; after the "
               "restart it uploaded %llu (largest pack %llu)\n",
               nth, static_cast<unsigned long long>(stored),
@@ -195,7 +159,7 @@ TEST_F(WatchResumeTest, AnAgentKilledWhilePullingFetchesAfterItsRestartAtMostOne
                       std::chrono::seconds(540)))
       << b->Log();
   const std::uint64_t fetched = Counter(vault("b"), "bytes_fetched");
-  const std::vector<std::uint64_t> packs = Packs(store());
+  const std::vector<std::uint64_t> packs = FolderStorePackSizes(store());
   std::printf("agent killed at pull.objects_staged:%llu: %llu bytes staged; after the restart it "
               "fetched %llu of %llu pack bytes (largest pack %llu)\n",
               static_cast<unsigned long long>(nth), static_cast<unsigned long long>(staged),

@@ -36,14 +36,15 @@ constexpr std::array<CodeInfo, kSyncCodeCount> kCodes = {{
      "Another device is writing to the store; wait for it to finish and run "
      "the command again (a stale lock expires on its own)."},
     {SyncCode::kKeyMismatch, "KC_SYNC_KEY_MISMATCH", 4,
-     "The passphrase does not open this vault; try again with the "
-     "passphrase used at 'hx sync init'."},
+     "The passphrase does not open this vault; try again with its current "
+     "passphrase (the one given at 'hx sync init' or at the last "
+     "'hx key change-passphrase')."},
     {SyncCode::kStateFailed, "KC_SYNC_STATE_FAILED", 10,
      "Local or store state could not be read or written; check free space "
      "and permissions, then run 'hx sync status'."},
     {SyncCode::kConflict, "KC_SYNC_CONFLICT", 7,
-     "Both sides changed; inspect the conflict artifact, then pull with "
-     "--auto-merge <policy> or resolve the named paths by hand."},
+     "Both sides changed; list the paths with 'hx sync conflicts', then pull "
+     "with --auto-merge <policy> or resolve them by hand."},
     {SyncCode::kApplyFailed, "KC_SYNC_APPLY_FAILED", 9,
      "Some items were not applied (see the per-item status); the others "
      "were. Run 'hx sync verify' and pull again."},

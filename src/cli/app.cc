@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/command_spec.h"
 #include "cli/commands.h"
 #include "cli/usage.h"
 #include "obs/log.h"
@@ -66,7 +67,8 @@ void BuildApp(CLI::App& app, Context& context) {
                  "Append the log (JSON lines) to this file (default level: info)");
   app.add_option("--log-level", context.obs.log_level,
                  "trace, debug, info, warn, error or off (default: HX_LOG, else info with "
-                 "--log-file, else off); file names are logged only at debug");
+                 "--log-file, else off); file names are logged only at debug")
+      ->type_name(ChoicesTypeName("LEVEL", {"trace", "debug", "info", "warn", "error", "off"}));
   app.parse_complete_callback([&app, &context] {
     context.output.quiet = context.obs.quiet;
     if (Status flags = ApplyObsFlags(context.obs); !flags.ok()) {

@@ -1,6 +1,7 @@
 // The command tree as users meet it: what a typo suggests, and that every
 // next step an error can show (each code's, and each situation's of
 // base/next_steps.h) names commands and flags that exist.
+#include <algorithm>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -11,8 +12,10 @@
 #include "base/error.h"
 #include "base/next_steps.h"
 #include "cli/app.h"
+#include "cli/command_spec.h"
 #include "cli/commands.h"
 #include "cli/usage.h"
+#include "merge/policy.h"
 
 namespace hx::cli {
 namespace {
@@ -120,6 +123,41 @@ TEST_F(CommandTreeTest, TheCheckRefusesWhatDoesNotExist) {
   EXPECT_FALSE(NamesARealCommand(app_, "hx sync push <vault> --no-such-flag"));
   EXPECT_TRUE(NamesARealCommand(app_, "hx sync push <vault> --allow-mass-delete"));
   EXPECT_TRUE(NamesARealCommand(app_, "hx --help"));
+}
+
+// Completion offers what a value may be: each option naming a merge policy
+// or a log level lists them all (without refusing the others at parse time:
+// an unknown policy still reaches the engine and ends in
+// KC_SYNC_MERGE_POLICY_UNSUPPORTED; link.t and merge.t show it).
+TEST_F(CommandTreeTest, PolicyAndLevelOptionsOfferTheirChoicesToCompletion) {
+  std::vector<std::string> policies;
+  for (const MergePolicy policy : kAllMergePolicies) {
+    policies.emplace_back(MergePolicyName(policy));
+  }
+  const CommandSpec root = DescribeCommands(app_);
+  int policy_options = 0;
+  for (const CommandSpec* command : Flatten(root)) {
+    for (const OptionSpec& option : command->options) {
+      const std::string& name = option.long_names.empty() ? "" : option.long_names.front();
+      if (name == "auto-merge" || name == "policy") {
+        ++policy_options;
+        EXPECT_EQ(option.kind, ValueKind::kChoice) << command->PathString() << " --" << name;
+        for (const std::string& choice : option.choices) {
+          EXPECT_NE(std::find(policies.begin(), policies.end(), choice), policies.end()) << choice;
+        }
+        if (name == "auto-merge") {
+          EXPECT_EQ(option.choices, policies) << command->PathString();
+        }
+      }
+      if (name == "log-level") {
+        EXPECT_EQ(option.choices,
+                  (std::vector<std::string>{"trace", "debug", "info", "warn", "error", "off"}));
+      }
+    }
+  }
+  // sync push, pull, init, config, watch, explain (--auto-merge); link,
+  // merge-preview, envelope apply (--policy).
+  EXPECT_GE(policy_options, 9);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/printable.h"
+#include "cli/command_spec.h"
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "envelope/envelope.h"
@@ -132,6 +133,7 @@ void RegisterEnvelope(CLI::App& app, Context& context) {
       ->add_option("--policy", args->policy,
                    "local_preferred, cloud_preferred (the envelope's version wins) or "
                    "manual_per_item (with --decisions)")
+      ->type_name(ChoicesTypeName("POLICY", {"local_preferred", "cloud_preferred", "manual_per_item"}))
       ->required();
   apply->add_option("--decisions", args->decisions,
                     "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");

@@ -42,7 +42,8 @@ void RegisterExplain(CLI::App& app, Context& context) {
                   "The path: relative to the vault folder, or absolute inside it")
       ->required();
   cmd->add_option("--auto-merge", args->policy,
-                  "The merge policy to explain a conflict under (default: the vault's)");
+                  "The merge policy to explain a conflict under (default: the vault's)")
+      ->type_name(MergePolicyTypeName());
   cmd->callback([&context, args] { context.exit_code = Finish(context, RunExplain(*args)); });
 }
 

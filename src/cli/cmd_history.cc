@@ -149,13 +149,18 @@ void RegisterHistory(CLI::App& sync, Context& context) {
 
   CLI::App* prune = sync.add_subcommand(
       "prune",
-      "Delete the packs no retained snapshot needs: condemned first (prune.json), deleted by a "
-      "later run once the grace period has passed; safe while other devices push");
+      "Delete the packs and forgotten snapshots no retained snapshot needs and repack packs "
+      "that are mostly garbage: condemned first (prune.json), deleted by a later run once the "
+      "grace period has passed; safe while other devices push");
   AddVaultArgs(prune, *args, Target::kNone, Prompt::kAllowed);
   prune->add_option("--grace", args->prune.grace,
                     "How long a pack stays condemned before a run deletes it (default 24h; 0: "
                     "condemn and delete in one run)");
   prune->add_flag("--dry-run", args->prune.dry_run, "Show what would be condemned and deleted");
+  prune->add_option("--repack-below", args->prune.repack_below_percent,
+                    "Repack a needed pack whose live bytes are below this percentage of its "
+                    "objects' bytes (default 50; 0: never)")
+      ->check(CLI::Range(0, 100));
   prune->callback([&context, args] {
     context.exit_code = Finish(
         context, SyncPrune(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),

@@ -5,6 +5,7 @@
 #include <string>
 
 
+#include "cli/command_spec.h"
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "json/canonical_json.h"
@@ -44,7 +45,8 @@ void RegisterLink(CLI::App& sync, Context& context) {
   cmd->add_option("--policy", args->policy,
                   "For items that differ: local_preferred (default; the store's version is "
                   "archived), cloud_preferred (the local version is archived) or "
-                  "manual_per_item (with --decisions)");
+                  "manual_per_item (with --decisions)")
+      ->type_name(ChoicesTypeName("POLICY", {"local_preferred", "cloud_preferred", "manual_per_item"}));
   cmd->add_option("--decisions", args->decisions,
                   "manual_per_item: a decisions file naming \"local\" or \"remote\" per item");
   cmd->add_flag("--dry-run", args->dry_run, "Show what link would do; change nothing");

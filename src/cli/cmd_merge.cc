@@ -38,7 +38,8 @@ void RegisterMergePreview(CLI::App& sync, Context& context) {
                "give it for reproducible reports)");
   cmd->add_option("--policy", args->policy,
                   "conservative (default), conservative_plus_v2..v4, none, keep_both, "
-                  "local_preferred, cloud_preferred, manual_per_item");
+                  "local_preferred, cloud_preferred, manual_per_item")
+      ->type_name(MergePolicyTypeName());
   cmd->callback([&context, args] {
     context.exit_code = Emit(context.output, RunMergePreview(*args));
   });

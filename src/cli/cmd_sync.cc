@@ -52,7 +52,8 @@ void AddMergeOptions(CLI::App* cmd, SyncArgs& args) {
   cmd->add_option("--auto-merge", args.auto_merge,
                   "How concurrent changes are resolved: none, conservative, "
                   "conservative_plus_v2..v4, keep_both, local_preferred, cloud_preferred, "
-                  "manual_per_item (default: the vault's, see hx sync config)");
+                  "manual_per_item (default: the vault's, see hx sync config)")
+      ->type_name(MergePolicyTypeName());
   cmd->add_option("--decisions", args.decisions_file,
                   "manual_per_item: a JSON file naming \"local\", \"remote\" or \"both\" "
                   "for each conflicting path");
@@ -87,7 +88,8 @@ void RegisterSync(CLI::App& app, Context& context) {
                  "Create the vault without a passphrase: anyone who can read the store can "
                  "read the files");
   init->add_option("--auto-merge", args->auto_merge,
-                   "The vault's default merge policy on this device (see hx sync config)");
+                   "The vault's default merge policy on this device (see hx sync config)")
+      ->type_name(MergePolicyTypeName());
   init->callback([&context, args] {
     InitOptions init_options;
     init_options.no_encryption = args->no_encryption;
@@ -108,7 +110,8 @@ void RegisterSync(CLI::App& app, Context& context) {
       "config", "Show or change this vault's settings (local to this device)");
   config->add_option("vault_path", args->vault, "The vault folder")->required();
   config->add_option("--auto-merge", args->auto_merge,
-                     "Set the default merge policy of pull and push");
+                     "Set the default merge policy of pull and push")
+      ->type_name(MergePolicyTypeName());
   config->add_option("--versions-max-bytes", args->versions_max_bytes,
                      "Set the size cap of the local history cache .hx/versions/, where pulls "
                      "keep the versions they replace or delete (default 1073741824, 1 GiB; "

@@ -184,7 +184,8 @@ void RegisterWatch(CLI::App& sync, Context& context) {
                     "the whole folder (default 10000; 0: always the whole folder)");
   watch->add_option("--auto-merge", args->auto_merge,
                     "How concurrent changes are resolved (default: the vault's, see hx sync "
-                    "config); under none, conflicting paths pause until resolved");
+                    "config); under none, conflicting paths pause until resolved")
+      ->type_name(MergePolicyTypeName());
   watch->add_flag("--allow-mass-delete", args->allow_mass_delete,
                   "Let the agent make pushes and pulls that the mass-delete guard would stop");
   watch->add_flag("--no-log", args->quiet_log, "Do not print the agent's log on stderr");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+
 namespace hx::cli {
 namespace {
 
@@ -143,6 +144,32 @@ std::string CommandSpec::PathString() const {
   std::string text;
   for (const std::string& part : path) text += (text.empty() ? "" : " ") + part;
   return text;
+}
+
+std::string CollapseWhitespace(std::string_view text) {
+  std::string line;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\t' || c == ' ') {
+      space = !line.empty();
+      continue;
+    }
+    if (space) line += ' ';
+    space = false;
+    line += c;
+  }
+  return line;
+}
+
+std::string ChoicesTypeName(std::string_view name, const std::vector<std::string_view>& choices) {
+  std::string out(name);
+  out += ":{";
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) out += ',';
+    out += choices[i];
+  }
+  out += '}';
+  return out;
 }
 
 CommandSpec DescribeCommands(const CLI::App& app) { return Describe(app, {}, {}); }

@@ -64,6 +64,17 @@ struct CommandSpec {
   std::string PathString() const;
 };
 
+// `text` on one line: each run of spaces, tabs and newlines becomes one
+// space, none at the ends (descriptions are wrapped in the source).
+std::string CollapseWhitespace(std::string_view text);
+
+// The type name of a value that is one of `choices` but is checked later,
+// by the engine rather than by CLI11 (an unknown merge policy must end in
+// KC_SYNC_MERGE_POLICY_UNSUPPORTED, not in a usage error):
+// "POLICY:{none,keep_both}". --help shows it; DescribeCommands reads the
+// choices back for the completion scripts.
+std::string ChoicesTypeName(std::string_view name, const std::vector<std::string_view>& choices);
+
 // The visible command tree of `app` (the root: its name becomes the program
 // name). Pure: reads the definitions, never the parse results.
 CommandSpec DescribeCommands(const CLI::App& app);

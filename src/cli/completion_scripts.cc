@@ -19,17 +19,7 @@ namespace {
 
 // One line of description, at most ~80 characters (menus are narrow).
 std::string Short(std::string_view text) {
-  std::string line;
-  bool space = false;
-  for (char c : text) {
-    if (c == '\n' || c == '\t' || c == ' ') {
-      space = !line.empty();
-      continue;
-    }
-    if (space) line += ' ';
-    space = false;
-    line += c;
-  }
+  std::string line = CollapseWhitespace(text);
   constexpr size_t kMax = 80;
   if (line.size() <= kMax) return line;
   size_t cut = line.rfind(' ', kMax - 3);

@@ -8,13 +8,17 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "base/printable.h"
+#include "cli/command_spec.h"
 #include "cli/output.h"
+#include "merge/policy.h"
 #include "os/real_clock.h"
 
 namespace hx::cli {
@@ -207,6 +211,12 @@ void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
             return line.ok() ? std::string() : line.error().message;
           },
           "FILE", "readable passphrase file"));
+}
+
+std::string MergePolicyTypeName() {
+  std::vector<std::string_view> names;
+  for (const MergePolicy policy : kAllMergePolicies) names.push_back(MergePolicyName(policy));
+  return ChoicesTypeName("POLICY", names);
 }
 
 SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {

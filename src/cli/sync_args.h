@@ -89,6 +89,10 @@ void AddVaultArgs(CLI::App* cmd, VaultArgs& args, Target target, Prompt prompt,
 
 // The engine's options for these arguments: the clock read here if no
 // --now-ms, the passphrase source per `prompt`.
+// The value type of --auto-merge and --policy for --help and the completion
+// scripts: every merge policy ("POLICY:{none,...}", cli/command_spec.h).
+std::string MergePolicyTypeName();
+
 SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt);
 
 // HX_TEST_CRASH_AT=<point>[:<n>] kills this process with SIGKILL the n-th

@@ -18,63 +18,23 @@
 
 #include <gtest/gtest.h>
 
+#include "base/process_test_util.h"
+#include "base/temp_dir_test_util.h"
+
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct HxRun {
-  int exit_code = -1;   // when it exited
-  int signal = 0;       // when a signal killed it
-  std::string output;   // stdout and stderr
-};
+using hx::testing::TempDir;
 
-// Runs the hx binary with `args`, extra environment `env`, capturing output.
-HxRun RunHx(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) std::abort();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipe_fds[1], STDOUT_FILENO);
-    ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, STDIN_FILENO);  // never a terminal: no passphrase prompt
-    for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-    ::setenv("HX_PASSPHRASE", "crash test passphrase", 1);
-    std::vector<char*> argv = {const_cast<char*>(HX_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(HX_BINARY, argv.data());
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  HxRun run;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) run.output.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
+using HxRun = hx::testing::ProcessRun;
+
+// Runs the hx binary with `args` and extra environment `env`.
+HxRun RunHx(const std::vector<std::string>& args, std::vector<std::string> env = {}) {
+  env.push_back("HX_PASSPHRASE=crash test passphrase");
+  return hx::testing::RunProcess(HX_BINARY, args, env);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::is_directory("/dev/shm") ? std::string("/dev/shm") : fs::temp_directory_path().string()) +
-                        "/hx-crash-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void WriteFile(const fs::path& path, const std::string& contents) {
   fs::create_directories(path.parent_path());

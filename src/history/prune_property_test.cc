@@ -2,8 +2,10 @@
 // of writes (old versions again too), deletes, pushes and pulls from three
 // devices, interleaved with forget
 // (--keep-last 1..2) and prune (no grace period, or one of two hours on a
-// clock that moves an hour per step), with a fourth device that pulled once
-// at the start and stays offline until the very end:
+// clock that moves an hour per step; repacking packs below 50% or 90% live),
+// with a fourth device that pulled once at the start and stays offline until
+// the very end (and, in a second test, without it, so that forgotten
+// snapshots are deleted too):
 //   - after every push, every object the retained snapshots reference is
 //     located in a pack the store holds (verify);
 //   - after every prune, every retained snapshot reads back whole: verify
@@ -14,7 +16,7 @@
 //     do not take a copy from (the store's pack bytes are the needed packs'),
 //     and the slack (pack bytes beyond one copy of every referenced object)
 //     is at most one pack's worth per device (the largest pack the history
-//     wrote);
+//     wrote), and a dry run right after would repack and delete nothing;
 //   - at the end the offline device comes back, pulls and pushes, every
 //     device pulls, and all four folders are the same as the model says.
 //
@@ -121,6 +123,8 @@ std::uint64_t PackBytes(const testing::StoreFixture& store, std::uint64_t* large
 }
 
 std::uint64_t g_packs_deleted = 0;
+std::uint64_t g_packs_repacked = 0;
+std::uint64_t g_snapshots_deleted = 0;
 
 int HistoriesToRun() {
   const char* env = std::getenv("HX_PRUNE_HISTORIES");
@@ -128,14 +132,18 @@ int HistoriesToRun() {
   return n > 0 ? static_cast<int>(n) : 60;
 }
 
-void RunHistory(const std::vector<Op>& ops) {
+// `with_offline`: a fourth device pulls once at the start and is offline
+// until the end (its base holds back the deletion of every snapshot from
+// there on); without it, forgotten snapshots are deleted too.
+void RunHistory(const std::vector<Op>& ops, bool with_offline, std::uint64_t repack_below) {
   std::unique_ptr<testing::StoreFixture> store = testing::MakeFolderStoreFixture();
   std::vector<std::unique_ptr<Device>> devices;
-  for (int i = 0; i <= kActive; ++i) {
+  const int count = with_offline ? kActive + 1 : kActive;
+  for (int i = 0; i < count; ++i) {
     devices.push_back(std::make_unique<Device>(*store, "d" + std::to_string(i),
                                                static_cast<std::uint64_t>(11 + i)));
   }
-  Device& offline = *devices[kActive];
+  Device& offline = *devices[static_cast<std::size_t>(count - 1)];
   std::int64_t now = kT0;
   const auto options = [&](Device& d) {
     SyncOptions o = d.options(now);
@@ -149,6 +157,8 @@ void RunHistory(const std::vector<Op>& ops) {
   RC_ASSERT(SyncPush(devices[0]->vault(), options(*devices[0])).ok());
   RC_ASSERT(SyncPull(offline.vault(), options(offline)).ok());
   std::uint64_t largest = 0;
+  // Without an offline device, `offline` is an active one (it pulled above
+  // like any pull).
   for (const Op& op : ops) {
     now += kHour;
     Device& d = *devices[static_cast<std::size_t>(op.device)];
@@ -187,9 +197,12 @@ void RunHistory(const std::vector<Op>& ops) {
       case Kind::kPruneGrace: {
         PruneOptions p;
         p.grace = op.kind == Kind::kPrune ? "0" : "2h";
+        p.repack_below_percent = repack_below;
         Result<PruneReport> pruned = SyncPrune(d.vault(), options(d), p);
         if (!pruned.ok()) RC_FAIL("prune: " + pruned.error().ToShortString());
         g_packs_deleted += pruned->packs_deleted;
+        g_packs_repacked += pruned->packs_repacked;
+        g_snapshots_deleted += pruned->snapshots_deleted;
         VerifyOptions v;
         v.read_data_percent = 100;
         Result<VerifyReport> verified = SyncVerify(d.vault(), options(d), v);
@@ -201,10 +214,21 @@ void RunHistory(const std::vector<Op>& ops) {
           const std::uint64_t bytes = PackBytes(*store, &largest);
           RC_ASSERT(bytes == pruned->bytes_needed);
           const std::uint64_t slack = bytes - pruned->bytes_referenced;
-          if (slack > largest * (kActive + 1)) {
-            RC_FAIL("slack " + std::to_string(slack) + " bytes above " +
-                    std::to_string(kActive + 1) + " x the largest pack (" +
-                    std::to_string(largest) + ")\n" + pruned->ToHuman());
+          if (slack > largest * static_cast<std::uint64_t>(count)) {
+            RC_FAIL("slack " + std::to_string(slack) + " bytes above " + std::to_string(count) +
+                    " x the largest pack (" + std::to_string(largest) + ")\n" +
+                    pruned->ToHuman());
+          }
+          // Repack reached its fixpoint: no needed pack is left mostly
+          // garbage (a dry run would repack nothing).
+          PruneOptions look;
+          look.grace = "0";
+          look.dry_run = true;
+          look.repack_below_percent = repack_below;
+          Result<PruneReport> after = SyncPrune(d.vault(), options(d), look);
+          RC_ASSERT(after.ok());
+          if (after->packs_repacked != 0 || after->packs_deleted != 0) {
+            RC_FAIL("a second prune would still repack or delete:\n" + after->ToHuman());
           }
         }
         break;
@@ -243,7 +267,7 @@ void RunHistory(const std::vector<Op>& ops) {
   RC_ASSERT(verified->damaged_objects.empty());
 }
 
-TEST(PrunePropertyTest, PrunesNeverLoseARetainedFileAndLeaveAtMostAPackOfSlackPerDevice) {
+void Check(bool with_offline) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   rc::detail::TestMetadata metadata;
   metadata.id = std::string(info->test_suite_name()) + "/" + info->name();
@@ -252,9 +276,12 @@ TEST(PrunePropertyTest, PrunesNeverLoseARetainedFileAndLeaveAtMostAPackOfSlackPe
   params.maxSuccess = HistoriesToRun();
   if (std::getenv("RC_PARAMS") == nullptr) params.seed = 20261206;
   const auto result = rc::detail::checkTestable(
-      [] {
+      [with_offline] {
         const std::vector<Op> ops = *GenOps();
-        RunHistory(ops);
+        // The default threshold, or one that repacks nearly every pack with
+        // any garbage.
+        const std::uint64_t repack_below = *rc::gen::element<std::uint64_t>(50, 90);
+        RunHistory(ops, with_offline, repack_below);
       },
       metadata, params);
   if (!result.template is<rc::detail::SuccessResult>()) {
@@ -263,7 +290,21 @@ TEST(PrunePropertyTest, PrunesNeverLoseARetainedFileAndLeaveAtMostAPackOfSlackPe
     FAIL() << ss.str();
   }
   std::cout << "[ prune ] " << result.template get<rc::detail::SuccessResult>().numSuccess
-            << " histories passed; " << g_packs_deleted << " packs deleted in all\n";
+            << " histories passed; " << g_packs_deleted << " packs deleted, " << g_packs_repacked
+            << " repacked, " << g_snapshots_deleted << " snapshots deleted in all\n";
+}
+
+TEST(PrunePropertyTest, PrunesNeverLoseARetainedFileAndLeaveAtMostAPackOfSlackPerDevice) {
+  g_packs_deleted = g_packs_repacked = g_snapshots_deleted = 0;
+  Check(/*with_offline=*/true);
+  EXPECT_GT(g_packs_repacked, 0u) << "the histories exercise repack";
+}
+
+// The same without the offline device: forgotten snapshots are deleted too.
+TEST(PrunePropertyTest, DeletingForgottenSnapshotsNeverLosesARetainedFile) {
+  g_packs_deleted = g_packs_repacked = g_snapshots_deleted = 0;
+  Check(/*with_offline=*/false);
+  EXPECT_GT(g_snapshots_deleted, 0u) << "the histories exercise snapshot deletion";
 }
 
 }  // namespace

@@ -106,7 +106,9 @@ std::optional<std::int64_t> ParseSnapshotTime(std::string_view text) {
 }
 
 HistoryReader::HistoryReader(Session& s)
-    : s_(s), fetcher_(std::make_unique<ObjectFetcher>(*s.store, s.ctx, *s.index)) {}
+    : s_(s),
+      fetcher_(std::make_unique<ObjectFetcher>(*s.store, s.ctx, *s.index)),
+      pruned_(*s.store, s.ctx) {}
 
 Result<std::optional<Head>> HistoryReader::ReadHeadOnce() {
   if (!head_read_) {
@@ -162,8 +164,17 @@ Result<std::vector<SnapshotInfo>> HistoryReader::Page(std::size_t offset, std::s
     for (const std::string& parent : next.parents) {
       if (!seen.insert(parent).second) continue;
       if (seen.size() > kMaxHistorySnapshots) return TooLong();
-      HX_ASSIGN_OR_RETURN(Snapshot body, Read(parent));
-      frontier.push(InfoOf(body));
+      Result<Snapshot> body = Read(parent);
+      if (!body.ok()) {
+        // A forgotten snapshot a prune deleted on purpose ends the branch;
+        // retained snapshots may lie below it (a keep-monthly rule), which
+        // only the store's listing finds: the whole history is read.
+        HX_ASSIGN_OR_RETURN(const bool pruned, pruned_.ExplainsMissing(body.error(), parent));
+        if (!pruned) return std::move(body).error();
+        HX_RETURN_IF_ERROR(LoadAll());
+        return Page(offset, limit, more);
+      }
+      frontier.push(InfoOf(*body));
     }
     if (index++ >= offset) out.push_back(std::move(next));
   }
@@ -181,11 +192,12 @@ Status HistoryReader::LoadAll() {
   std::set<std::string> seen = {head->snapshot_id};
   std::vector<ObjectLocation> locations;
   bool listed = false;
+  bool cut = false;  // a parent a prune deleted was met
   while (true) {
     if (todo.empty()) {
-      // A snapshot that does not read hides its parents: the store's listing
-      // finds the older history again (once).
-      if (problems_.empty() || listed) break;
+      // A snapshot that does not read (or one a prune deleted) hides its
+      // parents: the store's listing finds the older history again (once).
+      if ((problems_.empty() && !cut) || listed) break;
       listed = true;
       HX_ASSIGN_OR_RETURN(const std::vector<StoreObjectInfo> keys, s_.store->List("snapshots/"));
       for (const StoreObjectInfo& info : keys) {
@@ -209,6 +221,11 @@ Status HistoryReader::LoadAll() {
       const bool damaged = c == Category::kCorrupt || c == Category::kHashMismatch ||
                            c == Category::kNotFound || c == Category::kUnsupported;
       if (!damaged || id == head->snapshot_id) return std::move(snapshot).error();
+      HX_ASSIGN_OR_RETURN(const bool pruned, pruned_.ExplainsMissing(snapshot.error(), id));
+      if (pruned) {
+        cut = true;
+        continue;
+      }
       problems_.push_back("snapshot " + id + " does not read (" + snapshot.error().message +
                           "); it is left out. Run 'hx sync verify' to see what it affects");
       continue;

@@ -34,6 +34,7 @@
 
 #include "base/error.h"
 #include "meta/head.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 #include "repo/tree.h"
 #include "sync/fetcher.h"
@@ -89,13 +90,16 @@ class HistoryReader {
   // Newest first (by seq, then id): up to `limit` snapshots of the head's
   // history after skipping `offset`, reading only the bodies it needs
   // (offset + limit + the parents waiting in line). *more: whether older
-  // snapshots remain. Bodies' locations are not kept.
+  // snapshots remain. Bodies' locations are not kept. A parent a prune
+  // deleted (prune.json) may hide retained snapshots below it: the page is
+  // then taken from LoadAll.
   Result<std::vector<SnapshotInfo>> Page(std::size_t offset, std::size_t limit, bool* more);
 
   // Reads every snapshot of the head's history (one GET each), newest
   // first, and hands every location their bodies record to the fetcher.
   // Idempotent. A snapshot other than the head's that is missing or does
-  // not read (truncated, tampered) is left out and described in problems();
+  // not read (truncated, tampered) is left out and described in problems()
+  // (one a prune deleted, as prune.json lists it, is left out silently);
   // since it hides its parents, the store's listing of snapshots/ is then
   // read (one List) to find the older history. The head's snapshot failing,
   // or any other store error, fails the call.
@@ -132,6 +136,7 @@ class HistoryReader {
 
   Session& s_;
   std::unique_ptr<ObjectFetcher> fetcher_;
+  PrunedSnapshots pruned_;
   bool head_read_ = false;
   std::optional<Head> head_;
   bool loaded_ = false;

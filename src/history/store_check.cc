@@ -8,6 +8,7 @@
 #include "history/forget.h"
 #include "history/reader.h"
 #include "meta/head.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 #include "repo/object_codec.h"
 #include "repo/pack.h"
@@ -232,10 +233,18 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
     } else {
       readable.push_back({id, snapshot->seq, snapshot->root});
     }
-    bodies_.push_back({id, snapshot->seq, retained, false, std::move(snapshot->added)});
+    bodies_.push_back({id, snapshot->seq, retained, false, std::move(snapshot->added),
+                       snapshot->parents, snapshot->root, snapshot->created_ms, info.size,
+                       snapshot->summary});
   }
+  // A snapshot a prune deleted on purpose (prune.json lists it) is not
+  // damage: what it located, a newer snapshot locates (prune.h).
+  // (prune.json is read only if a named snapshot is missing.)
+  PrunedSnapshots pruned(*s_.store, s_.ctx);
   for (const std::string& id : wanted) {
     if (listed_ids.count(id) == 0) {
+      HX_ASSIGN_OR_RETURN(const bool deleted, pruned.WasDeleted(id));
+      if (deleted) continue;
       r.damaged_snapshots.push_back(
           {id, "missing", "snapshot " + id + " is named (by head.json or a child) but missing"});
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "history/verify.h"
+#include "meta/snapshot.h"
 #include "repo/tree.h"
 #include "repo/vault_context.h"
 #include "sync/fetcher.h"
@@ -73,6 +74,11 @@ class StoreCheck {
     bool retained = false;
     bool in_head_history = false;  // the head or an ancestor of it
     std::vector<ObjectLocation> added;
+    std::vector<std::string> parents;
+    ObjectId root{};
+    std::int64_t created_ms = 0;
+    std::uint64_t size = 0;  // of the body's zip, as listed
+    SnapshotSummary summary;
   };
   const std::vector<Body>& bodies() const { return bodies_; }
   // After Run: the trees and chunks the retained snapshots reference.

@@ -13,32 +13,19 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "base/temp_dir_test_util.h"
 #include "index/index.h"
 
 namespace hx::index_testing {
 
 namespace fs = std::filesystem;
 
+using hx::testing::TempDir;
+
 inline constexpr char kNodeA[] = "0123456789abcdef0123456789abcdef";
 inline constexpr char kNodeB[] = "fedcba9876543210fedcba9876543210";
 inline constexpr char kSnapshot1[] = "1111111111111111111111111111111111111111111111111111111111111111";
 inline constexpr char kSnapshot2[] = "2222222222222222222222222222222222222222222222222222222222222222";
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hx_index_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 inline ObjectId Id(std::uint8_t fill) {
   ObjectId id;

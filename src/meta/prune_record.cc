@@ -20,13 +20,26 @@ json Unsigned(const VaultContext& ctx, const PruneRecord& r) {
   }
   json deleted = json::array();
   for (const auto& [pack, epoch] : r.deleted) deleted.push_back({{"epoch", epoch}, {"pack", pack}});
-  return json{{"author", r.author},
-              {"condemned", std::move(condemned)},
-              {"deleted", std::move(deleted)},
-              {"epoch", r.epoch},
-              {"format_version", kFormatVersion},
-              {"updated_ms", r.updated_ms},
-              {"vault_id", ctx.vault_id}};
+  json out{{"author", r.author},
+           {"condemned", std::move(condemned)},
+           {"deleted", std::move(deleted)},
+           {"epoch", r.epoch},
+           {"format_version", r.FormatVersion()},
+           {"updated_ms", r.updated_ms},
+           {"vault_id", ctx.vault_id}};
+  if (r.FormatVersion() >= 2) {
+    json condemned_snapshots = json::array();
+    for (const auto& [id, since] : r.condemned_snapshots) {
+      condemned_snapshots.push_back({{"since_ms", since}, {"snapshot", id}});
+    }
+    json deleted_snapshots = json::array();
+    for (const auto& [id, epoch] : r.deleted_snapshots) {
+      deleted_snapshots.push_back({{"epoch", epoch}, {"snapshot", id}});
+    }
+    out["condemned_snapshots"] = std::move(condemned_snapshots);
+    out["deleted_snapshots"] = std::move(deleted_snapshots);
+  }
+  return out;
 }
 
 // Problems that make a record unreadable, or "" if none.
@@ -42,6 +55,15 @@ std::string Check(const PruneRecord& r) {
   for (const auto& [pack, epoch] : r.deleted) {
     if (!IsLowerHex(pack, kLongIdHexLength)) return "bad deleted pack id";
     if (epoch < 1 || epoch > r.epoch) return "a deleted pack's epoch is not in 1..epoch";
+  }
+  for (const auto& [id, since] : r.condemned_snapshots) {
+    if (!IsLowerHex(id, kLongIdHexLength)) return "bad condemned snapshot id";
+    if (since < 0) return "bad since_ms";
+    if (r.deleted_snapshots.count(id) != 0) return "a snapshot both condemned and deleted";
+  }
+  for (const auto& [id, epoch] : r.deleted_snapshots) {
+    if (!IsLowerHex(id, kLongIdHexLength)) return "bad deleted snapshot id";
+    if (epoch < 1 || epoch > r.epoch) return "a deleted snapshot's epoch is not in 1..epoch";
   }
   return "";
 }
@@ -70,7 +92,13 @@ Result<PruneRecord> DecodeFields(const VaultContext& ctx, std::span<const std::u
   HX_ASSIGN_OR_RETURN(const json value,
                       ParseRecordJson(kWhat, AsText(bytes), kMaxPruneRecordBytes));
   HX_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::Of(value, std::string(kWhat)));
-  HX_RETURN_IF_ERROR(CheckFormatVersion(fields));
+  // Format 1 or 2 (the snapshot lists): CheckFormatVersion knows only the
+  // records' common version 1.
+  HX_ASSIGN_OR_RETURN(const std::int64_t version, fields.Int("format_version"));
+  if (version > 2) return NewerFormatError(fields.what(), version);
+  if (version < 1) {
+    return CorruptRecord(kWhat, "format_version " + std::to_string(version) + " is not valid");
+  }
   HX_RETURN_IF_ERROR(RequireCanonical(kWhat, value, AsText(bytes)));
   PruneRecord r;
   HX_ASSIGN_OR_RETURN(r.author, HexField(fields, "author", kShortIdHexLength));
@@ -100,6 +128,36 @@ Result<PruneRecord> DecodeFields(const VaultContext& ctx, std::span<const std::u
     if (!last.empty() && !(last < pack)) return CorruptRecord(kWhat, "deleted not sorted");
     last = pack;
     r.deleted.emplace(pack, epoch);
+  }
+  if (version == 2) {
+    HX_ASSIGN_OR_RETURN(const json::array_t* condemned_snapshots,
+                        fields.Array("condemned_snapshots"));
+    HX_ASSIGN_OR_RETURN(const json::array_t* deleted_snapshots, fields.Array("deleted_snapshots"));
+    last.clear();
+    for (const json& item : *condemned_snapshots) {
+      HX_ASSIGN_OR_RETURN(JsonFields f, JsonFields::Of(item, "condemned snapshot"));
+      HX_ASSIGN_OR_RETURN(const std::int64_t since, TimeField(f, "since_ms"));
+      HX_ASSIGN_OR_RETURN(const std::string id, HexField(f, "snapshot", kLongIdHexLength));
+      HX_RETURN_IF_ERROR(f.RejectUnknownFields());
+      if (!last.empty() && !(last < id)) {
+        return CorruptRecord(kWhat, "condemned_snapshots not sorted");
+      }
+      last = id;
+      r.condemned_snapshots.emplace(id, since);
+    }
+    last.clear();
+    for (const json& item : *deleted_snapshots) {
+      HX_ASSIGN_OR_RETURN(JsonFields f, JsonFields::Of(item, "deleted snapshot"));
+      HX_ASSIGN_OR_RETURN(const std::uint64_t epoch, CountField(f, "epoch", 1));
+      HX_ASSIGN_OR_RETURN(const std::string id, HexField(f, "snapshot", kLongIdHexLength));
+      HX_RETURN_IF_ERROR(f.RejectUnknownFields());
+      if (!last.empty() && !(last < id)) return CorruptRecord(kWhat, "deleted_snapshots not sorted");
+      last = id;
+      r.deleted_snapshots.emplace(id, epoch);
+    }
+    if (r.FormatVersion() != 2) {
+      return CorruptRecord(kWhat, "format_version 2 with no snapshot listed");
+    }
   }
   HX_RETURN_IF_ERROR(fields.RejectUnknownFields());
   if (const std::string problem = Check(r); !problem.empty()) return CorruptRecord(kWhat, problem);
@@ -132,6 +190,20 @@ Result<StoredPruneRecord> ReadPruneRecord(Store& store, const VaultContext& ctx)
   Result<PruneRecord> record = DecodePruneRecord(ctx, got->first);
   if (!record.ok()) return std::move(record).error().With("key", std::string(kPruneRecordKey));
   return StoredPruneRecord{std::move(*record), std::move(got->second)};
+}
+
+Result<bool> PrunedSnapshots::WasDeleted(const std::string& snapshot_id) {
+  if (!deleted_) {
+    HX_ASSIGN_OR_RETURN(const StoredPruneRecord stored, ReadPruneRecord(*store_, *ctx_));
+    deleted_ = stored.record ? stored.record->deleted_snapshots
+                             : std::map<std::string, std::uint64_t>{};
+  }
+  return deleted_->count(snapshot_id) != 0;
+}
+
+Result<bool> PrunedSnapshots::ExplainsMissing(const Error& error, const std::string& snapshot_id) {
+  if (error.category != Category::kNotFound) return false;
+  return WasDeleted(snapshot_id);
 }
 
 Result<StoreVersion> WritePruneRecord(Store& store, const VaultContext& ctx,

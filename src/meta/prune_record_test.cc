@@ -27,6 +27,20 @@ constexpr std::string_view kGoldenPrune =
     R"("format_version":1,"mac":"d584fc3fed904ac2cc080d2b3a64f22e62ceb10862754228f3dae0822192cfc9",)"
     R"("updated_ms":1767225601000,"vault_id":"00112233445566778899aabbccddeeff"})";
 
+// Format 2 (testdata/make_golden.py "prune2"): the golden record with a
+// condemned and a deleted snapshot.
+constexpr std::string_view kGoldenPrune2 =
+    R"({"author":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","condemned":[{"pack":)"
+    R"("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd","since_ms":1767225600000}],)"
+    R"("condemned_snapshots":[{"since_ms":1767225600000,"snapshot":)"
+    R"("1212121212121212121212121212121212121212121212121212121212121212"}],)"
+    R"("deleted":[{"epoch":2,"pack":"abababababababababababababababababababababababababababababababab"},)"
+    R"({"epoch":3,"pack":"efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"}],)"
+    R"("deleted_snapshots":[{"epoch":2,"snapshot":)"
+    R"("3434343434343434343434343434343434343434343434343434343434343434"}],"epoch":3,)"
+    R"("format_version":2,"mac":"d8114aebe109aca79dee47c14d40aa30570b9996a4a73f27a22628edf4f7058d",)"
+    R"("updated_ms":1767225601000,"vault_id":"00112233445566778899aabbccddeeff"})";
+
 std::string Pack(std::string_view two) {
   std::string id;
   for (int i = 0; i < 32; ++i) id += two;
@@ -179,7 +193,7 @@ TEST(PruneRecordTest, AnUnknownFieldIsRefused) {
 
 TEST(PruneRecordTest, ANewerFormatIsUnsupportedNotCorrupt) {
   const std::string newer =
-      Replace(std::string(kGoldenPrune), R"("format_version":1)", R"("format_version":2)");
+      Replace(std::string(kGoldenPrune), R"("format_version":1)", R"("format_version":3)");
   const Result<PruneRecord> record = DecodePruneRecord(TestContext(), Span(newer));
   ASSERT_FALSE(record.ok());
   EXPECT_EQ(record.error().code, SyncCode::kStateFailed);
@@ -242,6 +256,88 @@ TEST(PruneRecordTest, ADamagedRecordOnTheStoreIsAnErrorNamingTheKey) {
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, SyncCode::kStateFailed);
   EXPECT_EQ(read.error().details.at("key"), "prune.json") << read.error().ToShortString();
+}
+
+TEST(PruneRecordTest, FormatTwoEncodingIsPinned) {
+  PruneRecord r = GoldenPrune();
+  r.condemned_snapshots = {{Pack("12"), kMs}};
+  r.deleted_snapshots = {{Pack("34"), 2}};
+  const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(Text(*bytes), kGoldenPrune2);
+  const Result<PruneRecord> back = DecodePruneRecord(TestContext(), Span(kGoldenPrune2));
+  ASSERT_TRUE(back.ok()) << back.error().ToShortString();
+  EXPECT_EQ(*back, r);
+}
+
+// Format 2: the snapshot lists, written only when one is not empty.
+TEST(PruneRecordTest, SnapshotListsMakeFormatTwoAndRoundTrip) {
+  PruneRecord r = GoldenPrune();
+  EXPECT_EQ(r.FormatVersion(), 1);
+  r.condemned_snapshots = {{Pack("12"), kMs}};
+  r.deleted_snapshots = {{Pack("34"), 2}, {Pack("56"), 3}};
+  EXPECT_EQ(r.FormatVersion(), 2);
+  const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+  ASSERT_TRUE((bytes).ok());
+  const std::string text = Text(*bytes);
+  EXPECT_NE(text.find(R"("condemned_snapshots":[{"since_ms":1767225600000,"snapshot":")"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("deleted_snapshots":[{"epoch":2,"snapshot":")"), std::string::npos);
+  EXPECT_NE(text.find(R"("format_version":2)"), std::string::npos);
+  const Result<PruneRecord> back = DecodePruneRecord(TestContext(), *bytes);
+  ASSERT_TRUE((back).ok());
+  EXPECT_EQ(*back, r);
+}
+
+TEST(PruneRecordTest, SnapshotListsBreakingTheRulesAreRefused) {
+  PruneRecord both = GoldenPrune();
+  both.condemned_snapshots = {{Pack("12"), kMs}};
+  both.deleted_snapshots = {{Pack("12"), 2}};
+  PruneRecord late = GoldenPrune();
+  late.deleted_snapshots = {{Pack("12"), 4}};
+  PruneRecord bad_id = GoldenPrune();
+  bad_id.deleted_snapshots = {{"12", 1}};
+  for (const PruneRecord& r : {both, late, bad_id}) {
+    const Result<Bytes> bytes = EncodePruneRecord(TestContext(), r);
+    ASSERT_FALSE(bytes.ok());
+    EXPECT_EQ(bytes.error().code, SyncCode::kInternal);
+  }
+  // Signed by the key, yet a format-1 record with a snapshot list, or a
+  // format-2 record without any snapshot, is refused.
+  const std::string golden = UnsignedGolden();
+  ExpectCorrupt(TestContext(),
+                SignedJson(Replace(golden, R"("epoch":3,"format)",
+                                   R"("deleted_snapshots":[],"epoch":3,"format)")),
+                "");
+  std::string empty_v2 = Replace(golden, R"("format_version":1)", R"("format_version":2)");
+  empty_v2 = Replace(empty_v2, R"("deleted":[)", R"("condemned_snapshots":[],"deleted":[)");
+  empty_v2 = Replace(empty_v2, R"("epoch":3,"format)", R"("deleted_snapshots":[],"epoch":3,"format)");
+  ExpectCorrupt(TestContext(), SignedJson(empty_v2), "no snapshot listed");
+}
+
+TEST(PruneRecordTest, PrunedSnapshotsReadTheRecordOnlyWhenAsked) {
+  MemoryStore store;
+  const VaultContext ctx = TestContext();  // borrowed by PrunedSnapshots
+  PrunedSnapshots none(store, ctx);
+  Result<bool> absent = none.WasDeleted(Pack("12"));
+  ASSERT_TRUE((absent).ok());
+  EXPECT_FALSE(*absent);
+  PruneRecord r = GoldenPrune();
+  r.deleted_snapshots = {{Pack("12"), 3}};
+  ASSERT_TRUE((WritePruneRecord(store, ctx, StoredPruneRecord{}, r)).ok());
+  PrunedSnapshots pruned(store, ctx);
+  const Error missing(SyncCode::kStateFailed, Category::kNotFound, "gone");
+  const Error corrupt(SyncCode::kStateFailed, Category::kCorrupt, "bad");
+  Result<bool> gone = pruned.ExplainsMissing(missing, Pack("12"));
+  ASSERT_TRUE(gone.ok()) << gone.error().ToShortString();
+  EXPECT_TRUE(*gone);
+  Result<bool> other = pruned.ExplainsMissing(missing, Pack("34"));
+  ASSERT_TRUE((other).ok());
+  EXPECT_FALSE(*other) << "a missing snapshot prune.json does not list is damage";
+  Result<bool> damaged = pruned.ExplainsMissing(corrupt, Pack("12"));
+  ASSERT_TRUE((damaged).ok());
+  EXPECT_FALSE(*damaged) << "only a missing body is explained, never a damaged one";
 }
 
 }  // namespace

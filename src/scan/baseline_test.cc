@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/temp_dir_test_util.h"
 #include "chunk/chunk_test_util.h"
 #include "hash/blake3.h"
 #include "scan/scanner.h"
@@ -23,24 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using hx::testing::TempDir;
+
 // Far in the future: no file is racy unless a test says so.
 constexpr std::int64_t kLater = std::numeric_limits<std::int64_t>::max();
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hx_baseline_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void Write(const fs::path& path, std::string_view text) {
   fs::create_directories(path.parent_path());

@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "base/temp_dir_test_util.h"
+
 namespace hx {
 namespace {
 
 namespace fs = std::filesystem;
+
+using hx::testing::TempDir;
 
 constexpr bool kDir = true;
 constexpr bool kFile = false;
@@ -184,22 +188,6 @@ TEST(IgnoreRulesTest, RulesAreCopyableValues) {
   EXPECT_TRUE(original.IsIgnored("x.log", kFile));
   EXPECT_EQ(moved.size(), 1u);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hx_ignore_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 TEST(LoadIgnoreFileTest, NoFileMeansNoRules) {
   TempDir dir;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/temp_dir_test_util.h"
 #include "chunk/chunk_test_util.h"
 #include "os/fault_env.h"
 #include "hash/blake3.h"
@@ -29,31 +30,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using hx::testing::TempDir;
+
 // Far in the future, so that no file is "racy" unless a test says so.
 constexpr std::int64_t kLater = std::numeric_limits<std::int64_t>::max();
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hx_scan_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::all, ignored);
-    for (auto it = fs::recursive_directory_iterator(path_, ignored);
-         it != fs::recursive_directory_iterator(); it.increment(ignored)) {
-      if (it->is_directory(ignored) && !it->is_symlink(ignored)) {
-        fs::permissions(it->path(), fs::perms::all, ignored);
-      }
-    }
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // While alive, the process runs with an unprivileged effective uid if it
 // was root: root reads any file, so permission tests would prove nothing.

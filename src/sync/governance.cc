@@ -12,6 +12,7 @@
 #include "base/hex.h"
 #include "base/printable.h"
 #include "meta/manifest.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 
 namespace hx {
@@ -156,6 +157,7 @@ Result<TrustChain> CheckTrustChain(Session& s, const Snapshot& head_snapshot,
   AuthorBook book(s, membership);
   std::set<std::string> authors;
   std::set<std::string> visited = {head_snapshot.snapshot_id};
+  PrunedSnapshots pruned_snapshots(*s.store, s.ctx);
   bool reached_base = !base_snapshot_id.has_value();
   // Each entry: a snapshot to check, and the seq of the child that named it
   // as a parent (its own seq must be lower).
@@ -193,6 +195,11 @@ Result<TrustChain> CheckTrustChain(Session& s, const Snapshot& head_snapshot,
       }
       Result<Snapshot> read = ReadSnapshot(*s.store, s.ctx, parent);
       if (!read.ok()) {
+        // A forgotten snapshot a prune deleted on purpose, older than every
+        // device's base (prune_record.h): the chain ends there.
+        HX_ASSIGN_OR_RETURN(const bool pruned,
+                            pruned_snapshots.ExplainsMissing(read.error(), parent));
+        if (pruned) continue;
         if (!IsChainDamage(read.error())) return std::move(read).error();
         chain.author_chain_ok = false;
         chain.problems.push_back("snapshot " + parent + " (a parent of " +

@@ -249,7 +249,8 @@ Status UpdateOwnManifest(Session& s, std::uint64_t head_seq,
     m.device.hx_version = HX_VERSION_STRING;
     m.device.platform = Platform();
     m.device.last_seen_ms = now_ms;
-    m.device.capabilities = {"folder", "prune_v1", "snapshot_v2"};  // sorted; prune_guard.h
+    // Sorted; prune_guard.h.
+    m.device.capabilities = {"folder", "prune_v1", "prune_v2", "snapshot_v2"};
     return m;
   };
   // Over the manifest this device last wrote, without reading it (one

@@ -25,6 +25,7 @@
 #include "base/os_error.h"
 #include "json/canonical_json.h"
 #include "meta/head.h"
+#include "meta/prune_record.h"
 #include "meta/snapshot.h"
 #include "os/vault_dir.h"
 #include "repo/object_codec.h"
@@ -135,11 +136,19 @@ Result<Snapshot> ImportHistory(Session& s, const Head& head, ObjectFetcher& fetc
   std::optional<Snapshot> at_head;
   std::vector<std::string> todo = {head.snapshot_id};
   std::set<std::string> visited;
+  PrunedSnapshots pruned_snapshots(*s.store, s.ctx);
   while (!todo.empty()) {
     const std::string id = todo.back();
     todo.pop_back();
     if (!visited.insert(id).second) continue;
-    HX_ASSIGN_OR_RETURN(Snapshot snapshot, ReadSnapshot(*s.store, s.ctx, id));
+    Result<Snapshot> body = ReadSnapshot(*s.store, s.ctx, id);
+    if (!body.ok() && at_head) {
+      // A forgotten snapshot a prune deleted on purpose (prune_record.h).
+      HX_ASSIGN_OR_RETURN(const bool pruned, pruned_snapshots.ExplainsMissing(body.error(), id));
+      if (pruned) continue;
+    }
+    if (!body.ok()) return std::move(body).error();
+    Snapshot snapshot = std::move(*body);
     if (snapshot.key_fingerprint != s.config.key_fingerprint) {
       return Error(SyncCode::kStateFailed, Category::kCorrupt,
                    "snapshot " + id + " was made with another key; refusing to link to it")

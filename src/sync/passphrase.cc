@@ -155,14 +155,7 @@ Result<ChangePassphraseReport> SyncChangePassphrase(const std::filesystem::path&
   const std::string_view bytes(reinterpret_cast<const char*>(current_bytes.data()),
                                current_bytes.size());
   HX_ASSIGN_OR_RETURN(VaultConfig config, ParseVaultConfig(bytes, target.ToUri()));
-  if (config.vault_id != local.config().vault_id) {
-    return Error(SyncCode::kKeyMismatch, Category::kAuth,
-                 "the store at " + target.ToUri() + " holds another vault (" + config.vault_id +
-                     ") than this folder (" + local.config().vault_id +
-                     "); was the store re-created? Nothing was changed")
-        .With("store_vault_id", config.vault_id)
-        .With("local_vault_id", local.config().vault_id);
-  }
+  HX_RETURN_IF_ERROR(CheckSameVault(target, config, local.config()));
   if (config.encryption != VaultEncryption::kPassphrase) {
     return InvalidInput(SyncCode::kInputInvalid,
                         "this vault is not encrypted (encryption \"none\"): it has no passphrase "

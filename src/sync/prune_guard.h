@@ -35,6 +35,11 @@ inline constexpr std::string_view kMetaPruneEpoch = "prune_epoch_seen";
 // The capability a device's manifest advertises once its hx follows the
 // rules above; a prune refuses to run while a device lacks it.
 inline constexpr std::string_view kPruneCapability = "prune_v1";
+// Advertised once the device's readers (pull, link, log, verify, the trust
+// chain) take a missing snapshot that prune.json lists as deleted for the end
+// of a branch (meta/prune_record.h, format 2); a prune deletes snapshot
+// bodies only while every device advertises it.
+inline constexpr std::string_view kPruneSnapshotsCapability = "prune_v2";
 
 // Reads prune.json (one GET) and, if its epoch is newer than the one this
 // device applied, forgets the objects and unpublished packs the index holds

@@ -72,6 +72,40 @@ Status ReportNothingToPublish(Session& s, const BaseState& base, PushReport& rep
   return OkStatus();
 }
 
+// Whether `head` is a prune's relocation of the base (history/prune.h): its
+// only parent is the base, its root the base's, and it changes nothing.
+Result<bool> IsRelocationOf(Session& s, const Snapshot& head, const BaseState& base) {
+  if (!base.snapshot_id || !base.complete || head.parents.size() != 1 ||
+      head.parents[0] != *base.snapshot_id || head.summary.added != 0 ||
+      head.summary.modified != 0 || head.summary.deleted != 0) {
+    return false;
+  }
+  // A base that does not read is no relocation's parent: the divergence
+  // path (a pull first) handles it as before.
+  Result<Snapshot> at_base = ReadSnapshot(*s.store, s.ctx, *base.snapshot_id);
+  if (!at_base.ok()) {
+    const Category c = at_base.error().category;
+    if (c == Category::kCorrupt || c == Category::kNotFound || c == Category::kHashMismatch ||
+        c == Category::kUnsupported) {
+      return false;
+    }
+    return std::move(at_base).error();
+  }
+  return at_base->root == head.root;
+}
+
+// What the index learns after a push: its own uploads, and the locations an
+// adopted relocation lists (the newest copies, which readers take).
+std::vector<ObjectLocation> WithRelocated(std::vector<ObjectLocation> added,
+                                          std::vector<ObjectLocation> relocated) {
+  std::set<ObjectId> own;
+  for (const ObjectLocation& loc : added) own.insert(loc.id);
+  for (ObjectLocation& loc : relocated) {
+    if (own.count(loc.id) == 0) added.push_back(std::move(loc));
+  }
+  return added;
+}
+
 Result<PushReport> Push(Session& s, const SyncOptions& options) {
   PushReport report;
   report.target = s.target.ToUri();
@@ -263,6 +297,11 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   std::string snapshot_id;
   std::uint64_t seq = 0;
+  // The parent of the snapshot to publish: the base, or a relocation a
+  // prune published on top of it (below).
+  std::optional<std::string> parent = base.snapshot_id;
+  std::vector<ObjectLocation> relocated;
+  bool adopt = false;
   // A base that a pull left incomplete (items it could not apply keep their
   // old entries) is not the head this device synced: publishing on it would
   // put those old entries back over the head's newer ones.
@@ -279,15 +318,25 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                    "push: no head, yet the base is not the empty vault");
     }
     HX_ASSIGN_OR_RETURN(Snapshot published, ReadSnapshot(*s.store, s.ctx, head.head->snapshot_id));
+    // A prune's relocation (history/prune.h): the base's very files on top
+    // of the base, only listing objects anew. Publishing on it loses
+    // nothing, so it is adopted as the parent instead of being a divergence.
+    HX_ASSIGN_OR_RETURN(adopt, IsRelocationOf(s, published, base));
     // A head that does not descend from the base is a divergence like any
     // other: the pull that follows merges it (prepare.h).
-    if (published.author != s.node_id() || published.root != trees.root) {
+    if (!adopt && (published.author != s.node_id() || published.root != trees.root)) {
       HX_RETURN_IF_ERROR(lock.Release());
       return ReportPushDivergence(s, base, changes, *head.head, options.now_ms);
     }
-    snapshot_id = published.snapshot_id;
-    seq = published.seq;
-  } else {
+    if (adopt) {
+      parent = published.snapshot_id;
+      relocated = std::move(published.added);
+    } else {
+      snapshot_id = published.snapshot_id;
+      seq = published.seq;
+    }
+  }
+  if (snapshot_id.empty()) {
     // No pack this snapshot relies on was deleted by a prune since the
     // push looked (prune_guard.h): else nothing is published and the push
     // runs again.
@@ -300,7 +349,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     snapshot.root = trees.root;
     snapshot.snapshot_id = SnapshotId(trees.root, options.now_ms);
     snapshot.vault_id = s.ctx.vault_id;
-    if (base.snapshot_id) snapshot.parents.push_back(*base.snapshot_id);
+    if (parent) snapshot.parents.push_back(*parent);
     snapshot.author = s.node_id();
     snapshot.seq = head.head ? head.head->seq + 1 : 1;
     snapshot.key_fingerprint = s.config.key_fingerprint;
@@ -333,7 +382,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                        SyncedState{.entries = std::move(changes.state),
                                                    .tree_ids = std::move(base_tree_ids),
                                                    .stat_changes = scan.stat_changes,
-                                                   .added = uploader.added(),
+                                                   .added = WithRelocated(uploader.added(),
+                                                                          std::move(relocated)),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
                                                    .complete = held.empty(),

@@ -11,33 +11,6 @@ namespace hx::testing {
 
 namespace fs = std::filesystem;
 
-// Seeded, incompressible bytes (splitmix64), written in 1 MiB pieces.
-void WriteSeededFile(const fs::path& path, std::uint64_t size, std::uint64_t seed) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  std::vector<std::uint64_t> block(kMiB / 8);
-  // Streams of different seeds start far apart in splitmix64's cycle (a
-  // seed's own hash), so no two files share a run of bytes (no dedup).
-  std::uint64_t state = seed;
-  for (int i = 0; i < 2; ++i) {
-    state ^= state >> 33;
-    state *= 0xff51afd7ed558ccdULL;
-    state ^= state >> 33;
-    state *= 0xc4ceb9fe1a85ec53ULL;
-    state ^= state >> 33;
-  }
-  for (std::uint64_t done = 0; done < size; done += kMiB) {
-    for (std::uint64_t& word : block) {
-      std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      word = z ^ (z >> 31);
-    }
-    const std::uint64_t n = std::min(kMiB, size - done);
-    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
-  }
-}
-
 // `total` bytes in eight files (and a few small ones), so that packs mix
 // chunks of several files and a pull installs the big files one by one.
 void WriteDataSet(const fs::path& vault, std::uint64_t total, std::uint64_t seed) {

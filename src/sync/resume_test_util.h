@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "base/seeded_file_test_util.h"
 #include "store/store_wrappers.h"
 #include "sync/engine.h"
 #include "sync/sync_test_util.h"
@@ -22,8 +23,6 @@ namespace hx::testing {
 
 inline constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 
-// Seeded, incompressible bytes; different seeds give unrelated streams.
-void WriteSeededFile(const std::filesystem::path& path, std::uint64_t size, std::uint64_t seed);
 // `total` bytes in eight files (and a few small ones) under `vault`.
 void WriteDataSet(const std::filesystem::path& vault, std::uint64_t total, std::uint64_t seed);
 // Every entry of a vault (.hx/ left out), files as size and hash.

@@ -24,6 +24,17 @@ Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& optio
   return remembered;
 }
 
+Status CheckSameVault(const Target& target, const VaultConfig& store_config,
+                      const LocalConfig& local) {
+  if (store_config.vault_id == local.vault_id) return OkStatus();
+  return Error(SyncCode::kKeyMismatch, Category::kAuth,
+               "the store at " + target.ToUri() + " holds another vault (" +
+                   store_config.vault_id + ") than this folder (" + local.vault_id +
+                   "); was the store re-created? Nothing was changed")
+      .With("store_vault_id", store_config.vault_id)
+      .With("local_vault_id", local.vault_id);
+}
+
 namespace {
 
 // OpenSession once the local state is open: on success `local` is moved
@@ -51,14 +62,7 @@ Result<Session> OpenWithLocal(LocalState& local, Env* env, Clock* clock,
         .WithNextStep(std::string(next_steps::kVaultJsonLost));
   }
   HX_ASSIGN_OR_RETURN(VaultConfig config, std::move(read_config));
-  if (config.vault_id != local.config().vault_id) {
-    return Error(SyncCode::kKeyMismatch, Category::kAuth,
-                 "the store at " + target.ToUri() + " holds another vault (" + config.vault_id +
-                     ") than this folder (" + local.config().vault_id +
-                     "); was the store re-created? Nothing was changed")
-        .With("store_vault_id", config.vault_id)
-        .With("local_vault_id", local.config().vault_id);
-  }
+  HX_RETURN_IF_ERROR(CheckSameVault(target, config, local.config()));
 
   HX_ASSIGN_OR_RETURN(std::optional<SecretKey> cached, local.LoadKey());
   SecretKey master;

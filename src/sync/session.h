@@ -61,6 +61,12 @@ struct Session {
 // KC_SYNC_TARGET_INVALID naming both.
 Result<Target> ResolveTarget(const LocalConfig& config, const SyncOptions& options);
 
+// KC_SYNC_KEY_MISMATCH unless the store at `target` (its vault.json read as
+// `store_config`) holds the vault this folder belongs to: a store re-created
+// under the same URI holds another one.
+Status CheckSameVault(const Target& target, const VaultConfig& store_config,
+                      const LocalConfig& local);
+
 Result<Session> OpenSession(const std::filesystem::path& vault, const SyncOptions& options);
 
 // Records the outcome of an operation in the index (last error, or clears

@@ -14,31 +14,6 @@
 namespace hx::testing {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  // A tmpfs when there is one: fsync is free there, the tests keep theirs.
-  std::string base = "/dev/shm";
-  if (const char* env = std::getenv("HX_TEST_TMPDIR")) base = env;
-  std::error_code ec;
-  if (!fs::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
-    base = fs::temp_directory_path().string();
-  }
-  std::string templ = base + "/hx-sync-test-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) std::abort();
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  // Restore write permission anywhere a test removed it.
-  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-  }
-  fs::remove_all(path_, ec);
-}
-
 namespace {
 
 class FolderStoreFixture : public StoreFixture {

@@ -17,23 +17,11 @@
 
 #include <gtest/gtest.h>
 
+#include "base/temp_dir_test_util.h"
 #include "sync/engine.h"
 #include "sync/repair.h"
 
 namespace hx::testing {
-
-// A fresh temporary folder, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Where the devices of a test meet.
 class StoreFixture {

@@ -42,7 +42,7 @@ that passphrase does not open this vault; try again (3 of 3)
 passphrase:
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 # Ctrl-D at the second try ends it with the first one's error.
 $ $PTY a -- hx sync init x store --now-ms 1000
@@ -51,13 +51,13 @@ that passphrase does not open this vault; try again (2 of 3)
 passphrase:
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 # HX_PASSPHRASE holds one value: no prompt and no retry, even on a terminal.
 $ HX_PASSPHRASE=wrong $PTY -- hx sync init x store --now-ms 1000
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 
 # hx key change-passphrase: the current passphrase (from the usual sources;
@@ -86,7 +86,7 @@ warning: the passphrase given (HX_PASSPHRASE or --passphrase-file) does not open
 $ mkdir y && HX_PASSPHRASE=right hx sync init y store --now-ms 5000
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 $ HX_PASSPHRASE=new hx sync init y store --now-ms 5000 > /dev/null && hx sync pull y --now-ms 5000 > /dev/null && cat y/a.txt
 hello
@@ -108,7 +108,7 @@ error: the new passphrase is the current one; choose another. Nothing was change
 $ HX_PASSPHRASE=new hx key change-passphrase w --new-passphrase-file old.txt --now-ms 7000
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 $ HX_PASSPHRASE=newer hx key change-passphrase w --new-passphrase-file missing.txt
 error: --new-passphrase-file: cannot read the passphrase file missing.txt: No such file or directory; give a readable file whose first line is the passphrase (or leave out --new-passphrase-file and type it twice on a terminal)

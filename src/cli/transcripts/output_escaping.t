@@ -22,7 +22,7 @@ error: both this device and the store changed evil\e]0;pwned\x07\n  applied: fak
   local_artifact: .*/desktop/.hx/conflicts/conflict_5000_[0-9a-f]{16}.json (re)
   path_count: 1
   paths: evil\e]0;pwned\x07\n  applied: fake.txt
-  next: Both sides changed; inspect the conflict artifact, then pull with --auto-merge <policy> or resolve the named paths by hand.
+  next: Both sides changed; list the paths with 'hx sync conflicts', then pull with --auto-merge <policy> or resolve them by hand.
 [exit 7]
 
 # Machines get the name byte for byte.

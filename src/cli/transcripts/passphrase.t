@@ -21,7 +21,7 @@ $ printf 'wrong\n' > wrong.txt && mkdir fifth
 $ HX_PASSPHRASE=right hx sync init fifth store --passphrase-file wrong.txt
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 
 # A missing file is named, even when HX_PASSPHRASE is set (it used to win

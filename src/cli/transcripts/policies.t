@@ -32,7 +32,7 @@ error: both this device and the store changed report.txt; nothing was applied. R
   local_artifact: .*/desktop/.hx/conflicts/conflict_5000_[0-9a-f]{16}.json (re)
   path_count: 1
   paths: report.txt
-  next: Both sides changed; inspect the conflict artifact, then pull with --auto-merge <policy> or resolve the named paths by hand.
+  next: Both sides changed; list the paths with 'hx sync conflicts', then pull with --auto-merge <policy> or resolve them by hand.
 [exit 7]
 
 # conservative merges only disjoint changes.

@@ -66,7 +66,7 @@ $ HX_PASSPHRASE=pw hx --json sync init other ftp://host/x
 $ mkdir third && HX_PASSPHRASE=wrong hx sync init third store
 error: the passphrase does not open this vault
   code: KC_SYNC_KEY_MISMATCH (auth)
-  next: The passphrase does not open this vault; try again with the passphrase used at 'hx sync init'.
+  next: The passphrase does not open this vault; try again with its current passphrase (the one given at 'hx sync init' or at the last 'hx key change-passphrase').
 [exit 4]
 $ ls -A third
 

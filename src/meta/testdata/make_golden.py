@@ -146,6 +146,14 @@ prune = {
 prune["mac"] = b3(canon(prune), key=sub["mac"]).hex()
 print("prune", canon(prune).decode())
 
+# Format 2: the snapshot lists (prune_record.h).
+prune2 = {k: v for k, v in prune.items() if k != "mac"}
+prune2["format_version"] = 2
+prune2["condemned_snapshots"] = [{"since_ms": ms, "snapshot": "12" * 32}]
+prune2["deleted_snapshots"] = [{"epoch": 2, "snapshot": "34" * 32}]
+prune2["mac"] = b3(canon(prune2), key=sub["mac"]).hex()
+print("prune2", canon(prune2).decode())
+
 # The fuzz target's seed corpus (meta_fuzz.cc: first byte selects the target).
 import os
 import sys
@@ -165,6 +173,7 @@ if len(sys.argv) == 3 and sys.argv[1] == "--corpus":
         "conflict_paths": b"\x08" + canon(paths),
         "head_newer": b"\x00" + b'{"format_version":2}',
         "prune": b"\x09" + canon(prune),
+        "prune_v2": b"\x09" + canon(prune2),
     }
     for seed_name, data in seeds.items():
         with open(os.path.join(out, seed_name), "wb") as f:

@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/process_test_util.h"
+#include "base/temp_dir_test_util.h"
 #include "store/s3/testing/moto_server.h"
 
 namespace hx::s3 {
@@ -24,62 +26,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct HxRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using hx::testing::TempDir;
+
+using HxRun = hx::testing::ProcessRun;
 
 // Runs hx with `args` and exactly the environment `env` (plus PATH).
-HxRun RunHx(const std::vector<std::string>& args, std::vector<std::string> env) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) std::abort();
-  if (const char* path = std::getenv("PATH")) env.push_back(std::string("PATH=") + path);
-  std::vector<char*> envp;
-  for (std::string& kv : env) envp.push_back(kv.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> owned = {HX_BINARY};
-  owned.insert(owned.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : owned) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipe_fds[1], STDOUT_FILENO);
-    ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, STDIN_FILENO);
-    ::execve(HX_BINARY, argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  HxRun run;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) {
-    run.output.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  return run;
+HxRun RunHx(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return hx::testing::RunProcess(HX_BINARY, args, env, hx::testing::EnvBase::kPathOnly);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = fs::temp_directory_path().string() + "/hx-s3-cli-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    path_ = templ;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void WriteFile(const fs::path& path, const std::string& contents) {
   fs::create_directories(path.parent_path());
