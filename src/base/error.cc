@@ -75,6 +75,10 @@ constexpr std::array<CodeInfo, kSyncCodeCount> kCodes = {{
     {SyncCode::kInternal, "KC_SYNC_INTERNAL", 1,
      "This is a bug in hx; please report it with the message above. Your "
      "data was not changed."},
+    {SyncCode::kVerifyDamaged, "KC_SYNC_VERIFY_DAMAGED", 11,
+     "The store has damaged or missing objects (the report names the paths "
+     "they affect); run 'hx sync repair --read-data' on a device that still "
+     "has those files, or restore them from an older snapshot."},
 }};
 
 constexpr std::array<std::string_view, 15> kCategoryNames = {

@@ -49,8 +49,11 @@ enum class SyncCode : std::uint8_t {
   // hx additions (documented in docs/ERRORS.md).
   kInputInvalid,  // KC_SYNC_INPUT_INVALID: a malformed argument or input file
   kInternal,      // KC_SYNC_INTERNAL: a bug in hx; never expected
+  // hx sync verify / repair found damage in the store that it did not fix
+  // (issue 14); the report names the objects, snapshots and paths.
+  kVerifyDamaged,  // KC_SYNC_VERIFY_DAMAGED
 };
-inline constexpr int kSyncCodeCount = static_cast<int>(SyncCode::kInternal) + 1;
+inline constexpr int kSyncCodeCount = static_cast<int>(SyncCode::kVerifyDamaged) + 1;
 
 // What kind of failure, in the sense that matters to a caller deciding what
 // to do next (after Abseil's status codes): retry the call, restart the whole

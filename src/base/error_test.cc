@@ -38,6 +38,7 @@ TEST(SyncCodeTest, SeedSpellingsArePinned) {
   EXPECT_EQ(ToString(SyncCode::kMergeLockConflict), "KC_SYNC_MERGE_LOCK_CONFLICT");
   EXPECT_EQ(ToString(SyncCode::kMergePolicyV3Unsafe), "KC_SYNC_MERGE_POLICY_V3_UNSAFE");
   EXPECT_EQ(ToString(SyncCode::kMergePolicyV4Unsafe), "KC_SYNC_MERGE_POLICY_V4_UNSAFE");
+  EXPECT_EQ(ToString(SyncCode::kVerifyDamaged), "KC_SYNC_VERIFY_DAMAGED");
 }
 
 TEST(SyncCodeTest, ExitCodesArePinnedPerClass) {
@@ -54,6 +55,7 @@ TEST(SyncCodeTest, ExitCodesArePinnedPerClass) {
   EXPECT_EQ(ExitCodeFor(SyncCode::kMergePolicyV4Unsafe), 8);
   EXPECT_EQ(ExitCodeFor(SyncCode::kApplyFailed), 9);
   EXPECT_EQ(ExitCodeFor(SyncCode::kStateFailed), 10);
+  EXPECT_EQ(ExitCodeFor(SyncCode::kVerifyDamaged), 11);
 }
 
 TEST(CategoryTest, RetryRulesFollowTheCategory) {

@@ -1,4 +1,4 @@
-// hx sync log|restore|diff|forget|prune|verify|repair: argument parsing and rendering over the
+// hx sync log|restore|versions|diff|forget|prune|verify|repair: argument parsing and rendering over the
 // history module (history/history.h, history/verify.h). The store is the one
 // remembered at init.
 #include <cstdint>
@@ -21,6 +21,7 @@ struct HistoryArgs : VaultArgs {
   std::string path;
   std::string at;
   std::string to;
+  bool local = false;  // restore --local: from the history cache
   std::string from_spec;
   std::string to_spec;
   std::size_t limit = 20;
@@ -93,10 +94,25 @@ void RegisterHistory(CLI::App& sync, Context& context) {
                       "time (2026-12-06T08:04:38: the newest snapshot at or before it); default "
                       "the head. A path deleted there comes back as it was just before");
   restore->add_option("--to", args->to, "Write into this directory instead");
+  restore->add_flag("--local", args->local,
+                    "From this device's history cache .hx/versions/ (the versions pulls "
+                    "replaced; see hx sync versions) instead of the store: offline, no "
+                    "passphrase; --at is then a UTC time");
   restore->callback([&context, args] {
     context.exit_code = Finish(
-        context, SyncRestore(AbsolutePath(args->vault), MakeSyncOptions(*args, Prompt::kAllowed),
-                             {args->path, args->at, args->to}));
+        context, SyncRestore(AbsolutePath(args->vault),
+                             MakeSyncOptions(*args, args->local ? Prompt::kNever : Prompt::kAllowed),
+                             {args->path, args->at, args->to, args->local}));
+  });
+
+  CLI::App* versions = sync.add_subcommand(
+      "versions",
+      "List this device's history cache .hx/versions/: the versions pulls replaced or deleted "
+      "(offline); hx sync restore --local brings one back");
+  versions->add_option("vault_path", args->vault, "The vault folder")->required();
+  versions->add_option("path", args->path, "A vault-relative path: its versions only");
+  versions->callback([&context, args] {
+    context.exit_code = Finish(context, SyncVersions(AbsolutePath(args->vault), args->path));
   });
 
   CLI::App* diff =

@@ -27,6 +27,7 @@ struct SyncArgs : VaultArgs {
   std::string auto_merge;  // empty: the vault's default
   std::string decisions_file;
   bool metrics = false;  // status --metrics
+  std::optional<std::uint64_t> versions_max_bytes;  // config --versions-max-bytes
 };
 
 // The --auto-merge policy, if given (unknown names:
@@ -111,10 +112,15 @@ void RegisterSync(CLI::App& app, Context& context) {
   config->add_option("--auto-merge", args->auto_merge,
                      "Set the default merge policy of pull and push")
       ->type_name(MergePolicyTypeName());
+  config->add_option("--versions-max-bytes", args->versions_max_bytes,
+                     "Set the size cap of the local history cache .hx/versions/, where pulls "
+                     "keep the versions they replace or delete (default 1073741824, 1 GiB; "
+                     "0 turns it off)");
   config->callback([&context, args] {
     context.exit_code = Finish(context, [&]() -> Result<ConfigReport> {
       HX_ASSIGN_OR_RETURN(const std::optional<MergePolicy> policy, AutoMerge(*args));
-      return SyncConfigure(VaultPath(*args), {.default_merge_policy = policy});
+      return SyncConfigure(VaultPath(*args), {.default_merge_policy = policy,
+                                              .versions_max_bytes = args->versions_max_bytes});
     }());
   });
 

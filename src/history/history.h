@@ -26,6 +26,7 @@
 
 #include "base/error.h"
 #include "sync/engine.h"
+#include "versions/versions.h"
 
 namespace hx {
 
@@ -86,6 +87,11 @@ struct RestoreOptions {
   // Where to write; empty: beside the current path in the vault. A
   // relative directory is resolved against SyncOptions::cwd.
   std::string to;
+  // From this device's history cache (.hx/versions/, versions/versions.h)
+  // instead of the store: offline, no passphrase. `at` is then empty (the
+  // version most recently replaced) or a UTC time (the version the path
+  // held then: the first one replaced after it).
+  bool local = false;
 };
 
 struct RestoreReport {
@@ -103,6 +109,11 @@ struct RestoreReport {
   bool in_vault = true;
   std::uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
   std::vector<std::string> warnings;  // as LogReport's
+  // RestoreOptions::local: the cached version it came from (vault-relative,
+  // under .hx/versions/) and when a pull replaced it; the snapshot fields
+  // are then empty. The JSON carries "from_version" only when set.
+  std::string from_version;
+  std::int64_t from_replaced_ms = 0;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
@@ -119,8 +130,28 @@ struct RestoreReport {
 // restored copy like any new file. A path deleted in the named snapshot is
 // restored as it was in the newest older snapshot that had it (a deleted
 // directory with all its files, as they were just before the deletion).
+// With RestoreOptions::local the version is copied (never linked: an edit
+// of the restored file must not change the cache) from the history cache,
+// the same way; no store is opened. No cached version of the path (or none
+// replaced after --at): KC_SYNC_INPUT_INVALID, not_found, pointing to
+// 'hx sync versions' and to a restore from the store.
 Result<RestoreReport> SyncRestore(const std::filesystem::path& vault, const SyncOptions& options,
                                   const RestoreOptions& restore);
+
+// ---- hx sync versions -----------------------------------------------------
+
+// The local history cache (versions/versions.h): every version pulls kept
+// on this device (of `path` only, if not empty), newest first. Reads only
+// the vault folder: offline, no passphrase.
+struct VersionsReport {
+  std::string path;  // the filter ("" : all)
+  std::vector<StoredVersion> versions;
+  std::uint64_t bytes = 0;      // the listed versions' sizes
+  std::uint64_t max_bytes = 0;  // the cache's cap (0: off)
+  nlohmann::json ToJson() const;
+  std::string ToHuman() const;
+};
+Result<VersionsReport> SyncVersions(const std::filesystem::path& vault, const std::string& path);
 
 // ---- hx sync diff ---------------------------------------------------------
 

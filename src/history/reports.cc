@@ -70,6 +70,17 @@ std::string LogReport::ToHuman() const {
 }
 
 json RestoreReport::ToJson() const {
+  if (!from_version.empty()) {
+    return {{"bytes", bytes},
+            {"files", files},
+            {"from_replaced_ms", from_replaced_ms},
+            {"from_version", from_version},
+            {"in_vault", in_vault},
+            {"kind", kind},
+            {"path", path},
+            {"symlinks", symlinks},
+            {"written_to", written_to}};
+  }
   return {{"bytes", bytes},
           {"dirs", dirs},
           {"files", files},
@@ -88,6 +99,14 @@ json RestoreReport::ToJson() const {
 
 std::string RestoreReport::ToHuman() const {
   std::ostringstream out;
+  if (!from_version.empty()) {
+    out << "restored " << Printable(path) << " (" << kind << ") from this device's history cache: "
+        << "the version a pull replaced at " << FormatSnapshotTime(from_replaced_ms) << " ("
+        << Printable(from_version) << ")\n  to " << Printable(written_to) << ": " << bytes
+        << " bytes\n";
+    if (in_vault) out << "  the next push publishes it like any new file\n";
+    return out.str();
+  }
   out << "restored " << Printable(path) << " (" << kind << ") as it was in seq " << from_seq << " "
       << Short(from_snapshot_id) << " (" << FormatSnapshotTime(from_created_ms) << ")";
   if (from_seq != seq) out << ", the last version before seq " << seq;

@@ -14,7 +14,9 @@
 #include "history/reader.h"
 #include "os/vault_dir.h"
 #include "sync/archive.h"
+#include "sync/local_state.h"
 #include "sync/session.h"
+#include "versions/versions.h"
 
 namespace hx {
 namespace {
@@ -46,12 +48,11 @@ struct Destination {
   bool in_vault = true;
 };
 
-Result<Destination> OpenDestination(Session& s, const RestoreOptions& restore,
+Result<Destination> OpenDestination(const fs::path& vault, Env& env, const RestoreOptions& restore,
                                     const SyncOptions& options, std::string* base_rel) {
   Destination d;
-  const fs::path vault = s.local.vault();
   if (restore.to.empty()) {
-    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, vault));
+    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(env, vault));
     d.dir.emplace(std::move(dir));
     d.staging_rel = std::string(kVaultStateDirName) + "/staging";
     d.staging_area = VaultArea::kState;
@@ -69,7 +70,7 @@ Result<Destination> OpenDestination(Session& s, const RestoreOptions& restore,
     std::string dir_rel = rel_text == "." ? std::string() : rel_text;
     while (!dir_rel.empty() && dir_rel.back() == '/') dir_rel.pop_back();
     if (!dir_rel.empty()) HX_RETURN_IF_ERROR(CheckUserPath(dir_rel));
-    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, vault));
+    HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(env, vault));
     d.dir.emplace(std::move(dir));
     d.staging_rel = std::string(kVaultStateDirName) + "/staging";
     d.staging_area = VaultArea::kState;
@@ -78,10 +79,10 @@ Result<Destination> OpenDestination(Session& s, const RestoreOptions& restore,
     return d;
   }
   // Outside the vault: the directory (its parent must exist) is the root.
-  if (const int err = s.env->MkdirAt(AT_FDCWD, to.c_str(), 0777); err != 0 && err != EEXIST) {
+  if (const int err = env.MkdirAt(AT_FDCWD, to.c_str(), 0777); err != 0 && err != EEXIST) {
     return OsError(SyncCode::kApplyFailed, "cannot create", to, err);
   }
-  HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(*s.env, to));
+  HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(env, to));
   d.dir.emplace(std::move(dir));
   d.staging_rel = "";
   d.staging_area = VaultArea::kContent;
@@ -177,11 +178,129 @@ Status WriteItem(Session& s, const Destination& d, const Entry& entry, const std
   return moved;
 }
 
+// Copies the cached version `from` (a file or symlink under .hx/versions/
+// of `vault`) to `to_rel` (which must be free) as WriteItem writes: bytes
+// copied (never linked) into a durable temporary, then moved into place
+// without replacing anything.
+Status CopyCached(Env& env, const VaultDir& vault, const Destination& d, const StoredVersion& from,
+                  const std::string& to_rel, std::uint64_t* bytes) {
+  HX_ASSIGN_OR_RETURN(VaultSlot src, vault.OpenParent(from.rel, VaultArea::kState, false));
+  HX_ASSIGN_OR_RETURN(Fd staging, d.dir->OpenDir(d.staging_rel, d.staging_area, true));
+  const std::string name = d.temp_prefix + std::to_string(::getpid()) + "-" +
+                           std::to_string(temp_counter.fetch_add(1)) + ".tmp";
+  const std::string temp_rel = Join(d.staging_rel, name);
+  const auto drop = [&] { (void)env.UnlinkAt(staging.get(), name.c_str(), 0); };
+  struct stat st;
+  if (const int err = env.StatAt(src.dir.get(), src.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+      err != 0) {
+    return vault.PathError("cannot inspect", from.rel, err);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    std::string target;
+    if (const int err = env.ReadlinkAt(src.dir.get(), src.name.c_str(), &target); err != 0) {
+      return vault.PathError("cannot read", from.rel, err);
+    }
+    if (const int err = env.SymlinkAt(target.c_str(), staging.get(), name.c_str()); err != 0) {
+      return d.dir->PathError("cannot create symlink", temp_rel, err);
+    }
+  } else {
+    int raw_in = -1;
+    if (const int err = env.Open(src.dir.get(), src.name.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw_in);
+        err != 0) {
+      return vault.PathError("cannot open", from.rel, err);
+    }
+    Fd in(env, raw_in);
+    int raw = -1;
+    if (const int err = env.Open(staging.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                 (st.st_mode & S_IXUSR) != 0 ? 0777 : 0666, &raw);
+        err != 0) {
+      return d.dir->PathError("cannot create", temp_rel, err);
+    }
+    Fd out(env, raw);
+    const auto fail = [&](Error e) -> Status {
+      out.reset();
+      drop();
+      return std::move(e).With("path", to_rel);
+    };
+    std::string buffer(std::size_t{1} << 16, '\0');
+    for (;;) {
+      std::size_t got = 0;
+      if (const int err = env.Read(in.get(), buffer.data(), buffer.size(), &got); err != 0) {
+        return fail(vault.PathError("cannot read", from.rel, err));
+      }
+      if (got == 0) break;
+      if (const int err = WriteAll(env, out.get(), std::string_view(buffer.data(), got)); err != 0) {
+        return fail(d.dir->PathError("cannot write", temp_rel, err));
+      }
+      *bytes += got;
+    }
+    const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
+    (void)env.Futimens(out.get(), times);
+    if (const int err = env.Fsync(out.get()); err != 0) {
+      return fail(d.dir->PathError("cannot sync", temp_rel, err));
+    }
+    if (const int err = out.reset(); err != 0) {
+      drop();
+      return d.dir->PathError("cannot write", temp_rel, err).With("path", to_rel);
+    }
+  }
+  Status moved = MoveNoReplace(*d.dir, temp_rel, d.staging_area, to_rel, VaultArea::kContent);
+  if (!moved.ok()) drop();
+  return moved;
+}
+
+// hx sync restore --local: from the history cache, without the store.
+Result<RestoreReport> RestoreFromCache(const fs::path& vault, const SyncOptions& options,
+                                       const RestoreOptions& restore) {
+  std::optional<std::int64_t> at;
+  if (!restore.at.empty()) {
+    at = ParseSnapshotTime(restore.at);
+    if (!at) {
+      return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                   "with --local, --at takes a UTC time (2026-12-06T08:04:38), not '" +
+                       restore.at + "'");
+    }
+  }
+  Env& env = options.env != nullptr ? *options.env : Env::Default();
+  HX_ASSIGN_OR_RETURN(LocalState local, LocalState::Open(vault, env));
+  HX_ASSIGN_OR_RETURN(VaultDir dir, VaultDir::Open(env, local.vault()));
+  HX_ASSIGN_OR_RETURN(std::vector<StoredVersion> cached, ListVersions(dir, restore.path));
+  // Newest first: the version held at `at` is the oldest replaced after it.
+  const StoredVersion* pick = nullptr;
+  for (const StoredVersion& v : cached) {
+    if (!at || v.time_ms > *at) pick = &v;
+    if (!at) break;
+  }
+  if (pick == nullptr) {
+    return Error(SyncCode::kInputInvalid, Category::kNotFound,
+                 "this device's history cache holds no version of " + restore.path +
+                     (at ? " replaced after " + restore.at : std::string()) +
+                     "; 'hx sync versions <vault>' lists what it holds, and a restore without "
+                     "--local brings it back from the store")
+        .With("path", restore.path);
+  }
+  RestoreReport report;
+  report.path = restore.path;
+  report.kind = pick->symlink ? "symlink" : "file";
+  report.from_version = pick->rel;
+  report.from_replaced_ms = pick->time_ms;
+  std::string base_rel;
+  HX_ASSIGN_OR_RETURN(Destination d, OpenDestination(local.vault(), env, restore, options, &base_rel));
+  report.in_vault = d.in_vault;
+  HX_ASSIGN_OR_RETURN(const std::string top,
+                      FreeName(d, base_rel, !restore.to.empty(), pick->time_ms));
+  report.written_to = d.in_vault ? top : (d.dir->root() / top).string();
+  HX_RETURN_IF_ERROR(CopyCached(env, dir, d, *pick, top, &report.bytes));
+  (pick->symlink ? report.symlinks : report.files) = 1;
+  return report;
+}
+
 }  // namespace
 
 Result<RestoreReport> SyncRestore(const std::filesystem::path& vault, const SyncOptions& options,
                                   const RestoreOptions& restore) {
   HX_RETURN_IF_ERROR(CheckUserPath(restore.path));
+  if (restore.local) return RestoreFromCache(vault, options, restore);
   HX_ASSIGN_OR_RETURN(Session s, OpenSession(vault, options));
   HistoryReader reader(s);
   HX_RETURN_IF_ERROR(reader.LoadAll());
@@ -222,7 +341,8 @@ Result<RestoreReport> SyncRestore(const std::filesystem::path& vault, const Sync
   report.kind = std::string(ToString(version->entry.kind));
 
   std::string base_rel;
-  HX_ASSIGN_OR_RETURN(Destination d, OpenDestination(s, restore, options, &base_rel));
+  HX_ASSIGN_OR_RETURN(Destination d,
+                      OpenDestination(s.local.vault(), *s.env, restore, options, &base_rel));
   report.in_vault = d.in_vault;
   HX_ASSIGN_OR_RETURN(const std::string top,
                       FreeName(d, base_rel, !restore.to.empty(), from->created_ms));

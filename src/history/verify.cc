@@ -45,7 +45,7 @@ std::optional<Error> DamageError(const VerifyReport& r, std::string_view vault_h
     what += ", affecting " + std::to_string(r.affected_path_count) +
             " path(s) (first: " + r.affected_paths.front() + ")";
   }
-  Error e(SyncCode::kStateFailed, Category::kCorrupt,
+  Error e(SyncCode::kVerifyDamaged, Category::kCorrupt,
           "the store at " + r.target + " has " + what + "; run 'hx sync repair " +
               std::string(vault_hint) +
               "' (with --read-data for damaged bytes) on a device that still has those files");
@@ -259,7 +259,7 @@ Result<ObjectRepairReport> RepairObjects(const std::filesystem::path& vault,
     }
     message += "; run 'hx sync repair' on a device that still has them, or restore those paths "
                "from an older snapshot ('hx sync restore')";
-    report.error = Error(SyncCode::kStateFailed, Category::kCorrupt, std::move(message))
+    report.error = Error(SyncCode::kVerifyDamaged, Category::kCorrupt, std::move(message))
                        .With("unrepairable_paths", std::to_string(report.unrepairable_path_count));
   }
   return report;

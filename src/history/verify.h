@@ -52,6 +52,7 @@ namespace hx {
 
 // The process exit code of a verify (or repair) that found damage it did
 // not fix (docs/ERRORS.md): distinct from every KC_SYNC_* class.
+// ExitCodeFor(SyncCode::kVerifyDamaged), the code of its error.
 inline constexpr int kExitDamaged = 11;
 
 struct VerifyOptions {
@@ -113,7 +114,7 @@ struct VerifyReport {
   // Every path a damaged object affects, sorted, at most 1,000.
   std::vector<std::string> affected_paths;
   std::uint64_t affected_path_count = 0;
-  // Set when anything is damaged: KC_SYNC_STATE_FAILED (corrupt) saying what
+  // Set when anything is damaged: KC_SYNC_VERIFY_DAMAGED (corrupt) saying what
   // and pointing to hx sync repair (the CLI exits kExitDamaged).
   std::optional<Error> error;
   bool damaged() const { return !damaged_snapshots.empty() || !damaged_objects.empty(); }

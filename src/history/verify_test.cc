@@ -142,7 +142,9 @@ TEST_F(VerifyTest, ReadDataFindsAFlippedByteAMissingPackAndATruncatedSnapshotNam
   EXPECT_TRUE(Contains(full->affected_paths, "c.txt"));
   EXPECT_FALSE(Contains(full->affected_paths, "d.txt"));
   ASSERT_TRUE(full->error.has_value());
-  EXPECT_EQ(full->error->code, SyncCode::kStateFailed);
+  // A code of its own, whose class is the exit code the CLI gives.
+  EXPECT_EQ(full->error->code, SyncCode::kVerifyDamaged);
+  EXPECT_EQ(ExitCodeFor(full->error->code), kExitDamaged);
   EXPECT_NE(full->error->message.find("hx sync repair"), std::string::npos);
 }
 

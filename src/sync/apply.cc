@@ -15,6 +15,7 @@
 #include "base/os_error.h"
 #include "hash/blake3.h"
 #include "os/vault_dir.h"
+#include "versions/versions.h"
 
 namespace hx {
 namespace {
@@ -428,17 +429,30 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   const auto file_like = [](EntryKind kind) {
     return kind == EntryKind::kFile || kind == EntryKind::kSymlink;
   };
+  // The local history cache's name for item i's local file or symlink.
+  std::vector<std::optional<Displacement>> versioned(items.size());
+  if (input.keep_versions_at_ms) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (join(i) || !file_like(local_kind(i))) continue;
+      versioned[i] = Displacement{.to = VersionRel(items[i].path, *input.keep_versions_at_ms),
+                                  .free_variant = true,
+                                  .durable = false};
+    }
+  }
   // Where item i's local version (a file or symlink, or a directory that a
-  // file or symlink replaces) goes when it is replaced (null: it is simply
-  // replaced or removed).
+  // file or symlink replaces) goes when it is replaced: a merge policy's
+  // name for it, else the history cache (null: it is simply replaced or
+  // removed).
   const auto displacement = [&](std::size_t i) -> const Displacement* {
-    if (input.displace == nullptr) return nullptr;
     const EntryKind was = local_kind(i);
     if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote.kind))) {
       return nullptr;
     }
-    auto it = input.displace->find(items[i].path);
-    return it == input.displace->end() ? nullptr : &it->second;
+    if (input.displace != nullptr) {
+      auto it = input.displace->find(items[i].path);
+      if (it != input.displace->end()) return &it->second;
+    }
+    return versioned[i] ? &*versioned[i] : nullptr;
   };
 
   // Declare every chunk the writes will need, so reads are coalesced.

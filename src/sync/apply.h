@@ -85,6 +85,12 @@ struct ApplyInput {
   // directory that a file or symlink replaces (it is kept with everything
   // in it). Each such path has a kTakeRemote item in the plan.
   const std::map<std::string, Displacement>* displace = nullptr;
+  // The local history cache (versions/versions.h): when set, the local
+  // file or symlink an item replaces or deletes (one `displace` does not
+  // keep) is kept at VersionRel(path, *keep_versions_at_ms) by the same
+  // step (sync/displace.h, never fsynced: a cache), so a kill at any point
+  // leaves it at its path or in the cache.
+  std::optional<std::int64_t> keep_versions_at_ms = std::nullopt;
 };
 
 // Applies every kTakeRemote and kJoin item of `items` (conflicts must have

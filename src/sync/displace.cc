@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sync/resolve.h"
+
 namespace hx {
 namespace {
 
@@ -45,6 +47,9 @@ std::string Join(const std::string& parent, const std::string& name) {
 struct Aside {
   std::string name;
   std::string rel;
+  // A conflict copy that already held the same content: nothing was linked
+  // or renamed there (and nothing there is ours to remove).
+  bool already = false;
 };
 
 // One replacement (or move) of the version at `path` that keeps it at d's
@@ -70,18 +75,26 @@ class Keeper {
   // here.
   Result<std::optional<Aside>> PutAside(int from_dir, const std::string& from, bool by_rename) {
     for (int n = 1; n <= kMaxVariants; ++n) {
-      std::string name = n == 1 ? to_.name : to_.name + ".~" + std::to_string(n) + "~";
+      std::string name = n == 1             ? to_.name
+                         : d_.conflict_copy ? ConflictCopyVariant(to_.name, n)
+                                            : to_.name + ".~" + std::to_string(n) + "~";
       const int err =
           by_rename ? vault_.RenameNoReplace(from_dir, from, to_.dir.get(), name)
                     : env_.LinkAt(from_dir, from.c_str(), to_.dir.get(), name.c_str());
-      if (err == 0) return std::optional<Aside>(Aside{name, Join(to_parent_, name)});
+      if (err == 0) return std::optional<Aside>(Aside{name, Join(to_parent_, name), false});
       if (err == EEXIST) {
         struct stat mine, there;
         if (!by_rename &&
             env_.StatAt(from_dir, from.c_str(), &mine, AT_SYMLINK_NOFOLLOW) == 0 &&
             env_.StatAt(to_.dir.get(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 &&
             mine.st_dev == there.st_dev && mine.st_ino == there.st_ino) {
-          return std::optional<Aside>(Aside{name, Join(to_parent_, name)});
+          return std::optional<Aside>(Aside{name, Join(to_parent_, name), false});
+        }
+        if (d_.conflict_copy) {
+          if (SameContent(from_dir, from, name)) {
+            return std::optional<Aside>(Aside{name, Join(to_parent_, name), /*already=*/true});
+          }
+          continue;
         }
         if (d_.free_variant) continue;
         const std::string full = vault_.Full(path_).string();
@@ -129,7 +142,7 @@ class Keeper {
         }
       }
     }
-    (void)env_.UnlinkAt(to_.dir.get(), aside->name.c_str(), 0);
+    if (!aside->already) (void)env_.UnlinkAt(to_.dir.get(), aside->name.c_str(), 0);
     return vault_.PathError("cannot move into place", path_, err);
   }
 
@@ -139,6 +152,16 @@ class Keeper {
   Result<std::string> ReplaceAfterRenameAside(const StagedVersion& staged) {
     HX_ASSIGN_OR_RETURN(std::optional<Aside> aside,
                         PutAside(slot_.dir.get(), slot_.name, /*by_rename=*/true));
+    if (aside && aside->already) {
+      // The old version's content is kept at the copy: the path is simply
+      // replaced (it holds the old or the new version at every instant).
+      if (const int err = env_.RenameAt(staged.dir, staged.name.c_str(), slot_.dir.get(),
+                                        slot_.name.c_str(), 0);
+          err != 0) {
+        return vault_.PathError("cannot move into place", path_, err);
+      }
+      return Kept(*aside);
+    }
     if (const int err =
             vault_.RenameNoReplace(staged.dir, staged.name, slot_.dir.get(), slot_.name);
         err != 0) {
@@ -208,11 +231,56 @@ class Keeper {
   Result<std::string> MoveAside() {
     HX_ASSIGN_OR_RETURN(std::optional<Aside> aside,
                         PutAside(slot_.dir.get(), slot_.name, /*by_rename=*/true));
+    if (aside && aside->already) {
+      // Its content is kept at the copy: the path is simply removed.
+      if (const int err = env_.UnlinkAt(slot_.dir.get(), slot_.name.c_str(), 0);
+          err != 0 && err != ENOENT) {
+        return vault_.PathError("cannot delete", path_, err);
+      }
+    }
     (void)env_.Fsync(slot_.dir.get());
     return Kept(*aside);
   }
 
  private:
+  // Whether `name` in the copy's directory holds the same file or symlink
+  // content as `from` in `from_dir` (bytes and executable bit, or target).
+  // Directories, other kinds and anything unreadable: false (the copy then
+  // takes a fresh name: never a wrong "already kept").
+  bool SameContent(int from_dir, const std::string& from, const std::string& name) {
+    struct stat a, b;
+    if (env_.StatAt(from_dir, from.c_str(), &a, AT_SYMLINK_NOFOLLOW) != 0 ||
+        env_.StatAt(to_.dir.get(), name.c_str(), &b, AT_SYMLINK_NOFOLLOW) != 0) {
+      return false;
+    }
+    if (S_ISLNK(a.st_mode) && S_ISLNK(b.st_mode)) {
+      std::string ta, tb;
+      return env_.ReadlinkAt(from_dir, from.c_str(), &ta) == 0 &&
+             env_.ReadlinkAt(to_.dir.get(), name.c_str(), &tb) == 0 && ta == tb;
+    }
+    if (!S_ISREG(a.st_mode) || !S_ISREG(b.st_mode) || a.st_size != b.st_size ||
+        (a.st_mode & S_IXUSR) != (b.st_mode & S_IXUSR)) {
+      return false;
+    }
+    int raw_a = -1, raw_b = -1;
+    if (env_.Open(from_dir, from.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw_a) != 0) return false;
+    Fd fa(env_, raw_a);
+    if (env_.Open(to_.dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw_b) != 0) return false;
+    Fd fb(env_, raw_b);
+    std::string ba(std::size_t{1} << 16, '\0'), bb(std::size_t{1} << 16, '\0');
+    std::uint64_t offset = 0;
+    while (true) {
+      std::size_t got_a = 0, got_b = 0;
+      if (env_.PRead(fa.get(), ba.data(), ba.size(), offset, &got_a) != 0 ||
+          env_.PRead(fb.get(), bb.data(), bb.size(), offset, &got_b) != 0 || got_a != got_b) {
+        return false;
+      }
+      if (got_a == 0) return offset == static_cast<std::uint64_t>(a.st_size);
+      if (std::string_view(ba.data(), got_a) != std::string_view(bb.data(), got_b)) return false;
+      offset += got_a;
+    }
+  }
+
   // Swaps `name` in `dir` with what is at the path.
   int Exchange(int dir, const std::string& name) {
     return env_.RenameAt(dir, name.c_str(), slot_.dir.get(), slot_.name.c_str(), RENAME_EXCHANGE);
@@ -220,7 +288,7 @@ class Keeper {
 
   // Success: the new name made durable.
   Result<std::string> Kept(const Aside& aside) {
-    (void)env_.Fsync(to_.dir.get());
+    if (d_.durable) (void)env_.Fsync(to_.dir.get());
     return aside.rel;
   }
 

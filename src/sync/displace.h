@@ -53,11 +53,23 @@ struct Displacement {
   // conflict copy).
   std::string to;
   // The archive's rule (sync/archive.h): when `to` is taken by something
-  // else, the first free "<to>.~N~" (N = 2, 3, ...). Otherwise a taken `to`
-  // fails the item (KC_SYNC_APPLY_FAILED, kConflict). Either way a name
-  // that already holds this very version (the same inode: a link an
-  // interrupted run left) is reused.
+  // else, the first free "<to>.~N~" (N = 2, 3, ...).
   bool free_variant = false;
+  // A keep_both conflict copy (sync/resolve.h): when `to` is taken, a file
+  // or symlink there with the same content (bytes and executable bit, or
+  // target) already keeps this version — nothing is written there, and the
+  // path is simply replaced (or, for a deletion, removed); other bytes get
+  // the first free ConflictCopyVariant(to, N) (N = 2, 3, ...). Never
+  // replaces anything.
+  bool conflict_copy = false;
+  // Whether d's directory is fsynced once the version has its new name.
+  // The local history cache (versions/versions.h) skips it: its versions
+  // are a cache of what the store holds, and one fsync per replaced file
+  // would cost a journal commit each.
+  bool durable = true;
+  // With neither, a taken `to` fails the item (KC_SYNC_APPLY_FAILED,
+  // kConflict). In every case a name that already holds this very version
+  // (the same inode: a link an interrupted run left) is reused.
 };
 
 // A version staged to replace what is at a path: `name` in the open

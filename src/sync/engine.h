@@ -324,11 +324,15 @@ Result<PullReport> SyncPull(const std::filesystem::path& vault, const SyncOption
 
 // The vault's settings. Unset fields are left as they are.
 struct ConfigChanges {
-  std::optional<MergePolicy> default_merge_policy;
+  std::optional<MergePolicy> default_merge_policy = std::nullopt;
+  // The local history cache's cap in bytes (0: off; versions/versions.h).
+  // A smaller cap takes effect at the next pull's thinning.
+  std::optional<std::uint64_t> versions_max_bytes = std::nullopt;
 };
 struct ConfigReport {
   std::string vault_path;
   std::string default_merge_policy;
+  std::uint64_t versions_max_bytes = 0;
   bool changed = false;
   nlohmann::json ToJson() const;
   std::string ToHuman() const;

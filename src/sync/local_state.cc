@@ -120,6 +120,9 @@ Result<std::string> EncodeLocalConfig(const LocalConfig& config) {
   if (config.default_merge_policy != MergePolicy::kNone) {
     j["default_merge_policy"] = std::string(MergePolicyName(config.default_merge_policy));
   }
+  if (config.versions_max_bytes != kDefaultVersionsMaxBytes) {
+    j["versions_max_bytes"] = config.versions_max_bytes;
+  }
   return WriteCanonicalJson(j);
 }
 
@@ -159,6 +162,11 @@ Result<LocalConfig> ParseLocalConfig(std::string_view bytes) {
     if (f.Has("default_merge_policy")) {
       HX_ASSIGN_OR_RETURN(const std::string name, f.String("default_merge_policy"));
       HX_ASSIGN_OR_RETURN(config.default_merge_policy, ParseMergePolicy(name));
+    }
+    if (f.Has("versions_max_bytes")) {
+      HX_ASSIGN_OR_RETURN(const std::int64_t cap, f.Int("versions_max_bytes"));
+      if (cap < 0) return InvalidInput(SyncCode::kInputInvalid, "versions_max_bytes must be >= 0");
+      config.versions_max_bytes = static_cast<std::uint64_t>(cap);
     }
     return f.RejectUnknownFields();
   };
@@ -413,7 +421,13 @@ Result<ConfigReport> SyncConfigure(const fs::path& vault, const ConfigChanges& c
     HX_RETURN_IF_ERROR(local.UpdateConfig(config));
     report.changed = true;
   }
+  if (changes.versions_max_bytes && *changes.versions_max_bytes != config.versions_max_bytes) {
+    config.versions_max_bytes = *changes.versions_max_bytes;
+    HX_RETURN_IF_ERROR(local.UpdateConfig(config));
+    report.changed = true;
+  }
   report.default_merge_policy = std::string(MergePolicyName(local.config().default_merge_policy));
+  report.versions_max_bytes = local.config().versions_max_bytes;
   return report;
 }
 

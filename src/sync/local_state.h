@@ -15,6 +15,8 @@
 //   .hx/reports/      reports of pulls and links
 //   .hx/conflicts/    conflict artifacts with plaintext paths
 //   .hx/archive/      versions a merge policy replaced (sync/archive.h)
+//   .hx/versions/     versions pulls replaced or deleted: the local history
+//                     cache (versions/versions.h), capped and thinned
 //
 // Opening takes the process lock: a second hx process on the same vault gets
 // KC_SYNC_LOCKED instead of racing the first. The lock is released when the
@@ -37,6 +39,7 @@
 #include "merge/policy.h"
 #include "os/env.h"
 #include "store/target_uri.h"
+#include "versions/versions.h"
 
 namespace hx {
 
@@ -55,6 +58,9 @@ struct LocalConfig {
   // The merge policy of a pull or push without --auto-merge. Stored as
   // "default_merge_policy" only when it is not "none" (older configs lack it).
   MergePolicy default_merge_policy = MergePolicy::kNone;
+  // The local history cache's size cap (versions/versions.h; 0: off).
+  // Stored as "versions_max_bytes" only when it is not the default.
+  std::uint64_t versions_max_bytes = kDefaultVersionsMaxBytes;
 };
 
 class LocalState {

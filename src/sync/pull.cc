@@ -39,6 +39,7 @@
 #include "sync/prepare.h"
 #include "sync/resolve.h"
 #include "sync/session.h"
+#include "versions/versions.h"
 
 namespace hx {
 namespace {
@@ -142,6 +143,9 @@ Result<std::string> ReadDecisionsFile(const std::filesystem::path& file) {
 // items were applied.
 struct ResolutionOutcome {
   std::optional<std::string> archived;  // vault-relative
+  // keep_both: where the losing local version is, when not at the name the
+  // resolution chose (that name held other bytes: a variant of it).
+  std::optional<std::string> renamed_to;
   std::optional<Error> error;
   // The local version could not be moved away: nothing may be written at
   // the path.
@@ -230,6 +234,41 @@ Status EnsureConservativeSafe(Session& s, const PreparedPull& p, MergePolicy pol
 // The archive's reason id for the losing versions of this pull.
 std::string ArchiveReason(const Head& head) { return "pull-" + head.snapshot_id.substr(0, 16); }
 
+// The local history cache (versions/versions.h): the time under which this
+// pull keeps what it replaces or deletes, unless the cache is off.
+std::optional<std::int64_t> VersionsAt(const Session& s, const SyncOptions& options) {
+  if (s.local.config().versions_max_bytes == 0) return std::nullopt;
+  return options.now_ms;
+}
+
+// Thins and caps the cache once this pull kept a version there. A thinning
+// that fails is a warning: the pull itself is done.
+void ThinVersionsAfter(Session& s, const SyncOptions& options,
+                       const std::vector<AppliedItem>& applied, PullReport& report) {
+  if (!VersionsAt(s, options)) return;
+  const std::string prefix = std::string(kVersionsRel) + "/";
+  const bool kept = std::any_of(applied.begin(), applied.end(), [&](const AppliedItem& a) {
+    return a.displaced_to && a.displaced_to->starts_with(prefix);
+  });
+  if (!kept) return;
+  Result<VaultDir> vault = VaultDir::Open(*s.env, s.local.vault());
+  Result<ThinReport> thinned =
+      vault.ok() ? ThinVersions(*vault, VersionsPolicy{.max_bytes = s.local.config().versions_max_bytes},
+                                options.now_ms)
+                 : Result<ThinReport>(vault.error());
+  if (!thinned.ok()) report.warnings.push_back(thinned.error());
+}
+
+// Moves the losing local version at `path` to its conflict copy name `to`
+// (a move with nothing to apply at `path`) through the symlink-safe
+// VaultDir; returns where it is now (displace.h's conflict_copy rule).
+Result<std::string> KeepAsConflictCopy(Env& env, const std::filesystem::path& root,
+                                       const std::string& path, const std::string& to) {
+  HX_ASSIGN_OR_RETURN(VaultDir vault, VaultDir::Open(env, root));
+  HX_ASSIGN_OR_RETURN(VaultSlot slot, vault.OpenParent(path, VaultArea::kContent, false));
+  return MoveKeeping(vault, slot, path, Displacement{.to = to, .conflict_copy = true});
+}
+
 // The losing local versions that the applier keeps as it replaces them
 // (apply.h: the path always holds the old or the new version): every move
 // whose path has an item to apply. The others are moved by SetAsideLosers.
@@ -244,10 +283,10 @@ std::map<std::string, Displacement> DisplacedLosers(const Resolution& resolution
         item->action != PullAction::kTakeRemote) {
       continue;
     }
-    out[move.path] = move.to ? Displacement{*move.to, false}
-                             : Displacement{ArchiveStateRel(ArchiveReason(head) + "-local",
-                                                            move.path),
-                                            true};
+    out[move.path] = move.to ? Displacement{.to = *move.to, .conflict_copy = true}
+                             : Displacement{.to = ArchiveStateRel(ArchiveReason(head) + "-local",
+                                                                  move.path),
+                                            .free_variant = true};
   }
   return out;
 }
@@ -281,7 +320,15 @@ std::map<std::string, ResolutionOutcome> SetAsideLosers(
     }
     Status moved = OkStatus();
     if (move.to) {
-      moved = MoveNoReplace(s.local, move.path, *move.to, *input.env);
+      // Never over anything: a copy already holding this version is reused,
+      // other bytes give the copy a variant name (sync/displace.h).
+      Result<std::string> kept = KeepAsConflictCopy(*input.env, s.local.vault(), move.path,
+                                                    *move.to);
+      if (kept.ok()) {
+        if (*kept != *move.to) o.renamed_to = *kept;
+      } else {
+        moved = kept.error();
+      }
     } else {
       Result<std::filesystem::path> where =
           ArchiveVersion(s.local, move.path, reason + "-local", *input.env);
@@ -422,7 +469,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                .cache = &base.stats,
                                .checkpoint = &apply_options,
                                .env = s.env,
-                               .displace = &displaced};
+                               .displace = &displaced,
+                               .keep_versions_at_ms = VersionsAt(s, options)};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
     outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, displaced, scan);
@@ -436,12 +484,17 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   options.Checkpoint("pull.before_apply");
   std::vector<AppliedItem> applied = ApplyPlan(apply_input, *to_apply, fetcher);
   options.Checkpoint("pull.after_apply");
+  ThinVersionsAfter(s, options, applied, report);
   // Where the applier archived the losing local versions it displaced.
   for (std::size_t i = 0; i < to_apply->size(); ++i) {
     const std::string& path = (*to_apply)[i].path;
     auto d = displaced.find(path);
     if (d != displaced.end() && d->second.free_variant && applied[i].displaced_to) {
       outcomes[path].archived = *applied[i].displaced_to;
+    }
+    if (d != displaced.end() && d->second.conflict_copy && applied[i].displaced_to &&
+        *applied[i].displaced_to != d->second.to) {
+      outcomes[path].renamed_to = *applied[i].displaced_to;
     }
   }
 
@@ -542,6 +595,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
     auto o = outcomes.find(rc.path);
     if (o != outcomes.end()) {
       out.archived = o->second.archived;
+      if (o->second.renamed_to) out.renamed_to = o->second.renamed_to;
       out.error = o->second.error;
     }
     for (const std::optional<std::string>& path : {std::optional<std::string>(rc.path), rc.renamed_to}) {

@@ -241,12 +241,16 @@ std::string PullReport::ToHuman() const {
 json ConfigReport::ToJson() const {
   return {{"changed", changed},
           {"default_merge_policy", default_merge_policy},
-          {"vault_path", vault_path}};
+          {"vault_path", vault_path},
+          {"versions_max_bytes", versions_max_bytes}};
 }
 
 std::string ConfigReport::ToHuman() const {
   return std::string(changed ? "set" : "unchanged") +
-         ": default merge policy " + default_merge_policy + "\n";
+         ": default merge policy " + default_merge_policy + "; history cache (.hx/versions) " +
+         (versions_max_bytes == 0 ? std::string("off")
+                                  : "at most " + std::to_string(versions_max_bytes) + " bytes") +
+         "\n";
 }
 
 }  // namespace hx

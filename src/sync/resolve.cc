@@ -319,6 +319,31 @@ std::string ContentId(const Entry& entry) {
   return Blake3Hex(d);
 }
 
+std::string ConflictCopyVariant(std::string_view copy, int variant) {
+  const std::size_t slash = copy.rfind('/');
+  const std::size_t leaf = slash == std::string_view::npos ? 0 : slash + 1;
+  constexpr std::string_view kMarker = " (conflict ";
+  const std::size_t marker = copy.rfind(kMarker);
+  const std::size_t close =
+      marker == std::string_view::npos || marker < leaf ? std::string_view::npos
+                                                        : copy.find(')', marker);
+  if (close == std::string_view::npos) {
+    return std::string(copy) + ".~" + std::to_string(variant) + "~";
+  }
+  // "<node8> <content8>" or "<node8> <content8> <n>": keep the first two.
+  std::string_view inside = copy.substr(marker + kMarker.size(), close - marker - kMarker.size());
+  const std::size_t first = inside.find(' ');
+  const std::size_t second = first == std::string_view::npos ? std::string_view::npos
+                                                             : inside.find(' ', first + 1);
+  if (second != std::string_view::npos) inside = inside.substr(0, second);
+  std::string out(copy.substr(0, marker));
+  out += kMarker;
+  out += inside;
+  out += " " + std::to_string(variant);
+  out += copy.substr(close);
+  return out;
+}
+
 std::string ConflictCopyName(std::string_view path, const Entry& loser, const Entry& winner) {
   return CopyNameVariant(path, loser, winner, 1);
 }

@@ -32,7 +32,10 @@
 // a conflict copy) is a local change that the next push publishes on top of
 // the remote vectors — it descends from both sides and never conflicts
 // again. Two devices that resolve the same conflict produce the same
-// content under the same names, which join.
+// content under the same names, which join. Resolving the same conflict
+// twice (the copy is already there with the same bytes) reuses the copy;
+// a copy name taken by other bytes gives the loser ConflictCopyVariant's
+// next name (sync/displace.h): nothing is ever replaced.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -75,6 +78,14 @@ Result<Decisions> ParseDecisions(std::string_view bytes);
 // content8: the first 8 hex digits of ContentId(loser). <ext> is the last
 // ".xyz" of the base name (none for names starting with their only dot).
 std::string ConflictCopyName(std::string_view path, const Entry& loser, const Entry& winner);
+
+// The conflict copy name `copy` (a name ConflictCopyName made, or one of
+// its variants) as its variant `variant` >= 2:
+//   "<dir>/<stem> (conflict <node8> <content8> <variant>)<ext>"
+// — the name a conflict copy takes when its own name is taken by other bytes
+// (sync/displace.h). A name without the "(conflict ...)" marker gets
+// ".~<variant>~" appended.
+std::string ConflictCopyVariant(std::string_view copy, int variant);
 
 // BLAKE3 hex of a canonical description of an entry's content (kind, size,
 // executable bit and chunk ids, or link target): equal exactly when

@@ -84,6 +84,20 @@ TEST(ConflictCopyNameTest, NamesTheLosersNodeAndContentBeforeTheExtension) {
             "a.tar (conflict bbbbbbbb " + content + ").gz");
 }
 
+TEST(ConflictCopyVariantTest, NumbersTheVariantInsideTheMarkerBeforeTheExtension) {
+  EXPECT_EQ(ConflictCopyVariant("docs/report (conflict bbbbbbbb 12345678).txt", 2),
+            "docs/report (conflict bbbbbbbb 12345678 2).txt");
+  // A variant's variant replaces the number.
+  EXPECT_EQ(ConflictCopyVariant("docs/report (conflict bbbbbbbb 12345678 2).txt", 3),
+            "docs/report (conflict bbbbbbbb 12345678 3).txt");
+  EXPECT_EQ(ConflictCopyVariant("Makefile (conflict bbbbbbbb 12345678)", 2),
+            "Makefile (conflict bbbbbbbb 12345678 2)");
+  EXPECT_EQ(ConflictCopyVariant("a (b).tar (conflict bbbbbbbb 12345678).g)z", 4),
+            "a (b).tar (conflict bbbbbbbb 12345678 4).g)z");
+  // The marker must be in the leaf name.
+  EXPECT_EQ(ConflictCopyVariant("d (conflict x y)/plain.txt", 2), "d (conflict x y)/plain.txt.~2~");
+}
+
 TEST(ContentIdTest, EqualExactlyForTheSameContent) {
   EXPECT_EQ(ContentId(File(1, {{kNodeA, 1}})), ContentId(File(1, {{kNodeB, 7}})));
   EXPECT_NE(ContentId(File(1, {})), ContentId(File(2, {})));

@@ -7,9 +7,13 @@
 
 #include <cerrno>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <sstream>
 
 #include "os/env.h"
+#include "os/vault_dir.h"
+#include "sync/displace.h"
 #include "sync/governance.h"
 #include "sync/resolve.h"
 #include "sync/sync_test_util.h"
@@ -429,6 +433,187 @@ TEST_F(SyncPolicyTest, KeepBothResolvesTheSameWayOnThreeDevices) {
   for (const auto& [path, what] : a_->Snapshot()) contents.insert(what);
   for (const char* v : {"file:from a", "file:from b", "file:from c"}) {
     EXPECT_EQ(contents.count(v), 1u) << v;
+  }
+}
+
+// Resolving one conflict twice. The first keep_both pull of the divergent
+// scenario (run on a copy of b's folder) says which name the losing version
+// gets and what it holds; b's folder is then put back as it was before that
+// pull, so b meets the same conflict again.
+class SameConflictTwiceTest : public SyncPolicyTest {
+ protected:
+  struct FirstResolution {
+    std::string copy;       // the conflict copy's name
+    std::string loser;      // what it holds
+    std::string winner;     // what report.txt holds
+  };
+
+  FirstResolution ResolveOnACopy() {
+    Diverge();
+    const fs::path saved = saved_.path() / "b";
+    fs::copy(b_->vault(), saved, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    FirstResolution first;
+    auto pull = PullB(MergePolicy::kKeepBoth);
+    EXPECT_TRUE(pull.ok());
+    if (!pull.ok() || pull->resolutions.size() != 1 || !pull->resolutions[0].renamed_to) {
+      ADD_FAILURE() << "the first keep_both pull did not rename a loser";
+      return first;
+    }
+    first.copy = *pull->resolutions[0].renamed_to;
+    first.loser = b_->Read(first.copy);
+    first.winner = b_->Read("report.txt");
+    // b's own version loses here, so it is the one moved aside as the
+    // store's takes its path (displace.h), the step these tests are about.
+    EXPECT_EQ(first.loser, "from b");
+    fs::remove_all(b_->vault());
+    fs::copy(saved, b_->vault(), fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    return first;
+  }
+
+  // The file names of b's folder (not .hx/) that start with "report (".
+  std::set<std::string> Copies() const {
+    std::set<std::string> out;
+    for (const auto& [path, what] : b_->Snapshot()) {
+      if (path.starts_with("report (")) out.insert(path);
+    }
+    return out;
+  }
+
+  TempDir saved_;
+};
+
+// The defect: the conflict copy already held this very version (another
+// run, or another device with the same edit, resolved the same conflict),
+// and the pull failed with KC_SYNC_APPLY_FAILED "File exists" on its name,
+// blocking every later sync. The version is already kept there: nothing
+// to do.
+TEST_F(SameConflictTwiceTest, AConflictCopyThatAlreadyHoldsTheLoserIsReused) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  b_->Write(first.copy, first.loser);  // the same bytes, another inode
+  auto pull = PullB(MergePolicy::kKeepBoth);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  EXPECT_EQ(pull->resolutions[0].status, "applied");
+  EXPECT_EQ(pull->resolutions[0].renamed_to, first.copy);
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  EXPECT_EQ(b_->Read(first.copy), first.loser);
+  EXPECT_EQ(Copies(), (std::set<std::string>{first.copy}));
+  ExpectConvergence();
+}
+
+// The same where the file system has no hard links (the loser is renamed
+// aside, apply.h): the copy already there is reused and report.txt is
+// replaced in one rename, never left empty.
+TEST_F(SameConflictTwiceTest, WithoutHardLinksACopyThatAlreadyHoldsTheLoserIsReused) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  b_->Write(first.copy, first.loser);
+  NoHardLinksEnv env(Env::Default(), "report.txt");
+  auto pull = PullB(MergePolicy::kKeepBoth, "", &env);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  EXPECT_EQ(b_->Read(first.copy), first.loser);
+  EXPECT_EQ(Copies(), (std::set<std::string>{first.copy}));
+  ExpectConvergence();
+}
+
+// The conflict copy's name was taken after the scan by other bytes (a file
+// the user made while the pull ran): never replaced; the loser gets the
+// next free variant "report (conflict NODE CONTENT 2).txt".
+TEST_F(SameConflictTwiceTest, AConflictCopyNameTakenByOtherBytesGetsAFreshVariant) {
+  const FirstResolution first = ResolveOnACopy();
+  ASSERT_FALSE(first.copy.empty());
+  SyncOptions o = b_->options(Tick());
+  o.auto_merge = MergePolicy::kKeepBoth;
+  o.checkpoint = [&](std::string_view point) {
+    if (point == "pull.before_apply") b_->Write(first.copy, "made by the user meanwhile");
+  };
+  auto pull = SyncPull(b_->vault(), o);
+  HX_ASSERT_OK(pull);
+  ASSERT_FALSE(pull->error.has_value()) << pull->error->ToShortString();
+  ASSERT_EQ(pull->resolutions.size(), 1u);
+  ASSERT_TRUE(pull->resolutions[0].renamed_to.has_value());
+  const std::string variant = *pull->resolutions[0].renamed_to;
+  EXPECT_NE(variant, first.copy);
+  EXPECT_THAT(variant, ::testing::EndsWith(" 2).txt"));
+  EXPECT_EQ(b_->Read(variant), first.loser);
+  EXPECT_EQ(b_->Read(first.copy), "made by the user meanwhile");
+  EXPECT_EQ(b_->Read("report.txt"), first.winner);
+  ExpectConvergence();
+}
+
+// displace.h's conflict_copy rule on its own, for each kind of thing that
+// can hold the copy's name: the same content (bytes and executable bit, or
+// a symlink's target) is reused; anything else gets the next variant;
+// nothing there is ever replaced.
+class ConflictCopyDisplaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { fs::create_directories(root() / ".hx/staging"); }
+  const fs::path& root() const { return dir_.path(); }
+  std::string ReadAt(const std::string& rel) const {
+    std::ifstream in(root() / rel, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  // Replaces `path` by the staged file or symlink `staged` (in .hx/staging),
+  // keeping the old version at `copy` by the conflict_copy rule.
+  Result<std::string> Replace(const std::string& path, const std::string& staged,
+                              const std::string& copy) {
+    HX_ASSIGN_OR_RETURN(VaultDir v, VaultDir::Open(Env::Default(), root()));
+    HX_ASSIGN_OR_RETURN(VaultSlot slot, v.OpenParent(path, VaultArea::kContent, false));
+    HX_ASSIGN_OR_RETURN(Fd staging, v.OpenDir(".hx/staging", VaultArea::kState, false));
+    return ReplaceKeeping(v, slot, path, /*old_is_dir=*/false,
+                          StagedVersion{staging.get(), staged, /*is_dir=*/false},
+                          Displacement{.to = copy, .conflict_copy = true});
+  }
+  TempDir dir_;
+};
+
+TEST_F(ConflictCopyDisplaceTest, ASymlinkCopyWithTheSameTargetIsReused) {
+  fs::create_symlink("target-a", root() / "link");
+  fs::create_symlink("target-a", root() / "link (conflict aaaaaaaa bbbbbbbb)");
+  fs::create_symlink("new", root() / ".hx/staging/s");
+  Result<std::string> kept = Replace("link", "s", "link (conflict aaaaaaaa bbbbbbbb)");
+  HX_ASSERT_OK(kept);
+  EXPECT_EQ(*kept, "link (conflict aaaaaaaa bbbbbbbb)");
+  EXPECT_EQ(fs::read_symlink(root() / "link"), "new");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root() / "link (conflict aaaaaaaa bbbbbbbb 2)")));
+}
+
+TEST_F(ConflictCopyDisplaceTest, OtherTargetsBytesModesAndDirectoriesGetTheNextVariant) {
+  struct Case {
+    const char* what;
+    std::function<void(const fs::path&)> make_there;  // what holds the copy's name
+  };
+  const std::vector<Case> cases = {
+      {"a symlink to another target",
+       [](const fs::path& p) { fs::create_symlink("elsewhere", p); }},
+      {"other bytes", [](const fs::path& p) { std::ofstream(p) << "other"; }},
+      {"the same bytes, executable",
+       [](const fs::path& p) {
+         std::ofstream(p) << "old bytes";
+         fs::permissions(p, fs::perms::owner_exec, fs::perm_options::add);
+       }},
+      {"a directory", [](const fs::path& p) { fs::create_directory(p); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    fs::remove_all(root() / "d");
+    fs::create_directories(root() / "d");
+    std::ofstream(root() / "d/f.txt") << "old bytes";
+    c.make_there(root() / "d/f (conflict aaaaaaaa bbbbbbbb).txt");
+    std::ofstream(root() / ".hx/staging/s") << "new bytes";
+    Result<std::string> kept = Replace("d/f.txt", "s", "d/f (conflict aaaaaaaa bbbbbbbb).txt");
+    HX_ASSERT_OK(kept);
+    EXPECT_EQ(*kept, "d/f (conflict aaaaaaaa bbbbbbbb 2).txt");
+    EXPECT_EQ(ReadAt("d/f.txt"), "new bytes");
+    EXPECT_EQ(ReadAt(*kept), "old bytes");
+    // What held the name is still there.
+    EXPECT_TRUE(fs::exists(fs::symlink_status(root() / "d/f (conflict aaaaaaaa bbbbbbbb).txt")));
   }
 }
 

@@ -61,9 +61,11 @@ $ rm $(cat first-push-packs)
 $ hx --json sync verify laptop --now-ms 1796545000000 > report.json; echo "exit $?"
 exit 11
 $ python3 -c "import json; r = json.load(open('report.json')); print(r['ok'], r['affected_paths'], sorted({o['problem'] for o in r['damaged_objects']}), r['error']['code'])"
-False ['/', 'old'] ['missing_pack'] KC_SYNC_STATE_FAILED
+False ['/', 'old'] ['missing_pack'] KC_SYNC_VERIFY_DAMAGED
 
 # This device's last synced state is #3: it holds neither the first snapshot's trees nor a file
 # at old/a.txt any more, so repair names what it cannot put back and exits 11.
-$ hx sync repair laptop --now-ms 1796545000000 > /dev/null 2>&1; echo "exit $?"
+$ hx sync repair laptop --now-ms 1796545000000 > /dev/null 2> repair.err; echo "exit $?"
 exit 11
+$ grep -o 'code: KC_SYNC_[A-Z_]*' repair.err
+code: KC_SYNC_VERIFY_DAMAGED

@@ -10,9 +10,9 @@ this device: [0-9a-f]{32} (re)
 
 # The default policy is a setting of this device's copy of the vault.
 $ hx sync config desktop
-unchanged: default merge policy keep_both
+unchanged: default merge policy keep_both; history cache (.hx/versions) at most 1073741824 bytes
 $ hx sync config desktop --auto-merge none
-set: default merge policy none
+set: default merge policy none; history cache (.hx/versions) at most 1073741824 bytes
 $ hx sync config desktop --auto-merge bogus
 error: unknown merge policy 'bogus'; use one of: none, conservative, conservative_plus_v2, conservative_plus_v3, conservative_plus_v4, keep_both, local_preferred, cloud_preferred, manual_per_item
   code: KC_SYNC_MERGE_POLICY_UNSUPPORTED (unsupported)
