@@ -61,6 +61,16 @@ std::string Bold(std::string_view text) { return "\\fB" + Roff(text) + "\\fR"; }
 std::string Italic(std::string_view text) { return "\\fI" + Roff(text) + "\\fR"; }
 
 // "\fB\-q\fR, \fB\-\-quiet\fR" and the value: " \fIauto\fR|\fIjson\fR" or " \fITEXT\fR".
+// A choice list short enough for the tag line ("auto|json|none") is shown
+// there. A longer one cannot be broken by troff and would overflow the line:
+// the tag then names the value (POLICY) and the description lists them.
+bool ChoicesInTag(const OptionSpec& option) {
+  constexpr size_t kMaxTagChoices = 30;
+  size_t length = 0;
+  for (const std::string& choice : option.choices) length += choice.size() + 1;
+  return length <= kMaxTagChoices;
+}
+
 std::string OptionTerm(const OptionSpec& option) {
   std::string term;
   for (const std::string& name : option.short_names) {
@@ -70,7 +80,7 @@ std::string OptionTerm(const OptionSpec& option) {
     term += (term.empty() ? "" : ", ") + Bold("--" + name);
   }
   if (!option.takes_value) return term;
-  if (option.kind == ValueKind::kChoice) {
+  if (option.kind == ValueKind::kChoice && ChoicesInTag(option)) {
     std::string choices;
     for (const std::string& choice : option.choices) {
       choices += (choices.empty() ? "" : "|") + Italic(choice);
@@ -78,6 +88,19 @@ std::string OptionTerm(const OptionSpec& option) {
     return term + " " + choices;
   }
   return term + " " + Italic(option.kind == ValueKind::kFile ? "FILE" : option.value_name);
+}
+
+// The option's paragraph: its description, then the choices the tag left out.
+std::string OptionText(const OptionSpec& option) {
+  std::string text = CollapseWhitespace(option.description);
+  if (option.kind == ValueKind::kChoice && !ChoicesInTag(option)) {
+    std::string choices;
+    for (const std::string& choice : option.choices) {
+      choices += (choices.empty() ? "" : ", ") + choice;
+    }
+    text += " (" + option.value_name + ": one of " + choices + ")";
+  }
+  return Roff(text);
 }
 
 bool IsHelp(const OptionSpec& option) {
@@ -110,7 +133,7 @@ void AppendCommand(const CommandSpec& command, std::string& out) {
   for (const OptionSpec& option : command.options) {
     // Global options and --help are described once, under GLOBAL OPTIONS.
     if (option.inherited || IsHelp(option)) continue;
-    out += ".TP\n" + OptionTerm(option) + "\n" + Roff(CollapseWhitespace(option.description)) + "\n";
+    out += ".TP\n" + OptionTerm(option) + "\n" + OptionText(option) + "\n";
   }
   if (!command.subcommands.empty()) {
     std::string names;
@@ -156,7 +179,7 @@ std::string ManPage(const CommandSpec& root, std::string_view version) {
          "prints the same description as this page for one command.\n";
   out += ".SH GLOBAL OPTIONS\n";
   for (const OptionSpec& option : root.options) {
-    out += ".TP\n" + OptionTerm(option) + "\n" + Roff(CollapseWhitespace(option.description)) + "\n";
+    out += ".TP\n" + OptionTerm(option) + "\n" + OptionText(option) + "\n";
   }
   out += ".SH COMMANDS\n";
   for (const CommandSpec& sub : root.subcommands) AppendCommand(sub, out);
