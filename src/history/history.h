@@ -50,6 +50,9 @@ struct LogEntry {
   // Marked forgotten by a forget record (history/forget.h): still there
   // until a prune removes it.
   bool forgotten = false;
+  // A prune's relocation (HistoryReader::IsRelocation): the same files as
+  // its parent, listing objects a repack moved.
+  bool relocation = false;
   // With a path: the path's version in this snapshot: "file", "dir",
   // "symlink" or "deleted"; for a file its size and ContentId.
   std::optional<std::string> kind;

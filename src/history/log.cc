@@ -69,6 +69,7 @@ Result<LogReport> SyncLog(const std::filesystem::path& vault, const SyncOptions&
   const auto entry_of = [&](const SnapshotInfo& info) {
     LogEntry e = EntryOf(info);
     e.forgotten = forgotten.count(info.id) != 0;
+    e.relocation = reader.IsRelocation(info);
     return e;
   };
   if (log.path.empty()) {

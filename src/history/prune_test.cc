@@ -317,6 +317,12 @@ TEST_F(PruneTest, APackMostlyGarbageIsRepackedAndItsOldBytesAreFreed) {
   EXPECT_EQ(listed->snapshots[0].added + listed->snapshots[0].modified +
                 listed->snapshots[0].deleted,
             0u);
+  // ... and says so; the snapshot below it is an ordinary one.
+  EXPECT_TRUE(listed->snapshots[0].relocation);
+  ASSERT_GE(listed->snapshots.size(), 2u);
+  EXPECT_FALSE(listed->snapshots[1].relocation);
+  EXPECT_NE(listed->ToHuman().find("(prune relocation"), std::string::npos) << listed->ToHuman();
+  EXPECT_EQ(listed->ToJson()["snapshots"][0]["relocation"], true);
   // A new device gets every file.
   HX_ASSERT_OK(b_.Pull(kT0 + 4 * kHour));
   EXPECT_EQ(b_.Read("keep.bin"), Incompressible(60, 10'000));

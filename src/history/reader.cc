@@ -127,7 +127,17 @@ Result<Snapshot> HistoryReader::Read(const std::string& id) {
                  "snapshot " + id + " was made with another key; refusing to read it")
         .With("snapshot", id);
   }
+  roots_[id] = snapshot.root;
   return snapshot;
+}
+
+bool HistoryReader::IsRelocation(const SnapshotInfo& info) const {
+  if (info.parents.size() != 1 || info.summary.added != 0 || info.summary.modified != 0 ||
+      info.summary.deleted != 0) {
+    return false;
+  }
+  const auto parent = roots_.find(info.parents[0]);
+  return parent != roots_.end() && parent->second == info.root;
 }
 
 Result<std::vector<SnapshotInfo>> HistoryReader::Page(std::size_t offset, std::size_t limit,

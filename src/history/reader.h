@@ -43,8 +43,6 @@
 
 namespace hx {
 
-// The most snapshots one history holds (as pull's whole-history walk).
-inline constexpr std::size_t kMaxHistorySnapshots = 1'000'000;
 // Decoded trees kept for path lookups; the cache is emptied when full.
 inline constexpr std::size_t kMaxCachedTrees = 4096;
 
@@ -116,6 +114,12 @@ class HistoryReader {
   // After LoadAll: the snapshot with this id, or null.
   const SnapshotInfo* Find(std::string_view id) const;
 
+  // Whether `info` (a snapshot Page or LoadAll gave) is a prune's
+  // relocation (history/prune.h): one parent, the parent's root, no change.
+  // Page and LoadAll read a snapshot's parents before they give it, so the
+  // answer needs no request.
+  bool IsRelocation(const SnapshotInfo& info) const;
+
   // `path`'s entry in the snapshot whose root tree is `root` (nullopt: the
   // path is not there). Loads the trees on the way (cached). "" is refused.
   Result<std::optional<PathVersion>> VersionAt(const ObjectId& root, std::string_view path);
@@ -144,6 +148,9 @@ class HistoryReader {
   std::vector<std::string> problems_;
   std::map<std::string, std::size_t> by_id_;
   std::map<ObjectId, std::shared_ptr<const Tree>> trees_;
+  // The root of every snapshot read (IsRelocation); at most
+  // kMaxHistorySnapshots of them.
+  std::map<std::string, ObjectId, std::less<>> roots_;
   std::uint64_t snapshots_read_ = 0;
   std::uint64_t trees_loaded_ = 0;
 };

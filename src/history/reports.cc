@@ -27,7 +27,7 @@ json LogReport::ToJson() const {
     json item = {{"added", e.added},     {"author", e.author},         {"bytes", e.bytes},
                  {"created_ms", e.created_ms}, {"deleted", e.deleted}, {"files", e.files},
                  {"forgotten", e.forgotten},
-                 {"modified", e.modified}, {"seq", e.seq},             {"snapshot_id", e.snapshot_id},
+                 {"modified", e.modified}, {"relocation", e.relocation}, {"seq", e.seq},             {"snapshot_id", e.snapshot_id},
                  {"time", FormatSnapshotTime(e.created_ms)}};
     if (e.kind) {
       item["kind"] = *e.kind;
@@ -62,6 +62,7 @@ std::string LogReport::ToHuman() const {
           << " files, " << e.bytes << " bytes)";
     }
     if (e.forgotten) out << "  (forgotten)";
+    if (e.relocation) out << "  (prune relocation: the same files, objects moved)";
     out << "\n";
   }
   if (next_offset) out << "more: --offset " << *next_offset << "\n";

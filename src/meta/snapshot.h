@@ -107,6 +107,12 @@ Result<Snapshot> DecodeSnapshotZip(const VaultContext& ctx, std::span<const std:
 // bytes under the same id fail with Category::kAborted.
 Status WriteSnapshot(Store& store, const VaultContext& ctx, const Snapshot& snapshot);
 
+// The most snapshots one history holds: every walk of a head's history
+// (pull, link, log, restore, verify) stops there with KC_SYNC_STATE_FAILED
+// rather than run without bound on a store that lists more history than
+// any vault makes.
+inline constexpr std::size_t kMaxHistorySnapshots = 1'000'000;
+
 // Reads and decodes snapshots/<snapshot_id>.zip. Precondition: snapshot_id
 // is 64 lowercase hex (else KC_SYNC_INTERNAL). Store errors pass through
 // (kNotFound for a missing snapshot); decoding errors carry detail "key".

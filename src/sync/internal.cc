@@ -98,6 +98,26 @@ Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base) {
       .With("base_head_seq", std::to_string(base.head_seq));
 }
 
+Result<std::optional<Snapshot>> ReadHistoryStep(Session& s, PrunedSnapshots& pruned,
+                                                const std::string& head_id,
+                                                const std::string& id, bool is_head,
+                                                std::size_t visited) {
+  if (visited > kMaxHistorySnapshots) {
+    return Error(SyncCode::kStateFailed, Category::kCorrupt,
+                 "the history of head " + head_id + " lists more than " +
+                     std::to_string(kMaxHistorySnapshots) +
+                     " snapshots; refusing to read it. Run 'hx sync verify' to check the store")
+        .With("snapshot", head_id);
+  }
+  Result<Snapshot> body = ReadSnapshot(*s.store, s.ctx, id);
+  if (!body.ok() && !is_head) {
+    HX_ASSIGN_OR_RETURN(const bool deleted, pruned.ExplainsMissing(body.error(), id));
+    if (deleted) return std::optional<Snapshot>();
+  }
+  if (!body.ok()) return std::move(body).error();
+  return std::optional<Snapshot>(std::move(*body));
+}
+
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths) {
   std::uint64_t n = 0;
   for (const std::string& path : paths) {

@@ -11,6 +11,8 @@
 #include "index/index.h"
 #include "meta/conflict.h"
 #include "meta/head.h"
+#include "meta/prune_record.h"
+#include "meta/snapshot.h"
 #include "repo/tree.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
@@ -73,6 +75,18 @@ bool HeadIsBase(const HeadState& head, const BaseState& base);
 // device's base as the head again) — never an empty vault. No request
 // beyond ReadHead's one.
 Result<HeadState> ReadHeadForBase(Session& s, const BaseState& base);
+
+// One step of a walk down the history of head snapshot `head_id` (pull's and
+// link's imports), `visited` bodies into it: reads snapshot `id`. Returns
+// nullopt when the body is missing because a prune deleted it on purpose
+// (prune_record.h), which ends that branch; never for the head itself
+// (`is_head`), whose loss is damage. A walk past kMaxHistorySnapshots bodies
+// is KC_SYNC_STATE_FAILED, category corrupt; store and decode errors pass
+// through.
+Result<std::optional<Snapshot>> ReadHistoryStep(Session& s, PrunedSnapshots& pruned,
+                                                const std::string& head_id,
+                                                const std::string& id, bool is_head,
+                                                std::size_t visited);
 
 // How many of `paths` are live files or symlinks in `entries`.
 std::uint64_t CountDeletedFiles(const EntryMap& entries, const std::vector<std::string>& paths);

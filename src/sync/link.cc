@@ -141,13 +141,11 @@ Result<Snapshot> ImportHistory(Session& s, const Head& head, ObjectFetcher& fetc
     const std::string id = todo.back();
     todo.pop_back();
     if (!visited.insert(id).second) continue;
-    Result<Snapshot> body = ReadSnapshot(*s.store, s.ctx, id);
-    if (!body.ok() && at_head) {
-      // A forgotten snapshot a prune deleted on purpose (prune_record.h).
-      HX_ASSIGN_OR_RETURN(const bool pruned, pruned_snapshots.ExplainsMissing(body.error(), id));
-      if (pruned) continue;
-    }
-    if (!body.ok()) return std::move(body).error();
+    // A forgotten snapshot a prune deleted on purpose (prune_record.h).
+    HX_ASSIGN_OR_RETURN(std::optional<Snapshot> body,
+                        ReadHistoryStep(s, pruned_snapshots, head.snapshot_id, id,
+                                        /*is_head=*/!at_head, visited.size()));
+    if (!body) continue;
     Snapshot snapshot = std::move(*body);
     if (snapshot.key_fingerprint != s.config.key_fingerprint) {
       return Error(SyncCode::kStateFailed, Category::kCorrupt,

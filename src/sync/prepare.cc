@@ -15,12 +15,6 @@
 namespace hx {
 namespace {
 
-// The most snapshot bodies one pull reads to rebuild the object index from
-// a head's whole history (a head that does not descend from the base):
-// beyond it the pull fails (KC_SYNC_STATE_FAILED) rather than run without
-// bound on a store that lists more history than any vault makes.
-constexpr std::uint64_t kMaxHistorySnapshots = 1'000'000;
-
 struct ImportedHistory {
   Snapshot at_head;
   std::vector<ObjectLocation> learned;
@@ -51,20 +45,12 @@ Result<ImportedHistory> ImportSnapshots(Session& s, const Head& head,
     if (base_snapshot && id == *base_snapshot) out.reached_base = true;
     HX_ASSIGN_OR_RETURN(const bool imported, s.index->IsSnapshotImported(id));
     if (imported && at_head && !whole_history) continue;
-    if (visited.size() > kMaxHistorySnapshots) {
-      return Error(SyncCode::kStateFailed, Category::kCorrupt,
-                   "the history of head " + head.snapshot_id + " lists more than " +
-                       std::to_string(kMaxHistorySnapshots) + " snapshots; refusing to read it")
-          .With("snapshot", head.snapshot_id);
-    }
-    Result<Snapshot> body = ReadSnapshot(*s.store, s.ctx, id);
-    if (!body.ok() && at_head) {
-      // A forgotten snapshot a prune deleted on purpose ends this branch:
-      // the head's history relocates what it located (prune_record.h).
-      HX_ASSIGN_OR_RETURN(const bool pruned, pruned_snapshots.ExplainsMissing(body.error(), id));
-      if (pruned) continue;
-    }
-    if (!body.ok()) return std::move(body).error();
+    // A forgotten snapshot a prune deleted on purpose ends this branch: the
+    // head's history relocates what it located (prune_record.h).
+    HX_ASSIGN_OR_RETURN(std::optional<Snapshot> body,
+                        ReadHistoryStep(s, pruned_snapshots, head.snapshot_id, id,
+                                        /*is_head=*/!at_head, visited.size()));
+    if (!body) continue;
     Snapshot snapshot = std::move(*body);
     ++read;
     if (snapshot.key_fingerprint != s.config.key_fingerprint) {
