@@ -76,7 +76,10 @@ body arrive at the link's pace. Faults that cut or trickle a reply (drop_mid_bod
 cut_headers, trickle, endless_error) send it unpaced; their requests are still delayed. Each
 log entry says what it was charged ("latency_ms_up", "latency_ms_down" with the handshake in
 "latency_ms_up", "link_ms_up", "link_ms_down": its own serialization, "queued_ms": time it
-waited for the link behind others, which depends on timing and is not reproducible), and
+waited for the link behind others, which depends on timing and is not reproducible; also
+"upstream_ms", the server's time to answer, and "client_idle_ms", the time a kept-alive
+connection stayed idle between the end of the previous reply and this request: both measured,
+for telling the server's time from the client's in a benchmark), and
 /__hxproxy/counts sums them under "shaping". The command line sets them with --latency-ms,
 --jitter-ms and --rate-mbit (merged into --config); POST /__hxproxy/config replaces them too.
 
@@ -326,7 +329,8 @@ class Proxy:
     def counts(self, base):
         by_method, by_prefix, faults = {}, {}, {}
         shaping = {"requests": 0, "handshakes": 0, "bytes_up": 0, "bytes_down": 0,
-                   "latency_s": 0.0, "link_s_up": 0.0, "link_s_down": 0.0, "queued_s": 0.0}
+                   "latency_s": 0.0, "link_s_up": 0.0, "link_s_down": 0.0, "queued_s": 0.0,
+                   "upstream_s": 0.0, "client_idle_s": 0.0}
         for entry in self.log:
             if "shape_n" in entry:
                 shaping["requests"] += 1
@@ -337,6 +341,8 @@ class Proxy:
                 shaping["link_s_up"] += entry["link_ms_up"] / 1e3
                 shaping["link_s_down"] += entry["link_ms_down"] / 1e3
                 shaping["queued_s"] += entry["queued_ms"] / 1e3
+                shaping["upstream_s"] += entry["upstream_ms"] / 1e3
+                shaping["client_idle_s"] += entry["client_idle_ms"] / 1e3
             method = entry["method"]
             by_method[method] = by_method.get(method, 0) + 1
             path = entry["path"]
@@ -358,11 +364,15 @@ class Proxy:
     async def handle_client(self, reader, writer):
         try:
             new_connection = True
+            loop = asyncio.get_running_loop()
+            replied = None
             while True:
                 request = await read_request(reader, writer)
                 if request is None:
                     break
-                keep_alive = await self.serve(request, reader, writer, new_connection)
+                idle_ms = (loop.time() - replied) * 1000 if replied is not None else 0.0
+                keep_alive = await self.serve(request, reader, writer, new_connection, idle_ms)
+                replied = loop.time()
                 new_connection = False
                 if not keep_alive:
                     break
@@ -372,7 +382,7 @@ class Proxy:
             if not writer.is_closing():
                 writer.close()
 
-    async def serve(self, request, reader, writer, new_connection=False):
+    async def serve(self, request, reader, writer, new_connection=False, idle_ms=0.0):
         method, target, version, headers, body = request
         parsed = urllib.parse.urlsplit(target)
         path, query = parsed.path, parsed.query
@@ -389,7 +399,7 @@ class Proxy:
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
                  "bytes_up": len(body), "bytes_down": 0, "latency_ms_up": 0.0,
                  "latency_ms_down": 0.0, "link_ms_up": 0.0, "link_ms_down": 0.0,
-                 "queued_ms": 0.0}
+                 "queued_ms": 0.0, "upstream_ms": 0.0, "client_idle_ms": idle_ms}
         self.log.append(entry)
         head_bytes = len(method) + len(target) + len(version) + 4 + \
             sum(len(k) + len(v) + 4 for k, v in headers) + 2
@@ -441,9 +451,12 @@ class Proxy:
                                 head=(method == "HEAD"))
             return client_keep_alive
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             status, reason, resp_headers, resp_body = await self.forward(
                 method, target, headers, body)
+            entry["upstream_ms"] = (loop.time() - started) * 1000
         except (OSError, asyncio.IncompleteReadError, ValueError) as e:
             # The server is down or broke off: answer as a gateway would.
             payload = f"fault_proxy: upstream failed: {e}".encode()
