@@ -71,15 +71,18 @@ first request on a new client connection also waits one round trip (2 x latency:
 handshake), so a client that reuses connections pays it once. `rate_mbit` is a link of that
 many Mbit/s (10^6 bits) in each direction, shared by every connection: each message (headers
 and body) occupies its direction of the link for bytes * 8 / rate in turn, after the messages
-before it; replies are sent in 64 KiB pieces at the times the link sets, so a client sees a
-body arrive at the link's pace. Faults that cut or trickle a reply (drop_mid_body, truncate,
+before it (first come, first served); replies are sent in 64 KiB pieces at the times the link
+sets, so a client sees a body arrive at the link's pace (a proxy that wakes up late sends the
+pieces already due at once, so a loaded machine does not slow the link down). Faults that cut or trickle a reply (drop_mid_body, truncate,
 cut_headers, trickle, endless_error) send it unpaced; their requests are still delayed. Each
 log entry says what it was charged ("latency_ms_up", "latency_ms_down" with the handshake in
 "latency_ms_up", "link_ms_up", "link_ms_down": its own serialization, "queued_ms": time it
 waited for the link behind others, which depends on timing and is not reproducible; also
-"upstream_ms", the server's time to answer, and "client_idle_ms", the time a kept-alive
-connection stayed idle between the end of the previous reply and this request: both measured,
-for telling the server's time from the client's in a benchmark), and
+"upstream_ms", the server's time to answer, "reply_ms", the time from the reply's latency to
+its last byte taken by the client (its link time, plus the client's back-pressure), and
+"client_idle_ms", the time a kept-alive connection stayed idle between the end of the previous
+reply and this request: all three measured, for telling the server's time from the client's in a
+benchmark), and
 /__hxproxy/counts sums them under "shaping". The command line sets them with --latency-ms,
 --jitter-ms and --rate-mbit (merged into --config); POST /__hxproxy/config replaces them too.
 
@@ -259,12 +262,21 @@ class Proxy:
         latency = self.one_way_latency(entry["shape_n"], "down")
         entry["latency_ms_down"] += latency * 1000
         loop = asyncio.get_running_loop()
+        started = loop.time()
+        # The whole reply is booked on the link at once (a FIFO link), and each piece is due when
+        # the link has carried it: a proxy that wakes up late (a loaded machine) sends the pieces
+        # that are due back to back and catches up, instead of slowing the link down.
+        end = self.occupy_link("down", len(data), entry)
+        rate = self.config["rate_mbit"]
+        first = end - (len(data) * 8 / (rate * 1e6) if rate > 0 else 0.0)
         for pos in range(0, len(data), SHAPE_CHUNK):
             piece = data[pos:pos + SHAPE_CHUNK]
-            arrive = self.occupy_link("down", len(piece), entry) + latency
-            await asyncio.sleep(max(0.0, arrive - loop.time()))
+            carried = pos + len(piece)
+            due = first + (carried * 8 / (rate * 1e6) if rate > 0 else 0.0) + latency
+            await asyncio.sleep(max(0.0, due - loop.time()))
             writer.write(piece)
             await writer.drain()
+        entry["reply_ms"] = (loop.time() - started) * 1000
 
     # ---------------------------------------------------------------- fault choice
     def choose_fault(self, method, path, query, byte_range=""):
@@ -330,7 +342,7 @@ class Proxy:
         by_method, by_prefix, faults = {}, {}, {}
         shaping = {"requests": 0, "handshakes": 0, "bytes_up": 0, "bytes_down": 0,
                    "latency_s": 0.0, "link_s_up": 0.0, "link_s_down": 0.0, "queued_s": 0.0,
-                   "upstream_s": 0.0, "client_idle_s": 0.0}
+                   "upstream_s": 0.0, "client_idle_s": 0.0, "reply_s": 0.0}
         for entry in self.log:
             if "shape_n" in entry:
                 shaping["requests"] += 1
@@ -343,6 +355,7 @@ class Proxy:
                 shaping["queued_s"] += entry["queued_ms"] / 1e3
                 shaping["upstream_s"] += entry["upstream_ms"] / 1e3
                 shaping["client_idle_s"] += entry["client_idle_ms"] / 1e3
+                shaping["reply_s"] += entry["reply_ms"] / 1e3
             method = entry["method"]
             by_method[method] = by_method.get(method, 0) + 1
             path = entry["path"]
@@ -399,7 +412,8 @@ class Proxy:
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
                  "bytes_up": len(body), "bytes_down": 0, "latency_ms_up": 0.0,
                  "latency_ms_down": 0.0, "link_ms_up": 0.0, "link_ms_down": 0.0,
-                 "queued_ms": 0.0, "upstream_ms": 0.0, "client_idle_ms": idle_ms}
+                 "queued_ms": 0.0, "upstream_ms": 0.0, "client_idle_ms": idle_ms,
+                 "reply_ms": 0.0}
         self.log.append(entry)
         head_bytes = len(method) + len(target) + len(version) + 4 + \
             sum(len(k) + len(v) + 4 for k, v in headers) + 2
