@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic benchmark corpora for bench/sync.sh, and the 1% edit applied between runs.
 
-  corpus.py gen A|B DIR [--seed S] [--scale F]    write corpus A or B into DIR (created, must be empty)
+  corpus.py gen A|B|S DIR [--seed S] [--scale F]  write corpus A, B or S into DIR (created, must be empty)
   corpus.py mutate DIR --seed S --run R [--fraction 0.01] [--exclude .hx]
                                                    edit ~1% of the files in place (deterministic)
   corpus.py describe DIR [--exclude .hx]           print "files bytes" of a tree
@@ -11,7 +11,9 @@ Corpus A (scale 1): 10,013 files, 1 GiB: 9,700 small text-like files (lognormal 
 log-like and highly compressible), 13 large files of 20-100 MiB (11 random, 2 log-like) sized so
 that the total is 1 GiB. Corpus B (scale 1): 100,000 files of 0-8 KiB (uniform; two thirds
 text-like, one third random) in 1,000 directories three levels deep. --scale 0.1 gives the quick
-corpora (A: 1,013 files / ~100 MiB, B: 10,000 files).
+corpora (A: 1,013 files / ~100 MiB, B: 10,000 files). Corpus S (bench/scale.sh; scale 1):
+1,000,000 tiny files of 0-2 KiB (uniform; two thirds text-like, one third random) in 1,000
+directories two levels deep (10 x 100), scale/1000 of them in each (--scale 0.1: 100,000 files).
 
 Every byte depends only on the seed: random bytes come from AES-256-CTR over zeros (the
 `openssl` command, ~1 GB/s; Python's own generator is ~10x slower), keyed by SHA-256 of the
@@ -199,6 +201,16 @@ def gen_b(w: Writer, scale: float) -> None:
         w.write(f"b{leaf // 100:02d}/c{(leaf // 10) % 10}/d{leaf % 10}/f_{i:06d}.dat", kind, size)
 
 
+def gen_s(w: Writer, scale: float) -> None:
+    rng = w.rng
+    n = round(1_000_000 * scale)
+    for i in range(n):
+        d = i * 1000 // n
+        size = rng.randint(0, 2 * KIB)
+        kind = "random" if rng.random() < 1 / 3 else "text"
+        w.write(f"s{d // 100}/t{d % 100:02d}/f_{i:07d}.dat", kind, size)
+
+
 def list_files(root: str, exclude: str | None) -> list[str]:
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -218,7 +230,7 @@ def cmd_gen(args) -> int:
     os.makedirs(args.dir, exist_ok=True)
     w = Writer(args.dir, args.seed)
     try:
-        (gen_a if args.kind == "A" else gen_b)(w, args.scale)
+        {"A": gen_a, "B": gen_b, "S": gen_s}[args.kind](w, args.scale)
     finally:
         w.stream.close()
     print(f"{w.files} {w.bytes}")
@@ -257,7 +269,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
-    g.add_argument("kind", choices=["A", "B"])
+    g.add_argument("kind", choices=["A", "B", "S"])
     g.add_argument("dir")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--scale", type=float, default=1.0)

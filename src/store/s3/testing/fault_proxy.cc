@@ -96,6 +96,9 @@ std::string ProxyFaultConfig::ToJson() const {
   j["trickle_seconds"] = trickle_seconds;
   j["list_cycle"] = list_cycle;
   j["list_page_entries"] = list_page_entries;
+  j["latency_ms"] = latency_ms;
+  j["jitter_ms"] = jitter_ms;
+  j["rate_mbit"] = rate_mbit;
   return j.dump();
 }
 
@@ -265,6 +268,11 @@ Result<std::vector<ProxyRequest>> FaultProxy::Requests() const {
     r.fault = e["fault"].is_string() ? e["fault"].get<std::string>() : "";
     r.bytes_up = e.value("bytes_up", std::uint64_t{0});
     r.bytes_down = e.value("bytes_down", std::uint64_t{0});
+    r.latency_ms_up = e.value("latency_ms_up", 0.0);
+    r.latency_ms_down = e.value("latency_ms_down", 0.0);
+    r.link_ms_up = e.value("link_ms_up", 0.0);
+    r.link_ms_down = e.value("link_ms_down", 0.0);
+    r.handshake = e.value("handshake", false);
     out.push_back(std::move(r));
   }
   return out;

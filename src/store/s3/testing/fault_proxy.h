@@ -67,6 +67,14 @@ struct ProxyFaultConfig {
   // the made-up entries of each page.
   std::int64_t list_cycle = 2;
   std::int64_t list_page_entries = 3;
+  // Shaping (S3 at a distance; all 0: none): each message's one-way delay,
+  // plus up to jitter_ms more drawn from the seed per request and direction
+  // (a new connection's first request also pays one round trip, the
+  // handshake), and a link of rate_mbit Mbit/s each way shared by every
+  // connection. What each request was charged is in its ProxyRequest.
+  double latency_ms = 0;
+  double jitter_ms = 0;
+  double rate_mbit = 0;
 
   std::string ToJson() const;
 };
@@ -80,6 +88,13 @@ struct ProxyRequest {
   std::string fault;  // the fault kind injected, "" if none
   std::uint64_t bytes_up = 0;
   std::uint64_t bytes_down = 0;
+  // Shaping: the delay charged one way (up: with the handshake, if any) and
+  // the time the request's and the reply's bytes held the link. 0 unshaped.
+  double latency_ms_up = 0;
+  double latency_ms_down = 0;
+  double link_ms_up = 0;
+  double link_ms_down = 0;
+  bool handshake = false;  // the first request of a new client connection
 };
 
 // A reply read by HttpExchange.

@@ -63,6 +63,29 @@ gets through. With rates, the rates of the fault kinds below are cumulative slic
                    x-amz-bucket-region: eu-west-3, an <Endpoint> in the body)
     redirect_307   not forwarded; 307 TemporaryRedirect with a Location on another endpoint
 
+Shaping (S3 at a distance; off unless set): `latency_ms` delays each message by that much one
+way (a request before it is forwarded, a reply before its first byte reaches the client), plus
+`jitter_ms` times a draw in [0, 1) from BLAKE2b(seed, "shape", n, direction), n counting the
+shaped requests in arrival order since the configuration was set, so the same seed and the same order give the same delays. The
+first request on a new client connection also waits one round trip (2 x latency: the TCP
+handshake), so a client that reuses connections pays it once. `rate_mbit` is a link of that
+many Mbit/s (10^6 bits) in each direction, shared by every connection: each message (headers
+and body) occupies its direction of the link for bytes * 8 / rate in turn, after the messages
+before it (first come, first served); replies are sent in 64 KiB pieces at the times the link
+sets, so a client sees a body arrive at the link's pace (a proxy that wakes up late sends the
+pieces already due at once, so a loaded machine does not slow the link down). Faults that cut or trickle a reply (drop_mid_body, truncate,
+cut_headers, trickle, endless_error) send it unpaced; their requests are still delayed. Each
+log entry says what it was charged ("latency_ms_up", "latency_ms_down" with the handshake in
+"latency_ms_up", "link_ms_up", "link_ms_down": its own serialization, "queued_ms": time it
+waited for the link behind others, which depends on timing and is not reproducible; also
+"upstream_ms", the server's time to answer, "reply_ms", the time from the reply's latency to
+its last byte taken by the client (its link time, plus the client's back-pressure), and
+"client_idle_ms", the time a kept-alive connection stayed idle between the end of the previous
+reply and this request: all three measured, for telling the server's time from the client's in a
+benchmark), and
+/__hxproxy/counts sums them under "shaping". The command line sets them with --latency-ms,
+--jitter-ms and --rate-mbit (merged into --config); POST /__hxproxy/config replaces them too.
+
 Control: requests to /__hxproxy/... are answered by the proxy itself (bucket names cannot contain
 '_', so no S3 request collides) and are neither forwarded nor logged:
 
@@ -76,6 +99,7 @@ Control: requests to /__hxproxy/... are answered by the proxy itself (bucket nam
 Usage:
     fault_proxy.py --upstream http://127.0.0.1:5000 [--port 0] [--port-file F]
                    [--config '{"seed": 1, "rates": {"503": 0.1}}'] [--exit-on-stdin-eof]
+                   [--latency-ms 30] [--jitter-ms 0] [--rate-mbit 100]
 
 It binds 127.0.0.1 (port 0: a free one), prints "PORT <n>" on stdout (and writes the number to
 --port-file), and serves until SIGTERM/SIGINT, or until its stdin closes with --exit-on-stdin-eof
@@ -103,6 +127,7 @@ SILENT_SECONDS = 3600
 ENDLESS_ERROR_CAP = 1 << 30
 MAX_HEADER_BYTES = 1 << 20
 CONTROL_PREFIX = "/__hxproxy/"
+SHAPE_CHUNK = 64 * 1024
 
 ERROR_BODIES = {
     "500": (500, "Internal Server Error", "InternalError",
@@ -125,6 +150,9 @@ DEFAULT_CONFIG = {
     "trickle_seconds": 0.5,  # trickle: the pause between two body bytes
     "list_cycle": 2,         # cycle_list: how many distinct continuation tokens
     "list_page_entries": 3,  # cycle_list: entries per page
+    "latency_ms": 0.0,       # shaping: one-way delay of every message
+    "jitter_ms": 0.0,        # shaping: up to this much more, seeded per request and direction
+    "rate_mbit": 0.0,        # shaping: link rate each way, shared by all connections (0: none)
 }
 
 
@@ -152,8 +180,10 @@ def validate_config(raw):
             raise ConfigError(f"{key} must be a non-negative integer")
     if config["list_cycle"] < 1:
         raise ConfigError("list_cycle must be at least 1")
-    if not isinstance(config["trickle_seconds"], (int, float)) or config["trickle_seconds"] < 0:
-        raise ConfigError("trickle_seconds must be a non-negative number")
+    for key in ("trickle_seconds", "latency_ms", "jitter_ms", "rate_mbit"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
+            raise ConfigError(f"{key} must be a non-negative number")
     config["methods"] = [m.upper() for m in config["methods"]]
     config["compiled_regex"] = re.compile(config["path_regex"]) if config["path_regex"] else None
     return config
@@ -176,6 +206,77 @@ class Proxy:
         # every: matching requests since the last fault (the seed shifts the phase)
         self.since_fault = config["seed"] % config["every"] if config["every"] > 0 else 0
         self.credit = {}        # every: smooth weighted round robin state per kind
+        self.shaped = 0         # shaping: requests shaped so far (the jitter draws' counter)
+        self.link_free = {"up": 0.0, "down": 0.0}  # shaping: when each direction is free
+
+    # ---------------------------------------------------------------- shaping
+    def shaping_on(self):
+        c = self.config
+        return c["latency_ms"] > 0 or c["jitter_ms"] > 0 or c["rate_mbit"] > 0
+
+    def one_way_latency(self, n, direction):
+        """Seconds a message takes one way on top of its transmission: latency plus jitter."""
+        c = self.config
+        jitter = 0.0
+        if c["jitter_ms"] > 0:
+            digest = hashlib.blake2b(f"{c['seed']}\0shape\0{n}\0{direction}".encode(),
+                                     digest_size=8).digest()
+            jitter = c["jitter_ms"] * (struct.unpack(">Q", digest)[0] / 2.0**64)
+        return (c["latency_ms"] + jitter) / 1000.0
+
+    def occupy_link(self, direction, nbytes, entry):
+        """Books nbytes on one direction of the link; returns when their last bit has left."""
+        rate = self.config["rate_mbit"]
+        now = asyncio.get_running_loop().time()
+        if rate <= 0:
+            return now
+        start = max(now, self.link_free[direction])
+        seconds = nbytes * 8 / (rate * 1e6)
+        self.link_free[direction] = start + seconds
+        entry[f"link_ms_{direction}"] += seconds * 1000
+        entry["queued_ms"] += (start - now) * 1000
+        return start + seconds
+
+    async def shape_request(self, entry, nbytes, new_connection):
+        """Delays a request as a distant link would before the server sees it."""
+        if not self.shaping_on():
+            return
+        entry["shape_n"] = self.shaped
+        self.shaped += 1
+        latency = self.one_way_latency(entry["shape_n"], "up")
+        if new_connection:
+            latency += 2 * self.config["latency_ms"] / 1000.0
+            entry["handshake"] = True
+        entry["latency_ms_up"] += latency * 1000
+        arrive = self.occupy_link("up", nbytes, entry) + latency
+        await asyncio.sleep(max(0.0, arrive - asyncio.get_running_loop().time()))
+
+    async def send(self, writer, entry, status, reason, headers, body, announced_length,
+                   head=False):
+        """send_response, paced by the link and delayed by the latency when shaping is on."""
+        data = response_head(status, reason, headers, body, announced_length, head) + body
+        if not self.shaping_on() or "shape_n" not in entry:
+            writer.write(data)
+            await writer.drain()
+            return
+        latency = self.one_way_latency(entry["shape_n"], "down")
+        entry["latency_ms_down"] += latency * 1000
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        # The whole reply is booked on the link at once (a FIFO link), and each piece is due when
+        # the link has carried it: a proxy that wakes up late (a loaded machine) sends the pieces
+        # that are due back to back and catches up, instead of slowing the link down.
+        end = self.occupy_link("down", len(data), entry)
+        rate = self.config["rate_mbit"]
+        first = end - (len(data) * 8 / (rate * 1e6) if rate > 0 else 0.0)
+        for pos in range(0, len(data), SHAPE_CHUNK):
+            piece = data[pos:pos + SHAPE_CHUNK]
+            carried = pos + len(piece)
+            due = first + (carried * 8 / (rate * 1e6) if rate > 0 else 0.0) + latency
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            writer.write(piece)
+            await writer.drain()
+        entry["reply_ms"] = (loop.time() - started) * 1000
 
     # ---------------------------------------------------------------- fault choice
     def choose_fault(self, method, path, query, byte_range=""):
@@ -239,7 +340,22 @@ class Proxy:
 
     def counts(self, base):
         by_method, by_prefix, faults = {}, {}, {}
+        shaping = {"requests": 0, "handshakes": 0, "bytes_up": 0, "bytes_down": 0,
+                   "latency_s": 0.0, "link_s_up": 0.0, "link_s_down": 0.0, "queued_s": 0.0,
+                   "upstream_s": 0.0, "client_idle_s": 0.0, "reply_s": 0.0}
         for entry in self.log:
+            if "shape_n" in entry:
+                shaping["requests"] += 1
+                shaping["handshakes"] += 1 if entry.get("handshake") else 0
+                shaping["bytes_up"] += entry["bytes_up"]
+                shaping["bytes_down"] += entry["bytes_down"]
+                shaping["latency_s"] += (entry["latency_ms_up"] + entry["latency_ms_down"]) / 1e3
+                shaping["link_s_up"] += entry["link_ms_up"] / 1e3
+                shaping["link_s_down"] += entry["link_ms_down"] / 1e3
+                shaping["queued_s"] += entry["queued_ms"] / 1e3
+                shaping["upstream_s"] += entry["upstream_ms"] / 1e3
+                shaping["client_idle_s"] += entry["client_idle_ms"] / 1e3
+                shaping["reply_s"] += entry["reply_ms"] / 1e3
             method = entry["method"]
             by_method[method] = by_method.get(method, 0) + 1
             path = entry["path"]
@@ -255,16 +371,22 @@ class Proxy:
             if entry["fault"]:
                 faults[entry["fault"]] = faults.get(entry["fault"], 0) + 1
         return {"total": len(self.log), "by_method": by_method, "by_prefix": by_prefix,
-                "faults": faults}
+                "faults": faults, "shaping": shaping}
 
     # ---------------------------------------------------------------- connections
     async def handle_client(self, reader, writer):
         try:
+            new_connection = True
+            loop = asyncio.get_running_loop()
+            replied = None
             while True:
                 request = await read_request(reader, writer)
                 if request is None:
                     break
-                keep_alive = await self.serve(request, reader, writer)
+                idle_ms = (loop.time() - replied) * 1000 if replied is not None else 0.0
+                keep_alive = await self.serve(request, reader, writer, new_connection, idle_ms)
+                replied = loop.time()
+                new_connection = False
                 if not keep_alive:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, OSError):
@@ -273,7 +395,7 @@ class Proxy:
             if not writer.is_closing():
                 writer.close()
 
-    async def serve(self, request, reader, writer):
+    async def serve(self, request, reader, writer, new_connection=False, idle_ms=0.0):
         method, target, version, headers, body = request
         parsed = urllib.parse.urlsplit(target)
         path, query = parsed.path, parsed.query
@@ -288,8 +410,14 @@ class Proxy:
             fault = None
             self.faults -= 1
         entry = {"method": method, "path": path, "query": query, "status": None, "fault": fault,
-                 "bytes_up": len(body), "bytes_down": 0}
+                 "bytes_up": len(body), "bytes_down": 0, "latency_ms_up": 0.0,
+                 "latency_ms_down": 0.0, "link_ms_up": 0.0, "link_ms_down": 0.0,
+                 "queued_ms": 0.0, "upstream_ms": 0.0, "client_idle_ms": idle_ms,
+                 "reply_ms": 0.0}
         self.log.append(entry)
+        head_bytes = len(method) + len(target) + len(version) + 4 + \
+            sum(len(k) + len(v) + 4 for k, v in headers) + 2
+        await self.shape_request(entry, head_bytes + len(body), new_connection)
 
         if fault in ERROR_BODIES:
             status, reason, code, message = ERROR_BODIES[fault]
@@ -298,7 +426,7 @@ class Proxy:
                        f'<RequestId>hxproxy</RequestId></Error>').encode()
             entry["status"] = status
             entry["bytes_down"] = len(payload)
-            await send_response(writer, status, reason,
+            await self.send(writer, entry, status, reason,
                                 [("Content-Type", "application/xml")], payload, None)
             return client_keep_alive
         if fault == "stall":
@@ -325,26 +453,29 @@ class Proxy:
             payload = self.cycle_list_page(query)
             entry["status"] = 200
             entry["bytes_down"] = len(payload)
-            await send_response(writer, 200, "OK", [("Content-Type", "application/xml")],
+            await self.send(writer, entry, 200, "OK", [("Content-Type", "application/xml")],
                                 payload, None)
             return client_keep_alive
         if fault in ("redirect", "redirect_307"):
             status, reason, resp_headers, payload = redirect_reply(fault, path, query)
             entry["status"] = status
             entry["bytes_down"] = len(payload)
-            await send_response(writer, status, reason, resp_headers,
+            await self.send(writer, entry, status, reason, resp_headers,
                                 b"" if method == "HEAD" else payload, None,
                                 head=(method == "HEAD"))
             return client_keep_alive
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             status, reason, resp_headers, resp_body = await self.forward(
                 method, target, headers, body)
+            entry["upstream_ms"] = (loop.time() - started) * 1000
         except (OSError, asyncio.IncompleteReadError, ValueError) as e:
             # The server is down or broke off: answer as a gateway would.
             payload = f"fault_proxy: upstream failed: {e}".encode()
             entry["status"] = 502
-            await send_response(writer, 502, "Bad Gateway", [("Content-Type", "text/plain")],
+            await self.send(writer, entry, 502, "Bad Gateway", [("Content-Type", "text/plain")],
                                 payload, None)
             return False
         entry["status"] = status
@@ -383,7 +514,7 @@ class Proxy:
                 entry["bytes_down"] = i + 1
             return client_keep_alive
         entry["bytes_down"] = len(resp_body)
-        await send_response(writer, status, reason, resp_headers, resp_body, None,
+        await self.send(writer, entry, status, reason, resp_headers, resp_body, None,
                             head=(method == "HEAD"))
         return client_keep_alive
 
@@ -465,6 +596,7 @@ class Proxy:
                 every = self.config["every"]
                 self.since_fault = self.config["seed"] % every if every > 0 else 0
                 self.credit = {}
+                self.shaped = 0
                 payload = public_config(self.config)
             elif method == "GET" and path == CONTROL_PREFIX + "config":
                 payload = public_config(self.config)
@@ -594,6 +726,9 @@ async def main():
     parser.add_argument("--port", type=int, default=0, help="listen port (0: a free one)")
     parser.add_argument("--port-file", help="write the port number here once listening")
     parser.add_argument("--config", default="{}", help="initial fault configuration (JSON)")
+    parser.add_argument("--latency-ms", type=float, help="shaping: one-way delay of each message")
+    parser.add_argument("--jitter-ms", type=float, help="shaping: up to this much more, seeded")
+    parser.add_argument("--rate-mbit", type=float, help="shaping: link rate each way, Mbit/s")
     parser.add_argument("--exit-on-stdin-eof", action="store_true",
                         help="exit when stdin closes (the launching test died or is done)")
     args = parser.parse_args()
@@ -601,7 +736,11 @@ async def main():
     if upstream.scheme != "http" or not upstream.hostname or not upstream.port:
         parser.error("--upstream must be http://host:port")
     try:
-        config = validate_config(json.loads(args.config))
+        raw = json.loads(args.config)
+        for key in ("latency_ms", "jitter_ms", "rate_mbit"):
+            if getattr(args, key) is not None and isinstance(raw, dict):
+                raw[key] = getattr(args, key)
+        config = validate_config(raw)
     except (ConfigError, json.JSONDecodeError, re.error) as e:
         parser.error(f"--config: {e}")
 

@@ -524,6 +524,96 @@ TEST_F(FaultProxyTest, RedirectsNameAnotherRegionOrEndpointWithoutForwarding) {
   EXPECT_EQ(upstream_.served(), 0);
 }
 
+// Shaping is asserted through the proxy's own accounting, never the clock:
+// what each message was charged follows from the configuration and the bytes.
+TEST_F(FaultProxyTest, ShapingChargesEachMessageItsLatencyAndItsBytesOnTheLink) {
+  ProxyFaultConfig config;
+  config.latency_ms = 30;
+  config.rate_mbit = 8;  // 1 byte per microsecond
+  ASSERT_TRUE(proxy_->Configure(config).ok());
+  auto big = Get("/bytes/300000");
+  ASSERT_TRUE(big.ok()) << big.error().ToShortString();
+  EXPECT_EQ(big->body, std::string(300000, 'x'));  // paced in pieces, whole
+  EXPECT_TRUE(big->complete);
+  auto put = HttpExchange(proxy_->port(), "PUT", "/bucket/key", std::string(70000, 'p'));
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->body, "ok:70000");
+
+  auto log = proxy_->Requests();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  for (const ProxyRequest& r : *log) {
+    SCOPED_TRACE(r.method);
+    EXPECT_TRUE(r.handshake);  // HttpExchange opens a connection per request
+    EXPECT_DOUBLE_EQ(r.latency_ms_up, 30 + 2 * 30);
+    EXPECT_DOUBLE_EQ(r.latency_ms_down, 30);
+  }
+  // The reply's body and headers on the down link; the request's on the up link.
+  EXPECT_NEAR((*log)[0].link_ms_down, 300.0, 1.0);
+  EXPECT_GT((*log)[0].link_ms_down, 300.0);
+  EXPECT_LT((*log)[0].link_ms_up, 1.0);
+  EXPECT_NEAR((*log)[1].link_ms_up, 70.0, 1.0);
+  EXPECT_GT((*log)[1].link_ms_up, 70.0);
+}
+
+TEST_F(FaultProxyTest, ShapingJitterIsDrawnFromTheSeedInRequestOrder) {
+  ProxyFaultConfig config;
+  config.seed = 7;
+  config.latency_ms = 5;
+  config.jitter_ms = 20;
+  auto delays = [&](std::uint64_t seed) {
+    config.seed = seed;
+    std::vector<double> out;
+    // Configuring restarts the draws; a reset forgets the log.
+    if (!proxy_->Configure(config).ok() || !proxy_->Reset().ok()) return out;
+    for (int i = 0; i < 4; ++i) {
+      if (!Get("/bytes/10").ok()) return out;
+    }
+    auto log = proxy_->Requests();
+    if (!log.ok()) return out;
+    for (const ProxyRequest& r : *log) {
+      out.push_back(r.latency_ms_up);
+      out.push_back(r.latency_ms_down);
+    }
+    return out;
+  };
+  const std::vector<double> first = delays(7);
+  ASSERT_EQ(first.size(), 8u);
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    const double handshake = i % 2 == 0 ? 2 * 5 : 0;  // up: a new connection each time
+    EXPECT_GE(first[i], 5 + handshake);
+    EXPECT_LT(first[i], 5 + handshake + 20);
+  }
+  EXPECT_EQ(delays(7), first);  // same seed, same order: same delays
+  EXPECT_NE(delays(8), first);
+  EXPECT_GT(*std::max_element(first.begin(), first.end()) -
+                *std::min_element(first.begin(), first.end()),
+            0.0);
+}
+
+TEST_F(FaultProxyTest, WithoutShapingNothingIsCharged) {
+  ASSERT_TRUE(Get("/bytes/1000").ok());
+  auto log = proxy_->Requests();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].latency_ms_up, 0);
+  EXPECT_EQ((*log)[0].latency_ms_down, 0);
+  EXPECT_EQ((*log)[0].link_ms_down, 0);
+  EXPECT_FALSE((*log)[0].handshake);
+}
+
+TEST_F(FaultProxyTest, ANegativeOrNonNumericShapingIsRejected) {
+  ProxyFaultConfig config;
+  config.latency_ms = -1;
+  EXPECT_FALSE(proxy_->Configure(config).ok());
+  config.latency_ms = 0;
+  config.rate_mbit = -5;
+  EXPECT_FALSE(proxy_->Configure(config).ok());
+  auto raw = HttpExchange(proxy_->port(), "POST", "/__hxproxy/config", R"({"jitter_ms": "x"})");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->status, 400);
+}
+
 TEST(FaultProxyStartTest, AProxyInFrontOfNothingAnswersWithAConnectionFailure) {
   // Port 1 on loopback: nothing listens there.
   auto proxy = FaultProxy::Start("http://127.0.0.1:1");
