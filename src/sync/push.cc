@@ -156,6 +156,14 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     options.progress.StartPhase(obs::Phase::kScan);
     HX_ASSIGN_OR_RETURN(scan_result, ScanFolderForBaseline(s, base));
     base.stats = StatCache();
+    // What the scan read goes to the index now, not with the push's commit:
+    // a scan that hashed every file (a start within the stat cache's racy
+    // window, a new device) holds one new stat cache entry per file, which
+    // would otherwise be held with the base and the comparison (~19 MB at
+    // 100,000 files). The stat cache describes the folder's files, not the
+    // base, so it is true whether or not this push publishes.
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan_result->stat_changes));
+    scan_result->stat_changes = StatCacheChanges();
     HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
   }
   ScanResult scan = std::move(*scan_result);
