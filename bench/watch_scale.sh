@@ -6,9 +6,14 @@
 #   ./bench/watch_scale.sh                       # 100,000 files, 60 s of idle, 10 changes
 #   ./bench/watch_scale.sh --files 20000 --idle-s 20 --changes 5   # a shorter run
 #   ./bench/watch_scale.sh --agent-args '--max-scoped-paths 0'       # every push scans the whole folder
+#   ./bench/watch_scale.sh --rehash-start        # the agent's start re-hashes every file (below)
 #
 # The vault is pushed once with `hx sync push` before the agent starts (the
-# agent's usual start: a restart on a synced vault). Measured:
+# agent's usual start: a restart on a synced vault). With --rehash-start, every
+# file's ctime is then moved (utime to its own times) and the agent started 2.5 s
+# later: the stat cache misses every file and the start reads and hashes all of
+# them, caching each (the worst start: as after a CLI push made within the stat
+# cache's 2 s racy window of the files' writes, which caches none). Measured:
 #   set-up     agent started -> its .hx/agent.json first says watching with an
 #              empty queue (the start's pull and push done, every directory watched)
 #   idle CPU   the agent's user+sys CPU over --idle-s seconds with nothing to do
@@ -21,14 +26,15 @@
 # else build/release/src/cli/hx, else build/gcc/src/cli/hx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=100000 idle_s=60 changes=10 agent_args=""
+files=100000 idle_s=60 changes=10 agent_args="" rehash=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --files) files=$2; shift 2 ;;
     --idle-s) idle_s=$2; shift 2 ;;
     --changes) changes=$2; shift 2 ;;
     --agent-args) agent_args=$2; shift 2 ;;
-    *) echo "usage: $0 [--files N] [--idle-s S] [--changes N] [--agent-args 'ARGS']" >&2; exit 2 ;;
+    --rehash-start) rehash=1; shift ;;
+    *) echo "usage: $0 [--files N] [--idle-s S] [--changes N] [--agent-args 'ARGS'] [--rehash-start]" >&2; exit 2 ;;
   esac
 done
 hx=${HX_BIN:-}
@@ -38,12 +44,13 @@ fi
 [ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
 mkdir -p bench/results
 out="bench/results/watch-scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
-HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" python3 - <<'PY' | tee "$out"
+HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" REHASH=$rehash python3 - <<'PY' | tee "$out"
 import json, os, shutil, signal, subprocess, tempfile, threading, time
 
 HX = os.environ["HX"]; FILES = int(os.environ["FILES"])
 IDLE_S = int(os.environ["IDLE_S"]); CHANGES = int(os.environ["CHANGES"])
 AGENT_ARGS = os.environ["AGENT_ARGS"].split()
+REHASH = os.environ["REHASH"] == "1"
 TICK = os.sysconf("SC_CLK_TCK")
 
 def agent_json(vault):
@@ -109,6 +116,12 @@ subprocess.run([HX, "sync", "init", vault, store], env=env, check=True, stdout=s
 t0 = time.monotonic()
 subprocess.run([HX, "sync", "push", vault], env=env, check=True, stdout=subprocess.DEVNULL)
 first_push = time.monotonic() - t0
+if REHASH:
+    for i in range(FILES):
+        p = os.path.join(vault, f"d{i // per_dir:04d}", f"f{i % per_dir:03d}.txt")
+        st = os.stat(p)
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))  # ctime moves: the stat cache misses
+    time.sleep(2.5)  # out of the racy window: the start caches what it hashes
 log = open(os.path.join(tmp, "agent.log"), "w")
 t0 = time.monotonic()
 agent = subprocess.Popen([HX, "sync", "watch", vault] + AGENT_ARGS, env=env, stdout=log, stderr=log)
@@ -141,7 +154,9 @@ agent.send_signal(signal.SIGTERM)
 rc = agent.wait(120)
 lat.sort(); change_cpu.sort()
 print(f"hx: {HX} sync watch {' '.join(AGENT_ARGS)}")
-print(f"vault: {FILES} files in {FILES // per_dir} directories, folder store; first push (CLI) {first_push:.1f} s")
+print(f"vault: {FILES} files in {FILES // per_dir} directories, folder store; first push (CLI) {first_push:.1f} s"
+      + ("; every file's ctime moved before the start (--rehash-start)" if REHASH else ""))
+
 print(f"set-up: agent start -> idle {setup:.2f} s ({setup_cpu:.2f} s of CPU)")
 print(f"idle CPU over {IDLE_S} s: {idle_cpu:.2f}% of a core")
 print(f"peak RSS (VmHWM): {hwm:.1f} MiB (RSS at the end {rss:.1f} MiB)")

@@ -148,7 +148,10 @@ struct HashTask {
 
 // What one worker found besides entries; merged when the walk is over.
 struct Output {
-  std::vector<std::pair<std::string, StatCacheEntry>> cache_put;
+  // A map already (not a vector moved into one at the end): the result
+  // takes it whole, or splices its nodes, without a second copy of what
+  // the scan hashed (a scan that hashed every file: ~10 MB at 100,000).
+  StatCache cache_put;
   std::vector<const StatCacheEntry*> cache_reused;
   std::vector<ScanSkip> skipped;
   std::vector<ScanError> errors;
@@ -441,12 +444,16 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   }
   flush_batch();
   node.hashed.resize(new_hashes.size());
+  // Held until the walk ends (~47 bytes a file): without the slack its
+  // appends left (~7.7 MB instead of ~4.8 at 100,000 files).
+  node.baseline.shrink_to_fit();
   node.listed = true;
   Enqueue(std::move(new_dirs), std::move(new_hashes));
 }
 
 void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
   std::vector<PathEntry>& results = task.node->hashed[task.slot];
+  results.reserve(task.files.size());  // held until Emit: no doubling's slack
   for (const PendingFile& file : task.files) {
     HashFileOutcome outcome =
         HashFile(env_, task.dir->fd, file.name, file.path, stream, chunk_id_);
@@ -472,7 +479,7 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
       baseline_ok_.store(false);
     }
     if (!racy) {
-      out.cache_put.emplace_back(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
+      out.cache_put.emplace(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
     }
     results.emplace_back(file.path, std::move(entry));
   }
@@ -632,9 +639,7 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     CollectListed(walk.root(), *result.listed_dirs);
     std::sort(result.listed_dirs->begin(), result.listed_dirs->end());
   }
-  std::size_t put_size = 0;
   for (Output& out : outputs) {
-    put_size += out.cache_put.size();
     for (ScanError& error : out.errors) {
       // The root could not be listed: there is no result to speak of.
       if (error.path.empty()) {
@@ -650,11 +655,14 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     }
   }
   Emit(walk.root(), result.entries);
-  result.stat_changes.put.reserve(put_size);
   for (Output& out : outputs) {
-    for (auto& [path, entry] : out.cache_put) {
-      result.stat_changes.put.emplace(std::move(path), std::move(entry));
+    // Every path is in one output only: the merge splices every node.
+    if (result.stat_changes.put.empty()) {
+      result.stat_changes.put = std::move(out.cache_put);
+    } else {
+      result.stat_changes.put.merge(out.cache_put);
     }
+    out.cache_put = StatCache();
     std::move(out.skipped.begin(), out.skipped.end(), std::back_inserter(result.skipped));
     std::move(out.errors.begin(), out.errors.end(), std::back_inserter(result.errors));
     result.stats.files_hashed += out.stats.files_hashed;

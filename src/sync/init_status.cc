@@ -261,13 +261,19 @@ Result<StatusReport> StatusOf(Session& s, std::int64_t now_ms) {
     // Exactly as the baseline saw it: no local change, no issue.
     report.local_changes = MakeChangeSummary({}, {}, {});
   } else {
-    HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
+    // As push does (push.cc): the stat cache for the scan, freed and the
+    // scan's stat cache changes stored before the base's entries are
+    // loaded, so the three are never held at once. Hashing done for status
+    // is kept: the next push need not redo it.
+    HX_ASSIGN_OR_RETURN(base.stats, s.index->LoadStatCache());
     HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
+    base.stats = StatCache();
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
+    scan.stat_changes = StatCacheChanges();
+    HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
     LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kNever);
     report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
     report.scan_issues = DescribeIssues(scan);
-    // Hashing done for status is kept: the next push need not redo it.
-    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
     if (changes.empty() && scan.baseline) SaveBaseline(s, *scan.baseline);
   }
 

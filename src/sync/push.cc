@@ -98,6 +98,7 @@ Result<bool> IsRelocationOf(Session& s, const Snapshot& head, const BaseState& b
 // adopted relocation lists (the newest copies, which readers take).
 std::vector<ObjectLocation> WithRelocated(std::vector<ObjectLocation> added,
                                           std::vector<ObjectLocation> relocated) {
+  if (relocated.empty()) return added;  // (no set of every id: ~6 MB at 100,000)
   std::set<ObjectId> own;
   for (const ObjectLocation& loc : added) own.insert(loc.id);
   for (ObjectLocation& loc : relocated) {
@@ -156,6 +157,14 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     options.progress.StartPhase(obs::Phase::kScan);
     HX_ASSIGN_OR_RETURN(scan_result, ScanFolderForBaseline(s, base));
     base.stats = StatCache();
+    // What the scan read goes to the index now, not with the push's commit:
+    // a scan that hashed every file (a start within the stat cache's racy
+    // window, a new device) holds one new stat cache entry per file, which
+    // would otherwise be held with the base and the comparison (~19 MB at
+    // 100,000 files). The stat cache describes the folder's files, not the
+    // base, so it is true whether or not this push publishes.
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan_result->stat_changes));
+    scan_result->stat_changes = StatCacheChanges();
     HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
   }
   ScanResult scan = std::move(*scan_result);
@@ -206,24 +215,21 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
 
   // Past the guard, the base's entries and the stat cache are not needed
   // (the state to publish holds every entry, taken from the scan; the index
-  // is told which paths changed): their memory goes to the packing and the
-  // trees that follow instead of adding to the peak.
-  std::vector<std::string> changed_paths;
-  changed_paths.reserve(changes.added.size() + changes.modified.size() + changes.deleted.size());
-  for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
-    changed_paths.insert(changed_paths.end(), list->begin(), list->end());
-  }
+  // is told which paths changed: the change lists, moved into the commit at
+  // the end, not copied): their memory goes to the packing and the trees
+  // that follow instead of adding to the peak.
   // The kept versions to publish as they are (their base entries): packed
   // like changed files (the index, rebuilt from the head's history, says
   // which of their chunks the store still lacks), their directories rebuilt.
   std::vector<std::string> kept_paths;
-  {
-    const std::set<std::string> changed(changed_paths.begin(), changed_paths.end());
-    for (const std::string& path : republish) {
-      if (changed.count(path) == 0 && changes.state.count(path) != 0) kept_paths.push_back(path);
+  for (const std::string& path : republish) {
+    // (Each change list is in path order: Compare walks the maps.)
+    bool changed = false;
+    for (const auto* list : {&changes.added, &changes.modified, &changes.deleted}) {
+      changed = changed || std::binary_search(list->begin(), list->end(), path);
     }
+    if (!changed && changes.state.count(path) != 0) kept_paths.push_back(path);
   }
-  changed_paths.insert(changed_paths.end(), kept_paths.begin(), kept_paths.end());
   base.entries = EntryMap();
   base.stats = StatCache();
 
@@ -244,21 +250,32 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   UploaderOptions upload_options = UploaderOptions::ReadingThrough(s.env);
   upload_options.checkpoint = options.checkpoint;
   ObjectUploader uploader(*s.store, s.ctx, *s.index, std::move(upload_options));
-  std::vector<std::pair<std::string, const Entry*>> changed_files;
+  // Pointers into the state (no path copied), in path order.
+  std::vector<const EntryMap::value_type*> changed_files;
+  changed_files.reserve(changes.added.size() + changes.modified.size() + kept_paths.size());
   for (const auto* list : {&changes.added, &changes.modified, &kept_paths}) {
     for (const std::string& path : *list) {
-      const Entry& entry = changes.state.at(path);
-      if (entry.kind == EntryKind::kFile) changed_files.emplace_back(path, &entry);
+      const auto it = changes.state.find(path);
+      if (it == changes.state.end()) {
+        return Error(SyncCode::kInternal, Category::kInternal,
+                     "push: a changed path is not in the state to publish: " + path);
+      }
+      if (it->second.kind == EntryKind::kFile) changed_files.push_back(&*it);
     }
   }
-  std::sort(changed_files.begin(), changed_files.end());
+  std::sort(changed_files.begin(), changed_files.end(),
+            [](const EntryMap::value_type* a, const EntryMap::value_type* b) {
+              return a->first < b->first;
+            });
   if (options.progress.enabled()) {
     std::uint64_t bytes = 0;
-    for (const auto& [path, entry] : changed_files) bytes += entry->size;
+    for (const EntryMap::value_type* file : changed_files) bytes += file->second.size;
     // Bytes done are what goes up (packs: compressed and sealed).
     options.progress.StartPhase(obs::Phase::kUpload, changed_files.size(), bytes);
   }
   HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
+  const std::size_t files_changed = changed_files.size();
+  changed_files = {};
   // Trees go to the uploader as they are built (not held all at once), and
   // only the directories on the paths of the changes are rebuilt: another
   // keeps its base tree id when the store has that tree.
@@ -296,7 +313,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   HX_ASSIGN_OR_RETURN(BuiltTrees trees,
                       BuildTrees(changes.state, TreeIdFn(s.ctx), tree_options));
   HX_RETURN_IF_ERROR(uploader.Flush());
-  options.progress.SetDone(changed_files.size(), options.progress.Current().bytes_done);
+  options.progress.SetDone(files_changed, options.progress.Current().bytes_done);
   options.Checkpoint("push.after_upload");
   const UploadStats up = uploader.stats();
   report.objects_uploaded = up.objects;
@@ -368,8 +385,12 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     snapshot.seq = head.head ? head.head->seq + 1 : 1;
     snapshot.key_fingerprint = s.config.key_fingerprint;
     snapshot.summary = Summarize(changes);
-    snapshot.added = uploader.added();
-    HX_RETURN_IF_ERROR(WriteSnapshot(*s.store, s.ctx, snapshot));
+    // The uploader's list itself (at 100,000 new objects ~15 MB), not a
+    // copy: the snapshot gives it back once written.
+    snapshot.added = uploader.TakeAdded();
+    Status written = WriteSnapshot(*s.store, s.ctx, snapshot);
+    uploader.GiveBackAdded(std::move(snapshot.added));
+    HX_RETURN_IF_ERROR(written);
     options.Checkpoint("push.after_snapshot");
     auto moved = PublishHead(*s.store, s.ctx, head,
                              Head{s.ctx.vault_id, snapshot.seq, snapshot.snapshot_id});
@@ -385,6 +406,13 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // 4. The local index now describes the published state — except at held
   // paths, whose base keeps its old entries (not in changed_paths), so the
   // base stays incomplete and its trees are those of that state.
+  // The paths whose base entries change: the change lists themselves.
+  std::vector<std::string> changed_paths = std::move(changes.added);
+  for (auto* list : {&changes.modified, &changes.deleted, &kept_paths}) {
+    changed_paths.insert(changed_paths.end(), std::make_move_iterator(list->begin()),
+                         std::make_move_iterator(list->end()));
+    *list = {};
+  }
   TreeIdMap base_tree_ids = trees.tree_ids;
   if (!held.empty()) {
     EntryMap base_state = changes.state;
@@ -396,7 +424,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                        SyncedState{.entries = std::move(changes.state),
                                                    .tree_ids = std::move(base_tree_ids),
                                                    .stat_changes = scan.stat_changes,
-                                                   .added = WithRelocated(uploader.added(),
+                                                   .added = WithRelocated(uploader.TakeAdded(),
                                                                           std::move(relocated)),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
