@@ -15,7 +15,7 @@ packages=(
   dpkg-dev zsh fish groff-base
 )
 if [[ "${1:-}" == "bench" ]]; then
-  packages+=(b3sum hyperfine rsync rclone restic unison time)
+  packages+=(b3sum hyperfine rsync rclone restic unison time linux-perf)
 fi
 
 missing=()
