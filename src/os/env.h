@@ -70,6 +70,10 @@ class Env {
   // write(2): may write fewer than `n` bytes (*wrote says how many).
   virtual int Write(int fd, const void* buf, std::size_t n, std::size_t* wrote) = 0;
   virtual int Fsync(int fd) = 0;
+  // fdatasync(2): the file's data and the metadata needed to read it back
+  // (its size), not its times: a pull makes each staged file durable with
+  // it instead of flushing the whole file system (syncfs).
+  virtual int Fdatasync(int fd) = 0;
   // syncfs(2): the whole file system `fd` lives on.
   virtual int SyncFs(int fd) = 0;
   virtual int Ftruncate(int fd, std::uint64_t size) = 0;
@@ -133,6 +137,7 @@ class EnvWrapper : public Env {
     return target_.Write(fd, buf, n, wrote);
   }
   int Fsync(int fd) override { return target_.Fsync(fd); }
+  int Fdatasync(int fd) override { return target_.Fdatasync(fd); }
   int SyncFs(int fd) override { return target_.SyncFs(fd); }
   int Ftruncate(int fd, std::uint64_t size) override { return target_.Ftruncate(fd, size); }
   int Fstat(int fd, struct stat* st) override { return target_.Fstat(fd, st); }

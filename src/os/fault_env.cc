@@ -129,6 +129,10 @@ int FaultInjectingEnv::Fsync(int fd) {
   HX_FAULT_CHECK("Fsync");
   return EnvWrapper::Fsync(fd);
 }
+int FaultInjectingEnv::Fdatasync(int fd) {
+  HX_FAULT_CHECK("Fdatasync");
+  return EnvWrapper::Fdatasync(fd);
+}
 int FaultInjectingEnv::SyncFs(int fd) {
   HX_FAULT_CHECK("SyncFs");
   return EnvWrapper::SyncFs(fd);

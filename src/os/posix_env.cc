@@ -142,6 +142,7 @@ class PosixEnv final : public Env {
     return err;
   }
   int Fsync(int fd) override { return Retry([&] { return ::fsync(fd); }); }
+  int Fdatasync(int fd) override { return Retry([&] { return ::fdatasync(fd); }); }
   int SyncFs(int fd) override { return Retry([&] { return ::syncfs(fd); }); }
   int Ftruncate(int fd, std::uint64_t size) override {
     return Retry([&] { return ::ftruncate(fd, static_cast<off_t>(size)); });

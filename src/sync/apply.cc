@@ -15,6 +15,7 @@
 #include "base/os_error.h"
 #include "hash/blake3.h"
 #include "os/vault_dir.h"
+#include "sync/apply_sync.h"
 #include "versions/versions.h"
 
 namespace hx {
@@ -80,7 +81,24 @@ std::string ParentOf(const std::string& path) {
 class Applier {
  public:
   Applier(const ApplyInput& input, ObjectFetcher& fetcher)
-      : in_(input), fetcher_(fetcher), env_(*input.env) {}
+      : in_(input), fetcher_(fetcher), env_(*input.env), syncer_(*input.env) {}
+  ~Applier() {
+    if (local_ && in_.local_chunk_stats != nullptr) {
+      LocalChunkStats& out = *in_.local_chunk_stats;
+      out.chunks += local_->stats().chunks;
+      out.bytes += local_->stats().bytes;
+      out.mismatches += local_->stats().mismatches;
+      out.unreadable += local_->stats().unreadable;
+    }
+  }
+
+  // Finds which of `wanted` local files held when scanned (only with
+  // in_.chunk_id): those are read from there, not fetched.
+  void FindLocalChunks(const LocalChunks::IdSet& wanted) {
+    if (!in_.chunk_id || wanted.empty()) return;
+    local_.emplace(LocalChunks::Find(in_.scan->entries, in_.cache, in_.base, wanted, in_.chunk_id));
+  }
+  bool HasLocal(const ObjectId& id) const { return local_ && local_->Has(id); }
 
   // Opens the vault root and the staging directory (created if missing).
   Status Open() {
@@ -263,7 +281,10 @@ class Applier {
     };
     std::uint64_t written = 0;
     for (const ChunkRef& chunk : remote.chunks) {
-      auto bytes = fetcher_.Fetch(ObjectKind::kChunk, chunk.id);
+      std::optional<std::vector<std::uint8_t>> here;
+      if (local_) here = local_->Read(*vault_, chunk);
+      auto bytes = here ? Result<std::vector<std::uint8_t>>(std::move(*here))
+                        : fetcher_.Fetch(ObjectKind::kChunk, chunk.id);
       if (!bytes.ok()) return fail(std::move(bytes).error());
       if (bytes->size() != chunk.size) {
         return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
@@ -283,11 +304,9 @@ class Applier {
                                       {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
                                        static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
     if (remote.mtime_ns >= 0) (void)env_.Futimens(fd.get(), times);
-    if (const int err = fd.reset(); err != 0) {
-      DropStaged(id);
-      return OsError(SyncCode::kApplyFailed, "cannot write", StagingPath(id), err)
-          .With("path", path);
-    }
+    // Made durable (and closed) by the syncer while the next files are
+    // staged; WaitStaged says which could not be.
+    syncer_.Add(id, std::move(fd));
     return OkStatus();
   }
 
@@ -300,20 +319,16 @@ class Applier {
     return OkStatus();
   }
 
-  // Makes every staged file durable before any rename makes one visible:
-  // one syncfs of the file system for the whole pull instead of an fsync per
-  // file (each costs a journal commit); if syncfs fails, an fsync each.
-  Status SyncStaged(const std::vector<std::uint64_t>& staged) {
-    if (env_.SyncFs(staging_.get()) == 0) return OkStatus();
-    for (const std::uint64_t id : staged) {
-      int raw = -1;
-      if (env_.Open(staging_.get(), StagingName(id).c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw) != 0)
-        continue;  // a symlink: nothing to sync
-      Fd fd(env_, raw);
-      if (const int err = env_.Fsync(fd.get()); err != 0)
-        return OsError(SyncCode::kApplyFailed, "cannot sync", StagingPath(id), err);
+  // Waits until every file staged so far is durable (an fdatasync each,
+  // sync/apply_sync.h); returns the staging ids of those that could not be
+  // made durable, with the error (each is dropped from staging).
+  std::map<std::uint64_t, Error> WaitStaged() {
+    std::map<std::uint64_t, Error> out;
+    for (const auto& [id, err] : syncer_.Wait()) {
+      out.emplace(id, OsError(SyncCode::kApplyFailed, "cannot sync", StagingPath(id), err));
+      DropStaged(id);
     }
-    return OkStatus();
+    return out;
   }
 
   // Removes what a killed earlier pull left in staging (this process holds
@@ -330,11 +345,13 @@ class Applier {
     }
   }
 
+  // One fsync of each directory renamed into (on the syncer's workers).
   void SyncDirs() {
     for (const std::string& dir : dirs_to_sync_) {
       Result<Fd> fd = vault_->OpenDir(dir, VaultArea::kContent, false);
-      if (fd.ok()) (void)env_.Fsync(fd->get());
+      if (fd.ok()) syncer_.Add(0, std::move(*fd), /*full=*/true);
     }
+    (void)syncer_.Wait();
   }
 
  private:
@@ -344,6 +361,8 @@ class Applier {
   std::optional<VaultDir> vault_;
   Fd staging_;
   std::set<std::string> dirs_to_sync_;
+  std::optional<LocalChunks> local_;
+  StagedSyncer syncer_;
 };
 
 }  // namespace
@@ -368,10 +387,8 @@ Result<std::filesystem::path> StageRemoteVersion(const ApplyInput& input, const 
     staged = applier.StageSymlink(remote, id);
   }
   HX_RETURN_IF_ERROR(staged);
-  if (Status synced = applier.SyncStaged({id}); !synced.ok()) {
-    applier.DropStaged(id);
-    return synced.error();
-  }
+  std::map<std::uint64_t, Error> not_synced = applier.WaitStaged();
+  if (auto failed = not_synced.find(id); failed != not_synced.end()) return failed->second;
   return applier.StagingPath(id);
 }
 
@@ -455,7 +472,22 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     return versioned[i] ? &*versioned[i] : nullptr;
   };
 
-  // Declare every chunk the writes will need, so reads are coalesced.
+  // The chunks the writes need that local files held when scanned are read
+  // from there (sync/local_chunks.h); every other chunk is declared to the
+  // fetcher, so reads are coalesced.
+  {
+    LocalChunks::IdSet wanted;
+    if (input.chunk_id) {
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (join(i) || items[i].action != PullAction::kTakeRemote ||
+            items[i].remote.kind != EntryKind::kFile) {
+          continue;
+        }
+        for (const ChunkRef& c : items[i].remote.chunks) wanted.insert(c.id);
+      }
+    }
+    applier.FindLocalChunks(wanted);
+  }
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Entry& remote = items[i].remote;
     if (join(i)) continue;
@@ -465,7 +497,9 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       continue;
     }
     if (remote.kind == EntryKind::kFile) {
-      for (const ChunkRef& c : remote.chunks) Record(out[i], fetcher.Expect(c.id));
+      for (const ChunkRef& c : remote.chunks) {
+        if (!applier.HasLocal(c.id)) Record(out[i], fetcher.Expect(c.id));
+      }
     }
     // Nothing may be touched if the path changed since the scan (or if it
     // can only be reached through a symlink: that fails the item).
@@ -474,6 +508,67 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       Record(out[i], Status(std::move(still).error()));
     } else if (!*still && out[i].status == ApplyStatus::kApplied) {
       out[i].status = ApplyStatus::kSkippedLocalChange;
+    }
+  }
+
+  // A directory that could not be made (or was not applied) fails
+  // everything the plan puts beneath it (never created on the way by a
+  // deeper item: the new base must not hold a child without its parent).
+  std::set<std::string> failed_dirs;
+  const auto failed_parent = [&](const std::string& path) -> std::optional<std::string> {
+    for (std::size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path.rfind('/', slash - 1)) {
+      std::string parent = path.substr(0, slash);
+      if (failed_dirs.count(parent) != 0) return parent;
+    }
+    return std::nullopt;
+  };
+  const auto fail_beneath = [&](std::size_t i, const std::string& parent) {
+    Record(out[i], Error(SyncCode::kApplyFailed, Category::kAborted,
+                         "not applied: its parent directory " + parent +
+                             " could not be created; fix that and pull again")
+                       .With("path", (input.vault / items[i].path).string()));
+  };
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    // Already refused (it changed since the scan, or could not be checked).
+    if (!join(i) && items[i].remote.kind == EntryKind::kDir && !pending(i)) {
+      failed_dirs.insert(items[i].path);
+    }
+  }
+
+  // 0. File and symlink contents, staged before anything in the vault
+  // changes (a local file a chunk is read from may be one this pull
+  // removes or replaces), in path order; each staged file is made durable
+  // on the syncer's workers while the next ones are fetched and written.
+  // staged[i]: the staging id of item i's file, if it was staged.
+  std::vector<std::optional<std::uint64_t>> staged(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!pending(i) || join(i)) continue;
+    const Entry& remote = items[i].remote;
+    if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
+    if (auto parent = failed_parent(items[i].path)) {
+      fail_beneath(i, *parent);
+      continue;
+    }
+    const std::uint64_t id = Applier::NextStagingId();
+    Status done = remote.kind == EntryKind::kFile ? applier.StageFile(items[i].path, remote, id)
+                                                  : applier.StageSymlink(remote, id);
+    if (!done.ok()) {
+      Record(out[i], std::move(done));
+      continue;
+    }
+    staged[i] = id;
+  }
+  // Every staged file is durable before any rename makes one visible.
+  {
+    std::map<std::uint64_t, Error> not_synced = applier.WaitStaged();
+    for (std::size_t i = 0; i < items.size() && !not_synced.empty(); ++i) {
+      if (!staged[i]) continue;
+      auto failed = not_synced.find(*staged[i]);
+      if (failed == not_synced.end()) continue;
+      Record(out[i], Error(failed->second).With("path", items[i].path));
+      staged[i].reset();
+      not_synced.erase(failed);
     }
   }
 
@@ -503,31 +598,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
     }
   }
-  // 3. New directories, shallowest first. A directory that could not be
-  // made (or was not applied) fails everything the plan puts beneath it
-  // (never created on the way by a deeper item: the new base must not hold
-  // a child without its parent).
-  std::set<std::string> failed_dirs;
-  const auto failed_parent = [&](const std::string& path) -> std::optional<std::string> {
-    for (std::size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
-         slash = path.rfind('/', slash - 1)) {
-      std::string parent = path.substr(0, slash);
-      if (failed_dirs.count(parent) != 0) return parent;
-    }
-    return std::nullopt;
-  };
-  const auto fail_beneath = [&](std::size_t i, const std::string& parent) {
-    Record(out[i], Error(SyncCode::kApplyFailed, Category::kAborted,
-                         "not applied: its parent directory " + parent +
-                             " could not be created; fix that and pull again")
-                       .With("path", (input.vault / items[i].path).string()));
-  };
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    // Already refused (it changed since the scan, or could not be checked).
-    if (!join(i) && items[i].remote.kind == EntryKind::kDir && !pending(i)) {
-      failed_dirs.insert(items[i].path);
-    }
-  }
+  // 3. New directories, shallowest first (see failed_dirs above).
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!pending(i) || join(i)) continue;
     if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
@@ -542,41 +613,20 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       if (!pending(i)) failed_dirs.insert(items[i].path);
     }
   }
-  // 4. File and symlink contents: stage them all, make them durable, then
-  // move each into place after re-checking its path.
-  // staged[i]: the staging id of item i's file, if it was staged.
-  std::vector<std::optional<std::uint64_t>> staged(items.size());
-  std::vector<std::uint64_t> to_sync;
+  // 4. The staged files and symlinks, moved into place after re-checking
+  // each path (one whose parent could not be made, or that an earlier step
+  // refused, is dropped from staging).
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!pending(i) || join(i)) continue;
-    const Entry& remote = items[i].remote;
-    if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
+    if (!staged[i]) continue;
+    if (!pending(i)) {
+      applier.DropStaged(*staged[i]);
+      continue;
+    }
     if (auto parent = failed_parent(items[i].path)) {
+      applier.DropStaged(*staged[i]);
       fail_beneath(i, *parent);
       continue;
     }
-    const std::uint64_t id = Applier::NextStagingId();
-    Status done = remote.kind == EntryKind::kFile ? applier.StageFile(items[i].path, remote, id)
-                                                  : applier.StageSymlink(remote, id);
-    if (!done.ok()) {
-      Record(out[i], std::move(done));
-      continue;
-    }
-    staged[i] = id;
-    to_sync.push_back(id);
-  }
-  if (Status synced = applier.SyncStaged(to_sync); !synced.ok()) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (staged[i]) {
-        Record(out[i], synced);
-        applier.DropStaged(*staged[i]);
-        staged[i].reset();
-      }
-    }
-  }
-  to_sync = {};
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!staged[i]) continue;
     // Removed in step 2.
     const bool freed = local_kind(i) == EntryKind::kDir && displacement(i) == nullptr;
     std::optional<FileStat> after;

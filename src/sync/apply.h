@@ -2,10 +2,13 @@
 //
 // Each item is applied atomically and only if the local path is still what
 // the scan saw (an edit made during the pull is a local change, never
-// something to overwrite): files are assembled in .hx/staging/, fsynced,
-// given their mode and mtime, then renamed into place; deletions re-check
-// before unlinking. A failure (a corrupt object, a full disk) fails that item
-// and the pull goes on with the others.
+// something to overwrite): files are assembled in .hx/staging/ (a chunk a
+// local file holds is read from there, sync/local_chunks.h; the others are
+// fetched), given their mode and mtime, made durable with an fdatasync each
+// on a worker pool (sync/apply_sync.h), then renamed into place, and every
+// directory renamed into is fsynced once at the end; deletions re-check
+// before unlinking. A failure (a corrupt object, a full disk) fails that
+// item and the pull goes on with the others.
 //
 // Every write goes through a VaultDir (os/vault_dir.h) and input.env: the
 // re-check stats the leaf relative to the descriptor of the directory it is
@@ -25,11 +28,14 @@
 // where the file system has neither). A remote deletion's loser is renamed
 // to its new name (one atomic step).
 //
-// Order: file and symlink removals, then directory removals (deepest
-// first), then directory creations (shallowest first), then file and
-// symlink writes — so a path that changes kind is freed before it is
-// reused (a displaced version is not freed first: its replacement takes
-// its place in one step).
+// Order: every file and symlink is staged first (in path order, so in
+// directory order; nothing in the vault changes yet, so every local file a
+// chunk can be read from is still there), then file and symlink removals,
+// then directory removals (deepest first), then directory creations
+// (shallowest first), then the staged files and symlinks are moved into
+// place — so a path that changes kind is freed before it is reused (a
+// displaced version is not freed first: its replacement takes its place in
+// one step).
 //
 // Thread-safety: not thread-safe.
 #pragma once
@@ -47,6 +53,7 @@
 #include "sync/displace.h"
 #include "sync/engine.h"
 #include "sync/fetcher.h"
+#include "sync/local_chunks.h"
 #include "sync/planner.h"
 
 namespace hx {
@@ -91,6 +98,15 @@ struct ApplyInput {
   // step (sync/displace.h, never fsynced: a cache), so a kill at any point
   // leaves it at its path or in the cache.
   std::optional<std::int64_t> keep_versions_at_ms = std::nullopt;
+  // When set (the vault's chunk id: ComputeObjectId of a kChunk), a chunk
+  // that a local file held when scanned is read from there and checked
+  // against its id instead of fetched (sync/local_chunks.h); what it saved
+  // is added to *local_chunk_stats (if set).
+  ChunkIdFn chunk_id = nullptr;
+  // The files this device last synced (the base), also looked in for
+  // chunks (with chunk_id; may be null).
+  const EntryMap* base = nullptr;
+  LocalChunkStats* local_chunk_stats = nullptr;
 };
 
 // Applies every kTakeRemote and kJoin item of `items` (conflicts must have

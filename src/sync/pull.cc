@@ -463,6 +463,8 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   // (displaced); the others, and the remote versions the policy keeps
   // aside, first.
   const std::map<std::string, Displacement> displaced = DisplacedLosers(resolution, head);
+  LocalChunkStats local_chunks;
+  const VaultContext& ctx = s.ctx;
   const ApplyInput apply_input{.vault = s.local.vault(),
                                .staging = s.local.staging_dir(),
                                .scan = &scan,
@@ -470,7 +472,15 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                                .checkpoint = &apply_options,
                                .env = s.env,
                                .displace = &displaced,
-                               .keep_versions_at_ms = VersionsAt(s, options)};
+                               .keep_versions_at_ms = VersionsAt(s, options),
+                               // A chunk a local file holds is read from
+                               // there, not fetched (sync/local_chunks.h).
+                               .chunk_id =
+                                   [&ctx](std::span<const std::uint8_t> bytes) {
+                                     return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
+                                   },
+                               .base = &base.entries,
+                               .local_chunk_stats = &local_chunks};
   std::map<std::string, ResolutionOutcome> outcomes;
   if (!resolution.conflicts.empty()) {
     outcomes = SetAsideLosers(s, apply_input, resolution, fetcher, head, displaced, scan);
@@ -678,6 +688,13 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   counts["pull_objects_imported"] = report.objects_fetched;
   counts["pull_objects_resumed"] = fetcher.stats().journal_objects;
   counts["pull_bytes_resumed"] = fetcher.stats().journal_bytes;
+  if (local_chunks.chunks != 0) {
+    counts["pull_chunks_reused_local"] = local_chunks.chunks;
+    counts["pull_bytes_reused_local"] = local_chunks.bytes;
+  }
+  if (local_chunks.mismatches + local_chunks.unreadable != 0) {
+    counts["pull_chunks_local_mismatch"] = local_chunks.mismatches + local_chunks.unreadable;
+  }
   if (p.diverged) counts["pull_divergent_heads_merged"] = 1;
   AddCounters(*s.index, counts);
   if (!failed_paths.empty()) {
