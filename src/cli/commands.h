@@ -53,6 +53,9 @@ void RegisterExplain(CLI::App& app, Context& context);
 void RegisterDiag(CLI::App& app, Context& context);
 // hx key change-passphrase (cmd_key.cc).
 void RegisterKey(CLI::App& app, Context& context);
+// hx serve enroll|devices|revoke, added to the `hx serve` group (cmd_serve_admin.cc;
+// cmd_serve.cc owns the group and calls this).
+void RegisterServeAdmin(CLI::App& serve, Context& context);
 // hx completion bash|zsh|fish and hx man, hidden (cmd_completion.cc); they
 // describe `app` as it is when they run, so register them with the rest.
 void RegisterCompletion(CLI::App& app, Context& context);

@@ -67,17 +67,6 @@ std::string AsString(const Bytes& bytes) { return std::string(bytes.begin(), byt
 
 }  // namespace
 
-std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
-                             std::string_view challenge) {
-  std::string message = "hx hub challenge v1\n";
-  message += vault;
-  message += '\n';
-  message += device_id;
-  message += '\n';
-  message += challenge;
-  return message;
-}
-
 std::string HubKey(std::string_view vault, std::string_view name) {
   return "_hub/" + std::string(vault) + "/" + std::string(name);
 }

@@ -57,6 +57,7 @@
 #include "crypto/secret.h"
 #include "hub/auth/authorizer.h"
 #include "hub/auth/token.h"
+#include "store/hub/device_credential.h"  // ChallengeMessage
 #include "store/store.h"
 
 namespace hx::hub {
@@ -107,11 +108,6 @@ struct IssuedToken {
   std::int64_t expires_ms = 0;
   Role role = Role::kReader;
 };
-
-// The message a device signs to answer `challenge` for `vault`:
-// "hx hub challenge v1\n" + vault + "\n" + device id + "\n" + challenge.
-std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
-                             std::string_view challenge);
 
 // Where hub state lives in the backing store (docs/FORMAT.md).
 std::string HubKey(std::string_view vault, std::string_view name);
