@@ -49,6 +49,16 @@ std::string HubAuthPath(std::string_view vault, std::string_view action);
 std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
                              std::string_view challenge);
 
+// Where a hub target points: "hx://host[:port]/<vault>" is
+// {"http://host[:port]", vault}, "hxs://..." the same with https. Errors:
+// KC_SYNC_TARGET_INVALID for another scheme, no host, or no single vault
+// segment.
+struct HubAddress {
+  std::string base_url;
+  std::string vault;
+};
+Result<HubAddress> ParseHubAddress(std::string_view uri);
+
 struct DeviceCredential {
   std::string vault;      // the vault's name on the hub
   std::string device_id;  // 32 lowercase hex digits, from the hub
