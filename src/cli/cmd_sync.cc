@@ -28,6 +28,8 @@ struct SyncArgs : VaultArgs {
   std::string decisions_file;
   bool metrics = false;  // status --metrics
   std::optional<std::uint64_t> versions_max_bytes;  // config --versions-max-bytes
+  std::string enroll;       // init --enroll CODE (hub targets)
+  std::string device_name;  // init --device-name
 };
 
 // The --auto-merge policy, if given (unknown names:
@@ -90,7 +92,27 @@ void RegisterSync(CLI::App& app, Context& context) {
   init->add_option("--auto-merge", args->auto_merge,
                    "The vault's default merge policy on this device (see hx sync config)")
       ->type_name(MergePolicyTypeName());
+  init->add_option("--enroll", args->enroll,
+                   "hx:// and hxs:// targets: enroll this device with the hub using this "
+                   "one-time code (from 'hx serve enroll'); its key pair stays in .hx/")
+      ->type_name("CODE");
+  init->add_option("--device-name", args->device_name,
+                   "With --enroll: this device's name on the hub (default: the host name)");
   init->callback([&context, args] {
+    if (!args->enroll.empty()) {
+      // The target must parse (a hub target) before the code is spent.
+      Result<hx::Target> target = ParseTargetUri(args->target, {args->endpoint, args->path_style,
+                                                            args->region},
+                                             CurrentDir());
+      Result<bool> enrolled =
+          target.ok() ? EnrollVaultWithHub(VaultPath(*args), args->target, args->enroll,
+                                           args->device_name)
+                      : Result<bool>(target.error());
+      if (!enrolled.ok()) {
+        context.exit_code = Finish(context, Result<InitReport>(enrolled.error()));
+        return;
+      }
+    }
     InitOptions init_options;
     init_options.no_encryption = args->no_encryption;
     Result<std::optional<MergePolicy>> policy = AutoMerge(*args);

@@ -53,6 +53,16 @@ void RegisterExplain(CLI::App& app, Context& context);
 void RegisterDiag(CLI::App& app, Context& context);
 // hx key change-passphrase (cmd_key.cc).
 void RegisterKey(CLI::App& app, Context& context);
+// hx serve enroll|devices|revoke, added to the `hx serve` group (cmd_serve_admin.cc;
+// cmd_serve.cc owns the group and calls this).
+void RegisterServeAdmin(CLI::App& serve, Context& context);
+// hx sync init --enroll CODE (hub_enroll.cc): enrolls this device with the
+// hub of `target_uri` (hx:// or hxs://) and keeps the credential in
+// <vault>/.hx/hub-credential.json (0600). False if the vault already holds a
+// credential for that hub vault (the code is then not used). `name` empty:
+// the host name.
+Result<bool> EnrollVaultWithHub(const std::filesystem::path& vault, std::string_view target_uri,
+                                std::string_view code, std::string name);
 // hx completion bash|zsh|fish and hx man, hidden (cmd_completion.cc); they
 // describe `app` as it is when they run, so register them with the rest.
 void RegisterCompletion(CLI::App& app, Context& context);
