@@ -14,7 +14,7 @@
 #   --scale       corpus A at this fraction of its size (default 1: 10,013 files, 1 GiB)
 #   --tools       which clients to measure (default all three)
 #   --keep        leave the work dir (default: trees deleted at the end; results stay in --out)
-#   --out         where raw.tsv, meta.tsv and report.md go
+#   --out         where raw.tsv, meta.tsv, report.md and the proxy's counts per command go
 #                 (default bench/results/s3-distance-<UTC time>)
 # Environment: HX_BENCH_DIR (work dir, default /tmp/hx-bench-s3-distance; wiped at start), HX_BIN
 # (default build/release/src/cli/hx, else build/gcc/src/cli/hx).
@@ -219,6 +219,7 @@ if has_tool hx; then check hx-pull "$pulled"; fi
 if has_tool rclone; then check rclone-pull "$work/rclone-pull"; fi
 if has_tool restic; then check restic-pull "$work/restic-pull"; fi
 python3 bench/s3_distance_report.py "$out" | tee "$out/report.md"
+cp "$logs"/*.counts "$out/" 2>/dev/null || true  # the proxy's accounting per command (JSON)
 cleanup
 trap - EXIT
 if [[ $keep == 0 ]]; then rm -rf "$src" "$vault" "$pulled" "$work/rclone-pull" "$work/restic-pull" "$work/restic-cache"; fi

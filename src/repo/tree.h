@@ -90,10 +90,13 @@ struct ChunkRef {
 struct Entry {
   EntryKind kind = EntryKind::kFile;
   // kFile: total size, chunk list in order, executable bit, mtime (ns since
-  // the epoch; restored on pull, not part of SameContent).
+  // the epoch; restored on pull, not part of SameContent). (The bit is
+  // declared next to `kind`: 96 bytes instead of 104, so that a node of an
+  // EntryMap fits jemalloc's 160-byte class instead of the 192-byte one,
+  // ~3 MB less per vault-sized map at 100,000 files.)
+  bool executable = false;
   std::uint64_t size = 0;
   std::vector<ChunkRef> chunks;
-  bool executable = false;
   std::int64_t mtime_ns = 0;
   // kSymlink: the link target, stored as is, never followed.
   std::string symlink_target;

@@ -134,6 +134,9 @@ struct PendingFile {
   std::string name;
   std::string path;
   FileStat listed;  // lstat when the directory was listed
+  // A consuming scan dropped this file's stale cache entry when it listed
+  // it: if the file is not put back, its path is one to remove.
+  bool had_cache_entry = false;
 };
 
 struct HashTask {
@@ -152,7 +155,9 @@ struct Output {
   // takes it whole, or splices its nodes, without a second copy of what
   // the scan hashed (a scan that hashed every file: ~10 MB at 100,000).
   StatCache cache_put;
-  std::vector<const StatCacheEntry*> cache_reused;
+  std::vector<const StatCacheEntry*> cache_reused;  // (not in a consuming scan)
+  // A consuming scan: cached paths listed but neither reused nor put.
+  std::vector<std::string> cache_dropped;
   std::vector<ScanSkip> skipped;
   std::vector<ScanError> errors;
   ScanStats stats;
@@ -201,12 +206,15 @@ class ScanScope {
 
 class Walk {
  public:
-  Walk(Env& env, int root_fd, const StatCache& cache, const FastCdc& cdc,
+  // `consumed`: `cache` itself, which the walk takes entries out of as it
+  // uses them (null: it only reads `cache`).
+  Walk(Env& env, int root_fd, const StatCache& cache, StatCache* consumed, const FastCdc& cdc,
        const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
        bool collect_baseline, const ScanScope* scope)
       : env_(env),
         root_fd_(root_fd),
         cache_(cache),
+        consumed_(consumed),
         cdc_(cdc),
         chunk_id_(chunk_id),
         ignore_(ignore),
@@ -249,6 +257,11 @@ class Walk {
   Env& env_;
   const int root_fd_;
   const StatCache& cache_;
+  // A consuming scan (ScanVault's StatCache&& form): the cache, whose
+  // entries are taken out under cache_mu_ as each file is listed, so that
+  // the cache shrinks as the scan's result grows.
+  StatCache* const consumed_;
+  std::mutex cache_mu_;
   const FastCdc& cdc_;
   const ChunkIdFn& chunk_id_;
   const IgnoreRules& ignore_;
@@ -407,6 +420,25 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
     } else if (S_ISREG(st.st_mode)) {
       const FileStat fresh = FileStatOf(st);
       if (collect_baseline_) AppendBaselineChild(node.baseline, name, BaselineKind::kFile, fresh, {});
+      if (consumed_ != nullptr) {
+        StatCache::node_type taken;
+        {
+          std::lock_guard lock(cache_mu_);
+          taken = consumed_->extract(path);
+        }
+        if (!taken.empty() && SameStatForCache(taken.mapped().stat, fresh)) {
+          node.items.emplace_back(std::move(path),
+                                  FileEntry(fresh, std::move(taken.mapped().chunks)));
+          ++out.stats.files_from_cache;
+        } else {
+          batch.files.push_back({std::string(name), std::move(path), fresh, !taken.empty()});
+          batch_bytes += fresh.size;
+          if (batch.files.size() >= kBatchFiles || batch_bytes >= kBatchBytes) {
+            flush_batch();
+          }
+        }
+        continue;
+      }
       const auto cached = cache_.find(path);
       if (cached != cache_.end() && SameStatForCache(cached->second.stat, fresh)) {
         out.cache_reused.push_back(&cached->second);
@@ -462,10 +494,12 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     }
     out.stats.bytes_hashed += outcome.bytes_read;
     if (outcome.error) {
+      if (file.had_cache_entry) out.cache_dropped.push_back(file.path);
       out.errors.push_back({file.path, std::move(*outcome.error)});
       continue;
     }
     if (!outcome.file) {
+      if (file.had_cache_entry) out.cache_dropped.push_back(file.path);
       baseline_ok_.store(false);  // listed, then vanished
       continue;
     }
@@ -480,6 +514,8 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     }
     if (!racy) {
       out.cache_put.emplace(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
+    } else if (file.had_cache_entry) {
+      out.cache_dropped.push_back(file.path);
     }
     results.emplace_back(file.path, std::move(entry));
   }
@@ -561,7 +597,29 @@ void CollectListed(const DirNode& node, std::vector<std::string>& out) {
 // `listed` (a scoped scan), only those in a listed directory.
 std::vector<std::string> StaleCachePaths(const StatCache& cache, std::vector<Output>& outputs,
                                          const StatCache& put,
-                                         const std::vector<std::string>* listed) {
+                                         const std::vector<std::string>* listed,
+                                         bool consumed) {
+  if (consumed) {
+    // What the walk took out was reused or put, or is in cache_dropped;
+    // what is left it never listed (gone, or no longer a regular file), or
+    // is below a directory a scoped scan did not list.
+    std::vector<std::string> stale;
+    for (Output& out : outputs) {
+      std::move(out.cache_dropped.begin(), out.cache_dropped.end(), std::back_inserter(stale));
+      out.cache_dropped = {};
+    }
+    for (const auto& [path, entry] : cache) {
+      if (listed != nullptr) {
+        const std::size_t slash = path.rfind('/');
+        const std::string parent =
+            slash == std::string::npos ? std::string() : path.substr(0, slash);
+        if (!std::binary_search(listed->begin(), listed->end(), parent)) continue;
+      }
+      stale.push_back(path);
+    }
+    std::sort(stale.begin(), stale.end());
+    return stale;
+  }
   std::vector<const StatCacheEntry*> reused;
   for (Output& out : outputs) {
     reused.insert(reused.end(), out.cache_reused.begin(), out.cache_reused.end());
@@ -602,9 +660,13 @@ std::string_view ToString(ScanSkipReason reason) {
   return "unknown";
 }
 
-Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
-                             const StatCache& cache, const FastCdc& cdc,
-                             const ChunkIdFn& chunk_id) {
+namespace {
+
+// ScanVault, reading `cache`, or with `consumed` (== &cache) taking its
+// entries out as it goes and freeing what is left at the end.
+Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& options,
+                        const StatCache& cache, StatCache* consumed, const FastCdc& cdc,
+                        const ChunkIdFn& chunk_id) {
   Env& env = options.env != nullptr ? *options.env : Env::Default();
   int root_fd = -1;
   if (const int error = env.Open(AT_FDCWD, root.c_str(), O_RDONLY | O_DIRECTORY, 0, &root_fd);
@@ -629,7 +691,7 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
   Clock& clock = options.clock != nullptr ? *options.clock : env.clock();
   std::optional<ScanScope> scope;
   if (options.scope) scope.emplace(*options.scope);
-  Walk walk(env, root_fd, cache, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
+  Walk walk(env, root_fd, cache, consumed, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
             options.collect_baseline && !scope, scope ? &*scope : nullptr);
   std::vector<Output> outputs = walk.Run(threads);
 
@@ -670,8 +732,10 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
     result.stats.files_from_cache += out.stats.files_from_cache;
     result.stats.ignored += out.stats.ignored;
   }
-  result.stat_changes.remove = StaleCachePaths(
-      cache, outputs, result.stat_changes.put, result.listed_dirs ? &*result.listed_dirs : nullptr);
+  result.stat_changes.remove =
+      StaleCachePaths(cache, outputs, result.stat_changes.put,
+                      result.listed_dirs ? &*result.listed_dirs : nullptr, consumed != nullptr);
+  if (consumed != nullptr) StatCache().swap(*consumed);
   for (const auto& [path, entry] : result.entries) {
     switch (entry.kind) {
       case EntryKind::kFile:
@@ -696,6 +760,19 @@ Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOption
   }
   result.ignore_rules = std::move(rules);
   return result;
+}
+
+}  // namespace
+
+Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
+                             const StatCache& cache, const FastCdc& cdc,
+                             const ChunkIdFn& chunk_id) {
+  return Scan(root, options, cache, nullptr, cdc, chunk_id);
+}
+
+Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
+                             StatCache&& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id) {
+  return Scan(root, options, cache, &cache, cdc, chunk_id);
 }
 
 }  // namespace hx

@@ -169,5 +169,12 @@ struct ScanResult {
 // empty folder is a valid, empty result.
 Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
                              const StatCache& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id);
+// The same scan, the same result, consuming `cache`: each entry is taken
+// out of it when its file is listed (its chunk list moved into the entry
+// when it is reused, dropped when the file is read again), so the cache
+// shrinks as the result grows instead of being held whole beside it (at
+// 100,000 files ~16 MB less at the end of the walk). `cache` is left empty.
+Result<ScanResult> ScanVault(const std::filesystem::path& root, const ScanOptions& options,
+                             StatCache&& cache, const FastCdc& cdc, const ChunkIdFn& chunk_id);
 
 }  // namespace hx

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -608,6 +609,62 @@ TEST_F(ScannerTest, TheResultDoesNotDependOnTheNumberOfThreads) {
     EXPECT_EQ(many.entries, one.entries) << threads;
     EXPECT_EQ(many.stat_changes.put, one.stat_changes.put) << threads;
     EXPECT_EQ(many.stats.bytes_hashed, one.stats.bytes_hashed) << threads;
+  }
+}
+
+// The consuming form (ScanVault with StatCache&&, push's and status's) is
+// a memory saving only: for every kind of cache entry (reused, edited,
+// deleted, replaced by a directory, never a file, racy) and on any number
+// of threads, scoped or not, its result is the reading form's, and the
+// cache is left empty.
+TEST_F(ScannerTest, AConsumingScanGivesTheSameResultAsAReadingScanAndEmptiesTheCache) {
+  for (int d = 0; d < 6; ++d) {
+    for (int f = 0; f < 12; ++f) {
+      Write("d" + std::to_string(d) + "/f" + std::to_string(f),
+            "content " + std::to_string(d * 100 + f));
+    }
+  }
+  Write("top.txt", "top");
+  Write("becomes_dir", "file for now");
+  StatCache cache = ScanOk().stat_changes.put;
+  cache["was_never_a_file"] = cache.at("top.txt");
+  cache["d9/gone_with_its_dir"] = cache.at("top.txt");
+  Write("d0/f1", "edited, longer");
+  Write("d3/f7", "edited too, longer");
+  fs::remove(At("d1/f2"));
+  fs::remove(At("becomes_dir"));
+  fs::create_directory(At("becomes_dir"));
+  Write("d5/new", "new");
+  const FileStat edited = StatOf("d3/f7");
+  const std::int64_t racy_now = std::max(edited.mtime_ns, edited.ctime_ns);
+
+  for (const std::optional<std::vector<std::string>>& scope :
+       {std::optional<std::vector<std::string>>(),
+        std::optional<std::vector<std::string>>({"d0/f1", "d1", "becomes_dir"})}) {
+    for (const std::int64_t now : {kLater, racy_now}) {
+      for (const int threads : {1, 3}) {
+        ScanOptions options;
+        options.threads = threads;
+        options.now_ns = now;
+        options.scope = scope;
+        options.collect_baseline = !scope;
+        Result<ScanResult> read = ScanVault(root_, options, cache, cdc_, chunk_id_);
+        StatCache consumed = cache;
+        Result<ScanResult> taken = ScanVault(root_, options, std::move(consumed), cdc_, chunk_id_);
+        const std::string what = "threads " + std::to_string(threads) +
+                                 (scope ? ", scoped" : "") + (now == kLater ? "" : ", racy");
+        ASSERT_TRUE(read.ok() && taken.ok()) << what;
+        EXPECT_EQ(taken->entries, read->entries) << what;
+        EXPECT_EQ(taken->stat_changes.put, read->stat_changes.put) << what;
+        EXPECT_EQ(taken->stat_changes.remove, read->stat_changes.remove) << what;
+        EXPECT_EQ(taken->stats.files_hashed, read->stats.files_hashed) << what;
+        EXPECT_EQ(taken->stats.files_from_cache, read->stats.files_from_cache) << what;
+        EXPECT_EQ(taken->listed_dirs, read->listed_dirs) << what;
+        EXPECT_EQ(taken->baseline.has_value(), read->baseline.has_value()) << what;
+        EXPECT_TRUE(consumed.empty()) << what;  // NOLINT(bugprone-use-after-move): the contract
+        EXPECT_FALSE(read->stat_changes.remove.empty()) << what;  // the case is exercised
+      }
+    }
   }
 }
 

@@ -284,14 +284,14 @@ bool UnchangedSinceBaseline(Session& s) {
   return FolderMatchesBaseline(s.local.vault(), *view, s.scan_threads, *s.env);
 }
 
-Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base) {
+Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base) {
   const VaultContext& ctx = s.ctx;
   ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
     return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
   };
   ScanOptions options = s.scan_options();
   options.collect_baseline = true;
-  return ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id);
+  return ScanVault(s.local.vault(), options, std::move(base.stats), *s.chunker, chunk_id);
 }
 
 bool ScopeIsUsable(const std::vector<std::string>& scope) {
@@ -306,10 +306,11 @@ Result<ScanResult> ScanScopedForPush(Session& s, BaseState& base,
   };
   ScanOptions options = s.scan_options();
   options.scope = scope;
-  HX_ASSIGN_OR_RETURN(ScanResult scan,
-                      ScanVault(s.local.vault(), options, base.stats, *s.chunker, chunk_id));
-  // The stat cache has served (its changes are in scan.stat_changes): freed
-  // before the base's entries are copied in, so the two are not held at once.
+  // The stat cache is consumed by the scan (its changes are in
+  // scan.stat_changes): gone before the base's entries are copied in, so
+  // the two are not held at once.
+  HX_ASSIGN_OR_RETURN(ScanResult scan, ScanVault(s.local.vault(), options, std::move(base.stats),
+                                                 *s.chunker, chunk_id));
   base.stats = StatCache();
   const std::vector<std::string>& listed = *scan.listed_dirs;
   // In path order a directory comes before everything below it, so a

@@ -32,8 +32,10 @@ Result<BaseState> LoadBaseMeta(Index& index);
 // miss, and the caller's full comparison reports what is wrong).
 bool UnchangedSinceBaseline(Session& s);
 
-// ScanFolder (internal.h) that also collects the scan's baseline.
-Result<ScanResult> ScanFolderForBaseline(Session& s, const BaseState& base);
+// ScanFolder (internal.h) that also collects the scan's baseline, and
+// consumes base.stats (ScanVault's StatCache&& form: the stat cache shrinks
+// as the scan grows; base.stats is left empty).
+Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base);
 
 // Whether a push given SyncOptions::scope `scope` scans only those paths:
 // not when .hxignore is among them (the rules of the whole folder changed).
@@ -43,8 +45,8 @@ bool ScopeIsUsable(const std::vector<std::string>& scope);
 // `scope`, completed with the base's live entries below every directory it
 // did not list whose directory the scan (or the base, above it) still has,
 // so that comparing it with the base finds exactly the changes in the
-// listed directories. Without a baseline. Frees base.stats once the scan
-// has used it (the push needs it no more).
+// listed directories. Without a baseline. Consumes base.stats (the push
+// needs it no more).
 Result<ScanResult> ScanScopedForPush(Session& s, BaseState& base,
                                      const std::vector<std::string>& scope);
 
