@@ -30,7 +30,9 @@ hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
 [[ -x "$hx" ]] || { echo "pull.sh: no hx at $hx (scripts/build.sh release hx, or HX_BIN=...)" >&2; exit 1; }
 work="${HX_BENCH_DIR:-/tmp/hx-bench-pull}"
 [[ "$work" == /* && "$work" != "/" ]] || { echo "pull.sh: HX_BENCH_DIR must be absolute" >&2; exit 2; }
-rm -rf "$work" && mkdir -p "$work" "$out"
+# The generated corpus is kept between runs of the same scale ($work/corpus-<scale>); the rest is wiped.
+mkdir -p "$work" "$out"
+find "$work" -mindepth 1 -maxdepth 1 ! -name "corpus-$scale" -exec rm -rf {} +
 export HX_PASSPHRASE="hx-bench-passphrase"
 raw="$out/pull.tsv"
 printf 'phase\ttool\trun\twall_s\tuser_s\tsys_s\tmax_rss_kib\n' >"$raw"
@@ -52,9 +54,13 @@ timed() {  # timed PHASE TOOL RUN CMD...
   log "  $phase $tool run $run: $wall s wall, $u user, $s sys, $((m / 1024)) MiB"
 }
 
-src="$work/src"
-log "corpus B at scale $scale"
-python3 bench/corpus.py gen B "$src" --seed 1 --scale "$scale" >/dev/null
+src="$work/corpus-$scale/src"
+if [[ ! -e "$work/corpus-$scale/done" ]]; then
+  log "corpus B at scale $scale"
+  rm -rf "$work/corpus-$scale"
+  python3 bench/corpus.py gen B "$src" --seed 1 --scale "$scale" >/dev/null
+  touch "$work/corpus-$scale/done"
+fi
 cp -a "$src" "$work/vault"
 "$hx" sync init "$work/vault" "$work/store" >/dev/null
 "$hx" sync push "$work/vault" >/dev/null
