@@ -96,6 +96,7 @@ void BuildApp(CLI::App& app, Context& context) {
   RegisterExplain(app, context);
   RegisterDiag(app, context);
   RegisterKey(app, context);
+  RegisterServe(app, context);
   RegisterCompletion(app, context);
 }
 

@@ -53,6 +53,8 @@ void RegisterExplain(CLI::App& app, Context& context);
 void RegisterDiag(CLI::App& app, Context& context);
 // hx key change-passphrase (cmd_key.cc).
 void RegisterKey(CLI::App& app, Context& context);
+// hx serve: the hub (cmd_serve.cc).
+void RegisterServe(CLI::App& app, Context& context);
 // hx completion bash|zsh|fish and hx man, hidden (cmd_completion.cc); they
 // describe `app` as it is when they run, so register them with the rest.
 void RegisterCompletion(CLI::App& app, Context& context);
