@@ -4,8 +4,7 @@
 // token lifetime; a code at once).
 //
 // The `hx serve` group itself (the server: --store, --listen) is
-// cmd_serve.cc's; it calls RegisterServeAdmin with its group. Until it
-// exists, app.cc makes a bare group for these commands.
+// cmd_serve.cc's; it calls RegisterServeAdmin with its group.
 #include <cstdio>
 #include <memory>
 #include <optional>

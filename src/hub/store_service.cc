@@ -1,0 +1,159 @@
+#include "hub/store_service.h"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace hx::hub {
+namespace {
+
+std::int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HubResponse Bytes200(const Bytes& bytes, const StoreVersion* version) {
+  HubResponse response;
+  response.content_type = "application/octet-stream";
+  response.body.assign(bytes.begin(), bytes.end());
+  if (version != nullptr) response.headers.emplace_back("X-Hx-Version", EncodeVersion(*version));
+  return response;
+}
+
+HubResponse Version200(const StoreVersion& version) {
+  HubResponse response =
+      HubResponse::Json(200, "{\"version\":\"" + EncodeVersion(version) + "\"}");
+  response.headers.emplace_back("X-Hx-Version", EncodeVersion(version));
+  return response;
+}
+
+std::span<const std::uint8_t> BodyBytes(const HubRequest& request) {
+  return {reinterpret_cast<const std::uint8_t*>(request.body.data()), request.body.size()};
+}
+
+}  // namespace
+
+StoreService::StoreService(Store& store, std::shared_ptr<Authorizer> authorizer,
+                           StoreServiceOptions options)
+    : store_(store),
+      authorizer_(std::move(authorizer)),
+      options_(options),
+      feed_(store, options.feed) {}
+
+void StoreService::Register(Router& router) {
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
+    router.HandleAsync(method, "/v1/", [this](HubRequest request, Responder respond) {
+      Serve(std::move(request), std::move(respond));
+    });
+  }
+}
+
+std::mutex& StoreService::LockFor(const std::string& key) {
+  return key_locks_[std::hash<std::string>{}(key) % key_locks_.size()];
+}
+
+void StoreService::Serve(HubRequest request, Responder respond) {
+  const Result<StoreRequest> parsed = ParseStoreRequest(request, options_.max_object_bytes);
+  if (!parsed.ok()) return respond(HubResponse::FromError(parsed.error()));
+  const Result<Principal> principal =
+      authorizer_->Authenticate(parsed->vault, request.Bearer(), WallMs());
+  if (!principal.ok()) return respond(HubResponse::FromError(principal.error()));
+  if (principal->vault != parsed->vault) {
+    return respond(HubResponse::FromError(Error(
+        SyncCode::kAuthFailed, Category::kAuth,
+        "the token is for another vault; get a token for this vault (enroll the device for it)")));
+  }
+  if (parsed->writes() && principal->role == Role::kReader) {
+    HubResponse refused = HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault and may not write; ask an "
+              "administrator for a writer enrollment")
+            .With("device", principal->device_id));
+    refused.status = 403;
+    return respond(std::move(refused));
+  }
+  if (parsed->op == StoreOp::kFeed) {
+    return feed_.Wait(parsed->vault, parsed->version, parsed->wait_ms, std::move(respond));
+  }
+  respond(Execute(*parsed, request));
+}
+
+HubResponse StoreService::Execute(const StoreRequest& request, const HubRequest& http) {
+  const std::string key = request.BackingKey();
+  auto fail = [](const Error& error) { return HubResponse::FromError(error); };
+  switch (request.op) {
+    case StoreOp::kGet: {
+      const Result<Bytes> bytes = store_.Get(key, request.max_size);
+      return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
+    }
+    case StoreOp::kGetVersioned: {
+      const auto got = store_.GetVersioned(key, request.max_size);
+      return got.ok() ? Bytes200(got->first, &got->second) : fail(got.error());
+    }
+    case StoreOp::kGetRange: {
+      const Result<Bytes> bytes = store_.GetRange(key, request.range);
+      return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
+    }
+    case StoreOp::kGetIfNoneMatch: {
+      const auto got = store_.GetIfNoneMatch(key, request.version, request.max_size);
+      if (!got.ok()) return fail(got.error());
+      if (!got->has_value()) {
+        HubResponse unchanged;
+        unchanged.status = 304;
+        unchanged.headers.emplace_back("X-Hx-Version", EncodeVersion(request.version));
+        return unchanged;
+      }
+      return Bytes200((*got)->first, &(*got)->second);
+    }
+    case StoreOp::kExists: {
+      const Result<bool> exists = store_.Exists(key);
+      if (!exists.ok()) return fail(exists.error());
+      HubResponse response = HubResponse::Json(*exists ? 200 : 404, "{}");
+      return response;
+    }
+    case StoreOp::kList: {
+      const auto listed = store_.List(key);
+      if (!listed.ok()) return fail(listed.error());
+      nlohmann::json objects = nlohmann::json::array();
+      const std::size_t strip = request.vault.size() + 1;
+      for (const StoreObjectInfo& info : *listed) {
+        if (info.key.size() <= strip) continue;
+        objects.push_back({{"key", info.key.substr(strip)}, {"size", info.size}});
+      }
+      return HubResponse::Json(200, nlohmann::json{{"objects", std::move(objects)}}.dump());
+    }
+    case StoreOp::kPut:
+    case StoreOp::kPutIfAbsent:
+    case StoreOp::kPutIfMatch:
+    case StoreOp::kDelete:
+      break;
+    case StoreOp::kFeed:
+      return HubResponse::BadRequest("internal: the feed is not a store call");
+  }
+  HubResponse response;
+  {
+    std::lock_guard lock(LockFor(key));
+    const std::span<const std::uint8_t> body = BodyBytes(http);
+    if (request.op == StoreOp::kPut) {
+      const Status put = store_.Put(key, body);
+      response = put.ok() ? HubResponse::Json(200, "{}") : fail(put.error());
+    } else if (request.op == StoreOp::kPutIfAbsent) {
+      const Result<StoreVersion> put = store_.PutIfAbsent(key, body);
+      response = put.ok() ? Version200(*put) : fail(put.error());
+    } else if (request.op == StoreOp::kPutIfMatch) {
+      const Result<StoreVersion> put = store_.PutIfMatch(key, body, request.version);
+      response = put.ok() ? Version200(*put) : fail(put.error());
+    } else {
+      const Status deleted = store_.Delete(key);
+      response = deleted.ok() ? HubResponse::Json(200, "{}") : fail(deleted.error());
+    }
+  }
+  if (response.status == 200 && request.key == "head.json") feed_.Notify(request.vault);
+  return response;
+}
+
+}  // namespace hx::hub
