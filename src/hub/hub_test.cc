@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/process_test_util.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
 #include "hub/server.h"
@@ -200,6 +201,41 @@ TEST(HubVaults, AVaultsKeysLiveUnderItsNameInTheBackingStore) {
   std::unique_ptr<Store> store = OpenVault(hub.process->url(), vault);
   ASSERT_TRUE(store->Put("blobs/ab/x", ToBytes("x")).ok());
   EXPECT_EQ(store_testing::ReadFileOrEmpty(hub.folder.Join(vault + "/blobs/ab/x")), "x");
+}
+
+// ------------------------------------------------------------ commands
+
+// hx itself through a hub: two devices init on one hx:// vault, one pushes,
+// the other pulls; and the hub's backing store holds no plaintext (neither a
+// file's name nor its content appears in any of its bytes).
+TEST(HubCommands, InitPushPullThroughAHubAndTheHubHoldsNoPlaintext) {
+  FolderHub& hub = SharedFolderHub();
+  TempFolder devices;
+  const std::string vault = FreshVault();
+  const std::string target = "hx://" + hub.process->address() + "/" + vault;
+  const std::vector<std::string> env = {"HOME=" + devices.path(),
+                                        "HX_PASSPHRASE=hub round trip passphrase"};
+  auto hx = [&](const std::vector<std::string>& args) {
+    return hx::testing::RunProcess(testing::HxBinary(), args, env);
+  };
+  const std::string a = devices.Join("a");
+  const std::string b = devices.Join("b");
+  auto run = hx({"sync", "init", a, target});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string marker_name = "marker-name-7f3a9c.txt";
+  const std::string marker_text = "marker content 51d0e8b2 never leaves the device";
+  store_testing::WriteFileOrDie(a + "/" + marker_name, marker_text);
+  run = hx({"sync", "push", a});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = hx({"sync", "init", b, target});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = hx({"sync", "pull", b});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(store_testing::ReadFileOrEmpty(b + "/" + marker_name), marker_text);
+
+  const std::string grep = "grep -r -l -a -e '" + marker_name + "' -e 'marker content' " +
+                           hub.folder.Join(vault) + " >/dev/null";
+  EXPECT_NE(std::system(grep.c_str()), 0) << "the hub's store holds plaintext";
 }
 
 // ------------------------------------------------------------ hostile input
