@@ -36,8 +36,10 @@ struct ServeArgs {
   int workers = 8;
 };
 
-// The authorizer of a hub over `store`: the loopback-only open mode
-// (--insecure-no-auth), else the auth library's signed device tokens.
+// The authorizer of a hub over `store` (the whole backing store; the hub's
+// own state goes under hub::kHubStatePrefix, "_hub/"): the loopback-only
+// open mode (--insecure-no-auth), else the auth library's signed device
+// tokens.
 Result<std::shared_ptr<hub::Authorizer>> OpenAuthorizer(const ServeArgs& args, Store& /*store*/) {
   if (args.insecure_no_auth) {
     const std::string& listen = args.listen.empty() ? args.insecure_listen : args.listen;
@@ -82,7 +84,9 @@ int RunServe(Context& context, const ServeArgs& args) {
 
   auto router = std::make_shared<hub::Router>();
   hub::RegisterHealthRoutes(*router, **store);
-  auto service = std::make_shared<hub::StoreService>(**store, *authorizer, hub::StoreServiceOptions{});
+  auto vaults = std::make_shared<hub::VaultStores>(hub::VaultStores::ForTarget(*target));
+  auto service =
+      std::make_shared<hub::StoreService>(vaults, *authorizer, hub::StoreServiceOptions{});
   service->Register(*router);
 
   hub::ServerOptions options;

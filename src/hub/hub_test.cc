@@ -65,9 +65,10 @@ struct FolderHub {
   std::unique_ptr<HubProcess> process = StartHubOrDie(
       {"--store", folder.path(), "--insecure-listen", "127.0.0.1:0", "--insecure-no-auth"});
 };
+// Destroyed at exit: the hub gets SIGTERM and is reaped.
 FolderHub& SharedFolderHub() {
-  static FolderHub* hub = new FolderHub();
-  return *hub;
+  static FolderHub hub;
+  return hub;
 }
 
 struct MotoHub {
@@ -84,8 +85,8 @@ struct MotoHub {
   }
 };
 MotoHub& SharedMotoHub() {
-  static MotoHub* hub = new MotoHub();
-  return *hub;
+  static MotoHub hub;
+  return hub;
 }
 
 std::string FreshVault() {
@@ -273,7 +274,7 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
       {"VaultWithDots", get("/v1/../o/x?max=10"), 400},
       {"UppercaseVault", get("/v1/Vault/o/x?max=10"), 400},
       {"EmptyKey", get("/v1/" + ok_vault + "/o/?max=10"), 400},
-      {"KeyTooLong", get("/v1/" + ok_vault + "/o/" + std::string(250, 'k') + "?max=1"), 400},
+      {"KeyTooLong", get("/v1/" + ok_vault + "/o/" + std::string(256, 'k') + "?max=1"), 400},
       {"MissingMax", get("/v1/" + ok_vault + "/o/k"), 400},
       {"MaxNotANumber", get("/v1/" + ok_vault + "/o/k?max=-1"), 400},
       {"OffsetWithoutLength", get("/v1/" + ok_vault + "/o/k?offset=1"), 400},
