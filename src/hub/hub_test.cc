@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -24,6 +26,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/remote_notifier.h"
 #include "base/process_test_util.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
@@ -349,6 +352,55 @@ TEST(HubFeed, APollWithAnOldHeadAnswersAtOnceAndAnEmptyWaitSaysUnchanged) {
   body = nlohmann::json::parse(BodyText(HttpGetOrDie(
       url + "/v1/" + vault + "/feed?wait_ms=0&after=" + EncodeVersion(*head))));
   EXPECT_FALSE(body["changed"].get<bool>());
+}
+
+// The agent's notifier for a hub target is woken by the feed, not by its
+// schedule: the idle interval is an hour, and the wake-up still comes when
+// another device writes the head.
+TEST(HubFeed, TheAgentsNotifierIsWokenByTheFeedWhenAnotherDevicePushes) {
+  const std::string url = SharedFolderHub().process->url();
+  const std::string vault = FreshVault();
+  std::unique_ptr<Store> mine = OpenVault(url, vault);
+  std::unique_ptr<Store> other = OpenVault(url, vault);
+  const Result<StoreVersion> first = other->PutIfAbsent("head.json", ToBytes("1"));
+  ASSERT_TRUE(first.ok());
+  const Result<Target> target =
+      ParseTargetUri("hx://" + url.substr(url.find("://") + 3) + "/" + vault, {}, "/");
+  ASSERT_TRUE(target.ok());
+  RemoteNotifierOptions options;
+  options.active_interval_ms = 3'600'000;
+  options.idle_interval_ms = 3'600'000;
+  std::unique_ptr<RemoteNotifier> notifier = MakeRemoteNotifier(*target, *mine, options);
+  EXPECT_EQ(notifier->mode(), "hub_feed");
+  std::mutex mu;
+  std::condition_variable cv;
+  int wakes = 0;
+  notifier->SetWakeup([&] {
+    std::lock_guard lock(mu);
+    ++wakes;
+    cv.notify_all();
+  });
+  // The first look records the head; nothing is due for an hour after it.
+  ASSERT_FALSE(*notifier->Check(0));
+  // The feed's first answer (the head it had not seen) may wake it once.
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(5), [&] { return wakes > 0; });
+  }
+  (void)notifier->Check(1);
+  const int before = [&] {
+    std::lock_guard lock(mu);
+    return wakes;
+  }();
+  EXPECT_GT(notifier->NextCheckInMs(2), 1'000'000);
+
+  ASSERT_TRUE(other->PutIfMatch("head.json", ToBytes("2"), *first).ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return wakes > before; }));
+  }
+  EXPECT_EQ(notifier->NextCheckInMs(3), 0);
+  EXPECT_TRUE(*notifier->Check(3));
 }
 
 // ------------------------------------------------------------ health
