@@ -31,7 +31,9 @@ HubResponse FeedReply(bool changed, const std::optional<StoreVersion>& head) {
 }  // namespace
 
 FeedService::FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options)
-    : stores_(std::move(stores)), options_(options), thread_([this] { Run(); }) {}
+    : stores_(std::move(stores)), options_(options), thread_([this] { Run(); }) {
+  OpenFeeds();  // the gauge is shown (at 0) before the first feed request
+}
 
 FeedService::~FeedService() { Stop(); }
 

@@ -414,6 +414,7 @@ TEST(HubHealth, HealthReadinessAndMetricsAnswer) {
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_request_duration_seconds_bucket"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_connections"));
+  EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_feeds"));
 }
 
 TEST(HubHealth, ReadinessFailsWhenTheBackingStoreIsGone) {
