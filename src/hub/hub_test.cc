@@ -32,7 +32,9 @@
 #include "hub/router.h"
 #include "hub/server.h"
 #include "hub/testing/hub_process.h"
+#include "hub/store_service.h"
 #include "store/hub/hub_store.h"
+#include "store/memory_store.h"
 #include "store/s3/http_client.h"
 #include "store/s3/testing/moto_server.h"
 #include "store/store.h"
@@ -512,6 +514,78 @@ TEST(HubTls, PlainHttpToTheTlsPortIsNotServed) {
   const std::string reply =
       RawExchange(hub->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(reply, ::testing::Not(HasSubstr("\"status\":\"ok\"")));
+}
+
+// ------------------------------------------------------------ roles
+
+// An authorizer that answers what the test says.
+class FakeAuthorizer final : public Authorizer {
+ public:
+  Result<Principal> Authenticate(std::string_view vault, std::string_view bearer,
+                                 std::int64_t now_ms) override {
+    if (bearer != "good") {
+      return Error(SyncCode::kAuthFailed, Category::kAuth, "no valid token; enroll the device");
+    }
+    return Principal{vault_override.empty() ? std::string(vault) : vault_override, "dev-1", role,
+                     now_ms + 1000};
+  }
+  Role role = Role::kWriter;
+  std::string vault_override;
+};
+
+HubResponse ServeOnce(StoreService& service, std::string method, std::string rest,
+                      std::string query, std::string bearer, std::string body = "") {
+  HubRequest request;
+  request.method = std::move(method);
+  request.path = "/v1/" + rest;
+  request.rest = std::move(rest);
+  request.query = std::move(query);
+  request.body = std::move(body);
+  if (!bearer.empty()) request.headers.emplace("authorization", "Bearer " + bearer);
+  HubResponse out;
+  service.Serve(std::move(request), [&out](HubResponse response) { out = std::move(response); });
+  return out;
+}
+
+TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
+  auto authorizer = std::make_shared<FakeAuthorizer>();
+  auto stores = std::make_shared<VaultStores>(
+      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+        return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+      });
+  StoreService service(stores, authorizer, {});
+  ASSERT_EQ(ServeOnce(service, "PUT", "v/o/k", "", "good", "bytes").status, 200);
+
+  authorizer->role = Role::kReader;
+  EXPECT_EQ(ServeOnce(service, "GET", "v/o/k", "max=100", "good").body, "bytes");
+  for (const auto& [method, query] : std::vector<std::pair<std::string, std::string>>{
+           {"PUT", ""}, {"PUT", "if-absent=1"}, {"PUT", "if-match=00"}, {"DELETE", ""}}) {
+    SCOPED_TRACE(method + "?" + query);
+    const HubResponse refused =
+        ServeOnce(service, method, "v/o/k", query, "good", method == "PUT" ? "x" : "");
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_THAT(refused.body, HasSubstr("KC_SYNC_AUTH_FAILED"));
+    EXPECT_THAT(refused.body, HasSubstr("reader"));
+  }
+  EXPECT_EQ(ServeOnce(service, "GET", "v/o/k", "max=100", "good").body, "bytes");
+  service.Stop();
+}
+
+TEST(HubRoles, AMissingTokenOrOneForAnotherVaultIsRefused) {
+  auto authorizer = std::make_shared<FakeAuthorizer>();
+  auto stores = std::make_shared<VaultStores>(
+      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+        return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+      });
+  StoreService service(stores, authorizer, {});
+  HubResponse refused = ServeOnce(service, "GET", "v/o/k", "max=1", "");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, HasSubstr("KC_SYNC_AUTH_FAILED"));
+  authorizer->vault_override = "other";
+  refused = ServeOnce(service, "GET", "v/o/k", "max=1", "good");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, HasSubstr("another vault"));
+  service.Stop();
 }
 
 // ------------------------------------------------------------ protocol (pure)
