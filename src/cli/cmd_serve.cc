@@ -6,6 +6,8 @@
 // It prints one line on stdout once it listens, which scripts and tests read
 // to learn the bound address (port 0 picks a free one):
 //   hx serve: listening on https://127.0.0.1:8443
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +77,16 @@ Result<std::shared_ptr<hub::Authorizer>> OpenAuthorizer(const ServeArgs& args, S
   return std::shared_ptr<hub::Authorizer>(MakeHubAuth(store));
 }
 
+// A hub holds a socket per device (most of them waiting on the feed): raise
+// the soft limit of open files to the hard one.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int RunServe(Context& context, const ServeArgs& args) {
   auto fail = [&context](const Error& error) {
     return Emit(context.output, Result<Report>(error));
@@ -106,13 +118,16 @@ int RunServe(Context& context, const ServeArgs& args) {
 
   auto router = std::make_shared<hub::Router>();
   hub::RegisterHealthRoutes(*router, **store);
-  auto service = std::make_shared<hub::StoreService>(**store, *authorizer, hub::StoreServiceOptions{});
+  auto vaults = std::make_shared<hub::VaultStores>(hub::VaultStores::ForTarget(*target));
+  auto service =
+      std::make_shared<hub::StoreService>(vaults, *authorizer, hub::StoreServiceOptions{});
   service->Register(*router);
   // Registration, challenges and tokens (hub/auth/auth_routes.h).
   if (auto auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer)) {
     hub::RegisterAuthRoutes(*router, auth, HubWallMs);
   }
 
+  RaiseOpenFileLimit();
   hub::ServerOptions options;
   options.listen = args.listen.empty() ? args.insecure_listen : args.listen;
   if (!args.listen.empty()) {

@@ -30,8 +30,10 @@ HubResponse FeedReply(bool changed, const std::optional<StoreVersion>& head) {
 
 }  // namespace
 
-FeedService::FeedService(Store& store, FeedOptions options)
-    : store_(store), options_(options), thread_([this] { Run(); }) {}
+FeedService::FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options)
+    : stores_(std::move(stores)), options_(options), thread_([this] { Run(); }) {
+  OpenFeeds();  // the gauge is shown (at 0) before the first feed request
+}
 
 FeedService::~FeedService() { Stop(); }
 
@@ -49,8 +51,8 @@ void FeedService::Stop() {
 }
 
 Result<std::optional<StoreVersion>> FeedService::ReadHead(const std::string& vault) {
-  const Result<std::pair<Bytes, StoreVersion>> head =
-      store_.GetVersioned(vault + "/head.json", 1 << 20);
+  HX_ASSIGN_OR_RETURN(Store* const store, stores_->For(vault));
+  const Result<std::pair<Bytes, StoreVersion>> head = store->GetVersioned("head.json", 1 << 20);
   if (!head.ok()) {
     if (head.error().category == Category::kNotFound) return std::optional<StoreVersion>();
     return head.error();

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "hub/router.h"
+#include "hub/vault_stores.h"
 #include "store/store.h"
 
 namespace hx::hub {
@@ -43,7 +45,7 @@ struct FeedOptions {
 
 class FeedService {
  public:
-  FeedService(Store& store, FeedOptions options);
+  FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options);
   ~FeedService();
   FeedService(const FeedService&) = delete;
   FeedService& operator=(const FeedService&) = delete;
@@ -67,7 +69,7 @@ class FeedService {
   void Run();
   void Sweep(bool all_vaults_due);
 
-  Store& store_;
+  std::shared_ptr<VaultStores> stores_;
   const FeedOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;

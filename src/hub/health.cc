@@ -13,7 +13,16 @@ void RegisterHealthRoutes(Router& router, Store& store) {
   });
   router.Handle("GET", "/readyz", [&store](const HubRequest& request) {
     if (request.path != "/readyz") return HubResponse::BadRequest("no such path; use /readyz");
-    const Result<bool> probe = store.Exists(std::string(kHubStatePrefix) + "ready-probe");
+    // Ready when the probe object is there, or can be written again (the
+    // first probe, or a store that lost it): a root that is gone or not
+    // writable fails.
+    const std::string probe_key = std::string(kHubStatePrefix) + "ready-probe";
+    Result<bool> probe = store.Exists(probe_key);
+    if (probe.ok() && !*probe) {
+      static constexpr std::uint8_t kProbe[] = {'o', 'k'};
+      const Status put = store.Put(probe_key, kProbe);
+      if (!put.ok()) probe = put.error();
+    }
     if (!probe.ok()) {
       HubResponse response = HubResponse::FromError(probe.error());
       response.status = 503;

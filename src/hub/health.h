@@ -1,7 +1,8 @@
 // The hub's health and metrics routes, for load balancers and Prometheus:
 //   GET /healthz   200 {"status":"ok"} while the process serves requests
-//   GET /readyz    200 {"status":"ready"} when the backing store answers a
-//                  read (an Exists of a hub-private key), else 503 with the
+//   GET /readyz    200 {"status":"ready"} when the backing store holds the
+//                  probe object "_hub/ready-probe" or takes it again (a
+//                  read, and a write the first time), else 503 with the
 //                  store's error ({"error": ...})
 //   GET /metrics   the process's metrics (obs/metrics.h) in the Prometheus
 //                  text format: hx_hub_requests_total{route,status},
@@ -20,8 +21,9 @@
 namespace hx::hub {
 
 // The prefix of the hub's own state in the backing store (devices, tokens,
-// revocations; hub/auth/). Vault names cannot start with '_', so no vault's
-// keys can reach it.
+// revocations; hub/auth/): keys "_hub/..." of the whole backing store. Each
+// vault's objects live under "<vault>/" (hub/vault_stores.h), and vault
+// names cannot start with '_', so no vault's keys can reach it.
 inline constexpr std::string_view kHubStatePrefix = "_hub/";
 
 void RegisterHealthRoutes(Router& router, Store& store);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -24,11 +26,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/remote_notifier.h"
+#include "base/process_test_util.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
 #include "hub/server.h"
 #include "hub/testing/hub_process.h"
+#include "hub/store_service.h"
 #include "store/hub/hub_store.h"
+#include "store/memory_store.h"
 #include "store/s3/http_client.h"
 #include "store/s3/testing/moto_server.h"
 #include "store/store.h"
@@ -64,9 +70,10 @@ struct FolderHub {
   std::unique_ptr<HubProcess> process = StartHubOrDie(
       {"--store", folder.path(), "--insecure-listen", "127.0.0.1:0", "--insecure-no-auth"});
 };
+// Destroyed at exit: the hub gets SIGTERM and is reaped.
 FolderHub& SharedFolderHub() {
-  static FolderHub* hub = new FolderHub();
-  return *hub;
+  static FolderHub hub;
+  return hub;
 }
 
 struct MotoHub {
@@ -83,8 +90,8 @@ struct MotoHub {
   }
 };
 MotoHub& SharedMotoHub() {
-  static MotoHub* hub = new MotoHub();
-  return *hub;
+  static MotoHub hub;
+  return hub;
 }
 
 std::string FreshVault() {
@@ -202,6 +209,41 @@ TEST(HubVaults, AVaultsKeysLiveUnderItsNameInTheBackingStore) {
   EXPECT_EQ(store_testing::ReadFileOrEmpty(hub.folder.Join(vault + "/blobs/ab/x")), "x");
 }
 
+// ------------------------------------------------------------ commands
+
+// hx itself through a hub: two devices init on one hx:// vault, one pushes,
+// the other pulls; and the hub's backing store holds no plaintext (neither a
+// file's name nor its content appears in any of its bytes).
+TEST(HubCommands, InitPushPullThroughAHubAndTheHubHoldsNoPlaintext) {
+  FolderHub& hub = SharedFolderHub();
+  TempFolder devices;
+  const std::string vault = FreshVault();
+  const std::string target = "hx://" + hub.process->address() + "/" + vault;
+  const std::vector<std::string> env = {"HOME=" + devices.path(),
+                                        "HX_PASSPHRASE=hub round trip passphrase"};
+  auto hx = [&](const std::vector<std::string>& args) {
+    return hx::testing::RunProcess(testing::HxBinary(), args, env);
+  };
+  const std::string a = devices.Join("a");
+  const std::string b = devices.Join("b");
+  auto run = hx({"sync", "init", a, target});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string marker_name = "marker-name-7f3a9c.txt";
+  const std::string marker_text = "marker content 51d0e8b2 never leaves the device";
+  store_testing::WriteFileOrDie(a + "/" + marker_name, marker_text);
+  run = hx({"sync", "push", a});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = hx({"sync", "init", b, target});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = hx({"sync", "pull", b});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(store_testing::ReadFileOrEmpty(b + "/" + marker_name), marker_text);
+
+  const std::string grep = "grep -r -l -a -e '" + marker_name + "' -e 'marker content' " +
+                           hub.folder.Join(vault) + " >/dev/null";
+  EXPECT_NE(std::system(grep.c_str()), 0) << "the hub's store holds plaintext";
+}
+
 // ------------------------------------------------------------ hostile input
 
 struct RawCase {
@@ -237,7 +279,7 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
       {"VaultWithDots", get("/v1/../o/x?max=10"), 400},
       {"UppercaseVault", get("/v1/Vault/o/x?max=10"), 400},
       {"EmptyKey", get("/v1/" + ok_vault + "/o/?max=10"), 400},
-      {"KeyTooLong", get("/v1/" + ok_vault + "/o/" + std::string(250, 'k') + "?max=1"), 400},
+      {"KeyTooLong", get("/v1/" + ok_vault + "/o/" + std::string(256, 'k') + "?max=1"), 400},
       {"MissingMax", get("/v1/" + ok_vault + "/o/k"), 400},
       {"MaxNotANumber", get("/v1/" + ok_vault + "/o/k?max=-1"), 400},
       {"OffsetWithoutLength", get("/v1/" + ok_vault + "/o/k?offset=1"), 400},
@@ -314,6 +356,55 @@ TEST(HubFeed, APollWithAnOldHeadAnswersAtOnceAndAnEmptyWaitSaysUnchanged) {
   EXPECT_FALSE(body["changed"].get<bool>());
 }
 
+// The agent's notifier for a hub target is woken by the feed, not by its
+// schedule: the idle interval is an hour, and the wake-up still comes when
+// another device writes the head.
+TEST(HubFeed, TheAgentsNotifierIsWokenByTheFeedWhenAnotherDevicePushes) {
+  const std::string url = SharedFolderHub().process->url();
+  const std::string vault = FreshVault();
+  std::unique_ptr<Store> mine = OpenVault(url, vault);
+  std::unique_ptr<Store> other = OpenVault(url, vault);
+  const Result<StoreVersion> first = other->PutIfAbsent("head.json", ToBytes("1"));
+  ASSERT_TRUE(first.ok());
+  const Result<Target> target =
+      ParseTargetUri("hx://" + url.substr(url.find("://") + 3) + "/" + vault, {}, "/");
+  ASSERT_TRUE(target.ok());
+  RemoteNotifierOptions options;
+  options.active_interval_ms = 3'600'000;
+  options.idle_interval_ms = 3'600'000;
+  std::unique_ptr<RemoteNotifier> notifier = MakeRemoteNotifier(*target, *mine, options);
+  EXPECT_EQ(notifier->mode(), "hub_feed");
+  std::mutex mu;
+  std::condition_variable cv;
+  int wakes = 0;
+  notifier->SetWakeup([&] {
+    std::lock_guard lock(mu);
+    ++wakes;
+    cv.notify_all();
+  });
+  // The first look records the head; nothing is due for an hour after it.
+  ASSERT_FALSE(*notifier->Check(0));
+  // The feed's first answer (the head it had not seen) may wake it once.
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(5), [&] { return wakes > 0; });
+  }
+  (void)notifier->Check(1);
+  const int before = [&] {
+    std::lock_guard lock(mu);
+    return wakes;
+  }();
+  EXPECT_GT(notifier->NextCheckInMs(2), 1'000'000);
+
+  ASSERT_TRUE(other->PutIfMatch("head.json", ToBytes("2"), *first).ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return wakes > before; }));
+  }
+  EXPECT_EQ(notifier->NextCheckInMs(3), 0);
+  EXPECT_TRUE(*notifier->Check(3));
+}
+
 // ------------------------------------------------------------ health
 
 TEST(HubHealth, HealthReadinessAndMetricsAnswer) {
@@ -325,6 +416,7 @@ TEST(HubHealth, HealthReadinessAndMetricsAnswer) {
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_request_duration_seconds_bucket"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_connections"));
+  EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_feeds"));
 }
 
 TEST(HubHealth, ReadinessFailsWhenTheBackingStoreIsGone) {
@@ -422,6 +514,78 @@ TEST(HubTls, PlainHttpToTheTlsPortIsNotServed) {
   const std::string reply =
       RawExchange(hub->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(reply, ::testing::Not(HasSubstr("\"status\":\"ok\"")));
+}
+
+// ------------------------------------------------------------ roles
+
+// An authorizer that answers what the test says.
+class FakeAuthorizer final : public Authorizer {
+ public:
+  Result<Principal> Authenticate(std::string_view vault, std::string_view bearer,
+                                 std::int64_t now_ms) override {
+    if (bearer != "good") {
+      return Error(SyncCode::kAuthFailed, Category::kAuth, "no valid token; enroll the device");
+    }
+    return Principal{vault_override.empty() ? std::string(vault) : vault_override, "dev-1", role,
+                     now_ms + 1000};
+  }
+  Role role = Role::kWriter;
+  std::string vault_override;
+};
+
+HubResponse ServeOnce(StoreService& service, std::string method, std::string rest,
+                      std::string query, std::string bearer, std::string body = "") {
+  HubRequest request;
+  request.method = std::move(method);
+  request.path = "/v1/" + rest;
+  request.rest = std::move(rest);
+  request.query = std::move(query);
+  request.body = std::move(body);
+  if (!bearer.empty()) request.headers.emplace("authorization", "Bearer " + bearer);
+  HubResponse out;
+  service.Serve(std::move(request), [&out](HubResponse response) { out = std::move(response); });
+  return out;
+}
+
+TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
+  auto authorizer = std::make_shared<FakeAuthorizer>();
+  auto stores = std::make_shared<VaultStores>(
+      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+        return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+      });
+  StoreService service(stores, authorizer, {});
+  ASSERT_EQ(ServeOnce(service, "PUT", "v/o/k", "", "good", "bytes").status, 200);
+
+  authorizer->role = Role::kReader;
+  EXPECT_EQ(ServeOnce(service, "GET", "v/o/k", "max=100", "good").body, "bytes");
+  for (const auto& [method, query] : std::vector<std::pair<std::string, std::string>>{
+           {"PUT", ""}, {"PUT", "if-absent=1"}, {"PUT", "if-match=00"}, {"DELETE", ""}}) {
+    SCOPED_TRACE(method + "?" + query);
+    const HubResponse refused =
+        ServeOnce(service, method, "v/o/k", query, "good", method == "PUT" ? "x" : "");
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_THAT(refused.body, HasSubstr("KC_SYNC_AUTH_FAILED"));
+    EXPECT_THAT(refused.body, HasSubstr("reader"));
+  }
+  EXPECT_EQ(ServeOnce(service, "GET", "v/o/k", "max=100", "good").body, "bytes");
+  service.Stop();
+}
+
+TEST(HubRoles, AMissingTokenOrOneForAnotherVaultIsRefused) {
+  auto authorizer = std::make_shared<FakeAuthorizer>();
+  auto stores = std::make_shared<VaultStores>(
+      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+        return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
+      });
+  StoreService service(stores, authorizer, {});
+  HubResponse refused = ServeOnce(service, "GET", "v/o/k", "max=1", "");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, HasSubstr("KC_SYNC_AUTH_FAILED"));
+  authorizer->vault_override = "other";
+  refused = ServeOnce(service, "GET", "v/o/k", "max=1", "good");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_THAT(refused.body, HasSubstr("another vault"));
+  service.Stop();
 }
 
 // ------------------------------------------------------------ protocol (pure)

@@ -118,9 +118,6 @@ Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t 
       out.key = prefix.value_or("");
       const Status valid = ValidateStorePrefix(out.key);
       if (!valid.ok()) return Invalid("the list prefix is not a valid key prefix");
-      if (out.vault.size() + 1 + out.key.size() > kMaxStoreKeyBytes) {
-        return Invalid("the list prefix is too long");
-      }
       return out;
     }
     out.op = StoreOp::kFeed;
@@ -143,10 +140,6 @@ Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t 
     return Invalid("the key is not a valid store key (segments of a-z 0-9 . _ -, no '.' or '..', "
                    "at most 255 bytes)");
   }
-  if (out.vault.size() + 1 + out.key.size() > kMaxStoreKeyBytes) {
-    return Invalid("the key is too long for this vault (vault name, '/' and key at most " +
-                   std::to_string(kMaxStoreKeyBytes) + " bytes)");
-  }
   if (method == "GET" || method == "HEAD") {
     if (!request.body.empty()) return Invalid("a " + method + " request has no body");
     if (method == "HEAD") {
@@ -155,9 +148,10 @@ Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t 
     }
     if (request.Query("offset") || request.Query("length")) {
       out.op = StoreOp::kGetRange;
-      HX_ASSIGN_OR_RETURN(out.range.offset,
-                          NumberParam(request, "offset", std::uint64_t{1} << 62));
-      HX_ASSIGN_OR_RETURN(out.range.length, NumberParam(request, "length", max_object_bytes));
+      // Any range parses; one beyond the bound is refused by the service as
+      // beyond the end (Category::kCorrupt), as every store does.
+      HX_ASSIGN_OR_RETURN(out.range.offset, NumberParam(request, "offset", ~std::uint64_t{0}));
+      HX_ASSIGN_OR_RETURN(out.range.length, NumberParam(request, "length", ~std::uint64_t{0}));
       return out;
     }
     HX_ASSIGN_OR_RETURN(out.max_size, NumberParam(request, "max", ~std::uint64_t{0}));

@@ -20,9 +20,9 @@
 // Versions (V, X-Hx-Version, "version") are the backing store's version
 // tags hex-encoded (an S3 ETag holds quotes), at most kMaxVersionBytes
 // before encoding. A vault name is 1 to 63 of [a-z0-9-], starting with a
-// letter or digit, so it can never reach the hub's own prefix "_hub/"; a key
-// is a valid store key (store.h) and "<vault>/<key>" at most
-// kMaxStoreKeyBytes. Anything else is KC_SYNC_INPUT_INVALID
+// letter or digit, so it can never name the hub's own state "_hub"; a key is
+// a valid store key (store.h), kept in the vault's own store
+// (hub/vault_stores.h). Anything else is KC_SYNC_INPUT_INVALID
 // (Category::kInvalidInput) saying what is wrong.
 //
 // Thread-safety: pure functions.
@@ -71,7 +71,8 @@ struct StoreRequest {
 
   // True for the operations that change the store (they need a writer).
   bool writes() const;
-  // The key in the backing store: "<vault>/<key>".
+  // "<vault>/<key>": the key's name across the hub (its write lock, logs);
+  // in the backing store it is the same path under the vault's root.
   std::string BackingKey() const;
 };
 

@@ -1,5 +1,6 @@
 #include "hub/server.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -289,10 +290,28 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         self->Lowest().socket().close(ignored);
       });
     } else {
+      // A lingering close: the reply is sent, then what the peer still sends
+      // (the rest of a refused request) is read and dropped until it ends
+      // (at most 1 MiB or 5 s), so closing with unread bytes does not reset
+      // the connection and destroy the reply before the peer reads it.
       beast::error_code ignored;
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      Lowest().socket().close(ignored);
+      Lowest().expires_after(std::chrono::seconds(5));
+      Drain(0);
     }
+  }
+
+  void Drain(std::size_t drained) {
+    Lowest().async_read_some(
+        net::buffer(scratch_),
+        [self = this->shared_from_this(), drained](beast::error_code ec, std::size_t n) {
+          if (ec || drained + n > (1 << 20)) {
+            beast::error_code ignored;
+            self->Lowest().socket().close(ignored);
+            return;
+          }
+          self->Drain(drained + n);
+        });
   }
 
   Stream stream_;
@@ -301,6 +320,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> reply_;
   std::string remote_;
+  std::array<char, 4096> scratch_;
   bool close_after_ = false;
   bool head_ = false;
 };

@@ -37,12 +37,12 @@ std::span<const std::uint8_t> BodyBytes(const HubRequest& request) {
 
 }  // namespace
 
-StoreService::StoreService(Store& store, std::shared_ptr<Authorizer> authorizer,
-                           StoreServiceOptions options)
-    : store_(store),
+StoreService::StoreService(std::shared_ptr<VaultStores> stores,
+                           std::shared_ptr<Authorizer> authorizer, StoreServiceOptions options)
+    : stores_(std::move(stores)),
       authorizer_(std::move(authorizer)),
       options_(options),
-      feed_(store, options.feed) {}
+      feed_(stores_, options.feed) {}
 
 void StoreService::Register(Router& router) {
   for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
@@ -79,27 +79,37 @@ void StoreService::Serve(HubRequest request, Responder respond) {
   if (parsed->op == StoreOp::kFeed) {
     return feed_.Wait(parsed->vault, parsed->version, parsed->wait_ms, std::move(respond));
   }
-  respond(Execute(*parsed, request));
+  const Result<Store*> store = stores_->For(parsed->vault);
+  if (!store.ok()) return respond(HubResponse::FromError(store.error()));
+  respond(Execute(**store, *parsed, request));
 }
 
-HubResponse StoreService::Execute(const StoreRequest& request, const HubRequest& http) {
-  const std::string key = request.BackingKey();
+HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
+                                  const HubRequest& http) {
+  const std::string& key = request.key;
   auto fail = [](const Error& error) { return HubResponse::FromError(error); };
   switch (request.op) {
     case StoreOp::kGet: {
-      const Result<Bytes> bytes = store_.Get(key, request.max_size);
+      const Result<Bytes> bytes = store.Get(key, request.max_size);
       return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
     }
     case StoreOp::kGetVersioned: {
-      const auto got = store_.GetVersioned(key, request.max_size);
+      const auto got = store.GetVersioned(key, request.max_size);
       return got.ok() ? Bytes200(got->first, &got->second) : fail(got.error());
     }
     case StoreOp::kGetRange: {
-      const Result<Bytes> bytes = store_.GetRange(key, request.range);
+      // No object is longer than the hub's bound, so a longer range is
+      // beyond the end whatever the object (and is not read).
+      if (request.range.length > options_.max_object_bytes) {
+        return fail(Error(SyncCode::kStateFailed, Category::kCorrupt,
+                          "the range is longer than any object the hub holds")
+                        .With("key", key));
+      }
+      const Result<Bytes> bytes = store.GetRange(key, request.range);
       return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
     }
     case StoreOp::kGetIfNoneMatch: {
-      const auto got = store_.GetIfNoneMatch(key, request.version, request.max_size);
+      const auto got = store.GetIfNoneMatch(key, request.version, request.max_size);
       if (!got.ok()) return fail(got.error());
       if (!got->has_value()) {
         HubResponse unchanged;
@@ -110,19 +120,17 @@ HubResponse StoreService::Execute(const StoreRequest& request, const HubRequest&
       return Bytes200((*got)->first, &(*got)->second);
     }
     case StoreOp::kExists: {
-      const Result<bool> exists = store_.Exists(key);
+      const Result<bool> exists = store.Exists(key);
       if (!exists.ok()) return fail(exists.error());
       HubResponse response = HubResponse::Json(*exists ? 200 : 404, "{}");
       return response;
     }
     case StoreOp::kList: {
-      const auto listed = store_.List(key);
+      const auto listed = store.List(key);
       if (!listed.ok()) return fail(listed.error());
       nlohmann::json objects = nlohmann::json::array();
-      const std::size_t strip = request.vault.size() + 1;
       for (const StoreObjectInfo& info : *listed) {
-        if (info.key.size() <= strip) continue;
-        objects.push_back({{"key", info.key.substr(strip)}, {"size", info.size}});
+        objects.push_back({{"key", info.key}, {"size", info.size}});
       }
       return HubResponse::Json(200, nlohmann::json{{"objects", std::move(objects)}}.dump());
     }
@@ -136,19 +144,19 @@ HubResponse StoreService::Execute(const StoreRequest& request, const HubRequest&
   }
   HubResponse response;
   {
-    std::lock_guard lock(LockFor(key));
+    std::lock_guard lock(LockFor(request.BackingKey()));
     const std::span<const std::uint8_t> body = BodyBytes(http);
     if (request.op == StoreOp::kPut) {
-      const Status put = store_.Put(key, body);
+      const Status put = store.Put(key, body);
       response = put.ok() ? HubResponse::Json(200, "{}") : fail(put.error());
     } else if (request.op == StoreOp::kPutIfAbsent) {
-      const Result<StoreVersion> put = store_.PutIfAbsent(key, body);
+      const Result<StoreVersion> put = store.PutIfAbsent(key, body);
       response = put.ok() ? Version200(*put) : fail(put.error());
     } else if (request.op == StoreOp::kPutIfMatch) {
-      const Result<StoreVersion> put = store_.PutIfMatch(key, body, request.version);
+      const Result<StoreVersion> put = store.PutIfMatch(key, body, request.version);
       response = put.ok() ? Version200(*put) : fail(put.error());
     } else {
-      const Status deleted = store_.Delete(key);
+      const Status deleted = store.Delete(key);
       response = deleted.ok() ? HubResponse::Json(200, "{}") : fail(deleted.error());
     }
   }

@@ -2,7 +2,8 @@
 // request under /v1/ is parsed and validated (ParseStoreRequest), its bearer
 // token checked by the Authorizer for the vault it names (a reader may read
 // and wait on the feed; writes need a writer), and only then turned into a
-// call of the backing store under the key "<vault>/<key>".
+// call of that vault's own store (hub/vault_stores.h: the backing target
+// narrowed to "<vault>").
 //
 // Conditional writes are atomic in the hub itself: every write of a key
 // (Put, PutIfAbsent, PutIfMatch, Delete) holds that key's lock (a fixed set
@@ -16,7 +17,7 @@
 // HEAD, JSON {"version"} for conditional writes, and for every failure the
 // Error as JSON (HubResponse::FromError) with its category's status.
 //
-// Thread-safety: thread-safe; `store` and the authorizer must outlive it.
+// Thread-safety: thread-safe.
 #pragma once
 
 #include <array>
@@ -28,6 +29,7 @@
 #include "hub/feed.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
+#include "hub/vault_stores.h"
 #include "store/store.h"
 
 namespace hx::hub {
@@ -41,7 +43,8 @@ struct StoreServiceOptions {
 
 class StoreService {
  public:
-  StoreService(Store& store, std::shared_ptr<Authorizer> authorizer, StoreServiceOptions options);
+  StoreService(std::shared_ptr<VaultStores> stores, std::shared_ptr<Authorizer> authorizer,
+               StoreServiceOptions options);
 
   // Registers GET, HEAD, PUT and DELETE on "/v1/".
   void Register(Router& router);
@@ -52,10 +55,10 @@ class StoreService {
   void Serve(HubRequest request, Responder respond);
 
  private:
-  HubResponse Execute(const StoreRequest& request, const HubRequest& http);
+  HubResponse Execute(Store& store, const StoreRequest& request, const HubRequest& http);
   std::mutex& LockFor(const std::string& key);
 
-  Store& store_;
+  std::shared_ptr<VaultStores> stores_;
   std::shared_ptr<Authorizer> authorizer_;
   const StoreServiceOptions options_;
   FeedService feed_;
