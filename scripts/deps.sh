@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ clang pkg-config ca-certificates
-  libsodium-dev libzstd-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
+  libsodium-dev libzstd-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libboost-dev
   libspdlog-dev libfmt-dev libzip-dev libuv1-dev libsqlite3-dev libjemalloc-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libclang-rt-14-dev
   python3-prometheus-client

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "meta/head.h"
+#include "store/hub/hub_notifier.h"
 
 namespace hx {
 namespace {
@@ -201,6 +202,13 @@ std::unique_ptr<RemoteNotifier> MakeRemoteNotifier(const Target& target, Store& 
       if (auto watched = FolderRemoteNotifier::Make(target.path, store, options)) return watched;
     }
     return MakePollingRemoteNotifier(store, options, "polling");
+  }
+  if (target.kind == TargetKind::kHub) {
+    // The hub's change feed; without one (cannot happen for a parsed
+    // target), polling as for S3.
+    Result<std::unique_ptr<HubFeed>> feed =
+        MakeHubFeed(target, HubStoreOptionsFromEnvironment(target));
+    if (feed.ok()) return MakeHubRemoteNotifier(store, std::move(*feed), options);
   }
   return MakePollingRemoteNotifier(store, options, "conditional_get");
 }

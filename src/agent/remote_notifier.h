@@ -20,6 +20,9 @@
 //                    another machine's writes).
 //   polling          a folder store where inotify is not available or not
 //                    wanted (--poll): conditional_get's schedule on the file.
+//   hub_feed         a hub target (hx://, hxs://): the hub's change feed
+//                    wakes the agent at once (store/hub/hub_notifier.h),
+//                    a conditional GET at the idle interval as a safety net.
 //
 // Requests are counted per hour (a sliding hour of check times) for status.
 //

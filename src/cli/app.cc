@@ -96,11 +96,7 @@ void BuildApp(CLI::App& app, Context& context) {
   RegisterExplain(app, context);
   RegisterDiag(app, context);
   RegisterKey(app, context);
-  // Until cmd_serve.cc (the server) registers the group and calls
-  // RegisterServeAdmin itself.
-  RegisterServeAdmin(*app.add_subcommand("serve", "Run or administer a hub")
-                          ->require_subcommand(1),
-                     context);
+  RegisterServe(app, context);
   RegisterCompletion(app, context);
 }
 

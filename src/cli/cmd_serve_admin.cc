@@ -4,8 +4,7 @@
 // token lifetime; a code at once).
 //
 // The `hx serve` group itself (the server: --store, --listen) is
-// cmd_serve.cc's; it calls RegisterServeAdmin with its group. Until it
-// exists, app.cc makes a bare group for these commands.
+// cmd_serve.cc's; it calls RegisterServeAdmin with its group.
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -131,10 +130,15 @@ std::string DevicesTable(const std::vector<hub::DeviceRecord>& devices) {
 
 void RegisterServeAdmin(CLI::App& serve, Context& context) {
   auto args = std::make_shared<ServeAdminArgs>();
+  // Each command below is made with fallthrough(false): `hx serve`'s own
+  // options (--listen, --tls-cert, ...) do not apply to it, and CLI11 would
+  // otherwise hand them to the server. Global flags go before `serve`
+  // (hx --json serve devices ...).
 
   CLI::App* enroll = serve.add_subcommand(
       "enroll", "Make a one-time enrollment code for a new device of a vault (printed on the "
                 "last line; give it to 'hx sync init ... --enroll CODE')");
+  enroll->fallthrough(false);
   AddStoreArgs(enroll, *args);
   enroll->add_option("--role", args->role, "What the device may do: writer or reader")
       ->type_name("writer|reader")
@@ -164,6 +168,7 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   CLI::App* devices =
       serve.add_subcommand("devices", "List a vault's devices: name, platform, role, last seen, "
                                       "last head acknowledged, revoked");
+  devices->fallthrough(false);
   AddStoreArgs(devices, *args);
   devices->callback([&context, args] {
     context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
@@ -179,6 +184,7 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   CLI::App* revoke = serve.add_subcommand(
       "revoke", "Revoke a device: its tokens stop working at once on a hub that revoked it and "
                 "within 15 minutes on the others; it cannot get new ones");
+  revoke->fallthrough(false);
   AddStoreArgs(revoke, *args);
   revoke->add_option("device", args->device, "The device's id or name (see hx serve devices)")
       ->required();

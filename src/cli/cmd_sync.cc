@@ -105,7 +105,7 @@ void RegisterSync(CLI::App& app, Context& context) {
                                                             args->region},
                                              CurrentDir());
       Result<bool> enrolled =
-          target.ok() ? EnrollVaultWithHub(VaultPath(*args), args->target, args->enroll,
+          target.ok() ? EnrollVaultWithHub(VaultPath(*args), *target, args->enroll,
                                            args->device_name)
                       : Result<bool>(target.error());
       if (!enrolled.ok()) {

@@ -53,6 +53,8 @@ void RegisterExplain(CLI::App& app, Context& context);
 void RegisterDiag(CLI::App& app, Context& context);
 // hx key change-passphrase (cmd_key.cc).
 void RegisterKey(CLI::App& app, Context& context);
+// hx serve: the hub (cmd_serve.cc).
+void RegisterServe(CLI::App& app, Context& context);
 // hx serve enroll|devices|revoke, added to the `hx serve` group (cmd_serve_admin.cc;
 // cmd_serve.cc owns the group and calls this).
 void RegisterServeAdmin(CLI::App& serve, Context& context);
@@ -61,8 +63,12 @@ void RegisterServeAdmin(CLI::App& serve, Context& context);
 // <vault>/.hx/hub-credential.json (0600). False if the vault already holds a
 // credential for that hub vault (the code is then not used). `name` empty:
 // the host name.
-Result<bool> EnrollVaultWithHub(const std::filesystem::path& vault, std::string_view target_uri,
+Result<bool> EnrollVaultWithHub(const std::filesystem::path& vault, const hx::Target& target,
                                 std::string_view code, std::string name);
+// Lets hub stores opened by this process (OpenStore of an hx:// or hxs://
+// target) find the vault's device credential in <vault>/.hx/ and get tokens
+// with it (store/hub/hub_store.h's provider). Called by MakeSyncOptions.
+void InstallHubTokenProvider(const std::filesystem::path& vault);
 // hx completion bash|zsh|fish and hx man, hidden (cmd_completion.cc); they
 // describe `app` as it is when they run, so register them with the rest.
 void RegisterCompletion(CLI::App& app, Context& context);

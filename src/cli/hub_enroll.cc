@@ -5,11 +5,15 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "cli/commands.h"
 #include "store/hub/device_credential.h"
+#include "store/hub/hub_store.h"
 #include "sync/local_state.h"
 
 namespace hx::cli {
@@ -36,15 +40,43 @@ std::string Platform() {
   return name;
 }
 
+std::string HubBaseUrl(const hx::Target& target) {
+  return (target.hub_tls ? "https://" : "http://") + target.hub_host;
+}
+
+std::string HubCaFile() {
+  const char* ca = std::getenv("HX_HUB_CA");
+  return ca != nullptr ? ca : "";
+}
+
+fs::path CredentialPath(const fs::path& vault) {
+  return vault / std::string(kVaultStateDirName) / std::string(kHubCredentialFileName);
+}
+
+// A source that can only say why there is no token (a credential file that
+// others may read, a damaged one).
+class FailingTokenSource final : public TokenSource {
+ public:
+  explicit FailingTokenSource(Error error) : error_(std::move(error)) {}
+  Result<std::string> Token(std::int64_t, bool) override { return error_; }
+
+ private:
+  const Error error_;
+};
+
 }  // namespace
 
-Result<bool> EnrollVaultWithHub(const fs::path& vault, std::string_view target_uri,
+Result<bool> EnrollVaultWithHub(const fs::path& vault, const hx::Target& target,
                                 std::string_view code, std::string name) {
-  HX_ASSIGN_OR_RETURN(const HubAddress address, ParseHubAddress(target_uri));
-  const fs::path dir = vault / std::string(kVaultStateDirName);
-  const fs::path file = dir / std::string(kHubCredentialFileName);
+  if (target.kind != TargetKind::kHub) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "--enroll is for hub targets (hxs://host[:port]/<vault>); this target is " +
+                            target.ToUri());
+  }
+  const fs::path file = CredentialPath(vault);
+  const fs::path dir = file.parent_path();
   Result<DeviceCredential> existing = ReadDeviceCredential(Env::Default(), file);
-  if (existing.ok() && existing->vault == address.vault) return false;  // enrolled already
+  if (existing.ok() && existing->vault == target.vault) return false;  // enrolled already
   if (!existing.ok() && existing.error().category != Category::kNotFound) {
     return existing.error();
   }
@@ -55,16 +87,44 @@ Result<bool> EnrollVaultWithHub(const fs::path& vault, std::string_view target_u
                  "cannot create " + dir.string() + ": " + ec.message())
         .With("path", dir.string());
   }
-  std::shared_ptr<HubAuthTransport> transport = MakeHttpHubAuthTransport(address.base_url);
+  std::shared_ptr<HubAuthTransport> transport =
+      MakeHttpHubAuthTransport(HubBaseUrl(target), HubCaFile());
   HX_ASSIGN_OR_RETURN(
       const DeviceCredential credential,
-      EnrollDevice(*transport, {.vault = address.vault,
+      EnrollDevice(*transport, {.vault = target.vault,
                                 .code = std::string(code),
                                 .name = name.empty() ? DefaultDeviceName() : std::move(name),
                                 .platform = Platform()}));
   HX_RETURN_IF_ERROR(
       LocalState::WriteFileAtomic(file, EncodeDeviceCredential(credential), 0600));
   return true;
+}
+
+void InstallHubTokenProvider(const fs::path& vault) {
+  struct Cache {
+    std::mutex mu;
+    std::map<std::string, std::shared_ptr<TokenSource>> sources;
+  };
+  auto cache = std::make_shared<Cache>();
+  SetHubTokenProvider([vault, cache](const hx::Target& target) -> std::shared_ptr<TokenSource> {
+    std::lock_guard lock(cache->mu);
+    const std::string uri = target.ToUri();
+    if (auto it = cache->sources.find(uri); it != cache->sources.end()) return it->second;
+    Result<DeviceCredential> credential = ReadDeviceCredential(Env::Default(),
+                                                               CredentialPath(vault));
+    std::shared_ptr<TokenSource> source;
+    if (!credential.ok() && credential.error().category == Category::kNotFound) return nullptr;
+    if (!credential.ok()) {
+      source = std::make_shared<FailingTokenSource>(credential.error());
+    } else if (credential->vault != target.vault) {
+      return nullptr;
+    } else {
+      source = std::make_shared<DeviceTokenSource>(
+          std::move(credential).value(), MakeHttpHubAuthTransport(HubBaseUrl(target), HubCaFile()));
+    }
+    cache->sources.emplace(uri, source);
+    return source;
+  });
 }
 
 }  // namespace hx::cli

@@ -1,5 +1,7 @@
 #include "cli/sync_args.h"
 
+#include "cli/commands.h"
+
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -220,6 +222,9 @@ std::string MergePolicyTypeName() {
 }
 
 SyncOptions MakeSyncOptions(const VaultArgs& args, Prompt prompt) {
+  // hx:// and hxs:// targets get their tokens with this vault's device
+  // credential (cli/hub_enroll.cc).
+  if (!args.vault.empty()) InstallHubTokenProvider(AbsolutePath(args.vault));
   SyncOptions options;
   options.target_uri = args.target;
   options.target_options = {args.endpoint, args.path_style, args.region};

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "store/folder_store.h"
+#include "store/hub/hub_store.h"
 #include "store/retry_policy.h"
 #include "store/s3/s3_store.h"
 #include "store/store_wrappers.h"
@@ -110,6 +111,7 @@ Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clo
 
 Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env, Clock* clock,
                                          std::shared_ptr<obs::RequestMeter> meter) {
+  if (target.kind == TargetKind::kHub) return OpenHubStore(target, clock, std::move(meter));
   if (target.kind == TargetKind::kS3) {
     return OpenS3Store(target, /*check=*/false, clock, std::move(meter));
   }
@@ -118,6 +120,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Target& target, Env& env, Clock* 
 }
 
 Result<std::unique_ptr<Store>> CreateStore(const Target& target, Env& env, Clock* clock) {
+  if (target.kind == TargetKind::kHub) return OpenHubStore(target, clock, nullptr);
   if (target.kind == TargetKind::kS3) return OpenS3Store(target, /*check=*/true, clock);
   HX_RETURN_IF_ERROR(CreateFolderStoreRoot(target.path, env));
   return OpenStore(target, env, clock);

@@ -20,8 +20,8 @@ constexpr std::size_t kMaxHostLabelBytes = 63;
 constexpr std::size_t kMaxShownBytes = 256;
 
 constexpr std::string_view kSupportedForms =
-    "use a plain path, file:///abs/path, s3://bucket/prefix, or "
-    "s3+endpoint://bucket/prefix with --endpoint";
+    "use a plain path, file:///abs/path, s3://bucket/prefix, "
+    "s3+endpoint://bucket/prefix with --endpoint, or hxs://host:port/vault";
 constexpr std::string_view kCredentialsHint =
     "provide credentials through AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
     "or AWS_PROFILE";
@@ -656,6 +656,85 @@ bool IsFileUriPathChar(char c) {
 
 }  // namespace
 
+// hxs://host[:port]/vault and hx://host[:port]/vault (docs/FORMAT.md).
+Result<Target> ParseHubUri(std::string_view uri, std::string_view rest,
+                           const TargetOptions& options, bool tls) {
+  const std::string scheme = tls ? "hxs" : "hx";
+  const std::string form = "write " + scheme + "://host[:port]/vault, e.g. " + scheme +
+                           "://hub.example.com:8443/team-notes";
+  if (!options.endpoint.empty() || options.path_style || !options.region.empty()) {
+    return TargetInvalid(uri, "--endpoint, --path-style and --region are for S3 targets; a hub "
+                              "target needs none of them");
+  }
+  if (!rest.starts_with("//")) return TargetInvalid(uri, "a hub target starts with " + scheme + "://; " + form);
+  rest.remove_prefix(2);
+  if (rest.find_first_of("?#@") != std::string_view::npos) {
+    return TargetInvalid(uri, "a hub target has no user, query or fragment (give a pinned "
+                              "certificate with HX_HUB_CA, a token by enrolling); " + form);
+  }
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return TargetInvalid(uri, "the hub target names no vault; " + form);
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view vault = rest.substr(slash + 1);
+  if (!vault.empty() && vault.back() == '/') vault.remove_suffix(1);
+  if (vault.empty() || vault.size() > 63 || vault.front() == '-') {
+    return TargetInvalid(uri, "the vault name must be 1 to 63 characters of a-z, 0-9 and '-' "
+                              "(not first); " + form);
+  }
+  for (const char c : vault) {
+    if (!IsLowerAlpha(c) && !IsDigit(c) && c != '-') {
+      return TargetInvalid(uri, "the vault name must be 1 to 63 characters of a-z, 0-9 and '-' "
+                                "(not first); " + form);
+    }
+  }
+  std::string host;
+  std::string_view port;
+  bool has_port = false;
+  if (authority.starts_with("[")) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return TargetInvalid(uri, "the hub's IPv6 address has no ']'; " + form);
+    host = ToLowerAscii(authority.substr(0, close + 1));
+    for (const char c : host.substr(1, host.size() - 2)) {
+      if (!IsHexDigit(c) && c != ':' && c != '.') return TargetInvalid(uri, "the hub's IPv6 address is malformed; " + form);
+    }
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return TargetInvalid(uri, "the hub's address is malformed; " + form);
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    host = ToLowerAscii(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      has_port = true;
+    }
+    if (host.empty() || host.size() > kMaxHostBytes) return TargetInvalid(uri, "the hub target names no host; " + form);
+    for (const char c : host) {
+      if (!IsLowerAlpha(c) && !IsDigit(c) && c != '-' && c != '.') {
+        return TargetInvalid(uri, "the hub's host name has a character other than a-z, 0-9, '-' and '.'; " + form);
+      }
+    }
+  }
+  unsigned port_value = tls ? 443 : 80;
+  if (has_port) {
+    if (port.empty() || port.size() > 5) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
+    port_value = 0;
+    for (const char c : port) {
+      if (!IsDigit(c)) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
+      port_value = port_value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port_value == 0 || port_value > 65535) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
+  }
+  Target target;
+  target.kind = TargetKind::kHub;
+  target.hub_host = host + ":" + std::to_string(port_value);
+  target.vault = std::string(vault);
+  target.hub_tls = tls;
+  return target;
+}
+
 Result<Target> ParseTargetUri(std::string_view uri, const TargetOptions& options,
                               std::string_view cwd) {
   if (uri.empty()) {
@@ -684,10 +763,7 @@ Result<Target> ParseTargetUri(std::string_view uri, const TargetOptions& options
   if (lower == "file") return ParseFileUri(uri, rest, options);
   if (lower == "s3") return ParseS3Uri(uri, rest, options, /*custom=*/false);
   if (lower == "s3+endpoint") return ParseS3Uri(uri, rest, options, /*custom=*/true);
-  if (lower == "hx" || lower == "hxs") {
-    return TargetUnsupported(uri, lower + ":// targets (the hx hub) are not yet supported; " +
-                                      std::string(kSupportedForms));
-  }
+  if (lower == "hx" || lower == "hxs") return ParseHubUri(uri, rest, options, lower == "hxs");
   std::string message = "the scheme '" + Printable(*scheme, 32) +
                         ":' is not supported; " + std::string(kSupportedForms);
   if (!rest.starts_with("//")) {
@@ -730,6 +806,7 @@ std::string RedactTargetUri(std::string_view uri) {
 }
 
 std::string Target::ToUri() const {
+  if (kind == TargetKind::kHub) return (hub_tls ? "hxs://" : "hx://") + hub_host + "/" + vault;
   if (kind == TargetKind::kFolder) {
     std::string uri = "file://";
     for (const char c : path) {
@@ -762,7 +839,8 @@ TargetOptions Target::Options() const {
 }
 
 std::string Target::KeyFor(std::string_view name) const {
-  const std::string& base = kind == TargetKind::kFolder ? path : prefix;
+  const std::string& base =
+      kind == TargetKind::kFolder ? path : kind == TargetKind::kHub ? vault : prefix;
   if (base.empty()) return std::string(name);
   std::string key = base;
   key += '/';

@@ -6,6 +6,8 @@
 //   file:///abs/path             a folder store (percent-encoded)
 //   s3://bucket/prefix           AWS S3 (region from --region, default us-east-1)
 //   s3+endpoint://bucket/prefix  any S3-compatible server (--endpoint required)
+//   hxs://host[:port]/vault      a vault on an hx hub over HTTPS (hx serve)
+//   hx://host[:port]/vault       the same over plain HTTP, loopback only (tests)
 // Any other scheme is KC_SYNC_TARGET_UNSUPPORTED; a malformed target of a
 // supported scheme is KC_SYNC_TARGET_INVALID. Parsing is pure: no file system,
 // network or environment access, so it is deterministic and safe on untrusted
@@ -46,7 +48,7 @@ struct TargetOptions {
   bool operator==(const TargetOptions&) const = default;
 };
 
-enum class TargetKind { kFolder, kS3 };
+enum class TargetKind { kFolder, kS3, kHub };
 
 // A validated store location. Construct only through ParseTargetUri; every
 // field is then in canonical form.
@@ -67,19 +69,27 @@ struct Target {
   bool path_style = false;
   // kS3: the signing region, never empty.
   std::string region;
+  // kHub: "host:port" (lowercase host name or IP literal, IPv6 in brackets;
+  // the port always given: 443 for hxs, 80 for hx when the URI has none),
+  // the vault's name on the hub (1 to 63 of [a-z0-9-], not starting with
+  // '-'), and whether the hub is reached over TLS (hxs://).
+  std::string hub_host;
+  std::string vault;
+  bool hub_tls = false;
 
   bool operator==(const Target&) const = default;
 
   // The canonical URI: "file:///abs/path" (ASCII characters that are not
   // RFC 3986 path characters percent-encoded, UTF-8 kept as is),
-  // "s3://bucket[/prefix]" or "s3+endpoint://bucket[/prefix]". For every
+  // "s3://bucket[/prefix]", "s3+endpoint://bucket[/prefix]" or
+  // "hx[s]://host:port/vault". For every
   // Target t and any cwd: ParseTargetUri(t.ToUri(), t.Options(), cwd) == t.
   std::string ToUri() const;
   // The options that, with ToUri(), reproduce this Target.
   TargetOptions Options() const;
   // Where the store-relative `name` lives: "<path>/<name>" for a folder,
   // the object key "<prefix>/<name>" (or "<name>" if the prefix is empty) for
-  // S3. Precondition: `name` is a non-empty relative key chosen by hx
+  // S3, "<vault>/<name>" (the key in the hub's backing store) for a hub. Precondition: `name` is a non-empty relative key chosen by hx
   // ("head.json", "blobs/ab/cd/<id>"), not user input.
   std::string KeyFor(std::string_view name) const;
 };

@@ -40,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const hx::Target& target = *got;
-  if (target.kind == hx::TargetKind::kFolder) {
+  if (target.kind == hx::TargetKind::kHub) {
+    Check(!target.hub_host.empty() && !target.vault.empty() && target.vault.size() <= 63);
+    Check(target.vault.find_first_of("/.") == std::string::npos);
+  } else if (target.kind == hx::TargetKind::kFolder) {
     Check(!target.path.empty() && target.path[0] == '/' && target.path != "/");
     Check(target.path.find("//") == std::string::npos);
     Check(target.path.back() != '/');

@@ -17,6 +17,9 @@ namespace hx {
 
 // Printers for failure messages (found by argument-dependent lookup).
 std::ostream& operator<<(std::ostream& os, const Target& t) {
+  if (t.kind == TargetKind::kHub) {
+    return os << "Hub{host=" << t.hub_host << " vault=" << t.vault << " tls=" << t.hub_tls << "}";
+  }
   return os << (t.kind == TargetKind::kFolder ? "Folder{" : "S3{") << "path=" << t.path
             << " bucket=" << t.bucket << " prefix=" << t.prefix << " endpoint=" << t.endpoint
             << " path_style=" << t.path_style << " region=" << t.region << "}";
@@ -49,6 +52,15 @@ Target S3(std::string bucket, std::string prefix, std::string region = "us-east-
   t.region = std::move(region);
   t.endpoint = std::move(endpoint);
   t.path_style = path_style;
+  return t;
+}
+
+Target Hub(std::string host, std::string vault, bool tls) {
+  Target t;
+  t.kind = TargetKind::kHub;
+  t.hub_host = std::move(host);
+  t.vault = std::move(vault);
+  t.hub_tls = tls;
   return t;
 }
 
@@ -88,6 +100,12 @@ std::vector<AcceptCase> AcceptCases() {
       {"BackslashIsAnOrdinaryPosixNameChar", "/mnt/a\\b", Opts(), "", Folder("/mnt/a\\b")},
       {"QuestionMarkAndHashInPlainPath", "/mnt/a?b#c", Opts(), "", Folder("/mnt/a?b#c")},
       // file URIs (RFC 8089): empty host or localhost, percent-decoded.
+      // Hub targets (hx serve): the port defaults to 443 (hxs) or 80 (hx).
+      {"HxsHubWithPort", "hxs://hub.example.com:8443/team-notes", Opts(), "",
+       Hub("hub.example.com:8443", "team-notes", true)},
+      {"HxsHubDefaultPort", "HXS://Hub.Example.com/v", Opts(), "", Hub("hub.example.com:443", "v", true)},
+      {"HxLoopbackHub", "hx://127.0.0.1:4711/vault1/", Opts(), "", Hub("127.0.0.1:4711", "vault1", false)},
+      {"HxIpv6Hub", "hx://[::1]:4711/v", Opts(), "", Hub("[::1]:4711", "v", false)},
       {"FileUri", "file:///mnt/store", Opts(), "", Folder("/mnt/store")},
       {"FileUriWithLocalhost", "file://localhost/mnt/store", Opts(), "", Folder("/mnt/store")},
       {"FileUriSchemeAndHostAreCaseInsensitive", "FILE://LocalHost/mnt/x", Opts(), "",
@@ -187,10 +205,14 @@ std::vector<RejectCase> RejectCases() {
       {"FtpIsUnsupported", "ftp://host/x", Opts(), cwd, kUnsupported, "'ftp:'"},
       {"GoogleStorageIsUnsupported", "gs://bucket/x", Opts(), cwd, kUnsupported, "'gs:'"},
       {"S3aLookalikeIsUnsupported", "s3a://bucket/x", Opts(), cwd, kUnsupported, "'s3a:'"},
-      {"HxHubIsNotYetSupported", "hx://hub.example.com/vault", Opts(), cwd, kUnsupported,
-       "hx:// targets (the hx hub) are not yet supported"},
-      {"HxsHubIsNotYetSupported", "HXS://hub/v", Opts(), cwd, kUnsupported,
-       "hxs:// targets (the hx hub) are not yet supported"},
+      {"HubTargetNeedsAVault", "hxs://hub.example.com", Opts(), cwd, kInvalid, "names no vault"},
+      {"HubVaultMayNotEscape", "hxs://hub/../x", Opts(), cwd, kInvalid, "the vault name"},
+      {"HubVaultIsOneSegment", "hxs://hub/a/b", Opts(), cwd, kInvalid, "the vault name"},
+      {"HubVaultCannotReachHubState", "hxs://hub/_hub", Opts(), cwd, kInvalid, "the vault name"},
+      {"HubTargetHasNoUserInfo", "hxs://me:secret@hub/v", Opts(), cwd, kInvalid, "no user"},
+      {"HubPortInRange", "hxs://hub:70000/v", Opts(), cwd, kInvalid, "port"},
+      {"HubTargetTakesNoS3Options", "hxs://hub/v", Opts("http://minio:9000"), cwd, kInvalid,
+       "are for S3 targets"},
       {"RcloneStyleRemoteReadsAsAScheme", "remote:path", Opts(), cwd, kUnsupported,
        "write ./remote:..."},
       {"WindowsDriveReadsAsAScheme", "C:\\Users\\me", Opts(), cwd, kUnsupported, "'C:'"},

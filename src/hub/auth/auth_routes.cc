@@ -80,7 +80,7 @@ Result<HttpAnswer> Token(HubAuth& auth, std::string_view vault, JsonFields& fiel
 
 }  // namespace
 
-int HttpStatusFor(const Error& error) {
+int AuthHttpStatus(const Error& error) {
   if (auto it = error.details.find("http_status"); it != error.details.end()) {
     if (it->second == "400") return 400;
     if (it->second == "401") return 401;
@@ -103,12 +103,31 @@ int HttpStatusFor(const Error& error) {
   }
 }
 
-HttpAnswer ErrorAnswer(const Error& error) { return {HttpStatusFor(error), error.ToJson()}; }
+HttpAnswer ErrorAnswer(const Error& error) {
+  return {AuthHttpStatus(error), "{\"error\":" + error.ToJson() + "}"};
+}
+
+void RegisterAuthRoutes(Router& router, std::shared_ptr<HubAuth> auth,
+                        std::function<std::int64_t()> now_ms) {
+  router.Handle("POST", std::string(kAuthRoutePrefix),
+                [auth, now_ms](const HubRequest& request) -> HubResponse {
+                  const std::string_view rest = request.rest;
+                  const std::size_t slash = rest.find('/');
+                  const HttpAnswer answer =
+                      slash == std::string_view::npos
+                          ? ErrorAnswer(Error(SyncCode::kInputInvalid, Category::kNotFound,
+                                              "use POST /v1/_auth/<vault>/register, challenge "
+                                              "or token"))
+                          : HandleAuthRoute(*auth, rest.substr(0, slash), rest.substr(slash + 1),
+                                            request.body, now_ms());
+                  return HubResponse::Json(answer.status, answer.body);
+                });
+}
 
 HttpAnswer HandleAuthRoute(HubAuth& auth, std::string_view vault, std::string_view action,
                            std::string_view body, std::int64_t now_ms) {
-  using Handler = Result<HttpAnswer> (*)(HubAuth&, std::string_view, JsonFields&, std::int64_t);
-  Handler handler = nullptr;
+  using RouteFn = Result<HttpAnswer> (*)(HubAuth&, std::string_view, JsonFields&, std::int64_t);
+  RouteFn handler = nullptr;
   if (action == "register") handler = Register;
   if (action == "challenge") handler = Challenge;
   if (action == "token") handler = Token;

@@ -11,18 +11,21 @@
 // missing fields, wrong types and unknown fields are 400
 // KC_SYNC_INPUT_INVALID; refused credentials 401 KC_SYNC_AUTH_FAILED; store
 // failures 503 (retryable) or 500. Every error body is the AppError JSON
-// (Error::ToJson), which HubReplyError reads back.
+// ({"error": Error::ToJson()}, as every hub route), which HubReplyError reads back.
 //
 // Thread-safety: as HubAuth (thread-safe).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/error.h"
 #include "hub/auth/authorizer.h"
 #include "hub/auth/hub_auth.h"
+#include "hub/router.h"
 
 namespace hx::hub {
 
@@ -37,9 +40,17 @@ struct HttpAnswer {
 // Category::kAuth, 400 invalid input, 404 not found, 409 aborted/conflict,
 // 413 for KC_SYNC_INPUT_INVALID with detail "max_size", 503 for retryable
 // categories, 500 otherwise.
-int HttpStatusFor(const Error& error);
+int AuthHttpStatus(const Error& error);
 // The error as an answer: its status and its AppError JSON.
 HttpAnswer ErrorAnswer(const Error& error);
+
+// The routes' prefix in the hub's router: POST /v1/_auth/<vault>/<action>.
+inline constexpr std::string_view kAuthRoutePrefix = "/v1/_auth/";
+
+// Registers the auth routes in the hub's router; `now_ms` is the hub's
+// clock (read per request).
+void RegisterAuthRoutes(Router& router, std::shared_ptr<HubAuth> auth,
+                        std::function<std::int64_t()> now_ms);
 
 // Handles POST HubAuthPath(vault, action). An unknown action is 404.
 HttpAnswer HandleAuthRoute(HubAuth& auth, std::string_view vault, std::string_view action,

@@ -24,12 +24,12 @@ class DirectTransport final : public HubAuthTransport {
  public:
   explicit DirectTransport(HubAuth& auth) : auth_(auth) {}
   Result<std::string> Post(std::string_view path, std::string_view body) override {
-    const std::string prefix = "/v1/vaults/";
+    const std::string prefix = "/v1/_auth/";
     if (path.substr(0, prefix.size()) != prefix) return InternalError("bad path");
     const std::string_view rest = path.substr(prefix.size());
-    const std::size_t slash = rest.find("/auth/");
+    const std::size_t slash = rest.find('/');
     const HttpAnswer answer = HandleAuthRoute(auth_, rest.substr(0, slash),
-                                              rest.substr(slash + 6), body, now_ms);
+                                              rest.substr(slash + 1), body, now_ms);
     ++posts;
     if (answer.status != 200) return HubReplyError(answer.status, answer.body);
     return answer.body;
@@ -100,7 +100,7 @@ TEST_F(AuthRoutesTest, AForcedRefreshAfterA401GetsANewToken) {
   Result<Principal> refused = AuthorizeRequest(auth_, "notes", "Bearer " + *first,
                                                Role::kWriter, hub_now);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(HttpStatusFor(refused.error()), 401);
+  EXPECT_EQ(AuthHttpStatus(refused.error()), 401);
   transport_->now_ms = hub_now;
   Result<std::string> second = source.Token(kT0 + 1, true);
   ASSERT_TRUE(second.ok());
@@ -117,7 +117,7 @@ TEST_F(AuthRoutesTest, AReaderCannotWrite) {
       AuthorizeRequest(auth_, "notes", "Bearer " + *token, Role::kWriter, kT0);
   ASSERT_FALSE(write.ok());
   EXPECT_EQ(write.error().code, SyncCode::kAuthFailed);
-  EXPECT_EQ(HttpStatusFor(write.error()), 403);
+  EXPECT_EQ(AuthHttpStatus(write.error()), 403);
 }
 
 TEST_F(AuthRoutesTest, MissingForgedAlteredAndRevokedTokensAre401) {
@@ -142,13 +142,13 @@ TEST_F(AuthRoutesTest, MissingForgedAlteredAndRevokedTokensAre401) {
     Result<Principal> who = AuthorizeRequest(auth_, "notes", header, Role::kReader, kT0);
     ASSERT_FALSE(who.ok()) << header;
     EXPECT_EQ(who.error().code, SyncCode::kAuthFailed);
-    EXPECT_EQ(HttpStatusFor(who.error()), 401) << header;
+    EXPECT_EQ(AuthHttpStatus(who.error()), 401) << header;
   }
   ASSERT_TRUE(auth_.Revoke("notes", device_id, kT0).ok());
   Result<Principal> revoked =
       AuthorizeRequest(auth_, "notes", "Bearer " + *token, Role::kReader, kT0 + 1);
   ASSERT_FALSE(revoked.ok());
-  EXPECT_EQ(HttpStatusFor(revoked.error()), 401);
+  EXPECT_EQ(AuthHttpStatus(revoked.error()), 401);
   // And it cannot get a new token.
   Result<std::string> again = source.Token(kT0 + 2, true);
   ASSERT_FALSE(again.ok());

@@ -1,27 +1,20 @@
-// The hub's authorization seam: who is calling, and what they may do.
+// The hub's authorization seam: who is asking, for which vault, with which
+// role. The hub server (hub/server.h) asks the Authorizer about every request
+// that names a vault, before anything reaches the backing store; the auth
+// library (hub/auth/, enrollment codes, device credentials, signed
+// short-lived tokens, revocation) implements it. The server enforces the
+// role it returns: a kReader may read and wait on the feed, a kWriter may
+// also write and delete, a kAdmin may also use the administrative routes.
 //
-// Every request to a hub route names a vault and carries a bearer token
-// (HTTP "Authorization: Bearer <token>"). The server asks an Authorizer who
-// the caller is before it touches the vault's store; the Authorizer that
-// ships is hub/auth/hub_auth.h (tokens signed by the hub, devices enrolled
-// with one-time codes). Tests may plug in their own.
+// Contract of Authenticate: verifies the bearer token of a request for
+// `vault` at `now_ms` (ms since the epoch) and returns the principal it
+// names; fails with KC_SYNC_AUTH_FAILED (Category::kAuth) when the token is
+// missing, forged, altered, expired, revoked or for another vault, with a
+// message that says what to do (enroll the device, refresh the token, ask an
+// administrator). The message never repeats the token.
 //
-// Contract of Authenticate:
-//   - ok: the token is genuine, for `vault`, not expired at `now_ms`, and its
-//     device is not revoked (as far as the implementation knows: at most one
-//     token lifetime stale); the Principal says who and with which role;
-//   - a missing, malformed, forged, altered, expired or revoked token, or a
-//     token for another vault: KC_SYNC_AUTH_FAILED, Category::kAuth (the
-//     server answers 401);
-//   - the backing store could not be read: that error (the server answers
-//     503 for retryable categories).
-// A valid token whose role is too weak for the route is the route's
-// decision (403, KC_SYNC_AUTH_FAILED): see RoleAllows.
-//
-// now_ms is an input (milliseconds since the Unix epoch): no implementation
-// reads a clock.
-// Thread-safety: implementations are thread-safe (the server calls from
-// many connections at once).
+// Thread-safety: implementations are thread-safe; the server calls
+// Authenticate from many threads at once.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +35,8 @@ struct Principal {
   std::int64_t expires_ms = 0;
 };
 
+// Verifies the bearer token of a request for `vault` at `now_ms`; KC_SYNC_AUTH_FAILED (missing, forged,
+// altered, expired, revoked, wrong vault) with a message that says what to do.
 class Authorizer {
  public:
   virtual ~Authorizer() = default;

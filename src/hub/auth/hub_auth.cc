@@ -27,8 +27,8 @@ std::span<const std::uint8_t> AsBytes(std::string_view s) {
 Status CheckVault(std::string_view vault) {
   if (!IsValidVaultName(vault)) {
     return InvalidInput(SyncCode::kInputInvalid,
-                        "the vault name must be 1 to 64 characters of [a-z0-9._-], not "
-                        "starting with '_'")
+                        "a vault name on a hub is 1 to 63 characters of a-z, 0-9 and '-' (not "
+                        "first)")
         .With("vault", std::string(vault));
   }
   return {};

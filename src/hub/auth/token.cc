@@ -40,9 +40,7 @@ std::string Tag(const SecretKey& key, std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(tag.data()), tag.size());
 }
 
-bool IsVaultChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
+bool IsVaultChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
 
 // The bytes of a "<magic>.<lowercase hex>" text, or an error naming `what`.
 Result<std::string> Unhex(std::string_view text, std::string_view magic, std::string_view what) {
@@ -92,8 +90,7 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 bool IsValidVaultName(std::string_view vault) {
-  if (vault.empty() || vault.size() > kMaxVaultNameBytes) return false;
-  if (vault == "." || vault == ".." || vault.front() == '_') return false;
+  if (vault.empty() || vault.size() > kMaxTokenVaultBytes || vault.front() == '-') return false;
   return std::all_of(vault.begin(), vault.end(), IsVaultChar);
 }
 

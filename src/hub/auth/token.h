@@ -10,8 +10,8 @@
 //
 // Token bytes (version 1), all integers big-endian:
 //   "hxt1" (4) | role (1: 0 reader, 1 writer, 2 admin) | issued_ms (8, int64)
-//   | expires_ms (8, int64) | device id (16) | vault length (1, 1..64)
-//   | vault (ASCII [a-z0-9._-]) | tag (32)
+//   | expires_ms (8, int64) | device id (16) | vault length (1, 1..63)
+//   | vault (ASCII [a-z0-9-]) | tag (32)
 // tag = keyed BLAKE3 (the vault's token key) of every byte before it.
 // Text form (the bearer string): "hxt1." followed by the lowercase hex of all
 // the bytes after the magic. One token has exactly one text: the layout is
@@ -50,7 +50,7 @@ inline constexpr std::int64_t kChallengeLifetimeMs = 60 * 1000;
 // hubs over one store).
 inline constexpr std::int64_t kMaxClockSkewMs = 30 * 1000;
 inline constexpr std::size_t kMaxTokenText = 512;
-inline constexpr std::size_t kMaxVaultNameBytes = 64;
+inline constexpr std::size_t kMaxTokenVaultBytes = 63;
 inline constexpr std::size_t kDeviceIdBytes = 16;
 
 // "reader", "writer", "admin".
@@ -58,8 +58,9 @@ std::string_view RoleName(Role role);
 // The inverse; nullopt for anything else.
 std::optional<Role> ParseRole(std::string_view name);
 
-// True if `vault` is a vault name a token may carry: 1..64 bytes of
-// [a-z0-9._-], not "." or "..", not starting with '_' (the hub's own prefix).
+// True if `vault` is a vault name a token may carry: the hub's rule
+// (hub/protocol.h): 1..63 bytes of [a-z0-9-], not starting with '-' (so
+// never the hub's own prefix "_hub").
 bool IsValidVaultName(std::string_view vault);
 // A device id: 32 lowercase hex digits (16 random bytes).
 bool IsValidDeviceId(std::string_view device_id);

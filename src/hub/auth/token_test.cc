@@ -128,13 +128,16 @@ TEST(ChallengeTest, ValidForItsLifetimeOnly) {
 
 TEST(NamesTest, VaultNamesAndDeviceIds) {
   EXPECT_TRUE(IsValidVaultName("notes"));
-  EXPECT_TRUE(IsValidVaultName("a.b-c_d"));
+  EXPECT_TRUE(IsValidVaultName("a-b-9"));
+  EXPECT_FALSE(IsValidVaultName("a.b"));
+  EXPECT_FALSE(IsValidVaultName("a_b"));
+  EXPECT_FALSE(IsValidVaultName("-a"));
   EXPECT_FALSE(IsValidVaultName(""));
   EXPECT_FALSE(IsValidVaultName("_hub"));
   EXPECT_FALSE(IsValidVaultName(".."));
   EXPECT_FALSE(IsValidVaultName("Notes"));
   EXPECT_FALSE(IsValidVaultName("a/b"));
-  EXPECT_FALSE(IsValidVaultName(std::string(kMaxVaultNameBytes + 1, 'a')));
+  EXPECT_FALSE(IsValidVaultName(std::string(kMaxTokenVaultBytes + 1, 'a')));
   EXPECT_TRUE(IsValidDeviceId("00112233445566778899aabbccddeeff"));
   EXPECT_FALSE(IsValidDeviceId("00112233445566778899AABBCCDDEEFF"));
   EXPECT_FALSE(IsValidDeviceId("0011"));

@@ -1,6 +1,7 @@
 #include "store/hub/device_credential.h"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <sys/stat.h>
 
 #include <utility>
@@ -75,7 +76,7 @@ class HttpHubAuthTransport final : public HubAuthTransport {
 }  // namespace
 
 std::string HubAuthPath(std::string_view vault, std::string_view action) {
-  return "/v1/vaults/" + std::string(vault) + "/auth/" + std::string(action);
+  return "/v1/_auth/" + std::string(vault) + "/" + std::string(action);
 }
 
 std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
@@ -87,45 +88,6 @@ std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
   message += '\n';
   message += challenge;
   return message;
-}
-
-Result<HubAddress> ParseHubAddress(std::string_view uri) {
-  auto invalid = [&](std::string why) {
-    return Error(SyncCode::kTargetInvalid, Category::kInvalidInput,
-                 "the hub target " + std::string(uri) + " " + why +
-                     "; write hxs://host[:port]/<vault> (hx:// for plain HTTP on loopback)")
-        .With("uri", std::string(uri));
-  };
-  std::string scheme;
-  std::string_view rest;
-  if (uri.substr(0, 6) == "hxs://") {
-    scheme = "https://";
-    rest = uri.substr(6);
-  } else if (uri.substr(0, 5) == "hx://") {
-    scheme = "http://";
-    rest = uri.substr(5);
-  } else {
-    return invalid("is not an hx:// or hxs:// URI");
-  }
-  const std::size_t slash = rest.find('/');
-  if (slash == 0 || slash == std::string_view::npos) return invalid("names no host or no vault");
-  const std::string_view host = rest.substr(0, slash);
-  std::string_view vault = rest.substr(slash + 1);
-  if (!vault.empty() && vault.back() == '/') vault.remove_suffix(1);
-  for (const char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-    if (!ok) return invalid("has a character in its host that hosts do not have");
-  }
-  for (const char c : vault) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-';
-    if (!ok) return invalid("names a vault outside [a-z0-9._-] (one path segment)");
-  }
-  if (vault.empty() || vault.size() > 64 || vault == "." || vault == ".." || vault[0] == '_') {
-    return invalid("names no valid vault");
-  }
-  return HubAddress{.base_url = scheme + std::string(host), .vault = std::string(vault)};
 }
 
 Ed25519KeyPair DeviceCredential::KeyPair() const { return Ed25519KeyPairFromSeed(seed.bytes()); }
@@ -174,6 +136,12 @@ Result<DeviceCredential> DecodeDeviceCredential(std::string_view bytes) {
 Result<DeviceCredential> ReadDeviceCredential(Env& env, const std::filesystem::path& path) {
   int fd = -1;
   int err = env.Open(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0, &fd);
+  if (err == ENOENT) {
+    return Error(SyncCode::kAuthFailed, Category::kNotFound,
+                 "this vault has no hub credential (" + path.string() +
+                     "); enroll it: 'hx sync init <vault> <hxs://...> --enroll CODE'")
+        .With("path", path.string());
+  }
   if (err != 0) return OsError(SyncCode::kStateFailed, "cannot open", path, err);
   std::string text(kMaxHubCredentialBytes + 1, '\0');
   std::size_t total = 0;

@@ -41,23 +41,13 @@ inline constexpr std::string_view kHubCredentialFileName = "hub-credential.json"
 inline constexpr std::size_t kMaxHubCredentialBytes = 4096;
 inline constexpr std::size_t kMaxHubAuthReplyBytes = 16384;
 
-// "/v1/vaults/<vault>/auth/<action>".
+// "/v1/_auth/<vault>/<action>" ("_auth" is never a vault name).
 std::string HubAuthPath(std::string_view vault, std::string_view action);
 
 // The message a device signs to answer `challenge`:
 // "hx hub challenge v1\n" + vault + "\n" + device id + "\n" + challenge.
 std::string ChallengeMessage(std::string_view vault, std::string_view device_id,
                              std::string_view challenge);
-
-// Where a hub target points: "hx://host[:port]/<vault>" is
-// {"http://host[:port]", vault}, "hxs://..." the same with https. Errors:
-// KC_SYNC_TARGET_INVALID for another scheme, no host, or no single vault
-// segment.
-struct HubAddress {
-  std::string base_url;
-  std::string vault;
-};
-Result<HubAddress> ParseHubAddress(std::string_view uri);
 
 struct DeviceCredential {
   std::string vault;      // the vault's name on the hub

@@ -1,0 +1,183 @@
+// hx serve: the hub. Serves the store a target names to devices over
+// HTTP(S): the store protocol for many vaults under /v1/<vault>/, the change
+// feed, /healthz, /readyz and /metrics (src/hub/). Runs until SIGINT or
+// SIGTERM, then stops cleanly (exit 0).
+//
+// It prints one line on stdout once it listens, which scripts and tests read
+// to learn the bound address (port 0 picks a free one):
+//   hx serve: listening on https://127.0.0.1:8443
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/sync_args.h"
+#include "hub/auth/auth_routes.h"
+#include "hub/auth/hub_auth.h"
+#include "hub/health.h"
+#include "hub/open_authorizer.h"
+#include "hub/server.h"
+#include "hub/store_service.h"
+#include "store/store.h"
+#include "store/target_uri.h"
+
+namespace hx::cli {
+namespace {
+
+struct ServeArgs {
+  std::string store;
+  std::string endpoint;
+  bool path_style = false;
+  std::string region;
+  std::string listen;
+  std::string insecure_listen;
+  std::string tls_cert;
+  std::string tls_key;
+  bool insecure_no_auth = false;
+  int io_threads = 2;
+  int workers = 8;
+};
+
+std::int64_t HubWallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The auth library over the hub's store (s3-auth). HX_TEST_HUB_TOKEN_LIFETIME_MS
+// (tests only, not an option) shortens the tokens' lifetime so that a test
+// sees a refresh.
+std::shared_ptr<hub::HubAuth> MakeHubAuth(Store& store) {
+  hub::HubAuthOptions options;
+  if (const char* lifetime = std::getenv("HX_TEST_HUB_TOKEN_LIFETIME_MS")) {
+    const long long ms = std::atoll(lifetime);
+    if (ms > 0 && ms <= hub::kMaxTokenLifetimeMs) options.token_lifetime_ms = ms;
+  }
+  return std::make_shared<hub::HubAuth>(store, options);
+}
+
+// The authorizer of a hub over `store`: the loopback-only open mode
+// (--insecure-no-auth), else the auth library's signed device tokens.
+Result<std::shared_ptr<hub::Authorizer>> OpenAuthorizer(const ServeArgs& args, Store& store) {
+  if (args.insecure_no_auth) {
+    const std::string& listen = args.listen.empty() ? args.insecure_listen : args.listen;
+    const Result<hub::ListenAddress> address = hub::ParseListenAddress(listen);
+    if (!address.ok()) return address.error();
+    if (!hub::IsLoopbackHost(address->host)) {
+      return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                   "--insecure-no-auth serves without tokens and is allowed only on a loopback "
+                   "address (127.0.0.1, [::1])");
+    }
+    return std::shared_ptr<hub::Authorizer>(std::make_shared<hub::OpenAuthorizer>());
+  }
+  return std::shared_ptr<hub::Authorizer>(MakeHubAuth(store));
+}
+
+// A hub holds a socket per device (most of them waiting on the feed): raise
+// the soft limit of open files to the hard one.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int RunServe(Context& context, const ServeArgs& args) {
+  auto fail = [&context](const Error& error) {
+    return Emit(context.output, Result<Report>(error));
+  };
+  if (args.store.empty()) {
+    return fail(Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                      "hx serve needs --store <target>: the folder or S3 store to serve"));
+  }
+  if (args.listen.empty() == args.insecure_listen.empty()) {
+    return fail(Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                      "give exactly one of --listen ADDR (HTTPS, with --tls-cert and --tls-key) "
+                      "and --insecure-listen 127.0.0.1:PORT (plain HTTP, loopback only)"));
+  }
+  if (!args.listen.empty() && (args.tls_cert.empty() || args.tls_key.empty())) {
+    return fail(Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                      "--listen serves HTTPS and needs --tls-cert and --tls-key (PEM files)"));
+  }
+  Result<hx::Target> target = ParseTargetUri(args.store, {args.endpoint, args.path_style, args.region},
+                                         CurrentDir());
+  if (!target.ok()) return fail(target.error());
+  if (target->kind == TargetKind::kHub) {
+    return fail(Error(SyncCode::kTargetUnsupported, Category::kUnsupported,
+                      "a hub cannot serve another hub; give it a folder or S3 store"));
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore(*target);
+  if (!store.ok()) return fail(store.error());
+  Result<std::shared_ptr<hub::Authorizer>> authorizer = OpenAuthorizer(args, **store);
+  if (!authorizer.ok()) return fail(authorizer.error());
+
+  auto router = std::make_shared<hub::Router>();
+  hub::RegisterHealthRoutes(*router, **store);
+  auto vaults = std::make_shared<hub::VaultStores>(hub::VaultStores::ForTarget(*target));
+  auto service =
+      std::make_shared<hub::StoreService>(vaults, *authorizer, hub::StoreServiceOptions{});
+  service->Register(*router);
+  // Registration, challenges and tokens (hub/auth/auth_routes.h).
+  if (auto auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer)) {
+    hub::RegisterAuthRoutes(*router, auth, HubWallMs);
+  }
+
+  RaiseOpenFileLimit();
+  hub::ServerOptions options;
+  options.listen = args.listen.empty() ? args.insecure_listen : args.listen;
+  if (!args.listen.empty()) {
+    options.tls_cert_file = args.tls_cert;
+    options.tls_key_file = args.tls_key;
+  }
+  options.io_threads = args.io_threads;
+  options.worker_threads = args.workers;
+  Result<std::unique_ptr<hub::HubServer>> server = hub::HubServer::Start(options, router);
+  if (!server.ok()) return fail(server.error());
+  std::printf("hx serve: listening on %s\n", (*server)->url().c_str());
+  std::fflush(stdout);
+  (*server)->WaitForStop();
+  // The feed's waiting polls go first: they hold connections of the server.
+  service->Stop();
+  (*server)->Stop();
+  std::fprintf(stderr, "hx serve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServe(CLI::App& app, Context& context) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run a hub: serve a folder or S3 store to devices over HTTPS (hxs://host:port/<vault> "
+      "targets), with a change feed, /healthz, /readyz and /metrics");
+  // Not ->required(): `hx serve enroll|devices|revoke` (cmd_serve_admin.cc)
+  // take their own --store; RunServe checks it.
+  serve->add_option("--store", args->store, "The store to serve (a folder or s3:// target)");
+  serve->add_option("--endpoint", args->endpoint, "The S3 endpoint of an s3+endpoint:// store");
+  serve->add_flag("--path-style", args->path_style, "Address the S3 bucket in the path");
+  serve->add_option("--region", args->region, "The S3 signing region");
+  serve->add_option("--listen", args->listen, "Serve HTTPS on HOST:PORT (port 0: a free one)");
+  serve->add_option("--tls-cert", args->tls_cert, "The PEM certificate chain for --listen");
+  serve->add_option("--tls-key", args->tls_key, "The PEM private key for --listen");
+  serve->add_option("--insecure-listen", args->insecure_listen,
+                    "Serve plain HTTP on a loopback HOST:PORT (tests)");
+  serve->add_flag("--insecure-no-auth", args->insecure_no_auth,
+                  "Accept requests without tokens (loopback tests only)");
+  serve->add_option("--io-threads", args->io_threads, "Network threads (default 2)")
+      ->check(CLI::Range(1, 64));
+  serve->add_option("--workers", args->workers, "Threads that call the store (default 8)")
+      ->check(CLI::Range(1, 256));
+  RegisterServeAdmin(*serve, context);
+  serve->callback([&context, args, serve] {
+    if (!serve->get_subcommands().empty()) return;  // enroll, devices or revoke ran
+    context.exit_code = RunServe(context, *args);
+  });
+}
+
+}  // namespace hx::cli

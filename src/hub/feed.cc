@@ -1,0 +1,161 @@
+#include "hub/feed.h"
+
+#include <chrono>
+#include <utility>
+
+#include "hub/protocol.h"
+#include "obs/metrics.h"
+
+namespace hx::hub {
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+obs::Gauge& OpenFeeds() {
+  static obs::Gauge& gauge = obs::DefaultMetrics().GetGauge(
+      kHubOpenFeeds, "Change-feed requests the hub holds, waiting for a head to move.");
+  return gauge;
+}
+
+HubResponse FeedReply(bool changed, const std::optional<StoreVersion>& head) {
+  std::string body = changed ? R"({"changed":true,"head":)" : R"({"changed":false,"head":)";
+  body += head ? "\"" + EncodeVersion(*head) + "\"" : "null";
+  body += "}";
+  return HubResponse::Json(200, std::move(body));
+}
+
+}  // namespace
+
+FeedService::FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options)
+    : stores_(std::move(stores)), options_(options), thread_([this] { Run(); }) {
+  OpenFeeds();  // the gauge is shown (at 0) before the first feed request
+}
+
+FeedService::~FeedService() { Stop(); }
+
+void FeedService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+    OpenFeeds().Add(-static_cast<std::int64_t>(count_));
+    count_ = 0;
+    waiters_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<std::optional<StoreVersion>> FeedService::ReadHead(const std::string& vault) {
+  HX_ASSIGN_OR_RETURN(Store* const store, stores_->For(vault));
+  const Result<std::pair<Bytes, StoreVersion>> head = store->GetVersioned("head.json", 1 << 20);
+  if (!head.ok()) {
+    if (head.error().category == Category::kNotFound) return std::optional<StoreVersion>();
+    return head.error();
+  }
+  return std::optional<StoreVersion>(head->second);
+}
+
+void FeedService::Wait(const std::string& vault, const StoreVersion& after, std::int64_t wait_ms,
+                       Responder respond) {
+  const Result<std::optional<StoreVersion>> head = ReadHead(vault);
+  if (!head.ok()) return respond(HubResponse::FromError(head.error()));
+  const StoreVersion current = head->value_or("");
+  if (current != after || wait_ms <= 0) return respond(FeedReply(current != after, *head));
+  std::unique_lock lock(mu_);
+  if (stop_) return;
+  if (count_ >= options_.max_waiters) {
+    lock.unlock();
+    HubResponse busy = HubResponse::FromError(
+        Error(SyncCode::kNetworkFailed, Category::kThrottling,
+              "the hub holds as many change-feed requests as it may; retry shortly"));
+    busy.status = 429;
+    return respond(std::move(busy));
+  }
+  waiters_[vault].push_back(Waiter{after, NowMs() + wait_ms, std::move(respond)});
+  ++count_;
+  OpenFeeds().Add(1);
+}
+
+void FeedService::Notify(const std::string& vault) {
+  {
+    std::lock_guard lock(mu_);
+    if (!waiters_.contains(vault)) return;
+    notified_.push_back(vault);
+  }
+  cv_.notify_all();
+}
+
+void FeedService::Run() {
+  std::int64_t next_poll = NowMs() + options_.poll_interval_ms;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_ || !notified_.empty(); });
+    if (stop_) break;
+    const bool poll_due = NowMs() >= next_poll;
+    if (poll_due) next_poll = NowMs() + options_.poll_interval_ms;
+    lock.unlock();
+    Sweep(poll_due);
+    lock.lock();
+  }
+}
+
+void FeedService::Sweep(bool all_vaults_due) {
+  std::vector<std::string> vaults;
+  {
+    std::lock_guard lock(mu_);
+    if (all_vaults_due) {
+      for (const auto& [vault, list] : waiters_) vaults.push_back(vault);
+    } else {
+      vaults = notified_;
+    }
+    notified_.clear();
+  }
+  std::vector<std::pair<Responder, HubResponse>> answers;
+  for (const std::string& vault : vaults) {
+    const Result<std::optional<StoreVersion>> head = ReadHead(vault);
+    if (!head.ok()) continue;  // the next poll looks again; the waits still end on time
+    const StoreVersion current = head->value_or("");
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(vault);
+    if (it == waiters_.end()) continue;
+    std::vector<Waiter> keep;
+    for (Waiter& waiter : it->second) {
+      if (waiter.after != current) {
+        answers.emplace_back(std::move(waiter.respond), FeedReply(true, *head));
+      } else {
+        keep.push_back(std::move(waiter));
+      }
+    }
+    it->second = std::move(keep);
+  }
+  // Waits that ran out answer "unchanged".
+  const std::int64_t now = NowMs();
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      std::vector<Waiter> keep;
+      for (Waiter& waiter : it->second) {
+        if (waiter.deadline_ms <= now) {
+          answers.emplace_back(std::move(waiter.respond),
+                               FeedReply(false, waiter.after.empty()
+                                                    ? std::optional<StoreVersion>()
+                                                    : std::optional<StoreVersion>(waiter.after)));
+        } else {
+          keep.push_back(std::move(waiter));
+        }
+      }
+      it->second = std::move(keep);
+      it = it->second.empty() ? waiters_.erase(it) : std::next(it);
+    }
+    count_ -= std::min(count_, answers.size());
+    OpenFeeds().Add(-static_cast<std::int64_t>(answers.size()));
+  }
+  for (auto& [respond, response] : answers) respond(std::move(response));
+}
+
+}  // namespace hx::hub

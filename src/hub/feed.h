@@ -1,0 +1,83 @@
+// The change feed: long polls that answer as soon as a vault's head.json
+// changes. A request waits with the head version it last saw (`after`);
+// Wait answers at once if the current head differs, else parks the request
+// (no thread: the Responder is kept) until the head moves or its wait
+// (at most kMaxFeedWaitMs) ends, and then answers 200
+//   {"changed": true|false, "head": "<hex version>" | null}
+// ("head" null: the vault has no head yet).
+//
+// How the head's moves are seen: the store service calls Notify after every
+// write of a vault's head.json through this hub (a push's notification goes
+// out at once), and a ticker thread re-reads the head of every vault with
+// waiters each poll_interval_ms (GetIfNoneMatch: one bodiless 304 on S3),
+// which catches writes through other hubs over the same bucket.
+//
+// Bounds: at most max_waiters parked requests (more are answered 429,
+// KC_SYNC_NETWORK_FAILED kThrottling, retryable); the gauge hx_hub_open_feeds
+// counts them.
+//
+// Thread-safety: thread-safe. Stop (or the destructor) drops every parked
+// request without answering it; call it before the server stops.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hub/router.h"
+#include "hub/vault_stores.h"
+#include "store/store.h"
+
+namespace hx::hub {
+
+inline constexpr std::string_view kHubOpenFeeds = "hx_hub_open_feeds";
+
+struct FeedOptions {
+  std::int64_t poll_interval_ms = 1000;
+  std::size_t max_waiters = 20'000;
+};
+
+class FeedService {
+ public:
+  FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options);
+  ~FeedService();
+  FeedService(const FeedService&) = delete;
+  FeedService& operator=(const FeedService&) = delete;
+
+  // Answers (now or later) whether `vault`'s head differs from `after` ("":
+  // none seen). Called on a worker thread; reads the head once.
+  void Wait(const std::string& vault, const StoreVersion& after, std::int64_t wait_ms,
+            Responder respond);
+  // The head of `vault` was written through this hub.
+  void Notify(const std::string& vault);
+  void Stop();
+
+ private:
+  struct Waiter {
+    StoreVersion after;
+    std::int64_t deadline_ms;
+    Responder respond;
+  };
+  // The head's version, or nullopt if absent; errors as the store's.
+  Result<std::optional<StoreVersion>> ReadHead(const std::string& vault);
+  void Run();
+  void Sweep(bool all_vaults_due);
+
+  std::shared_ptr<VaultStores> stores_;
+  const FeedOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::string> notified_;
+  std::map<std::string, std::vector<Waiter>> waiters_;
+  std::size_t count_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace hx::hub

@@ -1,0 +1,112 @@
+// The hub's request routing: a parsed HTTP request (HubRequest), the reply a
+// handler gives (HubResponse), and a Router that picks the handler of a
+// request by method and path prefix (the longest registered prefix wins).
+// The server (hub/server.h) owns one Router; the store protocol
+// (hub/store_service.h), health and metrics register their routes in it,
+// and so may other parts of the hub (the auth library's enrollment routes):
+//
+//   router.Handle("POST", "/v1/auth/", [](const HubRequest& r) { ... });
+//
+// Handlers run on the server's worker pool, never on the network threads, so
+// they may block on the backing store. An asynchronous handler (HandleAsync)
+// gets a Responder and may keep it to answer later from any thread (the
+// change feed answers a long poll when the head moves); it must call it
+// exactly once.
+//
+// Errors: a handler answers a failure with HubResponse::FromError, which
+// maps the Category to an HTTP status and puts {"error": Error::ToJson()} in
+// the body; the client rebuilds the same Error from it.
+//
+// Thread-safety: register every route before the server starts; Find is
+// then safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+
+namespace hx::hub {
+
+struct HubRequest {
+  std::string method;  // "GET", "PUT", ...
+  // The path without the query, as sent (percent-encoding is not decoded:
+  // hx's keys and vault names never need it; see store_service.h).
+  std::string path;
+  // The raw query string after '?' ("" if none).
+  std::string query;
+  // Header names lowercased; a repeated header keeps its first value.
+  std::map<std::string, std::string, std::less<>> headers;
+  std::string body;
+  // The peer's address ("127.0.0.1"), for logs.
+  std::string remote;
+  // The path after the matched route's prefix (set by the server).
+  std::string rest;
+
+  // The value of a (lowercase) header, or "".
+  std::string_view Header(std::string_view lower_name) const;
+  // The bearer token of an "Authorization: Bearer <t>" header, or "".
+  std::string_view Bearer() const;
+  // The value of query parameter `name`, percent-decoded; nullopt when
+  // absent or malformed.
+  std::optional<std::string> Query(std::string_view name) const;
+};
+
+struct HubResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // `json` (a serialized object) with `status`.
+  static HubResponse Json(int status, std::string json);
+  // The error's JSON {"error": {...}} with the status its category maps to.
+  static HubResponse FromError(const Error& error);
+  // A 4xx for a malformed request: KC_SYNC_INPUT_INVALID, kInvalidInput.
+  static HubResponse BadRequest(std::string message);
+};
+
+// The HTTP status of an error's category (400 invalid input, 401 auth, 404
+// not found, 412 aborted, 429 throttling, 502 network, ...).
+int HttpStatusFor(const Error& error);
+
+// Answers a request; call exactly once, from any thread.
+using Responder = std::function<void(HubResponse)>;
+using Handler = std::function<HubResponse(const HubRequest&)>;
+using AsyncHandler = std::function<void(HubRequest, Responder)>;
+
+class Router {
+ public:
+  // Registers `handler` for `method` ("GET", "PUT", "POST", "DELETE",
+  // "HEAD") and every path starting with `prefix` ("/healthz", "/v1/").
+  void Handle(std::string method, std::string prefix, Handler handler);
+  void HandleAsync(std::string method, std::string prefix, AsyncHandler handler);
+
+  struct Match {
+    const AsyncHandler* handler = nullptr;
+    // The route's prefix, for metrics ("/v1/"); the path after it.
+    std::string_view route;
+    std::string_view rest;
+  };
+  // The handler of the longest prefix of `path` registered for `method`.
+  // nullopt: no route; `*method_allowed` (if given) tells whether another
+  // method has a route for the path (405 instead of 404).
+  std::optional<Match> Find(std::string_view method, std::string_view path,
+                            bool* method_allowed = nullptr) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string prefix;
+    AsyncHandler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace hx::hub

@@ -1,0 +1,485 @@
+#include "hub/server.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "obs/metrics.h"
+
+namespace hx::hub {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+Error InvalidListen(std::string_view text, std::string why) {
+  return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+               "the listen address '" + std::string(text.substr(0, 128)) + "' " + std::move(why) +
+                   "; write host:port, e.g. 127.0.0.1:8443, [::1]:8443 or 0.0.0.0:8443")
+      .With("listen", std::string(text.substr(0, 128)));
+}
+
+std::string_view RouteLabel(std::string_view route) { return route.empty() ? "none" : route; }
+
+obs::Gauge& OpenConnections() {
+  static obs::Gauge& gauge = obs::DefaultMetrics().GetGauge(
+      kHubConnections, "Connections the hub holds open (idle, long polls, in flight).");
+  return gauge;
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  if (text.empty() || text.size() > 300) return InvalidListen(text, "is empty or too long");
+  std::string_view host;
+  std::string_view port;
+  if (text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidListen(text, "has an unclosed '[' or no port");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return InvalidListen(text, "has no port");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5) return InvalidListen(text, "has no valid port");
+  unsigned value = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return InvalidListen(text, "has no valid port");
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return InvalidListen(text, "has a port above 65535");
+  ListenAddress address;
+  address.host = host == "localhost" ? "127.0.0.1" : std::string(host);
+  address.port = static_cast<std::uint16_t>(value);
+  boost::system::error_code ec;
+  net::ip::make_address(address.host, ec);
+  if (ec) return InvalidListen(text, "does not name an IP address");
+  return address;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  boost::system::error_code ec;
+  const net::ip::address address = net::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+struct HubServer::Impl {
+  // Declared so that the io_context (and with it every connection) goes
+  // before what the connections use.
+  ServerOptions options;
+  std::shared_ptr<const Router> router;
+  bool tls = false;
+  std::atomic<std::size_t> connections{0};
+  std::string bound;
+  std::optional<ssl::context> ssl_ctx;
+  net::thread_pool workers;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::signal_set> signals;
+  std::vector<std::thread> io_threads;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
+  bool stopped = false;
+
+  explicit Impl(ServerOptions o, std::shared_ptr<const Router> r)
+      : options(std::move(o)),
+        router(std::move(r)),
+        workers(static_cast<std::size_t>(std::max(1, options.worker_threads))) {}
+
+  void Accept();
+  void RequestStop() {
+    {
+      std::lock_guard lock(stop_mu);
+      stop_requested = true;
+    }
+    stop_cv.notify_all();
+  }
+  // Runs `handler` on a worker; `respond` answers on the connection.
+  void Dispatch(HubRequest request, std::function<void(HubResponse)> write);
+};
+
+namespace {
+
+template <bool kTls>
+class Session : public std::enable_shared_from_this<Session<kTls>> {
+ public:
+  using Stream =
+      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+  Session(tcp::socket&& socket, HubServer::Impl& server)
+      : stream_(MakeStream(std::move(socket), server)), server_(server) {
+    OpenConnections().Add(1);
+    boost::system::error_code ec;
+    remote_ = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec).address().to_string();
+  }
+  ~Session() {
+    OpenConnections().Add(-1);
+    server_.connections.fetch_sub(1);
+  }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Begin(); });
+  }
+
+ private:
+  static Stream MakeStream(tcp::socket&& socket, HubServer::Impl& server) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server.ssl_ctx);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  std::chrono::milliseconds Deadline(std::uint64_t bytes) const {
+    const std::uint64_t rate = std::max<std::uint64_t>(1, server_.options.min_rate);
+    return std::chrono::milliseconds(server_.options.io_timeout_ms +
+                                     static_cast<std::int64_t>(bytes * 1000 / rate));
+  }
+
+  void Begin() {
+    if constexpr (kTls) {
+      Lowest().expires_after(Deadline(0));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
+
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    // The deadline covers the largest body allowed; a request that announces
+    // less is still bounded by the rate through the per-request deadline
+    // checked after the headers (ReadBody).
+    Lowest().expires_after(Deadline(0));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    const auto length = parser_->content_length();
+    Lowest().expires_after(Deadline(length ? *length : 0));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec2, std::size_t) {
+                       self->OnRead(ec2);
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    // Only the parser's own errors get a reply; a timeout, a reset or the
+    // peer's end of the connection just close it.
+    const bool parse_error =
+        ec.category() == http::make_error_code(http::error::body_limit).category();
+    if (ec == http::error::end_of_stream || !parse_error) return Close();
+    close_after_ = true;
+    if (ec == http::error::body_limit) {
+      HubResponse response = HubResponse::BadRequest(
+          "the request body is larger than the hub accepts (" +
+          std::to_string(server_.options.max_body_bytes) + " bytes)");
+      response.status = 413;
+      return Write(std::move(response));
+    }
+    if (ec == http::error::header_limit) {
+      HubResponse response = HubResponse::BadRequest(
+          "the request headers are larger than the hub accepts (" +
+          std::to_string(server_.options.max_header_bytes) + " bytes)");
+      response.status = 431;
+      return Write(std::move(response));
+    }
+    return Write(HubResponse::BadRequest("the hub could not parse the HTTP request (" +
+                                         ec.message() + ")"));
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& message = parser_->get();
+    close_after_ = !message.keep_alive();
+    HubRequest request;
+    request.method = std::string(message.method_string());
+    const std::string_view target(message.target().data(), message.target().size());
+    if (target.empty() || target.front() != '/') {
+      close_after_ = true;
+      return Write(HubResponse::BadRequest("the request target must be a path starting with '/'"));
+    }
+    const std::size_t question = target.find('?');
+    request.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace(std::move(name), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    request.remote = remote_;
+    head_ = request.method == "HEAD";
+    server_.Dispatch(std::move(request),
+                     [self = this->shared_from_this()](HubResponse response) {
+                       net::post(self->stream_.get_executor(),
+                                 [self, response = std::move(response)]() mutable {
+                                   self->Write(std::move(response));
+                                 });
+                     });
+  }
+
+  void Write(HubResponse response) {
+    auto reply = std::make_shared<http::response<http::string_body>>();
+    reply->version(11);
+    reply->result(static_cast<unsigned>(response.status));
+    reply->set(http::field::server, "hx-hub");
+    reply->set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) reply->set(name, value);
+    reply->keep_alive(!close_after_);
+    const std::size_t size = response.body.size();
+    reply->body() = std::move(response.body);
+    reply->prepare_payload();
+    if (head_) reply->body().clear();
+    reply_ = reply;
+    Lowest().expires_after(Deadline(size));
+    http::async_write(stream_, *reply_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->reply_.reset();
+                        if (ec || self->close_after_) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+      });
+    } else {
+      // A lingering close: the reply is sent, then what the peer still sends
+      // (the rest of a refused request) is read and dropped until it ends
+      // (at most 1 MiB or 5 s), so closing with unread bytes does not reset
+      // the connection and destroy the reply before the peer reads it.
+      beast::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().expires_after(std::chrono::seconds(5));
+      Drain(0);
+    }
+  }
+
+  void Drain(std::size_t drained) {
+    Lowest().async_read_some(
+        net::buffer(scratch_),
+        [self = this->shared_from_this(), drained](beast::error_code ec, std::size_t n) {
+          if (ec || drained + n > (1 << 20)) {
+            beast::error_code ignored;
+            self->Lowest().socket().close(ignored);
+            return;
+          }
+          self->Drain(drained + n);
+        });
+  }
+
+  Stream stream_;
+  HubServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> reply_;
+  std::string remote_;
+  std::array<char, 4096> scratch_;
+  bool close_after_ = false;
+  bool head_ = false;
+};
+
+}  // namespace
+
+void HubServer::Impl::Accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+      return Accept();
+    }
+    if (connections.fetch_add(1) >= options.max_connections) {
+      connections.fetch_sub(1);
+      beast::error_code ignored;
+      socket.close(ignored);
+      return Accept();
+    }
+    if (tls) {
+      std::make_shared<Session<true>>(std::move(socket), *this)->Run();
+    } else {
+      std::make_shared<Session<false>>(std::move(socket), *this)->Run();
+    }
+    Accept();
+  });
+}
+
+void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubResponse)> write) {
+  bool other_method = false;
+  const std::optional<Router::Match> match =
+      router->Find(request.method, request.path, &other_method);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string route(match ? RouteLabel(match->route) : "none");
+  auto respond = [route, start, write = std::move(write)](HubResponse response) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    obs::MetricsRegistry& metrics = obs::DefaultMetrics();
+    metrics
+        .GetCounter(kHubRequests, "Requests the hub answered, by route and HTTP status.",
+                    {{"route", route}, {"status", std::to_string(response.status)}})
+        .Inc();
+    metrics
+        .GetHistogram(kHubRequestSeconds, "Time from a request's arrival to its reply.",
+                      {{"route", route}}, obs::LatencyBuckets())
+        .Observe(seconds);
+    write(std::move(response));
+  };
+  if (!match) {
+    HubResponse response = HubResponse::FromError(
+        Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+              other_method ? "the method " + request.method.substr(0, 16) +
+                                 " is not allowed on this path"
+                           : "no such path on this hub; the store protocol is under /v1/<vault>/")
+            .With("path", request.path.substr(0, 256)));
+    response.status = other_method ? 405 : 404;
+    return respond(std::move(response));
+  }
+  request.rest = std::string(match->rest);
+  const AsyncHandler* handler = match->handler;
+  net::post(workers, [handler, request = std::move(request), respond = std::move(respond)]() mutable {
+    (*handler)(std::move(request), std::move(respond));
+  });
+}
+
+HubServer::HubServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HubServer::~HubServer() { Stop(); }
+
+Result<std::unique_ptr<HubServer>> HubServer::Start(ServerOptions options,
+                                                    std::shared_ptr<const Router> router) {
+  HX_ASSIGN_OR_RETURN(const ListenAddress listen, ParseListenAddress(options.listen));
+  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (tls && (options.tls_cert_file.empty() || options.tls_key_file.empty())) {
+    return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                 "HTTPS needs both --tls-cert and --tls-key (PEM files)");
+  }
+  if (!tls && !IsLoopbackHost(listen.host)) {
+    return InvalidListen(options.listen,
+                         "is not a loopback address; plain HTTP is allowed only on loopback "
+                         "(--insecure-listen 127.0.0.1:PORT); serve other addresses with "
+                         "--listen and --tls-cert/--tls-key");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(router));
+  impl->tls = tls;
+  if (tls) {
+    impl->ssl_ctx.emplace(ssl::context::tls_server);
+    impl->ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                               ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                               ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    impl->ssl_ctx->use_certificate_chain_file(impl->options.tls_cert_file, ec);
+    if (ec) {
+      return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                   "the TLS certificate could not be loaded (" + ec.message() +
+                       "); give a PEM certificate chain with --tls-cert")
+          .With("path", impl->options.tls_cert_file);
+    }
+    impl->ssl_ctx->use_private_key_file(impl->options.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                   "the TLS private key could not be loaded (" + ec.message() +
+                       "); give the PEM key of the certificate with --tls-key")
+          .With("path", impl->options.tls_key_file);
+    }
+  }
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint(net::ip::make_address(listen.host), listen.port);
+  impl->acceptor.emplace(net::make_strand(impl->ioc));
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(SyncCode::kInputInvalid, Category::kIo,
+                 "the hub could not listen on " + impl->options.listen + " (" + ec.message() +
+                     "); choose another port or stop what uses it")
+        .With("listen", impl->options.listen);
+  }
+  const tcp::endpoint local = impl->acceptor->local_endpoint();
+  impl->bound = local.address().is_v6() ? "[" + local.address().to_string() + "]:" +
+                                              std::to_string(local.port())
+                                        : local.address().to_string() + ":" +
+                                              std::to_string(local.port());
+  impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
+  Impl* raw = impl.get();
+  impl->signals->async_wait([raw](beast::error_code ec2, int) {
+    if (!ec2) raw->RequestStop();
+  });
+  impl->Accept();
+  for (int i = 0; i < std::max(1, impl->options.io_threads); ++i) {
+    impl->io_threads.emplace_back([raw] { raw->ioc.run(); });
+  }
+  return std::unique_ptr<HubServer>(new HubServer(std::move(impl)));
+}
+
+std::string HubServer::address() const { return impl_->bound; }
+
+std::string HubServer::url() const {
+  return (impl_->tls ? "https://" : "http://") + impl_->bound;
+}
+
+void HubServer::WaitForStop() {
+  std::unique_lock lock(impl_->stop_mu);
+  impl_->stop_cv.wait(lock, [this] { return impl_->stop_requested; });
+}
+
+void HubServer::Stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->RequestStop();
+  net::post(impl_->acceptor->get_executor(), [raw = impl_.get()] {
+    beast::error_code ignored;
+    raw->acceptor->close(ignored);
+    if (raw->signals) raw->signals->cancel(ignored);
+  });
+  impl_->workers.join();
+  impl_->ioc.stop();
+  for (std::thread& thread : impl_->io_threads) thread.join();
+  impl_->io_threads.clear();
+}
+
+}  // namespace hx::hub

@@ -1,0 +1,99 @@
+// The hub's network front: an asynchronous HTTP/1.1 (and HTTPS) server on
+// Boost.Beast over Asio that parses requests under bounds, hands them to the
+// Router's handlers on a worker pool, and writes their replies. What the hub
+// serves (the store protocol, the feed, health) is registered in the Router
+// by other files; this one knows only HTTP.
+//
+// Threads: `io_threads` run the network (accepts, TLS, reads, writes; a
+// connection is a few objects on a strand, not a thread, so thousands of idle
+// long polls cost memory only); `worker_threads` run handlers, which may
+// block on the backing store.
+//
+// Bounds (docs/ERRORS.md, "Hub bounds"): request headers max_header_bytes
+// (431 beyond), a body max_body_bytes (413 beyond, the rest is not read),
+// open connections max_connections (more are closed at once), and every
+// network wait has a deadline: the TLS handshake and reading one request
+// (headers and body) io_timeout_ms plus the body's bytes at min_rate, writing
+// one reply likewise; an idle keep-alive connection io_timeout_ms. A request
+// the parser refuses is answered 400 with KC_SYNC_INPUT_INVALID and the
+// connection closed.
+//
+// Listening: `listen` is "host:port" (IPv4 literal, [IPv6] literal or
+// "localhost"); port 0 picks a free port (address() tells which). Plain HTTP
+// (tls_cert_file empty) is allowed only on a loopback address; TLS loads a
+// PEM certificate chain and private key.
+//
+// Thread-safety: Start, Stop and the destructor from one thread; address()
+// from any.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "hub/router.h"
+
+namespace hx::hub {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";
+  // Both set: HTTPS. Both empty: plain HTTP, loopback only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int io_threads = 2;
+  int worker_threads = 8;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = std::uint64_t{128} << 20;
+  std::size_t max_connections = 4096;
+  // Each network wait: the base, plus the bytes at min_rate.
+  std::int64_t io_timeout_ms = 60'000;
+  std::uint64_t min_rate = 64 * 1024;
+};
+
+// The metric names the server records (docs/ARCHITECTURE.md, "hub").
+inline constexpr std::string_view kHubRequests = "hx_hub_requests_total";
+inline constexpr std::string_view kHubRequestSeconds = "hx_hub_request_duration_seconds";
+inline constexpr std::string_view kHubConnections = "hx_hub_open_connections";
+
+class HubServer {
+ public:
+  // Binds, listens and starts the threads. Errors: a malformed or
+  // non-loopback insecure address (KC_SYNC_INPUT_INVALID), a certificate or
+  // key that does not load (KC_SYNC_INPUT_INVALID naming the file), a port
+  // in use (Category::kIo).
+  static Result<std::unique_ptr<HubServer>> Start(ServerOptions options,
+                                                  std::shared_ptr<const Router> router);
+  ~HubServer();
+  HubServer(const HubServer&) = delete;
+  HubServer& operator=(const HubServer&) = delete;
+
+  // "127.0.0.1:43117": the bound address.
+  std::string address() const;
+  // "http://127.0.0.1:43117" or "https://...".
+  std::string url() const;
+  // Blocks until SIGINT or SIGTERM arrives or Stop is called from another
+  // thread. The signals are caught from Start on.
+  void WaitForStop();
+  // Stops accepting, ends the connections and joins the threads.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit HubServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses "host:port" (the rules above) into an address literal and a port.
+// Errors: KC_SYNC_INPUT_INVALID naming the flag's value.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+// True if `host` (a literal from ParseListenAddress) is a loopback address.
+bool IsLoopbackHost(std::string_view host);
+
+}  // namespace hx::hub

@@ -1,0 +1,167 @@
+#include "hub/store_service.h"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace hx::hub {
+namespace {
+
+std::int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HubResponse Bytes200(const Bytes& bytes, const StoreVersion* version) {
+  HubResponse response;
+  response.content_type = "application/octet-stream";
+  response.body.assign(bytes.begin(), bytes.end());
+  if (version != nullptr) response.headers.emplace_back("X-Hx-Version", EncodeVersion(*version));
+  return response;
+}
+
+HubResponse Version200(const StoreVersion& version) {
+  HubResponse response =
+      HubResponse::Json(200, "{\"version\":\"" + EncodeVersion(version) + "\"}");
+  response.headers.emplace_back("X-Hx-Version", EncodeVersion(version));
+  return response;
+}
+
+std::span<const std::uint8_t> BodyBytes(const HubRequest& request) {
+  return {reinterpret_cast<const std::uint8_t*>(request.body.data()), request.body.size()};
+}
+
+}  // namespace
+
+StoreService::StoreService(std::shared_ptr<VaultStores> stores,
+                           std::shared_ptr<Authorizer> authorizer, StoreServiceOptions options)
+    : stores_(std::move(stores)),
+      authorizer_(std::move(authorizer)),
+      options_(options),
+      feed_(stores_, options.feed) {}
+
+void StoreService::Register(Router& router) {
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
+    router.HandleAsync(method, "/v1/", [this](HubRequest request, Responder respond) {
+      Serve(std::move(request), std::move(respond));
+    });
+  }
+}
+
+std::mutex& StoreService::LockFor(const std::string& key) {
+  return key_locks_[std::hash<std::string>{}(key) % key_locks_.size()];
+}
+
+void StoreService::Serve(HubRequest request, Responder respond) {
+  const Result<StoreRequest> parsed = ParseStoreRequest(request, options_.max_object_bytes);
+  if (!parsed.ok()) return respond(HubResponse::FromError(parsed.error()));
+  const Result<Principal> principal =
+      authorizer_->Authenticate(parsed->vault, request.Bearer(), WallMs());
+  if (!principal.ok()) return respond(HubResponse::FromError(principal.error()));
+  if (principal->vault != parsed->vault) {
+    return respond(HubResponse::FromError(Error(
+        SyncCode::kAuthFailed, Category::kAuth,
+        "the token is for another vault; get a token for this vault (enroll the device for it)")));
+  }
+  if (parsed->writes() && principal->role == Role::kReader) {
+    HubResponse refused = HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault and may not write; ask an "
+              "administrator for a writer enrollment")
+            .With("device", principal->device_id));
+    refused.status = 403;
+    return respond(std::move(refused));
+  }
+  if (parsed->op == StoreOp::kFeed) {
+    return feed_.Wait(parsed->vault, parsed->version, parsed->wait_ms, std::move(respond));
+  }
+  const Result<Store*> store = stores_->For(parsed->vault);
+  if (!store.ok()) return respond(HubResponse::FromError(store.error()));
+  respond(Execute(**store, *parsed, request));
+}
+
+HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
+                                  const HubRequest& http) {
+  const std::string& key = request.key;
+  auto fail = [](const Error& error) { return HubResponse::FromError(error); };
+  switch (request.op) {
+    case StoreOp::kGet: {
+      const Result<Bytes> bytes = store.Get(key, request.max_size);
+      return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
+    }
+    case StoreOp::kGetVersioned: {
+      const auto got = store.GetVersioned(key, request.max_size);
+      return got.ok() ? Bytes200(got->first, &got->second) : fail(got.error());
+    }
+    case StoreOp::kGetRange: {
+      // No object is longer than the hub's bound, so a longer range is
+      // beyond the end whatever the object (and is not read).
+      if (request.range.length > options_.max_object_bytes) {
+        return fail(Error(SyncCode::kStateFailed, Category::kCorrupt,
+                          "the range is longer than any object the hub holds")
+                        .With("key", key));
+      }
+      const Result<Bytes> bytes = store.GetRange(key, request.range);
+      return bytes.ok() ? Bytes200(*bytes, nullptr) : fail(bytes.error());
+    }
+    case StoreOp::kGetIfNoneMatch: {
+      const auto got = store.GetIfNoneMatch(key, request.version, request.max_size);
+      if (!got.ok()) return fail(got.error());
+      if (!got->has_value()) {
+        HubResponse unchanged;
+        unchanged.status = 304;
+        unchanged.headers.emplace_back("X-Hx-Version", EncodeVersion(request.version));
+        return unchanged;
+      }
+      return Bytes200((*got)->first, &(*got)->second);
+    }
+    case StoreOp::kExists: {
+      const Result<bool> exists = store.Exists(key);
+      if (!exists.ok()) return fail(exists.error());
+      HubResponse response = HubResponse::Json(*exists ? 200 : 404, "{}");
+      return response;
+    }
+    case StoreOp::kList: {
+      const auto listed = store.List(key);
+      if (!listed.ok()) return fail(listed.error());
+      nlohmann::json objects = nlohmann::json::array();
+      for (const StoreObjectInfo& info : *listed) {
+        objects.push_back({{"key", info.key}, {"size", info.size}});
+      }
+      return HubResponse::Json(200, nlohmann::json{{"objects", std::move(objects)}}.dump());
+    }
+    case StoreOp::kPut:
+    case StoreOp::kPutIfAbsent:
+    case StoreOp::kPutIfMatch:
+    case StoreOp::kDelete:
+      break;
+    case StoreOp::kFeed:
+      return HubResponse::BadRequest("internal: the feed is not a store call");
+  }
+  HubResponse response;
+  {
+    std::lock_guard lock(LockFor(request.BackingKey()));
+    const std::span<const std::uint8_t> body = BodyBytes(http);
+    if (request.op == StoreOp::kPut) {
+      const Status put = store.Put(key, body);
+      response = put.ok() ? HubResponse::Json(200, "{}") : fail(put.error());
+    } else if (request.op == StoreOp::kPutIfAbsent) {
+      const Result<StoreVersion> put = store.PutIfAbsent(key, body);
+      response = put.ok() ? Version200(*put) : fail(put.error());
+    } else if (request.op == StoreOp::kPutIfMatch) {
+      const Result<StoreVersion> put = store.PutIfMatch(key, body, request.version);
+      response = put.ok() ? Version200(*put) : fail(put.error());
+    } else {
+      const Status deleted = store.Delete(key);
+      response = deleted.ok() ? HubResponse::Json(200, "{}") : fail(deleted.error());
+    }
+  }
+  if (response.status == 200 && request.key == "head.json") feed_.Notify(request.vault);
+  return response;
+}
+
+}  // namespace hx::hub
