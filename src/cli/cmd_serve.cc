@@ -22,6 +22,7 @@
 #include "hub/open_authorizer.h"
 #include "hub/server.h"
 #include "hub/store_service.h"
+#include "os/real_clock.h"
 #include "store/store.h"
 #include "store/target_uri.h"
 
@@ -42,11 +43,7 @@ struct ServeArgs {
   int workers = 8;
 };
 
-std::int64_t HubWallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t HubWallMs() { return RealClock::Get().WallMs(); }
 
 // The auth library over the hub's store (s3-auth). HX_TEST_HUB_TOKEN_LIFETIME_MS
 // (tests only, not an option) shortens the tokens' lifetime so that a test
@@ -119,8 +116,10 @@ int RunServe(Context& context, const ServeArgs& args) {
   auto router = std::make_shared<hub::Router>();
   hub::RegisterHealthRoutes(*router, **store);
   auto vaults = std::make_shared<hub::VaultStores>(hub::VaultStores::ForTarget(*target));
-  auto service =
-      std::make_shared<hub::StoreService>(vaults, *authorizer, hub::StoreServiceOptions{});
+  hub::StoreServiceOptions service_options;
+  service_options.clock = &RealClock::Get();
+  service_options.feed.clock = &RealClock::Get();
+  auto service = std::make_shared<hub::StoreService>(vaults, *authorizer, service_options);
   service->Register(*router);
   // Registration, challenges and tokens (hub/auth/auth_routes.h).
   if (auto auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer)) {
@@ -129,6 +128,7 @@ int RunServe(Context& context, const ServeArgs& args) {
 
   RaiseOpenFileLimit();
   hub::ServerOptions options;
+  options.clock = &RealClock::Get();
   options.listen = args.listen.empty() ? args.insecure_listen : args.listen;
   if (!args.listen.empty()) {
     options.tls_cert_file = args.tls_cert;

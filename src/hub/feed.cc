@@ -5,13 +5,15 @@
 
 #include "hub/protocol.h"
 #include "obs/metrics.h"
+#include "store/retry_policy.h"  // ClockOrReal
 
 namespace hx::hub {
 namespace {
 
-std::int64_t NowMs() {
+// Milliseconds of `clock`'s monotonic time.
+std::int64_t NowMs(Clock& clock) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+             clock.Monotonic().time_since_epoch())
       .count();
 }
 
@@ -76,7 +78,7 @@ void FeedService::Wait(const std::string& vault, const StoreVersion& after, std:
     busy.status = 429;
     return respond(std::move(busy));
   }
-  waiters_[vault].push_back(Waiter{after, NowMs() + wait_ms, std::move(respond)});
+  waiters_[vault].push_back(Waiter{after, NowMs(ClockOrReal(options_.clock)) + wait_ms, std::move(respond)});
   ++count_;
   OpenFeeds().Add(1);
 }
@@ -91,13 +93,13 @@ void FeedService::Notify(const std::string& vault) {
 }
 
 void FeedService::Run() {
-  std::int64_t next_poll = NowMs() + options_.poll_interval_ms;
+  std::int64_t next_poll = NowMs(ClockOrReal(options_.clock)) + options_.poll_interval_ms;
   std::unique_lock lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_ || !notified_.empty(); });
     if (stop_) break;
-    const bool poll_due = NowMs() >= next_poll;
-    if (poll_due) next_poll = NowMs() + options_.poll_interval_ms;
+    const bool poll_due = NowMs(ClockOrReal(options_.clock)) >= next_poll;
+    if (poll_due) next_poll = NowMs(ClockOrReal(options_.clock)) + options_.poll_interval_ms;
     lock.unlock();
     Sweep(poll_due);
     lock.lock();
@@ -134,7 +136,7 @@ void FeedService::Sweep(bool all_vaults_due) {
     it->second = std::move(keep);
   }
   // Waits that ran out answer "unchanged".
-  const std::int64_t now = NowMs();
+  const std::int64_t now = NowMs(ClockOrReal(options_.clock));
   {
     std::lock_guard lock(mu_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {

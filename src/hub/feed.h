@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "hub/router.h"
 #include "hub/vault_stores.h"
 #include "store/store.h"
@@ -41,6 +42,9 @@ inline constexpr std::string_view kHubOpenFeeds = "hx_hub_open_feeds";
 struct FeedOptions {
   std::int64_t poll_interval_ms = 1000;
   std::size_t max_waiters = 20'000;
+  // Times the waits (null: the real clock, os/real_clock.h); must outlive
+  // the service.
+  Clock* clock = nullptr;
 };
 
 class FeedService {

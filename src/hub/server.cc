@@ -24,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "obs/metrics.h"
+#include "store/retry_policy.h"  // ClockOrReal
 
 namespace hx::hub {
 
@@ -352,11 +353,11 @@ void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubRespons
   bool other_method = false;
   const std::optional<Router::Match> match =
       router->Find(request.method, request.path, &other_method);
-  const auto start = std::chrono::steady_clock::now();
+  Clock& clock = ClockOrReal(options.clock);
+  const Clock::MonoTime start = clock.Monotonic();
   const std::string route(match ? RouteLabel(match->route) : "none");
-  auto respond = [route, start, write = std::move(write)](HubResponse response) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto respond = [route, start, &clock, write = std::move(write)](HubResponse response) {
+    const double seconds = std::chrono::duration<double>(clock.Monotonic() - start).count();
     obs::MetricsRegistry& metrics = obs::DefaultMetrics();
     metrics
         .GetCounter(kHubRequests, "Requests the hub answered, by route and HTTP status.",

@@ -32,6 +32,7 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "hub/router.h"
 
@@ -50,6 +51,9 @@ struct ServerOptions {
   // Each network wait: the base, plus the bytes at min_rate.
   std::int64_t io_timeout_ms = 60'000;
   std::uint64_t min_rate = 64 * 1024;
+  // Times the requests for the latency histogram (null: the real clock);
+  // must outlive the server.
+  Clock* clock = nullptr;
 };
 
 // The metric names the server records (docs/ARCHITECTURE.md, "hub").

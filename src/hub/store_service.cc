@@ -7,14 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/retry_policy.h"  // ClockOrReal
+
 namespace hx::hub {
 namespace {
-
-std::int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 HubResponse Bytes200(const Bytes& bytes, const StoreVersion* version) {
   HubResponse response;
@@ -60,7 +56,8 @@ void StoreService::Serve(HubRequest request, Responder respond) {
   const Result<StoreRequest> parsed = ParseStoreRequest(request, options_.max_object_bytes);
   if (!parsed.ok()) return respond(HubResponse::FromError(parsed.error()));
   const Result<Principal> principal =
-      authorizer_->Authenticate(parsed->vault, request.Bearer(), WallMs());
+      authorizer_->Authenticate(parsed->vault, request.Bearer(),
+                                ClockOrReal(options_.clock).WallMs());
   if (!principal.ok()) return respond(HubResponse::FromError(principal.error()));
   if (principal->vault != parsed->vault) {
     return respond(HubResponse::FromError(Error(

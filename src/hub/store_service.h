@@ -39,6 +39,9 @@ struct StoreServiceOptions {
   // should not be smaller).
   std::uint64_t max_object_bytes = std::uint64_t{128} << 20;
   FeedOptions feed;
+  // Dates the tokens' checks (null: the real clock); must outlive the
+  // service.
+  Clock* clock = nullptr;
 };
 
 class StoreService {

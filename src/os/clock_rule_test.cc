@@ -43,6 +43,7 @@ bool Allowed(const std::string& rel) {
   if (rel == "os/posix_env.cc") return true;                         // RealClock itself
   if (rel.starts_with("cli/")) return true;                          // hands RealClock down
   if (rel.starts_with("store/s3/testing/")) return true;             // test fixtures (moto, proxy)
+  if (rel.starts_with("hub/testing/")) return true;                  // test fixture (hx serve)
   return false;
 }
 

@@ -48,12 +48,6 @@ std::optional<std::string> DecodeHex(std::string_view hex) {
 // which needs percent-encoding in a query.
 std::string QueryValue(std::string_view text) { return std::string(text); }
 
-std::int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class HubStore final : public Store {
  public:
   HubStore(const Target& target, HubStoreOptions options)
@@ -61,6 +55,7 @@ class HubStore final : public Store {
         base_((target.hub_tls ? "https://" : "http://") + target.hub_host + "/v1/" +
               target.vault + "/"),
         tokens_(std::move(options.tokens)),
+        clock_(&ClockOrReal(options.clock)),
         http_(MakeHttpOptions(options)) {
     capabilities_.atomic_create = true;
     capabilities_.atomic_compare_and_swap = true;  // the hub serialises writes per key
@@ -229,7 +224,7 @@ class HubStore final : public Store {
       request.max_response_bytes = max_bytes == ~std::uint64_t{0} ? max_bytes : max_bytes + 1;
       if (method == "PUT") request.headers.emplace_back("Content-Type", "application/octet-stream");
       if (tokens_) {
-        Result<std::string> token = tokens_->Token(WallMs(), /*force=*/attempt > 0);
+        Result<std::string> token = tokens_->Token(clock_->WallMs(), /*force=*/attempt > 0);
         if (!token.ok()) return token.error();
         request.headers.emplace_back("Authorization", "Bearer " + *token);
       }
@@ -311,6 +306,7 @@ class HubStore final : public Store {
   const Target target_;
   const std::string base_;
   std::shared_ptr<TokenSource> tokens_;
+  Clock* clock_;  // dates the tokens' refresh
   StoreCapabilities capabilities_;
   s3::HttpClient http_;
 };
