@@ -35,6 +35,17 @@ std::optional<std::vector<std::uint8_t>> FromHex(std::string_view hex) {
   return out;
 }
 
+std::string StringToHex(std::string_view bytes) {
+  return ToHex({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+}
+
+std::optional<std::string> LowerHexToString(std::string_view hex, std::size_t max_chars) {
+  if (hex.size() > max_chars || !IsLowerHex(hex, hex.size())) return std::nullopt;
+  std::optional<std::vector<std::uint8_t>> bytes = FromHex(hex);
+  if (!bytes) return std::nullopt;
+  return std::string(bytes->begin(), bytes->end());
+}
+
 bool IsLowerHex(std::string_view text, std::size_t length) {
   if (text.size() != length) return false;
   for (char c : text) {

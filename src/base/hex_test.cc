@@ -23,5 +23,16 @@ TEST(HexTest, IsLowerHexChecksLengthAndAlphabet) {
   EXPECT_FALSE(IsLowerHex("0a", 4));
 }
 
+TEST(HexTest, StringsOfBytesRoundTripAndOnlyStrictBoundedLowercaseHexDecodes) {
+  const std::string bytes("\x00\"e\xff", 4);  // an ETag's quote, a NUL, a high byte
+  EXPECT_EQ(StringToHex(bytes), "002265ff");
+  EXPECT_EQ(LowerHexToString("002265ff", 8), bytes);
+  EXPECT_EQ(LowerHexToString("", 8), "");
+  EXPECT_EQ(LowerHexToString("002265FF", 8), std::nullopt) << "uppercase";
+  EXPECT_EQ(LowerHexToString("002265f", 8), std::nullopt) << "odd length";
+  EXPECT_EQ(LowerHexToString("002265ff", 6), std::nullopt) << "longer than the bound";
+  EXPECT_EQ(LowerHexToString("0g", 8), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hx

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <optional>
 
+#include "base/hex.h"
+
 namespace hx::hub {
 namespace {
 
@@ -62,36 +64,16 @@ Status ValidateVaultName(std::string_view vault) {
   return {};
 }
 
-std::string EncodeVersion(std::string_view version) {
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(version.size() * 2);
-  for (const char c : version) {
-    const auto b = static_cast<unsigned char>(c);
-    out += kHex[b >> 4];
-    out += kHex[b & 0xF];
-  }
-  return out;
-}
+std::string EncodeVersion(std::string_view version) { return StringToHex(version); }
 
 Result<StoreVersion> DecodeVersion(std::string_view hex) {
   if (hex.size() % 2 != 0 || hex.size() > 2 * kMaxVersionBytes) {
     return Invalid("a version is an even number of hex digits, at most " +
                    std::to_string(2 * kMaxVersionBytes));
   }
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  StoreVersion out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = value(hex[i]);
-    const int lo = value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return Invalid("a version is lowercase hex digits");
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
+  std::optional<std::string> version = LowerHexToString(hex, 2 * kMaxVersionBytes);
+  if (!version) return Invalid("a version is lowercase hex digits");
+  return *std::move(version);
 }
 
 Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t max_object_bytes) {

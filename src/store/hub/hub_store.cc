@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/hex.h"
 #include "store/retry_policy.h"
 #include "store/s3/http_client.h"
 #include "store/store_wrappers.h"
@@ -15,34 +16,11 @@
 namespace hx {
 namespace {
 
-// The hub's protocol (hub/protocol.h) spelled on the client side.
-std::string EncodeHex(std::string_view version) {
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  for (const char c : version) {
-    const auto b = static_cast<unsigned char>(c);
-    out += kHex[b >> 4];
-    out += kHex[b & 0xF];
-  }
-  return out;
-}
+// The hub's protocol (hub/protocol.h) spelled on the client side: versions
+// travel as lowercase hex of at most 512 characters.
+std::string EncodeHex(std::string_view version) { return StringToHex(version); }
 
-std::optional<std::string> DecodeHex(std::string_view hex) {
-  if (hex.size() % 2 != 0 || hex.size() > 512) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = value(hex[i]);
-    const int lo = value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
+std::optional<std::string> DecodeHex(std::string_view hex) { return LowerHexToString(hex, 512); }
 
 // Prefixes are store keys or key starts: a-z 0-9 . _ - and '/', none of
 // which needs percent-encoding in a query.
