@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/hex.h"
 #include "store/target_uri_internal.h"
 
 namespace hx {
@@ -17,10 +18,6 @@ std::string ToLowerAscii(std::string_view text) {
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
          ToLowerAscii(text.substr(0, prefix.size())) == prefix;
-}
-int HexValue(char c) {
-  if (IsDigit(c)) return c - '0';
-  return ToLowerAscii(c) - 'a' + 10;
 }
 std::string HexByte(unsigned char b) {
   constexpr std::string_view kHex = "0123456789ABCDEF";
@@ -209,7 +206,6 @@ std::optional<std::string> ParseHostPort(std::string_view authority, HostPort& o
 }  // namespace target_uri_internal
 
 using target_uri_internal::HexByte;
-using target_uri_internal::HexValue;
 using target_uri_internal::IsAlpha;
 using target_uri_internal::IsControl;
 using target_uri_internal::IsDigit;
@@ -344,8 +340,8 @@ Result<std::string> PercentDecodePath(std::string_view uri, std::string_view pat
                            "a '%' in a file URI must start a percent-encoded byte "
                            "such as %20; write a literal '%' as %25");
     }
-    const auto byte = static_cast<unsigned char>(HexValue(path[i + 1]) * 16 +
-                                                 HexValue(path[i + 2]));
+    const auto byte = static_cast<unsigned char>(HexDigitValue(path[i + 1]) * 16 +
+                                                 HexDigitValue(path[i + 2]));
     if (IsControl(static_cast<char>(byte))) {
       return TargetInvalid(uri, "the file URI encodes a control character (%" +
                                     HexByte(byte) +
