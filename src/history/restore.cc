@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <optional>
+#include <utility>
 
 #include "base/hex.h"
 #include "base/os_error.h"
@@ -112,141 +114,185 @@ Result<std::string> FreeName(const Destination& d, const std::string& base, bool
       .With("path", base);
 }
 
-// Writes one file or symlink at `to_rel` (which must be free): assembled
-// under a temporary name in the staging directory, made durable, then moved
-// into place without replacing anything.
+// One item of a restore being written: a symlink or a file assembled under
+// a temporary name in the destination's staging directory, made durable,
+// then moved to `to_rel` (which must be free) without replacing anything.
+// Until Commit succeeds, any failure (or destruction) removes the temporary.
+class StagedItem {
+ public:
+  static Result<StagedItem> Open(Env& env, const Destination& d, std::string to_rel) {
+    HX_ASSIGN_OR_RETURN(Fd staging, d.dir->OpenDir(d.staging_rel, d.staging_area, true));
+    std::string name = d.temp_prefix + std::to_string(::getpid()) + "-" +
+                       std::to_string(temp_counter.fetch_add(1)) + ".tmp";
+    return StagedItem(env, d, std::move(staging), std::move(name), std::move(to_rel));
+  }
+  StagedItem(StagedItem&& other) noexcept
+      : env_(other.env_),
+        d_(other.d_),
+        staging_(std::move(other.staging_)),
+        name_(std::move(other.name_)),
+        temp_rel_(std::move(other.temp_rel_)),
+        to_rel_(std::move(other.to_rel_)),
+        fd_(std::move(other.fd_)),
+        created_(std::exchange(other.created_, false)) {
+    other.fd_.reset();
+  }
+  StagedItem& operator=(StagedItem&&) = delete;
+  ~StagedItem() { Drop(); }
+
+  Status Symlink(const std::string& target) {
+    if (const int err = env_->SymlinkAt(target.c_str(), staging_.get(), name_.c_str()); err != 0) {
+      return d_->dir->PathError("cannot create symlink", temp_rel_, err);
+    }
+    created_ = true;
+    return OkStatus();
+  }
+  Status Create(bool executable) {
+    int raw = -1;
+    if (const int err = env_->Open(staging_.get(), name_.c_str(),
+                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                   executable ? 0777 : 0666, &raw);
+        err != 0) {
+      return d_->dir->PathError("cannot create", temp_rel_, err);
+    }
+    created_ = true;
+    fd_.emplace(*env_, raw);
+    return OkStatus();
+  }
+  Status Write(std::string_view bytes) {
+    if (const int err = WriteAll(*env_, fd_->get(), bytes); err != 0) {
+      return Fail(d_->dir->PathError("cannot write", temp_rel_, err));
+    }
+    return OkStatus();
+  }
+  // Drops the temporary and returns `e` with the restored path in details.
+  Error Fail(Error e) {
+    Drop();
+    return std::move(e).With("path", to_rel_);
+  }
+  // The file's modification time (best effort), fsync, close, then the move.
+  Status Commit(const std::optional<struct timespec>& mtime) {
+    if (fd_) {
+      if (mtime) {
+        const struct timespec times[2] = {{0, UTIME_OMIT}, *mtime};
+        (void)env_->Futimens(fd_->get(), times);
+      }
+      if (const int err = env_->Fsync(fd_->get()); err != 0) {
+        return Fail(d_->dir->PathError("cannot sync", temp_rel_, err));
+      }
+      if (const int err = fd_->reset(); err != 0) {
+        return Fail(d_->dir->PathError("cannot write", temp_rel_, err));
+      }
+    }
+    Status moved = MoveNoReplace(*d_->dir, temp_rel_, d_->staging_area, to_rel_, VaultArea::kContent);
+    if (moved.ok()) created_ = false;
+    Drop();
+    return moved;
+  }
+
+ private:
+  StagedItem(Env& env, const Destination& d, Fd staging, std::string name, std::string to_rel)
+      : env_(&env),
+        d_(&d),
+        staging_(std::move(staging)),
+        name_(std::move(name)),
+        temp_rel_(Join(d.staging_rel, name_)),
+        to_rel_(std::move(to_rel)) {}
+
+  void Drop() {
+    if (fd_) fd_->reset();
+    fd_.reset();
+    if (created_) (void)env_->UnlinkAt(staging_.get(), name_.c_str(), 0);
+    created_ = false;
+  }
+
+  Env* env_;
+  const Destination* d_;
+  Fd staging_;
+  std::string name_;
+  std::string temp_rel_;
+  std::string to_rel_;
+  std::optional<Fd> fd_;
+  bool created_ = false;
+};
+
+// Writes one file or symlink at `to_rel` (which must be free) from the
+// store's chunks, as a StagedItem.
 Status WriteItem(Session& s, const Destination& d, const Entry& entry, const std::string& to_rel,
                  ObjectFetcher& fetcher, std::uint64_t* bytes) {
-  Env& env = *s.env;
-  HX_ASSIGN_OR_RETURN(Fd staging, d.dir->OpenDir(d.staging_rel, d.staging_area, true));
-  const std::string name = d.temp_prefix + std::to_string(::getpid()) + "-" +
-                           std::to_string(temp_counter.fetch_add(1)) + ".tmp";
-  const std::string temp_rel = Join(d.staging_rel, name);
-  const auto drop = [&] { (void)env.UnlinkAt(staging.get(), name.c_str(), 0); };
+  HX_ASSIGN_OR_RETURN(StagedItem item, StagedItem::Open(*s.env, d, to_rel));
   if (entry.kind == EntryKind::kSymlink) {
-    if (const int err = env.SymlinkAt(entry.symlink_target.c_str(), staging.get(), name.c_str());
-        err != 0) {
-      return d.dir->PathError("cannot create symlink", temp_rel, err);
-    }
-  } else {
-    int raw = -1;
-    if (const int err = env.Open(staging.get(), name.c_str(),
-                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                                 entry.executable ? 0777 : 0666, &raw);
-        err != 0) {
-      return d.dir->PathError("cannot create", temp_rel, err);
-    }
-    Fd fd(env, raw);
-    const auto fail = [&](Error e) -> Status {
-      fd.reset();
-      drop();
-      return std::move(e).With("path", to_rel);
-    };
-    std::uint64_t written = 0;
-    for (const ChunkRef& chunk : entry.chunks) {
-      Result<std::vector<std::uint8_t>> data = fetcher.Fetch(ObjectKind::kChunk, chunk.id);
-      if (!data.ok()) return fail(std::move(data).error());
-      if (data->size() != chunk.size) {
-        return fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
-                          "chunk " + ToHex(chunk.id) + " has the wrong size"));
-      }
-      const std::string_view view(reinterpret_cast<const char*>(data->data()), data->size());
-      if (const int err = WriteAll(env, fd.get(), view); err != 0) {
-        return fail(d.dir->PathError("cannot write", temp_rel, err));
-      }
-      written += data->size();
-    }
-    if (written != entry.size) {
-      return fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
-                        "the file's chunks do not add up to its size"));
-    }
-    const struct timespec times[2] = {{0, UTIME_OMIT},
-                                      {static_cast<time_t>(entry.mtime_ns / 1'000'000'000),
-                                       static_cast<long>(entry.mtime_ns % 1'000'000'000)}};
-    if (entry.mtime_ns >= 0) (void)env.Futimens(fd.get(), times);
-    if (const int err = env.Fsync(fd.get()); err != 0) {
-      return fail(d.dir->PathError("cannot sync", temp_rel, err));
-    }
-    if (const int err = fd.reset(); err != 0) {
-      drop();
-      return d.dir->PathError("cannot write", temp_rel, err).With("path", to_rel);
-    }
-    *bytes += written;
+    HX_RETURN_IF_ERROR(item.Symlink(entry.symlink_target));
+    return item.Commit(std::nullopt);
   }
-  Status moved = MoveNoReplace(*d.dir, temp_rel, d.staging_area, to_rel, VaultArea::kContent);
-  if (!moved.ok()) drop();
-  return moved;
+  HX_RETURN_IF_ERROR(item.Create(entry.executable));
+  std::uint64_t written = 0;
+  for (const ChunkRef& chunk : entry.chunks) {
+    Result<std::vector<std::uint8_t>> data = fetcher.Fetch(ObjectKind::kChunk, chunk.id);
+    if (!data.ok()) return item.Fail(std::move(data).error());
+    if (data->size() != chunk.size) {
+      return item.Fail(Error(SyncCode::kApplyFailed, Category::kHashMismatch,
+                             "chunk " + ToHex(chunk.id) + " has the wrong size"));
+    }
+    HX_RETURN_IF_ERROR(
+        item.Write(std::string_view(reinterpret_cast<const char*>(data->data()), data->size())));
+    written += data->size();
+  }
+  if (written != entry.size) {
+    return item.Fail(Error(SyncCode::kApplyFailed, Category::kCorrupt,
+                           "the file's chunks do not add up to its size"));
+  }
+  std::optional<struct timespec> mtime;
+  if (entry.mtime_ns >= 0) {
+    mtime = timespec{static_cast<time_t>(entry.mtime_ns / 1'000'000'000),
+                     static_cast<long>(entry.mtime_ns % 1'000'000'000)};
+  }
+  HX_RETURN_IF_ERROR(item.Commit(mtime));
+  *bytes += written;
+  return OkStatus();
 }
 
 // Copies the cached version `from` (a file or symlink under .hx/versions/
 // of `vault`) to `to_rel` (which must be free) as WriteItem writes: bytes
-// copied (never linked) into a durable temporary, then moved into place
-// without replacing anything.
+// copied (never linked) into a StagedItem.
 Status CopyCached(Env& env, const VaultDir& vault, const Destination& d, const StoredVersion& from,
                   const std::string& to_rel, std::uint64_t* bytes) {
   HX_ASSIGN_OR_RETURN(VaultSlot src, vault.OpenParent(from.rel, VaultArea::kState, false));
-  HX_ASSIGN_OR_RETURN(Fd staging, d.dir->OpenDir(d.staging_rel, d.staging_area, true));
-  const std::string name = d.temp_prefix + std::to_string(::getpid()) + "-" +
-                           std::to_string(temp_counter.fetch_add(1)) + ".tmp";
-  const std::string temp_rel = Join(d.staging_rel, name);
-  const auto drop = [&] { (void)env.UnlinkAt(staging.get(), name.c_str(), 0); };
   struct stat st;
   if (const int err = env.StatAt(src.dir.get(), src.name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
       err != 0) {
     return vault.PathError("cannot inspect", from.rel, err);
   }
+  HX_ASSIGN_OR_RETURN(StagedItem item, StagedItem::Open(env, d, to_rel));
   if (S_ISLNK(st.st_mode)) {
     std::string target;
     if (const int err = env.ReadlinkAt(src.dir.get(), src.name.c_str(), &target); err != 0) {
       return vault.PathError("cannot read", from.rel, err);
     }
-    if (const int err = env.SymlinkAt(target.c_str(), staging.get(), name.c_str()); err != 0) {
-      return d.dir->PathError("cannot create symlink", temp_rel, err);
-    }
-  } else {
-    int raw_in = -1;
-    if (const int err = env.Open(src.dir.get(), src.name.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw_in);
-        err != 0) {
-      return vault.PathError("cannot open", from.rel, err);
-    }
-    Fd in(env, raw_in);
-    int raw = -1;
-    if (const int err = env.Open(staging.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                                 (st.st_mode & S_IXUSR) != 0 ? 0777 : 0666, &raw);
-        err != 0) {
-      return d.dir->PathError("cannot create", temp_rel, err);
-    }
-    Fd out(env, raw);
-    const auto fail = [&](Error e) -> Status {
-      out.reset();
-      drop();
-      return std::move(e).With("path", to_rel);
-    };
-    std::string buffer(std::size_t{1} << 16, '\0');
-    for (;;) {
-      std::size_t got = 0;
-      if (const int err = env.Read(in.get(), buffer.data(), buffer.size(), &got); err != 0) {
-        return fail(vault.PathError("cannot read", from.rel, err));
-      }
-      if (got == 0) break;
-      if (const int err = WriteAll(env, out.get(), std::string_view(buffer.data(), got)); err != 0) {
-        return fail(d.dir->PathError("cannot write", temp_rel, err));
-      }
-      *bytes += got;
-    }
-    const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
-    (void)env.Futimens(out.get(), times);
-    if (const int err = env.Fsync(out.get()); err != 0) {
-      return fail(d.dir->PathError("cannot sync", temp_rel, err));
-    }
-    if (const int err = out.reset(); err != 0) {
-      drop();
-      return d.dir->PathError("cannot write", temp_rel, err).With("path", to_rel);
-    }
+    HX_RETURN_IF_ERROR(item.Symlink(target));
+    return item.Commit(std::nullopt);
   }
-  Status moved = MoveNoReplace(*d.dir, temp_rel, d.staging_area, to_rel, VaultArea::kContent);
-  if (!moved.ok()) drop();
-  return moved;
+  int raw_in = -1;
+  if (const int err = env.Open(src.dir.get(), src.name.c_str(), O_RDONLY | O_NOFOLLOW, 0, &raw_in);
+      err != 0) {
+    return vault.PathError("cannot open", from.rel, err);
+  }
+  Fd in(env, raw_in);
+  HX_RETURN_IF_ERROR(item.Create((st.st_mode & S_IXUSR) != 0));
+  std::string buffer(std::size_t{1} << 16, '\0');
+  std::uint64_t copied = 0;
+  for (;;) {
+    std::size_t got = 0;
+    if (const int err = env.Read(in.get(), buffer.data(), buffer.size(), &got); err != 0) {
+      return item.Fail(vault.PathError("cannot read", from.rel, err));
+    }
+    if (got == 0) break;
+    HX_RETURN_IF_ERROR(item.Write(std::string_view(buffer.data(), got)));
+    copied += got;
+  }
+  HX_RETURN_IF_ERROR(item.Commit(st.st_mtim));
+  *bytes += copied;
+  return OkStatus();
 }
 
 // hx sync restore --local: from the history cache, without the store.
