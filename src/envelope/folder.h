@@ -97,6 +97,11 @@ struct EnvelopeDiffReport {
 // A dry run: writes nothing.
 Result<EnvelopeDiffReport> DiffEnvelope(const std::filesystem::path& vault,
                                         const Envelope& envelope, Env& env = Env::Default());
+// The same comparison against any item set (the hub's server-side items,
+// hub/envelope_hub.h): vault_path is left empty, local_only lists the ids
+// only `local` has.
+EnvelopeDiffReport DiffEnvelopeItems(const std::map<std::string, LocalItem>& local,
+                                     const Envelope& envelope);
 
 struct EnvelopeApplyOptions {
   MergePolicy policy = MergePolicy::kManualPerItem;
