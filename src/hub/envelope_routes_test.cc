@@ -18,8 +18,10 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "base/process_test_util.h"
 #include "hub/testing/envelope_test_util.h"
 #include "hub/testing/hub_process.h"
+#include "store/hub/device_credential.h"
 #include "store/memory_store.h"
 #include "store/s3/http_client.h"
 #include "store/store_test_util.h"
@@ -354,6 +356,69 @@ TEST(EnvelopeAuth, WithoutATokenEveryEnvelopeRouteIsRefusedWithAuthFailed) {
 }
 
 // ------------------------------------------------------------ roles
+
+// A token for a device enrolled with `role` on the hub at `url` (the auth
+// library's real flow: hx serve enroll, register, challenge, signature).
+std::string EnrolledToken(const std::string& url, const std::string& store,
+                          const std::string& role) {
+  const hx::testing::ProcessRun run = hx::testing::RunProcess(
+      testing::HxBinary(), {"serve", "enroll", "--store", store, "--vault", "notes", "--role", role},
+      {"HX_PASSPHRASE="});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::string out = run.output;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const std::string code = out.substr(out.rfind('\n') + 1);
+  auto transport = MakeHttpHubAuthTransport(url);
+  Result<DeviceCredential> credential =
+      EnrollDevice(*transport, {"notes", code, "app-" + role, "linux"});
+  if (!credential.ok()) {
+    ADD_FAILURE() << credential.error().ToShortString();
+    return "";
+  }
+  DeviceTokenSource source(std::move(*credential), transport);
+  Result<std::string> token = source.Token(/*now_ms=*/0, /*force=*/true);
+  if (!token.ok()) {
+    ADD_FAILURE() << token.error().ToShortString();
+    return "";
+  }
+  return *token;
+}
+
+// Through a real hub with real tokens: a writer uploads and applies; a
+// reader previews and reads the report, and its upload and apply are 403.
+TEST(EnvelopeAuth, AnEnrolledReaderPreviewsAndReadsReportsButOnlyAWriterUploadsAndApplies) {
+  TempFolder folder;
+  const std::unique_ptr<HubProcess> hub = StartHub(folder.path(), /*open=*/false);
+  const std::string base = hub->url() + "/v1/_envelope/notes";
+  const std::string writer = EnrolledToken(hub->url(), folder.path(), "writer");
+  const std::string reader = EnrolledToken(hub->url(), folder.path(), "reader");
+  ASSERT_FALSE(writer.empty());
+  ASSERT_FALSE(reader.empty());
+  const std::string envelope = EnvelopeBytes({FileItem("a.txt", "a")});
+
+  const Reply refused_upload = Call("POST", base + "/envelopes", envelope, reader);
+  EXPECT_EQ(refused_upload.status, 403) << refused_upload.text;
+  EXPECT_EQ(refused_upload.body["error"]["code"], "KC_SYNC_AUTH_FAILED");
+  const Reply uploaded = Call("POST", base + "/envelopes", envelope, writer);
+  ASSERT_EQ(uploaded.status, 201) << uploaded.text;
+  const std::string id = uploaded.body["envelope_id"];
+  EXPECT_EQ(Call("GET", base + "/envelopes/" + id + "/diff", "", reader).status, 200);
+  const std::string apply = R"({"policy":"local_preferred"})";
+  const Reply refused_apply = Call("POST", base + "/envelopes/" + id + "/apply", apply, reader);
+  EXPECT_EQ(refused_apply.status, 403) << refused_apply.text;
+  EXPECT_EQ(refused_apply.body["error"]["code"], "KC_SYNC_AUTH_FAILED");
+  EXPECT_EQ(Call("GET", base + "/items", "", reader).body["items"].size(), 0u)
+      << "the reader's apply changed nothing";
+  const Reply applied = Call("POST", base + "/envelopes/" + id + "/apply", apply, writer);
+  ASSERT_EQ(applied.status, 200) << applied.text;
+  const Reply report = Call(
+      "GET", base + "/reports/" + applied.body["report_id"].get<std::string>(), "", reader);
+  EXPECT_EQ(report.status, 200);
+  EXPECT_EQ(report.body["summary"]["created"], 1);
+  // A token of this vault is refused for another vault.
+  EXPECT_EQ(Call("GET", hub->url() + "/v1/_envelope/other/items", "", writer).status, 401);
+}
+
 
 class FakeAuthorizer final : public Authorizer {
  public:
