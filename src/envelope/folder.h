@@ -143,6 +143,11 @@ struct EnvelopeApplyReport {
   std::string ToHuman() const;
 };
 
+// The error of a report with failed items (outcome "partial"):
+// KC_SYNC_APPLY_FAILED with the first failed item's category, naming it
+// (details failed, first_item_id). Also the hub's (hub/envelope_hub.h).
+Error PartialApplyError(const EnvelopeApplyReport& report);
+
 // Applies `envelope` to the folder. Errors (nothing changed): a policy other
 // than the three of seed 003 (KC_SYNC_MERGE_POLICY_UNSUPPORTED); decisions
 // with another policy, or naming an item that is not a conflict/changed one

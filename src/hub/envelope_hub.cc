@@ -364,15 +364,7 @@ void FinishHubApply(HubApplyPlan& plan) {
   report.error.reset();
   if (report.summary.failed > 0) {
     report.outcome = "partial";
-    const EnvelopeApplyItem& first =
-        *std::find_if(report.items.begin(), report.items.end(),
-                      [](const EnvelopeApplyItem& i) { return i.status == "failed"; });
-    report.error = Error(SyncCode::kApplyFailed, first.error->category,
-                         std::to_string(report.summary.failed) +
-                             " item(s) could not be imported (first: " + first.item_id + ": " +
-                             first.error->message + "); the others were")
-                       .With("failed", std::to_string(report.summary.failed))
-                       .With("first_item_id", first.item_id);
+    report.error = PartialApplyError(report);
   } else if (report.summary.conflicted > 0) {
     report.outcome = "needs_decisions";
     report.error = Error(SyncCode::kConflict, Category::kConflict,
