@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 
 #include "base/process_test_util.h"
 #include "hub/testing/envelope_test_util.h"
+#include "json/schema_validator.h"
 #include "hub/testing/hub_process.h"
 #include "store/hub/device_credential.h"
 #include "store/memory_store.h"
@@ -66,6 +68,14 @@ Reply Call(const std::string& method, const std::string& url, const std::string&
   return reply;
 }
 
+// A 200 reply's body must follow its schema (schemas/<name>).
+void ExpectSchema(const Reply& reply, const char* name) {
+  if (reply.status != 200) return;
+  const Status valid = ValidateAgainstSchemaFile(
+      reply.body, std::filesystem::path(HX_SOURCE_DIR) / "schemas" / name);
+  EXPECT_TRUE(valid.ok()) << name << ": " << valid.error().message;
+}
+
 std::unique_ptr<HubProcess> StartHub(const std::string& folder, bool open) {
   std::vector<std::string> args = {"--store", folder, "--insecure-listen", "127.0.0.1:0"};
   if (open) args.push_back("--insecure-no-auth");
@@ -101,9 +111,15 @@ class EnvelopeEndpointsTest : public ::testing::Test {
     EXPECT_TRUE(reply.status == 201 || reply.status == 200) << reply.text;
     return reply.body.value("envelope_id", "");
   }
-  Reply Diff(const std::string& id) { return Call("GET", base_ + "/envelopes/" + id + "/diff"); }
+  Reply Diff(const std::string& id) {
+    Reply reply = Call("GET", base_ + "/envelopes/" + id + "/diff");
+    ExpectSchema(reply, "hub_envelope_diff_report.schema.json");
+    return reply;
+  }
   Reply Apply(const std::string& id, const nlohmann::json& request) {
-    return Call("POST", base_ + "/envelopes/" + id + "/apply", request.dump());
+    Reply reply = Call("POST", base_ + "/envelopes/" + id + "/apply", request.dump());
+    ExpectSchema(reply, "hub_envelope_apply_report.schema.json");
+    return reply;
   }
   static std::string StatusOf(const Reply& report, const std::string& id) {
     for (const nlohmann::json& item : report.body["items"]) {
