@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "store/hub/device_credential.h"
 #include "store/memory_store.h"
 #include "store/s3/http_client.h"
+#include "store/store_wrappers.h"
 #include "store/store_test_util.h"
 
 namespace hx::hub {
@@ -488,6 +490,117 @@ TEST(EnvelopeRoles, AReaderPreviewsAndReadsReportsButCannotUploadOrApply) {
   const HubResponse other = ServeOnce(service, "GET", "v/items");
   EXPECT_EQ(other.status, 401);
   EXPECT_THAT(other.body, HasSubstr("another vault"));
+}
+
+// ------------------------------------------------------------ writes
+
+// Another hub applying to the same vault: before each of the first `races`
+// conditional writes of the item set, it replaces the item set with one
+// that has an item of its own ("other-<n>"), so the write loses the race.
+class RacingStore final : public StoreWrapper {
+ public:
+  RacingStore(std::unique_ptr<Store> inner, int races) : StoreWrapper(std::move(inner)), races_(races) {}
+
+  Result<StoreVersion> PutIfAbsent(std::string_view key,
+                                   std::span<const std::uint8_t> bytes) override {
+    Race(key);
+    return StoreWrapper::PutIfAbsent(key, bytes);
+  }
+  Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
+                                  const StoreVersion& expected) override {
+    Race(key);
+    return StoreWrapper::PutIfMatch(key, bytes, expected);
+  }
+  int raced() const { return raced_; }
+
+ private:
+  void Race(std::string_view key) {
+    if (!key.ends_with("/envelope/items.json") || raced_ >= races_) return;
+    ++raced_;
+    HubItems items;
+    if (Result<Bytes> old = inner().Get(key, kMaxHubItemsBytes); old.ok()) {
+      items = *ParseHubItems(std::string(old->begin(), old->end()));
+    }
+    const EnvelopeItem other = FileItem("other-" + std::to_string(raced_), "another hub's");
+    items[other.item_id] = {other.item_type, other.item_id, other.updated_utc, other.content_hash};
+    const std::string text = *EncodeHubItems(items);
+    ASSERT_TRUE(inner().Put(key, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})
+                    .ok());
+  }
+  const int races_;
+  int raced_ = 0;
+};
+
+nlohmann::json ItemsJson(EnvelopeService& service) {
+  return nlohmann::json::parse(ServeOnce(service, "GET", "v/items").body);
+}
+
+std::string UploadOnce(EnvelopeService& service, const std::string& envelope) {
+  const HubResponse uploaded = ServeOnce(service, "POST", "v/envelopes", envelope);
+  EXPECT_TRUE(uploaded.status == 201 || uploaded.status == 200) << uploaded.body;
+  return nlohmann::json::parse(uploaded.body).value("envelope_id", "");
+}
+
+TEST(EnvelopeWrites, AnApplyThatLosesTheRaceForTheItemSetPlansAgainAndKeepsTheOtherHubsItems) {
+  auto racing = std::make_unique<RacingStore>(std::make_unique<MemoryStore>(), /*races=*/2);
+  RacingStore& store = *racing;
+  EnvelopeService service(store, std::make_shared<FakeAuthorizer>());
+  const std::string id = UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a")}));
+  const HubResponse applied =
+      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  ASSERT_EQ(applied.status, 200) << applied.body;
+  EXPECT_EQ(store.raced(), 2);
+  const nlohmann::json items = ItemsJson(service);
+  std::set<std::string> ids;
+  for (const nlohmann::json& item : items["items"]) ids.insert(item["item_id"]);
+  EXPECT_EQ(ids, (std::set<std::string>{"a.txt", "other-1", "other-2"}));
+  const std::string report = nlohmann::json::parse(applied.body)["report_id"];
+  EXPECT_EQ(ServeOnce(service, "GET", "v/reports/" + report).body, applied.body);
+}
+
+TEST(EnvelopeWrites, AnApplyThatKeepsLosingStopsWithLockedAndChangesNothingOfItsOwn) {
+  auto racing = std::make_unique<RacingStore>(std::make_unique<MemoryStore>(), /*races=*/1000);
+  RacingStore& store = *racing;
+  EnvelopeService service(store, std::make_shared<FakeAuthorizer>());
+  const std::string id = UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a")}));
+  const HubResponse applied =
+      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  EXPECT_EQ(applied.status, 423) << applied.body;
+  EXPECT_THAT(applied.body, HasSubstr("KC_SYNC_LOCKED"));
+  EXPECT_EQ(store.raced(), kApplyAttempts);
+  const nlohmann::json items = ItemsJson(service);
+  ASSERT_EQ(items["items"].size(), static_cast<std::size_t>(kApplyAttempts));
+  for (const nlohmann::json& item : items["items"]) {
+    EXPECT_NE(item["item_id"], "a.txt");
+  }
+}
+
+TEST(EnvelopeWrites, AContentTheStoreRefusesFailsThatItemAndTheOthersApply) {
+  auto faulty = std::make_unique<FaultInjectingStore>(std::make_unique<MemoryStore>());
+  FaultRule rule;
+  rule.op = hx::StoreOp::kPut;
+  rule.key_prefix = "_hub/v/envelope/content/";
+  rule.times = 1;
+  faulty->AddRule(rule);
+  EnvelopeService service(*faulty, std::make_shared<FakeAuthorizer>());
+  const std::string id =
+      UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a"), FileItem("b.txt", "b")}));
+  const HubResponse applied =
+      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  ASSERT_EQ(applied.status, 200) << applied.body;
+  const nlohmann::json report = nlohmann::json::parse(applied.body);
+  EXPECT_EQ(report["outcome"], "partial");
+  EXPECT_EQ(report["items"][0]["status"], "failed");
+  EXPECT_EQ(report["items"][0]["error"]["code"], "KC_SYNC_NETWORK_FAILED");
+  EXPECT_EQ(report["items"][1]["status"], "created");
+  const nlohmann::json items = ItemsJson(service)["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["item_id"], "b.txt");
+  // Applied again, the failed item is new still and now goes in.
+  const HubResponse again =
+      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  EXPECT_EQ(nlohmann::json::parse(again.body)["outcome"], "applied");
+  EXPECT_EQ(ItemsJson(service)["items"].size(), 2u);
 }
 
 }  // namespace
