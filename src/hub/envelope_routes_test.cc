@@ -227,6 +227,31 @@ TEST_F(EnvelopeEndpointsTest, TheSeedFlowUploadPreviewApplyManualPerItemAndRepor
   }
 }
 
+// What `hx envelope export` writes from a real folder is what the hub takes:
+// uploaded, previewed and imported whole (files, a symlink, directories).
+TEST_F(EnvelopeEndpointsTest, AnEnvelopeThatHxExportsFromAFolderIsUploadedAndImported) {
+  TempFolder folder;
+  store_testing::WriteFileOrDie(folder.Join("notes.txt"), "guest notes");
+  std::filesystem::create_directories(folder.Join("boards/custom"));
+  store_testing::WriteFileOrDie(folder.Join("boards/custom/board.json"), "{\"pins\":4}");
+  std::filesystem::create_symlink("notes.txt", folder.Join("latest"));
+  const std::string out = folder.Join("../export-" + vault_ + ".json");
+  const hx::testing::ProcessRun run = hx::testing::RunProcess(
+      testing::HxBinary(), {"envelope", "export", folder.path(), "--out", out, "--now-ms", "0"},
+      {"HX_PASSPHRASE="});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string bytes = store_testing::ReadFileOrEmpty(out);
+  std::filesystem::remove(out);
+  const std::string id = Upload(bytes);
+  ASSERT_FALSE(id.empty());
+  const Reply preview = Diff(id);
+  EXPECT_EQ(preview.body["summary"]["new"], 5);  // 2 files, 1 symlink, 2 directories
+  EXPECT_EQ(preview.body["summary"]["invalid"], 0);
+  const Reply applied = Apply(id, {{"policy", "manual_per_item"}});
+  EXPECT_EQ(applied.body["outcome"], "applied");
+  EXPECT_EQ(applied.body["summary"]["created"], 5);
+}
+
 TEST_F(EnvelopeEndpointsTest, CloudPreferredKeepsTheHubsVersionLocalPreferredReplacesIt) {
   const std::string base = Upload(EnvelopeBytes({FileItem("n.txt", "hub")}));
   ASSERT_EQ(Apply(base, {{"policy", "local_preferred"}}).status, 200);
