@@ -1,6 +1,10 @@
 #include "hub/envelope_routes.h"
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <vector>
 #include <string_view>
 #include <utility>
 
@@ -203,6 +207,24 @@ Status EnvelopeService::StoreContent(const std::string& vault, const EnvelopeIte
   return store_.Put(key, AsBytes(canonical));
 }
 
+std::vector<std::optional<Error>> EnvelopeService::StoreContents(
+    const std::string& vault, const Envelope& envelope, const std::vector<std::size_t>& indexes) {
+  std::vector<std::optional<Error>> failures(indexes.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next.fetch_add(1); i < indexes.size(); i = next.fetch_add(1)) {
+      const Status stored = StoreContent(vault, envelope.items[indexes[i]]);
+      if (!stored.ok()) failures[i] = stored.error();
+    }
+  };
+  std::vector<std::thread> writers;
+  const std::size_t count = std::min<std::size_t>(options_.content_writers, indexes.size() / 16);
+  for (std::size_t i = 1; i < count; ++i) writers.emplace_back(work);
+  work();
+  for (std::thread& writer : writers) writer.join();
+  return failures;
+}
+
 Result<nlohmann::json> EnvelopeService::Apply(const std::string& vault, const std::string& id,
                                               const std::string& body) {
   HX_ASSIGN_OR_RETURN(const HubApplyRequest request, ParseApplyRequest(body));
@@ -213,10 +235,9 @@ Result<nlohmann::json> EnvelopeService::Apply(const std::string& vault, const st
     const HubItems& before = loaded.first;
     HX_ASSIGN_OR_RETURN(HubApplyPlan plan,
                         PlanHubApply(before, envelope, request, options_.max_items));
-    for (const std::size_t index : plan.contents) {
-      if (const Status stored = StoreContent(vault, envelope.items[index]); !stored.ok()) {
-        FailHubApplyItem(plan, before, envelope, index, stored.error());
-      }
+    const std::vector<std::optional<Error>> failures = StoreContents(vault, envelope, plan.contents);
+    for (std::size_t i = 0; i < plan.contents.size(); ++i) {
+      if (failures[i]) FailHubApplyItem(plan, before, envelope, plan.contents[i], *failures[i]);
     }
     FinishHubApply(plan);
     const std::int64_t now_ms = ClockOrReal(options_.clock).WallMs();

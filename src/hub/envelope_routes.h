@@ -35,6 +35,8 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +59,10 @@ struct EnvelopeServiceOptions {
   std::size_t max_upload_bytes = kMaxEnvelopeBytes;
   // The most items the hub keeps per vault.
   std::size_t max_items = kMaxHubEnvelopeItems;
+  // Threads that write an apply's item contents at once (the calls are
+  // independent; a folder store's are fsync-bound, S3's round-trip-bound).
+  // One for fewer than 32 contents.
+  std::size_t content_writers = 8;
   // Dates tokens and reports (null: the real clock); must outlive the
   // service.
   Clock* clock = nullptr;
@@ -84,6 +90,11 @@ class EnvelopeService {
                                const std::string& body);
   Result<Envelope> LoadEnvelope(const std::string& vault, const std::string& id);
   Status StoreContent(const std::string& vault, const EnvelopeItem& item);
+  // StoreContent of envelope.items[i] for each i of `indexes`, on up to
+  // content_writers threads; the failures, by position in `indexes`.
+  std::vector<std::optional<Error>> StoreContents(const std::string& vault,
+                                                  const Envelope& envelope,
+                                                  const std::vector<std::size_t>& indexes);
   std::mutex& LockFor(const std::string& vault);
 
   Store& store_;
