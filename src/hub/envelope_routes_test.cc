@@ -566,13 +566,17 @@ std::string UploadOnce(EnvelopeService& service, const std::string& envelope) {
   return nlohmann::json::parse(uploaded.body).value("envelope_id", "");
 }
 
+// Uploads `envelope` and applies it with local_preferred: the apply's reply.
+HubResponse UploadAndApply(EnvelopeService& service, const std::string& envelope) {
+  const std::string id = UploadOnce(service, envelope);
+  return ServeOnce(service, "POST", "v/envelopes/" + id + "/apply",
+                   R"({"policy":"local_preferred"})");
+}
+
 TEST(EnvelopeWrites, AnApplyThatLosesTheRaceForTheItemSetPlansAgainAndKeepsTheOtherHubsItems) {
-  auto racing = std::make_unique<RacingStore>(std::make_unique<MemoryStore>(), /*races=*/2);
-  RacingStore& store = *racing;
+  RacingStore store(std::make_unique<MemoryStore>(), /*races=*/2);
   EnvelopeService service(store, std::make_shared<FakeAuthorizer>());
-  const std::string id = UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a")}));
-  const HubResponse applied =
-      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  const HubResponse applied = UploadAndApply(service, EnvelopeBytes({FileItem("a.txt", "a")}));
   ASSERT_EQ(applied.status, 200) << applied.body;
   EXPECT_EQ(store.raced(), 2);
   const nlohmann::json items = ItemsJson(service);
@@ -584,12 +588,9 @@ TEST(EnvelopeWrites, AnApplyThatLosesTheRaceForTheItemSetPlansAgainAndKeepsTheOt
 }
 
 TEST(EnvelopeWrites, AnApplyThatKeepsLosingStopsWithLockedAndChangesNothingOfItsOwn) {
-  auto racing = std::make_unique<RacingStore>(std::make_unique<MemoryStore>(), /*races=*/1000);
-  RacingStore& store = *racing;
+  RacingStore store(std::make_unique<MemoryStore>(), /*races=*/1000);
   EnvelopeService service(store, std::make_shared<FakeAuthorizer>());
-  const std::string id = UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a")}));
-  const HubResponse applied =
-      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  const HubResponse applied = UploadAndApply(service, EnvelopeBytes({FileItem("a.txt", "a")}));
   EXPECT_EQ(applied.status, 423) << applied.body;
   EXPECT_THAT(applied.body, HasSubstr("KC_SYNC_LOCKED"));
   EXPECT_EQ(store.raced(), kApplyAttempts);
@@ -608,10 +609,8 @@ TEST(EnvelopeWrites, AContentTheStoreRefusesFailsThatItemAndTheOthersApply) {
   rule.times = 1;
   faulty->AddRule(rule);
   EnvelopeService service(*faulty, std::make_shared<FakeAuthorizer>());
-  const std::string id =
-      UploadOnce(service, EnvelopeBytes({FileItem("a.txt", "a"), FileItem("b.txt", "b")}));
-  const HubResponse applied =
-      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  const std::string envelope = EnvelopeBytes({FileItem("a.txt", "a"), FileItem("b.txt", "b")});
+  const HubResponse applied = UploadAndApply(service, envelope);
   ASSERT_EQ(applied.status, 200) << applied.body;
   const nlohmann::json report = nlohmann::json::parse(applied.body);
   EXPECT_EQ(report["outcome"], "partial");
@@ -622,8 +621,7 @@ TEST(EnvelopeWrites, AContentTheStoreRefusesFailsThatItemAndTheOthersApply) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0]["item_id"], "b.txt");
   // Applied again, the failed item is new still and now goes in.
-  const HubResponse again =
-      ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", R"({"policy":"local_preferred"})");
+  const HubResponse again = UploadAndApply(service, envelope);
   EXPECT_EQ(nlohmann::json::parse(again.body)["outcome"], "applied");
   EXPECT_EQ(ItemsJson(service)["items"].size(), 2u);
 }
