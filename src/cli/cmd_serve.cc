@@ -18,6 +18,7 @@
 #include "cli/sync_args.h"
 #include "hub/auth/auth_routes.h"
 #include "hub/auth/hub_auth.h"
+#include "hub/envelope_routes.h"
 #include "hub/health.h"
 #include "hub/open_authorizer.h"
 #include "hub/server.h"
@@ -121,6 +122,11 @@ int RunServe(Context& context, const ServeArgs& args) {
   service_options.feed.clock = &RealClock::Get();
   auto service = std::make_shared<hub::StoreService>(vaults, *authorizer, service_options);
   service->Register(*router);
+  // The seed-003 envelope endpoints (hub/envelope_routes.h).
+  hub::EnvelopeServiceOptions envelope_options;
+  envelope_options.clock = &RealClock::Get();
+  auto envelopes = std::make_shared<hub::EnvelopeService>(**store, *authorizer, envelope_options);
+  envelopes->Register(*router);
   // Registration, challenges and tokens (hub/auth/auth_routes.h).
   if (auto auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer)) {
     hub::RegisterAuthRoutes(*router, auth, HubWallMs);

@@ -218,6 +218,19 @@ nlohmann::json ErrorJson(const std::optional<Error>& e) {
 
 }  // namespace
 
+Error PartialApplyError(const EnvelopeApplyReport& report) {
+  const auto first = std::find_if(report.items.begin(), report.items.end(),
+                                  [](const EnvelopeApplyItem& i) { return i.status == "failed"; });
+  if (first == report.items.end() || !first->error) {
+    return Error(SyncCode::kInternal, Category::kInternal, "no failed item in the report");
+  }
+  return Error(SyncCode::kApplyFailed, first->error->category,
+               std::to_string(report.summary.failed) + " item(s) could not be applied (first: " +
+                   first->item_id + ": " + first->error->message + "); the others were")
+      .With("failed", std::to_string(report.summary.failed))
+      .With("first_item_id", first->item_id);
+}
+
 Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope& envelope,
                                           const EnvelopeApplyOptions& options) {
   HX_RETURN_IF_ERROR(CheckOptions(options));
@@ -334,15 +347,7 @@ Result<EnvelopeApplyReport> ApplyEnvelope(const fs::path& vault, const Envelope&
                        .With("conflicted", std::to_string(report.summary.conflicted));
   } else if (report.summary.failed > 0) {
     report.outcome = "partial";
-    const EnvelopeApplyItem& first =
-        *std::find_if(report.items.begin(), report.items.end(),
-                      [](const EnvelopeApplyItem& i) { return i.status == "failed"; });
-    report.error = Error(SyncCode::kApplyFailed, first.error->category,
-                         std::to_string(report.summary.failed) +
-                             " item(s) could not be applied (first: " + first.item_id + ": " +
-                             first.error->message + "); the others were")
-                       .With("failed", std::to_string(report.summary.failed))
-                       .With("first_item_id", first.item_id);
+    report.error = PartialApplyError(report);
   } else {
     report.outcome = "applied";
   }

@@ -269,8 +269,14 @@ std::string_view ClassifyEnvelopeItem(const EnvelopeItem& item, const LocalItem*
 Result<EnvelopeDiffReport> DiffEnvelope(const fs::path& vault, const Envelope& envelope,
                                         Env& env) {
   HX_ASSIGN_OR_RETURN(auto local, ListFolderItems(vault, env));
-  EnvelopeDiffReport report;
+  EnvelopeDiffReport report = DiffEnvelopeItems(local, envelope);
   report.vault_path = vault.string();
+  return report;
+}
+
+EnvelopeDiffReport DiffEnvelopeItems(const std::map<std::string, LocalItem>& local,
+                                     const Envelope& envelope) {
+  EnvelopeDiffReport report;
   report.schema_version = envelope.schema_version;
   report.source = envelope.source;
   report.exported_utc = envelope.exported_utc;

@@ -97,6 +97,11 @@ struct EnvelopeDiffReport {
 // A dry run: writes nothing.
 Result<EnvelopeDiffReport> DiffEnvelope(const std::filesystem::path& vault,
                                         const Envelope& envelope, Env& env = Env::Default());
+// The same comparison against any item set (the hub's server-side items,
+// hub/envelope_hub.h): vault_path is left empty, local_only lists the ids
+// only `local` has.
+EnvelopeDiffReport DiffEnvelopeItems(const std::map<std::string, LocalItem>& local,
+                                     const Envelope& envelope);
 
 struct EnvelopeApplyOptions {
   MergePolicy policy = MergePolicy::kManualPerItem;
@@ -137,6 +142,11 @@ struct EnvelopeApplyReport {
   nlohmann::json ToJson() const;
   std::string ToHuman() const;
 };
+
+// The error of a report with failed items (outcome "partial"):
+// KC_SYNC_APPLY_FAILED with the first failed item's category, naming it
+// (details failed, first_item_id). Also the hub's (hub/envelope_hub.h).
+Error PartialApplyError(const EnvelopeApplyReport& report);
 
 // Applies `envelope` to the folder. Errors (nothing changed): a policy other
 // than the three of seed 003 (KC_SYNC_MERGE_POLICY_UNSUPPORTED); decisions
