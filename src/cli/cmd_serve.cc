@@ -224,7 +224,7 @@ void RegisterServe(CLI::App& app, Context& context) {
       ->check(CLI::Range(1, 256));
   RegisterServeAdmin(*serve, context);
   serve->callback([&context, args, serve] {
-    if (!serve->get_subcommands().empty()) return;  // enroll, devices or revoke ran
+    if (!serve->get_subcommands().empty()) return;  // enroll, devices, revoke or admin-token ran
     context.exit_code = RunServe(context, *args);
   });
 }

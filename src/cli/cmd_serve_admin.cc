@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "envelope/envelope.h"
+#include "hub/admin_routes.h"
 #include "hub/auth/hub_auth.h"
 #include "json/canonical_json.h"
 #include "store/store.h"
@@ -85,18 +86,6 @@ Result<std::int64_t> ParseDuration(std::string_view text) {
 }
 
 std::string Utc(std::int64_t ms) { return ms > 0 ? FormatUtc(ms * 1'000'000) : "never"; }
-
-nlohmann::json DeviceJson(const hub::DeviceRecord& device) {
-  return {{"device_id", device.device_id},
-          {"name", device.name},
-          {"platform", device.platform},
-          {"role", std::string(hub::RoleName(device.role))},
-          {"created_ms", device.created_ms},
-          {"last_seen_ms", device.last_seen_ms},
-          {"acked_head", device.acked_head},
-          {"revoked", device.revoked},
-          {"revoked_ms", device.revoked_ms}};
-}
 
 Result<Report> MakeReport(std::string human, const nlohmann::json& json) {
   HX_ASSIGN_OR_RETURN(std::string text, WriteCanonicalJson(json));
@@ -179,7 +168,7 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
       HX_ASSIGN_OR_RETURN(const std::vector<hub::DeviceRecord> list,
                           auth.ListDevices(args->vault));
       nlohmann::json rows = nlohmann::json::array();
-      for (const hub::DeviceRecord& device : list) rows.push_back(DeviceJson(device));
+      for (const hub::DeviceRecord& device : list) rows.push_back(hub::DeviceJson(device));
       return MakeReport(DevicesTable(list), {{"vault", args->vault}, {"devices", rows}});
     }));
   });
@@ -198,7 +187,7 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
                           auth.Revoke(args->vault, args->device, now_ms));
       return MakeReport("Revoked device " + Printable(device.name) + " (" + device.device_id +
                             ") of vault " + args->vault + ".\n",
-                        {{"vault", args->vault}, {"device", DeviceJson(device)}});
+                        {{"vault", args->vault}, {"device", hub::DeviceJson(device)}});
     }));
   });
 

@@ -15,14 +15,6 @@ constexpr std::string_view kConflictsNote =
     "Conflict artifacts are files inside the vault's sealed snapshots; the hub holds no vault "
     "key, so it cannot count them. Run 'hx sync conflicts' on a device.";
 
-nlohmann::json DeviceJson(const DeviceRecord& device) {
-  return {{"device_id", device.device_id},   {"name", device.name},
-          {"platform", device.platform},     {"role", std::string(RoleName(device.role))},
-          {"created_ms", device.created_ms}, {"last_seen_ms", device.last_seen_ms},
-          {"acked_head", device.acked_head}, {"revoked", device.revoked},
-          {"revoked_ms", device.revoked_ms}};
-}
-
 HubResponse Refused(const Error& error) {
   HubResponse response = HubResponse::FromError(error);
   response.status = error.category == Category::kAuth ? 401 : response.status;
@@ -30,6 +22,14 @@ HubResponse Refused(const Error& error) {
 }
 
 }  // namespace
+
+nlohmann::json DeviceJson(const DeviceRecord& device) {
+  return {{"device_id", device.device_id},   {"name", device.name},
+          {"platform", device.platform},     {"role", std::string(RoleName(device.role))},
+          {"created_ms", device.created_ms}, {"last_seen_ms", device.last_seen_ms},
+          {"acked_head", device.acked_head}, {"revoked", device.revoked},
+          {"revoked_ms", device.revoked_ms}};
+}
 
 HubResponse AdminStatus(HubAuth& auth, const HubActivity& activity, const HubRequest& request,
                         std::int64_t now_ms) {

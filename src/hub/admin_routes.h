@@ -25,6 +25,8 @@
 #include <functional>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "hub/activity.h"
 #include "hub/auth/hub_auth.h"
 #include "hub/router.h"
@@ -33,6 +35,11 @@ namespace hx::hub {
 
 inline constexpr std::string_view kAdminRoutePrefix = "/v1/_admin/";
 inline constexpr std::size_t kMaxAdminVaults = 100;
+
+// A device record as JSON (the status reply's and `hx serve devices --json`'s
+// row): device_id, name, platform, role, created_ms, last_seen_ms,
+// acked_head, revoked, revoked_ms.
+nlohmann::json DeviceJson(const DeviceRecord& device);
 
 // GET /v1/_admin/status for `request` at `now_ms`.
 HubResponse AdminStatus(HubAuth& auth, const HubActivity& activity, const HubRequest& request,
