@@ -129,7 +129,7 @@ class HubStatusProcessTest : public ::testing::Test {
     fs::create_directories(store_);
     Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(
         {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-        {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_SSE_LIFETIME_MS", "4000"}});
+        {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}});
     ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
     hub_ = std::move(hub).value();
     target_ = "hx://" + hub_->address() + "/notes";
@@ -238,15 +238,40 @@ TEST_F(HubStatusProcessTest, TheSseStreamSendsAnEventWhenAnotherDevicePushes) {
       << stream.received();
   EXPECT_NE(EventIds(stream.received())[1], first);
   EXPECT_EQ(EventIds(stream.received())[1], HeadVersion(TokenOf("b")));
-  // Heartbeats keep it alive; its life is bounded (4 s here): it ends, and
-  // the gauge goes back.
+  // Heartbeats keep it alive.
   ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
     return r.find(": heartbeat\n\n") != std::string::npos;
   }));
-  ASSERT_TRUE(stream.ReadToEnd());
-  EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "0"; })) << OpenFeeds();
+  EXPECT_EQ(stream.received().find("Content-Length"), std::string::npos);
   // A reader's token is enough; no token is not.
   EXPECT_EQ(StatusOf(Get("/v1/notes/feed/stream", "")), 401);
+}
+
+TEST_F(HubStatusProcessTest, AStreamWhoseClientWentAwayIsDroppedFromTheOpenFeeds) {
+  InitDevice("a");
+  {
+    RawConnection stream(hub_->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
+    ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
+      return r.find("retry: 3000") != std::string::npos;
+    }));
+    EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "1"; })) << OpenFeeds();
+  }
+  // The next heartbeats fail to write: the stream is cancelled and dropped.
+  EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "0"; })) << OpenFeeds();
+}
+
+TEST_F(HubStatusProcessTest, AStreamEndsAfterItsLifetime) {
+  // A hub of its own whose streams live 1 s.
+  Result<std::unique_ptr<HubProcess>> short_lived = HubProcess::Start(
+      {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
+      {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
+  ASSERT_TRUE(short_lived.ok()) << short_lived.error().ToShortString();
+  InitDevice("a");
+  RawConnection stream((*short_lived)->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
+  // It ends by itself: the hub closes it.
+  ASSERT_TRUE(stream.ReadToEnd());
+  EXPECT_EQ(StatusOf(stream.received()), 200);
+  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
 }
 
 TEST_F(HubStatusProcessTest, AnAdminTokenOpensTheStatusJsonAndNoVault) {
