@@ -79,6 +79,18 @@ std::string ErrorCodeOfBody(std::string_view body) {
   return std::string(rest.substr(0, n));
 }
 
+Checkpoints::Checkpoints(Sink sink, std::int64_t refresh_ms)
+    : sink_(std::move(sink)), refresh_ms_(refresh_ms), thread_([this] { Run(); }) {}
+
+Checkpoints::~Checkpoints() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
 bool Checkpoints::Observe(const std::string& vault, const std::string& device_id,
                           const std::string& head, std::int64_t now_ms) {
   if (device_id.empty()) return false;
@@ -91,10 +103,33 @@ bool Checkpoints::Observe(const std::string& vault, const std::string& device_id
       return false;
     }
     if (it == last_.end() && last_.size() >= kMaxCheckpointDevices) last_.clear();
+    if (!pending_.contains(key) && pending_.size() >= kMaxCheckpointDevices) return false;
     last_[key] = Last{head, now_ms};
+    pending_[key] = Pending{vault, device_id, head, now_ms};
   }
-  sink_(vault, device_id, head, now_ms);
+  cv_.notify_all();
   return true;
+}
+
+void Checkpoints::Flush() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return pending_.empty() && !writing_; });
+}
+
+void Checkpoints::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
+    if (pending_.empty()) return;  // stopped, and nothing left to write
+    Pending next = std::move(pending_.begin()->second);
+    pending_.erase(pending_.begin());
+    writing_ = true;
+    lock.unlock();
+    sink_(next.vault, next.device_id, next.head, next.now_ms);
+    lock.lock();
+    writing_ = false;
+    cv_.notify_all();
+  }
 }
 
 }  // namespace hx::hub

@@ -17,6 +17,7 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace hx::hub {
@@ -77,32 +79,56 @@ std::string VaultOfPath(std::string_view path);
 std::string ErrorCodeOfBody(std::string_view body);
 
 // The change feed's checkpoints: a device polling with after=<head> has
-// acknowledged that head. Observe calls `sink` (HubAuth::AcknowledgeHead,
-// a store write) only when the device's head differs from the one last
-// written, or when its last write is older than refresh_ms (so "last seen"
-// moves on an idle vault): not a store write per poll. Remembers at most
-// kMaxCheckpointDevices devices (then starts over: a few extra writes).
+// acknowledged that head. Observe queues a call of `sink`
+// (HubAuth::AcknowledgeHead, a store write) only when the device's head
+// differs from the one last written, or when its last write is older than
+// refresh_ms (so "last seen" moves on an idle vault): not a store write per
+// poll. The writes run on a thread of their own, one at a time, so a burst
+// of polls after a push (every device re-polls with the new head) never
+// holds the hub's workers; queued writes of one device coalesce to the
+// newest. Remembers at most kMaxCheckpointDevices devices (then starts over:
+// a few extra writes) and queues at most as many (more are dropped: a
+// checkpoint is best effort). The destructor writes what is queued, then
+// joins the thread.
 inline constexpr std::size_t kMaxCheckpointDevices = 100'000;
 
 class Checkpoints {
  public:
   using Sink = std::function<void(const std::string& vault, const std::string& device_id,
                                   const std::string& head, std::int64_t now_ms)>;
-  Checkpoints(Sink sink, std::int64_t refresh_ms) : sink_(std::move(sink)), refresh_ms_(refresh_ms) {}
+  Checkpoints(Sink sink, std::int64_t refresh_ms);
+  ~Checkpoints();
+  Checkpoints(const Checkpoints&) = delete;
+  Checkpoints& operator=(const Checkpoints&) = delete;
 
-  // True if it called the sink.
+  // True if it queued a write.
   bool Observe(const std::string& vault, const std::string& device_id, const std::string& head,
                std::int64_t now_ms);
+  // Waits until every queued write is done (tests).
+  void Flush();
 
  private:
   struct Last {
     std::string head;
     std::int64_t written_ms = 0;
   };
+  struct Pending {
+    std::string vault;
+    std::string device_id;
+    std::string head;
+    std::int64_t now_ms = 0;
+  };
+  void Run();
+
   const Sink sink_;
   const std::int64_t refresh_ms_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::map<std::string, Last, std::less<>> last_;
+  std::map<std::string, Pending, std::less<>> pending_;
+  bool writing_ = false;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace hx::hub

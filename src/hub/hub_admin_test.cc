@@ -5,6 +5,7 @@
 // bounds of the activity rings.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -125,22 +126,56 @@ TEST(StatusPage, PutsValuesInAsTextAndAllowsOnlyItsOwnScript) {
 }
 
 TEST(Checkpoints, WriteOnlyWhenTheHeadMovesOrTheRecordIsOld) {
-  std::vector<std::string> writes;
+  std::vector<std::string> writes;  // by the checkpoints' thread; read after Flush
   Checkpoints checkpoints(
       [&](const std::string& vault, const std::string& device, const std::string& head,
           std::int64_t) { writes.push_back(vault + "/" + device + "@" + head); },
       /*refresh_ms=*/60'000);
-  EXPECT_TRUE(checkpoints.Observe("notes", "d1", "aa", 0));
+  auto observe = [&](const std::string& device, const std::string& head, std::int64_t now_ms) {
+    const bool queued = checkpoints.Observe("notes", device, head, now_ms);
+    checkpoints.Flush();
+    return queued;
+  };
+  EXPECT_TRUE(observe("d1", "aa", 0));
   // The same head polled again and again: no store write.
-  for (int i = 1; i <= 100; ++i) EXPECT_FALSE(checkpoints.Observe("notes", "d1", "aa", i * 100));
-  EXPECT_TRUE(checkpoints.Observe("notes", "d1", "bb", 20'000));
-  EXPECT_TRUE(checkpoints.Observe("notes", "d2", "bb", 20'000));
+  for (int i = 1; i <= 100; ++i) EXPECT_FALSE(observe("d1", "aa", i * 100));
+  EXPECT_TRUE(observe("d1", "bb", 20'000));
+  EXPECT_TRUE(observe("d2", "bb", 20'000));
   // Once a refresh interval has passed, "last seen" is written again.
-  EXPECT_TRUE(checkpoints.Observe("notes", "d1", "bb", 80'000));
+  EXPECT_TRUE(observe("d1", "bb", 80'000));
   // No device (an open, token-less hub): nothing to record.
-  EXPECT_FALSE(checkpoints.Observe("notes", "", "bb", 90'000));
+  EXPECT_FALSE(observe("", "bb", 90'000));
   EXPECT_EQ(writes, (std::vector<std::string>{"notes/d1@aa", "notes/d1@bb", "notes/d2@bb",
                                               "notes/d1@bb"}));
+}
+
+TEST(Checkpoints, WritesRunOffThePollersThreadAndADevicesQueuedWritesCoalesce) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::string> writes;
+  bool first = true;
+  Checkpoints checkpoints(
+      [&](const std::string&, const std::string& device, const std::string& head,
+          std::int64_t) {
+        writes.push_back(device + "@" + head);
+        if (first) {
+          first = false;
+          entered.set_value();
+          released.wait();  // a slow store write
+        }
+      },
+      /*refresh_ms=*/60'000);
+  ASSERT_TRUE(checkpoints.Observe("notes", "d1", "aa", 0));
+  entered.get_future().wait();
+  // The first write is still running; the poller is not held. Two newer
+  // heads of d1 queue as one write (the newest), d2's as its own.
+  EXPECT_TRUE(checkpoints.Observe("notes", "d1", "bb", 1));
+  EXPECT_TRUE(checkpoints.Observe("notes", "d1", "cc", 2));
+  EXPECT_TRUE(checkpoints.Observe("notes", "d2", "cc", 2));
+  release.set_value();
+  checkpoints.Flush();
+  EXPECT_EQ(writes, (std::vector<std::string>{"d1@aa", "d1@cc", "d2@cc"}));
 }
 
 TEST(SseStream, HandsPiecesInOrderThenEndsAndEndsAReaderThatFallsBehind) {

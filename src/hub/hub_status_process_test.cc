@@ -206,13 +206,16 @@ TEST_F(HubStatusProcessTest, AFeedPollWithTheHeadIsTheDevicesCheckpointShownBySe
   ASSERT_FALSE(head.empty());
   const std::string poll = Get("/v1/notes/feed?after=" + head + "&wait_ms=0", token);
   ASSERT_EQ(StatusOf(poll), 200) << poll;
-  // The global flag after the command (it used to be refused).
-  const ProcessRun devices =
-      Hx({"serve", "devices", "--store", store_, "--vault", "notes", "--json"});
-  ASSERT_EQ(devices.exit_code, 0) << devices.output;
-  const nlohmann::json listed = nlohmann::json::parse(devices.output);
-  ASSERT_EQ(listed["devices"].size(), 1u) << devices.output;
-  EXPECT_EQ(listed["devices"][0]["acked_head"], head) << devices.output;
+  // The checkpoint is written off the poll's thread: wait for it. The global
+  // flag follows the command (it used to be refused).
+  nlohmann::json listed;
+  ASSERT_TRUE(WaitFor([&] {
+    const ProcessRun devices =
+        Hx({"serve", "devices", "--store", store_, "--vault", "notes", "--json"});
+    if (devices.exit_code != 0) return false;
+    listed = nlohmann::json::parse(devices.output);
+    return listed["devices"].size() == 1 && listed["devices"][0]["acked_head"] == head;
+  })) << listed.dump();
   EXPECT_GT(listed["devices"][0]["last_seen_ms"].get<std::int64_t>(), 0);
   const ProcessRun table = Hx({"serve", "devices", "--store", store_, "--vault", "notes"});
   EXPECT_NE(table.output.find(head), std::string::npos) << table.output;
