@@ -177,7 +177,8 @@ int RunServe(Context& context, const ServeArgs& args) {
   options.worker_threads = args.workers;
   options.observe = [activity](std::string_view method, std::string_view path,
                                std::string_view route, const hub::HubResponse& response) {
-    if (response.status < 400) return;
+    // A missing object is the store protocol's answer, not an error.
+    if (response.status < 400 || (response.status == 404 && route == "/v1/")) return;
     activity->RecordError({.at_ms = HubWallMs(),
                            .method = std::string(method),
                            .route = std::string(route),
