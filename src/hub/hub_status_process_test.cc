@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -219,6 +221,35 @@ TEST_F(HubStatusProcessTest, AFeedPollWithTheHeadIsTheDevicesCheckpointShownBySe
   EXPECT_GT(listed["devices"][0]["last_seen_ms"].get<std::int64_t>(), 0);
   const ProcessRun table = Hx({"serve", "devices", "--store", store_, "--vault", "notes"});
   EXPECT_NE(table.output.find(head), std::string::npos) << table.output;
+}
+
+TEST_F(HubStatusProcessTest, AWatchingAgentsCheckpointFollowsTheHead) {
+  InitDevice("a");
+  InitDevice("b");
+  Push("a", "one.txt");
+  const pid_t watch = hx::testing::StartProcess(HxBinary(), {"sync", "watch", Vault("b")},
+                                                {"HX_PASSPHRASE="}, dir_.path() / "watch.log");
+  // The agent's notifier long-polls with the head it last saw: that head
+  // becomes b's checkpoint, and follows a's next push.
+  auto acked_head_of_b = [&] {
+    const ProcessRun devices =
+        Hx({"--json", "serve", "devices", "--store", store_, "--vault", "notes"});
+    if (devices.exit_code != 0) return std::string("<error>");
+    const nlohmann::json listed = nlohmann::json::parse(devices.output);
+    for (const nlohmann::json& device : listed["devices"]) {
+      if (device["name"] == "b") return device["acked_head"].get<std::string>();
+    }
+    return std::string("<none>");
+  };
+  const std::string token = TokenOf("a");
+  std::string head = HeadVersion(token);
+  EXPECT_TRUE(WaitFor([&] { return acked_head_of_b() == head; })) << acked_head_of_b();
+  Push("a", "two.txt");
+  head = HeadVersion(token);
+  EXPECT_TRUE(WaitFor([&] { return acked_head_of_b() == head; })) << acked_head_of_b();
+  kill(watch, SIGTERM);
+  int status = 0;
+  waitpid(watch, &status, 0);
 }
 
 TEST_F(HubStatusProcessTest, TheSseStreamSendsAnEventWhenAnotherDevicePushes) {
