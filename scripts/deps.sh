@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libzip-dev libuv1-dev libsqlite3-dev libjemalloc-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libclang-rt-14-dev
   python3-prometheus-client
+  chromium chromium-driver python3-selenium
   json-schema-test-suite
   dpkg-dev zsh fish groff-base
 )

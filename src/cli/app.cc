@@ -48,16 +48,9 @@ int UsageError(CLI::App& app, Context& context, const CLI::ParseError& e) {
 
 }  // namespace
 
-void BuildApp(CLI::App& app, Context& context) {
-  app.description(kDescription);
-  app.name("hx");
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "hx " HX_VERSION " (store format 1)",
-                       "Print the hx version and store format version (as hx version)");
+void AddGlobalOptions(CLI::App& app, Context& context) {
   app.add_flag("--json", context.output.json,
                "Print one JSON document on stdout (results and errors) for machines");
-  // The global flags may also follow the subcommand (hx sync push X --quiet).
-  app.fallthrough();
   app.add_option("--progress", context.obs.progress,
                  "Progress of push, pull and link on stderr: auto (a line redrawn on a "
                  "terminal, nothing otherwise), json (JSON lines, for apps) or none")
@@ -69,6 +62,17 @@ void BuildApp(CLI::App& app, Context& context) {
                  "trace, debug, info, warn, error or off (default: HX_LOG, else info with "
                  "--log-file, else off); file names are logged only at debug")
       ->type_name(ChoicesTypeName("LEVEL", {"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+void BuildApp(CLI::App& app, Context& context) {
+  app.description(kDescription);
+  app.name("hx");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hx " HX_VERSION " (store format 1)",
+                       "Print the hx version and store format version (as hx version)");
+  // The global flags may also follow the subcommand (hx sync push X --quiet).
+  app.fallthrough();
+  AddGlobalOptions(app, context);
   app.parse_complete_callback([&app, &context] {
     context.output.quiet = context.obs.quiet;
     if (Status flags = ApplyObsFlags(context.obs); !flags.ok()) {

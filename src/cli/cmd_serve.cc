@@ -16,6 +16,8 @@
 
 #include "cli/commands.h"
 #include "cli/sync_args.h"
+#include "hub/activity.h"
+#include "hub/admin_routes.h"
 #include "hub/auth/auth_routes.h"
 #include "hub/auth/hub_auth.h"
 #include "hub/envelope_routes.h"
@@ -75,6 +77,31 @@ Result<std::shared_ptr<hub::Authorizer>> OpenAuthorizer(const ServeArgs& args, S
   return std::shared_ptr<hub::Authorizer>(MakeHubAuth(store));
 }
 
+// Pushes (head.json writes) go to the status page's ring; a device's feed
+// poll with after=<head> is its checkpoint, written to its record at most
+// when the head changes or every 5 minutes (hub/activity.h, Checkpoints).
+void WireHubActivity(hub::StoreServiceOptions& options,
+                     const std::shared_ptr<hub::HubActivity>& activity,
+                     const std::shared_ptr<hub::HubAuth>& auth) {
+  options.on_head_written = [activity](const std::string& vault, const std::string& device,
+                                       const std::string& head) {
+    activity->RecordPush(vault, {.at_ms = HubWallMs(), .head = head, .device_id = device});
+  };
+  if (!auth) return;
+  auto checkpoints = std::make_shared<hub::Checkpoints>(
+      [auth](const std::string& vault, const std::string& device, const std::string& head,
+             std::int64_t now_ms) {
+        // A failed checkpoint costs only the page's freshness; the feed
+        // answers anyway.
+        (void)auth->AcknowledgeHead(vault, device, head, now_ms);
+      },
+      /*refresh_ms=*/5 * 60 * 1000);
+  options.on_feed_poll = [checkpoints](const std::string& vault, const std::string& device,
+                                       const std::string& head) {
+    checkpoints->Observe(vault, device, head, HubWallMs());
+  };
+}
+
 // A hub holds a socket per device (most of them waiting on the feed): raise
 // the soft limit of open files to the hard one.
 void RaiseOpenFileLimit() {
@@ -120,6 +147,17 @@ int RunServe(Context& context, const ServeArgs& args) {
   hub::StoreServiceOptions service_options;
   service_options.clock = &RealClock::Get();
   service_options.feed.clock = &RealClock::Get();
+  // Tests only, not options: a short SSE heartbeat and lifetime.
+  if (const char* ms = std::getenv("HX_TEST_HUB_SSE_HEARTBEAT_MS"); ms && std::atoll(ms) > 0) {
+    service_options.feed.heartbeat_ms = std::atoll(ms);
+  }
+  if (const char* ms = std::getenv("HX_TEST_HUB_SSE_LIFETIME_MS"); ms && std::atoll(ms) > 0) {
+    service_options.feed.stream_lifetime_ms = std::atoll(ms);
+  }
+  // The status page's rings and the feed's checkpoints (hub/activity.h).
+  auto activity = std::make_shared<hub::HubActivity>();
+  auto hub_auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer);
+  WireHubActivity(service_options, activity, hub_auth);
   auto service = std::make_shared<hub::StoreService>(vaults, *authorizer, service_options);
   service->Register(*router);
   // The seed-003 envelope endpoints (hub/envelope_routes.h).
@@ -128,8 +166,9 @@ int RunServe(Context& context, const ServeArgs& args) {
   auto envelopes = std::make_shared<hub::EnvelopeService>(**store, *authorizer, envelope_options);
   envelopes->Register(*router);
   // Registration, challenges and tokens (hub/auth/auth_routes.h).
-  if (auto auth = std::dynamic_pointer_cast<hub::HubAuth>(*authorizer)) {
-    hub::RegisterAuthRoutes(*router, auth, HubWallMs);
+  if (hub_auth) {
+    hub::RegisterAuthRoutes(*router, hub_auth, HubWallMs);
+    hub::RegisterAdminRoutes(*router, hub_auth, activity, HubWallMs);
   }
 
   RaiseOpenFileLimit();
@@ -142,6 +181,17 @@ int RunServe(Context& context, const ServeArgs& args) {
   }
   options.io_threads = args.io_threads;
   options.worker_threads = args.workers;
+  options.observe = [activity](std::string_view method, std::string_view path,
+                               std::string_view route, const hub::HubResponse& response) {
+    // A missing object is the store protocol's answer, not an error.
+    if (response.status < 400 || (response.status == 404 && route == "/v1/")) return;
+    activity->RecordError({.at_ms = HubWallMs(),
+                           .method = std::string(method),
+                           .route = std::string(route),
+                           .vault = hub::VaultOfPath(path),
+                           .status = response.status,
+                           .code = hub::ErrorCodeOfBody(response.body)});
+  };
   Result<std::unique_ptr<hub::HubServer>> server = hub::HubServer::Start(options, router);
   if (!server.ok()) return fail(server.error());
   std::printf("hx serve: listening on %s\n", (*server)->url().c_str());
@@ -181,7 +231,7 @@ void RegisterServe(CLI::App& app, Context& context) {
       ->check(CLI::Range(1, 256));
   RegisterServeAdmin(*serve, context);
   serve->callback([&context, args, serve] {
-    if (!serve->get_subcommands().empty()) return;  // enroll, devices or revoke ran
+    if (!serve->get_subcommands().empty()) return;  // enroll, devices, revoke or admin-token ran
     context.exit_code = RunServe(context, *args);
   });
 }

@@ -1,4 +1,4 @@
-// hx serve enroll|devices|revoke: the hub's administration, done directly on
+// hx serve enroll|devices|revoke|admin-token: the hub's administration, done directly on
 // the store the hub uses (hub/auth/hub_auth.h), so it works whether or not a
 // hub is running, and a running hub sees the result (a revocation within one
 // token lifetime; a code at once).
@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/sync_args.h"
 #include "envelope/envelope.h"
+#include "hub/admin_routes.h"
 #include "hub/auth/hub_auth.h"
 #include "json/canonical_json.h"
 #include "store/store.h"
@@ -32,11 +33,16 @@ struct ServeAdminArgs {
   std::string vault;
   std::string role = "writer";
   std::string expires = "24h";
+  std::string admin_expires = "8h";
   std::string device;
   std::optional<std::int64_t> now_ms;
 };
 
-void AddStoreArgs(CLI::App* cmd, ServeAdminArgs& args) {
+// The backing store's options (and --now-ms); with `vault`, --vault too.
+// Each command also takes the global flags itself (it does not fall through).
+void AddStoreArgs(CLI::App* cmd, ServeAdminArgs& args, Context& context, bool vault = true) {
+  cmd->fallthrough(false);
+  AddGlobalOptions(*cmd, context);
   cmd->add_option("--store", args.store,
                   "The hub's backing store (as given to hx serve --store): a path, file:///abs, "
                   "s3://bucket/prefix or s3+endpoint://bucket/prefix")
@@ -44,7 +50,7 @@ void AddStoreArgs(CLI::App* cmd, ServeAdminArgs& args) {
   cmd->add_option("--endpoint", args.endpoint, "S3 endpoint URL for s3+endpoint:// stores");
   cmd->add_flag("--path-style", args.path_style, "S3 path-style addressing");
   cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
-  cmd->add_option("--vault", args.vault, "The vault's name on the hub")->required();
+  if (vault) cmd->add_option("--vault", args.vault, "The vault's name on the hub")->required();
   AddNowMsOption(cmd, args.now_ms, "The time of the command, in ms since the epoch (default: the "
                                    "clock)");
 }
@@ -80,18 +86,6 @@ Result<std::int64_t> ParseDuration(std::string_view text) {
 }
 
 std::string Utc(std::int64_t ms) { return ms > 0 ? FormatUtc(ms * 1'000'000) : "never"; }
-
-nlohmann::json DeviceJson(const hub::DeviceRecord& device) {
-  return {{"device_id", device.device_id},
-          {"name", device.name},
-          {"platform", device.platform},
-          {"role", std::string(hub::RoleName(device.role))},
-          {"created_ms", device.created_ms},
-          {"last_seen_ms", device.last_seen_ms},
-          {"acked_head", device.acked_head},
-          {"revoked", device.revoked},
-          {"revoked_ms", device.revoked_ms}};
-}
 
 Result<Report> MakeReport(std::string human, const nlohmann::json& json) {
   HX_ASSIGN_OR_RETURN(std::string text, WriteCanonicalJson(json));
@@ -132,14 +126,13 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   auto args = std::make_shared<ServeAdminArgs>();
   // Each command below is made with fallthrough(false): `hx serve`'s own
   // options (--listen, --tls-cert, ...) do not apply to it, and CLI11 would
-  // otherwise hand them to the server. Global flags go before `serve`
-  // (hx --json serve devices ...).
+  // otherwise hand them to the server. So each takes the global flags itself
+  // (hx serve devices ... --json as well as hx --json serve devices ...).
 
   CLI::App* enroll = serve.add_subcommand(
       "enroll", "Make a one-time enrollment code for a new device of a vault (printed on the "
                 "last line; give it to 'hx sync init ... --enroll CODE')");
-  enroll->fallthrough(false);
-  AddStoreArgs(enroll, *args);
+  AddStoreArgs(enroll, *args, context);
   enroll->add_option("--role", args->role, "What the device may do: writer or reader")
       ->type_name("writer|reader")
       ->check(CLI::IsMember({"writer", "reader"}));
@@ -168,15 +161,14 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   CLI::App* devices =
       serve.add_subcommand("devices", "List a vault's devices: name, platform, role, last seen, "
                                       "last head acknowledged, revoked");
-  devices->fallthrough(false);
-  AddStoreArgs(devices, *args);
+  AddStoreArgs(devices, *args, context);
   devices->callback([&context, args] {
     context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
                                                                 std::int64_t) -> Result<Report> {
       HX_ASSIGN_OR_RETURN(const std::vector<hub::DeviceRecord> list,
                           auth.ListDevices(args->vault));
       nlohmann::json rows = nlohmann::json::array();
-      for (const hub::DeviceRecord& device : list) rows.push_back(DeviceJson(device));
+      for (const hub::DeviceRecord& device : list) rows.push_back(hub::DeviceJson(device));
       return MakeReport(DevicesTable(list), {{"vault", args->vault}, {"devices", rows}});
     }));
   });
@@ -184,8 +176,7 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   CLI::App* revoke = serve.add_subcommand(
       "revoke", "Revoke a device: its tokens stop working at once on a hub that revoked it and "
                 "within 15 minutes on the others; it cannot get new ones");
-  revoke->fallthrough(false);
-  AddStoreArgs(revoke, *args);
+  AddStoreArgs(revoke, *args, context);
   revoke->add_option("device", args->device, "The device's id or name (see hx serve devices)")
       ->required();
   revoke->callback([&context, args] {
@@ -196,7 +187,30 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
                           auth.Revoke(args->vault, args->device, now_ms));
       return MakeReport("Revoked device " + Printable(device.name) + " (" + device.device_id +
                             ") of vault " + args->vault + ".\n",
-                        {{"vault", args->vault}, {"device", DeviceJson(device)}});
+                        {{"vault", args->vault}, {"device", hub::DeviceJson(device)}});
+    }));
+  });
+
+  CLI::App* admin_token = serve.add_subcommand(
+      "admin-token", "Make an admin token for the hub's status page (https://HOST:PORT/): the "
+                     "whole hub, every vault's devices and recent activity, read only; it opens "
+                     "no vault's data. Printed on the last line");
+  AddStoreArgs(admin_token, *args, context, /*vault=*/false);
+  admin_token->add_option("--expires", args->admin_expires,
+                          "How long the token stays valid, e.g. 30m, 8h (default), 7d (at most)")
+      ->type_name("DURATION");
+  admin_token->callback([&context, args] {
+    context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
+                                                                std::int64_t now_ms)
+                                                                -> Result<Report> {
+      HX_ASSIGN_OR_RETURN(const std::int64_t lifetime, ParseDuration(args->admin_expires));
+      HX_ASSIGN_OR_RETURN(const hub::IssuedToken token, auth.IssueAdminToken(lifetime, now_ms));
+      std::string human = "Admin token for the whole hub (read only, valid until " +
+                          Utc(token.expires_ms) +
+                          "; keep it secret, paste it into the status page's sign-in):\n" +
+                          token.token + "\n";
+      return MakeReport(std::move(human),
+                        {{"role", "admin"}, {"expires_ms", token.expires_ms}, {"token", token.token}});
     }));
   });
 }

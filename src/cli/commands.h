@@ -53,9 +53,13 @@ void RegisterExplain(CLI::App& app, Context& context);
 void RegisterDiag(CLI::App& app, Context& context);
 // hx key change-passphrase (cmd_key.cc).
 void RegisterKey(CLI::App& app, Context& context);
+// The global flags (--json, --progress, -q, --log-file, --log-level) on
+// `app`, bound to `context` (app.cc). A command that does not fall through
+// to its parent (hx serve enroll) adds them itself.
+void AddGlobalOptions(CLI::App& app, Context& context);
 // hx serve: the hub (cmd_serve.cc).
 void RegisterServe(CLI::App& app, Context& context);
-// hx serve enroll|devices|revoke, added to the `hx serve` group (cmd_serve_admin.cc;
+// hx serve enroll|devices|revoke|admin-token, added to the `hx serve` group (cmd_serve_admin.cc;
 // cmd_serve.cc owns the group and calls this).
 void RegisterServeAdmin(CLI::App& serve, Context& context);
 // hx sync init --enroll CODE (hub_enroll.cc): enrolls this device with the

@@ -30,6 +30,14 @@ HubResponse FeedReply(bool changed, const std::optional<StoreVersion>& head) {
   return HubResponse::Json(200, std::move(body));
 }
 
+HubResponse Busy() {
+  HubResponse busy = HubResponse::FromError(
+      Error(SyncCode::kNetworkFailed, Category::kThrottling,
+            "the hub holds as many change-feed requests as it may; retry shortly"));
+  busy.status = 429;
+  return busy;
+}
+
 }  // namespace
 
 FeedService::FeedService(std::shared_ptr<VaultStores> stores, FeedOptions options)
@@ -47,6 +55,10 @@ void FeedService::Stop() {
     OpenFeeds().Add(-static_cast<std::int64_t>(count_));
     count_ = 0;
     waiters_.clear();
+    for (auto& [vault, list] : streams_) {
+      for (Subscriber& subscriber : list) subscriber.stream->End();
+    }
+    streams_.clear();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -72,21 +84,70 @@ void FeedService::Wait(const std::string& vault, const StoreVersion& after, std:
   if (stop_) return;
   if (count_ >= options_.max_waiters) {
     lock.unlock();
-    HubResponse busy = HubResponse::FromError(
-        Error(SyncCode::kNetworkFailed, Category::kThrottling,
-              "the hub holds as many change-feed requests as it may; retry shortly"));
-    busy.status = 429;
-    return respond(std::move(busy));
+    return respond(Busy());
   }
   waiters_[vault].push_back(Waiter{after, NowMs(ClockOrReal(options_.clock)) + wait_ms, std::move(respond)});
   ++count_;
   OpenFeeds().Add(1);
 }
 
+void FeedService::Stream(const std::string& vault, const StoreVersion& after, Responder respond) {
+  const Result<std::optional<StoreVersion>> head = ReadHead(vault);
+  if (!head.ok()) return respond(HubResponse::FromError(head.error()));
+  const StoreVersion current = head->value_or("");
+  auto stream = std::make_shared<SseStream>();
+  stream->Push(std::string(kSseRetry));
+  if (current != after) {
+    stream->Push(SseHeadEvent(*head ? std::optional<std::string>(EncodeVersion(**head))
+                                    : std::nullopt));
+  }
+  const std::int64_t now = NowMs(ClockOrReal(options_.clock));
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    if (count_ >= options_.max_waiters) return respond(Busy());
+    streams_[vault].push_back(Subscriber{stream, current, now + options_.heartbeat_ms,
+                                         now + options_.stream_lifetime_ms});
+    ++count_;
+    OpenFeeds().Add(1);
+  }
+  HubResponse response;
+  response.content_type = "text/event-stream";
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.headers.emplace_back("X-Accel-Buffering", "no");
+  response.stream = std::move(stream);
+  respond(std::move(response));
+}
+
+std::size_t FeedService::TendStreams(std::int64_t now_ms) {
+  std::size_t removed = 0;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    std::vector<Subscriber> keep;
+    for (Subscriber& subscriber : it->second) {
+      if (subscriber.stream->cancelled() || subscriber.end_ms <= now_ms) {
+        subscriber.stream->End();
+        ++removed;
+        continue;
+      }
+      if (subscriber.next_heartbeat_ms <= now_ms) {
+        subscriber.next_heartbeat_ms = now_ms + options_.heartbeat_ms;
+        if (!subscriber.stream->Push(std::string(kSseHeartbeat))) {
+          ++removed;
+          continue;
+        }
+      }
+      keep.push_back(std::move(subscriber));
+    }
+    it->second = std::move(keep);
+    it = it->second.empty() ? streams_.erase(it) : std::next(it);
+  }
+  return removed;
+}
+
 void FeedService::Notify(const std::string& vault) {
   {
     std::lock_guard lock(mu_);
-    if (!waiters_.contains(vault)) return;
+    if (!waiters_.contains(vault) && !streams_.contains(vault)) return;
     notified_.push_back(vault);
   }
   cv_.notify_all();
@@ -112,6 +173,9 @@ void FeedService::Sweep(bool all_vaults_due) {
     std::lock_guard lock(mu_);
     if (all_vaults_due) {
       for (const auto& [vault, list] : waiters_) vaults.push_back(vault);
+      for (const auto& [vault, list] : streams_) {
+        if (!waiters_.contains(vault)) vaults.push_back(vault);
+      }
     } else {
       vaults = notified_;
     }
@@ -123,6 +187,14 @@ void FeedService::Sweep(bool all_vaults_due) {
     if (!head.ok()) continue;  // the next poll looks again; the waits still end on time
     const StoreVersion current = head->value_or("");
     std::lock_guard lock(mu_);
+    if (auto streams = streams_.find(vault); streams != streams_.end()) {
+      for (Subscriber& subscriber : streams->second) {
+        if (subscriber.last == current) continue;
+        subscriber.last = current;
+        subscriber.stream->Push(SseHeadEvent(
+            *head ? std::optional<std::string>(EncodeVersion(**head)) : std::nullopt));
+      }
+    }
     auto it = waiters_.find(vault);
     if (it == waiters_.end()) continue;
     std::vector<Waiter> keep;
@@ -154,8 +226,9 @@ void FeedService::Sweep(bool all_vaults_due) {
       it->second = std::move(keep);
       it = it->second.empty() ? waiters_.erase(it) : std::next(it);
     }
-    count_ -= std::min(count_, answers.size());
-    OpenFeeds().Add(-static_cast<std::int64_t>(answers.size()));
+    const std::size_t ended = answers.size() + TendStreams(now);
+    count_ -= std::min(count_, ended);
+    OpenFeeds().Add(-static_cast<std::int64_t>(ended));
   }
   for (auto& [respond, response] : answers) respond(std::move(response));
 }

@@ -12,9 +12,17 @@
 // waiters each poll_interval_ms (GetIfNoneMatch: one bodiless 304 on S3),
 // which catches writes through other hubs over the same bucket.
 //
-// Bounds: at most max_waiters parked requests (more are answered 429,
-// KC_SYNC_NETWORK_FAILED kThrottling, retryable); the gauge hx_hub_open_feeds
-// counts them.
+// The same feed as server-sent events (Stream; GET .../feed/stream, hub/sse.h):
+// one long reply per client with an event each time the head moves, a
+// heartbeat comment every heartbeat_ms, ended after stream_lifetime_ms (the
+// client reconnects, EventSource by itself, with Last-Event-ID). For apps and
+// browsers; the agent's notifier keeps the long poll (store/hub/hub_notifier.h:
+// one request, one answer, no parser of a stream, and it works through every
+// proxy that passes a plain request).
+//
+// Bounds: at most max_waiters parked requests and open streams together
+// (more are answered 429, KC_SYNC_NETWORK_FAILED kThrottling, retryable);
+// the gauge hx_hub_open_feeds counts both.
 //
 // Thread-safety: thread-safe. Stop (or the destructor) drops every parked
 // request without answering it; call it before the server stops.
@@ -32,6 +40,7 @@
 
 #include "base/clock.h"
 #include "hub/router.h"
+#include "hub/sse.h"
 #include "hub/vault_stores.h"
 #include "store/store.h"
 
@@ -42,6 +51,9 @@ inline constexpr std::string_view kHubOpenFeeds = "hx_hub_open_feeds";
 struct FeedOptions {
   std::int64_t poll_interval_ms = 1000;
   std::size_t max_waiters = 20'000;
+  // SSE: a heartbeat comment this often, and the longest life of a stream.
+  std::int64_t heartbeat_ms = 15'000;
+  std::int64_t stream_lifetime_ms = 10 * 60 * 1000;
   // Times the waits (null: the real clock, os/real_clock.h); must outlive
   // the service.
   Clock* clock = nullptr;
@@ -58,6 +70,9 @@ class FeedService {
   // none seen). Called on a worker thread; reads the head once.
   void Wait(const std::string& vault, const StoreVersion& after, std::int64_t wait_ms,
             Responder respond);
+  // Answers with an SSE stream (hub/sse.h) of `vault`'s head moves after
+  // `after` ("": none seen). Called on a worker thread; reads the head once.
+  void Stream(const std::string& vault, const StoreVersion& after, Responder respond);
   // The head of `vault` was written through this hub.
   void Notify(const std::string& vault);
   void Stop();
@@ -69,7 +84,16 @@ class FeedService {
     Responder respond;
   };
   // The head's version, or nullopt if absent; errors as the store's.
+  struct Subscriber {
+    std::shared_ptr<SseStream> stream;
+    StoreVersion last;
+    std::int64_t next_heartbeat_ms;
+    std::int64_t end_ms;
+  };
   Result<std::optional<StoreVersion>> ReadHead(const std::string& vault);
+  // Streams' heartbeats, ends and dropped connections; under mu_. The count
+  // removed.
+  std::size_t TendStreams(std::int64_t now_ms);
   void Run();
   void Sweep(bool all_vaults_due);
 
@@ -80,6 +104,7 @@ class FeedService {
   bool stop_ = false;
   std::vector<std::string> notified_;
   std::map<std::string, std::vector<Waiter>> waiters_;
+  std::map<std::string, std::vector<Subscriber>> streams_;
   std::size_t count_ = 0;
   std::thread thread_;
 };

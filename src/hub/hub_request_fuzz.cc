@@ -70,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(!backing.starts_with(hx::hub::kHubStatePrefix));
   if (parsed->op == hx::hub::StoreOp::kList) {
     Check(hx::ValidateStorePrefix(parsed->key).ok());
-  } else if (parsed->op != hx::hub::StoreOp::kFeed) {
+  } else if (parsed->op != hx::hub::StoreOp::kFeed &&
+             parsed->op != hx::hub::StoreOp::kFeedStream) {
     Check(hx::IsValidStoreKey(parsed->key));
   }
   return 0;

@@ -88,7 +88,7 @@ Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t 
   HX_RETURN_IF_ERROR(ValidateVaultName(out.vault));
   const std::string_view route = rest.substr(slash + 1);
   const std::string& method = request.method;
-  if (route == "list" || route == "feed") {
+  if (route == "list" || route == "feed" || route == "feed/stream") {
     if (method != "GET") return Invalid("/" + std::string(route) + " takes GET");
     if (!request.body.empty()) return Invalid("a GET request has no body");
     if (route == "list") {
@@ -102,9 +102,12 @@ Result<StoreRequest> ParseStoreRequest(const HubRequest& request, std::uint64_t 
       if (!valid.ok()) return Invalid("the list prefix is not a valid key prefix");
       return out;
     }
-    out.op = StoreOp::kFeed;
+    out.op = route == "feed" ? StoreOp::kFeed : StoreOp::kFeedStream;
     if (request.Query("after")) {
       HX_ASSIGN_OR_RETURN(out.version, VersionParam(request, "after"));
+    } else if (out.op == StoreOp::kFeedStream && !request.Header("last-event-id").empty()) {
+      // A reconnecting EventSource names the last event's id, the head's hex.
+      HX_ASSIGN_OR_RETURN(out.version, DecodeVersion(request.Header("last-event-id")));
     }
     if (request.Query("wait_ms")) {
       HX_ASSIGN_OR_RETURN(const std::uint64_t wait,

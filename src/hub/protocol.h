@@ -16,6 +16,8 @@
 //   DELETE <vault>/o/<key>                   Delete: 200
 //   GET    <vault>/list?prefix=P             List: 200 {"objects":[{key,size}]}
 //   GET    <vault>/feed?after=V&wait_ms=W    the change feed (feed.h)
+//   GET    <vault>/feed/stream?after=V       the feed as server-sent events
+//                                            (after: else Last-Event-ID)
 //
 // Versions (V, X-Hx-Version, "version") are the backing store's version
 // tags hex-encoded (an S3 ETag holds quotes), at most kMaxVersionBytes
@@ -55,6 +57,7 @@ enum class StoreOp {
   kDelete,
   kList,
   kFeed,
+  kFeedStream,
 };
 
 struct StoreRequest {

@@ -120,17 +120,24 @@ void Router::HandleAsync(std::string method, std::string prefix, AsyncHandler ha
   routes_.push_back(Route{std::move(method), std::move(prefix), std::move(handler)});
 }
 
+void Router::HandleExact(std::string method, std::string path, Handler handler) {
+  Handle(std::move(method), std::move(path), std::move(handler));
+  routes_.back().exact = true;
+}
+
 std::optional<Router::Match> Router::Find(std::string_view method, std::string_view path,
                                           bool* method_allowed) const {
   const Route* best = nullptr;
   bool other_method = false;
   for (const Route& route : routes_) {
     if (!path.starts_with(route.prefix)) continue;
+    if (route.exact && path.size() != route.prefix.size()) continue;
     if (route.method != method) {
       other_method = true;
       continue;
     }
-    if (best == nullptr || route.prefix.size() > best->prefix.size()) best = &route;
+    if (best == nullptr || route.exact || route.prefix.size() > best->prefix.size()) best = &route;
+    if (route.exact) break;
   }
   if (method_allowed != nullptr) *method_allowed = other_method;
   if (best == nullptr) return std::nullopt;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,11 +59,26 @@ struct HubRequest {
   std::optional<std::string> Query(std::string_view name) const;
 };
 
+// A reply streamed after its head (server-sent events, hub/sse.h): the
+// server writes the head (no Content-Length, Connection: close), then asks
+// Next for each piece and writes it, until Next hands nullopt; then it
+// closes the connection. Next is called again only after the previous
+// piece is written; Cancel when the connection ends first (a failed
+// write). Implementations are thread-safe: `deliver` may run on any thread.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual void Next(std::function<void(std::optional<std::string>)> deliver) = 0;
+  virtual void Cancel() = 0;
+};
+
 struct HubResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set: the body is streamed (status and headers as above; body ignored).
+  std::shared_ptr<ResponseStream> stream;
 
   // `json` (a serialized object) with `status`.
   static HubResponse Json(int status, std::string json);
@@ -87,6 +103,9 @@ class Router {
   // "HEAD") and every path starting with `prefix` ("/healthz", "/v1/").
   void Handle(std::string method, std::string prefix, Handler handler);
   void HandleAsync(std::string method, std::string prefix, AsyncHandler handler);
+  // Registers `handler` for `method` and exactly the path `path` (the
+  // status page "/"): it wins over every prefix.
+  void HandleExact(std::string method, std::string path, Handler handler);
 
   struct Match {
     const AsyncHandler* handler = nullptr;
@@ -105,6 +124,7 @@ class Router {
     std::string method;
     std::string prefix;
     AsyncHandler handler;
+    bool exact = false;
   };
   std::vector<Route> routes_;
 };

@@ -262,6 +262,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void Write(HubResponse response) {
+    if (response.stream) return WriteStreamHead(std::move(response));
     auto reply = std::make_shared<http::response<http::string_body>>();
     reply->version(11);
     reply->result(static_cast<unsigned>(response.status));
@@ -281,6 +282,46 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                         if (ec || self->close_after_) return self->Close();
                         self->Read();
                       });
+  }
+
+  // A streamed reply: the head, then each piece the stream hands, then the
+  // end of the connection (the body runs to it: no length, no chunks).
+  void WriteStreamHead(HubResponse response) {
+    stream_body_ = std::move(response.stream);
+    close_after_ = true;
+    std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                       std::string(http::obsolete_reason(static_cast<http::status>(
+                           response.status))) +
+                       "\r\nServer: hx-hub\r\nContent-Type: " + response.content_type +
+                       "\r\nConnection: close\r\n";
+    for (auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    WritePiece(std::move(head));
+  }
+
+  void WritePiece(std::string piece) {
+    piece_ = std::move(piece);
+    Lowest().expires_after(Deadline(piece_.size()));
+    net::async_write(stream_, net::buffer(piece_),
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         self->stream_body_->Cancel();
+                         return self->Close();
+                       }
+                       self->NextPiece();
+                     });
+  }
+
+  void NextPiece() {
+    // No deadline while the stream waits: it sends a heartbeat every few
+    // seconds and ends itself (hub/sse.h); each write has its deadline.
+    Lowest().expires_never();
+    stream_body_->Next([self = this->shared_from_this()](std::optional<std::string> piece) {
+      net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
+        if (!piece) return self->Close();
+        self->WritePiece(std::move(*piece));
+      });
+    });
   }
 
   void Close() {
@@ -320,6 +361,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> reply_;
+  std::shared_ptr<ResponseStream> stream_body_;
+  std::string piece_;
   std::string remote_;
   std::array<char, 4096> scratch_;
   bool close_after_ = false;
@@ -356,7 +399,9 @@ void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubRespons
   Clock& clock = ClockOrReal(options.clock);
   const Clock::MonoTime start = clock.Monotonic();
   const std::string route(match ? RouteLabel(match->route) : "none");
-  auto respond = [route, start, &clock, write = std::move(write)](HubResponse response) {
+  auto respond = [route, start, &clock, write = std::move(write), observe = options.observe,
+                  method = request.method, path = request.path](HubResponse response) {
+    if (observe) observe(method, path, route, response);
     const double seconds = std::chrono::duration<double>(clock.Monotonic() - start).count();
     obs::MetricsRegistry& metrics = obs::DefaultMetrics();
     metrics

@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,11 @@ struct ServerOptions {
   // Times the requests for the latency histogram (null: the real clock);
   // must outlive the server.
   Clock* clock = nullptr;
+  // Sees every reply (method, path, route prefix, reply) before it is
+  // written, from any thread; the hub's recent-errors ring (activity.h).
+  std::function<void(std::string_view method, std::string_view path, std::string_view route,
+                      const HubResponse& response)>
+      observe;
 };
 
 // The metric names the server records (docs/ARCHITECTURE.md, "hub").

@@ -31,6 +31,14 @@ std::span<const std::uint8_t> BodyBytes(const HubRequest& request) {
   return {reinterpret_cast<const std::uint8_t*>(request.body.data()), request.body.size()};
 }
 
+// The hex version a conditional write answered with ("" for a plain Put).
+std::string ResponseVersion(const HubResponse& response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name == "X-Hx-Version") return value;
+  }
+  return "";
+}
+
 }  // namespace
 
 StoreService::StoreService(std::shared_ptr<VaultStores> stores,
@@ -73,16 +81,22 @@ void StoreService::Serve(HubRequest request, Responder respond) {
     refused.status = 403;
     return respond(std::move(refused));
   }
+  if (parsed->op == StoreOp::kFeedStream) {
+    return feed_.Stream(parsed->vault, parsed->version, std::move(respond));
+  }
   if (parsed->op == StoreOp::kFeed) {
+    if (options_.on_feed_poll && !parsed->version.empty()) {
+      options_.on_feed_poll(parsed->vault, principal->device_id, EncodeVersion(parsed->version));
+    }
     return feed_.Wait(parsed->vault, parsed->version, parsed->wait_ms, std::move(respond));
   }
   const Result<Store*> store = stores_->For(parsed->vault);
   if (!store.ok()) return respond(HubResponse::FromError(store.error()));
-  respond(Execute(**store, *parsed, request));
+  respond(Execute(**store, *parsed, request, *principal));
 }
 
 HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
-                                  const HubRequest& http) {
+                                  const HubRequest& http, const Principal& principal) {
   const std::string& key = request.key;
   auto fail = [](const Error& error) { return HubResponse::FromError(error); };
   switch (request.op) {
@@ -137,6 +151,7 @@ HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
     case StoreOp::kDelete:
       break;
     case StoreOp::kFeed:
+    case StoreOp::kFeedStream:
       return HubResponse::BadRequest("internal: the feed is not a store call");
   }
   HubResponse response;
@@ -157,7 +172,13 @@ HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
       response = deleted.ok() ? HubResponse::Json(200, "{}") : fail(deleted.error());
     }
   }
-  if (response.status == 200 && request.key == "head.json") feed_.Notify(request.vault);
+  if (response.status == 200 && request.key == "head.json") {
+    feed_.Notify(request.vault);
+    if (options_.on_head_written && request.op != StoreOp::kDelete) {
+      const std::string version = ResponseVersion(response);
+      options_.on_head_written(request.vault, principal.device_id, version);
+    }
+  }
   return response;
 }
 

@@ -22,6 +22,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 
@@ -42,6 +44,17 @@ struct StoreServiceOptions {
   // Dates the tokens' checks (null: the real clock); must outlive the
   // service.
   Clock* clock = nullptr;
+  // Observers (may be empty), called on the worker that served the request:
+  // a write of a vault's head.json succeeded (vault, the writer's device id
+  // or "", the new version hex-encoded); a device asked the feed with
+  // after=<version> (vault, device id, the version hex-encoded): its
+  // checkpoint (hub/activity.h, Checkpoints).
+  std::function<void(const std::string& vault, const std::string& device_id,
+                     const std::string& head)>
+      on_head_written;
+  std::function<void(const std::string& vault, const std::string& device_id,
+                     const std::string& head)>
+      on_feed_poll;
 };
 
 class StoreService {
@@ -58,7 +71,8 @@ class StoreService {
   void Serve(HubRequest request, Responder respond);
 
  private:
-  HubResponse Execute(Store& store, const StoreRequest& request, const HubRequest& http);
+  HubResponse Execute(Store& store, const StoreRequest& request, const HubRequest& http,
+                      const Principal& principal);
   std::mutex& LockFor(const std::string& key);
 
   std::shared_ptr<VaultStores> stores_;

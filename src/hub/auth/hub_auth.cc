@@ -376,6 +376,47 @@ Status HubAuth::AcknowledgeHead(std::string_view vault, std::string_view device_
   });
 }
 
+Result<IssuedToken> HubAuth::IssueAdminToken(std::int64_t lifetime_ms, std::int64_t now_ms) {
+  if (lifetime_ms <= 0 || lifetime_ms > kMaxAdminTokenLifetimeMs) {
+    return InvalidInput(SyncCode::kInputInvalid,
+                        "an admin token's lifetime must be between 1 ms and 7 days");
+  }
+  HX_ASSIGN_OR_RETURN(const SecretKey key, TokenKey(kAdminScope, /*create=*/true));
+  TokenClaims claims{.vault = std::string(kAdminScope),
+                     .device_id = RandomHex(kDeviceIdBytes),
+                     .role = Role::kAdmin,
+                     .issued_ms = now_ms,
+                     .expires_ms = now_ms + lifetime_ms};
+  return IssuedToken{.token = EncodeToken(claims, key), .expires_ms = claims.expires_ms,
+                     .role = Role::kAdmin};
+}
+
+Result<Principal> HubAuth::AuthenticateAdmin(std::string_view bearer, std::int64_t now_ms) {
+  HX_ASSIGN_OR_RETURN(const DecodedToken decoded, DecodeToken(bearer));
+  if (decoded.claims.vault != kAdminScope || decoded.claims.role != Role::kAdmin) {
+    return AuthError("this is a device's token, not an admin token; make one with 'hx serve "
+                     "admin-token --store <target>'");
+  }
+  HX_ASSIGN_OR_RETURN(Principal principal, Authenticate(kAdminScope, bearer, now_ms));
+  return principal;
+}
+
+Result<std::vector<std::string>> HubAuth::ListVaults(std::size_t max) {
+  HX_ASSIGN_OR_RETURN(const std::vector<StoreObjectInfo> keys, store_.List("_hub/"));
+  std::vector<std::string> out;
+  constexpr std::string_view kSuffix = "/token-key.json";
+  for (const StoreObjectInfo& info : keys) {
+    std::string_view key = info.key;
+    if (!key.starts_with("_hub/") || !key.ends_with(kSuffix)) continue;
+    key = key.substr(5, key.size() - 5 - kSuffix.size());
+    if (!IsValidVaultName(key)) continue;  // _admin, strays
+    out.emplace_back(key);
+    if (out.size() >= max) break;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<Principal> HubAuth::Authenticate(std::string_view vault, std::string_view bearer,
                                         std::int64_t now_ms) {
   HX_ASSIGN_OR_RETURN(const DecodedToken decoded, DecodeToken(bearer));

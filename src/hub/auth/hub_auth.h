@@ -162,6 +162,17 @@ class HubAuth final : public Authorizer {
   Result<Principal> Authenticate(std::string_view vault, std::string_view bearer,
                                  std::int64_t now_ms) override;
 
+  // A hub-wide admin token (token.h, kAdminScope) valid `lifetime_ms`
+  // (1 ms .. kMaxAdminTokenLifetimeMs), with a fresh session id in the device
+  // field; the hub-wide key _hub/_admin/token-key.json is made at first need.
+  Result<IssuedToken> IssueAdminToken(std::int64_t lifetime_ms, std::int64_t now_ms);
+  // Checks an admin token: KC_SYNC_AUTH_FAILED for anything else (a
+  // device's token included).
+  Result<Principal> AuthenticateAdmin(std::string_view bearer, std::int64_t now_ms);
+  // The vaults with hub state (a token key: someone enrolled a device), by
+  // name; at most `max` of them.
+  Result<std::vector<std::string>> ListVaults(std::size_t max);
+
   const HubAuthOptions& options() const { return options_; }
 
  private:

@@ -131,11 +131,13 @@ Result<DecodedToken> DecodeToken(std::string_view text) {
     return AuthError("the access token's length does not match its vault name");
   }
   out.claims.vault = bytes.substr(kTokenFixedBytes, vault_size);
-  if (!IsValidVaultName(out.claims.vault)) {
+  const bool admin = out.claims.role == Role::kAdmin;
+  if (!IsValidVaultName(out.claims.vault) && !(admin && out.claims.vault == kAdminScope)) {
     return AuthError("the access token names an invalid vault");
   }
+  const std::int64_t max_lifetime = admin ? kMaxAdminTokenLifetimeMs : kMaxTokenLifetimeMs;
   if (out.claims.issued_ms < 0 || out.claims.expires_ms <= out.claims.issued_ms ||
-      out.claims.expires_ms - out.claims.issued_ms > kMaxTokenLifetimeMs) {
+      out.claims.expires_ms - out.claims.issued_ms > max_lifetime) {
     return AuthError("the access token's lifetime is out of bounds");
   }
   out.signed_bytes = bytes.substr(0, bytes.size() - kTagBytes);

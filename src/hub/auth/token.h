@@ -22,8 +22,15 @@
 // key; text "hxc1." + lowercase hex. The magic strings keep a challenge from
 // ever passing for a token and back.
 //
+// Admin tokens (the status page, `hx serve admin-token`): role admin and
+// the scope kAdminScope ("_admin") in place of a vault name, tagged with the
+// hub-wide key _hub/_admin/token-key.json. The scope is no vault name (a
+// vault never starts with '_'), so an admin token opens no vault's objects:
+// the store routes refuse it; only the admin routes (/v1/_admin/) take it.
+//
 // Bounds: a text longer than kMaxTokenText is refused before decoding;
-// expires_ms - issued_ms must be in (0, kMaxTokenLifetimeMs].
+// expires_ms - issued_ms must be in (0, kMaxTokenLifetimeMs], or in
+// (0, kMaxAdminTokenLifetimeMs] for the role admin.
 //
 // Errors: every refusal is KC_SYNC_AUTH_FAILED, Category::kAuth, with a
 // message that says what was wrong (the server answers 401).
@@ -44,6 +51,12 @@ namespace hx::hub {
 
 inline constexpr std::int64_t kTokenLifetimeMs = 15 * 60 * 1000;
 inline constexpr std::int64_t kMaxTokenLifetimeMs = kTokenLifetimeMs;
+// An administrator's token lives longer (a working day by default, at most
+// 7 days): it is made by hand with `hx serve admin-token`.
+inline constexpr std::int64_t kAdminTokenLifetimeMs = 8LL * 3600 * 1000;
+inline constexpr std::int64_t kMaxAdminTokenLifetimeMs = 7LL * 24 * 3600 * 1000;
+// The scope of the hub-wide admin tokens, in the token's vault field.
+inline constexpr std::string_view kAdminScope = "_admin";
 // How long a device has to sign a challenge and send it back.
 inline constexpr std::int64_t kChallengeLifetimeMs = 60 * 1000;
 // How far in the future a challenge's issue time may be (clock skew between

@@ -105,6 +105,30 @@ TEST(TokenTest, ALifetimeBeyondTheBoundIsRefusedEvenWhenTagged) {
   ExpectAuthFailure(VerifyToken(EncodeToken(claims, KeyOf(7)), KeyOf(7), claims.issued_ms));
 }
 
+TEST(TokenTest, TheAdminScopeIsOnlyForTheAdminRoleAndBoundedToSevenDays) {
+  TokenClaims claims = Claims();
+  claims.vault = std::string(kAdminScope);
+  claims.role = Role::kAdmin;
+  claims.expires_ms = claims.issued_ms + kMaxAdminTokenLifetimeMs;
+  Result<TokenClaims> got =
+      VerifyToken(EncodeToken(claims, KeyOf(7)), KeyOf(7), claims.issued_ms);
+  ASSERT_TRUE(got.ok()) << got.error().ToShortString();
+  EXPECT_EQ(*got, claims);
+  // A writer's token cannot carry the admin scope, nor an admin's token a
+  // lifetime past 7 days, nor a device's token an admin's lifetime.
+  TokenClaims writer = claims;
+  writer.role = Role::kWriter;
+  writer.expires_ms = writer.issued_ms + kTokenLifetimeMs;
+  ExpectAuthFailure(VerifyToken(EncodeToken(writer, KeyOf(7)), KeyOf(7), writer.issued_ms));
+  TokenClaims too_long = claims;
+  too_long.expires_ms = too_long.issued_ms + kMaxAdminTokenLifetimeMs + 1;
+  ExpectAuthFailure(VerifyToken(EncodeToken(too_long, KeyOf(7)), KeyOf(7), too_long.issued_ms));
+  TokenClaims long_writer = Claims();
+  long_writer.expires_ms = long_writer.issued_ms + kAdminTokenLifetimeMs;
+  ExpectAuthFailure(
+      VerifyToken(EncodeToken(long_writer, KeyOf(7)), KeyOf(7), long_writer.issued_ms));
+}
+
 TEST(TokenTest, AChallengeIsNeverAToken) {
   const SecretKey key = KeyOf(7);
   const std::string challenge = EncodeChallenge(

@@ -1,0 +1,347 @@
+// The hub's checkpoints, SSE feed, admin tokens and status JSON through a
+// real `hx serve` process on loopback, with the hx command as the devices
+// and the administrator, and raw sockets as the apps:
+//   - a device's feed poll with after=<head> is its checkpoint, shown by
+//     `hx serve devices` (and the global flags may follow that command);
+//   - GET .../feed/stream sends an event when another device pushes,
+//     heartbeats, counts in hx_hub_open_feeds and ends after its lifetime;
+//   - `hx serve admin-token` makes a token that opens /v1/_admin/status (the
+//     devices, the pushes, the errors) and no vault's objects.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/process_test_util.h"
+#include "base/temp_dir_test_util.h"
+#include "hub/testing/hub_process.h"
+#include "os/env.h"
+#include "os/real_clock.h"
+#include "store/hub/device_credential.h"
+
+namespace hx::hub {
+namespace {
+
+namespace fs = std::filesystem;
+using hx::testing::ProcessRun;
+using hx::testing::RunProcess;
+using hx::testing::TempDir;
+using testing::HubProcess;
+using testing::HxBinary;
+
+constexpr auto kDeadline = std::chrono::seconds(60);
+
+// One connection to the hub; reads what comes as it comes.
+class RawConnection {
+ public:
+  RawConnection(int port, const std::string& request) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    if (connected_) connected_ = send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+                                 static_cast<ssize_t>(request.size());
+  }
+  ~RawConnection() { close(fd_); }
+
+  // Reads until `done(received)` holds or the peer closes or the deadline
+  // passes; whether `done` held.
+  bool ReadUntil(const std::function<bool(const std::string&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!done(received_)) {
+      if (closed_ || std::chrono::steady_clock::now() >= deadline) return false;
+      pollfd pfd{fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 200) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        continue;
+      }
+      received_.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  bool ReadToEnd() {
+    return ReadUntil([this](const std::string&) { return closed_; });
+  }
+  const std::string& received() const { return received_; }
+  bool connected() const { return connected_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
+
+std::string Request(const std::string& path, const std::string& bearer) {
+  std::string out = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  if (!bearer.empty()) out += "Authorization: Bearer " + bearer + "\r\n";
+  return out + "\r\n";
+}
+
+int StatusOf(const std::string& reply) {
+  return reply.starts_with("HTTP/1.1 ") ? std::atoi(reply.c_str() + 9) : 0;
+}
+
+std::string BodyOf(const std::string& reply) {
+  const std::size_t end = reply.find("\r\n\r\n");
+  return end == std::string::npos ? "" : reply.substr(end + 4);
+}
+
+// The value of header `name` (as the hub spells it) in a raw reply.
+std::string HeaderOf(const std::string& reply, const std::string& name) {
+  const std::size_t at = reply.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return "";
+  const std::size_t start = at + name.size() + 4;
+  return reply.substr(start, reply.find("\r\n", start) - start);
+}
+
+// The ids of the SSE head events in `text`, in order.
+std::vector<std::string> EventIds(const std::string& text) {
+  std::vector<std::string> ids;
+  for (std::size_t at = text.find("id: "); at != std::string::npos; at = text.find("id: ", at + 1)) {
+    ids.push_back(text.substr(at + 4, text.find('\n', at) - at - 4));
+  }
+  return ids;
+}
+
+class HubStatusProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = (dir_.path() / "store").string();
+    fs::create_directories(store_);
+    Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(
+        {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
+        {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}});
+    ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
+    hub_ = std::move(hub).value();
+    target_ = "hx://" + hub_->address() + "/notes";
+  }
+
+  ProcessRun Hx(std::vector<std::string> args) {
+    return RunProcess(HxBinary(), args, {"HX_PASSPHRASE="});
+  }
+  static std::string LastLine(std::string out) {
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out.substr(out.rfind('\n') + 1);
+  }
+  std::string Vault(const std::string& name) { return (dir_.path() / name).string(); }
+
+  // Enrolls a writer named `name` with a vault folder of that name.
+  void InitDevice(const std::string& name) {
+    const ProcessRun code =
+        Hx({"serve", "enroll", "--store", store_, "--vault", "notes", "--role", "writer"});
+    ASSERT_EQ(code.exit_code, 0) << code.output;
+    const ProcessRun init = Hx({"sync", "init", Vault(name), target_, "--enroll",
+                                LastLine(code.output), "--device-name", name, "--no-encryption"});
+    ASSERT_EQ(init.exit_code, 0) << init.output;
+  }
+  void Push(const std::string& name, const std::string& file) {
+    std::ofstream(fs::path(Vault(name)) / file) << file;
+    const ProcessRun push = Hx({"sync", "push", Vault(name)});
+    ASSERT_EQ(push.exit_code, 0) << push.output;
+  }
+  // A fresh access token of device `name`, as its hub store would get one.
+  std::string TokenOf(const std::string& name) {
+    Result<DeviceCredential> credential = ReadDeviceCredential(
+        Env::Default(), fs::path(Vault(name)) / ".hx" / std::string(kHubCredentialFileName));
+    EXPECT_TRUE(credential.ok()) << credential.error().ToShortString();
+    DeviceTokenSource source(std::move(credential).value(), MakeHttpHubAuthTransport(hub_->url()));
+    Result<std::string> token = source.Token(RealClock::Get().WallMs(), false);
+    EXPECT_TRUE(token.ok()) << token.error().ToShortString();
+    return token.ok() ? *token : "";
+  }
+  std::string Get(const std::string& path, const std::string& bearer) {
+    RawConnection connection(hub_->port(), Request(path, bearer));
+    connection.ReadToEnd();
+    return connection.received();
+  }
+  std::string HeadVersion(const std::string& bearer) {
+    return HeaderOf(Get("/v1/notes/o/head.json?max=1048576&versioned=1", bearer), "X-Hx-Version");
+  }
+  // The gauge hx_hub_open_feeds in /metrics ("" if absent).
+  std::string OpenFeeds() {
+    const std::string body = BodyOf(Get("/metrics", ""));
+    const std::size_t at = body.find("\nhx_hub_open_feeds ");
+    if (at == std::string::npos) return "";
+    return body.substr(at + 19, body.find('\n', at + 1) - at - 19);
+  }
+  bool WaitFor(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+
+  TempDir dir_{"hub_status_process"};
+  std::string store_;
+  std::unique_ptr<HubProcess> hub_;
+  std::string target_;
+};
+
+TEST_F(HubStatusProcessTest, AFeedPollWithTheHeadIsTheDevicesCheckpointShownByServeDevices) {
+  InitDevice("a");
+  Push("a", "one.txt");
+  const std::string token = TokenOf("a");
+  const std::string head = HeadVersion(token);
+  ASSERT_FALSE(head.empty());
+  const std::string poll = Get("/v1/notes/feed?after=" + head + "&wait_ms=0", token);
+  ASSERT_EQ(StatusOf(poll), 200) << poll;
+  // The checkpoint is written off the poll's thread: wait for it. The global
+  // flag follows the command (it used to be refused).
+  nlohmann::json listed;
+  ASSERT_TRUE(WaitFor([&] {
+    const ProcessRun devices =
+        Hx({"serve", "devices", "--store", store_, "--vault", "notes", "--json"});
+    if (devices.exit_code != 0) return false;
+    listed = nlohmann::json::parse(devices.output);
+    return listed["devices"].size() == 1 && listed["devices"][0]["acked_head"] == head;
+  })) << listed.dump();
+  EXPECT_GT(listed["devices"][0]["last_seen_ms"].get<std::int64_t>(), 0);
+  const ProcessRun table = Hx({"serve", "devices", "--store", store_, "--vault", "notes"});
+  EXPECT_NE(table.output.find(head), std::string::npos) << table.output;
+}
+
+TEST_F(HubStatusProcessTest, AWatchingAgentsCheckpointFollowsTheHead) {
+  InitDevice("a");
+  InitDevice("b");
+  Push("a", "one.txt");
+  const pid_t watch = hx::testing::StartProcess(HxBinary(), {"sync", "watch", Vault("b")},
+                                                {"HX_PASSPHRASE="}, dir_.path() / "watch.log");
+  // The agent's notifier long-polls with the head it last saw: that head
+  // becomes b's checkpoint, and follows a's next push.
+  auto acked_head_of_b = [&] {
+    const ProcessRun devices =
+        Hx({"--json", "serve", "devices", "--store", store_, "--vault", "notes"});
+    if (devices.exit_code != 0) return std::string("<error>");
+    const nlohmann::json listed = nlohmann::json::parse(devices.output);
+    for (const nlohmann::json& device : listed["devices"]) {
+      if (device["name"] == "b") return device["acked_head"].get<std::string>();
+    }
+    return std::string("<none>");
+  };
+  const std::string token = TokenOf("a");
+  std::string head = HeadVersion(token);
+  EXPECT_TRUE(WaitFor([&] { return acked_head_of_b() == head; })) << acked_head_of_b();
+  Push("a", "two.txt");
+  head = HeadVersion(token);
+  EXPECT_TRUE(WaitFor([&] { return acked_head_of_b() == head; })) << acked_head_of_b();
+  kill(watch, SIGTERM);
+  int status = 0;
+  waitpid(watch, &status, 0);
+}
+
+TEST_F(HubStatusProcessTest, TheSseStreamSendsAnEventWhenAnotherDevicePushes) {
+  InitDevice("a");
+  InitDevice("b");
+  Push("a", "one.txt");
+  RawConnection stream(hub_->port(), Request("/v1/notes/feed/stream", TokenOf("b")));
+  ASSERT_TRUE(stream.connected());
+  // The head it starts from (it differs from "none seen").
+  ASSERT_TRUE(stream.ReadUntil([](const std::string& r) { return EventIds(r).size() >= 1; }))
+      << stream.received();
+  EXPECT_EQ(StatusOf(stream.received()), 200);
+  EXPECT_NE(stream.received().find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos);
+  const std::string first = EventIds(stream.received()).front();
+  EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "1"; })) << OpenFeeds();
+  // Another device pushes: one more event, with the new head.
+  Push("a", "two.txt");
+  ASSERT_TRUE(stream.ReadUntil([&](const std::string& r) { return EventIds(r).size() >= 2; }))
+      << stream.received();
+  EXPECT_NE(EventIds(stream.received())[1], first);
+  EXPECT_EQ(EventIds(stream.received())[1], HeadVersion(TokenOf("b")));
+  // Heartbeats keep it alive.
+  ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
+    return r.find(": heartbeat\n\n") != std::string::npos;
+  }));
+  EXPECT_EQ(stream.received().find("Content-Length"), std::string::npos);
+  // A reader's token is enough; no token is not.
+  EXPECT_EQ(StatusOf(Get("/v1/notes/feed/stream", "")), 401);
+}
+
+TEST_F(HubStatusProcessTest, AStreamWhoseClientWentAwayIsDroppedFromTheOpenFeeds) {
+  InitDevice("a");
+  {
+    RawConnection stream(hub_->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
+    ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
+      return r.find("retry: 3000") != std::string::npos;
+    }));
+    EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "1"; })) << OpenFeeds();
+  }
+  // The next heartbeats fail to write: the stream is cancelled and dropped.
+  EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "0"; })) << OpenFeeds();
+}
+
+TEST_F(HubStatusProcessTest, AStreamEndsAfterItsLifetime) {
+  // A hub of its own whose streams live 1 s.
+  Result<std::unique_ptr<HubProcess>> short_lived = HubProcess::Start(
+      {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
+      {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
+  ASSERT_TRUE(short_lived.ok()) << short_lived.error().ToShortString();
+  InitDevice("a");
+  RawConnection stream((*short_lived)->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
+  // It ends by itself: the hub closes it.
+  ASSERT_TRUE(stream.ReadToEnd());
+  EXPECT_EQ(StatusOf(stream.received()), 200);
+  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
+}
+
+TEST_F(HubStatusProcessTest, AnAdminTokenOpensTheStatusJsonAndNoVault) {
+  InitDevice("a");
+  Push("a", "one.txt");
+  const ProcessRun made =
+      Hx({"serve", "admin-token", "--store", store_, "--expires", "1h", "--json"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string admin = nlohmann::json::parse(made.output)["token"];
+  ASSERT_TRUE(admin.starts_with("hxt1.")) << made.output;
+  // An error reply for the ring: a vault read without a token.
+  EXPECT_EQ(StatusOf(Get("/v1/notes/list?prefix=", "")), 401);
+  // The admin token does not open a vault.
+  EXPECT_EQ(StatusOf(Get("/v1/notes/list?prefix=", admin)), 401);
+  const std::string reply = Get("/v1/_admin/status", admin);
+  ASSERT_EQ(StatusOf(reply), 200) << reply;
+  const nlohmann::json status = nlohmann::json::parse(BodyOf(reply));
+  ASSERT_EQ(status["vaults"].size(), 1u) << reply;
+  EXPECT_EQ(status["vaults"][0]["devices"][0]["name"], "a");
+  ASSERT_GE(status["vaults"][0]["pushes"].size(), 1u) << reply;
+  EXPECT_EQ(status["vaults"][0]["pushes"][0]["device_name"], "a");
+  EXPECT_EQ(status["vaults"][0]["pushes"][0]["head"], HeadVersion(TokenOf("a")));
+  ASSERT_GE(status["errors"].size(), 2u) << reply;
+  EXPECT_EQ(status["errors"][0]["code"], "KC_SYNC_AUTH_FAILED");
+  EXPECT_EQ(status["errors"][0]["vault"], "notes");
+  // The init and the push asked for objects that were not there yet (404s):
+  // answers, not errors.
+  for (const nlohmann::json& error : status["errors"]) {
+    EXPECT_FALSE(error["status"] == 404 && error["route"] == "/v1/") << error.dump();
+  }
+  // A device's token is refused; the page itself needs no token.
+  EXPECT_EQ(StatusOf(Get("/v1/_admin/status", TokenOf("a"))), 401);
+  const std::string page = Get("/", "");
+  EXPECT_EQ(StatusOf(page), 200);
+  EXPECT_NE(page.find("Content-Security-Policy"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hx::hub
