@@ -14,13 +14,20 @@
 //   revoked/<id>.json        a revocation (PutIfAbsent: it never races with the
 //                            device record's updates, and O_EXCL makes it
 //                            atomic even on a folder store)
+//   challenges/<issued>-<id>.json
+//                            a challenge that was traded for a token
+//                            (PutIfAbsent: a challenge is single-use, on
+//                            every hub over the store); pruned once older
+//                            than a challenge may be
 //
 // The flow: an administrator makes a one-time code (CreateEnrollment, `hx
 // serve enroll`); a device sends it with its public key (Register) and gets
 // its device id; it then asks for a challenge (IssueChallenge: a tagged,
 // stateless nonce valid kChallengeLifetimeMs), signs it with its secret key
 // and trades it for an access token (ExchangeChallenge, token.h; valid
-// options.token_lifetime_ms, 15 minutes). Every request then carries the
+// options.token_lifetime_ms, 15 minutes). The trade claims the challenge's
+// id in the store (PutIfAbsent), so a signed challenge seen on the wire or
+// in a log cannot be traded again, through this hub or any other. Every request then carries the
 // token, which Authenticate checks: the tag, the vault, the expiry and the
 // revocation. Revocations are cached per device for at most
 // options.revocation_cache_ms (one token lifetime): a revocation made through
@@ -134,8 +141,10 @@ class HubAuth final : public Authorizer {
                                      std::int64_t now_ms);
 
   // Checks the challenge (this store's, this device's, not expired), the
-  // device's signature of ChallengeMessage and the revocation; then records
-  // the device as seen and returns an access token.
+  // device's signature of ChallengeMessage and the revocation; claims the
+  // challenge (a second trade of it, on any hub over the store, is
+  // KC_SYNC_AUTH_FAILED); then records the device as seen and returns an
+  // access token.
   Result<IssuedToken> ExchangeChallenge(std::string_view vault, std::string_view device_id,
                                         std::string_view challenge,
                                         std::span<const std::uint8_t> signature,
@@ -178,6 +187,14 @@ class HubAuth final : public Authorizer {
                                                            std::string_view device_id);
   Result<bool> IsRevoked(std::string_view vault, std::string_view device_id, std::int64_t now_ms,
                          bool fresh);
+  // Marks the challenge used (PutIfAbsent of its claim); a claim that exists
+  // already is a replay: KC_SYNC_AUTH_FAILED. Then prunes old claims.
+  Status ClaimChallenge(std::string_view vault, std::string_view device_id,
+                        const ChallengeClaims& claims, std::int64_t now_ms);
+  // Deletes the vault's challenge claims no hub can be asked to honour any
+  // more (issued before now - kChallengeLifetimeMs - 2 * kMaxClockSkewMs);
+  // at most once per kChallengeLifetimeMs per vault and hub; best effort.
+  void PruneUsedChallenges(std::string_view vault, std::int64_t now_ms);
   // Applies `update` to the device record with PutIfMatch, retrying lost races.
   template <typename Update>
   Status UpdateDevice(std::string_view vault, std::string_view device_id, Update update);
@@ -187,6 +204,7 @@ class HubAuth final : public Authorizer {
   Mutex mu_;
   std::map<std::string, SecretKey, std::less<>> token_keys_ HX_GUARDED_BY(mu_);
   std::map<std::string, CachedRevocation, std::less<>> revocations_ HX_GUARDED_BY(mu_);
+  std::map<std::string, std::int64_t, std::less<>> last_prune_ms_ HX_GUARDED_BY(mu_);
   // Serializes this process's read-modify-writes of hub records.
   Mutex write_mu_;
 };
