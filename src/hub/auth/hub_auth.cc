@@ -6,6 +6,7 @@
 
 #include "base/hex.h"
 #include "hash/blake3.h"
+#include "hub/auth/hub_key.h"
 #include "hub/auth/records.h"
 
 namespace hx::hub {
@@ -96,9 +97,12 @@ std::string HubKey(std::string_view vault, std::string_view name) {
   return "_hub/" + std::string(vault) + "/" + std::string(name);
 }
 
-HubAuth::HubAuth(Store& store, HubAuthOptions options) : store_(store), options_(options) {}
+HubAuth::HubAuth(Store& store, HubAuthOptions options,
+                 std::shared_ptr<const SecretKey> token_master_key)
+    : store_(store), options_(options), token_master_key_(std::move(token_master_key)) {}
 
 Result<SecretKey> HubAuth::TokenKey(std::string_view vault, bool create) {
+  if (token_master_key_) return DeriveVaultTokenKey(*token_master_key_, vault);
   {
     MutexLock lock(mu_);
     auto it = token_keys_.find(vault);

@@ -5,7 +5,9 @@
 // "_hub/<vault>/" (docs/FORMAT.md, "Hub state"), so a hub keeps nothing of
 // its own and several hubs over one bucket agree:
 //   token-key.json           the vault's 32-byte token key (PutIfAbsent: the
-//                            first hub to need it makes it, the others read it)
+//                            first hub to need it makes it, the others read it);
+//                            not used when the hubs have a master key outside
+//                            the store (token_master_key, hub_key.h)
 //   enroll/<blake3>.json     an enrollment code, stored by the BLAKE3 of its
 //                            text (the code itself is never stored); claimed
 //                            once by a PutIfMatch that records the device
@@ -53,6 +55,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,8 +125,12 @@ std::string HubKey(std::string_view vault, std::string_view name);
 class HubAuth final : public Authorizer {
  public:
   // `store` is the hub's backing store at its root (the keys above are
-  // relative to it); it must outlive this object.
-  explicit HubAuth(Store& store, HubAuthOptions options = {});
+  // relative to it); it must outlive this object. `token_master_key`: the
+  // master key kept outside the store (hub_key.h): each vault's token key is
+  // derived from it and token-key.json is neither read nor written; null:
+  // the per-vault key in the store.
+  explicit HubAuth(Store& store, HubAuthOptions options = {},
+                   std::shared_ptr<const SecretKey> token_master_key = nullptr);
 
   // A new one-time code for `vault` with `role` (reader or writer), valid
   // `lifetime_ms` (1 ms .. kMaxEnrollmentLifetimeMs) from now_ms.
@@ -201,6 +208,7 @@ class HubAuth final : public Authorizer {
 
   Store& store_;
   const HubAuthOptions options_;
+  const std::shared_ptr<const SecretKey> token_master_key_;
   Mutex mu_;
   std::map<std::string, SecretKey, std::less<>> token_keys_ HX_GUARDED_BY(mu_);
   std::map<std::string, CachedRevocation, std::less<>> revocations_ HX_GUARDED_BY(mu_);
