@@ -30,11 +30,7 @@ while [ $# -gt 0 ]; do
             "[--grace-s S] [--seed N] [--wait-ms MS]" >&2; exit 2 ;;
   esac
 done
-hx=${HX_BIN:-}
-if [ -z "$hx" ]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [ -x "$c" ] && { hx=$PWD/$c; break; }; done
-fi
-[ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
+. bench/hx_bin.sh
 tmp=$(mktemp -d /tmp/hx-hub-bench-XXXXXX)
 hub_pid=
 cleanup() {

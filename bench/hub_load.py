@@ -16,7 +16,8 @@ vaults), each with one keep-alive connection for its feed; the first
 --pushers devices also write (one more connection each), every
 --interval-ms on average (uniform 0.5x..1.5x, seeded), for --duration-s.
 A write that loses its if-match race (409/412: another pusher of the vault
-won) reads the head and tries again; it counts as a conflict, not an error.
+won) reads the head and tries again 50-250 ms later; it counts as a
+conflict, not an error.
 
 Accounting (after the run, from raw events, so nothing depends on the order
 the replies arrived in): the successful writes of a vault form one chain (each
@@ -164,8 +165,13 @@ class Run:
                 self.writes.append((vault, sent, version, head))
                 head, n = version, n + 1
             elif status in (409, 412):
+                # Another pusher of the vault won: read the head and try
+                # again after a short seeded pause, as a device's next push
+                # cycle would (not at once: 50 pushers on one vault would
+                # spin).
                 self.conflicts += 1
                 head = await self.read_head(conn, vault) or head
+                await asyncio.sleep(rng.uniform(0.05, 0.25))
                 continue
             else:
                 self.error(f"put status {status}")

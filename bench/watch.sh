@@ -29,11 +29,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--changes N] [--interval-ms MS] [--burst N] [--stores 'folder s3 hub'] [--idle-s S]" >&2; exit 2 ;;
   esac
 done
-hx=${HX_BIN:-}
-if [ -z "$hx" ]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [ -x "$c" ] && { hx=$PWD/$c; break; }; done
-fi
-[ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
+. bench/hx_bin.sh
 mkdir -p bench/results
 out="bench/results/watch-$(date -u +%Y%m%dT%H%M%SZ).txt"
 HX="$hx" CHANGES=$changes INTERVAL_MS=$interval_ms BURST=$burst STORES="$stores" IDLE_S=$idle_s \

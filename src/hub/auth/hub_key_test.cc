@@ -15,20 +15,19 @@
 #include <string>
 
 #include "hub/auth/hub_auth.h"
+#include "hub/auth/auth_test_util.h"
 #include "store/memory_store.h"
 #include "store/store_test_util.h"
 
 namespace hx::hub {
 namespace {
 
-constexpr std::int64_t kT0 = 1'700'000'000'000;
-constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+using auth_testing::AsBytes;
+using auth_testing::kDay;
+using auth_testing::kT0;
+
 const std::string kKeyText(64, 'a');
 const std::string kOtherKeyText = std::string(63, 'a') + "b";
-
-std::span<const std::uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 std::shared_ptr<const SecretKey> Master(const std::string& text) {
   Result<SecretKey> key = ParseHubMasterKey(text, "test");
