@@ -20,7 +20,11 @@ won) reads the head and tries again 50-250 ms later; it counts as a
 conflict, not an error.
 
 Accounting (after the run, from raw events, so nothing depends on the order
-the replies arrived in): the successful writes of a vault form one chain (each
+the replies arrived in; latency_ms counts from the write's send, so it holds
+the conditional write itself (the hub's per-key lock and the store's durable
+write); after_ack_ms counts from the write's 200 reply, the fan-out alone,
+and may be negative when a feed hears before the writer; write_ack_ms is the
+write's own round trip): the successful writes of a vault form one chain (each
 one's if-match is the version before it). A (write, device) pair is notified
 when the device's feed first reports that version or a later one of the chain;
 its latency is that time minus the write's send time. A pair never notified
@@ -99,7 +103,7 @@ class Run:
         self.rng = random.Random(args.seed)
         self.stop_writes = False
         self.stop_all = False
-        self.writes = []        # (vault, send_ms, version, after_version)
+        self.writes = []        # (vault, send_ms, version, after_version, ack_ms)
         self.seen = []          # (device, vault, version, recv_ms)
         self.errors = {}        # kind -> count
         self.conflicts = 0
@@ -162,7 +166,7 @@ class Run:
                 continue
             if status == 200:
                 version = json.loads(data)["version"]
-                self.writes.append((vault, sent, version, head))
+                self.writes.append((vault, sent, version, head, now_ms()))
                 head, n = version, n + 1
             elif status in (409, 412):
                 # Another pusher of the vault won: read the head and try
@@ -263,11 +267,12 @@ async def main(args):
     pending = list(run.writes)
     while pending:
         rest = []
-        for vault, sent, version, after in pending:
+        for w in pending:
+            vault, _, version, after, _ = w
             if (vault, after) in seq:
                 seq[(vault, version)] = seq[(vault, after)] + 1
             else:
-                rest.append((vault, sent, version, after))
+                rest.append(w)
         if len(rest) == len(pending):
             break
         pending = rest
@@ -279,9 +284,9 @@ async def main(args):
     writer_of = {}
     for d in range(args.pushers):
         writer_of.setdefault(run.vault(d), set()).add(d)
-    latencies, lost = [], 0
+    latencies, from_ack, lost = [], [], 0
     measured = run.writes[first_write_index:]
-    for vault, sent, version, _ in measured:
+    for vault, sent, version, _, acked in measured:
         s = seq.get((vault, version))
         for device in range(args.devices):
             if run.vault(device) != vault or device in writer_of.get(vault, ()):
@@ -291,6 +296,7 @@ async def main(args):
                 lost += 1
             else:
                 latencies.append(got - sent)
+                from_ack.append(got - acked)
     result = {
         "devices": args.devices, "vaults": args.vaults, "pushers": args.pushers,
         "interval_ms": args.interval_ms, "duration_s": round(load_s, 1), "seed": args.seed,
@@ -301,6 +307,10 @@ async def main(args):
         "unchained_writes": len(pending),
         "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
                        "p99": pct(latencies, 99), "max": max(latencies) if latencies else None},
+        "after_ack_ms": {"p50": pct(from_ack, 50), "p95": pct(from_ack, 95),
+                         "max": max(from_ack) if from_ack else None},
+        "write_ack_ms": {"p50": pct([w[4] - w[1] for w in measured], 50),
+                         "p95": pct([w[4] - w[1] for w in measured], 95)},
         "feed_replies": run.feed_replies, "unchanged_replies": run.unchanged_replies,
         "errors": run.errors,
         "generator_cpu_pct_of_core": round((own1 - own0) / load_s * 100, 1),
@@ -312,9 +322,10 @@ async def main(args):
             "rss_peak_sampled_mib": round(rss_peak_sampled / 2**20, 1),
             "vm_hwm_mib": round(proc_status(args.hub_pid, "VmHWM") / 2**20, 1),
         }
-    for k in ("p50", "p95", "p99", "max"):
-        if result["latency_ms"][k] is not None:
-            result["latency_ms"][k] = round(result["latency_ms"][k], 1)
+    for group in ("latency_ms", "after_ack_ms", "write_ack_ms"):
+        for k, v in result[group].items():
+            if v is not None:
+                result[group][k] = round(v, 1)
     print(json.dumps(result, indent=1))
 
 
