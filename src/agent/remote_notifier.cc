@@ -23,6 +23,39 @@ constexpr std::int64_t kHourMs = 3600 * 1000;
 // head.json is a few hundred bytes; anything larger is not a head.
 constexpr std::uint64_t kMaxWatchedHeadBytes = 64 * 1024;
 
+}  // namespace
+
+Result<bool> HeadLook::Look(Store& store, std::int64_t now_ms) {
+  requests_.push_back(now_ms);
+  ++requests_total_;
+  Prune(now_ms);
+  auto read = store.GetIfNoneMatch(kHeadKey, version_, kMaxWatchedHeadBytes);
+  bool changed = false;
+  if (!read.ok()) {
+    if (read.error().category != Category::kNotFound) return read.error();
+    // No head (an empty vault, or a head being replaced): a change only if
+    // there was one before.
+    changed = looked_ && !version_.empty();
+    version_.clear();
+  } else if (read->has_value()) {
+    changed = looked_;
+    version_ = std::move((*read)->second);
+  }
+  looked_ = true;
+  return changed;
+}
+
+std::uint64_t HeadLook::RequestsLastHour(std::int64_t now_ms) {
+  Prune(now_ms);
+  return requests_.size();
+}
+
+void HeadLook::Prune(std::int64_t now_ms) {
+  while (!requests_.empty() && requests_.front() <= now_ms - kHourMs) requests_.pop_front();
+}
+
+namespace {
+
 class PollingRemoteNotifier final : public RemoteNotifier {
  public:
   PollingRemoteNotifier(Store& store, RemoteNotifierOptions options, std::string mode)
@@ -34,25 +67,12 @@ class PollingRemoteNotifier final : public RemoteNotifier {
   Result<bool> Check(std::int64_t now_ms) override {
     const bool hinted = hinted_.exchange(false);
     if (!hinted && now_ms < next_due_ms_) return false;
-    requests_.push_back(now_ms);
-    ++requests_total_;
-    Prune(now_ms);
-    auto read = store_.GetIfNoneMatch(kHeadKey, version_, kMaxWatchedHeadBytes);
-    bool changed = false;
-    if (!read.ok()) {
-      if (read.error().category != Category::kNotFound) {
-        next_due_ms_ = now_ms + interval_ms_;
-        return read.error();
-      }
-      // No head (an empty vault, or a head being replaced): a change only
-      // if there was one before.
-      changed = looked_ && !version_.empty();
-      version_.clear();
-    } else if (read->has_value()) {
-      changed = looked_;
-      version_ = std::move((*read)->second);
+    Result<bool> look = look_.Look(store_, now_ms);
+    if (!look.ok()) {
+      next_due_ms_ = now_ms + interval_ms_;
+      return look.error();
     }
-    looked_ = true;
+    const bool changed = *look;
     interval_ms_ = changed ? options_.active_interval_ms
                            : std::min(options_.idle_interval_ms, interval_ms_ * 2);
     next_due_ms_ = now_ms + interval_ms_;
@@ -74,12 +94,11 @@ class PollingRemoteNotifier final : public RemoteNotifier {
   std::string_view mode() const override { return mode_; }
 
   std::uint64_t RequestsLastHour(std::int64_t now_ms) override {
-    Prune(now_ms);
-    return requests_.size();
+    return look_.RequestsLastHour(now_ms);
   }
 
   std::int64_t interval_ms() const override { return interval_ms_; }
-  std::uint64_t RequestsTotal() const override { return requests_total_; }
+  std::uint64_t RequestsTotal() const override { return look_.RequestsTotal(); }
 
   // The watch saw head.json replaced: the next Check looks at once.
   void Hint() {
@@ -88,19 +107,12 @@ class PollingRemoteNotifier final : public RemoteNotifier {
   }
 
  private:
-  void Prune(std::int64_t now_ms) {
-    while (!requests_.empty() && requests_.front() <= now_ms - kHourMs) requests_.pop_front();
-  }
-
   Store& store_;
   const RemoteNotifierOptions options_;
   const std::string mode_;
-  StoreVersion version_;
-  bool looked_ = false;
+  HeadLook look_;
   std::int64_t interval_ms_;
   std::int64_t next_due_ms_ = 0;  // the first look is due at once
-  std::deque<std::int64_t> requests_;
-  std::uint64_t requests_total_ = 0;
   std::atomic<bool> hinted_{false};
   std::function<void()> wake_;
 };

@@ -77,6 +77,26 @@ class RemoteNotifier {
   virtual std::uint64_t RequestsTotal() const = 0;
 };
 
+// The look every notifier makes: head.json read with GetIfNoneMatch against
+// the version seen last, and the count of looks (all of them, and those of
+// the last hour, for the agent's status and metrics).
+class HeadLook {
+ public:
+  // True when the head changed since the previous look; the first look only
+  // records the version. A missing head is a change only if there was one.
+  Result<bool> Look(Store& store, std::int64_t now_ms);
+  std::uint64_t RequestsLastHour(std::int64_t now_ms);
+  std::uint64_t RequestsTotal() const { return requests_total_; }
+
+ private:
+  void Prune(std::int64_t now_ms);
+
+  StoreVersion version_;
+  bool looked_ = false;
+  std::deque<std::int64_t> requests_;
+  std::uint64_t requests_total_ = 0;
+};
+
 // Polls `key` (head.json) of `store` with GetIfNoneMatch. `store` must
 // outlive the notifier.
 std::unique_ptr<RemoteNotifier> MakePollingRemoteNotifier(Store& store,

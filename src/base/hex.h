@@ -10,6 +10,8 @@
 
 namespace hx {
 
+// The value of one hex digit (either case), or -1 for any other character.
+int HexDigitValue(char c);
 // Lowercase hex of `bytes` (two characters per byte).
 std::string ToHex(std::span<const std::uint8_t> bytes);
 // Parses lowercase or uppercase hex of even length; nullopt otherwise.

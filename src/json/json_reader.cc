@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "base/hex.h"
 #include "json/message_text.h"
 #include "json/utf8.h"
 
@@ -21,13 +22,6 @@ namespace {
 using json = nlohmann::json;
 
 bool IsDigit(char ch) { return ch >= '0' && ch <= '9'; }
-
-int HexValue(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
 
 class StrictReader {
  public:
@@ -195,7 +189,7 @@ class StrictReader {
         Fail(escape_offset, "truncated \\u escape");
         return std::nullopt;
       }
-      const int digit = HexValue(text_[pos_ + i]);
+      const int digit = HexDigitValue(text_[pos_ + i]);
       if (digit < 0) {
         Fail(escape_offset, "\\u escape needs four hex digits");
         return std::nullopt;

@@ -78,23 +78,15 @@ std::string Parent(std::string_view path) {
 }
 
 Error NotFound(std::string_view key, const std::string& path) {
-  return Error(SyncCode::kStateFailed, Category::kNotFound,
-               "store object " + std::string(key) + " does not exist")
-      .With("key", std::string(key))
-      .With("path", path);
+  return StoreObjectNotFound(key).With("path", path);
 }
 
 Error Corrupt(std::string_view key, const std::string& path, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kCorrupt,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key))
-      .With("path", path);
+  return StoreObjectCorrupt(key, std::move(message)).With("path", path);
 }
 
 Error Aborted(std::string_view key, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kAborted,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key));
+  return StoreObjectAborted(key, std::move(message));
 }
 
 std::string VersionOf(std::span<const std::uint8_t> bytes) { return ToHex(Blake3Hash(bytes)); }

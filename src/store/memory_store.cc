@@ -7,22 +7,12 @@ namespace {
 
 std::string VersionFor(std::uint64_t generation) { return "m" + std::to_string(generation); }
 
-Error NotFound(std::string_view key) {
-  return Error(SyncCode::kStateFailed, Category::kNotFound,
-               "store object " + std::string(key) + " does not exist")
-      .With("key", std::string(key));
-}
-
+Error NotFound(std::string_view key) { return StoreObjectNotFound(key); }
 Error Corrupt(std::string_view key, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kCorrupt,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key));
+  return StoreObjectCorrupt(key, std::move(message));
 }
-
 Error Aborted(std::string_view key, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kAborted,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key));
+  return StoreObjectAborted(key, std::move(message));
 }
 
 Error TooLarge(std::string_view key, std::size_t size, std::uint64_t max_size) {

@@ -9,6 +9,24 @@
 #include "store/store_wrappers.h"
 
 namespace hx {
+
+Error StoreObjectNotFound(std::string_view key) {
+  return Error(SyncCode::kStateFailed, Category::kNotFound,
+               "store object " + std::string(key) + " does not exist")
+      .With("key", std::string(key));
+}
+
+Error StoreObjectCorrupt(std::string_view key, std::string message) {
+  return Error(SyncCode::kStateFailed, Category::kCorrupt,
+               "store object " + std::string(key) + " " + std::move(message))
+      .With("key", std::string(key));
+}
+
+Error StoreObjectAborted(std::string_view key, std::string message) {
+  return Error(SyncCode::kStateFailed, Category::kAborted,
+               "store object " + std::string(key) + " " + std::move(message))
+      .With("key", std::string(key));
+}
 namespace {
 
 bool IsKeyChar(char c) {

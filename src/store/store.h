@@ -127,6 +127,14 @@ class Store {
 // folder store's longest file name. hx's own keys are at most ~120 bytes.
 inline constexpr std::size_t kMaxStoreKeyBytes = 255;
 
+// The errors every Store implementation gives about one object, with the
+// key in the message and in details {"key"}: KC_SYNC_STATE_FAILED with
+// Category::kNotFound ("store object K does not exist"), kCorrupt and
+// kAborted ("store object K <message>").
+Error StoreObjectNotFound(std::string_view key);
+Error StoreObjectCorrupt(std::string_view key, std::string message);
+Error StoreObjectAborted(std::string_view key, std::string message);
+
 // OK if `key` is a valid store key (rules at the top of this file); else
 // KC_SYNC_INTERNAL, Category::kInternal, naming the rule and the key
 // (escaped) in the message and in details {"key"}.

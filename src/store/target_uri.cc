@@ -4,39 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "base/hex.h"
+#include "store/target_uri_internal.h"
+
 namespace hx {
-namespace {
-
-// Bounds. A target is typed by a person; 8 KiB is generous and keeps the work
-// on hostile input small. Folder paths follow Linux's PATH_MAX (4096 with the
-// terminating NUL) and NAME_MAX, so a path we accept can actually be opened.
-constexpr std::size_t kMaxUriBytes = 8192;
-constexpr std::size_t kMaxPathBytes = 4095;
-constexpr std::size_t kMaxSegmentBytes = 255;
-constexpr std::size_t kMaxEndpointBytes = 2048;
-constexpr std::size_t kMaxRegionBytes = 63;
-constexpr std::size_t kMaxHostBytes = 253;
-constexpr std::size_t kMaxHostLabelBytes = 63;
-constexpr std::size_t kMaxShownBytes = 256;
-
-constexpr std::string_view kSupportedForms =
-    "use a plain path, file:///abs/path, s3://bucket/prefix, "
-    "s3+endpoint://bucket/prefix with --endpoint, or hxs://host:port/vault";
-constexpr std::string_view kCredentialsHint =
-    "provide credentials through AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-    "or AWS_PROFILE";
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
-bool IsUpperAlpha(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsAlpha(char c) { return IsLowerAlpha(c) || IsUpperAlpha(c); }
-bool IsHexDigit(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-bool IsControl(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  return b < 0x20 || b == 0x7F;
-}
+namespace target_uri_internal {
 char ToLowerAscii(char c) { return IsUpperAlpha(c) ? static_cast<char>(c - 'A' + 'a') : c; }
 std::string ToLowerAscii(std::string_view text) {
   std::string out(text);
@@ -46,10 +18,6 @@ std::string ToLowerAscii(std::string_view text) {
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
          ToLowerAscii(text.substr(0, prefix.size())) == prefix;
-}
-int HexValue(char c) {
-  if (IsDigit(c)) return c - '0';
-  return ToLowerAscii(c) - 'a' + 10;
 }
 std::string HexByte(unsigned char b) {
   constexpr std::string_view kHex = "0123456789ABCDEF";
@@ -177,6 +145,88 @@ bool LooksLikeIpv4(std::string_view text) {
   return digits > 0 && groups == 3;
 }
 
+// Validates a host name (DNS labels of letters, digits, '-' and '_' -- the
+// latter for container names such as "minio_1").
+bool IsValidHostName(std::string_view host) {
+  if (host.empty() || host.size() > kMaxHostBytes) return false;
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    std::size_t end = host.find('.', start);
+    if (end == std::string_view::npos) end = host.size();
+    const std::string_view label = host.substr(start, end - start);
+    start = end + 1;
+    if (label.empty() || label.size() > kMaxHostLabelBytes) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label) {
+      if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '_') return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> ParseHostPort(std::string_view authority, HostPort& out) {
+  out = HostPort();
+  if (authority.empty()) return "names no host";
+  std::string_view host;
+  std::string_view port_part;  // what follows the host: "" or ":digits"
+  if (authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    const std::string_view inside =
+        close == std::string_view::npos ? std::string_view() : authority.substr(1, close - 1);
+    bool valid = !inside.empty() && inside.find(':') != std::string_view::npos;
+    for (const char c : inside) valid = valid && (IsHexDigit(c) || c == ':' || c == '.');
+    if (!valid) return "has an invalid IPv6 address (write it as [::1])";
+    host = authority.substr(0, close + 1);
+    port_part = authority.substr(close + 1);
+    out.ip_literal = true;
+  } else {
+    const std::size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    port_part = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
+    if (!IsValidHostName(host)) return "has an invalid host name '" + Printable(host, 64) + "'";
+    out.ip_literal = LooksLikeIpv4(host);
+  }
+  if (!port_part.empty()) {
+    const std::string_view digits = port_part.substr(1);
+    bool valid = port_part.front() == ':' && !digits.empty() && digits.size() <= 5;
+    int port = 0;
+    for (const char c : digits) {
+      valid = valid && IsDigit(c);
+      if (valid) port = port * 10 + (c - '0');
+    }
+    if (!valid || port < 1 || port > 65535) {
+      return "has an invalid port (write host:port with a port from 1 to 65535)";
+    }
+    out.port = port;
+  }
+  out.host = ToLowerAscii(host);
+  return std::nullopt;
+}
+
+}  // namespace target_uri_internal
+
+using target_uri_internal::HexByte;
+using target_uri_internal::IsAlpha;
+using target_uri_internal::IsControl;
+using target_uri_internal::IsDigit;
+using target_uri_internal::IsHexDigit;
+using target_uri_internal::IsValidUtf8;
+using target_uri_internal::kMaxPathBytes;
+using target_uri_internal::kMaxSegmentBytes;
+using target_uri_internal::kMaxShownBytes;
+using target_uri_internal::kMaxUriBytes;
+using target_uri_internal::kSupportedForms;
+using target_uri_internal::ParseHubUri;
+using target_uri_internal::ParseS3Uri;
+using target_uri_internal::Printable;
+using target_uri_internal::SchemeOf;
+using target_uri_internal::TargetInvalid;
+using target_uri_internal::TargetUnsupported;
+using target_uri_internal::TextProblem;
+using target_uri_internal::ToLowerAscii;
+
+namespace {
+
 // ---------------------------------------------------------------- folders
 
 // Lexical normalization of an absolute path: empty and "." segments are
@@ -290,8 +340,8 @@ Result<std::string> PercentDecodePath(std::string_view uri, std::string_view pat
                            "a '%' in a file URI must start a percent-encoded byte "
                            "such as %20; write a literal '%' as %25");
     }
-    const auto byte = static_cast<unsigned char>(HexValue(path[i + 1]) * 16 +
-                                                 HexValue(path[i + 2]));
+    const auto byte = static_cast<unsigned char>(HexDigitValue(path[i + 1]) * 16 +
+                                                 HexDigitValue(path[i + 2]));
     if (IsControl(static_cast<char>(byte))) {
       return TargetInvalid(uri, "the file URI encodes a control character (%" +
                                     HexByte(byte) +
@@ -352,299 +402,6 @@ Result<Target> ParseFileUri(std::string_view uri, std::string_view rest,
   return FolderTarget(uri, decoded, options);
 }
 
-// ---------------------------------------------------------------- S3
-
-// Why `bucket` is not a valid bucket name, or nullopt. `aws` adds the names
-// AWS reserves for its own features; other servers do not reserve them.
-std::optional<std::string> BucketProblem(std::string_view bucket, bool aws) {
-  if (bucket.size() < 3 || bucket.size() > 63) {
-    return "it must be 3 to 63 characters long";
-  }
-  for (const char c : bucket) {
-    if (IsUpperAlpha(c)) return "it must be lowercase";
-    if (!IsLowerAlpha(c) && !IsDigit(c) && c != '.' && c != '-') {
-      return "only lowercase letters, digits, '.' and '-' are allowed";
-    }
-  }
-  const auto alnum = [](char c) { return IsLowerAlpha(c) || IsDigit(c); };
-  if (!alnum(bucket.front()) || !alnum(bucket.back())) {
-    return "it must begin and end with a letter or digit";
-  }
-  if (bucket.find("..") != std::string_view::npos) {
-    return "it must not contain two adjacent periods";
-  }
-  if (LooksLikeIpv4(bucket)) return "it must not be formatted as an IP address";
-  if (bucket.starts_with("xn--")) {
-    return "the prefix 'xn--' is reserved for internationalized domain names";
-  }
-  if (!aws) return std::nullopt;
-  for (const std::string_view reserved : {"sthree-", "amzn-s3-demo-"}) {
-    if (bucket.starts_with(reserved)) {
-      return "the prefix '" + std::string(reserved) + "' is reserved by AWS";
-    }
-  }
-  for (const std::string_view reserved :
-       {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"}) {
-    if (bucket.ends_with(reserved)) {
-      return "the suffix '" + std::string(reserved) + "' is reserved by AWS";
-    }
-  }
-  return std::nullopt;
-}
-
-// The characters allowed in an S3 prefix: RFC 3986 unreserved characters
-// without '~'. They need no percent-encoding in a URL, in a SigV4 canonical
-// request or in an XML listing, so every server and every client agrees on
-// the key. '+', '%', spaces and non-ASCII are signed inconsistently by some
-// S3-compatible servers, and AWS lists '~' among the characters to avoid.
-bool IsPrefixChar(char c) {
-  return IsAlpha(c) || IsDigit(c) || c == '-' || c == '_' || c == '.';
-}
-
-std::string DescribeChar(char c) {
-  const auto b = static_cast<unsigned char>(c);
-  if (b >= 0x80) return "a non-ASCII character";
-  if (c == ' ') return "a space";
-  return "'" + std::string(1, c) + "'";
-}
-
-// Why `prefix` (without leading and trailing '/') cannot be used, or nullopt.
-std::optional<std::string> PrefixProblem(std::string_view prefix) {
-  if (prefix.size() > kMaxS3PrefixBytes) {
-    return "the prefix is " + std::to_string(prefix.size()) +
-           " bytes long; at most 768 are allowed so that hx's object keys stay "
-           "within S3's 1024-byte limit";
-  }
-  if (prefix.empty()) return std::nullopt;
-  std::size_t start = 0;
-  while (start <= prefix.size()) {
-    std::size_t end = prefix.find('/', start);
-    if (end == std::string_view::npos) end = prefix.size();
-    const std::string_view segment = prefix.substr(start, end - start);
-    start = end + 1;
-    if (segment.empty()) {
-      return std::string(
-          "the prefix has an empty segment ('//'); separate its parts with "
-          "single slashes");
-    }
-    if (segment == "." || segment == "..") {
-      return std::string(
-          "the prefix has a '.' or '..' segment; S3 keeps such keys literally "
-          "while tools resolve them, so name the folder plainly");
-    }
-    for (const char c : segment) {
-      if (!IsPrefixChar(c)) {
-        return "the prefix contains " + DescribeChar(c) +
-               "; an S3 prefix may use only letters, digits, '-', '_', '.' and "
-               "'/' (other characters are signed inconsistently by some S3 "
-               "servers)";
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-struct Endpoint {
-  std::string canonical;
-  bool tls = false;
-  bool ip_literal = false;
-};
-
-// Validates a host name (DNS labels of letters, digits, '-' and '_' -- the
-// latter for container names such as "minio_1").
-bool IsValidHostName(std::string_view host) {
-  if (host.empty() || host.size() > kMaxHostBytes) return false;
-  std::size_t start = 0;
-  while (start <= host.size()) {
-    std::size_t end = host.find('.', start);
-    if (end == std::string_view::npos) end = host.size();
-    const std::string_view label = host.substr(start, end - start);
-    start = end + 1;
-    if (label.empty() || label.size() > kMaxHostLabelBytes) return false;
-    if (label.front() == '-' || label.back() == '-') return false;
-    for (const char c : label) {
-      if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '_') return false;
-    }
-  }
-  return true;
-}
-
-// Parses --endpoint into "http[s]://host[:port]": the scheme must be explicit
-// (so whether TLS is used is visible), there is no path (the S3 API lives at
-// the root of its host), the host is lowercased and a default port dropped,
-// so equal endpoints have equal text.
-Result<Endpoint> ParseEndpoint(std::string_view uri, std::string_view text) {
-  const auto fail = [&](std::string message) {
-    return TargetInvalid(uri, "--endpoint " + message)
-        .With("endpoint", RedactTargetUri(text));
-  };
-  if (text.size() > kMaxEndpointBytes) return fail("is too long");
-  for (const char c : text) {
-    if (IsControl(c) || c == ' ') {
-      return fail("contains a space or control character");
-    }
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return fail("must be ASCII; write an internationalized host name in "
-                  "punycode (xn--...)");
-    }
-  }
-  if (text.find('@') != std::string_view::npos) {
-    return fail("must not contain credentials ('user:secret@'); " +
-                std::string(kCredentialsHint));
-  }
-  Endpoint endpoint;
-  std::string_view rest;
-  if (StartsWithIgnoreCase(text, "https://")) {
-    endpoint.tls = true;
-    rest = text.substr(8);
-  } else if (StartsWithIgnoreCase(text, "http://")) {
-    rest = text.substr(7);
-  } else {
-    return fail("must start with http:// or https://, e.g. http://localhost:9000");
-  }
-  const std::size_t authority_end = rest.find_first_of("/?#");
-  const std::string_view authority = rest.substr(0, authority_end);
-  const std::string_view after =
-      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  if (!after.empty() && after != "/") {
-    return fail("must be just http[s]://host[:port], without a path, query or "
-                "fragment");
-  }
-  if (authority.empty()) return fail("names no host");
-
-  std::string_view host;
-  std::string_view port_part;  // what follows the host: "" or ":digits"
-  if (authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    const std::string_view inside =
-        close == std::string_view::npos ? std::string_view() : authority.substr(1, close - 1);
-    bool valid = !inside.empty() && inside.find(':') != std::string_view::npos;
-    for (const char c : inside) valid = valid && (IsHexDigit(c) || c == ':' || c == '.');
-    if (!valid) return fail("has an invalid IPv6 address (write it as [::1])");
-    host = authority.substr(0, close + 1);
-    port_part = authority.substr(close + 1);
-    endpoint.ip_literal = true;
-  } else {
-    const std::size_t colon = authority.find(':');
-    host = authority.substr(0, colon);
-    port_part = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
-    if (!IsValidHostName(host)) {
-      return fail("has an invalid host name '" + Printable(host, 64) + "'");
-    }
-    endpoint.ip_literal = LooksLikeIpv4(host);
-  }
-  int port = 0;
-  if (!port_part.empty()) {
-    const std::string_view digits = port_part.substr(1);
-    bool valid = port_part.front() == ':' && !digits.empty() && digits.size() <= 5;
-    for (const char c : digits) {
-      valid = valid && IsDigit(c);
-      if (valid) port = port * 10 + (c - '0');
-    }
-    if (!valid || port < 1 || port > 65535) {
-      return fail("has an invalid port (write host:port with a port from 1 to 65535)");
-    }
-  }
-  endpoint.canonical = endpoint.tls ? "https://" : "http://";
-  endpoint.canonical += ToLowerAscii(host);
-  if (port != 0 && port != (endpoint.tls ? 443 : 80)) {
-    endpoint.canonical += ':' + std::to_string(port);
-  }
-  return endpoint;
-}
-
-Result<std::string> ParseRegion(std::string_view uri, std::string_view region) {
-  if (region.empty()) return std::string(kDefaultS3Region);
-  bool valid = region.size() <= kMaxRegionBytes;
-  for (const char c : region) {
-    valid = valid && (IsLowerAlpha(c) || IsDigit(c) || c == '-');
-  }
-  valid = valid && region.front() != '-' && region.back() != '-';
-  if (!valid) {
-    return TargetInvalid(uri, "--region '" + Printable(region, 64) +
-                                  "' is not a region name (lowercase letters, "
-                                  "digits and '-', e.g. us-east-1)");
-  }
-  return std::string(region);
-}
-
-// `rest` is what follows "s3:" or "s3+endpoint:".
-Result<Target> ParseS3Uri(std::string_view uri, std::string_view rest,
-                          const TargetOptions& options, bool custom) {
-  const std::string form = custom ? "s3+endpoint://bucket/prefix" : "s3://bucket/prefix";
-  if (!rest.starts_with("//")) {
-    return TargetInvalid(uri, "write the S3 target as " + form + " (with two slashes)");
-  }
-  rest.remove_prefix(2);
-  // Looked for anywhere, not only before the first '/': a secret may itself
-  // contain '/', which ends the authority early.
-  if (rest.find('@') != std::string_view::npos) {
-    return TargetInvalid(uri,
-                         "credentials do not belong in the target URI (it is "
-                         "saved and shown); remove the 'user:secret@' part and " +
-                             std::string(kCredentialsHint));
-  }
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return TargetInvalid(uri,
-                         "an S3 target takes no query ('?') or fragment ('#'); S3 "
-                         "settings go in --region, --endpoint and --path-style");
-  }
-  const std::size_t slash = rest.find('/');
-  const std::string_view bucket = rest.substr(0, slash);
-  std::string_view prefix =
-      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  if (bucket.find(':') != std::string_view::npos) {
-    return TargetInvalid(uri,
-                         "the bucket must not carry a port; for another server "
-                         "write s3+endpoint://bucket/prefix with --endpoint "
-                         "http://host:port");
-  }
-  if (bucket.empty()) {
-    return TargetInvalid(uri, "the S3 target names no bucket; write " + form);
-  }
-  if (auto problem = BucketProblem(bucket, !custom)) {
-    return TargetInvalid(uri, "invalid bucket name '" + Printable(bucket, 80) +
-                                  "': " + *problem);
-  }
-  // One trailing slash is tolerated ("s3://b/p/" names the same place as
-  // "s3://b/p"); "s3://b//" keeps its empty segment and is refused.
-  if (prefix.size() > 1 && prefix.ends_with('/')) prefix.remove_suffix(1);
-  if (auto problem = PrefixProblem(prefix)) return TargetInvalid(uri, *problem);
-
-  Target target;
-  target.kind = TargetKind::kS3;
-  target.bucket = std::string(bucket);
-  target.prefix = std::string(prefix);
-  HX_ASSIGN_OR_RETURN(target.region, ParseRegion(uri, options.region));
-  bool tls = true;  // AWS is always reached over HTTPS
-  bool ip_literal = false;
-  if (!custom) {
-    if (!options.endpoint.empty()) {
-      return TargetInvalid(uri,
-                           "--endpoint is only used with "
-                           "s3+endpoint://bucket/prefix; write that form for a "
-                           "non-AWS server, or drop --endpoint for AWS");
-    }
-  } else {
-    if (options.endpoint.empty()) {
-      return TargetInvalid(uri,
-                           "s3+endpoint:// needs --endpoint with the server's "
-                           "URL, e.g. --endpoint http://localhost:9000");
-    }
-    HX_ASSIGN_OR_RETURN(const Endpoint endpoint, ParseEndpoint(uri, options.endpoint));
-    target.endpoint = endpoint.canonical;
-    tls = endpoint.tls;
-    ip_literal = endpoint.ip_literal;
-  }
-  // Virtual-hosted addressing cannot work in two cases, so path style is
-  // forced there: a host that is an IP address cannot take the bucket as a
-  // subdomain, and a dotted bucket as a subdomain breaks TLS, whose wildcard
-  // certificate (*.s3.amazonaws.com) covers one label only.
-  const bool dotted = bucket.find('.') != std::string_view::npos;
-  target.path_style = options.path_style || ip_literal || (dotted && tls);
-  return target;
-}
-
 // Characters kept as-is in a canonical file URI path: RFC 3986 pchar without
 // '%' (unreserved, sub-delims, ':' and '@') plus '/', and every non-ASCII
 // byte (UTF-8 stays readable, as in an IRI, RFC 3987).
@@ -655,85 +412,6 @@ bool IsFileUriPathChar(char c) {
 }
 
 }  // namespace
-
-// hxs://host[:port]/vault and hx://host[:port]/vault (docs/FORMAT.md).
-Result<Target> ParseHubUri(std::string_view uri, std::string_view rest,
-                           const TargetOptions& options, bool tls) {
-  const std::string scheme = tls ? "hxs" : "hx";
-  const std::string form = "write " + scheme + "://host[:port]/vault, e.g. " + scheme +
-                           "://hub.example.com:8443/team-notes";
-  if (!options.endpoint.empty() || options.path_style || !options.region.empty()) {
-    return TargetInvalid(uri, "--endpoint, --path-style and --region are for S3 targets; a hub "
-                              "target needs none of them");
-  }
-  if (!rest.starts_with("//")) return TargetInvalid(uri, "a hub target starts with " + scheme + "://; " + form);
-  rest.remove_prefix(2);
-  if (rest.find_first_of("?#@") != std::string_view::npos) {
-    return TargetInvalid(uri, "a hub target has no user, query or fragment (give a pinned "
-                              "certificate with HX_HUB_CA, a token by enrolling); " + form);
-  }
-  const std::size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) return TargetInvalid(uri, "the hub target names no vault; " + form);
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view vault = rest.substr(slash + 1);
-  if (!vault.empty() && vault.back() == '/') vault.remove_suffix(1);
-  if (vault.empty() || vault.size() > 63 || vault.front() == '-') {
-    return TargetInvalid(uri, "the vault name must be 1 to 63 characters of a-z, 0-9 and '-' "
-                              "(not first); " + form);
-  }
-  for (const char c : vault) {
-    if (!IsLowerAlpha(c) && !IsDigit(c) && c != '-') {
-      return TargetInvalid(uri, "the vault name must be 1 to 63 characters of a-z, 0-9 and '-' "
-                                "(not first); " + form);
-    }
-  }
-  std::string host;
-  std::string_view port;
-  bool has_port = false;
-  if (authority.starts_with("[")) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return TargetInvalid(uri, "the hub's IPv6 address has no ']'; " + form);
-    host = ToLowerAscii(authority.substr(0, close + 1));
-    for (const char c : host.substr(1, host.size() - 2)) {
-      if (!IsHexDigit(c) && c != ':' && c != '.') return TargetInvalid(uri, "the hub's IPv6 address is malformed; " + form);
-    }
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return TargetInvalid(uri, "the hub's address is malformed; " + form);
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    const std::size_t colon = authority.find(':');
-    host = ToLowerAscii(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty() || host.size() > kMaxHostBytes) return TargetInvalid(uri, "the hub target names no host; " + form);
-    for (const char c : host) {
-      if (!IsLowerAlpha(c) && !IsDigit(c) && c != '-' && c != '.') {
-        return TargetInvalid(uri, "the hub's host name has a character other than a-z, 0-9, '-' and '.'; " + form);
-      }
-    }
-  }
-  unsigned port_value = tls ? 443 : 80;
-  if (has_port) {
-    if (port.empty() || port.size() > 5) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
-    port_value = 0;
-    for (const char c : port) {
-      if (!IsDigit(c)) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
-      port_value = port_value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port_value == 0 || port_value > 65535) return TargetInvalid(uri, "the hub's port must be 1 to 65535; " + form);
-  }
-  Target target;
-  target.kind = TargetKind::kHub;
-  target.hub_host = host + ":" + std::to_string(port_value);
-  target.vault = std::string(vault);
-  target.hub_tls = tls;
-  return target;
-}
 
 Result<Target> ParseTargetUri(std::string_view uri, const TargetOptions& options,
                               std::string_view cwd) {

@@ -211,6 +211,12 @@ std::vector<RejectCase> RejectCases() {
       {"HubVaultCannotReachHubState", "hxs://hub/_hub", Opts(), cwd, kInvalid, "the vault name"},
       {"HubTargetHasNoUserInfo", "hxs://me:secret@hub/v", Opts(), cwd, kInvalid, "no user"},
       {"HubPortInRange", "hxs://hub:70000/v", Opts(), cwd, kInvalid, "port"},
+      // The hub's host is checked like --endpoint's (one parser for both).
+      {"HubHostEmptyLabel", "hxs://hub..lan/v", Opts(), cwd, kInvalid, "invalid host name 'hub..lan'"},
+      {"HubHostLeadingHyphen", "hxs://-hub/v", Opts(), cwd, kInvalid, "invalid host name"},
+      {"HubHostMissing", "hxs://:8443/v", Opts(), cwd, kInvalid, "invalid host name"},
+      {"HubEmptyIpv6", "hx://[]:80/v", Opts(), cwd, kInvalid, "invalid IPv6 address"},
+      {"HubEmptyPort", "hx://hub:/v", Opts(), cwd, kInvalid, "invalid port"},
       {"HubTargetTakesNoS3Options", "hxs://hub/v", Opts("http://minio:9000"), cwd, kInvalid,
        "are for S3 targets"},
       {"RcloneStyleRemoteReadsAsAScheme", "remote:path", Opts(), cwd, kUnsupported,

@@ -4,18 +4,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <utility>
 
-#include "meta/head.h"
 
 namespace hx {
 namespace {
 
-constexpr std::int64_t kHourMs = 3600 * 1000;
-constexpr std::uint64_t kMaxWatchedHeadBytes = 64 * 1024;
 constexpr std::int64_t kFeedWaitMs = 25'000;
 
 // What the feed thread shares with the notifier; it outlives both.
@@ -82,22 +78,8 @@ class HubRemoteNotifier final : public RemoteNotifier {
   Result<bool> Check(std::int64_t now_ms) override {
     const bool hinted = state_->hinted.exchange(false);
     if (!hinted && now_ms < next_due_ms_) return false;
-    requests_.push_back(now_ms);
-    ++requests_total_;
-    Prune(now_ms);
     next_due_ms_ = now_ms + options_.idle_interval_ms;
-    auto read = store_.GetIfNoneMatch(kHeadKey, version_, kMaxWatchedHeadBytes);
-    bool changed = false;
-    if (!read.ok()) {
-      if (read.error().category != Category::kNotFound) return read.error();
-      changed = looked_ && !version_.empty();
-      version_.clear();
-    } else if (read->has_value()) {
-      changed = looked_;
-      version_ = std::move((*read)->second);
-    }
-    looked_ = true;
-    return changed;
+    return look_.Look(store_, now_ms);
   }
 
   std::int64_t NextCheckInMs(std::int64_t now_ms) const override {
@@ -122,29 +104,21 @@ class HubRemoteNotifier final : public RemoteNotifier {
   std::string_view mode() const override { return "hub_feed"; }
 
   std::uint64_t RequestsLastHour(std::int64_t now_ms) override {
-    Prune(now_ms);
-    return requests_.size();
+    return look_.RequestsLastHour(now_ms);
   }
   std::int64_t interval_ms() const override { return options_.idle_interval_ms; }
   std::uint64_t RequestsTotal() const override {
-    return requests_total_ + state_->requests.load();
+    return look_.RequestsTotal() + state_->requests.load();
   }
 
  private:
-  void Prune(std::int64_t now_ms) {
-    while (!requests_.empty() && requests_.front() <= now_ms - kHourMs) requests_.pop_front();
-  }
-
   Store& store_;
   std::unique_ptr<HubFeed> feed_;
   const RemoteNotifierOptions options_;
   std::shared_ptr<FeedState> state_;
   bool started_ = false;
-  StoreVersion version_;
-  bool looked_ = false;
+  HeadLook look_;
   std::int64_t next_due_ms_ = 0;
-  std::deque<std::int64_t> requests_;
-  std::uint64_t requests_total_ = 0;
 };
 
 }  // namespace

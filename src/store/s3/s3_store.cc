@@ -19,22 +19,12 @@ constexpr std::uint64_t kMaxListPage = 8 << 20;
 // S3's part numbers run from 1 to 10000.
 constexpr std::uint64_t kMaxParts = 10'000;
 
-Error NotFound(std::string_view key) {
-  return Error(SyncCode::kStateFailed, Category::kNotFound,
-               "store object " + std::string(key) + " does not exist")
-      .With("key", std::string(key));
-}
-
+Error NotFound(std::string_view key) { return StoreObjectNotFound(key); }
 Error Corrupt(std::string_view key, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kCorrupt,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key));
+  return StoreObjectCorrupt(key, std::move(message));
 }
-
 Error Aborted(std::string_view key, std::string message) {
-  return Error(SyncCode::kStateFailed, Category::kAborted,
-               "store object " + std::string(key) + " " + std::move(message))
-      .With("key", std::string(key));
+  return StoreObjectAborted(key, std::move(message));
 }
 
 // Names the store key (not the full object key) in an error from the client.
