@@ -5,6 +5,8 @@
 #
 #   ./bench/watch.sh                      # 100 changes, one every 2 s; a burst of 10,000 files; both stores
 #   ./bench/watch.sh --changes 20 --burst 2000 --stores folder   # a shorter run
+#   ./bench/watch.sh --stores hub         # through `hx serve` (over a folder, loopback): hx:// targets,
+#                                         # B's agent woken by the hub's change feed
 #
 # Measured, per store:
 #   propagation  write of a small file on A -> B holds the same bytes (B's file polled every 5 ms):
@@ -24,14 +26,10 @@ while [ $# -gt 0 ]; do
     --burst) burst=$2; shift 2 ;;
     --stores) stores=$2; shift 2 ;;
     --idle-s) idle_s=$2; shift 2 ;;
-    *) echo "usage: $0 [--changes N] [--interval-ms MS] [--burst N] [--stores 'folder s3'] [--idle-s S]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--changes N] [--interval-ms MS] [--burst N] [--stores 'folder s3 hub'] [--idle-s S]" >&2; exit 2 ;;
   esac
 done
-hx=${HX_BIN:-}
-if [ -z "$hx" ]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [ -x "$c" ] && { hx=$PWD/$c; break; }; done
-fi
-[ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
+. bench/hx_bin.sh
 mkdir -p bench/results
 out="bench/results/watch-$(date -u +%Y%m%dT%H%M%SZ).txt"
 HX="$hx" CHANGES=$changes INTERVAL_MS=$interval_ms BURST=$burst STORES="$stores" IDLE_S=$idle_s \
@@ -75,8 +73,8 @@ def free_port():
 def run(store):
     tmp = tempfile.mkdtemp(prefix="hx-watch-bench-")
     env = dict(os.environ, HX_PASSPHRASE="bench passphrase", HOME=tmp)
-    moto = None
-    if store == "folder":
+    moto = hub = None
+    if store in ("folder", "hub"):
         target = [os.path.join(tmp, "store")]
         extra = []
     else:
@@ -88,6 +86,21 @@ def run(store):
         env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
         target = ["s3+endpoint://hx-watch/v", "--endpoint", f"http://127.0.0.1:{port}", "--path-style"]
         extra = []
+    if store == "hub":
+        # A hub over a folder on loopback, without tokens (the agents' latency
+        # through the hub's store protocol and change feed, not enrollment).
+        os.makedirs(os.path.join(tmp, "hub-store"))
+        hub_out = open(os.path.join(tmp, "hub.out"), "w+")
+        hub = subprocess.Popen([HX, "serve", "--store", os.path.join(tmp, "hub-store"),
+                                "--insecure-listen", "127.0.0.1:0", "--insecure-no-auth"],
+                               stdout=hub_out, stderr=subprocess.DEVNULL)
+        def listening():
+            hub_out.seek(0)
+            return "listening on " in hub_out.read()
+        assert wait(listening, 60, 0.05), "hx serve did not start"
+        hub_out.seek(0)
+        address = hub_out.read().split("listening on ", 1)[1].split()[0].split("://", 1)[1]
+        target, extra = [f"hx://{address}/v"], []
     a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
     for v in (a, b):
         os.makedirs(v)
@@ -149,7 +162,10 @@ def run(store):
         p.send_signal(signal.SIGTERM)
         p.wait(120)
     if moto: moto.terminate(); moto.wait()
-    print(f"== store: {store} ({'inotify on head.json' if store == 'folder' else 'moto_server on loopback, If-None-Match polling'})")
+    if hub: hub.terminate(); hub.wait()
+    how = {"folder": "inotify on head.json", "s3": "moto_server on loopback, If-None-Match polling",
+           "hub": "hx serve over a folder on loopback, the hub's change feed"}[store]
+    print(f"== store: {store} ({how})")
     fin = [x for x in lat if x != float('inf')]
     print(f"propagation write on A -> same bytes on B, {len(lat)} changes every {INTERVAL:.1f} s: "
           f"p50 {pct(fin,50):.0f} ms, p95 {pct(fin,95):.0f} ms, max {max(fin) if fin else float('nan'):.0f} ms"

@@ -37,11 +37,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--files N] [--idle-s S] [--changes N] [--agent-args 'ARGS'] [--rehash-start]" >&2; exit 2 ;;
   esac
 done
-hx=${HX_BIN:-}
-if [ -z "$hx" ]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [ -x "$c" ] && { hx=$PWD/$c; break; }; done
-fi
-[ -x "$hx" ] || { echo "no hx binary: run scripts/build.sh release hx (or set HX_BIN)" >&2; exit 1; }
+. bench/hx_bin.sh
 mkdir -p bench/results
 out="bench/results/watch-scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
 HX="$hx" FILES=$files IDLE_S=$idle_s CHANGES=$changes AGENT_ARGS="$agent_args" REHASH=$rehash python3 - <<'PY' | tee "$out"

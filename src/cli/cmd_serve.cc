@@ -21,6 +21,7 @@
 #include "hub/auth/auth_routes.h"
 #include "hub/auth/hub_auth.h"
 #include "hub/envelope_routes.h"
+#include "hub/auth/hub_key.h"
 #include "hub/health.h"
 #include "hub/open_authorizer.h"
 #include "hub/server.h"
@@ -42,6 +43,7 @@ struct ServeArgs {
   std::string tls_cert;
   std::string tls_key;
   bool insecure_no_auth = false;
+  std::string key_file;
   int io_threads = 2;
   int workers = 8;
 };
@@ -51,13 +53,17 @@ std::int64_t HubWallMs() { return RealClock::Get().WallMs(); }
 // The auth library over the hub's store (s3-auth). HX_TEST_HUB_TOKEN_LIFETIME_MS
 // (tests only, not an option) shortens the tokens' lifetime so that a test
 // sees a refresh.
-std::shared_ptr<hub::HubAuth> MakeHubAuth(Store& store) {
+// --key-file or HX_HUB_KEY keep the token master key outside the store
+// (hub/auth/hub_key.h).
+Result<std::shared_ptr<hub::HubAuth>> MakeHubAuth(Store& store, const std::string& key_file) {
   hub::HubAuthOptions options;
   if (const char* lifetime = std::getenv("HX_TEST_HUB_TOKEN_LIFETIME_MS")) {
     const long long ms = std::atoll(lifetime);
     if (ms > 0 && ms <= hub::kMaxTokenLifetimeMs) options.token_lifetime_ms = ms;
   }
-  return std::make_shared<hub::HubAuth>(store, options);
+  HX_ASSIGN_OR_RETURN(std::shared_ptr<const SecretKey> master,
+                      hub::LoadHubMasterKey(key_file, std::getenv(hub::kHubKeyEnv.data())));
+  return std::make_shared<hub::HubAuth>(store, options, std::move(master));
 }
 
 // The authorizer of a hub over `store`: the loopback-only open mode
@@ -74,7 +80,8 @@ Result<std::shared_ptr<hub::Authorizer>> OpenAuthorizer(const ServeArgs& args, S
     }
     return std::shared_ptr<hub::Authorizer>(std::make_shared<hub::OpenAuthorizer>());
   }
-  return std::shared_ptr<hub::Authorizer>(MakeHubAuth(store));
+  HX_ASSIGN_OR_RETURN(std::shared_ptr<hub::HubAuth> auth, MakeHubAuth(store, args.key_file));
+  return std::shared_ptr<hub::Authorizer>(std::move(auth));
 }
 
 // Pushes (head.json writes) go to the status page's ring; a device's feed
@@ -225,6 +232,9 @@ void RegisterServe(CLI::App& app, Context& context) {
                     "Serve plain HTTP on a loopback HOST:PORT (tests)");
   serve->add_flag("--insecure-no-auth", args->insecure_no_auth,
                   "Accept requests without tokens (loopback tests only)");
+  serve->add_option("--key-file", args->key_file,
+                    "A file with the hub's token master key (64 hex digits, mode 600; else "
+                    "HX_HUB_KEY): token keys are derived from it instead of kept in the store");
   serve->add_option("--io-threads", args->io_threads, "Network threads (default 2)")
       ->check(CLI::Range(1, 64));
   serve->add_option("--workers", args->workers, "Threads that call the store (default 8)")

@@ -6,6 +6,7 @@
 // The `hx serve` group itself (the server: --store, --listen) is
 // cmd_serve.cc's; it calls RegisterServeAdmin with its group.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "envelope/envelope.h"
 #include "hub/admin_routes.h"
 #include "hub/auth/hub_auth.h"
+#include "hub/auth/hub_key.h"
 #include "json/canonical_json.h"
 #include "store/store.h"
 
@@ -35,6 +37,7 @@ struct ServeAdminArgs {
   std::string expires = "24h";
   std::string admin_expires = "8h";
   std::string device;
+  std::string key_file;
   std::optional<std::int64_t> now_ms;
 };
 
@@ -51,6 +54,9 @@ void AddStoreArgs(CLI::App* cmd, ServeAdminArgs& args, Context& context, bool va
   cmd->add_flag("--path-style", args.path_style, "S3 path-style addressing");
   cmd->add_option("--region", args.region, "S3 region (default us-east-1)");
   if (vault) cmd->add_option("--vault", args.vault, "The vault's name on the hub")->required();
+  cmd->add_option("--key-file", args.key_file,
+                  "The hubs' token master key file (as given to hx serve --key-file; else "
+                  "HX_HUB_KEY)");
   AddNowMsOption(cmd, args.now_ms, "The time of the command, in ms since the epoch (default: the "
                                    "clock)");
 }
@@ -62,7 +68,9 @@ Result<Report> WithHub(const ServeAdminArgs& args, Op op) {
                       ParseTargetUri(args.store, {args.endpoint, args.path_style, args.region},
                                      CurrentDir()));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(target));
-  hub::HubAuth auth(*store);
+  HX_ASSIGN_OR_RETURN(std::shared_ptr<const SecretKey> master,
+                      hub::LoadHubMasterKey(args.key_file, std::getenv(hub::kHubKeyEnv.data())));
+  hub::HubAuth auth(*store, {}, std::move(master));
   return op(auth, args.now_ms.value_or(WallClockMs()));
 }
 

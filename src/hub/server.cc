@@ -23,6 +23,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "obs/log.h"
 #include "obs/metrics.h"
 #include "store/retry_policy.h"  // ClockOrReal
 
@@ -399,10 +400,24 @@ void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubRespons
   Clock& clock = ClockOrReal(options.clock);
   const Clock::MonoTime start = clock.Monotonic();
   const std::string route(match ? RouteLabel(match->route) : "none");
-  auto respond = [route, start, &clock, write = std::move(write), observe = options.observe,
-                  method = request.method, path = request.path](HubResponse response) {
+  // At debug, one log line per request: method, path (store keys and vault
+  // names, never a header: no bearer token), status and time.
+  std::optional<nlohmann::json> log_line;
+  if (obs::LogEnabled(obs::LogLevel::kDebug)) {
+    log_line = nlohmann::json{{"method", request.method.substr(0, 16)},
+                              {"path", request.path.substr(0, 256)},
+                              {"remote", request.remote}};
+  }
+  auto respond = [route, start, &clock, log_line = std::move(log_line), write = std::move(write),
+                  observe = options.observe, method = request.method,
+                  path = request.path](HubResponse response) mutable {
     if (observe) observe(method, path, route, response);
     const double seconds = std::chrono::duration<double>(clock.Monotonic() - start).count();
+    if (log_line) {
+      (*log_line)["status"] = response.status;
+      (*log_line)["ms"] = static_cast<std::int64_t>(seconds * 1000);
+      obs::Log(obs::LogLevel::kDebug, "hub.request", *log_line);
+    }
     obs::MetricsRegistry& metrics = obs::DefaultMetrics();
     metrics
         .GetCounter(kHubRequests, "Requests the hub answered, by route and HTTP status.",

@@ -6,6 +6,7 @@
 
 #include "base/hex.h"
 #include "hash/blake3.h"
+#include "hub/auth/hub_key.h"
 #include "hub/auth/records.h"
 
 namespace hx::hub {
@@ -59,6 +60,31 @@ std::string RevokedKey(std::string_view vault, std::string_view device_id) {
   return HubKey(vault, "revoked/" + std::string(device_id) + ".json");
 }
 
+// A used challenge's claim: its issue time first (zero-padded, so the
+// names sort by age and the pruner reads the age from the name), then its
+// random id.
+constexpr std::string_view kChallengesDir = "challenges/";
+constexpr std::size_t kIssuedDigits = 16;
+
+std::string UsedChallengeKey(std::string_view vault, const ChallengeClaims& claims) {
+  std::string issued = std::to_string(std::max<std::int64_t>(claims.issued_ms, 0));
+  issued.insert(0, kIssuedDigits - std::min(kIssuedDigits, issued.size()), '0');
+  return HubKey(vault, std::string(kChallengesDir) + issued + "-" + ToHex(claims.random) +
+                           ".json");
+}
+
+// The issue time in a claim's key, or nullopt for a name hx did not write.
+std::optional<std::int64_t> UsedChallengeIssuedMs(std::string_view vault, std::string_view key) {
+  const std::string prefix = HubKey(vault, kChallengesDir);
+  if (!key.starts_with(prefix) || key.size() < prefix.size() + kIssuedDigits) return std::nullopt;
+  std::int64_t ms = 0;
+  for (const char c : key.substr(prefix.size(), kIssuedDigits)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    ms = ms * 10 + (c - '0');
+  }
+  return ms;
+}
+
 std::string CacheKey(std::string_view vault, std::string_view device_id) {
   return std::string(vault) + "/" + std::string(device_id);
 }
@@ -71,9 +97,12 @@ std::string HubKey(std::string_view vault, std::string_view name) {
   return "_hub/" + std::string(vault) + "/" + std::string(name);
 }
 
-HubAuth::HubAuth(Store& store, HubAuthOptions options) : store_(store), options_(options) {}
+HubAuth::HubAuth(Store& store, HubAuthOptions options,
+                 std::shared_ptr<const SecretKey> token_master_key)
+    : store_(store), options_(options), token_master_key_(std::move(token_master_key)) {}
 
 Result<SecretKey> HubAuth::TokenKey(std::string_view vault, bool create) {
+  if (token_master_key_) return DeriveVaultTokenKey(*token_master_key_, vault);
   {
     MutexLock lock(mu_);
     auto it = token_keys_.find(vault);
@@ -274,6 +303,7 @@ Result<IssuedToken> HubAuth::ExchangeChallenge(std::string_view vault, std::stri
     return AuthError("device " + std::string(device_id) + " was revoked from vault " +
                      std::string(vault) + "; enroll it again with a new code");
   }
+  HX_RETURN_IF_ERROR(ClaimChallenge(vault, device_id, claims, now_ms));
   // Seen: at most once a minute per device, so token refreshes cost little.
   if (now_ms - read.first.last_seen_ms >= 60'000) {
     HX_RETURN_IF_ERROR(UpdateDevice(vault, device_id, [now_ms](DeviceRecord& record) {
@@ -283,6 +313,38 @@ Result<IssuedToken> HubAuth::ExchangeChallenge(std::string_view vault, std::stri
     }));
   }
   return IssueToken(vault, device_id, read.first.role, now_ms);
+}
+
+Status HubAuth::ClaimChallenge(std::string_view vault, std::string_view device_id,
+                               const ChallengeClaims& claims, std::int64_t now_ms) {
+  const std::string text = EncodeUsedChallenge(device_id, now_ms);
+  Result<StoreVersion> claimed = store_.PutIfAbsent(UsedChallengeKey(vault, claims), AsBytes(text));
+  if (!claimed.ok() && claimed.error().category == Category::kAborted) {
+    return AuthError("this challenge was already traded for a token; a challenge is single-use, "
+                     "ask the hub for a new one");
+  }
+  if (!claimed.ok()) return claimed.error();
+  PruneUsedChallenges(vault, now_ms);
+  return {};
+}
+
+void HubAuth::PruneUsedChallenges(std::string_view vault, std::int64_t now_ms) {
+  {
+    MutexLock lock(mu_);
+    auto [it, inserted] = last_prune_ms_.try_emplace(std::string(vault), now_ms);
+    if (!inserted && now_ms - it->second < kChallengeLifetimeMs) return;
+    it->second = now_ms;
+  }
+  // A claim matters while some hub would still accept its challenge: for
+  // kChallengeLifetimeMs after issue, on a clock up to kMaxClockSkewMs
+  // behind; one more skew for the clock of this hub.
+  const std::int64_t horizon = now_ms - kChallengeLifetimeMs - 2 * kMaxClockSkewMs;
+  Result<std::vector<StoreObjectInfo>> used = store_.List(HubKey(vault, kChallengesDir));
+  if (!used.ok()) return;  // the next trade tries again
+  for (const StoreObjectInfo& info : *used) {
+    const std::optional<std::int64_t> issued = UsedChallengeIssuedMs(vault, info.key);
+    if (issued && *issued < horizon) (void)store_.Delete(info.key);
+  }
 }
 
 Result<IssuedToken> HubAuth::IssueToken(std::string_view vault, std::string_view device_id,

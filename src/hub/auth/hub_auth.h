@@ -5,7 +5,9 @@
 // "_hub/<vault>/" (docs/FORMAT.md, "Hub state"), so a hub keeps nothing of
 // its own and several hubs over one bucket agree:
 //   token-key.json           the vault's 32-byte token key (PutIfAbsent: the
-//                            first hub to need it makes it, the others read it)
+//                            first hub to need it makes it, the others read it);
+//                            not used when the hubs have a master key outside
+//                            the store (token_master_key, hub_key.h)
 //   enroll/<blake3>.json     an enrollment code, stored by the BLAKE3 of its
 //                            text (the code itself is never stored); claimed
 //                            once by a PutIfMatch that records the device
@@ -14,13 +16,20 @@
 //   revoked/<id>.json        a revocation (PutIfAbsent: it never races with the
 //                            device record's updates, and O_EXCL makes it
 //                            atomic even on a folder store)
+//   challenges/<issued>-<id>.json
+//                            a challenge that was traded for a token
+//                            (PutIfAbsent: a challenge is single-use, on
+//                            every hub over the store); pruned once older
+//                            than a challenge may be
 //
 // The flow: an administrator makes a one-time code (CreateEnrollment, `hx
 // serve enroll`); a device sends it with its public key (Register) and gets
 // its device id; it then asks for a challenge (IssueChallenge: a tagged,
 // stateless nonce valid kChallengeLifetimeMs), signs it with its secret key
 // and trades it for an access token (ExchangeChallenge, token.h; valid
-// options.token_lifetime_ms, 15 minutes). Every request then carries the
+// options.token_lifetime_ms, 15 minutes). The trade claims the challenge's
+// id in the store (PutIfAbsent), so a signed challenge seen on the wire or
+// in a log cannot be traded again, through this hub or any other. Every request then carries the
 // token, which Authenticate checks: the tag, the vault, the expiry and the
 // revocation. Revocations are cached per device for at most
 // options.revocation_cache_ms (one token lifetime): a revocation made through
@@ -46,6 +55,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,8 +125,12 @@ std::string HubKey(std::string_view vault, std::string_view name);
 class HubAuth final : public Authorizer {
  public:
   // `store` is the hub's backing store at its root (the keys above are
-  // relative to it); it must outlive this object.
-  explicit HubAuth(Store& store, HubAuthOptions options = {});
+  // relative to it); it must outlive this object. `token_master_key`: the
+  // master key kept outside the store (hub_key.h): each vault's token key is
+  // derived from it and token-key.json is neither read nor written; null:
+  // the per-vault key in the store.
+  explicit HubAuth(Store& store, HubAuthOptions options = {},
+                   std::shared_ptr<const SecretKey> token_master_key = nullptr);
 
   // A new one-time code for `vault` with `role` (reader or writer), valid
   // `lifetime_ms` (1 ms .. kMaxEnrollmentLifetimeMs) from now_ms.
@@ -134,8 +148,10 @@ class HubAuth final : public Authorizer {
                                      std::int64_t now_ms);
 
   // Checks the challenge (this store's, this device's, not expired), the
-  // device's signature of ChallengeMessage and the revocation; then records
-  // the device as seen and returns an access token.
+  // device's signature of ChallengeMessage and the revocation; claims the
+  // challenge (a second trade of it, on any hub over the store, is
+  // KC_SYNC_AUTH_FAILED); then records the device as seen and returns an
+  // access token.
   Result<IssuedToken> ExchangeChallenge(std::string_view vault, std::string_view device_id,
                                         std::string_view challenge,
                                         std::span<const std::uint8_t> signature,
@@ -189,15 +205,25 @@ class HubAuth final : public Authorizer {
                                                            std::string_view device_id);
   Result<bool> IsRevoked(std::string_view vault, std::string_view device_id, std::int64_t now_ms,
                          bool fresh);
+  // Marks the challenge used (PutIfAbsent of its claim); a claim that exists
+  // already is a replay: KC_SYNC_AUTH_FAILED. Then prunes old claims.
+  Status ClaimChallenge(std::string_view vault, std::string_view device_id,
+                        const ChallengeClaims& claims, std::int64_t now_ms);
+  // Deletes the vault's challenge claims no hub can be asked to honour any
+  // more (issued before now - kChallengeLifetimeMs - 2 * kMaxClockSkewMs);
+  // at most once per kChallengeLifetimeMs per vault and hub; best effort.
+  void PruneUsedChallenges(std::string_view vault, std::int64_t now_ms);
   // Applies `update` to the device record with PutIfMatch, retrying lost races.
   template <typename Update>
   Status UpdateDevice(std::string_view vault, std::string_view device_id, Update update);
 
   Store& store_;
   const HubAuthOptions options_;
+  const std::shared_ptr<const SecretKey> token_master_key_;
   Mutex mu_;
   std::map<std::string, SecretKey, std::less<>> token_keys_ HX_GUARDED_BY(mu_);
   std::map<std::string, CachedRevocation, std::less<>> revocations_ HX_GUARDED_BY(mu_);
+  std::map<std::string, std::int64_t, std::less<>> last_prune_ms_ HX_GUARDED_BY(mu_);
   // Serializes this process's read-modify-writes of hub records.
   Mutex write_mu_;
 };

@@ -194,3 +194,52 @@ TEST_F(HubAuthProcessTest, ATokenThatExpiredAtTheHubIsRefreshedWithoutTheCallerN
 
 }  // namespace
 }  // namespace hx::hub
+
+namespace hx::hub {
+namespace {
+
+// hx serve --key-file (hub/auth/hub_key.h): the token key stays outside the
+// store, so a reader of the store cannot mint tokens; devices enroll, push
+// and pull as before, and a key file others may read is refused at start.
+TEST(HubKeyFileProcessTest, WithAKeyFileTheStoreHoldsNoTokenKeyAndDevicesStillSync) {
+  TempDir dir("hub_key_file");
+  const fs::path store = dir.path() / "store";
+  const fs::path key = dir.path() / "hub.key";
+  fs::create_directories(store);
+  std::ofstream(key) << std::string(64, 'c') << "\n";
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
+  Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(
+      {"--store", store.string(), "--insecure-listen", "127.0.0.1:0", "--key-file", key.string()});
+  ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
+  auto hx = [](std::vector<std::string> args) {
+    return RunProcess(HxBinary(), args, {"HX_PASSPHRASE=", "HX_HUB_KEY="});
+  };
+  const ProcessRun enroll = hx({"serve", "enroll", "--store", store.string(), "--vault", "notes",
+                                "--key-file", key.string()});
+  ASSERT_EQ(enroll.exit_code, 0) << enroll.output;
+  std::string code = enroll.output;
+  while (!code.empty() && code.back() == '\n') code.pop_back();
+  code = code.substr(code.rfind('\n') + 1);
+  const fs::path vault = dir.path() / "a";
+  const ProcessRun init = hx({"sync", "init", vault.string(), "hx://" + (*hub)->address() + "/notes",
+                              "--enroll", code, "--no-encryption"});
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  std::ofstream(vault / "a.txt") << "a";
+  const ProcessRun push = hx({"sync", "push", vault.string()});
+  ASSERT_EQ(push.exit_code, 0) << push.output;
+  EXPECT_TRUE(fs::exists(store / "_hub" / "notes" / "devices"));
+  EXPECT_FALSE(fs::exists(store / "_hub" / "notes" / "token-key.json"));
+
+  fs::permissions(key, fs::perms::group_read, fs::perm_options::add);
+  const fs::path err = dir.path() / "refused.stderr";
+  Result<std::unique_ptr<HubProcess>> refused = HubProcess::Start(
+      {"--store", store.string(), "--insecure-listen", "127.0.0.1:0", "--key-file", key.string()},
+      {}, err.string());
+  ASSERT_FALSE(refused.ok());
+  std::ifstream in(err);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("chmod 600"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace hx::hub

@@ -12,23 +12,17 @@
 #include <string>
 
 #include "hub/auth/records.h"
+#include "hub/auth/auth_test_util.h"
 #include "store/memory_store.h"
 #include "store/store_test_util.h"
 
 namespace hx::hub {
 namespace {
 
-constexpr std::int64_t kT0 = 1'700'000'000'000;
-constexpr std::int64_t kDay = 24LL * 3600 * 1000;
-
-std::span<const std::uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-struct StoreKind {
-  std::string name;
-  std::function<std::unique_ptr<Store>()> make;
-};
+using auth_testing::AsBytes;
+using auth_testing::kDay;
+using auth_testing::kT0;
+using auth_testing::StoreKind;
 
 class HubAuthTest : public ::testing::TestWithParam<StoreKind> {
  protected:
@@ -319,10 +313,7 @@ TEST_P(HubAuthTest, RecordsRoundTripCanonically) {
 
 INSTANTIATE_TEST_SUITE_P(
     Stores, HubAuthTest,
-    ::testing::Values(
-        StoreKind{"memory", [] { return std::unique_ptr<Store>(new MemoryStore()); }},
-        StoreKind{"folder", [] { return store_testing::MakeTempFolderStore(); }}),
-    [](const ::testing::TestParamInfo<StoreKind>& param) { return param.param.name; });
+    auth_testing::StoreKinds(), auth_testing::StoreKindName);
 
 }  // namespace
 }  // namespace hx::hub

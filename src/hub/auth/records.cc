@@ -167,6 +167,10 @@ std::string EncodeRevocation(std::int64_t revoked_ms) {
   return Write({{"format", kFormat}, {"revoked_ms", revoked_ms}});
 }
 
+std::string EncodeUsedChallenge(std::string_view device_id, std::int64_t used_ms) {
+  return Write({{"device_id", std::string(device_id)}, {"format", kFormat}, {"used_ms", used_ms}});
+}
+
 Result<std::int64_t> DecodeRevocation(std::string_view bytes, std::string_view key_name) {
   return Parse<std::int64_t>(bytes, key_name, [](JsonFields& fields) -> Result<std::int64_t> {
     return ReadTime(fields, "revoked_ms");

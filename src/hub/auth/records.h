@@ -38,6 +38,10 @@ std::string EncodeDevice(const DeviceRecord& record);
 Result<DeviceRecord> DecodeDevice(std::string_view bytes, std::string_view key_name);
 
 std::string EncodeRevocation(std::int64_t revoked_ms);
+
+// A used challenge's claim (challenges/<issued>-<id>.json): which device used
+// it and when. Written for the administrator's eyes; hx reads only its key.
+std::string EncodeUsedChallenge(std::string_view device_id, std::int64_t used_ms);
 Result<std::int64_t> DecodeRevocation(std::string_view bytes, std::string_view key_name);
 
 // Device names and platforms: 1..max bytes of valid UTF-8 without control

@@ -32,7 +32,7 @@ const char* HxBinary() {
 
 Result<std::unique_ptr<HubProcess>> HubProcess::Start(
     const std::vector<std::string>& args,
-    const std::vector<std::pair<std::string, std::string>>& env) {
+    const std::vector<std::pair<std::string, std::string>>& env, const std::string& stderr_file) {
   auto process = std::make_unique<HubProcess>(PassKey{});
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Failed("pipe failed");
@@ -51,6 +51,10 @@ Result<std::unique_ptr<HubProcess>> HubProcess::Start(
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (!stderr_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+  }
   const int spawned =
       posix_spawn(&process->pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);

@@ -23,10 +23,13 @@ namespace hx::hub::testing {
 
 class HubProcess {
  public:
-  // `args` follow "hx serve"; `env` is added to the test's environment.
+  // `args` follow "hx serve"; `env` is added to the test's environment;
+  // `stderr_file` (if not empty) receives the hub's stderr (else it is the
+  // test's).
   static Result<std::unique_ptr<HubProcess>> Start(
       const std::vector<std::string>& args,
-      const std::vector<std::pair<std::string, std::string>>& env = {});
+      const std::vector<std::pair<std::string, std::string>>& env = {},
+      const std::string& stderr_file = "");
   ~HubProcess();
   HubProcess(const HubProcess&) = delete;
   HubProcess& operator=(const HubProcess&) = delete;
