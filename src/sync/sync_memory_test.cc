@@ -176,6 +176,10 @@ TEST_F(SyncMemoryTest, PeakHeapOfEveryPhaseStaysUnderTheScaledTargetAt20000Files
   Measure("first pull", /*packs=*/false, [&] {
     Result<PullReport> pulled = SyncPull(b.vault(), Options(b));
     HX_ASSERT_OK(pulled);
+    // Every change counted, only the first kMaxReportedPaths listed.
+    EXPECT_EQ(pulled->changes.added, static_cast<std::uint64_t>(kFiles + kFiles / kFilesPerDir));
+    EXPECT_EQ(pulled->changes.paths.size(), 1000u);
+    EXPECT_EQ(pulled->changes.paths.front(), "d0000");
   });
   EXPECT_EQ(b.Read(FileName(kFiles - 1)), "file " + std::to_string(kFiles - 1) + "\n");
 
