@@ -328,6 +328,31 @@ TEST(FlattenTreesTest, APullLoadsOnlyTheTreesThatDiffer) {
   EXPECT_EQ(flat->reused, (std::vector<std::string>{"y", "z"}));
 }
 
+// Identical directories share a tree id: each id is loaded once, and the
+// second directory is listed from the first one's entries (no decoded tree
+// is kept for the whole walk), subdirectories and their ids included.
+TEST(FlattenTreesTest, IdenticalDirectoriesAreLoadedOnceAndBothListedInFull) {
+  EntryMap remote;
+  for (const std::string top : {"a", "b", "c"}) {
+    remote[top] = OfKind(EntryKind::kDir);
+    remote[top + "/f"] = File(1);
+    remote[top + "/sub"] = OfKind(EntryKind::kDir);
+    remote[top + "/sub/g"] = File(2);
+  }
+  remote["c/extra"] = File(3);  // c differs; c/sub does not
+  const BuiltTrees built = Build(remote);
+  ASSERT_EQ(built.tree_ids.at("a"), built.tree_ids.at("b"));
+  TreeStore store;
+  store.Add(built);
+
+  auto flat = FlattenTreesDiff(built.root, store.Loader(), EntryMap(), TreeIds());
+  ASSERT_TRUE(flat.ok()) << flat.error().ToShortString();
+  EXPECT_EQ(flat->entries, remote);
+  EXPECT_EQ(flat->tree_ids, built.tree_ids);
+  EXPECT_EQ(flat->trees_loaded, 4u);  // "", a (= b), a/sub (= b/sub = c/sub), c
+  EXPECT_EQ(store.loads, 4);
+}
+
 TEST(FlattenTreesTest, AnUnchangedRootLoadsNothing) {
   const EntryMap base = SampleMap();
   const BuiltTrees built = Build(base);

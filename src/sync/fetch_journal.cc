@@ -282,6 +282,14 @@ void FetchJournal::Flush() {
   while (total_bytes_ > options_.max_bytes && files_.size() > 1) EvictOldest();
 }
 
+void FetchJournal::Seal() {
+  Flush();
+  on_ = false;
+  buffer_ = {};
+  records_ = {};
+  fds_.clear();
+}
+
 void FetchJournal::Clear() {
   buffer_.clear();
   for (const auto& [number, size] : files_) {

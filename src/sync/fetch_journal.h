@@ -104,6 +104,11 @@ class FetchJournal {
   void Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
   // Writes what is buffered.
   void Flush();
+  // Writes what is buffered and forgets which objects are kept: the files
+  // stay (for Clear, or for the next run, which loads them again), nothing
+  // more is added or found. For a pull that has fetched everything it
+  // will: the record of 100,000 objects is ~10 MB.
+  void Seal();
   // Deletes every journal file (the pull has applied everything); the
   // journal keeps nothing more.
   void Clear();

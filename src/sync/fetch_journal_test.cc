@@ -149,6 +149,29 @@ TEST_F(FetchJournalTest, ClearDeletesEveryFileAndKeepsNothingMore) {
   EXPECT_TRUE(Files().empty());
 }
 
+// A pull seals its journal once nothing more is fetched (the memory of its
+// record goes); what was buffered is written, the files stay for Clear or
+// for the run that retries, and nothing more is added.
+TEST_F(FetchJournalTest, SealWritesWhatIsBufferedAndKeepsTheFilesForClearOrTheNextRun) {
+  const auto chunk = Bytes(700, 4);
+  ObjectId id;
+  {
+    std::unique_ptr<FetchJournal> journal = Open();
+    id = Add(*journal, chunk);  // buffered, not yet written
+    journal->Seal();
+    EXPECT_FALSE(journal->Has(id));
+    const ObjectId late = Add(*journal, Bytes(80, 5));
+    EXPECT_FALSE(journal->Has(late));
+  }
+  std::unique_ptr<FetchJournal> journal = Open();
+  EXPECT_EQ(journal->stats().kept_objects, 1u);
+  EXPECT_EQ(journal->Get(ObjectKind::kChunk, id), chunk);
+  journal->Seal();
+  ASSERT_FALSE(Files().empty());
+  journal->Clear();
+  EXPECT_TRUE(Files().empty());
+}
+
 TEST_F(FetchJournalTest, AStagingDirectoryThatIsASymlinkIsRefused) {
   fs::create_directories(dir_.path() / "elsewhere");
   fs::create_directory_symlink(dir_.path() / "elsewhere", staging());

@@ -275,7 +275,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   }
   HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
   const std::size_t files_changed = changed_files.size();
-  changed_files = {};
+  changed_files = std::vector<const EntryMap::value_type*>();  // `= {}` keeps the capacity
   // Trees go to the uploader as they are built (not held all at once), and
   // only the directories on the paths of the changes are rebuilt: another
   // keeps its base tree id when the store has that tree.

@@ -113,6 +113,14 @@ Result<bool> ObjectUploader::UnpublishedPackStored(const std::string& blob_id) {
   return stored;
 }
 
+namespace {
+// A read batch holds at most this many chunks as well as batch_bytes: each
+// chunk read and sealed is a vector of its own beside a 144-byte slot, so
+// 8 MiB of tiny files (a first push of 100,000 small files: all of them in
+// one batch) held ~20 MB at the push's peak; 4,096 keep it under 1 MB.
+constexpr std::size_t kMaxBatchChunks = 4096;
+}  // namespace
+
 Status ObjectUploader::AddFileChunks(
     const std::filesystem::path& vault,
     const std::vector<const EntryMap::value_type*>& files) {
@@ -142,7 +150,9 @@ Status ObjectUploader::AddFileChunks(
     std::vector<std::vector<std::uint8_t>> plain;
     std::size_t end = next;
     std::uint64_t batch = 0;
-    while (end < tasks.size() && (end == next || batch + tasks[end].size <= options_.batch_bytes)) {
+    while (end < tasks.size() &&
+           (end == next || (batch + tasks[end].size <= options_.batch_bytes &&
+                            end - next < kMaxBatchChunks))) {
       const ChunkTask& task = tasks[end];
       if (open_path != task.path) {
         close_fd();
