@@ -427,6 +427,7 @@ std::string_view ToString(ApplyStatus status) {
 
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher) {
+  fetcher.ReadAhead(kPullReadAheadRequests, kPullReadAheadWindowBytes);
   Applier applier(input, fetcher);
   std::vector<AppliedItem> out(items.size());
   if (Status opened = applier.Open(); !opened.ok()) {
