@@ -9,30 +9,53 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "chunk/chunk_test_util.h"
 #include "store/store_wrappers.h"
 #include "sync/sync_test_util.h"
 
 namespace hx::testing {
 namespace {
 
-// Deterministic incompressible bytes.
+// Incompressible bytes, as a file's contents.
 std::string NoiseBytes(std::size_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (char& c : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x >> 56);
-  }
-  return out;
+  const std::vector<std::uint8_t> bytes = RandomBytes(seed, size);
+  return std::string(bytes.begin(), bytes.end());
 }
+
+// Two devices of one folder store: `a` pushes what the test writes, `b`
+// pulls it through the store wrapper the test gives it.
+class FetcherReadAheadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HX_ASSERT_OK(a_.Init(1000));
+    HX_ASSERT_OK(b_.Init(2000));
+  }
+  // Pushes a's vault, then pulls it into b's through `wrap` and checks that
+  // b has what a has.
+  Result<PullReport> PushThenPull(
+      std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap) {
+    if (auto pushed = a_.Push(3000); !pushed.ok()) return std::move(pushed).error();
+    b_.wrap_store = std::move(wrap);
+    Result<PullReport> pulled = b_.Pull(4000);
+    if (pulled.ok()) {
+      EXPECT_FALSE(pulled->error.has_value()) << pulled->error->ToShortString();
+      EXPECT_EQ(b_.Snapshot(), a_.Snapshot());
+    }
+    return pulled;
+  }
+
+  std::unique_ptr<StoreFixture> store_ = MakeFolderStoreFixture();
+  Device a_{*store_, "a", 1};
+  Device b_{*store_, "b", 2};
+};
 
 // Ranged reads of 1 MiB or more wait at a gate until `open_at` are in flight at once (then
 // the gate stays open), or until the deadline; it records the most reads
@@ -82,31 +105,23 @@ class GatedRangeStore final : public StoreWrapper {
   const int open_at_;
 };
 
-TEST(FetcherReadAheadTest, APullKeepsSeveralRangedReadsInFlightWithinTheWindow) {
-  auto store = MakeFolderStoreFixture();
-  Device a(*store, "a", 1);
-  Device b(*store, "b", 2);
-  HX_ASSERT_OK(a.Init(1000));
-  HX_ASSERT_OK(b.Init(2000));
+TEST_F(FetcherReadAheadTest, APullKeepsSeveralRangedReadsInFlightWithinTheWindow) {
   // 40 MiB in 10 files and a few small ones: more than one window's worth,
   // in several 4 MiB read-ahead segments.
   for (int i = 0; i < 10; ++i) {
-    a.Write("big/f" + std::to_string(i) + ".bin", NoiseBytes(4 << 20, i + 1));
+    a_.Write("big/f" + std::to_string(i) + ".bin", NoiseBytes(4 << 20, i + 1));
   }
-  for (int i = 0; i < 20; ++i) a.Write("small/n" + std::to_string(i) + ".txt", "note " + std::to_string(i));
-  HX_ASSERT_OK(a.Push(3000));
-
+  for (int i = 0; i < 20; ++i)
+    a_.Write("small/n" + std::to_string(i) + ".txt", "note " + std::to_string(i));
   GatedRangeStore::Seen seen;
-  b.wrap_store = [&seen](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    return std::make_unique<GatedRangeStore>(std::move(inner), seen, 3);
-  };
-  Result<PullReport> pulled = b.Pull(4000);
+  Result<PullReport> pulled =
+      PushThenPull([&seen](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+        return std::make_unique<GatedRangeStore>(std::move(inner), seen, 3);
+      });
   HX_ASSERT_OK(pulled);
-  EXPECT_FALSE(pulled->error.has_value()) << pulled->error->ToShortString();
-  EXPECT_EQ(b.Snapshot(), a.Snapshot());
   EXPECT_EQ(pulled->changes.added, 30u + 2u);  // the files and their two directories
   EXPECT_GE(seen.max_in_flight, 3) << "ranged reads ran one at a time; " << seen.ranged_reads
-                                    << " reads, " << pulled->bytes_fetched << " bytes";
+                                   << " reads, " << pulled->bytes_fetched << " bytes";
   // The window (32 MiB) and one read's bound (8 MiB: a Fetch's own read
   // may run beside the read-ahead).
   EXPECT_LE(seen.max_bytes_in_flight, (std::uint64_t{32} << 20) + (std::uint64_t{8} << 20));
@@ -133,23 +148,15 @@ class RangeCountingStore final : public StoreWrapper {
 // distant store, one round trip instead of forty). A first pull of 40
 // directories of one small file each: the root tree, its 40 subtrees, and
 // the files' chunks take a handful of reads.
-TEST(FetcherReadAheadTest, APullReadsTheSubtreesOfADirectoryInOneRead) {
-  auto store = MakeFolderStoreFixture();
-  Device a(*store, "a", 1);
-  Device b(*store, "b", 2);
-  HX_ASSERT_OK(a.Init(1000));
-  HX_ASSERT_OK(b.Init(2000));
-  for (int i = 0; i < 40; ++i) a.Write("d" + std::to_string(i) + "/f.txt", "file " + std::to_string(i));
-  HX_ASSERT_OK(a.Push(3000));
-
+TEST_F(FetcherReadAheadTest, APullReadsTheSubtreesOfADirectoryInOneRead) {
+  for (int i = 0; i < 40; ++i)
+    a_.Write("d" + std::to_string(i) + "/f.txt", "file " + std::to_string(i));
   std::atomic<int> reads{0};
-  b.wrap_store = [&reads](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    return std::make_unique<RangeCountingStore>(std::move(inner), reads);
-  };
-  Result<PullReport> pulled = b.Pull(4000);
+  Result<PullReport> pulled =
+      PushThenPull([&reads](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+        return std::make_unique<RangeCountingStore>(std::move(inner), reads);
+      });
   HX_ASSERT_OK(pulled);
-  EXPECT_FALSE(pulled->error.has_value());
-  EXPECT_EQ(b.Snapshot(), a.Snapshot());
   EXPECT_EQ(pulled->trees_loaded, 41u);
   // The root, its subtrees (one read), the chunks (coalesced): one read per
   // tree would be 41 and more.

@@ -103,7 +103,9 @@ TEST_F(S3ProxyTest, ADroppedConnectionMidReadAheadWindowResumesWithNothingCorrup
   for (int i = 0; i < 8; ++i) {
     a->Write("media/clip" + std::to_string(i) + ".bin", RandomBytes(3 << 20, 100 + i));
   }
-  for (int i = 0; i < 10; ++i) a->Write("docs/n" + std::to_string(i) + ".txt", "note " + std::to_string(i));
+  for (int i = 0; i < 10; ++i) {
+    a->Write("docs/n" + std::to_string(i) + ".txt", "note " + std::to_string(i));
+  }
   Step("a push", a->Push(Tick()));
 
   ProxyFaultConfig config;
@@ -120,7 +122,9 @@ TEST_F(S3ProxyTest, ADroppedConnectionMidReadAheadWindowResumesWithNothingCorrup
   auto pulled = b->Pull(Tick());
   const int faults = CountFaults();
   int ranged_gets = 0;
-  for (const auto& r : Requests()) ranged_gets += r.method == "GET" && r.path.find("/blobs/") != std::string::npos;
+  for (const auto& r : Requests()) {
+    ranged_gets += r.method == "GET" && r.path.find("/blobs/") != std::string::npos;
+  }
   Step("b pull", pulled);
   EXPECT_GT(faults, 0) << "the schedule never fired: the test proved nothing";
   EXPECT_GE(ranged_gets, 6);
