@@ -53,6 +53,7 @@ class FaultInjectingEnv final : public EnvWrapper {
   int Write(int fd, const void* buf, std::size_t n, std::size_t* wrote) override;
   int Fsync(int fd) override;
   int Fdatasync(int fd) override;
+  int StartWriteback(int fd) override;
   int SyncFs(int fd) override;
   int Ftruncate(int fd, std::uint64_t size) override;
   int Fstat(int fd, struct stat* st) override;

@@ -143,6 +143,14 @@ class PosixEnv final : public Env {
   }
   int Fsync(int fd) override { return Retry([&] { return ::fsync(fd); }); }
   int Fdatasync(int fd) override { return Retry([&] { return ::fdatasync(fd); }); }
+  int StartWriteback(int fd) override {
+#if defined(__linux__)
+    return Retry([&] { return ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); });
+#else
+    (void)fd;
+    return 0;
+#endif
+  }
   int SyncFs(int fd) override { return Retry([&] { return ::syncfs(fd); }); }
   int Ftruncate(int fd, std::uint64_t size) override {
     return Retry([&] { return ::ftruncate(fd, static_cast<off_t>(size)); });
