@@ -74,11 +74,6 @@ class Env {
   // (its size), not its times: a pull makes each staged file durable with
   // it instead of flushing the whole file system (syncfs).
   virtual int Fdatasync(int fd) = 0;
-  // Starts writing back the file's dirty pages without waiting for them
-  // (Linux: sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); elsewhere
-  // nothing, 0). Not a durability step: a later Fdatasync still is; it
-  // only lets that one wait less, since the writes are under way by then.
-  virtual int StartWriteback(int fd) = 0;
   // syncfs(2): the whole file system `fd` lives on.
   virtual int SyncFs(int fd) = 0;
   virtual int Ftruncate(int fd, std::uint64_t size) = 0;
@@ -143,7 +138,6 @@ class EnvWrapper : public Env {
   }
   int Fsync(int fd) override { return target_.Fsync(fd); }
   int Fdatasync(int fd) override { return target_.Fdatasync(fd); }
-  int StartWriteback(int fd) override { return target_.StartWriteback(fd); }
   int SyncFs(int fd) override { return target_.SyncFs(fd); }
   int Ftruncate(int fd, std::uint64_t size) override { return target_.Ftruncate(fd, size); }
   int Fstat(int fd, struct stat* st) override { return target_.Fstat(fd, st); }

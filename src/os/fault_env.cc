@@ -131,7 +131,7 @@ int FaultInjectingEnv::Fsync(int fd) {
 }
 int FaultInjectingEnv::StartWriteback(int fd) {
   HX_FAULT_CHECK("StartWriteback");
-  return EnvWrapper::StartWriteback(fd);
+  return hx::StartWriteback(target(), fd);
 }
 
 int FaultInjectingEnv::Fdatasync(int fd) {

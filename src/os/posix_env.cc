@@ -14,6 +14,7 @@
 
 #include "os/env.h"
 #include "os/real_clock.h"
+#include "os/writeback.h"
 
 namespace hx {
 namespace {
@@ -98,7 +99,7 @@ int OpenBeneathByWalk(int dirfd, const char* path, int flags, mode_t mode, int* 
 
 namespace {
 
-class PosixEnv final : public Env {
+class PosixEnv final : public Env, public WritebackEnv {
  public:
   int Open(int dirfd, const char* path, int flags, mode_t mode, int* fd) override {
     int r = -1;
@@ -280,6 +281,11 @@ int ReadAll(Env& env, int fd, std::size_t max_bytes, std::string* out) {
   }
   *out = std::move(data);
   return 0;
+}
+
+int StartWriteback(Env& env, int fd) {
+  auto* capable = dynamic_cast<WritebackEnv*>(&env);
+  return capable != nullptr ? capable->StartWriteback(fd) : 0;
 }
 
 }  // namespace hx

@@ -15,6 +15,7 @@
 #include "base/os_error.h"
 #include "hash/blake3.h"
 #include "os/vault_dir.h"
+#include "os/writeback.h"
 #include "sync/apply_sync.h"
 #include "versions/versions.h"
 
@@ -307,7 +308,7 @@ class Applier {
     // The writes start now, so the fdatasync on the syncer's worker finds
     // them under way (or done) instead of starting them (Linux; advisory:
     // a failure only means the fdatasync does it all).
-    (void)env_.StartWriteback(fd.get());
+    (void)StartWriteback(env_, fd.get());
     // Made durable (and closed) by the syncer while the next files are
     // staged; WaitStaged says which could not be.
     syncer_.Add(id, std::move(fd));
