@@ -137,7 +137,10 @@ ObjectFetcher::Segment ObjectFetcher::PlanSegment(const std::string& blob,
     if (at < end) continue;  // overlapping: cannot happen in a valid pack
     if (at - end > kMaxGapBytes) break;
     if (at + next.length - offset > max_bytes) break;
-    if (cache_.count(next.id) != 0 || in_flight_.count(next.id) != 0) continue;
+    // Already read (or being read): the segment ends there. Skipping over
+    // it and scanning on made each plan walk every object read ahead of it
+    // (quadratic in a pull of 100,000 small files: a fifth of its CPU).
+    if (cache_.count(next.id) != 0 || in_flight_.count(next.id) != 0) break;
     auto uses = uses_.find(next.id);
     segment.covered.push_back(
         Covered{at, next, uses == uses_.end() ? kNoOrder : uses->second.order});
