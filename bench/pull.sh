@@ -4,12 +4,18 @@
 # (durable: every file fdatasync'ed, every directory fsynced) against `rsync -a` (not durable)
 # and `rsync -a --fsync` (an fsync per file), in the same run, on the same file system.
 #
-#   bench/pull.sh [--scale F] [--runs N] [--fsync-runs N] [--perf] [--out DIR]
+#   bench/pull.sh [--corpus B|A] [--scale F] [--runs N] [--fsync-runs N] [--hx-before BIN] [--perf]
+#                 [--out DIR]
 #
-#   --scale   corpus B's scale (default 1: 100,000 files; 0.1: 10,000)
+#   --corpus  B (default: 100,000 small files) or A (10,013 files, 1 GiB)
+#   --scale   the corpus's scale (default 1; 0.1: a tenth of the files)
 #   --runs    runs of each timed command (default 2); each first pull starts from an empty folder
 #   --fsync-runs  first pulls of rsync -a --fsync among them (default: all; on a busy disk one takes
 #             minutes at 100,000 files)
+#   --one-percent-runs N  runs whose devices also take the 1% pull (default: all); the others' folders
+#             are deleted right after their first pull (corpus A: 1 GiB a folder)
+#   --hx-before  also time this hx binary (tool "hx-before", its own store made by it) in the same
+#             runs: a before/after comparison on the same machine, in the same run
 #   --perf    also record `perf record -g` of one hx first pull (perf.data and a report in --out)
 #   --out     where the measurements go (default build/bench/pull)
 # Environment: HX_BIN (default build/release/src/cli/hx), HX_BENCH_DIR (default /tmp/hx-bench-pull;
@@ -17,10 +23,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-scale=1 runs=2 fsync_runs="" perf=0 out="$repo/build/bench/pull"
+corpus=B scale=1 runs=2 fsync_runs="" pct_runs="" perf=0 hx_before="" out="$repo/build/bench/pull"
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --corpus) corpus="$2"; shift 2 ;;
     --scale) scale="$2"; shift 2 ;;
+    --hx-before) hx_before="$2"; shift 2 ;;
+    --one-percent-runs) pct_runs="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --fsync-runs) fsync_runs="$2"; shift 2 ;;
     --perf) perf=1; shift ;;
@@ -30,13 +39,20 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 fsync_runs="${fsync_runs:-$runs}"
+pct_runs="${pct_runs:-$runs}"
 hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
 [[ -x "$hx" ]] || { echo "pull.sh: no hx at $hx (scripts/build.sh release hx, or HX_BIN=...)" >&2; exit 1; }
 work="${HX_BENCH_DIR:-/tmp/hx-bench-pull}"
 [[ "$work" == /* && "$work" != "/" ]] || { echo "pull.sh: HX_BENCH_DIR must be absolute" >&2; exit 2; }
-# The generated corpus is kept between runs of the same scale ($work/corpus-<scale>); the rest is wiped.
+[[ "$corpus" == A || "$corpus" == B ]] || { echo "pull.sh: --corpus A or B" >&2; exit 2; }
+[[ -z "$hx_before" || -x "$hx_before" ]] || { echo "pull.sh: no hx at $hx_before" >&2; exit 1; }
+tools=(hx rsync rsync-fsync)
+[[ -n "$hx_before" ]] && tools=(hx-before hx rsync rsync-fsync)
+# The generated corpus is kept between runs of the same corpus and scale ($work/corpus-<C>-<scale>);
+# the rest is wiped.
+cname="corpus-$corpus-$scale"
 mkdir -p "$work" "$out"
-find "$work" -mindepth 1 -maxdepth 1 ! -name "corpus-$scale" -exec rm -rf {} +
+find "$work" -mindepth 1 -maxdepth 1 ! -name "$cname" -exec rm -rf {} +
 export HX_PASSPHRASE="hx-bench-passphrase"
 raw="$out/pull.tsv"
 printf 'phase\ttool\trun\twall_s\tuser_s\tsys_s\tmax_rss_kib\n' >"$raw"
@@ -58,31 +74,39 @@ timed() {  # timed PHASE TOOL RUN CMD...
   log "  $phase $tool run $run: $wall s wall, $u user, $s sys, $((m / 1024)) MiB"
 }
 
-src="$work/corpus-$scale/src"
-if [[ ! -e "$work/corpus-$scale/done" ]]; then
-  log "corpus B at scale $scale"
-  rm -rf "$work/corpus-$scale"
-  python3 bench/corpus.py gen B "$src" --seed 1 --scale "$scale" >/dev/null
-  touch "$work/corpus-$scale/done"
+src="$work/$cname/src"
+if [[ ! -e "$work/$cname/done" ]]; then
+  log "corpus $corpus at scale $scale"
+  rm -rf "$work/$cname"
+  python3 bench/corpus.py gen "$corpus" "$src" --seed 1 --scale "$scale" >/dev/null
+  touch "$work/$cname/done"
 fi
 cp -a "$src" "$work/vault"
 "$hx" sync init "$work/vault" "$work/store" >/dev/null
 "$hx" sync push "$work/vault" >/dev/null
+if [[ -n "$hx_before" ]]; then  # its own vault and store, so each binary pulls what it pushed
+  cp -a "$src" "$work/vault-before"
+  "$hx_before" sync init "$work/vault-before" "$work/store-before" >/dev/null
+  "$hx_before" sync push "$work/vault-before" >/dev/null
+fi
 mkdir -p "$work/rsync-src" && rsync -a "$src/" "$work/rsync-src/"
 sync
 
 for ((r = 1; r <= runs; r++)); do
-  for tool in hx rsync rsync-fsync; do
+  for tool in "${tools[@]}"; do
     dir="$work/pull-$tool-$r"
     rm -rf "$dir" && mkdir -p "$dir"
     case $tool in
       hx) "$hx" sync init "$dir" "$work/store" >/dev/null
           timed first hx "$r" "$hx" sync pull "$dir" ;;
+      hx-before) "$hx_before" sync init "$dir" "$work/store-before" >/dev/null
+          timed first hx-before "$r" "$hx_before" sync pull "$dir" ;;
       rsync) timed first rsync "$r" rsync -a "$work/rsync-src/" "$dir/" ;;
       rsync-fsync) if ((r <= fsync_runs)); then
                      timed first rsync-fsync "$r" rsync -a --fsync "$work/rsync-src/" "$dir/"
                    else rsync -a "$work/rsync-src/" "$dir/"; fi ;;
     esac
+    ((r <= pct_runs)) || rm -rf "$dir"
   done
 done
 
@@ -102,13 +126,18 @@ fi
 log "a 1% change, pushed"
 python3 bench/corpus.py mutate "$work/vault" --seed 1 --run 1 --fraction 0.01 --exclude .hx >/dev/null
 "$hx" sync push "$work/vault" >/dev/null
+if [[ -n "$hx_before" ]]; then
+  python3 bench/corpus.py mutate "$work/vault-before" --seed 1 --run 1 --fraction 0.01 --exclude .hx >/dev/null
+  "$hx_before" sync push "$work/vault-before" >/dev/null
+fi
 rsync -a --exclude .hx "$work/vault/" "$work/rsync-src/"
 sync
-for ((r = 1; r <= runs; r++)); do
-  for tool in hx rsync rsync-fsync; do
+for ((r = 1; r <= pct_runs; r++)); do
+  for tool in "${tools[@]}"; do
     dir="$work/pull-$tool-$r"
     case $tool in
       hx) timed one_percent hx "$r" "$hx" sync pull "$dir" ;;
+      hx-before) timed one_percent hx-before "$r" "$hx_before" sync pull "$dir" ;;
       rsync) timed one_percent rsync "$r" rsync -a "$work/rsync-src/" "$dir/" ;;
       rsync-fsync) timed one_percent rsync-fsync "$r" rsync -a --fsync "$work/rsync-src/" "$dir/" ;;
     esac
@@ -119,10 +148,18 @@ diff -r -q --exclude=.hx "$work/pull-hx-1" "$work/pull-rsync-1" >&2 && log "chec
 python3 - "$raw" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter='\t'))
+def walls(phase, t):
+    return sorted(float(r['wall_s']) for r in rows if r['phase'] == phase and r['tool'] == t)
 for phase in ('first', 'one_percent'):
-    med = {t: statistics.median([float(r['wall_s']) for r in rows if r['phase'] == phase and r['tool'] == t]
-                                or [float('nan')])
-           for t in ('hx', 'rsync', 'rsync-fsync')}
-    print(f"{phase}: hx {med['hx']:.2f} s, rsync -a {med['rsync']:.2f} s ({med['hx'] / med['rsync']:.2f}x), "
-          f"rsync -a --fsync {med['rsync-fsync']:.2f} s ({med['hx'] / med['rsync-fsync']:.2f}x)")
+    med = {t: statistics.median(walls(phase, t) or [float('nan')])
+           for t in ('hx-before', 'hx', 'rsync', 'rsync-fsync')}
+    spread = {t: (f"{walls(phase, t)[0]:.2f}-{walls(phase, t)[-1]:.2f}" if walls(phase, t) else "-")
+              for t in med}
+    line = (f"{phase}: hx {med['hx']:.2f} s [{spread['hx']}], rsync -a {med['rsync']:.2f} s "
+            f"[{spread['rsync']}] ({med['hx'] / med['rsync']:.2f}x), rsync -a --fsync "
+            f"{med['rsync-fsync']:.2f} s [{spread['rsync-fsync']}] ({med['hx'] / med['rsync-fsync']:.2f}x)")
+    if walls(phase, 'hx-before'):
+        line += (f"; hx before {med['hx-before']:.2f} s [{spread['hx-before']}] "
+                 f"({med['hx-before'] / med['rsync']:.2f}x rsync -a; after/before {med['hx'] / med['hx-before']:.2f})")
+    print(line)
 EOF

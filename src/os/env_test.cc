@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "os/fault_env.h"
 #include "os/real_clock.h"
+#include "os/writeback.h"
 
 namespace hx {
 namespace {
@@ -101,6 +102,29 @@ TEST_F(EnvTest, ErrorsAreReturnedAsErrnoValues) {
   EXPECT_EQ(env_.Open(vault_.get(), "missing", O_RDONLY, 0, &fd), ENOENT);
   EXPECT_EQ(fd, -1);
   EXPECT_EQ(env_.MkdirAt(vault_.get(), "a", 0755), EEXIST);
+}
+
+// StartWriteback (os/writeback.h) only starts writing: the file keeps its
+// bytes and stays open and writable; a descriptor that is not a file's is
+// an errno value (never -1); the fault env can fail it like any other call;
+// an Env without the capability does nothing.
+TEST_F(EnvTest, StartWritebackKeepsTheFileAndReportsErrorsAsErrnoValues) {
+  int fd = -1;
+  ASSERT_EQ(env_.Open(vault_.get(), "f", O_WRONLY | O_CREAT | O_EXCL, 0644, &fd), 0);
+  Fd file(env_, fd);
+  ASSERT_EQ(WriteAll(env_, file.get(), "hello"), 0);
+  EXPECT_EQ(StartWriteback(env_, file.get()), 0);
+  ASSERT_EQ(WriteAll(env_, file.get(), " world"), 0);
+  EXPECT_EQ(env_.Fdatasync(file.get()), 0);
+  file.reset();
+  EXPECT_EQ(fs::file_size(root_ / "vault/f"), 11u);
+  EXPECT_EQ(StartWriteback(env_, -1), EBADF);
+  FaultInjectingEnv faulty(env_);
+  faulty.Arm(1, EnvFault::kIo);
+  EXPECT_EQ(StartWriteback(faulty, vault_.get()), EIO);
+  EXPECT_EQ(StartWriteback(faulty, vault_.get()), 0);
+  EnvWrapper plain(env_);
+  EXPECT_EQ(StartWriteback(plain, -1), 0);
 }
 
 TEST_F(EnvTest, FaultEnvFailsExactlyTheNthCallWithTheArmedError) {

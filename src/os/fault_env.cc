@@ -129,6 +129,11 @@ int FaultInjectingEnv::Fsync(int fd) {
   HX_FAULT_CHECK("Fsync");
   return EnvWrapper::Fsync(fd);
 }
+int FaultInjectingEnv::StartWriteback(int fd) {
+  HX_FAULT_CHECK("StartWriteback");
+  return hx::StartWriteback(target(), fd);
+}
+
 int FaultInjectingEnv::Fdatasync(int fd) {
   HX_FAULT_CHECK("Fdatasync");
   return EnvWrapper::Fdatasync(fd);

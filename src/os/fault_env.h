@@ -18,6 +18,7 @@
 
 #include "base/mutex.h"
 #include "os/env.h"
+#include "os/writeback.h"
 
 namespace hx {
 
@@ -30,7 +31,7 @@ enum class EnvFault {
 };
 std::string_view ToString(EnvFault fault);
 
-class FaultInjectingEnv final : public EnvWrapper {
+class FaultInjectingEnv final : public EnvWrapper, public WritebackEnv {
  public:
   explicit FaultInjectingEnv(Env& target) : EnvWrapper(target) {}
 
@@ -53,6 +54,8 @@ class FaultInjectingEnv final : public EnvWrapper {
   int Write(int fd, const void* buf, std::size_t n, std::size_t* wrote) override;
   int Fsync(int fd) override;
   int Fdatasync(int fd) override;
+  // os/writeback.h: a fault point, then the target's (if it has it).
+  int StartWriteback(int fd) override;
   int SyncFs(int fd) override;
   int Ftruncate(int fd, std::uint64_t size) override;
   int Fstat(int fd, struct stat* st) override;

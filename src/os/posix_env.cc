@@ -14,6 +14,7 @@
 
 #include "os/env.h"
 #include "os/real_clock.h"
+#include "os/writeback.h"
 
 namespace hx {
 namespace {
@@ -98,7 +99,7 @@ int OpenBeneathByWalk(int dirfd, const char* path, int flags, mode_t mode, int* 
 
 namespace {
 
-class PosixEnv final : public Env {
+class PosixEnv final : public Env, public WritebackEnv {
  public:
   int Open(int dirfd, const char* path, int flags, mode_t mode, int* fd) override {
     int r = -1;
@@ -143,6 +144,14 @@ class PosixEnv final : public Env {
   }
   int Fsync(int fd) override { return Retry([&] { return ::fsync(fd); }); }
   int Fdatasync(int fd) override { return Retry([&] { return ::fdatasync(fd); }); }
+  int StartWriteback(int fd) override {
+#if defined(__linux__)
+    return Retry([&] { return ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); });
+#else
+    (void)fd;
+    return 0;
+#endif
+  }
   int SyncFs(int fd) override { return Retry([&] { return ::syncfs(fd); }); }
   int Ftruncate(int fd, std::uint64_t size) override {
     return Retry([&] { return ::ftruncate(fd, static_cast<off_t>(size)); });
@@ -272,6 +281,11 @@ int ReadAll(Env& env, int fd, std::size_t max_bytes, std::string* out) {
   }
   *out = std::move(data);
   return 0;
+}
+
+int StartWriteback(Env& env, int fd) {
+  auto* capable = dynamic_cast<WritebackEnv*>(&env);
+  return capable != nullptr ? capable->StartWriteback(fd) : 0;
 }
 
 }  // namespace hx

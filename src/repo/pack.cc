@@ -98,6 +98,12 @@ bool PackWriter::HasRoomFor(std::uint64_t plaintext_size) const {
   return HasRoomForSealed(plaintext_size + kSealedObjectOverhead);
 }
 
+void PackWriter::Reuse(std::vector<std::uint8_t> buffer) {
+  if (!bytes_.empty() || !locations_.empty()) return;
+  buffer.clear();
+  bytes_ = std::move(buffer);
+}
+
 FinishedPack PackWriter::Finish() {
   std::vector<std::uint8_t> index;
   index.reserve(8 + locations_.size() * kPackIndexRecordSize);

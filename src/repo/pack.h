@@ -115,6 +115,13 @@ class PackWriter {
   std::uint64_t size() const { return bytes_.size(); }
   std::size_t object_count() const { return locations_.size(); }
 
+  // Gives the writer a buffer to fill with its next pack instead of a fresh
+  // allocation: a finished pack's bytes, back from their upload, whose pages
+  // are already mapped (a fresh 16 MiB buffer is zeroed by the kernel page
+  // by page as it fills: issue 15, item 3). Its contents are dropped, its
+  // capacity kept. Ignored unless the writer is empty.
+  void Reuse(std::vector<std::uint8_t> buffer);
+
   // Appends the sealed index and trailer, computes the blob id, and returns
   // the pack; the writer is then empty, ready for the next pack. An empty
   // writer gives a valid pack of no objects (callers normally skip it).

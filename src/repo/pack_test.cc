@@ -189,6 +189,28 @@ TEST(PackWriterTest, AFinishedPackIsAsBigAsCountedAndBelowTheTarget) {
   EXPECT_GT(packs, 5);
 }
 
+// A buffer handed back for reuse (a finished pack's bytes, still holding
+// them) changes nothing in the next pack: the same bytes and id as a fresh
+// writer's, and the old contents are gone; a writer that is not empty
+// ignores it.
+TEST(PackWriterTest, AReusedBufferGivesTheSamePackAsAFreshOne) {
+  const VaultContext context = TestContext(0);
+  const FinishedPack fresh = ThreeObjectPack(context);
+  PackWriter writer(context);
+  AddOrFail(writer, context, ObjectKind::kChunk, Bytes(70000, 'q'));
+  FinishedPack first = writer.Finish();
+  const std::size_t capacity = first.bytes.capacity();
+  writer.Reuse(std::move(first.bytes));
+  AddOrFail(writer, context, ObjectKind::kChunk, ToBytes("first chunk"));
+  writer.Reuse(Bytes(5, 'x'));  // not empty: ignored
+  AddOrFail(writer, context, ObjectKind::kTree, ToBytes(R"({"entries":[],"format_version":1})"));
+  AddOrFail(writer, context, ObjectKind::kChunk, Bytes(10000, 'z'));
+  const FinishedPack reused = writer.Finish();
+  EXPECT_EQ(reused.bytes, fresh.bytes);
+  EXPECT_EQ(reused.blob_id, fresh.blob_id);
+  EXPECT_GE(reused.bytes.capacity(), capacity);  // filled in place, not reallocated
+}
+
 TEST(PackWriterTest, AnEmptyWriterGivesAValidEmptyPack) {
   const VaultContext context = TestContext(0);
   PackWriter writer(context);

@@ -15,6 +15,7 @@
 #include "base/os_error.h"
 #include "hash/blake3.h"
 #include "os/vault_dir.h"
+#include "os/writeback.h"
 #include "sync/apply_sync.h"
 #include "versions/versions.h"
 
@@ -304,6 +305,10 @@ class Applier {
                                       {static_cast<time_t>(remote.mtime_ns / 1'000'000'000),
                                        static_cast<long>(remote.mtime_ns % 1'000'000'000)}};
     if (remote.mtime_ns >= 0) (void)env_.Futimens(fd.get(), times);
+    // The writes start now, so the fdatasync on the syncer's worker finds
+    // them under way (or done) instead of starting them (Linux; advisory:
+    // a failure only means the fdatasync does it all).
+    (void)StartWriteback(env_, fd.get());
     // Made durable (and closed) by the syncer while the next files are
     // staged; WaitStaged says which could not be.
     syncer_.Add(id, std::move(fd));
@@ -427,6 +432,7 @@ std::string_view ToString(ApplyStatus status) {
 
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher) {
+  fetcher.ReadAhead(kPullReadAheadRequests, kPullReadAheadWindowBytes);
   Applier applier(input, fetcher);
   std::vector<AppliedItem> out(items.size());
   if (Status opened = applier.Open(); !opened.ok()) {

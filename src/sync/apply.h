@@ -40,6 +40,7 @@
 // Thread-safety: not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -57,6 +58,14 @@
 #include "sync/planner.h"
 
 namespace hx {
+
+// The fetcher's read-ahead during ApplyPlan (sync/fetcher.h): ranged reads in
+// flight at once and the bytes read ahead of the writes. Against a distant
+// store (60 ms round trips, 100 Mbit/s) 6 reads of up to 4 MiB keep the link
+// busy; the window bounds what a pull holds for it, and what a pull killed
+// midway has read and must read again (with one 8 MiB read of its own).
+inline constexpr int kPullReadAheadRequests = 6;
+inline constexpr std::uint64_t kPullReadAheadWindowBytes = std::uint64_t{32} << 20;
 
 enum class ApplyStatus { kApplied, kSkippedLocalChange, kSkippedNotEmpty, kFailed };
 std::string_view ToString(ApplyStatus status);

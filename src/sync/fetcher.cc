@@ -60,6 +60,26 @@ std::size_t ObjectFetcher::IdHash::operator()(const ObjectId& id) const {
 ObjectFetcher::ObjectFetcher(Store& store, const VaultContext& ctx, Index& index)
     : store_(store), ctx_(ctx), index_(index) {}
 
+ObjectFetcher::~ObjectFetcher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    queue_.clear();
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+void ObjectFetcher::ReadAhead(int requests, std::uint64_t window_bytes) {
+  max_requests_ = std::max(0, requests);
+  window_bytes_ = window_bytes;
+}
+
+FetchStats ObjectFetcher::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
 void ObjectFetcher::AddLocations(std::vector<ObjectLocation> locations) {
   // A sorted vector instead of a hash map: no node and no key copy per
   // object. Stable, so that of two locations of one id the first added wins.
@@ -93,54 +113,225 @@ Result<std::optional<ObjectLocation>> ObjectFetcher::Locate(const ObjectId& id) 
 }
 
 Status ObjectFetcher::Expect(const ObjectId& id, std::uint64_t uses) {
-  auto [it, inserted] = uses_.emplace(id, 0);
-  it->second += uses;
+  auto [it, inserted] = uses_.emplace(id, Uses{});
+  it->second.left += uses;
   if (!inserted) return OkStatus();
   // Kept by the journal: no read of the store to coalesce it into.
   if (journal_ != nullptr && journal_->Has(id)) return OkStatus();
   HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
-  if (loc) expected_[loc->blob_id].emplace(loc->offset, Expected{loc->id, loc->length});
+  if (!loc) return OkStatus();
+  auto blob = expected_.try_emplace(loc->blob_id).first;
+  blob->second.emplace(loc->offset, Expected{loc->id, loc->length});
+  if (max_requests_ > 0) {
+    it->second.order = order_.size();
+    order_.push_back(OrderEntry{blob, loc->offset});
+  }
   return OkStatus();
 }
 
+ObjectFetcher::Segment ObjectFetcher::PlanSegment(const std::string& blob,
+                                                  std::uint64_t offset, const Expected& first,
+                                                  std::size_t first_order,
+                                                  std::uint64_t max_bytes) {
+  Segment segment{blob, offset, first.length, {Covered{offset, first, first_order}}};
+  std::uint64_t end = offset + first.length;
+  auto objects = expected_.find(blob);
+  if (objects == expected_.end()) return segment;
+  for (auto it = objects->second.upper_bound(offset); it != objects->second.end(); ++it) {
+    const std::uint64_t at = it->first;
+    const Expected& next = it->second;
+    if (at < end) continue;  // overlapping: cannot happen in a valid pack
+    if (at - end > kMaxGapBytes) break;
+    if (at + next.length - offset > max_bytes) break;
+    if (segment.covered.size() >= kMaxSegmentObjects) break;
+    // Already read (or being read): the segment ends there. Skipping over
+    // it and scanning on made each plan walk every object read ahead of it
+    // (quadratic in a pull of 100,000 small files: a fifth of its CPU).
+    if (cache_.count(next.id) != 0 || in_flight_.count(next.id) != 0) break;
+    auto uses = uses_.find(next.id);
+    segment.covered.push_back(
+        Covered{at, next, uses == uses_.end() ? kNoOrder : uses->second.order});
+    end = at + next.length;
+  }
+  segment.length = end - offset;
+  return segment;
+}
+
 Status ObjectFetcher::ReadSegment(const ObjectLocation& first) {
-  // Extend the read over expected, not yet cached objects that follow.
-  std::uint64_t end = first.offset + first.length;
-  // (offset, object) of each object the read covers.
-  std::vector<std::pair<std::uint64_t, Expected>> covered = {
-      {first.offset, Expected{first.id, first.length}}};
-  auto blob = expected_.find(first.blob_id);
-  if (blob != expected_.end()) {
-    for (auto it = blob->second.upper_bound(first.offset); it != blob->second.end(); ++it) {
-      const std::uint64_t offset = it->first;
-      const Expected& next = it->second;
-      if (offset < end) continue;  // overlapping: cannot happen in a valid pack
-      if (offset - end > kMaxGapBytes) break;
-      if (offset + next.length - first.offset > kMaxSegmentBytes) break;
-      if (covered.size() >= kMaxSegmentObjects) break;
-      if (cache_.count(next.id) != 0) continue;
-      covered.emplace_back(offset, next);
-      end = offset + next.length;
-    }
+  // Extend the read over expected objects that follow, neither cached nor
+  // being read ahead.
+  Segment segment;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segment = PlanSegment(first.blob_id, first.offset, Expected{first.id, first.length}, kNoOrder,
+                          kMaxSegmentBytes);
   }
   HX_ASSIGN_OR_RETURN(Bytes bytes,
-                      store_.GetRange(BlobKey(first.blob_id), {first.offset, end - first.offset}));
+                      store_.GetRange(BlobKey(first.blob_id), {segment.offset, segment.length}));
+  std::lock_guard<std::mutex> lock(mu_);
   ++stats_.requests;
   stats_.bytes += bytes.size();
-  for (const auto& [offset, object] : covered) {
-    const auto from = bytes.begin() + static_cast<std::ptrdiff_t>(offset - first.offset);
-    cache_[object.id] =
-        std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(object.length));
+  for (const Covered& c : segment.covered) {
+    const auto from = bytes.begin() + static_cast<std::ptrdiff_t>(c.offset - segment.offset);
+    cache_[c.object.id] = Cached{
+        std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(c.object.length)),
+        false};
   }
+  return OkStatus();
+}
+
+void ObjectFetcher::PassTo(std::size_t to) {
+  for (; passed_ < to && passed_ < order_.size(); ++passed_) {
+    const OrderEntry& e = order_[passed_];
+    auto object = e.blob->second.find(e.offset);
+    if (object == e.blob->second.end()) continue;  // used up
+    auto cached = cache_.find(object->second.id);
+    if (cached == cache_.end() || !cached->second.ahead) continue;
+    window_used_ -= cached->second.bytes.size();
+    cache_.erase(cached);
+  }
+}
+
+void ObjectFetcher::Pump() {
+  while (requests_ < max_requests_ && next_ < order_.size()) {
+    const OrderEntry& e = order_[next_];
+    auto object = e.blob->second.find(e.offset);
+    if (object == e.blob->second.end() || next_ < passed_ ||
+        cache_.count(object->second.id) != 0 || in_flight_.count(object->second.id) != 0) {
+      ++next_;  // used up, passed over, or already read
+      continue;
+    }
+    if (!Dispatch(PlanSegment(e.blob->first, e.offset, object->second, next_,
+                              kAheadSegmentBytes))) {
+      return;  // the window is full
+    }
+    ++next_;
+  }
+}
+
+bool ObjectFetcher::Dispatch(Segment segment) {
+  if (window_used_ > 0 && window_used_ + segment.length > window_bytes_) return false;
+  for (const Covered& c : segment.covered) in_flight_.insert(c.object.id);
+  window_used_ += segment.length;
+  ++requests_;
+  queue_.push_back(std::move(segment));
+  if (workers_.size() < static_cast<std::size_t>(max_requests_)) {
+    workers_.emplace_back([this] { Work(); });
+  }
+  work_cv_.notify_one();
+  return true;
+}
+
+Status ObjectFetcher::Prefetch(const std::vector<ObjectId>& ids) {
+  if (max_requests_ <= 0 || ids.empty()) return OkStatus();
+  std::vector<ObjectLocation> found;
+  for (const ObjectId& id : ids) {
+    if (journal_ != nullptr && journal_->Has(id)) continue;
+    HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
+    if (loc) found.push_back(std::move(*loc));
+  }
+  std::sort(found.begin(), found.end(), [](const ObjectLocation& a, const ObjectLocation& b) {
+    return a.blob_id != b.blob_id ? a.blob_id < b.blob_id : a.offset < b.offset;
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  Segment segment;
+  for (const ObjectLocation& loc : found) {
+    if (cache_.count(loc.id) != 0 || in_flight_.count(loc.id) != 0) continue;
+    const std::uint64_t end = segment.offset + segment.length;
+    if (!segment.covered.empty() && loc.blob_id == segment.blob && loc.offset < end) continue;
+    if (!segment.covered.empty() &&
+        (loc.blob_id != segment.blob || loc.offset - end > kMaxGapBytes ||
+         loc.offset + loc.length - segment.offset > kAheadSegmentBytes)) {
+      if (!Dispatch(std::exchange(segment, Segment{}))) return OkStatus();
+    }
+    if (segment.covered.empty()) {
+      segment.blob = loc.blob_id;
+      segment.offset = loc.offset;
+    }
+    segment.covered.push_back(Covered{loc.offset, Expected{loc.id, loc.length}, kNoOrder});
+    segment.length = loc.offset + loc.length - segment.offset;
+  }
+  if (!segment.covered.empty()) (void)Dispatch(std::move(segment));
+  return OkStatus();
+}
+
+void ObjectFetcher::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    Segment segment = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    Result<Bytes> bytes = store_.GetRange(BlobKey(segment.blob), {segment.offset, segment.length});
+    lock.lock();
+    --requests_;
+    window_used_ -= segment.length;
+    for (const Covered& c : segment.covered) in_flight_.erase(c.object.id);
+    // A failed (or short) read is forgotten: the Fetch that needs one of
+    // its objects reads it itself, and fails with its own read's error.
+    if (bytes.ok()) {
+      ++stats_.requests;
+      stats_.bytes += bytes->size();
+    }
+    if (bytes.ok() && bytes->size() == segment.length) {
+      for (const Covered& c : segment.covered) {
+        if (c.order != kNoOrder && c.order < passed_) continue;  // passed over meanwhile
+        if (cache_.count(c.object.id) != 0) continue;
+        const auto from = bytes->begin() + static_cast<std::ptrdiff_t>(c.offset - segment.offset);
+        cache_[c.object.id] = Cached{
+            std::vector<std::uint8_t>(from, from + static_cast<std::ptrdiff_t>(c.object.length)),
+            true};
+        window_used_ += c.object.length;
+      }
+    }
+    landed_cv_.notify_all();
+  }
+}
+
+Status ObjectFetcher::TakeSealed(const ObjectLocation& loc, std::vector<std::uint8_t>* out) {
+  auto uses = uses_.find(loc.id);
+  const bool last = uses == uses_.end() || uses->second.left <= 1;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (max_requests_ > 0) {
+    if (uses != uses_.end() && uses->second.order != kNoOrder) PassTo(uses->second.order);
+    Pump();
+    landed_cv_.wait(lock, [&] { return in_flight_.count(loc.id) == 0; });
+  }
+  auto cached = cache_.find(loc.id);
+  if (cached == cache_.end()) {
+    lock.unlock();
+    HX_RETURN_IF_ERROR(ReadSegment(loc));
+    lock.lock();
+    cached = cache_.find(loc.id);
+  }
+  if (cached->second.ahead) {
+    window_used_ -= cached->second.bytes.size();
+    cached->second.ahead = false;
+  }
+  if (last) {
+    *out = std::move(cached->second.bytes);
+    cache_.erase(cached);
+  } else {
+    *out = cached->second.bytes;
+  }
+  // The room this made is filled while the caller opens and writes it.
+  if (max_requests_ > 0) Pump();
   return OkStatus();
 }
 
 Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const ObjectId& id) {
-  if (journal_ != nullptr && cache_.count(id) == 0) {
+  if (journal_ != nullptr && [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return cache_.count(id) == 0;
+      }()) {
     if (std::optional<std::vector<std::uint8_t>> kept = journal_->Get(kind, id)) {
-      ++stats_.objects;
-      ++stats_.journal_objects;
-      stats_.journal_bytes += kept->size();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.objects;
+        ++stats_.journal_objects;
+        stats_.journal_bytes += kept->size();
+      }
       Used(id, nullptr);
       return std::move(*kept);
     }
@@ -156,19 +347,20 @@ Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const Ob
                                "indexed as a " + std::string(ToString(loc->kind))),
                          kind, *loc);
   }
-  if (cache_.count(id) == 0) {
-    if (Status read = ReadSegment(*loc); !read.ok()) {
-      return ObjectFailure(std::move(read).error(), kind, *loc);
-    }
+  std::vector<std::uint8_t> sealed;
+  if (Status read = TakeSealed(*loc, &sealed); !read.ok()) {
+    return ObjectFailure(std::move(read).error(), kind, *loc);
   }
-  auto cached = cache_.find(id);
-  Result<std::vector<std::uint8_t>> plain = OpenObject(ctx_, *loc, cached->second);
+  Result<std::vector<std::uint8_t>> plain = OpenObject(ctx_, *loc, sealed);
   if (!plain.ok()) {
     plain = ObjectFailure(std::move(plain).error(), kind, *loc);
   } else if (journal_ != nullptr) {
     journal_->Add(kind, id, *plain);
   }
-  ++stats_.objects;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.objects;
+  }
   Used(id, &*loc);
   return plain;
 }
@@ -176,8 +368,15 @@ Result<std::vector<std::uint8_t>> ObjectFetcher::Fetch(ObjectKind kind, const Ob
 void ObjectFetcher::Used(const ObjectId& id, const ObjectLocation* loc) {
   // Drop what will not be needed again.
   auto uses = uses_.find(id);
-  if (uses == uses_.end() || uses->second <= 1) {
-    cache_.erase(id);
+  if (uses == uses_.end() || uses->second.left <= 1) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto cached = cache_.find(id);
+      if (cached != cache_.end()) {
+        if (cached->second.ahead) window_used_ -= cached->second.bytes.size();
+        cache_.erase(cached);
+      }
+    }
     if (uses != uses_.end()) {
       uses_.erase(uses);
       if (loc != nullptr) {
@@ -186,7 +385,7 @@ void ObjectFetcher::Used(const ObjectId& id, const ObjectLocation* loc) {
       }
     }
   } else {
-    --uses->second;
+    --uses->second.left;
   }
 }
 

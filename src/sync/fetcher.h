@@ -11,14 +11,27 @@
 // once it verifies, instead of from the store: a rerun fetches only what is
 // missing.
 //
-// Thread-safety: not thread-safe; one fetcher per pull.
+// With read-ahead (ReadAhead), the reads of what the caller declared it will
+// need run ahead of it: up to a few ranged reads in flight at once on worker
+// threads, in the order the objects were first declared (the apply order),
+// holding a bounded window of read, not yet fetched bytes. Against a distant
+// store the round trips then overlap each other and the caller's decrypting
+// and writing, instead of adding up one request at a time (issue 15, item 6).
+//
+// Thread-safety: not thread-safe; one fetcher per pull, called from one
+// thread (its read-ahead workers are internal).
 #pragma once
 
 #include <cstddef>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/error.h"
@@ -44,6 +57,27 @@ class ObjectFetcher {
  public:
   // Borrows everything; all must outlive the fetcher.
   ObjectFetcher(Store& store, const VaultContext& ctx, Index& index);
+  // Waits for the read-ahead requests in flight (bounded by the store's own
+  // deadlines) and drops what they read.
+  ~ObjectFetcher();
+  ObjectFetcher(const ObjectFetcher&) = delete;
+  ObjectFetcher& operator=(const ObjectFetcher&) = delete;
+
+  // Read-ahead for a caller that fetches in the order it declares (the
+  // applier): the objects declared with Expect from now on are read ahead in
+  // the order of their first declaration, with up to `requests` ranged reads
+  // in flight and at most `window_bytes` of sealed bytes read ahead and not
+  // yet fetched (in flight or kept; a single read larger than the window is
+  // still made, alone). A read covers the objects that follow closely in the
+  // same pack (coalesced as without read-ahead, up to kAheadSegmentBytes).
+  // What it changes is only when bytes are read: each Fetch returns what it
+  // returns without read-ahead. An object read ahead whose place in the order
+  // the caller passes without fetching it (its item was skipped) is dropped,
+  // and read again if it is fetched later; a failed read-ahead is forgotten,
+  // and the Fetch that needs one of its objects reads it itself (and fails
+  // with that read's error). requests 0: off (the default).
+  static constexpr std::uint64_t kAheadSegmentBytes = std::uint64_t{4} << 20;
+  void ReadAhead(int requests, std::uint64_t window_bytes);
 
   // Keeps every object fetched from now on in `journal`, and takes objects
   // it keeps from there first (null: none). Borrowed: it must outlive the
@@ -62,6 +96,14 @@ class ObjectFetcher {
   // only what the index knows.
   std::vector<ObjectLocation> TakeLearned();
 
+  // Reads `ids` ahead on the read-ahead workers (with ReadAhead on; else
+  // nothing): objects the caller will Fetch soon in an order it cannot
+  // declare (a tree's subtrees, loaded depth first), coalesced by pack,
+  // unless cached, being read, kept by the journal or not locatable. Stops
+  // at the window. Like read-ahead, it changes when bytes are read, never
+  // what Fetch returns. Errors: Locate's.
+  Status Prefetch(const std::vector<ObjectId>& ids);
+
   // Declares that object `id` will be needed `uses` more times (enables
   // coalescing and tells when a cached object can be dropped).
   Status Expect(const ObjectId& id, std::uint64_t uses = 1);
@@ -78,7 +120,8 @@ class ObjectFetcher {
   // The location of `id`, if known.
   Result<std::optional<ObjectLocation>> Locate(const ObjectId& id);
 
-  const FetchStats& stats() const { return stats_; }
+  // A copy (read-ahead workers update it).
+  FetchStats stats() const;
 
  private:
   // What a segment read needs of an expected object (its blob is the key
@@ -91,7 +134,55 @@ class ObjectFetcher {
     std::size_t operator()(const ObjectId& id) const;
   };
 
+  using ExpectedByBlob = std::map<std::string, std::map<std::uint64_t, Expected>>;
+  // One object a read covers, and its place in the read-ahead order.
+  struct Covered {
+    std::uint64_t offset = 0;
+    Expected object;
+    std::size_t order = 0;
+  };
+  // One ranged read of a pack.
+  struct Segment {
+    std::string blob;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::vector<Covered> covered;
+  };
+  // Bytes read and not yet used. `ahead`: read ahead and not yet fetched
+  // (they count in the window).
+  struct Cached {
+    std::vector<std::uint8_t> bytes;
+    bool ahead = false;
+  };
+  struct Uses {
+    std::uint64_t left = 0;
+    std::size_t order = kNoOrder;  // place in order_, if read ahead
+  };
+  // An expected object in the read-ahead order (its blob's node in
+  // expected_ and its offset there; the node outlives the fetcher's use).
+  struct OrderEntry {
+    ExpectedByBlob::iterator blob;
+    std::uint64_t offset = 0;
+  };
+  static constexpr std::size_t kNoOrder = static_cast<std::size_t>(-1);
+
+  // The read starting at `first` (kept in the blob `first_blob` of
+  // expected_, if any) extended over the expected objects that follow it
+  // closely, neither cached nor in flight, up to `max_bytes`. Under mu_.
+  Segment PlanSegment(const std::string& blob, std::uint64_t offset, const Expected& first,
+                      std::size_t first_order, std::uint64_t max_bytes);
   Status ReadSegment(const ObjectLocation& first);
+  // The sealed bytes of `loc`'s object: read ahead, or read now.
+  Status TakeSealed(const ObjectLocation& loc, std::vector<std::uint8_t>* out);
+
+  // Read-ahead, under mu_: drops what was read ahead for the objects before
+  // order place `to` (passed over), then starts reads until the requests or
+  // the window are full.
+  void PassTo(std::size_t to);
+  void Pump();
+  // Queues `segment` for a worker unless the window is full (false).
+  bool Dispatch(Segment segment);
+  void Work();
 
   // Counts one use of `id` and drops what will not be needed again (the
   // cached bytes, the expected entry at `loc`, if any).
@@ -104,11 +195,31 @@ class ObjectFetcher {
   std::vector<ObjectLocation> learned_;  // sorted by id, unique
   // Expected objects by blob, ordered by offset. Ids and lengths only: a
   // pull of 100,000 files expects 100,000 objects.
-  std::map<std::string, std::map<std::uint64_t, Expected>> expected_;
-  std::unordered_map<ObjectId, std::uint64_t, IdHash> uses_;  // uses left
-  // Sealed bytes read ahead, until used.
-  std::unordered_map<ObjectId, std::vector<std::uint8_t>, IdHash> cache_;
+  ExpectedByBlob expected_;
+  std::unordered_map<ObjectId, Uses, IdHash> uses_;
+  // Read-ahead (caller's thread only): the order, the next place to read
+  // and the limits.
+  std::vector<OrderEntry> order_;
+  std::size_t next_ = 0;
+  int max_requests_ = 0;
+  std::uint64_t window_bytes_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;    // a read queued, or stopping
+  std::condition_variable landed_cv_;  // a read-ahead done
+  // Guarded by mu_: sealed bytes read, until used; the objects being read
+  // ahead; queued reads; reads queued or running; window bytes held (in
+  // flight: the whole read; landed: the objects kept); the order place of
+  // the object last fetched (read-ahead before it that lands is dropped).
+  std::unordered_map<ObjectId, Cached, IdHash> cache_;
+  std::unordered_set<ObjectId, IdHash> in_flight_;
+  std::deque<Segment> queue_;
+  int requests_ = 0;
+  std::uint64_t window_used_ = 0;
+  std::size_t passed_ = 0;
+  bool stop_ = false;
   FetchStats stats_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace hx

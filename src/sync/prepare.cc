@@ -10,6 +10,7 @@
 
 #include "meta/prune_record.h"
 #include "repo/object_codec.h"
+#include "sync/apply.h"
 #include "sync/mass_delete.h"
 
 namespace hx {
@@ -197,6 +198,12 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
   // distinct ones, so each is kept once and shared (at 100,000 entries the
   // copies cost ~14 MB).
   std::map<std::map<std::string, std::uint64_t>, VersionVector> vectors;
+  // The subtrees of each loaded tree that the base does not have are read
+  // ahead (sync/fetcher.h) while it is flattened: on a distant store, their
+  // round trips overlap instead of adding up one tree at a time.
+  std::set<ObjectId> base_trees;
+  for (const auto& [dir, id] : p.base.tree_ids) base_trees.insert(id);
+  fetcher.ReadAhead(kPullReadAheadRequests, kPullReadAheadWindowBytes);
   TreeLoader load = [&](const ObjectId& id) -> Result<Tree> {
     Result<std::vector<std::uint8_t>> bytes = fetcher.Fetch(ObjectKind::kTree, id);
     Result<Tree> tree = bytes.ok() ? DecodeTree(std::string_view(
@@ -204,6 +211,13 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
                                          bytes->size()))
                                    : Result<Tree>(bytes.error());
     if (tree.ok()) {
+      std::vector<ObjectId> subtrees;
+      for (const TreeEntry& child : tree->entries) {
+        if (child.subtree && base_trees.count(*child.subtree) == 0) {
+          subtrees.push_back(*child.subtree);
+        }
+      }
+      (void)fetcher.Prefetch(subtrees);  // advisory: a Fetch reports its own failure
       for (TreeEntry& child : tree->entries) {
         auto shared = vectors.find(child.entry.vv.counters());
         if (shared == vectors.end()) {

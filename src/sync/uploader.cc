@@ -30,20 +30,21 @@ Error ChangedDuringPush(const std::string& path) {
       .With("path", path);
 }
 
-// Reads one chunk of a file; a short read means the file changed.
-Result<std::vector<std::uint8_t>> ReadChunk(Env& env, int fd, const ChunkTask& task) {
-  std::vector<std::uint8_t> bytes(task.size);
+// Reads one chunk of a file into *bytes (resized to it: a buffer reused
+// from the last batch keeps its pages); a short read means the file changed.
+Status ReadChunk(Env& env, int fd, const ChunkTask& task, std::vector<std::uint8_t>* bytes) {
+  bytes->resize(task.size);
   std::uint64_t done = 0;
   while (done < task.size) {
     std::size_t n = 0;
-    const int err = env.PRead(fd, bytes.data() + done, task.size - done, task.offset + done, &n);
+    const int err = env.PRead(fd, bytes->data() + done, task.size - done, task.offset + done, &n);
     if (err != 0) {
       return OsError(SyncCode::kStateFailed, "cannot read", *task.path, err);
     }
     if (n == 0) return ChangedDuringPush(*task.path);
     done += n;
   }
-  return bytes;
+  return OkStatus();
 }
 
 }  // namespace
@@ -145,9 +146,12 @@ Status ObjectUploader::AddFileChunks(
   Fd file;
   const std::string* open_path = nullptr;
   auto close_fd = [&] { file.reset(); };
+  // The batches' read buffers, reused from batch to batch (their pages stay
+  // mapped: not zeroed again by the kernel for every chunk); dropped when
+  // they hold more than two batches' worth.
+  std::vector<std::vector<std::uint8_t>> plain;
   while (next < tasks.size()) {
     // Read one batch in order (files are read sequentially)...
-    std::vector<std::vector<std::uint8_t>> plain;
     std::size_t end = next;
     std::uint64_t batch = 0;
     while (end < tasks.size() &&
@@ -163,13 +167,12 @@ Status ObjectUploader::AddFileChunks(
         file = Fd(env, raw);
         open_path = task.path;
       }
-      Result<std::vector<std::uint8_t>> bytes = ReadChunk(env, file.get(), task);
-      if (!bytes.ok()) {
+      if (plain.size() <= end - next) plain.emplace_back();
+      if (Status read = ReadChunk(env, file.get(), task, &plain[end - next]); !read.ok()) {
         close_fd();
-        return std::move(bytes).error();
+        return read;
       }
       batch += task.size;
-      plain.push_back(std::move(bytes).value());
       ++end;
     }
     // ...check and seal it on the workers...
@@ -202,6 +205,9 @@ Status ObjectUploader::AddFileChunks(
                                  std::move(*sealed[i]).value(), tasks[next + i].size}));
     }
     next = end;
+    std::uint64_t held = 0;
+    for (const std::vector<std::uint8_t>& b : plain) held += b.capacity();
+    if (held > 2 * options_.batch_bytes) plain.clear();
   }
   close_fd();
   return OkStatus();
@@ -220,6 +226,7 @@ Status ObjectUploader::Append(Pending pending) {
   // By the sealed size: compressed objects fill a pack to its target.
   if (!writer_.HasRoomForSealed(pending.sealed.size())) {
     HX_RETURN_IF_ERROR(Upload(writer_.Finish()));
+    writer_.Reuse(TakeSpare());
   }
   if (writer_.AddSealed(pending.kind, pending.id, pending.sealed, pending.raw_length)) {
     ++stats_.objects;
@@ -283,12 +290,29 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   InFlight upload;
   upload.pack = {pack.blob_id, pack.bytes.size()};
   upload.locations = std::move(pack.locations);
-  upload.done = std::async(std::launch::async,
-                           [this, key = BlobKey(pack.blob_id), bytes = std::move(pack.bytes)] {
-                             return store_.Put(key, bytes);
-                           });
+  upload.done = std::async(std::launch::async, [this, key = BlobKey(pack.blob_id),
+                                                bytes = std::move(pack.bytes)]() mutable {
+    Status put = store_.Put(key, bytes);
+    Recycle(std::move(bytes));
+    return put;
+  });
   uploads_.push_back(std::move(upload));
   return OkStatus();
+}
+
+void ObjectUploader::Recycle(std::vector<std::uint8_t> buffer) {
+  const std::uint64_t bound = 2 * std::max<std::uint64_t>(options_.pack.target_size, 1);
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  const auto keep = static_cast<std::size_t>(std::max(options_.uploads_in_flight, 1)) + 1;
+  if (spare_.size() < keep && buffer.capacity() <= bound) spare_.push_back(std::move(buffer));
+}
+
+std::vector<std::uint8_t> ObjectUploader::TakeSpare() {
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.empty()) return {};
+  std::vector<std::uint8_t> out = std::move(spare_.back());
+  spare_.pop_back();
+  return out;
 }
 
 }  // namespace hx

@@ -186,6 +186,13 @@ class ObjectUploader {
   // most once (pack_checked_).
   std::unordered_map<std::string, std::uint64_t> unpublished_;
   std::unordered_map<std::string, bool> pack_checked_;
+  // Buffers of packs whose upload ended, for the next packs
+  // (PackWriter::Reuse): at most uploads_in_flight + 1, each at most twice
+  // the pack target. Guarded by spare_mu_ (the uploads return them).
+  void Recycle(std::vector<std::uint8_t> buffer);
+  std::vector<std::uint8_t> TakeSpare();
+  std::mutex spare_mu_;
+  std::vector<std::vector<std::uint8_t>> spare_;
   // Uploads under way, oldest first; at most options_.uploads_in_flight.
   // Destroying them waits for them (std::async futures), so no upload
   // outlives the uploader or the store it borrows.
