@@ -19,6 +19,7 @@
 #include "base/process_test_util.h"
 #include "base/temp_dir_test_util.h"
 #include "hub/testing/hub_process.h"
+#include "os/real_clock.h"
 #include "store/hub/device_credential.h"
 #include "store/hub/hub_store.h"
 #include "store/target_uri.h"
@@ -38,9 +39,10 @@ class HubAuthProcessTest : public ::testing::Test {
   void SetUp() override {
     store_ = (dir_.path() / "store").string();
     fs::create_directories(store_);
+    // Tokens of the default lifetime: a command slowed down by a loaded
+    // machine never sees its token expire between a fetch and its use.
     Result<std::unique_ptr<HubProcess>> hub =
-        HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-                          {{"HX_TEST_HUB_TOKEN_LIFETIME_MS", "1000"}});
+        HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"});
     ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
     hub_ = std::move(hub).value();
     target_ = "hx://" + hub_->address() + "/notes";
@@ -155,41 +157,75 @@ TEST_F(HubAuthProcessTest, ACodeUsedTwiceIsRefused) {
   EXPECT_NE(again.output.find("already used"), std::string::npos) << again.output;
 }
 
-// Passes the token source a frozen time, so it never refreshes on its own:
-// only the hub's 401 (its tokens live 1 s here) can make it.
-class FrozenClockTokens final : public TokenSource {
+// Hands out a token that is already expired (minted by a hub whose tokens
+// live 1 ms) until the caller forces a refresh, which comes from a hub of
+// the default lifetime. The expiry is certain, not a race with the hub's
+// clock, and so is the refreshed token's validity (it used to be a token of
+// 1 s that a loaded machine could let expire before its first use, or before
+// the retry that refreshed it).
+class ExpiredThenFreshTokens final : public TokenSource {
  public:
-  explicit FrozenClockTokens(std::shared_ptr<DeviceTokenSource> inner) : inner_(std::move(inner)) {}
-  Result<std::string> Token(std::int64_t, bool force) override {
-    return inner_->Token(1'000'000, force);
+  ExpiredThenFreshTokens(std::string expired, std::shared_ptr<DeviceTokenSource> fresh)
+      : current_(std::move(expired)), fresh_(std::move(fresh)) {}
+  Result<std::string> Token(std::int64_t now_ms, bool force) override {
+    if (force) {
+      ++forced_;
+      HX_ASSIGN_OR_RETURN(current_, fresh_->Token(now_ms, /*force=*/true));
+    }
+    return current_;
   }
+  int forced() const { return forced_; }
 
  private:
-  std::shared_ptr<DeviceTokenSource> inner_;
+  std::string current_;
+  std::shared_ptr<DeviceTokenSource> fresh_;
+  int forced_ = 0;
 };
 
 TEST_F(HubAuthProcessTest, ATokenThatExpiredAtTheHubIsRefreshedWithoutTheCallerNoticing) {
   ASSERT_EQ(InitWith("a", Enroll("writer")).exit_code, 0);
-  Result<DeviceCredential> credential = ReadDeviceCredential(
-      Env::Default(), fs::path(Vault("a")) / ".hx" / std::string(kHubCredentialFileName));
+  const fs::path credential_file =
+      fs::path(Vault("a")) / ".hx" / std::string(kHubCredentialFileName);
+  Result<DeviceCredential> credential = ReadDeviceCredential(Env::Default(), credential_file);
   ASSERT_TRUE(credential.ok()) << credential.error().ToShortString();
-  auto source = std::make_shared<DeviceTokenSource>(std::move(credential).value(),
-                                                    MakeHttpHubAuthTransport(hub_->url()));
+  // A second hub over the same store (the same token key) whose tokens live
+  // 1 ms; wait until the wall clock is past any token it issued.
+  Result<std::unique_ptr<HubProcess>> short_lived =
+      HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"},
+                        {{"HX_TEST_HUB_TOKEN_LIFETIME_MS", "1"}});
+  ASSERT_TRUE(short_lived.ok()) << short_lived.error().ToShortString();
+  DeviceTokenSource stale_source(std::move(credential).value(),
+                                 MakeHttpHubAuthTransport((*short_lived)->url()));
+  Result<std::string> expired = stale_source.Token(RealClock::Get().WallMs(), false);
+  ASSERT_TRUE(expired.ok()) << expired.error().ToShortString();
+  const std::int64_t issued_by = RealClock::Get().WallMs();
+  while (RealClock::Get().WallMs() <= issued_by + 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  Result<DeviceCredential> again = ReadDeviceCredential(Env::Default(), credential_file);
+  ASSERT_TRUE(again.ok());
+  auto fresh = std::make_shared<DeviceTokenSource>(std::move(again).value(),
+                                                   MakeHttpHubAuthTransport(hub_->url()));
+  auto tokens = std::make_shared<ExpiredThenFreshTokens>(*expired, fresh);
   Result<hx::Target> target = ParseTargetUri(target_, {}, "/");
   ASSERT_TRUE(target.ok());
   HubStoreOptions options;
-  options.tokens = std::make_shared<FrozenClockTokens>(source);
+  options.tokens = tokens;
   Result<std::unique_ptr<Store>> store = MakeHubStore(*target, options);
   ASSERT_TRUE(store.ok());
   const Bytes bytes = {'x'};
-  ASSERT_TRUE((*store)->Put("probe/one", bytes).ok());
-  EXPECT_EQ(source->fetches(), 1);
-  // Past the hub's 1 s token lifetime (a wait, not a timing assertion: the
-  // hub's clock is real).
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The hub refuses the expired token (401); the store fetches a new one
+  // and retries: the caller sees a success.
+  Status first = (*store)->Put("probe/one", bytes);
+  ASSERT_TRUE(first.ok()) << first.error().ToShortString();
+  EXPECT_EQ(tokens->forced(), 1);
+  EXPECT_EQ(fresh->fetches(), 1);
+  // The refreshed token is kept: no further refresh.
   Status second = (*store)->Put("probe/two", bytes);
   ASSERT_TRUE(second.ok()) << second.error().ToShortString();
-  EXPECT_EQ(source->fetches(), 2);
+  EXPECT_EQ(tokens->forced(), 1);
+  EXPECT_EQ(fresh->fetches(), 1);
 }
 
 }  // namespace
