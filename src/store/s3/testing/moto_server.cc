@@ -1,15 +1,18 @@
 #include "store/s3/testing/moto_server.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -60,39 +63,50 @@ def put_object(self, *args, **kwargs):
         return unlocked_put_object(self, *args, **kwargs)
 
 S3Response.put_object = put_object
-from moto.server import main
-sys.argv = ['moto_server', '-H', '127.0.0.1', '-p', sys.argv[1]]
-main()
+
+# The server binds port 0 itself and says which port it got, on stdout (then
+# stdout goes to /dev/null): a port picked by the parent and bound here later
+# could be taken in between (by another test's server, or as the local port
+# of any connection), and the parent would wait on, or talk to, someone
+# else's listener. moto_server's main() does what follows with a given port.
+import os
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+app = DomainDispatcherApplication(create_backend_app)
+app.debug = True
+server = make_server('127.0.0.1', 0, app, threaded=True)
+port = server.socket.getsockname()[1]
+os.environ['MOTO_PORT'] = str(port)
+sys.stdout.write(f'PORT {port}\n')
+sys.stdout.flush()
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+server.serve_forever()
 )";
 
 Error Fail(std::string message) { return InternalError("moto_server: " + std::move(message)); }
 
-// A port that was free a moment ago (the kernel's pick for port 0).
-Result<int> FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Fail("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  if (!ok) return Fail("could not find a free port");
-  return static_cast<int>(ntohs(addr.sin_port));
-}
-
-bool CanConnect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
+// Reads the "PORT <n>" line the launcher writes once it listens, waiting
+// until `deadline` and while `pid` runs; 0 if none came.
+int ReadPortLine(int fd, pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  std::string line;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR) return 0;
+    if (ready <= 0) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) return -1;
+      continue;
+    }
+    char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;  // the launcher closed stdout: it failed
+    if (c == '\n') break;
+    if (line.size() < 64) line.push_back(c);
+  }
+  if (!line.starts_with("PORT ")) return 0;
+  return std::atoi(line.c_str() + 5);
 }
 
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -133,8 +147,6 @@ Result<XmlElement> IamCall(HttpClient& http, const std::string& endpoint,
 
 Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
   auto server = std::make_unique<MotoServer>(PassKey());
-  HX_ASSIGN_OR_RETURN(server->port_, FreePort());
-  server->endpoint_ = "http://127.0.0.1:" + std::to_string(server->port_);
 
   std::vector<std::string> env_strings;
   for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -152,35 +164,37 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
   std::string program = "python3";
   std::string dash_c = "-c";
   std::string script = kMotoLauncher;
-  std::string port = std::to_string(server->port_);
-  std::vector<char*> argv = {program.data(), dash_c.data(), script.data(), port.data(), nullptr};
+  std::vector<char*> argv = {program.data(), dash_c.data(), script.data(), nullptr};
 
+  // stdout: a pipe that brings the port (close-on-exec here, so that no
+  // other child inherits it); moto logs every request on stderr, which the
+  // tests do not need.
+  int port_pipe[2];
+  if (::pipe2(port_pipe, O_CLOEXEC) != 0) return Fail("pipe2() failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  // moto logs every request; the tests do not need it.
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, port_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   const int spawned = posix_spawnp(&server->pid_, program.c_str(), &actions, nullptr, argv.data(),
                                    envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  ::close(port_pipe[1]);
   if (spawned != 0) {
+    ::close(port_pipe[0]);
     server->pid_ = -1;
     return Fail("could not start python3 (is moto installed?): " +
                 std::string(std::strerror(spawned)));
   }
-
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!CanConnect(server->port_)) {
-    int status = 0;
-    if (::waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
-      server->pid_ = -1;
-      return Fail("moto_server exited before opening its port");
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Fail("moto_server did not open port " + port + " within 60 s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int port =
+      ReadPortLine(port_pipe[0], server->pid_, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  ::close(port_pipe[0]);
+  if (port < 0) {
+    server->pid_ = -1;
+    return Fail("moto_server exited before it listened");
   }
+  if (port == 0) return Fail("moto_server did not say its port within 60 s");
+  server->port_ = port;
+  server->endpoint_ = "http://127.0.0.1:" + std::to_string(server->port_);
 
   HttpClient http;
   HX_RETURN_IF_ERROR(

@@ -1,13 +1,16 @@
-// A real S3 server for tests: moto_server (moto 5.x) started on a free
-// loopback port with signature checking ON, and stopped when the object dies.
+// A real S3 server for tests: moto_server (moto 5.x) on a loopback port it
+// picks itself (port 0), with signature checking ON, stopped when the object
+// dies.
 //
 // Start() runs moto with INITIAL_NO_AUTH_ACTION_COUNT=3, so exactly the
 // first three requests go unauthenticated: it spends them on IAM
 // CreateUser, CreateAccessKey and PutUserPolicy (allow everything), and from
 // then on every request must carry a valid SigV4 signature by that key. A
 // wrong secret fails with 403 SignatureDoesNotMatch, so a test that passes
-// proves the signer against a real verifier. The port is awaited with TCP
-// connects, never an HTTP request (each one would use up the count).
+// proves the signer against a real verifier. The server says its port on
+// stdout once it listens, so no request is spent on waiting for it (each
+// one would use up the count), and no port is picked here and bound there
+// later (another process could take it in between).
 // moto runs with two fixes (moto_server.cc, kMotoLauncher: its verifier
 // cannot verify a signed query that holds a '/', and its conditional PUTs
 // are not atomic), and with S3_UPLOAD_PART_MIN_SIZE=1024, so that tests can upload
