@@ -396,12 +396,19 @@ TEST_P(WatchTest, TheMassDeleteGuardPausesTheAgentWithoutLoopingUntilTheUserConf
   for (int i = 0; i < 10; ++i) WriteFile(vault("a") / ("m/f" + std::to_string(i)), "m");
   auto a = StartAgent("a");
   ASSERT_TRUE(WaitFor([&] { return AgentIdle(vault("a")) && Counter(vault("a"), "pushes_published") == 1; }));
+  const std::uint64_t events = Counter(vault("a"), "events");
   for (int i = 0; i < 9; ++i) fs::remove(vault("a") / ("m/f" + std::to_string(i)));
+  // Paused, with all nine deletions taken: a deletion that came after the
+  // pausing cycle's batch (the removals slowed down past the batcher's quiet
+  // period, as on a loaded machine) is something new, and its cycle, pausing
+  // again, would land in the quiet window below.
   ASSERT_TRUE(WaitFor([&] {
     const nlohmann::json j = AgentJson(vault("a"));
     const nlohmann::json paused = j.value("paused", nlohmann::json::array());
+    const nlohmann::json counters = j.value("counters", nlohmann::json::object());
     return j.value("state", "") == "paused" && paused.size() == 1 &&
-           paused[0].value("reason", "") == "mass_delete";
+           paused[0].value("reason", "") == "mass_delete" &&
+           counters.value("events", std::uint64_t{0}) >= events + 9;
   })) << a->Log();
   const std::uint64_t cycles = Counter(vault("a"), "cycles");
   SleepMs(3000);  // long enough for a loop to show itself
