@@ -86,7 +86,8 @@ server.serve_forever()
 Error Fail(std::string message) { return InternalError("moto_server: " + std::move(message)); }
 
 // Reads the "PORT <n>" line the launcher writes once it listens, waiting
-// until `deadline` and while `pid` runs; 0 if none came.
+// until `deadline` and while `pid` runs: the port, -1 if the launcher
+// exited (it is reaped), 0 if no port came.
 int ReadPortLine(int fd, pid_t pid, std::chrono::steady_clock::time_point deadline) {
   std::string line;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -185,8 +186,8 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
     return Fail("could not start python3 (is moto installed?): " +
                 std::string(std::strerror(spawned)));
   }
-  const int port =
-      ReadPortLine(port_pipe[0], server->pid_, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const int port = ReadPortLine(port_pipe[0], server->pid_, deadline);
   ::close(port_pipe[0]);
   if (port < 0) {
     server->pid_ = -1;
