@@ -36,7 +36,9 @@ function(hx_add_test name)
     return()
   endif()
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
-  add_executable(${name} ${ARG_SOURCES})
+  # rc_default_seed_test_util.cc: rapidcheck properties run at a fixed seed
+  # unless RC_PARAMS names another (the file says why).
+  add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/src/base/rc_default_seed_test_util.cc)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     HX_SHARED_DIR="${HX_SHARED_DIR}" HX_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -56,7 +56,10 @@ void CheckTimes(Testable&& testable, int times) {
   rc::detail::TestParams params = rc::detail::configuration().testParams;
   params.maxSuccess = times;
   // The default run (the test command, CI) uses a fixed seed so that it is
-  // deterministic; RC_PARAMS (e.g. seed=N) or the soak explore others.
+  // deterministic; RC_PARAMS (e.g. seed=N) or the soak explore others. (Every
+  // test binary now sets RC_PARAMS=seed=20261122 when the environment has
+  // none, base/rc_default_seed_test_util.cc: the same seed, through
+  // rapidcheck's configuration; the soak explores others with RC_PARAMS.)
   if (std::getenv("RC_PARAMS") == nullptr && std::getenv("HX_CONVERGENCE_HISTORIES") == nullptr) {
     params.seed = 20261122;
   }
