@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <optional>
-#include <thread>
-#include <vector>
 #include <string_view>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "hub/auth/hub_auth.h"  // HubKey
 #include "json/canonical_json.h"
@@ -31,22 +31,10 @@ std::string ReportKey(const std::string& vault, const std::string& id) {
   return HubKey(vault, "envelope/reports/" + id + ".json");
 }
 
-// The error's reply; details {"http_status"} (405, 413, 403) override the
-// category's status.
-HubResponse ErrorReply(const Error& error) {
-  HubResponse response = HubResponse::FromError(error);
-  if (auto it = error.details.find("http_status"); it != error.details.end()) {
-    for (const int status : {403, 405, 413}) {
-      if (it->second == std::to_string(status)) response.status = status;
-    }
-  }
-  return response;
-}
-
 HubResponse JsonReply(int status, const Result<nlohmann::json>& value) {
-  if (!value.ok()) return ErrorReply(value.error());
+  if (!value.ok()) return HubResponse::FromError(value.error());
   Result<std::string> text = WriteCanonicalJson(*value);
-  if (!text.ok()) return ErrorReply(text.error());
+  if (!text.ok()) return HubResponse::FromError(text.error());
   return HubResponse::Json(status, *std::move(text));
 }
 
@@ -103,21 +91,23 @@ std::mutex& EnvelopeService::LockFor(const std::string& vault) {
 
 HubResponse EnvelopeService::Serve(const HubRequest& request) {
   const Result<EnvelopeRoute> route = ParseEnvelopeRoute(request.method, request.rest);
-  if (!route.ok()) return ErrorReply(route.error());
+  if (!route.ok()) return HubResponse::FromError(route.error());
   const Result<Principal> who = authorizer_->Authenticate(route->vault, request.Bearer(),
                                                           ClockOrReal(options_.clock).WallMs());
-  if (!who.ok()) return ErrorReply(who.error());
+  if (!who.ok()) return HubResponse::FromError(who.error());
   if (who->vault != route->vault) {
-    return ErrorReply(Error(SyncCode::kAuthFailed, Category::kAuth,
-                            "the token is for another vault; get a token for this vault"));
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "the token is for another vault; get a token for this vault"));
   }
   if (route->writes() && !RoleAllows(who->role, Role::kWriter)) {
-    return ErrorReply(Error(SyncCode::kAuthFailed, Category::kAuth,
-                            "this device is enrolled as a reader of the vault: it may preview "
-                            "envelopes and read reports, but uploading and applying need a "
-                            "writer enrollment")
-                          .With("device", who->device_id)
-                          .With("http_status", "403"));
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault: it may preview "
+              "envelopes and read reports, but uploading and applying need a "
+              "writer enrollment")
+            .With("device", who->device_id)
+            .With("http_status", "403"));
   }
   const std::string& vault = route->vault;
   switch (route->op) {
@@ -133,19 +123,20 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
     case EnvelopeOp::kReport: {
       Result<Bytes> report = store_.Get(ReportKey(vault, route->id), kMaxEnvelopeReportBytes);
       if (!report.ok()) {
-        if (report.error().category != Category::kNotFound) return ErrorReply(report.error());
-        return ErrorReply(Error(SyncCode::kInputInvalid, Category::kNotFound,
-                                "no report " + route->id + " in vault " + vault +
-                                    "; the apply that made it returned its report_id")
-                              .With("report_id", route->id));
+        if (report.error().category != Category::kNotFound)
+          return HubResponse::FromError(report.error());
+        return HubResponse::FromError(Error(SyncCode::kInputInvalid, Category::kNotFound,
+                                            "no report " + route->id + " in vault " + vault +
+                                                "; the apply that made it returned its report_id")
+                                          .With("report_id", route->id));
       }
       return HubResponse::Json(200, Text(*report));
     }
     case EnvelopeOp::kItems: {
       Result<std::pair<HubItems, StoreVersion>> items = LoadItems(store_, vault);
-      if (!items.ok()) return ErrorReply(items.error());
+      if (!items.ok()) return HubResponse::FromError(items.error());
       Result<std::string> text = EncodeHubItems(items->first);
-      if (!text.ok()) return ErrorReply(text.error());
+      if (!text.ok()) return HubResponse::FromError(text.error());
       return HubResponse::Json(200, *std::move(text));
     }
   }
@@ -154,9 +145,9 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
 
 Result<nlohmann::json> EnvelopeService::Upload(const std::string& vault, const std::string& body) {
   if (body.size() > options_.max_upload_bytes) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "the envelope is larger than the hub accepts (" +
-                            std::to_string(options_.max_upload_bytes) + " bytes)")
+    return InvalidInput(SyncCode::kInputInvalid, "the envelope is larger than the hub accepts (" +
+                                                     std::to_string(options_.max_upload_bytes) +
+                                                     " bytes)")
         .With("max_size", std::to_string(options_.max_upload_bytes))
         .With("http_status", "413");
   }
@@ -235,7 +226,8 @@ Result<nlohmann::json> EnvelopeService::Apply(const std::string& vault, const st
     const HubItems& before = loaded.first;
     HX_ASSIGN_OR_RETURN(HubApplyPlan plan,
                         PlanHubApply(before, envelope, request, options_.max_items));
-    const std::vector<std::optional<Error>> failures = StoreContents(vault, envelope, plan.contents);
+    const std::vector<std::optional<Error>> failures =
+        StoreContents(vault, envelope, plan.contents);
     for (std::size_t i = 0; i < plan.contents.size(); ++i) {
       if (failures[i]) FailHubApplyItem(plan, before, envelope, plan.contents[i], *failures[i]);
     }

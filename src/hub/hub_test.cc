@@ -320,6 +320,144 @@ TEST(HubBadInput, NothingOutsideTheVaultsFolderIsWrittenByTraversalAttempts) {
   EXPECT_EQ(store_testing::ReadFileOrEmpty(hub.folder.path() + "/../escaped"), "");
 }
 
+// ------------------------------------------------------------ server bounds (in process)
+
+// A HubServer in this process on a free loopback port, over `router`.
+std::unique_ptr<HubServer> StartServerOrDie(std::shared_ptr<Router> router, ServerOptions options) {
+  options.listen = "127.0.0.1:0";
+  Result<std::unique_ptr<HubServer>> server = HubServer::Start(options, std::move(router));
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.error().ToShortString().c_str());
+    std::abort();
+  }
+  return std::move(*server);
+}
+
+int PortOf(const HubServer& server) {
+  const std::string address = server.address();
+  return std::atoi(address.c_str() + address.rfind(':') + 1);
+}
+
+std::string Put(const std::string& path, const std::string& body) {
+  return "PUT " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A handler that holds its request until Release, so that a test knows a
+// body is in flight.
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int entered = 0;
+  bool released = false;
+
+  HubResponse Hold() {
+    std::unique_lock lock(mu);
+    ++entered;
+    cv.notify_all();
+    cv.wait(lock, [this] { return released; });
+    return HubResponse::Json(200, "{}");
+  }
+  bool WaitEntered(int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered >= n; });
+  }
+  void Release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+};
+
+TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHubLivesOn) {
+  auto router = std::make_shared<Router>();
+  router->Handle("GET", "/throw", [](const HubRequest&) -> HubResponse {
+    throw std::runtime_error("boom");
+  });
+  router->Handle("GET", "/ok", [](const HubRequest&) { return HubResponse::Json(200, "{}"); });
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
+  const auto get = [](const std::string& path) {
+    return "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  };
+  const std::string reply = RawExchange(PortOf(*server), get("/throw"));
+  EXPECT_EQ(StatusOf(reply), 500) << reply;
+  const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << reply;
+  EXPECT_EQ(body["error"]["code"], "KC_SYNC_INTERNAL");
+  EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr("boom"));
+  EXPECT_EQ(StatusOf(RawExchange(PortOf(*server), get("/ok"))), 200);
+}
+
+TEST(HubServerBounds, BodiesBeyondTheHubWideBudgetAreRefused503RetryableWhileOthersAreHeld) {
+  auto latch = std::make_shared<Latch>();
+  auto router = std::make_shared<Router>();
+  router->Handle("PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); });
+  ServerOptions options;
+  options.max_body_bytes_in_flight = 1 << 20;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  const int port = PortOf(*server);
+  const std::string body(600 << 10, 'b');
+  // The first body is held by its handler: 600 KiB of the 1 MiB budget.
+  std::future<std::string> first =
+      std::async(std::launch::async, [&] { return RawExchange(port, Put("/hold", body)); });
+  ASSERT_TRUE(latch->WaitEntered(1));
+  // A second does not fit: refused at once, before its body is read.
+  const std::string refused = RawExchange(port, Put("/hold", body));
+  EXPECT_EQ(StatusOf(refused), 503) << refused.substr(0, 300);
+  const nlohmann::json error = nlohmann::json::parse(BodyOf(refused), nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << refused.substr(0, 300);
+  EXPECT_EQ(error["error"]["code"], "KC_SYNC_NETWORK_FAILED");
+  EXPECT_EQ(error["error"]["category"], "throttling");
+  EXPECT_EQ(error["error"]["retryable"], true);
+  // A bodiless request is never refused by the budget.
+  EXPECT_EQ(StatusOf(RawExchange(port, "GET /nope HTTP/1.1\r\nHost: x\r\n"
+                                        "Connection: close\r\n\r\n")),
+            404);
+  latch->Release();
+  EXPECT_EQ(StatusOf(first.get()), 200);
+  // The budget is back once the first request is answered.
+  EXPECT_EQ(StatusOf(RawExchange(port, Put("/hold", body))), 200);
+}
+
+// Sends `bytes` and keeps the connection open for writing; true once the
+// hub closes it (within 60 s).
+bool HubClosesAfter(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    close(fd);
+    return false;
+  }
+  bool closed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 1000) <= 0) continue;
+    char buffer[4096];
+    closed = recv(fd, buffer, sizeof buffer, 0) <= 0;
+  }
+  close(fd);
+  return closed;
+}
+
+TEST(HubServerBounds, ABodyThatStopsArrivingIsCutWhateverLengthItAnnounced) {
+  auto router = std::make_shared<Router>();
+  router->Handle("PUT", "/x", [](const HubRequest&) { return HubResponse::Json(200, "{}"); });
+  ServerOptions options;
+  // At 1 byte/s, 10 MB would have bought the client 115 days under a
+  // deadline set once from the announced length; the body's deadline moves
+  // only with what arrives (0.1 s + 1 s + 3 s here).
+  options.io_timeout_ms = 100;
+  options.min_rate = 1;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  EXPECT_TRUE(HubClosesAfter(PortOf(*server), "PUT /x HTTP/1.1\r\nHost: x\r\n"
+                                              "Content-Length: 10000000\r\n\r\nabc"));
+}
+
 // ------------------------------------------------------------ feed
 
 TEST(HubFeed, ALongPollReturnsWhenTheHeadMoves) {

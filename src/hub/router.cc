@@ -71,12 +71,23 @@ HubResponse HubResponse::FromError(const Error& error) {
   return Json(HttpStatusFor(error), "{\"error\":" + error.ToJson() + "}");
 }
 
+int HttpStatusFor(const Error& error) {
+  if (const auto it = error.details.find("http_status"); it != error.details.end()) {
+    const std::string& text = it->second;
+    if (text.size() == 3 && (text[0] == '4' || text[0] == '5') && text[1] >= '0' &&
+        text[1] <= '9' && text[2] >= '0' && text[2] <= '9') {
+      return std::stoi(text);
+    }
+  }
+  return HttpStatusForCategory(error.category);
+}
+
 HubResponse HubResponse::BadRequest(std::string message) {
   return FromError(Error(SyncCode::kInputInvalid, Category::kInvalidInput, std::move(message)));
 }
 
-int HttpStatusFor(const Error& error) {
-  switch (error.category) {
+int HttpStatusForCategory(Category category) {
+  switch (category) {
     case Category::kInvalidInput:
       return 400;
     case Category::kUnsupported:

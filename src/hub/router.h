@@ -88,9 +88,13 @@ struct HubResponse {
   static HubResponse BadRequest(std::string message);
 };
 
-// The HTTP status of an error's category (400 invalid input, 401 auth, 404
-// not found, 412 aborted, 429 throttling, 502 network, ...).
+// The HTTP status of an error: its detail "http_status" when that is a 4xx
+// or 5xx (403 for a reader's write, 405, 413, 503 for a full memory budget),
+// else its category's (HttpStatusForCategory).
 int HttpStatusFor(const Error& error);
+// 400 invalid input, 401 auth, 404 not found, 412 aborted, 429 throttling,
+// 502 network, ...
+int HttpStatusForCategory(Category category);
 
 // Answers a request; call exactly once, from any thread.
 using Responder = std::function<void(HubResponse)>;
