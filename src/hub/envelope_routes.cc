@@ -45,8 +45,11 @@ Error NotUploaded(const std::string& vault, const std::string& id) {
       .With("envelope_id", id);
 }
 
-// The items and their version (empty: none stored yet).
-Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::string& vault) {
+// The items and their version (empty: none stored yet); `charge` is called
+// with the bytes before they are parsed.
+template <typename Charge>
+Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::string& vault,
+                                                    Charge charge) {
   auto got = store.GetVersioned(ItemsKey(vault), kMaxHubItemsBytes);
   if (!got.ok()) {
     if (got.error().category == Category::kNotFound) {
@@ -54,6 +57,7 @@ Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::str
     }
     return got.error();
   }
+  HX_RETURN_IF_ERROR(charge(got->first.size()));
   HX_ASSIGN_OR_RETURN(HubItems items, ParseHubItems(Text(got->first)));
   return std::pair<HubItems, StoreVersion>(std::move(items), std::move(got->second));
 }
@@ -76,7 +80,16 @@ nlohmann::json ArchiveJson(const std::string& vault, const std::vector<HubArchiv
 
 EnvelopeService::EnvelopeService(Store& store, std::shared_ptr<Authorizer> authorizer,
                                  EnvelopeServiceOptions options)
-    : store_(store), authorizer_(std::move(authorizer)), options_(options) {}
+    : store_(store),
+      authorizer_(std::move(authorizer)),
+      options_(options),
+      memory_(options_.memory ? options_.memory
+                              : std::make_shared<MemoryBudget>(kEnvelopeMemoryBudgetBytes)) {}
+
+Status EnvelopeService::Charge(Lease& lease, std::uint64_t bytes) const {
+  if (lease.TryGrow(bytes * kEnvelopeMemoryFactor)) return {};
+  return BudgetExhausted("envelope work", memory_->limit());
+}
 
 void EnvelopeService::Register(Router& router) {
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "HEAD"}) {
@@ -110,6 +123,11 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
             .With("http_status", "403"));
   }
   const std::string& vault = route->vault;
+  std::optional<Lease> lease = memory_->TryAcquire(0);
+  if (!lease) return HubResponse::FromError(BudgetExhausted("envelope work", memory_->limit()));
+  if (const Status charged = Charge(*lease, request.body.size()); !charged.ok()) {
+    return HubResponse::FromError(charged.error());
+  }
   switch (route->op) {
     case EnvelopeOp::kUpload: {
       Result<nlohmann::json> uploaded = Upload(vault, request.body);
@@ -117,9 +135,9 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
       return JsonReply(created ? 201 : 200, uploaded);
     }
     case EnvelopeOp::kDiff:
-      return JsonReply(200, Diff(vault, route->id));
+      return JsonReply(200, Diff(vault, route->id, *lease));
     case EnvelopeOp::kApply:
-      return JsonReply(200, Apply(vault, route->id, request.body));
+      return JsonReply(200, Apply(vault, route->id, request.body, *lease));
     case EnvelopeOp::kReport: {
       Result<Bytes> report = store_.Get(ReportKey(vault, route->id), kMaxEnvelopeReportBytes);
       if (!report.ok()) {
@@ -133,7 +151,8 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
       return HubResponse::Json(200, Text(*report));
     }
     case EnvelopeOp::kItems: {
-      Result<std::pair<HubItems, StoreVersion>> items = LoadItems(store_, vault);
+      Result<std::pair<HubItems, StoreVersion>> items =
+          LoadItems(store_, vault, [&](std::uint64_t n) { return Charge(*lease, n); });
       if (!items.ok()) return HubResponse::FromError(items.error());
       Result<std::string> text = EncodeHubItems(items->first);
       if (!text.ok()) return HubResponse::FromError(text.error());
@@ -168,12 +187,14 @@ Result<nlohmann::json> EnvelopeService::Upload(const std::string& vault, const s
                         {"bytes", canonical.size()}};
 }
 
-Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const std::string& id) {
+Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const std::string& id,
+                                               Lease& lease) {
   Result<Bytes> bytes = store_.Get(UploadKey(vault, id), kMaxEnvelopeBytes);
   if (!bytes.ok()) {
     if (bytes.error().category == Category::kNotFound) return NotUploaded(vault, id);
     return bytes.error();
   }
+  HX_RETURN_IF_ERROR(Charge(lease, bytes->size()));
   Result<Envelope> envelope = ParseEnvelope(Text(*bytes));
   if (!envelope.ok()) {
     return Error(SyncCode::kStateFailed, Category::kCorrupt,
@@ -184,9 +205,11 @@ Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const s
   return envelope;
 }
 
-Result<nlohmann::json> EnvelopeService::Diff(const std::string& vault, const std::string& id) {
-  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id));
-  HX_ASSIGN_OR_RETURN(const auto items, LoadItems(store_, vault));
+Result<nlohmann::json> EnvelopeService::Diff(const std::string& vault, const std::string& id,
+                                             Lease& lease) {
+  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id, lease));
+  HX_ASSIGN_OR_RETURN(const auto items,
+                      LoadItems(store_, vault, [&](std::uint64_t n) { return Charge(lease, n); }));
   return HubDiffJson(items.first, envelope, vault, id);
 }
 
@@ -217,12 +240,20 @@ std::vector<std::optional<Error>> EnvelopeService::StoreContents(
 }
 
 Result<nlohmann::json> EnvelopeService::Apply(const std::string& vault, const std::string& id,
-                                              const std::string& body) {
+                                              const std::string& body, Lease& lease) {
   HX_ASSIGN_OR_RETURN(const HubApplyRequest request, ParseApplyRequest(body));
-  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id));
+  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id, lease));
   std::lock_guard lock(LockFor(vault));
+  // The item set is charged once: a re-read after a lost race replaces it.
+  std::uint64_t items_charged = 0;
+  auto charge_items = [&](std::uint64_t n) -> Status {
+    if (n <= items_charged) return {};
+    HX_RETURN_IF_ERROR(Charge(lease, n - items_charged));
+    items_charged = n;
+    return {};
+  };
   for (int attempt = 0; attempt < kApplyAttempts; ++attempt) {
-    HX_ASSIGN_OR_RETURN(const auto loaded, LoadItems(store_, vault));
+    HX_ASSIGN_OR_RETURN(const auto loaded, LoadItems(store_, vault, charge_items));
     const HubItems& before = loaded.first;
     HX_ASSIGN_OR_RETURN(HubApplyPlan plan,
                         PlanHubApply(before, envelope, request, options_.max_items));
