@@ -93,8 +93,12 @@ Status EnvelopeService::Charge(Lease& lease, std::uint64_t bytes) const {
 
 void EnvelopeService::Register(Router& router) {
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "HEAD"}) {
-    router.Handle(method, std::string(kEnvelopeRoutePrefix),
-                  [this](const HubRequest& request) { return Serve(request); });
+    router.Handle(
+        method, std::string(kEnvelopeRoutePrefix),
+        [this](const HubRequest& request) { return Serve(request); },
+        std::string_view(method) == "POST"
+            ? std::max<std::uint64_t>(options_.max_upload_bytes, kMaxApplyBodyBytes)
+            : kDefaultRouteBodyBytes);
   }
 }
 

@@ -391,7 +391,8 @@ TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHub
 TEST(HubServerBounds, BodiesBeyondTheHubWideBudgetAreRefused503RetryableWhileOthersAreHeld) {
   auto latch = std::make_shared<Latch>();
   auto router = std::make_shared<Router>();
-  router->Handle("PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); });
+  router->Handle(
+      "PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); }, 1 << 20);
   ServerOptions options;
   options.max_body_bytes_in_flight = 1 << 20;
   const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
@@ -417,6 +418,36 @@ TEST(HubServerBounds, BodiesBeyondTheHubWideBudgetAreRefused503RetryableWhileOth
   EXPECT_EQ(StatusOf(first.get()), 200);
   // The budget is back once the first request is answered.
   EXPECT_EQ(StatusOf(RawExchange(port, Put("/hold", body))), 200);
+}
+
+TEST(HubServerBounds, ABodyBeyondItsRoutesBoundIsRefused413BeforeItIsRead) {
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "POST", "/small", [](const HubRequest&) { return HubResponse::Json(200, "{}"); }, 8192);
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
+  const int port = PortOf(*server);
+  const std::vector<RawCase> cases = {
+      // Announced: refused on the headers (the 100 MB never come; a hub that
+      // waited for them would see the connection end and answer 400).
+      {"AnnouncedBeyondTheRoute",
+       "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413},
+      {"AnnouncedToAPathNoRouteTakes",
+       "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413},
+      // Chunked: refused as soon as the chunks pass the bound.
+      {"ChunkedBeyondTheRoute",
+       "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000\r\n" +
+           std::string(0x4000, 'c') + "\r\n0\r\n\r\n",
+       413},
+  };
+  for (const RawCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string reply = RawExchange(port, c.request);
+    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
+    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
+    EXPECT_EQ(body["error"]["code"], "KC_SYNC_INPUT_INVALID");
+  }
+  EXPECT_EQ(StatusOf(RawExchange(port, Put("/small", "{}").replace(0, 3, "POST"))), 200);
 }
 
 // Sends `bytes` and keeps the connection open for writing; true once the
@@ -446,7 +477,9 @@ bool HubClosesAfter(int port, const std::string& bytes) {
 
 TEST(HubServerBounds, ABodyThatStopsArrivingIsCutWhateverLengthItAnnounced) {
   auto router = std::make_shared<Router>();
-  router->Handle("PUT", "/x", [](const HubRequest&) { return HubResponse::Json(200, "{}"); });
+  router->Handle(
+      "PUT", "/x", [](const HubRequest&) { return HubResponse::Json(200, "{}"); },
+      std::uint64_t{1} << 30);
   ServerOptions options;
   // At 1 byte/s, 10 MB would have bought the client 115 days under a
   // deadline set once from the announced length; the body's deadline moves

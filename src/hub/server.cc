@@ -208,6 +208,26 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     // read (the parser reserves an announced length at once); a chunked body
     // as it arrives.
     const auto length = parser_->content_length();
+    // The route's own bound on its body (router.h), known before the body is
+    // read: more is refused now, not after reading it.
+    const auto& head = parser_->get();
+    const std::string_view target(head.target().data(), head.target().size());
+    const std::optional<Router::Match> route = server_.router->Find(
+        std::string_view(head.method_string().data(), head.method_string().size()),
+        target.substr(0, target.find('?')));
+    const std::uint64_t limit = std::min<std::uint64_t>(
+        server_.options.max_body_bytes, route ? route->max_body_bytes : kDefaultRouteBodyBytes);
+    if (length && *length > limit) {
+      close_after_ = true;
+      HubResponse response =
+          HubResponse::FromError(Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                                       "the request body is larger than this route takes (" +
+                                           std::to_string(limit) + " bytes)")
+                                     .With("max_size", std::to_string(limit))
+                                     .With("http_status", "413"));
+      return Write(std::move(response));
+    }
+    parser_->body_limit(limit);  // a chunked body is held to it as it comes
     body_lease_ = server_.bodies.TryAcquire(length.value_or(0));
     if (!body_lease_) return RefuseOverBudget();
     body_start_ = std::chrono::steady_clock::now();
@@ -248,8 +268,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     close_after_ = true;
     if (ec == http::error::body_limit) {
       HubResponse response =
-          HubResponse::BadRequest("the request body is larger than the hub accepts (" +
-                                  std::to_string(server_.options.max_body_bytes) + " bytes)");
+          HubResponse::BadRequest("the request body is larger than the hub accepts on this route");
       response.status = 413;
       return Write(std::move(response));
     }
