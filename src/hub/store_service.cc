@@ -83,7 +83,8 @@ void StoreService::Serve(HubRequest request, Responder respond) {
     return respond(std::move(refused));
   }
   if (parsed->op == StoreOp::kFeedStream) {
-    return feed_.Stream(parsed->vault, parsed->version, std::move(respond));
+    const std::int64_t token_left_ms = principal->expires_ms - ClockOrReal(options_.clock).WallMs();
+    return feed_.Stream(parsed->vault, parsed->version, token_left_ms, std::move(respond));
   }
   if (parsed->op == StoreOp::kFeed) {
     if (options_.on_feed_poll && !parsed->version.empty()) {
