@@ -3,36 +3,35 @@
 // exactly as every command reaches it; the store conformance suite over it;
 // TLS with a certificate made here and pinned; the change feed; health and
 // metrics; and hostile bytes on a raw socket.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/remote_notifier.h"
 #include "base/process_test_util.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
 #include "hub/server.h"
-#include "hub/testing/hub_process.h"
 #include "hub/store_service.h"
+#include "hub/testing/hub_process.h"
 #include "store/hub/hub_store.h"
 #include "store/memory_store.h"
 #include "store/s3/http_client.h"
@@ -44,17 +43,17 @@
 namespace hx::hub {
 namespace {
 
-using ::testing::HasSubstr;
 using store_testing::StoreFactory;
 using store_testing::TempFolder;
 using store_testing::ToBytes;
+using ::testing::HasSubstr;
 using testing::HubProcess;
 
 // ------------------------------------------------------------ helpers
 
-std::unique_ptr<HubProcess> StartHubOrDie(const std::vector<std::string>& args,
-                                          const std::vector<std::pair<std::string, std::string>>&
-                                              env = {}) {
+std::unique_ptr<HubProcess> StartHubOrDie(
+    const std::vector<std::string>& args,
+    const std::vector<std::pair<std::string, std::string>>& env = {}) {
   Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(args, env);
   if (!hub.ok()) {
     std::fprintf(stderr, "%s\n", hub.error().ToShortString().c_str());
@@ -81,12 +80,12 @@ struct MotoHub {
   MotoHub() {
     s3::testing::MotoServer& moto = s3::testing::SharedMotoServer();
     const std::string bucket = moto.NewBucket();
-    process = StartHubOrDie({"--store", "s3+endpoint://" + bucket + "/hubs", "--endpoint",
-                             moto.endpoint(), "--path-style", "--region",
-                             s3::testing::MotoServer::kRegion, "--insecure-listen",
-                             "127.0.0.1:0", "--insecure-no-auth"},
-                            {{"AWS_ACCESS_KEY_ID", moto.credentials().access_key_id},
-                             {"AWS_SECRET_ACCESS_KEY", moto.credentials().secret_access_key}});
+    process = StartHubOrDie(
+        {"--store", "s3+endpoint://" + bucket + "/hubs", "--endpoint", moto.endpoint(),
+         "--path-style", "--region", s3::testing::MotoServer::kRegion, "--insecure-listen",
+         "127.0.0.1:0", "--insecure-no-auth"},
+        {{"AWS_ACCESS_KEY_ID", moto.credentials().access_key_id},
+         {"AWS_SECRET_ACCESS_KEY", moto.credentials().secret_access_key}});
   }
 };
 MotoHub& SharedMotoHub() {
@@ -177,16 +176,11 @@ std::string BodyText(const s3::HttpResponse& response) {
 using store_testing::StoreConformanceTest;
 INSTANTIATE_TEST_SUITE_P(
     Hub, StoreConformanceTest,
-    ::testing::Values(StoreFactory{"HubOverFolder",
-                                   [] {
-                                     return OpenVault(SharedFolderHub().process->url(),
-                                                      FreshVault());
-                                   }},
-                      StoreFactory{"HubOverMoto",
-                                   [] {
-                                     return OpenVault(SharedMotoHub().process->url(),
-                                                      FreshVault());
-                                   }}),
+    ::testing::Values(
+        StoreFactory{"HubOverFolder",
+                     [] { return OpenVault(SharedFolderHub().process->url(), FreshVault()); }},
+        StoreFactory{"HubOverMoto",
+                     [] { return OpenVault(SharedMotoHub().process->url(), FreshVault()); }}),
     store_testing::StoreFactoryName);
 
 // ------------------------------------------------------------ vaults
@@ -270,8 +264,11 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
        413},
       {"TargetNotAPath", get("http://evil/x"), 400},
       {"UnknownPath", get("/nope"), 404},
-      {"WrongMethod", "POST /v1/" + ok_vault + "/o/k HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                      "0\r\nConnection: close\r\n\r\n", 405},
+      {"WrongMethod",
+       "POST /v1/" + ok_vault +
+           "/o/k HTTP/1.1\r\nHost: x\r\nContent-Length: "
+           "0\r\nConnection: close\r\n\r\n",
+       405},
       {"TraversalInKey", get("/v1/" + ok_vault + "/o/../../etc/passwd?max=10"), 400},
       {"DotSegmentInKey", get("/v1/" + ok_vault + "/o/a/./b?max=10"), 400},
       {"EncodedTraversal", get("/v1/" + ok_vault + "/o/%2e%2e/x?max=10"), 400},
@@ -290,14 +287,20 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
       {"NoOperation", get("/v1/" + ok_vault), 400},
       {"UnknownOperation", get("/v1/" + ok_vault + "/admin"), 400},
       {"BothConditions",
-       "PUT /v1/" + ok_vault + "/o/k?if-absent=1&if-match=00 HTTP/1.1\r\nHost: x\r\n"
-       "Content-Length: 1\r\nConnection: close\r\n\r\nx", 400},
+       "PUT /v1/" + ok_vault +
+           "/o/k?if-absent=1&if-match=00 HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 1\r\nConnection: close\r\n\r\nx",
+       400},
       {"GetWithBody",
-       "GET /v1/" + ok_vault + "/o/k?max=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-       "Connection: close\r\n\r\nx", 400},
+       "GET /v1/" + ok_vault +
+           "/o/k?max=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+           "Connection: close\r\n\r\nx",
+       400},
       {"ChunkedGarbage",
-       "PUT /v1/" + ok_vault + "/o/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-       "zz\r\n", 400},
+       "PUT /v1/" + ok_vault +
+           "/o/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "zz\r\n",
+       400},
   };
   for (const RawCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -314,8 +317,9 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
 
 TEST(HubBadInput, NothingOutsideTheVaultsFolderIsWrittenByTraversalAttempts) {
   FolderHub& hub = SharedFolderHub();
-  const std::string put = "PUT /v1/x/o/../../escaped HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                          "1\r\nConnection: close\r\n\r\nx";
+  const std::string put =
+      "PUT /v1/x/o/../../escaped HTTP/1.1\r\nHost: x\r\nContent-Length: "
+      "1\r\nConnection: close\r\n\r\nx";
   EXPECT_EQ(StatusOf(RawExchange(hub.process->port(), put)), 400);
   EXPECT_EQ(store_testing::ReadFileOrEmpty(hub.folder.path() + "/../escaped"), "");
 }
@@ -371,9 +375,8 @@ struct Latch {
 
 TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHubLivesOn) {
   auto router = std::make_shared<Router>();
-  router->Handle("GET", "/throw", [](const HubRequest&) -> HubResponse {
-    throw std::runtime_error("boom");
-  });
+  router->Handle("GET", "/throw",
+                 [](const HubRequest&) -> HubResponse { throw std::runtime_error("boom"); });
   router->Handle("GET", "/ok", [](const HubRequest&) { return HubResponse::Json(200, "{}"); });
   const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
   const auto get = [](const std::string& path) {
@@ -411,13 +414,45 @@ TEST(HubServerBounds, BodiesBeyondTheHubWideBudgetAreRefused503RetryableWhileOth
   EXPECT_EQ(error["error"]["category"], "throttling");
   EXPECT_EQ(error["error"]["retryable"], true);
   // A bodiless request is never refused by the budget.
-  EXPECT_EQ(StatusOf(RawExchange(port, "GET /nope HTTP/1.1\r\nHost: x\r\n"
-                                        "Connection: close\r\n\r\n")),
+  EXPECT_EQ(StatusOf(RawExchange(port,
+                                 "GET /nope HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n")),
             404);
   latch->Release();
   EXPECT_EQ(StatusOf(first.get()), 200);
   // The budget is back once the first request is answered.
   EXPECT_EQ(StatusOf(RawExchange(port, Put("/hold", body))), 200);
+}
+
+TEST(HubServerBounds, RepliesBeingWrittenCountInTheSameBudget) {
+  auto latch = std::make_shared<Latch>();
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); }, 1 << 20);
+  router->Handle("GET", "/big", [](const HubRequest&) {
+    HubResponse big;
+    big.content_type = "application/octet-stream";
+    big.body.assign(600 << 10, 'r');
+    return big;
+  });
+  ServerOptions options;
+  options.max_body_bytes_in_flight = 1 << 20;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  const int port = PortOf(*server);
+  const std::string get = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port, get)), 200);
+  // A held request body takes 600 KiB of the 1 MiB: a 600 KiB reply does not
+  // fit and is replaced by a 503 that says to retry.
+  std::future<std::string> held = std::async(std::launch::async, [&] {
+    return RawExchange(port, Put("/hold", std::string(600 << 10, 'b')));
+  });
+  ASSERT_TRUE(latch->WaitEntered(1));
+  const std::string refused = RawExchange(port, get);
+  EXPECT_EQ(StatusOf(refused), 503) << refused.substr(0, 300);
+  EXPECT_NE(refused.find("KC_SYNC_NETWORK_FAILED"), std::string::npos) << refused.substr(0, 300);
+  latch->Release();
+  EXPECT_EQ(StatusOf(held.get()), 200);
+  EXPECT_EQ(StatusOf(RawExchange(port, get)), 200);
 }
 
 TEST(HubServerBounds, ABodyBeyondItsRoutesBoundIsRefused413BeforeItIsRead) {
@@ -487,8 +522,9 @@ TEST(HubServerBounds, ABodyThatStopsArrivingIsCutWhateverLengthItAnnounced) {
   options.io_timeout_ms = 100;
   options.min_rate = 1;
   const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
-  EXPECT_TRUE(HubClosesAfter(PortOf(*server), "PUT /x HTTP/1.1\r\nHost: x\r\n"
-                                              "Content-Length: 10000000\r\n\r\nabc"));
+  EXPECT_TRUE(HubClosesAfter(PortOf(*server),
+                             "PUT /x HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 10000000\r\n\r\nabc"));
 }
 
 // ------------------------------------------------------------ feed
@@ -519,11 +555,11 @@ TEST(HubFeed, APollWithAnOldHeadAnswersAtOnceAndAnEmptyWaitSaysUnchanged) {
   std::unique_ptr<Store> store = OpenVault(url, vault);
   const Result<StoreVersion> head = store->PutIfAbsent("head.json", ToBytes("1"));
   ASSERT_TRUE(head.ok());
-  nlohmann::json body = nlohmann::json::parse(
-      BodyText(HttpGetOrDie(url + "/v1/" + vault + "/feed?after=00")));
+  nlohmann::json body =
+      nlohmann::json::parse(BodyText(HttpGetOrDie(url + "/v1/" + vault + "/feed?after=00")));
   EXPECT_TRUE(body["changed"].get<bool>());
-  body = nlohmann::json::parse(BodyText(HttpGetOrDie(
-      url + "/v1/" + vault + "/feed?wait_ms=0&after=" + EncodeVersion(*head))));
+  body = nlohmann::json::parse(BodyText(
+      HttpGetOrDie(url + "/v1/" + vault + "/feed?wait_ms=0&after=" + EncodeVersion(*head))));
   EXPECT_FALSE(body["changed"].get<bool>());
 }
 
@@ -584,7 +620,8 @@ TEST(HubHealth, HealthReadinessAndMetricsAnswer) {
   EXPECT_EQ(HttpGetOrDie(url + "/readyz").status, 200);
   const s3::HttpResponse metrics = HttpGetOrDie(url + "/metrics");
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
+  EXPECT_THAT(BodyText(metrics),
+              HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_request_duration_seconds_bucket"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_connections"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_feeds"));
@@ -635,8 +672,8 @@ TEST(HubLifecycle, PlainHttpIsRefusedOnANonLoopbackAddress) {
 void MakeCertificate(const TempFolder& folder, const std::string& name) {
   const std::string command =
       "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hx-hub-test "
-      "-addext subjectAltName=IP:127.0.0.1 -keyout " + folder.Join(name + ".key") + " -out " +
-      folder.Join(name + ".pem") + " >/dev/null 2>&1";
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      folder.Join(name + ".key") + " -out " + folder.Join(name + ".pem") + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
@@ -720,8 +757,8 @@ HubResponse ServeOnce(StoreService& service, std::string method, std::string res
 
 TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
   auto authorizer = std::make_shared<FakeAuthorizer>();
-  auto stores = std::make_shared<VaultStores>(
-      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+  auto stores =
+      std::make_shared<VaultStores>([](const std::string&) -> Result<std::unique_ptr<Store>> {
         return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
       });
   StoreService service(stores, authorizer, {});
@@ -744,8 +781,8 @@ TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
 
 TEST(HubRoles, AMissingTokenOrOneForAnotherVaultIsRefused) {
   auto authorizer = std::make_shared<FakeAuthorizer>();
-  auto stores = std::make_shared<VaultStores>(
-      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+  auto stores =
+      std::make_shared<VaultStores>([](const std::string&) -> Result<std::unique_ptr<Store>> {
         return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
       });
   StoreService service(stores, authorizer, {});

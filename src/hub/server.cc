@@ -256,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     body_lease_.reset();
     close_after_ = true;
     Write(HubResponse::FromError(
-        BudgetExhausted("request bodies", server_.options.max_body_bytes_in_flight)));
+        BudgetExhausted("request and reply bodies", server_.options.max_body_bytes_in_flight)));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -318,6 +318,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void Write(HubResponse response) {
     if (response.stream) return WriteStreamHead(std::move(response));
+    // A reply is held until the peer has read it (a slow reader holds it
+    // long): its bytes are charged to the same budget as request bodies.
+    reply_lease_ = server_.bodies.TryAcquire(response.body.size());
+    if (!reply_lease_) {
+      response = HubResponse::FromError(
+          BudgetExhausted("request and reply bodies", server_.options.max_body_bytes_in_flight));
+    }
     auto reply = std::make_shared<http::response<http::string_body>>();
     reply->version(11);
     reply->result(static_cast<unsigned>(response.status));
@@ -334,6 +341,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     http::async_write(stream_, *reply_,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->reply_.reset();
+                        self->reply_lease_.reset();
                         if (ec || self->close_after_) return self->Close();
                         self->Read();
                       });
@@ -415,6 +423,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<MemoryBudget::Lease> body_lease_;
+  std::optional<MemoryBudget::Lease> reply_lease_;
   std::chrono::steady_clock::time_point body_start_;
   std::shared_ptr<http::response<http::string_body>> reply_;
   std::shared_ptr<ResponseStream> stream_body_;

@@ -11,7 +11,7 @@
 //
 // Bounds (docs/ERRORS.md, "Hub bounds"): request headers max_header_bytes
 // (431 beyond), a body max_body_bytes (413 beyond, the rest is not read),
-// the bodies of all requests at once max_body_bytes_in_flight (503
+// the bodies of all requests and replies at once max_body_bytes_in_flight (503
 // KC_SYNC_NETWORK_FAILED, throttling, beyond; hub/memory_budget.h), open
 // connections max_connections (more are closed at once), and every network
 // wait has a deadline: the TLS handshake and a request's headers
@@ -53,8 +53,9 @@ struct ServerOptions {
   int worker_threads = 8;
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = std::uint64_t{128} << 20;
-  // The bodies of all requests being read or handled at once, hub-wide
-  // (hub/memory_budget.h): a request beyond is answered 503 at once.
+  // The bodies of all requests being read or handled, and of all replies
+  // being written, at once, hub-wide (hub/memory_budget.h): a request
+  // beyond is answered 503 at once, a reply beyond is replaced by a 503.
   std::uint64_t max_body_bytes_in_flight = std::uint64_t{512} << 20;
   std::size_t max_connections = 4096;
   // Each network wait: the base, plus the bytes at min_rate.
