@@ -246,6 +246,26 @@ struct RawCase {
   int status;
 };
 
+// Sends each case on a fresh connection to `port`: its reply has the status
+// and an error with a message and the code `code` ("": any KC_SYNC_ code).
+void ExpectRawErrors(int port, const std::vector<RawCase>& cases, const std::string& code = "") {
+  for (const RawCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string reply = RawExchange(port, c.request);
+    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
+    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
+    ASSERT_TRUE(body.contains("error"));
+    const std::string got = body["error"]["code"].get<std::string>();
+    if (code.empty()) {
+      EXPECT_THAT(got, HasSubstr("KC_SYNC_"));
+    } else {
+      EXPECT_EQ(got, code);
+    }
+    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+  }
+}
+
 TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) {
   FolderHub& hub = SharedFolderHub();
   const int port = hub.process->port();
@@ -302,16 +322,7 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
            "zz\r\n",
        400},
   };
-  for (const RawCase& c : cases) {
-    SCOPED_TRACE(c.name);
-    const std::string reply = RawExchange(port, c.request);
-    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
-    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
-    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
-    ASSERT_TRUE(body.contains("error"));
-    EXPECT_THAT(body["error"]["code"].get<std::string>(), HasSubstr("KC_SYNC_"));
-    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
-  }
+  ExpectRawErrors(port, cases);
   EXPECT_EQ(StatusOf(RawExchange(port, get("/healthz"))), 200);
 }
 
@@ -474,14 +485,7 @@ TEST(HubServerBounds, ABodyBeyondItsRoutesBoundIsRefused413BeforeItIsRead) {
            std::string(0x4000, 'c') + "\r\n0\r\n\r\n",
        413},
   };
-  for (const RawCase& c : cases) {
-    SCOPED_TRACE(c.name);
-    const std::string reply = RawExchange(port, c.request);
-    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
-    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
-    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
-    EXPECT_EQ(body["error"]["code"], "KC_SYNC_INPUT_INVALID");
-  }
+  ExpectRawErrors(port, cases, "KC_SYNC_INPUT_INVALID");
   EXPECT_EQ(StatusOf(RawExchange(port, Put("/small", "{}").replace(0, 3, "POST"))), 200);
 }
 
