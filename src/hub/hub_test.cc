@@ -27,6 +27,7 @@
 
 #include "agent/remote_notifier.h"
 #include "base/process_test_util.h"
+#include "hub/memory_budget.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
 #include "hub/server.h"
@@ -383,6 +384,37 @@ struct Latch {
     cv.notify_all();
   }
 };
+
+TEST(MemoryBudget, ALeaseAloneAlwaysFitsOthersOnlyWithinTheLimitAndBytesComeBack) {
+  std::optional<MemoryBudget::Lease> lease;
+  {
+    MemoryBudget budget(100);
+    // Alone, a lease gets its bytes even beyond the limit (one request
+    // larger than the budget runs by itself rather than never).
+    std::optional<MemoryBudget::Lease> big = budget.TryAcquire(150);
+    ASSERT_TRUE(big.has_value());
+    EXPECT_FALSE(budget.TryAcquire(1).has_value());
+    EXPECT_TRUE(big->TryGrow(50));  // still alone
+    big.reset();
+    EXPECT_EQ(budget.in_use(), 0u);
+
+    std::optional<MemoryBudget::Lease> a = budget.TryAcquire(60);
+    std::optional<MemoryBudget::Lease> b = budget.TryAcquire(40);
+    ASSERT_TRUE(a.has_value());
+    ASSERT_TRUE(b.has_value());
+    EXPECT_FALSE(budget.TryAcquire(1).has_value());
+    EXPECT_TRUE(budget.TryAcquire(0).has_value());  // nothing asked, nothing refused
+    EXPECT_FALSE(a->TryGrow(1));
+    EXPECT_TRUE(a->TryGrowTo(60));  // already holds it
+    b.reset();
+    EXPECT_TRUE(a->TryGrowTo(100));
+    EXPECT_EQ(budget.in_use(), 100u);
+    lease = std::move(a);
+  }
+  // A lease may outlive the budget that made it.
+  EXPECT_EQ(lease->bytes(), 100u);
+  lease.reset();
+}
 
 TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHubLivesOn) {
   auto router = std::make_shared<Router>();

@@ -1,5 +1,6 @@
 #include "hub/memory_budget.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
