@@ -197,6 +197,22 @@ class HubStatusProcessTest : public ::testing::Test {
     return true;
   }
 
+  // Opens a feed stream of device "a" on a hub of its own over the same
+  // store, started with `env` (the token from that hub), and expects the hub
+  // to end it by itself: a 200 whose first piece was the retry hint.
+  void ExpectTheHubEndsAStream(std::vector<std::pair<std::string, std::string>> env) {
+    env.emplace_back("HX_TEST_HUB_SSE_HEARTBEAT_MS", "200");
+    Result<std::unique_ptr<HubProcess>> hub =
+        HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"}, env);
+    ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
+    InitDevice("a");
+    RawConnection stream((*hub)->port(),
+                         Request("/v1/notes/feed/stream", TokenOf("a", hub->get())));
+    ASSERT_TRUE(stream.ReadToEnd()) << stream.received();
+    EXPECT_EQ(StatusOf(stream.received()), 200);
+    EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
+  }
+
   TempDir dir_{"hub_status_process"};
   std::string store_;
   std::unique_ptr<HubProcess> hub_;
@@ -296,32 +312,15 @@ TEST_F(HubStatusProcessTest, AStreamWhoseClientWentAwayIsDroppedFromTheOpenFeeds
 }
 
 TEST_F(HubStatusProcessTest, AStreamEndsAfterItsLifetime) {
-  // A hub of its own whose streams live 1 s.
-  Result<std::unique_ptr<HubProcess>> short_lived = HubProcess::Start(
-      {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-      {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
-  ASSERT_TRUE(short_lived.ok()) << short_lived.error().ToShortString();
-  InitDevice("a");
-  RawConnection stream((*short_lived)->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
-  // It ends by itself: the hub closes it.
-  ASSERT_TRUE(stream.ReadToEnd());
-  EXPECT_EQ(StatusOf(stream.received()), 200);
-  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
+  // Streams live 1 s.
+  ExpectTheHubEndsAStream({{"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
 }
 
 TEST_F(HubStatusProcessTest, AStreamNeverOutlivesTheTokenThatOpenedIt) {
-  // A hub of its own whose tokens live 2 s; its streams would live 10 min.
-  Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(
-      {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-      {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_TOKEN_LIFETIME_MS", "2000"}});
-  ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
-  InitDevice("a");
-  RawConnection stream((*hub)->port(), Request("/v1/notes/feed/stream", TokenOf("a", hub->get())));
-  // The hub ends it when the token expires (a revoked device's stream too,
-  // within a token lifetime); the client reconnects with a fresh token.
-  ASSERT_TRUE(stream.ReadToEnd()) << stream.received();
-  EXPECT_EQ(StatusOf(stream.received()), 200);
-  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
+  // Tokens live 2 s; streams would live 10 min. The hub ends the stream when
+  // the token expires (a revoked device's stream too, within a token
+  // lifetime); the client reconnects with a fresh token.
+  ExpectTheHubEndsAStream({{"HX_TEST_HUB_TOKEN_LIFETIME_MS", "2000"}});
 }
 
 TEST_F(HubStatusProcessTest, AnAdminTokenOpensTheStatusJsonAndNoVault) {
