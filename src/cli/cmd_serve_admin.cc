@@ -57,21 +57,30 @@ void AddStoreArgs(CLI::App* cmd, ServeAdminArgs& args, Context& context, bool va
   cmd->add_option("--key-file", args.key_file,
                   "The hubs' token master key file (as given to hx serve --key-file; else "
                   "HX_HUB_KEY)");
-  AddNowMsOption(cmd, args.now_ms, "The time of the command, in ms since the epoch (default: the "
-                                   "clock)");
+  AddNowMsOption(cmd, args.now_ms,
+                 "The time of the command, in ms since the epoch (default: the "
+                 "clock)");
 }
 
 // Opens the hub's backing store and runs `op` with a HubAuth over it.
 template <typename Op>
 Result<Report> WithHub(const ServeAdminArgs& args, Op op) {
-  HX_ASSIGN_OR_RETURN(const hx::Target target,
-                      ParseTargetUri(args.store, {args.endpoint, args.path_style, args.region},
-                                     CurrentDir()));
+  HX_ASSIGN_OR_RETURN(
+      const hx::Target target,
+      ParseTargetUri(args.store, {args.endpoint, args.path_style, args.region}, CurrentDir()));
   HX_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(target));
   HX_ASSIGN_OR_RETURN(std::shared_ptr<const SecretKey> master,
                       hub::LoadHubMasterKey(args.key_file, std::getenv(hub::kHubKeyEnv.data())));
   hub::HubAuth auth(*store, {}, std::move(master));
   return op(auth, args.now_ms.value_or(WallClockMs()));
+}
+
+// Makes `cmd` run `op` (a HubAuth over the store, the command's time) and
+// report what it returns.
+template <typename Op>
+void RunOnHub(CLI::App* cmd, Context& context, std::shared_ptr<const ServeAdminArgs> args, Op op) {
+  cmd->callback(
+      [&context, args, op] { context.exit_code = Emit(context.output, WithHub(*args, op)); });
 }
 
 // "24h", "30m", "7d", "90s", "500ms" in milliseconds.
@@ -138,89 +147,83 @@ void RegisterServeAdmin(CLI::App& serve, Context& context) {
   // (hx serve devices ... --json as well as hx --json serve devices ...).
 
   CLI::App* enroll = serve.add_subcommand(
-      "enroll", "Make a one-time enrollment code for a new device of a vault (printed on the "
-                "last line; give it to 'hx sync init ... --enroll CODE')");
+      "enroll",
+      "Make a one-time enrollment code for a new device of a vault (printed on the "
+      "last line; give it to 'hx sync init ... --enroll CODE')");
   AddStoreArgs(enroll, *args, context);
   enroll->add_option("--role", args->role, "What the device may do: writer or reader")
       ->type_name("writer|reader")
       ->check(CLI::IsMember({"writer", "reader"}));
-  enroll->add_option("--expires", args->expires,
-                     "How long the code stays valid, e.g. 30m, 24h, 7d (at most 30d)")
+  enroll
+      ->add_option("--expires", args->expires,
+                   "How long the code stays valid, e.g. 30m, 24h, 7d (at most 30d)")
       ->type_name("DURATION");
-  enroll->callback([&context, args] {
-    context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
-                                                                std::int64_t now_ms)
-                                                                -> Result<Report> {
-      HX_ASSIGN_OR_RETURN(const std::int64_t lifetime, ParseDuration(args->expires));
-      const std::optional<hub::Role> role = hub::ParseRole(args->role);
-      HX_ASSIGN_OR_RETURN(const hub::Enrollment code,
-                          auth.CreateEnrollment(args->vault, role.value_or(hub::Role::kReader),
-                                                lifetime, now_ms));
-      std::string human = "Enrollment code for vault " + args->vault + " (role " +
-                          std::string(hub::RoleName(code.role)) + ", valid until " +
-                          Utc(code.expires_ms) + ", one device only):\n" + code.code + "\n";
-      return MakeReport(std::move(human), {{"vault", args->vault},
-                                           {"role", std::string(hub::RoleName(code.role))},
-                                           {"expires_ms", code.expires_ms},
-                                           {"code", code.code}});
-    }));
-  });
+  RunOnHub(
+      enroll, context, args, [args](hub::HubAuth& auth, std::int64_t now_ms) -> Result<Report> {
+        HX_ASSIGN_OR_RETURN(const std::int64_t lifetime, ParseDuration(args->expires));
+        const std::optional<hub::Role> role = hub::ParseRole(args->role);
+        HX_ASSIGN_OR_RETURN(const hub::Enrollment code,
+                            auth.CreateEnrollment(args->vault, role.value_or(hub::Role::kReader),
+                                                  lifetime, now_ms));
+        std::string human = "Enrollment code for vault " + args->vault + " (role " +
+                            std::string(hub::RoleName(code.role)) + ", valid until " +
+                            Utc(code.expires_ms) + ", one device only):\n" + code.code + "\n";
+        return MakeReport(std::move(human), {{"vault", args->vault},
+                                             {"role", std::string(hub::RoleName(code.role))},
+                                             {"expires_ms", code.expires_ms},
+                                             {"code", code.code}});
+      });
 
   CLI::App* devices =
-      serve.add_subcommand("devices", "List a vault's devices: name, platform, role, last seen, "
-                                      "last head acknowledged, revoked");
+      serve.add_subcommand("devices",
+                           "List a vault's devices: name, platform, role, last seen, "
+                           "last head acknowledged, revoked");
   AddStoreArgs(devices, *args, context);
-  devices->callback([&context, args] {
-    context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
-                                                                std::int64_t) -> Result<Report> {
-      HX_ASSIGN_OR_RETURN(const std::vector<hub::DeviceRecord> list,
-                          auth.ListDevices(args->vault));
-      nlohmann::json rows = nlohmann::json::array();
-      for (const hub::DeviceRecord& device : list) rows.push_back(hub::DeviceJson(device));
-      return MakeReport(DevicesTable(list), {{"vault", args->vault}, {"devices", rows}});
-    }));
+  RunOnHub(devices, context, args, [args](hub::HubAuth& auth, std::int64_t) -> Result<Report> {
+    HX_ASSIGN_OR_RETURN(const std::vector<hub::DeviceRecord> list, auth.ListDevices(args->vault));
+    nlohmann::json rows = nlohmann::json::array();
+    for (const hub::DeviceRecord& device : list) rows.push_back(hub::DeviceJson(device));
+    return MakeReport(DevicesTable(list), {{"vault", args->vault}, {"devices", rows}});
   });
 
   CLI::App* revoke = serve.add_subcommand(
-      "revoke", "Revoke a device: its tokens stop working at once on a hub that revoked it and "
-                "within 15 minutes on the others; it cannot get new ones");
+      "revoke",
+      "Revoke a device: its tokens stop working at once on a hub that revoked it and "
+      "within 15 minutes on the others; it cannot get new ones");
   AddStoreArgs(revoke, *args, context);
   revoke->add_option("device", args->device, "The device's id or name (see hx serve devices)")
       ->required();
-  revoke->callback([&context, args] {
-    context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
-                                                                std::int64_t now_ms)
-                                                                -> Result<Report> {
-      HX_ASSIGN_OR_RETURN(const hub::DeviceRecord device,
-                          auth.Revoke(args->vault, args->device, now_ms));
-      return MakeReport("Revoked device " + Printable(device.name) + " (" + device.device_id +
-                            ") of vault " + args->vault + ".\n",
-                        {{"vault", args->vault}, {"device", hub::DeviceJson(device)}});
-    }));
-  });
+  RunOnHub(revoke, context, args,
+           [args](hub::HubAuth& auth, std::int64_t now_ms) -> Result<Report> {
+             HX_ASSIGN_OR_RETURN(const hub::DeviceRecord device,
+                                 auth.Revoke(args->vault, args->device, now_ms));
+             return MakeReport("Revoked device " + Printable(device.name) + " (" +
+                                   device.device_id + ") of vault " + args->vault + ".\n",
+                               {{"vault", args->vault}, {"device", hub::DeviceJson(device)}});
+           });
 
   CLI::App* admin_token = serve.add_subcommand(
-      "admin-token", "Make an admin token for the hub's status page (https://HOST:PORT/): the "
-                     "whole hub, every vault's devices and recent activity, read only; it opens "
-                     "no vault's data. Printed on the last line");
+      "admin-token",
+      "Make an admin token for the hub's status page (https://HOST:PORT/): the "
+      "whole hub, every vault's devices and recent activity, read only; it opens "
+      "no vault's data. Printed on the last line");
   AddStoreArgs(admin_token, *args, context, /*vault=*/false);
-  admin_token->add_option("--expires", args->admin_expires,
-                          "How long the token stays valid, e.g. 30m, 8h (default), 7d (at most)")
+  admin_token
+      ->add_option("--expires", args->admin_expires,
+                   "How long the token stays valid, e.g. 30m, 8h (default), 7d (at most)")
       ->type_name("DURATION");
-  admin_token->callback([&context, args] {
-    context.exit_code = Emit(context.output, WithHub(*args, [&](hub::HubAuth& auth,
-                                                                std::int64_t now_ms)
-                                                                -> Result<Report> {
-      HX_ASSIGN_OR_RETURN(const std::int64_t lifetime, ParseDuration(args->admin_expires));
-      HX_ASSIGN_OR_RETURN(const hub::IssuedToken token, auth.IssueAdminToken(lifetime, now_ms));
-      std::string human = "Admin token for the whole hub (read only, valid until " +
-                          Utc(token.expires_ms) +
-                          "; keep it secret, paste it into the status page's sign-in):\n" +
-                          token.token + "\n";
-      return MakeReport(std::move(human),
-                        {{"role", "admin"}, {"expires_ms", token.expires_ms}, {"token", token.token}});
-    }));
-  });
+  RunOnHub(
+      admin_token, context, args,
+      [args](hub::HubAuth& auth, std::int64_t now_ms) -> Result<Report> {
+        HX_ASSIGN_OR_RETURN(const std::int64_t lifetime, ParseDuration(args->admin_expires));
+        HX_ASSIGN_OR_RETURN(const hub::IssuedToken token, auth.IssueAdminToken(lifetime, now_ms));
+        std::string human =
+            "Admin token for the whole hub (read only, valid until " + Utc(token.expires_ms) +
+            "; keep it secret, paste it into the status page's sign-in):\n" + token.token + "\n";
+        return MakeReport(
+            std::move(human),
+            {{"role", "admin"}, {"expires_ms", token.expires_ms}, {"token", token.token}});
+      });
 }
 
 }  // namespace hx::cli

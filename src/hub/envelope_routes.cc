@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <optional>
-#include <thread>
-#include <vector>
 #include <string_view>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "hub/auth/hub_auth.h"  // HubKey
 #include "json/canonical_json.h"
@@ -31,22 +31,10 @@ std::string ReportKey(const std::string& vault, const std::string& id) {
   return HubKey(vault, "envelope/reports/" + id + ".json");
 }
 
-// The error's reply; details {"http_status"} (405, 413, 403) override the
-// category's status.
-HubResponse ErrorReply(const Error& error) {
-  HubResponse response = HubResponse::FromError(error);
-  if (auto it = error.details.find("http_status"); it != error.details.end()) {
-    for (const int status : {403, 405, 413}) {
-      if (it->second == std::to_string(status)) response.status = status;
-    }
-  }
-  return response;
-}
-
 HubResponse JsonReply(int status, const Result<nlohmann::json>& value) {
-  if (!value.ok()) return ErrorReply(value.error());
+  if (!value.ok()) return HubResponse::FromError(value.error());
   Result<std::string> text = WriteCanonicalJson(*value);
-  if (!text.ok()) return ErrorReply(text.error());
+  if (!text.ok()) return HubResponse::FromError(text.error());
   return HubResponse::Json(status, *std::move(text));
 }
 
@@ -57,8 +45,11 @@ Error NotUploaded(const std::string& vault, const std::string& id) {
       .With("envelope_id", id);
 }
 
-// The items and their version (empty: none stored yet).
-Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::string& vault) {
+// The items and their version (empty: none stored yet); `charge` is called
+// with the bytes before they are parsed.
+template <typename Charge>
+Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::string& vault,
+                                                    Charge charge) {
   auto got = store.GetVersioned(ItemsKey(vault), kMaxHubItemsBytes);
   if (!got.ok()) {
     if (got.error().category == Category::kNotFound) {
@@ -66,6 +57,7 @@ Result<std::pair<HubItems, StoreVersion>> LoadItems(Store& store, const std::str
     }
     return got.error();
   }
+  HX_RETURN_IF_ERROR(charge(got->first.size()));
   HX_ASSIGN_OR_RETURN(HubItems items, ParseHubItems(Text(got->first)));
   return std::pair<HubItems, StoreVersion>(std::move(items), std::move(got->second));
 }
@@ -88,12 +80,25 @@ nlohmann::json ArchiveJson(const std::string& vault, const std::vector<HubArchiv
 
 EnvelopeService::EnvelopeService(Store& store, std::shared_ptr<Authorizer> authorizer,
                                  EnvelopeServiceOptions options)
-    : store_(store), authorizer_(std::move(authorizer)), options_(options) {}
+    : store_(store),
+      authorizer_(std::move(authorizer)),
+      options_(options),
+      memory_(options_.memory ? options_.memory
+                              : std::make_shared<MemoryBudget>(kEnvelopeMemoryBudgetBytes)) {}
+
+Status EnvelopeService::Charge(Lease& lease, std::uint64_t bytes) const {
+  if (lease.TryGrow(bytes * kEnvelopeMemoryFactor)) return {};
+  return BudgetExhausted("envelope work", memory_->limit());
+}
 
 void EnvelopeService::Register(Router& router) {
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "HEAD"}) {
-    router.Handle(method, std::string(kEnvelopeRoutePrefix),
-                  [this](const HubRequest& request) { return Serve(request); });
+    router.Handle(
+        method, std::string(kEnvelopeRoutePrefix),
+        [this](const HubRequest& request) { return Serve(request); },
+        std::string_view(method) == "POST"
+            ? std::max<std::uint64_t>(options_.max_upload_bytes, kMaxApplyBodyBytes)
+            : kDefaultRouteBodyBytes);
   }
 }
 
@@ -103,23 +108,30 @@ std::mutex& EnvelopeService::LockFor(const std::string& vault) {
 
 HubResponse EnvelopeService::Serve(const HubRequest& request) {
   const Result<EnvelopeRoute> route = ParseEnvelopeRoute(request.method, request.rest);
-  if (!route.ok()) return ErrorReply(route.error());
+  if (!route.ok()) return HubResponse::FromError(route.error());
   const Result<Principal> who = authorizer_->Authenticate(route->vault, request.Bearer(),
                                                           ClockOrReal(options_.clock).WallMs());
-  if (!who.ok()) return ErrorReply(who.error());
+  if (!who.ok()) return HubResponse::FromError(who.error());
   if (who->vault != route->vault) {
-    return ErrorReply(Error(SyncCode::kAuthFailed, Category::kAuth,
-                            "the token is for another vault; get a token for this vault"));
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "the token is for another vault; get a token for this vault"));
   }
   if (route->writes() && !RoleAllows(who->role, Role::kWriter)) {
-    return ErrorReply(Error(SyncCode::kAuthFailed, Category::kAuth,
-                            "this device is enrolled as a reader of the vault: it may preview "
-                            "envelopes and read reports, but uploading and applying need a "
-                            "writer enrollment")
-                          .With("device", who->device_id)
-                          .With("http_status", "403"));
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault: it may preview "
+              "envelopes and read reports, but uploading and applying need a "
+              "writer enrollment")
+            .With("device", who->device_id)
+            .With("http_status", "403"));
   }
   const std::string& vault = route->vault;
+  std::optional<Lease> lease = memory_->TryAcquire(0);
+  if (!lease) return HubResponse::FromError(BudgetExhausted("envelope work", memory_->limit()));
+  if (const Status charged = Charge(*lease, request.body.size()); !charged.ok()) {
+    return HubResponse::FromError(charged.error());
+  }
   switch (route->op) {
     case EnvelopeOp::kUpload: {
       Result<nlohmann::json> uploaded = Upload(vault, request.body);
@@ -127,25 +139,27 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
       return JsonReply(created ? 201 : 200, uploaded);
     }
     case EnvelopeOp::kDiff:
-      return JsonReply(200, Diff(vault, route->id));
+      return JsonReply(200, Diff(vault, route->id, *lease));
     case EnvelopeOp::kApply:
-      return JsonReply(200, Apply(vault, route->id, request.body));
+      return JsonReply(200, Apply(vault, route->id, request.body, *lease));
     case EnvelopeOp::kReport: {
       Result<Bytes> report = store_.Get(ReportKey(vault, route->id), kMaxEnvelopeReportBytes);
       if (!report.ok()) {
-        if (report.error().category != Category::kNotFound) return ErrorReply(report.error());
-        return ErrorReply(Error(SyncCode::kInputInvalid, Category::kNotFound,
-                                "no report " + route->id + " in vault " + vault +
-                                    "; the apply that made it returned its report_id")
-                              .With("report_id", route->id));
+        if (report.error().category != Category::kNotFound)
+          return HubResponse::FromError(report.error());
+        return HubResponse::FromError(Error(SyncCode::kInputInvalid, Category::kNotFound,
+                                            "no report " + route->id + " in vault " + vault +
+                                                "; the apply that made it returned its report_id")
+                                          .With("report_id", route->id));
       }
       return HubResponse::Json(200, Text(*report));
     }
     case EnvelopeOp::kItems: {
-      Result<std::pair<HubItems, StoreVersion>> items = LoadItems(store_, vault);
-      if (!items.ok()) return ErrorReply(items.error());
+      Result<std::pair<HubItems, StoreVersion>> items =
+          LoadItems(store_, vault, [&](std::uint64_t n) { return Charge(*lease, n); });
+      if (!items.ok()) return HubResponse::FromError(items.error());
       Result<std::string> text = EncodeHubItems(items->first);
-      if (!text.ok()) return ErrorReply(text.error());
+      if (!text.ok()) return HubResponse::FromError(text.error());
       return HubResponse::Json(200, *std::move(text));
     }
   }
@@ -154,9 +168,9 @@ HubResponse EnvelopeService::Serve(const HubRequest& request) {
 
 Result<nlohmann::json> EnvelopeService::Upload(const std::string& vault, const std::string& body) {
   if (body.size() > options_.max_upload_bytes) {
-    return InvalidInput(SyncCode::kInputInvalid,
-                        "the envelope is larger than the hub accepts (" +
-                            std::to_string(options_.max_upload_bytes) + " bytes)")
+    return InvalidInput(SyncCode::kInputInvalid, "the envelope is larger than the hub accepts (" +
+                                                     std::to_string(options_.max_upload_bytes) +
+                                                     " bytes)")
         .With("max_size", std::to_string(options_.max_upload_bytes))
         .With("http_status", "413");
   }
@@ -177,12 +191,14 @@ Result<nlohmann::json> EnvelopeService::Upload(const std::string& vault, const s
                         {"bytes", canonical.size()}};
 }
 
-Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const std::string& id) {
+Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const std::string& id,
+                                               Lease& lease) {
   Result<Bytes> bytes = store_.Get(UploadKey(vault, id), kMaxEnvelopeBytes);
   if (!bytes.ok()) {
     if (bytes.error().category == Category::kNotFound) return NotUploaded(vault, id);
     return bytes.error();
   }
+  HX_RETURN_IF_ERROR(Charge(lease, bytes->size()));
   Result<Envelope> envelope = ParseEnvelope(Text(*bytes));
   if (!envelope.ok()) {
     return Error(SyncCode::kStateFailed, Category::kCorrupt,
@@ -193,9 +209,11 @@ Result<Envelope> EnvelopeService::LoadEnvelope(const std::string& vault, const s
   return envelope;
 }
 
-Result<nlohmann::json> EnvelopeService::Diff(const std::string& vault, const std::string& id) {
-  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id));
-  HX_ASSIGN_OR_RETURN(const auto items, LoadItems(store_, vault));
+Result<nlohmann::json> EnvelopeService::Diff(const std::string& vault, const std::string& id,
+                                             Lease& lease) {
+  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id, lease));
+  HX_ASSIGN_OR_RETURN(const auto items,
+                      LoadItems(store_, vault, [&](std::uint64_t n) { return Charge(lease, n); }));
   return HubDiffJson(items.first, envelope, vault, id);
 }
 
@@ -226,16 +244,25 @@ std::vector<std::optional<Error>> EnvelopeService::StoreContents(
 }
 
 Result<nlohmann::json> EnvelopeService::Apply(const std::string& vault, const std::string& id,
-                                              const std::string& body) {
+                                              const std::string& body, Lease& lease) {
   HX_ASSIGN_OR_RETURN(const HubApplyRequest request, ParseApplyRequest(body));
-  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id));
+  HX_ASSIGN_OR_RETURN(const Envelope envelope, LoadEnvelope(vault, id, lease));
   std::lock_guard lock(LockFor(vault));
+  // The item set is charged once: a re-read after a lost race replaces it.
+  std::uint64_t items_charged = 0;
+  auto charge_items = [&](std::uint64_t n) -> Status {
+    if (n <= items_charged) return {};
+    HX_RETURN_IF_ERROR(Charge(lease, n - items_charged));
+    items_charged = n;
+    return {};
+  };
   for (int attempt = 0; attempt < kApplyAttempts; ++attempt) {
-    HX_ASSIGN_OR_RETURN(const auto loaded, LoadItems(store_, vault));
+    HX_ASSIGN_OR_RETURN(const auto loaded, LoadItems(store_, vault, charge_items));
     const HubItems& before = loaded.first;
     HX_ASSIGN_OR_RETURN(HubApplyPlan plan,
                         PlanHubApply(before, envelope, request, options_.max_items));
-    const std::vector<std::optional<Error>> failures = StoreContents(vault, envelope, plan.contents);
+    const std::vector<std::optional<Error>> failures =
+        StoreContents(vault, envelope, plan.contents);
     for (std::size_t i = 0; i < plan.contents.size(); ++i) {
       if (failures[i]) FailHubApplyItem(plan, before, envelope, plan.contents[i], *failures[i]);
     }

@@ -24,6 +24,14 @@
 // per-vault lock (one hub); a lost race re-reads and plans again (at most
 // kApplyAttempts times, then KC_SYNC_LOCKED, retry later).
 //
+// Memory: parsing JSON costs about kEnvelopeMemoryFactor times its bytes,
+// so a 64 MiB envelope holds some 640 MiB while it is read. Every request
+// is charged that for each JSON it parses (its body, the stored envelope,
+// the item set) against a hub-wide budget (hub/memory_budget.h,
+// EnvelopeServiceOptions::memory); one that does not fit while others hold
+// it is answered 503 KC_SYNC_NETWORK_FAILED (throttling, retryable) before
+// it parses anything. One request alone always runs.
+//
 // Auth (hub/auth/authorizer.h): every route names a vault and is checked
 // like the store routes; a reader may diff and read reports and items,
 // upload and apply need a writer (403 KC_SYNC_AUTH_FAILED).
@@ -36,8 +44,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +53,7 @@
 #include "base/error.h"
 #include "hub/auth/authorizer.h"
 #include "hub/envelope_hub.h"
+#include "hub/memory_budget.h"
 #include "hub/router.h"
 #include "store/store.h"
 
@@ -53,6 +62,10 @@ namespace hx::hub {
 inline constexpr int kApplyAttempts = 8;
 // The largest stored report the hub serves back.
 inline constexpr std::size_t kMaxEnvelopeReportBytes = std::size_t{128} << 20;
+// What parsing a JSON of N bytes is charged (N times this), and the default
+// budget of all envelope requests at once.
+inline constexpr std::uint64_t kEnvelopeMemoryFactor = 10;
+inline constexpr std::uint64_t kEnvelopeMemoryBudgetBytes = std::uint64_t{1} << 30;
 
 struct EnvelopeServiceOptions {
   // The largest upload (bytes of JSON); 413 beyond.
@@ -63,6 +76,9 @@ struct EnvelopeServiceOptions {
   // independent; a folder store's are fsync-bound, S3's round-trip-bound).
   // One for fewer than 32 contents.
   std::size_t content_writers = 8;
+  // The budget the requests' parsing is charged to (null: one of
+  // kEnvelopeMemoryBudgetBytes of the service's own).
+  std::shared_ptr<MemoryBudget> memory;
   // Dates tokens and reports (null: the real clock); must outlive the
   // service.
   Clock* clock = nullptr;
@@ -84,11 +100,15 @@ class EnvelopeService {
   HubResponse Serve(const HubRequest& request);
 
  private:
+  using Lease = MemoryBudget::Lease;
   Result<nlohmann::json> Upload(const std::string& vault, const std::string& body);
-  Result<nlohmann::json> Diff(const std::string& vault, const std::string& id);
+  Result<nlohmann::json> Diff(const std::string& vault, const std::string& id, Lease& lease);
   Result<nlohmann::json> Apply(const std::string& vault, const std::string& id,
-                               const std::string& body);
-  Result<Envelope> LoadEnvelope(const std::string& vault, const std::string& id);
+                               const std::string& body, Lease& lease);
+  Result<Envelope> LoadEnvelope(const std::string& vault, const std::string& id, Lease& lease);
+  // Charges parsing `bytes` of JSON to `lease`: BudgetExhausted if it does
+  // not fit.
+  Status Charge(Lease& lease, std::uint64_t bytes) const;
   Status StoreContent(const std::string& vault, const EnvelopeItem& item);
   // StoreContent of envelope.items[i] for each i of `indexes`, on up to
   // content_writers threads; the failures, by position in `indexes`.
@@ -100,6 +120,7 @@ class EnvelopeService {
   Store& store_;
   std::shared_ptr<Authorizer> authorizer_;
   const EnvelopeServiceOptions options_;
+  const std::shared_ptr<MemoryBudget> memory_;
   std::array<std::mutex, 64> vault_locks_;
 };
 

@@ -626,5 +626,50 @@ TEST(EnvelopeWrites, AContentTheStoreRefusesFailsThatItemAndTheOthersApply) {
   EXPECT_EQ(ItemsJson(service)["items"].size(), 2u);
 }
 
+// ------------------------------------------------------------ memory
+
+TEST(EnvelopeMemory, WorkBeyondTheHubWideBudgetIsRefused503RetryableUntilTheOtherWorkEnds) {
+  MemoryStore store;
+  auto memory = std::make_shared<MemoryBudget>(1 << 20);
+  EnvelopeServiceOptions options;
+  options.memory = memory;
+  EnvelopeService service(store, std::make_shared<FakeAuthorizer>(), options);
+  // About 27 KB of JSON: some 270 KB while it is parsed.
+  const std::string envelope = EnvelopeBytes({FileItem("a.txt", std::string(20000, 'a'))});
+  const std::string id = UploadOnce(service, envelope);
+  ASSERT_FALSE(id.empty());
+  const std::string apply = R"({"policy":"local_preferred"})";
+
+  // Other requests hold 900 KiB of the 1 MiB: every route that would parse
+  // the envelope is refused before it does, and says to retry.
+  std::optional<MemoryBudget::Lease> other = memory->TryAcquire(900 << 10);
+  ASSERT_TRUE(other.has_value());
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"POST v/envelopes", envelope},
+      {"GET v/envelopes/" + id + "/diff", ""},
+      {"POST v/envelopes/" + id + "/apply", apply}};
+  for (const auto& [route, body] : routes) {
+    SCOPED_TRACE(route);
+    const std::size_t space = route.find(' ');
+    const HubResponse refused =
+        ServeOnce(service, route.substr(0, space), route.substr(space + 1), body);
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    const nlohmann::json error = nlohmann::json::parse(refused.body)["error"];
+    EXPECT_EQ(error["code"], "KC_SYNC_NETWORK_FAILED");
+    EXPECT_EQ(error["category"], "throttling");
+    EXPECT_EQ(error["retryable"], true);
+    EXPECT_THAT(error["message"].get<std::string>(), HasSubstr("retry"));
+  }
+  EXPECT_EQ(memory->in_use(), std::uint64_t{900} << 10);
+
+  // Once the other work ends, the same requests run, and give back what
+  // they were charged.
+  other.reset();
+  EXPECT_EQ(ServeOnce(service, "GET", "v/envelopes/" + id + "/diff").status, 200);
+  const HubResponse applied = ServeOnce(service, "POST", "v/envelopes/" + id + "/apply", apply);
+  EXPECT_EQ(applied.status, 200) << applied.body;
+  EXPECT_EQ(memory->in_use(), 0u);
+}
+
 }  // namespace
 }  // namespace hx::hub

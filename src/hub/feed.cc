@@ -1,5 +1,6 @@
 #include "hub/feed.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -12,8 +13,7 @@ namespace {
 
 // Milliseconds of `clock`'s monotonic time.
 std::int64_t NowMs(Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             clock.Monotonic().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Monotonic().time_since_epoch())
       .count();
 }
 
@@ -86,28 +86,32 @@ void FeedService::Wait(const std::string& vault, const StoreVersion& after, std:
     lock.unlock();
     return respond(Busy());
   }
-  waiters_[vault].push_back(Waiter{after, NowMs(ClockOrReal(options_.clock)) + wait_ms, std::move(respond)});
+  waiters_[vault].push_back(
+      Waiter{after, NowMs(ClockOrReal(options_.clock)) + wait_ms, std::move(respond)});
   ++count_;
   OpenFeeds().Add(1);
 }
 
-void FeedService::Stream(const std::string& vault, const StoreVersion& after, Responder respond) {
+void FeedService::Stream(const std::string& vault, const StoreVersion& after,
+                         std::int64_t max_lifetime_ms, Responder respond) {
   const Result<std::optional<StoreVersion>> head = ReadHead(vault);
   if (!head.ok()) return respond(HubResponse::FromError(head.error()));
   const StoreVersion current = head->value_or("");
   auto stream = std::make_shared<SseStream>();
   stream->Push(std::string(kSseRetry));
   if (current != after) {
-    stream->Push(SseHeadEvent(*head ? std::optional<std::string>(EncodeVersion(**head))
-                                    : std::nullopt));
+    stream->Push(
+        SseHeadEvent(*head ? std::optional<std::string>(EncodeVersion(**head)) : std::nullopt));
   }
   const std::int64_t now = NowMs(ClockOrReal(options_.clock));
   {
     std::lock_guard lock(mu_);
     if (stop_) return;
     if (count_ >= options_.max_waiters) return respond(Busy());
-    streams_[vault].push_back(Subscriber{stream, current, now + options_.heartbeat_ms,
-                                         now + options_.stream_lifetime_ms});
+    const std::int64_t lifetime =
+        std::clamp<std::int64_t>(max_lifetime_ms, 0, options_.stream_lifetime_ms);
+    streams_[vault].push_back(
+        Subscriber{stream, current, now + options_.heartbeat_ms, now + lifetime});
     ++count_;
     OpenFeeds().Add(1);
   }
@@ -157,7 +161,8 @@ void FeedService::Run() {
   std::int64_t next_poll = NowMs(ClockOrReal(options_.clock)) + options_.poll_interval_ms;
   std::unique_lock lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_ || !notified_.empty(); });
+    cv_.wait_for(lock, std::chrono::milliseconds(100),
+                 [this] { return stop_ || !notified_.empty(); });
     if (stop_) break;
     const bool poll_due = NowMs(ClockOrReal(options_.clock)) >= next_poll;
     if (poll_due) next_poll = NowMs(ClockOrReal(options_.clock)) + options_.poll_interval_ms;
@@ -191,8 +196,8 @@ void FeedService::Sweep(bool all_vaults_due) {
       for (Subscriber& subscriber : streams->second) {
         if (subscriber.last == current) continue;
         subscriber.last = current;
-        subscriber.stream->Push(SseHeadEvent(
-            *head ? std::optional<std::string>(EncodeVersion(**head)) : std::nullopt));
+        subscriber.stream->Push(
+            SseHeadEvent(*head ? std::optional<std::string>(EncodeVersion(**head)) : std::nullopt));
       }
     }
     auto it = waiters_.find(vault);
@@ -215,9 +220,9 @@ void FeedService::Sweep(bool all_vaults_due) {
       std::vector<Waiter> keep;
       for (Waiter& waiter : it->second) {
         if (waiter.deadline_ms <= now) {
-          answers.emplace_back(std::move(waiter.respond),
-                               FeedReply(false, waiter.after.empty()
-                                                    ? std::optional<StoreVersion>()
+          answers.emplace_back(
+              std::move(waiter.respond),
+              FeedReply(false, waiter.after.empty() ? std::optional<StoreVersion>()
                                                     : std::optional<StoreVersion>(waiter.after)));
         } else {
           keep.push_back(std::move(waiter));

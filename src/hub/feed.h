@@ -14,8 +14,9 @@
 //
 // The same feed as server-sent events (Stream; GET .../feed/stream, hub/sse.h):
 // one long reply per client with an event each time the head moves, a
-// heartbeat comment every heartbeat_ms, ended after stream_lifetime_ms (the
-// client reconnects, EventSource by itself, with Last-Event-ID). For apps and
+// heartbeat comment every heartbeat_ms, ended after stream_lifetime_ms or
+// when the token that opened it expires, whichever comes first (the client
+// reconnects, EventSource by itself, with Last-Event-ID and a fresh token). For apps and
 // browsers; the agent's notifier keeps the long poll (store/hub/hub_notifier.h:
 // one request, one answer, no parser of a stream, and it works through every
 // proxy that passes a plain request).
@@ -71,8 +72,12 @@ class FeedService {
   void Wait(const std::string& vault, const StoreVersion& after, std::int64_t wait_ms,
             Responder respond);
   // Answers with an SSE stream (hub/sse.h) of `vault`'s head moves after
-  // `after` ("": none seen). Called on a worker thread; reads the head once.
-  void Stream(const std::string& vault, const StoreVersion& after, Responder respond);
+  // `after` ("": none seen), ended after stream_lifetime_ms or
+  // `max_lifetime_ms` if sooner (what is left of the client's token: a
+  // stream never outlives the token that opened it). Called on a worker
+  // thread; reads the head once.
+  void Stream(const std::string& vault, const StoreVersion& after, std::int64_t max_lifetime_ms,
+              Responder respond);
   // The head of `vault` was written through this hub.
   void Notify(const std::string& vault);
   void Stop();

@@ -7,16 +7,6 @@
 //     heartbeats, counts in hx_hub_open_feeds and ends after its lifetime;
 //   - `hx serve admin-token` makes a token that opens /v1/_admin/status (the
 //     devices, the pushes, the errors) and no vault's objects.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -26,6 +16,15 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/process_test_util.h"
 #include "base/temp_dir_test_util.h"
@@ -56,8 +55,9 @@ class RawConnection {
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    if (connected_) connected_ = send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
-                                 static_cast<ssize_t>(request.size());
+    if (connected_)
+      connected_ = send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+                   static_cast<ssize_t>(request.size());
   }
   ~RawConnection() { close(fd_); }
 
@@ -118,7 +118,8 @@ std::string HeaderOf(const std::string& reply, const std::string& name) {
 // The ids of the SSE head events in `text`, in order.
 std::vector<std::string> EventIds(const std::string& text) {
   std::vector<std::string> ids;
-  for (std::size_t at = text.find("id: "); at != std::string::npos; at = text.find("id: ", at + 1)) {
+  for (std::size_t at = text.find("id: "); at != std::string::npos;
+       at = text.find("id: ", at + 1)) {
     ids.push_back(text.substr(at + 4, text.find('\n', at) - at - 4));
   }
   return ids;
@@ -129,9 +130,9 @@ class HubStatusProcessTest : public ::testing::Test {
   void SetUp() override {
     store_ = (dir_.path() / "store").string();
     fs::create_directories(store_);
-    Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(
-        {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-        {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}});
+    Result<std::unique_ptr<HubProcess>> hub =
+        HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"},
+                          {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}});
     ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
     hub_ = std::move(hub).value();
     target_ = "hx://" + hub_->address() + "/notes";
@@ -160,12 +161,14 @@ class HubStatusProcessTest : public ::testing::Test {
     const ProcessRun push = Hx({"sync", "push", Vault(name)});
     ASSERT_EQ(push.exit_code, 0) << push.output;
   }
-  // A fresh access token of device `name`, as its hub store would get one.
-  std::string TokenOf(const std::string& name) {
+  // A fresh access token of device `name`, as its hub store would get one
+  // (from `hub`, else the fixture's).
+  std::string TokenOf(const std::string& name, const HubProcess* hub = nullptr) {
     Result<DeviceCredential> credential = ReadDeviceCredential(
         Env::Default(), fs::path(Vault(name)) / ".hx" / std::string(kHubCredentialFileName));
     EXPECT_TRUE(credential.ok()) << credential.error().ToShortString();
-    DeviceTokenSource source(std::move(credential).value(), MakeHttpHubAuthTransport(hub_->url()));
+    DeviceTokenSource source(std::move(credential).value(),
+                             MakeHttpHubAuthTransport((hub ? hub : hub_.get())->url()));
     Result<std::string> token = source.Token(RealClock::Get().WallMs(), false);
     EXPECT_TRUE(token.ok()) << token.error().ToShortString();
     return token.ok() ? *token : "";
@@ -192,6 +195,22 @@ class HubStatusProcessTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return true;
+  }
+
+  // Opens a feed stream of device "a" on a hub of its own over the same
+  // store, started with `env` (the token from that hub), and expects the hub
+  // to end it by itself: a 200 whose first piece was the retry hint.
+  void ExpectTheHubEndsAStream(std::vector<std::pair<std::string, std::string>> env) {
+    env.emplace_back("HX_TEST_HUB_SSE_HEARTBEAT_MS", "200");
+    Result<std::unique_ptr<HubProcess>> hub =
+        HubProcess::Start({"--store", store_, "--insecure-listen", "127.0.0.1:0"}, env);
+    ASSERT_TRUE(hub.ok()) << hub.error().ToShortString();
+    InitDevice("a");
+    RawConnection stream((*hub)->port(),
+                         Request("/v1/notes/feed/stream", TokenOf("a", hub->get())));
+    ASSERT_TRUE(stream.ReadToEnd()) << stream.received();
+    EXPECT_EQ(StatusOf(stream.received()), 200);
+    EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
   }
 
   TempDir dir_{"hub_status_process"};
@@ -273,9 +292,8 @@ TEST_F(HubStatusProcessTest, TheSseStreamSendsAnEventWhenAnotherDevicePushes) {
   EXPECT_NE(EventIds(stream.received())[1], first);
   EXPECT_EQ(EventIds(stream.received())[1], HeadVersion(TokenOf("b")));
   // Heartbeats keep it alive.
-  ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
-    return r.find(": heartbeat\n\n") != std::string::npos;
-  }));
+  ASSERT_TRUE(stream.ReadUntil(
+      [](const std::string& r) { return r.find(": heartbeat\n\n") != std::string::npos; }));
   EXPECT_EQ(stream.received().find("Content-Length"), std::string::npos);
   // A reader's token is enough; no token is not.
   EXPECT_EQ(StatusOf(Get("/v1/notes/feed/stream", "")), 401);
@@ -285,9 +303,8 @@ TEST_F(HubStatusProcessTest, AStreamWhoseClientWentAwayIsDroppedFromTheOpenFeeds
   InitDevice("a");
   {
     RawConnection stream(hub_->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
-    ASSERT_TRUE(stream.ReadUntil([](const std::string& r) {
-      return r.find("retry: 3000") != std::string::npos;
-    }));
+    ASSERT_TRUE(stream.ReadUntil(
+        [](const std::string& r) { return r.find("retry: 3000") != std::string::npos; }));
     EXPECT_TRUE(WaitFor([&] { return OpenFeeds() == "1"; })) << OpenFeeds();
   }
   // The next heartbeats fail to write: the stream is cancelled and dropped.
@@ -295,17 +312,15 @@ TEST_F(HubStatusProcessTest, AStreamWhoseClientWentAwayIsDroppedFromTheOpenFeeds
 }
 
 TEST_F(HubStatusProcessTest, AStreamEndsAfterItsLifetime) {
-  // A hub of its own whose streams live 1 s.
-  Result<std::unique_ptr<HubProcess>> short_lived = HubProcess::Start(
-      {"--store", store_, "--insecure-listen", "127.0.0.1:0"},
-      {{"HX_TEST_HUB_SSE_HEARTBEAT_MS", "200"}, {"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
-  ASSERT_TRUE(short_lived.ok()) << short_lived.error().ToShortString();
-  InitDevice("a");
-  RawConnection stream((*short_lived)->port(), Request("/v1/notes/feed/stream", TokenOf("a")));
-  // It ends by itself: the hub closes it.
-  ASSERT_TRUE(stream.ReadToEnd());
-  EXPECT_EQ(StatusOf(stream.received()), 200);
-  EXPECT_NE(stream.received().find("retry: 3000"), std::string::npos) << stream.received();
+  // Streams live 1 s.
+  ExpectTheHubEndsAStream({{"HX_TEST_HUB_SSE_LIFETIME_MS", "1000"}});
+}
+
+TEST_F(HubStatusProcessTest, AStreamNeverOutlivesTheTokenThatOpenedIt) {
+  // Tokens live 2 s; streams would live 10 min. The hub ends the stream when
+  // the token expires (a revoked device's stream too, within a token
+  // lifetime); the client reconnects with a fresh token.
+  ExpectTheHubEndsAStream({{"HX_TEST_HUB_TOKEN_LIFETIME_MS", "2000"}});
 }
 
 TEST_F(HubStatusProcessTest, AnAdminTokenOpensTheStatusJsonAndNoVault) {

@@ -3,36 +3,36 @@
 // exactly as every command reaches it; the store conformance suite over it;
 // TLS with a certificate made here and pinned; the change feed; health and
 // metrics; and hostile bytes on a raw socket.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <chrono>
-#include <csignal>
-#include <cstdlib>
-#include <future>
-#include <memory>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "agent/remote_notifier.h"
 #include "base/process_test_util.h"
+#include "hub/memory_budget.h"
 #include "hub/protocol.h"
 #include "hub/router.h"
 #include "hub/server.h"
-#include "hub/testing/hub_process.h"
 #include "hub/store_service.h"
+#include "hub/testing/hub_process.h"
 #include "store/hub/hub_store.h"
 #include "store/memory_store.h"
 #include "store/s3/http_client.h"
@@ -44,17 +44,17 @@
 namespace hx::hub {
 namespace {
 
-using ::testing::HasSubstr;
 using store_testing::StoreFactory;
 using store_testing::TempFolder;
 using store_testing::ToBytes;
+using ::testing::HasSubstr;
 using testing::HubProcess;
 
 // ------------------------------------------------------------ helpers
 
-std::unique_ptr<HubProcess> StartHubOrDie(const std::vector<std::string>& args,
-                                          const std::vector<std::pair<std::string, std::string>>&
-                                              env = {}) {
+std::unique_ptr<HubProcess> StartHubOrDie(
+    const std::vector<std::string>& args,
+    const std::vector<std::pair<std::string, std::string>>& env = {}) {
   Result<std::unique_ptr<HubProcess>> hub = HubProcess::Start(args, env);
   if (!hub.ok()) {
     std::fprintf(stderr, "%s\n", hub.error().ToShortString().c_str());
@@ -81,12 +81,12 @@ struct MotoHub {
   MotoHub() {
     s3::testing::MotoServer& moto = s3::testing::SharedMotoServer();
     const std::string bucket = moto.NewBucket();
-    process = StartHubOrDie({"--store", "s3+endpoint://" + bucket + "/hubs", "--endpoint",
-                             moto.endpoint(), "--path-style", "--region",
-                             s3::testing::MotoServer::kRegion, "--insecure-listen",
-                             "127.0.0.1:0", "--insecure-no-auth"},
-                            {{"AWS_ACCESS_KEY_ID", moto.credentials().access_key_id},
-                             {"AWS_SECRET_ACCESS_KEY", moto.credentials().secret_access_key}});
+    process = StartHubOrDie(
+        {"--store", "s3+endpoint://" + bucket + "/hubs", "--endpoint", moto.endpoint(),
+         "--path-style", "--region", s3::testing::MotoServer::kRegion, "--insecure-listen",
+         "127.0.0.1:0", "--insecure-no-auth"},
+        {{"AWS_ACCESS_KEY_ID", moto.credentials().access_key_id},
+         {"AWS_SECRET_ACCESS_KEY", moto.credentials().secret_access_key}});
   }
 };
 MotoHub& SharedMotoHub() {
@@ -177,16 +177,11 @@ std::string BodyText(const s3::HttpResponse& response) {
 using store_testing::StoreConformanceTest;
 INSTANTIATE_TEST_SUITE_P(
     Hub, StoreConformanceTest,
-    ::testing::Values(StoreFactory{"HubOverFolder",
-                                   [] {
-                                     return OpenVault(SharedFolderHub().process->url(),
-                                                      FreshVault());
-                                   }},
-                      StoreFactory{"HubOverMoto",
-                                   [] {
-                                     return OpenVault(SharedMotoHub().process->url(),
-                                                      FreshVault());
-                                   }}),
+    ::testing::Values(
+        StoreFactory{"HubOverFolder",
+                     [] { return OpenVault(SharedFolderHub().process->url(), FreshVault()); }},
+        StoreFactory{"HubOverMoto",
+                     [] { return OpenVault(SharedMotoHub().process->url(), FreshVault()); }}),
     store_testing::StoreFactoryName);
 
 // ------------------------------------------------------------ vaults
@@ -252,6 +247,26 @@ struct RawCase {
   int status;
 };
 
+// Sends each case on a fresh connection to `port`: its reply has the status
+// and an error with a message and the code `code` ("": any KC_SYNC_ code).
+void ExpectRawErrors(int port, const std::vector<RawCase>& cases, const std::string& code = "") {
+  for (const RawCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string reply = RawExchange(port, c.request);
+    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
+    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
+    ASSERT_TRUE(body.contains("error"));
+    const std::string got = body["error"]["code"].get<std::string>();
+    if (code.empty()) {
+      EXPECT_THAT(got, HasSubstr("KC_SYNC_"));
+    } else {
+      EXPECT_EQ(got, code);
+    }
+    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+  }
+}
+
 TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) {
   FolderHub& hub = SharedFolderHub();
   const int port = hub.process->port();
@@ -270,8 +285,11 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
        413},
       {"TargetNotAPath", get("http://evil/x"), 400},
       {"UnknownPath", get("/nope"), 404},
-      {"WrongMethod", "POST /v1/" + ok_vault + "/o/k HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                      "0\r\nConnection: close\r\n\r\n", 405},
+      {"WrongMethod",
+       "POST /v1/" + ok_vault +
+           "/o/k HTTP/1.1\r\nHost: x\r\nContent-Length: "
+           "0\r\nConnection: close\r\n\r\n",
+       405},
       {"TraversalInKey", get("/v1/" + ok_vault + "/o/../../etc/passwd?max=10"), 400},
       {"DotSegmentInKey", get("/v1/" + ok_vault + "/o/a/./b?max=10"), 400},
       {"EncodedTraversal", get("/v1/" + ok_vault + "/o/%2e%2e/x?max=10"), 400},
@@ -290,34 +308,259 @@ TEST(HubBadInput, EveryMalformedRequestGetsA4xxWithAKcSyncCodeAndTheHubLivesOn) 
       {"NoOperation", get("/v1/" + ok_vault), 400},
       {"UnknownOperation", get("/v1/" + ok_vault + "/admin"), 400},
       {"BothConditions",
-       "PUT /v1/" + ok_vault + "/o/k?if-absent=1&if-match=00 HTTP/1.1\r\nHost: x\r\n"
-       "Content-Length: 1\r\nConnection: close\r\n\r\nx", 400},
+       "PUT /v1/" + ok_vault +
+           "/o/k?if-absent=1&if-match=00 HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 1\r\nConnection: close\r\n\r\nx",
+       400},
       {"GetWithBody",
-       "GET /v1/" + ok_vault + "/o/k?max=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-       "Connection: close\r\n\r\nx", 400},
+       "GET /v1/" + ok_vault +
+           "/o/k?max=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+           "Connection: close\r\n\r\nx",
+       400},
       {"ChunkedGarbage",
-       "PUT /v1/" + ok_vault + "/o/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-       "zz\r\n", 400},
+       "PUT /v1/" + ok_vault +
+           "/o/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "zz\r\n",
+       400},
   };
-  for (const RawCase& c : cases) {
-    SCOPED_TRACE(c.name);
-    const std::string reply = RawExchange(port, c.request);
-    EXPECT_EQ(StatusOf(reply), c.status) << reply.substr(0, 300);
-    const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
-    ASSERT_FALSE(body.is_discarded()) << reply.substr(0, 300);
-    ASSERT_TRUE(body.contains("error"));
-    EXPECT_THAT(body["error"]["code"].get<std::string>(), HasSubstr("KC_SYNC_"));
-    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
-  }
+  ExpectRawErrors(port, cases);
   EXPECT_EQ(StatusOf(RawExchange(port, get("/healthz"))), 200);
 }
 
 TEST(HubBadInput, NothingOutsideTheVaultsFolderIsWrittenByTraversalAttempts) {
   FolderHub& hub = SharedFolderHub();
-  const std::string put = "PUT /v1/x/o/../../escaped HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                          "1\r\nConnection: close\r\n\r\nx";
+  const std::string put =
+      "PUT /v1/x/o/../../escaped HTTP/1.1\r\nHost: x\r\nContent-Length: "
+      "1\r\nConnection: close\r\n\r\nx";
   EXPECT_EQ(StatusOf(RawExchange(hub.process->port(), put)), 400);
   EXPECT_EQ(store_testing::ReadFileOrEmpty(hub.folder.path() + "/../escaped"), "");
+}
+
+// ------------------------------------------------------------ server bounds (in process)
+
+// A HubServer in this process on a free loopback port, over `router`.
+std::unique_ptr<HubServer> StartServerOrDie(std::shared_ptr<Router> router, ServerOptions options) {
+  options.listen = "127.0.0.1:0";
+  Result<std::unique_ptr<HubServer>> server = HubServer::Start(options, std::move(router));
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.error().ToShortString().c_str());
+    std::abort();
+  }
+  return std::move(*server);
+}
+
+int PortOf(const HubServer& server) {
+  const std::string address = server.address();
+  return std::atoi(address.c_str() + address.rfind(':') + 1);
+}
+
+std::string Put(const std::string& path, const std::string& body) {
+  return "PUT " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A handler that holds its request until Release, so that a test knows a
+// body is in flight.
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int entered = 0;
+  bool released = false;
+
+  HubResponse Hold() {
+    std::unique_lock lock(mu);
+    ++entered;
+    cv.notify_all();
+    cv.wait(lock, [this] { return released; });
+    return HubResponse::Json(200, "{}");
+  }
+  bool WaitEntered(int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered >= n; });
+  }
+  void Release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+};
+
+TEST(MemoryBudget, ALeaseAloneAlwaysFitsOthersOnlyWithinTheLimitAndBytesComeBack) {
+  std::optional<MemoryBudget::Lease> lease;
+  {
+    MemoryBudget budget(100);
+    // Alone, a lease gets its bytes even beyond the limit (one request
+    // larger than the budget runs by itself rather than never).
+    std::optional<MemoryBudget::Lease> big = budget.TryAcquire(150);
+    ASSERT_TRUE(big.has_value());
+    EXPECT_FALSE(budget.TryAcquire(1).has_value());
+    EXPECT_TRUE(big->TryGrow(50));  // still alone
+    big.reset();
+    EXPECT_EQ(budget.in_use(), 0u);
+
+    std::optional<MemoryBudget::Lease> a = budget.TryAcquire(60);
+    std::optional<MemoryBudget::Lease> b = budget.TryAcquire(40);
+    ASSERT_TRUE(a.has_value());
+    ASSERT_TRUE(b.has_value());
+    EXPECT_FALSE(budget.TryAcquire(1).has_value());
+    EXPECT_TRUE(budget.TryAcquire(0).has_value());  // nothing asked, nothing refused
+    EXPECT_FALSE(a->TryGrow(1));
+    EXPECT_TRUE(a->TryGrowTo(60));  // already holds it
+    b.reset();
+    EXPECT_TRUE(a->TryGrowTo(100));
+    EXPECT_EQ(budget.in_use(), 100u);
+    lease = std::move(a);
+  }
+  // A lease may outlive the budget that made it.
+  EXPECT_EQ(lease->bytes(), 100u);
+  lease.reset();
+}
+
+TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHubLivesOn) {
+  auto router = std::make_shared<Router>();
+  router->Handle("GET", "/throw",
+                 [](const HubRequest&) -> HubResponse { throw std::runtime_error("boom"); });
+  router->Handle("GET", "/ok", [](const HubRequest&) { return HubResponse::Json(200, "{}"); });
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
+  const auto get = [](const std::string& path) {
+    return "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  };
+  const std::string reply = RawExchange(PortOf(*server), get("/throw"));
+  EXPECT_EQ(StatusOf(reply), 500) << reply;
+  const nlohmann::json body = nlohmann::json::parse(BodyOf(reply), nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << reply;
+  EXPECT_EQ(body["error"]["code"], "KC_SYNC_INTERNAL");
+  EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr("boom"));
+  EXPECT_EQ(StatusOf(RawExchange(PortOf(*server), get("/ok"))), 200);
+}
+
+TEST(HubServerBounds, BodiesBeyondTheHubWideBudgetAreRefused503RetryableWhileOthersAreHeld) {
+  auto latch = std::make_shared<Latch>();
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); }, 1 << 20);
+  ServerOptions options;
+  options.max_body_bytes_in_flight = 1 << 20;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  const int port = PortOf(*server);
+  const std::string body(600 << 10, 'b');
+  // The first body is held by its handler: 600 KiB of the 1 MiB budget.
+  std::future<std::string> first =
+      std::async(std::launch::async, [&] { return RawExchange(port, Put("/hold", body)); });
+  ASSERT_TRUE(latch->WaitEntered(1));
+  // A second does not fit: refused at once, before its body is read.
+  const std::string refused = RawExchange(port, Put("/hold", body));
+  EXPECT_EQ(StatusOf(refused), 503) << refused.substr(0, 300);
+  const nlohmann::json error = nlohmann::json::parse(BodyOf(refused), nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << refused.substr(0, 300);
+  EXPECT_EQ(error["error"]["code"], "KC_SYNC_NETWORK_FAILED");
+  EXPECT_EQ(error["error"]["category"], "throttling");
+  EXPECT_EQ(error["error"]["retryable"], true);
+  // A bodiless request is never refused by the budget.
+  EXPECT_EQ(StatusOf(RawExchange(port,
+                                 "GET /nope HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n")),
+            404);
+  latch->Release();
+  EXPECT_EQ(StatusOf(first.get()), 200);
+  // The budget is back once the first request is answered.
+  EXPECT_EQ(StatusOf(RawExchange(port, Put("/hold", body))), 200);
+}
+
+TEST(HubServerBounds, RepliesBeingWrittenCountInTheSameBudget) {
+  auto latch = std::make_shared<Latch>();
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "PUT", "/hold", [latch](const HubRequest&) { return latch->Hold(); }, 1 << 20);
+  router->Handle("GET", "/big", [](const HubRequest&) {
+    HubResponse big;
+    big.content_type = "application/octet-stream";
+    big.body.assign(600 << 10, 'r');
+    return big;
+  });
+  ServerOptions options;
+  options.max_body_bytes_in_flight = 1 << 20;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  const int port = PortOf(*server);
+  const std::string get = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(StatusOf(RawExchange(port, get)), 200);
+  // A held request body takes 600 KiB of the 1 MiB: a 600 KiB reply does not
+  // fit and is replaced by a 503 that says to retry.
+  std::future<std::string> held = std::async(std::launch::async, [&] {
+    return RawExchange(port, Put("/hold", std::string(600 << 10, 'b')));
+  });
+  ASSERT_TRUE(latch->WaitEntered(1));
+  const std::string refused = RawExchange(port, get);
+  EXPECT_EQ(StatusOf(refused), 503) << refused.substr(0, 300);
+  EXPECT_NE(refused.find("KC_SYNC_NETWORK_FAILED"), std::string::npos) << refused.substr(0, 300);
+  latch->Release();
+  EXPECT_EQ(StatusOf(held.get()), 200);
+  EXPECT_EQ(StatusOf(RawExchange(port, get)), 200);
+}
+
+TEST(HubServerBounds, ABodyBeyondItsRoutesBoundIsRefused413BeforeItIsRead) {
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "POST", "/small", [](const HubRequest&) { return HubResponse::Json(200, "{}"); }, 8192);
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
+  const int port = PortOf(*server);
+  const std::vector<RawCase> cases = {
+      // Announced: refused on the headers (the 100 MB never come; a hub that
+      // waited for them would see the connection end and answer 400).
+      {"AnnouncedBeyondTheRoute",
+       "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413},
+      {"AnnouncedToAPathNoRouteTakes",
+       "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413},
+      // Chunked: refused as soon as the chunks pass the bound.
+      {"ChunkedBeyondTheRoute",
+       "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000\r\n" +
+           std::string(0x4000, 'c') + "\r\n0\r\n\r\n",
+       413},
+  };
+  ExpectRawErrors(port, cases, "KC_SYNC_INPUT_INVALID");
+  EXPECT_EQ(StatusOf(RawExchange(port, Put("/small", "{}").replace(0, 3, "POST"))), 200);
+}
+
+// Sends `bytes` and keeps the connection open for writing; true once the
+// hub closes it (within 60 s).
+bool HubClosesAfter(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    close(fd);
+    return false;
+  }
+  bool closed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 1000) <= 0) continue;
+    char buffer[4096];
+    closed = recv(fd, buffer, sizeof buffer, 0) <= 0;
+  }
+  close(fd);
+  return closed;
+}
+
+TEST(HubServerBounds, ABodyThatStopsArrivingIsCutWhateverLengthItAnnounced) {
+  auto router = std::make_shared<Router>();
+  router->Handle(
+      "PUT", "/x", [](const HubRequest&) { return HubResponse::Json(200, "{}"); },
+      std::uint64_t{1} << 30);
+  ServerOptions options;
+  // At 1 byte/s, 10 MB would have bought the client 115 days under a
+  // deadline set once from the announced length; the body's deadline moves
+  // only with what arrives (0.1 s + 1 s + 3 s here).
+  options.io_timeout_ms = 100;
+  options.min_rate = 1;
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, options);
+  EXPECT_TRUE(HubClosesAfter(PortOf(*server),
+                             "PUT /x HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 10000000\r\n\r\nabc"));
 }
 
 // ------------------------------------------------------------ feed
@@ -348,11 +591,11 @@ TEST(HubFeed, APollWithAnOldHeadAnswersAtOnceAndAnEmptyWaitSaysUnchanged) {
   std::unique_ptr<Store> store = OpenVault(url, vault);
   const Result<StoreVersion> head = store->PutIfAbsent("head.json", ToBytes("1"));
   ASSERT_TRUE(head.ok());
-  nlohmann::json body = nlohmann::json::parse(
-      BodyText(HttpGetOrDie(url + "/v1/" + vault + "/feed?after=00")));
+  nlohmann::json body =
+      nlohmann::json::parse(BodyText(HttpGetOrDie(url + "/v1/" + vault + "/feed?after=00")));
   EXPECT_TRUE(body["changed"].get<bool>());
-  body = nlohmann::json::parse(BodyText(HttpGetOrDie(
-      url + "/v1/" + vault + "/feed?wait_ms=0&after=" + EncodeVersion(*head))));
+  body = nlohmann::json::parse(BodyText(
+      HttpGetOrDie(url + "/v1/" + vault + "/feed?wait_ms=0&after=" + EncodeVersion(*head))));
   EXPECT_FALSE(body["changed"].get<bool>());
 }
 
@@ -413,7 +656,8 @@ TEST(HubHealth, HealthReadinessAndMetricsAnswer) {
   EXPECT_EQ(HttpGetOrDie(url + "/readyz").status, 200);
   const s3::HttpResponse metrics = HttpGetOrDie(url + "/metrics");
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
+  EXPECT_THAT(BodyText(metrics),
+              HasSubstr("hx_hub_requests_total{route=\"/healthz\",status=\"200\"}"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_request_duration_seconds_bucket"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_connections"));
   EXPECT_THAT(BodyText(metrics), HasSubstr("hx_hub_open_feeds"));
@@ -464,8 +708,8 @@ TEST(HubLifecycle, PlainHttpIsRefusedOnANonLoopbackAddress) {
 void MakeCertificate(const TempFolder& folder, const std::string& name) {
   const std::string command =
       "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hx-hub-test "
-      "-addext subjectAltName=IP:127.0.0.1 -keyout " + folder.Join(name + ".key") + " -out " +
-      folder.Join(name + ".pem") + " >/dev/null 2>&1";
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      folder.Join(name + ".key") + " -out " + folder.Join(name + ".pem") + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
@@ -549,8 +793,8 @@ HubResponse ServeOnce(StoreService& service, std::string method, std::string res
 
 TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
   auto authorizer = std::make_shared<FakeAuthorizer>();
-  auto stores = std::make_shared<VaultStores>(
-      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+  auto stores =
+      std::make_shared<VaultStores>([](const std::string&) -> Result<std::unique_ptr<Store>> {
         return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
       });
   StoreService service(stores, authorizer, {});
@@ -573,8 +817,8 @@ TEST(HubRoles, AReaderReadsButItsWritesAreRefusedWithAuthFailed) {
 
 TEST(HubRoles, AMissingTokenOrOneForAnotherVaultIsRefused) {
   auto authorizer = std::make_shared<FakeAuthorizer>();
-  auto stores = std::make_shared<VaultStores>(
-      [](const std::string&) -> Result<std::unique_ptr<Store>> {
+  auto stores =
+      std::make_shared<VaultStores>([](const std::string&) -> Result<std::unique_ptr<Store>> {
         return std::unique_ptr<Store>(std::make_unique<MemoryStore>());
       });
   StoreService service(stores, authorizer, {});

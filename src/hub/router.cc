@@ -71,12 +71,23 @@ HubResponse HubResponse::FromError(const Error& error) {
   return Json(HttpStatusFor(error), "{\"error\":" + error.ToJson() + "}");
 }
 
+int HttpStatusFor(const Error& error) {
+  if (const auto it = error.details.find("http_status"); it != error.details.end()) {
+    const std::string& text = it->second;
+    if (text.size() == 3 && (text[0] == '4' || text[0] == '5') && text[1] >= '0' &&
+        text[1] <= '9' && text[2] >= '0' && text[2] <= '9') {
+      return std::stoi(text);
+    }
+  }
+  return HttpStatusForCategory(error.category);
+}
+
 HubResponse HubResponse::BadRequest(std::string message) {
   return FromError(Error(SyncCode::kInputInvalid, Category::kInvalidInput, std::move(message)));
 }
 
-int HttpStatusFor(const Error& error) {
-  switch (error.category) {
+int HttpStatusForCategory(Category category) {
+  switch (category) {
     case Category::kInvalidInput:
       return 400;
     case Category::kUnsupported:
@@ -109,15 +120,20 @@ int HttpStatusFor(const Error& error) {
   return 500;
 }
 
-void Router::Handle(std::string method, std::string prefix, Handler handler) {
-  HandleAsync(std::move(method), std::move(prefix),
-              [handler = std::move(handler)](HubRequest request, Responder respond) {
-                respond(handler(request));
-              });
+void Router::Handle(std::string method, std::string prefix, Handler handler,
+                    std::uint64_t max_body_bytes) {
+  HandleAsync(
+      std::move(method), std::move(prefix),
+      [handler = std::move(handler)](HubRequest request, Responder respond) {
+        respond(handler(request));
+      },
+      max_body_bytes);
 }
 
-void Router::HandleAsync(std::string method, std::string prefix, AsyncHandler handler) {
-  routes_.push_back(Route{std::move(method), std::move(prefix), std::move(handler)});
+void Router::HandleAsync(std::string method, std::string prefix, AsyncHandler handler,
+                         std::uint64_t max_body_bytes) {
+  routes_.push_back(
+      Route{std::move(method), std::move(prefix), std::move(handler), max_body_bytes});
 }
 
 void Router::HandleExact(std::string method, std::string path, Handler handler) {
@@ -141,7 +157,8 @@ std::optional<Router::Match> Router::Find(std::string_view method, std::string_v
   }
   if (method_allowed != nullptr) *method_allowed = other_method;
   if (best == nullptr) return std::nullopt;
-  return Match{&best->handler, best->prefix, path.substr(best->prefix.size())};
+  return Match{&best->handler, best->prefix, path.substr(best->prefix.size()),
+               best->max_body_bytes};
 }
 
 }  // namespace hx::hub

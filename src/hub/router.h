@@ -17,6 +17,13 @@
 // maps the Category to an HTTP status and puts {"error": Error::ToJson()} in
 // the body; the client rebuilds the same Error from it.
 //
+// Bodies: a route takes a body of at most its max_body_bytes
+// (kDefaultRouteBodyBytes unless it says more; the server's own bound caps
+// it). The server looks the route up as soon as a request's headers are in,
+// so a body beyond the route's bound is answered 413 before it is read:
+// an unauthenticated client cannot make the hub read and hold 128 MiB for a
+// route that takes 8 KiB.
+//
 // Thread-safety: register every route before the server starts; Find is
 // then safe from any thread.
 #pragma once
@@ -88,21 +95,32 @@ struct HubResponse {
   static HubResponse BadRequest(std::string message);
 };
 
-// The HTTP status of an error's category (400 invalid input, 401 auth, 404
-// not found, 412 aborted, 429 throttling, 502 network, ...).
+// The HTTP status of an error: its detail "http_status" when that is a 4xx
+// or 5xx (403 for a reader's write, 405, 413, 503 for a full memory budget),
+// else its category's (HttpStatusForCategory).
 int HttpStatusFor(const Error& error);
+// 400 invalid input, 401 auth, 404 not found, 412 aborted, 429 throttling,
+// 502 network, ...
+int HttpStatusForCategory(Category category);
 
 // Answers a request; call exactly once, from any thread.
 using Responder = std::function<void(HubResponse)>;
 using Handler = std::function<HubResponse(const HubRequest&)>;
 using AsyncHandler = std::function<void(HubRequest, Responder)>;
 
+// The largest body of a route that does not say (bodiless routes: GET,
+// HEAD, DELETE, and a path no route takes).
+inline constexpr std::uint64_t kDefaultRouteBodyBytes = 64 * 1024;
+
 class Router {
  public:
   // Registers `handler` for `method` ("GET", "PUT", "POST", "DELETE",
-  // "HEAD") and every path starting with `prefix` ("/healthz", "/v1/").
-  void Handle(std::string method, std::string prefix, Handler handler);
-  void HandleAsync(std::string method, std::string prefix, AsyncHandler handler);
+  // "HEAD") and every path starting with `prefix` ("/healthz", "/v1/"),
+  // taking bodies of at most `max_body_bytes`.
+  void Handle(std::string method, std::string prefix, Handler handler,
+              std::uint64_t max_body_bytes = kDefaultRouteBodyBytes);
+  void HandleAsync(std::string method, std::string prefix, AsyncHandler handler,
+                   std::uint64_t max_body_bytes = kDefaultRouteBodyBytes);
   // Registers `handler` for `method` and exactly the path `path` (the
   // status page "/"): it wins over every prefix.
   void HandleExact(std::string method, std::string path, Handler handler);
@@ -112,6 +130,7 @@ class Router {
     // The route's prefix, for metrics ("/v1/"); the path after it.
     std::string_view route;
     std::string_view rest;
+    std::uint64_t max_body_bytes = kDefaultRouteBodyBytes;
   };
   // The handler of the longest prefix of `path` registered for `method`.
   // nullopt: no route; `*method_allowed` (if given) tells whether another
@@ -124,6 +143,7 @@ class Router {
     std::string method;
     std::string prefix;
     AsyncHandler handler;
+    std::uint64_t max_body_bytes = kDefaultRouteBodyBytes;
     bool exact = false;
   };
   std::vector<Route> routes_;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "hub/memory_budget.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "store/retry_policy.h"  // ClockOrReal
@@ -100,6 +102,8 @@ struct HubServer::Impl {
   std::shared_ptr<const Router> router;
   bool tls = false;
   std::atomic<std::size_t> connections{0};
+  // The request bodies being read or handled (ServerOptions::max_body_bytes_in_flight).
+  MemoryBudget bodies;
   std::string bound;
   std::optional<ssl::context> ssl_ctx;
   net::thread_pool workers;
@@ -116,9 +120,11 @@ struct HubServer::Impl {
   explicit Impl(ServerOptions o, std::shared_ptr<const Router> r)
       : options(std::move(o)),
         router(std::move(r)),
+        bodies(options.max_body_bytes_in_flight),
         workers(static_cast<std::size_t>(std::max(1, options.worker_threads))) {}
 
   void Accept();
+  static void RunHandler(const AsyncHandler& handler, HubRequest request, Responder respond);
   void RequestStop() {
     {
       std::lock_guard lock(stop_mu);
@@ -126,8 +132,10 @@ struct HubServer::Impl {
     }
     stop_cv.notify_all();
   }
-  // Runs `handler` on a worker; `respond` answers on the connection.
-  void Dispatch(HubRequest request, std::function<void(HubResponse)> write);
+  // Runs `handler` on a worker; `respond` answers on the connection. The
+  // body's lease is held until the handler returns.
+  void Dispatch(HubRequest request, std::optional<MemoryBudget::Lease> body_lease,
+                std::function<void(HubResponse)> write);
 };
 
 namespace {
@@ -135,8 +143,7 @@ namespace {
 template <bool kTls>
 class Session : public std::enable_shared_from_this<Session<kTls>> {
  public:
-  using Stream =
-      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
   Session(tcp::socket&& socket, HubServer::Impl& server)
       : stream_(MakeStream(std::move(socket), server)), server_(server) {
@@ -183,12 +190,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void Read() {
+    body_lease_.reset();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    // The deadline covers the largest body allowed; a request that announces
-    // less is still bounded by the rate through the per-request deadline
-    // checked after the headers (ReadBody).
+    // The headers' deadline; the body has its own (ReadBody).
     Lowest().expires_after(Deadline(0));
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -198,12 +204,59 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
+    // The body's bytes are charged to the hub-wide budget before they are
+    // read (the parser reserves an announced length at once); a chunked body
+    // as it arrives.
     const auto length = parser_->content_length();
-    Lowest().expires_after(Deadline(length ? *length : 0));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec2, std::size_t) {
-                       self->OnRead(ec2);
-                     });
+    // The route's own bound on its body (router.h), known before the body is
+    // read: more is refused now, not after reading it.
+    const auto& head = parser_->get();
+    const std::string_view target(head.target().data(), head.target().size());
+    const std::optional<Router::Match> route = server_.router->Find(
+        std::string_view(head.method_string().data(), head.method_string().size()),
+        target.substr(0, target.find('?')));
+    const std::uint64_t limit = std::min<std::uint64_t>(
+        server_.options.max_body_bytes, route ? route->max_body_bytes : kDefaultRouteBodyBytes);
+    if (length && *length > limit) {
+      close_after_ = true;
+      HubResponse response =
+          HubResponse::FromError(Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+                                       "the request body is larger than this route takes (" +
+                                           std::to_string(limit) + " bytes)")
+                                     .With("max_size", std::to_string(limit))
+                                     .With("http_status", "413"));
+      return Write(std::move(response));
+    }
+    parser_->body_limit(limit);  // a chunked body is held to it as it comes
+    body_lease_ = server_.bodies.TryAcquire(length.value_or(0));
+    if (!body_lease_) return RefuseOverBudget();
+    body_start_ = std::chrono::steady_clock::now();
+    ReadBody();
+  }
+
+  // Reads the body piece by piece. Each piece must come by the body's
+  // deadline, which moves with what has arrived: io_timeout_ms plus one
+  // second plus the bytes so far at min_rate from the headers' end. A client
+  // that stops sending (slow loris) is cut within that, whatever length it
+  // announced; a body that keeps min_rate on average always fits.
+  void ReadBody() {
+    if (parser_->is_done()) return OnRead({});
+    const std::uint64_t received = parser_->get().body().size();
+    if (!body_lease_->TryGrowTo(received)) return RefuseOverBudget();
+    const std::uint64_t rate = std::max<std::uint64_t>(1, server_.options.min_rate);
+    Lowest().expires_at(body_start_ + Deadline(rate + received));
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->OnReadError(ec);
+                            self->ReadBody();
+                          });
+  }
+
+  void RefuseOverBudget() {
+    body_lease_.reset();
+    close_after_ = true;
+    Write(HubResponse::FromError(
+        BudgetExhausted("request and reply bodies", server_.options.max_body_bytes_in_flight)));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -214,21 +267,20 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (ec == http::error::end_of_stream || !parse_error) return Close();
     close_after_ = true;
     if (ec == http::error::body_limit) {
-      HubResponse response = HubResponse::BadRequest(
-          "the request body is larger than the hub accepts (" +
-          std::to_string(server_.options.max_body_bytes) + " bytes)");
+      HubResponse response =
+          HubResponse::BadRequest("the request body is larger than the hub accepts on this route");
       response.status = 413;
       return Write(std::move(response));
     }
     if (ec == http::error::header_limit) {
-      HubResponse response = HubResponse::BadRequest(
-          "the request headers are larger than the hub accepts (" +
-          std::to_string(server_.options.max_header_bytes) + " bytes)");
+      HubResponse response =
+          HubResponse::BadRequest("the request headers are larger than the hub accepts (" +
+                                  std::to_string(server_.options.max_header_bytes) + " bytes)");
       response.status = 431;
       return Write(std::move(response));
     }
-    return Write(HubResponse::BadRequest("the hub could not parse the HTTP request (" +
-                                         ec.message() + ")"));
+    return Write(
+        HubResponse::BadRequest("the hub could not parse the HTTP request (" + ec.message() + ")"));
   }
 
   void OnRead(beast::error_code ec) {
@@ -244,7 +296,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     }
     const std::size_t question = target.find('?');
     request.path = std::string(target.substr(0, question));
-    if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+    if (question != std::string_view::npos)
+      request.query = std::string(target.substr(question + 1));
     for (const auto& field : message) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -253,7 +306,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     request.body = std::move(message.body());
     request.remote = remote_;
     head_ = request.method == "HEAD";
-    server_.Dispatch(std::move(request),
+    parser_.reset();  // the body now lives in `request` (the lease goes with it)
+    server_.Dispatch(std::move(request), std::move(body_lease_),
                      [self = this->shared_from_this()](HubResponse response) {
                        net::post(self->stream_.get_executor(),
                                  [self, response = std::move(response)]() mutable {
@@ -264,6 +318,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void Write(HubResponse response) {
     if (response.stream) return WriteStreamHead(std::move(response));
+    // A reply is held until the peer has read it (a slow reader holds it
+    // long): its bytes are charged to the same budget as request bodies.
+    reply_lease_ = server_.bodies.TryAcquire(response.body.size());
+    if (!reply_lease_) {
+      response = HubResponse::FromError(
+          BudgetExhausted("request and reply bodies", server_.options.max_body_bytes_in_flight));
+    }
     auto reply = std::make_shared<http::response<http::string_body>>();
     reply->version(11);
     reply->result(static_cast<unsigned>(response.status));
@@ -280,6 +341,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     http::async_write(stream_, *reply_,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->reply_.reset();
+                        self->reply_lease_.reset();
                         if (ec || self->close_after_) return self->Close();
                         self->Read();
                       });
@@ -290,11 +352,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   void WriteStreamHead(HubResponse response) {
     stream_body_ = std::move(response.stream);
     close_after_ = true;
-    std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                       std::string(http::obsolete_reason(static_cast<http::status>(
-                           response.status))) +
-                       "\r\nServer: hx-hub\r\nContent-Type: " + response.content_type +
-                       "\r\nConnection: close\r\n";
+    std::string head =
+        "HTTP/1.1 " + std::to_string(response.status) + " " +
+        std::string(http::obsolete_reason(static_cast<http::status>(response.status))) +
+        "\r\nServer: hx-hub\r\nContent-Type: " + response.content_type +
+        "\r\nConnection: close\r\n";
     for (auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
     head += "\r\n";
     WritePiece(std::move(head));
@@ -345,22 +407,24 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void Drain(std::size_t drained) {
-    Lowest().async_read_some(
-        net::buffer(scratch_),
-        [self = this->shared_from_this(), drained](beast::error_code ec, std::size_t n) {
-          if (ec || drained + n > (1 << 20)) {
-            beast::error_code ignored;
-            self->Lowest().socket().close(ignored);
-            return;
-          }
-          self->Drain(drained + n);
-        });
+    Lowest().async_read_some(net::buffer(scratch_), [self = this->shared_from_this(), drained](
+                                                        beast::error_code ec, std::size_t n) {
+      if (ec || drained + n > (1 << 20)) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+        return;
+      }
+      self->Drain(drained + n);
+    });
   }
 
   Stream stream_;
   HubServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<MemoryBudget::Lease> body_lease_;
+  std::optional<MemoryBudget::Lease> reply_lease_;
+  std::chrono::steady_clock::time_point body_start_;
   std::shared_ptr<http::response<http::string_body>> reply_;
   std::shared_ptr<ResponseStream> stream_body_;
   std::string piece_;
@@ -393,7 +457,8 @@ void HubServer::Impl::Accept() {
   });
 }
 
-void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubResponse)> write) {
+void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::Lease> body_lease,
+                               std::function<void(HubResponse)> write) {
   bool other_method = false;
   const std::optional<Router::Match> match =
       router->Find(request.method, request.path, &other_method);
@@ -432,18 +497,50 @@ void HubServer::Impl::Dispatch(HubRequest request, std::function<void(HubRespons
   if (!match) {
     HubResponse response = HubResponse::FromError(
         Error(SyncCode::kInputInvalid, Category::kInvalidInput,
-              other_method ? "the method " + request.method.substr(0, 16) +
-                                 " is not allowed on this path"
-                           : "no such path on this hub; the store protocol is under /v1/<vault>/")
+              other_method
+                  ? "the method " + request.method.substr(0, 16) + " is not allowed on this path"
+                  : "no such path on this hub; the store protocol is under /v1/<vault>/")
             .With("path", request.path.substr(0, 256)));
     response.status = other_method ? 405 : 404;
     return respond(std::move(response));
   }
   request.rest = std::string(match->rest);
   const AsyncHandler* handler = match->handler;
-  net::post(workers, [handler, request = std::move(request), respond = std::move(respond)]() mutable {
-    (*handler)(std::move(request), std::move(respond));
+  net::post(workers, [handler, request = std::move(request), respond = std::move(respond),
+                      lease = std::move(body_lease)]() mutable {
+    RunHandler(*handler, std::move(request), std::move(respond));
   });
+}
+
+void HubServer::Impl::RunHandler(const AsyncHandler& handler, HubRequest request,
+                                 Responder respond) {
+  // No exception leaves a handler: one that escapes (a bug, or memory that
+  // ran out) is answered 500 or 503, once, and the hub goes on serving.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  Responder once = [answered, respond = std::move(respond)](HubResponse response) {
+    if (!answered->exchange(true)) respond(std::move(response));
+  };
+  const std::string method = request.method.substr(0, 16);
+  const std::string path = request.path.substr(0, 256);
+  std::optional<Error> failure;
+  try {
+    handler(std::move(request), once);
+  } catch (const std::bad_alloc&) {
+    failure = Error(SyncCode::kNetworkFailed, Category::kThrottling,
+                    "the hub ran out of memory serving this request; retry in a few seconds")
+                  .With("http_status", "503");
+  } catch (const std::exception& e) {
+    failure = Error(SyncCode::kInternal, Category::kInternal,
+                    std::string("the hub failed on this request (a bug in hx: ") + e.what() +
+                        "); report it with the hub's log");
+  } catch (...) {
+    failure = Error(SyncCode::kInternal, Category::kInternal,
+                    "the hub failed on this request (a bug in hx); report it with the hub's log");
+  }
+  if (!failure) return;
+  obs::Log(obs::LogLevel::kError, "hub.handler_failed",
+           nlohmann::json{{"method", method}, {"path", path}, {"message", failure->message}});
+  once(HubResponse::FromError(failure->With("path", path)));
 }
 
 HubServer::HubServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -501,10 +598,9 @@ Result<std::unique_ptr<HubServer>> HubServer::Start(ServerOptions options,
         .With("listen", impl->options.listen);
   }
   const tcp::endpoint local = impl->acceptor->local_endpoint();
-  impl->bound = local.address().is_v6() ? "[" + local.address().to_string() + "]:" +
-                                              std::to_string(local.port())
-                                        : local.address().to_string() + ":" +
-                                              std::to_string(local.port());
+  impl->bound = local.address().is_v6()
+                    ? "[" + local.address().to_string() + "]:" + std::to_string(local.port())
+                    : local.address().to_string() + ":" + std::to_string(local.port());
   impl->signals.emplace(impl->ioc, SIGINT, SIGTERM);
   Impl* raw = impl.get();
   impl->signals->async_wait([raw](beast::error_code ec2, int) {
@@ -519,9 +615,7 @@ Result<std::unique_ptr<HubServer>> HubServer::Start(ServerOptions options,
 
 std::string HubServer::address() const { return impl_->bound; }
 
-std::string HubServer::url() const {
-  return (impl_->tls ? "https://" : "http://") + impl_->bound;
-}
+std::string HubServer::url() const { return (impl_->tls ? "https://" : "http://") + impl_->bound; }
 
 void HubServer::WaitForStop() {
   std::unique_lock lock(impl_->stop_mu);

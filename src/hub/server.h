@@ -11,12 +11,17 @@
 //
 // Bounds (docs/ERRORS.md, "Hub bounds"): request headers max_header_bytes
 // (431 beyond), a body max_body_bytes (413 beyond, the rest is not read),
-// open connections max_connections (more are closed at once), and every
-// network wait has a deadline: the TLS handshake and reading one request
-// (headers and body) io_timeout_ms plus the body's bytes at min_rate, writing
-// one reply likewise; an idle keep-alive connection io_timeout_ms. A request
-// the parser refuses is answered 400 with KC_SYNC_INPUT_INVALID and the
-// connection closed.
+// the bodies of all requests and replies at once max_body_bytes_in_flight (503
+// KC_SYNC_NETWORK_FAILED, throttling, beyond; hub/memory_budget.h), open
+// connections max_connections (more are closed at once), and every network
+// wait has a deadline: the TLS handshake and a request's headers
+// io_timeout_ms; its body io_timeout_ms plus 1 s plus the bytes received so
+// far at min_rate (a client that stops sending is cut, whatever length it
+// announced); writing one reply io_timeout_ms plus its bytes at min_rate; an
+// idle keep-alive connection io_timeout_ms. A request the parser refuses is
+// answered 400 with KC_SYNC_INPUT_INVALID and the connection closed. No
+// exception leaves a handler: one that escapes is answered 500
+// KC_SYNC_INTERNAL (503 for memory that ran out) and logged.
 //
 // Listening: `listen` is "host:port" (IPv4 literal, [IPv6] literal or
 // "localhost"); port 0 picks a free port (address() tells which). Plain HTTP
@@ -48,6 +53,10 @@ struct ServerOptions {
   int worker_threads = 8;
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = std::uint64_t{128} << 20;
+  // The bodies of all requests being read or handled, and of all replies
+  // being written, at once, hub-wide (hub/memory_budget.h): a request
+  // beyond is answered 503 at once, a reply beyond is replaced by a 503.
+  std::uint64_t max_body_bytes_in_flight = std::uint64_t{512} << 20;
   std::size_t max_connections = 4096;
   // Each network wait: the base, plus the bytes at min_rate.
   std::int64_t io_timeout_ms = 60'000;
@@ -58,7 +67,7 @@ struct ServerOptions {
   // Sees every reply (method, path, route prefix, reply) before it is
   // written, from any thread; the hub's recent-errors ring (activity.h).
   std::function<void(std::string_view method, std::string_view path, std::string_view route,
-                      const HubResponse& response)>
+                     const HubResponse& response)>
       observe;
 };
 

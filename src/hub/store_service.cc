@@ -21,8 +21,7 @@ HubResponse Bytes200(const Bytes& bytes, const StoreVersion* version) {
 }
 
 HubResponse Version200(const StoreVersion& version) {
-  HubResponse response =
-      HubResponse::Json(200, "{\"version\":\"" + EncodeVersion(version) + "\"}");
+  HubResponse response = HubResponse::Json(200, "{\"version\":\"" + EncodeVersion(version) + "\"}");
   response.headers.emplace_back("X-Hx-Version", EncodeVersion(version));
   return response;
 }
@@ -50,9 +49,12 @@ StoreService::StoreService(std::shared_ptr<VaultStores> stores,
 
 void StoreService::Register(Router& router) {
   for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
-    router.HandleAsync(method, "/v1/", [this](HubRequest request, Responder respond) {
-      Serve(std::move(request), std::move(respond));
-    });
+    router.HandleAsync(
+        method, "/v1/",
+        [this](HubRequest request, Responder respond) {
+          Serve(std::move(request), std::move(respond));
+        },
+        std::string_view(method) == "PUT" ? options_.max_object_bytes : kDefaultRouteBodyBytes);
   }
 }
 
@@ -63,9 +65,8 @@ std::mutex& StoreService::LockFor(const std::string& key) {
 void StoreService::Serve(HubRequest request, Responder respond) {
   const Result<StoreRequest> parsed = ParseStoreRequest(request, options_.max_object_bytes);
   if (!parsed.ok()) return respond(HubResponse::FromError(parsed.error()));
-  const Result<Principal> principal =
-      authorizer_->Authenticate(parsed->vault, request.Bearer(),
-                                ClockOrReal(options_.clock).WallMs());
+  const Result<Principal> principal = authorizer_->Authenticate(
+      parsed->vault, request.Bearer(), ClockOrReal(options_.clock).WallMs());
   if (!principal.ok()) return respond(HubResponse::FromError(principal.error()));
   if (principal->vault != parsed->vault) {
     return respond(HubResponse::FromError(Error(
@@ -82,7 +83,8 @@ void StoreService::Serve(HubRequest request, Responder respond) {
     return respond(std::move(refused));
   }
   if (parsed->op == StoreOp::kFeedStream) {
-    return feed_.Stream(parsed->vault, parsed->version, std::move(respond));
+    const std::int64_t token_left_ms = principal->expires_ms - ClockOrReal(options_.clock).WallMs();
+    return feed_.Stream(parsed->vault, parsed->version, token_left_ms, std::move(respond));
   }
   if (parsed->op == StoreOp::kFeed) {
     if (options_.on_feed_poll && !parsed->version.empty()) {
@@ -95,8 +97,8 @@ void StoreService::Serve(HubRequest request, Responder respond) {
   respond(Execute(**store, *parsed, request, *principal));
 }
 
-HubResponse StoreService::Execute(Store& store, const StoreRequest& request,
-                                  const HubRequest& http, const Principal& principal) {
+HubResponse StoreService::Execute(Store& store, const StoreRequest& request, const HubRequest& http,
+                                  const Principal& principal) {
   const std::string& key = request.key;
   auto fail = [](const Error& error) { return HubResponse::FromError(error); };
   switch (request.op) {

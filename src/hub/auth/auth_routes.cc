@@ -109,19 +109,21 @@ HttpAnswer ErrorAnswer(const Error& error) {
 
 void RegisterAuthRoutes(Router& router, std::shared_ptr<HubAuth> auth,
                         std::function<std::int64_t()> now_ms) {
-  router.Handle("POST", std::string(kAuthRoutePrefix),
-                [auth, now_ms](const HubRequest& request) -> HubResponse {
-                  const std::string_view rest = request.rest;
-                  const std::size_t slash = rest.find('/');
-                  const HttpAnswer answer =
-                      slash == std::string_view::npos
-                          ? ErrorAnswer(Error(SyncCode::kInputInvalid, Category::kNotFound,
-                                              "use POST /v1/_auth/<vault>/register, challenge "
-                                              "or token"))
-                          : HandleAuthRoute(*auth, rest.substr(0, slash), rest.substr(slash + 1),
-                                            request.body, now_ms());
-                  return HubResponse::Json(answer.status, answer.body);
-                });
+  router.Handle(
+      "POST", std::string(kAuthRoutePrefix),
+      [auth, now_ms](const HubRequest& request) -> HubResponse {
+        const std::string_view rest = request.rest;
+        const std::size_t slash = rest.find('/');
+        const HttpAnswer answer =
+            slash == std::string_view::npos
+                ? ErrorAnswer(Error(SyncCode::kInputInvalid, Category::kNotFound,
+                                    "use POST /v1/_auth/<vault>/register, challenge "
+                                    "or token"))
+                : HandleAuthRoute(*auth, rest.substr(0, slash), rest.substr(slash + 1),
+                                  request.body, now_ms());
+        return HubResponse::Json(answer.status, answer.body);
+      },
+      kMaxAuthBodyBytes);
 }
 
 HttpAnswer HandleAuthRoute(HubAuth& auth, std::string_view vault, std::string_view action,
@@ -132,9 +134,9 @@ HttpAnswer HandleAuthRoute(HubAuth& auth, std::string_view vault, std::string_vi
   if (action == "challenge") handler = Challenge;
   if (action == "token") handler = Token;
   if (handler == nullptr) {
-    return ErrorAnswer(Error(SyncCode::kInputInvalid, Category::kNotFound,
-                             "no auth route is named \"" + std::string(action) +
-                                 "\" (register, challenge, token)"));
+    return ErrorAnswer(Error(
+        SyncCode::kInputInvalid, Category::kNotFound,
+        "no auth route is named \"" + std::string(action) + "\" (register, challenge, token)"));
   }
   Result<HttpAnswer> answer = [&]() -> Result<HttpAnswer> {
     HX_ASSIGN_OR_RETURN(const nlohmann::json value, ParseBody(body));
@@ -145,8 +147,7 @@ HttpAnswer HandleAuthRoute(HubAuth& auth, std::string_view vault, std::string_vi
 }
 
 Result<Principal> AuthorizeRequest(Authorizer& authorizer, std::string_view vault,
-                                   std::string_view authorization, Role need,
-                                   std::int64_t now_ms) {
+                                   std::string_view authorization, Role need, std::int64_t now_ms) {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.substr(0, kScheme.size()) != kScheme) {
     return Error(SyncCode::kAuthFailed, Category::kAuth,
@@ -154,8 +155,8 @@ Result<Principal> AuthorizeRequest(Authorizer& authorizer, std::string_view vaul
                  "device ('hx sync init ... --enroll CODE')")
         .With("http_status", "401");
   }
-  Result<Principal> who = authorizer.Authenticate(vault, authorization.substr(kScheme.size()),
-                                                  now_ms);
+  Result<Principal> who =
+      authorizer.Authenticate(vault, authorization.substr(kScheme.size()), now_ms);
   if (!who.ok()) {
     Error error = who.error();
     if (error.category == Category::kAuth) error.With("http_status", "401");
