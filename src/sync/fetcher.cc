@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 #include "base/hex.h"
@@ -10,8 +11,34 @@
 #include "repo/pack.h"
 #include "sync/fetch_journal.h"
 
+// jemalloc's control interface when the binary is linked with jemalloc (hx
+// is; the tests and the sanitizer builds are not): a weak reference, null
+// otherwise.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp,
+                       std::size_t newlen) __attribute__((weak));
+
 namespace hx {
 namespace {
+
+// The allocator arena of the calling thread (jemalloc only).
+std::optional<unsigned> ThreadArena() {
+  if (mallctl == nullptr) return std::nullopt;
+  unsigned arena = 0;
+  std::size_t length = sizeof(arena);
+  if (mallctl("thread.arena", &arena, &length, nullptr, 0) != 0) return std::nullopt;
+  return arena;
+}
+
+// Makes the calling thread allocate from `arena`. A read-ahead worker
+// allocates the objects it reads, which the pull's thread frees: in the
+// worker's own arena they left its pages partly used and resident (a first
+// pull of 100,000 files held ~30 MB more than its heap; in the caller's
+// arena they are reused).
+void UseArena(std::optional<unsigned> arena) {
+  if (!arena || mallctl == nullptr) return;
+  unsigned wanted = *arena;
+  (void)mallctl("thread.arena", nullptr, nullptr, &wanted, sizeof(wanted));
+}
 
 // A read covers the wanted object and the expected objects after it in the
 // same pack while the gaps between them are small and the read stays
@@ -249,7 +276,10 @@ bool ObjectFetcher::Dispatch(Segment segment) {
   ++requests_;
   queue_.push_back(std::move(segment));
   if (workers_.size() < static_cast<std::size_t>(max_requests_)) {
-    workers_.emplace_back([this] { Work(); });
+    workers_.emplace_back([this, arena = ThreadArena()] {
+      UseArena(arena);
+      Work();
+    });
   }
   work_cv_.notify_one();
   return true;
