@@ -73,6 +73,10 @@ CREATE TABLE unpublished_objects(
 
 constexpr std::int64_t kFlagExecutable = 1;
 
+// SQLite's page cache (KiB): outside a write transaction, and within one.
+constexpr std::int64_t kReadCacheKiB = 16384;
+constexpr std::int64_t kWriteCacheKiB = 2048;
+
 std::int64_t KindCode(EntryKind kind) {
   switch (kind) {
     case EntryKind::kFile:
@@ -243,13 +247,15 @@ Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& file) {
   HX_RETURN_IF_ERROR(impl->CreateOrCheckSchema());
   // synchronous=FULL: the base state must survive a power cut once the
   // push that produced it has moved the head (see index.h). The page cache
-  // (16 MiB) keeps a 100,000-row load or rewrite in memory. No mmap: a load
+  // (16 MiB) keeps the pages a lookup needs in memory; a write transaction
+  // runs with a smaller one (Begin: kWriteCacheKiB). No mmap: a load
   // touches every page of the file, and mapped pages count in the process's
   // resident memory for as long as it runs (33 MB at 100,000 files, most of
   // the long-running agent's file-backed RSS); a read copies a page instead.
   HX_RETURN_IF_ERROR(
       impl->db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
-                     "PRAGMA cache_size=-16384; PRAGMA mmap_size=0"));
+                     "PRAGMA mmap_size=0"));
+  HX_RETURN_IF_ERROR(impl->SetCacheKiB(kReadCacheKiB));
   HX_RETURN_IF_ERROR(impl->PrepareAll());
   return std::make_unique<Index>(std::move(impl));
 }
@@ -369,7 +375,15 @@ Result<Index::Transaction> Index::Begin() {
   if (impl_->transaction_open) {
     return InternalError("local index: a transaction is already open");
   }
-  HX_RETURN_IF_ERROR(impl_->db->Exec("BEGIN IMMEDIATE"));
+  // A write transaction's pages are written in key order (a merge walk, a
+  // sorted map, ids sorted): a small cache spills the filled ones to the
+  // WAL as it goes instead of holding a 100,000-row rewrite (16 MiB of
+  // pages at a first pull's commit, the peak of its resident memory).
+  HX_RETURN_IF_ERROR(impl_->SetCacheKiB(kWriteCacheKiB));
+  if (Status begun = impl_->db->Exec("BEGIN IMMEDIATE"); !begun.ok()) {
+    (void)impl_->SetCacheKiB(kReadCacheKiB);
+    return std::move(begun).error();
+  }
   impl_->transaction_open = true;
   impl_->base_touched = false;
   return Transaction(impl_.get());
@@ -432,6 +446,7 @@ Index::Transaction::~Transaction() {
       (void)impl_->db->Exec("ROLLBACK");
     }
     impl_->transaction_open = false;
+    (void)impl_->SetCacheKiB(kReadCacheKiB);
   }
 }
 
@@ -569,6 +584,7 @@ Status Index::Transaction::Commit() {
   // given back rather than held through what the caller does next (a push
   // stores the scan's stat cache changes, then loads the base).
   sqlite3_db_release_memory(impl->db->handle());
+  if (Status read_cache = impl->SetCacheKiB(kReadCacheKiB); committed.ok()) return read_cache;
   return committed;
 }
 

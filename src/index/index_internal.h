@@ -71,6 +71,10 @@ struct Index::Impl {
 
   Status PrepareAll();
   Status CreateOrCheckSchema();
+  // PRAGMA cache_size: at most `kib` KiB of pages in SQLite's page cache.
+  Status SetCacheKiB(std::int64_t kib) {
+    return db->Exec(("PRAGMA cache_size=-" + std::to_string(kib)).c_str());
+  }
 
   Error Corrupt(std::string_view what, std::string_view path) const {
     return index_internal::CorruptRow(*db, what, path);

@@ -430,9 +430,97 @@ std::string_view ToString(ApplyStatus status) {
   return "failed";
 }
 
+namespace {
+
+// Declares the chunks that ApplyPlan fetches (those no local file holds) to
+// the fetcher in batches ahead of the staging instead of all at once: what
+// the fetcher keeps per declared object (its location and use count, ~180
+// bytes) is then bounded by the batch, not the plan (18 MB at 100,000
+// files). Every item that takes a remote file is declared, in item order, as
+// before; a chunk used more than once is declared once with all its uses,
+// where it is first used, so the fetcher keeps it from its first use to its
+// last as when everything was declared first. A batch is at least two read
+// segments' worth of objects, so reads are coalesced as before.
+class ExpectAhead {
+ public:
+  static constexpr std::uint64_t kBatchChunks = 8192;
+
+  ExpectAhead(const std::vector<PlannedItem>& items, std::vector<AppliedItem>& out,
+              const Applier& applier, ObjectFetcher& fetcher)
+      : items_(items), out_(out), applier_(applier), fetcher_(fetcher) {
+    std::vector<ObjectId> ids;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      if (!Fetches(i)) continue;
+      for (const ChunkRef& c : items_[i].remote.chunks) {
+        if (!applier_.HasLocal(c.id)) ids.push_back(c.id);
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    for (std::size_t at = 0; at < ids.size();) {
+      std::size_t end = at + 1;
+      while (end < ids.size() && ids[end] == ids[at]) ++end;
+      if (end - at > 1) repeated_.emplace(ids[at], end - at);
+      at = end;
+    }
+  }
+
+  // Before item i is staged: item i and the next ones are declared, a batch
+  // ahead (items before i are done with).
+  void Through(std::size_t i) {
+    for (; passed_to_ < i; ++passed_to_) passed_ += Chunks(passed_to_);
+    if (declared_to_ > i && declared_ - passed_ >= kBatchChunks) return;
+    while (declared_to_ < items_.size() &&
+           (declared_to_ <= i || declared_ - passed_ < 2 * kBatchChunks)) {
+      Declare(declared_to_);
+      declared_ += Chunks(declared_to_);
+      ++declared_to_;
+    }
+  }
+
+ private:
+  bool Fetches(std::size_t i) const {
+    const PlannedItem& item = items_[i];
+    return item.action == PullAction::kTakeRemote && item.remote.kind == EntryKind::kFile;
+  }
+  std::uint64_t Chunks(std::size_t i) const {
+    return Fetches(i) ? items_[i].remote.chunks.size() : 0;
+  }
+  void Declare(std::size_t i) {
+    if (!Fetches(i)) return;
+    for (const ChunkRef& c : items_[i].remote.chunks) {
+      if (applier_.HasLocal(c.id)) continue;
+      std::uint64_t uses = 1;
+      if (auto r = repeated_.find(c.id); r != repeated_.end()) {
+        if (r->second == 0) continue;  // declared with all its uses
+        uses = std::exchange(r->second, 0);
+      }
+      Record(out_[i], fetcher_.Expect(c.id, uses));
+    }
+  }
+
+  const std::vector<PlannedItem>& items_;
+  std::vector<AppliedItem>& out_;
+  const Applier& applier_;
+  ObjectFetcher& fetcher_;
+  // Chunks used more than once, and how many times (0 once declared).
+  std::map<ObjectId, std::uint64_t> repeated_;
+  std::size_t declared_to_ = 0;  // items [0, declared_to_) are declared
+  std::size_t passed_to_ = 0;    // items [0, passed_to_) are done with
+  std::uint64_t declared_ = 0;   // Chunks() of the declared items
+  std::uint64_t passed_ = 0;     // Chunks() of the items done with
+};
+
+}  // namespace
+
+std::uint64_t PullReadAheadWindow(std::size_t items) {
+  const std::uint64_t held = static_cast<std::uint64_t>(items) * kPullBytesPerItem;
+  const std::uint64_t left = held < kPullReadAheadBudgetBytes ? kPullReadAheadBudgetBytes - held : 0;
+  return std::clamp(left, kPullReadAheadMinWindowBytes, kPullReadAheadWindowBytes);
+}
+
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher) {
-  fetcher.ReadAhead(kPullReadAheadRequests, kPullReadAheadWindowBytes);
+  fetcher.ReadAhead(kPullReadAheadRequests, PullReadAheadWindow(items.size()));
   Applier applier(input, fetcher);
   std::vector<AppliedItem> out(items.size());
   if (Status opened = applier.Open(); !opened.ok()) {
@@ -452,20 +540,13 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   const auto file_like = [](EntryKind kind) {
     return kind == EntryKind::kFile || kind == EntryKind::kSymlink;
   };
-  // The local history cache's name for item i's local file or symlink.
-  std::vector<std::optional<Displacement>> versioned(items.size());
-  if (input.keep_versions_at_ms) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (join(i) || !file_like(local_kind(i))) continue;
-      versioned[i] = Displacement{.to = VersionRel(items[i].path, *input.keep_versions_at_ms),
-                                  .free_variant = true,
-                                  .durable = false};
-    }
-  }
   // Where item i's local version (a file or symlink, or a directory that a
   // file or symlink replaces) goes when it is replaced: a merge policy's
-  // name for it, else the history cache (null: it is simply replaced or
-  // removed).
+  // name for it, else the history cache's name for a file or symlink (null:
+  // it is simply replaced or removed). The cache's name is made when asked
+  // for, not kept for every item (5 MB at 100,000): the pointer is valid
+  // until the next call.
+  std::optional<Displacement> versioned;
   const auto displacement = [&](std::size_t i) -> const Displacement* {
     const EntryKind was = local_kind(i);
     if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote.kind))) {
@@ -475,7 +556,11 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
       auto it = input.displace->find(items[i].path);
       if (it != input.displace->end()) return &it->second;
     }
-    return versioned[i] ? &*versioned[i] : nullptr;
+    if (!input.keep_versions_at_ms || join(i) || !file_like(was)) return nullptr;
+    versioned = Displacement{.to = VersionRel(items[i].path, *input.keep_versions_at_ms),
+                             .free_variant = true,
+                             .durable = false};
+    return &*versioned;
   };
 
   // The chunks the writes need that local files held when scanned are read
@@ -495,17 +580,11 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     applier.FindLocalChunks(wanted);
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const Entry& remote = items[i].remote;
     if (join(i)) continue;
     if (items[i].action != PullAction::kTakeRemote) {
       Record(out[i],
              Error(SyncCode::kInternal, Category::kInternal, "a conflict reached the applier"));
       continue;
-    }
-    if (remote.kind == EntryKind::kFile) {
-      for (const ChunkRef& c : remote.chunks) {
-        if (!applier.HasLocal(c.id)) Record(out[i], fetcher.Expect(c.id));
-      }
     }
     // Nothing may be touched if the path changed since the scan (or if it
     // can only be reached through a symlink: that fails the item).
@@ -546,9 +625,13 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   // changes (a local file a chunk is read from may be one this pull
   // removes or replaces), in path order; each staged file is made durable
   // on the syncer's workers while the next ones are fetched and written.
+  // The chunks to fetch are declared to the fetcher a batch ahead of the
+  // staging (ExpectAhead), not all at once.
   // staged[i]: the staging id of item i's file, if it was staged.
+  ExpectAhead expect(items, out, applier, fetcher);
   std::vector<std::optional<std::uint64_t>> staged(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
+    expect.Through(i);
     if (!pending(i) || join(i)) continue;
     const Entry& remote = items[i].remote;
     if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;

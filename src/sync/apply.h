@@ -66,6 +66,16 @@ namespace hx {
 // midway has read and must read again (with one 8 MiB read of its own).
 inline constexpr int kPullReadAheadRequests = 6;
 inline constexpr std::uint64_t kPullReadAheadWindowBytes = std::uint64_t{32} << 20;
+// The window is what is left of a budget once the plan is counted: a pull
+// holds about kPullBytesPerItem for each item beside the window (the item,
+// the remote entry, its object's location, its outcome: ~600 bytes at
+// 100,000 files), so a pull of a few large files reads 32 MiB ahead and a
+// first pull of 100,000 small ones ~7 MiB (its window had been a third of
+// its peak), never less than kPullReadAheadMinWindowBytes.
+inline constexpr std::uint64_t kPullReadAheadBudgetBytes = std::uint64_t{64} << 20;
+inline constexpr std::uint64_t kPullBytesPerItem = 600;
+inline constexpr std::uint64_t kPullReadAheadMinWindowBytes = std::uint64_t{4} << 20;
+std::uint64_t PullReadAheadWindow(std::size_t items);
 
 enum class ApplyStatus { kApplied, kSkippedLocalChange, kSkippedNotEmpty, kFailed };
 std::string_view ToString(ApplyStatus status);

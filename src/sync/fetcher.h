@@ -67,8 +67,9 @@ class ObjectFetcher {
   // applier): the objects declared with Expect from now on are read ahead in
   // the order of their first declaration, with up to `requests` ranged reads
   // in flight and at most `window_bytes` of sealed bytes read ahead and not
-  // yet fetched (in flight or kept; a single read larger than the window is
-  // still made, alone). A read covers the objects that follow closely in the
+  // yet fetched (in flight or kept; each object also counts a fixed cost for
+  // its bookkeeping, so a window of tiny objects holds what it counts; a
+  // single read larger than the window is still made, alone). A read covers the objects that follow closely in the
   // same pack (coalesced as without read-ahead, up to kAheadSegmentBytes).
   // What it changes is only when bytes are read: each Fetch returns what it
   // returns without read-ahead. An object read ahead whose place in the order
@@ -85,15 +86,13 @@ class ObjectFetcher {
   void KeepFetchedIn(FetchJournal* journal) { journal_ = journal; }
 
   // Locations learned from snapshot bodies during this pull (not yet in the
-  // index). Taken by value: a caller that no longer needs them moves them
-  // in, so the pull holds one copy (at 100,000 objects, ~17 MB each).
+  // index). Taken by value and freed: they are kept in a compact form (each
+  // names its pack by number; 64 bytes an object instead of ~170).
   void AddLocations(std::vector<ObjectLocation> locations);
 
-  // The locations added with AddLocations, sorted by id, one per id (the
-  // first added wins).
-  const std::vector<ObjectLocation>& learned() const { return learned_; }
-  // Hands them over (for the index) and forgets them: Locate then finds
-  // only what the index knows.
+  // Hands over the locations added with AddLocations (for the index),
+  // sorted by id, one per id (the first added wins), and forgets them:
+  // Locate then finds only what the index knows.
   std::vector<ObjectLocation> TakeLearned();
 
   // Reads `ids` ahead on the read-ahead workers (with ReadAhead on; else
@@ -180,6 +179,9 @@ class ObjectFetcher {
   // the window are full.
   void PassTo(std::size_t to);
   void Pump();
+  // What a read in flight counts in the window: its bytes and a fixed cost
+  // per object it covers.
+  static std::uint64_t SegmentCharge(const Segment& segment);
   // Queues `segment` for a worker unless the window is full (false).
   bool Dispatch(Segment segment);
   void Work();
@@ -188,11 +190,24 @@ class ObjectFetcher {
   // cached bytes, the expected entry at `loc`, if any).
   void Used(const ObjectId& id, const ObjectLocation* loc);
 
+  // A location learned from a snapshot body; its pack is learned_blobs_[blob]
+  // (a 64-character id string per object was more than half the record).
+  struct Learned {
+    ObjectId id{};
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::uint64_t raw_length = 0;
+    std::uint32_t blob = 0;
+    ObjectKind kind = ObjectKind::kChunk;
+  };
+  ObjectLocation Expand(const Learned& learned) const;
+
   Store& store_;
   const VaultContext& ctx_;
   Index& index_;
   FetchJournal* journal_ = nullptr;
-  std::vector<ObjectLocation> learned_;  // sorted by id, unique
+  std::vector<Learned> learned_;  // sorted by id, unique
+  std::vector<std::string> learned_blobs_;
   // Expected objects by blob, ordered by offset. Ids and lengths only: a
   // pull of 100,000 files expects 100,000 objects.
   ExpectedByBlob expected_;

@@ -74,7 +74,7 @@ struct PreparedPull {
   // when nothing changed locally (then no copy of the base is made).
   const EntryMap& LocalState() const { return local.empty() ? base.entries : local.state; }
   // Fetches the remote objects; borrows the Session. It holds the object
-  // locations learned from the imported snapshot bodies (fetcher->learned(),
+  // locations learned from the imported snapshot bodies (fetcher->TakeLearned(),
   // recorded in the index when the pull commits).
   std::unique_ptr<ObjectFetcher> fetcher;
 };
