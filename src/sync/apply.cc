@@ -521,6 +521,12 @@ std::uint64_t PullReadAheadWindow(std::size_t items) {
 std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<PlannedItem>& items,
                                    ObjectFetcher& fetcher) {
   fetcher.ReadAhead(kPullReadAheadRequests, PullReadAheadWindow(items.size()));
+  // Ended on every way out: what was read ahead for items that were then
+  // skipped is not held through the rest of the pull.
+  struct EndReadAhead {
+    ObjectFetcher& fetcher;
+    ~EndReadAhead() { fetcher.EndReadAhead(); }
+  } end_read_ahead{fetcher};
   Applier applier(input, fetcher);
   std::vector<AppliedItem> out(items.size());
   if (Status opened = applier.Open(); !opened.ok()) {

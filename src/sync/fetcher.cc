@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "base/hex.h"
@@ -109,6 +110,45 @@ ObjectFetcher::~ObjectFetcher() {
 void ObjectFetcher::ReadAhead(int requests, std::uint64_t window_bytes) {
   max_requests_ = std::max(0, requests);
   window_bytes_ = window_bytes;
+}
+
+void ObjectFetcher::EndReadAhead() {
+  max_requests_ = 0;
+  order_ = std::vector<OrderEntry>();
+  next_ = 0;
+  prefetched_ = std::unordered_set<ObjectId, IdHash>();
+  for (auto& [id, uses] : uses_) uses.order = kNoOrder;  // places in the order just dropped
+  std::vector<std::thread> workers;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (const Segment& queued : queue_) {
+      --requests_;
+      window_used_ -= SegmentCharge(queued);
+      for (const Covered& c : queued.covered) in_flight_.erase(c.object.id);
+    }
+    queue_.clear();
+    landed_cv_.wait(lock, [&] { return requests_ == 0; });
+    stop_ = true;
+    workers.swap(workers_);
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : workers) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = false;
+  passed_ = 0;
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.ahead) {
+      window_used_ -= ObjectCharge(it->second.bytes.size());
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::uint64_t ObjectFetcher::read_ahead_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return window_used_;
 }
 
 FetchStats ObjectFetcher::stats() const {
@@ -221,8 +261,16 @@ Status ObjectFetcher::ReadSegment(const ObjectLocation& first) {
     segment = PlanSegment(first.blob_id, first.offset, Expected{first.id, first.length}, kNoOrder,
                           kMaxSegmentBytes);
   }
-  HX_ASSIGN_OR_RETURN(Bytes bytes,
-                      store_.GetRange(BlobKey(first.blob_id), {segment.offset, segment.length}));
+  const std::string key = BlobKey(first.blob_id);
+  HX_ASSIGN_OR_RETURN(Bytes bytes, store_.GetRange(key, {segment.offset, segment.length}));
+  // The store's reply is not trusted to be the length asked for (a hub, or
+  // any server behind a store, may send less): the objects are cut from it.
+  if (bytes.size() != segment.length) {
+    return StoreObjectCorrupt(key, "is shorter than the range asked for (" +
+                                       std::to_string(bytes.size()) + " of " +
+                                       std::to_string(segment.length) + " bytes at " +
+                                       std::to_string(segment.offset) + ")");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.requests;
   stats_.bytes += bytes.size();
@@ -268,9 +316,13 @@ std::uint64_t ObjectFetcher::SegmentCharge(const Segment& segment) {
   return segment.length + segment.covered.size() * kAheadObjectCost;
 }
 
+bool ObjectFetcher::WindowFull(std::uint64_t charge) const {
+  return window_used_ > 0 && window_used_ + charge > window_bytes_;
+}
+
 bool ObjectFetcher::Dispatch(Segment segment) {
   const std::uint64_t charge = SegmentCharge(segment);
-  if (window_used_ > 0 && window_used_ + charge > window_bytes_) return false;
+  if (WindowFull(charge)) return false;
   for (const Covered& c : segment.covered) in_flight_.insert(c.object.id);
   window_used_ += charge;
   ++requests_;
@@ -289,6 +341,7 @@ Status ObjectFetcher::Prefetch(const std::vector<ObjectId>& ids) {
   if (max_requests_ <= 0 || ids.empty()) return OkStatus();
   std::vector<ObjectLocation> found;
   for (const ObjectId& id : ids) {
+    if (prefetched_.count(id) != 0) continue;
     if (journal_ != nullptr && journal_->Has(id)) continue;
     HX_ASSIGN_OR_RETURN(std::optional<ObjectLocation> loc, Locate(id));
     if (loc) found.push_back(std::move(*loc));
@@ -298,6 +351,13 @@ Status ObjectFetcher::Prefetch(const std::vector<ObjectId>& ids) {
   });
   std::lock_guard<std::mutex> lock(mu_);
   Segment segment;
+  // Queues the segment unless the window is full; its objects are then
+  // prefetched (and not read again by a later Prefetch).
+  const auto send = [&] {
+    if (WindowFull(SegmentCharge(segment))) return false;
+    for (const Covered& c : segment.covered) prefetched_.insert(c.object.id);
+    return Dispatch(std::exchange(segment, Segment{}));
+  };
   for (const ObjectLocation& loc : found) {
     if (cache_.count(loc.id) != 0 || in_flight_.count(loc.id) != 0) continue;
     const std::uint64_t end = segment.offset + segment.length;
@@ -305,7 +365,7 @@ Status ObjectFetcher::Prefetch(const std::vector<ObjectId>& ids) {
     if (!segment.covered.empty() &&
         (loc.blob_id != segment.blob || loc.offset - end > kMaxGapBytes ||
          loc.offset + loc.length - segment.offset > kAheadSegmentBytes)) {
-      if (!Dispatch(std::exchange(segment, Segment{}))) return OkStatus();
+      if (!send()) return OkStatus();
     }
     if (segment.covered.empty()) {
       segment.blob = loc.blob_id;
@@ -314,7 +374,7 @@ Status ObjectFetcher::Prefetch(const std::vector<ObjectId>& ids) {
     segment.covered.push_back(Covered{loc.offset, Expected{loc.id, loc.length}, kNoOrder});
     segment.length = loc.offset + loc.length - segment.offset;
   }
-  if (!segment.covered.empty()) (void)Dispatch(std::move(segment));
+  if (!segment.covered.empty()) (void)send();
   return OkStatus();
 }
 

@@ -79,6 +79,18 @@ class ObjectFetcher {
   // with that read's error). requests 0: off (the default).
   static constexpr std::uint64_t kAheadSegmentBytes = std::uint64_t{4} << 20;
   void ReadAhead(int requests, std::uint64_t window_bytes);
+  // Ends the read-ahead of a phase (the tree walk, the apply): turns it off
+  // (as requests 0), drops the reads queued, waits for those in flight and
+  // stops the workers, then drops every object read ahead and not fetched
+  // (a caller that fetches one later reads it itself). What a phase read
+  // ahead and never took (an item skipped at the end of the order, a
+  // prefetched subtree not loaded) is then not held, nor counted in the
+  // window, until the fetcher dies. Objects fetched and kept for their next
+  // use stay. ReadAhead may start it again.
+  void EndReadAhead();
+  // The sealed bytes read ahead and not yet fetched, or being read (the
+  // window's use).
+  std::uint64_t read_ahead_bytes() const;
 
   // Keeps every object fetched from now on in `journal`, and takes objects
   // it keeps from there first (null: none). Borrowed: it must outlive the
@@ -98,9 +110,12 @@ class ObjectFetcher {
   // Reads `ids` ahead on the read-ahead workers (with ReadAhead on; else
   // nothing): objects the caller will Fetch soon in an order it cannot
   // declare (a tree's subtrees, loaded depth first), coalesced by pack,
-  // unless cached, being read, kept by the journal or not locatable. Stops
-  // at the window. Like read-ahead, it changes when bytes are read, never
-  // what Fetch returns. Errors: Locate's.
+  // unless cached, being read, kept by the journal, not locatable, or
+  // already prefetched since ReadAhead (one fetched since would otherwise be
+  // read again and held until EndReadAhead: the tree walk loads each tree id
+  // once, however many directories list it). Stops at the window. Like
+  // read-ahead, it changes when bytes are read, never what Fetch returns.
+  // Errors: Locate's.
   Status Prefetch(const std::vector<ObjectId>& ids);
 
   // Declares that object `id` will be needed `uses` more times (enables
@@ -182,6 +197,9 @@ class ObjectFetcher {
   // What a read in flight counts in the window: its bytes and a fixed cost
   // per object it covers.
   static std::uint64_t SegmentCharge(const Segment& segment);
+  // Whether a read of `charge` (SegmentCharge) does not fit the window now (one
+  // always fits an empty window).
+  bool WindowFull(std::uint64_t charge) const;
   // Queues `segment` for a worker unless the window is full (false).
   bool Dispatch(Segment segment);
   void Work();
@@ -218,6 +236,8 @@ class ObjectFetcher {
   std::size_t next_ = 0;
   int max_requests_ = 0;
   std::uint64_t window_bytes_ = 0;
+  // The ids Prefetch read ahead since ReadAhead (cleared by EndReadAhead).
+  std::unordered_set<ObjectId, IdHash> prefetched_;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;    // a read queued, or stopping

@@ -9,16 +9,22 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "chunk/chunk_test_util.h"
+#include "index/index.h"
+#include "repo/pack.h"
 #include "store/store_wrappers.h"
+#include "sync/fetcher.h"
+#include "sync/session.h"
 #include "sync/sync_test_util.h"
 
 namespace hx::testing {
@@ -161,6 +167,176 @@ TEST_F(FetcherReadAheadTest, APullReadsTheSubtreesOfADirectoryInOneRead) {
   // The root, its subtrees (one read), the chunks (coalesced): one read per
   // tree would be 41 and more.
   EXPECT_LE(reads.load(), 6) << pulled->trees_loaded << " trees loaded";
+}
+
+// Answers every ranged read of a pack of at least `from_bytes` with only
+// the first `keep_percent` of the bytes asked for: a hub (or a server
+// behind a store) that sends a short body. The store contract says such a
+// read fails; the fetcher must not count on it.
+class ShortRangeStore final : public StoreWrapper {
+ public:
+  ShortRangeStore(std::unique_ptr<Store> inner, std::uint64_t from_bytes, int keep_percent)
+      : StoreWrapper(std::move(inner)), from_bytes_(from_bytes), keep_percent_(keep_percent) {}
+  Result<Bytes> GetRange(std::string_view key, ByteRange range) override {
+    Result<Bytes> out = StoreWrapper::GetRange(key, range);
+    if (out.ok() && key.starts_with("blobs/") && range.length >= from_bytes_) {
+      out->resize(out->size() * static_cast<std::size_t>(keep_percent_) / 100);
+      out->shrink_to_fit();
+    }
+    return out;
+  }
+
+ private:
+  const std::uint64_t from_bytes_;
+  const int keep_percent_;
+};
+
+// The base entry of `path` in the vault's index (what the last pull
+// recorded).
+Result<Entry> BaseEntry(Session& s, const std::string& path) {
+  HX_ASSIGN_OR_RETURN(EntryMap base, s.index->LoadBase());
+  auto it = base.find(path);
+  if (it == base.end()) return Error(SyncCode::kInternal, Category::kNotFound, path + " not in base");
+  return it->second;
+}
+
+// A short reply is a damaged read of those objects, never bytes past the
+// reply: before, the fetcher cut each object out of the reply by the
+// lengths it had asked for (an empty reply: a read through a null pointer).
+TEST_F(FetcherReadAheadTest, AShortReplyToARangedReadFailsItsObjectInsteadOfReadingPastIt) {
+  a_.Write("note.txt", NoiseBytes(100 << 10, 7));  // one chunk
+  HX_ASSERT_OK(PushThenPull(nullptr));
+  b_.wrap_store = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    return std::make_unique<ShortRangeStore>(std::move(inner), 0, 0);
+  };
+  Result<Session> s = OpenSession(b_.vault(), b_.options(5000));
+  HX_ASSERT_OK(s);
+  Result<Entry> note = BaseEntry(*s, "note.txt");
+  HX_ASSERT_OK(note);
+  ASSERT_EQ(note->chunks.size(), 1u);
+  ObjectFetcher fetcher(*s->store, s->ctx, *s->index);
+  Result<std::vector<std::uint8_t>> got = fetcher.Fetch(ObjectKind::kChunk, note->chunks[0].id);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, SyncCode::kApplyFailed);  // fails the items that need it
+  EXPECT_EQ(got.error().category, Category::kCorrupt);
+  EXPECT_NE(got.error().message.find("shorter than the range asked for"), std::string::npos)
+      << got.error().message;
+}
+
+// The same in a whole pull, where the chunks are read ahead: a short
+// read-ahead is forgotten, the Fetch that needs the object reads it itself
+// and must fail the item (not write what lay past the reply).
+TEST_F(FetcherReadAheadTest, APullThroughShortRepliesFailsTheItemsItCannotRead) {
+  a_.Write("big.bin", NoiseBytes(1 << 20, 11));
+  a_.Write("small.txt", "small");
+  HX_ASSERT_OK(a_.Push(3000));
+  // The trees (small) read whole; the big file's chunks cut in half.
+  b_.wrap_store = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+    return std::make_unique<ShortRangeStore>(std::move(inner), 64 << 10, 50);
+  };
+  Result<PullReport> pulled = b_.Pull(4000);
+  HX_ASSERT_OK(pulled);
+  ASSERT_TRUE(pulled->error.has_value());
+  EXPECT_EQ(pulled->error->code, SyncCode::kApplyFailed);
+  bool big_failed = false;
+  for (const PullItem& item : pulled->items) {
+    if (item.path != "big.bin") continue;
+    big_failed = item.status == "failed";
+    ASSERT_TRUE(item.error.has_value());
+    EXPECT_NE(item.error->message.find("shorter than the range asked for"), std::string::npos)
+        << item.error->message;
+  }
+  EXPECT_TRUE(big_failed);
+  EXPECT_FALSE(b_.Exists("big.bin"));
+}
+
+// Records every ranged read of a pack: (key, offset, length).
+class RangeRecordingStore final : public StoreWrapper {
+ public:
+  using Read = std::tuple<std::string, std::uint64_t, std::uint64_t>;
+  struct Log {
+    std::mutex mu;
+    std::vector<Read> reads;
+  };
+  RangeRecordingStore(std::unique_ptr<Store> inner, Log& log)
+      : StoreWrapper(std::move(inner)), log_(log) {}
+  Result<Bytes> GetRange(std::string_view key, ByteRange range) override {
+    if (key.starts_with("blobs/")) {
+      std::lock_guard<std::mutex> lock(log_.mu);
+      log_.reads.emplace_back(std::string(key), range.offset, range.length);
+    }
+    return StoreWrapper::GetRange(key, range);
+  }
+
+ private:
+  Log& log_;
+};
+
+// A tree many directories list (here an empty subdirectory in each: every
+// empty directory has the same tree) is loaded once and read once. Before, every Prefetch of it after its
+// load read it again (nothing would take it: the walk lists it from what it
+// already loaded) and held it, counted in the read-ahead window, to the
+// end of the pull.
+TEST_F(FetcherReadAheadTest, ATreeThatManyDirectoriesListIsReadOnce) {
+  for (int i = 0; i < 20; ++i) {
+    const std::string dir = "d" + std::to_string(i);
+    a_.Write(dir + "/f.txt", "file " + std::to_string(i));
+    std::filesystem::create_directories(a_.vault() / dir / "same");
+  }
+  RangeRecordingStore::Log log;
+  Result<PullReport> pulled =
+      PushThenPull([&log](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
+        return std::make_unique<RangeRecordingStore>(std::move(inner), log);
+      });
+  HX_ASSERT_OK(pulled);
+  b_.wrap_store = nullptr;
+  Result<Session> s = OpenSession(b_.vault(), b_.options(5000));
+  HX_ASSERT_OK(s);
+  Result<TreeIdMap> trees = s->index->LoadBaseTrees();
+  HX_ASSERT_OK(trees);
+  ASSERT_EQ(trees->at("d0/same"), trees->at("d19/same"));
+  Result<std::optional<ObjectLocation>> same = s->index->FindObject(trees->at("d0/same"));
+  HX_ASSERT_OK(same);
+  ASSERT_TRUE(same->has_value());
+  const ObjectLocation& at = **same;
+  // A read of that tree (alone, or first of a read) starts at its offset.
+  int reads = 0;
+  for (const auto& [key, offset, length] : log.reads) {
+    if (key == BlobKey(at.blob_id) && offset == at.offset) ++reads;
+  }
+  EXPECT_EQ(reads, 1) << log.reads.size() << " reads in all";
+}
+
+// EndReadAhead: what was read ahead and not fetched is dropped (not held
+// to the fetcher's end), and the fetcher still fetches it, reading it
+// itself.
+TEST_F(FetcherReadAheadTest, EndingTheReadAheadDropsWhatWasReadAheadAndNotFetched) {
+  for (int i = 0; i < 8; ++i) a_.Write("f" + std::to_string(i) + ".bin", NoiseBytes(100 << 10, 20 + i));
+  HX_ASSERT_OK(PushThenPull(nullptr));
+  Result<Session> s = OpenSession(b_.vault(), b_.options(5000));
+  HX_ASSERT_OK(s);
+  std::vector<ObjectId> chunks;
+  for (int i = 0; i < 8; ++i) {
+    Result<Entry> entry = BaseEntry(*s, "f" + std::to_string(i) + ".bin");
+    HX_ASSERT_OK(entry);
+    ASSERT_EQ(entry->chunks.size(), 1u);
+    chunks.push_back(entry->chunks[0].id);
+  }
+  ObjectFetcher fetcher(*s->store, s->ctx, *s->index);
+  fetcher.ReadAhead(6, std::uint64_t{32} << 20);
+  for (const ObjectId& id : chunks) HX_ASSERT_OK(fetcher.Expect(id));
+  HX_ASSERT_OK(fetcher.Fetch(ObjectKind::kChunk, chunks[0]));
+  // The other seven were read with the first (or are being read).
+  EXPECT_GT(fetcher.read_ahead_bytes(), 7u * (100u << 10));
+  fetcher.EndReadAhead();
+  EXPECT_EQ(fetcher.read_ahead_bytes(), 0u);
+  const std::uint64_t requests = fetcher.stats().requests;
+  Result<std::vector<std::uint8_t>> fifth = fetcher.Fetch(ObjectKind::kChunk, chunks[5]);
+  HX_ASSERT_OK(fifth);
+  const std::string want = NoiseBytes(100 << 10, 25);
+  EXPECT_EQ(std::string(fifth->begin(), fifth->end()), want);
+  EXPECT_EQ(fetcher.stats().requests, requests + 1);  // dropped: read again
+  EXPECT_EQ(fetcher.read_ahead_bytes(), 0u);          // and the read-ahead stays off
 }
 
 }  // namespace

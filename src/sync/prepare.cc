@@ -241,6 +241,9 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
   };
   HX_ASSIGN_OR_RETURN(p.remote,
                       FlattenTreesDiff(snapshot.root, load, p.base.entries, p.base.tree_ids));
+  // The walk is done: what it read ahead and did not load is not held
+  // through the rest of the pull (the apply starts its own read-ahead).
+  fetcher.EndReadAhead();
   for (const auto& [dir, id] : p.remote.tree_ids) {
     if (damaged.count(id) != 0) p.damaged_dirs.push_back(dir);
   }
