@@ -416,6 +416,32 @@ TEST(MemoryBudget, ALeaseAloneAlwaysFitsOthersOnlyWithinTheLimitAndBytesComeBack
   lease.reset();
 }
 
+TEST(HubStoreClient, ARangedReadAnsweredShortIsCorruptNotBelieved) {
+  // A hub is another party: one that answers a ranged read with fewer bytes
+  // than asked (a well-formed reply, not a cut connection) must not hand the
+  // caller a short buffer it would cut objects out of.
+  auto router = std::make_shared<Router>();
+  router->Handle("GET", "/v1/", [](const HubRequest&) {
+    HubResponse short_reply;
+    short_reply.content_type = "application/octet-stream";
+    short_reply.body = "abc";
+    return short_reply;
+  });
+  const std::unique_ptr<HubServer> server = StartServerOrDie(router, {});
+  const Result<Target> target = ParseTargetUri("hx://" + server->address() + "/v", {}, "/");
+  ASSERT_TRUE(target.ok()) << target.error().ToShortString();
+  Result<std::unique_ptr<Store>> store = MakeHubStore(*target, {});
+  ASSERT_TRUE(store.ok());
+  const Result<Bytes> got = (*store)->GetRange("blobs/ab/cd/x", ByteRange{4, 10});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().category, Category::kCorrupt);
+  EXPECT_THAT(got.error().message, HasSubstr("shorter than the range asked for (3 of 10"));
+  // The whole reply it asked for is taken as it is.
+  const Result<Bytes> whole = (*store)->GetRange("blobs/ab/cd/x", ByteRange{4, 3});
+  ASSERT_TRUE(whole.ok()) << whole.error().ToShortString();
+  EXPECT_EQ(*whole, ToBytes("abc"));
+}
+
 TEST(HubServerBounds, AHandlerThatThrowsIsAnswered500WithKcSyncInternalAndTheHubLivesOn) {
   auto router = std::make_shared<Router>();
   router->Handle("GET", "/throw",

@@ -60,6 +60,14 @@ class HubStore final : public Store {
                                  "&length=" + std::to_string(range.length),
                              {}, range.length));
     if (response.status != 200) return ErrorOf(response, key);
+    // The Store contract: a range is read whole or fails. A hub (another
+    // party) that answers with fewer bytes than asked is not believed.
+    if (response.body.size() != range.length) {
+      return StoreObjectCorrupt(key, "is shorter than the range asked for (" +
+                                         std::to_string(response.body.size()) + " of " +
+                                         std::to_string(range.length) + " bytes at " +
+                                         std::to_string(range.offset) + ")");
+    }
     return std::move(response.body);
   }
 
