@@ -22,6 +22,7 @@
 # wiped at start). `sync` runs before every timed command, so no tool pays for another's writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/timing.sh
 repo=$(pwd)
 corpus=B scale=1 runs=2 fsync_runs="" pct_runs="" perf=0 hx_before="" out="$repo/build/bench/pull"
 while [[ $# -gt 0 ]]; do
@@ -61,17 +62,11 @@ log() { printf '%s\n' "$*" >&2; }
 timed() {  # timed PHASE TOOL RUN CMD...
   local phase=$1 tool=$2 run=$3
   shift 3
-  sync
-  local t0 t1 e u s m
-  t0=$(date +%s%N)
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>&1 || {
-    tail -n 20 "$work/out" >&2; log "FAILED: $*"; exit 1; }
-  t1=$(date +%s%N)
-  read -r e u s m < <(tail -n 1 "$work/time")
-  local wall
-  wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$tool" "$run" "$wall" "$u" "$s" "$m" >>"$raw"
-  log "  $phase $tool run $run: $wall s wall, $u user, $s sys, $((m / 1024)) MiB"
+  run_timed "$work/cmd" "$@" || {
+    tail -n 20 "$work/cmd.out" "$work/cmd.err" >&2; log "FAILED: $*"; exit 1; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$tool" "$run" "$timed_wall" "$timed_user" \
+    "$timed_sys" "$timed_rss" >>"$raw"
+  log "  $phase $tool run $run: $timed_wall s wall, $timed_user user, $timed_sys sys, $((timed_rss / 1024)) MiB"
 }
 
 src="$work/$cname/src"

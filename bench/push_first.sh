@@ -16,6 +16,7 @@
 # command, so no tool pays for another's writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/timing.sh
 repo=$(pwd)
 runs=3 scale=1 perf=0 hx_before="" out="$repo/build/bench/push_first"
 while [[ $# -gt 0 ]]; do
@@ -55,16 +56,11 @@ tools=(hx rsync)
 timed() {  # timed TOOL RUN CMD...
   local tool=$1 run=$2
   shift 2
-  sync
-  local t0 t1 e u s m wall
-  t0=$(date +%s%N)
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>&1 || {
-    tail -n 20 "$work/out" >&2; log "FAILED: $*"; exit 1; }
-  t1=$(date +%s%N)
-  read -r e u s m < <(tail -n 1 "$work/time")
-  wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$run" "$wall" "$u" "$s" "$m" >>"$raw"
-  log "  first push $tool run $run: $wall s wall, $u user, $s sys, $((m / 1024)) MiB"
+  run_timed "$work/cmd" "$@" || {
+    tail -n 20 "$work/cmd.out" "$work/cmd.err" >&2; log "FAILED: $*"; exit 1; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$run" "$timed_wall" "$timed_user" "$timed_sys" \
+    "$timed_rss" >>"$raw"
+  log "  first push $tool run $run: $timed_wall s wall, $timed_user user, $timed_sys sys, $((timed_rss / 1024)) MiB"
 }
 
 # Each hx run: the corpus is the vault itself (hx sync init writes only .hx/ into it), pushed into a

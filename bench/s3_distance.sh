@@ -25,6 +25,7 @@
 # its 1% pull restores every file again, which is what it costs a restic user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/timing.sh
 repo=$(pwd)
 
 latency_ms=30 jitter_ms=0 rate_mbit=100 scale=1 seed=1 keep=0 tools="hx,rclone,restic" out=""
@@ -138,22 +139,17 @@ printf 'tool\tphase\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\tby_method\tbyt
 measure() {
   local tool=$1 phase=$2 dir=$3
   shift 3
-  local logbase="$logs/$tool.$phase" t0 t1 rc=0 load
+  local logbase="$logs/$tool.$phase" rc=0 load
   curl -fsS -X POST "$endpoint/__hxproxy/reset" >/dev/null
-  sync
   load=$(cut -d' ' -f1 /proc/loadavg)
-  t0=$(date +%s%N)
-  (cd "$dir" && exec /usr/bin/time -f '%e %U %S %M' -o "$logbase.time" "$@") >"$logbase.out" 2>"$logbase.err" || rc=$?
-  t1=$(date +%s%N)
+  run_timed "$logbase" env -C "$dir" "$@" || rc=$?
   if [[ $rc -ne 0 ]]; then
     log "FAILED (exit $rc): $tool $phase: (cd $dir && $*)"
     tail -n 20 "$logbase.err" "$logbase.out" >&2
     die "a measured command failed; logs in $logs"
   fi
   curl -fsS "$endpoint/__hxproxy/counts" >"$logbase.counts"
-  local e u s m wall counts
-  read -r e u s m < <(tail -n 1 "$logbase.time")
-  wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')")
+  local u=$timed_user s=$timed_sys m=$timed_rss wall=$timed_wall counts
   counts=$(python3 -c "
 import json
 c = json.load(open('$logbase.counts'))

@@ -1,6 +1,8 @@
 #include "repo/pack.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <set>
 
 #include "base/hex.h"
@@ -46,7 +48,16 @@ Error CorruptPack(std::string_view blob_id, std::string message) {
   return error;
 }
 
-std::string IdKey(const ObjectId& id) { return std::string(id.begin(), id.end()); }
+// The slot of `id` in a table of `mask` + 1 slots: a mix of all its bytes
+// (ids are keyed hashes, but a caller may pack any ids: tests do).
+std::size_t SlotOf(const ObjectId& id, std::size_t mask) {
+  std::uint64_t words[4];
+  std::memcpy(words, id.data(), sizeof(words));
+  std::uint64_t h = words[0] ^ std::rotl(words[1], 17) ^ std::rotl(words[2], 31) ^
+                    std::rotl(words[3], 47);
+  h *= 0x9E3779B97F4A7C15ull;
+  return static_cast<std::size_t>(h ^ (h >> 32)) & mask;
+}
 
 }  // namespace
 
@@ -55,21 +66,42 @@ PackWriter::PackWriter(const VaultContext& context, PackOptions options)
 
 Result<bool> PackWriter::Add(ObjectKind kind, const ObjectId& id,
                              std::span<const std::uint8_t> plaintext) {
-  if (ids_.count(IdKey(id)) != 0) return false;
+  if (Contains(id)) return false;
   HX_ASSIGN_OR_RETURN(std::vector<std::uint8_t> sealed,
                       SealObject(*context_, kind, id, plaintext, options_.zstd_level));
   return AddSealed(kind, id, sealed, plaintext.size());
 }
 
+bool PackWriter::Contains(const ObjectId& id) const {
+  if (slots_.empty()) return false;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = SlotOf(id, mask); slots_[i] != 0; i = (i + 1) & mask) {
+    if (records_[slots_[i] - 1].id == id) return true;
+  }
+  return false;
+}
+
+void PackWriter::InsertLast() {
+  auto place = [this](std::size_t record) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = SlotOf(records_[record].id, mask);
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(record + 1);
+  };
+  if (2 * records_.size() > slots_.size()) {
+    // At most half full: grown (and every record placed again) by doubling.
+    std::size_t size = std::max<std::size_t>(slots_.size(), 64);
+    while (2 * records_.size() > size) size *= 2;
+    slots_.assign(size, 0);
+    for (std::size_t r = 0; r < records_.size(); ++r) place(r);
+    return;
+  }
+  place(records_.size() - 1);
+}
+
 bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
                            std::span<const std::uint8_t> sealed, std::uint64_t raw_length) {
-  if (ids_.count(IdKey(id)) != 0) return false;
-  ObjectLocation location;
-  location.id = id;
-  location.kind = kind;
-  location.offset = bytes_.size();
-  location.length = sealed.size();
-  location.raw_length = raw_length;
+  if (Contains(id)) return false;
   if (bytes_.empty()) {
     // The whole pack in one allocation: grown by doubling, the buffer would
     // end up to twice the pack, and held that way while the pack uploads.
@@ -77,14 +109,14 @@ bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
     const std::uint64_t objects = std::max<std::uint64_t>(options_.target_size, sealed.size());
     bytes_.reserve(static_cast<std::size_t>(objects + objects / 32));
   }
+  records_.push_back({id, bytes_.size(), sealed.size(), raw_length, kind});
   bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
-  locations_.push_back(location);
-  ids_.insert(IdKey(id));
+  InsertLast();
   return true;
 }
 
 std::uint64_t PackWriter::BlobSizeWith(std::uint64_t sealed_size) const {
-  const std::uint64_t records = locations_.size() + 1;
+  const std::uint64_t records = records_.size() + 1;
   return size() + sealed_size + kPackIndexHeaderSize + records * kPackIndexRecordSize +
          kAeadOverhead + kPackTrailerSize;
 }
@@ -99,40 +131,56 @@ bool PackWriter::HasRoomFor(std::uint64_t plaintext_size) const {
 }
 
 void PackWriter::Reuse(std::vector<std::uint8_t> buffer) {
-  if (!bytes_.empty() || !locations_.empty()) return;
+  if (!bytes_.empty() || !records_.empty()) return;
   buffer.clear();
   bytes_ = std::move(buffer);
 }
 
 FinishedPack PackWriter::Finish() {
+  // Each step frees what the next does not need: the id table and the
+  // records once encoded as the index, the seal once in the blob; the
+  // locations are read back from the index's plaintext (never beside the
+  // records: ~8 MB less at 100,000 objects).
+  slots_ = std::vector<std::uint32_t>();
+  const std::size_t count = records_.size();
   std::vector<std::uint8_t> index;
-  index.reserve(8 + locations_.size() * kPackIndexRecordSize);
+  index.reserve(kPackIndexHeaderSize + count * kPackIndexRecordSize);
   AppendMagic(index, kPackIndexMagic);
-  AppendLe32(index, static_cast<std::uint32_t>(locations_.size()));
-  for (const ObjectLocation& location : locations_) {
-    index.push_back(static_cast<std::uint8_t>(location.kind));
-    index.insert(index.end(), location.id.begin(), location.id.end());
-    AppendLe64(index, location.offset);
-    AppendLe64(index, location.length);
-    AppendLe64(index, location.raw_length);
+  AppendLe32(index, static_cast<std::uint32_t>(count));
+  for (const Record& record : records_) {
+    index.push_back(static_cast<std::uint8_t>(record.kind));
+    index.insert(index.end(), record.id.begin(), record.id.end());
+    AppendLe64(index, record.offset);
+    AppendLe64(index, record.length);
+    AppendLe64(index, record.raw_length);
   }
-  const std::vector<std::uint8_t> sealed_index = AeadSealSynthetic(
-      context_->keys.content, context_->keys.nonce, PackIndexAssociatedData(*context_), index);
+  records_ = std::vector<Record>();
 
   FinishedPack pack;
   pack.bytes = std::move(bytes_);
-  // Exactly once more if the index did not fit the slack reserved above.
-  pack.bytes.reserve(pack.bytes.size() + sealed_index.size() + kPackTrailerSize);
-  pack.bytes.insert(pack.bytes.end(), sealed_index.begin(), sealed_index.end());
-  AppendLe32(pack.bytes, static_cast<std::uint32_t>(sealed_index.size()));
+  bytes_ = std::vector<std::uint8_t>();
+  {
+    const std::vector<std::uint8_t> sealed_index = AeadSealSynthetic(
+        context_->keys.content, context_->keys.nonce, PackIndexAssociatedData(*context_), index);
+    // Exactly once more if the index did not fit the slack reserved above.
+    pack.bytes.reserve(pack.bytes.size() + sealed_index.size() + kPackTrailerSize);
+    pack.bytes.insert(pack.bytes.end(), sealed_index.begin(), sealed_index.end());
+    AppendLe32(pack.bytes, static_cast<std::uint32_t>(sealed_index.size()));
+  }
   AppendMagic(pack.bytes, kPackMagic);
   pack.blob_id = ComputeBlobId(pack.bytes);
-  pack.locations = std::move(locations_);
-  for (ObjectLocation& location : pack.locations) location.blob_id = pack.blob_id;
-
-  bytes_ = {};
-  locations_ = {};
-  ids_.clear();
+  pack.locations.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::span<const std::uint8_t> record(
+        index.data() + kPackIndexHeaderSize + i * kPackIndexRecordSize, kPackIndexRecordSize);
+    ObjectLocation& location = pack.locations.emplace_back();
+    location.kind = static_cast<ObjectKind>(record[0]);
+    std::copy_n(record.begin() + 1, location.id.size(), location.id.begin());
+    location.blob_id = pack.blob_id;
+    location.offset = ReadLe(record.subspan(33, 8));
+    location.length = ReadLe(record.subspan(41, 8));
+    location.raw_length = ReadLe(record.subspan(49, 8));
+  }
   return pack;
 }
 

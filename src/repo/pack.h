@@ -21,7 +21,10 @@
 //
 // Memory: a PackWriter holds its pack in memory, i.e. up to the target size
 // plus one object. Objects are at most the chunker's max_size (4 MiB by
-// default, 64 MiB at most: kMaxObjectSize), so this stays bounded.
+// default, 64 MiB at most: kMaxObjectSize), so this stays bounded. Per
+// object it keeps a 64-byte record and a 4-byte slot of its id table (no
+// string, no node); Finish builds the locations once, at their exact count
+// (a pack of 100,000 tiny objects: ~7 MB while filling instead of ~22 MB).
 //
 // Thread-safety: a PackWriter is used by one thread at a time; the free
 // functions are thread-safe.
@@ -32,7 +35,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "base/error.h"
@@ -110,10 +112,10 @@ class PackWriter {
   std::uint64_t BlobSizeWith(std::uint64_t sealed_size) const;
   // Whether the pack has reached the target size.
   bool Full() const { return size() >= options_.target_size; }
-  bool empty() const { return locations_.empty(); }
+  bool empty() const { return records_.empty(); }
   // Sealed object bytes so far (the blob will add the index and trailer).
   std::uint64_t size() const { return bytes_.size(); }
-  std::size_t object_count() const { return locations_.size(); }
+  std::size_t object_count() const { return records_.size(); }
 
   // Gives the writer a buffer to fill with its next pack instead of a fresh
   // allocation: a finished pack's bytes, back from their upload, whose pages
@@ -128,11 +130,26 @@ class PackWriter {
   FinishedPack Finish();
 
  private:
+  // One object of the pack being filled: its index record, unencoded.
+  struct Record {
+    ObjectId id;
+    std::uint64_t offset;
+    std::uint64_t length;
+    std::uint64_t raw_length;
+    ObjectKind kind;
+  };
+  // Whether an object with `id` is in the pack; else, with `insert`, notes
+  // that records_.back() is (called after it is appended).
+  bool Contains(const ObjectId& id) const;
+  void InsertLast();
+
   const VaultContext* context_;
   PackOptions options_;
   std::vector<std::uint8_t> bytes_;
-  std::vector<ObjectLocation> locations_;
-  std::unordered_set<std::string> ids_;  // raw id bytes of the objects in the pack
+  std::vector<Record> records_;
+  // The ids in the pack: an open-addressed table (linear probing, at most
+  // half full) of 1 + the index of their record; 0 is a free slot.
+  std::vector<std::uint32_t> slots_;
 };
 
 // "blobs/<aa>/<bb>/<blob_id>". Precondition: IsValidBlobId(blob_id).

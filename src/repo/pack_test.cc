@@ -121,6 +121,41 @@ TEST(PackWriterTest, AnIdAppearsOncePerPack) {
   EXPECT_EQ(first.bytes, second.bytes);
 }
 
+// The writer's id table (open addressing, grown as the pack fills): ids
+// that differ only in their last bytes, thousands of them, each refused when
+// repeated and listed once, in order, by the index.
+TEST(PackWriterTest, AnIdAppearsOncePerPackAmongThousandsThatShareAllButTheirLastBytes) {
+  const VaultContext context = TestContext(0);
+  PackWriter writer(context);
+  const Bytes sealed(kSealedObjectOverhead, 0x5a);
+  constexpr int kCount = 3000;
+  auto id_of = [](int i) {
+    ObjectId id{};
+    id[30] = static_cast<std::uint8_t>(i >> 8);
+    id[31] = static_cast<std::uint8_t>(i);
+    return id;
+  };
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(writer.AddSealed(ObjectKind::kChunk, id_of(i), sealed, 1)) << i;
+  }
+  for (int i = kCount - 1; i >= 0; --i) {
+    ASSERT_FALSE(writer.AddSealed(ObjectKind::kChunk, id_of(i), sealed, 1)) << i;
+  }
+  EXPECT_EQ(writer.object_count(), static_cast<std::size_t>(kCount));
+  const FinishedPack pack = writer.Finish();
+  ASSERT_EQ(pack.locations.size(), static_cast<std::size_t>(kCount));
+  Result<std::vector<ObjectLocation>> index = ReadPackIndex(context, pack.blob_id, pack.bytes);
+  ASSERT_TRUE(index.ok()) << index.error().ToShortString();
+  EXPECT_EQ(*index, pack.locations);
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(pack.locations[i].id, id_of(i));
+    EXPECT_EQ(pack.locations[i].offset, static_cast<std::uint64_t>(i) * sealed.size());
+    EXPECT_EQ(pack.locations[i].blob_id, pack.blob_id);
+  }
+  // The next pack starts with an empty table.
+  EXPECT_TRUE(writer.AddSealed(ObjectKind::kChunk, id_of(0), sealed, 1));
+}
+
 TEST(PackWriterTest, PacksStayBelowTheTargetUnlessOneObjectIsBigger) {
   const VaultContext context = TestContext(0);
   PackOptions options;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <thread>
 
 #include "base/hex.h"
@@ -60,6 +61,12 @@ ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& ind
   if (packs.ok()) {
     for (UnpublishedPack& pack : *packs) unpublished_.emplace(std::move(pack.blob_id), pack.size);
   }
+}
+
+Status ObjectUploader::CheckNotFlushed() const {
+  if (!flushed_) return OkStatus();
+  return Error(SyncCode::kInternal, Category::kInternal,
+               "uploader: an object was added after Flush ended the packing");
 }
 
 Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
@@ -125,6 +132,7 @@ constexpr std::size_t kMaxBatchChunks = 4096;
 Status ObjectUploader::AddFileChunks(
     const std::filesystem::path& vault,
     const std::vector<const EntryMap::value_type*>& files) {
+  HX_RETURN_IF_ERROR(CheckNotFlushed());
   // Sized once (an upper bound: a chunk the store has is no task), not
   // grown by doubling: at 100,000 new files the tasks are ~6 MB.
   std::size_t chunks = 0;
@@ -215,6 +223,7 @@ Status ObjectUploader::AddFileChunks(
 
 Status ObjectUploader::Add(ObjectKind kind, const ObjectId& id,
                            std::span<const std::uint8_t> plaintext) {
+  HX_RETURN_IF_ERROR(CheckNotFlushed());
   HX_ASSIGN_OR_RETURN(const bool fresh, IsNew(id));
   if (!fresh) return OkStatus();
   HX_ASSIGN_OR_RETURN(std::vector<std::uint8_t> sealed,
@@ -235,12 +244,21 @@ Status ObjectUploader::Append(Pending pending) {
 }
 
 Status ObjectUploader::Flush() {
+  flushed_ = true;
+  // Nothing more is packed: the ids handled go now, before the last pack is
+  // finished and before the records' index writes.
+  seen_ = std::unordered_set<ObjectId, IdHash>();
   Status last = writer_.empty() ? OkStatus() : Upload(writer_.Finish());
   // Wait for all, so that none is still writing when the push goes on (or
   // gives up); record each that succeeded; report the oldest failure.
   Status first = OkStatus();
   while (!uploads_.empty()) {
     Status done = uploads_.front().done.get();
+    {
+      // The buffer the upload gave back is not needed any more.
+      std::lock_guard<std::mutex> lock(spare_mu_);
+      spare_ = std::vector<std::vector<std::uint8_t>>();
+    }
     if (done.ok()) Record(uploads_.front());
     uploads_.pop_front();
     if (first.ok() && !done.ok()) first = std::move(done);
@@ -265,9 +283,12 @@ Status ObjectUploader::Harvest(std::size_t keep) {
 }
 
 void ObjectUploader::Record(const InFlight& upload) {
+  // (added_ taken meanwhile: nothing to record; a rerun uploads it again.)
+  if (upload.first + upload.count > added_.size()) return;
   Result<Index::Transaction> txn = index_.Begin();
   if (!txn.ok()) return;
-  if (!txn->AddUnpublishedPack(upload.pack, upload.locations).ok()) return;
+  const std::span<const ObjectLocation> locations(added_.data() + upload.first, upload.count);
+  if (!txn->AddUnpublishedPack(upload.pack, locations).ok()) return;
   if (!txn->Commit().ok()) return;
   if (options_.checkpoint) options_.checkpoint("push.pack_stored");
 }
@@ -282,14 +303,21 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   // fails the push, so listing a pack before it is stored is safe.
   ++stats_.blobs;
   stats_.bytes += pack.bytes.size();
-  added_.insert(added_.end(), pack.locations.begin(), pack.locations.end());
   // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
-  // (The locations move to the record, the bytes to the upload: two lists
-  // of the pack's locations at most, this one and added_.)
+  // (The locations move to added_, where the record finds them; the bytes
+  // to the upload: one list of the pack's locations.)
   InFlight upload;
   upload.pack = {pack.blob_id, pack.bytes.size()};
-  upload.locations = std::move(pack.locations);
+  upload.first = added_.size();
+  upload.count = pack.locations.size();
+  if (added_.empty()) {
+    added_ = std::move(pack.locations);
+  } else {
+    added_.insert(added_.end(), std::make_move_iterator(pack.locations.begin()),
+                  std::make_move_iterator(pack.locations.end()));
+    pack.locations = std::vector<ObjectLocation>();
+  }
   upload.done = std::async(std::launch::async, [this, key = BlobKey(pack.blob_id),
                                                 bytes = std::move(pack.bytes)]() mutable {
     Status put = store_.Put(key, bytes);

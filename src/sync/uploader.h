@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -115,6 +116,10 @@ class ObjectUploader {
 
   // Uploads the last, partial pack and waits for every upload; the first
   // failed upload's error (an earlier one may also surface from Add).
+  // Flush ends the packing: the pack buffers kept for reuse and the ids
+  // handled are freed (a push's snapshot and commit come after it: ~23 MB
+  // less at its peak with 100,000 new objects), and AddFileChunks or Add
+  // after it fail with KC_SYNC_INTERNAL.
   Status Flush();
 
   // The locations of every object packed by this push.
@@ -144,11 +149,14 @@ class ObjectUploader {
   // object that only abandoned snapshots located is packed again, never
   // skipped because this device once uploaded it.
   Result<bool> IsNew(const ObjectId& id);
-  // An upload under way and what recording it takes.
+  // An upload under way and what recording it takes: its locations are
+  // added_[first, first + count) (not a copy: ~16 MB for a pack of 100,000
+  // tiny objects).
   struct InFlight {
     std::future<Status> done;
     UnpublishedPack pack;
-    std::vector<ObjectLocation> locations;
+    std::size_t first = 0;
+    std::size_t count = 0;
   };
   Status Append(Pending pending);
   Status Upload(FinishedPack pack);
@@ -178,6 +186,8 @@ class ObjectUploader {
   // The ids handled by this push (as arrays, not strings: ~50 bytes less
   // each, 5 MB at 100,000 new objects).
   std::unordered_set<ObjectId, IdHash> seen_;
+  bool flushed_ = false;  // Flush ran: no more packing
+  Status CheckNotFlushed() const;
   std::set<std::string> known_packs_;      // packs of objects skipped as known
   std::vector<ObjectLocation> added_;
   UploadStats stats_;

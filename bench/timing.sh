@@ -1,0 +1,19 @@
+# Sourced by the bench scripts (push_first.sh, pull.sh, s3_distance.sh): one timed command.
+#   run_timed PREFIX CMD...
+# runs `sync` (so that no earlier command's writeback is charged to CMD), then CMD under
+# /usr/bin/time with its stdout in PREFIX.out, its stderr in PREFIX.err and time's record in
+# PREFIX.time, and sets timed_wall (seconds, 3 decimals, from the wall clock around the command),
+# timed_user and timed_sys (CPU seconds) and timed_rss (peak RSS, KiB). Returns CMD's exit status.
+# (To run CMD elsewhere: run_timed PREFIX env -C DIR CMD...; env execs CMD, so time measures it.)
+run_timed() {
+  local prefix=$1 t0 t1 rc=0 elapsed
+  shift
+  sync
+  t0=$(date +%s%N)
+  /usr/bin/time -f '%e %U %S %M' -o "$prefix.time" "$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+  t1=$(date +%s%N)
+  # (A failed command's record starts with a line of its own: the figures are the last line.)
+  read -r elapsed timed_user timed_sys timed_rss < <(tail -n 1 "$prefix.time")
+  timed_wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')")
+  return $rc
+}
