@@ -230,7 +230,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     parser_->body_limit(limit);  // a chunked body is held to it as it comes
     body_lease_ = server_.bodies.TryAcquire(length.value_or(0));
     if (!body_lease_) return RefuseOverBudget();
-    body_start_ = std::chrono::steady_clock::now();
+    // The body's deadlines are beast's steady-clock timers: the start is
+    // taken from the server's Clock, whose Monotonic() is that clock.
+    body_start_ = ClockOrReal(server_.options.clock).Monotonic();
     ReadBody();
   }
 
@@ -424,7 +426,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<MemoryBudget::Lease> body_lease_;
   std::optional<MemoryBudget::Lease> reply_lease_;
-  std::chrono::steady_clock::time_point body_start_;
+  Clock::MonoTime body_start_;
   std::shared_ptr<http::response<http::string_body>> reply_;
   std::shared_ptr<ResponseStream> stream_body_;
   std::string piece_;

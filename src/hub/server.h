@@ -61,7 +61,9 @@ struct ServerOptions {
   // Each network wait: the base, plus the bytes at min_rate.
   std::int64_t io_timeout_ms = 60'000;
   std::uint64_t min_rate = 64 * 1024;
-  // Times the requests for the latency histogram (null: the real clock);
+  // Times the requests for the latency histogram and starts the body
+  // deadlines (null: the real clock; Monotonic() must be the steady clock
+  // that the network timers run on);
   // must outlive the server.
   Clock* clock = nullptr;
   // Sees every reply (method, path, route prefix, reply) before it is
