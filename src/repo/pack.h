@@ -138,9 +138,9 @@ class PackWriter {
     std::uint64_t raw_length;
     ObjectKind kind;
   };
-  // Whether an object with `id` is in the pack; else, with `insert`, notes
-  // that records_.back() is (called after it is appended).
+  // Whether an object with `id` is in the pack.
   bool Contains(const ObjectId& id) const;
+  // Enters records_.back() (just appended) in the id table, growing it.
   void InsertLast();
 
   const VaultContext* context_;
