@@ -17,18 +17,15 @@
 #include <thread>
 #include <vector>
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/process_test_util.h"
 #include "base/temp_dir_test_util.h"
 #include "hub/testing/hub_process.h"
+#include "hub/testing/raw_http_test_util.h"
 #include "os/env.h"
 #include "os/real_clock.h"
 #include "store/hub/device_credential.h"
@@ -40,71 +37,18 @@ namespace fs = std::filesystem;
 using hx::testing::ProcessRun;
 using hx::testing::RunProcess;
 using hx::testing::TempDir;
+using testing::BodyOf;
 using testing::HubProcess;
 using testing::HxBinary;
+using testing::RawConnection;
+using testing::StatusOf;
 
 constexpr auto kDeadline = std::chrono::seconds(60);
-
-// One connection to the hub; reads what comes as it comes.
-class RawConnection {
- public:
-  RawConnection(int port, const std::string& request) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    if (connected_)
-      connected_ = send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
-                   static_cast<ssize_t>(request.size());
-  }
-  ~RawConnection() { close(fd_); }
-
-  // Reads until `done(received)` holds or the peer closes or the deadline
-  // passes; whether `done` held.
-  bool ReadUntil(const std::function<bool(const std::string&)>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    while (!done(received_)) {
-      if (closed_ || std::chrono::steady_clock::now() >= deadline) return false;
-      pollfd pfd{fd_, POLLIN, 0};
-      if (poll(&pfd, 1, 200) <= 0) continue;
-      char buffer[4096];
-      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) {
-        closed_ = true;
-        continue;
-      }
-      received_.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  bool ReadToEnd() {
-    return ReadUntil([this](const std::string&) { return closed_; });
-  }
-  const std::string& received() const { return received_; }
-  bool connected() const { return connected_; }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
 
 std::string Request(const std::string& path, const std::string& bearer) {
   std::string out = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
   if (!bearer.empty()) out += "Authorization: Bearer " + bearer + "\r\n";
   return out + "\r\n";
-}
-
-int StatusOf(const std::string& reply) {
-  return reply.starts_with("HTTP/1.1 ") ? std::atoi(reply.c_str() + 9) : 0;
-}
-
-std::string BodyOf(const std::string& reply) {
-  const std::size_t end = reply.find("\r\n\r\n");
-  return end == std::string::npos ? "" : reply.substr(end + 4);
 }
 
 // The value of header `name` (as the hub spells it) in a raw reply.
@@ -276,7 +220,7 @@ TEST_F(HubStatusProcessTest, TheSseStreamSendsAnEventWhenAnotherDevicePushes) {
   InitDevice("b");
   Push("a", "one.txt");
   RawConnection stream(hub_->port(), Request("/v1/notes/feed/stream", TokenOf("b")));
-  ASSERT_TRUE(stream.connected());
+  ASSERT_TRUE(stream.sent());
   // The head it starts from (it differs from "none seen").
   ASSERT_TRUE(stream.ReadUntil([](const std::string& r) { return EventIds(r).size() >= 1; }))
       << stream.received();
