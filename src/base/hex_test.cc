@@ -11,6 +11,16 @@ TEST(HexTest, EncodesLowercaseAndDecodesBothCases) {
   EXPECT_EQ(FromHex("00ABff10"), bytes);
 }
 
+TEST(HexTest, HexDigitValueReadsEitherCaseAndRefusesEverythingElse) {
+  EXPECT_EQ(HexDigitValue('0'), 0);
+  EXPECT_EQ(HexDigitValue('9'), 9);
+  EXPECT_EQ(HexDigitValue('a'), 10);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  for (const char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\xff'}) {
+    EXPECT_EQ(HexDigitValue(c), -1) << static_cast<int>(c);
+  }
+}
+
 TEST(HexTest, RejectsOddLengthAndNonHex) {
   EXPECT_EQ(FromHex("abc"), std::nullopt);
   EXPECT_EQ(FromHex("zz"), std::nullopt);

@@ -36,8 +36,6 @@ bool AllOf(std::string_view text, int (*pred)(int)) {
   });
 }
 
-int IsLowerHexChar(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
 Error TooLong() {
   return Error(SyncCode::kStateFailed, Category::kCorrupt,
                "the head's history lists more than " + std::to_string(kMaxHistorySnapshots) +
@@ -215,8 +213,7 @@ Status HistoryReader::LoadAll() {
         name.remove_prefix(std::string_view("snapshots/").size());
         if (!name.ends_with(".zip")) continue;
         name.remove_suffix(4);
-        if (name.size() == 64 && AllOf(name, IsLowerHexChar) &&
-            seen.insert(std::string(name)).second) {
+        if (IsLowerHex(name, 64) && seen.insert(std::string(name)).second) {
           todo.emplace_back(name);
         }
       }
@@ -282,7 +279,7 @@ Result<const SnapshotInfo*> HistoryReader::Resolve(std::string_view spec) const 
       return not_found("no snapshot has seq " + std::string(text));
     }
   }
-  if (AllOf(spec, IsLowerHexChar) && spec.size() >= 6 && spec.size() <= 64) {
+  if (spec.size() >= 6 && spec.size() <= 64 && IsLowerHex(spec, spec.size())) {
     const SnapshotInfo* match = nullptr;
     for (auto it = by_id_.lower_bound(std::string(spec));
          it != by_id_.end() && it->first.starts_with(spec); ++it) {

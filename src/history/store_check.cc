@@ -24,12 +24,6 @@ constexpr std::size_t kMaxPathsKept = 1000;
 
 bool IdLess(const ObjectLocation& a, const ObjectLocation& b) { return a.id < b.id; }
 
-bool IsHex64(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 // Whether an error is the object's or record's own (it is damaged or gone),
 // as opposed to trouble reaching the store, which stops the check.
 bool IsDamage(const Error& e) {
@@ -209,7 +203,7 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
     name.remove_prefix(kSnapshotsPrefix.size());
     if (!name.ends_with(".zip")) continue;
     name.remove_suffix(4);
-    if (!IsHex64(name)) continue;
+    if (!IsLowerHex(name, 64)) continue;
     const std::string id(name);
     listed_ids.insert(id);
     Result<Snapshot> snapshot = ReadSnapshot(*s_.store, s_.ctx, id);
@@ -269,7 +263,7 @@ Status StoreCheck::Check(const VerifyOptions& options, std::int64_t now_ms, Veri
   for (const StoreObjectInfo& info : packs) {
     const std::size_t slash = info.key.rfind('/');
     const std::string id = info.key.substr(slash + 1);
-    if (IsHex64(id)) blobs_[id] = info.size;
+    if (IsLowerHex(id, 64)) blobs_[id] = info.size;
   }
   r.packs_listed = blobs_.size();
 

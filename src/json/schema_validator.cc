@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/hex.h"
 #include "json/canonical_json.h"
 
 namespace hx {
@@ -101,13 +102,6 @@ Status CompileNode(const json& node, const std::string& path, const json& root,
                    std::map<std::string, std::regex>& patterns,
                    std::map<std::string, const json*>& refs, int depth);
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> PercentDecode(std::string_view text, const std::string& schema_path) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -118,8 +112,8 @@ Result<std::string> PercentDecode(std::string_view text, const std::string& sche
     if (i + 2 >= text.size()) {
       return SchemaError("$ref has a truncated percent escape", schema_path);
     }
-    const int hi = HexDigit(text[i + 1]);
-    const int lo = HexDigit(text[i + 2]);
+    const int hi = HexDigitValue(text[i + 1]);
+    const int lo = HexDigitValue(text[i + 2]);
     if (hi < 0 || lo < 0) return SchemaError("$ref has a bad percent escape", schema_path);
     out += static_cast<char>(hi * 16 + lo);
     i += 2;

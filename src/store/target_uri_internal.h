@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "store/target_uri.h"
 
 namespace hx::target_uri_internal {
@@ -38,9 +39,7 @@ inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
 inline bool IsUpperAlpha(char c) { return c >= 'A' && c <= 'Z'; }
 inline bool IsAlpha(char c) { return IsLowerAlpha(c) || IsUpperAlpha(c); }
-inline bool IsHexDigit(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+inline bool IsHexDigit(char c) { return HexDigitValue(c) >= 0; }
 inline bool IsControl(char c) {
   const auto b = static_cast<unsigned char>(c);
   return b < 0x20 || b == 0x7F;

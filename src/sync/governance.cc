@@ -418,10 +418,7 @@ Result<MemberReport> MakeMemberReport(Session& s, const Membership& membership) 
 // A full node id, or the one known device whose id starts with `given`.
 Result<std::string> ResolveNodeId(const MemberReport& known, std::string_view given) {
   if (IsLowerHex(given, 32)) return std::string(given);
-  const bool hex_prefix =
-      given.size() >= 4 && given.size() < 32 &&
-      std::all_of(given.begin(), given.end(),
-                  [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  const bool hex_prefix = given.size() >= 4 && given.size() < 32 && IsLowerHex(given, given.size());
   if (!hex_prefix) {
     return InvalidInput(SyncCode::kInputInvalid,
                         "not a node id: give the 32 hex digits or a unique prefix of at least 4 "

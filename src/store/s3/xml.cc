@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "base/hex.h"
+
 namespace hx::s3 {
 namespace {
 
@@ -106,11 +108,8 @@ class Parser {
       if (digits.empty()) return Problem("bad character reference");
       std::uint32_t cp = 0;
       for (const char c : digits) {
-        int v;
-        if (c >= '0' && c <= '9') v = c - '0';
-        else if (hex && c >= 'a' && c <= 'f') v = c - 'a' + 10;
-        else if (hex && c >= 'A' && c <= 'F') v = c - 'A' + 10;
-        else return Problem("bad character reference");
+        const int v = hex ? HexDigitValue(c) : (c >= '0' && c <= '9' ? c - '0' : -1);
+        if (v < 0) return Problem("bad character reference");
         cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
         if (cp > 0x10ffff) return Problem("character reference out of range");
       }
