@@ -82,6 +82,29 @@ TEST(RemoteNotifierTest, AStoreErrorIsReturnedAndTheNextLookWaitsItsTurn) {
   EXPECT_TRUE(*notifier->Check(2000 + notifier->NextCheckInMs(2000)));
 }
 
+// The notifiers that are told of changes (inotify, the hub's feed) poll only
+// as a safety net: at the idle interval throughout, which neither a change
+// nor this device's activity shortens; a hint makes the next look due at once.
+TEST(RemoteNotifierTest, TheSafetyNetLooksAtTheIdleIntervalAndAHintAtOnce) {
+  MemoryStore store;
+  ASSERT_TRUE(store.Put("head.json", ToBytes("head 1")).ok());
+  PollingRemoteNotifier notifier(
+      store, SafetyNet({.active_interval_ms = 1000, .idle_interval_ms = 30000}), "test");
+  int wakes = 0;
+  notifier.SetWakeup([&] { ++wakes; });
+  EXPECT_FALSE(*notifier.Check(0));
+  EXPECT_EQ(notifier.NextCheckInMs(0), 30000);
+  notifier.NoteActivity(10);
+  EXPECT_EQ(notifier.NextCheckInMs(10), 29990);
+  ASSERT_TRUE(store.Put("head.json", ToBytes("head 2")).ok());
+  notifier.Hint();
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(notifier.NextCheckInMs(20), 0);
+  EXPECT_TRUE(*notifier.Check(20));
+  EXPECT_EQ(notifier.interval_ms(), 30000);
+  EXPECT_EQ(notifier.NextCheckInMs(20), 30000);
+}
+
 TEST(RemoteNotifierTest, AFolderStoreHeadReplacedWakesTheAgentAtOnce) {
   TempDir dir;
   Result<Target> target = ParseTargetUri(dir.path().string(), {}, "/");

@@ -54,72 +54,59 @@ void HeadLook::Prune(std::int64_t now_ms) {
   while (!requests_.empty() && requests_.front() <= now_ms - kHourMs) requests_.pop_front();
 }
 
+PollingRemoteNotifier::PollingRemoteNotifier(Store& store, RemoteNotifierOptions options,
+                                             std::string mode)
+    : store_(store),
+      options_(options),
+      mode_(std::move(mode)),
+      interval_ms_(options.active_interval_ms) {}
+
+Result<bool> PollingRemoteNotifier::Check(std::int64_t now_ms) {
+  const bool hinted = hinted_.exchange(false);
+  if (!hinted && now_ms < next_due_ms_) return false;
+  Result<bool> look = look_.Look(store_, now_ms);
+  if (!look.ok()) {
+    next_due_ms_ = now_ms + interval_ms_;
+    return look.error();
+  }
+  const bool changed = *look;
+  interval_ms_ =
+      changed ? options_.active_interval_ms : std::min(options_.idle_interval_ms, interval_ms_ * 2);
+  next_due_ms_ = now_ms + interval_ms_;
+  return changed;
+}
+
+std::int64_t PollingRemoteNotifier::NextCheckInMs(std::int64_t now_ms) const {
+  if (hinted_.load()) return 0;
+  return std::max<std::int64_t>(0, next_due_ms_ - now_ms);
+}
+
+void PollingRemoteNotifier::NoteActivity(std::int64_t now_ms) {
+  interval_ms_ = options_.active_interval_ms;
+  next_due_ms_ = std::min(next_due_ms_, now_ms + interval_ms_);
+}
+
+void PollingRemoteNotifier::SetWakeup(std::function<void()> wake) { wake_ = std::move(wake); }
+
+std::uint64_t PollingRemoteNotifier::RequestsLastHour(std::int64_t now_ms) {
+  return look_.RequestsLastHour(now_ms);
+}
+
+void PollingRemoteNotifier::Hint() {
+  hinted_.store(true);
+  if (wake_) wake_();
+}
+
+RemoteNotifierOptions SafetyNet(RemoteNotifierOptions options) {
+  options.active_interval_ms = options.idle_interval_ms;
+  return options;
+}
+
 namespace {
 
-class PollingRemoteNotifier final : public RemoteNotifier {
- public:
-  PollingRemoteNotifier(Store& store, RemoteNotifierOptions options, std::string mode)
-      : store_(store),
-        options_(options),
-        mode_(std::move(mode)),
-        interval_ms_(options.active_interval_ms) {}
-
-  Result<bool> Check(std::int64_t now_ms) override {
-    const bool hinted = hinted_.exchange(false);
-    if (!hinted && now_ms < next_due_ms_) return false;
-    Result<bool> look = look_.Look(store_, now_ms);
-    if (!look.ok()) {
-      next_due_ms_ = now_ms + interval_ms_;
-      return look.error();
-    }
-    const bool changed = *look;
-    interval_ms_ = changed ? options_.active_interval_ms
-                           : std::min(options_.idle_interval_ms, interval_ms_ * 2);
-    next_due_ms_ = now_ms + interval_ms_;
-    return changed;
-  }
-
-  std::int64_t NextCheckInMs(std::int64_t now_ms) const override {
-    if (hinted_.load()) return 0;
-    return std::max<std::int64_t>(0, next_due_ms_ - now_ms);
-  }
-
-  void NoteActivity(std::int64_t now_ms) override {
-    interval_ms_ = options_.active_interval_ms;
-    next_due_ms_ = std::min(next_due_ms_, now_ms + interval_ms_);
-  }
-
-  void SetWakeup(std::function<void()> wake) override { wake_ = std::move(wake); }
-
-  std::string_view mode() const override { return mode_; }
-
-  std::uint64_t RequestsLastHour(std::int64_t now_ms) override {
-    return look_.RequestsLastHour(now_ms);
-  }
-
-  std::int64_t interval_ms() const override { return interval_ms_; }
-  std::uint64_t RequestsTotal() const override { return look_.RequestsTotal(); }
-
-  // The watch saw head.json replaced: the next Check looks at once.
-  void Hint() {
-    hinted_.store(true);
-    if (wake_) wake_();
-  }
-
- private:
-  Store& store_;
-  const RemoteNotifierOptions options_;
-  const std::string mode_;
-  HeadLook look_;
-  std::int64_t interval_ms_;
-  std::int64_t next_due_ms_ = 0;  // the first look is due at once
-  std::atomic<bool> hinted_{false};
-  std::function<void()> wake_;
-};
-
-// inotify on the folder store's directory; the polling notifier (at the
-// idle interval) behind it as the safety net and for the actual look.
-class FolderRemoteNotifier final : public RemoteNotifier {
+// inotify on the folder store's directory, over the poll (at the idle
+// interval) as the safety net and for the actual look.
+class FolderRemoteNotifier final : public PollingRemoteNotifier {
  public:
   static std::unique_ptr<FolderRemoteNotifier> Make(const std::filesystem::path& dir, Store& store,
                                                     RemoteNotifierOptions options) {
@@ -134,9 +121,8 @@ class FolderRemoteNotifier final : public RemoteNotifier {
       ::close(fd);
       return nullptr;
     }
-    RemoteNotifierOptions safety = options;
-    safety.active_interval_ms = options.idle_interval_ms;
-    return std::unique_ptr<FolderRemoteNotifier>(new FolderRemoteNotifier(fd, stop, store, safety));
+    return std::unique_ptr<FolderRemoteNotifier>(
+        new FolderRemoteNotifier(fd, stop, store, SafetyNet(options)));
   }
 
   ~FolderRemoteNotifier() override {
@@ -147,25 +133,16 @@ class FolderRemoteNotifier final : public RemoteNotifier {
     ::close(stop_fd_);
   }
 
-  Result<bool> Check(std::int64_t now_ms) override { return poll_.Check(now_ms); }
-  std::int64_t NextCheckInMs(std::int64_t now_ms) const override {
-    return poll_.NextCheckInMs(now_ms);
-  }
-  void NoteActivity(std::int64_t now_ms) override { poll_.NoteActivity(now_ms); }
   void SetWakeup(std::function<void()> wake) override {
-    poll_.SetWakeup(std::move(wake));
+    PollingRemoteNotifier::SetWakeup(std::move(wake));
     if (!thread_.joinable()) thread_ = std::thread([this] { WatchLoop(); });
   }
-  std::string_view mode() const override { return "inotify"; }
-  std::uint64_t RequestsLastHour(std::int64_t now_ms) override {
-    return poll_.RequestsLastHour(now_ms);
-  }
-  std::int64_t interval_ms() const override { return poll_.interval_ms(); }
-  std::uint64_t RequestsTotal() const override { return poll_.RequestsTotal(); }
 
  private:
   FolderRemoteNotifier(int inotify_fd, int stop_fd, Store& store, RemoteNotifierOptions options)
-      : inotify_fd_(inotify_fd), stop_fd_(stop_fd), poll_(store, options, "inotify") {}
+      : PollingRemoteNotifier(store, options, "inotify"),
+        inotify_fd_(inotify_fd),
+        stop_fd_(stop_fd) {}
 
   void WatchLoop() {
     alignas(inotify_event) char buf[16 * 1024];
@@ -189,13 +166,12 @@ class FolderRemoteNotifier final : public RemoteNotifier {
           at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
         }
       }
-      if (head) poll_.Hint();
+      if (head) Hint();
     }
   }
 
   const int inotify_fd_;
   const int stop_fd_;
-  PollingRemoteNotifier poll_;
   std::thread thread_;
 };
 

@@ -31,6 +31,7 @@
 // notifier's own thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -97,8 +98,45 @@ class HeadLook {
   std::uint64_t requests_total_ = 0;
 };
 
-// Polls `key` (head.json) of `store` with GetIfNoneMatch. `store` must
-// outlive the notifier.
+// The conditional-GET poll every notifier looks through: head.json read
+// with GetIfNoneMatch when a look is due (the adaptive schedule above) or
+// when Hint said the head moved. The notifiers that are told of changes
+// (inotify, the hub's feed) are this poll plus the thread that calls Hint,
+// on the SafetyNet schedule. `store` must outlive the notifier.
+class PollingRemoteNotifier : public RemoteNotifier {
+ public:
+  PollingRemoteNotifier(Store& store, RemoteNotifierOptions options, std::string mode);
+
+  Result<bool> Check(std::int64_t now_ms) override;
+  std::int64_t NextCheckInMs(std::int64_t now_ms) const override;
+  void NoteActivity(std::int64_t now_ms) override;
+  void SetWakeup(std::function<void()> wake) override;
+  std::string_view mode() const override { return mode_; }
+  std::uint64_t RequestsLastHour(std::int64_t now_ms) override;
+  std::int64_t interval_ms() const override { return interval_ms_; }
+  std::uint64_t RequestsTotal() const override { return look_.RequestsTotal(); }
+
+  // The head moved (from any thread, once SetWakeup has been called): the
+  // next Check looks at once, and the wake-up is called.
+  void Hint();
+
+ private:
+  Store& store_;
+  const RemoteNotifierOptions options_;
+  const std::string mode_;
+  HeadLook look_;
+  std::int64_t interval_ms_;
+  std::int64_t next_due_ms_ = 0;  // the first look is due at once
+  std::atomic<bool> hinted_{false};
+  std::function<void()> wake_;
+};
+
+// The schedule of a notifier that is told of changes: the poll is only its
+// safety net, so it looks at the idle interval throughout.
+RemoteNotifierOptions SafetyNet(RemoteNotifierOptions options);
+
+// Polls head.json of `store` with GetIfNoneMatch. `store` must outlive the
+// notifier.
 std::unique_ptr<RemoteNotifier> MakePollingRemoteNotifier(Store& store,
                                                           RemoteNotifierOptions options,
                                                           std::string mode = "conditional_get");

@@ -8,7 +8,6 @@
 #include <thread>
 #include <utility>
 
-
 namespace hx {
 namespace {
 
@@ -19,14 +18,13 @@ struct FeedState {
   std::mutex mu;
   std::condition_variable cv;
   bool stopped = false;
-  std::function<void()> wake;
-  std::atomic<bool> hinted{false};
+  // The notifier's Hint, cleared (under `mu`) when the notifier goes.
+  std::function<void()> hint;
   std::atomic<std::uint64_t> requests{0};
 
   void Hint() {
-    hinted.store(true);
     std::lock_guard lock(mu);
-    if (!stopped && wake) wake();
+    if (!stopped && hint) hint();
   }
   // Sleeps `ms` unless stopped first; false when stopped.
   bool SleepFor(std::int64_t ms) {
@@ -58,42 +56,31 @@ void FeedLoop(std::shared_ptr<FeedState> state, std::shared_ptr<HubFeed> feed) {
   }
 }
 
-class HubRemoteNotifier final : public RemoteNotifier {
+// The poll on the safety-net schedule (the feed tells of every push, so
+// NoteActivity has nothing to speed up), hinted by the feed thread.
+class HubRemoteNotifier final : public PollingRemoteNotifier {
  public:
   HubRemoteNotifier(Store& store, std::unique_ptr<HubFeed> feed, RemoteNotifierOptions options)
-      : store_(store),
+      : PollingRemoteNotifier(store, SafetyNet(options), "hub_feed"),
         feed_(std::move(feed)),
-        options_(options),
         state_(std::make_shared<FeedState>()) {}
 
   ~HubRemoteNotifier() override {
     {
       std::lock_guard lock(state_->mu);
       state_->stopped = true;
-      state_->wake = nullptr;
+      state_->hint = nullptr;
     }
     state_->cv.notify_all();
   }
 
-  Result<bool> Check(std::int64_t now_ms) override {
-    const bool hinted = state_->hinted.exchange(false);
-    if (!hinted && now_ms < next_due_ms_) return false;
-    next_due_ms_ = now_ms + options_.idle_interval_ms;
-    return look_.Look(store_, now_ms);
-  }
-
-  std::int64_t NextCheckInMs(std::int64_t now_ms) const override {
-    if (state_->hinted.load()) return 0;
-    return std::max<std::int64_t>(0, next_due_ms_ - now_ms);
-  }
-
-  // The feed reports every push; nothing to speed up.
-  void NoteActivity(std::int64_t /*now_ms*/) override {}
-
   void SetWakeup(std::function<void()> wake) override {
     {
+      // Under the feed's lock: its thread may be calling Hint, which calls
+      // the wake-up.
       std::lock_guard lock(state_->mu);
-      state_->wake = std::move(wake);
+      PollingRemoteNotifier::SetWakeup(std::move(wake));
+      state_->hint = [this] { Hint(); };
     }
     if (!started_ && feed_) {
       started_ = true;
@@ -101,24 +88,14 @@ class HubRemoteNotifier final : public RemoteNotifier {
     }
   }
 
-  std::string_view mode() const override { return "hub_feed"; }
-
-  std::uint64_t RequestsLastHour(std::int64_t now_ms) override {
-    return look_.RequestsLastHour(now_ms);
-  }
-  std::int64_t interval_ms() const override { return options_.idle_interval_ms; }
   std::uint64_t RequestsTotal() const override {
-    return look_.RequestsTotal() + state_->requests.load();
+    return PollingRemoteNotifier::RequestsTotal() + state_->requests.load();
   }
 
  private:
-  Store& store_;
   std::unique_ptr<HubFeed> feed_;
-  const RemoteNotifierOptions options_;
   std::shared_ptr<FeedState> state_;
   bool started_ = false;
-  HeadLook look_;
-  std::int64_t next_due_ms_ = 0;
 };
 
 }  // namespace
