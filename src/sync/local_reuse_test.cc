@@ -13,6 +13,7 @@
 // about 16 chunks; the trees a pull of a rename reads are a few hundred bytes.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -51,13 +52,26 @@ class LocalReuseTest : public ::testing::Test {
 
   std::int64_t Tick() { return now_ += 1000; }
 
-  // B's pull with `checkpoint` (run at every engine checkpoint), and the
-  // pack bytes it read.
-  Result<PullReport> PullB(std::uint64_t* pack_bytes,
-                           std::function<void(std::string_view)> checkpoint = nullptr) {
+  // A renames (or copies) its photos/ to `to` and pushes.
+  Result<PushReport> RenamePhotosOnA(const std::string& to) {
+    fs::rename(a_->vault() / "photos", a_->vault() / to);
+    return a_->Push(Tick());
+  }
+  Result<PushReport> CopyPhotosOnA(const std::string& to) {
+    fs::copy(a_->vault() / "photos", a_->vault() / to, fs::copy_options::recursive);
+    return a_->Push(Tick());
+  }
+
+  // B's pull, with `before_apply` run after its scan, just before it
+  // applies (when B's files change under it), and the pack bytes it read.
+  Result<PullReport> PullB(std::uint64_t* pack_bytes, std::function<void()> before_apply = {}) {
     Meter meter(*b_);
     SyncOptions options = b_->options(Tick());
-    options.checkpoint = std::move(checkpoint);
+    if (before_apply) {
+      options.checkpoint = [&before_apply](std::string_view point) {
+        if (point == "pull.before_apply") before_apply();
+      };
+    }
     Result<PullReport> pulled = SyncPull(b_->vault(), options);
     *pack_bytes = meter.Take().pack_down;
     return pulled;
@@ -70,8 +84,7 @@ class LocalReuseTest : public ::testing::Test {
 };
 
 TEST_F(LocalReuseTest, ADirectoryRenamedElsewhereCostsNoFetchedContent) {
-  fs::rename(a_->vault() / "photos", a_->vault() / "albums");
-  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(RenamePhotosOnA("albums"));
 
   std::uint64_t pack_bytes = 0;
   Result<PullReport> pulled = PullB(&pack_bytes);
@@ -86,8 +99,7 @@ TEST_F(LocalReuseTest, ADirectoryRenamedElsewhereCostsNoFetchedContent) {
 }
 
 TEST_F(LocalReuseTest, ADirectoryCopiedElsewhereCostsNoFetchedContent) {
-  fs::copy(a_->vault() / "photos", a_->vault() / "copy", fs::copy_options::recursive);
-  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(CopyPhotosOnA("copy"));
 
   std::uint64_t pack_bytes = 0;
   Result<PullReport> pulled = PullB(&pack_bytes);
@@ -103,13 +115,11 @@ TEST_F(LocalReuseTest, ADirectoryCopiedElsewhereCostsNoFetchedContent) {
 // chunks are fetched; the copy written is the remote version, never the
 // changed local bytes.
 TEST_F(LocalReuseTest, ALocalFileChangedSinceItWasIndexedFallsBackToFetching) {
-  fs::copy(a_->vault() / "photos", a_->vault() / "copy", fs::copy_options::recursive);
-  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(CopyPhotosOnA("copy"));
 
   const fs::path source = b_->vault() / "photos" / "big.bin";
   std::uint64_t pack_bytes = 0;
-  Result<PullReport> pulled = PullB(&pack_bytes, [&](std::string_view point) {
-    if (point != "pull.before_apply") return;
+  Result<PullReport> pulled = PullB(&pack_bytes, [&] {
     // Same size, other bytes, written in place.
     WriteSeededFile(source, kBigBytes, 99);
   });
@@ -124,13 +134,11 @@ TEST_F(LocalReuseTest, ALocalFileChangedSinceItWasIndexedFallsBackToFetching) {
 
 // Only some chunks changed: those are fetched, the others read locally.
 TEST_F(LocalReuseTest, OnlyTheChunksThatChangedLocallyAreFetched) {
-  fs::copy(a_->vault() / "photos", a_->vault() / "copy", fs::copy_options::recursive);
-  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(CopyPhotosOnA("copy"));
 
   const fs::path source = b_->vault() / "photos" / "big.bin";
   std::uint64_t pack_bytes = 0;
-  Result<PullReport> pulled = PullB(&pack_bytes, [&](std::string_view point) {
-    if (point != "pull.before_apply") return;
+  Result<PullReport> pulled = PullB(&pack_bytes, [&] {
     // One byte at the very end: the last chunk no longer matches.
     std::fstream f(source, std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(static_cast<std::streamoff>(kBigBytes - 1));
@@ -147,13 +155,11 @@ TEST_F(LocalReuseTest, OnlyTheChunksThatChangedLocallyAreFetched) {
 // the same bytes) after the scan is never read through: the chunks are
 // fetched, and the renamed copy is still right.
 TEST_F(LocalReuseTest, ALocalSourceBehindASymlinkIsNeverRead) {
-  fs::rename(a_->vault() / "photos", a_->vault() / "albums");
-  HX_ASSERT_OK(a_->Push(Tick()));
+  HX_ASSERT_OK(RenamePhotosOnA("albums"));
 
   const fs::path outside = b_->vault().parent_path() / "outside-photos";
   std::uint64_t pack_bytes = 0;
-  Result<PullReport> pulled = PullB(&pack_bytes, [&](std::string_view point) {
-    if (point != "pull.before_apply") return;
+  Result<PullReport> pulled = PullB(&pack_bytes, [&] {
     fs::rename(b_->vault() / "photos", outside);
     fs::create_directory_symlink(outside, b_->vault() / "photos");
   });
