@@ -18,10 +18,12 @@
 #             runs: a before/after comparison on the same machine, in the same run
 #   --perf    also record `perf record -g` of one hx first pull (perf.data and a report in --out)
 #   --out     where the measurements go (default build/bench/pull)
-# Environment: HX_BIN (default build/release/src/cli/hx), HX_BENCH_DIR (default /tmp/hx-bench-pull;
-# wiped at start). `sync` runs before every timed command, so no tool pays for another's writes.
+# Environment: HX_BIN (default build/release/src/cli/hx, else build/gcc/src/cli/hx), HX_BENCH_DIR
+# (default /tmp/hx-bench-pull; wiped at start). `sync` runs before every timed command, so no tool
+# pays for another's writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 . bench/timing.sh
 repo=$(pwd)
 corpus=B scale=1 runs=2 fsync_runs="" pct_runs="" perf=0 hx_before="" out="$repo/build/bench/pull"
@@ -35,18 +37,16 @@ while [[ $# -gt 0 ]]; do
     --fsync-runs) fsync_runs="$2"; shift 2 ;;
     --perf) perf=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "pull.sh: unknown option $1" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
 fsync_runs="${fsync_runs:-$runs}"
 pct_runs="${pct_runs:-$runs}"
-hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
-[[ -x "$hx" ]] || { echo "pull.sh: no hx at $hx (scripts/build.sh release hx, or HX_BIN=...)" >&2; exit 1; }
-work="${HX_BENCH_DIR:-/tmp/hx-bench-pull}"
-[[ "$work" == /* && "$work" != "/" ]] || { echo "pull.sh: HX_BENCH_DIR must be absolute" >&2; exit 2; }
-[[ "$corpus" == A || "$corpus" == B ]] || { echo "pull.sh: --corpus A or B" >&2; exit 2; }
-[[ -z "$hx_before" || -x "$hx_before" ]] || { echo "pull.sh: no hx at $hx_before" >&2; exit 1; }
+[[ "$corpus" == A || "$corpus" == B ]] || usage_error "--corpus A or B"
+. bench/hx_bin.sh
+[[ -z "$hx_before" ]] || require_hx_at "$hx_before"
+bench_work_dir /tmp/hx-bench-pull
 tools=(hx rsync rsync-fsync)
 [[ -n "$hx_before" ]] && tools=(hx-before hx rsync rsync-fsync)
 # The generated corpus is kept between runs of the same corpus and scale ($work/corpus-<C>-<scale>);
@@ -58,16 +58,7 @@ export HX_PASSPHRASE="hx-bench-passphrase"
 raw="$out/pull.tsv"
 printf 'phase\ttool\trun\twall_s\tuser_s\tsys_s\tmax_rss_kib\n' >"$raw"
 
-log() { printf '%s\n' "$*" >&2; }
-timed() {  # timed PHASE TOOL RUN CMD...
-  local phase=$1 tool=$2 run=$3
-  shift 3
-  run_timed "$work/cmd" "$@" || {
-    tail -n 20 "$work/cmd.out" "$work/cmd.err" >&2; log "FAILED: $*"; exit 1; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$tool" "$run" "$timed_wall" "$timed_user" \
-    "$timed_sys" "$timed_rss" >>"$raw"
-  log "  $phase $tool run $run: $timed_wall s wall, $timed_user user, $timed_sys sys, $((timed_rss / 1024)) MiB"
-}
+timed() { timed_row "$raw" "$1 $2 run $3" 3 "$@"; }  # timed PHASE TOOL RUN CMD...
 
 src="$work/$cname/src"
 if [[ ! -e "$work/$cname/done" ]]; then

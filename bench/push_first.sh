@@ -11,11 +11,12 @@
 #   --hx-before  also time this hx binary (tool "hx-before")
 #   --perf       also record `perf record -g` of one more hx first push (perf.data and reports in --out)
 #   --out        where the measurements go (default build/bench/push_first)
-# Environment: HX_BIN (default build/release/src/cli/hx), HX_BENCH_DIR (default /tmp/hx-bench-push;
-# wiped at start, the corpus kept between runs of the same scale). `sync` runs before every timed
-# command, so no tool pays for another's writes.
+# Environment: HX_BIN (default build/release/src/cli/hx, else build/gcc/src/cli/hx), HX_BENCH_DIR
+# (default /tmp/hx-bench-push; wiped at start, the corpus kept between runs of the same scale).
+# `sync` runs before every timed command, so no tool pays for another's writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 . bench/timing.sh
 repo=$(pwd)
 runs=3 scale=1 perf=0 hx_before="" out="$repo/build/bench/push_first"
@@ -26,22 +27,19 @@ while [[ $# -gt 0 ]]; do
     --hx-before) hx_before="$2"; shift 2 ;;
     --perf) perf=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "push_first.sh: unknown option $1" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
-hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
-[[ -x "$hx" ]] || { echo "push_first.sh: no hx at $hx (HX_BIN=...)" >&2; exit 1; }
-[[ -z "$hx_before" || -x "$hx_before" ]] || { echo "push_first.sh: no hx at $hx_before" >&2; exit 1; }
-work="${HX_BENCH_DIR:-/tmp/hx-bench-push}"
-[[ "$work" == /* && "$work" != "/" ]] || { echo "push_first.sh: HX_BENCH_DIR must be absolute" >&2; exit 2; }
+. bench/hx_bin.sh
+[[ -z "$hx_before" ]] || require_hx_at "$hx_before"
+bench_work_dir /tmp/hx-bench-push
 cname="corpus-A-$scale"
 mkdir -p "$work" "$out"
 find "$work" -mindepth 1 -maxdepth 1 ! -name "$cname" -exec rm -rf {} +
 export HX_PASSPHRASE="hx-bench-passphrase"
 raw="$out/push_first.tsv"
 printf 'tool\trun\twall_s\tuser_s\tsys_s\tmax_rss_kib\n' >"$raw"
-log() { printf '%s\n' "$*" >&2; }
 
 src="$work/$cname/src"
 if [[ ! -e "$work/$cname/done" ]]; then
@@ -53,15 +51,7 @@ fi
 tools=(hx rsync)
 [[ -n "$hx_before" ]] && tools=(hx-before hx rsync)
 
-timed() {  # timed TOOL RUN CMD...
-  local tool=$1 run=$2
-  shift 2
-  run_timed "$work/cmd" "$@" || {
-    tail -n 20 "$work/cmd.out" "$work/cmd.err" >&2; log "FAILED: $*"; exit 1; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$run" "$timed_wall" "$timed_user" "$timed_sys" \
-    "$timed_rss" >>"$raw"
-  log "  first push $tool run $run: $timed_wall s wall, $timed_user user, $timed_sys sys, $((timed_rss / 1024)) MiB"
-}
+timed() { timed_row "$raw" "first push $1 run $2" 2 "$@"; }  # timed TOOL RUN CMD...
 
 # Each hx run: the corpus is the vault itself (hx sync init writes only .hx/ into it), pushed into a
 # new empty folder store; its .hx/ is removed after.

@@ -17,6 +17,8 @@
 # Environment: HX_BENCH_DIR (work dir, default /tmp/hx-bench-s3; wiped at start), HX_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
+. bench/moto.sh
 repo=$(pwd)
 
 scale=1 runs=3 seed=1 build=1 keep=0 tools="hx,rclone,restic"
@@ -32,108 +34,46 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "s3.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "s3.sh: --runs takes a positive integer" >&2; exit 2; }
-IFS=, read -r -a tool_list <<<"$tools"
-for t in "${tool_list[@]}"; do
-  case "$t" in hx|rclone|restic) ;; *) echo "s3.sh: unknown tool $t" >&2; exit 2 ;; esac
-done
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
-log() { printf '%s\n' "$*" >&2; }
-die() { log "s3.sh: $*"; exit 1; }
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || usage_error "--runs takes a positive integer"
+parse_tools hx rclone restic
 
 # ---- tools ---------------------------------------------------------------------------------
 scripts/deps.sh bench
-command -v moto_server >/dev/null || die "moto_server is not installed (pip install 'moto[server]')"
-hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
 if has_tool hx; then
   if [[ $build == 1 && -z "${HX_BIN:-}" ]]; then
     log "building hx (scripts/build.sh release hx)"
     scripts/build.sh release -j2 hx >/dev/null || die "hx does not build; rerun later or use --tools rclone,restic"
   fi
-  [[ -x "$hx" ]] || die "no hx binary at $hx"
+  . bench/hx_bin.sh
 fi
 
 # ---- work dir and servers ------------------------------------------------------------------
-work="${HX_BENCH_DIR:-/tmp/hx-bench-s3}"
-[[ "$work" == /* && "$work" != "/" ]] || die "HX_BENCH_DIR must be an absolute path other than /"
-marker="$work/.hx-bench-s3-workdir"
-if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
-  die "$work exists, is not empty and is not an S3 bench work dir (no $marker); refusing to wipe it"
-fi
+bench_work_dir /tmp/hx-bench-s3
+claim_work_dir .hx-bench-s3-workdir
 rm -rf "$work"
 mkdir -p "$work" "$out"
 touch "$marker"
 logs="$work/logs"
 mkdir -p "$logs"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-# moto without INITIAL_NO_AUTH_ACTION_COUNT accepts any key: the benchmark measures clients, and
-# the tests (not this script) prove the signatures.
-moto_port=$(free_port)
-moto_server -H 127.0.0.1 -p "$moto_port" >"$logs/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
-done
-python3 src/store/s3/testing/fault_proxy.py --upstream "http://127.0.0.1:$moto_port" \
-  --port-file "$work/proxy.port" >"$logs/proxy.out" 2>"$logs/proxy.err" &
-pids+=($!)
-for _ in $(seq 100); do [[ -s "$work/proxy.port" ]] && break; sleep 0.1; done
-[[ -s "$work/proxy.port" ]] || die "the proxy did not start (see $logs/proxy.err)"
-proxy_port=$(cat "$work/proxy.port")
-endpoint="http://127.0.0.1:$proxy_port"
-log "moto_server on :$moto_port, counting proxy on :$proxy_port"
-
-for b in hx-bench rclone-bench restic-bench; do  # straight to moto: not counted
-  curl -fsS -X PUT "http://127.0.0.1:$moto_port/$b" >/dev/null || die "cannot create bucket $b"
-done
-
-# AWS_CA_BUNDLE (set on some machines) makes rclone's AWS SDK refuse its own HTTP transport.
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
-export AWS_ACCESS_KEY_ID="hxbenchkey" AWS_SECRET_ACCESS_KEY="hxbenchsecret" AWS_REGION="us-east-1"
-export AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_CONFIG_FILE="$work/none"
-export RESTIC_PASSWORD="hx-bench-password" RESTIC_CACHE_DIR="$work/restic-cache"
-export RCLONE_CONFIG="$work/rclone.conf" XDG_CACHE_HOME="$work/xdg-cache" XDG_CONFIG_HOME="$work/xdg-config"
+start_s3
+log "moto_server on :$moto_port, counting proxy on $endpoint"
 export HX_PASSPHRASE="hx-bench-passphrase"
-cat >"$RCLONE_CONFIG" <<EOF
-[moto]
-type = s3
-provider = Other
-access_key_id = hxbenchkey
-secret_access_key = hxbenchsecret
-endpoint = $endpoint
-region = us-east-1
-force_path_style = true
-EOF
 
 raw="$out/raw.tsv" requests="$out/requests.tsv" meta="$out/meta.tsv"
 printf 'tool\tphase\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\tby_method\n' >"$raw"
 printf 'tool\tphase\trun\trequest\tcount\n' >"$requests"
 {
-  printf 'command\t%s\n' "$command_line"
-  printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  printf 'host\t%s, %s cpus, %s MiB RAM\n' "$(uname -n)" "$(nproc)" "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+  machine_meta
   printf 'scale\t%s\n' "$scale"
   printf 'runs\t%s\n' "$runs"
   printf 'seed\t%s\n' "$seed"
   printf 'server\tmoto_server %s on loopback, through fault_proxy.py (counting, no faults)\n' "$(python3 -c 'import moto; print(moto.__version__)')"
-  has_tool hx && printf 'version_hx\t%s (commit %s)\n' "$("$hx" version 2>/dev/null | head -1)" "$(git rev-parse --short HEAD)"
-  has_tool rclone && printf 'version_rclone\t%s\n' "$(rclone --version | head -1)"
-  has_tool restic && printf 'version_restic\t%s\n' "$(restic version)"
-  true
+  tool_versions_meta
 } >"$meta"
 
 # measure TOOL PHASE RUN DIR CMD...: runs CMD under /usr/bin/time with the proxy's log reset
@@ -234,8 +174,7 @@ if has_tool hx; then
   printf 'check\thx pulled vault vs pushing vault vs src: %s\n' "$verdict" >>"$meta"
 fi
 python3 bench/s3_report.py "$out" | tee "$out/report.md"
-cleanup
-trap - EXIT
+stop_s3
 if [[ $keep == 0 ]]; then rm -rf "$src" "$vault" "$pulled" "$work/restic-cache"; fi
 [[ $verdict != DIFFERENT* ]] || die "hx's pulled copy differs (see $logs/hx.diff)"
 exit 0

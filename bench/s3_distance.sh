@@ -25,6 +25,8 @@
 # its 1% pull restores every file again, which is what it costs a restic user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
+. bench/moto.sh
 . bench/timing.sh
 repo=$(pwd)
 
@@ -40,98 +42,38 @@ while [[ $# -gt 0 ]]; do
     --seed) seed="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "s3_distance.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
-IFS=, read -r -a tool_list <<<"$tools"
-for t in "${tool_list[@]}"; do
-  case "$t" in hx|rclone|restic) ;; *) echo "s3_distance.sh: unknown tool $t" >&2; exit 2 ;; esac
-done
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
-log() { printf '%s\n' "$*" >&2; }
-die() { log "s3_distance.sh: $*"; exit 1; }
+parse_tools hx rclone restic
 [[ -n "$out" ]] || out="$repo/bench/results/s3-distance-$(date -u +%Y%m%dT%H%M%SZ)"
 
 # ---- tools ---------------------------------------------------------------------------------
 for c in rclone restic rsync; do command -v "$c" >/dev/null || { scripts/deps.sh bench; break; }; done
-command -v moto_server >/dev/null || die "moto_server is not installed (pip install 'moto[server]')"
-hx="${HX_BIN:-}"
-if [[ -z "$hx" ]]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [[ -x "$c" ]] && { hx="$repo/$c"; break; }; done
-fi
-if has_tool hx; then [[ -x "$hx" ]] || die "no hx binary: scripts/build.sh release hx (or set HX_BIN)"; fi
+if has_tool hx; then . bench/hx_bin.sh; fi
 
 # ---- work dir and servers ------------------------------------------------------------------
-work="${HX_BENCH_DIR:-/tmp/hx-bench-s3-distance}"
-[[ "$work" == /* && "$work" != "/" ]] || die "HX_BENCH_DIR must be an absolute path other than /"
-marker="$work/.hx-bench-s3-distance-workdir"
-if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
-  die "$work exists, is not empty and is not this bench's work dir (no $marker); refusing to wipe it"
-fi
+bench_work_dir /tmp/hx-bench-s3-distance
+claim_work_dir .hx-bench-s3-distance-workdir
 rm -rf "$work"
 mkdir -p "$work" "$out"
 touch "$marker"
 logs="$work/logs"
 mkdir -p "$logs"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-moto_port=$(free_port)
-moto_server -H 127.0.0.1 -p "$moto_port" >"$logs/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
-done
-python3 src/store/s3/testing/fault_proxy.py --upstream "http://127.0.0.1:$moto_port" \
-  --port-file "$work/proxy.port" --config "{\"seed\": $seed}" --latency-ms "$latency_ms" \
-  --jitter-ms "$jitter_ms" --rate-mbit "$rate_mbit" >"$logs/proxy.out" 2>"$logs/proxy.err" &
-pids+=($!)
-for _ in $(seq 100); do [[ -s "$work/proxy.port" ]] && break; sleep 0.1; done
-[[ -s "$work/proxy.port" ]] || die "the proxy did not start (see $logs/proxy.err)"
-endpoint="http://127.0.0.1:$(cat "$work/proxy.port")"
+start_s3 --config "{\"seed\": $seed}" --latency-ms "$latency_ms" --jitter-ms "$jitter_ms" \
+  --rate-mbit "$rate_mbit"
 log "moto_server on :$moto_port, shaping proxy on $endpoint (${latency_ms} ms each way, ${rate_mbit} Mbit/s)"
-for b in hx-bench rclone-bench restic-bench; do  # straight to moto: not shaped, not counted
-  curl -fsS -X PUT "http://127.0.0.1:$moto_port/$b" >/dev/null || die "cannot create bucket $b"
-done
-
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
-export AWS_ACCESS_KEY_ID="hxbenchkey" AWS_SECRET_ACCESS_KEY="hxbenchsecret" AWS_REGION="us-east-1"
-export AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_CONFIG_FILE="$work/none"
-export RESTIC_PASSWORD="hx-bench-password" RESTIC_CACHE_DIR="$work/restic-cache"
-export RCLONE_CONFIG="$work/rclone.conf" XDG_CACHE_HOME="$work/xdg-cache" XDG_CONFIG_HOME="$work/xdg-config"
 export HX_PASSPHRASE="hx-bench-passphrase"
-cat >"$RCLONE_CONFIG" <<EOF
-[moto]
-type = s3
-provider = Other
-access_key_id = hxbenchkey
-secret_access_key = hxbenchsecret
-endpoint = $endpoint
-region = us-east-1
-force_path_style = true
-EOF
 
 raw="$out/raw.tsv" meta="$out/meta.tsv"
 printf 'tool\tphase\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\tby_method\tbytes_up\tbytes_down\tlink_s_up\tlink_s_down\thandshakes\tload1\n' >"$raw"
 {
-  printf 'command\t%s\n' "$command_line"
-  printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  printf 'host\t%s, %s cpus, %s MiB RAM\n' "$(uname -n)" "$(nproc)" "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+  machine_meta
   printf 'shaping\t%s ms one way (+ up to %s ms jitter, seed %s), %s Mbit/s each way, shared\n' "$latency_ms" "$jitter_ms" "$seed" "$rate_mbit"
   printf 'server\tmoto_server %s on loopback, through fault_proxy.py (shaping, no faults)\n' "$(python3 -c 'import moto; print(moto.__version__)')"
-  has_tool hx && printf 'version_hx\t%s (%s, commit %s)\n' "$("$hx" version 2>/dev/null | head -1)" "${hx#"$repo"/}" "$(git rev-parse --short HEAD)"
-  has_tool rclone && printf 'version_rclone\t%s\n' "$(rclone --version | head -1)"
-  has_tool restic && printf 'version_restic\t%s\n' "$(restic version)"
-  true
+  tool_versions_meta
 } >"$meta"
 
 # measure TOOL PHASE DIR CMD...: the proxy's log reset, `sync`, CMD under /usr/bin/time, then the
@@ -216,8 +158,7 @@ if has_tool rclone; then check rclone-pull "$work/rclone-pull"; fi
 if has_tool restic; then check restic-pull "$work/restic-pull"; fi
 python3 bench/s3_distance_report.py "$out" | tee "$out/report.md"
 cp "$logs"/*.counts "$out/" 2>/dev/null || true  # the proxy's accounting per command (JSON)
-cleanup
-trap - EXIT
+stop_s3
 if [[ $keep == 0 ]]; then rm -rf "$src" "$vault" "$pulled" "$work/rclone-pull" "$work/restic-pull" "$work/restic-cache"; fi
 if grep -q DIFFERENT "$meta"; then die "a pulled copy differs from the source (see above)"; fi
 log "results: $out"

@@ -29,6 +29,7 @@
 #   pull_change      the pull that brings that edit
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 repo=$(pwd)
 
 files=1000000 seed=1 keep=0 tools="hx,rsync" out="" compare="" fsync_first_max=100000
@@ -42,32 +43,22 @@ while [[ $# -gt 0 ]]; do
     --keep) keep=1; shift ;;
     --out) out="$2"; shift 2 ;;
     --compare) compare="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "scale.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
-[[ "$files" =~ ^[1-9][0-9]*$ && $files -ge 1000 ]] || { echo "scale.sh: --files takes an integer >= 1000" >&2; exit 2; }
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
-log() { printf '%s\n' "$*" >&2; }
-die() { log "scale.sh: $*"; exit 1; }
+[[ "$files" =~ ^[1-9][0-9]*$ && $files -ge 1000 ]] || usage_error "--files takes an integer >= 1000"
+parse_tools hx rsync
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 [[ -n "$out" ]] || out="$repo/bench/results/scale-$files-$stamp"
 
 # ---- tools ---------------------------------------------------------------------------------
 command -v rsync >/dev/null && [[ -x /usr/bin/time ]] || scripts/deps.sh bench
-hx="${HX_BIN:-}"
-if [[ -z "$hx" ]]; then
-  for c in build/release/src/cli/hx build/gcc/src/cli/hx; do [[ -x "$c" ]] && { hx="$repo/$c"; break; }; done
-fi
-if has_tool hx; then [[ -x "$hx" ]] || die "no hx binary: scripts/build.sh release hx (or set HX_BIN)"; fi
+if has_tool hx; then . bench/hx_bin.sh; fi
 
 # ---- work dir ------------------------------------------------------------------------------
-work="${HX_BENCH_DIR:-/tmp/hx-bench-scale}"
-[[ "$work" == /* && "$work" != "/" ]] || die "HX_BENCH_DIR must be an absolute path other than /"
-marker="$work/.hx-bench-scale-workdir"
-if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
-  die "$work exists, is not empty and is not a scale bench work dir (no $marker); refusing to wipe it"
-fi
+bench_work_dir /tmp/hx-bench-scale
+claim_work_dir .hx-bench-scale-workdir
 # ext4 without a journal skips inodes freed in the last 60 s when it allocates new ones (see
 # bench/README.md, "The sync benchmark"): timing starts at least 61 s after a big deletion.
 deleted_at=$(cat "$work/.trees-deleted-at" 2>/dev/null || echo 0)
@@ -85,29 +76,16 @@ mkdir -p "$logs"
 
 # Space: five trees (vault, hx's pull, rsync's push, pull and --fsync pull) of one 4 KiB block and
 # one inode per file, and hx's store (the bytes, compressed, in packs).
-read -r avail_kb avail_inodes < <(df --output=avail,iavail "$work" | tail -1)
-need_kb=$((files * 4 * 5 + files * 2)) need_inodes=$((files * 5 + 10000))
-log "disk: $((avail_kb / 1024 / 1024)) GiB and $avail_inodes inodes free at $work; need about $((need_kb / 1024 / 1024)) GiB and $need_inodes inodes"
-[[ $avail_kb -ge $need_kb ]] || die "not enough free disk at $work (df: ${avail_kb} KiB, need ${need_kb} KiB)"
-[[ $avail_inodes == "-" || $avail_inodes -ge $need_inodes ]] || die "not enough free inodes at $work"
+check_disk $((files * 4 * 5 + files * 2)) $((files * 5 + 10000))
 
 export HX_PASSPHRASE="hx-bench-passphrase"
 raw="$out/raw.tsv" meta="$out/meta.tsv"
 printf 'tool\tphase\twall_s\tuser_s\tsys_s\tmaxrss_kib\tload1\n' >"$raw"
 {
-  printf 'command\t%s\n' "$command_line"
-  printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  printf 'host\t%s, %s cpus, %s, %s MiB RAM\n' "$(uname -n)" "$(nproc)" \
-    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-    "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
-  printf 'kernel\t%s\n' "$(uname -r)"
-  printf 'filesystem\t%s\n' "$(df --output=fstype "$work" | tail -1) at $work"
+  machine_meta
   printf 'files\t%s\n' "$files"
   printf 'seed\t%s\n' "$seed"
-  has_tool hx && printf 'version_hx\t%s (%s, commit %s%s)\n' "$("$hx" version 2>/dev/null | head -1)" "${hx#"$repo"/}" \
-    "$(git rev-parse --short HEAD)" "$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src has uncommitted changes')"
-  has_tool rsync && printf 'version_rsync\t%s\n' "$(rsync --version | head -1)"
-  true
+  tool_versions_meta
 } >"$meta"
 
 # measure TOOL PHASE DIR CMD...: `sync`, then CMD under /usr/bin/time; one row of raw.tsv.

@@ -18,6 +18,7 @@
 # Environment: HX_BENCH_DIR (work dir, default /tmp/hx-bench; wiped at start), HX_BIN (hx binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 repo=$(pwd)
 
 corpora="both" runs=3 first_runs=1 scale=1 cold=0 build=1 seed=1 keep=0
@@ -36,43 +37,31 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --keep) keep=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "sync.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    -h|--help) print_help ;;
+    *) unknown_option "$1" ;;
   esac
 done
 case "$corpora" in A) corpora="A" ;; B) corpora="B" ;; both) corpora="A B" ;;
-  *) echo "sync.sh: --corpus A|B|both" >&2; exit 2 ;; esac
-[[ "$runs" =~ ^[1-9][0-9]*$ && "$first_runs" =~ ^[1-9][0-9]*$ ]] || {
-  echo "sync.sh: --runs and --first-runs take a positive integer" >&2; exit 2; }
-IFS=, read -r -a tool_list <<<"$tools"
-for t in "${tool_list[@]}"; do
-  case "$t" in hx|rsync|rclone|restic|unison) ;; *) echo "sync.sh: unknown tool $t" >&2; exit 2 ;; esac
-done
-has_tool() { [[ ",$tools," == *",$1,"* ]]; }
+  *) usage_error "--corpus A|B|both" ;; esac
+[[ "$runs" =~ ^[1-9][0-9]*$ && "$first_runs" =~ ^[1-9][0-9]*$ ]] ||
+  usage_error "--runs and --first-runs take a positive integer"
+parse_tools hx rsync rclone restic unison
 peers=()
 for t in "${tool_list[@]}"; do if [[ $t != hx ]]; then peers+=("$t"); fi; done
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "sync.sh: $*"; exit 1; }
-
 # ---- tools ---------------------------------------------------------------------------------
 scripts/deps.sh bench
-hx="${HX_BIN:-$repo/build/release/src/cli/hx}"
 if has_tool hx; then
   if [[ $build == 1 && -z "${HX_BIN:-}" ]]; then
     log "building hx (scripts/build.sh release hx)"
     scripts/build.sh release -j2 hx >/dev/null || die "hx does not build; rerun later, or measure only the peers with --tools rsync,rclone,restic,unison"
   fi
-  [[ -x "$hx" ]] || die "no hx binary at $hx"
+  . bench/hx_bin.sh
 fi
 
 # ---- work dir ------------------------------------------------------------------------------
-work="${HX_BENCH_DIR:-/tmp/hx-bench}"
-[[ "$work" == /* && "$work" != "/" ]] || die "HX_BENCH_DIR must be an absolute path other than /"
-marker="$work/.hx-bench-workdir"
-if [[ -e "$work" && ! -e "$marker" && -n "$(ls -A "$work" 2>/dev/null)" ]]; then
-  die "$work exists, is not empty and is not a bench work dir (no $marker); refusing to wipe it"
-fi
+bench_work_dir /tmp/hx-bench
+claim_work_dir .hx-bench-workdir
 # ext4 without a journal (as on this VM) skips inodes freed in the last 60 s when it allocates
 # new ones, with a buffer lookup each: right after deleting a big tree, creating files costs
 # several times more. So the wipe is followed by `sync` and timing starts 60 s after it, and
@@ -92,7 +81,6 @@ mkdir -p "$logs"
 
 # Space: per corpus the source, hx's copy, and per first run 11 targets (5 pushed, restic's
 # repository counted as one, 5 pulled; earlier runs' targets wait in trash until the end).
-read -r avail_kb avail_inodes < <(df --output=avail,iavail "$work" | tail -1)
 need_kb=0 need_inodes=0
 copies=$((2 + 11 * first_runs))
 for c in $corpora; do
@@ -101,9 +89,7 @@ for c in $corpora; do
 done
 need_kb=$(python3 -c "print(int($need_kb * $scale))")
 need_inodes=$(python3 -c "print(int($need_inodes * $scale))")
-log "disk: $((avail_kb / 1024 / 1024)) GiB and $avail_inodes inodes free at $work; need about $((need_kb / 1024 / 1024)) GiB and $need_inodes inodes"
-[[ $avail_kb -ge $need_kb ]] || die "not enough free disk at $work (df says ${avail_kb} KiB, need ${need_kb} KiB)"
-[[ $avail_inodes == "-" || $avail_inodes -ge $need_inodes ]] || die "not enough free inodes at $work"
+check_disk "$need_kb" "$need_inodes"
 
 # Nothing may leak into ~/.unison, ~/.config/rclone or ~/.cache/restic.
 export RESTIC_PASSWORD="hx-bench-password" RESTIC_CACHE_DIR="$work/restic-cache"
@@ -121,26 +107,14 @@ printf 'corpus\ttool\tphase\trun\twall_s\tuser_s\tsys_s\tmaxrss_kib\tload1\n' >"
 printf 'corpus\ttool\twhat\tbytes\n' >"$sizes"
 printf 'corpus\tcheck\tresult\n' >"$verify"
 {
-  printf 'command\t%s\n' "$command_line"
-  printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  printf 'host\t%s, %s cpus, %s, %s MiB RAM\n' "$(uname -n)" "$(nproc)" \
-    "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-    "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
-  printf 'kernel\t%s\n' "$(uname -r)"
-  printf 'filesystem\t%s\n' "$(df --output=fstype "$work" | tail -1) at $work"
+  machine_meta
   printf 'scale\t%s\n' "$scale"
   printf 'runs\t%s\n' "$runs"
   printf 'first_runs\t%s\n' "$first_runs"
   printf 'cache\t%s\n' "$([[ $cold == 1 ]] && echo cold || echo warm)"
   printf 'seed\t%s\n' "$seed"
   printf 'tools\t%s\n' "$tools"
-  has_tool hx && printf 'version_hx\t%s (commit %s%s)\n' "$("$hx" version 2>/dev/null | head -1)" \
-    "$(git rev-parse --short HEAD)" "$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src has uncommitted changes')"
-  has_tool rsync && printf 'version_rsync\t%s\n' "$(rsync --version | head -1)"
-  has_tool rclone && printf 'version_rclone\t%s\n' "$(rclone --version | head -1)"
-  has_tool restic && printf 'version_restic\t%s\n' "$(restic version)"
-  has_tool unison && printf 'version_unison\t%s\n' "$(unison -version)"
-  true
+  tool_versions_meta
 } >"$meta"
 
 # ---- measuring -----------------------------------------------------------------------------

@@ -17,3 +17,18 @@ run_timed() {
   timed_wall=$(python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')")
   return $rc
 }
+
+# timed_row RAW LABEL N COLUMN... CMD...: run_timed "$work/cmd" CMD (failed: the tail of its output,
+# and exit 1); appends the N COLUMNs and the figures (wall, user, sys, peak RSS) to RAW as one
+# tab-separated row and logs LABEL with them (log: bench/common.sh).
+timed_row() {
+  local raw=$1 label=$2 n=$3
+  shift 3
+  local columns=("${@:1:n}")
+  shift "$n"
+  run_timed "$work/cmd" "$@" || {
+    tail -n 20 "$work/cmd.out" "$work/cmd.err" >&2; log "FAILED: $*"; exit 1; }
+  printf '%s\t' "${columns[@]}" >>"$raw"
+  printf '%s\t%s\t%s\t%s\n' "$timed_wall" "$timed_user" "$timed_sys" "$timed_rss" >>"$raw"
+  log "  $label: $timed_wall s wall, $timed_user user, $timed_sys sys, $((timed_rss / 1024)) MiB"
+}
