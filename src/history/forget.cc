@@ -65,11 +65,8 @@ Result<EncodedForget> EncodeForgetRecord(const VaultContext& ctx, const ForgetRe
   for (const std::string& id : record.snapshots) {
     if (!IsLowerHex(id, kLongIdHexLength)) return EncoderBug("EncodeForgetRecord", "bad id");
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes,
-                      WriteRecordJson(kWhat, Unsigned(ctx, record)));
-  json value = Unsigned(ctx, record);
-  value["mac"] = ToHex(ComputeMac(ctx.keys.mac, AsBytes(unsigned_bytes)));
-  HX_ASSIGN_OR_RETURN(const std::string bytes, WriteRecordJson(kWhat, value));
+  HX_ASSIGN_OR_RETURN(const std::string bytes,
+                      WriteSignedRecordJson(kWhat, ctx.keys.mac, Unsigned(ctx, record)));
   EncodedForget out;
   out.bytes = ToByteVector(bytes);
   out.key = KeyOf(out.bytes);
@@ -106,9 +103,9 @@ Result<ForgetRecord> DecodeForgetFields(const VaultContext& ctx, std::string_vie
   if (vault_id != ctx.vault_id) {
     return CorruptRecord(kWhat, "belongs to vault " + vault_id + ", not to this vault");
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(kWhat, Unsigned(ctx, r)));
-  const std::optional<std::vector<std::uint8_t>> mac = FromHex(mac_hex);
-  if (!mac || !VerifyMac(ctx.keys.mac, AsBytes(unsigned_bytes), *mac)) {
+  HX_ASSIGN_OR_RETURN(const bool verifies,
+                      RecordMacVerifies(kWhat, ctx.keys.mac, Unsigned(ctx, r), mac_hex));
+  if (!verifies) {
     return CorruptRecord(kWhat, "MAC does not verify: tampered with or not written with this "
                                 "vault's key");
   }

@@ -53,9 +53,9 @@ Result<Head> DecodeHeadFields(const VaultContext& ctx, std::string_view bytes) {
                                     ctx.vault_id)
         .With("vault_id", head.vault_id);
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(kWhat, Unsigned(head)));
-  const std::optional<std::vector<std::uint8_t>> mac = FromHex(mac_hex);
-  if (!mac || !VerifyMac(ctx.keys.mac, AsBytes(unsigned_bytes), *mac)) {
+  HX_ASSIGN_OR_RETURN(const bool verifies,
+                      RecordMacVerifies(kWhat, ctx.keys.mac, Unsigned(head), mac_hex));
+  if (!verifies) {
     return CorruptRecord(kWhat, "MAC does not verify: the head was tampered with or not "
                                 "written with this vault's key");
   }
@@ -69,11 +69,8 @@ Result<Bytes> EncodeHead(const VaultContext& ctx, const Head& head) {
   if (head.vault_id != ctx.vault_id) {
     return EncoderBug("EncodeHead", "the head's vault_id is not the context's");
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(kWhat, Unsigned(head)));
-  const MacTag mac = ComputeMac(ctx.keys.mac, AsBytes(unsigned_bytes));
-  json value = Unsigned(head);
-  value["mac"] = ToHex(mac);
-  HX_ASSIGN_OR_RETURN(const std::string bytes, WriteRecordJson(kWhat, value));
+  HX_ASSIGN_OR_RETURN(const std::string bytes,
+                      WriteSignedRecordJson(kWhat, ctx.keys.mac, Unsigned(head)));
   return ToByteVector(bytes);
 }
 

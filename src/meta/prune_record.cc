@@ -74,11 +74,8 @@ Result<Bytes> EncodePruneRecord(const VaultContext& ctx, const PruneRecord& reco
   if (const std::string problem = Check(record); !problem.empty()) {
     return EncoderBug("EncodePruneRecord", problem);
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes,
-                      WriteRecordJson(kWhat, Unsigned(ctx, record)));
-  json value = Unsigned(ctx, record);
-  value["mac"] = ToHex(ComputeMac(ctx.keys.mac, AsBytes(unsigned_bytes)));
-  HX_ASSIGN_OR_RETURN(const std::string bytes, WriteRecordJson(kWhat, value));
+  HX_ASSIGN_OR_RETURN(const std::string bytes,
+                      WriteSignedRecordJson(kWhat, ctx.keys.mac, Unsigned(ctx, record)));
   if (bytes.size() > kMaxPruneRecordBytes) {
     return EncoderBug("EncodePruneRecord", "larger than kMaxPruneRecordBytes");
   }
@@ -164,9 +161,9 @@ Result<PruneRecord> DecodeFields(const VaultContext& ctx, std::span<const std::u
   if (vault_id != ctx.vault_id) {
     return CorruptRecord(kWhat, "belongs to vault " + vault_id + ", not to this vault");
   }
-  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(kWhat, Unsigned(ctx, r)));
-  const std::optional<std::vector<std::uint8_t>> mac = FromHex(mac_hex);
-  if (!mac || !VerifyMac(ctx.keys.mac, AsBytes(unsigned_bytes), *mac)) {
+  HX_ASSIGN_OR_RETURN(const bool verifies,
+                      RecordMacVerifies(kWhat, ctx.keys.mac, Unsigned(ctx, r), mac_hex));
+  if (!verifies) {
     return CorruptRecord(kWhat, "MAC does not verify: tampered with or not written with this "
                                 "vault's key");
   }

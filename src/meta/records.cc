@@ -1,6 +1,9 @@
 #include "meta/records.h"
 
+#include <optional>
+
 #include "base/hex.h"
+#include "crypto/keys.h"
 #include "json/canonical_json.h"
 
 namespace hx::meta_internal {
@@ -100,6 +103,20 @@ Error FieldProblem(const JsonFields& fields, std::string_view key, std::string_v
 }
 
 }  // namespace
+
+Result<std::string> WriteSignedRecordJson(std::string_view what, const SecretKey& mac_key,
+                                          json unsigned_value) {
+  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(what, unsigned_value));
+  unsigned_value["mac"] = ToHex(ComputeMac(mac_key, AsBytes(unsigned_bytes)));
+  return WriteRecordJson(what, unsigned_value);
+}
+
+Result<bool> RecordMacVerifies(std::string_view what, const SecretKey& mac_key,
+                               const json& unsigned_value, std::string_view mac_hex) {
+  HX_ASSIGN_OR_RETURN(const std::string unsigned_bytes, WriteRecordJson(what, unsigned_value));
+  const std::optional<std::vector<std::uint8_t>> mac = FromHex(mac_hex);
+  return mac && VerifyMac(mac_key, AsBytes(unsigned_bytes), *mac);
+}
 
 Result<std::string> HexField(JsonFields& fields, std::string_view key, std::size_t length) {
   HX_ASSIGN_OR_RETURN(std::string value, fields.String(key));

@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "crypto/secret.h"
 #include "json/json_fields.h"
 
 namespace hx::meta_internal {
@@ -83,6 +84,17 @@ Status RequireCanonical(std::string_view what, const nlohmann::json& value,
 // (EncoderBug), except invalid UTF-8 in caller-supplied strings, which keeps
 // the writer's KC_SYNC_INPUT_INVALID.
 Result<std::string> WriteRecordJson(std::string_view what, const nlohmann::json& value);
+
+// The records signed with the vault's MAC key (head.json, forget and prune
+// records) carry "mac": the MAC of the canonical bytes of the record without
+// it. The canonical bytes of `unsigned_value` with its "mac" added (errors:
+// WriteRecordJson's).
+Result<std::string> WriteSignedRecordJson(std::string_view what, const SecretKey& mac_key,
+                                          nlohmann::json unsigned_value);
+// Whether `mac_hex` is that MAC of `unsigned_value` (errors:
+// WriteRecordJson's). The caller says what a wrong MAC means for its record.
+Result<bool> RecordMacVerifies(std::string_view what, const SecretKey& mac_key,
+                               const nlohmann::json& unsigned_value, std::string_view mac_hex);
 
 // Typed fields with the rules every record shares. Errors name the field.
 // A string of exactly `length` lowercase hex digits (ids, tokens, MACs).
