@@ -9,6 +9,7 @@
 
 #include "base/hex.h"
 #include "base/printable.h"
+#include "base/utc_time.h"
 #include "crypto/keys.h"
 #include "hash/blake3.h"
 #include "history/reader.h"
@@ -325,7 +326,7 @@ std::string ForgetReport::ToHuman() const {
   std::ostringstream out;
   for (const Item& item : snapshots) {
     out << "seq " << item.seq << "  " << item.snapshot_id.substr(0, 12) << "  "
-        << FormatSnapshotTime(item.created_ms) << "  ";
+        << FormatUtcSeconds(item.created_ms) << "  ";
     if (item.already_forgotten) {
       out << "forgotten before";
     } else if (item.kept) {

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/utc_time.h"
 #include "history/history.h"
 #include "history/reader.h"
 #include "sync/sync_test_util.h"
@@ -105,7 +106,7 @@ TEST_F(HistoryTest, AFileEditedFiveTimesIsRestorableAtEachVersion) {
 
     // A time between two pushes names the older one.
     const std::string time =
-        FormatSnapshotTime(kT0 + static_cast<std::int64_t>(i + 1) * kMinute + 30'000);
+        FormatUtcSeconds(kT0 + static_cast<std::int64_t>(i + 1) * kMinute + 30'000);
     Result<RestoreReport> by_time = Restore("notes/today.txt", time);
     HX_ASSERT_OK(by_time);
     EXPECT_EQ(by_time->from_seq, seqs[i]);
@@ -338,7 +339,7 @@ TEST(HistoryTimes, TimeSpecsParseToTheEndOfWhatTheyName) {
   EXPECT_FALSE(ParseSnapshotTime("2026-13-06").has_value());
   EXPECT_FALSE(ParseSnapshotTime("2026-12-06T08").has_value());
   EXPECT_FALSE(ParseSnapshotTime("12").has_value());
-  EXPECT_EQ(FormatSnapshotTime(kT0), "2026-12-06T08:00:00Z");
+  EXPECT_EQ(FormatUtcSeconds(kT0), "2026-12-06T08:00:00Z");
   EXPECT_EQ(FormatRestoreStamp(kT0 + 61'000), "2026-12-06 08.01.01");
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "base/utc_time.h"
 #include "repo/object_codec.h"
 
 namespace hx {
@@ -44,18 +45,8 @@ Error TooLong() {
 
 }  // namespace
 
-std::string FormatSnapshotTime(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char out[96];
-  std::snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return out;
-}
-
 std::string FormatRestoreStamp(std::int64_t ms) {
-  std::string text = FormatSnapshotTime(ms);  // 2026-12-06T08:04:38Z
+  std::string text = FormatUtcSeconds(ms);  // 2026-12-06T08:04:38Z
   text[10] = ' ';
   text.pop_back();
   std::replace(text.begin(), text.end(), ':', '.');

@@ -64,8 +64,6 @@ struct PathVersion {
   std::optional<ObjectId> subtree;
 };
 
-// "2026-12-06T08:04:38Z" for ms since the epoch (UTC).
-std::string FormatSnapshotTime(std::int64_t ms);
 // The "<date>" of a restored copy's name: "2026-12-06 08.04.38" (no ':').
 std::string FormatRestoreStamp(std::int64_t ms);
 // Parses a time spec (see above) to ms since the epoch; nullopt if it is

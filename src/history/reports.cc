@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "base/printable.h"
+#include "base/utc_time.h"
 #include "history/history.h"
 #include "history/reader.h"
 
@@ -28,7 +29,7 @@ json LogReport::ToJson() const {
                  {"created_ms", e.created_ms}, {"deleted", e.deleted}, {"files", e.files},
                  {"forgotten", e.forgotten},
                  {"modified", e.modified}, {"relocation", e.relocation}, {"seq", e.seq},             {"snapshot_id", e.snapshot_id},
-                 {"time", FormatSnapshotTime(e.created_ms)}};
+                 {"time", FormatUtcSeconds(e.created_ms)}};
     if (e.kind) {
       item["kind"] = *e.kind;
       item["size"] = OrNull(e.size);
@@ -51,7 +52,7 @@ std::string LogReport::ToHuman() const {
     out << (path.empty() ? "no snapshots" : "no snapshot changed " + Printable(path)) << "\n";
   }
   for (const LogEntry& e : snapshots) {
-    out << "seq " << e.seq << "  " << Short(e.snapshot_id) << "  " << FormatSnapshotTime(e.created_ms)
+    out << "seq " << e.seq << "  " << Short(e.snapshot_id) << "  " << FormatUtcSeconds(e.created_ms)
         << "  device " << Printable(e.author.substr(0, 8));
     if (e.kind) {
       out << "  " << *e.kind;
@@ -102,14 +103,14 @@ std::string RestoreReport::ToHuman() const {
   std::ostringstream out;
   if (!from_version.empty()) {
     out << "restored " << Printable(path) << " (" << kind << ") from this device's history cache: "
-        << "the version a pull replaced at " << FormatSnapshotTime(from_replaced_ms) << " ("
+        << "the version a pull replaced at " << FormatUtcSeconds(from_replaced_ms) << " ("
         << Printable(from_version) << ")\n  to " << Printable(written_to) << ": " << bytes
         << " bytes\n";
     if (in_vault) out << "  the next push publishes it like any new file\n";
     return out.str();
   }
   out << "restored " << Printable(path) << " (" << kind << ") as it was in seq " << from_seq << " "
-      << Short(from_snapshot_id) << " (" << FormatSnapshotTime(from_created_ms) << ")";
+      << Short(from_snapshot_id) << " (" << FormatUtcSeconds(from_created_ms) << ")";
   if (from_seq != seq) out << ", the last version before seq " << seq;
   out << "\n  to " << Printable(written_to) << ": " << files << " file(s), " << dirs
       << " dir(s), " << symlinks << " symlink(s), " << bytes << " bytes\n";

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/printable.h"
+#include "base/utc_time.h"
 #include "history/history.h"
 #include "history/reader.h"
 #include "os/vault_dir.h"
@@ -41,9 +42,9 @@ nlohmann::json VersionsReport::ToJson() const {
 std::string VersionsReport::ToHuman() const {
   std::ostringstream out;
   for (const StoredVersion& v : versions) {
-    out << FormatSnapshotTime(v.time_ms) << "  " << Printable(v.path) << "  "
-        << (v.symlink ? "symlink" : std::to_string(v.size) + " bytes") << "  "
-        << Printable(v.rel) << "\n";
+    out << FormatUtcSeconds(v.time_ms) << "  " << Printable(v.path) << "  "
+        << (v.symlink ? "symlink" : std::to_string(v.size) + " bytes") << "  " << Printable(v.rel)
+        << "\n";
   }
   out << versions.size() << " version(s), " << bytes << " bytes in this device's history cache";
   if (max_bytes == 0) {

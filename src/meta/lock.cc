@@ -7,6 +7,7 @@
 
 #include "base/hex.h"
 #include "base/next_steps.h"
+#include "base/utc_time.h"
 #include "crypto/secret.h"
 #include "json/json_fields.h"
 #include "meta/records.h"
@@ -43,21 +44,11 @@ Result<LockRecord> DecodeFields(std::string_view bytes) {
   return record;
 }
 
-// "2026-11-03T10:15:00Z" (UTC, to the second), for messages.
-std::string FormatUtc(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  if (gmtime_r(&seconds, &utc) == nullptr) return std::to_string(ms) + " ms";
-  std::array<char, 32> text{};
-  const std::size_t n = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text.data(), n);
-}
-
 Error HeldByOther(const LockRecord& held, std::int64_t now_ms) {
   const std::int64_t seconds_left = (held.expires_ms - now_ms + 999) / 1000;
   return Error(SyncCode::kLocked, Category::kLocked,
                "the store's write lock is held by device " + held.owner + " until " +
-                   FormatUtc(held.expires_ms) + " (" + std::to_string(seconds_left) +
+                   FormatUtcSeconds(held.expires_ms) + " (" + std::to_string(seconds_left) +
                    " s from now); try again when that device is done or the lock has expired")
       .With("key", std::string(kWhat))
       .With("owner", held.owner)

@@ -7,6 +7,7 @@
 
 #include "base/hex.h"
 #include "base/next_steps.h"
+#include "base/utc_time.h"
 #include "crypto/aead.h"
 #include "hash/blake3.h"
 #include "json/json_fields.h"
@@ -73,20 +74,10 @@ Result<PathLock> DecodeFields(const VaultContext& ctx, std::string_view name,
   return lock;
 }
 
-// "2026-11-03T10:15:00Z" (UTC, to the second), for messages.
-std::string FormatUtc(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  if (gmtime_r(&seconds, &utc) == nullptr) return std::to_string(ms) + " ms";
-  std::array<char, 32> text{};
-  const std::size_t n = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text.data(), n);
-}
-
 Error HeldByOther(const PathLock& held, std::string_view key, std::string_view what_to_do) {
   return Error(SyncCode::kLocked, Category::kLocked,
                "path " + held.path + " is locked by device " + held.owner + " until " +
-                   FormatUtc(held.expires_ms) + "; " + std::string(what_to_do))
+                   FormatUtcSeconds(held.expires_ms) + "; " + std::string(what_to_do))
       .With("key", std::string(key))
       .With("owner", held.owner)
       .With("path", held.path)

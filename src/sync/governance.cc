@@ -11,6 +11,7 @@
 
 #include "base/hex.h"
 #include "base/printable.h"
+#include "base/utc_time.h"
 #include "meta/manifest.h"
 #include "meta/prune_record.h"
 #include "meta/snapshot.h"
@@ -25,15 +26,6 @@ using json = nlohmann::json;
 bool IsChainDamage(const Error& error) {
   return error.category == Category::kNotFound || error.category == Category::kCorrupt ||
          error.category == Category::kUnsupported || error.category == Category::kHashMismatch;
-}
-
-std::string FormatUtc(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  if (gmtime_r(&seconds, &utc) == nullptr) return std::to_string(ms) + " ms";
-  std::array<char, 32> text{};
-  const std::size_t n = std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text.data(), n);
 }
 
 // Authors are known if the record lists them or they have a manifest; the
@@ -132,7 +124,7 @@ json LockJson(const PathLockView& view) {
 std::string LockLine(const PathLockView& view) {
   std::string line = Printable(view.lock.path) + "  " +
                      (view.mine ? "this device" : Printable(view.lock.owner)) + "  until " +
-                     FormatUtc(view.lock.expires_ms);
+                     FormatUtcSeconds(view.lock.expires_ms);
   if (!view.active) line += "  (expired)";
   return line + "\n";
 }
@@ -366,8 +358,8 @@ std::string LockReport::ToHuman() const {
     return "unlocked " + Printable(path) +
            (lock->mine ? "\n" : " (held by " + Printable(lock->lock.owner) + ")\n");
   }
-  return "locked " + Printable(path) + " until " + FormatUtc(lock ? lock->lock.expires_ms : 0) +
-         "\n";
+  return "locked " + Printable(path) + " until " +
+         FormatUtcSeconds(lock ? lock->lock.expires_ms : 0) + "\n";
 }
 
 json LockListReport::ToJson() const {
