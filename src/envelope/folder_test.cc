@@ -150,6 +150,18 @@ class EnvelopeApplyTest : public ::testing::Test {
                          {.policy = policy, .decisions = std::move(decisions), .now_ms = 9000});
   }
 
+  // The envelope with one more item: a copy of its last one at `id`, in the
+  // items' order.
+  Envelope WithExtraItem(const std::string& id) const {
+    Envelope e = envelope_;
+    EnvelopeItem extra = e.items.back();
+    extra.item_id = id;
+    e.items.push_back(std::move(extra));
+    std::sort(e.items.begin(), e.items.end(),
+              [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+    return e;
+  }
+
   static std::map<std::string, std::string> Statuses(const EnvelopeApplyReport& r) {
     std::map<std::string, std::string> out;
     for (const auto& i : r.items) out[i.item_id] = i.change + "/" + i.status;
@@ -307,12 +319,7 @@ TEST_F(EnvelopeApplyTest, DecisionsForItemsThatDoNotDifferAreRefused) {
 TEST_F(EnvelopeApplyTest, AnUnwritablePathFailsThatItemAndTheOthersAreApplied) {
   // mine.txt is a file here, so nothing can be created inside it (this
   // holds for root too, unlike a read-only directory).
-  Envelope e = envelope_;
-  EnvelopeItem blocked = e.items.back();
-  blocked.item_id = "mine.txt/blocked.txt";
-  e.items.push_back(blocked);
-  std::sort(e.items.begin(), e.items.end(),
-            [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+  Envelope e = WithExtraItem("mine.txt/blocked.txt");
   Result<EnvelopeApplyReport> r = ApplyEnvelope(
       dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
   ASSERT_TRUE(r.ok());
@@ -337,12 +344,7 @@ TEST_F(EnvelopeApplyTest, AnUnwritablePathFailsThatItemAndTheOthersAreApplied) {
 TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesThroughASymlinkInTheFolder) {
   Dir outside;
   fs::create_directory_symlink(outside.path(), dst_.path() / "out");
-  Envelope e = envelope_;
-  EnvelopeItem escaping = e.items.back();
-  escaping.item_id = "out/escaped.txt";
-  e.items.push_back(escaping);
-  std::sort(e.items.begin(), e.items.end(),
-            [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+  const Envelope e = WithExtraItem("out/escaped.txt");
   Result<EnvelopeApplyReport> r = ApplyEnvelope(
       dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
   ASSERT_TRUE(r.ok());
@@ -356,12 +358,7 @@ TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesThroughASymlinkedParentAtAnyDepth
     Dir outside;
     fs::create_directories((dst_.path() / parent).parent_path());
     fs::create_directory_symlink(outside.path(), dst_.path() / parent);
-    Envelope e = envelope_;
-    EnvelopeItem escaping = e.items.back();
-    escaping.item_id = parent + "/new/escaped.txt";
-    e.items.push_back(escaping);
-    std::sort(e.items.begin(), e.items.end(),
-              [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+    const Envelope e = WithExtraItem(parent + "/new/escaped.txt");
     Result<EnvelopeApplyReport> r = ApplyEnvelope(
         dst_.path(), e, {.policy = MergePolicy::kCloudPreferred, .decisions = {}, .now_ms = 9000});
     ASSERT_TRUE(r.ok());
@@ -382,12 +379,7 @@ TEST_F(EnvelopeApplyTest, AnEnvelopeNeverWritesIntoHxNorThroughASymlinkedArchive
   Dir outside;
   fs::create_directories(dst_.path() / ".hx");
   fs::create_directory_symlink(outside.path(), dst_.path() / ".hx/archive");
-  Envelope e = envelope_;
-  EnvelopeItem hostile = e.items.back();
-  hostile.item_id = ".hx/evil.txt";
-  e.items.push_back(hostile);
-  std::sort(e.items.begin(), e.items.end(),
-            [](const EnvelopeItem& a, const EnvelopeItem& b) { return a.item_id < b.item_id; });
+  const Envelope e = WithExtraItem(".hx/evil.txt");
   // local_preferred: the envelope's conflict.txt would be written into the
   // archive; cloud_preferred: the folder's would be moved there.
   std::int64_t now = 9000;
