@@ -16,6 +16,16 @@ using scan_internal::PathEntry;
 using scan_internal::ScanThreads;
 using scan_internal::Walk;
 
+void AddScanStats(ScanStats& into, const ScanStats& from) {
+  into.files += from.files;
+  into.dirs += from.dirs;
+  into.symlinks += from.symlinks;
+  into.files_hashed += from.files_hashed;
+  into.bytes_hashed += from.bytes_hashed;
+  into.files_from_cache += from.files_from_cache;
+  into.ignored += from.ignored;
+}
+
 struct DirectoryScanner::Impl {
   Impl(Env& e, int fd, IgnoreRules ignore_rules, const ScanOptions& options, const FastCdc& c,
        const ChunkIdFn& id)
@@ -93,6 +103,7 @@ DirectoryScan DirectoryScanner::ScanOne(DirectoryScan::Subdir dir, StatCache&& c
   for (const PathEntry& item : out.entries) {
     ++(item.second.kind == EntryKind::kFile ? out.stats.files : out.stats.symlinks);
   }
+  out.stats.dirs = node.listed && !node.path.empty() ? 1 : 0;
   for (const std::unique_ptr<DirNode>& sub : node.subdirs) {
     out.subdirs.push_back({sub->path, sub->dev, sub->ino});
   }
@@ -100,7 +111,6 @@ DirectoryScan DirectoryScanner::ScanOne(DirectoryScan::Subdir dir, StatCache&& c
             [](const DirectoryScan::Subdir& a, const DirectoryScan::Subdir& b) {
               return a.path < b.path;
             });
-  out.stats.dirs = out.subdirs.size();
   // As ScanVault's consuming scan: what the walk took out of the cache was
   // reused, put, or dropped; what is left it never listed.
   for (Output& o : outputs) {
@@ -109,10 +119,7 @@ DirectoryScan DirectoryScanner::ScanOne(DirectoryScan::Subdir dir, StatCache&& c
               std::back_inserter(out.stat_changes.remove));
     std::move(o.skipped.begin(), o.skipped.end(), std::back_inserter(out.skipped));
     std::move(o.errors.begin(), o.errors.end(), std::back_inserter(out.errors));
-    out.stats.files_hashed += o.stats.files_hashed;
-    out.stats.bytes_hashed += o.stats.bytes_hashed;
-    out.stats.files_from_cache += o.stats.files_from_cache;
-    out.stats.ignored += o.stats.ignored;
+    AddScanStats(out.stats, o.stats);
   }
   for (auto& [path, entry] : cache) out.stat_changes.remove.push_back(path);
   std::sort(out.stat_changes.remove.begin(), out.stat_changes.remove.end());

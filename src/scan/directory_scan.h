@@ -58,8 +58,9 @@ struct DirectoryScan {
   StatCacheChanges stat_changes;
   std::vector<ScanSkip> skipped;  // sorted by path
   std::vector<ScanError> errors;  // sorted by path
-  // files_hashed, bytes_hashed, files_from_cache, ignored; files, dirs and
-  // symlinks count the children listed.
+  // As ScanResult::stats for the children listed, except directories:
+  // `dirs` is 1 for a subdirectory that was listed (0 for the root), so
+  // that the scans of every directory add up (AddScanStats) to ScanVault's.
   ScanStats stats;
   // With ScanOptions::collect_baseline: the children for the baseline
   // (AppendBaselineChild), or nullopt if this directory's part is unfit
@@ -67,6 +68,10 @@ struct DirectoryScan {
   // listed, or the directory not listed).
   std::optional<std::string> baseline;
 };
+
+// Adds `from`'s counts to `into` (a scan done in parts: each directory's,
+// each worker's).
+void AddScanStats(ScanStats& into, const ScanStats& from);
 
 class DirectoryScanner {
  public:

@@ -59,7 +59,7 @@ TEST_F(DirectoryScanTest, EveryDirectoryInTurnFindsWhatTheWholeScanFinds) {
   ASSERT_TRUE(scanner.ok());
   EntryMap entries;
   StatCache put;
-  std::uint64_t ignored = 0;
+  ScanStats stats;
   Result<DirectoryScan> root = (*scanner)->ScanRoot(StatCache());
   ASSERT_TRUE(root.ok());
   std::vector<DirectoryScan> todo;
@@ -70,7 +70,7 @@ TEST_F(DirectoryScanTest, EveryDirectoryInTurnFindsWhatTheWholeScanFinds) {
     EXPECT_TRUE(scan.listed);
     EXPECT_TRUE(scan.errors.empty());
     EXPECT_TRUE(scan.baseline.has_value());
-    ignored += scan.stats.ignored;
+    AddScanStats(stats, scan.stats);
     for (auto& [path, entry] : scan.entries) entries.emplace(path, std::move(entry));
     put.merge(scan.stat_changes.put);
     for (const DirectoryScan::Subdir& dir : scan.subdirs) {
@@ -80,7 +80,11 @@ TEST_F(DirectoryScanTest, EveryDirectoryInTurnFindsWhatTheWholeScanFinds) {
   }
   EXPECT_EQ(entries, whole->entries);
   EXPECT_EQ(put, whole->stat_changes.put);
-  EXPECT_EQ(ignored, whole->stats.ignored);
+  EXPECT_EQ(stats.files, whole->stats.files);
+  EXPECT_EQ(stats.dirs, whole->stats.dirs);
+  EXPECT_EQ(stats.symlinks, whole->stats.symlinks);
+  EXPECT_EQ(stats.files_hashed, whole->stats.files_hashed);
+  EXPECT_EQ(stats.ignored, whole->stats.ignored);
 }
 
 TEST_F(DirectoryScanTest, AReusedCacheRowIsConfirmedAndAStaleOneRemoved) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/clock.h"
+#include "scan/directory_scan.h"
 #include "scan/path_order.h"
 #include "scan/walk.h"
 
@@ -209,10 +210,7 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
     out.cache_put = StatCache();
     std::move(out.skipped.begin(), out.skipped.end(), std::back_inserter(result.skipped));
     std::move(out.errors.begin(), out.errors.end(), std::back_inserter(result.errors));
-    result.stats.files_hashed += out.stats.files_hashed;
-    result.stats.bytes_hashed += out.stats.bytes_hashed;
-    result.stats.files_from_cache += out.stats.files_from_cache;
-    result.stats.ignored += out.stats.ignored;
+    AddScanStats(result.stats, out.stats);  // (files, dirs, symlinks: counted below)
   }
   result.stat_changes.remove =
       StaleCachePaths(cache, outputs, result.stat_changes.put,

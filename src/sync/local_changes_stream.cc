@@ -104,7 +104,6 @@ class Streamer {
   Status CompareSelf(const Pending& at, const DirectoryScan& scan) {
     const std::string& path = at.dir.path;
     if (scan.listed) {
-      ++stats_.dirs;
       Entry dir;
       dir.kind = EntryKind::kDir;
       if (!at.base) {
@@ -224,12 +223,7 @@ class Streamer {
   void NoteIssues(const std::string& path, DirectoryScan& scan) {
     std::move(scan.skipped.begin(), scan.skipped.end(), std::back_inserter(skipped_));
     errors_.insert(errors_.end(), scan.errors.begin(), scan.errors.end());
-    stats_.files += scan.stats.files;
-    stats_.symlinks += scan.stats.symlinks;
-    stats_.files_hashed += scan.stats.files_hashed;
-    stats_.bytes_hashed += scan.stats.bytes_hashed;
-    stats_.files_from_cache += scan.stats.files_from_cache;
-    stats_.ignored += scan.stats.ignored;
+    AddScanStats(stats_, scan.stats);
     if (scan.baseline) {
       if (baseline_fit_) baseline_.emplace_back(path, std::move(*scan.baseline));
     } else {
