@@ -39,3 +39,8 @@ rm -f "$tmp/v/.hx/baseline"; echo "status (full comparison): $(m "$hx" sync stat
 for ((i = 0; i < files; i += 100)); do printf 'changed %d\n' "$i" > "$tmp/v/$(printf 'd%04d' $((i / 100)))/f000.txt"; done
 sleep 2.2
 echo "push after a 1% edit: $(m "$hx" sync push "$tmp/v")"
+# Another 1% (the second file of each directory), then status: the full comparison
+# of every status after an edit (the baseline no longer matches).
+for ((i = 1; i < files; i += 100)); do printf 'again %d\n' "$i" > "$tmp/v/$(printf 'd%04d' $((i / 100)))/f001.txt"; done
+sleep 2.2
+echo "status after a 1% edit: $(m "$hx" sync status "$tmp/v")"

@@ -7,7 +7,6 @@
 
 #include <array>
 #include <charconv>
-#include <unordered_map>
 #include <utility>
 
 #include "base/hex.h"
@@ -19,6 +18,7 @@ namespace {
 
 using index_internal::AsInt64;
 using index_internal::AsUint64;
+using index_internal::BaseVectors;
 using index_internal::ReadId;
 using index_internal::SumOfSizes;
 
@@ -133,14 +133,21 @@ Status Index::Impl::PrepareAll() {
       {&meta_delete, "DELETE FROM meta WHERE key = ?1"},
       {&base_load,
        "SELECT path, kind, size, flags, mtime_ns, chunks, target, vv FROM base ORDER BY path"},
+      {&base_range,
+       "SELECT path, kind, size, flags, mtime_ns, chunks, target, vv FROM base "
+       "WHERE path >= ?1 AND path < ?2 ORDER BY path"},
       {&base_put, "INSERT OR REPLACE INTO base VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&base_delete, "DELETE FROM base WHERE path = ?1"},
       {&base_clear, "DELETE FROM base"},
       {&tree_load, "SELECT path, id FROM base_trees ORDER BY path"},
+      {&tree_find, "SELECT id FROM base_trees WHERE path = ?1"},
       {&tree_put, "INSERT OR REPLACE INTO base_trees VALUES(?1, ?2)"},
       {&tree_delete, "DELETE FROM base_trees WHERE path = ?1"},
       {&tree_clear, "DELETE FROM base_trees"},
       {&stat_load, "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache"},
+      {&stat_range,
+       "SELECT path, size, mtime_ns, ctime_ns, inode, mode, chunks FROM stat_cache "
+       "WHERE path >= ?1 AND path < ?2 ORDER BY path"},
       {&stat_count, "SELECT count(*) FROM stat_cache"},
       {&stat_put, "INSERT OR REPLACE INTO stat_cache VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&stat_delete, "DELETE FROM stat_cache WHERE path = ?1"},
@@ -290,61 +297,59 @@ Result<std::optional<std::uint64_t>> Index::GetMetaUint64(std::string_view key) 
   return std::optional<std::uint64_t>(value);
 }
 
+Result<Entry> Index::Impl::ReadBaseRow(SqliteStatement& stmt, BaseVectors& vectors) const {
+  const std::string_view path = stmt.ColumnText(0);
+  const std::optional<EntryKind> kind = KindFromCode(stmt.ColumnInt64(1));
+  if (!kind) {
+    return Corrupt("unknown entry kind " + std::to_string(stmt.ColumnInt64(1)), path);
+  }
+  Entry entry;
+  entry.kind = *kind;
+  entry.size = AsUint64(stmt.ColumnInt64(2));
+  entry.executable = (stmt.ColumnInt64(3) & kFlagExecutable) != 0;
+  entry.mtime_ns = stmt.ColumnInt64(4);
+  if (!stmt.ColumnIsNull(5)) {
+    Result<std::vector<ChunkRef>> chunks = DecodeChunkList(stmt.ColumnBlob(5));
+    if (!chunks.ok()) {
+      return Corrupt(chunks.error().message, path);
+    }
+    entry.chunks = std::move(chunks).value();
+  }
+  if (entry.kind == EntryKind::kFile && SumOfSizes(entry.chunks) != entry.size) {
+    return Corrupt("chunk sizes do not sum to the file size", path);
+  }
+  if (!stmt.ColumnIsNull(6)) {
+    entry.symlink_target = std::string(stmt.ColumnText(6));
+  }
+  // A vault's entries share few distinct vectors: decode each once and
+  // let the entries share it (VersionVector is an immutable shared map).
+  const std::span<const std::uint8_t> vv_bytes = stmt.ColumnBlob(7);
+  const std::string_view vv_key(reinterpret_cast<const char*>(vv_bytes.data()), vv_bytes.size());
+  auto known = vectors.find(vv_key);
+  if (known == vectors.end()) {
+    Result<VersionVector> vv = DecodeVersionVector(vv_bytes);
+    if (!vv.ok()) {
+      return Corrupt(vv.error().message, path);
+    }
+    known = vectors.emplace(std::string(vv_key), std::move(vv).value()).first;
+  }
+  entry.vv = known->second;
+  return entry;
+}
+
 Result<EntryMap> Index::LoadBase() {
   SqliteStatement& stmt = impl_->base_load;
   ScopedReset reset(stmt);
   EntryMap base;
-  struct BytesHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view bytes) const {
-      return std::hash<std::string_view>{}(bytes);
-    }
-  };
-  std::unordered_map<std::string, VersionVector, BytesHash, std::equal_to<>> vectors;
+  BaseVectors vectors;
   while (true) {
     HX_ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) {
       break;
     }
-    const std::string_view path = stmt.ColumnText(0);
-    const std::optional<EntryKind> kind = KindFromCode(stmt.ColumnInt64(1));
-    if (!kind) {
-      return impl_->Corrupt("unknown entry kind " + std::to_string(stmt.ColumnInt64(1)), path);
-    }
-    Entry entry;
-    entry.kind = *kind;
-    entry.size = AsUint64(stmt.ColumnInt64(2));
-    entry.executable = (stmt.ColumnInt64(3) & kFlagExecutable) != 0;
-    entry.mtime_ns = stmt.ColumnInt64(4);
-    if (!stmt.ColumnIsNull(5)) {
-      Result<std::vector<ChunkRef>> chunks = DecodeChunkList(stmt.ColumnBlob(5));
-      if (!chunks.ok()) {
-        return impl_->Corrupt(chunks.error().message, path);
-      }
-      entry.chunks = std::move(chunks).value();
-    }
-    if (entry.kind == EntryKind::kFile && SumOfSizes(entry.chunks) != entry.size) {
-      return impl_->Corrupt("chunk sizes do not sum to the file size", path);
-    }
-    if (!stmt.ColumnIsNull(6)) {
-      entry.symlink_target = std::string(stmt.ColumnText(6));
-    }
-    // A vault's entries share few distinct vectors: decode each once and
-    // let the entries share it (VersionVector is an immutable shared map).
-    const std::span<const std::uint8_t> vv_bytes = stmt.ColumnBlob(7);
-    const std::string_view vv_key(reinterpret_cast<const char*>(vv_bytes.data()),
-                                  vv_bytes.size());
-    auto known = vectors.find(vv_key);
-    if (known == vectors.end()) {
-      Result<VersionVector> vv = DecodeVersionVector(vv_bytes);
-      if (!vv.ok()) {
-        return impl_->Corrupt(vv.error().message, path);
-      }
-      known = vectors.emplace(std::string(vv_key), std::move(vv).value()).first;
-    }
-    entry.vv = known->second;
+    HX_ASSIGN_OR_RETURN(Entry entry, impl_->ReadBaseRow(stmt, vectors));
     // Rows arrive in path order, so every insertion is at the end: O(1).
-    base.emplace_hint(base.end(), std::string(path), std::move(entry));
+    base.emplace_hint(base.end(), std::string(stmt.ColumnText(0)), std::move(entry));
   }
   // As after the stat cache's load (index_stat_cache.cc): the page cache the
   // load filled is given back while the caller holds the entries.

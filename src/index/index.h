@@ -62,12 +62,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -145,6 +147,35 @@ class Index {
   Result<EntryMap> LoadBase();
   Result<StatCache> LoadStatCache();
   Result<TreeIdMap> LoadBaseTrees();
+
+  // --- Per-directory reads (index_dir.cc): what a comparison of the folder
+  // with the base directory by directory needs (sync/local_changes_stream.h),
+  // without a whole table in memory. `dir` is a directory path, "" for the
+  // root. Each is a range read of the table's path key: a directory's rows
+  // are every path that starts with "dir/", and its children's are those
+  // with no further '/', found by skipping each child directory's
+  // descendants with one seek. Rows come in path (byte) order. A row that
+  // does not decode is category corrupt naming the path, as for the loads.
+
+  // The base rows of `dir`'s children (not their descendants).
+  Result<std::vector<std::pair<std::string, Entry>>> LoadBaseChildren(std::string_view dir);
+  // Calls visit(path, entry) for every base row strictly below `dir`;
+  // stops at the first error, its own or visit's. `visit` must not use the
+  // index.
+  Status ForEachBaseBelow(std::string_view dir,
+                          const std::function<Status(std::string_view, Entry&&)>& visit);
+  // The base tree id of directory `dir`; nullopt if the base has none.
+  Result<std::optional<ObjectId>> FindBaseTree(std::string_view dir);
+
+  struct StatCacheChildren {
+    StatCache files;  // the rows of `dir`'s children
+    // The names of `dir`'s children that have rows below them (directories
+    // once; they may be anything now), sorted.
+    std::vector<std::string> dirs;
+  };
+  Result<StatCacheChildren> LoadStatCacheChildren(std::string_view dir);
+  // The paths of every stat cache row strictly below `dir`, sorted.
+  Result<std::vector<std::string>> StatCachePathsBelow(std::string_view dir);
 
   Result<std::optional<ObjectLocation>> FindObject(const ObjectId& id);
   Result<bool> HasObject(const ObjectId& id);

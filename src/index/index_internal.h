@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/error.h"
@@ -48,6 +49,16 @@ inline Error CorruptRow(const SqliteDb& db, std::string_view what, std::string_v
       .With("path", std::string(path));
 }
 
+// The version vectors a read of base rows decoded so far, by their encoded
+// bytes: rows share few distinct vectors, each decoded once.
+struct BytesHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view bytes) const {
+    return std::hash<std::string_view>{}(bytes);
+  }
+};
+using BaseVectors = std::unordered_map<std::string, VersionVector, BytesHash, std::equal_to<>>;
+
 }  // namespace index_internal
 
 struct Index::Impl {
@@ -59,9 +70,9 @@ struct Index::Impl {
   bool base_touched = false;
 
   SqliteStatement meta_get, meta_put, meta_delete;
-  SqliteStatement base_load, base_put, base_delete, base_clear;
-  SqliteStatement tree_load, tree_put, tree_delete, tree_clear;
-  SqliteStatement stat_load, stat_count, stat_put, stat_delete, stat_clear;
+  SqliteStatement base_load, base_range, base_put, base_delete, base_clear;
+  SqliteStatement tree_load, tree_find, tree_put, tree_delete, tree_clear;
+  SqliteStatement stat_load, stat_range, stat_count, stat_put, stat_delete, stat_clear;
   SqliteStatement blob_find, blob_insert;
   SqliteStatement object_find, object_has, object_insert, object_count, object_scan,
       object_delete_pack;
@@ -79,6 +90,14 @@ struct Index::Impl {
   Error Corrupt(std::string_view what, std::string_view path) const {
     return index_internal::CorruptRow(*db, what, path);
   }
+
+  // The Entry of the current row of base_load or base_range (columns path,
+  // kind, size, flags, mtime_ns, chunks, target, vv); corrupt naming the
+  // path if it does not decode.
+  Result<Entry> ReadBaseRow(SqliteStatement& stmt, index_internal::BaseVectors& vectors) const;
+  // The same for stat_load or stat_range (path, size, mtime_ns, ctime_ns,
+  // inode, mode, chunks).
+  Result<StatCacheEntry> ReadStatRow(SqliteStatement& stmt) const;
 
   Status PutBase(std::string_view path, const Entry& entry);
   Status PutStat(std::string_view path, const StatCacheEntry& entry);

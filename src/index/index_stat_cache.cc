@@ -14,7 +14,8 @@ using index_internal::AsUint64;
 using index_internal::CorruptRow;
 using index_internal::SumOfSizes;
 
-Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count, SqliteStatement& load) {
+Result<StatCache> ReadStatCache(const Index::Impl& impl, SqliteStatement& count,
+                                SqliteStatement& load) {
   StatCache cache;
   {
     // Sizing the table first saves the rehashes of growing it row by row.
@@ -30,30 +31,35 @@ Result<StatCache> ReadStatCache(const SqliteDb& db, SqliteStatement& count, Sqli
     if (!row) {
       break;
     }
-    const std::string_view path = load.ColumnText(0);
-    StatCacheEntry entry;
-    entry.stat.size = AsUint64(load.ColumnInt64(1));
-    entry.stat.mtime_ns = load.ColumnInt64(2);
-    entry.stat.ctime_ns = load.ColumnInt64(3);
-    entry.stat.inode = AsUint64(load.ColumnInt64(4));
-    entry.stat.mode = static_cast<std::uint32_t>(load.ColumnInt64(5));
-    Result<std::vector<ChunkRef>> chunks = DecodeChunkList(load.ColumnBlob(6));
-    if (!chunks.ok()) {
-      return CorruptRow(db, chunks.error().message, path);
-    }
-    entry.chunks = std::move(chunks).value();
-    if (SumOfSizes(entry.chunks) != entry.stat.size) {
-      return CorruptRow(db, "stat cache: chunk sizes do not sum to the file size", path);
-    }
-    cache.emplace(std::string(path), std::move(entry));
+    HX_ASSIGN_OR_RETURN(StatCacheEntry entry, impl.ReadStatRow(load));
+    cache.emplace(std::string(load.ColumnText(0)), std::move(entry));
   }
   return cache;
 }
 
 }  // namespace
 
+Result<StatCacheEntry> Index::Impl::ReadStatRow(SqliteStatement& stmt) const {
+  const std::string_view path = stmt.ColumnText(0);
+  StatCacheEntry entry;
+  entry.stat.size = AsUint64(stmt.ColumnInt64(1));
+  entry.stat.mtime_ns = stmt.ColumnInt64(2);
+  entry.stat.ctime_ns = stmt.ColumnInt64(3);
+  entry.stat.inode = AsUint64(stmt.ColumnInt64(4));
+  entry.stat.mode = static_cast<std::uint32_t>(stmt.ColumnInt64(5));
+  Result<std::vector<ChunkRef>> chunks = DecodeChunkList(stmt.ColumnBlob(6));
+  if (!chunks.ok()) {
+    return CorruptRow(*db, chunks.error().message, path);
+  }
+  entry.chunks = std::move(chunks).value();
+  if (SumOfSizes(entry.chunks) != entry.stat.size) {
+    return CorruptRow(*db, "stat cache: chunk sizes do not sum to the file size", path);
+  }
+  return entry;
+}
+
 Result<StatCache> Index::LoadStatCache() {
-  Result<StatCache> cache = ReadStatCache(*impl_->db, impl_->stat_count, impl_->stat_load);
+  Result<StatCache> cache = ReadStatCache(*impl_, impl_->stat_count, impl_->stat_load);
   // The pages the load read are read once: SQLite's page cache (up to
   // 16 MiB, ~10 MB after 100,000 rows) is given back now instead of being
   // held through the scan that follows.

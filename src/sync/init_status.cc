@@ -17,6 +17,7 @@
 #include "sync/engine.h"
 #include "sync/internal.h"
 #include "sync/local_changes.h"
+#include "sync/local_changes_stream.h"
 #include "sync/passphrase.h"
 #include "sync/session.h"
 
@@ -261,20 +262,20 @@ Result<StatusReport> StatusOf(Session& s, std::int64_t now_ms) {
     // Exactly as the baseline saw it: no local change, no issue.
     report.local_changes = MakeChangeSummary({}, {}, {});
   } else {
-    // As push does (push.cc): the stat cache for the scan, freed and the
-    // scan's stat cache changes stored before the base's entries are
-    // loaded, so the three are never held at once. Hashing done for status
-    // is kept: the next push need not redo it.
-    HX_ASSIGN_OR_RETURN(base.stats, s.index->LoadStatCache());
-    HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolderForBaseline(s, base));
-    base.stats = StatCache();
-    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan.stat_changes));
-    scan.stat_changes = StatCacheChanges();
-    HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
-    LocalChanges changes = DetectLocalChangesOfScan(base, scan, s.node_id(), StateWanted::kNever);
+    // The full comparison, directory by directory (local_changes_stream.h):
+    // one directory's stat cache and base rows at a time, and the change.
+    // Hashing done for status is kept: the next push need not redo it.
+    ScanOptions options = s.scan_options();
+    options.collect_baseline = true;
+    HX_ASSIGN_OR_RETURN(StreamedLocalChanges local,
+                        StreamLocalChanges(*s.index, s.local.vault(), options, *s.chunker,
+                                           VaultChunkIds(s.ctx), s.node_id(),
+                                           /*with_entries=*/false));
+    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, local.stat_changes));
+    const LocalChanges& changes = local.changes;
     report.local_changes = MakeChangeSummary(changes.added, changes.modified, changes.deleted);
-    report.scan_issues = DescribeIssues(scan);
-    if (changes.empty() && scan.baseline) SaveBaseline(s, *scan.baseline);
+    report.scan_issues = DescribeIssues(local.skipped, local.errors);
+    if (changes.empty() && local.baseline) SaveBaseline(s, *local.baseline);
   }
 
   auto meta_ms = [&](std::string_view key) -> Result<std::optional<std::int64_t>> {

@@ -147,20 +147,28 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
   return summary;
 }
 
-Result<ScanResult> ScanFolder(Session& s, const BaseState& base) {
-  const VaultContext& ctx = s.ctx;
-  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
+ChunkIdFn VaultChunkIds(const VaultContext& ctx) {
+  return [&ctx](std::span<const std::uint8_t> bytes) {
     return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
   };
-  return ScanVault(s.local.vault(), s.scan_options(), base.stats, *s.chunker, chunk_id);
+}
+
+Result<ScanResult> ScanFolder(Session& s, const BaseState& base) {
+  return ScanVault(s.local.vault(), s.scan_options(), base.stats, *s.chunker,
+                   VaultChunkIds(s.ctx));
 }
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan) {
+  return DescribeIssues(scan.skipped, scan.errors);
+}
+
+std::vector<std::string> DescribeIssues(const std::vector<ScanSkip>& skipped,
+                                        const std::vector<ScanError>& errors) {
   std::vector<std::string> out;
-  for (const ScanSkip& skip : scan.skipped) {
+  for (const ScanSkip& skip : skipped) {
     out.push_back(skip.path + ": skipped (" + std::string(ToString(skip.reason)) + ")");
   }
-  for (const ScanError& error : scan.errors) {
+  for (const ScanError& error : errors) {
     out.push_back(error.path + ": " + error.error.message);
   }
   return out;

@@ -100,11 +100,16 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
                                 const std::vector<std::string>& modified,
                                 const std::vector<std::string>& deleted);
 
+// The chunk ids of this vault (keyed per vault), as a scan computes them.
+ChunkIdFn VaultChunkIds(const VaultContext& ctx);
+
 // Scans the vault folder with the base's stat cache; changed files get their
 // chunk ids (keyed per vault).
 Result<ScanResult> ScanFolder(Session& s, const BaseState& base);
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan);
+std::vector<std::string> DescribeIssues(const std::vector<ScanSkip>& skipped,
+                                        const std::vector<ScanError>& errors);
 
 // What DetectLocalChanges should compare with the base: the scan, plus the
 // base entries of paths the scan could not read (and everything under them)

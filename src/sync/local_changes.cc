@@ -19,6 +19,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "base/hex.h"
 #include "crypto/secret.h"
@@ -86,9 +87,11 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
   // descendants are deleted, whatever the scan could not read or .hxignore
   // now says (nothing can live beneath a file), and their tombstones stay in
   // the state beneath the file (the tree lists them as its "shadow"), so
-  // every device learns of the deletions. "d/" for the latest such path "d";
-  // a path's descendants sort right after it.
-  std::string under_leaf;
+  // every device learns of the deletions. "d/" for each such path "d" whose
+  // descendants are still to come: a sibling that sorts between "d" and
+  // "d/" ("d-x", "d.txt", a file too) must not end d's, so they are a stack,
+  // the smallest on top, each dropped once the walk has passed it.
+  std::vector<std::string> under_leaf;
   // A live base entry gone from the folder: a tombstone.
   const auto put_deleted = [&](const EntryMap::value_type& was) {
     Entry t;
@@ -98,14 +101,22 @@ LocalChanges Compare(const EntryMap& base, ScannedMap& scanned, std::string_view
     put(was.first, std::move(t));
   };
   const auto note_leaf = [&under_leaf](const std::string& path, EntryKind kind) {
-    if (kind == EntryKind::kFile || kind == EntryKind::kSymlink) under_leaf = path + "/";
+    if (kind == EntryKind::kFile || kind == EntryKind::kSymlink) under_leaf.push_back(path + "/");
+  };
+  // Whether `path` (the walk's next, in path order) is beneath a leaf.
+  const auto beneath_leaf = [&under_leaf](const std::string& path) {
+    while (!under_leaf.empty() && path > under_leaf.back() &&
+           !path.starts_with(under_leaf.back())) {
+      under_leaf.pop_back();
+    }
+    return !under_leaf.empty() && path.starts_with(under_leaf.back());
   };
   auto b = base.begin();
   auto s = scanned.begin();
   while (b != base.end() || s != scanned.end()) {
     const bool take_base = s == scanned.end() || (b != base.end() && b->first < s->first);
     const bool take_scan = b == base.end() || (s != scanned.end() && s->first < b->first);
-    if (!under_leaf.empty() && (take_base ? b->first : s->first).starts_with(under_leaf)) {
+    if (beneath_leaf(take_base ? b->first : s->first)) {
       if (!take_scan) {
         if (b->second.kind != EntryKind::kTombstone) {
           put_deleted(*b);
@@ -285,13 +296,10 @@ bool UnchangedSinceBaseline(Session& s) {
 }
 
 Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base) {
-  const VaultContext& ctx = s.ctx;
-  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
-    return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
-  };
   ScanOptions options = s.scan_options();
   options.collect_baseline = true;
-  return ScanVault(s.local.vault(), options, std::move(base.stats), *s.chunker, chunk_id);
+  return ScanVault(s.local.vault(), options, std::move(base.stats), *s.chunker,
+                   VaultChunkIds(s.ctx));
 }
 
 bool ScopeIsUsable(const std::vector<std::string>& scope) {
@@ -300,10 +308,7 @@ bool ScopeIsUsable(const std::vector<std::string>& scope) {
 
 Result<ScanResult> ScanScopedForPush(Session& s, BaseState& base,
                                      const std::vector<std::string>& scope) {
-  const VaultContext& ctx = s.ctx;
-  ChunkIdFn chunk_id = [&ctx](std::span<const std::uint8_t> bytes) {
-    return ComputeObjectId(ctx, ObjectKind::kChunk, bytes);
-  };
+  const ChunkIdFn chunk_id = VaultChunkIds(s.ctx);
   ScanOptions options = s.scan_options();
   options.scope = scope;
   // The stat cache is consumed by the scan (its changes are in

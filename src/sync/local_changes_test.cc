@@ -117,6 +117,23 @@ TEST(DetectLocalChangesOfScan, AnUnreadableDirectoryKeepsItsBaseSubtree) {
   EXPECT_EQ(c.state.at("d/f"), base.entries.at("d/f"));
 }
 
+TEST(DetectLocalChangesOfScan, ASiblingSortingBeforeTheSlashDoesNotEndAReplacedDirectorysShadow) {
+  // d/ became a file d, and files d-x and d.txt sort between "d" and "d/":
+  // d's ignored child is still beneath a file, so deleted (the comparison
+  // once forgot d's leaf at d-x and kept it).
+  BaseState base;
+  base.entries = {{"d", MakeEntry(1, 0)}, {"d/keep.log", MakeEntry(0, 4)}};
+  for (auto& [path, entry] : base.entries) entry.vv.Bump("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  ScanResult scan;
+  scan.entries = {{"d", MakeEntry(0, 5)}, {"d-x", MakeEntry(0, 1)}, {"d.txt", MakeEntry(0, 2)}};
+  scan.ignore_rules = IgnoreRules::Parse("*.log\n");
+  const LocalChanges c = DetectLocalChangesOfScan(base, scan, kNode);
+  EXPECT_EQ(c.modified, std::vector<std::string>{"d"});
+  EXPECT_EQ(c.added, (std::vector<std::string>{"d-x", "d.txt"}));
+  EXPECT_EQ(c.deleted, std::vector<std::string>{"d/keep.log"});
+  EXPECT_EQ(c.state.at("d/keep.log").kind, EntryKind::kTombstone);
+}
+
 TEST(DetectLocalChangesOfScan, ADirectoryReplacedByAFileKeepsItsChildrensTombstonesBeneathIt) {
   // The user removed d/ (with d/x and the tombstone d/old) and made a file d:
   // the children are deleted, and their tombstones stay beneath the file
