@@ -26,7 +26,7 @@
 #include "base/os_error.h"
 #include "json/utf8.h"
 #include "scan/file_hasher.h"
-#include "scan/path_order.h"
+#include "scan/walk_tree.h"
 
 namespace hx {
 namespace {
@@ -98,30 +98,6 @@ struct DirFd {
   Env& env;
   int fd;
   bool owns;
-};
-
-using PathEntry = std::pair<std::string, Entry>;
-
-// One directory of the walk and what was found in it. The task that lists
-// it fills `listed`, `items`, `subdirs` and sizes `hashed`; each hash batch
-// then fills its own slot of `hashed`. The queue's mutex orders the listing
-// before the batches, and joining the workers orders everything before the
-// merge, so no further locking is needed.
-struct DirNode {
-  explicit DirNode(std::string dir_path) : path(std::move(dir_path)) {}
-
-  std::string path;  // "" for the root
-  bool listed = false;
-  // A directory a scoped scan (ScanOptions::scope) did not descend into:
-  // its entry is reported, its children are not.
-  bool out_of_scope = false;
-  std::vector<PathEntry> items;  // symlinks and files from the stat cache
-  std::vector<std::unique_ptr<DirNode>> subdirs;
-  std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
-  std::string baseline;  // with collect_baseline: every child listed (AppendBaselineChild)
-
-  // Where a child's name starts in its path.
-  std::size_t name_offset() const { return path.empty() ? 0 : path.size() + 1; }
 };
 
 struct DirTask {
@@ -210,7 +186,7 @@ class Walk {
   // uses them (null: it only reads `cache`).
   Walk(Env& env, int root_fd, const StatCache& cache, StatCache* consumed, const FastCdc& cdc,
        const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
-       bool collect_baseline, const ScanScope* scope)
+       bool collect_baseline, const ScanScope* scope, ScannedFilesFn on_files)
       : env_(env),
         root_fd_(root_fd),
         cache_(cache),
@@ -221,7 +197,9 @@ class Walk {
         now_ns_(now_ns),
         collect_baseline_(collect_baseline),
         scope_(scope),
-        root_(std::string()) {}
+        root_(std::string()) {
+    if (on_files) release_.emplace(root_, std::move(on_files));
+  }
 
   // Walks the vault on `threads` threads, the caller's included; one
   // Output per thread.
@@ -247,9 +225,21 @@ class Walk {
   // Whether what was collected for the baseline describes the scan's
   // entries exactly (see ScanResult::baseline).
   bool baseline_ok() const { return baseline_ok_.load(); }
+  // Whether the walk stopped because on_files refused files; else, with
+  // on_files, whether every file was handed on.
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  }
+  bool released_all() const { return !release_ || release_->Finished(); }
 
  private:
   void Work(Output& out);
+  // Orders `node`'s files for release_ (walk_tree.h), before `batches` are
+  // queued.
+  void PlanRelease(DirNode& node, const std::vector<HashTask>& batches);
+  // What release_ says after a task: on a refusal, every worker stops.
+  void Released(bool go_on);
   void ScanDir(const DirTask& task, Output& out);
   void HashBatch(const HashTask& task, Output& out, ChunkStream& stream);
   void Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes);
@@ -270,6 +260,8 @@ class Walk {
   const ScanScope* const scope_;  // null: the whole vault
   std::atomic<bool> baseline_ok_{true};
   DirNode root_;
+  // With ScanOptions::on_files: hands the files on as the walk goes.
+  std::optional<FileRelease> release_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -279,19 +271,24 @@ class Walk {
   std::vector<DirTask> dirs_;
   std::deque<HashTask> hashes_;
   int busy_ = 0;  // tasks being run
+  bool stopped_ = false;  // on_files refused: every worker leaves
 };
 
 void Walk::Work(Output& out) {
   ChunkStream stream(cdc_, nullptr);
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !hashes_.empty() || !dirs_.empty() || busy_ == 0; });
-    if (!hashes_.empty()) {
+    cv_.wait(lock,
+             [this] { return stopped_ || !hashes_.empty() || !dirs_.empty() || busy_ == 0; });
+    if (stopped_) {
+      break;  // (what is still queued goes with the walk)
+    } else if (!hashes_.empty()) {
       HashTask task = std::move(hashes_.front());
       hashes_.pop_front();
       ++busy_;
       lock.unlock();
       HashBatch(task, out, stream);
+      if (release_) Released(release_->BatchDone(*task.node, task.slot));
       task = HashTask{};  // close the directory outside the lock
     } else if (!dirs_.empty()) {
       const DirTask task = dirs_.back();
@@ -299,6 +296,7 @@ void Walk::Work(Output& out) {
       ++busy_;
       lock.unlock();
       ScanDir(task, out);
+      if (release_) Released(release_->Settled(*task.node));
     } else {
       break;  // nothing queued and nothing running: the walk is over
     }
@@ -309,6 +307,35 @@ void Walk::Work(Output& out) {
   }
   lock.unlock();
   cv_.notify_all();
+}
+
+void Walk::Released(bool go_on) {
+  if (go_on) return;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Walk::PlanRelease(DirNode& node, const std::vector<HashTask>& batches) {
+  std::vector<FileRelease::Child> children;
+  const std::size_t offset = node.name_offset();
+  for (std::size_t i = 0; i < node.items.size(); ++i) {
+    if (node.items[i].second.kind != EntryKind::kFile) continue;
+    children.push_back({std::string_view(node.items[i].first).substr(offset),
+                        {nullptr, DirNode::kFromItems, static_cast<std::uint32_t>(i)}});
+  }
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    for (std::size_t i = 0; i < batches[b].files.size(); ++i) {
+      children.push_back({batches[b].files[i].name,
+                          {nullptr, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(i)}});
+    }
+  }
+  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
+    children.push_back({std::string_view(dir->path).substr(offset), {dir.get(), 0, 0}});
+  }
+  FileRelease::Plan(node, std::move(children), batches.size());
 }
 
 void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
@@ -476,6 +503,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   }
   flush_batch();
   node.hashed.resize(new_hashes.size());
+  if (release_) PlanRelease(node, new_hashes);
   // Held until the walk ends (~47 bytes a file): without the slack its
   // appends left (~7.7 MB instead of ~4.8 at 100,000 files).
   node.baseline.shrink_to_fit();
@@ -484,9 +512,12 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
 }
 
 void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
+  // One element per file (held until Emit: no doubling's slack), so that a
+  // file's place in its batch finds its entry (walk_tree.h).
   std::vector<PathEntry>& results = task.node->hashed[task.slot];
-  results.reserve(task.files.size());  // held until Emit: no doubling's slack
-  for (const PendingFile& file : task.files) {
+  results.resize(task.files.size());
+  for (std::size_t i = 0; i < task.files.size(); ++i) {
+    const PendingFile& file = task.files[i];
     HashFileOutcome outcome =
         HashFile(env_, task.dir->fd, file.name, file.path, stream, chunk_id_);
     if (outcome.reads > 0) {
@@ -517,80 +548,8 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     } else if (file.had_cache_entry) {
       out.cache_dropped.push_back(file.path);
     }
-    results.emplace_back(file.path, std::move(entry));
+    results[i] = {file.path, std::move(entry)};
   }
-}
-
-// Moves the entries of `node`'s subtree into `out` in path (byte) order
-// (path_order.h), so that every insertion is at the end. Sorting short
-// names per directory is much cheaper than sorting 100,000 full paths.
-void Emit(DirNode& node, EntryMap& out) {
-  struct Item {
-    std::string_view name;
-    bool subtree = false;  // the contents of `dir`, not its entry
-    PathEntry* file = nullptr;
-    DirNode* dir = nullptr;
-  };
-  const std::size_t offset = node.name_offset();
-  std::vector<Item> items;
-  items.reserve(node.items.size() + 2 * node.subdirs.size());
-  for (PathEntry& item : node.items) {
-    items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
-  }
-  for (std::vector<PathEntry>& slot : node.hashed) {
-    for (PathEntry& item : slot) {
-      items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
-    }
-  }
-  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
-    if (dir->listed || dir->out_of_scope) {
-      const std::string_view name = std::string_view(dir->path).substr(offset);
-      items.push_back({name, false, nullptr, dir.get()});
-      if (dir->listed) items.push_back({name, true, nullptr, dir.get()});
-    }
-  }
-  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    return LessInPathOrder(a.name, a.subtree, b.name, b.subtree);
-  });
-  for (const Item& item : items) {
-    if (item.file != nullptr) {
-      out.emplace_hint(out.end(), std::move(item.file->first), std::move(item.file->second));
-    } else if (!item.subtree) {
-      Entry entry;
-      entry.kind = EntryKind::kDir;
-      out.emplace_hint(out.end(), item.dir->path, std::move(entry));
-    } else {
-      Emit(*item.dir, out);
-    }
-  }
-  // Their entries are in `out` now: each directory's vectors go as soon as
-  // it is emitted, so they and the map are not both held whole at the end
-  // (~17 MB at 100,000 files).
-  std::vector<PathEntry>().swap(node.items);
-  std::vector<std::vector<PathEntry>>().swap(node.hashed);
-}
-
-// Moves every listed directory's baseline children into `out`; false if a
-// directory was found but not listed (it vanished or failed), so the
-// children recorded for its parent do not describe the entries.
-bool CollectBaseline(DirNode& node, std::vector<std::pair<std::string, std::string>>& out) {
-  if (!node.listed) {
-    return false;
-  }
-  out.emplace_back(node.path, std::move(node.baseline));
-  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
-    if (!CollectBaseline(*dir, out)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Appends the path of every directory of `node`'s subtree that was listed.
-void CollectListed(const DirNode& node, std::vector<std::string>& out) {
-  if (!node.listed) return;
-  out.push_back(node.path);
-  for (const std::unique_ptr<DirNode>& dir : node.subdirs) CollectListed(*dir, out);
 }
 
 // The cached paths this scan did not confirm (see StatCacheChanges); with
@@ -692,8 +651,13 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
   std::optional<ScanScope> scope;
   if (options.scope) scope.emplace(*options.scope);
   Walk walk(env, root_fd, cache, consumed, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
-            options.collect_baseline && !scope, scope ? &*scope : nullptr);
+            options.collect_baseline && !scope, scope ? &*scope : nullptr,
+            scope ? nullptr : options.on_files);
   std::vector<Output> outputs = walk.Run(threads);
+  if (walk.stopped()) {
+    return Error(SyncCode::kInternal, Category::kAborted,
+                 "the scan was stopped: the files it handed on were refused");
+  }
 
   ScanResult result;
   if (scope) {
@@ -715,6 +679,10 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
     if (CollectBaseline(walk.root(), dirs)) {
       result.baseline = MakeScanBaselineFromBlocks(rules.source_digest(), std::move(dirs));
     }
+  }
+  if (!walk.released_all()) {
+    return Error(SyncCode::kInternal, Category::kInternal,
+                 "the scan handed on fewer files than it found");
   }
   Emit(walk.root(), result.entries);
   for (Output& out : outputs) {
