@@ -96,7 +96,9 @@ DirectoryScan DirectoryScanner::ScanOne(DirectoryScan::Subdir dir, StatCache&& c
   out.listed = node.listed;
   std::move(node.items.begin(), node.items.end(), std::back_inserter(out.entries));
   for (std::vector<PathEntry>& slot : node.hashed) {
-    std::move(slot.begin(), slot.end(), std::back_inserter(out.entries));
+    for (PathEntry& item : slot) {
+      if (!item.first.empty()) out.entries.push_back(std::move(item));  // (empty: not read)
+    }
   }
   std::sort(out.entries.begin(), out.entries.end(),
             [](const PathEntry& a, const PathEntry& b) { return a.first < b.first; });

@@ -22,6 +22,7 @@ using scan_internal::PathEntry;
 using scan_internal::ScanScope;
 using scan_internal::ScanThreads;
 using scan_internal::Walk;
+using scan_internal::WalkStart;
 // names per directory is much cheaper than sorting 100,000 full paths.
 void Emit(DirNode& node, EntryMap& out) {
   struct Item {
@@ -38,6 +39,7 @@ void Emit(DirNode& node, EntryMap& out) {
   }
   for (std::vector<PathEntry>& slot : node.hashed) {
     for (PathEntry& item : slot) {
+      if (item.first.empty()) continue;  // not read: not in the result
       items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
     }
   }
@@ -175,8 +177,13 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
   std::optional<ScanScope> scope;
   if (options.scope) scope.emplace(*options.scope);
   Walk walk(env, root_fd, cache, consumed, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
-            options.collect_baseline && !scope, scope ? &*scope : nullptr);
+            options.collect_baseline && !scope, scope ? &*scope : nullptr, WalkStart(),
+            scope ? nullptr : options.on_files);
   std::vector<Output> outputs = walk.Run(threads);
+  if (walk.stopped()) {
+    return Error(SyncCode::kInternal, Category::kAborted,
+                 "the scan was stopped: the files it handed on were refused");
+  }
 
   ScanResult result;
   if (scope) {
@@ -198,6 +205,10 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
     if (CollectBaseline(walk.root(), dirs)) {
       result.baseline = MakeScanBaselineFromBlocks(rules.source_digest(), std::move(dirs));
     }
+  }
+  if (!walk.released_all()) {
+    return Error(SyncCode::kInternal, Category::kInternal,
+                 "the scan handed on fewer files than it found");
   }
   Emit(walk.root(), result.entries);
   for (Output& out : outputs) {

@@ -67,6 +67,10 @@ namespace hx {
 // that turns out to be unstable has had some of its chunks passed here too.
 using ChunkIdFn = std::function<ObjectId(std::span<const std::uint8_t> bytes)>;
 
+// Takes the next files of a scan in path order (ScanOptions::on_files),
+// copies of their paths and entries. Returns false to stop the walk.
+using ScannedFilesFn = std::function<bool(std::vector<EntryMap::value_type> files)>;
+
 // Timestamps closer than this to the scan's start are "racy" (see above).
 // 2 s covers the coarsest common file system timestamps (FAT).
 inline constexpr std::int64_t kRacyWindowNs = 2'000'000'000;
@@ -95,6 +99,15 @@ struct ScanOptions {
   // knows nothing below the others (sync takes those from the base). No
   // baseline is collected.
   std::optional<std::vector<std::string>> scope;
+  // Handed the scan's regular files while it runs, in path (byte) order, as
+  // soon as every path before them is known (scan/file_release.h): a first
+  // push uploads them while the scan goes on (sync/first_push.h). Called
+  // from the walk's threads, one call at a time; the calls together give
+  // exactly the files of the result's `entries` (those from the stat cache
+  // too), each once and in order; a call may block, holding the walk back.
+  // Returning false stops the walk, and the scan fails (KC_SYNC_INTERNAL,
+  // category aborted: the caller knows why). Ignored with `scope`.
+  ScannedFilesFn on_files;
 };
 
 enum class ScanSkipReason : std::uint8_t {

@@ -668,5 +668,59 @@ TEST_F(ScannerTest, AConsumingScanGivesTheSameResultAsAReadingScanAndEmptiesTheC
   }
 }
 
+// ScanOptions::on_files: while the walk runs, every file of the result is
+// handed on once, in the result's (path) order, with its entry, whether it
+// was hashed or taken from the stat cache, on any number of threads.
+TEST_F(ScannerTest, OnFilesHandsOnEveryFileOfTheResultOnceInPathOrder) {
+  for (int i = 0; i < 40; ++i) {
+    Write("d" + std::to_string(i % 5) + "/sub" + std::to_string(i % 3) + "/f" + std::to_string(i),
+          std::string(static_cast<std::size_t>(100 + i * 300), static_cast<char>('a' + i % 26)));
+  }
+  Write("a/x", "1");
+  Write("a-b", "2");
+  Write("a.txt", "3");
+  Write("a0", BigContent());
+  fs::create_directories(At("empty"));
+  fs::create_symlink("a0", At("link"));
+  const StatCache cache = [&] {
+    StatCache c;
+    ScanOk().stat_changes.ApplyTo(c);
+    return c;
+  }();
+  Write("d1/sub1/f1", "changed: hashed again");
+  for (const int threads : {1, 3, 8}) {
+    std::vector<std::pair<std::string, Entry>> handed;
+    ScanOptions options;
+    options.threads = threads;
+    options.now_ns = kLater;
+    options.on_files = [&handed](std::vector<EntryMap::value_type> files) {
+      handed.insert(handed.end(), files.begin(), files.end());
+      return true;
+    };
+    Result<ScanResult> result = ScanVault(root_, options, cache, cdc_, chunk_id_);
+    ASSERT_TRUE(result.ok()) << result.error().ToShortString();
+    EXPECT_GT(result->stats.files_from_cache, 0u);
+    EXPECT_GT(result->stats.files_hashed, 0u);
+    std::vector<std::pair<std::string, Entry>> files;
+    for (const auto& [path, entry] : result->entries) {
+      if (entry.kind == EntryKind::kFile) files.emplace_back(path, entry);
+    }
+    EXPECT_EQ(handed, files) << threads << " threads";
+  }
+}
+
+TEST_F(ScannerTest, AnOnFilesThatRefusesStopsTheScan) {
+  for (int i = 0; i < 100; ++i) Write("d" + std::to_string(i % 10) + "/f" + std::to_string(i), "x");
+  ScanOptions options;
+  options.threads = 3;
+  options.now_ns = kLater;
+  int calls = 0;
+  options.on_files = [&calls](std::vector<EntryMap::value_type>) { return ++calls < 2; };
+  Result<ScanResult> result = ScanVault(root_, options, StatCache{}, cdc_, chunk_id_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().category, Category::kAborted);
+  EXPECT_EQ(calls, 2);  // nothing is handed on after a refusal
+}
+
 }  // namespace
 }  // namespace hx

@@ -138,13 +138,17 @@ void Walk::Work(Output& out) {
   ChunkStream stream(cdc_, nullptr);
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !hashes_.empty() || !dirs_.empty() || busy_ == 0; });
-    if (!hashes_.empty()) {
+    cv_.wait(lock,
+             [this] { return stopped_ || !hashes_.empty() || !dirs_.empty() || busy_ == 0; });
+    if (stopped_) {
+      break;  // (what is still queued goes with the walk)
+    } else if (!hashes_.empty()) {
       HashTask task = std::move(hashes_.front());
       hashes_.pop_front();
       ++busy_;
       lock.unlock();
       HashBatch(task, out, stream);
+      if (release_) Released(release_->BatchDone(*task.node, task.slot));
       task = HashTask{};  // close the directory outside the lock
     } else if (!dirs_.empty()) {
       const DirTask task = dirs_.back();
@@ -152,6 +156,7 @@ void Walk::Work(Output& out) {
       ++busy_;
       lock.unlock();
       ScanDir(task, out);
+      if (release_) Released(release_->Settled(*task.node));
     } else {
       break;  // nothing queued and nothing running: the walk is over
     }
@@ -162,6 +167,35 @@ void Walk::Work(Output& out) {
   }
   lock.unlock();
   cv_.notify_all();
+}
+
+void Walk::Released(bool go_on) {
+  if (go_on) return;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Walk::PlanRelease(DirNode& node, const std::vector<HashTask>& batches) {
+  std::vector<FileRelease::Child> children;
+  const std::size_t offset = node.name_offset();
+  for (std::size_t i = 0; i < node.items.size(); ++i) {
+    if (node.items[i].second.kind != EntryKind::kFile) continue;
+    children.push_back({std::string_view(node.items[i].first).substr(offset),
+                        {nullptr, ReleaseStep::kFromItems, static_cast<std::uint32_t>(i)}});
+  }
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    for (std::size_t i = 0; i < batches[b].files.size(); ++i) {
+      children.push_back({batches[b].files[i].name,
+                          {nullptr, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(i)}});
+    }
+  }
+  for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
+    children.push_back({std::string_view(dir->path).substr(offset), {dir.get(), 0, 0}});
+  }
+  FileRelease::Plan(node, std::move(children), batches.size());
 }
 
 void Walk::Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes) {
@@ -331,6 +365,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   }
   flush_batch();
   node.hashed.resize(new_hashes.size());
+  if (release_) PlanRelease(node, new_hashes);
   // Held until the walk ends (~47 bytes a file): without the slack its
   // appends left (~7.7 MB instead of ~4.8 at 100,000 files).
   node.baseline.shrink_to_fit();
@@ -339,9 +374,13 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
 }
 
 void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
+  // One element per file (held until Emit: no doubling's slack), so that a
+  // file's place in its batch finds its entry (file_release.h); a file not
+  // read leaves an empty path there.
   std::vector<PathEntry>& results = task.node->hashed[task.slot];
-  results.reserve(task.files.size());  // held until Emit: no doubling's slack
-  for (const PendingFile& file : task.files) {
+  results.resize(task.files.size());
+  for (std::size_t i = 0; i < task.files.size(); ++i) {
+    const PendingFile& file = task.files[i];
     HashFileOutcome outcome =
         HashFile(env_, task.dir->fd, file.name, file.path, stream, chunk_id_);
     if (outcome.reads > 0) {
@@ -372,7 +411,7 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     } else if (file.had_cache_entry) {
       out.cache_dropped.push_back(file.path);
     }
-    results.emplace_back(file.path, std::move(entry));
+    results[i] = {file.path, std::move(entry)};
   }
 }
 

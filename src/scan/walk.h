@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <atomic>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@
 #include "chunk/fastcdc.h"
 #include "os/env.h"
 #include "scan/file_hasher.h"
+#include "scan/file_release.h"
 #include "scan/scanner.h"
 
 namespace hx::scan_internal {
@@ -60,7 +62,9 @@ using PathEntry = std::pair<std::string, Entry>;
 // it fills `listed`, `items`, `subdirs` and sizes `hashed`; each hash batch
 // then fills its own slot of `hashed`. The queue's mutex orders the listing
 // before the batches, and joining the workers orders everything before the
-// merge, so no further locking is needed.
+// merge; with a FileRelease (file_release.h), its mutex orders both before
+// the cursor reads them (it reads a node only once `settled`, a batch only
+// once done).
 struct DirNode {
   explicit DirNode(std::string dir_path) : path(std::move(dir_path)) {}
 
@@ -74,8 +78,18 @@ struct DirNode {
   bool out_of_scope = false;
   std::vector<PathEntry> items;  // symlinks and files from the stat cache
   std::vector<std::unique_ptr<DirNode>> subdirs;
-  std::vector<std::vector<PathEntry>> hashed;  // one slot per hash batch
+  // One slot per hash batch, one element per file of the batch: a file
+  // that could not be read (or vanished) leaves an empty path there.
+  std::vector<std::vector<PathEntry>> hashed;
   std::string baseline;  // with collect_baseline: every child listed (AppendBaselineChild)
+
+  // With a FileRelease (guarded by its mutex once the node is settled):
+  // the node's regular files and subdirectories in path order, which hash
+  // batches are done, and whether the walk is done listing it (listed or
+  // failed).
+  std::vector<ReleaseStep> order;
+  std::vector<char> batch_done;
+  bool settled = false;
 
   // Where a child's name starts in its path.
   std::size_t name_offset() const { return path.empty() ? 0 : path.size() + 1; }
@@ -174,7 +188,8 @@ class Walk {
   // uses them (null: it only reads `cache`).
   Walk(Env& env, int root_fd, const StatCache& cache, StatCache* consumed, const FastCdc& cdc,
        const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
-       bool collect_baseline, const ScanScope* scope, WalkStart start = WalkStart())
+       bool collect_baseline, const ScanScope* scope, WalkStart start = WalkStart(),
+       ScannedFilesFn on_files = nullptr)
       : env_(env),
         root_fd_(root_fd),
         cache_(cache),
@@ -189,6 +204,7 @@ class Walk {
         root_(std::move(start.path)) {
     root_.dev = start.dev;
     root_.ino = start.ino;
+    if (on_files) release_.emplace(root_, std::move(on_files));
   }
 
   // Walks on `threads` threads, the caller's included; one Output per
@@ -199,9 +215,21 @@ class Walk {
   // Whether what was collected for the baseline describes the scan's
   // entries exactly (see ScanResult::baseline).
   bool baseline_ok() const { return baseline_ok_.load(); }
+  // Whether the walk stopped because on_files refused files; else, with
+  // on_files, whether every file was handed on.
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return stopped_;
+  }
+  bool released_all() const { return !release_ || release_->Finished(); }
 
  private:
   void Work(Output& out);
+  // Orders `node`'s files for release_ (file_release.h), before `batches`
+  // are queued.
+  void PlanRelease(DirNode& node, const std::vector<HashTask>& batches);
+  // What release_ says after a task: on a refusal, every worker stops.
+  void Released(bool go_on);
   void ScanDir(const DirTask& task, Output& out);
   void HashBatch(const HashTask& task, Output& out, ChunkStream& stream);
   void Enqueue(std::vector<DirTask> dirs, std::vector<HashTask> hashes);
@@ -223,6 +251,8 @@ class Walk {
   const bool descend_;
   std::atomic<bool> baseline_ok_{true};
   DirNode root_;
+  // With ScanOptions::on_files: hands the files on as the walk goes.
+  std::optional<FileRelease> release_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -232,6 +262,7 @@ class Walk {
   std::vector<DirTask> dirs_;
   std::deque<HashTask> hashes_;
   int busy_ = 0;  // tasks being run
+  bool stopped_ = false;  // on_files refused: every worker leaves
 };
 
 }  // namespace hx::scan_internal

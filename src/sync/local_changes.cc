@@ -295,9 +295,10 @@ bool UnchangedSinceBaseline(Session& s) {
   return FolderMatchesBaseline(s.local.vault(), *view, s.scan_threads, *s.env);
 }
 
-Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base) {
+Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base, ScannedFilesFn on_files) {
   ScanOptions options = s.scan_options();
   options.collect_baseline = true;
+  options.on_files = std::move(on_files);
   return ScanVault(s.local.vault(), options, std::move(base.stats), *s.chunker,
                    VaultChunkIds(s.ctx));
 }

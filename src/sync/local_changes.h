@@ -34,8 +34,10 @@ bool UnchangedSinceBaseline(Session& s);
 
 // ScanFolder (internal.h) that also collects the scan's baseline, and
 // consumes base.stats (ScanVault's StatCache&& form: the stat cache shrinks
-// as the scan grows; base.stats is left empty).
-Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base);
+// as the scan grows; base.stats is left empty). `on_files`: as
+// ScanOptions::on_files (a first push's uploads, first_push.h).
+Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base,
+                                         ScannedFilesFn on_files = nullptr);
 
 // Whether a push given SyncOptions::scope `scope` scans only those paths:
 // not when .hxignore is among them (the rules of the whole folder changed).

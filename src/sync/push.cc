@@ -8,7 +8,9 @@
 //     scan (hashing only changed files); then read the new chunks back in
 //     path order, seal them on worker threads and pack them in that order,
 //     so the same changes give the same packs (the scan's threads finish in
-//     any order). Uploaded packs are immutable and named by their hash, so a
+//     any order). A first push does the same while it scans
+//     (first_push.h): the same packs, uploaded sooner. Uploaded packs are
+//     immutable and named by their hash, so a
 //     push that fails after this point leaves only unreferenced blobs; each
 //     is recorded in the index as unpublished as soon as it is stored, and
 //     the next push reuses what it needs of them once it has seen them on
@@ -32,6 +34,7 @@
 #include "repo/object_codec.h"
 #include "scan/scanner.h"
 #include "sync/engine.h"
+#include "sync/first_push.h"
 #include "sync/governance.h"
 #include "sync/hold.h"
 #include "sync/internal.h"
@@ -148,14 +151,31 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   // three are never held at once with the scan (at 100,000 files the peak
   // of the agent's start is ~30 MB lower). A scoped scan needs the base.
   std::optional<ScanResult> scan_result;
+  std::optional<ObjectUploader> uploader;
+  const auto make_uploader = [&] {
+    UploaderOptions upload_options = UploaderOptions::ReadingThrough(s.env);
+    upload_options.checkpoint = options.checkpoint;
+    uploader.emplace(*s.store, s.ctx, *s.index, std::move(upload_options));
+  };
+  // What the uploads of an overlapped first push put during the scan (the
+  // upload phase's progress starts there).
+  std::uint64_t bytes_put_while_scanning = 0;
   if (scoped) {
     HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index));
     options.progress.StartPhase(obs::Phase::kScan);
     HX_ASSIGN_OR_RETURN(scan_result, ScanScopedForPush(s, base, *options.scope));
   } else {
     HX_ASSIGN_OR_RETURN(base.stats, s.index->LoadStatCache());
+    const bool overlap = options.overlap_first_push &&
+                         StartsOverlappedFirstPush(s, base, !republish.empty());
+    if (overlap) make_uploader();
     options.progress.StartPhase(obs::Phase::kScan);
-    HX_ASSIGN_OR_RETURN(scan_result, ScanFolderForBaseline(s, base));
+    if (overlap) {
+      HX_ASSIGN_OR_RETURN(scan_result, ScanWhileUploading(s, base, *uploader));
+      bytes_put_while_scanning = options.progress.Current().bytes_done;
+    } else {
+      HX_ASSIGN_OR_RETURN(scan_result, ScanFolderForBaseline(s, base));
+    }
     base.stats = StatCache();
     // What the scan read goes to the index now, not with the push's commit:
     // a scan that hashed every file (a start within the stat cache's racy
@@ -233,23 +253,24 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
   base.entries = EntryMap();
   base.stats = StatCache();
 
-  // Only a writer publishes (one read of the membership record, made only
-  // when there is something to publish).
-  HX_RETURN_IF_ERROR(EnsureMayPush(s));
+  // (An overlapped first push made the next two checks before its scan.)
+  if (!uploader) {
+    // Only a writer publishes (one read of the membership record, made only
+    // when there is something to publish).
+    HX_RETURN_IF_ERROR(EnsureMayPush(s));
+    // A prune since this device last looked: forget what its condemned and
+    // deleted packs hold, so that it is packed again if needed
+    // (sync/prune_guard.h).
+    if (Result<StoredPruneRecord> applied = ApplyPruneRecord(s); !applied.ok()) {
+      return std::move(applied).error();
+    }
+    make_uploader();
+  }
 
   // 3. New chunks of changed files (in path order), then new trees.
   // Each pack is recorded as unpublished as soon as the store holds it, so
   // that a rerun after a crash or a lost connection uploads only what is
   // missing (uploader.h, "Resuming").
-  // A prune since this device last looked: forget what its condemned and
-  // deleted packs hold, so that it is packed again if needed
-  // (sync/prune_guard.h).
-  if (Result<StoredPruneRecord> applied = ApplyPruneRecord(s); !applied.ok()) {
-    return std::move(applied).error();
-  }
-  UploaderOptions upload_options = UploaderOptions::ReadingThrough(s.env);
-  upload_options.checkpoint = options.checkpoint;
-  ObjectUploader uploader(*s.store, s.ctx, *s.index, std::move(upload_options));
   // Pointers into the state (no path copied), in path order.
   std::vector<const EntryMap::value_type*> changed_files;
   changed_files.reserve(changes.added.size() + changes.modified.size() + kept_paths.size());
@@ -272,8 +293,11 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     for (const EntryMap::value_type* file : changed_files) bytes += file->second.size;
     // Bytes done are what goes up (packs: compressed and sealed).
     options.progress.StartPhase(obs::Phase::kUpload, changed_files.size(), bytes);
+    options.progress.Add(0, bytes_put_while_scanning);
   }
-  HX_RETURN_IF_ERROR(uploader.AddFileChunks(s.local.vault(), changed_files));
+  // (After an overlapped scan every chunk of these files is packed already:
+  // nothing is read again.)
+  HX_RETURN_IF_ERROR(uploader->AddFileChunks(s.local.vault(), changed_files));
   const std::size_t files_changed = changed_files.size();
   changed_files = std::vector<const EntryMap::value_type*>();  // `= {}` keeps the capacity
   // Trees go to the uploader as they are built (not held all at once), and
@@ -306,16 +330,16 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     return stored.ok() && stored->has_value();
   };
   tree_options.sink = [&uploader](const ObjectId& id, std::string bytes) {
-    return uploader.Add(
+    return uploader->Add(
         ObjectKind::kTree, id,
         std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   };
   HX_ASSIGN_OR_RETURN(BuiltTrees trees,
                       BuildTrees(changes.state, TreeIdFn(s.ctx), tree_options));
-  HX_RETURN_IF_ERROR(uploader.Flush());
+  HX_RETURN_IF_ERROR(uploader->Flush());
   options.progress.SetDone(files_changed, options.progress.Current().bytes_done);
   options.Checkpoint("push.after_upload");
-  const UploadStats up = uploader.stats();
+  const UploadStats up = uploader->stats();
   report.objects_uploaded = up.objects;
   report.blobs_uploaded = up.blobs;
   report.bytes_uploaded = up.bytes;
@@ -371,7 +395,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     // No pack this snapshot relies on was deleted by a prune since the
     // push looked (prune_guard.h): else nothing is published and the push
     // runs again.
-    if (Status kept = CheckPacksNotDeleted(s, uploader.relied_packs()); !kept.ok()) {
+    if (Status kept = CheckPacksNotDeleted(s, uploader->relied_packs()); !kept.ok()) {
       HX_RETURN_IF_ERROR(lock.Release());
       return std::move(kept).error();
     }
@@ -387,9 +411,9 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     snapshot.summary = Summarize(changes);
     // The uploader's list itself (at 100,000 new objects ~15 MB), not a
     // copy: the snapshot gives it back once written.
-    snapshot.added = uploader.TakeAdded();
+    snapshot.added = uploader->TakeAdded();
     Status written = WriteSnapshot(*s.store, s.ctx, snapshot);
-    uploader.GiveBackAdded(std::move(snapshot.added));
+    uploader->GiveBackAdded(std::move(snapshot.added));
     HX_RETURN_IF_ERROR(written);
     options.Checkpoint("push.after_snapshot");
     auto moved = PublishHead(*s.store, s.ctx, head,
@@ -424,7 +448,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
                                        SyncedState{.entries = std::move(changes.state),
                                                    .tree_ids = std::move(base_tree_ids),
                                                    .stat_changes = scan.stat_changes,
-                                                   .added = WithRelocated(uploader.TakeAdded(),
+                                                   .added = WithRelocated(uploader->TakeAdded(),
                                                                           std::move(relocated)),
                                                    .snapshot_id = snapshot_id,
                                                    .head_seq = seq,
