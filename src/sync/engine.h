@@ -153,10 +153,6 @@ struct SyncOptions {
   // and before the index is written, on the calling thread. The agent
   // records what it installed (agent/batcher.h: the own-write filter).
   std::function<void(const AppliedPath&)> on_applied;
-  // A first push (nothing synced yet) uploads while it scans
-  // (sync/first_push.h). The store's bytes are the same either way; tests
-  // set false to compare with the push that scans first.
-  bool overlap_first_push = true;
 
   void Checkpoint(std::string_view point) const {
     if (checkpoint) checkpoint(point);

@@ -98,6 +98,9 @@ std::set<std::string> WriteUnevenFolder(const Device& d) {
 
 // One vault (the same ids and keys every time: seed 11) in a store of its
 // own, the folder above written, one first push: the store's every object.
+// The sequential reference is a push scoped to the whole folder (scope
+// {""}: it lists every directory as a full scan does), which never
+// overlaps (first_push.h) and packs the same files in the same order.
 struct FirstPush {
   std::map<std::string, std::string> store;
   Result<PushReport> report = Error(SyncCode::kInternal, Category::kInternal, "not run");
@@ -109,7 +112,7 @@ FirstPush PushOnce(bool overlap) {
   EXPECT_TRUE(d.Init(kNow).ok());
   HoldFirstFileEnv env("first.bin", WriteUnevenFolder(d));
   SyncOptions o = d.options(kNow + 1000);
-  o.overlap_first_push = overlap;
+  if (!overlap) o.scope = std::vector<std::string>{""};
   o.env = &env;
   o.scan_threads = 4;
   FirstPush out;
@@ -149,7 +152,7 @@ TEST(FirstPushOverlapTest, AFailedUploadFailsThePushAsTheSequentialOneAndARerunC
     HX_ASSERT_OK(d.Init(kNow));
     WriteUnevenFolder(d);
     SyncOptions o = d.options(kNow + 1000);
-    o.overlap_first_push = overlap;
+    if (!overlap) o.scope = std::vector<std::string>{""};  // (see PushOnce)
     o.wrap_store = [](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
       auto faulty = std::make_unique<FaultInjectingStore>(std::move(inner));
       faulty->AddRule(FaultRule::FailPrefix(StoreOp::kPut, "blobs/"));

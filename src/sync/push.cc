@@ -166,8 +166,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     HX_ASSIGN_OR_RETURN(scan_result, ScanScopedForPush(s, base, *options.scope));
   } else {
     HX_ASSIGN_OR_RETURN(base.stats, s.index->LoadStatCache());
-    const bool overlap = options.overlap_first_push &&
-                         StartsOverlappedFirstPush(s, base, !republish.empty());
+    const bool overlap = StartsOverlappedFirstPush(s, base, !republish.empty());
     if (overlap) make_uploader();
     options.progress.StartPhase(obs::Phase::kScan);
     if (overlap) {
