@@ -16,11 +16,19 @@ namespace {
 
 using ScannedFile = EntryMap::value_type;
 
-// The scan's files on their way to the uploader, in the order given. Put
-// waits while the queue is full; Take waits for a batch or the end. Either
-// side may end it: Close (the scan is over: Take drains what is left) or
-// Abort (an error: Put refuses, Take returns nothing more). A full queue
-// always holds a batch, so the two never wait for each other.
+// The scan's files on their way to the uploader, in the order given. The
+// uploader starts once a pack's worth of file bytes is queued; until then
+// the queue holds at most max_files, and if they fill it first (small
+// files, where overlapping gains little and the pack buffer would be held
+// beside the scan's tree) it gives up: it drops what it holds and every
+// later file, and the push packs them all after the scan, as without the
+// overlap. Once started, Put waits while the queue is full and Take for a
+// batch. Close (the scan is over) and Abort (an error) end it: Take then
+// returns nothing more; what is still queued is left to the push, which
+// packs every file after the scan anyway (AddFileChunks skips what the
+// uploader packed: a prefix of the files in path order, so the order of
+// the packs is the sequential push's). A full queue always holds a batch,
+// so the two sides never wait for each other.
 class ScanQueue {
  public:
   explicit ScanQueue(const ScanQueueLimits& limits) : limits_(limits) {}
@@ -29,24 +37,32 @@ class ScanQueue {
   // False once aborted.
   bool Put(std::vector<ScannedFile> files) {
     std::unique_lock lock(mu_);
-    room_.wait(lock, [&] { return aborted_ || files_.empty() || !Full(); });
+    // (Not started and not Ready: fewer bytes than start_bytes, so full of
+    // files.)
+    if (!started_ && !given_up_ && !Ready() && Full()) {
+      given_up_ = true;
+      files_.clear();
+      ready_.notify_all();
+    }
+    room_.wait(lock, [&] { return aborted_ || given_up_ || files_.empty() || !Full(); });
     if (aborted_) return false;
+    if (given_up_) return true;
     for (ScannedFile& file : files) {
       bytes_ += file.second.size;
       files_.push_back(std::move(file));
     }
-    if (Batch()) ready_.notify_one();
+    if (Ready()) ready_.notify_one();
     return true;
   }
 
-  // Moves what is queued into `out` once it is a batch or the queue is
-  // closed; false when there is nothing more (closed and drained, or
-  // aborted).
+  // Moves what is queued into `out` once it is a batch; false when there is
+  // nothing more for the uploader (closed, aborted or given up).
   bool Take(std::vector<ScannedFile>& out) {
     out.clear();
     std::unique_lock lock(mu_);
-    ready_.wait(lock, [&] { return aborted_ || closed_ || Batch(); });
-    if (aborted_ || files_.empty()) return false;
+    ready_.wait(lock, [&] { return aborted_ || closed_ || given_up_ || Ready(); });
+    if (aborted_ || closed_ || given_up_) return false;
+    started_ = true;
     out.reserve(files_.size());
     for (ScannedFile& file : files_) out.push_back(std::move(file));
     files_.clear();
@@ -68,7 +84,9 @@ class ScanQueue {
     ready_.notify_all();
   }
   bool Full() const { return files_.size() >= limits_.max_files || bytes_ >= limits_.max_bytes; }
-  bool Batch() const {
+  // Whether the uploader may take what is queued.
+  bool Ready() const {
+    if (!started_) return bytes_ >= limits_.start_bytes;
     return Full() || files_.size() >= limits_.batch_files || bytes_ >= limits_.batch_bytes;
   }
 
@@ -78,6 +96,8 @@ class ScanQueue {
   std::condition_variable ready_;  // for Take
   std::deque<ScannedFile> files_;  // guarded by mu_
   std::uint64_t bytes_ = 0;        // guarded by mu_: the queued files' sizes
+  bool started_ = false;           // guarded by mu_: the uploader took a batch
+  bool given_up_ = false;          // guarded by mu_
   bool closed_ = false;            // guarded by mu_
   bool aborted_ = false;           // guarded by mu_
 };
@@ -109,8 +129,8 @@ Result<ScanResult> ScanWhileUploading(Session& s, BaseState& base, ObjectUploade
   });
   Result<ScanResult> scan = ScanFolderForBaseline(
       s, base, [&queue](std::vector<ScannedFile> files) { return queue.Put(std::move(files)); });
-  // The scan is over: the uploader finishes what is queued; after a scan
-  // error it stops at once.
+  // The scan is over: the uploader stops after its batch (the push packs
+  // the rest); after a scan error as well.
   if (scan.ok()) {
     queue.Close();
   } else {

@@ -14,7 +14,8 @@
 // Stopping: an upload error (or a file that changed under the uploader)
 // closes the queue, which refuses what the scan hands on next, and the scan
 // stops; a scan error closes the queue too, and the uploader stops at its
-// next batch. Either way both threads are joined before returning, and what was
+// next batch. Small files (a queue full of files before a pack's worth of
+// bytes) are not overlapped at all. Either way both threads are joined before returning, and what was
 // uploaded is recorded as unpublished pack by pack as always (uploader.h,
 // "Resuming"). Nothing of the scan is kept when the upload failed (the
 // rerun hashes again what it had hashed).
@@ -44,10 +45,15 @@ struct ScanQueueLimits {
   // queued.
   std::size_t max_files = 4096;
   std::uint64_t max_bytes = std::uint64_t{64} << 20;
-  // The uploader waits for this many files or bytes (or the scan's end), so
-  // that it reads and seals in batches; at most the maxima above.
+  // The uploader waits for this many files or bytes, so that it reads and
+  // seals in batches; at most the maxima above.
   std::size_t batch_files = 1024;
   std::uint64_t batch_bytes = std::uint64_t{8} << 20;
+  // The uploader starts once files of this many bytes are queued (a pack's
+  // worth); if max_files fill the queue first, the overlap is given up and
+  // the push packs every file after the scan (small files: the pack buffer
+  // is not held beside the scan's tree; the memory test's first push).
+  std::uint64_t start_bytes = std::uint64_t{16} << 20;
 };
 
 // Whether this push is a first push that may upload while it scans: no
@@ -61,11 +67,12 @@ struct ScanQueueLimits {
 // without an error).
 bool StartsOverlappedFirstPush(Session& s, const BaseState& base, bool republish);
 
-// ScanFolderForBaseline (local_changes.h) that hands every file it finds to
+// ScanFolderForBaseline (local_changes.h) that hands the files it finds to
 // `uploader` as it goes (above); `uploader` must be fresh. Returns the
 // scan, or the uploader's error if it failed (then the scan's result is
-// dropped), else the scan's. After it returns OK, every chunk of the scan's
-// files is packed or known (AddFileChunks of them finds nothing new).
+// dropped), else the scan's. The uploader has then packed a prefix of the
+// scan's files in path order (maybe none): the caller packs them all with
+// AddFileChunks, which skips what is packed already.
 Result<ScanResult> ScanWhileUploading(Session& s, BaseState& base, ObjectUploader& uploader,
                                       const ScanQueueLimits& limits = {});
 

@@ -200,6 +200,7 @@ TEST(FirstPushOverlapTest, AnUploadErrorMidScanStopsTheScanAndReturnsTheUploader
   ScanQueueLimits limits;
   limits.max_files = 2;
   limits.batch_files = 1;
+  limits.start_bytes = 0;
   Result<ScanResult> scan = ScanWhileUploading(*s, base, uploader, limits);
   ASSERT_FALSE(scan.ok());
   EXPECT_EQ(scan.error().code, SyncCode::kAuthFailed) << scan.error().ToShortString();

@@ -294,8 +294,8 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     options.progress.StartPhase(obs::Phase::kUpload, changed_files.size(), bytes);
     options.progress.Add(0, bytes_put_while_scanning);
   }
-  // (After an overlapped scan every chunk of these files is packed already:
-  // nothing is read again.)
+  // (After an overlapped scan the chunks of a prefix of these files are
+  // packed already: only the rest is read.)
   HX_RETURN_IF_ERROR(uploader->AddFileChunks(s.local.vault(), changed_files));
   const std::size_t files_changed = changed_files.size();
   changed_files = std::vector<const EntryMap::value_type*>();  // `= {}` keeps the capacity
