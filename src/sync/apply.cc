@@ -451,7 +451,7 @@ class ExpectAhead {
     std::vector<ObjectId> ids;
     for (std::size_t i = 0; i < items_.size(); ++i) {
       if (!Fetches(i)) continue;
-      for (const ChunkRef& c : items_[i].remote.chunks) {
+      for (const ChunkRef& c : items_[i].remote->chunks) {
         if (!applier_.HasLocal(c.id)) ids.push_back(c.id);
       }
     }
@@ -480,14 +480,14 @@ class ExpectAhead {
  private:
   bool Fetches(std::size_t i) const {
     const PlannedItem& item = items_[i];
-    return item.action == PullAction::kTakeRemote && item.remote.kind == EntryKind::kFile;
+    return item.action == PullAction::kTakeRemote && item.remote->kind == EntryKind::kFile;
   }
   std::uint64_t Chunks(std::size_t i) const {
-    return Fetches(i) ? items_[i].remote.chunks.size() : 0;
+    return Fetches(i) ? items_[i].remote->chunks.size() : 0;
   }
   void Declare(std::size_t i) {
     if (!Fetches(i)) return;
-    for (const ChunkRef& c : items_[i].remote.chunks) {
+    for (const ChunkRef& c : items_[i].remote->chunks) {
       if (applier_.HasLocal(c.id)) continue;
       std::uint64_t uses = 1;
       if (auto r = repeated_.find(c.id); r != repeated_.end()) {
@@ -555,7 +555,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   std::optional<Displacement> versioned;
   const auto displacement = [&](std::size_t i) -> const Displacement* {
     const EntryKind was = local_kind(i);
-    if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote.kind))) {
+    if (!file_like(was) && !(was == EntryKind::kDir && file_like(items[i].remote->kind))) {
       return nullptr;
     }
     if (input.displace != nullptr) {
@@ -577,10 +577,10 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     if (input.chunk_id) {
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (join(i) || items[i].action != PullAction::kTakeRemote ||
-            items[i].remote.kind != EntryKind::kFile) {
+            items[i].remote->kind != EntryKind::kFile) {
           continue;
         }
-        for (const ChunkRef& c : items[i].remote.chunks) wanted.insert(c.id);
+        for (const ChunkRef& c : items[i].remote->chunks) wanted.insert(c.id);
       }
     }
     applier.FindLocalChunks(wanted);
@@ -622,7 +622,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   };
   for (std::size_t i = 0; i < items.size(); ++i) {
     // Already refused (it changed since the scan, or could not be checked).
-    if (!join(i) && items[i].remote.kind == EntryKind::kDir && !pending(i)) {
+    if (!join(i) && items[i].remote->kind == EntryKind::kDir && !pending(i)) {
       failed_dirs.insert(items[i].path);
     }
   }
@@ -639,7 +639,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   for (std::size_t i = 0; i < items.size(); ++i) {
     expect.Through(i);
     if (!pending(i) || join(i)) continue;
-    const Entry& remote = items[i].remote;
+    const Entry& remote = *items[i].remote;
     if (remote.kind != EntryKind::kFile && remote.kind != EntryKind::kSymlink) continue;
     if (auto parent = failed_parent(items[i].path)) {
       fail_beneath(i, *parent);
@@ -671,7 +671,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!pending(i) || join(i)) continue;
     const EntryKind was = local_kind(i);
-    const EntryKind now = items[i].remote.kind;
+    const EntryKind now = items[i].remote->kind;
     if (file_like(was) && (now == EntryKind::kTombstone || now == EntryKind::kDir)) {
       const Displacement* d = displacement(i);
       if (d == nullptr) {
@@ -687,7 +687,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   // displaced one is swapped out by its replacement in step 4).
   for (std::size_t j = items.size(); j-- > 0;) {
     if (!pending(j) || join(j)) continue;
-    if (local_kind(j) == EntryKind::kDir && items[j].remote.kind != EntryKind::kDir &&
+    if (local_kind(j) == EntryKind::kDir && items[j].remote->kind != EntryKind::kDir &&
         displacement(j) == nullptr) {
       auto removed = applier.RemoveDir(items[j].path);
       RecordInstalled(out[j], std::move(removed), ApplyStatus::kSkippedNotEmpty);
@@ -696,7 +696,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
   // 3. New directories, shallowest first (see failed_dirs above).
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!pending(i) || join(i)) continue;
-    if (items[i].remote.kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
+    if (items[i].remote->kind == EntryKind::kDir && local_kind(i) != EntryKind::kDir) {
       if (auto parent = failed_parent(items[i].path)) {
         fail_beneath(i, *parent);
       } else if (const Displacement* d = displacement(i)) {
@@ -727,7 +727,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     std::optional<FileStat> after;
     Result<bool> installed = applier.Install(*staged[i], items[i].path, freed, displacement(i),
                                              &after, &out[i].displaced_to);
-    if (installed.ok() && *installed && items[i].remote.kind == EntryKind::kFile) {
+    if (installed.ok() && *installed && items[i].remote->kind == EntryKind::kFile) {
       out[i].stat = after;
     }
     RecordInstalled(out[i], std::move(installed), ApplyStatus::kSkippedLocalChange);

@@ -332,7 +332,8 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
     const MergePolicy policy = options.auto_merge.value_or(s.local.config().default_merge_policy);
     if (IsResolvingPolicy(policy) && policy != MergePolicy::kManualPerItem) {
       HX_ASSIGN_OR_RETURN(const Resolution resolution,
-                          ResolveConflicts(p.plan, *remote, policy, nullptr));
+                          ResolveConflicts(p.plan, p.LocalState(), p.remote.entries, policy,
+                                           nullptr));
       for (const ResolvedConflict& c : resolution.conflicts) {
         if (c.path == item->path) r.resolution = c.decision;
       }
@@ -411,14 +412,14 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
   } else if (r.decision == "pull" || r.decision == "join" || r.decision == "conflict") {
     std::vector<std::string> deleting;
     for (const PlannedItem& planned : p.plan.items) {
-      if (planned.action == PullAction::kTakeRemote && planned.remote.kind != EntryKind::kFile &&
-          planned.remote.kind != EntryKind::kSymlink) {
+      if (planned.action == PullAction::kTakeRemote && planned.remote->kind != EntryKind::kFile &&
+          planned.remote->kind != EntryKind::kSymlink) {
         deleting.push_back(planned.path);
       }
     }
     const Status guard = CheckMassDelete({.live_before = p.scanned_live_files,
                                           .deleting = CountDeletedFiles(scan->entries, deleting),
-                                          .live_after = CountLiveFiles(p.plan.merged),
+                                          .live_after = p.plan.live_files_after,
                                           .max_share_pct = max_share,
                                           .confirmed = options.allow_mass_delete,
                                           .operation = "pull"});

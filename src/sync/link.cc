@@ -597,8 +597,7 @@ class Linker {
       PlannedItem item;
       item.path = p.item.path;
       item.action = PullAction::kTakeRemote;
-      item.local.kind = EntryKind::kTombstone;
-      item.remote = *p.remote;
+      item.remote = p.remote;  // its path's entry in remote_ (planner.h)
       items.push_back(std::move(item));
       owners.push_back(&p);
     }

@@ -148,7 +148,8 @@ Result<SyncMergePreviewReportV2> PreviewMerge(Session& s, const PreparedPull& pr
     if (IsResolvingPolicy(policy) && policy != MergePolicy::kManualPerItem) {
       // Exactly what the pull would decide (sync/resolve.h), names included.
       HX_ASSIGN_OR_RETURN(const Resolution resolution,
-                          ResolveConflicts(prepared.plan, prepared.remote.entries, policy, nullptr));
+                          ResolveConflicts(prepared.plan, prepared.LocalState(),
+                                           prepared.remote.entries, policy, nullptr));
       for (const ResolvedConflict& conflict : resolution.conflicts) {
         items.push_back(SyncMergeItemV2{ObjectHashOfPath(conflict.path), conflict.path,
                                         conflict.decision, conflict.renamed_to.value_or("")});

@@ -118,6 +118,76 @@ std::size_t MaxItems(const EntryMap& local, const EntryMap& remote) {
 
 }  // namespace
 
+namespace {
+
+// The state after the plan (MergedState), read through the items instead
+// of held as a copy of every entry: a path's item says which side it takes
+// (a conflict keeps the local entry); a path without one keeps the local
+// entry (a local-only change, a local version that descends from the
+// store's, or the same entry on both sides).
+class Merged {
+ public:
+  Merged(const EntryMap& local, const EntryMap& remote, const std::vector<PlannedItem>& items)
+      : local_(local), remote_(remote), items_(items) {}
+
+  // The entry at `path`; null if neither side has it.
+  const Entry* At(const std::string& path) const {
+    const auto item = std::lower_bound(
+        items_.begin(), items_.end(), path,
+        [](const PlannedItem& i, const std::string& wanted) { return i.path < wanted; });
+    if (item != items_.end() && item->path == path) return Of(*item);
+    if (auto l = local_.find(path); l != local_.end()) return &l->second;
+    if (auto r = remote_.find(path); r != remote_.end()) return &r->second;
+    return nullptr;
+  }
+
+  // Whether a path beneath `prefix` ("<dir>/") is live.
+  bool AnyLiveBeneath(const std::string& prefix) const {
+    for (const EntryMap* side : {&local_, &remote_}) {
+      for (auto it = side->lower_bound(prefix); it != side->end() && it->first.starts_with(prefix);
+           ++it) {
+        if (IsLive(*At(it->first))) return true;
+      }
+    }
+    return false;
+  }
+
+  // fn(path, entry) for every path, in order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    auto l = local_.begin();
+    auto r = remote_.begin();
+    auto item = items_.begin();
+    while (l != local_.end() || r != remote_.end()) {
+      const bool from_local = r == remote_.end() || (l != local_.end() && l->first <= r->first);
+      const std::string& path = from_local ? l->first : r->first;
+      const Entry* entry = from_local ? &l->second : &r->second;
+      while (item != items_.end() && item->path < path) ++item;
+      if (item != items_.end() && item->path == path) entry = Of(*item);
+      fn(path, *entry);
+      const bool both = l != local_.end() && r != remote_.end() && l->first == r->first;
+      if (from_local || both) ++l;
+      if (!from_local || both) ++r;
+    }
+  }
+
+ private:
+  static const Entry* Of(const PlannedItem& item) {
+    return item.action == PullAction::kConflict ? item.local : item.remote;
+  }
+
+  const EntryMap& local_;
+  const EntryMap& remote_;
+  const std::vector<PlannedItem>& items_;
+};
+
+}  // namespace
+
+const Entry& NoEntry() {
+  static const Entry none = Tombstone({});
+  return none;
+}
+
 PullPlan PlanPull(const EntryMap& local, const EntryMap& remote) {
   PullPlan plan;
   plan.items.reserve(MaxItems(local, remote));
@@ -127,69 +197,61 @@ PullPlan PlanPull(const EntryMap& local, const EntryMap& remote) {
     const bool only_local = r == remote.end() || (l != local.end() && l->first < r->first);
     const bool only_remote = l == local.end() || (r != remote.end() && r->first < l->first);
     if (only_local) {
-      plan.merged.emplace(l->first, l->second);  // a local-only change
-      ++l;
+      ++l;  // a local-only change
       continue;
     }
     if (only_remote) {
-      plan.items.push_back({r->first, PullAction::kTakeRemote, Tombstone({}), r->second});
-      plan.merged.emplace(r->first, r->second);
+      plan.items.push_back({r->first, PullAction::kTakeRemote, &NoEntry(), &r->second});
       ++r;
       continue;
     }
-    EntryMerge m = MergeEntries(l->second, r->second);
-    if (m.action == PullAction::kJoin) {
-      // The same content on both sides is the store's version, recorded as
-      // the store has it. Joining the vectors would leave knowledge in this
-      // device's base that the store lacks: a push publishes it only along
-      // with some change on disk, so a later concurrent delete would be
-      // resolved one way where it was published and another where not.
-      if (!(l->second == r->second)) {
-        plan.items.push_back({l->first, PullAction::kJoin, l->second, r->second});
-      }
-      plan.merged.emplace(l->first, r->second);
-      ++l;
-      ++r;
-      continue;
-    }
-    if (m.action != PullAction::kKeepLocal) {
-      plan.items.push_back({l->first, m.action, l->second, r->second});
-    }
-    plan.merged.emplace(l->first, m.action == PullAction::kConflict ? l->second : m.entry);
+    const PullAction action = MergeEntries(l->second, r->second).action;
+    // The same content on both sides is the store's version, recorded as
+    // the store has it. Joining the vectors would leave knowledge in this
+    // device's base that the store lacks: a push publishes it only along
+    // with some change on disk, so a later concurrent delete would be
+    // resolved one way where it was published and another where not.
+    const bool listed = action == PullAction::kJoin ? !(l->second == r->second)
+                                                    : action != PullAction::kKeepLocal;
+    if (listed) plan.items.push_back({l->first, action, &l->second, &r->second});
     ++l;
     ++r;
   }
 
+  const Merged merged(local, remote, plan.items);
   // A remote removal (or replacement by a non-directory) of a directory that
   // still has live content in the merged state would delete local work or
-  // leave an orphan: make it a conflict instead.
+  // leave an orphan: make it a conflict instead (which keeps the local
+  // directory in the merged state).
   for (PlannedItem& item : plan.items) {
-    if (item.action != PullAction::kTakeRemote || item.remote.kind == EntryKind::kDir) continue;
-    if (item.local.kind != EntryKind::kDir) continue;
-    const std::string prefix = item.path + "/";
-    for (auto it = plan.merged.lower_bound(prefix);
-         it != plan.merged.end() && it->first.starts_with(prefix); ++it) {
-      if (IsLive(it->second)) {
-        item.action = PullAction::kConflict;
-        plan.merged[item.path] = item.local;
-        break;
-      }
-    }
+    if (item.action != PullAction::kTakeRemote || item.remote->kind == EntryKind::kDir) continue;
+    if (item.local->kind != EntryKind::kDir) continue;
+    if (merged.AnyLiveBeneath(item.path + "/")) item.action = PullAction::kConflict;
   }
   // Conversely, a live path taken from the remote needs its parent directory
   // to be live locally; if this device deleted that directory, taking the
   // child would resurrect a directory the user removed: a conflict too.
   for (PlannedItem& item : plan.items) {
-    if (item.action != PullAction::kTakeRemote || !IsLive(item.remote)) continue;
+    if (item.action != PullAction::kTakeRemote || !IsLive(*item.remote)) continue;
     const std::string_view parent = Parent(item.path);
     if (parent.empty()) continue;
-    auto it = plan.merged.find(std::string(parent));
-    if (it != plan.merged.end() && it->second.kind != EntryKind::kDir) {
-      item.action = PullAction::kConflict;
-      plan.merged[item.path] = item.local;
-    }
+    const Entry* at = merged.At(std::string(parent));
+    if (at != nullptr && at->kind != EntryKind::kDir) item.action = PullAction::kConflict;
   }
+  merged.ForEach([&](const std::string&, const Entry& entry) {
+    if (entry.kind == EntryKind::kFile || entry.kind == EntryKind::kSymlink) {
+      ++plan.live_files_after;
+    }
+  });
   return plan;
+}
+
+EntryMap MergedState(const PullPlan& plan, const EntryMap& local, const EntryMap& remote) {
+  EntryMap state;
+  Merged(local, remote, plan.items).ForEach([&](const std::string& path, const Entry& entry) {
+    state.emplace_hint(state.end(), path, entry);
+  });
+  return state;
 }
 
 }  // namespace hx

@@ -79,8 +79,10 @@ TEST(PlanPullTest, RemoteOnlyChangesAreTakenAndLocalOnlyChangesKept) {
   ASSERT_EQ(plan.items.size(), 1u);
   EXPECT_EQ(plan.items[0].path, "r");
   EXPECT_EQ(plan.items[0].action, PullAction::kTakeRemote);
-  EXPECT_TRUE(plan.merged.at("r").SameContent(File(3)));
-  EXPECT_TRUE(plan.merged.at("l").SameContent(File(2)));
+  const EntryMap merged = MergedState(plan, local, remote);
+  EXPECT_TRUE(merged.at("r").SameContent(File(3)));
+  EXPECT_TRUE(merged.at("l").SameContent(File(2)));
+  EXPECT_EQ(plan.live_files_after, 2u);
   EXPECT_FALSE(plan.HasConflicts());
 }
 
@@ -91,7 +93,7 @@ TEST(PlanPullTest, ConcurrentEditsOfOneFileAreAConflict) {
   PullPlan plan = PlanPull(local, remote);
   EXPECT_THAT(plan.ConflictPaths(), ElementsAre("f"));
   // Nothing is lost in the merged state: the local version stays.
-  EXPECT_TRUE(plan.merged.at("f").SameContent(File(2)));
+  EXPECT_TRUE(MergedState(plan, local, remote).at("f").SameContent(File(2)));
 }
 
 TEST(PlanPullTest, TheSameEditOnBothSidesJoinsAsTheStoresVersion) {
@@ -104,8 +106,9 @@ TEST(PlanPullTest, TheSameEditOnBothSidesJoinsAsTheStoresVersion) {
   EXPECT_EQ(plan.items[0].action, PullAction::kJoin);
   // The store's entry, vector and all: this device keeps no knowledge the
   // store lacks (a push publishes only what differs on disk).
-  EXPECT_EQ(plan.merged.at("f"), remote.at("f"));
-  EXPECT_TRUE(DetectLocalChanges(plan.merged, {{"f", File(2)}}, kB).empty());
+  const EntryMap merged = MergedState(plan, local, remote);
+  EXPECT_EQ(merged.at("f"), remote.at("f"));
+  EXPECT_TRUE(DetectLocalChanges(merged, {{"f", File(2)}}, kB).empty());
 }
 
 TEST(PlanPullTest, ADirectoryMadeOnBothSidesIsTheStoresAndADeleteOfItIsTaken) {
@@ -116,12 +119,14 @@ TEST(PlanPullTest, ADirectoryMadeOnBothSidesIsTheStoresAndADeleteOfItIsTaken) {
   EntryMap local = DetectLocalChanges({}, {{"d", Dir()}}, kB).state;
   PullPlan join = PlanPull(local, remote);
   EXPECT_FALSE(join.HasConflicts());
-  EXPECT_EQ(join.merged.at("d"), remote.at("d"));
+  const EntryMap joined = MergedState(join, local, remote);
+  EXPECT_EQ(joined.at("d"), remote.at("d"));
   EntryMap deleted = DetectLocalChanges(remote, {}, kA).state;
-  PullPlan take = PlanPull(DetectLocalChanges(join.merged, {{"d", Dir()}}, kB).state, deleted);
+  EntryMap local_after = DetectLocalChanges(joined, {{"d", Dir()}}, kB).state;
+  PullPlan take = PlanPull(local_after, deleted);
   ASSERT_EQ(take.items.size(), 1u);
   EXPECT_EQ(take.items[0].action, PullAction::kTakeRemote);
-  EXPECT_EQ(take.merged.at("d").kind, EntryKind::kTombstone);
+  EXPECT_EQ(MergedState(take, local_after, deleted).at("d").kind, EntryKind::kTombstone);
 }
 
 TEST(PlanPullTest, ARemoteDeleteOfAnUntouchedFileIsTaken) {
@@ -131,7 +136,8 @@ TEST(PlanPullTest, ARemoteDeleteOfAnUntouchedFileIsTaken) {
   PullPlan plan = PlanPull(local, remote);
   ASSERT_EQ(plan.items.size(), 1u);
   EXPECT_EQ(plan.items[0].action, PullAction::kTakeRemote);
-  EXPECT_EQ(plan.merged.at("f").kind, EntryKind::kTombstone);
+  EXPECT_EQ(MergedState(plan, local, remote).at("f").kind, EntryKind::kTombstone);
+  EXPECT_EQ(plan.live_files_after, 0u);
 }
 
 TEST(PlanPullTest, AnEditConcurrentWithADeleteIsAConflictNotALoss) {
@@ -149,8 +155,9 @@ TEST(PlanPullTest, ADeviceThatMissedADeleteCannotResurrectTheFile) {
   EntryMap local = DetectLocalChanges(base, {{"f", File(1)}}, kB).state;
   EntryMap remote = DetectLocalChanges(base, {}, kA).state;
   PullPlan plan = PlanPull(local, remote);
-  EXPECT_EQ(plan.merged.at("f").kind, EntryKind::kTombstone);
-  EXPECT_TRUE(DetectLocalChanges(plan.merged, {}, kB).empty());
+  const EntryMap merged = MergedState(plan, local, remote);
+  EXPECT_EQ(merged.at("f").kind, EntryKind::kTombstone);
+  EXPECT_TRUE(DetectLocalChanges(merged, {}, kB).empty());
 }
 
 TEST(PlanPullTest, RemovingADirectoryWithNewLocalContentIsAConflict) {
@@ -161,16 +168,34 @@ TEST(PlanPullTest, RemovingADirectoryWithNewLocalContentIsAConflict) {
   EntryMap remote = DetectLocalChanges(base, {}, kA).state;
   PullPlan plan = PlanPull(local, remote);
   EXPECT_THAT(plan.ConflictPaths(), ElementsAre("d"));
-  EXPECT_EQ(plan.merged.at("d").kind, EntryKind::kDir);
-  EXPECT_EQ(plan.merged.at("d/x").kind, EntryKind::kTombstone);
-  EXPECT_TRUE(plan.merged.at("d/new").SameContent(File(7)));
+  const EntryMap merged = MergedState(plan, local, remote);
+  EXPECT_EQ(merged.at("d").kind, EntryKind::kDir);
+  EXPECT_EQ(merged.at("d/x").kind, EntryKind::kTombstone);
+  EXPECT_TRUE(merged.at("d/new").SameContent(File(7)));
+  EXPECT_EQ(plan.live_files_after, 1u);
 }
 
 TEST(PlanPullTest, NothingChangedAnywherePlansNothing) {
   EntryMap base = {{"f", WithVv(File(1), {{std::string(kA), 1}})}};
   PullPlan plan = PlanPull(base, base);
   EXPECT_THAT(plan.items, IsEmpty());
-  EXPECT_EQ(plan.merged, base);
+  EXPECT_EQ(MergedState(plan, base, base), base);
+  EXPECT_EQ(plan.live_files_after, 1u);
+}
+
+TEST(PlanPullTest, ItemsPointAtTheStatesEntriesInsteadOfCopyingThem) {
+  // A first pull plans every path of the vault: the items name the
+  // entries of the states they were planned from (planner.h).
+  EntryMap base = {{"f", WithVv(File(1), {{std::string(kA), 1}})}};
+  EntryMap local = DetectLocalChanges(base, {{"f", File(2)}}, kB).state;
+  EntryMap remote = DetectLocalChanges(base, {{"f", File(3)}, {"g", File(4)}}, kA).state;
+  PullPlan plan = PlanPull(local, remote);
+  ASSERT_EQ(plan.items.size(), 2u);
+  EXPECT_EQ(plan.items[0].local, &local.at("f"));
+  EXPECT_EQ(plan.items[0].remote, &remote.at("f"));
+  EXPECT_EQ(plan.items[1].local, &NoEntry());
+  EXPECT_EQ(NoEntry().kind, EntryKind::kTombstone);
+  EXPECT_EQ(plan.items[1].remote, &remote.at("g"));
 }
 
 TEST(MergeEntriesTest, TheWinnerOfAConflictIsTheSameFromBothSides) {

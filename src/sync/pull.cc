@@ -71,9 +71,20 @@ void SaveReport(const Session& s, const PullReport& report, std::int64_t now_ms)
   if (name.ok()) (void)LocalState::WriteFileAtomic(*s.env, s.local.reports_dir() / *name, *json);
 }
 
+// The index of the item at `path`. The items are sorted by path, one per
+// path (planner.h, resolve.h): found by a binary search, not through a map
+// of every path (7 MB at 100,000).
+std::optional<std::size_t> ItemAt(const std::vector<PlannedItem>& items, const std::string& path) {
+  const auto it = std::lower_bound(
+      items.begin(), items.end(), path,
+      [](const PlannedItem& i, const std::string& wanted) { return i.path < wanted; });
+  if (it == items.end() || it->path != path) return std::nullopt;
+  return static_cast<std::size_t>(it - items.begin());
+}
+
 std::string DescribeAction(const PlannedItem& item) {
   if (item.action == PullAction::kJoin) return "join";
-  switch (item.remote.kind) {
+  switch (item.remote->kind) {
     case EntryKind::kFile: return "write";
     case EntryKind::kSymlink: return "symlink";
     case EntryKind::kDir: return "mkdir";
@@ -226,7 +237,7 @@ Result<Resolution> DecideConflicts(Session& s, const PreparedPull& p, MergePolic
     decisions = std::move(*parsed);
   }
   HX_ASSIGN_OR_RETURN(Resolution resolution,
-                      ResolveConflicts(p.plan, p.remote.entries, policy,
+                      ResolveConflicts(p.plan, p.LocalState(), p.remote.entries, policy,
                                        decisions ? &*decisions : nullptr));
   artifact.decision = "resolved";
   (void)ReportConflict(s, artifact, "resolved");  // the record; the pull goes on
@@ -306,13 +317,8 @@ std::map<std::string, Displacement> DisplacedLosers(const Resolution& resolution
                                                     const Head& head) {
   std::map<std::string, Displacement> out;
   for (const LocalMove& move : resolution.moves) {
-    const auto item = std::lower_bound(
-        resolution.items.begin(), resolution.items.end(), move.path,
-        [](const PlannedItem& i, const std::string& path) { return i.path < path; });
-    if (item == resolution.items.end() || item->path != move.path ||
-        item->action != PullAction::kTakeRemote) {
-      continue;
-    }
+    const std::optional<std::size_t> item = ItemAt(resolution.items, move.path);
+    if (!item || resolution.items[*item].action != PullAction::kTakeRemote) continue;
     out[move.path] = move.to ? Displacement{.to = *move.to, .conflict_copy = true}
                              : Displacement{.to = ArchiveStateRel(ArchiveReason(head) + "-local",
                                                                   move.path),
@@ -445,44 +451,40 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
                         DecideConflicts(s, p, policy, options));
     resolution = std::move(*resolved);
     to_apply = &resolution.items;
+    // The resolution's items replace the plan's, which would point at
+    // local entries dropped below.
+    plan.items = std::vector<PlannedItem>();
   }
 
   // The mass-delete guard: how many live local files would the pull delete?
   std::vector<std::string> deleting;
   for (const PlannedItem& item : *to_apply) {
-    if (item.action == PullAction::kTakeRemote && item.remote.kind != EntryKind::kFile &&
-        item.remote.kind != EntryKind::kSymlink) {
+    if (item.action == PullAction::kTakeRemote && item.remote->kind != EntryKind::kFile &&
+        item.remote->kind != EntryKind::kSymlink) {
       deleting.push_back(item.path);
     }
   }
   HX_RETURN_IF_ERROR(CheckMassDelete({.live_before = p.scanned_live_files,
                                       .deleting = CountDeletedFiles(scan.entries, deleting),
-                                      .live_after = CountLiveFiles(plan.merged),
+                                      .live_after = plan.live_files_after,
                                       .max_share_pct = s.local.config().mass_delete_max_share_pct,
                                       .confirmed = options.allow_mass_delete,
                                       .operation = "pull"}));
   deleting = {};
 
-  // What is decided no longer needs the whole merged and local states (each
-  // a copy of the vault's 100,000 entries): keep only the joined entries,
-  // which the new base records.
-  EntryMap joined;
-  for (const PlannedItem& item : *to_apply) {
-    if (item.action != PullAction::kJoin) continue;
-    auto node = plan.merged.extract(item.path);
-    if (!node.empty()) joined.insert(std::move(node));
-  }
-  plan.merged = {};
-  p.local.state = {};
+  // What is decided no longer needs the whole local state (a copy of the
+  // vault's 100,000 entries): only the entries the items point at stay
+  // (erasing the others leaves them where they are).
+  std::erase_if(p.local.state, [&](const auto& entry) { return !ItemAt(*to_apply, entry.first); });
 
   // Progress: the files to fetch, then (from the first installed) apply.
   std::uint64_t files_to_write = 0;
   if (options.progress.enabled()) {
     std::uint64_t bytes_to_write = 0;
     for (const PlannedItem& item : *to_apply) {
-      if (item.action == PullAction::kTakeRemote && item.remote.kind == EntryKind::kFile) {
+      if (item.action == PullAction::kTakeRemote && item.remote->kind == EntryKind::kFile) {
         ++files_to_write;
-        bytes_to_write += item.remote.size;
+        bytes_to_write += item.remote->size;
       }
     }
     options.progress.StartPhase(obs::Phase::kDownload, files_to_write, bytes_to_write);
@@ -544,9 +546,10 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   }
 
   // The new base: the remote state, except where an item was not applied
-  // (it keeps its old base, so the next pull plans it again) and where both
-  // sides joined (the joined entry). Moved, not copied: nothing reads the
-  // remote state or the scan's stat delta after the apply.
+  // (it keeps its old base, so the next pull plans it again). Moved, not
+  // copied: nothing reads the remote state or the scan's stat delta after
+  // the apply, and the items' remote entries move along (an item's own
+  // entry is replaced below only once it is read for the last time).
   SyncedState synced;
   synced.entries = std::move(remote.entries);
   synced.stat_changes = std::move(scan.stat_changes);
@@ -597,16 +600,12 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       if (done.status == ApplyStatus::kFailed) failed_paths.push_back(item.path);
       continue;
     }
-    if (item.action == PullAction::kJoin) {
-      auto merged = joined.find(item.path);
-      const Entry& entry = merged != joined.end() ? merged->second : item.remote;
-      exact = exact && entry == item.remote;
-      synced.entries[item.path] = entry;
-      continue;
-    }
+    // A join: the new base holds the store's entry (planner.h), as the
+    // remote state does.
+    if (item.action == PullAction::kJoin) continue;
     if (options.on_applied) {
       AppliedPath applied_path{.path = item.path,
-                               .removed = item.remote.kind == EntryKind::kTombstone};
+                               .removed = item.remote->kind == EntryKind::kTombstone};
       if (done.stat) {
         applied_path.has_stat = true;
         applied_path.size = done.stat->size;
@@ -616,15 +615,14 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
       }
       options.on_applied(applied_path);
     }
-    // Applied: the stat cache follows the file (the item's chunk list is
-    // moved there: nothing reads it after this loop).
+    // Applied: the stat cache follows the file.
     if (done.stat) {
-      stat_put(item.path, StatCacheEntry{*done.stat, std::move(item.remote.chunks)});
+      stat_put(item.path, StatCacheEntry{*done.stat, item.remote->chunks});
     } else {
       stat_remove(item.path);
     }
-    const bool was_live = item.local.kind != EntryKind::kTombstone;
-    if (item.remote.kind == EntryKind::kTombstone) {
+    const bool was_live = item.local->kind != EntryKind::kTombstone;
+    if (item.remote->kind == EntryKind::kTombstone) {
       if (was_live) changes.Deleted(item.path);
     } else if (was_live) {
       changes.Modified(item.path);
@@ -636,15 +634,7 @@ Result<PullReport> PullInSession(Session& s, const SyncOptions& options) {
   // aside and every item it needed was applied; otherwise its paths keep
   // their old base (the next pull resolves them again) and nothing of
   // either version is lost.
-  // The items are sorted by path, one per path (planner.h, resolve.h): found
-  // by a binary search, not through a map of every path (7 MB at 100,000).
-  const auto item_at = [&](const std::string& path) -> std::optional<std::size_t> {
-    const auto it = std::lower_bound(
-        to_apply->begin(), to_apply->end(), path,
-        [](const PlannedItem& i, const std::string& wanted) { return i.path < wanted; });
-    if (it == to_apply->end() || it->path != path) return std::nullopt;
-    return static_cast<std::size_t>(it - to_apply->begin());
-  };
+  const auto item_at = [&](const std::string& path) { return ItemAt(*to_apply, path); };
   for (const ResolvedConflict& rc : resolution.conflicts) {
     PullResolution out{rc.path, rc.decision, rc.renamed_to, std::nullopt, "applied", std::nullopt};
     auto o = outcomes.find(rc.path);

@@ -90,7 +90,8 @@ std::string CopyNameVariant(std::string_view path, const Entry& loser, const Ent
 // later decisions see earlier ones (a recreated ancestor, a taken name).
 class Resolver {
  public:
-  Resolver(const PullPlan& plan, const EntryMap& remote) : remote_(remote), state_(plan.merged) {
+  Resolver(const PullPlan& plan, const EntryMap& local, const EntryMap& remote)
+      : remote_(remote), state_(MergedState(plan, local, remote)) {
     for (const PlannedItem& item : plan.items) {
       if (item.action != PullAction::kConflict) items_[item.path] = item;
     }
@@ -100,8 +101,8 @@ class Resolver {
     ResolvedConflict rc;
     rc.path = item.path;
     rc.policy = policy;
-    const Entry& l = item.local;
-    const Entry& r = item.remote;
+    const Entry& l = *item.local;
+    const Entry& r = *item.remote;
     const bool structural = (l.kind == EntryKind::kDir && r.kind != EntryKind::kDir) ||
                             (r.kind == EntryKind::kDir && IsFileLike(l));
     if (policy == MergePolicy::kLocalPreferred) {
@@ -130,13 +131,14 @@ class Resolver {
     for (auto& [path, entry] : archives_) out.archives.push_back({path, entry});
     for (auto& [path, item] : items_) out.items.push_back(std::move(item));
     out.conflicts = std::move(conflicts_);
+    out.made = std::move(made_);
     return out;
   }
 
  private:
   void KeepBoth(const PlannedItem& item, ResolvedConflict& rc, MergePolicy policy) {
-    const Entry& l = item.local;
-    const Entry& r = item.remote;
+    const Entry& l = *item.local;
+    const Entry& r = *item.remote;
     if (!IsLive(l)) {  // an edit against a deletion: the edit survives
       rc.decision = "kept_remote";
       TakeRemote(item, policy);
@@ -158,7 +160,7 @@ class Resolver {
     }
     if (local_keeps_name) {
       const std::string copy = FreeCopyName(item.path, r, l);
-      items_[copy] = PlannedItem{copy, PullAction::kTakeRemote, StateOr(copy), r};
+      items_[copy] = PlannedItem{copy, PullAction::kTakeRemote, Made(StateOr(copy)), Made(r)};
       state_[copy] = r;
       state_[item.path] = l;
       rc.renamed_to = copy;
@@ -171,7 +173,7 @@ class Resolver {
       // concurrent with the head). The move puts it there: nothing to write.
       auto planned = items_.find(copy);
       if (planned != items_.end() && planned->second.action == PullAction::kTakeRemote &&
-          !IsLive(planned->second.local) && planned->second.remote.SameContent(l)) {
+          !IsLive(*planned->second.local) && planned->second.remote->SameContent(l)) {
         items_.erase(planned);
       }
       state_[copy] = l;
@@ -183,7 +185,7 @@ class Resolver {
   // Applies the remote version at its path, first recreating ancestors the
   // local side removed (or renaming/archiving a local file in their way).
   void TakeRemote(const PlannedItem& item, MergePolicy policy) {
-    if (IsLive(item.remote)) {
+    if (IsLive(*item.remote)) {
       for (const std::string& ancestor : Ancestors(item.path)) {
         const Entry current = StateOr(ancestor);
         if (current.kind == EntryKind::kDir) continue;
@@ -199,20 +201,32 @@ class Resolver {
           }
         }
         auto theirs = remote_.find(ancestor);
-        Entry dir;
-        dir.kind = EntryKind::kDir;
-        if (theirs != remote_.end() && theirs->second.kind == EntryKind::kDir) dir = theirs->second;
-        items_[ancestor] = PlannedItem{ancestor, PullAction::kTakeRemote, current, dir};
-        state_[ancestor] = dir;
+        const Entry* dir = nullptr;
+        if (theirs != remote_.end() && theirs->second.kind == EntryKind::kDir) {
+          dir = &theirs->second;
+        } else {
+          Entry made;
+          made.kind = EntryKind::kDir;
+          dir = Made(std::move(made));
+        }
+        items_[ancestor] = PlannedItem{ancestor, PullAction::kTakeRemote, Made(current), dir};
+        state_[ancestor] = *dir;
       }
     }
     items_[item.path] = PlannedItem{item.path, PullAction::kTakeRemote, item.local, item.remote};
-    state_[item.path] = item.remote;
+    state_[item.path] = *item.remote;
   }
 
   Entry StateOr(const std::string& path) const {
     auto it = state_.find(path);
     return it == state_.end() ? Tombstone() : it->second;
+  }
+
+  // An entry for an item that is not the one at its path in either state:
+  // owned by the resolution (Resolution::made).
+  const Entry* Made(Entry entry) {
+    made_.push_back(std::make_unique<const Entry>(std::move(entry)));
+    return made_.back().get();
   }
 
   // The conflict name of `path` for `loser`, skipping names that hold
@@ -233,6 +247,7 @@ class Resolver {
   std::map<std::string, std::optional<std::string>> moves_;
   std::map<std::string, Entry> archives_;
   std::vector<ResolvedConflict> conflicts_;
+  std::vector<std::unique_ptr<const Entry>> made_;
 };
 
 MergePolicy PolicyOf(ManualChoice choice) {
@@ -348,8 +363,9 @@ std::string ConflictCopyName(std::string_view path, const Entry& loser, const En
   return CopyNameVariant(path, loser, winner, 1);
 }
 
-Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& remote,
-                                    MergePolicy policy, const Decisions* decisions) {
+Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& local,
+                                    const EntryMap& remote, MergePolicy policy,
+                                    const Decisions* decisions) {
   if (!IsResolvingPolicy(policy)) {
     return Error(SyncCode::kInternal, Category::kInternal,
                  "ResolveConflicts called with policy " + std::string(MergePolicyName(policy)));
@@ -379,7 +395,7 @@ Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& remote
       return e;
     }
   }
-  Resolver resolver(plan, remote);
+  Resolver resolver(plan, local, remote);
   for (const PlannedItem& item : plan.items) {
     if (item.action != PullAction::kConflict) continue;
     const MergePolicy effective =

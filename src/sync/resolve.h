@@ -41,6 +41,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,17 +123,30 @@ struct Resolution {
   // The plan's items without conflicts, plus what the resolutions apply
   // (remote versions at their path or at a conflict name, directories to
   // recreate). Every item is kTakeRemote or kJoin; sorted by path, unique.
+  // An item points at the entries of its own path in the plan's local and
+  // remote states (planner.h), or at one of `made`.
   std::vector<PlannedItem> items;
   std::vector<ResolvedConflict> conflicts;  // sorted by path
+  // The entries of items that are in neither state at the item's path (a
+  // directory to recreate, a version under a conflict name). Each has its
+  // own allocation: a moved Resolution's items still point at them.
+  std::vector<std::unique_ptr<const Entry>> made;
 };
 
-// Resolves every conflict of `plan` (made from `remote`, the remote state)
-// under `policy`, which must be a resolving policy (IsResolvingPolicy). For
+// Resolves every conflict of `plan` (made from `local`, the local state,
+// and `remote`, the remote state; both must outlive the Resolution) under `policy`, which must be a resolving policy (IsResolvingPolicy). For
 // manual_per_item, `decisions` must name exactly the conflicting paths:
 // otherwise KC_SYNC_MERGE_PRECONDITION_FAILED listing the missing and the
 // extra ones (a null `decisions` is KC_SYNC_INTERNAL: the caller reports
 // the conflict instead).
-Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& remote,
-                                    MergePolicy policy, const Decisions* decisions);
+Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& local,
+                                    const EntryMap& remote, MergePolicy policy,
+                                    const Decisions* decisions);
+Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap&& local,
+                                    const EntryMap& remote, MergePolicy policy,
+                                    const Decisions* decisions) = delete;
+Result<Resolution> ResolveConflicts(const PullPlan& plan, const EntryMap& local,
+                                    const EntryMap&& remote, MergePolicy policy,
+                                    const Decisions* decisions) = delete;
 
 }  // namespace hx

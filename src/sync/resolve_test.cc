@@ -54,20 +54,32 @@ std::map<std::string, std::string> Outcome(const EntryMap& local, const Resoluti
     out.erase(m.path);
   }
   for (const PlannedItem& item : r.items) {
-    if (item.remote.kind == EntryKind::kTombstone) {
+    if (item.remote->kind == EntryKind::kTombstone) {
       out.erase(item.path);
     } else {
-      out[item.path] = ContentId(item.remote);
+      out[item.path] = ContentId(*item.remote);
     }
   }
   return out;
 }
 
-Resolution Resolve(const EntryMap& local, const EntryMap& remote, MergePolicy policy,
-                   const Decisions* decisions = nullptr) {
-  auto r = ResolveConflicts(PlanPull(local, remote), remote, policy, decisions);
+// A resolution with the states it was planned from: its items point into
+// them (planner.h), and the tests' states are often temporaries.
+struct Resolved : Resolution {
+  EntryMap local;
+  EntryMap remote;
+};
+
+Resolved Resolve(EntryMap local, EntryMap remote, MergePolicy policy,
+                 const Decisions* decisions = nullptr) {
+  Resolved out;
+  out.local = std::move(local);
+  out.remote = std::move(remote);
+  auto r = ResolveConflicts(PlanPull(out.local, out.remote), out.local, out.remote, policy,
+                            decisions);
   EXPECT_TRUE(r.ok()) << r.error().ToShortString();
-  return r.ok() ? *r : Resolution{};
+  if (r.ok()) static_cast<Resolution&>(out) = std::move(*r);
+  return out;
 }
 
 TEST(ConflictCopyNameTest, NamesTheLosersNodeAndContentBeforeTheExtension) {
@@ -112,8 +124,8 @@ TEST(KeepBothTest, BothSidesOfTheSameConflictEndWithTheSameFolder) {
   const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
   const EntryMap on_a = {{"f.txt", a}};
   const EntryMap on_b = {{"f.txt", b}};
-  const Resolution at_a = Resolve(on_a, on_b, MergePolicy::kKeepBoth);
-  const Resolution at_b = Resolve(on_b, on_a, MergePolicy::kKeepBoth);
+  const Resolved at_a = Resolve(on_a, on_b, MergePolicy::kKeepBoth);
+  const Resolved at_b = Resolve(on_b, on_a, MergePolicy::kKeepBoth);
   const auto outcome_a = Outcome(on_a, at_a);
   EXPECT_EQ(outcome_a, Outcome(on_b, at_b));
   EXPECT_EQ(outcome_a.size(), 2u);
@@ -134,7 +146,7 @@ TEST(KeepBothTest, ALoserTheStoreAlreadyHoldsUnderItsConflictNameIsMovedThereOnl
   published.vv = VersionVector({{kNodeA, 1}, {kNodeB, 2}});
   const EntryMap local = {{"f.txt", mine}};
   const EntryMap remote = {{"f.txt", head}, {copy, published}};
-  const Resolution r = Resolve(local, remote, MergePolicy::kKeepBoth);
+  const Resolved r = Resolve(local, remote, MergePolicy::kKeepBoth);
   ASSERT_EQ(r.moves.size(), 1u);
   EXPECT_EQ(r.moves[0].path, "f.txt");
   EXPECT_EQ(r.moves[0].to, copy);
@@ -147,12 +159,12 @@ TEST(KeepBothTest, ALoserTheStoreAlreadyHoldsUnderItsConflictNameIsMovedThereOnl
 TEST(KeepBothTest, AnEditSurvivesADeletionOnEitherSide) {
   const Entry edit = File(1, {{kNodeA, 2}});
   const Entry gone = Gone({{kNodeA, 1}, {kNodeB, 1}});
-  const Resolution keep = Resolve({{"f", edit}}, {{"f", gone}}, MergePolicy::kKeepBoth);
+  const Resolved keep = Resolve({{"f", edit}}, {{"f", gone}}, MergePolicy::kKeepBoth);
   EXPECT_TRUE(keep.items.empty());
   EXPECT_EQ(keep.conflicts.at(0).decision, "kept_local");
-  const Resolution take = Resolve({{"f", gone}}, {{"f", edit}}, MergePolicy::kKeepBoth);
+  const Resolved take = Resolve({{"f", gone}}, {{"f", edit}}, MergePolicy::kKeepBoth);
   ASSERT_EQ(take.items.size(), 1u);
-  EXPECT_EQ(take.items[0].remote, edit);
+  EXPECT_EQ(*take.items[0].remote, edit);
   EXPECT_EQ(take.conflicts.at(0).decision, "kept_remote");
 }
 
@@ -161,14 +173,14 @@ TEST(KeepBothTest, ADirectoryKeepsItsNameAndTheFileMovesAside) {
   const Entry child = File(3, {{kNodeA, 1}});
   const Entry file = File(4, {{kNodeB, 1}});
   const EntryMap local = {{"d", dir}, {"d/x", child}};
-  const Resolution r = Resolve(local, {{"d", file}}, MergePolicy::kKeepBoth);
+  const Resolved r = Resolve(local, {{"d", file}}, MergePolicy::kKeepBoth);
   const auto out = Outcome(local, r);
   EXPECT_EQ(out.at("d"), ContentId(dir));
   EXPECT_EQ(out.at("d/x"), ContentId(child));
   ASSERT_TRUE(r.conflicts.at(0).renamed_to.has_value());
   EXPECT_EQ(out.at(*r.conflicts[0].renamed_to), ContentId(file));
   // The other way round: the local file is renamed, the directory comes in.
-  const Resolution back = Resolve({{"d", file}}, {{"d", dir}, {"d/x", child}},
+  const Resolved back = Resolve({{"d", file}}, {{"d", dir}, {"d/x", child}},
                                   MergePolicy::kKeepBoth);
   ASSERT_EQ(back.moves.size(), 1u);
   EXPECT_EQ(back.moves[0].path, "d");
@@ -178,10 +190,26 @@ TEST(KeepBothTest, ADirectoryKeepsItsNameAndTheFileMovesAside) {
   EXPECT_EQ(back_out.at(*back.moves[0].to), ContentId(file));
 }
 
+TEST(KeepBothTest, AnItemAtAConflictNameHoldsEntriesTheResolutionOwns) {
+  // The remote file that loses to a local directory is written under its
+  // conflict name: no state holds it there, so the resolution does, and
+  // moving the resolution keeps what its items point at (resolve.h).
+  const Entry dir = Dir({{kNodeA, 1}});
+  const Entry file = File(4, {{kNodeB, 1}});
+  Resolved r = Resolve({{"d", dir}}, {{"d", file}}, MergePolicy::kKeepBoth);
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].path, r.conflicts.at(0).renamed_to);
+  EXPECT_NE(r.items[0].remote, &r.remote.at("d"));
+  const Resolution moved = std::move(static_cast<Resolution&>(r));
+  ASSERT_EQ(moved.items.size(), 1u);
+  EXPECT_EQ(*moved.items[0].remote, file);
+  EXPECT_EQ(moved.items[0].local->kind, EntryKind::kTombstone);
+}
+
 TEST(KeepBothTest, ARemoteEditUnderALocallyDeletedDirectoryBringsTheDirectoryBack) {
   const EntryMap local = {{"d", Gone({{kNodeA, 2}})}, {"d/x", Gone({{kNodeA, 2}})}};
   const EntryMap remote = {{"d", Dir({{kNodeA, 1}})}, {"d/x", File(5, {{kNodeA, 1}, {kNodeB, 1}})}};
-  const Resolution r = Resolve(local, remote, MergePolicy::kKeepBoth);
+  const Resolved r = Resolve(local, remote, MergePolicy::kKeepBoth);
   const auto out = Outcome(local, r);
   EXPECT_EQ(out.count("d"), 1u);
   EXPECT_EQ(out.at("d/x"), ContentId(remote.at("d/x")));
@@ -190,12 +218,12 @@ TEST(KeepBothTest, ARemoteEditUnderALocallyDeletedDirectoryBringsTheDirectoryBac
 TEST(PreferredTest, CloudPreferredArchivesTheLocalVersionAndTakesTheRemote) {
   const Entry a = File(1, {{kNodeA, 2}});
   const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
-  const Resolution r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kCloudPreferred);
+  const Resolved r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kCloudPreferred);
   ASSERT_EQ(r.moves.size(), 1u);
   EXPECT_FALSE(r.moves[0].to.has_value());  // into the archive
   EXPECT_TRUE(r.archives.empty());
   ASSERT_EQ(r.items.size(), 1u);
-  EXPECT_EQ(r.items[0].remote, b);
+  EXPECT_EQ(*r.items[0].remote, b);
   EXPECT_TRUE(r.conflicts[0].archive_local);
   EXPECT_EQ(r.conflicts[0].decision, "kept_remote");
 }
@@ -203,7 +231,7 @@ TEST(PreferredTest, CloudPreferredArchivesTheLocalVersionAndTakesTheRemote) {
 TEST(PreferredTest, LocalPreferredArchivesTheRemoteVersionAndAppliesNothing) {
   const Entry a = File(1, {{kNodeA, 2}});
   const Entry b = File(2, {{kNodeA, 1}, {kNodeB, 1}});
-  const Resolution r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kLocalPreferred);
+  const Resolved r = Resolve({{"f", a}}, {{"f", b}}, MergePolicy::kLocalPreferred);
   EXPECT_TRUE(r.moves.empty());
   ASSERT_EQ(r.archives.size(), 1u);
   EXPECT_EQ(r.archives[0].remote, b);
@@ -216,20 +244,20 @@ TEST(ManualTest, TheDecisionsMustNameExactlyTheConflicts) {
   const EntryMap remote = {{"f", File(2, {{kNodeA, 1}, {kNodeB, 1}})}};
   const PullPlan plan = PlanPull(local, remote);
   const Decisions none;
-  auto missing = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &none);
+  auto missing = ResolveConflicts(plan, local, remote, MergePolicy::kManualPerItem, &none);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, SyncCode::kMergePreconditionFailed);
   EXPECT_EQ(missing.error().details.at("missing"), "f");
   const Decisions extra = {{"f", ManualChoice::kBoth}, {"g", ManualChoice::kLocal}};
-  auto too_many = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &extra);
+  auto too_many = ResolveConflicts(plan, local, remote, MergePolicy::kManualPerItem, &extra);
   ASSERT_FALSE(too_many.ok());
   EXPECT_EQ(too_many.error().details.at("extra"), "g");
   const Decisions exact = {{"f", ManualChoice::kRemote}};
-  auto ok = ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, &exact);
+  auto ok = ResolveConflicts(plan, local, remote, MergePolicy::kManualPerItem, &exact);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->conflicts.at(0).policy, MergePolicy::kCloudPreferred);
-  EXPECT_FALSE(ResolveConflicts(plan, remote, MergePolicy::kManualPerItem, nullptr).ok());
-  EXPECT_FALSE(ResolveConflicts(plan, remote, MergePolicy::kNone, nullptr).ok());
+  EXPECT_FALSE(ResolveConflicts(plan, local, remote, MergePolicy::kManualPerItem, nullptr).ok());
+  EXPECT_FALSE(ResolveConflicts(plan, local, remote, MergePolicy::kNone, nullptr).ok());
 }
 
 TEST(DecisionsFileTest, ParsesTheThreeChoices) {

@@ -431,14 +431,12 @@ TEST_F(VaultBoundaryTest, TheApplierNeverWritesIntoHxFromASyncedPath) {
                          .cache = &cache,
                          .checkpoint = nullptr};
   std::vector<PlannedItem> items;
+  EntryMap remote;  // what the items point at (planner.h)
   auto add = [&](const std::string& path, EntryKind kind) {
-    PlannedItem item;
-    item.path = path;
-    item.action = PullAction::kTakeRemote;
-    item.local.kind = EntryKind::kTombstone;
-    item.remote.kind = kind;
-    if (kind == EntryKind::kSymlink) item.remote.symlink_target = "/tmp";
-    items.push_back(std::move(item));
+    Entry& entry = remote[path];
+    entry.kind = kind;
+    if (kind == EntryKind::kSymlink) entry.symlink_target = "/tmp";
+    items.push_back({path, PullAction::kTakeRemote, &NoEntry(), &entry});
   };
   add(".hx", EntryKind::kTombstone);
   add(".hx/archive", EntryKind::kDir);
