@@ -16,6 +16,7 @@
 #include "history/history.h"
 #include "history/verify.h"
 #include "meta/prune_record.h"
+#include "sync/prune_guard.h"
 #include "sync/sync_test_util.h"
 
 namespace hx {
@@ -223,8 +224,10 @@ TEST_F(PruneTest, APruneDuringAPushMakesItPackAgainWhatThePruneDeleted) {
 
 // Two threads: b pushes edits (re-using old contents) while a forgets and
 // prunes with no grace period, over and over. Every push either publishes
-// or fails with a retryable lock error; afterwards every retained snapshot
-// reads back whole and a new device gets b's last state.
+// or fails with a retryable error: the write lock is held, or prunes deleted
+// a pack it relied on on each of its attempts (how often depends on the
+// threads' timing, so the test counts neither). Afterwards every retained
+// snapshot reads back whole and a new device gets b's last state.
 TEST_F(PruneTest, PrunesRacingPushesFromAnotherThreadNeverLeaveADanglingReference) {
   std::vector<std::string> contents;
   for (int i = 0; i < 4; ++i) contents.push_back(Incompressible(50 + i, 20'000));
@@ -264,7 +267,8 @@ TEST_F(PruneTest, PrunesRacingPushesFromAnotherThreadNeverLeaveADanglingReferenc
     if (pushed.ok()) {
       ++published;
     } else {
-      EXPECT_EQ(pushed.error().code, SyncCode::kLocked) << pushed.error().ToShortString();
+      EXPECT_TRUE(pushed.error().code == SyncCode::kLocked || IsPruneRetry(pushed.error()))
+          << pushed.error().ToShortString();
     }
     while (prunes.load() < round && round < 24) std::this_thread::yield();
   }
