@@ -223,7 +223,7 @@ Result<ExplainReport> SyncExplain(const std::filesystem::path& vault,
   const EntryMap empty;
   const EntryMap* remote = &p.remote.entries;
   if (p.up_to_date) {
-    HX_ASSIGN_OR_RETURN(ScanResult scanned, ScanFolder(s, p.base));
+    HX_ASSIGN_OR_RETURN(ScanResult scanned, ScanFolder(s));
     own_scan = std::move(scanned);
     own_changes = DetectLocalChangesOfScan(p.base, *own_scan, self, StateWanted::kAlways);
     scan = &*own_scan;

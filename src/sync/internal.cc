@@ -153,8 +153,9 @@ ChunkIdFn VaultChunkIds(const VaultContext& ctx) {
   };
 }
 
-Result<ScanResult> ScanFolder(Session& s, const BaseState& base) {
-  return ScanVault(s.local.vault(), s.scan_options(), base.stats, *s.chunker,
+Result<ScanResult> ScanFolder(Session& s) {
+  HX_ASSIGN_OR_RETURN(StatCache stats, s.index->LoadStatCache());
+  return ScanVault(s.local.vault(), s.scan_options(), std::move(stats), *s.chunker,
                    VaultChunkIds(s.ctx));
 }
 

@@ -103,9 +103,10 @@ ChangeSummary MakeChangeSummary(const std::vector<std::string>& added,
 // The chunk ids of this vault (keyed per vault), as a scan computes them.
 ChunkIdFn VaultChunkIds(const VaultContext& ctx);
 
-// Scans the vault folder with the base's stat cache; changed files get their
-// chunk ids (keyed per vault).
-Result<ScanResult> ScanFolder(Session& s, const BaseState& base);
+// Scans the whole vault folder with the index's stat cache (read here, and
+// consumed as the scan goes); changed files get their chunk ids (keyed per
+// vault).
+Result<ScanResult> ScanFolder(Session& s);
 
 std::vector<std::string> DescribeIssues(const ScanResult& scan);
 std::vector<std::string> DescribeIssues(const std::vector<ScanSkip>& skipped,

@@ -21,17 +21,19 @@ bool AtOrBelow(std::string_view path, std::string_view dir) {
 class Streamer {
  public:
   Streamer(Index& index, DirectoryScanner& scanner, std::string_view node, bool with_entries,
-           bool collect_baseline)
+           bool collect_baseline, const KeepScannedFn& keep)
       : index_(index),
         scanner_(scanner),
         node_(node),
         with_entries_(with_entries),
+        keep_(keep ? &keep : nullptr),
         baseline_fit_(collect_baseline) {
     fresh_.Bump(node);
   }
 
   Result<StreamedLocalChanges> Run() {
     HX_ASSIGN_OR_RETURN(Index::StatCacheChildren cache, index_.LoadStatCacheChildren(""));
+    KeepRows(cache.files);
     HX_ASSIGN_OR_RETURN(DirectoryScan root, scanner_.ScanRoot(std::move(cache.files)));
     HX_RETURN_IF_ERROR(Visit(Pending{}, root, cache.dirs));
     // Depth first, so that only the directories beside the current path
@@ -40,6 +42,7 @@ class Streamer {
       Pending next = std::move(pending_.back());
       pending_.pop_back();
       HX_ASSIGN_OR_RETURN(cache, index_.LoadStatCacheChildren(next.dir.path));
+      KeepRows(cache.files);
       DirectoryScan scan = scanner_.Scan(next.dir, std::move(cache.files));
       HX_RETURN_IF_ERROR(Visit(next, scan, cache.dirs));
     }
@@ -84,6 +87,9 @@ class Streamer {
         if (in_base) subdirs.back().base = std::move(was->second);
         ++dir;
       } else if (file != scan.entries.end() && file->first == *next) {
+        if (keep_ != nullptr && (*keep_)(file->first)) {
+          Keep(file->first, file->second, /*with_row=*/true);
+        }
         if (in_base) {
           HX_RETURN_IF_ERROR(CompareBoth(file->first, file->second, was->second));
         } else {
@@ -106,6 +112,7 @@ class Streamer {
     if (scan.listed) {
       Entry dir;
       dir.kind = EntryKind::kDir;
+      if (keep_ != nullptr && (*keep_)(path)) Keep(path, dir, /*with_row=*/false);
       if (!at.base) {
         Changed(changes_.added, path, std::move(dir), fresh_);
       } else if (!at.base->SameContent(dir)) {
@@ -174,11 +181,35 @@ class Streamer {
   void Changed(std::vector<std::string>& list, const std::string& path, Entry entry,
                const VersionVector& vv) {
     list.push_back(path);
+    if (keep_ != nullptr && entry.kind != EntryKind::kTombstone) {
+      Keep(path, entry, /*with_row=*/false);
+    }
     if (with_entries_) {
       entry.vv = vv;
       changes_.state.emplace(path, std::move(entry));
     }
     DropBaseline();
+  }
+
+  // With keep_: copies the rows of `rows` (a directory's, before its scan
+  // takes them) that keep_ accepts.
+  void KeepRows(const StatCache& rows) {
+    if (keep_ == nullptr) return;
+    rows_.clear();
+    for (const auto& row : rows) {
+      if ((*keep_)(row.first)) rows_.insert(row);
+    }
+  }
+
+  // Keeps the scan's view of `path` (a child of the directory being
+  // visited, or that directory): its entry and, `with_row` (a path keep_
+  // accepts), its stat cache row as the scan started from it. (A changed
+  // file's old row says nothing a pull needs: the scan put its new stat or
+  // removed the row.)
+  void Keep(const std::string& path, const Entry& scanned, bool with_row) {
+    kept_scan_.try_emplace(path, scanned);
+    if (!with_row || scanned.kind != EntryKind::kFile) return;
+    if (auto row = rows_.find(path); row != rows_.end()) kept_stats_.insert(rows_.extract(row));
   }
 
   void Deleted(const std::string& path, const Entry& was) {
@@ -250,6 +281,9 @@ class Streamer {
     out.skipped = std::move(skipped_);
     out.errors = std::move(errors_);
     out.stats = stats_;
+    out.ignore_rules = scanner_.ignore_rules();
+    out.kept_scan = std::move(kept_scan_);
+    out.kept_stats = std::move(kept_stats_);
     return out;
   }
 
@@ -257,6 +291,12 @@ class Streamer {
   DirectoryScanner& scanner_;
   const std::string_view node_;
   const bool with_entries_;
+  const KeepScannedFn* const keep_;  // null: keep nothing
+  // With keep_: the rows keep_ accepts of the directory being visited, as
+  // they were before its scan; what is kept of the scan's view.
+  StatCache rows_;
+  EntryMap kept_scan_;
+  StatCache kept_stats_;
   VersionVector fresh_;  // {node: 1}, a new path's
   std::vector<Pending> pending_;
   LocalChanges changes_;
@@ -273,10 +313,10 @@ class Streamer {
 Result<StreamedLocalChanges> StreamLocalChanges(Index& index, const std::filesystem::path& vault,
                                                 const ScanOptions& options, const FastCdc& cdc,
                                                 const ChunkIdFn& chunk_id, std::string_view node,
-                                                bool with_entries) {
+                                                bool with_entries, const KeepScannedFn& keep) {
   HX_ASSIGN_OR_RETURN(std::unique_ptr<DirectoryScanner> scanner,
                       DirectoryScanner::Open(vault, options, cdc, chunk_id));
-  Streamer streamer(index, *scanner, node, with_entries, options.collect_baseline);
+  Streamer streamer(index, *scanner, node, with_entries, options.collect_baseline, keep);
   return streamer.Run();
 }
 

@@ -26,13 +26,16 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "base/error.h"
 #include "index/index.h"
+#include "index/stat_cache.h"
 #include "scan/baseline.h"
+#include "scan/ignore.h"
 #include "scan/scanner.h"
 #include "sync/planner.h"
 
@@ -53,15 +56,30 @@ struct StreamedLocalChanges {
   // dropped at the first change found (only an unchanged folder's baseline
   // is saved by status).
   std::optional<ScanBaseline> baseline;
+  // The folder's .hxignore, as the scan applied it.
+  IgnoreRules ignore_rules;
+  // With a KeepScannedFn: the scan's entries (as ScanVault's, no vectors)
+  // of the paths it accepts and of every added or modified path, and the
+  // stat cache rows, as they were before this scan, of the files it
+  // accepts. What a pull re-checks before it touches a path (sync/apply.h)
+  // and where it finds local copies of chunks (sync/local_chunks.h).
+  EntryMap kept_scan;
+  StatCache kept_stats;
 };
+
+// Which scanned paths StreamLocalChanges keeps the scan's view of (a pull:
+// the paths where the store's state differs from the base).
+using KeepScannedFn = std::function<bool(const std::string& path)>;
 
 // Compares the folder at `vault` with the base and stat cache in `index`,
 // directory by directory (above). `options` as for ScanVault (scope not
-// used); `with_entries` fills changes.state. Errors: the scan's (a missing
-// or unlistable vault root, an unusable .hxignore) and the index's.
+// used); `with_entries` fills changes.state; `keep` (may be null) fills
+// kept_scan and kept_stats. Errors: the scan's (a missing or unlistable
+// vault root, an unusable .hxignore) and the index's.
 Result<StreamedLocalChanges> StreamLocalChanges(Index& index, const std::filesystem::path& vault,
                                                 const ScanOptions& options, const FastCdc& cdc,
                                                 const ChunkIdFn& chunk_id, std::string_view node,
-                                                bool with_entries);
+                                                bool with_entries,
+                                                const KeepScannedFn& keep = nullptr);
 
 }  // namespace hx

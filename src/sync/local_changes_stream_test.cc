@@ -105,6 +105,14 @@ class Fixture {
     ScanResult scan;
     LocalChanges whole;
     StreamedLocalChanges streamed;
+    // What the streaming one must keep of the scan (KeepScannedFn, here
+    // every path whose bytes add up to an even number), taken from the whole scan: its entries
+    // of those paths and of the added and modified ones, and the stat
+    // cache rows the scan started from of the files among those paths.
+    EntryMap kept_scan;
+    StatCache kept_stats;
+    // The base with the streaming one's changed entries put over it.
+    EntryMap overlaid;
   };
   // The whole-map comparison and the streaming one, on the same folder,
   // base and stat cache.
@@ -114,6 +122,22 @@ class Fixture {
     EXPECT_TRUE(scan.ok()) << scan.error().message;
     both.scan = std::move(scan).value();
     both.whole = DetectLocalChangesOfScan(base_, both.scan, kNode, StateWanted::kAlways);
+    const KeepScannedFn keep = [](const std::string& path) {
+      unsigned sum = 0;
+      for (const char c : path) sum += static_cast<unsigned char>(c);
+      return sum % 2 == 0;
+    };
+    for (const auto& [path, entry] : both.scan.entries) {
+      const auto listed = [&path](const std::vector<std::string>& paths) {
+        return std::binary_search(paths.begin(), paths.end(), path);
+      };
+      if (!keep(path) && !listed(both.whole.added) && !listed(both.whole.modified)) continue;
+      both.kept_scan.emplace(path, entry);
+      auto row = stats_.find(path);
+      if (keep(path) && entry.kind == EntryKind::kFile && row != stats_.end()) {
+        both.kept_stats.insert(*row);
+      }
+    }
 
     const fs::path file = dir_.path() / ("index" + std::to_string(++indexes_) + ".sqlite");
     Result<std::unique_ptr<Index>> index = Index::Open(file);
@@ -126,9 +150,11 @@ class Fixture {
       EXPECT_TRUE(txn->Commit().ok());
     }
     Result<StreamedLocalChanges> streamed = StreamLocalChanges(
-        **index, vault_, Options(env, now_ns), cdc_, IdOf, kNode, /*with_entries=*/true);
+        **index, vault_, Options(env, now_ns), cdc_, IdOf, kNode, /*with_entries=*/true, keep);
     EXPECT_TRUE(streamed.ok()) << streamed.error().message;
     both.streamed = std::move(streamed).value();
+    both.overlaid = base_.entries;
+    for (const auto& [path, entry] : both.streamed.changes.state) both.overlaid[path] = entry;
     return both;
   }
 
@@ -176,6 +202,11 @@ std::vector<std::string> PathsOf(const std::vector<ScanError>& errors) {
     ASSERT(s_.stats.files_hashed == (both).scan.stats.files_hashed);                     \
     ASSERT(s_.stats.files_from_cache == (both).scan.stats.files_from_cache);             \
     ASSERT(s_.stats.ignored == (both).scan.stats.ignored);                               \
+    ASSERT(s_.ignore_rules.source_digest() == (both).scan.ignore_rules.source_digest()); \
+    ASSERT(s_.kept_scan == (both).kept_scan);                                            \
+    ASSERT(s_.kept_stats == (both).kept_stats);                                          \
+    /* the local state a pull plans on: the base, the changes over it */                \
+    ASSERT((both).overlaid == w_.state);                                                 \
     if (w_.empty()) {                                                                    \
       ASSERT(s_.baseline.has_value() == (both).scan.baseline.has_value());               \
       if (s_.baseline) {                                                                 \

@@ -126,7 +126,7 @@ Result<SyncMergePreviewReportV2> PreviewMerge(Session& s, const PreparedPull& pr
   if (prepared.up_to_date) {
     // PreparePull skips the scan when the head is the base; a preview still
     // reports this device's changes (they merge trivially).
-    HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s, prepared.base));
+    HX_ASSIGN_OR_RETURN(ScanResult scan, ScanFolder(s));
     scanned = DetectLocalChangesOfScan(prepared.base, scan, s.node_id(), StateWanted::kAlways);
   }
   MergeChangeSets sets = ChangeSetsOf(prepared, scanned ? &scanned->state : nullptr);

@@ -11,7 +11,7 @@
 #include "meta/prune_record.h"
 #include "repo/object_codec.h"
 #include "sync/apply.h"
-#include "sync/mass_delete.h"
+#include "sync/local_changes_stream.h"
 
 namespace hx {
 namespace {
@@ -77,40 +77,49 @@ Result<ImportedHistory> ImportSnapshots(Session& s, const Head& head,
   return out;
 }
 
-// Drops from the scan and the stat cache every path the plan cannot touch:
-// a plan item needs the local and remote versions to differ, so the base
-// and one of them must differ too. Before the plan is made, this frees a
-// copy of the folder's entries and the stat cache (~40 MB at 100,000
-// files) when only a few paths changed.
-void KeepOnlyChangedPaths(PreparedPull& p) {
-  EntryMap scanned;
-  StatCache stats;
-  const auto keep = [&](const std::string& path) {
-    if (auto node = p.scan.entries.extract(path); !node.empty()) scanned.insert(std::move(node));
-    if (auto node = p.base.stats.extract(path); !node.empty()) stats.insert(std::move(node));
-  };
+// The local side, compared with the base directory by directory
+// (local_changes_stream.h), once the remote state is known: the scan's view
+// (what the applier re-checks, sync/apply.h) is kept only of the paths the
+// plan can touch. A plan item needs the local and remote versions to
+// differ, so the base and one of them must differ too: the paths where the
+// remote state differs from the base, and those changed here. Nothing of
+// the folder is held whole: at 100,000 files, the base, the remote state
+// and the change (not the scan and the stat cache beside them).
+Status CompareLocal(Session& s, PreparedPull& p) {
   const EntryMap& base = p.base.entries;
   const EntryMap& remote = p.remote.entries;
-  auto b = base.begin();
-  auto r = remote.begin();
-  while (b != base.end() || r != remote.end()) {
-    if (r == remote.end() || (b != base.end() && b->first < r->first)) {
-      keep(b->first);
-      ++b;
-    } else if (b == base.end() || r->first < b->first) {
-      keep(r->first);
-      ++r;
-    } else {
-      if (!(b->second == r->second)) keep(b->first);
-      ++b;
-      ++r;
+  const KeepScannedFn remote_differs = [&](const std::string& path) {
+    const auto b = base.find(path);
+    const auto r = remote.find(path);
+    const bool in_base = b != base.end();
+    if (in_base != (r != remote.end())) return true;
+    return in_base && !(b->second == r->second);
+  };
+  HX_ASSIGN_OR_RETURN(StreamedLocalChanges local,
+                      StreamLocalChanges(*s.index, s.local.vault(), s.scan_options(), *s.chunker,
+                                         VaultChunkIds(s.ctx), s.node_id(),
+                                         /*with_entries=*/true, remote_differs));
+  p.scanned_live_files = local.stats.files + local.stats.symlinks;
+  p.local.added = std::move(local.changes.added);
+  p.local.modified = std::move(local.changes.modified);
+  p.local.deleted = std::move(local.changes.deleted);
+  if (!p.local.empty()) {
+    // The state this device would publish: the base with the changes over
+    // it (each changed entry moved, not copied).
+    p.local.state = base;
+    while (!local.changes.state.empty()) {
+      auto node = local.changes.state.extract(local.changes.state.begin());
+      p.local.state.insert_or_assign(std::move(node.key()), std::move(node.mapped()));
     }
   }
-  for (const auto* list : {&p.local.added, &p.local.modified, &p.local.deleted}) {
-    for (const std::string& path : *list) keep(path);
-  }
-  p.scan.entries = std::move(scanned);
-  p.base.stats = std::move(stats);
+  p.scan.entries = std::move(local.kept_scan);
+  p.scan.stat_changes = std::move(local.stat_changes);
+  p.scan.skipped = std::move(local.skipped);
+  p.scan.errors = std::move(local.errors);
+  p.scan.stats = local.stats;
+  p.scan.ignore_rules = std::move(local.ignore_rules);
+  p.base.stats = std::move(local.kept_stats);
+  return OkStatus();
 }
 
 // PreparedPull::kept_versions (see prepare.h) of a plan of `local` against
@@ -148,7 +157,9 @@ EntryMap KeptVersions(const EntryMap& local, const EntryMap& remote, const PullP
 Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, PullReport& report) {
   PreparedPull p;
   report.target = s.target.ToUri();
-  HX_ASSIGN_OR_RETURN(p.base, LoadBaseState(*s.index));
+  // The stat cache stays in the index: CompareLocal reads it a directory
+  // at a time.
+  HX_ASSIGN_OR_RETURN(p.base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
   HX_ASSIGN_OR_RETURN(p.head_state, ReadHeadForBase(s, p.base));
   p.fetcher = std::make_unique<ObjectFetcher>(*s.store, s.ctx, *s.index);
   if (!p.head_state.head) {
@@ -164,13 +175,6 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
     p.up_to_date = true;
     return p;
   }
-
-  // The local state first: the scan's working memory (per-directory
-  // listings, ~17 MB at 100,000 files) is gone before the remote state is
-  // built beside the base, the stat cache and the scan.
-  HX_ASSIGN_OR_RETURN(p.scan, ScanFolder(s, p.base));
-  p.local = DetectLocalChangesOfScan(p.base, p.scan, s.node_id(), StateWanted::kIfChanged);
-  p.scanned_live_files = CountLiveFiles(p.scan.entries);
 
   // The remote state: new snapshot bodies, then only the trees that differ.
   ObjectFetcher& fetcher = *p.fetcher;
@@ -264,7 +268,7 @@ Result<PreparedPull> PreparePull(Session& s, const SyncOptions& /*options*/, Pul
   report.trees_loaded = p.remote.trees_loaded;
   p.snapshot = std::move(snapshot);
 
-  KeepOnlyChangedPaths(p);
+  HX_RETURN_IF_ERROR(CompareLocal(s, p));
   p.plan = PlanPull(p.LocalState(), p.remote.entries);
   if (p.diverged) {
     p.kept_versions = KeptVersions(p.LocalState(), p.remote.entries, p.plan, nullptr);

@@ -62,7 +62,10 @@ struct PreparedPull {
   std::optional<Error> first_damage;
   // The scan, kept only for the paths the plan can touch (those that differ
   // between the base and the remote state, or between the base and the
-  // folder): what the applier re-checks. base.stats likewise.
+  // folder): what the applier re-checks. base.stats likewise (the stat
+  // cache rows the scan started from, of those that are files). The folder
+  // is compared with the base directory by directory
+  // (local_changes_stream.h): the whole scan is never held.
   ScanResult scan;
   // Live files and symlinks the whole scan saw (the mass-delete guard).
   std::uint64_t scanned_live_files = 0;
