@@ -10,6 +10,13 @@ namespace {
 // The length of a main-part record that was erased (no object is this long).
 constexpr std::uint32_t kMarked = std::numeric_limits<std::uint32_t>::max();
 
+// The first `bits` bits of `id` (0 to 31).
+std::size_t Leading(const ObjectId& id, int bits) {
+  const std::uint32_t first = (std::uint32_t{id[0]} << 24) | (std::uint32_t{id[1]} << 16) |
+                              (std::uint32_t{id[2]} << 8) | id[3];
+  return bits == 0 ? 0 : first >> (32 - bits);
+}
+
 }  // namespace
 
 std::size_t JournalRecords::IdHash::operator()(const ObjectId& id) const noexcept {
@@ -20,8 +27,9 @@ std::size_t JournalRecords::IdHash::operator()(const ObjectId& id) const noexcep
 }
 
 std::size_t JournalRecords::FindMain(const ObjectId& id) const {
-  std::size_t lo = 0;
-  std::size_t hi = main_size_;
+  const std::size_t prefix = Leading(id, fence_bits_);
+  std::size_t lo = fence_[prefix];
+  std::size_t hi = fence_[prefix + 1];
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
     if (At(mid).id < id) {
@@ -46,7 +54,7 @@ void JournalRecords::Put(const ObjectId& id, Record record) {
     return;
   }
   tail_.insert_or_assign(id, record);
-  if (tail_.size() >= std::max(kMinTail, main_size_ / 32)) Merge();
+  if (tail_.size() >= std::max(kMinTail, main_size_ / 16)) Merge();
 }
 
 void JournalRecords::Erase(const ObjectId& id) {
@@ -67,6 +75,7 @@ void JournalRecords::Clear() {
   main_size_ = 0;
   marked_ = 0;
   tail_ = decltype(tail_)();
+  BuildFence();
 }
 
 void JournalRecords::Merge() {
@@ -89,6 +98,21 @@ void JournalRecords::Merge() {
       At(--to) = sorted[--left];
     }
   }
+  BuildFence();
+}
+
+void JournalRecords::BuildFence() {
+  // ~8 records a prefix: few enough to compare, few prefixes enough to cost
+  // half a byte a record.
+  fence_bits_ = 0;
+  while (fence_bits_ < 31 && (std::size_t{8} << (fence_bits_ + 1)) <= main_size_) ++fence_bits_;
+  fence_.assign((std::size_t{1} << fence_bits_) + 1, 0);
+  std::size_t next = 0;  // the next prefix whose first record is not yet found
+  for (std::size_t i = 0; i < main_size_; ++i) {
+    const std::size_t prefix = Leading(At(i).id, fence_bits_);
+    while (next <= prefix) fence_[next++] = static_cast<std::uint32_t>(i);
+  }
+  while (next < fence_.size()) fence_[next++] = static_cast<std::uint32_t>(main_size_);
 }
 
 template <typename Keep>
@@ -102,6 +126,7 @@ void JournalRecords::Compact(Keep keep) {
   }
   marked_ = 0;
   Resize(kept);
+  BuildFence();
 }
 
 void JournalRecords::Resize(std::size_t records) {

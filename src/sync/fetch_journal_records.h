@@ -2,23 +2,26 @@
 // object it keeps are, by id, in about 50 bytes an object.
 //
 // A pull keeps a record of every object it fetched (100,000 and more) through
-// its apply, where its memory peaks; a hash map of them cost ~80 bytes an
-// object (a node with its next pointer and cached hash, and a bucket). Here:
+// its apply, alongside the plan and what is read ahead; a hash map of them
+// cost ~80 bytes an object (a node with its next pointer and cached hash, and
+// a bucket). Here:
 //   - the main part: the records sorted by id, packed (48 bytes: the id, the
-//     file's number, the plaintext's length, the header's offset), found by
-//     binary search. It is held in blocks of kBlockRecords, so growing it
-//     never copies it nor holds it twice;
+//     file's number, the plaintext's length, the header's offset), held in
+//     blocks of kBlockRecords, so growing it never copies it nor holds it
+//     twice. Found by binary search within a fence: ids are uniform, so the
+//     main part's first index of each of n/8 leading-bit prefixes (4 bytes
+//     each, half a byte a record) narrows it to ~8 records;
 //   - the tail: a hash map of what was put since the last merge, at most a
-//     32nd of the main part (and at least kMinTail): when full, it is sorted
+//     16th of the main part (and at least kMinTail): when full, it is sorted
 //     and merged into the main part in place, from the back. A record is
-//     moved ~32 times over a run of puts (amortised constant; a tail of a
+//     moved ~16 times over a run of puts (amortised constant; a tail of a
 //     fixed size would make a pull's merges quadratic);
 //   - a record erased from the main part is marked, not moved out (a journal
 //     written under another key drops every record in turn: moving the rest
 //     each time would be quadratic). Find skips it, a Put of its id uses its
 //     place again, and the next merge compacts the marks away.
-// Lookups (the fetcher's pattern: puts in fetch order, finds of ids mostly
-// absent during a first pull) are a hash probe and ~log2(n) comparisons.
+// A find (the fetcher's pattern: puts in fetch order, finds of ids mostly
+// absent during a first pull) is a hash probe and ~3 comparisons.
 //
 // Thread-safety: not thread-safe (the journal's).
 #pragma once
@@ -45,7 +48,7 @@ class JournalRecords {
   };
   // The main part grows by this many records (48 KiB) at a time.
   static constexpr std::size_t kBlockRecords = 1024;
-  // The tail is merged once it holds this many, or a 32nd of the main part.
+  // The tail is merged once it holds this many, or a 16th of the main part.
   static constexpr std::size_t kMinTail = 1024;
 
   JournalRecords() = default;
@@ -82,6 +85,8 @@ class JournalRecords {
   // The main part's position of `id` (marked or not); main_size_ if absent.
   std::size_t FindMain(const ObjectId& id) const;
   void Merge();
+  // Makes fence_ for the main part as it is now.
+  void BuildFence();
   // Keeps the main part's records `keep` accepts, in order, and frees the
   // blocks no longer used.
   template <typename Keep>
@@ -91,6 +96,10 @@ class JournalRecords {
   std::vector<std::unique_ptr<Packed[]>> blocks_;
   std::size_t main_size_ = 0;  // records in the main part, marked ones too
   std::size_t marked_ = 0;     // of them, erased
+  // fence_[p]: the main part's first record whose id's leading fence_bits_
+  // bits are p or more; fence_[2^fence_bits_] = main_size_.
+  std::vector<std::uint32_t> fence_ = {0, 0};
+  int fence_bits_ = 0;
   std::unordered_map<ObjectId, Record, IdHash> tail_;
 };
 
