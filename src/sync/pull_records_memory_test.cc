@@ -45,7 +45,7 @@ TEST(PullRecordsMemoryTest, TheJournalsRecordOf100000ObjectsTakesAt56BytesEach) 
 }
 
 // A snapshot listing 100,000 objects in 20 packs (8.8 MiB zipped): decoding
-// it holds the parsed document (~50 MiB: the next thing to make smaller) and
+// it holds the parsed document (~28 MiB: the next thing to make smaller) and
 // the body's plaintext while parsing, then the document and the locations,
 // not the plaintext as well (freed once parsed) nor a grown vector's spare
 // part (sized once). 68.0 MiB before those two, 63.5 MiB after.
