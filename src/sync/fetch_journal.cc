@@ -97,13 +97,6 @@ Result<Fd> OpenStaging(Env& env, const std::filesystem::path& vault,
 
 }  // namespace
 
-std::size_t FetchJournal::IdHash::operator()(const ObjectId& id) const {
-  // Ids are keyed BLAKE3 outputs: any 8 of their bytes are uniform.
-  std::size_t h = 0;
-  std::memcpy(&h, id.data(), sizeof(h));
-  return h;
-}
-
 FetchJournal::FetchJournal(OpenOnly, Env& env, Fd staging, const VaultContext& ctx,
                            FetchJournalOptions options)
     : env_(env), staging_(std::move(staging)), ctx_(ctx), options_(std::move(options)) {}
@@ -172,7 +165,8 @@ void FetchJournal::Load() {
     while (offset + kHeaderBytes <= size && ReadExactly(env_, fd, header, kHeaderBytes, offset)) {
       const std::optional<Header> h = DecodeHeader(header);
       if (!h || offset + kHeaderBytes + h->length > size) break;  // a torn or damaged tail
-      records_[h->id] = Record{number, offset, h->length};
+      // At most kMaxObjectSize (DecodeHeader): the length fits the record's 32 bits.
+      records_.Put(h->id, {number, static_cast<std::uint32_t>(h->length), offset});
       offset += kHeaderBytes + h->length;
     }
   }
@@ -211,7 +205,7 @@ void FetchJournal::EvictOldest() {
   total_bytes_ -= files_.begin()->second;
   files_.erase(files_.begin());
   fds_.erase(oldest);
-  std::erase_if(records_, [oldest](const auto& kv) { return kv.second.file == oldest; });
+  records_.EraseFile(oldest);
   if (current_ == oldest) current_.reset();
   ++stats_.evicted_files;
 }
@@ -221,13 +215,17 @@ void FetchJournal::Off() {
   buffer_.clear();
 }
 
-bool FetchJournal::Has(const ObjectId& id) const { return records_.count(id) != 0; }
+bool FetchJournal::Has(const ObjectId& id) const { return records_.Find(id) != nullptr; }
 
 std::optional<std::vector<std::uint8_t>> FetchJournal::Get(ObjectKind kind, const ObjectId& id) {
-  auto it = records_.find(id);
-  if (it == records_.end()) return std::nullopt;
-  if (!buffer_.empty() && current_ && it->second.file == *current_) Flush();
-  const Record record = it->second;
+  const JournalRecords::Record* found = records_.Find(id);
+  if (found == nullptr) return std::nullopt;
+  if (!buffer_.empty() && current_ && found->file == *current_) {
+    Flush();
+    found = records_.Find(id);  // a write that failed forgets its file's records
+    if (found == nullptr) return std::nullopt;
+  }
+  const JournalRecords::Record record = *found;
   std::vector<std::uint8_t> bytes(kHeaderBytes + record.length);
   const int fd = FileFd(record.file);
   bool good = fd >= 0 && ReadExactly(env_, fd, bytes.data(), bytes.size(), record.offset);
@@ -237,7 +235,7 @@ std::optional<std::vector<std::uint8_t>> FetchJournal::Get(ObjectKind kind, cons
   }
   const std::span<const std::uint8_t> plain(bytes.data() + kHeaderBytes, record.length);
   if (!good || ComputeObjectId(ctx_, kind, plain) != id) {
-    records_.erase(it);
+    records_.Erase(id);
     ++stats_.dropped;
     return std::nullopt;
   }
@@ -248,7 +246,9 @@ std::optional<std::vector<std::uint8_t>> FetchJournal::Get(ObjectKind kind, cons
 
 void FetchJournal::Add(ObjectKind kind, const ObjectId& id,
                        std::span<const std::uint8_t> plaintext) {
-  if (!on_ || records_.count(id) != 0) return;
+  // An object longer than kMaxObjectSize was not opened (object_codec.h):
+  // none is kept, its length would not fit the record.
+  if (!on_ || plaintext.size() > kMaxObjectSize || records_.Find(id) != nullptr) return;
   if (!current_ && !StartFile()) {
     Off();
     return;
@@ -258,7 +258,7 @@ void FetchJournal::Add(ObjectKind kind, const ObjectId& id,
   EncodeHeader(kind, id, plaintext.size(), header);
   buffer_.insert(buffer_.end(), header, header + kHeaderBytes);
   buffer_.insert(buffer_.end(), plaintext.begin(), plaintext.end());
-  records_[id] = Record{*current_, offset, plaintext.size()};
+  records_.Put(id, {*current_, static_cast<std::uint32_t>(plaintext.size()), offset});
   if (buffer_.size() >= options_.buffer_bytes) Flush();
 }
 
@@ -270,7 +270,7 @@ void FetchJournal::Flush() {
                                             buffer_.size()));
   if (err != 0) {
     // What was not written is not kept (its records point past the end).
-    std::erase_if(records_, [file](const auto& kv) { return kv.second.file == file; });
+    records_.EraseFile(file);
     Off();
     return;
   }
@@ -286,7 +286,7 @@ void FetchJournal::Seal() {
   Flush();
   on_ = false;
   buffer_ = {};
-  records_ = {};
+  records_.Clear();
   fds_.clear();
 }
 
@@ -297,7 +297,7 @@ void FetchJournal::Clear() {
   }
   files_.clear();
   fds_.clear();
-  records_.clear();
+  records_.Clear();
   total_bytes_ = 0;
   current_.reset();
   on_ = false;

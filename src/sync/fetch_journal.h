@@ -41,12 +41,12 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/error.h"
 #include "os/env.h"
 #include "repo/vault_context.h"
+#include "sync/fetch_journal_records.h"
 
 namespace hx {
 
@@ -100,14 +100,15 @@ class FetchJournal {
   // hash to `id`; a record that does not is dropped. nullopt: fetch it.
   std::optional<std::vector<std::uint8_t>> Get(ObjectKind kind, const ObjectId& id);
   // Appends the object (its plaintext, already checked against its id by
-  // the caller). An id already kept is not appended again.
+  // the caller). An id already kept is not appended again, nor an object
+  // longer than kMaxObjectSize (no object is).
   void Add(ObjectKind kind, const ObjectId& id, std::span<const std::uint8_t> plaintext);
   // Writes what is buffered.
   void Flush();
   // Writes what is buffered and forgets which objects are kept: the files
   // stay (for Clear, or for the next run, which loads them again), nothing
   // more is added or found. For a pull that has fetched everything it
-  // will: the record of 100,000 objects is ~10 MB.
+  // will: the record of 100,000 objects is ~5 MB (fetch_journal_records.h).
   void Seal();
   // Deletes every journal file (the pull has applied everything); the
   // journal keeps nothing more.
@@ -118,14 +119,6 @@ class FetchJournal {
   std::uint64_t bytes() const { return total_bytes_ + buffer_.size(); }
 
  private:
-  struct Record {
-    std::uint32_t file = 0;
-    std::uint64_t offset = 0;  // of the header
-    std::uint64_t length = 0;  // of the plaintext
-  };
-  struct IdHash {
-    std::size_t operator()(const ObjectId& id) const;
-  };
   void Load();
   // A file's descriptor (opened for reading on first use).
   int FileFd(std::uint32_t file);
@@ -138,7 +131,7 @@ class FetchJournal {
   const VaultContext& ctx_;
   FetchJournalOptions options_;
   bool on_ = true;
-  std::unordered_map<ObjectId, Record, IdHash> records_;
+  JournalRecords records_;
   // Every journal file by number, with its size, and open descriptors.
   std::map<std::uint32_t, std::uint64_t> files_;
   std::map<std::uint32_t, Fd> fds_;

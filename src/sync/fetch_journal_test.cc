@@ -23,6 +23,13 @@ std::vector<std::uint8_t> Bytes(std::size_t size, std::uint8_t seed) {
   return out;
 }
 
+// An object of its own for each n (Bytes has only 256).
+std::vector<std::uint8_t> Numbered(std::uint32_t n, std::size_t size = 64) {
+  std::vector<std::uint8_t> out = Bytes(size, static_cast<std::uint8_t>(n));
+  for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+  return out;
+}
+
 class FetchJournalTest : public ::testing::Test {
  protected:
   FetchJournalTest() { fs::create_directories(vault() / ".hx"); }
@@ -40,6 +47,11 @@ class FetchJournalTest : public ::testing::Test {
     const ObjectId id = ComputeObjectId(ctx_, kind, bytes);
     journal.Add(kind, id, bytes);
     return id;
+  }
+  std::uint64_t journal_bytes_on_disk() const {
+    std::uint64_t out = 0;
+    for (const fs::path& f : Files()) out += fs::file_size(f);
+    return out;
   }
   std::vector<fs::path> Files() const {
     std::vector<fs::path> out;
@@ -170,6 +182,103 @@ TEST_F(FetchJournalTest, SealWritesWhatIsBufferedAndKeepsTheFilesForClearOrTheNe
   ASSERT_FALSE(Files().empty());
   journal->Clear();
   EXPECT_TRUE(Files().empty());
+}
+
+// More records than the record's tail holds (JournalRecords::kMinTail): most
+// are found in the sorted part after merges, the rest in the tail.
+constexpr std::uint32_t kManyObjects = 3 * JournalRecords::kMinTail + 100;
+
+TEST_F(FetchJournalTest, ManyObjectsAreAllFoundAcrossMergesAndNoneTwice) {
+  std::unique_ptr<FetchJournal> journal = Open();
+  std::vector<ObjectId> ids;
+  for (std::uint32_t n = 0; n < kManyObjects; ++n) ids.push_back(Add(*journal, Numbered(n)));
+  for (std::uint32_t n = 0; n < kManyObjects; ++n) {
+    ASSERT_TRUE(journal->Has(ids[n])) << n;
+    ASSERT_EQ(journal->Get(ObjectKind::kChunk, ids[n]), Numbered(n)) << n;
+  }
+  EXPECT_FALSE(journal->Has(ComputeObjectId(ctx_, ObjectKind::kChunk, Numbered(kManyObjects))));
+  // An id already kept is not appended again, whether merged (the first)
+  // or still in the tail (the last).
+  const std::uint64_t bytes = journal->bytes();
+  journal->Add(ObjectKind::kChunk, ids.front(), Numbered(0));
+  journal->Add(ObjectKind::kChunk, ids.back(), Numbered(kManyObjects - 1));
+  EXPECT_EQ(journal->bytes(), bytes);
+  journal.reset();
+  journal = Open();
+  EXPECT_EQ(journal->stats().kept_objects, kManyObjects);
+  for (std::uint32_t n = 0; n < kManyObjects; n += 97) {
+    EXPECT_EQ(journal->Get(ObjectKind::kChunk, ids[n]), Numbered(n)) << n;
+  }
+}
+
+// The first object is merged into the sorted part, then its bytes on disk
+// are damaged: it is dropped, forgotten, and kept again when fetched again
+// (and that copy is the one the next run uses).
+TEST_F(FetchJournalTest, ARecordDroppedAfterAMergeIsForgottenThenKeptAgain) {
+  std::unique_ptr<FetchJournal> journal = Open();
+  std::vector<ObjectId> ids;
+  for (std::uint32_t n = 0; n < kManyObjects; ++n) ids.push_back(Add(*journal, Numbered(n)));
+  journal->Flush();
+  {
+    std::fstream f(Files().at(0), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(48 + 10);
+    f.put(static_cast<char>(Numbered(0)[10] ^ 0x20));
+  }
+  EXPECT_FALSE(journal->Get(ObjectKind::kChunk, ids[0]).has_value());
+  EXPECT_EQ(journal->stats().dropped, 1u);
+  EXPECT_FALSE(journal->Has(ids[0]));
+  EXPECT_FALSE(journal->Get(ObjectKind::kChunk, ids[0]).has_value());
+  EXPECT_EQ(journal->stats().dropped, 1u);  // forgotten, not dropped twice
+  EXPECT_EQ(journal->Get(ObjectKind::kChunk, ids[1]), Numbered(1));
+  const std::uint64_t bytes = journal->bytes();
+  Add(*journal, Numbered(0));
+  EXPECT_GT(journal->bytes(), bytes);
+  EXPECT_TRUE(journal->Has(ids[0]));
+  EXPECT_EQ(journal->Get(ObjectKind::kChunk, ids[0]), Numbered(0));
+  journal.reset();
+  journal = Open();
+  EXPECT_EQ(journal->stats().kept_objects, kManyObjects);  // the later record of ids[0] wins
+  EXPECT_EQ(journal->Get(ObjectKind::kChunk, ids[0]), Numbered(0));
+  EXPECT_EQ(journal->stats().dropped, 0u);
+}
+
+// Records spread over several files are all found by the next run; when the
+// cap evicts the oldest files, exactly their records go, from the sorted
+// part and the tail alike.
+TEST_F(FetchJournalTest, ReopenedWithRecordsFromSeveralFilesThenEvicted) {
+  FetchJournalOptions options;
+  options.segment_bytes = 64 << 10;
+  options.buffer_bytes = 16 << 10;
+  std::vector<ObjectId> ids;
+  {
+    std::unique_ptr<FetchJournal> journal = Open(options);
+    for (std::uint32_t n = 0; n < kManyObjects; ++n) ids.push_back(Add(*journal, Numbered(n, 100)));
+  }
+  ASSERT_GE(Files().size(), 5u);
+  std::unique_ptr<FetchJournal> journal = Open(options);
+  EXPECT_EQ(journal->stats().kept_objects, kManyObjects);
+  for (std::uint32_t n = 0; n < kManyObjects; ++n) {
+    ASSERT_EQ(journal->Get(ObjectKind::kChunk, ids[n]), Numbered(n, 100)) << n;
+  }
+  // A third run with a cap of about half the files: the oldest go.
+  journal.reset();
+  options.max_bytes = journal_bytes_on_disk() / 2;
+  journal = Open(options);
+  EXPECT_GT(journal->stats().evicted_files, 0u);
+  EXPECT_FALSE(journal->Has(ids.front()));
+  EXPECT_TRUE(journal->Has(ids.back()));
+  std::size_t kept = 0;
+  for (std::uint32_t n = 0; n < kManyObjects; ++n) {
+    if (!journal->Has(ids[n])) {
+      EXPECT_EQ(kept, 0u) << n;  // only the oldest are gone
+      continue;
+    }
+    ++kept;
+    ASSERT_EQ(journal->Get(ObjectKind::kChunk, ids[n]), Numbered(n, 100)) << n;
+  }
+  EXPECT_LT(kept, kManyObjects);
+  journal.reset();
+  EXPECT_EQ(Open(options)->stats().kept_objects, kept);
 }
 
 TEST_F(FetchJournalTest, AStagingDirectoryThatIsASymlinkIsRefused) {

@@ -1,0 +1,91 @@
+// The heap of two things a first pull of 100,000 objects holds, each
+// measured alone (heap_peak_test_util.h, at the size the allocator gave):
+// the fetch journal's record of the objects fetched (fetch_journal_records.h,
+// held through the apply) and the decoding of the snapshot that lists them
+// (meta/snapshot.h, the pull's peak since the plan's items point at the
+// states' entries: docs/BENCHMARKS.md "Fetch journal record (session 7)").
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "meta/meta_test_util.h"
+#include "meta/snapshot.h"
+#include "sync/fetch_journal_records.h"
+#include "sync/heap_peak_test_util.h"
+
+namespace hx::testing {
+namespace {
+
+constexpr std::size_t kObjects = 100'000;
+
+ObjectId RandomId(std::mt19937_64& rng) {
+  ObjectId id;
+  for (std::uint8_t& b : id) b = static_cast<std::uint8_t>(rng());
+  return id;
+}
+
+// 48 bytes a record, and the tail, its sorted copy while merged, the fence
+// and the last block's slack: 56 bytes an object at most. The hash map it
+// replaced held 85.8 (a node of 72, its bucket, the rehashes) and fails this.
+TEST(PullRecordsMemoryTest, TheJournalsRecordOf100000ObjectsTakesAt56BytesEach) {
+  std::mt19937_64 rng(15);
+  std::vector<ObjectId> ids(kObjects);
+  for (ObjectId& id : ids) id = RandomId(rng);
+  JournalRecords records;
+  const HeapPeak heap;
+  for (std::size_t i = 0; i < kObjects; ++i) {
+    records.Put(ids[i], {1, 4096, static_cast<std::uint64_t>(i) * 4144});
+  }
+  std::printf("journal record: %.1f bytes an object at the peak\n",
+              static_cast<double>(heap.peak_bytes()) / kObjects);
+  EXPECT_LE(heap.peak_bytes(), static_cast<std::int64_t>(kObjects * 56));
+  EXPECT_EQ(records.size(), kObjects);
+}
+
+// A snapshot listing 100,000 objects in 20 packs (8.8 MiB zipped): decoding
+// it holds the parsed document (~28 MiB: the next thing to make smaller) and
+// the body's plaintext while parsing, then the document and the locations,
+// not the plaintext as well (freed once parsed) nor a grown vector's spare
+// part (sized once). 68.0 MiB before those two, 63.5 MiB after.
+TEST(PullRecordsMemoryTest, DecodingASnapshotOf100000ObjectsHoldsTheDocumentAndTheLocations) {
+  const VaultContext ctx = meta_testing::TestContext();
+  std::mt19937_64 rng(16);
+  Snapshot snapshot;
+  snapshot.vault_id = ctx.vault_id;
+  snapshot.root = RandomId(rng);
+  snapshot.created_ms = 1'767'225'600'000;
+  snapshot.snapshot_id = SnapshotId(snapshot.root, snapshot.created_ms);
+  snapshot.author = std::string(meta_testing::kNodeA);
+  snapshot.seq = 1;
+  snapshot.key_fingerprint = ctx.key_fingerprint;
+  snapshot.summary.added = kObjects;
+  snapshot.summary.files = kObjects;
+  for (std::size_t i = 0; i < kObjects; ++i) {
+    ObjectLocation location;
+    location.id = RandomId(rng);
+    char blob[65];
+    std::snprintf(blob, sizeof(blob), "%064zx", i % 20 + 1);
+    location.blob_id = blob;
+    location.offset = i / 20 * 200;
+    location.length = 150;
+    location.raw_length = 100;
+    snapshot.added.push_back(std::move(location));
+  }
+  const Result<Bytes> zip = EncodeSnapshotZip(ctx, snapshot);
+  ASSERT_TRUE(zip.ok()) << zip.error().ToShortString();
+  snapshot.added = {};
+
+  const HeapPeak heap;
+  const Result<Snapshot> decoded = DecodeSnapshotZip(ctx, *zip, snapshot.snapshot_id);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().ToShortString();
+  std::printf("snapshot of %zu objects: zip %.2f MiB, decoding peaks at %.2f MiB\n", kObjects,
+              static_cast<double>(zip->size()) / (1 << 20),
+              static_cast<double>(heap.peak_bytes()) / (1 << 20));
+  EXPECT_EQ(decoded->added.size(), kObjects);
+  EXPECT_LE(heap.peak_bytes(), std::int64_t{66} << 20);
+}
+
+}  // namespace
+}  // namespace hx::testing
