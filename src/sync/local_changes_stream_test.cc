@@ -127,7 +127,9 @@ class Fixture {
       for (const char c : path) sum += static_cast<unsigned char>(c);
       return sum % 2 == 0;
     };
-    for (const auto& [path, entry] : both.scan.entries) {
+    for (const EntryMap::value_type& scanned : both.scan.entries) {
+      const std::string& path = scanned.first;
+      const Entry& entry = scanned.second;
       const auto listed = [&path](const std::vector<std::string>& paths) {
         return std::binary_search(paths.begin(), paths.end(), path);
       };
