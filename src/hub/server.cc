@@ -475,9 +475,15 @@ void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::L
                               {"path", request.path.substr(0, 256)},
                               {"remote", request.remote}};
   }
+  // The request's body lease goes with the answer, before the reply is
+  // written: a client that has its reply finds the budget back (were it
+  // held by the worker's task, its end would race the client's next
+  // request). Shared: a Responder is copyable.
   auto respond = [route, start, &clock, log_line = std::move(log_line), write = std::move(write),
-                  observe = options.observe, method = request.method,
-                  path = request.path](HubResponse response) mutable {
+                  observe = options.observe, method = request.method, path = request.path,
+                  lease = std::make_shared<std::optional<MemoryBudget::Lease>>(
+                      std::move(body_lease))](HubResponse response) mutable {
+    lease->reset();
     if (observe) observe(method, path, route, response);
     const double seconds = std::chrono::duration<double>(clock.Monotonic() - start).count();
     if (log_line) {
@@ -508,8 +514,7 @@ void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::L
   }
   request.rest = std::string(match->rest);
   const AsyncHandler* handler = match->handler;
-  net::post(workers, [handler, request = std::move(request), respond = std::move(respond),
-                      lease = std::move(body_lease)]() mutable {
+  net::post(workers, [handler, request = std::move(request), respond = std::move(respond)]() mutable {
     RunHandler(*handler, std::move(request), std::move(respond));
   });
 }
