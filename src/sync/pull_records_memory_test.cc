@@ -29,7 +29,7 @@ ObjectId RandomId(std::mt19937_64& rng) {
 // 48 bytes a record, and the tail, its sorted copy while merged, the fence
 // and the last block's slack: 56 bytes an object at most. The hash map it
 // replaced held 85.8 (a node of 72, its bucket, the rehashes) and fails this.
-TEST(PullRecordsMemoryTest, TheJournalsRecordOf100000ObjectsTakesAt56BytesEach) {
+TEST(PullRecordsMemoryTest, TheJournalsRecordOf100000ObjectsTakesAtMost56BytesEach) {
   std::mt19937_64 rng(15);
   std::vector<ObjectId> ids(kObjects);
   for (ObjectId& id : ids) id = RandomId(rng);
