@@ -59,6 +59,13 @@ bool FileRelease::ReleaseLocked() {
                                 : node.hashed[step.slot][step.index];
     if (!file.first.empty()) ready.emplace_back(file.first, file.second);
     ++cursor_.back().second;
+    if (ready.size() == kMaxFilesPerCall) {
+      if (!sink_(std::move(ready))) {
+        refused_ = true;
+        return false;
+      }
+      ready.clear();  // (moved from: valid, now empty)
+    }
   }
   if (!ready.empty() && !sink_(std::move(ready))) refused_ = true;
   return !refused_;

@@ -6,15 +6,19 @@
 // order. FileRelease walks the tree in path (byte) order (path_order.h) and
 // stops at the first directory not listed yet, or at the first file whose
 // hash batch is not done: everything before it is known for good, and is
-// handed on (copied) in one call of the sink. So the sink sees the files in
-// exactly the order of the scan's EntryMap, whatever the timing.
+// handed on (copied) in calls of the sink of at most kMaxFilesPerCall files.
+// So the sink sees the files in exactly the order of the scan's EntryMap,
+// whatever the timing.
 //
 // Memory (the reorder buffer's bound): the entries themselves stay in the
 // tree, where the scan keeps them for its result anyway; the cursor adds a
 // 16-byte step per regular file and subdirectory of each directory listed
 // and not yet passed, freed as it leaves the directory: at most 16 bytes a
 // path (~1.6 MB at 100,000) if the first file in path order were hashed
-// last. What the sink keeps of the copies is the sink's own bound.
+// last. The copies of one call are bounded (a first file in path order
+// hashed last releases every file at once: in one call, that was a copy of
+// the whole scan, ~13 MB at 100,000 files); what the sink keeps of them is
+// the sink's own bound.
 //
 // Thread-safety: FileRelease is thread-safe (one mutex); the sink is called
 // under it, so calls are one at a time and in order, and a sink that blocks
@@ -46,6 +50,9 @@ struct ReleaseStep {
 
 class FileRelease {
  public:
+  // The most files handed on in one call of the sink.
+  static constexpr std::size_t kMaxFilesPerCall = 1024;
+
   // `root` and every node below it must outlive the release.
   FileRelease(DirNode& root, ScannedFilesFn sink) : sink_(std::move(sink)) {
     cursor_.emplace_back(&root, 0);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "scan/file_release.h"
 #include "base/temp_dir_test_util.h"
 #include "chunk/chunk_test_util.h"
 #include "os/fault_env.h"
@@ -707,6 +708,43 @@ TEST_F(ScannerTest, OnFilesHandsOnEveryFileOfTheResultOnceInPathOrder) {
     }
     EXPECT_EQ(handed, files) << threads << " threads";
   }
+}
+
+// A release of many files at once (one thread: a directory's files are all
+// known when its only hash batch is done) is handed on in calls of at most
+// kMaxFilesPerCall files, so the copies a call carries stay bounded
+// whatever the folder; a refusal stops it between two calls.
+TEST_F(ScannerTest, OnFilesHandsOnAtMostABoundedNumberOfFilesPerCall) {
+  constexpr std::size_t kMax = scan_internal::FileRelease::kMaxFilesPerCall;
+  const std::size_t count = 2 * kMax + 100;
+  for (std::size_t i = 0; i < count; ++i) Write("d/f" + std::to_string(100000 + i), "x");
+  for (const int threads : {1, 3}) {
+    std::vector<std::size_t> sizes;
+    std::size_t handed = 0;
+    ScanOptions options;
+    options.threads = threads;
+    options.now_ns = kLater;
+    options.on_files = [&](std::vector<EntryMap::value_type> files) {
+      sizes.push_back(files.size());
+      handed += files.size();
+      return true;
+    };
+    Result<ScanResult> result = ScanVault(root_, options, StatCache{}, cdc_, chunk_id_);
+    ASSERT_TRUE(result.ok()) << result.error().ToShortString();
+    EXPECT_EQ(handed, count) << threads << " threads";
+    EXPECT_GE(sizes.size(), 3u) << threads << " threads";
+    for (const std::size_t size : sizes) EXPECT_LE(size, kMax) << threads << " threads";
+  }
+  ScanOptions options;
+  options.threads = 1;
+  options.now_ns = kLater;
+  int calls = 0;
+  options.on_files = [&calls](std::vector<EntryMap::value_type>) {
+    ++calls;
+    return false;
+  };
+  EXPECT_FALSE(ScanVault(root_, options, StatCache{}, cdc_, chunk_id_).ok());
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_F(ScannerTest, AnOnFilesThatRefusesStopsTheScan) {

@@ -33,25 +33,25 @@ class ScanQueue {
  public:
   explicit ScanQueue(const ScanQueueLimits& limits) : limits_(limits) {}
 
-  // Appends `files` (whole: an oversized run goes into an empty queue).
-  // False once aborted.
+  // Appends `files`, waiting for room as it goes (the queue holds at most
+  // its limits, whatever the scan hands on at once). False once aborted.
   bool Put(std::vector<ScannedFile> files) {
     std::unique_lock lock(mu_);
-    // (Not started and not Ready: fewer bytes than start_bytes, so full of
-    // files.)
-    if (!started_ && !given_up_ && !Ready() && Full()) {
-      given_up_ = true;
-      files_.clear();
-      ready_.notify_all();
-    }
-    room_.wait(lock, [&] { return aborted_ || given_up_ || files_.empty() || !Full(); });
-    if (aborted_) return false;
-    if (given_up_) return true;
     for (ScannedFile& file : files) {
+      // (Not started and not Ready: fewer bytes than start_bytes, so full
+      // of files.)
+      if (!started_ && !given_up_ && !Ready() && Full()) {
+        given_up_ = true;
+        files_.clear();
+        ready_.notify_all();
+      }
+      room_.wait(lock, [&] { return aborted_ || given_up_ || !Full(); });
+      if (aborted_) return false;
+      if (given_up_) return true;
       bytes_ += file.second.size;
       files_.push_back(std::move(file));
+      if (Ready()) ready_.notify_one();
     }
-    if (Ready()) ready_.notify_one();
     return true;
   }
 

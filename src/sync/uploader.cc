@@ -31,14 +31,13 @@ Error ChangedDuringPush(const std::string& path) {
       .With("path", path);
 }
 
-// Reads one chunk of a file into *bytes (resized to it: a buffer reused
-// from the last batch keeps its pages); a short read means the file changed.
-Status ReadChunk(Env& env, int fd, const ChunkTask& task, std::vector<std::uint8_t>* bytes) {
-  bytes->resize(task.size);
+// Reads one chunk of a file into `bytes` (its size); a short read means the
+// file changed.
+Status ReadChunk(Env& env, int fd, const ChunkTask& task, std::span<std::uint8_t> bytes) {
   std::uint64_t done = 0;
   while (done < task.size) {
     std::size_t n = 0;
-    const int err = env.PRead(fd, bytes->data() + done, task.size - done, task.offset + done, &n);
+    const int err = env.PRead(fd, bytes.data() + done, task.size - done, task.offset + done, &n);
     if (err != 0) {
       return OsError(SyncCode::kStateFailed, "cannot read", *task.path, err);
     }
@@ -84,13 +83,44 @@ Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
   if (!stored) return true;
   ++stats_.resumed;
   stats_.resumed_bytes += earlier->length;
-  added_.push_back(std::move(*earlier));
+  if (added_.empty() || added_.back().pack) added_.emplace_back();
+  added_.back().locations.push_back(std::move(*earlier));
   return false;
+}
+
+std::vector<ObjectLocation> ObjectUploader::added() const {
+  std::vector<ObjectLocation> all;
+  for (const Segment& segment : added_) {
+    all.insert(all.end(), segment.locations.begin(), segment.locations.end());
+  }
+  return all;
+}
+
+std::vector<ObjectLocation> ObjectUploader::TakeAdded() {
+  std::size_t count = 0;
+  for (const Segment& segment : added_) count += segment.locations.size();
+  std::vector<ObjectLocation> all;
+  all.reserve(count);
+  // Each segment freed once moved: the list is held about once, not twice.
+  for (Segment& segment : added_) {
+    all.insert(all.end(), std::make_move_iterator(segment.locations.begin()),
+               std::make_move_iterator(segment.locations.end()));
+    segment.locations = std::vector<ObjectLocation>();
+  }
+  added_.clear();
+  return all;
+}
+
+void ObjectUploader::GiveBackAdded(std::vector<ObjectLocation> added) {
+  added_.clear();
+  added_.push_back({std::move(added), /*pack=*/false});
 }
 
 std::set<std::string> ObjectUploader::relied_packs() const {
   std::set<std::string> packs = known_packs_;
-  for (const ObjectLocation& loc : added_) packs.insert(loc.blob_id);
+  for (const Segment& segment : added_) {
+    for (const ObjectLocation& loc : segment.locations) packs.insert(loc.blob_id);
+  }
   return packs;
 }
 
@@ -154,10 +184,14 @@ Status ObjectUploader::AddFileChunks(
   Fd file;
   const std::string* open_path = nullptr;
   auto close_fd = [&] { file.reset(); };
-  // The batches' read buffers, reused from batch to batch (their pages stay
-  // mapped: not zeroed again by the kernel for every chunk); dropped when
-  // they hold more than two batches' worth.
-  std::vector<std::vector<std::uint8_t>> plain;
+  // A batch is read into one buffer, reused from batch to batch (its pages
+  // stay mapped: not zeroed again by the kernel for every chunk), each
+  // chunk at its offset: one allocation of batch_bytes, where a buffer per
+  // chunk held up to twice that (each keeps the largest chunk it ever
+  // read). Only a chunk larger than a batch (read alone) grows it; it is
+  // dropped again when it exceeds two batches.
+  std::vector<std::uint8_t> plain;
+  std::vector<std::size_t> starts;  // of each chunk of the batch in `plain`
   while (next < tasks.size()) {
     // Read one batch in order (files are read sequentially)...
     std::size_t end = next;
@@ -165,7 +199,17 @@ Status ObjectUploader::AddFileChunks(
     while (end < tasks.size() &&
            (end == next || (batch + tasks[end].size <= options_.batch_bytes &&
                             end - next < kMaxBatchChunks))) {
-      const ChunkTask& task = tasks[end];
+      batch += tasks[end].size;
+      ++end;
+    }
+    if (plain.size() < batch) {
+      plain.reserve(static_cast<std::size_t>(batch));  // exactly: resize alone may double it
+      plain.resize(static_cast<std::size_t>(batch));
+    }
+    starts.clear();
+    std::size_t at = 0;
+    for (std::size_t i = next; i < end; ++i) {
+      const ChunkTask& task = tasks[i];
       if (open_path != task.path) {
         close_fd();
         int raw = -1;
@@ -175,13 +219,13 @@ Status ObjectUploader::AddFileChunks(
         file = Fd(env, raw);
         open_path = task.path;
       }
-      if (plain.size() <= end - next) plain.emplace_back();
-      if (Status read = ReadChunk(env, file.get(), task, &plain[end - next]); !read.ok()) {
+      const std::span<std::uint8_t> bytes(plain.data() + at, task.size);
+      if (Status read = ReadChunk(env, file.get(), task, bytes); !read.ok()) {
         close_fd();
         return read;
       }
-      batch += task.size;
-      ++end;
+      starts.push_back(at);
+      at += task.size;
     }
     // ...check and seal it on the workers...
     const std::size_t count = end - next;
@@ -189,11 +233,12 @@ Status ObjectUploader::AddFileChunks(
     auto work = [&](std::size_t first, std::size_t stride) {
       for (std::size_t i = first; i < count; i += stride) {
         const ChunkTask& task = tasks[next + i];
-        if (ComputeObjectId(ctx_, ObjectKind::kChunk, plain[i]) != task.id) {
+        const std::span<const std::uint8_t> bytes(plain.data() + starts[i], task.size);
+        if (ComputeObjectId(ctx_, ObjectKind::kChunk, bytes) != task.id) {
           sealed[i] = ChangedDuringPush(*task.path);
           continue;
         }
-        sealed[i] = SealObject(ctx_, ObjectKind::kChunk, task.id, plain[i],
+        sealed[i] = SealObject(ctx_, ObjectKind::kChunk, task.id, bytes,
                                options_.pack.zstd_level);
       }
     };
@@ -213,9 +258,7 @@ Status ObjectUploader::AddFileChunks(
                                  std::move(*sealed[i]).value(), tasks[next + i].size}));
     }
     next = end;
-    std::uint64_t held = 0;
-    for (const std::vector<std::uint8_t>& b : plain) held += b.capacity();
-    if (held > 2 * options_.batch_bytes) plain.clear();
+    if (plain.size() > 2 * options_.batch_bytes) plain = std::vector<std::uint8_t>();
   }
   close_fd();
   return OkStatus();
@@ -284,11 +327,10 @@ Status ObjectUploader::Harvest(std::size_t keep) {
 
 void ObjectUploader::Record(const InFlight& upload) {
   // (added_ taken meanwhile: nothing to record; a rerun uploads it again.)
-  if (upload.first + upload.count > added_.size()) return;
+  if (upload.segment >= added_.size() || !added_[upload.segment].pack) return;
   Result<Index::Transaction> txn = index_.Begin();
   if (!txn.ok()) return;
-  const std::span<const ObjectLocation> locations(added_.data() + upload.first, upload.count);
-  if (!txn->AddUnpublishedPack(upload.pack, locations).ok()) return;
+  if (!txn->AddUnpublishedPack(upload.pack, added_[upload.segment].locations).ok()) return;
   if (!txn->Commit().ok()) return;
   if (options_.checkpoint) options_.checkpoint("push.pack_stored");
 }
@@ -309,15 +351,8 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   // to the upload: one list of the pack's locations.)
   InFlight upload;
   upload.pack = {pack.blob_id, pack.bytes.size()};
-  upload.first = added_.size();
-  upload.count = pack.locations.size();
-  if (added_.empty()) {
-    added_ = std::move(pack.locations);
-  } else {
-    added_.insert(added_.end(), std::make_move_iterator(pack.locations.begin()),
-                  std::make_move_iterator(pack.locations.end()));
-    pack.locations = std::vector<ObjectLocation>();
-  }
+  upload.segment = added_.size();
+  added_.push_back({std::move(pack.locations), /*pack=*/true});
   upload.done = std::async(std::launch::async, [this, key = BlobKey(pack.blob_id),
                                                 bytes = std::move(pack.bytes)]() mutable {
     Status put = store_.Put(key, bytes);
@@ -331,8 +366,10 @@ Status ObjectUploader::Upload(FinishedPack pack) {
 void ObjectUploader::Recycle(std::vector<std::uint8_t> buffer) {
   const std::uint64_t bound = 2 * std::max<std::uint64_t>(options_.pack.target_size, 1);
   std::lock_guard<std::mutex> lock(spare_mu_);
-  const auto keep = static_cast<std::size_t>(std::max(options_.uploads_in_flight, 1)) + 1;
-  if (spare_.size() < keep && buffer.capacity() <= bound) spare_.push_back(std::move(buffer));
+  // One spare is all the writer takes before the next upload returns one:
+  // a second, left when both uploads finish before a pack fills (a fast
+  // store), would be a pack of memory held for nothing.
+  if (spare_.empty() && buffer.capacity() <= bound) spare_.push_back(std::move(buffer));
 }
 
 std::vector<std::uint8_t> ObjectUploader::TakeSpare() {

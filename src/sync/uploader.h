@@ -122,13 +122,13 @@ class ObjectUploader {
   // after it fail with KC_SYNC_INTERNAL.
   Status Flush();
 
-  // The locations of every object packed by this push.
-  const std::vector<ObjectLocation>& added() const { return added_; }
+  // The locations of every object packed by this push (a copy).
+  std::vector<ObjectLocation> added() const;
   // Moves added() out (left empty; relied_packs() then no longer names
   // their packs), so that a push hands it on without a copy; GiveBackAdded
-  // puts such a list back.
-  std::vector<ObjectLocation> TakeAdded() { return std::move(added_); }
-  void GiveBackAdded(std::vector<ObjectLocation> added) { added_ = std::move(added); }
+  // puts such a list back. Only after Flush (no upload left to record).
+  std::vector<ObjectLocation> TakeAdded();
+  void GiveBackAdded(std::vector<ObjectLocation> added);
   // The packs the snapshot relies on: those of the objects skipped because
   // the index locates them, and those of added() (the push checks them
   // against a prune that ran meanwhile: sync/prune_guard.h).
@@ -150,13 +150,12 @@ class ObjectUploader {
   // skipped because this device once uploaded it.
   Result<bool> IsNew(const ObjectId& id);
   // An upload under way and what recording it takes: its locations are
-  // added_[first, first + count) (not a copy: ~16 MB for a pack of 100,000
-  // tiny objects).
+  // added_[segment] (not a copy: ~16 MB for a pack of 100,000 tiny
+  // objects).
   struct InFlight {
     std::future<Status> done;
     UnpublishedPack pack;
-    std::size_t first = 0;
-    std::size_t count = 0;
+    std::size_t segment = 0;
   };
   Status Append(Pending pending);
   Status Upload(FinishedPack pack);
@@ -189,7 +188,16 @@ class ObjectUploader {
   bool flushed_ = false;  // Flush ran: no more packing
   Status CheckNotFlushed() const;
   std::set<std::string> known_packs_;      // packs of objects skipped as known
-  std::vector<ObjectLocation> added_;
+  // The locations of added(), in order: one segment per pack (its own
+  // vector, from the pack writer), and one for each run of resumed objects
+  // between packs. Never one vector grown by doubling: at 100,000 objects
+  // that held up to twice the ~17 MB list, and both the old and the new
+  // buffer while it moved, at the peak of a first push.
+  struct Segment {
+    std::vector<ObjectLocation> locations;
+    bool pack = false;
+  };
+  std::vector<Segment> added_;
   UploadStats stats_;
   // Unpublished packs recorded by earlier pushes (their sizes), loaded at
   // construction; empty: no lookup per object. Each checked on the store at
@@ -197,7 +205,7 @@ class ObjectUploader {
   std::unordered_map<std::string, std::uint64_t> unpublished_;
   std::unordered_map<std::string, bool> pack_checked_;
   // Buffers of packs whose upload ended, for the next packs
-  // (PackWriter::Reuse): at most uploads_in_flight + 1, each at most twice
+  // (PackWriter::Reuse): at most one, at most twice
   // the pack target. Guarded by spare_mu_ (the uploads return them).
   void Recycle(std::vector<std::uint8_t> buffer);
   std::vector<std::uint8_t> TakeSpare();
