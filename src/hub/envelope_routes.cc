@@ -92,14 +92,45 @@ Status EnvelopeService::Charge(Lease& lease, std::uint64_t bytes) const {
 }
 
 void EnvelopeService::Register(Router& router) {
+  const Admission admit_post = [this](const HubRequest& head) -> std::optional<HubResponse> {
+    const Result<EnvelopeRoute> route = ParseEnvelopeRoute(head.method, head.rest);
+    if (!route.ok()) return HubResponse::FromError(route.error());
+    Principal principal;
+    return Admit(head, *route, principal);
+  };
   for (const char* method : {"GET", "POST", "PUT", "DELETE", "HEAD"}) {
+    const bool post = std::string_view(method) == "POST";
     router.Handle(
         method, std::string(kEnvelopeRoutePrefix),
         [this](const HubRequest& request) { return Serve(request); },
-        std::string_view(method) == "POST"
-            ? std::max<std::uint64_t>(options_.max_upload_bytes, kMaxApplyBodyBytes)
-            : kDefaultRouteBodyBytes);
+        post ? std::max<std::uint64_t>(options_.max_upload_bytes, kMaxApplyBodyBytes)
+             : kDefaultRouteBodyBytes,
+        post ? admit_post : Admission());
   }
+}
+
+std::optional<HubResponse> EnvelopeService::Admit(const HubRequest& request,
+                                                  const EnvelopeRoute& route,
+                                                  Principal& principal) {
+  Result<Principal> who = authorizer_->Authenticate(route.vault, request.Bearer(),
+                                                    ClockOrReal(options_.clock).WallMs());
+  if (!who.ok()) return HubResponse::FromError(who.error());
+  if (who->vault != route.vault) {
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "the token is for another vault; get a token for this vault"));
+  }
+  if (route.writes() && !RoleAllows(who->role, Role::kWriter)) {
+    return HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault: it may preview "
+              "envelopes and read reports, but uploading and applying need a "
+              "writer enrollment")
+            .With("device", who->device_id)
+            .With("http_status", "403"));
+  }
+  principal = std::move(*who);
+  return std::nullopt;
 }
 
 std::mutex& EnvelopeService::LockFor(const std::string& vault) {
@@ -109,23 +140,8 @@ std::mutex& EnvelopeService::LockFor(const std::string& vault) {
 HubResponse EnvelopeService::Serve(const HubRequest& request) {
   const Result<EnvelopeRoute> route = ParseEnvelopeRoute(request.method, request.rest);
   if (!route.ok()) return HubResponse::FromError(route.error());
-  const Result<Principal> who = authorizer_->Authenticate(route->vault, request.Bearer(),
-                                                          ClockOrReal(options_.clock).WallMs());
-  if (!who.ok()) return HubResponse::FromError(who.error());
-  if (who->vault != route->vault) {
-    return HubResponse::FromError(
-        Error(SyncCode::kAuthFailed, Category::kAuth,
-              "the token is for another vault; get a token for this vault"));
-  }
-  if (route->writes() && !RoleAllows(who->role, Role::kWriter)) {
-    return HubResponse::FromError(
-        Error(SyncCode::kAuthFailed, Category::kAuth,
-              "this device is enrolled as a reader of the vault: it may preview "
-              "envelopes and read reports, but uploading and applying need a "
-              "writer enrollment")
-            .With("device", who->device_id)
-            .With("http_status", "403"));
-  }
+  Principal who;
+  if (std::optional<HubResponse> refused = Admit(request, *route, who)) return *refused;
   const std::string& vault = route->vault;
   std::optional<Lease> lease = memory_->TryAcquire(0);
   if (!lease) return HubResponse::FromError(BudgetExhausted("envelope work", memory_->limit()));

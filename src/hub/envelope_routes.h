@@ -101,6 +101,12 @@ class EnvelopeService {
 
  private:
   using Lease = MemoryBudget::Lease;
+  // Who `request` acts as on `route`, or the response that refuses it: a
+  // token for the route's vault, of a writer for an upload or an apply.
+  // (A POST is also checked on its headers alone, before its body is read:
+  // router.h Admission.)
+  std::optional<HubResponse> Admit(const HubRequest& request, const EnvelopeRoute& route,
+                                   Principal& principal);
   Result<nlohmann::json> Upload(const std::string& vault, const std::string& body);
   Result<nlohmann::json> Diff(const std::string& vault, const std::string& id, Lease& lease);
   Result<nlohmann::json> Apply(const std::string& vault, const std::string& id,

@@ -267,6 +267,36 @@ TEST_F(HubStatusProcessTest, AStreamNeverOutlivesTheTokenThatOpenedIt) {
   ExpectTheHubEndsAStream({{"HX_TEST_HUB_TOKEN_LIFETIME_MS", "2000"}});
 }
 
+// A PUT of an object and an envelope's POST take bodies of up to their
+// route's bound (megabytes): without a valid token they are refused on
+// their headers, and the hub never reads, holds or waits for the body. The
+// client here never sends it: a hub that waited for it would answer only
+// once its body deadline passed, and not with 401.
+TEST_F(HubStatusProcessTest, AWriteWithoutAValidTokenIsRefusedBeforeItsBodyIsRead) {
+  InitDevice("a");
+  for (const std::string target :
+       {"PUT /v1/notes/o/blobs/x", "POST /v1/_envelope/notes/envelopes"}) {
+    for (const std::string bearer : {"", "forged.token"}) {
+      SCOPED_TRACE(target + " with bearer \"" + bearer + "\"");
+      std::string request = target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n";
+      if (!bearer.empty()) request += "Authorization: Bearer " + bearer + "\r\n";
+      RawConnection connection(hub_->port(), request + "\r\n");
+      ASSERT_TRUE(connection.ReadToEnd());  // the hub closes: the body is not awaited
+      EXPECT_EQ(StatusOf(connection.received()), 401) << connection.received();
+      EXPECT_NE(connection.received().find("KC_SYNC_AUTH_FAILED"), std::string::npos);
+    }
+  }
+  // With a writer's token the same PUT is admitted, and its body read.
+  const std::string body = "bytes";
+  RawConnection admitted(hub_->port(), "PUT /v1/notes/o/blobs/x HTTP/1.1\r\nHost: x\r\n"
+                                       "Connection: close\r\nContent-Length: " +
+                                           std::to_string(body.size()) +
+                                           "\r\nAuthorization: Bearer " + TokenOf("a") +
+                                           "\r\n\r\n" + body);
+  ASSERT_TRUE(admitted.ReadToEnd());
+  EXPECT_EQ(StatusOf(admitted.received()), 200) << admitted.received();
+}
+
 TEST_F(HubStatusProcessTest, AnAdminTokenOpensTheStatusJsonAndNoVault) {
   InitDevice("a");
   Push("a", "one.txt");

@@ -121,19 +121,19 @@ int HttpStatusForCategory(Category category) {
 }
 
 void Router::Handle(std::string method, std::string prefix, Handler handler,
-                    std::uint64_t max_body_bytes) {
+                    std::uint64_t max_body_bytes, Admission admit) {
   HandleAsync(
       std::move(method), std::move(prefix),
       [handler = std::move(handler)](HubRequest request, Responder respond) {
         respond(handler(request));
       },
-      max_body_bytes);
+      max_body_bytes, std::move(admit));
 }
 
 void Router::HandleAsync(std::string method, std::string prefix, AsyncHandler handler,
-                         std::uint64_t max_body_bytes) {
-  routes_.push_back(
-      Route{std::move(method), std::move(prefix), std::move(handler), max_body_bytes});
+                         std::uint64_t max_body_bytes, Admission admit) {
+  routes_.push_back(Route{std::move(method), std::move(prefix), std::move(handler),
+                          max_body_bytes, std::move(admit)});
 }
 
 void Router::HandleExact(std::string method, std::string path, Handler handler) {
@@ -158,7 +158,7 @@ std::optional<Router::Match> Router::Find(std::string_view method, std::string_v
   if (method_allowed != nullptr) *method_allowed = other_method;
   if (best == nullptr) return std::nullopt;
   return Match{&best->handler, best->prefix, path.substr(best->prefix.size()),
-               best->max_body_bytes};
+               best->max_body_bytes, best->admit ? &best->admit : nullptr};
 }
 
 }  // namespace hx::hub

@@ -22,7 +22,10 @@
 // it). The server looks the route up as soon as a request's headers are in,
 // so a body beyond the route's bound is answered 413 before it is read:
 // an unauthenticated client cannot make the hub read and hold 128 MiB for a
-// route that takes 8 KiB.
+// route that takes 8 KiB. A route that takes large bodies also checks who
+// asks on the headers alone (its Admission): a request it refuses is
+// answered before its body is read, so a client without a valid token
+// cannot make the hub read, hold or wait for even one large body.
 //
 // Thread-safety: register every route before the server starts; Find is
 // then safe from any thread.
@@ -108,6 +111,13 @@ using Responder = std::function<void(HubResponse)>;
 using Handler = std::function<HubResponse(const HubRequest&)>;
 using AsyncHandler = std::function<void(HubRequest, Responder)>;
 
+// Checks a request on its head alone (method, path, query, headers; no
+// body), once the headers are in and before the body is read: nullopt
+// admits it, a response refuses it (answered at once; the body is never
+// read and the connection closes). Called on the server's I/O threads:
+// it must not block. The handler still checks everything itself.
+using Admission = std::function<std::optional<HubResponse>(const HubRequest& head)>;
+
 // The largest body of a route that does not say (bodiless routes: GET,
 // HEAD, DELETE, and a path no route takes).
 inline constexpr std::uint64_t kDefaultRouteBodyBytes = 64 * 1024;
@@ -116,11 +126,12 @@ class Router {
  public:
   // Registers `handler` for `method` ("GET", "PUT", "POST", "DELETE",
   // "HEAD") and every path starting with `prefix` ("/healthz", "/v1/"),
-  // taking bodies of at most `max_body_bytes`.
+  // taking bodies of at most `max_body_bytes`, admitted by `admit` (if
+  // any) before the body is read.
   void Handle(std::string method, std::string prefix, Handler handler,
-              std::uint64_t max_body_bytes = kDefaultRouteBodyBytes);
+              std::uint64_t max_body_bytes = kDefaultRouteBodyBytes, Admission admit = {});
   void HandleAsync(std::string method, std::string prefix, AsyncHandler handler,
-                   std::uint64_t max_body_bytes = kDefaultRouteBodyBytes);
+                   std::uint64_t max_body_bytes = kDefaultRouteBodyBytes, Admission admit = {});
   // Registers `handler` for `method` and exactly the path `path` (the
   // status page "/"): it wins over every prefix.
   void HandleExact(std::string method, std::string path, Handler handler);
@@ -131,6 +142,7 @@ class Router {
     std::string_view route;
     std::string_view rest;
     std::uint64_t max_body_bytes = kDefaultRouteBodyBytes;
+    const Admission* admit = nullptr;  // null: admitted on its headers
   };
   // The handler of the longest prefix of `path` registered for `method`.
   // nullopt: no route; `*method_allowed` (if given) tells whether another
@@ -144,6 +156,7 @@ class Router {
     std::string prefix;
     AsyncHandler handler;
     std::uint64_t max_body_bytes = kDefaultRouteBodyBytes;
+    Admission admit;
     bool exact = false;
   };
   std::vector<Route> routes_;

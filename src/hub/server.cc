@@ -227,6 +227,18 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                                      .With("http_status", "413"));
       return Write(std::move(response));
     }
+    // Who asks, on the headers alone (router.h Admission): a refused
+    // request's body is never read.
+    if (route && route->admit != nullptr) {
+      std::optional<HubRequest> request = HeadOf(head);
+      if (!request) return RefuseTarget();
+      request->rest = std::string(route->rest);
+      request->remote = remote_;
+      if (std::optional<HubResponse> refused = (*route->admit)(*request)) {
+        close_after_ = true;
+        return Write(std::move(*refused));
+      }
+    }
     parser_->body_limit(limit);  // a chunked body is held to it as it comes
     body_lease_ = server_.bodies.TryAcquire(length.value_or(0));
     if (!body_lease_) return RefuseOverBudget();
@@ -285,26 +297,39 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         HubResponse::BadRequest("the hub could not parse the HTTP request (" + ec.message() + ")"));
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    auto& message = parser_->get();
-    close_after_ = !message.keep_alive();
+  // The request's method, path, query and headers (names lowercased);
+  // nullopt if its target is not a path.
+  template <class Header>
+  static std::optional<HubRequest> HeadOf(const Header& message) {
     HubRequest request;
     request.method = std::string(message.method_string());
     const std::string_view target(message.target().data(), message.target().size());
-    if (target.empty() || target.front() != '/') {
-      close_after_ = true;
-      return Write(HubResponse::BadRequest("the request target must be a path starting with '/'"));
-    }
+    if (target.empty() || target.front() != '/') return std::nullopt;
     const std::size_t question = target.find('?');
     request.path = std::string(target.substr(0, question));
-    if (question != std::string_view::npos)
+    if (question != std::string_view::npos) {
       request.query = std::string(target.substr(question + 1));
+    }
     for (const auto& field : message) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       request.headers.emplace(std::move(name), std::string(field.value()));
     }
+    return request;
+  }
+
+  void RefuseTarget() {
+    close_after_ = true;
+    Write(HubResponse::BadRequest("the request target must be a path starting with '/'"));
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto& message = parser_->get();
+    close_after_ = !message.keep_alive();
+    std::optional<HubRequest> head = HeadOf(message);
+    if (!head) return RefuseTarget();
+    HubRequest request = std::move(*head);
     request.body = std::move(message.body());
     request.remote = remote_;
     head_ = request.method == "HEAD";

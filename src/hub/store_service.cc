@@ -48,14 +48,46 @@ StoreService::StoreService(std::shared_ptr<VaultStores> stores,
       feed_(stores_, options.feed) {}
 
 void StoreService::Register(Router& router) {
+  // A PUT's token is checked on its headers, before its body (up to
+  // max_object_bytes) is read.
+  const Admission admit_put = [this](const HubRequest& head) -> std::optional<HubResponse> {
+    const Result<StoreRequest> parsed = ParseStoreRequest(head, options_.max_object_bytes);
+    if (!parsed.ok()) return HubResponse::FromError(parsed.error());
+    Principal principal;
+    return Admit(head, *parsed, principal);
+  };
   for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) {
+    const bool put = std::string_view(method) == "PUT";
     router.HandleAsync(
         method, "/v1/",
         [this](HubRequest request, Responder respond) {
           Serve(std::move(request), std::move(respond));
         },
-        std::string_view(method) == "PUT" ? options_.max_object_bytes : kDefaultRouteBodyBytes);
+        put ? options_.max_object_bytes : kDefaultRouteBodyBytes, put ? admit_put : Admission());
   }
+}
+
+std::optional<HubResponse> StoreService::Admit(const HubRequest& request,
+                                               const StoreRequest& parsed, Principal& principal) {
+  Result<Principal> who = authorizer_->Authenticate(parsed.vault, request.Bearer(),
+                                                    ClockOrReal(options_.clock).WallMs());
+  if (!who.ok()) return HubResponse::FromError(who.error());
+  if (who->vault != parsed.vault) {
+    return HubResponse::FromError(Error(
+        SyncCode::kAuthFailed, Category::kAuth,
+        "the token is for another vault; get a token for this vault (enroll the device for it)"));
+  }
+  if (parsed.writes() && who->role == Role::kReader) {
+    HubResponse refused = HubResponse::FromError(
+        Error(SyncCode::kAuthFailed, Category::kAuth,
+              "this device is enrolled as a reader of the vault and may not write; ask an "
+              "administrator for a writer enrollment")
+            .With("device", who->device_id));
+    refused.status = 403;
+    return refused;
+  }
+  principal = std::move(*who);
+  return std::nullopt;
 }
 
 std::mutex& StoreService::LockFor(const std::string& key) {
@@ -65,36 +97,23 @@ std::mutex& StoreService::LockFor(const std::string& key) {
 void StoreService::Serve(HubRequest request, Responder respond) {
   const Result<StoreRequest> parsed = ParseStoreRequest(request, options_.max_object_bytes);
   if (!parsed.ok()) return respond(HubResponse::FromError(parsed.error()));
-  const Result<Principal> principal = authorizer_->Authenticate(
-      parsed->vault, request.Bearer(), ClockOrReal(options_.clock).WallMs());
-  if (!principal.ok()) return respond(HubResponse::FromError(principal.error()));
-  if (principal->vault != parsed->vault) {
-    return respond(HubResponse::FromError(Error(
-        SyncCode::kAuthFailed, Category::kAuth,
-        "the token is for another vault; get a token for this vault (enroll the device for it)")));
-  }
-  if (parsed->writes() && principal->role == Role::kReader) {
-    HubResponse refused = HubResponse::FromError(
-        Error(SyncCode::kAuthFailed, Category::kAuth,
-              "this device is enrolled as a reader of the vault and may not write; ask an "
-              "administrator for a writer enrollment")
-            .With("device", principal->device_id));
-    refused.status = 403;
-    return respond(std::move(refused));
+  Principal principal;
+  if (std::optional<HubResponse> refused = Admit(request, *parsed, principal)) {
+    return respond(std::move(*refused));
   }
   if (parsed->op == StoreOp::kFeedStream) {
-    const std::int64_t token_left_ms = principal->expires_ms - ClockOrReal(options_.clock).WallMs();
+    const std::int64_t token_left_ms = principal.expires_ms - ClockOrReal(options_.clock).WallMs();
     return feed_.Stream(parsed->vault, parsed->version, token_left_ms, std::move(respond));
   }
   if (parsed->op == StoreOp::kFeed) {
     if (options_.on_feed_poll && !parsed->version.empty()) {
-      options_.on_feed_poll(parsed->vault, principal->device_id, EncodeVersion(parsed->version));
+      options_.on_feed_poll(parsed->vault, principal.device_id, EncodeVersion(parsed->version));
     }
     return feed_.Wait(parsed->vault, parsed->version, parsed->wait_ms, std::move(respond));
   }
   const Result<Store*> store = stores_->For(parsed->vault);
   if (!store.ok()) return respond(HubResponse::FromError(store.error()));
-  respond(Execute(**store, *parsed, request, *principal));
+  respond(Execute(**store, *parsed, request, principal));
 }
 
 HubResponse StoreService::Execute(Store& store, const StoreRequest& request, const HubRequest& http,

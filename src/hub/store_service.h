@@ -3,7 +3,8 @@
 // token checked by the Authorizer for the vault it names (a reader may read
 // and wait on the feed; writes need a writer), and only then turned into a
 // call of that vault's own store (hub/vault_stores.h: the backing target
-// narrowed to "<vault>").
+// narrowed to "<vault>"). A PUT is checked on its headers before its body
+// (up to max_object_bytes) is read (router.h Admission), and again with it.
 //
 // Conditional writes are atomic in the hub itself: every write of a key
 // (Put, PutIfAbsent, PutIfMatch, Delete) holds that key's lock (a fixed set
@@ -71,6 +72,10 @@ class StoreService {
   void Serve(HubRequest request, Responder respond);
 
  private:
+  // Who `request` acts as, or the response that refuses it: a token for
+  // the vault `parsed` names, of a writer for a write.
+  std::optional<HubResponse> Admit(const HubRequest& request, const StoreRequest& parsed,
+                                   Principal& principal);
   HubResponse Execute(Store& store, const StoreRequest& request, const HubRequest& http,
                       const Principal& principal);
   std::mutex& LockFor(const std::string& key);
