@@ -114,8 +114,8 @@ using AsyncHandler = std::function<void(HubRequest, Responder)>;
 // Checks a request on its head alone (method, path, query, headers; no
 // body), once the headers are in and before the body is read: nullopt
 // admits it, a response refuses it (answered at once; the body is never
-// read and the connection closes). Called on the server's I/O threads:
-// it must not block. The handler still checks everything itself.
+// read and the connection closes). Called on a worker thread, as handlers
+// are (it may read the store); the handler still checks everything itself.
 using Admission = std::function<std::optional<HubResponse>(const HubRequest& head)>;
 
 // The largest body of a route that does not say (bodiless routes: GET,

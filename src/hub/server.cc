@@ -204,9 +204,6 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    // The body's bytes are charged to the hub-wide budget before they are
-    // read (the parser reserves an announced length at once); a chunked body
-    // as it arrives.
     const auto length = parser_->content_length();
     // The route's own bound on its body (router.h), known before the body is
     // read: more is refused now, not after reading it.
@@ -227,18 +224,37 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                                      .With("http_status", "413"));
       return Write(std::move(response));
     }
-    // Who asks, on the headers alone (router.h Admission): a refused
-    // request's body is never read.
-    if (route && route->admit != nullptr) {
-      std::optional<HubRequest> request = HeadOf(head);
-      if (!request) return RefuseTarget();
-      request->rest = std::string(route->rest);
-      request->remote = remote_;
-      if (std::optional<HubResponse> refused = (*route->admit)(*request)) {
-        close_after_ = true;
-        return Write(std::move(*refused));
-      }
-    }
+    if (route && route->admit != nullptr) return Admit(*route->admit, route->rest, limit);
+    StartBody(limit);
+  }
+
+  // Who asks, on the headers alone (router.h Admission): a refused
+  // request's body is never read. The check may read the store (a token's
+  // key, a revocation), so it runs on a worker, as handlers do, never on
+  // the I/O thread; the connection waits meanwhile, under its headers'
+  // deadline.
+  void Admit(const Admission& admit, std::string_view rest, std::uint64_t limit) {
+    std::optional<HubRequest> request = HeadOf(parser_->get());
+    if (!request) return RefuseTarget();
+    request->rest = std::string(rest);
+    request->remote = remote_;
+    net::post(server_.workers, [self = this->shared_from_this(), &admit, limit,
+                                request = std::move(*request)]() {
+      std::optional<HubResponse> refused = admit(request);
+      net::post(self->stream_.get_executor(),
+                [self, limit, refused = std::move(refused)]() mutable {
+                  if (!refused) return self->StartBody(limit);
+                  self->close_after_ = true;
+                  self->Write(std::move(*refused));
+                });
+    });
+  }
+
+  // Reads the body of at most `limit` bytes. Its bytes are charged to the
+  // hub-wide budget before they are read (the parser reserves an announced
+  // length at once); a chunked body as it arrives.
+  void StartBody(std::uint64_t limit) {
+    const auto length = parser_->content_length();
     parser_->body_limit(limit);  // a chunked body is held to it as it comes
     body_lease_ = server_.bodies.TryAcquire(length.value_or(0));
     if (!body_lease_) return RefuseOverBudget();
