@@ -193,45 +193,62 @@ std::string Mutate(std::string text) {
   };
   const std::string interesting = " \t\n,:\"\\[]{}0-19.eaAu";
   switch (*Uniform(0, 17)) {
-    case 0: text[at()] = *rc::gen::arbitrary<char>(); break;
-    case 1: text[at()] = interesting[*Uniform<std::size_t>(0, interesting.size())]; break;
-    case 2: text.erase(at(), 1); break;
-    case 3: text.insert(at(), 1, interesting[*Uniform<std::size_t>(0, interesting.size())]); break;
-    case 4: text.resize(at()); break;
+    case 0:
+      text[at()] = *rc::gen::arbitrary<char>();
+      break;
+    case 1:
+      text[at()] = interesting[*Uniform<std::size_t>(0, interesting.size())];
+      break;
+    case 2:
+      text.erase(at(), 1);
+      break;
+    case 3:
+      text.insert(at(), 1, interesting[*Uniform<std::size_t>(0, interesting.size())]);
+      break;
+    case 4:
+      text.resize(at());
+      break;
     case 5: {
       const std::size_t from = at();
       const std::size_t length = *Uniform<std::size_t>(1, 120);
       text.insert(from, text.substr(from, length));
       break;
     }
-    case 6: replace(*rc::gen::element<std::string>(",", ":", "[", "{", "}", "]"),
-                    *rc::gen::element<std::string>(", ", ": ", "[ ", "{\n", " }", "]\t"));
-            break;
-    case 7: replace(*rc::gen::element<std::string>("a", "0", "f"),
-                    *rc::gen::element<std::string>("\\u0061", "\\u0030", "\\/", "A"));
-            break;
+    case 6:
+      replace(*rc::gen::element<std::string>(",", ":", "[", "{", "}", "]"),
+              *rc::gen::element<std::string>(", ", ": ", "[ ", "{\n", " }", "]\t"));
+      break;
+    case 7:
+      replace(*rc::gen::element<std::string>("a", "0", "f"),
+              *rc::gen::element<std::string>("\\u0061", "\\u0030", "\\/", "A"));
+      break;
     case 8: {
       // A number: another spelling, or at or beyond the limits.
       const std::size_t pos = text.find_first_of("0123456789", at());
       if (pos == std::string::npos) break;
       const std::size_t end = text.find_first_not_of("0123456789", pos);
-      text.replace(pos, end - pos,
-                   *rc::gen::element<std::string>("-0", "0" + text.substr(pos, end - pos),
-                                                  "-" + text.substr(pos, end - pos),
-                                                  text.substr(pos, end - pos) + ".0",
-                                                  text.substr(pos, end - pos) + "e0", "1E2",
-                                                  "9223372036854775807", "9223372036854775808",
-                                                  "18446744073709551616", "0", "1"));
+      const std::string digits = text.substr(pos, end - pos);
+      text.replace(
+          pos, digits.size(),
+          *rc::gen::element<std::string>("-0", "0" + digits, "-" + digits, digits + ".0",
+                                         digits + "e0", "1E2", "9223372036854775807",
+                                         "9223372036854775808", "18446744073709551616", "0", "1"));
       break;
     }
-    case 9: replace(*rc::gen::element<std::string>("\"seq\"", "\"files\"", "\"id\"", "\"root\""),
-                    *rc::gen::element<std::string>("\"seq \"", "\"zz\"", "\"Seq\"", "\"\\u0073eq\"",
-                                                   "\"a\""));
-            break;
-    case 10: replace("\"seq\":", "\"seq\":1,\"seq\":"); break;             // a duplicate key
-    case 11: replace("\"added\":", "\"bytes\":0,\"added\":"); break;       // keys out of order
-    case 12: replace("{\"author\":", "{\"author\":\"" + std::string(32, 'a') + "\",\"author\":");
-             break;
+    case 9:
+      replace(*rc::gen::element<std::string>("\"seq\"", "\"files\"", "\"id\"", "\"root\""),
+              *rc::gen::element<std::string>("\"seq \"", "\"zz\"", "\"Seq\"", "\"\\u0073eq\"",
+                                             "\"a\""));
+      break;
+    case 10:
+      replace("\"seq\":", "\"seq\":1,\"seq\":");
+      break;  // a duplicate key
+    case 11:
+      replace("\"added\":", "\"bytes\":0,\"added\":");
+      break;  // keys out of order
+    case 12:
+      replace("{\"author\":", "{\"author\":\"" + std::string(32, 'a') + "\",\"author\":");
+      break;
     case 13: {
       // The objects of a blob split over two entries of its id.
       const std::size_t pos = find("],[");
@@ -250,8 +267,12 @@ std::string Mutate(std::string text) {
              text.substr(open, pos + 1 - open) + text.substr(close + 1);
       break;
     }
-    case 15: text.insert(0, *rc::gen::element<std::string>("\xEF\xBB\xBF", " ")); break;
-    default: text += *rc::gen::element<std::string>("\n", " ", "{}", "x"); break;
+    case 15:
+      text.insert(0, *rc::gen::element<std::string>("\xEF\xBB\xBF", " "));
+      break;
+    default:
+      text += *rc::gen::element<std::string>("\n", " ", "{}", "x");
+      break;
   }
   return text;
 }

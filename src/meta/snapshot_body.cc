@@ -43,8 +43,9 @@ std::optional<std::string> GroupByBlob(const std::vector<ObjectLocation>& added,
     groups[location.blob_id].push_back(&location);
   }
   for (auto& [blob_id, objects] : groups) {
-    std::sort(objects.begin(), objects.end(),
-              [](const ObjectLocation* a, const ObjectLocation* b) { return a->offset < b->offset; });
+    std::sort(objects.begin(), objects.end(), [](const ObjectLocation* a, const ObjectLocation* b) {
+      return a->offset < b->offset;
+    });
     for (std::size_t i = 1; i < objects.size(); ++i) {
       if (objects[i - 1]->offset + objects[i - 1]->length > objects[i]->offset) {
         return "objects overlap in blob " + blob_id;
@@ -129,17 +130,17 @@ bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r
 
 // A key fit to be quoted in a message: what hx's field names are made of.
 bool IsPlainKey(std::string_view key) {
-  return !key.empty() && key.size() <= 64 &&
-         std::all_of(key.begin(), key.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '_';
-         });
+  return !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '_';
+  });
 }
 
 // Precondition: IsLowerHex(hex, 64).
 ObjectId IdFromHex(std::string_view hex) {
   ObjectId id{};
   for (std::size_t i = 0; i < id.size(); ++i) {
-    id[i] = static_cast<std::uint8_t>(HexDigitValue(hex[2 * i]) * 16 + HexDigitValue(hex[2 * i + 1]));
+    id[i] =
+        static_cast<std::uint8_t>(HexDigitValue(hex[2 * i]) * 16 + HexDigitValue(hex[2 * i + 1]));
   }
   return id;
 }
@@ -153,7 +154,8 @@ struct Shape {
 
 // Reads the body's text front to back, expecting at every byte what the
 // encoder writes there. Each step consumes exactly its token or returns the
-// error that names the first byte that differs; nothing is read twice.
+// error that names the first byte that differs (explaining it may look at
+// that byte's neighbours again; reading a valid body never does).
 class BodyReader {
  public:
   BodyReader(std::string_view text, const std::string& what) : text_(text), what_(what) {}
@@ -165,7 +167,7 @@ class BodyReader {
     HX_RETURN_IF_ERROR(Member(body, 0));
     HX_ASSIGN_OR_RETURN(snapshot.author, Hex(body, 0, kShortIdHexLength));
     HX_RETURN_IF_ERROR(Member(body, 1));
-    HX_RETURN_IF_ERROR(Blobs(snapshot.added));
+    HX_RETURN_IF_ERROR(Blobs(body, snapshot.added));
     HX_RETURN_IF_ERROR(Member(body, 2));
     HX_ASSIGN_OR_RETURN(const std::uint64_t created_ms, Count(body, 2, 0));
     snapshot.created_ms = static_cast<std::int64_t>(created_ms);
@@ -277,8 +279,9 @@ class BodyReader {
     }
     if (!At(pos, '"')) return Unexpected(pos, "a string key");
     const std::size_t close = text_.find('"', pos + 1);
-    const std::string_view key =
-        close == std::string_view::npos ? std::string_view() : text_.substr(pos + 1, close - pos - 1);
+    const std::string_view key = close == std::string_view::npos
+                                     ? std::string_view()
+                                     : text_.substr(pos + 1, close - pos - 1);
     if (!IsPlainKey(key)) return NotCanonical(pos, "a key hx does not write");
     // Where `key` stands among the shape's keys (keys.size(): not one).
     const auto found = static_cast<std::size_t>(
@@ -323,8 +326,8 @@ class BodyReader {
         ++pos;
       }
     }
-    if (pos < text_.size() && (IsDigit(text_[pos]) || text_[pos] == '.' || text_[pos] == 'e' ||
-                               text_[pos] == 'E')) {
+    if (pos < text_.size() &&
+        (IsDigit(text_[pos]) || text_[pos] == '.' || text_[pos] == 'e' || text_[pos] == 'E')) {
       return std::nullopt;
     }
     pos_ = pos;
@@ -373,9 +376,9 @@ class BodyReader {
   // The locations are reserved once, from the count of '["' in the rest of
   // the text (one per object, and one for a non-empty "parents"), which
   // the text's size bounds whatever it holds.
-  Status Blobs(std::vector<ObjectLocation>& added) {
+  Status Blobs(const Shape& body, std::vector<ObjectLocation>& added) {
     static constexpr std::string_view kObjectStart = "[\"";
-    if (!At(pos_, '[')) return FieldError(Shape{"", kBodyKeys}, "blobs", "must be an array");
+    if (!At(pos_, '[')) return FieldError(body, "blobs", "must be an array");
     std::size_t starts = 0;
     for (std::size_t at = text_.find(kObjectStart, pos_); at != std::string_view::npos;
          at = text_.find(kObjectStart, at + kObjectStart.size())) {
@@ -403,7 +406,8 @@ class BodyReader {
     HX_ASSIGN_OR_RETURN(std::string blob_id, Hex(shape, 0, kLongIdHexLength));
     // Strictly: the encoder writes each blob once, so the same id twice in
     // a row (its objects split in two) is another text for the same snapshot.
-    if (!previous_blob.empty() && blob_id <= previous_blob) return AtOffset(id_pos, std::string(kNotSorted));
+    if (!previous_blob.empty() && blob_id <= previous_blob)
+      return AtOffset(id_pos, std::string(kNotSorted));
     HX_RETURN_IF_ERROR(Member(shape, 1));
     if (!Take('[')) return FieldError(shape, "objects", "must be an array");
     if (At(pos_, ']')) return AtOffset(pos_, "blob " + blob_id + " lists no objects");
@@ -439,8 +443,9 @@ class BodyReader {
       if (!Take(',')) return AtOffset(pos_, std::string(kNotATuple));
       const std::optional<std::uint64_t> value = TakeCount();
       if (!value) {
-        return AtOffset(pos_, "an object offset, length or raw_length is not a non-negative "
-                              "integer");
+        return AtOffset(pos_,
+                        "an object offset, length or raw_length is not a non-negative "
+                        "integer");
       }
       *number = *value;
     }

@@ -72,8 +72,7 @@ void ExpectCorrupt(std::string_view text, std::string_view words) {
   ASSERT_FALSE(snapshot.ok()) << text;
   EXPECT_EQ(snapshot.error().code, SyncCode::kStateFailed);
   EXPECT_EQ(snapshot.error().category, Category::kCorrupt);
-  EXPECT_NE(snapshot.error().message.find(words), std::string::npos)
-      << snapshot.error().message;
+  EXPECT_NE(snapshot.error().message.find(words), std::string::npos) << snapshot.error().message;
   EXPECT_EQ(snapshot.error().details.at("record").substr(0, kWhat.size()), kWhat);
 }
 
@@ -177,8 +176,9 @@ TEST(SnapshotBodyTest, BlobsMustBeSortedById) {
   const std::size_t blobs = body.find("[{\"id\"");
   const std::size_t second = body.find(",{\"id\"", blobs);
   const std::size_t end = body.find("]}],", second) + 2;
-  const std::string swapped = body.substr(0, blobs + 1) + body.substr(second + 1, end - second - 1) +
-                              "," + body.substr(blobs + 1, second - blobs - 1) + body.substr(end);
+  const std::string swapped = body.substr(0, blobs + 1) +
+                              body.substr(second + 1, end - second - 1) + "," +
+                              body.substr(blobs + 1, second - blobs - 1) + body.substr(end);
   ExpectCorrupt(swapped, "sorted");
 }
 
@@ -216,8 +216,8 @@ TEST(SnapshotBodyTest, EveryChangedByteIsRefusedOrIsTheTextOfAnotherSnapshot) {
 
 TEST(SnapshotBodyTest, TheEncoderRefusesObjectsItWouldNotRead) {
   std::vector<Snapshot> bad(4, Body());
-  bad[0].added[2].offset = 99;                  // overlaps
-  bad[1].added.push_back(bad[1].added[0]);      // listed twice
+  bad[0].added[2].offset = 99;              // overlaps
+  bad[1].added.push_back(bad[1].added[0]);  // listed twice
   bad[2].added[0].blob_id = "nothex";
   bad[3].added[0].length = 0;
   for (const Snapshot& snapshot : bad) {
