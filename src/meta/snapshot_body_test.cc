@@ -99,12 +99,12 @@ TEST(SnapshotBodyTest, LimitsThatAreReachedAreAccepted) {
   EXPECT_EQ(*back, snapshot);
 }
 
-// Every way a text can differ from what the encoder writes that the reader
-// must tell from damage: each is refused, as KC_SYNC_STATE_FAILED/corrupt,
-// naming the problem.
+// Ways a text can differ from what the encoder writes, beyond those
+// snapshot_test.cc's MalformedBodiesAreRefusedNamingTheProblem reads through
+// a zip: each is refused, as KC_SYNC_STATE_FAILED/corrupt, naming the
+// problem.
 TEST(SnapshotBodyTest, TextsTheEncoderDoesNotWriteAreRefusedNamingTheProblem) {
   const std::string blob_b1 = "{\"id\":\"" + Repeat("b1", 32) + "\",\"objects\":[";
-  const std::string object3 = "[\"" + Repeat("03", 32) + "\",\"chunk\",0,41,1]";
   const struct {
     std::string from, to, words;
   } cases[] = {
@@ -127,31 +127,22 @@ TEST(SnapshotBodyTest, TextsTheEncoderDoesNotWriteAreRefusedNamingTheProblem) {
       {"\"modified\":2}}", "\"modified\":2}", "unexpected end of input"},
       {"\"seq\":7", "\"seq\":9223372036854775808", "\"seq\""},
       // Fields.
-      {"\"seq\":7", "\"seq\":0", "\"seq\""},
       {"\"seq\":7", "\"seq\":\"7\"", "\"seq\""},
       {"{\"added\":3", "{\"added\":-3", "summary: field \"added\""},
       {"\"created_ms\":1767225600000", "\"created_ms\":null", "\"created_ms\""},
-      {"\"author\":\"aaaa", "\"author\":\"AAAA", "\"author\""},
       {"\"modified\":2}}", "\"modified\":2,\"zz\":1}}", "field \"zz\" is not known"},
       {"\"modified\":2}}", "\"modified\":2},\"zz\":1}", "field \"zz\" is not known"},
       {",\"root\":\"", ",\"rooz\":\"", "field \"rooz\" is not known"},
-      {"\"parents\":[\"" + Repeat("ab", 32) + "\"]", "\"parents\":[\"x\"]", "\"parents\""},
       {"\"parents\":[\"" + Repeat("ab", 32) + "\"]", "\"parents\":{}", "\"parents\""},
       {"\"blobs\":[{", "\"blobs\":[[{", "blobs[0] is not a JSON object"},
       {"\"objects\":[[\"03", "\"objectz\":[[\"03", "blobs[0]: field \"objectz\" is not known"},
       {"\"objects\":[[\"03", "\"objects\":\"x\"", "blobs[0]: field \"objects\""},
       // The object list.
-      {",\"tree\",", ",\"pack\",", "kind"},
       {",\"tree\",", ",\"Tree\",", "kind"},
-      {",100,50,30]", ",100,50]", "[id, kind, offset, length, raw_length]"},
       {",100,50,30]", ",100,50,30,1]", "[id, kind, offset, length, raw_length]"},
       {",100,50,30]", ",100,50,\"30\"]", "offset, length or raw_length"},
       {"[\"" + Repeat("02", 32), "[\"" + Repeat("02", 31) + "0G", "object id"},
-      {",100,50,30]", ",99,50,30]", "overlap"},
-      {",100,50,30]", ",100,0,30]", "empty"},
       {",100,50,30]", ",9223372036854775807,50,30]", "beyond 2^63-1"},
-      {kObject1 + "," + kObject2, kObject2 + "," + kObject1, "sorted"},
-      {Repeat("02", 32), Repeat("01", 32), "listed twice"},
       {Repeat("02", 32), Repeat("03", 32), "listed twice"},
       {kObject1 + "," + kObject2, "", "lists no objects"},
       // The same blob twice: its objects split in two. The decoder that
@@ -169,17 +160,6 @@ TEST(SnapshotBodyTest, TextsTheEncoderDoesNotWriteAreRefusedNamingTheProblem) {
   }
   ExpectCorrupt(BodyText("\"parents\":[", parents + ","), "more than 64 items");
   ExpectCorrupt("", "unexpected end of input");
-}
-
-TEST(SnapshotBodyTest, BlobsMustBeSortedById) {
-  const std::string body = BodyText();
-  const std::size_t blobs = body.find("[{\"id\"");
-  const std::size_t second = body.find(",{\"id\"", blobs);
-  const std::size_t end = body.find("]}],", second) + 2;
-  const std::string swapped = body.substr(0, blobs + 1) +
-                              body.substr(second + 1, end - second - 1) + "," +
-                              body.substr(blobs + 1, second - blobs - 1) + body.substr(end);
-  ExpectCorrupt(swapped, "sorted");
 }
 
 TEST(SnapshotBodyTest, EveryTruncationIsRefused) {
