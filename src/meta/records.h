@@ -12,6 +12,11 @@
 //   3. RequireCanonical: the bytes are exactly what hx would write;
 //   4. typed fields (json/json_fields.h), then RejectUnknownFields.
 //
+// The one exception is the snapshot body, up to ~110 bytes for each of
+// hundreds of thousands of objects: meta/snapshot_body.h reads its canonical
+// layout in one pass instead of building a document, and fails with the
+// same CorruptRecord errors.
+//
 // Decoders produce errors of two kinds inside (JsonFields' KC_SYNC_INPUT_INVALID
 // and the CorruptRecord errors below) and pass their result through
 // AsStoreRecord, which turns "malformed input" into what it means for a store

@@ -1,15 +1,13 @@
 #include "meta/snapshot.h"
 
-#include <algorithm>
-#include <map>
 #include <optional>
-#include <set>
 
 #include "base/hex.h"
 #include "crypto/aead.h"
 #include "hash/blake3.h"
 #include "json/json_fields.h"
 #include "meta/records.h"
+#include "meta/snapshot_body.h"
 #include "meta/stored_zip.h"
 
 namespace hx {
@@ -24,54 +22,9 @@ constexpr std::string_view kBodyEntry = "body.bin";
 constexpr std::string_view kSnapshotKind = "hx-snapshot";
 constexpr std::string_view kBodyAdLabel = "hx snapshot v1";
 constexpr std::size_t kMaxHeaderBytes = 4096;
-constexpr ObjectKind kObjectKinds[] = {ObjectKind::kChunk, ObjectKind::kTree};
 
 std::vector<std::uint8_t> BodyAd(std::string_view vault_id, std::string_view snapshot_id) {
   return EncodeAssociatedData({kBodyAdLabel, vault_id, snapshot_id});
-}
-
-std::optional<ObjectId> ParseObjectId(std::string_view hex) {
-  if (!IsLowerHex(hex, kLongIdHexLength)) return std::nullopt;
-  const auto bytes = FromHex(hex);
-  ObjectId id{};
-  std::copy(bytes->begin(), bytes->end(), id.begin());
-  return id;
-}
-
-// The added objects grouped by blob id (sorted), each blob's objects sorted
-// by offset, into `groups`; or the rule they break. Shared by the encoder (a
-// bug if broken) and the decoder (which checks its input is already in this
-// order).
-using BlobGroups = std::map<std::string, std::vector<const ObjectLocation*>>;
-std::optional<std::string> GroupByBlob(const std::vector<ObjectLocation>& added,
-                                       BlobGroups& groups) {
-  std::set<ObjectId> ids;
-  for (const ObjectLocation& location : added) {
-    if (!IsLowerHex(location.blob_id, kLongIdHexLength)) {
-      return "a blob id is not 64 lowercase hex digits";
-    }
-    if (location.length == 0 || location.length > kMaxJsonInt ||
-        location.offset > kMaxJsonInt - location.length || location.raw_length > kMaxJsonInt) {
-      return "an object range is empty or beyond 2^63-1";
-    }
-    if (location.kind != ObjectKind::kChunk && location.kind != ObjectKind::kTree) {
-      return "an object has an unknown kind";
-    }
-    if (!ids.insert(location.id).second) {
-      return "object " + ToHex(location.id) + " is listed twice";
-    }
-    groups[location.blob_id].push_back(&location);
-  }
-  for (auto& [blob_id, objects] : groups) {
-    std::sort(objects.begin(), objects.end(),
-              [](const ObjectLocation* a, const ObjectLocation* b) { return a->offset < b->offset; });
-    for (std::size_t i = 1; i < objects.size(); ++i) {
-      if (objects[i - 1]->offset + objects[i - 1]->length > objects[i]->offset) {
-        return "objects overlap in blob " + blob_id;
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 std::optional<std::string> SnapshotProblem(const VaultContext& ctx, const Snapshot& snapshot) {
@@ -94,80 +47,6 @@ std::optional<std::string> SnapshotProblem(const VaultContext& ctx, const Snapsh
     if (count > kMaxJsonInt) return "a summary count is above 2^63-1";
   }
   return std::nullopt;
-}
-
-// The body without its "blobs" (an empty array in their place): the small
-// part, written by the canonical JSON writer.
-json BodyJsonWithoutBlobs(const Snapshot& snapshot) {
-  const SnapshotSummary& s = snapshot.summary;
-  return json{{"author", snapshot.author},
-              {"blobs", json::array()},
-              {"created_ms", snapshot.created_ms},
-              {"key_fingerprint", snapshot.key_fingerprint},
-              {"parents", snapshot.parents},
-              {"root", ToHex(snapshot.root)},
-              {"seq", static_cast<std::int64_t>(snapshot.seq)},
-              {"summary", json{{"added", static_cast<std::int64_t>(s.added)},
-                               {"bytes", static_cast<std::int64_t>(s.bytes)},
-                               {"deleted", static_cast<std::int64_t>(s.deleted)},
-                               {"files", static_cast<std::int64_t>(s.files)},
-                               {"modified", static_cast<std::int64_t>(s.modified)}}}};
-}
-
-// The "blobs" array written straight into canonical JSON: at 100,000
-// objects a JSON document tree of it cost more memory than the rest of a
-// push. Everything in it is ASCII that needs no escaping (lowercase hex,
-// kind names) or a non-negative integer below 2^63, and keys are written in
-// canonical (sorted) order, so the bytes are what WriteCanonicalJson would
-// produce (a test checks it).
-void AppendBlobsJson(const BlobGroups& groups, std::string& out) {
-  out += '[';
-  bool first_blob = true;
-  for (const auto& [blob_id, objects] : groups) {
-    if (!first_blob) out += ',';
-    first_blob = false;
-    out += "{\"id\":\"";
-    out += blob_id;
-    out += "\",\"objects\":[";
-    bool first = true;
-    for (const ObjectLocation* location : objects) {
-      if (!first) out += ',';
-      first = false;
-      out += "[\"";
-      out += ToHex(location->id);
-      out += "\",\"";
-      out += ToString(location->kind);
-      out += "\",";
-      out += std::to_string(location->offset);
-      out += ',';
-      out += std::to_string(location->length);
-      out += ',';
-      out += std::to_string(location->raw_length);
-      out += ']';
-    }
-    out += "]}";
-  }
-  out += ']';
-}
-
-// Canonical JSON of the whole body: the small part from the writer, the
-// blobs spliced in where its empty array stands.
-Result<std::string> WriteBodyJson(const Snapshot& snapshot, const BlobGroups& groups) {
-  HX_ASSIGN_OR_RETURN(const std::string small,
-                      WriteRecordJson("snapshot body", BodyJsonWithoutBlobs(snapshot)));
-  static constexpr std::string_view kPlaceholder = "\"blobs\":[]";
-  const std::size_t at = small.find(kPlaceholder);
-  if (at == std::string::npos) {
-    return EncoderBug("EncodeSnapshotZip", "the body has no blobs placeholder");
-  }
-  std::size_t objects = 0;
-  for (const auto& [blob_id, list] : groups) objects += list.size();
-  std::string out;
-  out.reserve(small.size() + groups.size() * 96 + objects * 112);
-  out.append(small, 0, at + kPlaceholder.size() - 2);  // up to and with "blobs":
-  AppendBlobsJson(groups, out);
-  out.append(small, at + kPlaceholder.size());
-  return out;
 }
 
 json HeaderJson(std::string_view vault_id, std::string_view snapshot_id) {
@@ -200,107 +79,6 @@ Status DecodeHeader(const VaultContext& ctx, std::string_view bytes, std::string
   return OkStatus();
 }
 
-// One [id, kind, offset, length, raw_length] tuple of blob `blob_id`.
-Result<ObjectLocation> DecodeObject(const json& item, const std::string& blob_id,
-                                    const std::string& what) {
-  const auto* tuple = item.get_ptr<const json::array_t*>();
-  if (tuple == nullptr || tuple->size() != 5) {
-    return CorruptRecord(what, "an object is not a [id, kind, offset, length, raw_length] array");
-  }
-  const auto* id_hex = (*tuple)[0].get_ptr<const std::string*>();
-  const auto* kind_name = (*tuple)[1].get_ptr<const std::string*>();
-  std::optional<ObjectId> id;
-  if (id_hex != nullptr) id = ParseObjectId(*id_hex);
-  if (!id) return CorruptRecord(what, "an object id is not 64 lowercase hex digits");
-  ObjectLocation location{.id = *id, .blob_id = blob_id};
-  bool known_kind = false;
-  for (ObjectKind kind : kObjectKinds) {
-    if (kind_name != nullptr && *kind_name == ToString(kind)) {
-      location.kind = kind;
-      known_kind = true;
-    }
-  }
-  if (!known_kind) return CorruptRecord(what, "an object kind is not \"chunk\" or \"tree\"");
-  std::uint64_t* numbers[] = {&location.offset, &location.length, &location.raw_length};
-  for (int i = 0; i < 3; ++i) {
-    const auto* number = (*tuple)[2 + i].get_ptr<const std::int64_t*>();
-    if (number == nullptr || *number < 0) {
-      return CorruptRecord(what, "an object offset, length or raw_length is not a "
-                                 "non-negative integer");
-    }
-    *numbers[i] = static_cast<std::uint64_t>(*number);
-  }
-  return location;
-}
-
-Result<std::vector<ObjectLocation>> DecodeBlobs(JsonFields& body, const std::string& what) {
-  HX_ASSIGN_OR_RETURN(const json::array_t* blobs, body.Array("blobs"));
-  // Sized once: 100,000 locations are ~10 MB, the pull's peak (a grown
-  // vector holds up to twice that, and both while it moves).
-  std::size_t count = 0;
-  for (const json& blob : *blobs) {
-    const auto objects = blob.find("objects");
-    if (objects != blob.end() && objects->is_array()) count += objects->size();
-  }
-  std::vector<ObjectLocation> added;
-  added.reserve(count);
-  for (std::size_t b = 0; b < blobs->size(); ++b) {
-    HX_ASSIGN_OR_RETURN(JsonFields blob,
-                        JsonFields::Of((*blobs)[b], what + ".blobs[" + std::to_string(b) + "]"));
-    HX_ASSIGN_OR_RETURN(const std::string blob_id, HexField(blob, "id", kLongIdHexLength));
-    HX_ASSIGN_OR_RETURN(const json::array_t* objects, blob.Array("objects"));
-    HX_RETURN_IF_ERROR(blob.RejectUnknownFields());
-    if (objects->empty()) return CorruptRecord(what, "blob " + blob_id + " lists no objects");
-    for (const json& item : *objects) {
-      HX_ASSIGN_OR_RETURN(ObjectLocation location, DecodeObject(item, blob_id, what));
-      added.push_back(std::move(location));
-    }
-  }
-  // The order and the other rules are those the encoder writes: regroup and
-  // compare, rather than restate every rule here.
-  BlobGroups groups;
-  if (const auto problem = GroupByBlob(added, groups)) return CorruptRecord(what, *problem);
-  std::size_t i = 0;
-  for (const auto& [blob_id, objects] : groups) {
-    for (const ObjectLocation* location : objects) {
-      if (!(*location == added[i++])) {
-        return CorruptRecord(what, "blobs are not sorted by id, or objects by offset");
-      }
-    }
-  }
-  return added;
-}
-
-// Takes the body's plaintext and frees it once parsed and found canonical:
-// at 100,000 objects it is ~10 MB, held at the pull's peak otherwise.
-Result<Snapshot> DecodeBody(std::vector<std::uint8_t> plaintext, const std::string& what) {
-  HX_ASSIGN_OR_RETURN(const json value,
-                      ParseRecordJson(what, AsText(plaintext), kMaxSnapshotZipBytes));
-  HX_RETURN_IF_ERROR(RequireCanonical(what, value, AsText(plaintext)));
-  plaintext = std::vector<std::uint8_t>();
-  HX_ASSIGN_OR_RETURN(JsonFields body, JsonFields::Of(value, what));
-  Snapshot snapshot;
-  HX_ASSIGN_OR_RETURN(snapshot.author, HexField(body, "author", kShortIdHexLength));
-  HX_ASSIGN_OR_RETURN(snapshot.added, DecodeBlobs(body, what));
-  HX_ASSIGN_OR_RETURN(snapshot.created_ms, TimeField(body, "created_ms"));
-  HX_ASSIGN_OR_RETURN(snapshot.key_fingerprint,
-                      HexField(body, "key_fingerprint", kLongIdHexLength));
-  HX_ASSIGN_OR_RETURN(snapshot.parents,
-                      HexArrayField(body, "parents", kLongIdHexLength, kMaxSnapshotParents));
-  HX_ASSIGN_OR_RETURN(const std::string root, HexField(body, "root", kLongIdHexLength));
-  snapshot.root = *ParseObjectId(root);
-  HX_ASSIGN_OR_RETURN(snapshot.seq, CountField(body, "seq", 1));
-  HX_ASSIGN_OR_RETURN(JsonFields summary, body.Object("summary"));
-  HX_ASSIGN_OR_RETURN(snapshot.summary.added, CountField(summary, "added"));
-  HX_ASSIGN_OR_RETURN(snapshot.summary.bytes, CountField(summary, "bytes"));
-  HX_ASSIGN_OR_RETURN(snapshot.summary.deleted, CountField(summary, "deleted"));
-  HX_ASSIGN_OR_RETURN(snapshot.summary.files, CountField(summary, "files"));
-  HX_ASSIGN_OR_RETURN(snapshot.summary.modified, CountField(summary, "modified"));
-  HX_RETURN_IF_ERROR(summary.RejectUnknownFields());
-  HX_RETURN_IF_ERROR(body.RejectUnknownFields());
-  return snapshot;
-}
-
 // `owner`: the buffer `zip` views, when the caller gives it up; it is freed
 // once the body is opened (nothing reads the zip after that): at 100,000
 // objects, ~10 MB less at a pull's peak, which is this decoding.
@@ -325,7 +103,9 @@ Result<Snapshot> DecodeZip(const VaultContext& ctx, std::span<const std::uint8_t
     return CorruptRecord(what, "body does not authenticate: tampered, or the body of another "
                                "snapshot or vault");
   }
-  HX_ASSIGN_OR_RETURN(Snapshot snapshot, DecodeBody(std::move(*plaintext), what + " body"));
+  // The plaintext is held while it is read (~10 MB at 100,000 objects,
+  // with the locations decoded from it: the pull's peak), then freed.
+  HX_ASSIGN_OR_RETURN(Snapshot snapshot, DecodeSnapshotBody(AsText(*plaintext), what + " body"));
   snapshot.snapshot_id = std::string(expected_id);
   snapshot.vault_id = ctx.vault_id;
   // The AD already binds the body to this id; recomputing it also catches a
@@ -354,10 +134,6 @@ Result<Bytes> EncodeSnapshotZip(const VaultContext& ctx, const Snapshot& snapsho
   if (const auto problem = SnapshotProblem(ctx, snapshot)) {
     return EncoderBug("EncodeSnapshotZip", *problem);
   }
-  BlobGroups groups;
-  if (const auto problem = GroupByBlob(snapshot.added, groups)) {
-    return EncoderBug("EncodeSnapshotZip", *problem);
-  }
   HX_ASSIGN_OR_RETURN(const std::string header,
                       WriteRecordJson("snapshot header", HeaderJson(ctx.vault_id,
                                                                     snapshot.snapshot_id)));
@@ -365,7 +141,7 @@ Result<Bytes> EncodeSnapshotZip(const VaultContext& ctx, const Snapshot& snapsho
   {
     // The body's JSON is freed once sealed, before the zip copies the seal
     // (a push of 100,000 new objects: ~11 MB less at its peak).
-    HX_ASSIGN_OR_RETURN(const std::string body, WriteBodyJson(snapshot, groups));
+    HX_ASSIGN_OR_RETURN(const std::string body, EncodeSnapshotBody(snapshot));
     sealed = AeadSealSynthetic(ctx.keys.content, ctx.keys.nonce,
                                BodyAd(ctx.vault_id, snapshot.snapshot_id), AsBytes(body));
   }
