@@ -286,6 +286,14 @@ TEST_F(HubStatusProcessTest, AWriteWithoutAValidTokenIsRefusedBeforeItsBodyIsRea
       EXPECT_NE(connection.received().find("KC_SYNC_AUTH_FAILED"), std::string::npos);
     }
   }
+  // Counted as every reply is (the status page's error ring reads the same).
+  const std::string metrics = BodyOf(Get("/metrics", ""));
+  EXPECT_NE(metrics.find("hx_hub_requests_total{route=\"/v1/\",status=\"401\"} 2"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("hx_hub_requests_total{route=\"/v1/_envelope/\",status=\"401\"} 2"),
+            std::string::npos)
+      << metrics;
   // With a writer's token the same PUT is admitted, and its body read.
   const std::string body = "bytes";
   RawConnection admitted(hub_->port(), "PUT /v1/notes/o/blobs/x HTTP/1.1\r\nHost: x\r\n"

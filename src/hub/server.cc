@@ -136,6 +136,16 @@ struct HubServer::Impl {
   // body's lease is held until the handler returns.
   void Dispatch(HubRequest request, std::optional<MemoryBudget::Lease> body_lease,
                 std::function<void(HubResponse)> write);
+  // Runs `admit` on the request's head on a worker (router.h Admission):
+  // `admitted` if it lets the request in, else `write` with its refusal,
+  // which is logged and counted as every reply is.
+  void Admit(const Admission& admit, std::string_view route, HubRequest head,
+             std::function<void(HubResponse)> write, std::function<void()> admitted);
+  // `write`, after logging and counting the reply to `request` on `route`;
+  // the body's lease goes with the answer, before the reply is written.
+  Responder Observed(const HubRequest& request, const std::string& route,
+                     std::optional<MemoryBudget::Lease> body_lease,
+                     std::function<void(HubResponse)> write);
 };
 
 namespace {
@@ -224,7 +234,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                                      .With("http_status", "413"));
       return Write(std::move(response));
     }
-    if (route && route->admit != nullptr) return Admit(*route->admit, route->rest, limit);
+    if (route && route->admit != nullptr) return Admit(*route, limit);
     StartBody(limit);
   }
 
@@ -233,21 +243,23 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   // key, a revocation), so it runs on a worker, as handlers do, never on
   // the I/O thread; the connection waits meanwhile, under its headers'
   // deadline.
-  void Admit(const Admission& admit, std::string_view rest, std::uint64_t limit) {
+  void Admit(const Router::Match& route, std::uint64_t limit) {
     std::optional<HubRequest> request = HeadOf(parser_->get());
     if (!request) return RefuseTarget();
-    request->rest = std::string(rest);
+    request->rest = std::string(route.rest);
     request->remote = remote_;
-    net::post(server_.workers, [self = this->shared_from_this(), &admit, limit,
-                                request = std::move(*request)]() {
-      std::optional<HubResponse> refused = admit(request);
-      net::post(self->stream_.get_executor(),
-                [self, limit, refused = std::move(refused)]() mutable {
-                  if (!refused) return self->StartBody(limit);
-                  self->close_after_ = true;
-                  self->Write(std::move(*refused));
-                });
-    });
+    auto self = this->shared_from_this();
+    server_.Admit(
+        *route.admit, route.route, std::move(*request),
+        [self](HubResponse refused) {
+          net::post(self->stream_.get_executor(), [self, refused = std::move(refused)]() mutable {
+            self->close_after_ = true;
+            self->Write(std::move(refused));
+          });
+        },
+        [self, limit] {
+          net::post(self->stream_.get_executor(), [self, limit] { self->StartBody(limit); });
+        });
   }
 
   // Reads the body of at most `limit` bytes. Its bytes are charged to the
@@ -505,9 +517,49 @@ void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::L
   bool other_method = false;
   const std::optional<Router::Match> match =
       router->Find(request.method, request.path, &other_method);
+  Responder respond =
+      Observed(request, std::string(match ? RouteLabel(match->route) : "none"),
+               std::move(body_lease), std::move(write));
+  if (!match) {
+    HubResponse response = HubResponse::FromError(
+        Error(SyncCode::kInputInvalid, Category::kInvalidInput,
+              other_method
+                  ? "the method " + request.method.substr(0, 16) + " is not allowed on this path"
+                  : "no such path on this hub; the store protocol is under /v1/<vault>/")
+            .With("path", request.path.substr(0, 256)));
+    response.status = other_method ? 405 : 404;
+    return respond(std::move(response));
+  }
+  request.rest = std::string(match->rest);
+  const AsyncHandler* handler = match->handler;
+  net::post(workers, [handler, request = std::move(request), respond = std::move(respond)]() mutable {
+    RunHandler(*handler, std::move(request), std::move(respond));
+  });
+}
+
+void HubServer::Impl::Admit(const Admission& admit, std::string_view route, HubRequest head,
+                            std::function<void(HubResponse)> write,
+                            std::function<void()> admitted) {
+  Responder respond =
+      Observed(head, std::string(RouteLabel(route)), std::nullopt, std::move(write));
+  // As a handler (RunHandler: an exception is a 500, not a lost worker)
+  // that answers only a refusal.
+  net::post(workers, [&admit, head = std::move(head), respond = std::move(respond),
+                      admitted = std::move(admitted)]() mutable {
+    RunHandler(
+        [&admit, &admitted](HubRequest request, Responder refuse) {
+          if (std::optional<HubResponse> refused = admit(request)) return refuse(*refused);
+          admitted();
+        },
+        std::move(head), std::move(respond));
+  });
+}
+
+Responder HubServer::Impl::Observed(const HubRequest& request, const std::string& route,
+                                    std::optional<MemoryBudget::Lease> body_lease,
+                                    std::function<void(HubResponse)> write) {
   Clock& clock = ClockOrReal(options.clock);
   const Clock::MonoTime start = clock.Monotonic();
-  const std::string route(match ? RouteLabel(match->route) : "none");
   // At debug, one log line per request: method, path (store keys and vault
   // names, never a header: no bearer token), status and time.
   std::optional<nlohmann::json> log_line;
@@ -520,10 +572,10 @@ void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::L
   // written: a client that has its reply finds the budget back (were it
   // held by the worker's task, its end would race the client's next
   // request). Shared: a Responder is copyable.
-  auto respond = [route, start, &clock, log_line = std::move(log_line), write = std::move(write),
-                  observe = options.observe, method = request.method, path = request.path,
-                  lease = std::make_shared<std::optional<MemoryBudget::Lease>>(
-                      std::move(body_lease))](HubResponse response) mutable {
+  return [route, start, &clock, log_line = std::move(log_line), write = std::move(write),
+          observe = options.observe, method = request.method, path = request.path,
+          lease = std::make_shared<std::optional<MemoryBudget::Lease>>(
+              std::move(body_lease))](HubResponse response) mutable {
     lease->reset();
     if (observe) observe(method, path, route, response);
     const double seconds = std::chrono::duration<double>(clock.Monotonic() - start).count();
@@ -543,21 +595,6 @@ void HubServer::Impl::Dispatch(HubRequest request, std::optional<MemoryBudget::L
         .Observe(seconds);
     write(std::move(response));
   };
-  if (!match) {
-    HubResponse response = HubResponse::FromError(
-        Error(SyncCode::kInputInvalid, Category::kInvalidInput,
-              other_method
-                  ? "the method " + request.method.substr(0, 16) + " is not allowed on this path"
-                  : "no such path on this hub; the store protocol is under /v1/<vault>/")
-            .With("path", request.path.substr(0, 256)));
-    response.status = other_method ? 405 : 404;
-    return respond(std::move(response));
-  }
-  request.rest = std::string(match->rest);
-  const AsyncHandler* handler = match->handler;
-  net::post(workers, [handler, request = std::move(request), respond = std::move(respond)]() mutable {
-    RunHandler(*handler, std::move(request), std::move(respond));
-  });
 }
 
 void HubServer::Impl::RunHandler(const AsyncHandler& handler, HubRequest request,
