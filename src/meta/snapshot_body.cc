@@ -6,7 +6,6 @@
 #include <map>
 #include <numeric>
 #include <optional>
-#include <set>
 #include <span>
 #include <vector>
 
@@ -20,12 +19,28 @@ using json = nlohmann::json;
 
 // ---- Encoding ---------------------------------------------------------------
 
+// An object id `added` lists more than once, if any: sorts positions (4
+// bytes an object) rather than copies of the ids or a set of them (~6 MB at
+// 100,000 objects). Shared by the encoder and the reader.
+std::optional<ObjectId> RepeatedObjectId(const std::vector<ObjectLocation>& added) {
+  std::vector<std::uint32_t> order(added.size());
+  std::iota(order.begin(), order.end(), std::uint32_t{0});
+  std::sort(order.begin(), order.end(),
+            [&added](std::uint32_t a, std::uint32_t b) { return added[a].id < added[b].id; });
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    if (added[order[i]].id == added[order[i - 1]].id) return added[order[i]].id;
+  }
+  return std::nullopt;
+}
+
 // The added objects grouped by blob id (sorted), each blob's objects sorted
 // by offset, into `groups`; or the rule they break (a bug in the caller).
 using BlobGroups = std::map<std::string, std::vector<const ObjectLocation*>>;
 std::optional<std::string> GroupByBlob(const std::vector<ObjectLocation>& added,
                                        BlobGroups& groups) {
-  std::set<ObjectId> ids;
+  if (const std::optional<ObjectId> repeated = RepeatedObjectId(added)) {
+    return "object " + ToHex(*repeated) + " is listed twice";
+  }
   for (const ObjectLocation& location : added) {
     if (!IsLowerHex(location.blob_id, kLongIdHexLength)) {
       return "a blob id is not 64 lowercase hex digits";
@@ -36,9 +51,6 @@ std::optional<std::string> GroupByBlob(const std::vector<ObjectLocation>& added,
     }
     if (location.kind != ObjectKind::kChunk && location.kind != ObjectKind::kTree) {
       return "an object has an unknown kind";
-    }
-    if (!ids.insert(location.id).second) {
-      return "object " + ToHex(location.id) + " is listed twice";
     }
     groups[location.blob_id].push_back(&location);
   }
@@ -464,18 +476,10 @@ class BodyReader {
     return OkStatus();
   }
 
-  // No object id twice in the whole body: sorts positions (4 bytes an
-  // object) rather than copies of the ids or a set of them.
+  // No object id twice in the whole body.
   Status EveryObjectOnce(const std::vector<ObjectLocation>& added) const {
-    std::vector<std::uint32_t> order(added.size());
-    std::iota(order.begin(), order.end(), std::uint32_t{0});
-    std::sort(order.begin(), order.end(),
-              [&added](std::uint32_t a, std::uint32_t b) { return added[a].id < added[b].id; });
-    for (std::size_t i = 1; i < order.size(); ++i) {
-      const ObjectId& id = added[order[i]].id;
-      if (id == added[order[i - 1]].id) {
-        return CorruptRecord(what_, "object " + ToHex(id) + " is listed twice");
-      }
+    if (const std::optional<ObjectId> repeated = RepeatedObjectId(added)) {
+      return CorruptRecord(what_, "object " + ToHex(*repeated) + " is listed twice");
     }
     return OkStatus();
   }
