@@ -51,6 +51,10 @@ struct FetchStats {
   // Objects taken from the journal instead of the store, and their bytes.
   std::uint64_t journal_objects = 0;
   std::uint64_t journal_bytes = 0;
+  // Objects the read-ahead's plans walked (each read it starts is planned
+  // by a walk over the expected objects that follow): a bound on its cost
+  // that tests check, kept in proportion to the objects fetched.
+  std::uint64_t planned = 0;
 };
 
 class ObjectFetcher {
@@ -234,6 +238,10 @@ class ObjectFetcher {
   // and the limits.
   std::vector<OrderEntry> order_;
   std::size_t next_ = 0;
+  // The place whose read did not fit the window when last planned, and that
+  // read's SegmentCharge (Pump).
+  std::size_t blocked_at_ = kNoOrder;
+  std::uint64_t blocked_charge_ = 0;
   int max_requests_ = 0;
   std::uint64_t window_bytes_ = 0;
   // The ids Prefetch read ahead since ReadAhead (cleared by EndReadAhead).
