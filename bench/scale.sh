@@ -88,7 +88,8 @@ printf 'tool\tphase\twall_s\tuser_s\tsys_s\tmaxrss_kib\tload1\n' >"$raw"
   tool_versions_meta
 } >"$meta"
 
-# measure TOOL PHASE DIR CMD...: `sync`, then CMD under /usr/bin/time; one row of raw.tsv.
+# measure TOOL PHASE DIR CMD...: `sync`, then CMD under /usr/bin/time; one row of raw.tsv. CMD runs
+# without HX_PASSPHRASE, as on a device that has its key (bench/timing.sh says why).
 measure() {
   local tool=$1 phase=$2 dir=$3
   shift 3
@@ -96,7 +97,7 @@ measure() {
   sync
   load=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(date +%s%N)
-  (cd "$dir" && exec /usr/bin/time -f '%e %U %S %M' -o "$logbase.time" "$@") >"$logbase.out" 2>"$logbase.err" || rc=$?
+  (cd "$dir" && exec /usr/bin/time -f '%e %U %S %M' -o "$logbase.time" env -u HX_PASSPHRASE "$@") >"$logbase.out" 2>"$logbase.err" || rc=$?
   t1=$(date +%s%N)
   if [[ $rc -ne 0 ]]; then
     log "FAILED (exit $rc): $tool $phase: (cd $dir && $*)"

@@ -5,12 +5,17 @@
 # PREFIX.time, and sets timed_wall (seconds, 3 decimals, from the wall clock around the command),
 # timed_user and timed_sys (CPU seconds) and timed_rss (peak RSS, KiB). Returns CMD's exit status.
 # (To run CMD elsewhere: run_timed PREFIX env -C DIR CMD...; env execs CMD, so time measures it.)
+# CMD runs without HX_PASSPHRASE: set-up (hx sync init) caches the key in .hx/key, and a device
+# that has its key is run without the passphrase (README); with it, each command would first check
+# it against the store's vault.json, one Argon2id (64 MiB mapped at once, ~0.2 s) that is not the
+# command's work and would set every peak RSS at >= 80 MB.
 run_timed() {
   local prefix=$1 t0 t1 rc=0 elapsed
   shift
   sync
   t0=$(date +%s%N)
-  /usr/bin/time -f '%e %U %S %M' -o "$prefix.time" "$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+  /usr/bin/time -f '%e %U %S %M' -o "$prefix.time" env -u HX_PASSPHRASE "$@" >"$prefix.out" \
+    2>"$prefix.err" || rc=$?
   t1=$(date +%s%N)
   # (A failed command's record starts with a line of its own: the figures are the last line.)
   read -r elapsed timed_user timed_sys timed_rss < <(tail -n 1 "$prefix.time")
