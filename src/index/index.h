@@ -271,6 +271,8 @@ class Index::Transaction {
   // AddObjects, else KC_SYNC_INTERNAL.
   Status AddUnpublishedPack(const UnpublishedPack& pack,
                             std::span<const ObjectLocation> locations);
+  // The same for objects all in `pack` (no blob_id to check).
+  Status AddUnpublishedPack(const UnpublishedPack& pack, std::span<const PackedObject> objects);
   // Forgets one unpublished pack and its objects (the store lacks it).
   Status ForgetUnpublishedPack(std::string_view blob_id);
   // Forgets every unpublished pack (a push published what it needed).
@@ -284,6 +286,9 @@ class Index::Transaction {
   friend class Index;
   explicit Transaction(Index::Impl* impl) : impl_(impl) {}
   Status CheckOpen() const;
+  // AddUnpublishedPack's work for either kind of object list.
+  template <typename Object>
+  Status PutUnpublishedPack(const UnpublishedPack& pack, std::span<const Object> objects);
 
   Index::Impl* impl_;  // null once committed or moved from
 };

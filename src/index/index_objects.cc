@@ -227,23 +227,36 @@ Result<std::vector<std::uint8_t>> PackIdBytes(std::string_view blob_id) {
 
 Status Index::Transaction::AddUnpublishedPack(const UnpublishedPack& pack,
                                               std::span<const ObjectLocation> locations) {
-  HX_RETURN_IF_ERROR(CheckOpen());
-  HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> raw, PackIdBytes(pack.blob_id));
   for (const ObjectLocation& location : locations) {
-    if (location.kind != ObjectKind::kChunk && location.kind != ObjectKind::kTree) {
-      return InternalError("local index: unknown object kind " +
-                           std::to_string(static_cast<int>(location.kind)));
-    }
     if (location.blob_id != pack.blob_id) {
       return InternalError("local index: an object of pack " + pack.blob_id +
                            " is located in " + location.blob_id);
+    }
+  }
+  return PutUnpublishedPack(pack, locations);
+}
+
+Status Index::Transaction::AddUnpublishedPack(const UnpublishedPack& pack,
+                                              std::span<const PackedObject> objects) {
+  return PutUnpublishedPack(pack, objects);
+}
+
+template <typename Object>
+Status Index::Transaction::PutUnpublishedPack(const UnpublishedPack& pack,
+                                              std::span<const Object> objects) {
+  HX_RETURN_IF_ERROR(CheckOpen());
+  HX_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> raw, PackIdBytes(pack.blob_id));
+  for (const Object& object : objects) {
+    if (object.kind != ObjectKind::kChunk && object.kind != ObjectKind::kTree) {
+      return InternalError("local index: unknown object kind " +
+                           std::to_string(static_cast<int>(object.kind)));
     }
   }
   SqliteStatement& put = impl_->unpublished_pack_put;
   put.BindBlob(1, raw);
   put.BindInt64(2, AsInt64(pack.size));
   HX_RETURN_IF_ERROR(put.Run());
-  for (const ObjectLocation& location : locations) {
+  for (const Object& location : objects) {
     SqliteStatement& stmt = impl_->unpublished_object_put;
     stmt.BindBlob(1, location.id);
     stmt.BindInt64(2, static_cast<std::int64_t>(location.kind));

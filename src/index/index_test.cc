@@ -507,7 +507,11 @@ TEST_F(IndexTest, UnpublishedPacksRoundTripAndAreForgottenOneByOneOrAll) {
   {
     Result<Index::Transaction> txn = index->Begin();
     ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'a'), 1000}, in_a).ok());
-    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'b'), 2000}, in_b).ok());
+    // (The form a push records: the objects without their pack's id.)
+    const std::vector<PackedObject> objects_b = {PackedObject::Of(in_b[0])};
+    ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'b'), 2000},
+                                        std::span<const PackedObject>(objects_b))
+                    .ok());
     ASSERT_TRUE(txn->AddUnpublishedPack({std::string(64, 'c'), 3000}, in_c).ok());
     ASSERT_TRUE(txn->Commit().ok());
   }

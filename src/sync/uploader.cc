@@ -84,28 +84,36 @@ Result<bool> ObjectUploader::IsNew(const ObjectId& id) {
   ++stats_.resumed;
   stats_.resumed_bytes += earlier->length;
   if (added_.empty() || added_.back().pack) added_.emplace_back();
-  added_.back().locations.push_back(std::move(*earlier));
+  added_.back().resumed.push_back(std::move(*earlier));
   return false;
 }
 
-std::vector<ObjectLocation> ObjectUploader::added() const {
-  std::vector<ObjectLocation> all;
-  for (const Segment& segment : added_) {
-    all.insert(all.end(), segment.locations.begin(), segment.locations.end());
+void ObjectUploader::Segment::AppendTo(std::vector<ObjectLocation>& out) const {
+  if (!pack) {
+    out.insert(out.end(), resumed.begin(), resumed.end());
+    return;
   }
+  for (const PackedObject& object : objects) out.push_back(object.In(blob_id));
+}
+
+std::vector<ObjectLocation> ObjectUploader::added() const {
+  std::size_t count = 0;
+  for (const Segment& segment : added_) count += segment.size();
+  std::vector<ObjectLocation> all;
+  all.reserve(count);
+  for (const Segment& segment : added_) segment.AppendTo(all);
   return all;
 }
 
 std::vector<ObjectLocation> ObjectUploader::TakeAdded() {
   std::size_t count = 0;
-  for (const Segment& segment : added_) count += segment.locations.size();
+  for (const Segment& segment : added_) count += segment.size();
   std::vector<ObjectLocation> all;
   all.reserve(count);
-  // Each segment freed once moved: the list is held about once, not twice.
+  // Each segment freed once listed: the list is held about once, not twice.
   for (Segment& segment : added_) {
-    all.insert(all.end(), std::make_move_iterator(segment.locations.begin()),
-               std::make_move_iterator(segment.locations.end()));
-    segment.locations = std::vector<ObjectLocation>();
+    segment.AppendTo(all);
+    segment = Segment();
   }
   added_.clear();
   return all;
@@ -113,13 +121,15 @@ std::vector<ObjectLocation> ObjectUploader::TakeAdded() {
 
 void ObjectUploader::GiveBackAdded(std::vector<ObjectLocation> added) {
   added_.clear();
-  added_.push_back({std::move(added), /*pack=*/false});
+  Segment& segment = added_.emplace_back();
+  segment.resumed = std::move(added);
 }
 
 std::set<std::string> ObjectUploader::relied_packs() const {
   std::set<std::string> packs = known_packs_;
   for (const Segment& segment : added_) {
-    for (const ObjectLocation& loc : segment.locations) packs.insert(loc.blob_id);
+    if (segment.pack) packs.insert(segment.blob_id);
+    for (const ObjectLocation& loc : segment.resumed) packs.insert(loc.blob_id);
   }
   return packs;
 }
@@ -334,7 +344,11 @@ void ObjectUploader::Record(const InFlight& upload) {
   if (upload.segment >= added_.size() || !added_[upload.segment].pack) return;
   Result<Index::Transaction> txn = index_.Begin();
   if (!txn.ok()) return;
-  if (!txn->AddUnpublishedPack(upload.pack, added_[upload.segment].locations).ok()) return;
+  if (!txn->AddUnpublishedPack(upload.pack, std::span<const PackedObject>(
+                                                added_[upload.segment].objects))
+           .ok()) {
+    return;
+  }
   if (!txn->Commit().ok()) return;
   if (options_.checkpoint) options_.checkpoint("push.pack_stored");
 }
@@ -351,12 +365,17 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   stats_.bytes += pack.bytes.size();
   // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
-  // (The locations move to added_, where the record finds them; the bytes
-  // to the upload: one list of the pack's locations.)
+  // (The locations go to added_, where the record finds them, without
+  // their pack's id; the bytes to the upload.)
   InFlight upload;
   upload.pack = {pack.blob_id, pack.bytes.size()};
   upload.segment = added_.size();
-  added_.push_back({std::move(pack.locations), /*pack=*/true});
+  Segment& segment = added_.emplace_back();
+  segment.pack = true;
+  segment.blob_id = pack.blob_id;
+  segment.objects.reserve(pack.locations.size());
+  for (const ObjectLocation& loc : pack.locations) segment.objects.push_back(PackedObject::Of(loc));
+  pack.locations = std::vector<ObjectLocation>();
   upload.done = std::async(std::launch::async, [this, key = BlobKey(pack.blob_id),
                                                 bytes = std::move(pack.bytes)]() mutable {
     Status put = store_.Put(key, bytes);

@@ -188,14 +188,21 @@ class ObjectUploader {
   bool flushed_ = false;  // Flush ran: no more packing
   Status CheckNotFlushed() const;
   std::set<std::string> known_packs_;      // packs of objects skipped as known
-  // The locations of added(), in order: one segment per pack (its own
-  // vector, from the pack writer), and one for each run of resumed objects
-  // between packs. Never one vector grown by doubling: at 100,000 objects
-  // that held up to twice the ~17 MB list, and both the old and the new
-  // buffer while it moved, at the peak of a first push.
+  // The locations of added(), in order: one segment per pack (its id once,
+  // and its objects: repo/vault_context.h PackedObject), and one for each
+  // run of resumed objects between
+  // packs (each in a pack of its own: whole locations). Never one vector
+  // grown by doubling: at 100,000 objects that held up to twice the ~17 MB
+  // list, and both the old and the new buffer while it moved, at the peak
+  // of a first push.
   struct Segment {
-    std::vector<ObjectLocation> locations;
     bool pack = false;
+    std::string blob_id;                  // pack: the pack of every object
+    std::vector<PackedObject> objects;    // pack: in offset order
+    std::vector<ObjectLocation> resumed;  // not a pack
+    std::size_t size() const { return pack ? objects.size() : resumed.size(); }
+    // Appends the segment's locations to `out`.
+    void AppendTo(std::vector<ObjectLocation>& out) const;
   };
   std::vector<Segment> added_;
   UploadStats stats_;
