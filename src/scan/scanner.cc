@@ -24,12 +24,16 @@ using scan_internal::ScanThreads;
 using scan_internal::Walk;
 using scan_internal::WalkStart;
 // names per directory is much cheaper than sorting 100,000 full paths.
-void Emit(DirNode& node, EntryMap& out) {
+// With `stats`, appends for each regular file moved into `out`, in the same
+// order, the stat the stat cache is to keep for it (DirNode::hashed_stats;
+// mode 0 for none).
+void Emit(DirNode& node, EntryMap& out, std::vector<FileStat>* stats) {
   struct Item {
     std::string_view name;
     bool subtree = false;  // the contents of `dir`, not its entry
     PathEntry* file = nullptr;
     DirNode* dir = nullptr;
+    const FileStat* stat = nullptr;  // for the stat cache: a hashed file's
   };
   const std::size_t offset = node.name_offset();
   std::vector<Item> items;
@@ -37,10 +41,15 @@ void Emit(DirNode& node, EntryMap& out) {
   for (PathEntry& item : node.items) {
     items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
   }
-  for (std::vector<PathEntry>& slot : node.hashed) {
-    for (PathEntry& item : slot) {
+  for (std::size_t slot = 0; slot < node.hashed.size(); ++slot) {
+    std::vector<PathEntry>& files = node.hashed[slot];
+    const std::vector<FileStat>* read =
+        stats != nullptr && slot < node.hashed_stats.size() ? &node.hashed_stats[slot] : nullptr;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      PathEntry& item = files[i];
       if (item.first.empty()) continue;  // not read: not in the result
-      items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr});
+      items.push_back({std::string_view(item.first).substr(offset), false, &item, nullptr,
+                       read != nullptr && i < read->size() ? &(*read)[i] : nullptr});
     }
   }
   for (const std::unique_ptr<DirNode>& dir : node.subdirs) {
@@ -55,13 +64,16 @@ void Emit(DirNode& node, EntryMap& out) {
   });
   for (const Item& item : items) {
     if (item.file != nullptr) {
+      if (stats != nullptr && item.file->second.kind == EntryKind::kFile) {
+        stats->push_back(item.stat != nullptr ? *item.stat : FileStat{});
+      }
       out.emplace_hint(out.end(), std::move(item.file->first), std::move(item.file->second));
     } else if (!item.subtree) {
       Entry entry;
       entry.kind = EntryKind::kDir;
       out.emplace_hint(out.end(), item.dir->path, std::move(entry));
     } else {
-      Emit(*item.dir, out);
+      Emit(*item.dir, out, stats);
     }
   }
   // Their entries are in `out` now: each directory's vectors go as soon as
@@ -69,6 +81,7 @@ void Emit(DirNode& node, EntryMap& out) {
   // (~17 MB at 100,000 files).
   std::vector<PathEntry>().swap(node.items);
   std::vector<std::vector<PathEntry>>().swap(node.hashed);
+  std::vector<std::vector<FileStat>>().swap(node.hashed_stats);
 }
 
 // Moves every listed directory's baseline children into `out`; false if a
@@ -176,9 +189,11 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
   Clock& clock = options.clock != nullptr ? *options.clock : env.clock();
   std::optional<ScanScope> scope;
   if (options.scope) scope.emplace(*options.scope);
+  // (Stats beside the entries: only a consuming scan of the whole vault.)
+  const bool stats_in_entries = options.cache_stats_in_entries && !scope && consumed != nullptr;
   Walk walk(env, root_fd, cache, consumed, cdc, chunk_id, rules, options.now_ns.value_or(clock.WallNs()),
             options.collect_baseline && !scope, scope ? &*scope : nullptr, WalkStart(),
-            scope ? nullptr : options.on_files);
+            scope ? nullptr : options.on_files, stats_in_entries);
   std::vector<Output> outputs = walk.Run(threads);
   if (walk.stopped()) {
     return Error(SyncCode::kInternal, Category::kAborted,
@@ -210,7 +225,7 @@ Result<ScanResult> Scan(const std::filesystem::path& root, const ScanOptions& op
     return Error(SyncCode::kInternal, Category::kInternal,
                  "the scan handed on fewer files than it found");
   }
-  Emit(walk.root(), result.entries);
+  Emit(walk.root(), result.entries, stats_in_entries ? &result.entry_stats : nullptr);
   for (Output& out : outputs) {
     // Every path is in one output only: the merge splices every node.
     if (result.stat_changes.put.empty()) {

@@ -108,6 +108,14 @@ struct ScanOptions {
   // Returning false stops the walk, and the scan fails (KC_SYNC_INTERNAL,
   // category aborted: the caller knows why). Ignored with `scope`.
   ScannedFilesFn on_files;
+  // A consuming scan of the whole vault (ScanVault's StatCache&& form, no
+  // `scope`; else ignored) keeps what the stat cache is to learn of each
+  // file it hashed beside the file's entry, not in stat_changes.put: only
+  // the stat (ScanResult::entry_stats), whose chunks are the entry's. A
+  // map node, the path again and a copy of the chunk list per file (~18 MB
+  // at 100,000 files hashed) become 40 bytes. Write them with the entries
+  // (sync's SaveStatCacheOfScan) before the entries change.
+  bool cache_stats_in_entries = false;
 };
 
 enum class ScanSkipReason : std::uint8_t {
@@ -157,6 +165,12 @@ struct ScanResult {
   // `remove` every cached path this scan did not confirm. Empty when
   // nothing changed.
   StatCacheChanges stat_changes;
+  // With ScanOptions::cache_stats_in_entries: one per regular file of
+  // `entries`, in their order, the stat the stat cache is to keep for it
+  // with the entry's chunks; mode 0 for none (a racy file, or one whose
+  // entry came from the stat cache, which keeps it). stat_changes.put is
+  // then empty; its `remove` is as always.
+  std::vector<FileStat> entry_stats;
   std::vector<ScanSkip> skipped;  // sorted by path
   std::vector<ScanError> errors;  // sorted by path
   ScanStats stats;

@@ -664,6 +664,32 @@ TEST_F(ScannerTest, AConsumingScanGivesTheSameResultAsAReadingScanAndEmptiesTheC
         EXPECT_EQ(taken->baseline.has_value(), read->baseline.has_value()) << what;
         EXPECT_TRUE(consumed.empty()) << what;  // NOLINT(bugprone-use-after-move): the contract
         EXPECT_FALSE(read->stat_changes.remove.empty()) << what;  // the case is exercised
+
+        // With the stats beside the entries (a push's scan): the same
+        // entries, and the same stat cache once the stats are put with the
+        // entries' chunks; a scoped scan ignores the option.
+        ScanOptions beside = options;
+        beside.cache_stats_in_entries = true;
+        Result<ScanResult> kept = ScanVault(root_, beside, StatCache(cache), cdc_, chunk_id_);
+        ASSERT_TRUE(kept.ok()) << what;
+        EXPECT_EQ(kept->entries, read->entries) << what;
+        EXPECT_EQ(kept->stat_changes.remove, read->stat_changes.remove) << what;
+        if (scope) {
+          EXPECT_TRUE(kept->entry_stats.empty()) << what;
+          EXPECT_EQ(kept->stat_changes.put, read->stat_changes.put) << what;
+          continue;
+        }
+        EXPECT_TRUE(kept->stat_changes.put.empty()) << what;
+        StatCache put;
+        std::size_t next = 0;
+        for (const auto& [path, entry] : kept->entries) {
+          if (entry.kind != EntryKind::kFile) continue;
+          ASSERT_LT(next, kept->entry_stats.size()) << what;
+          const FileStat& stat = kept->entry_stats[next++];
+          if (stat.mode != 0) put.emplace(path, StatCacheEntry{stat, entry.chunks});
+        }
+        EXPECT_EQ(next, kept->entry_stats.size()) << what;
+        EXPECT_EQ(put, read->stat_changes.put) << what;
       }
     }
   }

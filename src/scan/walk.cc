@@ -365,6 +365,7 @@ void Walk::ScanDir(const DirTask& task, Output& out) {
   }
   flush_batch();
   node.hashed.resize(new_hashes.size());
+  if (cache_stats_in_nodes_) node.hashed_stats.resize(new_hashes.size());
   if (release_) PlanRelease(node, new_hashes);
   // Held until the walk ends (~47 bytes a file): without the slack its
   // appends left (~7.7 MB instead of ~4.8 at 100,000 files).
@@ -379,6 +380,9 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
   // read leaves an empty path there.
   std::vector<PathEntry>& results = task.node->hashed[task.slot];
   results.resize(task.files.size());
+  std::vector<FileStat>* const stats =
+      cache_stats_in_nodes_ ? &task.node->hashed_stats[task.slot] : nullptr;
+  if (stats != nullptr) stats->resize(task.files.size());
   for (std::size_t i = 0; i < task.files.size(); ++i) {
     const PendingFile& file = task.files[i];
     HashFileOutcome outcome =
@@ -398,7 +402,9 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
       continue;
     }
     HashedFile& hashed = *outcome.file;
-    Entry entry = FileEntry(hashed.stat, hashed.chunks);
+    // (The chunk list is copied only when the cache keeps one of its own.)
+    Entry entry = stats != nullptr ? FileEntry(hashed.stat, std::move(hashed.chunks))
+                                   : FileEntry(hashed.stat, hashed.chunks);
     const bool racy =
         std::max(hashed.stat.mtime_ns, hashed.stat.ctime_ns) >= now_ns_ - kRacyWindowNs;
     // The baseline recorded the listed stat: it must be the stat the content
@@ -406,7 +412,9 @@ void Walk::HashBatch(const HashTask& task, Output& out, ChunkStream& stream) {
     if (collect_baseline_ && (racy || !(hashed.stat == file.listed))) {
       baseline_ok_.store(false);
     }
-    if (!racy) {
+    if (!racy && stats != nullptr) {
+      (*stats)[i] = hashed.stat;
+    } else if (!racy) {
       out.cache_put.emplace(file.path, StatCacheEntry{hashed.stat, std::move(hashed.chunks)});
     } else if (file.had_cache_entry) {
       out.cache_dropped.push_back(file.path);

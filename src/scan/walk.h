@@ -81,6 +81,10 @@ struct DirNode {
   // One slot per hash batch, one element per file of the batch: a file
   // that could not be read (or vanished) leaves an empty path there.
   std::vector<std::vector<PathEntry>> hashed;
+  // With a walk that keeps cache stats in its nodes: per element of
+  // `hashed`, the stat its chunks were read under, for the stat cache
+  // (mode 0: none: a racy file, or one not read).
+  std::vector<std::vector<FileStat>> hashed_stats;
   std::string baseline;  // with collect_baseline: every child listed (AppendBaselineChild)
 
   // With a FileRelease (guarded by its mutex once the node is settled):
@@ -189,7 +193,7 @@ class Walk {
   Walk(Env& env, int root_fd, const StatCache& cache, StatCache* consumed, const FastCdc& cdc,
        const ChunkIdFn& chunk_id, const IgnoreRules& ignore, std::int64_t now_ns,
        bool collect_baseline, const ScanScope* scope, WalkStart start = WalkStart(),
-       ScannedFilesFn on_files = nullptr)
+       ScannedFilesFn on_files = nullptr, bool cache_stats_in_nodes = false)
       : env_(env),
         root_fd_(root_fd),
         cache_(cache),
@@ -199,6 +203,7 @@ class Walk {
         ignore_(ignore),
         now_ns_(now_ns),
         collect_baseline_(collect_baseline),
+        cache_stats_in_nodes_(cache_stats_in_nodes),
         scope_(scope),
         descend_(start.descend),
         root_(std::move(start.path)) {
@@ -247,6 +252,9 @@ class Walk {
   const IgnoreRules& ignore_;
   const std::int64_t now_ns_;
   const bool collect_baseline_;
+  // What a hashed file gives the stat cache goes to DirNode::hashed_stats,
+  // not to Output::cache_put (ScanOptions::cache_stats_in_entries).
+  const bool cache_stats_in_nodes_;
   const ScanScope* const scope_;  // null: the whole vault
   const bool descend_;
   std::atomic<bool> baseline_ok_{true};

@@ -204,6 +204,31 @@ Status SaveStatCache(Index& index, const StatCacheChanges& changes) {
   return txn.Commit();
 }
 
+Status SaveStatCacheOfScan(Index& index, ScanResult& scan) {
+  if (!scan.stat_changes.empty() || !scan.entry_stats.empty()) {
+    HX_ASSIGN_OR_RETURN(Index::Transaction txn, index.Begin());
+    HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(scan.stat_changes));
+    if (!scan.entry_stats.empty()) {
+      std::size_t next = 0;
+      for (const auto& [path, entry] : scan.entries) {
+        if (entry.kind != EntryKind::kFile) continue;
+        if (next == scan.entry_stats.size()) break;
+        const FileStat& stat = scan.entry_stats[next++];
+        if (stat.mode == 0) continue;  // none to keep
+        HX_RETURN_IF_ERROR(txn.PutStat(path, StatCacheEntry{stat, entry.chunks}));
+      }
+      if (next != scan.entry_stats.size()) {
+        return Error(SyncCode::kInternal, Category::kInternal,
+                     "the scan's stat cache entries do not match its files");
+      }
+    }
+    HX_RETURN_IF_ERROR(txn.Commit());
+  }
+  scan.stat_changes = StatCacheChanges();
+  scan.entry_stats = std::vector<FileStat>();
+  return OkStatus();
+}
+
 Status CommitSyncedState(Session& s, const BaseState& base, const SyncedState& synced,
                          std::string_view time_key, std::int64_t now_ms) {
   HX_ASSIGN_OR_RETURN(Index::Transaction txn, s.index->Begin());

@@ -136,6 +136,10 @@ LocalChanges TakeLocalChangesOfScan(const BaseState& base, ScanResult& scan,
 
 // Stores what the scan taught the stat cache.
 Status SaveStatCache(Index& index, const StatCacheChanges& changes);
+// Writes what `scan` learned for the stat cache (its stat_changes, and with
+// ScanOptions::cache_stats_in_entries its entry_stats with the entries'
+// chunks) in one transaction, then drops both from `scan`.
+Status SaveStatCacheOfScan(Index& index, ScanResult& scan);
 
 // The state a push or pull ends in, to be recorded in the index.
 struct SyncedState {

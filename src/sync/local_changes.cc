@@ -298,6 +298,8 @@ bool UnchangedSinceBaseline(Session& s) {
 Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base, ScannedFilesFn on_files) {
   ScanOptions options = s.scan_options();
   options.collect_baseline = true;
+  // (Written by the push at once: SaveStatCacheOfScan.)
+  options.cache_stats_in_entries = true;
   options.on_files = std::move(on_files);
   return ScanVault(s.local.vault(), options, std::move(base.stats), *s.chunker,
                    VaultChunkIds(s.ctx));

@@ -35,7 +35,10 @@ bool UnchangedSinceBaseline(Session& s);
 // ScanFolder (internal.h) that also collects the scan's baseline, and
 // consumes base.stats (ScanVault's StatCache&& form: the stat cache shrinks
 // as the scan grows; base.stats is left empty). `on_files`: as
-// ScanOptions::on_files (a first push's uploads, first_push.h).
+// ScanOptions::on_files (a first push's uploads, first_push.h). What the
+// stat cache is to learn is kept beside the entries
+// (ScanOptions::cache_stats_in_entries): write it with SaveStatCacheOfScan
+// before the entries change.
 Result<ScanResult> ScanFolderForBaseline(Session& s, BaseState& base,
                                          ScannedFilesFn on_files = nullptr);
 

@@ -182,8 +182,7 @@ Result<PushReport> Push(Session& s, const SyncOptions& options) {
     // would otherwise be held with the base and the comparison (~19 MB at
     // 100,000 files). The stat cache describes the folder's files, not the
     // base, so it is true whether or not this push publishes.
-    HX_RETURN_IF_ERROR(SaveStatCache(*s.index, scan_result->stat_changes));
-    scan_result->stat_changes = StatCacheChanges();
+    HX_RETURN_IF_ERROR(SaveStatCacheOfScan(*s.index, *scan_result));
     HX_ASSIGN_OR_RETURN(base, LoadBaseState(*s.index, /*with_stat_cache=*/false));
   }
   ScanResult scan = std::move(*scan_result);
