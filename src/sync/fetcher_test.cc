@@ -200,6 +200,19 @@ Result<Entry> BaseEntry(Session& s, const std::string& path) {
   return it->second;
 }
 
+// The chunk ids of the files `paths` of s's base, each of one chunk.
+void OneChunkEach(Session& s, const std::vector<std::string>& paths,
+                  std::vector<ObjectId>* chunks) {
+  Result<EntryMap> base = s.index->LoadBase();
+  HX_ASSERT_OK(base);
+  for (const std::string& path : paths) {
+    auto it = base->find(path);
+    ASSERT_NE(it, base->end()) << path;
+    ASSERT_EQ(it->second.chunks.size(), 1u) << path;
+    chunks->push_back(it->second.chunks[0].id);
+  }
+}
+
 // A short reply is a damaged read of those objects, never bytes past the
 // reply: before, the fetcher cut each object out of the reply by the
 // lengths it had asked for (an empty reply: a read through a null pointer).
@@ -315,13 +328,10 @@ TEST_F(FetcherReadAheadTest, EndingTheReadAheadDropsWhatWasReadAheadAndNotFetche
   HX_ASSERT_OK(PushThenPull(nullptr));
   Result<Session> s = OpenSession(b_.vault(), b_.options(5000));
   HX_ASSERT_OK(s);
+  std::vector<std::string> paths;
+  for (int i = 0; i < 8; ++i) paths.push_back("f" + std::to_string(i) + ".bin");
   std::vector<ObjectId> chunks;
-  for (int i = 0; i < 8; ++i) {
-    Result<Entry> entry = BaseEntry(*s, "f" + std::to_string(i) + ".bin");
-    HX_ASSERT_OK(entry);
-    ASSERT_EQ(entry->chunks.size(), 1u);
-    chunks.push_back(entry->chunks[0].id);
-  }
+  ASSERT_NO_FATAL_FAILURE(OneChunkEach(*s, paths, &chunks));
   ObjectFetcher fetcher(*s->store, s->ctx, *s->index);
   fetcher.ReadAhead(6, std::uint64_t{32} << 20);
   for (const ObjectId& id : chunks) HX_ASSERT_OK(fetcher.Expect(id));
@@ -354,13 +364,10 @@ TEST_F(FetcherReadAheadTest, AFullWindowDoesNotMakeEveryFetchPlanItsReadAgain) {
   HX_ASSERT_OK(PushThenPull(nullptr));
   Result<Session> s = OpenSession(b_.vault(), b_.options(5000));
   HX_ASSERT_OK(s);
+  std::vector<std::string> paths;
+  for (int i = 0; i < kFiles; ++i) paths.push_back("d/f" + std::to_string(i) + ".txt");
   std::vector<ObjectId> chunks;
-  for (int i = 0; i < kFiles; ++i) {
-    Result<Entry> entry = BaseEntry(*s, "d/f" + std::to_string(i) + ".txt");
-    HX_ASSERT_OK(entry);
-    ASSERT_EQ(entry->chunks.size(), 1u);
-    chunks.push_back(entry->chunks[0].id);
-  }
+  ASSERT_NO_FATAL_FAILURE(OneChunkEach(*s, paths, &chunks));
   ObjectFetcher fetcher(*s->store, s->ctx, *s->index);
   fetcher.ReadAhead(6, std::uint64_t{16} << 10);
   for (const ObjectId& id : chunks) HX_ASSERT_OK(fetcher.Expect(id));
