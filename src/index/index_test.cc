@@ -559,6 +559,16 @@ TEST_F(IndexTest, AnUnpublishedPackWithABadIdOrAForeignObjectIsRefused) {
   Status foreign = txn->AddUnpublishedPack({std::string(64, 'b'), 10}, in_a);
   ASSERT_FALSE(foreign.ok());
   EXPECT_EQ(foreign.error().code, SyncCode::kInternal);
+  // The same for a push's form of the objects.
+  std::vector<PackedObject> objects = {PackedObject::Of(in_a[0])};
+  Status bad_pack = txn->AddUnpublishedPack({"not hex", 10}, std::span<const PackedObject>(objects));
+  ASSERT_FALSE(bad_pack.ok());
+  EXPECT_EQ(bad_pack.error().code, SyncCode::kInternal);
+  objects[0].kind = static_cast<ObjectKind>(7);
+  Status bad_kind =
+      txn->AddUnpublishedPack({std::string(64, 'a'), 10}, std::span<const PackedObject>(objects));
+  ASSERT_FALSE(bad_kind.ok());
+  EXPECT_EQ(bad_kind.error().code, SyncCode::kInternal);
 }
 
 }  // namespace

@@ -209,18 +209,17 @@ Status SaveStatCacheOfScan(Index& index, ScanResult& scan) {
     HX_ASSIGN_OR_RETURN(Index::Transaction txn, index.Begin());
     HX_RETURN_IF_ERROR(txn.ApplyStatCacheChanges(scan.stat_changes));
     if (!scan.entry_stats.empty()) {
+      const Error mismatch(SyncCode::kInternal, Category::kInternal,
+                           "the scan's stat cache entries do not match its files");
       std::size_t next = 0;
       for (const auto& [path, entry] : scan.entries) {
         if (entry.kind != EntryKind::kFile) continue;
-        if (next == scan.entry_stats.size()) break;
+        if (next == scan.entry_stats.size()) return mismatch;  // more files than stats
         const FileStat& stat = scan.entry_stats[next++];
         if (stat.mode == 0) continue;  // none to keep
         HX_RETURN_IF_ERROR(txn.PutStat(path, StatCacheEntry{stat, entry.chunks}));
       }
-      if (next != scan.entry_stats.size()) {
-        return Error(SyncCode::kInternal, Category::kInternal,
-                     "the scan's stat cache entries do not match its files");
-      }
+      if (next != scan.entry_stats.size()) return mismatch;  // more stats than files
     }
     HX_RETURN_IF_ERROR(txn.Commit());
   }
