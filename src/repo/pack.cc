@@ -61,8 +61,8 @@ std::size_t SlotOf(const ObjectId& id, std::size_t mask) {
 
 }  // namespace
 
-PackWriter::PackWriter(const VaultContext& context, PackOptions options)
-    : context_(&context), options_(options) {}
+PackWriter::PackWriter(const VaultContext& context, PackOptions options, Buffering buffering)
+    : context_(&context), options_(options), buffering_(buffering) {}
 
 Result<bool> PackWriter::Add(ObjectKind kind, const ObjectId& id,
                              std::span<const std::uint8_t> plaintext) {
@@ -102,14 +102,14 @@ void PackWriter::InsertLast() {
 bool PackWriter::AddSealed(ObjectKind kind, const ObjectId& id,
                            std::span<const std::uint8_t> sealed, std::uint64_t raw_length) {
   if (Contains(id)) return false;
-  if (bytes_.empty()) {
+  if (size() == 0 && buffering_ == Buffering::kWhole) {
     // The whole pack in one allocation: grown by doubling, the buffer would
     // end up to twice the pack, and held that way while the pack uploads.
     // Untouched capacity costs address space, not memory.
     const std::uint64_t objects = std::max<std::uint64_t>(options_.target_size, sealed.size());
     bytes_.reserve(static_cast<std::size_t>(objects + objects / 32));
   }
-  records_.push_back({id, bytes_.size(), sealed.size(), raw_length, kind});
+  records_.push_back({id, size(), sealed.size(), raw_length, kind});
   bytes_.insert(bytes_.end(), sealed.begin(), sealed.end());
   InsertLast();
   return true;
@@ -130,8 +130,17 @@ bool PackWriter::HasRoomFor(std::uint64_t plaintext_size) const {
   return HasRoomForSealed(plaintext_size + kSealedObjectOverhead);
 }
 
+Status PackWriter::Drain(const std::function<Status(std::span<const std::uint8_t>)>& sink) {
+  if (bytes_.empty()) return OkStatus();
+  drained_hash_.Update(bytes_);
+  drained_ += bytes_.size();
+  Status sunk = sink(bytes_);
+  bytes_.clear();
+  return sunk;
+}
+
 void PackWriter::Reuse(std::vector<std::uint8_t> buffer) {
-  if (!bytes_.empty() || !records_.empty()) return;
+  if (size() != 0 || !records_.empty()) return;
   buffer.clear();
   bytes_ = std::move(buffer);
 }
@@ -168,7 +177,15 @@ FinishedPack PackWriter::Finish() {
     AppendLe32(pack.bytes, static_cast<std::uint32_t>(sealed_index.size()));
   }
   AppendMagic(pack.bytes, kPackMagic);
-  pack.blob_id = ComputeBlobId(pack.bytes);
+  pack.blob_size = drained_ + pack.bytes.size();
+  if (drained_ == 0) {
+    pack.blob_id = ComputeBlobId(pack.bytes);
+  } else {
+    drained_hash_.Update(pack.bytes);
+    pack.blob_id = ToHex(drained_hash_.Finalize());
+    drained_hash_.Reset();
+    drained_ = 0;
+  }
   pack.locations.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::span<const std::uint8_t> record(

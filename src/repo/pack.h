@@ -20,7 +20,8 @@
 // do not. Key: "blobs/<id[0:2]>/<id[2:4]>/<id>".
 //
 // Memory: a PackWriter holds its pack in memory, i.e. up to the target size
-// plus one object. Objects are at most the chunker's max_size (4 MiB by
+// plus one object, unless its bytes are drained as it fills (Drain: to a
+// store that streams writes, store.h StoreWriter). Objects are at most the chunker's max_size (4 MiB by
 // default, 64 MiB at most: kMaxObjectSize), so this stays bounded. Per
 // object it keeps a 64-byte record and a 4-byte slot of its id table (no
 // string, no node); Finish builds the locations once, at their exact count
@@ -32,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@
 
 #include "base/error.h"
 #include "compress/zstd.h"
+#include "hash/blake3.h"
 #include "repo/tree.h"
 #include "repo/vault_context.h"
 
@@ -66,7 +69,9 @@ struct PackOptions {
 
 struct FinishedPack {
   std::string blob_id;  // 64 lowercase hex
+  // The blob's bytes, from the first not drained (PackWriter::Drain) on.
   std::vector<std::uint8_t> bytes;
+  std::uint64_t blob_size = 0;  // the whole blob's, drained bytes included
   // One per object, in offset order, blob_id filled in.
   std::vector<ObjectLocation> locations;
 };
@@ -85,7 +90,12 @@ struct FinishedPack {
 class PackWriter {
  public:
   // Borrows `context`, which must outlive the writer.
-  explicit PackWriter(const VaultContext& context, PackOptions options = {});
+  // How the pack's bytes are held: whole until Finish (reserved at the
+  // pack's first object), or drained as it fills (Drain), when the buffer
+  // only ever holds what came since the last drain.
+  enum class Buffering { kWhole, kDrained };
+  explicit PackWriter(const VaultContext& context, PackOptions options = {},
+                      Buffering buffering = Buffering::kWhole);
 
   // Seals (object_codec.h SealObject) and appends the object. Returns true if
   // it was appended, false if an object with this id is already in the pack
@@ -114,8 +124,18 @@ class PackWriter {
   bool Full() const { return size() >= options_.target_size; }
   bool empty() const { return records_.empty(); }
   // Sealed object bytes so far (the blob will add the index and trailer).
-  std::uint64_t size() const { return bytes_.size(); }
+  std::uint64_t size() const { return drained_ + bytes_.size(); }
   std::size_t object_count() const { return records_.size(); }
+
+  // Hands the bytes added since the last Drain (and not to Finish) to
+  // `sink`, so that a pack need not be held in memory whole: a store that
+  // streams writes takes them as the pack fills. The blob id still covers
+  // every byte (they are hashed here, in order), and Finish returns only
+  // the bytes after them. Returns the sink's error, after which the pack is
+  // broken: drop it (the push fails).
+  Status Drain(const std::function<Status(std::span<const std::uint8_t>)>& sink);
+  // Bytes added and not yet drained.
+  std::uint64_t undrained() const { return bytes_.size(); }
 
   // Gives the writer a buffer to fill with its next pack instead of a fresh
   // allocation: a finished pack's bytes, back from their upload, whose pages
@@ -145,7 +165,10 @@ class PackWriter {
 
   const VaultContext* context_;
   PackOptions options_;
-  std::vector<std::uint8_t> bytes_;
+  Buffering buffering_;
+  std::vector<std::uint8_t> bytes_;  // the pack's bytes after drained_
+  std::uint64_t drained_ = 0;        // bytes of this pack handed to Drain
+  Blake3Hasher drained_hash_;        // ... and their hash
   std::vector<Record> records_;
   // The ids in the pack: an open-addressed table (linear probing, at most
   // half full) of 1 + the index of their record; 0 is a free slot.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ TEST(PackTest, GoldenBytesOfAOneObjectPack) {
   AddOrFail(writer, context, ObjectKind::kChunk, ToBytes("hello"));
   const FinishedPack pack = writer.Finish();
   EXPECT_EQ(ToHex(pack.bytes), kHelloPack);
+  EXPECT_EQ(pack.blob_size, pack.bytes.size());
   EXPECT_EQ(pack.blob_id, kHelloPackId);
   EXPECT_EQ(BlobKey(pack.blob_id), "blobs/40/2e/" + std::string(kHelloPackId));
 }
@@ -244,6 +246,49 @@ TEST(PackWriterTest, AReusedBufferGivesTheSamePackAsAFreshOne) {
   EXPECT_EQ(reused.bytes, fresh.bytes);
   EXPECT_EQ(reused.blob_id, fresh.blob_id);
   EXPECT_GE(reused.bytes.capacity(), capacity);  // filled in place, not reallocated
+}
+
+// A pack drained as it fills (to a store that streams writes) is the same
+// blob: the drained pieces and Finish's rest are the bytes of a pack held
+// whole, under the same id and locations, pack after pack; a drain with
+// nothing new hands nothing over, and a sink's failure is returned.
+TEST(PackWriterTest, APackDrainedAsItFillsIsTheSameBlobAsOneHeldWhole) {
+  const VaultContext context = TestContext(0);
+  const FinishedPack whole = ThreeObjectPack(context);
+  PackWriter writer(context, {}, PackWriter::Buffering::kDrained);
+  Bytes streamed;
+  int pieces = 0;
+  const auto sink = [&](std::span<const std::uint8_t> bytes) {
+    streamed.insert(streamed.end(), bytes.begin(), bytes.end());
+    ++pieces;
+    return OkStatus();
+  };
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    streamed.clear();
+    pieces = 0;
+    AddOrFail(writer, context, ObjectKind::kChunk, ToBytes("first chunk"));
+    ASSERT_TRUE(writer.Drain(sink).ok());
+    ASSERT_TRUE(writer.Drain(sink).ok());
+    EXPECT_EQ(writer.undrained(), 0u);
+    AddOrFail(writer, context, ObjectKind::kTree, ToBytes(R"({"entries":[],"format_version":1})"));
+    AddOrFail(writer, context, ObjectKind::kChunk, Bytes(10000, 'z'));
+    EXPECT_EQ(writer.size(), streamed.size() + writer.undrained());
+    ASSERT_TRUE(writer.Drain(sink).ok());
+    EXPECT_EQ(pieces, 2);
+    const FinishedPack pack = writer.Finish();
+    EXPECT_EQ(pack.blob_size, whole.bytes.size());
+    streamed.insert(streamed.end(), pack.bytes.begin(), pack.bytes.end());
+    EXPECT_EQ(streamed, whole.bytes);
+    EXPECT_EQ(pack.blob_id, whole.blob_id);
+    EXPECT_EQ(pack.locations, whole.locations);
+  }
+  AddOrFail(writer, context, ObjectKind::kChunk, ToBytes("first chunk"));
+  const Status failed = writer.Drain([](std::span<const std::uint8_t>) -> Status {
+    return Error(SyncCode::kStateFailed, Category::kNoSpace, "disk full");
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().category, Category::kNoSpace);
 }
 
 TEST(PackWriterTest, AnEmptyWriterGivesAValidEmptyPack) {

@@ -336,45 +336,148 @@ Status FolderStore::CheckRoot() {
       .With("path", target_.path);
 }
 
-Result<std::string> FolderStore::WriteTempFile(const std::string& dir,
-                                               std::span<const std::uint8_t> bytes) {
+Result<std::string> FolderStore::CreateTempFile(const std::string& dir, Fd* fd) {
   bool created_directories = false;
   for (int attempt = 0;; ++attempt) {
     std::string temp = dir + "/";
     temp += kTempPrefix;
     temp += RandomHex16();
-    Fd fd;
-    if (const int err = OpenFile(*env_, temp, O_WRONLY | O_CREAT | O_EXCL, &fd, 0666); err != 0) {
-      if ((err == ENOENT) && !created_directories) {
-        // The first object in this directory: create it (and its parents),
-        // then try again. Checking first would cost a stat on every write.
-        HX_RETURN_IF_ERROR(CreateDirectories(dir));
-        created_directories = true;
-        continue;
-      }
-      if (err == EEXIST && attempt < 8) continue;  // 64 random bits collided
-      return FolderStoreErrorFromErrno(err, "create file in", dir);
+    const int err = OpenFile(*env_, temp, O_WRONLY | O_CREAT | O_EXCL, fd, 0666);
+    if (err == 0) return temp;
+    if (err == ENOENT && !created_directories) {
+      // The first object in this directory: create it (and its parents),
+      // then try again. Checking first would cost a stat on every write.
+      HX_RETURN_IF_ERROR(CreateDirectories(dir));
+      created_directories = true;
+      continue;
     }
-    // From here on, every failure removes the temporary file: a failed write
-    // must not leave garbage that only a crash is allowed to leave.
-    auto fail = [&](int err, std::string_view operation) {
-      fd.reset();
-      (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
-      return FolderStoreErrorFromErrno(err, operation, temp);
-    };
-    if (const int err = WriteAll(
-            *env_, fd.get(),
-            std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-        err != 0) {
-      return fail(err, "write");
-    }
-    if (options_.sync) {
-      if (const int err = env_->Fsync(fd.get()); err != 0) return fail(err, "fsync");
-    }
-    // close() can report a deferred write error (NFS, quotas): check it.
-    if (const int err = fd.reset(); err != 0) return fail(err, "close");
-    return temp;
+    if (err == EEXIST && attempt < 8) continue;  // 64 random bits collided
+    return FolderStoreErrorFromErrno(err, "create file in", dir);
   }
+}
+
+namespace {
+
+// Ends a temporary file that was written: fsynced (if `sync`) and closed,
+// since close() can report a deferred write error (NFS, quotas). On failure
+// the file is removed: a failed write must not leave garbage that only a
+// crash is allowed to leave.
+Status FinishTempFile(Env& env, Fd& fd, const std::string& temp, bool sync) {
+  auto fail = [&](int err, std::string_view operation) {
+    fd.reset();
+    (void)env.UnlinkAt(AT_FDCWD, temp.c_str(), 0);
+    return FolderStoreErrorFromErrno(err, operation, temp);
+  };
+  if (sync) {
+    if (const int err = env.Fsync(fd.get()); err != 0) return fail(err, "fsync");
+  }
+  if (const int err = fd.reset(); err != 0) return fail(err, "close");
+  return OkStatus();
+}
+
+int WriteBytes(Env& env, const Fd& fd, std::span<const std::uint8_t> bytes) {
+  return WriteAll(env, fd.get(),
+                  std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace
+
+Result<std::string> FolderStore::WriteTempFile(const std::string& dir,
+                                               std::span<const std::uint8_t> bytes) {
+  Fd fd;
+  HX_ASSIGN_OR_RETURN(std::string temp, CreateTempFile(dir, &fd));
+  if (const int err = WriteBytes(*env_, fd, bytes); err != 0) {
+    fd.reset();
+    (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
+    return FolderStoreErrorFromErrno(err, "write", temp);
+  }
+  HX_RETURN_IF_ERROR(FinishTempFile(*env_, fd, temp, options_.sync));
+  return temp;
+}
+
+Status FolderStore::RenameIntoPlace(const std::string& temp, const std::string& path) {
+  const std::string dir = Parent(path);
+  int err = env_->RenameAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), 0);
+  if (err == ENOENT) {
+    // A streamed object's temporary file is in the root: the key's
+    // directory may not exist yet.
+    if (Status made = CreateDirectories(dir); !made.ok()) {
+      (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
+      return made;
+    }
+    err = env_->RenameAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), 0);
+  }
+  if (err != 0) {
+    (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
+    return FolderStoreErrorFromErrno(err, "rename into", path);
+  }
+  return SyncDirectory(dir);
+}
+
+// FolderStore::StartWrite's writer: a temporary file in the root, renamed
+// to its key at Commit.
+class FolderStoreWriter final : public StoreWriter {
+ public:
+  FolderStoreWriter(FolderStore& store, std::string temp, Fd fd)
+      : store_(&store), temp_(std::move(temp)), fd_(std::move(fd)) {}
+  ~FolderStoreWriter() override {
+    if (!spent_) {
+      fd_.reset();
+      (void)store_->env_->UnlinkAt(AT_FDCWD, temp_.c_str(), 0);
+    }
+  }
+  FolderStoreWriter(const FolderStoreWriter&) = delete;
+  FolderStoreWriter& operator=(const FolderStoreWriter&) = delete;
+
+  Status Append(std::span<const std::uint8_t> bytes) override {
+    if (spent_) return Spent();
+    if (const int err = WriteBytes(*store_->env_, fd_, bytes); err != 0) {
+      Status failed = FolderStoreErrorFromErrno(err, "write", temp_);
+      Abandon();
+      return failed;
+    }
+    return OkStatus();
+  }
+
+  Status Commit(std::string_view key) override {
+    if (spent_) return Spent();
+    Result<std::string> path = store_->PathFor(key);
+    if (!path.ok()) {
+      Abandon();
+      return path.error();
+    }
+    spent_ = true;
+    HX_RETURN_IF_ERROR(FinishTempFile(*store_->env_, fd_, temp_, store_->options_.sync));
+    return store_->RenameIntoPlace(temp_, *path);
+  }
+
+ private:
+  void Abandon() {
+    spent_ = true;
+    fd_.reset();
+    (void)store_->env_->UnlinkAt(AT_FDCWD, temp_.c_str(), 0);
+  }
+  static Status Spent() {
+    return Error(SyncCode::kInternal, Category::kInternal,
+                 "folder store writer used after its commit or a failed write");
+  }
+
+  FolderStore* store_;
+  std::string temp_;
+  Fd fd_;
+  bool spent_ = false;
+};
+
+Result<std::unique_ptr<StoreWriter>> FolderStore::StartWrite() {
+  Fd fd;
+  Result<std::string> temp = CreateTempFile(target_.path, &fd);
+  if (!temp.ok()) {
+    // The root itself is never created: say it is gone, if it is.
+    HX_RETURN_IF_ERROR(CheckRoot());
+    return temp.error();
+  }
+  return std::unique_ptr<StoreWriter>(
+      std::make_unique<FolderStoreWriter>(*this, std::move(*temp), std::move(fd)));
 }
 
 Result<Bytes> FolderStore::Get(std::string_view key, std::uint64_t max_size) {
@@ -440,14 +543,8 @@ Result<std::pair<Bytes, StoreVersion>> FolderStore::GetVersioned(std::string_vie
 // New parent directories were synced into their own parents when created.
 Status FolderStore::Put(std::string_view key, std::span<const std::uint8_t> bytes) {
   HX_ASSIGN_OR_RETURN(const std::string path, PathFor(key));
-  const std::string dir = Parent(path);
-  HX_ASSIGN_OR_RETURN(const std::string temp, WriteTempFile(dir, bytes));
-  if (const int err = env_->RenameAt(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), 0);
-      err != 0) {
-    (void)env_->UnlinkAt(AT_FDCWD, temp.c_str(), 0);
-    return FolderStoreErrorFromErrno(err, "rename into", path);
-  }
-  return SyncDirectory(dir);
+  HX_ASSIGN_OR_RETURN(const std::string temp, WriteTempFile(Parent(path), bytes));
+  return RenameIntoPlace(temp, path);
 }
 
 // PutIfAbsent cannot open the key with O_EXCL and write into it: a reader (or

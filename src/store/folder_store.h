@@ -12,6 +12,11 @@
 //   process or on another host of a network file system with POSIX link
 //   semantics. On file systems without hard links (FAT, exFAT) it falls back
 //   to renameat2(RENAME_NOREPLACE), which is just as atomic locally.
+// - StartWrite streams (streams_writes()): the pieces go to a temporary file
+//   in the root as they come, so a pack is never held in memory whole;
+//   Commit fsyncs it, renames it to its key (creating the key's directory)
+//   and fsyncs that directory, as Put does. A writer dropped uncommitted
+//   removes its file.
 // - PutIfMatch is NOT atomic across processes
 //   (capabilities().atomic_compare_and_swap == false): it compares the
 //   current version, then Puts. Callers must hold the store's write lock
@@ -72,6 +77,8 @@ class FolderStore final : public Store {
   // Not atomic across writers: see the top of this file.
   Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
                                   const StoreVersion& expected) override;
+  Result<std::unique_ptr<StoreWriter>> StartWrite() override;
+  bool streams_writes() const override { return true; }
   Result<bool> Exists(std::string_view key) override;
   // Regular files only: directories are walked, and symbolic links, special
   // files, temporary files and names that are not valid keys (README.txt,
@@ -86,9 +93,17 @@ class FolderStore final : public Store {
   FolderStore(PrivateTag, Target target, FolderStoreOptions options, Env& env);
 
  private:
-  // Writes `bytes` to a new temporary file in `dir` (created with its
-  // parents if missing), fsynced; returns its path.
+  friend class FolderStoreWriter;
+  // Creates a new, empty temporary file in `dir` (created with its parents
+  // if missing) and opens it for writing into `fd`; returns its path.
+  Result<std::string> CreateTempFile(const std::string& dir, Fd* fd);
+  // Writes `bytes` to a new temporary file in `dir` (as CreateTempFile),
+  // fsynced; returns its path.
   Result<std::string> WriteTempFile(const std::string& dir, std::span<const std::uint8_t> bytes);
+  // Makes the fsynced, closed temporary file `temp` the object at `path`
+  // (its directory created if missing) and fsyncs that directory; on
+  // failure `temp` is removed.
+  Status RenameIntoPlace(const std::string& temp, const std::string& path);
   Status CreateDirectories(const std::string& dir);
   Status SyncDirectory(const std::string& dir);
   // OK if the root is still a directory; the "disappeared" error otherwise.

@@ -100,6 +100,30 @@ TEST_F(FolderStoreTest, WritesLeaveNoTemporaryFiles) {
   EXPECT_THAT(DirectoryNames(folder_.Join("dir")), ElementsAre("a", "b"));
 }
 
+// A streamed write goes to a temporary file in the root as it comes (no
+// object is held in memory whole), which becomes the key's file at Commit,
+// its directories created; dropped uncommitted, the file is removed.
+TEST_F(FolderStoreTest, AStreamedWriteIsATemporaryFileInTheRootUntilItsCommit) {
+  EXPECT_TRUE(store().streams_writes());
+  auto writer = store().StartWrite();
+  ASSERT_TRUE(writer.ok()) << writer.error().ToShortString();
+  ASSERT_TRUE((*writer)->Append(ToBytes("first ")).ok());
+  ASSERT_TRUE((*writer)->Append(ToBytes("second")).ok());
+  const std::vector<std::string> names = DirectoryNames(folder_.path());
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_TRUE(IsFolderStoreTempName(names[0]));
+  EXPECT_EQ(ReadFileOrEmpty(folder_.Join(names[0])), "first second");
+  ASSERT_TRUE((*writer)->Commit("blobs/ab/cd/pack").ok());
+  EXPECT_THAT(DirectoryNames(folder_.path()), ElementsAre("blobs"));
+  EXPECT_EQ(ReadFileOrEmpty(folder_.Join("blobs/ab/cd/pack")), "first second");
+
+  auto dropped = store().StartWrite();
+  ASSERT_TRUE(dropped.ok());
+  ASSERT_TRUE((*dropped)->Append(ToBytes("partial")).ok());
+  dropped->reset();
+  EXPECT_THAT(DirectoryNames(folder_.path()), ElementsAre("blobs"));
+}
+
 // A crash between writing the temporary file and renaming it leaves the
 // temporary file behind; no operation may see it.
 TEST_F(FolderStoreTest, AnOrphanedTemporaryFileIsInvisible) {
@@ -209,7 +233,19 @@ TEST_F(FolderStoreTest, AFullDiskIsNoSpaceAndLeavesNothingBehind) {
             put.error().code != SyncCode::kStateFailed) {
           std::_Exit(3);
         }
-        std::_Exit(DirectoryNames(mount_point).empty() ? 0 : 4);
+        if (!DirectoryNames(mount_point).empty()) std::_Exit(4);
+        // A streamed write fails where the disk fills, and the writer is
+        // spent: its file is gone at once, not at its destruction.
+        auto writer = (*small)->StartWrite();
+        if (!writer.ok()) std::_Exit(5);
+        Status appended = OkStatus();
+        for (int i = 0; i < 8 && appended.ok(); ++i) {
+          appended = (*writer)->Append(PatternBytes(32 * 1024, i));
+        }
+        if (appended.ok() || appended.error().category != Category::kNoSpace) std::_Exit(6);
+        if (!DirectoryNames(mount_point).empty()) std::_Exit(7);
+        if ((*writer)->Commit("big").ok()) std::_Exit(8);
+        std::_Exit(DirectoryNames(mount_point).empty() ? 0 : 9);
       },
       // 77: this kernel or container does not let root mount; nothing to check.
       [](int status) {
@@ -237,6 +273,19 @@ TEST(FolderStoreEnvTest, EveryCallGoesThroughTheEnvAndEachFailureLosesNothing) {
   const std::vector<Op> ops = {
       {"Put", [&] { return store.Put("dir/old", ToBytes("new")); }},
       {"PutNewDir", [&] { return store.Put("fresh/sub/x", ToBytes("x")); }},
+      {"Streamed",
+       [&]() -> Status {
+         HX_ASSIGN_OR_RETURN(std::unique_ptr<StoreWriter> writer, store.StartWrite());
+         HX_RETURN_IF_ERROR(writer->Append(ToBytes("ne")));
+         HX_RETURN_IF_ERROR(writer->Append(ToBytes("w")));
+         return writer->Commit("dir/old");
+       }},
+      {"StreamedNewDir",
+       [&]() -> Status {
+         HX_ASSIGN_OR_RETURN(std::unique_ptr<StoreWriter> writer, store.StartWrite());
+         HX_RETURN_IF_ERROR(writer->Append(ToBytes("x")));
+         return writer->Commit("fresh/sub/x");
+       }},
       {"PutIfAbsent",
        [&]() -> Status {
          auto r = store.PutIfAbsent("dir/created", ToBytes("c"));
@@ -263,8 +312,10 @@ TEST(FolderStoreEnvTest, EveryCallGoesThroughTheEnvAndEachFailureLosesNothing) {
         // The same starting point each time (an allowed leftover of the run
         // before removed).
         env.Disarm();
-        for (const std::string& name : DirectoryNames(folder.Join("dir"))) {
-          if (IsFolderStoreTempName(name)) std::remove(folder.Join("dir/" + name).c_str());
+        for (const std::string dir : {"dir", ""}) {
+          for (const std::string& name : DirectoryNames(folder.Join(dir))) {
+            if (IsFolderStoreTempName(name)) std::remove(folder.Join(dir + "/" + name).c_str());
+          }
         }
         ASSERT_TRUE(store.Put("dir/old", ToBytes("old")).ok());
         ASSERT_TRUE(store.Delete("dir/created").ok());
@@ -285,10 +336,13 @@ TEST(FolderStoreEnvTest, EveryCallGoesThroughTheEnvAndEachFailureLosesNothing) {
           EXPECT_TRUE(status.error().details.contains("path")) << where;
         }
         const std::string old = ReadFileOrEmpty(folder.Join("dir/old"));
-        EXPECT_TRUE(old == "old" || (old == "new" && std::string(op.name) == "Put")) << where;
+        const bool replaces = std::string(op.name) == "Put" || std::string(op.name) == "Streamed";
+        EXPECT_TRUE(old == "old" || (old == "new" && replaces)) << where;
         if (call != "UnlinkAt") {
-          for (const std::string& name : DirectoryNames(folder.Join("dir"))) {
-            EXPECT_FALSE(IsFolderStoreTempName(name)) << where << " left " << name;
+          for (const std::string dir : {"dir", ""}) {
+            for (const std::string& name : DirectoryNames(folder.Join(dir))) {
+              EXPECT_FALSE(IsFolderStoreTempName(name)) << where << " left " << name;
+            }
           }
         }
       }

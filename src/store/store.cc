@@ -104,6 +104,40 @@ Result<std::optional<std::pair<Bytes, StoreVersion>>> Store::GetIfNoneMatch(
 
 namespace {
 
+// Store::StartWrite's default: the pieces in memory, one Put at Commit.
+class BufferedStoreWriter final : public StoreWriter {
+ public:
+  explicit BufferedStoreWriter(Store& store) : store_(&store) {}
+  Status Append(std::span<const std::uint8_t> bytes) override {
+    if (spent_) return Spent();
+    bytes_.insert(bytes_.end(), bytes.begin(), bytes.end());
+    return OkStatus();
+  }
+  Status Commit(std::string_view key) override {
+    if (spent_) return Spent();
+    spent_ = true;
+    Status put = store_->Put(key, bytes_);
+    bytes_ = Bytes();
+    return put;
+  }
+
+ private:
+  static Status Spent() {
+    return Error(SyncCode::kInternal, Category::kInternal, "store writer used after its commit");
+  }
+  Store* store_;
+  Bytes bytes_;
+  bool spent_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreWriter>> Store::StartWrite() {
+  return std::unique_ptr<StoreWriter>(std::make_unique<BufferedStoreWriter>(*this));
+}
+
+namespace {
+
 // An S3 target's store with its retries: networks fail in passing, folders
 // do not (folder stores are returned bare).
 Result<std::unique_ptr<Store>> OpenS3Store(const Target& target, bool check, Clock* clock,

@@ -69,6 +69,23 @@ struct ByteRange {
   std::uint64_t length = 0;
 };
 
+// One new object written in pieces, for an object too big to hold in memory
+// whole: a pack as it is sealed, whose key (the hash of its bytes) is known
+// only at the end (Store::StartWrite). Used by one thread at a time.
+class StoreWriter {
+ public:
+  // A writer destroyed without a successful Commit leaves nothing behind
+  // (a crash may leave what a crash during Put may: store.h's backends say).
+  virtual ~StoreWriter() = default;
+  // Appends `bytes` to the object. Errors as Put's (a full disk:
+  // Category::kNoSpace); the writer is then spent (Commit fails).
+  virtual Status Append(std::span<const std::uint8_t> bytes) = 0;
+  // Makes the bytes appended the object `key`, as Put would: atomic for
+  // readers, durable on success, replacing an object of that key. Once: the
+  // writer is spent after it, whatever the outcome.
+  virtual Status Commit(std::string_view key) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -111,6 +128,14 @@ class Store {
   // object is absent). See StoreCapabilities::atomic_compare_and_swap.
   virtual Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
                                           const StoreVersion& expected) = 0;
+
+  // Starts writing a new object in pieces (StoreWriter). The default holds
+  // the pieces in memory and Puts them at Commit, so that a wrapper which
+  // only overrides Put sees every write; a store that writes them out as
+  // they come (a folder store: to a temporary file) says so in
+  // streams_writes(), and then its Put is not called for them.
+  virtual Result<std::unique_ptr<StoreWriter>> StartWrite();
+  virtual bool streams_writes() const { return false; }
 
   // True if the object exists.
   virtual Result<bool> Exists(std::string_view key) = 0;

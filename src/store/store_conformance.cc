@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -457,6 +458,40 @@ TEST_P(StoreConformanceTest, InvalidKeysAreRefusedAsBugs) {
       EXPECT_EQ(listed.error().code, SyncCode::kInternal);
     }
   }
+  EXPECT_THAT(store().List("").value(), IsEmpty());
+}
+
+// A write in pieces (StartWrite) is nothing until its commit, then one
+// object of every piece in order, replacing an object of that key, as Put.
+TEST_P(StoreConformanceTest, AWriteInPiecesIsTheObjectOnlyOnceCommitted) {
+  ASSERT_OK(store().Put("blobs/aa/bb/streamed", ToBytes("old")));
+  const Bytes bytes = PatternBytes(2 * 1024 * 1024 + 5, 3);
+  auto writer = store().StartWrite();
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Append(std::span<const std::uint8_t>(bytes).first(1000)));
+  ASSERT_OK((*writer)->Append(std::span<const std::uint8_t>()));
+  ASSERT_OK((*writer)->Append(std::span<const std::uint8_t>(bytes).subspan(1000)));
+  EXPECT_THAT(Keys(store().List("").value()), ElementsAre("blobs/aa/bb/streamed"));
+  EXPECT_EQ(store().Get("blobs/aa/bb/streamed", kNoLimit).value(), ToBytes("old"));
+  ASSERT_OK((*writer)->Commit("blobs/aa/bb/streamed"));
+  EXPECT_EQ(store().Get("blobs/aa/bb/streamed", kNoLimit).value(), bytes);
+  // Spent: once committed, a writer takes nothing more.
+  EXPECT_EQ(CategoryOf((*writer)->Append(ToBytes("x"))), Category::kInternal);
+  EXPECT_EQ(CategoryOf((*writer)->Commit("blobs/aa/bb/again")), Category::kInternal);
+  EXPECT_THAT(Keys(store().List("").value()), ElementsAre("blobs/aa/bb/streamed"));
+}
+
+TEST_P(StoreConformanceTest, AWriteInPiecesDroppedOrToAnInvalidKeyLeavesNothing) {
+  {
+    auto dropped = store().StartWrite();
+    ASSERT_OK(dropped);
+    ASSERT_OK((*dropped)->Append(ToBytes("never committed")));
+  }
+  auto invalid = store().StartWrite();
+  ASSERT_OK(invalid);
+  ASSERT_OK((*invalid)->Append(ToBytes("bytes")));
+  EXPECT_EQ(CategoryOf((*invalid)->Commit("a/../b")), Category::kInternal);
+  invalid->reset();
   EXPECT_THAT(store().List("").value(), IsEmpty());
 }
 

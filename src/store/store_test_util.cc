@@ -31,6 +31,9 @@ class TempFolderStore final : public StoreWrapper {
  public:
   TempFolderStore(std::unique_ptr<TempFolder> folder, std::unique_ptr<Store> store)
       : StoreWrapper(std::move(store)), folder_(std::move(folder)) {}
+  // The folder store's own (streamed) writes: this wrapper only owns.
+  Result<std::unique_ptr<StoreWriter>> StartWrite() override { return inner().StartWrite(); }
+  bool streams_writes() const override { return inner().streams_writes(); }
 
  private:
   std::unique_ptr<TempFolder> folder_;

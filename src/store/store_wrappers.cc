@@ -55,6 +55,51 @@ Result<std::vector<StoreObjectInfo>> StoreWrapper::List(std::string_view prefix)
 }
 Status StoreWrapper::Delete(std::string_view key) { return inner_->Delete(key); }
 
+namespace {
+
+// The inner store's writer, observed: `committed` learns how each write
+// ended (a write that failed in Append ends there, uncommitted).
+class ObservedWriter final : public StoreWriter {
+ public:
+  ObservedWriter(std::unique_ptr<StoreWriter> inner,
+                 std::function<void(bool, std::uint64_t)> committed)
+      : inner_(std::move(inner)), committed_(std::move(committed)) {}
+  ~ObservedWriter() override {
+    if (append_failed_ && !told_) committed_(false, bytes_);
+  }
+  ObservedWriter(const ObservedWriter&) = delete;
+  ObservedWriter& operator=(const ObservedWriter&) = delete;
+
+  Status Append(std::span<const std::uint8_t> bytes) override {
+    Status appended = inner_->Append(bytes);
+    if (appended.ok()) bytes_ += bytes.size();
+    append_failed_ = append_failed_ || !appended.ok();
+    return appended;
+  }
+  Status Commit(std::string_view key) override {
+    Status committed = inner_->Commit(key);
+    if (!told_) committed_(committed.ok(), bytes_);
+    told_ = true;
+    return committed;
+  }
+
+ private:
+  std::unique_ptr<StoreWriter> inner_;
+  std::function<void(bool, std::uint64_t)> committed_;
+  std::uint64_t bytes_ = 0;
+  bool append_failed_ = false;
+  bool told_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreWriter>> StoreWrapper::StartWriteThrough(
+    std::function<void(bool, std::uint64_t)> committed) {
+  HX_ASSIGN_OR_RETURN(std::unique_ptr<StoreWriter> writer, inner_->StartWrite());
+  return std::unique_ptr<StoreWriter>(
+      std::make_unique<ObservedWriter>(std::move(writer), std::move(committed)));
+}
+
 // ----------------------------------------------------------- CountingStore
 
 std::uint64_t StoreCounts::total_calls() const {
@@ -168,6 +213,15 @@ Result<StoreVersion> CountingStore::PutIfMatch(std::string_view key,
   Count(StoreOp::kPutIfMatch, result.ok(), bytes.size(), 0);
   return result;
 }
+
+Result<std::unique_ptr<StoreWriter>> CountingStore::StartWrite() {
+  auto result = StartWriteThrough(
+      [this](bool ok, std::uint64_t bytes) { Count(StoreOp::kPut, ok, bytes, 0); });
+  if (!result.ok()) Count(StoreOp::kPut, false, 0, 0);
+  return result;
+}
+
+bool CountingStore::streams_writes() const { return inner().streams_writes(); }
 
 Result<bool> CountingStore::Exists(std::string_view key) {
   auto result = StoreWrapper::Exists(key);

@@ -79,6 +79,19 @@ class StoreWrapper : public Store {
   Status Delete(std::string_view key) override;
 
   Store& inner() { return *inner_; }
+  const Store& inner() const { return *inner_; }
+
+  // StartWrite and streams_writes() are not forwarded: a wrapper gets
+  // Store's buffered writer, which Puts through the wrapper, so that one
+  // overriding Put sees every write. A wrapper that only observes writes
+  // streams them through the inner store's writer instead: its StartWrite
+  // returns StartWriteThrough(committed), and streams_writes() is
+  // inner().streams_writes().
+ protected:
+  // The inner store's writer, calling `committed(ok, bytes appended)` once
+  // its Commit has returned.
+  Result<std::unique_ptr<StoreWriter>> StartWriteThrough(
+      std::function<void(bool, std::uint64_t)> committed);
 
  private:
   std::unique_ptr<Store> inner_;
@@ -127,6 +140,9 @@ class CountingStore final : public StoreWrapper {
                                    std::span<const std::uint8_t> bytes) override;
   Result<StoreVersion> PutIfMatch(std::string_view key, std::span<const std::uint8_t> bytes,
                                   const StoreVersion& expected) override;
+  // A streamed write counts as one Put of its bytes, at its Commit.
+  Result<std::unique_ptr<StoreWriter>> StartWrite() override;
+  bool streams_writes() const override;
   Result<bool> Exists(std::string_view key) override;
   Result<std::vector<StoreObjectInfo>> List(std::string_view prefix) override;
   Status Delete(std::string_view key) override;

@@ -28,6 +28,8 @@ INSTANTIATE_TEST_SUITE_P(
         StoreFactory{
             "CountingMemory",
             [] { return std::make_unique<CountingStore>(std::make_unique<MemoryStore>()); }},
+        StoreFactory{"CountingFolder",
+                     [] { return std::make_unique<CountingStore>(MakeTempFolderStore()); }},
         StoreFactory{"FaultFreeFolder",
                      [] { return std::make_unique<FaultInjectingStore>(MakeTempFolderStore()); }},
         StoreFactory{
@@ -91,6 +93,30 @@ TEST(CountingStoreTest, FailedCallsCountAsCallsAndFailuresWithoutBytesDown) {
   EXPECT_EQ(counts.failures, 2u);
   EXPECT_EQ(counts.bytes_down, 0u);
   EXPECT_EQ(counts.bytes_up, 3u + 2u);  // what was sent, taken or not
+}
+
+// A write in pieces streams through a CountingStore when its inner store
+// streams (a folder), and counts as one Put of all its bytes, at its
+// commit; a plain wrapper does not stream (its Put would miss the write).
+TEST(CountingStoreTest, AStreamedWriteIsOnePutOfItsBytesAtItsCommit) {
+  EXPECT_FALSE(CountingStore(std::make_unique<MemoryStore>()).streams_writes());
+  EXPECT_FALSE(StoreWrapper(MakeTempFolderStore()).streams_writes());
+  CountingStore store(MakeTempFolderStore());
+  EXPECT_TRUE(store.streams_writes());
+  auto writer = store.StartWrite();
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Append(ToBytes("1234")).ok());
+  ASSERT_TRUE((*writer)->Append(ToBytes("56")).ok());
+  EXPECT_EQ(store.Counts().total_calls(), 0u);
+  ASSERT_TRUE((*writer)->Commit("blobs/k").ok());
+  EXPECT_EQ(store.Counts()[StoreOp::kPut], 1u);
+  EXPECT_EQ(store.Counts().bytes_up, 6u);
+  auto refused = store.StartWrite();
+  ASSERT_TRUE(refused.ok());
+  ASSERT_TRUE((*refused)->Append(ToBytes("x")).ok());
+  EXPECT_FALSE((*refused)->Commit("Not A Key").ok());
+  EXPECT_EQ(store.Counts()[StoreOp::kPut], 2u);
+  EXPECT_EQ(store.Counts().failures, 1u);
 }
 
 TEST(CountingStoreTest, CountsAreExactUnderConcurrentCalls) {

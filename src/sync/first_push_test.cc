@@ -6,9 +6,11 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -106,13 +108,15 @@ struct FirstPush {
   Result<PushReport> report = Error(SyncCode::kInternal, Category::kInternal, "not run");
   bool held_to_the_end = false;
 };
-FirstPush PushOnce(bool overlap) {
+FirstPush PushOnce(bool overlap, std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>
+                                        wrap_store = nullptr) {
   auto store = MakeFolderStoreFixture();
   Device d(*store, "a", /*seed=*/11);
   EXPECT_TRUE(d.Init(kNow).ok());
   HoldFirstFileEnv env("first.bin", WriteUnevenFolder(d));
   SyncOptions o = d.options(kNow + 1000);
   if (!overlap) o.scope = std::vector<std::string>{""};
+  o.wrap_store = std::move(wrap_store);
   o.env = &env;
   o.scan_threads = 4;
   FirstPush out;
@@ -138,6 +142,50 @@ TEST(FirstPushOverlapTest, WritesTheSameStoreBytesAsTheSequentialPushWhenTheScan
     ASSERT_EQ(overlapped.store.count(key), 1u) << key;
     EXPECT_TRUE(overlapped.store.at(key) == bytes) << key;
   }
+}
+
+// A folder store takes each pack as it fills (store.h StoreWriter: a pack
+// is never held in memory whole); the store it ends with is the one a push
+// that holds each pack and Puts it writes, byte for byte.
+class StreamTap final : public StoreWrapper {
+ public:
+  explicit StreamTap(std::unique_ptr<Store> inner, bool stream)
+      : StoreWrapper(std::move(inner)), stream_(stream) {}
+  Status Put(std::string_view key, std::span<const std::uint8_t> bytes) override {
+    if (key.starts_with("blobs/")) ++packs_put;
+    return StoreWrapper::Put(key, bytes);
+  }
+  Result<std::unique_ptr<StoreWriter>> StartWrite() override {
+    if (!stream_) return Store::StartWrite();
+    return StartWriteThrough([](bool ok, std::uint64_t) {
+      if (ok) ++packs_streamed;
+    });
+  }
+  bool streams_writes() const override { return stream_ && inner().streams_writes(); }
+
+  static inline std::atomic<int> packs_put{0};
+  static inline std::atomic<int> packs_streamed{0};
+
+ private:
+  bool stream_;
+};
+
+TEST(FirstPushStreamTest, AFolderStoreGetsEachPackAsItFillsAndTheSameBytesAsFromPuts) {
+  std::map<bool, FirstPush> pushes;
+  for (const bool stream : {false, true}) {
+    StreamTap::packs_put = 0;
+    StreamTap::packs_streamed = 0;
+    pushes[stream] = PushOnce(/*overlap=*/true, [stream](std::unique_ptr<Store> inner) {
+      return std::unique_ptr<Store>(std::make_unique<StreamTap>(std::move(inner), stream));
+    });
+    HX_ASSERT_OK(pushes[stream].report);
+    // Two packs of ~10 MiB: each is drained as it fills (1 MiB at a time).
+    EXPECT_EQ(StreamTap::packs_streamed.load(), stream ? 2 : 0);
+    EXPECT_EQ(StreamTap::packs_put.load(), stream ? 0 : 2);
+  }
+  EXPECT_EQ(pushes[true].report->blobs_uploaded, 2u);
+  EXPECT_EQ(pushes[true].report->snapshot_id, pushes[false].report->snapshot_id);
+  EXPECT_TRUE(pushes[true].store == pushes[false].store);
 }
 
 // Every pack upload fails: the push that overlaps fails as the one that

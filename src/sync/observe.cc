@@ -38,6 +38,12 @@ class ProgressStore final : public StoreWrapper {
     if (r.ok()) progress_.Add(0, bytes.size());
     return r;
   }
+  Result<std::unique_ptr<StoreWriter>> StartWrite() override {
+    return StartWriteThrough([this](bool ok, std::uint64_t bytes) {
+      if (ok) progress_.Add(0, bytes);
+    });
+  }
+  bool streams_writes() const override { return inner().streams_writes(); }
   Result<StoreVersion> PutIfAbsent(std::string_view key,
                                    std::span<const std::uint8_t> bytes) override {
     auto r = StoreWrapper::PutIfAbsent(key, bytes);

@@ -51,7 +51,11 @@ Status ReadChunk(Env& env, int fd, const ChunkTask& task, std::span<std::uint8_t
 
 ObjectUploader::ObjectUploader(Store& store, const VaultContext& ctx, Index& index,
                                UploaderOptions options)
-    : store_(store), ctx_(ctx), index_(index), options_(options), writer_(ctx, options.pack) {
+    : store_(store), ctx_(ctx), index_(index), options_(options),
+      writer_(ctx, options.pack,
+              store.streams_writes() ? PackWriter::Buffering::kDrained
+                                     : PackWriter::Buffering::kWhole),
+      streaming_(store.streams_writes()) {
   if (options_.threads <= 0) {
     options_.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   }
@@ -315,7 +319,15 @@ Status ObjectUploader::Append(Pending pending) {
   if (writer_.AddSealed(pending.kind, pending.id, pending.sealed, pending.raw_length)) {
     ++stats_.objects;
   }
+  if (streaming_ && writer_.undrained() >= kDrainBytes) return DrainPack();
   return OkStatus();
+}
+
+Status ObjectUploader::DrainPack() {
+  if (!out_) {
+    HX_ASSIGN_OR_RETURN(out_, store_.StartWrite());
+  }
+  return writer_.Drain([this](std::span<const std::uint8_t> bytes) { return out_->Append(bytes); });
 }
 
 Status ObjectUploader::Flush() {
@@ -380,13 +392,13 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   // in (the snapshot lists these locations: determinism). A failed upload
   // fails the push, so listing a pack before it is stored is safe.
   ++stats_.blobs;
-  stats_.bytes += pack.bytes.size();
+  stats_.bytes += pack.blob_size;
   // A pack is named by the hash of its bytes, so re-uploading the same pack
   // after a crash writes the same object: Put is idempotent here.
   // (The locations go to added_, where the record finds them, without
   // their pack's id; the bytes to the upload.)
   InFlight upload;
-  upload.pack = {pack.blob_id, pack.bytes.size()};
+  upload.pack = {pack.blob_id, pack.blob_size};
   upload.segment = added_.size();
   Segment& segment = added_.emplace_back();
   segment.pack = true;
@@ -394,9 +406,18 @@ Status ObjectUploader::Upload(FinishedPack pack) {
   segment.objects.reserve(pack.locations.size());
   for (const ObjectLocation& loc : pack.locations) segment.objects.push_back(PackedObject::Of(loc));
   pack.locations = std::vector<ObjectLocation>();
+  // A streamed pack (out_: its first bytes already written) ends with the
+  // rest of its bytes and the commit; one never drained is one Put.
   upload.done = std::async(std::launch::async, [this, key = BlobKey(pack.blob_id),
-                                                bytes = std::move(pack.bytes)]() mutable {
-    Status put = store_.Put(key, bytes);
+                                                bytes = std::move(pack.bytes),
+                                                out = std::move(out_)]() mutable {
+    Status put = OkStatus();
+    if (out) {
+      put = out->Append(bytes);
+      if (put.ok()) put = out->Commit(key);
+    } else {
+      put = store_.Put(key, bytes);
+    }
     Recycle(std::move(bytes));
     return put;
   });

@@ -79,8 +79,9 @@ struct UploaderOptions {
   int threads = 0;
   // Packs being uploaded at once, while the next ones are sealed. Over a
   // network store this overlaps the uploads' round trips; each costs one
-  // pack of memory (about 16 MiB). 1: one at a time, still overlapping
-  // sealing.
+  // pack of memory (about 16 MiB), unless the store streams writes (a
+  // folder store: its commit's fsync, no memory). 1: one at a time, still
+  // overlapping sealing.
   int uploads_in_flight = 2;
   // Changed files are read back through this Env. Null: Env::Default().
   Env* env = nullptr;
@@ -158,6 +159,8 @@ class ObjectUploader {
     std::size_t segment = 0;
   };
   Status Append(Pending pending);
+  // Writes the pack's bytes so far to out_ (started on its first drain).
+  Status DrainPack();
   Status Upload(FinishedPack pack);
   // Waits for the oldest uploads until at most `keep` are under way, and
   // records every finished one at the front (in pack order) as well.
@@ -174,6 +177,14 @@ class ObjectUploader {
   Index& index_;
   UploaderOptions options_;
   PackWriter writer_;
+  // A store that streams writes (a folder store) gets each pack's bytes as
+  // it fills, at least kDrainBytes at a time, through out_ (null until the
+  // pack's first drain): no pack is held in memory whole (two at a time
+  // otherwise, one filling and one uploading: 34 MB at the peak of a first
+  // push of 100,000 files).
+  static constexpr std::uint64_t kDrainBytes = std::uint64_t{1} << 20;
+  const bool streaming_;
+  std::unique_ptr<StoreWriter> out_;
   // Ids are keyed hashes (uniform): their first 8 bytes are a good hash.
   struct IdHash {
     std::size_t operator()(const ObjectId& id) const {
