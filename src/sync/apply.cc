@@ -110,12 +110,60 @@ class Applier {
     return OkStatus();
   }
 
-  // The re-check, through the VaultDir: a parent that is a symlink or not a
-  // directory is an error (the item fails, naming the path).
-  Result<bool> StillAsScanned(const std::string& path) const {
-    HX_ASSIGN_OR_RETURN(std::optional<struct stat> st, vault_->Lstat(path, VaultArea::kContent));
-    return MatchesScan(in_, path, st ? &*st : nullptr);
-  }
+  // The re-check, through the VaultDir (a parent that is a symlink or not a
+  // directory is an error: the item fails, naming the path), for items in
+  // path order: each parent directory is looked up once for the items
+  // beside each other in it (opened, or found missing, and then so is what
+  // is beneath it), not once an item: a
+  // first pull of 100,000 files into an empty folder made 100,000 failed
+  // opens of directories that were not there. Only a check: Install looks
+  // again, through a directory opened for that item, right before it
+  // renames.
+  class ScanCheck {
+   public:
+    explicit ScanCheck(const Applier& applier) : applier_(applier) {}
+    Result<bool> StillAsScanned(const std::string& path) {
+      HX_RETURN_IF_ERROR(VaultDir::CheckPath(path, VaultArea::kContent));
+      const std::size_t slash = path.rfind('/');
+      const std::string_view parent =
+          slash == std::string::npos ? std::string_view() : std::string_view(path).substr(0, slash);
+      // Nothing is beneath a directory found missing (or a file).
+      if (missing_ && (parent == *missing_ || (parent.starts_with(*missing_) &&
+                                               parent.size() > missing_->size() &&
+                                               parent[missing_->size()] == '/'))) {
+        return MatchesScan(applier_.in_, path, nullptr);
+      }
+      if (!looked_ || parent != parent_) {
+        // (A parent that cannot be looked at, rare, is looked at again for
+        // each item, so that each error names its own path.)
+        looked_ = false;
+        dir_.reset();
+        HX_ASSIGN_OR_RETURN(std::optional<VaultSlot> slot,
+                            applier_.vault_->FindParent(path, VaultArea::kContent));
+        if (slot) {
+          dir_ = std::move(slot->dir);
+        } else {
+          missing_ = std::string(parent);
+        }
+        parent_ = std::string(parent);
+        looked_ = true;
+      }
+      if (!dir_) return MatchesScan(applier_.in_, path, nullptr);
+      const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+      struct stat st;
+      const int err = applier_.env_.StatAt(dir_->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+      if (err == ENOENT || err == ENOTDIR) return MatchesScan(applier_.in_, path, nullptr);
+      if (err != 0) return applier_.vault_->PathError("cannot inspect", path, err);
+      return MatchesScan(applier_.in_, path, &st);
+    }
+
+   private:
+    const Applier& applier_;
+    bool looked_ = false;
+    std::string parent_;
+    std::optional<Fd> dir_;  // the parent, if it is there
+    std::optional<std::string> missing_;  // the last parent found missing
+  };
 
   // Unlinks the file or symlink at `path` if it is still as scanned (false:
   // it changed, left alone). Already gone: done.
@@ -152,8 +200,8 @@ class Applier {
   // Staged files are named by a number, so a pull that stages 100,000
   // files keeps numbers, not paths, until it installs them.
   static std::uint64_t NextStagingId() { return staging_counter.fetch_add(1); }
-  static std::string StagingName(std::uint64_t id) {
-    return "pull-" + std::to_string(::getpid()) + "-" + std::to_string(id) + ".tmp";
+  std::string StagingName(std::uint64_t id) const {
+    return staging_prefix_ + std::to_string(id) + ".tmp";
   }
   fs::path StagingPath(std::uint64_t id) const { return in_.staging / StagingName(id); }
   void DropStaged(std::uint64_t id) {
@@ -365,6 +413,8 @@ class Applier {
   Env& env_;
   std::optional<VaultDir> vault_;
   Fd staging_;
+  // "pull-<pid>-": the pid asked once, not twice a file.
+  const std::string staging_prefix_ = "pull-" + std::to_string(::getpid()) + "-";
   std::set<std::string> dirs_to_sync_;
   std::optional<LocalChunks> local_;
   StagedSyncer syncer_;
@@ -585,6 +635,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     }
     applier.FindLocalChunks(wanted);
   }
+  Applier::ScanCheck scan_check(applier);
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (join(i)) continue;
     if (items[i].action != PullAction::kTakeRemote) {
@@ -594,7 +645,7 @@ std::vector<AppliedItem> ApplyPlan(const ApplyInput& input, const std::vector<Pl
     }
     // Nothing may be touched if the path changed since the scan (or if it
     // can only be reached through a symlink: that fails the item).
-    Result<bool> still = applier.StillAsScanned(items[i].path);
+    Result<bool> still = scan_check.StillAsScanned(items[i].path);
     if (!still.ok()) {
       Record(out[i], Status(std::move(still).error()));
     } else if (!*still && out[i].status == ApplyStatus::kApplied) {
