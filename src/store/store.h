@@ -71,7 +71,8 @@ struct ByteRange {
 
 // One new object written in pieces, for an object too big to hold in memory
 // whole: a pack as it is sealed, whose key (the hash of its bytes) is known
-// only at the end (Store::StartWrite). Used by one thread at a time.
+// only at the end (Store::StartWrite). Used by one thread at a time; the
+// store that made it must outlive it.
 class StoreWriter {
  public:
   // A writer destroyed without a successful Commit leaves nothing behind
