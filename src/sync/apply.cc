@@ -114,11 +114,10 @@ class Applier {
   // directory is an error: the item fails, naming the path), for items in
   // path order: each parent directory is looked up once for the items
   // beside each other in it (opened, or found missing, and then so is what
-  // is beneath it), not once an item: a
-  // first pull of 100,000 files into an empty folder made 100,000 failed
-  // opens of directories that were not there. Only a check: Install looks
-  // again, through a directory opened for that item, right before it
-  // renames.
+  // is beneath it), not once an item: a first pull of 100,000 files into an
+  // empty folder made 100,000 failed opens of directories that were not
+  // there. Only a check: Install looks again, through a directory opened
+  // for that item, right before it renames.
   class ScanCheck {
    public:
     explicit ScanCheck(const Applier& applier) : applier_(applier) {}
